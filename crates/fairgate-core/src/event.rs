@@ -1,0 +1,116 @@
+//! The events that enter the ledger. Each is one fact; its payload is encrypted
+//! under the subject's key, and only its `EventKind` code appears in the clear.
+
+use serde::{Deserialize, Serialize};
+
+use crate::access::{Actor, Purpose};
+use crate::crossing::Crossing;
+use crate::ids::{RegistrationNumber, SubjectId};
+use crate::registration::NewRegistration;
+use crate::subject::NewSubject;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubjectCreated {
+    pub subject: SubjectId,
+    pub person: NewSubject,
+    pub created_by: Actor,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegistrationRecorded {
+    pub subject: SubjectId,
+    pub number: RegistrationNumber,
+    pub registration: NewRegistration,
+    pub officer: Actor,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CrossingRecorded {
+    pub subject: SubjectId,
+    pub crossing: Crossing,
+    pub recorded_by: Actor,
+}
+
+/// Personal data of `subject` was disclosed to `actor` for `purpose`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonalDataAccessed {
+    pub subject: SubjectId,
+    pub actor: Actor,
+    pub purpose: Purpose,
+    /// Which parts of the record were disclosed, e.g. `["document", "names", "crossings"]`.
+    pub fields: Vec<String>,
+    /// What was asked, e.g. `GET /subjects/{id}`.
+    pub request: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    SubjectCreated(SubjectCreated),
+    RegistrationRecorded(RegistrationRecorded),
+    CrossingRecorded(CrossingRecorded),
+    PersonalDataAccessed(PersonalDataAccessed),
+}
+
+/// The only thing about an event that is stored in the clear. Codes are stable forever.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[repr(u16)]
+pub enum EventKind {
+    SubjectCreated = 1,
+    RegistrationRecorded = 2,
+    CrossingRecorded = 3,
+    PersonalDataAccessed = 4,
+}
+
+impl EventKind {
+    pub fn code(self) -> u16 {
+        self as u16
+    }
+    pub fn from_code(code: u16) -> Option<Self> {
+        Some(match code {
+            1 => Self::SubjectCreated,
+            2 => Self::RegistrationRecorded,
+            3 => Self::CrossingRecorded,
+            4 => Self::PersonalDataAccessed,
+            _ => return None,
+        })
+    }
+}
+
+impl Event {
+    pub fn kind(&self) -> EventKind {
+        match self {
+            Event::SubjectCreated(_) => EventKind::SubjectCreated,
+            Event::RegistrationRecorded(_) => EventKind::RegistrationRecorded,
+            Event::CrossingRecorded(_) => EventKind::CrossingRecorded,
+            Event::PersonalDataAccessed(_) => EventKind::PersonalDataAccessed,
+        }
+    }
+    /// The subject this event is about.
+    pub fn subject(&self) -> SubjectId {
+        match self {
+            Event::SubjectCreated(e) => e.subject,
+            Event::RegistrationRecorded(e) => e.subject,
+            Event::CrossingRecorded(e) => e.subject,
+            Event::PersonalDataAccessed(e) => e.subject,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kind_codes_round_trip() {
+        for k in [
+            EventKind::SubjectCreated,
+            EventKind::RegistrationRecorded,
+            EventKind::CrossingRecorded,
+            EventKind::PersonalDataAccessed,
+        ] {
+            assert_eq!(EventKind::from_code(k.code()), Some(k));
+        }
+        assert_eq!(EventKind::from_code(0), None);
+    }
+}

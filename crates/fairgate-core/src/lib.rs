@@ -1,0 +1,20 @@
+//! Fairgate's domain core: the types of the domain (subjects, travel documents,
+//! registrations, interviews, crossings, places, events) and the pure rules that
+//! validate and relate them.
+//!
+//! This crate does no I/O, never reads the clock, never draws randomness and is not
+//! async. Callers pass in "now", random bytes and time zones, so every rule can be
+//! tested with fixed inputs.
+
+pub mod access;
+pub mod crossing;
+pub mod document;
+pub mod error;
+pub mod event;
+pub mod ids;
+pub mod place;
+pub mod registration;
+pub mod subject;
+pub mod timeline;
+
+pub use error::{FieldError, Invalid};

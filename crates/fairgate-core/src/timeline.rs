@@ -1,0 +1,85 @@
+//! A subject's timeline: their record folded from the events about them.
+
+use serde::Serialize;
+
+use crate::access::Actor;
+use crate::crossing::{Crossing, CrossingFact};
+use crate::event::Event;
+use crate::ids::{RegistrationNumber, SubjectId};
+use crate::registration::NewRegistration;
+use crate::subject::NewSubject;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RegistrationEntry {
+    pub number: RegistrationNumber,
+    #[serde(flatten)]
+    pub registration: NewRegistration,
+    pub officer: Actor,
+    /// Index of the ledger leaf that holds it.
+    pub leaf_index: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CrossingEntry {
+    #[serde(flatten)]
+    pub crossing: Crossing,
+    pub leaf_index: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Timeline {
+    pub id: SubjectId,
+    #[serde(flatten)]
+    pub person: NewSubject,
+    pub created_leaf_index: u64,
+    /// Oldest first.
+    pub registrations: Vec<RegistrationEntry>,
+    /// Oldest first.
+    pub crossings: Vec<CrossingEntry>,
+}
+
+impl Timeline {
+    /// Fold a subject's events (with their leaf indexes, any order). `None` when the
+    /// events hold no `SubjectCreated`. Access events are not part of the timeline.
+    pub fn fold(events: impl IntoIterator<Item = (u64, Event)>) -> Option<Timeline> {
+        let mut created = None;
+        let mut registrations = Vec::new();
+        let mut crossings = Vec::new();
+        for (leaf_index, event) in events {
+            match event {
+                Event::SubjectCreated(e) => created = Some((e.subject, e.person, leaf_index)),
+                Event::RegistrationRecorded(e) => registrations.push(RegistrationEntry {
+                    number: e.number,
+                    registration: e.registration,
+                    officer: e.officer,
+                    leaf_index,
+                }),
+                Event::CrossingRecorded(e) => crossings.push(CrossingEntry {
+                    crossing: e.crossing,
+                    leaf_index,
+                }),
+                Event::PersonalDataAccessed(_) => {}
+            }
+        }
+        let (id, person, created_leaf_index) = created?;
+        registrations.sort_by_key(|r| (r.registration.at, r.leaf_index));
+        crossings.sort_by_key(|c| (c.crossing.at, c.leaf_index));
+        Some(Timeline {
+            id,
+            person,
+            created_leaf_index,
+            registrations,
+            crossings,
+        })
+    }
+
+    pub fn crossing_facts(&self) -> Vec<CrossingFact> {
+        self.crossings
+            .iter()
+            .map(|c| CrossingFact {
+                at: c.crossing.at,
+                direction: c.crossing.direction,
+            })
+            .collect()
+    }
+}
