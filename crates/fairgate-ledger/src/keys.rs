@@ -1,0 +1,230 @@
+//! Key material: 256-bit secret keys, envelope wrapping under the master key, the
+//! opaque per-leaf key ids, and keyed blind indexes for look-ups.
+//!
+//! Each subject has its own data keys, wrapped by the master key. Destroying a
+//! subject's wrapped keys makes every payload sealed under them unreadable.
+
+use aes::cipher::{generic_array::GenericArray, BlockDecrypt, BlockEncrypt, KeyInit};
+use chacha20poly1305::aead::{Aead, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use hmac::{Hmac, Mac};
+use rand::{CryptoRng, RngCore};
+use sha2::Sha256;
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use crate::LedgerError;
+
+/// A 256-bit secret key. Zeroed when dropped; never printed by `Debug`.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct SecretKey([u8; 32]);
+
+impl std::fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretKey(..)")
+    }
+}
+
+impl SecretKey {
+    pub fn generate(rng: &mut (impl RngCore + CryptoRng)) -> Self {
+        let mut k = [0u8; 32];
+        rng.fill_bytes(&mut k);
+        Self(k)
+    }
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+    pub fn expose(&self) -> &[u8; 32] {
+        &self.0
+    }
+    /// Hex, for a key file. Handle the result as a secret.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+    pub fn from_hex(s: &str) -> Result<Self, LedgerError> {
+        let bytes =
+            hex::decode(s.trim()).map_err(|_| LedgerError::MalformedKey("not hex".into()))?;
+        let arr: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| LedgerError::MalformedKey("expected 32 bytes".into()))?;
+        Ok(Self(arr))
+    }
+}
+
+pub const WRAPPED_LEN: usize = 24 + 32 + 16;
+
+/// Wrap `key` under `master` (XChaCha20-Poly1305, random nonce). `label` binds the
+/// wrapped key to its use (say, which subject and which slot), so a wrapped key
+/// copied into another row does not unwrap.
+pub fn wrap(
+    master: &SecretKey,
+    key: &SecretKey,
+    label: &[u8],
+    rng: &mut (impl RngCore + CryptoRng),
+) -> Vec<u8> {
+    let mut nonce = [0u8; 24];
+    rng.fill_bytes(&mut nonce);
+    let cipher = XChaCha20Poly1305::new(GenericArray::from_slice(master.expose()));
+    let ct = cipher
+        .encrypt(
+            XNonce::from_slice(&nonce),
+            Payload {
+                msg: key.expose(),
+                aad: label,
+            },
+        )
+        .expect("XChaCha20-Poly1305 encryption of 32 bytes cannot fail");
+    let mut out = Vec::with_capacity(WRAPPED_LEN);
+    out.extend_from_slice(&nonce);
+    out.extend_from_slice(&ct);
+    out
+}
+
+pub fn unwrap(master: &SecretKey, wrapped: &[u8], label: &[u8]) -> Result<SecretKey, LedgerError> {
+    if wrapped.len() != WRAPPED_LEN {
+        return Err(LedgerError::MalformedKey(format!(
+            "wrapped key has {} bytes, expected {WRAPPED_LEN}",
+            wrapped.len()
+        )));
+    }
+    let cipher = XChaCha20Poly1305::new(GenericArray::from_slice(master.expose()));
+    let pt = cipher
+        .decrypt(
+            XNonce::from_slice(&wrapped[..24]),
+            Payload {
+                msg: &wrapped[24..],
+                aad: label,
+            },
+        )
+        .map_err(|_| LedgerError::Decrypt)?;
+    let arr: [u8; 32] = pt.as_slice().try_into().map_err(|_| LedgerError::Decrypt)?;
+    Ok(SecretKey(arr))
+}
+
+/// Which key sealed a leaf, as only the operator can tell: the subject's number, the
+/// leaf's own index, and the key slot (data, access log, system).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyRef {
+    pub subject_no: u64,
+    pub leaf_index: u64,
+    pub slot: u8,
+}
+
+/// Turns a [`KeyRef`] into the 16-byte key id written in a leaf's clear header, and
+/// back. It is one AES-256 block under a secret key, so to anyone without that key
+/// every leaf's key id looks random and unrelated to the others: the public log does
+/// not show which leaves are about the same person. Because the leaf index is inside,
+/// a leaf moved to another position no longer matches its key id.
+pub struct KeyIdCipher(aes::Aes256);
+
+impl KeyIdCipher {
+    pub fn new(key: &SecretKey) -> Self {
+        Self(aes::Aes256::new(GenericArray::from_slice(key.expose())))
+    }
+
+    pub fn seal(&self, r: KeyRef) -> [u8; 16] {
+        assert!(r.leaf_index < 1 << 56, "leaf index beyond 2^56");
+        let mut block = [0u8; 16];
+        block[..8].copy_from_slice(&r.subject_no.to_be_bytes());
+        block[8..15].copy_from_slice(&r.leaf_index.to_be_bytes()[1..]);
+        block[15] = r.slot;
+        let mut b = GenericArray::from(block);
+        self.0.encrypt_block(&mut b);
+        b.into()
+    }
+
+    pub fn open(&self, key_id: &[u8; 16]) -> KeyRef {
+        let mut b = GenericArray::from(*key_id);
+        self.0.decrypt_block(&mut b);
+        let mut idx = [0u8; 8];
+        idx[1..].copy_from_slice(&b[8..15]);
+        KeyRef {
+            subject_no: u64::from_be_bytes(b[..8].try_into().unwrap_or_default()),
+            leaf_index: u64::from_be_bytes(idx),
+            slot: b[15],
+        }
+    }
+}
+
+/// A keyed blind index: HMAC-SHA256 over a domain label and a normalised value. The
+/// same value always gives the same index under one key, so equality look-ups work,
+/// but the index reveals nothing without the key.
+pub fn blind_index(key: &SecretKey, domain: &str, value: &str) -> [u8; 32] {
+    let mut mac =
+        <Hmac<Sha256> as Mac>::new_from_slice(key.expose()).expect("HMAC takes any key length");
+    mac.update(domain.as_bytes());
+    mac.update(&[0]);
+    mac.update(value.as_bytes());
+    mac.finalize().into_bytes().into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use rand::SeedableRng;
+
+    fn rng() -> rand::rngs::StdRng {
+        rand::rngs::StdRng::seed_from_u64(7)
+    }
+
+    #[test]
+    fn wrapped_keys_unwrap_only_with_the_right_master_and_label() {
+        let mut r = rng();
+        let master = SecretKey::generate(&mut r);
+        let other = SecretKey::generate(&mut r);
+        let k = SecretKey::generate(&mut r);
+        let w = wrap(&master, &k, b"subject 1 data", &mut r);
+        assert_eq!(
+            unwrap(&master, &w, b"subject 1 data").unwrap().expose(),
+            k.expose()
+        );
+        assert_eq!(
+            unwrap(&other, &w, b"subject 1 data").unwrap_err(),
+            LedgerError::Decrypt
+        );
+        assert_eq!(
+            unwrap(&master, &w, b"subject 2 data").unwrap_err(),
+            LedgerError::Decrypt
+        );
+        let mut flipped = w.clone();
+        flipped[30] ^= 1;
+        assert!(unwrap(&master, &flipped, b"subject 1 data").is_err());
+    }
+
+    #[test]
+    fn blind_indexes_depend_on_key_domain_and_value() {
+        let mut r = rng();
+        let k1 = SecretKey::generate(&mut r);
+        let k2 = SecretKey::generate(&mut r);
+        let a = blind_index(&k1, "document", "L898902C3");
+        assert_eq!(a, blind_index(&k1, "document", "L898902C3"));
+        assert_ne!(a, blind_index(&k2, "document", "L898902C3"));
+        assert_ne!(a, blind_index(&k1, "other", "L898902C3"));
+        assert_ne!(a, blind_index(&k1, "document", "L898902C4"));
+    }
+
+    #[test]
+    fn hex_round_trip() {
+        let k = SecretKey::generate(&mut rng());
+        assert_eq!(
+            SecretKey::from_hex(&k.to_hex()).unwrap().expose(),
+            k.expose()
+        );
+        assert!(SecretKey::from_hex("abcd").is_err());
+        assert!(format!("{k:?}").contains(".."));
+    }
+
+    proptest! {
+        #[test]
+        fn key_ids_round_trip_and_hide_their_contents(subject_no in any::<u64>(), leaf_index in 0u64..(1 << 56), slot in any::<u8>()) {
+            let c = KeyIdCipher::new(&SecretKey::from_bytes([9; 32]));
+            let r = KeyRef { subject_no, leaf_index, slot };
+            let id = c.seal(r);
+            prop_assert_eq!(c.open(&id), r);
+            prop_assert_ne!(&id[..8], &subject_no.to_be_bytes()[..]);
+            // The next leaf of the same subject gets an unrelated id.
+            let next = c.seal(KeyRef { leaf_index: (leaf_index + 1) % (1 << 56), ..r });
+            prop_assert!(id.iter().zip(next.iter()).filter(|(a, b)| a == b).count() < 8);
+        }
+    }
+}

@@ -1,0 +1,177 @@
+//! The canonical leaf encoding. A leaf is a clear header, which holds only a format
+//! version, the event kind, a timestamp and an opaque key id, followed by an AEAD
+//! ciphertext of the payload with the header as associated data:
+//!
+//! ```text
+//! offset  size  field
+//! 0       1     version (1)
+//! 1       2     event kind, big-endian
+//! 3       8     timestamp, milliseconds since 1970-01-01T00:00:00Z, big-endian signed
+//! 11      16    key id (see keys::KeyIdCipher)
+//! 27      24    XChaCha20-Poly1305 nonce
+//! 51      n+16  ciphertext and tag
+//! ```
+
+use chacha20poly1305::aead::generic_array::GenericArray;
+use chacha20poly1305::aead::{AeadInPlace, KeyInit};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use rand::{CryptoRng, RngCore};
+
+use crate::keys::SecretKey;
+use crate::LedgerError;
+
+pub const VERSION: u8 = 1;
+pub const HEADER_LEN: usize = 27;
+pub const NONCE_LEN: usize = 24;
+pub const TAG_LEN: usize = 16;
+/// The smallest possible leaf: a header, a nonce and the tag of an empty payload.
+pub const MIN_LEN: usize = HEADER_LEN + NONCE_LEN + TAG_LEN;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header {
+    pub kind: u16,
+    pub timestamp_ms: i64,
+    pub key_id: [u8; 16],
+}
+
+impl Header {
+    pub fn encode(&self) -> [u8; HEADER_LEN] {
+        let mut out = [0u8; HEADER_LEN];
+        out[0] = VERSION;
+        out[1..3].copy_from_slice(&self.kind.to_be_bytes());
+        out[3..11].copy_from_slice(&self.timestamp_ms.to_be_bytes());
+        out[11..27].copy_from_slice(&self.key_id);
+        out
+    }
+
+    pub fn decode(leaf: &[u8]) -> Result<Header, LedgerError> {
+        if leaf.len() < MIN_LEN {
+            return Err(LedgerError::MalformedLeaf(
+                "shorter than header, nonce and tag",
+            ));
+        }
+        if leaf[0] != VERSION {
+            return Err(LedgerError::MalformedLeaf("unknown format version"));
+        }
+        let mut key_id = [0u8; 16];
+        key_id.copy_from_slice(&leaf[11..27]);
+        Ok(Header {
+            kind: u16::from_be_bytes([leaf[1], leaf[2]]),
+            timestamp_ms: i64::from_be_bytes(
+                leaf[3..11]
+                    .try_into()
+                    .map_err(|_| LedgerError::MalformedLeaf("timestamp"))?,
+            ),
+            key_id,
+        })
+    }
+}
+
+/// Encrypt `payload` under `key` and encode the leaf.
+pub fn seal(
+    header: &Header,
+    key: &SecretKey,
+    payload: &[u8],
+    rng: &mut (impl RngCore + CryptoRng),
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(MIN_LEN + payload.len());
+    let head = header.encode();
+    out.extend_from_slice(&head);
+    let mut nonce = [0u8; NONCE_LEN];
+    rng.fill_bytes(&mut nonce);
+    out.extend_from_slice(&nonce);
+    out.extend_from_slice(payload);
+    let cipher = XChaCha20Poly1305::new(GenericArray::from_slice(key.expose()));
+    let tag = cipher
+        .encrypt_in_place_detached(
+            XNonce::from_slice(&nonce),
+            &head,
+            &mut out[HEADER_LEN + NONCE_LEN..],
+        )
+        .expect("payloads are far below the AEAD length limit");
+    out.extend_from_slice(&tag);
+    out
+}
+
+/// Decrypt a leaf's payload. Fails if the key is wrong or any byte was changed.
+pub fn open(leaf: &[u8], key: &SecretKey) -> Result<(Header, Vec<u8>), LedgerError> {
+    let header = Header::decode(leaf)?;
+    let (body, tag) = leaf.split_at(leaf.len() - TAG_LEN);
+    let nonce = XNonce::from_slice(&body[HEADER_LEN..HEADER_LEN + NONCE_LEN]);
+    let mut pt = body[HEADER_LEN + NONCE_LEN..].to_vec();
+    let cipher = XChaCha20Poly1305::new(GenericArray::from_slice(key.expose()));
+    cipher
+        .decrypt_in_place_detached(
+            nonce,
+            &leaf[..HEADER_LEN],
+            &mut pt,
+            GenericArray::from_slice(tag),
+        )
+        .map_err(|_| LedgerError::Decrypt)?;
+    Ok((header, pt))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use rand::SeedableRng;
+
+    fn header() -> Header {
+        Header {
+            kind: 3,
+            timestamp_ms: 1_780_000_000_123,
+            key_id: [7; 16],
+        }
+    }
+
+    #[test]
+    fn the_layout_is_as_documented() {
+        let mut r = rand::rngs::StdRng::seed_from_u64(1);
+        let leaf = seal(&header(), &SecretKey::from_bytes([1; 32]), b"hello", &mut r);
+        assert_eq!(leaf.len(), MIN_LEN + 5);
+        assert_eq!(leaf[0], 1);
+        assert_eq!(&leaf[1..3], &[0, 3]);
+        assert_eq!(&leaf[3..11], &1_780_000_000_123i64.to_be_bytes());
+        assert_eq!(&leaf[11..27], &[7; 16]);
+        assert!(
+            !leaf.windows(5).any(|w| w == b"hello"),
+            "payload must not appear in the clear"
+        );
+        assert_eq!(Header::decode(&leaf).unwrap(), header());
+    }
+
+    #[test]
+    fn wrong_key_and_short_or_unknown_leaves_fail() {
+        let mut r = rand::rngs::StdRng::seed_from_u64(1);
+        let leaf = seal(&header(), &SecretKey::from_bytes([1; 32]), b"hello", &mut r);
+        assert_eq!(
+            open(&leaf, &SecretKey::from_bytes([2; 32])).unwrap_err(),
+            LedgerError::Decrypt
+        );
+        assert!(matches!(
+            Header::decode(&leaf[..20]),
+            Err(LedgerError::MalformedLeaf(_))
+        ));
+        let mut v2 = leaf.clone();
+        v2[0] = 2;
+        assert!(matches!(
+            Header::decode(&v2),
+            Err(LedgerError::MalformedLeaf(_))
+        ));
+    }
+
+    proptest! {
+        #[test]
+        fn any_flipped_bit_is_detected(payload in proptest::collection::vec(any::<u8>(), 0..200), pos in any::<proptest::sample::Index>(), bit in 0u8..8) {
+            let mut r = rand::rngs::StdRng::seed_from_u64(1);
+            let key = SecretKey::from_bytes([1; 32]);
+            let leaf = seal(&header(), &key, &payload, &mut r);
+            prop_assert_eq!(open(&leaf, &key).unwrap().1, payload);
+            let mut bad = leaf.clone();
+            let i = pos.index(bad.len());
+            bad[i] ^= 1 << bit;
+            prop_assert!(open(&bad, &key).is_err());
+        }
+    }
+}
