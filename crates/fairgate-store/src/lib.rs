@@ -1,0 +1,22 @@
+//! Fairgate's persistence layer.
+//!
+//! - [`store`]: the backend-neutral [`Store`] trait and the rows it moves;
+//! - [`sqlite`]: the embedded SQLite implementation (WAL, `secure_delete`);
+//! - [`datadir`]: the data directory and its key files;
+//! - [`registry`]: runs commands: the core decides, the ledger seals, the store
+//!   appends leaves and projections in one transaction; also reads, rebuild and
+//!   access logging;
+//! - [`project`]: how each event maps to projection rows;
+//! - [`audit`]: recomputes the Merkle tree over every stored leaf.
+//!
+//! No business rule lives here: validation and decisions are `fairgate-core`'s.
+
+pub mod audit;
+pub mod datadir;
+pub mod project;
+pub mod registry;
+pub mod sqlite;
+pub mod store;
+
+pub use registry::{Receipt, Registry, RegistryError};
+pub use store::{Store, StoreError};

@@ -1,0 +1,46 @@
+//! How each event maps to projection rows. The same function serves live commits and
+//! `rebuild`, which is why a rebuild gives identical query results.
+
+use fairgate_core::event::Event;
+use fairgate_ledger::keys::{blind_index, SecretKey};
+
+use crate::store::Projection;
+
+/// Blind-index domain of document numbers.
+pub const DOCUMENT_DOMAIN: &str = "document-number";
+/// Blind-index domain of registration numbers.
+pub const REGISTRATION_DOMAIN: &str = "registration-number";
+
+pub fn project(
+    subject_no: u64,
+    leaf_index: u64,
+    event: &Event,
+    blind_key: &SecretKey,
+    out: &mut Vec<Projection>,
+) {
+    out.push(Projection::SubjectLeaf {
+        subject_no,
+        leaf_index,
+        kind: event.kind().code(),
+    });
+    match event {
+        Event::SubjectCreated(e) => {
+            out.push(Projection::Subject {
+                subject_no,
+                created_leaf: leaf_index,
+            });
+            out.push(Projection::Document {
+                blind: blind_index(blind_key, DOCUMENT_DOMAIN, &e.person.document.number),
+                subject_no,
+            });
+        }
+        Event::RegistrationRecorded(e) => {
+            out.push(Projection::Registration {
+                blind: blind_index(blind_key, REGISTRATION_DOMAIN, e.number.as_str()),
+                subject_no,
+                leaf_index,
+            });
+        }
+        Event::CrossingRecorded(_) | Event::PersonalDataAccessed(_) => {}
+    }
+}

@@ -1,0 +1,740 @@
+//! The registry runs Fairgate's commands and reads. For a command, the core
+//! validates and decides, this module seals each resulting event into a ledger leaf
+//! under the subject's key, derives the projection rows, and hands everything to the
+//! store as one atomic commit. For a read of personal data it first makes the access
+//! event durable, then returns the data (fail closed).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use fairgate_core::access::{Actor, Purpose};
+use fairgate_core::crossing::{check_sequence, Crossing, CrossingFact, CrossingInput};
+use fairgate_core::document::document_number;
+use fairgate_core::event::*;
+use fairgate_core::ids::{RegistrationNumber, SubjectId};
+use fairgate_core::place::{default_places, PlaceBook, PlaceKind, ZonedPlace};
+use fairgate_core::registration::{NewRegistration, RegistrationInput};
+use fairgate_core::subject::{NewSubject, SubjectInput};
+use fairgate_core::timeline::Timeline;
+use fairgate_core::Invalid;
+use fairgate_ledger::checkpoint::{Checkpoint, NoteSigner};
+use fairgate_ledger::keys::{blind_index, unwrap, wrap, KeyIdCipher, KeyRef, SecretKey};
+use fairgate_ledger::leaf::{self, Header};
+use fairgate_ledger::merkle::{leaf_hash, Frontier, Hash};
+use fairgate_ledger::LedgerError;
+use jiff::Timestamp;
+use rand::rngs::StdRng;
+use rand::{RngCore, SeedableRng};
+
+use crate::project::{project, DOCUMENT_DOMAIN, REGISTRATION_DOMAIN};
+use crate::store::{CheckpointRow, Commit, LeafRow, Store, StoreError, SubjectKeysRow};
+
+/// Key slots: which of a subject's keys sealed a leaf.
+pub const SLOT_DATA: u8 = 1;
+/// Access events live under their own key so they can be kept longer than the data
+/// they describe (and erased on their own schedule).
+pub const SLOT_ACCESS: u8 = 2;
+
+/// Decrypted subject states kept between commands; cleared when it grows past this.
+const CACHE_LIMIT: usize = 200_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    #[error("no subject has the id {0}: check the id returned by POST /subjects")]
+    UnknownSubject(SubjectId),
+    #[error("the records of subject {0} have been erased")]
+    Erased(SubjectId),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("ledger: {0}")]
+    Ledger(#[from] LedgerError),
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
+}
+
+type Result<T, E = RegistryError> = std::result::Result<T, E>;
+
+/// Where a command's facts landed: the index of its first leaf and the tree size
+/// that includes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Receipt {
+    pub leaf_index: u64,
+    pub tree_size: u64,
+}
+
+#[derive(Clone)]
+struct SubjectState {
+    no: u64,
+    id: SubjectId,
+    data: SecretKey,
+    access: SecretKey,
+    crossings: Vec<CrossingFact>,
+}
+
+struct Writer {
+    frontier: Frontier,
+    rng: StdRng,
+    cache: HashMap<u64, SubjectState>,
+    next_subject_no: u64,
+}
+
+pub struct Registry {
+    store: Arc<dyn Store>,
+    master: SecretKey,
+    key_ids: KeyIdCipher,
+    blind: SecretKey,
+    signer: NoteSigner,
+    places: PlaceBook,
+    writer: Mutex<Writer>,
+}
+
+fn key_label(subject_no: u64, slot: u8) -> Vec<u8> {
+    format!("fairgate subject key v1 {subject_no} {slot}").into_bytes()
+}
+
+fn corrupt(e: impl std::fmt::Display) -> RegistryError {
+    RegistryError::Corrupt(e.to_string())
+}
+
+/// Build the place book, resolving each place's IANA zone.
+fn place_book(store: &dyn Store) -> Result<PlaceBook> {
+    let mut places = store.places()?;
+    if places.is_empty() {
+        store.put_places(&default_places())?;
+        places = store.places()?;
+    }
+    let zoned = places
+        .into_iter()
+        .map(|p| {
+            let tz = jiff::tz::TimeZone::get(&p.zone).map_err(|_| {
+                corrupt(format!("place {} has unknown time zone {}", p.code, p.zone))
+            })?;
+            Ok(ZonedPlace { place: p, tz })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(PlaceBook::new(zoned))
+}
+
+fn frontier_of(store: &dyn Store) -> Result<Frontier> {
+    let size = store.tree_size()?;
+    let mut f = Frontier::new();
+    let mut start = 0;
+    while start < size {
+        let hashes = store.leaf_hashes(start, 100_000)?;
+        if hashes.is_empty() {
+            return Err(corrupt(format!("the ledger has a gap at leaf {start}")));
+        }
+        start += hashes.len() as u64;
+        hashes.into_iter().for_each(|h| f.push(h));
+    }
+    Ok(f)
+}
+
+impl Registry {
+    /// Open the registry over `store`. `origin` names the log in its checkpoints the
+    /// first time; afterwards the stored origin is kept. `seed` seeds the random
+    /// number generator (pass OS randomness; tests pass fixed seeds).
+    pub fn open(
+        store: Arc<dyn Store>,
+        master: SecretKey,
+        signing_seed: &SecretKey,
+        origin: &str,
+        seed: [u8; 32],
+    ) -> Result<Self> {
+        let mut rng = StdRng::from_seed(seed);
+        let places = place_book(store.as_ref())?;
+        let origin = match store.meta("origin")? {
+            Some(o) => o,
+            None => {
+                store.put_meta("origin", origin)?;
+                origin.to_string()
+            }
+        };
+        let mut system_key = |name: &str| -> Result<SecretKey> {
+            let label = format!("fairgate system key v1 {name}").into_bytes();
+            let wrapped = match store.system_key(name)? {
+                Some(w) => w,
+                None => store.put_system_key(
+                    name,
+                    &wrap(&master, &SecretKey::generate(&mut rng), &label, &mut rng),
+                )?,
+            };
+            unwrap(&master, &wrapped, &label).map_err(|_| {
+                corrupt(format!(
+                    "system key {name} does not unwrap: is this the right master.key?"
+                ))
+            })
+        };
+        let key_ids = KeyIdCipher::new(&system_key("key-id")?);
+        let blind = system_key("blind-index")?;
+        let frontier = frontier_of(store.as_ref())?;
+        let next_subject_no = store.max_subject_no()? + 1;
+        Ok(Self {
+            signer: NoteSigner::from_seed(origin, signing_seed.expose()),
+            writer: Mutex::new(Writer {
+                frontier,
+                rng,
+                cache: HashMap::new(),
+                next_subject_no,
+            }),
+            store,
+            master,
+            key_ids,
+            blind,
+            places,
+        })
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn places(&self) -> &PlaceBook {
+        &self.places
+    }
+
+    pub fn origin(&self) -> &str {
+        self.signer.name()
+    }
+
+    /// The checkpoint verifier key, in signed-note vkey form.
+    pub fn verifier_key(&self) -> String {
+        self.signer.verifier_key()
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, Writer>> {
+        let mut w = self
+            .writer
+            .lock()
+            .map_err(|_| corrupt("writer lock poisoned"))?;
+        // Another process (a CLI command beside the server) may have appended.
+        if self.store.tree_size()? != w.frontier.size() {
+            w.frontier = frontier_of(self.store.as_ref())?;
+            w.cache.clear();
+            w.next_subject_no = self.store.max_subject_no()? + 1;
+        }
+        Ok(w)
+    }
+
+    /// Run one command: everything `f` records is committed atomically, or, if `f`
+    /// or the commit fails, nothing is.
+    pub fn write<T>(
+        &self,
+        now: Timestamp,
+        f: impl FnOnce(&mut Batch<'_>) -> Result<T>,
+    ) -> Result<(T, Receipt)> {
+        let mut guard = self.lock()?;
+        let w = &mut *guard;
+        let start = w.frontier.size();
+        let mut batch = Batch {
+            reg: self,
+            now,
+            rng: &mut w.rng,
+            cache: &w.cache,
+            overlay: HashMap::new(),
+            frontier: w.frontier.clone(),
+            next_subject_no: w.next_subject_no,
+            commit: Commit {
+                expected_size: start,
+                ..Commit::default()
+            },
+            new_registrations: HashSet::new(),
+        };
+        let value = f(&mut batch)?;
+        let Batch {
+            overlay,
+            frontier,
+            next_subject_no,
+            commit,
+            ..
+        } = batch;
+        if !commit.leaves.is_empty() {
+            self.store.commit(&commit)?;
+            w.frontier = frontier;
+            w.next_subject_no = next_subject_no;
+            if w.cache.len() + overlay.len() > CACHE_LIMIT {
+                w.cache.clear();
+            }
+            w.cache.extend(overlay);
+        }
+        Ok((
+            value,
+            Receipt {
+                leaf_index: start,
+                tree_size: w.frontier.size(),
+            },
+        ))
+    }
+
+    fn load_state(&self, id: SubjectId) -> Result<SubjectState> {
+        let row = self
+            .store
+            .subject_keys_by_id(id.as_bytes())?
+            .ok_or(RegistryError::UnknownSubject(id))?;
+        let (data, access) = self.unwrap_keys(&row)?.ok_or(RegistryError::Erased(id))?;
+        let mut crossings = Vec::new();
+        let idx: Vec<u64> = self
+            .store
+            .subject_leaves(row.subject_no)?
+            .into_iter()
+            .filter(|(_, k)| *k == EventKind::CrossingRecorded.code())
+            .map(|(i, _)| i)
+            .collect();
+        for l in self.store.leaves_at(&idx)? {
+            if let Event::CrossingRecorded(c) = self.open_leaf(&l, &data)? {
+                crossings.push(CrossingFact {
+                    at: c.crossing.at,
+                    direction: c.crossing.direction,
+                });
+            }
+        }
+        Ok(SubjectState {
+            no: row.subject_no,
+            id,
+            data,
+            access,
+            crossings,
+        })
+    }
+
+    fn unwrap_keys(&self, row: &SubjectKeysRow) -> Result<Option<(SecretKey, SecretKey)>> {
+        match (&row.data_key, &row.access_key) {
+            (Some(d), Some(a)) => Ok(Some((
+                unwrap(&self.master, d, &key_label(row.subject_no, SLOT_DATA))
+                    .map_err(|e| corrupt(format!("subject key {}: {e}", row.subject_no)))?,
+                unwrap(&self.master, a, &key_label(row.subject_no, SLOT_ACCESS))
+                    .map_err(|e| corrupt(format!("subject key {}: {e}", row.subject_no)))?,
+            ))),
+            _ => Ok(None),
+        }
+    }
+
+    fn open_leaf(&self, row: &LeafRow, key: &SecretKey) -> Result<Event> {
+        let (_, payload) =
+            leaf::open(&row.leaf, key).map_err(|e| corrupt(format!("leaf {}: {e}", row.index)))?;
+        serde_json::from_slice(&payload)
+            .map_err(|e| corrupt(format!("leaf {}: payload does not decode: {e}", row.index)))
+    }
+
+    /// A subject's timeline, without any access logging. Private on purpose: every
+    /// caller outside this module goes through `read_timeline`.
+    fn load_timeline(&self, id: SubjectId) -> Result<Timeline> {
+        let row = self
+            .store
+            .subject_keys_by_id(id.as_bytes())?
+            .ok_or(RegistryError::UnknownSubject(id))?;
+        let (data, _) = self.unwrap_keys(&row)?.ok_or(RegistryError::Erased(id))?;
+        let idx: Vec<u64> = self
+            .store
+            .subject_leaves(row.subject_no)?
+            .into_iter()
+            .filter(|(_, k)| *k != EventKind::PersonalDataAccessed.code())
+            .map(|(i, _)| i)
+            .collect();
+        let mut events = Vec::with_capacity(idx.len());
+        for l in self.store.leaves_at(&idx)? {
+            events.push((l.index, self.open_leaf(&l, &data)?));
+        }
+        Timeline::fold(events)
+            .ok_or_else(|| corrupt(format!("subject {id} has keys but no creation event")))
+    }
+
+    /// Read a subject's timeline for `purpose`. The access event is durable in the
+    /// ledger before the timeline is returned; if it cannot be written, nothing is.
+    /// The caller has checked that `actor.role` may use `purpose`.
+    pub fn read_timeline(
+        &self,
+        now: Timestamp,
+        actor: &Actor,
+        purpose: Purpose,
+        id: SubjectId,
+        request: &str,
+    ) -> Result<(Timeline, Receipt)> {
+        let timeline = self.load_timeline(id)?;
+        let fields = [
+            "document",
+            "names",
+            "birth_date",
+            "sex",
+            "nationality",
+            "registrations",
+            "interviews",
+            "crossings",
+        ];
+        let ((), receipt) = self.write(now, |b| {
+            b.record_access(id, actor, purpose, &fields, request)
+        })?;
+        Ok((timeline, receipt))
+    }
+
+    /// Find subjects by travel-document number through the blind index. Each match
+    /// is an access, logged before the ids are returned.
+    pub fn lookup_document(
+        &self,
+        now: Timestamp,
+        actor: &Actor,
+        purpose: Purpose,
+        number: &str,
+        request: &str,
+    ) -> Result<(Vec<SubjectId>, Option<Receipt>)> {
+        let number = document_number("document_number", number).map_err(|e| Invalid(vec![e]))?;
+        let blind = blind_index(&self.blind, DOCUMENT_DOMAIN, &number);
+        let mut ids = Vec::new();
+        for no in self.store.subjects_by_document(&blind)? {
+            if let Some(row) = self.store.subject_keys(no)? {
+                if row.data_key.is_some() {
+                    ids.push(SubjectId::from_bytes(row.subject_id));
+                }
+            }
+        }
+        if ids.is_empty() {
+            return Ok((ids, None));
+        }
+        let ((), receipt) = self.write(now, |b| {
+            for id in &ids {
+                b.record_access(*id, actor, purpose, &["subject_id"], request)?;
+            }
+            Ok(())
+        })?;
+        Ok((ids, Some(receipt)))
+    }
+
+    /// Sign a checkpoint of the current tree unless one exists at this size.
+    pub fn sign_checkpoint(&self, now: Timestamp) -> Result<Option<CheckpointRow>> {
+        let w = self.lock()?;
+        let size = w.frontier.size();
+        if self
+            .store
+            .latest_checkpoint()?
+            .is_some_and(|c| c.size == size)
+        {
+            return Ok(None);
+        }
+        let cp = Checkpoint {
+            origin: self.origin().to_string(),
+            size,
+            root: w.frontier.root(),
+        };
+        let row = CheckpointRow {
+            size,
+            root: cp.root,
+            note: self.signer.sign(&cp),
+            signed_at_ms: now.as_millisecond(),
+        };
+        self.store.put_checkpoint(&row)?;
+        Ok(Some(row))
+    }
+
+    /// The current tree size and root, as this writer sees them.
+    pub fn tree_head(&self) -> Result<(u64, Hash)> {
+        let w = self.lock()?;
+        Ok((w.frontier.size(), w.frontier.root()))
+    }
+
+    /// Drop every projection and rebuild it from the ledger. Leaves whose keys were
+    /// destroyed are skipped (they are unreadable by design). `progress` gets
+    /// (leaves done, total). Writes wait until it finishes.
+    pub fn rebuild(&self, progress: &mut dyn FnMut(u64, u64)) -> Result<RebuildReport> {
+        let mut w = self.lock()?;
+        w.cache.clear();
+        self.store.drop_projections()?;
+        let size = self.store.tree_size()?;
+        let mut keys: HashMap<u64, Option<(SecretKey, SecretKey)>> = HashMap::new();
+        let mut report = RebuildReport {
+            leaves: size,
+            ..Default::default()
+        };
+        let mut start = 0;
+        while start < size {
+            let rows = self.store.leaves(start, 10_000)?;
+            if rows.is_empty() {
+                return Err(corrupt(format!("the ledger has a gap at leaf {start}")));
+            }
+            let mut out = Vec::with_capacity(rows.len() * 2);
+            for row in &rows {
+                let header = Header::decode(&row.leaf)
+                    .map_err(|e| corrupt(format!("leaf {}: {e}", row.index)))?;
+                let r = self.key_ids.open(&header.key_id);
+                if r.leaf_index != row.index {
+                    return Err(corrupt(format!(
+                        "leaf {} carries the key id of leaf {}: leaves were moved",
+                        row.index, r.leaf_index
+                    )));
+                }
+                let pair = match keys.get(&r.subject_no) {
+                    Some(p) => p.clone(),
+                    None => {
+                        let row = self.store.subject_keys(r.subject_no)?;
+                        let p = match row {
+                            Some(row) => self.unwrap_keys(&row)?,
+                            None => None,
+                        };
+                        keys.insert(r.subject_no, p.clone());
+                        p
+                    }
+                };
+                let Some((data, access)) = pair else {
+                    report.unreadable += 1;
+                    continue;
+                };
+                let key = match r.slot {
+                    SLOT_DATA => &data,
+                    SLOT_ACCESS => &access,
+                    other => {
+                        return Err(corrupt(format!(
+                            "leaf {} names unknown key slot {other}",
+                            row.index
+                        )))
+                    }
+                };
+                let event = self.open_leaf(row, key)?;
+                project(r.subject_no, row.index, &event, &self.blind, &mut out);
+                report.projected += 1;
+            }
+            self.store.apply_projections(&out)?;
+            start += rows.len() as u64;
+            progress(start, size);
+        }
+        Ok(report)
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RebuildReport {
+    pub leaves: u64,
+    pub projected: u64,
+    /// Leaves whose subject keys were destroyed.
+    pub unreadable: u64,
+}
+
+/// One command in progress. Nothing it records is visible to anyone until
+/// [`Registry::write`] commits it.
+pub struct Batch<'a> {
+    reg: &'a Registry,
+    now: Timestamp,
+    rng: &'a mut StdRng,
+    cache: &'a HashMap<u64, SubjectState>,
+    overlay: HashMap<u64, SubjectState>,
+    frontier: Frontier,
+    next_subject_no: u64,
+    commit: Commit,
+    new_registrations: HashSet<[u8; 32]>,
+}
+
+impl Batch<'_> {
+    pub fn now(&self) -> Timestamp {
+        self.now
+    }
+
+    /// Today's date in UTC, for checks such as "born in the future".
+    fn today(&self) -> jiff::civil::Date {
+        self.now.to_zoned(jiff::tz::TimeZone::UTC).date()
+    }
+
+    /// The subject's state, loaded into this batch's overlay on first touch.
+    fn state(&mut self, id: SubjectId) -> Result<&mut SubjectState> {
+        if let Some(no) = self.overlay.values().find(|s| s.id == id).map(|s| s.no) {
+            return self.overlay.get_mut(&no).ok_or_else(|| corrupt("overlay"));
+        }
+        let state = match self.cache.values().find(|s| s.id == id) {
+            Some(s) => s.clone(),
+            None => self.reg.load_state(id)?,
+        };
+        Ok(self.overlay.entry(state.no).or_insert(state))
+    }
+
+    fn append(&mut self, subject_no: u64, slot: u8, key: &SecretKey, event: &Event) -> Result<u64> {
+        let index = self.frontier.size();
+        let key_id = self.reg.key_ids.seal(KeyRef {
+            subject_no,
+            leaf_index: index,
+            slot,
+        });
+        let header = Header {
+            kind: event.kind().code(),
+            timestamp_ms: self.now.as_millisecond(),
+            key_id,
+        };
+        let payload = serde_json::to_vec(event).map_err(corrupt)?;
+        let bytes = leaf::seal(&header, key, &payload, self.rng);
+        let hash = leaf_hash(&bytes);
+        self.frontier.push(hash);
+        project(
+            subject_no,
+            index,
+            event,
+            &self.reg.blind,
+            &mut self.commit.projections,
+        );
+        self.commit.leaves.push(LeafRow {
+            index,
+            leaf: bytes,
+            hash,
+        });
+        Ok(index)
+    }
+
+    /// Create a subject from travel-document data.
+    pub fn create_subject(&mut self, actor: &Actor, input: &SubjectInput) -> Result<SubjectId> {
+        let person = input.validate(self.today())?;
+        self.create_validated_subject(actor, person)
+    }
+
+    pub fn create_validated_subject(
+        &mut self,
+        actor: &Actor,
+        person: NewSubject,
+    ) -> Result<SubjectId> {
+        let mut raw = [0u8; 16];
+        self.rng.fill_bytes(&mut raw);
+        let id = SubjectId::from_bytes(raw);
+        let no = self.next_subject_no;
+        self.next_subject_no += 1;
+        let data = SecretKey::generate(self.rng);
+        let access = SecretKey::generate(self.rng);
+        let master = &self.reg.master;
+        self.commit.subject_keys.push(SubjectKeysRow {
+            subject_no: no,
+            subject_id: raw,
+            data_key: Some(wrap(master, &data, &key_label(no, SLOT_DATA), self.rng)),
+            access_key: Some(wrap(master, &access, &key_label(no, SLOT_ACCESS), self.rng)),
+        });
+        let event = Event::SubjectCreated(SubjectCreated {
+            subject: id,
+            person,
+            created_by: actor.clone(),
+        });
+        self.append(no, SLOT_DATA, &data, &event)?;
+        self.overlay.insert(
+            no,
+            SubjectState {
+                no,
+                id,
+                data,
+                access,
+                crossings: Vec::new(),
+            },
+        );
+        Ok(id)
+    }
+
+    /// Record a registration (with its interview) and give it a new registration number.
+    pub fn record_registration(
+        &mut self,
+        actor: &Actor,
+        subject: SubjectId,
+        input: &RegistrationInput,
+    ) -> Result<RegistrationNumber> {
+        let reg = input.validate(&self.reg.places, self.now)?;
+        self.record_validated_registration(actor, subject, reg)
+    }
+
+    pub fn record_validated_registration(
+        &mut self,
+        actor: &Actor,
+        subject: SubjectId,
+        registration: NewRegistration,
+    ) -> Result<RegistrationNumber> {
+        if self.reg.places.get(&registration.place).is_none() {
+            return Err(Invalid::one(
+                "place",
+                format!("`{}` is not a known port or office", registration.place),
+            )
+            .into());
+        }
+        let (no, key) = {
+            let s = self.state(subject)?;
+            (s.no, s.data.clone())
+        };
+        let number = loop {
+            let n = RegistrationNumber::from_entropy(self.rng.next_u64());
+            let blind = blind_index(&self.reg.blind, REGISTRATION_DOMAIN, n.as_str());
+            if !self.new_registrations.contains(&blind)
+                && !self.reg.store.registration_exists(&blind)?
+            {
+                self.new_registrations.insert(blind);
+                break n;
+            }
+        };
+        let event = Event::RegistrationRecorded(RegistrationRecorded {
+            subject,
+            number: number.clone(),
+            registration,
+            officer: actor.clone(),
+        });
+        self.append(no, SLOT_DATA, &key, &event)?;
+        Ok(number)
+    }
+
+    /// Record an entry or exit. An exit must close an entry recorded before it.
+    pub fn record_crossing(
+        &mut self,
+        actor: &Actor,
+        subject: SubjectId,
+        input: &CrossingInput,
+    ) -> Result<u64> {
+        let crossing = input.validate(&self.reg.places, self.now)?;
+        self.record_validated_crossing(actor, subject, crossing)
+    }
+
+    pub fn record_validated_crossing(
+        &mut self,
+        actor: &Actor,
+        subject: SubjectId,
+        crossing: Crossing,
+    ) -> Result<u64> {
+        if !self
+            .reg
+            .places
+            .get(&crossing.port)
+            .is_some_and(|p| p.place.kind == PlaceKind::Port)
+        {
+            return Err(Invalid::one(
+                "port",
+                format!("`{}` is not a known port: see GET /ports", crossing.port),
+            )
+            .into());
+        }
+        let fact = CrossingFact {
+            at: crossing.at,
+            direction: crossing.direction,
+        };
+        let (no, key) = {
+            let s = self.state(subject)?;
+            check_sequence(&s.crossings, fact)?;
+            s.crossings.push(fact);
+            (s.no, s.data.clone())
+        };
+        let event = Event::CrossingRecorded(CrossingRecorded {
+            subject,
+            crossing,
+            recorded_by: actor.clone(),
+        });
+        self.append(no, SLOT_DATA, &key, &event)
+    }
+
+    fn record_access(
+        &mut self,
+        subject: SubjectId,
+        actor: &Actor,
+        purpose: Purpose,
+        fields: &[&str],
+        request: &str,
+    ) -> Result<()> {
+        let (no, key) = {
+            let s = self.state(subject)?;
+            (s.no, s.access.clone())
+        };
+        let event = Event::PersonalDataAccessed(PersonalDataAccessed {
+            subject,
+            actor: actor.clone(),
+            purpose,
+            fields: fields.iter().map(|f| f.to_string()).collect(),
+            request: request.to_string(),
+        });
+        self.append(no, SLOT_ACCESS, &key, &event)?;
+        Ok(())
+    }
+}

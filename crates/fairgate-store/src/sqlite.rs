@@ -1,0 +1,673 @@
+//! The embedded SQLite store: one writer connection and a small pool of readers,
+//! WAL journal, `synchronous=FULL` (a commit is durable when it returns),
+//! `secure_delete=ON` (freed pages are zeroed) and temporary tables in memory (no
+//! temp files).
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use fairgate_core::place::{Place, PlaceKind};
+use fairgate_ledger::merkle::Hash;
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use sha2::{Digest, Sha256};
+
+use crate::store::*;
+
+const SCHEMA: &[&str] = &[
+    // 1: the foundation.
+    "CREATE TABLE ledger (idx INTEGER PRIMARY KEY, leaf BLOB NOT NULL, hash BLOB NOT NULL);
+     CREATE TABLE subject_keys (subject_no INTEGER PRIMARY KEY, subject_id BLOB NOT NULL UNIQUE, data_key BLOB, access_key BLOB);
+     CREATE TABLE system_keys (name TEXT PRIMARY KEY, wrapped BLOB NOT NULL);
+     CREATE TABLE checkpoints (size INTEGER PRIMARY KEY, root BLOB NOT NULL, note TEXT NOT NULL, signed_at_ms INTEGER NOT NULL);
+     CREATE TABLE places (code TEXT PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL, zone TEXT NOT NULL);
+     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+     CREATE TABLE users (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, role TEXT NOT NULL, password_hash TEXT, created_ms INTEGER NOT NULL);
+     CREATE TABLE credentials (hash BLOB PRIMARY KEY, user_id TEXT NOT NULL REFERENCES users(id), kind TEXT NOT NULL, expires_ms INTEGER);
+     CREATE TABLE p_subjects (subject_no INTEGER PRIMARY KEY, created_leaf INTEGER NOT NULL);
+     CREATE TABLE p_documents (blind BLOB NOT NULL, subject_no INTEGER NOT NULL, PRIMARY KEY (blind, subject_no)) WITHOUT ROWID;
+     CREATE TABLE p_subject_leaves (subject_no INTEGER NOT NULL, leaf_index INTEGER NOT NULL, kind INTEGER NOT NULL, PRIMARY KEY (subject_no, leaf_index)) WITHOUT ROWID;
+     CREATE TABLE p_registrations (blind BLOB PRIMARY KEY, subject_no INTEGER NOT NULL, leaf_index INTEGER NOT NULL) WITHOUT ROWID;",
+];
+
+/// The projection tables, in the order they are cleared and digested.
+const PROJECTIONS: &[&str] = &[
+    "p_subjects",
+    "p_documents",
+    "p_subject_leaves",
+    "p_registrations",
+];
+
+fn be(e: rusqlite::Error) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+fn hash_from(v: Vec<u8>) -> Result<Hash> {
+    v.try_into()
+        .map_err(|_| StoreError::Corrupt("a stored hash is not 32 bytes".into()))
+}
+
+pub struct SqliteStore {
+    path: std::path::PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+fn configure(conn: &Connection) -> Result<()> {
+    conn.execute_batch(
+        "PRAGMA journal_mode=WAL;
+         PRAGMA synchronous=FULL;
+         PRAGMA secure_delete=ON;
+         PRAGMA temp_store=MEMORY;
+         PRAGMA foreign_keys=ON;
+         PRAGMA cache_size=-65536;",
+    )
+    .map_err(be)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))
+        .map_err(be)?;
+    Ok(())
+}
+
+impl SqliteStore {
+    /// Open (creating if needed) the database at `path` and bring its schema up to date.
+    pub fn open(path: &Path) -> Result<Self> {
+        let conn = Connection::open(path).map_err(be)?;
+        configure(&conn)?;
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(be)?;
+        for (i, step) in SCHEMA.iter().enumerate().skip(version as usize) {
+            let tx = conn.unchecked_transaction().map_err(be)?;
+            tx.execute_batch(step).map_err(be)?;
+            tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1))
+                .map_err(be)?;
+            tx.commit().map_err(be)?;
+        }
+        Ok(Self {
+            path: path.to_path_buf(),
+            writer: Mutex::new(conn),
+            readers: Mutex::new(Vec::new()),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn write<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+        let mut conn = self
+            .writer
+            .lock()
+            .map_err(|_| StoreError::Backend("writer lock poisoned".into()))?;
+        f(&mut conn)
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let pooled = self
+            .readers
+            .lock()
+            .map_err(|_| StoreError::Backend("reader pool poisoned".into()))?
+            .pop();
+        let conn = match pooled {
+            Some(c) => c,
+            None => {
+                let c = Connection::open(&self.path).map_err(be)?;
+                configure(&c)?;
+                c
+            }
+        };
+        let out = f(&conn);
+        if let Ok(mut pool) = self.readers.lock() {
+            if pool.len() < 8 {
+                pool.push(conn);
+            }
+        }
+        out
+    }
+
+    /// Move the WAL's contents into the main file and truncate the WAL.
+    pub fn checkpoint_wal(&self) -> Result<()> {
+        self.write(|c| {
+            c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+                .map_err(be)
+        })
+    }
+}
+
+fn insert_projections(tx: &rusqlite::Transaction<'_>, rows: &[Projection]) -> Result<()> {
+    let mut subj = tx
+        .prepare_cached("INSERT INTO p_subjects (subject_no, created_leaf) VALUES (?1, ?2)")
+        .map_err(be)?;
+    let mut doc = tx
+        .prepare_cached("INSERT OR IGNORE INTO p_documents (blind, subject_no) VALUES (?1, ?2)")
+        .map_err(be)?;
+    let mut leaf = tx
+        .prepare_cached(
+            "INSERT INTO p_subject_leaves (subject_no, leaf_index, kind) VALUES (?1, ?2, ?3)",
+        )
+        .map_err(be)?;
+    let mut reg = tx
+        .prepare_cached(
+            "INSERT INTO p_registrations (blind, subject_no, leaf_index) VALUES (?1, ?2, ?3)",
+        )
+        .map_err(be)?;
+    for row in rows {
+        match row {
+            Projection::Subject {
+                subject_no,
+                created_leaf,
+            } => subj.execute(params![*subject_no as i64, *created_leaf as i64]),
+            Projection::Document { blind, subject_no } => {
+                doc.execute(params![&blind[..], *subject_no as i64])
+            }
+            Projection::SubjectLeaf {
+                subject_no,
+                leaf_index,
+                kind,
+            } => leaf.execute(params![
+                *subject_no as i64,
+                *leaf_index as i64,
+                *kind as i64
+            ]),
+            Projection::Registration {
+                blind,
+                subject_no,
+                leaf_index,
+            } => reg.execute(params![&blind[..], *subject_no as i64, *leaf_index as i64]),
+        }
+        .map_err(be)?;
+    }
+    Ok(())
+}
+
+fn size_of(conn: &Connection) -> Result<u64> {
+    conn.query_row("SELECT COALESCE(MAX(idx) + 1, 0) FROM ledger", [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .map(|n| n as u64)
+    .map_err(be)
+}
+
+/// subject_no, subject_id, data_key, access_key as read from a row.
+type KeysTuple = (i64, Vec<u8>, Option<Vec<u8>>, Option<Vec<u8>>);
+
+fn keys_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<KeysTuple> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+}
+
+fn to_keys(t: KeysTuple) -> Result<SubjectKeysRow> {
+    Ok(SubjectKeysRow {
+        subject_no: t.0 as u64,
+        subject_id: t
+            .1
+            .try_into()
+            .map_err(|_| StoreError::Corrupt("a subject id is not 16 bytes".into()))?,
+        data_key: t.2,
+        access_key: t.3,
+    })
+}
+
+fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<UserRow> {
+    Ok(UserRow {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        role: r.get(2)?,
+        password_hash: r.get(3)?,
+        created_ms: r.get(4)?,
+    })
+}
+
+impl Store for SqliteStore {
+    fn commit(&self, c: &Commit) -> Result<()> {
+        self.write(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(be)?;
+            let found = size_of(&tx)?;
+            if found != c.expected_size {
+                return Err(StoreError::Conflict { expected: c.expected_size, found });
+            }
+            {
+                let mut keys = tx
+                    .prepare_cached("INSERT INTO subject_keys (subject_no, subject_id, data_key, access_key) VALUES (?1, ?2, ?3, ?4)")
+                    .map_err(be)?;
+                for k in &c.subject_keys {
+                    keys.execute(params![k.subject_no as i64, &k.subject_id[..], k.data_key, k.access_key]).map_err(be)?;
+                }
+                let mut ins = tx.prepare_cached("INSERT INTO ledger (idx, leaf, hash) VALUES (?1, ?2, ?3)").map_err(be)?;
+                for l in &c.leaves {
+                    ins.execute(params![l.index as i64, l.leaf, &l.hash[..]]).map_err(be)?;
+                }
+            }
+            insert_projections(&tx, &c.projections)?;
+            tx.commit().map_err(be)
+        })
+    }
+
+    fn tree_size(&self) -> Result<u64> {
+        self.read(size_of)
+    }
+
+    fn leaves(&self, start: u64, count: u64) -> Result<Vec<LeafRow>> {
+        self.read(|c| {
+            let mut st = c
+                .prepare_cached(
+                    "SELECT idx, leaf, hash FROM ledger WHERE idx >= ?1 ORDER BY idx LIMIT ?2",
+                )
+                .map_err(be)?;
+            let rows = st
+                .query_map(params![start as i64, count as i64], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, Vec<u8>>(1)?,
+                        r.get::<_, Vec<u8>>(2)?,
+                    ))
+                })
+                .map_err(be)?;
+            rows.map(|r| {
+                let (i, leaf, hash) = r.map_err(be)?;
+                Ok(LeafRow {
+                    index: i as u64,
+                    leaf,
+                    hash: hash_from(hash)?,
+                })
+            })
+            .collect()
+        })
+    }
+
+    fn leaves_at(&self, indexes: &[u64]) -> Result<Vec<LeafRow>> {
+        self.read(|c| {
+            let mut st = c
+                .prepare_cached("SELECT leaf, hash FROM ledger WHERE idx = ?1")
+                .map_err(be)?;
+            indexes
+                .iter()
+                .map(|&i| {
+                    let (leaf, hash) = st
+                        .query_row(params![i as i64], |r| {
+                            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?))
+                        })
+                        .map_err(be)?;
+                    Ok(LeafRow {
+                        index: i,
+                        leaf,
+                        hash: hash_from(hash)?,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    fn leaf_hashes(&self, start: u64, count: u64) -> Result<Vec<Hash>> {
+        self.read(|c| {
+            let mut st = c
+                .prepare_cached("SELECT hash FROM ledger WHERE idx >= ?1 ORDER BY idx LIMIT ?2")
+                .map_err(be)?;
+            let rows = st
+                .query_map(params![start as i64, count as i64], |r| {
+                    r.get::<_, Vec<u8>>(0)
+                })
+                .map_err(be)?;
+            rows.map(|r| hash_from(r.map_err(be)?)).collect()
+        })
+    }
+
+    fn system_key(&self, name: &str) -> Result<Option<Vec<u8>>> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT wrapped FROM system_keys WHERE name = ?1",
+                [name],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(be)
+        })
+    }
+
+    fn put_system_key(&self, name: &str, wrapped: &[u8]) -> Result<Vec<u8>> {
+        self.write(|c| {
+            c.execute(
+                "INSERT OR IGNORE INTO system_keys (name, wrapped) VALUES (?1, ?2)",
+                params![name, wrapped],
+            )
+            .map_err(be)?;
+            c.query_row(
+                "SELECT wrapped FROM system_keys WHERE name = ?1",
+                [name],
+                |r| r.get(0),
+            )
+            .map_err(be)
+        })
+    }
+
+    fn subject_keys(&self, subject_no: u64) -> Result<Option<SubjectKeysRow>> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT subject_no, subject_id, data_key, access_key FROM subject_keys WHERE subject_no = ?1",
+                [subject_no as i64],
+                keys_row,
+            )
+            .optional()
+            .map_err(be)?
+            .map(to_keys)
+            .transpose()
+        })
+    }
+
+    fn subject_keys_by_id(&self, subject_id: &[u8; 16]) -> Result<Option<SubjectKeysRow>> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT subject_no, subject_id, data_key, access_key FROM subject_keys WHERE subject_id = ?1",
+                [&subject_id[..]],
+                keys_row,
+            )
+            .optional()
+            .map_err(be)?
+            .map(to_keys)
+            .transpose()
+        })
+    }
+
+    fn max_subject_no(&self) -> Result<u64> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT COALESCE(MAX(subject_no), 0) FROM subject_keys",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n as u64)
+            .map_err(be)
+        })
+    }
+
+    fn subjects_by_document(&self, blind: &[u8; 32]) -> Result<Vec<u64>> {
+        self.read(|c| {
+            let mut st = c
+                .prepare_cached(
+                    "SELECT subject_no FROM p_documents WHERE blind = ?1 ORDER BY subject_no",
+                )
+                .map_err(be)?;
+            let rows = st
+                .query_map([&blind[..]], |r| r.get::<_, i64>(0))
+                .map_err(be)?;
+            rows.map(|r| r.map(|n| n as u64).map_err(be)).collect()
+        })
+    }
+
+    fn subject_leaves(&self, subject_no: u64) -> Result<Vec<(u64, u16)>> {
+        self.read(|c| {
+            let mut st = c.prepare_cached("SELECT leaf_index, kind FROM p_subject_leaves WHERE subject_no = ?1 ORDER BY leaf_index").map_err(be)?;
+            let rows = st.query_map([subject_no as i64], |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u16))).map_err(be)?;
+            rows.map(|r| r.map_err(be)).collect()
+        })
+    }
+
+    fn registration_exists(&self, blind: &[u8; 32]) -> Result<bool> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT 1 FROM p_registrations WHERE blind = ?1",
+                [&blind[..]],
+                |_| Ok(()),
+            )
+            .optional()
+            .map(|o| o.is_some())
+            .map_err(be)
+        })
+    }
+
+    fn subject_count(&self) -> Result<u64> {
+        self.read(|c| {
+            c.query_row("SELECT COUNT(*) FROM p_subjects", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map(|n| n as u64)
+            .map_err(be)
+        })
+    }
+
+    fn drop_projections(&self) -> Result<()> {
+        self.write(|c| {
+            let tx = c.transaction().map_err(be)?;
+            for t in PROJECTIONS {
+                tx.execute(&format!("DELETE FROM {t}"), []).map_err(be)?;
+            }
+            tx.commit().map_err(be)
+        })
+    }
+
+    fn apply_projections(&self, rows: &[Projection]) -> Result<()> {
+        self.write(|c| {
+            let tx = c.transaction().map_err(be)?;
+            insert_projections(&tx, rows)?;
+            tx.commit().map_err(be)
+        })
+    }
+
+    fn projection_digest(&self) -> Result<ProjectionDigest> {
+        self.read(|c| {
+            let mut h = Sha256::new();
+            let mut counts = [0u64; 4];
+            let queries = [
+                "SELECT subject_no, created_leaf, NULL FROM p_subjects ORDER BY subject_no",
+                "SELECT blind, subject_no, NULL FROM p_documents ORDER BY blind, subject_no",
+                "SELECT subject_no, leaf_index, kind FROM p_subject_leaves ORDER BY subject_no, leaf_index",
+                "SELECT blind, subject_no, leaf_index FROM p_registrations ORDER BY blind",
+            ];
+            for (i, q) in queries.iter().enumerate() {
+                let mut st = c.prepare(q).map_err(be)?;
+                let mut rows = st.query([]).map_err(be)?;
+                while let Some(r) = rows.next().map_err(be)? {
+                    counts[i] += 1;
+                    for col in 0..3 {
+                        let v: rusqlite::types::Value = r.get(col).map_err(be)?;
+                        h.update(format!("{i}:{col}:{v:?};").as_bytes());
+                    }
+                }
+            }
+            Ok(ProjectionDigest { subjects: counts[0], documents: counts[1], subject_leaves: counts[2], registrations: counts[3], hash: h.finalize().into() })
+        })
+    }
+
+    fn put_checkpoint(&self, cp: &CheckpointRow) -> Result<()> {
+        self.write(|c| {
+            c.execute(
+                "INSERT OR IGNORE INTO checkpoints (size, root, note, signed_at_ms) VALUES (?1, ?2, ?3, ?4)",
+                params![cp.size as i64, &cp.root[..], cp.note, cp.signed_at_ms],
+            )
+            .map(|_| ())
+            .map_err(be)
+        })
+    }
+
+    fn latest_checkpoint(&self) -> Result<Option<CheckpointRow>> {
+        Ok(self.checkpoints_where("ORDER BY size DESC LIMIT 1")?.pop())
+    }
+
+    fn checkpoints(&self) -> Result<Vec<CheckpointRow>> {
+        self.checkpoints_where("ORDER BY size")
+    }
+
+    fn places(&self) -> Result<Vec<Place>> {
+        self.read(|c| {
+            let mut st = c
+                .prepare("SELECT code, name, kind, zone FROM places ORDER BY code")
+                .map_err(be)?;
+            let rows = st
+                .query_map([], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                    ))
+                })
+                .map_err(be)?;
+            rows.map(|r| {
+                let (code, name, kind, zone) = r.map_err(be)?;
+                let kind = match kind.as_str() {
+                    "port" => PlaceKind::Port,
+                    "office" => PlaceKind::Office,
+                    other => {
+                        return Err(StoreError::Corrupt(format!(
+                            "place {code} has unknown kind {other}"
+                        )))
+                    }
+                };
+                Ok(Place {
+                    code,
+                    name,
+                    kind,
+                    zone,
+                })
+            })
+            .collect()
+        })
+    }
+
+    fn put_places(&self, places: &[Place]) -> Result<()> {
+        self.write(|c| {
+            let tx = c.transaction().map_err(be)?;
+            for p in places {
+                let kind = match p.kind {
+                    PlaceKind::Port => "port",
+                    PlaceKind::Office => "office",
+                };
+                tx.execute("INSERT OR REPLACE INTO places (code, name, kind, zone) VALUES (?1, ?2, ?3, ?4)", params![p.code, p.name, kind, p.zone])
+                    .map_err(be)?;
+            }
+            tx.commit().map_err(be)
+        })
+    }
+
+    fn meta(&self, key: &str) -> Result<Option<String>> {
+        self.read(|c| {
+            c.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+                .optional()
+                .map_err(be)
+        })
+    }
+
+    fn put_meta(&self, key: &str, value: &str) -> Result<()> {
+        self.write(|c| {
+            c.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
+                [key, value],
+            )
+            .map(|_| ())
+            .map_err(be)
+        })
+    }
+
+    fn put_user(&self, u: &UserRow) -> Result<()> {
+        self.write(|c| {
+            let r = c.execute(
+                "INSERT INTO users (id, name, role, password_hash, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![u.id, u.name, u.role, u.password_hash, u.created_ms],
+            );
+            match r {
+                Ok(_) => Ok(()),
+                Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::ConstraintViolation => {
+                    Err(StoreError::Duplicate { what: format!("a user named {}", u.name) })
+                }
+                Err(e) => Err(be(e)),
+            }
+        })
+    }
+
+    fn user_by_name(&self, name: &str) -> Result<Option<UserRow>> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT id, name, role, password_hash, created_ms FROM users WHERE name = ?1",
+                [name],
+                user_row,
+            )
+            .optional()
+            .map_err(be)
+        })
+    }
+
+    fn users(&self) -> Result<Vec<UserRow>> {
+        self.read(|c| {
+            let mut st = c
+                .prepare(
+                    "SELECT id, name, role, password_hash, created_ms FROM users ORDER BY name",
+                )
+                .map_err(be)?;
+            let rows = st.query_map([], user_row).map_err(be)?;
+            rows.map(|r| r.map_err(be)).collect()
+        })
+    }
+
+    fn put_credential(
+        &self,
+        hash: &[u8; 32],
+        user_id: &str,
+        kind: CredentialKind,
+        expires_ms: Option<i64>,
+    ) -> Result<()> {
+        self.write(|c| {
+            c.execute(
+                "INSERT INTO credentials (hash, user_id, kind, expires_ms) VALUES (?1, ?2, ?3, ?4)",
+                params![&hash[..], user_id, kind.as_str(), expires_ms],
+            )
+            .map(|_| ())
+            .map_err(be)
+        })
+    }
+
+    fn user_by_credential(
+        &self,
+        hash: &[u8; 32],
+        kind: CredentialKind,
+        now_ms: i64,
+    ) -> Result<Option<UserRow>> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT u.id, u.name, u.role, u.password_hash, u.created_ms FROM credentials k JOIN users u ON u.id = k.user_id
+                 WHERE k.hash = ?1 AND k.kind = ?2 AND (k.expires_ms IS NULL OR k.expires_ms > ?3)",
+                params![&hash[..], kind.as_str(), now_ms],
+                user_row,
+            )
+            .optional()
+            .map_err(be)
+        })
+    }
+
+    fn delete_credential(&self, hash: &[u8; 32]) -> Result<()> {
+        self.write(|c| {
+            c.execute("DELETE FROM credentials WHERE hash = ?1", [&hash[..]])
+                .map(|_| ())
+                .map_err(be)
+        })
+    }
+}
+
+impl SqliteStore {
+    fn checkpoints_where(&self, tail: &str) -> Result<Vec<CheckpointRow>> {
+        self.read(|c| {
+            let mut st = c
+                .prepare(&format!(
+                    "SELECT size, root, note, signed_at_ms FROM checkpoints {tail}"
+                ))
+                .map_err(be)?;
+            let rows = st
+                .query_map([], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, Vec<u8>>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, i64>(3)?,
+                    ))
+                })
+                .map_err(be)?;
+            rows.map(|r| {
+                let (size, root, note, signed_at_ms) = r.map_err(be)?;
+                Ok(CheckpointRow {
+                    size: size as u64,
+                    root: hash_from(root)?,
+                    note,
+                    signed_at_ms,
+                })
+            })
+            .collect()
+        })
+    }
+}

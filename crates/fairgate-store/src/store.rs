@@ -1,0 +1,176 @@
+//! The `Store` trait: everything Fairgate persists, in terms that assume no
+//! particular database. The SQLite implementation is in [`crate::sqlite`].
+
+use fairgate_core::place::Place;
+use fairgate_ledger::merkle::Hash;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Backend(String),
+    #[error(
+        "the ledger grew under this writer (expected {expected} leaves, found {found}); retry"
+    )]
+    Conflict { expected: u64, found: u64 },
+    #[error("{what} already exists")]
+    Duplicate { what: String },
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// One ledger leaf as stored: its index, its bytes and its RFC 9162 leaf hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeafRow {
+    pub index: u64,
+    pub leaf: Vec<u8>,
+    pub hash: Hash,
+}
+
+/// A subject's wrapped keys. `None` once destroyed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubjectKeysRow {
+    pub subject_no: u64,
+    pub subject_id: [u8; 16],
+    pub data_key: Option<Vec<u8>>,
+    pub access_key: Option<Vec<u8>>,
+}
+
+/// A row of a projection. Projections hold only pseudonymous numbers, leaf indexes,
+/// event kinds and keyed blind indexes: nothing personal in the clear.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Projection {
+    Subject {
+        subject_no: u64,
+        created_leaf: u64,
+    },
+    Document {
+        blind: [u8; 32],
+        subject_no: u64,
+    },
+    SubjectLeaf {
+        subject_no: u64,
+        leaf_index: u64,
+        kind: u16,
+    },
+    Registration {
+        blind: [u8; 32],
+        subject_no: u64,
+        leaf_index: u64,
+    },
+}
+
+/// Everything one command writes, committed atomically.
+#[derive(Debug, Default)]
+pub struct Commit {
+    /// The tree size the writer built on; the commit fails with `Conflict` otherwise.
+    pub expected_size: u64,
+    pub subject_keys: Vec<SubjectKeysRow>,
+    pub leaves: Vec<LeafRow>,
+    pub projections: Vec<Projection>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckpointRow {
+    pub size: u64,
+    pub root: Hash,
+    /// The signed note.
+    pub note: String,
+    pub signed_at_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRow {
+    pub id: String,
+    pub name: String,
+    pub role: String,
+    pub password_hash: Option<String>,
+    pub created_ms: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialKind {
+    /// A long-lived API token (`Authorization: Bearer`).
+    Token,
+    /// A web session cookie.
+    Session,
+}
+
+impl CredentialKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            CredentialKind::Token => "token",
+            CredentialKind::Session => "session",
+        }
+    }
+}
+
+/// Counts that let a test compare projections before and after a rebuild.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ProjectionDigest {
+    pub subjects: u64,
+    pub documents: u64,
+    pub subject_leaves: u64,
+    pub registrations: u64,
+    /// SHA-256 over every projection row in a fixed order.
+    pub hash: Hash,
+}
+
+/// Persistence for Fairgate. Implementations must make `commit` atomic and durable,
+/// keep leaves append-only, and store nothing but what they are given.
+pub trait Store: Send + Sync {
+    // The ledger.
+    fn commit(&self, c: &Commit) -> Result<()>;
+    fn tree_size(&self) -> Result<u64>;
+    fn leaves(&self, start: u64, count: u64) -> Result<Vec<LeafRow>>;
+    fn leaves_at(&self, indexes: &[u64]) -> Result<Vec<LeafRow>>;
+    fn leaf_hashes(&self, start: u64, count: u64) -> Result<Vec<Hash>>;
+
+    // Keys.
+    fn system_key(&self, name: &str) -> Result<Option<Vec<u8>>>;
+    /// Store a wrapped system key unless one of that name exists; returns the stored one.
+    fn put_system_key(&self, name: &str, wrapped: &[u8]) -> Result<Vec<u8>>;
+    fn subject_keys(&self, subject_no: u64) -> Result<Option<SubjectKeysRow>>;
+    fn subject_keys_by_id(&self, subject_id: &[u8; 16]) -> Result<Option<SubjectKeysRow>>;
+    fn max_subject_no(&self) -> Result<u64>;
+
+    // Projections.
+    fn subjects_by_document(&self, blind: &[u8; 32]) -> Result<Vec<u64>>;
+    fn subject_leaves(&self, subject_no: u64) -> Result<Vec<(u64, u16)>>;
+    fn registration_exists(&self, blind: &[u8; 32]) -> Result<bool>;
+    fn subject_count(&self) -> Result<u64>;
+    fn drop_projections(&self) -> Result<()>;
+    fn apply_projections(&self, rows: &[Projection]) -> Result<()>;
+    fn projection_digest(&self) -> Result<ProjectionDigest>;
+
+    // Checkpoints.
+    fn put_checkpoint(&self, cp: &CheckpointRow) -> Result<()>;
+    fn latest_checkpoint(&self) -> Result<Option<CheckpointRow>>;
+    fn checkpoints(&self) -> Result<Vec<CheckpointRow>>;
+
+    // Reference data and settings.
+    fn places(&self) -> Result<Vec<Place>>;
+    fn put_places(&self, places: &[Place]) -> Result<()>;
+    fn meta(&self, key: &str) -> Result<Option<String>>;
+    fn put_meta(&self, key: &str, value: &str) -> Result<()>;
+
+    // Accounts.
+    fn put_user(&self, user: &UserRow) -> Result<()>;
+    fn user_by_name(&self, name: &str) -> Result<Option<UserRow>>;
+    fn users(&self) -> Result<Vec<UserRow>>;
+    fn put_credential(
+        &self,
+        hash: &[u8; 32],
+        user_id: &str,
+        kind: CredentialKind,
+        expires_ms: Option<i64>,
+    ) -> Result<()>;
+    fn user_by_credential(
+        &self,
+        hash: &[u8; 32],
+        kind: CredentialKind,
+        now_ms: i64,
+    ) -> Result<Option<UserRow>>;
+    fn delete_credential(&self, hash: &[u8; 32]) -> Result<()>;
+}

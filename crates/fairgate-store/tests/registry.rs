@@ -1,0 +1,458 @@
+//! The registry over a real SQLite file: commands, refusals that write nothing,
+//! rebuild, tamper detection, key destruction and the absence of plaintext on disk.
+
+use std::sync::Arc;
+
+use fairgate_core::access::{Actor, Purpose, Role};
+use fairgate_core::crossing::CrossingInput;
+use fairgate_core::registration::{Interview, QuestionAnswer, RegistrationInput};
+use fairgate_core::subject::SubjectInput;
+use fairgate_ledger::checkpoint::NoteVerifier;
+use fairgate_ledger::keys::SecretKey;
+use fairgate_store::audit::verify;
+use fairgate_store::sqlite::SqliteStore;
+use fairgate_store::{Registry, RegistryError, Store};
+use jiff::Timestamp;
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    db: std::path::PathBuf,
+    store: Arc<SqliteStore>,
+    reg: Registry,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("fairgate.db");
+    let store = Arc::new(SqliteStore::open(&db).unwrap());
+    let reg = Registry::open(
+        store.clone(),
+        SecretKey::from_bytes([1; 32]),
+        &SecretKey::from_bytes([2; 32]),
+        "test.example/log",
+        [3; 32],
+    )
+    .unwrap();
+    Fixture {
+        _dir: dir,
+        db,
+        store,
+        reg,
+    }
+}
+
+const NOW: Timestamp = Timestamp::constant(1_790_000_000, 0); // 2026-09-21
+
+fn officer() -> Actor {
+    Actor {
+        id: "u-officer".into(),
+        role: Role::Officer,
+    }
+}
+
+fn person(surname: &str, number: &str) -> SubjectInput {
+    serde_json::from_value(serde_json::json!({
+        "document": {"kind": "P", "issuing_state": "UTO", "number": number, "expires_on": "2031-04-15"},
+        "surname": surname, "given_names": "ANNA MARIA", "birth_date": "1974-08-12", "sex": "F", "nationality": "UTO"
+    }))
+    .unwrap()
+}
+
+fn crossing(direction: &str, at: &str) -> CrossingInput {
+    let entry = direction == "entry";
+    CrossingInput {
+        direction: direction.into(),
+        port: "JFK".into(),
+        at: at.into(),
+        admission_class: entry.then(|| "B-2".into()),
+        admitted_until: entry.then(|| "2026-09-01".into()),
+    }
+}
+
+fn registration() -> RegistrationInput {
+    RegistrationInput {
+        kind: "port-of-entry".into(),
+        place: "JFK".into(),
+        at: Some("2026-06-03T14:00:00Z".into()),
+        interview: Some(Interview {
+            questions: vec![QuestionAnswer {
+                question: "Purpose of the visit?".into(),
+                answer: "VISITING MY SISTER IN QUEENS".into(),
+            }],
+            notes: "calm".into(),
+            interpreter_present: true,
+            counsel_present: false,
+        }),
+    }
+}
+
+#[test]
+fn a_full_registration_reads_back_and_logs_the_read() {
+    let f = fixture();
+    let (id, r1) = f
+        .reg
+        .write(NOW, |b| {
+            b.create_subject(&officer(), &person("ERIKSSON", "L898902C3"))
+        })
+        .unwrap();
+    assert_eq!(
+        r1,
+        fairgate_store::Receipt {
+            leaf_index: 0,
+            tree_size: 1
+        }
+    );
+    let (number, _) = f
+        .reg
+        .write(NOW, |b| {
+            b.record_registration(&officer(), id, &registration())
+        })
+        .unwrap();
+    f.reg
+        .write(NOW, |b| {
+            b.record_crossing(&officer(), id, &crossing("entry", "2026-06-03T13:00:00Z"))
+        })
+        .unwrap();
+    f.reg
+        .write(NOW, |b| {
+            b.record_crossing(&officer(), id, &crossing("exit", "2026-08-30T18:00:00Z"))
+        })
+        .unwrap();
+    assert_eq!(f.store.tree_size().unwrap(), 4);
+
+    let (tl, receipt) = f
+        .reg
+        .read_timeline(
+            NOW,
+            &officer(),
+            Purpose::BorderCheck,
+            id,
+            "GET /subjects/{id}",
+        )
+        .unwrap();
+    assert_eq!(tl.person.surname, "ERIKSSON");
+    assert_eq!(tl.registrations[0].number, number);
+    assert_eq!(
+        tl.registrations[0]
+            .registration
+            .interview
+            .as_ref()
+            .unwrap()
+            .questions[0]
+            .answer,
+        "VISITING MY SISTER IN QUEENS"
+    );
+    assert_eq!(tl.crossings.len(), 2);
+    // The access event is the fifth leaf, committed before the timeline came back.
+    assert_eq!(
+        receipt,
+        fairgate_store::Receipt {
+            leaf_index: 4,
+            tree_size: 5
+        }
+    );
+    assert_eq!(f.store.tree_size().unwrap(), 5);
+
+    let (found, receipt) = f
+        .reg
+        .lookup_document(
+            NOW,
+            &officer(),
+            Purpose::BorderCheck,
+            "l898 902c3",
+            "POST /subjects/lookup",
+        )
+        .unwrap();
+    assert_eq!(found, vec![id]);
+    assert!(receipt.is_some());
+    let (none, receipt) = f
+        .reg
+        .lookup_document(
+            NOW,
+            &officer(),
+            Purpose::BorderCheck,
+            "X0000000",
+            "POST /subjects/lookup",
+        )
+        .unwrap();
+    assert!(none.is_empty() && receipt.is_none());
+}
+
+#[test]
+fn refused_commands_write_nothing() {
+    let f = fixture();
+    let (id, _) = f
+        .reg
+        .write(NOW, |b| {
+            b.create_subject(&officer(), &person("ERIKSSON", "L898902C3"))
+        })
+        .unwrap();
+    let before = f.store.tree_size().unwrap();
+
+    let err = f
+        .reg
+        .write(NOW, |b| {
+            b.record_crossing(&officer(), id, &crossing("exit", "2026-06-03T13:00:00Z"))
+        })
+        .unwrap_err();
+    assert!(
+        matches!(&err, RegistryError::Invalid(i) if i.0[0].field == "direction"),
+        "{err}"
+    );
+
+    // A batch that fails half-way leaves no trace of its first half either.
+    let err = f
+        .reg
+        .write(NOW, |b| {
+            b.record_crossing(&officer(), id, &crossing("entry", "2026-06-03T13:00:00Z"))?;
+            b.record_crossing(&officer(), id, &crossing("exit", "2026-06-01T13:00:00Z"))
+        })
+        .unwrap_err();
+    assert!(matches!(err, RegistryError::Invalid(_)));
+
+    let mut bad = person("", "L898902C3");
+    bad.birth_date = "1974-13-01".into();
+    assert!(
+        matches!(f.reg.write(NOW, |b| b.create_subject(&officer(), &bad)), Err(RegistryError::Invalid(i)) if i.0.len() == 2)
+    );
+
+    let ghost = fairgate_core::ids::SubjectId::from_bytes([9; 16]);
+    assert!(matches!(
+        f.reg.write(NOW, |b| b.record_registration(
+            &officer(),
+            ghost,
+            &registration()
+        )),
+        Err(RegistryError::UnknownSubject(_))
+    ));
+    assert_eq!(f.store.tree_size().unwrap(), before);
+
+    // The refused entry really was not remembered: the same exit is still refused.
+    assert!(f
+        .reg
+        .write(NOW, |b| b.record_crossing(
+            &officer(),
+            id,
+            &crossing("exit", "2026-06-04T13:00:00Z")
+        ))
+        .is_err());
+}
+
+fn seed(f: &Fixture, n: usize) -> Vec<fairgate_core::ids::SubjectId> {
+    (0..n)
+        .map(|i| {
+            let (id, _) = f
+                .reg
+                .write(NOW, |b| {
+                    let id = b.create_subject(
+                        &officer(),
+                        &person(&format!("SURNAME{i}"), &format!("DOC{i:06}")),
+                    )?;
+                    b.record_registration(&officer(), id, &registration())?;
+                    b.record_crossing(&officer(), id, &crossing("entry", "2026-06-03T13:00:00Z"))?;
+                    Ok(id)
+                })
+                .unwrap();
+            id
+        })
+        .collect()
+}
+
+#[test]
+fn rebuild_gives_identical_projections_and_answers() {
+    let f = fixture();
+    let ids = seed(&f, 25);
+    let auditor = Actor {
+        id: "u-aud".into(),
+        role: Role::Auditor,
+    };
+    let before_digest = f.store.projection_digest().unwrap();
+    let before: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            f.reg
+                .read_timeline(NOW, &auditor, Purpose::OversightAudit, *id, "t")
+                .unwrap()
+                .0
+        })
+        .collect();
+    let digest_with_reads = f.store.projection_digest().unwrap();
+    assert_ne!(before_digest, digest_with_reads, "reads add access rows");
+
+    let mut calls = 0;
+    let report = f.reg.rebuild(&mut |_, _| calls += 1).unwrap();
+    assert!(calls > 0);
+    assert_eq!(report.unreadable, 0);
+    assert_eq!(report.projected, f.store.tree_size().unwrap());
+    assert_eq!(f.store.projection_digest().unwrap(), digest_with_reads);
+
+    f.store.drop_projections().unwrap();
+    assert_eq!(f.store.projection_digest().unwrap().subjects, 0);
+    f.reg.rebuild(&mut |_, _| {}).unwrap();
+    let after: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            f.reg
+                .read_timeline(NOW, &auditor, Purpose::OversightAudit, *id, "t")
+                .unwrap()
+                .0
+        })
+        .collect();
+    assert_eq!(before, after);
+    let found = f
+        .reg
+        .lookup_document(NOW, &auditor, Purpose::OversightAudit, "DOC000007", "t")
+        .unwrap()
+        .0;
+    assert_eq!(found, vec![ids[7]]);
+}
+
+#[test]
+fn verify_passes_then_names_a_tampered_leaf() {
+    let f = fixture();
+    seed(&f, 10);
+    f.reg.sign_checkpoint(NOW).unwrap().unwrap();
+    assert!(
+        f.reg.sign_checkpoint(NOW).unwrap().is_none(),
+        "no second checkpoint at the same size"
+    );
+    let verifier = NoteVerifier::parse(&f.reg.verifier_key()).unwrap();
+    let report = verify(f.store.as_ref(), &verifier, &mut |_, _| {}).unwrap();
+    assert!(report.ok(), "{:?}", report.problems);
+    assert_eq!(report.tree_size, 30);
+    assert_eq!(report.checkpoints_checked, 1);
+    assert_eq!(report.root, f.reg.tree_head().unwrap().1);
+
+    let conn = rusqlite::Connection::open(&f.db).unwrap();
+    let mut leaf: Vec<u8> = conn
+        .query_row("SELECT leaf FROM ledger WHERE idx = 17", [], |r| r.get(0))
+        .unwrap();
+    leaf[60] ^= 0x01;
+    conn.execute("UPDATE ledger SET leaf = ?1 WHERE idx = 17", [&leaf])
+        .unwrap();
+    let report = verify(f.store.as_ref(), &verifier, &mut |_, _| {}).unwrap();
+    assert_eq!(report.first_bad_leaf(), Some(17));
+    assert!(report
+        .problems
+        .iter()
+        .any(|p| p.message.contains("checkpoint at size 30")));
+
+    // Rewriting the stored hash too is still caught by the signed checkpoint.
+    let h = fairgate_ledger::merkle::leaf_hash(&leaf);
+    conn.execute("UPDATE ledger SET hash = ?1 WHERE idx = 17", [&h[..]])
+        .unwrap();
+    let report = verify(f.store.as_ref(), &verifier, &mut |_, _| {}).unwrap();
+    assert!(!report.ok());
+}
+
+#[test]
+fn destroying_a_subjects_keys_makes_their_leaves_unreadable_and_the_log_still_verifies() {
+    let f = fixture();
+    let ids = seed(&f, 3);
+    f.reg.sign_checkpoint(NOW).unwrap();
+    let conn = rusqlite::Connection::open(&f.db).unwrap();
+    conn.execute(
+        "UPDATE subject_keys SET data_key = NULL, access_key = NULL WHERE subject_id = ?1",
+        [&ids[1].as_bytes()[..]],
+    )
+    .unwrap();
+    drop(conn);
+    let auditor = Actor {
+        id: "u-aud".into(),
+        role: Role::Auditor,
+    };
+    assert!(matches!(
+        f.reg
+            .read_timeline(NOW, &auditor, Purpose::OversightAudit, ids[1], "t"),
+        Err(RegistryError::Erased(_))
+    ));
+    assert!(f
+        .reg
+        .read_timeline(NOW, &auditor, Purpose::OversightAudit, ids[0], "t")
+        .is_ok());
+    let report = f.reg.rebuild(&mut |_, _| {}).unwrap();
+    assert_eq!(report.unreadable, 3);
+    let verifier = NoteVerifier::parse(&f.reg.verifier_key()).unwrap();
+    assert!(verify(f.store.as_ref(), &verifier, &mut |_, _| {})
+        .unwrap()
+        .ok());
+}
+
+#[test]
+fn no_plaintext_reaches_the_database_files() {
+    let f = fixture();
+    seed(&f, 20);
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(f.db.parent().unwrap()).unwrap() {
+        files.push(std::fs::read(entry.unwrap().path()).unwrap());
+    }
+    assert!(
+        files.iter().map(|b| b.len()).sum::<usize>() > 10_000,
+        "the scan must see data"
+    );
+    for needle in [
+        "SURNAME7",
+        "DOC000007",
+        "1974-08-12",
+        "ANNA MARIA",
+        "VISITING MY SISTER",
+        "B-2",
+        "2026-06-03",
+    ] {
+        for bytes in &files {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+                "{needle} found in a database file"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_second_registry_on_the_same_file_sees_the_first_ones_writes() {
+    let f = fixture();
+    let ids = seed(&f, 2);
+    let other = Registry::open(
+        f.store.clone(),
+        SecretKey::from_bytes([1; 32]),
+        &SecretKey::from_bytes([2; 32]),
+        "ignored",
+        [4; 32],
+    )
+    .unwrap();
+    assert_eq!(other.origin(), "test.example/log");
+    other
+        .write(NOW, |b| {
+            b.record_crossing(
+                &officer(),
+                ids[0],
+                &crossing("exit", "2026-06-05T13:00:00Z"),
+            )
+        })
+        .unwrap();
+    // The first registry notices the ledger grew and re-reads, so its history check sees the exit.
+    let err = f
+        .reg
+        .write(NOW, |b| {
+            b.record_crossing(
+                &officer(),
+                ids[0],
+                &crossing("exit", "2026-06-06T13:00:00Z"),
+            )
+        })
+        .unwrap_err();
+    assert!(matches!(err, RegistryError::Invalid(_)));
+    f.reg
+        .write(NOW, |b| {
+            b.record_crossing(
+                &officer(),
+                ids[0],
+                &crossing("entry", "2026-06-07T13:00:00Z"),
+            )
+        })
+        .unwrap();
+    let verifier = NoteVerifier::parse(&f.reg.verifier_key()).unwrap();
+    assert!(verify(f.store.as_ref(), &verifier, &mut |_, _| {})
+        .unwrap()
+        .ok());
+}
