@@ -61,18 +61,14 @@ pub struct CrossingInput {
 fn admission_class(s: &str) -> Result<String, FieldError> {
     let c = s.trim().to_ascii_uppercase();
     let ok = (1..=10).contains(&c.len())
-        && c.bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-')
+        && c.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-')
         && c.as_bytes()[0] != b'-';
     if ok {
         Ok(c)
     } else {
         Err(FieldError::new(
             "admission_class",
-            format!(
-                "`{}` is not an admission class: use letters, digits and dashes, e.g. B-2",
-                clip(s)
-            ),
+            format!("`{}` is not an admission class: use letters, digits and dashes, e.g. B-2", clip(s)),
         ))
     }
 }
@@ -84,10 +80,7 @@ impl CrossingInput {
             "entry" => Some(Direction::Entry),
             "exit" => Some(Direction::Exit),
             other => {
-                e.push(
-                    "direction",
-                    format!("`{}` is not a direction: use entry or exit", clip(other)),
-                );
+                e.push("direction", format!("`{}` is not a direction: use entry or exit", clip(other)));
                 None
             }
         };
@@ -105,10 +98,7 @@ impl CrossingInput {
                 None
             }
             None => {
-                e.push(
-                    "port",
-                    format!("`{}` is not a known port: see GET /ports", clip(&self.port)),
-                );
+                e.push("port", format!("`{}` is not a known port: see GET /ports", clip(&self.port)));
                 None
             }
         };
@@ -123,16 +113,10 @@ impl CrossingInput {
         match direction {
             Some(Direction::Exit) => {
                 if self.admission_class.is_some() {
-                    e.push(
-                        "admission_class",
-                        "only entries carry an admission class: leave it out for an exit",
-                    );
+                    e.push("admission_class", "only entries carry an admission class: leave it out for an exit");
                 }
                 if self.admitted_until.is_some() {
-                    e.push(
-                        "admitted_until",
-                        "only entries carry an admitted-until date: leave it out for an exit",
-                    );
+                    e.push("admitted_until", "only entries carry an admitted-until date: leave it out for an exit");
                 }
             }
             Some(Direction::Entry) => {
@@ -148,10 +132,7 @@ impl CrossingInput {
                     if u < entry_day {
                         e.push(
                             "admitted_until",
-                            format!(
-                                "is before the day of entry ({entry_day} at {}): check the date",
-                                port.place.code
-                            ),
+                            format!("is before the day of entry ({entry_day} at {}): check the date", port.place.code),
                         );
                     }
                 }
@@ -183,20 +164,18 @@ pub fn check_sequence(history: &[CrossingFact], new: CrossingFact) -> Result<(),
     if let Some(same) = history.iter().find(|h| h.at == new.at) {
         return Err(Invalid::one(
             "at",
-            format!("an {} at exactly {} is already recorded for this subject: one person crosses once at a time", same.direction.as_str(), new.at),
+            format!(
+                "an {} at exactly {} is already recorded for this subject: one person crosses once at a time",
+                same.direction.as_str(),
+                new.at
+            ),
         ));
     }
     if new.direction == Direction::Entry {
         return Ok(());
     }
-    let before = history
-        .iter()
-        .filter(|h| h.at < new.at)
-        .max_by_key(|h| h.at);
-    let after = history
-        .iter()
-        .filter(|h| h.at > new.at)
-        .min_by_key(|h| h.at);
+    let before = history.iter().filter(|h| h.at < new.at).max_by_key(|h| h.at);
+    let after = history.iter().filter(|h| h.at > new.at).min_by_key(|h| h.at);
     match before {
         None => Err(Invalid::one("direction", "this exit has no entry before it: record the entry first")),
         Some(b) if b.direction == Direction::Exit => Err(Invalid::one(
@@ -220,20 +199,18 @@ mod tests {
     use proptest::prelude::*;
 
     fn book() -> PlaceBook {
-        PlaceBook::new(default_places().into_iter().map(|p| ZonedPlace {
-            tz: jiff::tz::TimeZone::get(&p.zone).unwrap(),
-            place: p,
-        }))
+        PlaceBook::new(
+            default_places()
+                .into_iter()
+                .map(|p| ZonedPlace { tz: jiff::tz::TimeZone::get(&p.zone).unwrap(), place: p }),
+        )
     }
     const NOW: Timestamp = Timestamp::constant(1_780_000_000, 0);
     fn t(s: i64) -> Timestamp {
         Timestamp::from_second(s).unwrap()
     }
     fn fact(s: i64, d: Direction) -> CrossingFact {
-        CrossingFact {
-            at: t(s),
-            direction: d,
-        }
+        CrossingFact { at: t(s), direction: d }
     }
     fn entry(at: &str) -> CrossingInput {
         CrossingInput {
@@ -247,9 +224,7 @@ mod tests {
 
     #[test]
     fn a_good_entry_validates() {
-        let c = entry("2026-03-01T09:05:00-05:00")
-            .validate(&book(), NOW)
-            .unwrap();
+        let c = entry("2026-03-01T09:05:00-05:00").validate(&book(), NOW).unwrap();
         assert_eq!(c.at.to_string(), "2026-03-01T14:05:00Z");
         assert_eq!(c.admission_class.as_deref(), Some("B-2"));
     }
@@ -261,10 +236,7 @@ mod tests {
         c.admitted_until = Some("2026-02-28".into());
         assert!(c.validate(&book(), NOW).is_ok());
         c.admitted_until = Some("2026-02-27".into());
-        assert_eq!(
-            c.validate(&book(), NOW).unwrap_err().0[0].field,
-            "admitted_until"
-        );
+        assert_eq!(c.validate(&book(), NOW).unwrap_err().0[0].field, "admitted_until");
     }
 
     #[test]
@@ -276,23 +248,11 @@ mod tests {
             admission_class: None,
             admitted_until: None,
         };
-        let fields: Vec<_> = bad
-            .validate(&book(), NOW)
-            .unwrap_err()
-            .0
-            .into_iter()
-            .map(|e| e.field)
-            .collect();
+        let fields: Vec<_> = bad.validate(&book(), NOW).unwrap_err().0.into_iter().map(|e| e.field).collect();
         assert_eq!(fields, ["direction", "port", "at"]);
         let mut exit = entry("2026-03-01T03:00:00Z");
         exit.direction = "exit".into();
-        let fields: Vec<_> = exit
-            .validate(&book(), NOW)
-            .unwrap_err()
-            .0
-            .into_iter()
-            .map(|e| e.field)
-            .collect();
+        let fields: Vec<_> = exit.validate(&book(), NOW).unwrap_err().0.into_iter().map(|e| e.field).collect();
         assert_eq!(fields, ["admission_class", "admitted_until"]);
         let mut future = entry("2030-01-01T00:00:00Z");
         future.admitted_until = None;

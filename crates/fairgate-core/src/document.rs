@@ -37,32 +37,19 @@ pub struct DocumentInput {
 
 /// Normalise a document number the way it is matched: upper case, no spaces, no `<` fillers.
 pub fn normalize_number(s: &str) -> String {
-    s.chars()
-        .filter(|c| !c.is_whitespace() && *c != '<')
-        .flat_map(char::to_uppercase)
-        .collect()
+    s.chars().filter(|c| !c.is_whitespace() && *c != '<').flat_map(char::to_uppercase).collect()
 }
 
 /// Check a document number: 1 to 20 letters and digits once normalised.
 pub fn document_number(field: &str, s: &str) -> Result<String, FieldError> {
     let n = normalize_number(s);
     if n.is_empty() {
-        return Err(FieldError::new(
-            field,
-            "must not be empty: copy the document number from the data page",
-        ));
+        return Err(FieldError::new(field, "must not be empty: copy the document number from the data page"));
     }
-    if n.len() > 20
-        || !n
-            .bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
-    {
+    if n.len() > 20 || !n.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()) {
         return Err(FieldError::new(
             field,
-            format!(
-                "`{}` is not a document number: use 1 to 20 letters A-Z and digits",
-                clip(s)
-            ),
+            format!("`{}` is not a document number: use 1 to 20 letters A-Z and digits", clip(s)),
         ));
     }
     Ok(n)
@@ -132,22 +119,8 @@ mod tests {
             number: "".into(),
             expires_on: "15/04/2031".into(),
         };
-        let fields: Vec<String> = bad
-            .validate("document")
-            .unwrap_err()
-            .0
-            .into_iter()
-            .map(|e| e.field)
-            .collect();
-        assert_eq!(
-            fields,
-            [
-                "document.kind",
-                "document.issuing_state",
-                "document.number",
-                "document.expires_on"
-            ]
-        );
+        let fields: Vec<String> = bad.validate("document").unwrap_err().0.into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["document.kind", "document.issuing_state", "document.number", "document.expires_on"]);
     }
 
     proptest! {

@@ -12,10 +12,7 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            message: message.into(),
-        }
+        Self { field: field.into(), message: message.into() }
     }
 }
 
@@ -69,13 +66,7 @@ pub fn parse_date(field: &str, s: &str) -> Result<jiff::civil::Date, FieldError>
     let ok_shape = t.len() == 10 && t.as_bytes()[4] == b'-' && t.as_bytes()[7] == b'-';
     match (ok_shape, t.parse::<jiff::civil::Date>()) {
         (true, Ok(d)) => Ok(d),
-        _ => Err(FieldError::new(
-            field,
-            format!(
-                "`{}` is not a calendar date: write it as YYYY-MM-DD",
-                clip(t)
-            ),
-        )),
+        _ => Err(FieldError::new(field, format!("`{}` is not a calendar date: write it as YYYY-MM-DD", clip(t)))),
     }
 }
 
@@ -84,7 +75,10 @@ pub fn parse_instant(field: &str, s: &str) -> Result<jiff::Timestamp, FieldError
     s.trim().parse::<jiff::Timestamp>().map_err(|_| {
         FieldError::new(
             field,
-            format!("`{}` is not a time: write it as RFC 3339 with an offset, e.g. 2026-03-01T14:05:00Z", clip(s.trim())),
+            format!(
+                "`{}` is not a time: write it as RFC 3339 with an offset, e.g. 2026-03-01T14:05:00Z",
+                clip(s.trim())
+            ),
         )
     })
 }
@@ -105,16 +99,10 @@ pub(crate) fn text(field: &str, s: &str, max: usize, required: bool) -> Result<S
         return Err(FieldError::new(field, "must not be empty"));
     }
     if t.chars().count() > max {
-        return Err(FieldError::new(
-            field,
-            format!("is longer than {max} characters: shorten it"),
-        ));
+        return Err(FieldError::new(field, format!("is longer than {max} characters: shorten it")));
     }
     if t.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-        return Err(FieldError::new(
-            field,
-            "contains control characters: remove them",
-        ));
+        return Err(FieldError::new(field, "contains control characters: remove them"));
     }
     Ok(t.to_string())
 }

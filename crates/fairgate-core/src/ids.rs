@@ -40,12 +40,7 @@ impl fmt::Debug for SubjectId {
 impl FromStr for SubjectId {
     type Err = FieldError;
     fn from_str(s: &str) -> Result<Self, FieldError> {
-        let bad = || {
-            FieldError::new(
-                "id",
-                "is not a subject id: expected 32 hex digits as returned by POST /subjects",
-            )
-        };
+        let bad = || FieldError::new("id", "is not a subject id: expected 32 hex digits as returned by POST /subjects");
         let s = s.trim();
         if s.len() != 32 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(bad());
@@ -68,8 +63,7 @@ impl serde::Serialize for SubjectId {
 impl<'de> serde::Deserialize<'de> for SubjectId {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        s.parse()
-            .map_err(|e: FieldError| serde::de::Error::custom(e.message))
+        s.parse().map_err(|e: FieldError| serde::de::Error::custom(e.message))
     }
 }
 
@@ -108,9 +102,7 @@ fn damm_fold(values: impl Iterator<Item = u8>) -> u8 {
 impl RegistrationNumber {
     /// Build a number from 64 random bits (50 are used).
     pub fn from_entropy(random: u64) -> Self {
-        let body: Vec<u8> = (0..BODY_LEN)
-            .map(|i| ((random >> (5 * i)) & 31) as u8)
-            .collect();
+        let body: Vec<u8> = (0..BODY_LEN).map(|i| ((random >> (5 * i)) & 31) as u8).collect();
         let check = times_x(damm_fold(body.iter().copied()));
         Self::format(&body, check)
     }
@@ -128,27 +120,17 @@ impl RegistrationNumber {
 
     /// Read a number typed in any case, with or without dashes and spaces.
     pub fn parse(s: &str) -> Result<Self, FieldError> {
-        let cleaned: Vec<u8> = s
-            .bytes()
-            .filter(|b| !matches!(b, b'-' | b' '))
-            .map(|b| b.to_ascii_uppercase())
-            .collect();
+        let cleaned: Vec<u8> =
+            s.bytes().filter(|b| !matches!(b, b'-' | b' ')).map(|b| b.to_ascii_uppercase()).collect();
         let bad = |why: &str| {
-            FieldError::new(
-                "registration_number",
-                format!("{why}: copy it from the receipt, e.g. FG-7K3MQ-9XQ2P-4"),
-            )
+            FieldError::new("registration_number", format!("{why}: copy it from the receipt, e.g. FG-7K3MQ-9XQ2P-4"))
         };
-        let rest = cleaned
-            .strip_prefix(b"FG")
-            .ok_or_else(|| bad("does not start with FG"))?;
+        let rest = cleaned.strip_prefix(b"FG").ok_or_else(|| bad("does not start with FG"))?;
         if rest.len() != BODY_LEN + 1 {
             return Err(bad("has the wrong length"));
         }
         let values: Option<Vec<u8>> = rest.iter().map(|&c| symbol_value(c)).collect();
-        let values = values.ok_or_else(|| {
-            bad("contains a symbol that registration numbers never use (0, 1, I, O)")
-        })?;
+        let values = values.ok_or_else(|| bad("contains a symbol that registration numbers never use (0, 1, I, O)"))?;
         if damm_fold(values.iter().copied()) != 0 {
             return Err(bad("has a wrong check symbol, so it was probably mistyped"));
         }
@@ -189,14 +171,8 @@ mod tests {
     #[test]
     fn printed_form_is_stable() {
         // Golden values: changing the scheme would invalidate every receipt ever printed.
-        assert_eq!(
-            RegistrationNumber::from_entropy(0).as_str(),
-            "FG-22222-22222-2"
-        );
-        assert_eq!(
-            RegistrationNumber::from_entropy(1).as_str(),
-            "FG-32222-22222-K"
-        ); // worked by hand: fold 26, check x·26 = 17 = K
+        assert_eq!(RegistrationNumber::from_entropy(0).as_str(), "FG-22222-22222-2");
+        assert_eq!(RegistrationNumber::from_entropy(1).as_str(), "FG-32222-22222-K"); // worked by hand: fold 26, check x·26 = 17 = K
         assert!(RegistrationNumber::parse("FG-32222-22222-J").is_err());
     }
 

@@ -43,67 +43,17 @@ pub fn default_places() -> Vec<Place> {
     };
     use PlaceKind::{Office, Port};
     vec![
-        p(
-            "JFK",
-            "New York John F. Kennedy International Airport",
-            Port,
-            "America/New_York",
-        ),
-        p(
-            "EWR",
-            "Newark Liberty International Airport",
-            Port,
-            "America/New_York",
-        ),
-        p(
-            "MIA",
-            "Miami International Airport",
-            Port,
-            "America/New_York",
-        ),
-        p(
-            "ORD",
-            "Chicago O'Hare International Airport",
-            Port,
-            "America/Chicago",
-        ),
-        p(
-            "LAX",
-            "Los Angeles International Airport",
-            Port,
-            "America/Los_Angeles",
-        ),
-        p(
-            "SEA",
-            "Seattle-Tacoma International Airport",
-            Port,
-            "America/Los_Angeles",
-        ),
-        p(
-            "BLA",
-            "Blaine land port (Peace Arch)",
-            Port,
-            "America/Los_Angeles",
-        ),
-        p(
-            "ELP",
-            "El Paso land port (Bridge of the Americas)",
-            Port,
-            "America/Denver",
-        ),
-        p(
-            "NYC-FO",
-            "New York field office",
-            Office,
-            "America/New_York",
-        ),
+        p("JFK", "New York John F. Kennedy International Airport", Port, "America/New_York"),
+        p("EWR", "Newark Liberty International Airport", Port, "America/New_York"),
+        p("MIA", "Miami International Airport", Port, "America/New_York"),
+        p("ORD", "Chicago O'Hare International Airport", Port, "America/Chicago"),
+        p("LAX", "Los Angeles International Airport", Port, "America/Los_Angeles"),
+        p("SEA", "Seattle-Tacoma International Airport", Port, "America/Los_Angeles"),
+        p("BLA", "Blaine land port (Peace Arch)", Port, "America/Los_Angeles"),
+        p("ELP", "El Paso land port (Bridge of the Americas)", Port, "America/Denver"),
+        p("NYC-FO", "New York field office", Office, "America/New_York"),
         p("CHI-FO", "Chicago field office", Office, "America/Chicago"),
-        p(
-            "LOS-FO",
-            "Los Angeles field office",
-            Office,
-            "America/Los_Angeles",
-        ),
+        p("LOS-FO", "Los Angeles field office", Office, "America/Los_Angeles"),
     ]
 }
 
@@ -119,12 +69,7 @@ mod tests {
         codes.dedup();
         assert_eq!(codes.len(), places.len());
         for p in &places {
-            assert!(
-                jiff::tz::TimeZone::get(&p.zone).is_ok(),
-                "{} has unknown zone {}",
-                p.code,
-                p.zone
-            );
+            assert!(jiff::tz::TimeZone::get(&p.zone).is_ok(), "{} has unknown zone {}", p.code, p.zone);
         }
         assert!(places.iter().any(|p| p.kind == PlaceKind::Office));
     }
@@ -138,12 +83,7 @@ pub struct PlaceBook {
 
 impl PlaceBook {
     pub fn new(places: impl IntoIterator<Item = ZonedPlace>) -> Self {
-        Self {
-            by_code: places
-                .into_iter()
-                .map(|p| (p.place.code.clone(), p))
-                .collect(),
-        }
+        Self { by_code: places.into_iter().map(|p| (p.place.code.clone(), p)).collect() }
     }
     pub fn get(&self, code: &str) -> Option<&ZonedPlace> {
         self.by_code.get(code.trim())

@@ -7,6 +7,10 @@ use serde::{Deserialize, Serialize};
 use crate::error::{clip, parse_instant, text, Errors, Invalid};
 use crate::place::{PlaceBook, PlaceKind};
 
+/// At most this many questions in one interview (with the text limits, a maximal
+/// interview stays well inside the server's 1 MiB body limit).
+pub const MAX_QUESTIONS: usize = 100;
+
 /// How far ahead of "now" a stated time may be before it is refused as in the future.
 pub const CLOCK_SKEW: jiff::SignedDuration = jiff::SignedDuration::from_mins(5);
 
@@ -82,36 +86,37 @@ impl RegistrationInput {
             "office" => Some(RegistrationKind::Office),
             "re-registration" => Some(RegistrationKind::ReRegistration),
             other => {
-                e.push("kind", format!("`{}` is not a registration kind: use port-of-entry, office or re-registration", clip(other)));
+                e.push(
+                    "kind",
+                    format!(
+                        "`{}` is not a registration kind: use port-of-entry, office or re-registration",
+                        clip(other)
+                    ),
+                );
                 None
             }
         };
         match (places.get(&self.place), kind) {
             (None, _) => e.push(
                 "place",
+                format!("`{}` is not a known port or office: see GET /ports and GET /offices", clip(&self.place)),
+            ),
+            (Some(p), Some(RegistrationKind::PortOfEntry)) if p.place.kind != PlaceKind::Port => e.push(
+                "place",
                 format!(
-                    "`{}` is not a known port or office: see GET /ports and GET /offices",
-                    clip(&self.place)
+                    "`{}` is an office; a port-of-entry registration needs a port: one of {}",
+                    p.place.code,
+                    places.codes(PlaceKind::Port)
                 ),
             ),
-            (Some(p), Some(RegistrationKind::PortOfEntry)) if p.place.kind != PlaceKind::Port => e
-                .push(
-                    "place",
-                    format!(
-                        "`{}` is an office; a port-of-entry registration needs a port: one of {}",
-                        p.place.code,
-                        places.codes(PlaceKind::Port)
-                    ),
+            (Some(p), Some(RegistrationKind::Office)) if p.place.kind != PlaceKind::Office => e.push(
+                "place",
+                format!(
+                    "`{}` is a port; an office registration needs an office: one of {}",
+                    p.place.code,
+                    places.codes(PlaceKind::Office)
                 ),
-            (Some(p), Some(RegistrationKind::Office)) if p.place.kind != PlaceKind::Office => e
-                .push(
-                    "place",
-                    format!(
-                        "`{}` is a port; an office registration needs an office: one of {}",
-                        p.place.code,
-                        places.codes(PlaceKind::Office)
-                    ),
-                ),
+            ),
             _ => {}
         }
         let at = match &self.at {
@@ -120,32 +125,16 @@ impl RegistrationInput {
         };
         if let Some(at) = at {
             if at > now + CLOCK_SKEW {
-                e.push(
-                    "at",
-                    "is in the future: a registration is recorded when it happens",
-                );
+                e.push("at", "is in the future: a registration is recorded when it happens");
             }
         }
         if let Some(iv) = &self.interview {
-            if iv.questions.len() > 200 {
-                e.push(
-                    "interview.questions",
-                    "has more than 200 questions: split the interview",
-                );
+            if iv.questions.len() > MAX_QUESTIONS {
+                e.push("interview.questions", format!("has more than {MAX_QUESTIONS} questions: split the interview"));
             }
             for (i, qa) in iv.questions.iter().enumerate() {
-                e.check(text(
-                    &format!("interview.questions[{i}].question"),
-                    &qa.question,
-                    1000,
-                    true,
-                ));
-                e.check(text(
-                    &format!("interview.questions[{i}].answer"),
-                    &qa.answer,
-                    8000,
-                    false,
-                ));
+                e.check(text(&format!("interview.questions[{i}].question"), &qa.question, 500, true));
+                e.check(text(&format!("interview.questions[{i}].answer"), &qa.answer, 4000, false));
             }
             e.check(text("interview.notes", &iv.notes, 20_000, false));
         }
@@ -153,20 +142,14 @@ impl RegistrationInput {
             questions: iv
                 .questions
                 .iter()
-                .map(|qa| QuestionAnswer {
-                    question: qa.question.trim().into(),
-                    answer: qa.answer.trim().into(),
-                })
+                .map(|qa| QuestionAnswer { question: qa.question.trim().into(), answer: qa.answer.trim().into() })
                 .collect(),
             notes: iv.notes.trim().into(),
             ..iv.clone()
         });
         e.finish(|| NewRegistration {
             kind: kind.unwrap_or(RegistrationKind::Office),
-            place: places
-                .get(&self.place)
-                .map(|p| p.place.code.clone())
-                .unwrap_or_default(),
+            place: places.get(&self.place).map(|p| p.place.code.clone()).unwrap_or_default(),
             at: at.unwrap_or(now),
             interview,
         })
@@ -179,19 +162,15 @@ mod tests {
     use crate::place::{default_places, ZonedPlace};
 
     pub(crate) fn book() -> PlaceBook {
-        PlaceBook::new(default_places().into_iter().map(|p| ZonedPlace {
-            tz: jiff::tz::TimeZone::get(&p.zone).unwrap(),
-            place: p,
-        }))
+        PlaceBook::new(
+            default_places()
+                .into_iter()
+                .map(|p| ZonedPlace { tz: jiff::tz::TimeZone::get(&p.zone).unwrap(), place: p }),
+        )
     }
 
     fn input(kind: &str, place: &str) -> RegistrationInput {
-        RegistrationInput {
-            kind: kind.into(),
-            place: place.into(),
-            at: None,
-            interview: None,
-        }
+        RegistrationInput { kind: kind.into(), place: place.into(), at: None, interview: None }
     }
 
     const NOW: Timestamp = Timestamp::constant(1_780_000_000, 0);
@@ -200,12 +179,8 @@ mod tests {
     fn kinds_must_match_the_place() {
         assert!(input("port-of-entry", "JFK").validate(&book(), NOW).is_ok());
         assert!(input("office", "NYC-FO").validate(&book(), NOW).is_ok());
-        assert!(input("re-registration", "NYC-FO")
-            .validate(&book(), NOW)
-            .is_ok());
-        let e = input("port-of-entry", "NYC-FO")
-            .validate(&book(), NOW)
-            .unwrap_err();
+        assert!(input("re-registration", "NYC-FO").validate(&book(), NOW).is_ok());
+        let e = input("port-of-entry", "NYC-FO").validate(&book(), NOW).unwrap_err();
         assert_eq!(e.0[0].field, "place");
         let e = input("office", "ATL").validate(&book(), NOW).unwrap_err();
         assert!(e.0[0].message.contains("not a known port"));
@@ -215,10 +190,7 @@ mod tests {
 
     #[test]
     fn time_defaults_to_now_and_may_not_be_in_the_future() {
-        assert_eq!(
-            input("office", "NYC-FO").validate(&book(), NOW).unwrap().at,
-            NOW
-        );
+        assert_eq!(input("office", "NYC-FO").validate(&book(), NOW).unwrap().at, NOW);
         let mut i = input("office", "NYC-FO");
         i.at = Some((NOW + jiff::SignedDuration::from_hours(1)).to_string());
         assert_eq!(i.validate(&book(), NOW).unwrap_err().0[0].field, "at");
@@ -229,14 +201,8 @@ mod tests {
         let mut i = input("office", "NYC-FO");
         i.interview = Some(Interview {
             questions: vec![
-                QuestionAnswer {
-                    question: "Purpose of stay?".into(),
-                    answer: "Tourism".into(),
-                },
-                QuestionAnswer {
-                    question: " ".into(),
-                    answer: "x".into(),
-                },
+                QuestionAnswer { question: "Purpose of stay?".into(), answer: "Tourism".into() },
+                QuestionAnswer { question: " ".into(), answer: "x".into() },
             ],
             ..Default::default()
         });

@@ -66,15 +66,9 @@ impl SubjectInput {
         let birth_date = e.check(parse_date("birth_date", &self.birth_date));
         if let Some(b) = birth_date {
             if b > today {
-                e.push(
-                    "birth_date",
-                    "is in the future: check the date on the document",
-                );
+                e.push("birth_date", "is in the future: check the date on the document");
             } else if b < EARLIEST_BIRTH {
-                e.push(
-                    "birth_date",
-                    "is before 1900: check the date on the document",
-                );
+                e.push("birth_date", "is before 1900: check the date on the document");
             }
         }
         let sex = match self.sex.trim().to_ascii_uppercase().as_str() {
@@ -82,13 +76,7 @@ impl SubjectInput {
             "M" => Some(Sex::M),
             "X" | "<" => Some(Sex::X),
             _ => {
-                e.push(
-                    "sex",
-                    format!(
-                        "`{}` is not F, M or X as printed on the document",
-                        clip(&self.sex)
-                    ),
-                );
+                e.push("sex", format!("`{}` is not F, M or X as printed on the document", clip(&self.sex)));
                 None
             }
         };
@@ -118,9 +106,7 @@ mod tests {
 
     #[test]
     fn the_icao_specimen_validates() {
-        let s = specimen()
-            .validate(jiff::civil::date(2026, 11, 29))
-            .unwrap();
+        let s = specimen().validate(jiff::civil::date(2026, 11, 29)).unwrap();
         assert_eq!(s.surname, "ERIKSSON");
         assert_eq!(s.given_names, "ANNA MARIA");
         assert_eq!(s.sex, Sex::F);
@@ -143,13 +129,8 @@ mod tests {
         s.sex = "male".into();
         s.birth_date = "1974-02-30".into();
         s.document.number = "L8989-02C3".into();
-        let fields: Vec<_> = s
-            .validate(jiff::civil::date(2026, 11, 29))
-            .unwrap_err()
-            .0
-            .into_iter()
-            .map(|e| e.field)
-            .collect();
+        let fields: Vec<_> =
+            s.validate(jiff::civil::date(2026, 11, 29)).unwrap_err().0.into_iter().map(|e| e.field).collect();
         assert_eq!(fields, ["document.number", "surname", "birth_date", "sex"]);
     }
 }

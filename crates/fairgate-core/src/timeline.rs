@@ -54,32 +54,17 @@ impl Timeline {
                     officer: e.officer,
                     leaf_index,
                 }),
-                Event::CrossingRecorded(e) => crossings.push(CrossingEntry {
-                    crossing: e.crossing,
-                    leaf_index,
-                }),
+                Event::CrossingRecorded(e) => crossings.push(CrossingEntry { crossing: e.crossing, leaf_index }),
                 Event::PersonalDataAccessed(_) => {}
             }
         }
         let (id, person, created_leaf_index) = created?;
         registrations.sort_by_key(|r| (r.registration.at, r.leaf_index));
         crossings.sort_by_key(|c| (c.crossing.at, c.leaf_index));
-        Some(Timeline {
-            id,
-            person,
-            created_leaf_index,
-            registrations,
-            crossings,
-        })
+        Some(Timeline { id, person, created_leaf_index, registrations, crossings })
     }
 
     pub fn crossing_facts(&self) -> Vec<CrossingFact> {
-        self.crossings
-            .iter()
-            .map(|c| CrossingFact {
-                at: c.crossing.at,
-                direction: c.crossing.direction,
-            })
-            .collect()
+        self.crossings.iter().map(|c| CrossingFact { at: c.crossing.at, direction: c.crossing.direction }).collect()
     }
 }

@@ -31,38 +31,21 @@ pub struct Checkpoint {
 impl Checkpoint {
     /// The note text that is signed.
     pub fn body(&self) -> String {
-        format!(
-            "{}\n{}\n{}\n",
-            self.origin,
-            self.size,
-            B64.encode(self.root)
-        )
+        format!("{}\n{}\n{}\n", self.origin, self.size, B64.encode(self.root))
     }
 
     pub fn parse_body(body: &str) -> Result<Checkpoint, LedgerError> {
         let bad = |m: &str| LedgerError::MalformedCheckpoint(m.to_string());
-        let mut lines = body
-            .strip_suffix('\n')
-            .ok_or_else(|| bad("body must end with a new line"))?
-            .split('\n');
-        let origin = lines
-            .next()
-            .filter(|o| !o.is_empty())
-            .ok_or_else(|| bad("missing origin line"))?;
-        let size = lines
-            .next()
-            .and_then(|s| s.parse::<u64>().ok())
-            .ok_or_else(|| bad("tree size is not a decimal number"))?;
+        let mut lines = body.strip_suffix('\n').ok_or_else(|| bad("body must end with a new line"))?.split('\n');
+        let origin = lines.next().filter(|o| !o.is_empty()).ok_or_else(|| bad("missing origin line"))?;
+        let size =
+            lines.next().and_then(|s| s.parse::<u64>().ok()).ok_or_else(|| bad("tree size is not a decimal number"))?;
         let root = lines
             .next()
             .and_then(|r| B64.decode(r).ok())
             .and_then(|r| <[u8; 32]>::try_from(r).ok())
             .ok_or_else(|| bad("root hash is not 32 bytes of base64"))?;
-        Ok(Checkpoint {
-            origin: origin.to_string(),
-            size,
-            root,
-        })
+        Ok(Checkpoint { origin: origin.to_string(), size, root })
     }
 }
 
@@ -84,10 +67,7 @@ pub struct NoteSigner {
 
 impl NoteSigner {
     pub fn from_seed(name: impl Into<String>, seed: &[u8; 32]) -> Self {
-        Self {
-            name: name.into(),
-            key: SigningKey::from_bytes(seed),
-        }
+        Self { name: name.into(), key: SigningKey::from_bytes(seed) }
     }
 
     pub fn name(&self) -> &str {
@@ -108,12 +88,7 @@ impl NoteSigner {
         let public = self.key.verifying_key();
         let mut raw = vec![ED25519_ALG];
         raw.extend_from_slice(public.as_bytes());
-        format!(
-            "{}+{}+{}",
-            self.name,
-            hex::encode(key_hash(&self.name, &public)),
-            B64.encode(raw)
-        )
+        format!("{}+{}+{}", self.name, hex::encode(key_hash(&self.name, &public)), B64.encode(raw))
     }
 }
 
@@ -128,41 +103,26 @@ impl NoteVerifier {
     pub fn parse(vkey: &str) -> Result<Self, LedgerError> {
         let bad = |m: &str| LedgerError::MalformedKey(format!("verifier key: {m}"));
         let mut parts = vkey.trim().splitn(3, '+');
-        let name = parts
-            .next()
-            .filter(|n| !n.is_empty())
-            .ok_or_else(|| bad("missing name"))?;
-        let hash = parts
-            .next()
-            .and_then(|h| hex::decode(h).ok())
-            .ok_or_else(|| bad("key hash is not hex"))?;
-        let raw = parts
-            .next()
-            .and_then(|k| B64.decode(k).ok())
-            .ok_or_else(|| bad("key is not base64"))?;
+        let name = parts.next().filter(|n| !n.is_empty()).ok_or_else(|| bad("missing name"))?;
+        let hash = parts.next().and_then(|h| hex::decode(h).ok()).ok_or_else(|| bad("key hash is not hex"))?;
+        let raw = parts.next().and_then(|k| B64.decode(k).ok()).ok_or_else(|| bad("key is not base64"))?;
         if raw.len() != 33 || raw[0] != ED25519_ALG {
             return Err(bad("not an Ed25519 key"));
         }
         let key = VerifyingKey::from_bytes(raw[1..].try_into().map_err(|_| bad("key length"))?)
             .map_err(|_| bad("invalid Ed25519 point"))?;
-        let hash: [u8; 4] = hash
-            .try_into()
-            .map_err(|_| bad("key hash is not 4 bytes"))?;
+        let hash: [u8; 4] = hash.try_into().map_err(|_| bad("key hash is not 4 bytes"))?;
         if hash != key_hash(name, &key) {
             return Err(bad("key hash does not match name and key"));
         }
-        Ok(Self {
-            name: name.to_string(),
-            hash,
-            key,
-        })
+        Ok(Self { name: name.to_string(), hash, key })
     }
 
     /// Check a signed note and return its checkpoint.
     pub fn verify(&self, note: &str) -> Result<Checkpoint, LedgerError> {
-        let split = note.find("\n\n").ok_or_else(|| {
-            LedgerError::MalformedCheckpoint("no blank line before signatures".into())
-        })?;
+        let split = note
+            .find("\n\n")
+            .ok_or_else(|| LedgerError::MalformedCheckpoint("no blank line before signatures".into()))?;
         let (body, sigs) = (&note[..split + 1], &note[split + 2..]);
         for line in sigs.lines() {
             let Some(rest) = line.strip_prefix(EM_DASH).and_then(|r| r.strip_prefix(' ')) else {
@@ -175,14 +135,8 @@ impl NoteVerifier {
             if name != self.name || blob.len() != 68 || blob[..4] != self.hash {
                 continue;
             }
-            let sig = Signature::from_bytes(
-                blob[4..]
-                    .try_into()
-                    .map_err(|_| LedgerError::BadSignature)?,
-            );
-            self.key
-                .verify(body.as_bytes(), &sig)
-                .map_err(|_| LedgerError::BadSignature)?;
+            let sig = Signature::from_bytes(blob[4..].try_into().map_err(|_| LedgerError::BadSignature)?);
+            self.key.verify(body.as_bytes(), &sig).map_err(|_| LedgerError::BadSignature)?;
             return Checkpoint::parse_body(body);
         }
         Err(LedgerError::BadSignature)
@@ -194,11 +148,7 @@ mod tests {
     use super::*;
 
     fn cp() -> Checkpoint {
-        Checkpoint {
-            origin: "example.org/fairgate".into(),
-            size: 42,
-            root: [5; 32],
-        }
+        Checkpoint { origin: "example.org/fairgate".into(), size: 42, root: [5; 32] }
     }
 
     #[test]
@@ -216,20 +166,11 @@ mod tests {
         let s = NoteSigner::from_seed("example.org/fairgate", &[3; 32]);
         let note = s.sign(&cp());
         let v = NoteVerifier::parse(&s.verifier_key()).unwrap();
-        assert_eq!(
-            v.verify(&note.replacen("\n42\n", "\n43\n", 1)).unwrap_err(),
-            LedgerError::BadSignature
-        );
+        assert_eq!(v.verify(&note.replacen("\n42\n", "\n43\n", 1)).unwrap_err(), LedgerError::BadSignature);
         let other = NoteSigner::from_seed("example.org/fairgate", &[4; 32]);
-        assert!(NoteVerifier::parse(&other.verifier_key())
-            .unwrap()
-            .verify(&note)
-            .is_err());
+        assert!(NoteVerifier::parse(&other.verifier_key()).unwrap().verify(&note).is_err());
         let mut vk = s.verifier_key();
         vk.replace_range(0..1, "X");
-        assert!(
-            NoteVerifier::parse(&vk).is_err(),
-            "a renamed key must not match its hash"
-        );
+        assert!(NoteVerifier::parse(&vk).is_err(), "a renamed key must not match its hash");
     }
 }

@@ -41,11 +41,8 @@ impl SecretKey {
         hex::encode(self.0)
     }
     pub fn from_hex(s: &str) -> Result<Self, LedgerError> {
-        let bytes =
-            hex::decode(s.trim()).map_err(|_| LedgerError::MalformedKey("not hex".into()))?;
-        let arr: [u8; 32] = bytes
-            .try_into()
-            .map_err(|_| LedgerError::MalformedKey("expected 32 bytes".into()))?;
+        let bytes = hex::decode(s.trim()).map_err(|_| LedgerError::MalformedKey("not hex".into()))?;
+        let arr: [u8; 32] = bytes.try_into().map_err(|_| LedgerError::MalformedKey("expected 32 bytes".into()))?;
         Ok(Self(arr))
     }
 }
@@ -55,23 +52,12 @@ pub const WRAPPED_LEN: usize = 24 + 32 + 16;
 /// Wrap `key` under `master` (XChaCha20-Poly1305, random nonce). `label` binds the
 /// wrapped key to its use (say, which subject and which slot), so a wrapped key
 /// copied into another row does not unwrap.
-pub fn wrap(
-    master: &SecretKey,
-    key: &SecretKey,
-    label: &[u8],
-    rng: &mut (impl RngCore + CryptoRng),
-) -> Vec<u8> {
+pub fn wrap(master: &SecretKey, key: &SecretKey, label: &[u8], rng: &mut (impl RngCore + CryptoRng)) -> Vec<u8> {
     let mut nonce = [0u8; 24];
     rng.fill_bytes(&mut nonce);
     let cipher = XChaCha20Poly1305::new(GenericArray::from_slice(master.expose()));
     let ct = cipher
-        .encrypt(
-            XNonce::from_slice(&nonce),
-            Payload {
-                msg: key.expose(),
-                aad: label,
-            },
-        )
+        .encrypt(XNonce::from_slice(&nonce), Payload { msg: key.expose(), aad: label })
         .expect("XChaCha20-Poly1305 encryption of 32 bytes cannot fail");
     let mut out = Vec::with_capacity(WRAPPED_LEN);
     out.extend_from_slice(&nonce);
@@ -88,13 +74,7 @@ pub fn unwrap(master: &SecretKey, wrapped: &[u8], label: &[u8]) -> Result<Secret
     }
     let cipher = XChaCha20Poly1305::new(GenericArray::from_slice(master.expose()));
     let pt = cipher
-        .decrypt(
-            XNonce::from_slice(&wrapped[..24]),
-            Payload {
-                msg: &wrapped[24..],
-                aad: label,
-            },
-        )
+        .decrypt(XNonce::from_slice(&wrapped[..24]), Payload { msg: &wrapped[24..], aad: label })
         .map_err(|_| LedgerError::Decrypt)?;
     let arr: [u8; 32] = pt.as_slice().try_into().map_err(|_| LedgerError::Decrypt)?;
     Ok(SecretKey(arr))
@@ -149,8 +129,7 @@ impl KeyIdCipher {
 /// same value always gives the same index under one key, so equality look-ups work,
 /// but the index reveals nothing without the key.
 pub fn blind_index(key: &SecretKey, domain: &str, value: &str) -> [u8; 32] {
-    let mut mac =
-        <Hmac<Sha256> as Mac>::new_from_slice(key.expose()).expect("HMAC takes any key length");
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key.expose()).expect("HMAC takes any key length");
     mac.update(domain.as_bytes());
     mac.update(&[0]);
     mac.update(value.as_bytes());
@@ -174,18 +153,9 @@ mod tests {
         let other = SecretKey::generate(&mut r);
         let k = SecretKey::generate(&mut r);
         let w = wrap(&master, &k, b"subject 1 data", &mut r);
-        assert_eq!(
-            unwrap(&master, &w, b"subject 1 data").unwrap().expose(),
-            k.expose()
-        );
-        assert_eq!(
-            unwrap(&other, &w, b"subject 1 data").unwrap_err(),
-            LedgerError::Decrypt
-        );
-        assert_eq!(
-            unwrap(&master, &w, b"subject 2 data").unwrap_err(),
-            LedgerError::Decrypt
-        );
+        assert_eq!(unwrap(&master, &w, b"subject 1 data").unwrap().expose(), k.expose());
+        assert_eq!(unwrap(&other, &w, b"subject 1 data").unwrap_err(), LedgerError::Decrypt);
+        assert_eq!(unwrap(&master, &w, b"subject 2 data").unwrap_err(), LedgerError::Decrypt);
         let mut flipped = w.clone();
         flipped[30] ^= 1;
         assert!(unwrap(&master, &flipped, b"subject 1 data").is_err());
@@ -206,10 +176,7 @@ mod tests {
     #[test]
     fn hex_round_trip() {
         let k = SecretKey::generate(&mut rng());
-        assert_eq!(
-            SecretKey::from_hex(&k.to_hex()).unwrap().expose(),
-            k.expose()
-        );
+        assert_eq!(SecretKey::from_hex(&k.to_hex()).unwrap().expose(), k.expose());
         assert!(SecretKey::from_hex("abcd").is_err());
         assert!(format!("{k:?}").contains(".."));
     }

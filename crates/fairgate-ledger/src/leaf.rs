@@ -46,9 +46,7 @@ impl Header {
 
     pub fn decode(leaf: &[u8]) -> Result<Header, LedgerError> {
         if leaf.len() < MIN_LEN {
-            return Err(LedgerError::MalformedLeaf(
-                "shorter than header, nonce and tag",
-            ));
+            return Err(LedgerError::MalformedLeaf("shorter than header, nonce and tag"));
         }
         if leaf[0] != VERSION {
             return Err(LedgerError::MalformedLeaf("unknown format version"));
@@ -58,9 +56,7 @@ impl Header {
         Ok(Header {
             kind: u16::from_be_bytes([leaf[1], leaf[2]]),
             timestamp_ms: i64::from_be_bytes(
-                leaf[3..11]
-                    .try_into()
-                    .map_err(|_| LedgerError::MalformedLeaf("timestamp"))?,
+                leaf[3..11].try_into().map_err(|_| LedgerError::MalformedLeaf("timestamp"))?,
             ),
             key_id,
         })
@@ -68,12 +64,7 @@ impl Header {
 }
 
 /// Encrypt `payload` under `key` and encode the leaf.
-pub fn seal(
-    header: &Header,
-    key: &SecretKey,
-    payload: &[u8],
-    rng: &mut (impl RngCore + CryptoRng),
-) -> Vec<u8> {
+pub fn seal(header: &Header, key: &SecretKey, payload: &[u8], rng: &mut (impl RngCore + CryptoRng)) -> Vec<u8> {
     let mut out = Vec::with_capacity(MIN_LEN + payload.len());
     let head = header.encode();
     out.extend_from_slice(&head);
@@ -83,11 +74,7 @@ pub fn seal(
     out.extend_from_slice(payload);
     let cipher = XChaCha20Poly1305::new(GenericArray::from_slice(key.expose()));
     let tag = cipher
-        .encrypt_in_place_detached(
-            XNonce::from_slice(&nonce),
-            &head,
-            &mut out[HEADER_LEN + NONCE_LEN..],
-        )
+        .encrypt_in_place_detached(XNonce::from_slice(&nonce), &head, &mut out[HEADER_LEN + NONCE_LEN..])
         .expect("payloads are far below the AEAD length limit");
     out.extend_from_slice(&tag);
     out
@@ -101,12 +88,7 @@ pub fn open(leaf: &[u8], key: &SecretKey) -> Result<(Header, Vec<u8>), LedgerErr
     let mut pt = body[HEADER_LEN + NONCE_LEN..].to_vec();
     let cipher = XChaCha20Poly1305::new(GenericArray::from_slice(key.expose()));
     cipher
-        .decrypt_in_place_detached(
-            nonce,
-            &leaf[..HEADER_LEN],
-            &mut pt,
-            GenericArray::from_slice(tag),
-        )
+        .decrypt_in_place_detached(nonce, &leaf[..HEADER_LEN], &mut pt, GenericArray::from_slice(tag))
         .map_err(|_| LedgerError::Decrypt)?;
     Ok((header, pt))
 }
@@ -118,11 +100,7 @@ mod tests {
     use rand::SeedableRng;
 
     fn header() -> Header {
-        Header {
-            kind: 3,
-            timestamp_ms: 1_780_000_000_123,
-            key_id: [7; 16],
-        }
+        Header { kind: 3, timestamp_ms: 1_780_000_000_123, key_id: [7; 16] }
     }
 
     #[test]
@@ -134,10 +112,7 @@ mod tests {
         assert_eq!(&leaf[1..3], &[0, 3]);
         assert_eq!(&leaf[3..11], &1_780_000_000_123i64.to_be_bytes());
         assert_eq!(&leaf[11..27], &[7; 16]);
-        assert!(
-            !leaf.windows(5).any(|w| w == b"hello"),
-            "payload must not appear in the clear"
-        );
+        assert!(!leaf.windows(5).any(|w| w == b"hello"), "payload must not appear in the clear");
         assert_eq!(Header::decode(&leaf).unwrap(), header());
     }
 
@@ -145,20 +120,11 @@ mod tests {
     fn wrong_key_and_short_or_unknown_leaves_fail() {
         let mut r = rand::rngs::StdRng::seed_from_u64(1);
         let leaf = seal(&header(), &SecretKey::from_bytes([1; 32]), b"hello", &mut r);
-        assert_eq!(
-            open(&leaf, &SecretKey::from_bytes([2; 32])).unwrap_err(),
-            LedgerError::Decrypt
-        );
-        assert!(matches!(
-            Header::decode(&leaf[..20]),
-            Err(LedgerError::MalformedLeaf(_))
-        ));
+        assert_eq!(open(&leaf, &SecretKey::from_bytes([2; 32])).unwrap_err(), LedgerError::Decrypt);
+        assert!(matches!(Header::decode(&leaf[..20]), Err(LedgerError::MalformedLeaf(_))));
         let mut v2 = leaf.clone();
         v2[0] = 2;
-        assert!(matches!(
-            Header::decode(&v2),
-            Err(LedgerError::MalformedLeaf(_))
-        ));
+        assert!(matches!(Header::decode(&v2), Err(LedgerError::MalformedLeaf(_))));
     }
 
     proptest! {

@@ -66,10 +66,7 @@ impl Frontier {
         let mut h = leaf_hash;
         let mut s = self.size;
         while s & 1 == 1 {
-            let left = self
-                .peaks
-                .pop()
-                .expect("a set bit in the size always has a peak");
+            let left = self.peaks.pop().expect("a set bit in the size always has a peak");
             h = node_hash(&left, &h);
             s >>= 1;
         }
@@ -93,16 +90,8 @@ mod tests {
 
     /// RFC 6962 test vectors from the Certificate Transparency reference implementation
     /// (merkle_tree_test.cc): the leaf inputs and the tree head for each size 0..=8.
-    const CT_LEAVES: [&str; 8] = [
-        "",
-        "00",
-        "10",
-        "2021",
-        "3031",
-        "40414243",
-        "5051525354555657",
-        "606162636465666768696a6b6c6d6e6f",
-    ];
+    const CT_LEAVES: [&str; 8] =
+        ["", "00", "10", "2021", "3031", "40414243", "5051525354555657", "606162636465666768696a6b6c6d6e6f"];
     const CT_ROOTS: [&str; 9] = [
         "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
         "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
@@ -117,18 +106,11 @@ mod tests {
 
     #[test]
     fn rfc6962_tree_heads() {
-        let hashes: Vec<Hash> = CT_LEAVES
-            .iter()
-            .map(|l| leaf_hash(&hex::decode(l).unwrap()))
-            .collect();
+        let hashes: Vec<Hash> = CT_LEAVES.iter().map(|l| leaf_hash(&hex::decode(l).unwrap())).collect();
         let mut f = Frontier::new();
         assert_eq!(hex::encode(f.root()), CT_ROOTS[0]);
         for n in 1..=8 {
-            assert_eq!(
-                hex::encode(root_of(&hashes[..n])),
-                CT_ROOTS[n],
-                "recursive, size {n}"
-            );
+            assert_eq!(hex::encode(root_of(&hashes[..n])), CT_ROOTS[n], "recursive, size {n}");
             f.push(hashes[n - 1]);
             assert_eq!(hex::encode(f.root()), CT_ROOTS[n], "frontier, size {n}");
         }

@@ -34,25 +34,20 @@ impl VerifyReport {
 }
 
 /// Verify the whole ledger. `progress` gets (leaves done, total).
-pub fn verify(
-    store: &dyn Store,
-    verifier: &NoteVerifier,
-    progress: &mut dyn FnMut(u64, u64),
-) -> Result<VerifyReport> {
+pub fn verify(store: &dyn Store, verifier: &NoteVerifier, progress: &mut dyn FnMut(u64, u64)) -> Result<VerifyReport> {
     let size = store.tree_size()?;
     let checkpoints = store.checkpoints()?;
     let mut problems = Vec::new();
     let mut frontier = Frontier::new();
     let mut pending = checkpoints.iter().peekable();
     let mut checked = 0;
-    let mut check = |frontier: &Frontier,
-                     problems: &mut Vec<Problem>,
-                     pending: &mut std::iter::Peekable<
-        std::slice::Iter<'_, crate::store::CheckpointRow>,
-    >| {
-        while let Some(cp) = pending.next_if(|cp| cp.size == frontier.size()) {
-            checked += 1;
-            match verifier.verify(&cp.note) {
+    let mut check =
+        |frontier: &Frontier,
+         problems: &mut Vec<Problem>,
+         pending: &mut std::iter::Peekable<std::slice::Iter<'_, crate::store::CheckpointRow>>| {
+            while let Some(cp) = pending.next_if(|cp| cp.size == frontier.size()) {
+                checked += 1;
+                match verifier.verify(&cp.note) {
                 Err(e) => problems.push(Problem { leaf_index: None, message: format!("checkpoint at size {}: {e}", cp.size) }),
                 Ok(signed) if signed.root != frontier.root() || signed.size != cp.size || cp.root != signed.root => problems.push(Problem {
                     leaf_index: None,
@@ -63,25 +58,19 @@ pub fn verify(
                 }),
                 Ok(_) => {}
             }
-        }
-    };
+            }
+        };
     check(&frontier, &mut problems, &mut pending);
     let mut next = 0u64;
     while next < size {
         let rows = store.leaves(next, 20_000)?;
         if rows.is_empty() {
-            problems.push(Problem {
-                leaf_index: Some(next),
-                message: format!("leaf {next} is missing"),
-            });
+            problems.push(Problem { leaf_index: Some(next), message: format!("leaf {next} is missing") });
             break;
         }
         for row in rows {
             if row.index != next {
-                problems.push(Problem {
-                    leaf_index: Some(next),
-                    message: format!("leaf {next} is missing"),
-                });
+                problems.push(Problem { leaf_index: Some(next), message: format!("leaf {next} is missing") });
                 next = row.index;
             }
             let h = leaf_hash(&row.leaf);
@@ -92,10 +81,7 @@ pub fn verify(
                 });
             }
             if let Err(e) = Header::decode(&row.leaf) {
-                problems.push(Problem {
-                    leaf_index: Some(row.index),
-                    message: format!("leaf {}: {e}", row.index),
-                });
+                problems.push(Problem { leaf_index: Some(row.index), message: format!("leaf {}: {e}", row.index) });
             }
             frontier.push(h);
             next += 1;
@@ -106,13 +92,11 @@ pub fn verify(
     for cp in pending {
         problems.push(Problem {
             leaf_index: None,
-            message: format!("a checkpoint was signed at size {} but the ledger has only {size} leaves: it was truncated", cp.size),
+            message: format!(
+                "a checkpoint was signed at size {} but the ledger has only {size} leaves: it was truncated",
+                cp.size
+            ),
         });
     }
-    Ok(VerifyReport {
-        tree_size: size,
-        root: frontier.root(),
-        checkpoints_checked: checked,
-        problems,
-    })
+    Ok(VerifyReport { tree_size: size, root: frontier.root(), checkpoints_checked: checked, problems })
 }

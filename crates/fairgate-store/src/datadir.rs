@@ -19,10 +19,7 @@ use rand::{CryptoRng, RngCore};
 #[derive(Debug, thiserror::Error)]
 pub enum DataDirError {
     #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
     #[error("{path} is readable by group or others (mode {mode:o}): run `chmod 600 {path}` and try again")]
     Permissions { path: PathBuf, mode: u32 },
     #[error("{path} does not hold a 64-digit hex key; restore it from backup (a new key cannot read existing data)")]
@@ -43,10 +40,7 @@ impl DataDir {
     }
 
     /// Open `root`, creating it and its key files when missing.
-    pub fn open_or_create(
-        root: &Path,
-        rng: &mut (impl RngCore + CryptoRng),
-    ) -> Result<DataDir, DataDirError> {
+    pub fn open_or_create(root: &Path, rng: &mut (impl RngCore + CryptoRng)) -> Result<DataDir, DataDirError> {
         let io = |path: &Path| {
             let path = path.to_path_buf();
             move |source| DataDirError::Io { path, source }
@@ -59,42 +53,23 @@ impl DataDir {
         }
         let master_key = key_file(&master_path, rng)?;
         let signing_seed = key_file(&root.join("checkpoint.key"), rng)?;
-        Ok(DataDir {
-            root: root.to_path_buf(),
-            master_key,
-            signing_seed,
-            created,
-        })
+        Ok(DataDir { root: root.to_path_buf(), master_key, signing_seed, created })
     }
 }
 
 fn key_file(path: &Path, rng: &mut (impl RngCore + CryptoRng)) -> Result<SecretKey, DataDirError> {
-    let io = |source| DataDirError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
+    let io = |source| DataDirError::Io { path: path.to_path_buf(), source };
     if path.exists() {
         let mode = fs::metadata(path).map_err(io)?.permissions().mode() & 0o777;
         if mode & 0o077 != 0 {
-            return Err(DataDirError::Permissions {
-                path: path.to_path_buf(),
-                mode,
-            });
+            return Err(DataDirError::Permissions { path: path.to_path_buf(), mode });
         }
         let text = fs::read_to_string(path).map_err(io)?;
-        return SecretKey::from_hex(&text).map_err(|_| DataDirError::Malformed {
-            path: path.to_path_buf(),
-        });
+        return SecretKey::from_hex(&text).map_err(|_| DataDirError::Malformed { path: path.to_path_buf() });
     }
     let key = SecretKey::generate(rng);
-    let mut f = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(io)?;
-    f.write_all(format!("{}\n", key.to_hex()).as_bytes())
-        .map_err(io)?;
+    let mut f = fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(io)?;
+    f.write_all(format!("{}\n", key.to_hex()).as_bytes()).map_err(io)?;
     f.sync_all().map_err(io)?;
     Ok(key)
 }
@@ -111,11 +86,7 @@ mod tests {
         let mut rng = rand::rngs::StdRng::seed_from_u64(1);
         let a = DataDir::open_or_create(&root, &mut rng).unwrap();
         assert!(a.created);
-        let mode = fs::metadata(root.join("master.key"))
-            .unwrap()
-            .permissions()
-            .mode()
-            & 0o777;
+        let mode = fs::metadata(root.join("master.key")).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
         let b = DataDir::open_or_create(&root, &mut rng).unwrap();
         assert!(!b.created);
@@ -128,11 +99,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut rng = rand::rngs::StdRng::seed_from_u64(1);
         DataDir::open_or_create(dir.path(), &mut rng).unwrap();
-        fs::set_permissions(
-            dir.path().join("master.key"),
-            fs::Permissions::from_mode(0o644),
-        )
-        .unwrap();
+        fs::set_permissions(dir.path().join("master.key"), fs::Permissions::from_mode(0o644)).unwrap();
         let err = DataDir::open_or_create(dir.path(), &mut rng).err().unwrap();
         assert!(err.to_string().contains("chmod 600"), "{err}");
     }

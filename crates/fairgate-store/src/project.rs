@@ -11,24 +11,11 @@ pub const DOCUMENT_DOMAIN: &str = "document-number";
 /// Blind-index domain of registration numbers.
 pub const REGISTRATION_DOMAIN: &str = "registration-number";
 
-pub fn project(
-    subject_no: u64,
-    leaf_index: u64,
-    event: &Event,
-    blind_key: &SecretKey,
-    out: &mut Vec<Projection>,
-) {
-    out.push(Projection::SubjectLeaf {
-        subject_no,
-        leaf_index,
-        kind: event.kind().code(),
-    });
+pub fn project(subject_no: u64, leaf_index: u64, event: &Event, blind_key: &SecretKey, out: &mut Vec<Projection>) {
+    out.push(Projection::SubjectLeaf { subject_no, leaf_index, kind: event.kind().code() });
     match event {
         Event::SubjectCreated(e) => {
-            out.push(Projection::Subject {
-                subject_no,
-                created_leaf: leaf_index,
-            });
+            out.push(Projection::Subject { subject_no, created_leaf: leaf_index });
             out.push(Projection::Document {
                 blind: blind_index(blind_key, DOCUMENT_DOMAIN, &e.person.document.number),
                 subject_no,

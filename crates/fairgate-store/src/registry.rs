@@ -108,9 +108,8 @@ fn place_book(store: &dyn Store) -> Result<PlaceBook> {
     let zoned = places
         .into_iter()
         .map(|p| {
-            let tz = jiff::tz::TimeZone::get(&p.zone).map_err(|_| {
-                corrupt(format!("place {} has unknown time zone {}", p.code, p.zone))
-            })?;
+            let tz = jiff::tz::TimeZone::get(&p.zone)
+                .map_err(|_| corrupt(format!("place {} has unknown time zone {}", p.code, p.zone)))?;
             Ok(ZonedPlace { place: p, tz })
         })
         .collect::<Result<Vec<_>>>()?;
@@ -156,16 +155,10 @@ impl Registry {
             let label = format!("fairgate system key v1 {name}").into_bytes();
             let wrapped = match store.system_key(name)? {
                 Some(w) => w,
-                None => store.put_system_key(
-                    name,
-                    &wrap(&master, &SecretKey::generate(&mut rng), &label, &mut rng),
-                )?,
+                None => store.put_system_key(name, &wrap(&master, &SecretKey::generate(&mut rng), &label, &mut rng))?,
             };
-            unwrap(&master, &wrapped, &label).map_err(|_| {
-                corrupt(format!(
-                    "system key {name} does not unwrap: is this the right master.key?"
-                ))
-            })
+            unwrap(&master, &wrapped, &label)
+                .map_err(|_| corrupt(format!("system key {name} does not unwrap: is this the right master.key?")))
         };
         let key_ids = KeyIdCipher::new(&system_key("key-id")?);
         let blind = system_key("blind-index")?;
@@ -173,12 +166,7 @@ impl Registry {
         let next_subject_no = store.max_subject_no()? + 1;
         Ok(Self {
             signer: NoteSigner::from_seed(origin, signing_seed.expose()),
-            writer: Mutex::new(Writer {
-                frontier,
-                rng,
-                cache: HashMap::new(),
-                next_subject_no,
-            }),
+            writer: Mutex::new(Writer { frontier, rng, cache: HashMap::new(), next_subject_no }),
             store,
             master,
             key_ids,
@@ -205,10 +193,7 @@ impl Registry {
     }
 
     fn lock(&self) -> Result<MutexGuard<'_, Writer>> {
-        let mut w = self
-            .writer
-            .lock()
-            .map_err(|_| corrupt("writer lock poisoned"))?;
+        let mut w = self.writer.lock().map_err(|_| corrupt("writer lock poisoned"))?;
         // Another process (a CLI command beside the server) may have appended.
         if self.store.tree_size()? != w.frontier.size() {
             w.frontier = frontier_of(self.store.as_ref())?;
@@ -220,11 +205,7 @@ impl Registry {
 
     /// Run one command: everything `f` records is committed atomically, or, if `f`
     /// or the commit fails, nothing is.
-    pub fn write<T>(
-        &self,
-        now: Timestamp,
-        f: impl FnOnce(&mut Batch<'_>) -> Result<T>,
-    ) -> Result<(T, Receipt)> {
+    pub fn write<T>(&self, now: Timestamp, f: impl FnOnce(&mut Batch<'_>) -> Result<T>) -> Result<(T, Receipt)> {
         let mut guard = self.lock()?;
         let w = &mut *guard;
         let start = w.frontier.size();
@@ -236,20 +217,11 @@ impl Registry {
             overlay: HashMap::new(),
             frontier: w.frontier.clone(),
             next_subject_no: w.next_subject_no,
-            commit: Commit {
-                expected_size: start,
-                ..Commit::default()
-            },
+            commit: Commit { expected_size: start, ..Commit::default() },
             new_registrations: HashSet::new(),
         };
         let value = f(&mut batch)?;
-        let Batch {
-            overlay,
-            frontier,
-            next_subject_no,
-            commit,
-            ..
-        } = batch;
+        let Batch { overlay, frontier, next_subject_no, commit, .. } = batch;
         if !commit.leaves.is_empty() {
             self.store.commit(&commit)?;
             w.frontier = frontier;
@@ -259,20 +231,11 @@ impl Registry {
             }
             w.cache.extend(overlay);
         }
-        Ok((
-            value,
-            Receipt {
-                leaf_index: start,
-                tree_size: w.frontier.size(),
-            },
-        ))
+        Ok((value, Receipt { leaf_index: start, tree_size: w.frontier.size() }))
     }
 
     fn load_state(&self, id: SubjectId) -> Result<SubjectState> {
-        let row = self
-            .store
-            .subject_keys_by_id(id.as_bytes())?
-            .ok_or(RegistryError::UnknownSubject(id))?;
+        let row = self.store.subject_keys_by_id(id.as_bytes())?.ok_or(RegistryError::UnknownSubject(id))?;
         let (data, access) = self.unwrap_keys(&row)?.ok_or(RegistryError::Erased(id))?;
         let mut crossings = Vec::new();
         let idx: Vec<u64> = self
@@ -284,19 +247,10 @@ impl Registry {
             .collect();
         for l in self.store.leaves_at(&idx)? {
             if let Event::CrossingRecorded(c) = self.open_leaf(&l, &data)? {
-                crossings.push(CrossingFact {
-                    at: c.crossing.at,
-                    direction: c.crossing.direction,
-                });
+                crossings.push(CrossingFact { at: c.crossing.at, direction: c.crossing.direction });
             }
         }
-        Ok(SubjectState {
-            no: row.subject_no,
-            id,
-            data,
-            access,
-            crossings,
-        })
+        Ok(SubjectState { no: row.subject_no, id, data, access, crossings })
     }
 
     fn unwrap_keys(&self, row: &SubjectKeysRow) -> Result<Option<(SecretKey, SecretKey)>> {
@@ -312,8 +266,7 @@ impl Registry {
     }
 
     fn open_leaf(&self, row: &LeafRow, key: &SecretKey) -> Result<Event> {
-        let (_, payload) =
-            leaf::open(&row.leaf, key).map_err(|e| corrupt(format!("leaf {}: {e}", row.index)))?;
+        let (_, payload) = leaf::open(&row.leaf, key).map_err(|e| corrupt(format!("leaf {}: {e}", row.index)))?;
         serde_json::from_slice(&payload)
             .map_err(|e| corrupt(format!("leaf {}: payload does not decode: {e}", row.index)))
     }
@@ -321,10 +274,7 @@ impl Registry {
     /// A subject's timeline, without any access logging. Private on purpose: every
     /// caller outside this module goes through `read_timeline`.
     fn load_timeline(&self, id: SubjectId) -> Result<Timeline> {
-        let row = self
-            .store
-            .subject_keys_by_id(id.as_bytes())?
-            .ok_or(RegistryError::UnknownSubject(id))?;
+        let row = self.store.subject_keys_by_id(id.as_bytes())?.ok_or(RegistryError::UnknownSubject(id))?;
         let (data, _) = self.unwrap_keys(&row)?.ok_or(RegistryError::Erased(id))?;
         let idx: Vec<u64> = self
             .store
@@ -337,8 +287,7 @@ impl Registry {
         for l in self.store.leaves_at(&idx)? {
             events.push((l.index, self.open_leaf(&l, &data)?));
         }
-        Timeline::fold(events)
-            .ok_or_else(|| corrupt(format!("subject {id} has keys but no creation event")))
+        Timeline::fold(events).ok_or_else(|| corrupt(format!("subject {id} has keys but no creation event")))
     }
 
     /// Read a subject's timeline for `purpose`. The access event is durable in the
@@ -353,19 +302,9 @@ impl Registry {
         request: &str,
     ) -> Result<(Timeline, Receipt)> {
         let timeline = self.load_timeline(id)?;
-        let fields = [
-            "document",
-            "names",
-            "birth_date",
-            "sex",
-            "nationality",
-            "registrations",
-            "interviews",
-            "crossings",
-        ];
-        let ((), receipt) = self.write(now, |b| {
-            b.record_access(id, actor, purpose, &fields, request)
-        })?;
+        let fields =
+            ["document", "names", "birth_date", "sex", "nationality", "registrations", "interviews", "crossings"];
+        let ((), receipt) = self.write(now, |b| b.record_access(id, actor, purpose, &fields, request))?;
         Ok((timeline, receipt))
     }
 
@@ -405,24 +344,12 @@ impl Registry {
     pub fn sign_checkpoint(&self, now: Timestamp) -> Result<Option<CheckpointRow>> {
         let w = self.lock()?;
         let size = w.frontier.size();
-        if self
-            .store
-            .latest_checkpoint()?
-            .is_some_and(|c| c.size == size)
-        {
+        if self.store.latest_checkpoint()?.is_some_and(|c| c.size == size) {
             return Ok(None);
         }
-        let cp = Checkpoint {
-            origin: self.origin().to_string(),
-            size,
-            root: w.frontier.root(),
-        };
-        let row = CheckpointRow {
-            size,
-            root: cp.root,
-            note: self.signer.sign(&cp),
-            signed_at_ms: now.as_millisecond(),
-        };
+        let cp = Checkpoint { origin: self.origin().to_string(), size, root: w.frontier.root() };
+        let row =
+            CheckpointRow { size, root: cp.root, note: self.signer.sign(&cp), signed_at_ms: now.as_millisecond() };
         self.store.put_checkpoint(&row)?;
         Ok(Some(row))
     }
@@ -442,10 +369,7 @@ impl Registry {
         self.store.drop_projections()?;
         let size = self.store.tree_size()?;
         let mut keys: HashMap<u64, Option<(SecretKey, SecretKey)>> = HashMap::new();
-        let mut report = RebuildReport {
-            leaves: size,
-            ..Default::default()
-        };
+        let mut report = RebuildReport { leaves: size, ..Default::default() };
         let mut start = 0;
         while start < size {
             let rows = self.store.leaves(start, 10_000)?;
@@ -454,8 +378,7 @@ impl Registry {
             }
             let mut out = Vec::with_capacity(rows.len() * 2);
             for row in &rows {
-                let header = Header::decode(&row.leaf)
-                    .map_err(|e| corrupt(format!("leaf {}: {e}", row.index)))?;
+                let header = Header::decode(&row.leaf).map_err(|e| corrupt(format!("leaf {}: {e}", row.index)))?;
                 let r = self.key_ids.open(&header.key_id);
                 if r.leaf_index != row.index {
                     return Err(corrupt(format!(
@@ -482,12 +405,7 @@ impl Registry {
                 let key = match r.slot {
                     SLOT_DATA => &data,
                     SLOT_ACCESS => &access,
-                    other => {
-                        return Err(corrupt(format!(
-                            "leaf {} names unknown key slot {other}",
-                            row.index
-                        )))
-                    }
+                    other => return Err(corrupt(format!("leaf {} names unknown key slot {other}", row.index))),
                 };
                 let event = self.open_leaf(row, key)?;
                 project(r.subject_no, row.index, &event, &self.blind, &mut out);
@@ -547,32 +465,14 @@ impl Batch<'_> {
 
     fn append(&mut self, subject_no: u64, slot: u8, key: &SecretKey, event: &Event) -> Result<u64> {
         let index = self.frontier.size();
-        let key_id = self.reg.key_ids.seal(KeyRef {
-            subject_no,
-            leaf_index: index,
-            slot,
-        });
-        let header = Header {
-            kind: event.kind().code(),
-            timestamp_ms: self.now.as_millisecond(),
-            key_id,
-        };
+        let key_id = self.reg.key_ids.seal(KeyRef { subject_no, leaf_index: index, slot });
+        let header = Header { kind: event.kind().code(), timestamp_ms: self.now.as_millisecond(), key_id };
         let payload = serde_json::to_vec(event).map_err(corrupt)?;
         let bytes = leaf::seal(&header, key, &payload, self.rng);
         let hash = leaf_hash(&bytes);
         self.frontier.push(hash);
-        project(
-            subject_no,
-            index,
-            event,
-            &self.reg.blind,
-            &mut self.commit.projections,
-        );
-        self.commit.leaves.push(LeafRow {
-            index,
-            leaf: bytes,
-            hash,
-        });
+        project(subject_no, index, event, &self.reg.blind, &mut self.commit.projections);
+        self.commit.leaves.push(LeafRow { index, leaf: bytes, hash });
         Ok(index)
     }
 
@@ -582,11 +482,7 @@ impl Batch<'_> {
         self.create_validated_subject(actor, person)
     }
 
-    pub fn create_validated_subject(
-        &mut self,
-        actor: &Actor,
-        person: NewSubject,
-    ) -> Result<SubjectId> {
+    pub fn create_validated_subject(&mut self, actor: &Actor, person: NewSubject) -> Result<SubjectId> {
         let mut raw = [0u8; 16];
         self.rng.fill_bytes(&mut raw);
         let id = SubjectId::from_bytes(raw);
@@ -601,22 +497,9 @@ impl Batch<'_> {
             data_key: Some(wrap(master, &data, &key_label(no, SLOT_DATA), self.rng)),
             access_key: Some(wrap(master, &access, &key_label(no, SLOT_ACCESS), self.rng)),
         });
-        let event = Event::SubjectCreated(SubjectCreated {
-            subject: id,
-            person,
-            created_by: actor.clone(),
-        });
+        let event = Event::SubjectCreated(SubjectCreated { subject: id, person, created_by: actor.clone() });
         self.append(no, SLOT_DATA, &data, &event)?;
-        self.overlay.insert(
-            no,
-            SubjectState {
-                no,
-                id,
-                data,
-                access,
-                crossings: Vec::new(),
-            },
-        );
+        self.overlay.insert(no, SubjectState { no, id, data, access, crossings: Vec::new() });
         Ok(id)
     }
 
@@ -638,11 +521,7 @@ impl Batch<'_> {
         registration: NewRegistration,
     ) -> Result<RegistrationNumber> {
         if self.reg.places.get(&registration.place).is_none() {
-            return Err(Invalid::one(
-                "place",
-                format!("`{}` is not a known port or office", registration.place),
-            )
-            .into());
+            return Err(Invalid::one("place", format!("`{}` is not a known port or office", registration.place)).into());
         }
         let (no, key) = {
             let s = self.state(subject)?;
@@ -651,9 +530,7 @@ impl Batch<'_> {
         let number = loop {
             let n = RegistrationNumber::from_entropy(self.rng.next_u64());
             let blind = blind_index(&self.reg.blind, REGISTRATION_DOMAIN, n.as_str());
-            if !self.new_registrations.contains(&blind)
-                && !self.reg.store.registration_exists(&blind)?
-            {
+            if !self.new_registrations.contains(&blind) && !self.reg.store.registration_exists(&blind)? {
                 self.new_registrations.insert(blind);
                 break n;
             }
@@ -669,49 +546,23 @@ impl Batch<'_> {
     }
 
     /// Record an entry or exit. An exit must close an entry recorded before it.
-    pub fn record_crossing(
-        &mut self,
-        actor: &Actor,
-        subject: SubjectId,
-        input: &CrossingInput,
-    ) -> Result<u64> {
+    pub fn record_crossing(&mut self, actor: &Actor, subject: SubjectId, input: &CrossingInput) -> Result<u64> {
         let crossing = input.validate(&self.reg.places, self.now)?;
         self.record_validated_crossing(actor, subject, crossing)
     }
 
-    pub fn record_validated_crossing(
-        &mut self,
-        actor: &Actor,
-        subject: SubjectId,
-        crossing: Crossing,
-    ) -> Result<u64> {
-        if !self
-            .reg
-            .places
-            .get(&crossing.port)
-            .is_some_and(|p| p.place.kind == PlaceKind::Port)
-        {
-            return Err(Invalid::one(
-                "port",
-                format!("`{}` is not a known port: see GET /ports", crossing.port),
-            )
-            .into());
+    pub fn record_validated_crossing(&mut self, actor: &Actor, subject: SubjectId, crossing: Crossing) -> Result<u64> {
+        if !self.reg.places.get(&crossing.port).is_some_and(|p| p.place.kind == PlaceKind::Port) {
+            return Err(Invalid::one("port", format!("`{}` is not a known port: see GET /ports", crossing.port)).into());
         }
-        let fact = CrossingFact {
-            at: crossing.at,
-            direction: crossing.direction,
-        };
+        let fact = CrossingFact { at: crossing.at, direction: crossing.direction };
         let (no, key) = {
             let s = self.state(subject)?;
             check_sequence(&s.crossings, fact)?;
             s.crossings.push(fact);
             (s.no, s.data.clone())
         };
-        let event = Event::CrossingRecorded(CrossingRecorded {
-            subject,
-            crossing,
-            recorded_by: actor.clone(),
-        });
+        let event = Event::CrossingRecorded(CrossingRecorded { subject, crossing, recorded_by: actor.clone() });
         self.append(no, SLOT_DATA, &key, &event)
     }
 

@@ -30,20 +30,14 @@ const SCHEMA: &[&str] = &[
 ];
 
 /// The projection tables, in the order they are cleared and digested.
-const PROJECTIONS: &[&str] = &[
-    "p_subjects",
-    "p_documents",
-    "p_subject_leaves",
-    "p_registrations",
-];
+const PROJECTIONS: &[&str] = &["p_subjects", "p_documents", "p_subject_leaves", "p_registrations"];
 
 fn be(e: rusqlite::Error) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
 fn hash_from(v: Vec<u8>) -> Result<Hash> {
-    v.try_into()
-        .map_err(|_| StoreError::Corrupt("a stored hash is not 32 bytes".into()))
+    v.try_into().map_err(|_| StoreError::Corrupt("a stored hash is not 32 bytes".into()))
 }
 
 pub struct SqliteStore {
@@ -62,8 +56,7 @@ fn configure(conn: &Connection) -> Result<()> {
          PRAGMA cache_size=-65536;",
     )
     .map_err(be)?;
-    conn.busy_timeout(std::time::Duration::from_secs(10))
-        .map_err(be)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(be)?;
     Ok(())
 }
 
@@ -72,21 +65,14 @@ impl SqliteStore {
     pub fn open(path: &Path) -> Result<Self> {
         let conn = Connection::open(path).map_err(be)?;
         configure(&conn)?;
-        let version: i64 = conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(be)?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(be)?;
         for (i, step) in SCHEMA.iter().enumerate().skip(version as usize) {
             let tx = conn.unchecked_transaction().map_err(be)?;
             tx.execute_batch(step).map_err(be)?;
-            tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1))
-                .map_err(be)?;
+            tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1)).map_err(be)?;
             tx.commit().map_err(be)?;
         }
-        Ok(Self {
-            path: path.to_path_buf(),
-            writer: Mutex::new(conn),
-            readers: Mutex::new(Vec::new()),
-        })
+        Ok(Self { path: path.to_path_buf(), writer: Mutex::new(conn), readers: Mutex::new(Vec::new()) })
     }
 
     pub fn path(&self) -> &Path {
@@ -94,19 +80,12 @@ impl SqliteStore {
     }
 
     fn write<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
-        let mut conn = self
-            .writer
-            .lock()
-            .map_err(|_| StoreError::Backend("writer lock poisoned".into()))?;
+        let mut conn = self.writer.lock().map_err(|_| StoreError::Backend("writer lock poisoned".into()))?;
         f(&mut conn)
     }
 
     fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        let pooled = self
-            .readers
-            .lock()
-            .map_err(|_| StoreError::Backend("reader pool poisoned".into()))?
-            .pop();
+        let pooled = self.readers.lock().map_err(|_| StoreError::Backend("reader pool poisoned".into()))?.pop();
         let conn = match pooled {
             Some(c) => c,
             None => {
@@ -126,53 +105,33 @@ impl SqliteStore {
 
     /// Move the WAL's contents into the main file and truncate the WAL.
     pub fn checkpoint_wal(&self) -> Result<()> {
-        self.write(|c| {
-            c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
-                .map_err(be)
-        })
+        self.write(|c| c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);").map_err(be))
     }
 }
 
 fn insert_projections(tx: &rusqlite::Transaction<'_>, rows: &[Projection]) -> Result<()> {
-    let mut subj = tx
-        .prepare_cached("INSERT INTO p_subjects (subject_no, created_leaf) VALUES (?1, ?2)")
-        .map_err(be)?;
-    let mut doc = tx
-        .prepare_cached("INSERT OR IGNORE INTO p_documents (blind, subject_no) VALUES (?1, ?2)")
-        .map_err(be)?;
+    let mut subj =
+        tx.prepare_cached("INSERT INTO p_subjects (subject_no, created_leaf) VALUES (?1, ?2)").map_err(be)?;
+    let mut doc =
+        tx.prepare_cached("INSERT OR IGNORE INTO p_documents (blind, subject_no) VALUES (?1, ?2)").map_err(be)?;
     let mut leaf = tx
-        .prepare_cached(
-            "INSERT INTO p_subject_leaves (subject_no, leaf_index, kind) VALUES (?1, ?2, ?3)",
-        )
+        .prepare_cached("INSERT INTO p_subject_leaves (subject_no, leaf_index, kind) VALUES (?1, ?2, ?3)")
         .map_err(be)?;
     let mut reg = tx
-        .prepare_cached(
-            "INSERT INTO p_registrations (blind, subject_no, leaf_index) VALUES (?1, ?2, ?3)",
-        )
+        .prepare_cached("INSERT INTO p_registrations (blind, subject_no, leaf_index) VALUES (?1, ?2, ?3)")
         .map_err(be)?;
     for row in rows {
         match row {
-            Projection::Subject {
-                subject_no,
-                created_leaf,
-            } => subj.execute(params![*subject_no as i64, *created_leaf as i64]),
-            Projection::Document { blind, subject_no } => {
-                doc.execute(params![&blind[..], *subject_no as i64])
+            Projection::Subject { subject_no, created_leaf } => {
+                subj.execute(params![*subject_no as i64, *created_leaf as i64])
             }
-            Projection::SubjectLeaf {
-                subject_no,
-                leaf_index,
-                kind,
-            } => leaf.execute(params![
-                *subject_no as i64,
-                *leaf_index as i64,
-                *kind as i64
-            ]),
-            Projection::Registration {
-                blind,
-                subject_no,
-                leaf_index,
-            } => reg.execute(params![&blind[..], *subject_no as i64, *leaf_index as i64]),
+            Projection::Document { blind, subject_no } => doc.execute(params![&blind[..], *subject_no as i64]),
+            Projection::SubjectLeaf { subject_no, leaf_index, kind } => {
+                leaf.execute(params![*subject_no as i64, *leaf_index as i64, *kind as i64])
+            }
+            Projection::Registration { blind, subject_no, leaf_index } => {
+                reg.execute(params![&blind[..], *subject_no as i64, *leaf_index as i64])
+            }
         }
         .map_err(be)?;
     }
@@ -180,11 +139,9 @@ fn insert_projections(tx: &rusqlite::Transaction<'_>, rows: &[Projection]) -> Re
 }
 
 fn size_of(conn: &Connection) -> Result<u64> {
-    conn.query_row("SELECT COALESCE(MAX(idx) + 1, 0) FROM ledger", [], |r| {
-        r.get::<_, i64>(0)
-    })
-    .map(|n| n as u64)
-    .map_err(be)
+    conn.query_row("SELECT COALESCE(MAX(idx) + 1, 0) FROM ledger", [], |r| r.get::<_, i64>(0))
+        .map(|n| n as u64)
+        .map_err(be)
 }
 
 /// subject_no, subject_id, data_key, access_key as read from a row.
@@ -197,23 +154,14 @@ fn keys_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<KeysTuple> {
 fn to_keys(t: KeysTuple) -> Result<SubjectKeysRow> {
     Ok(SubjectKeysRow {
         subject_no: t.0 as u64,
-        subject_id: t
-            .1
-            .try_into()
-            .map_err(|_| StoreError::Corrupt("a subject id is not 16 bytes".into()))?,
+        subject_id: t.1.try_into().map_err(|_| StoreError::Corrupt("a subject id is not 16 bytes".into()))?,
         data_key: t.2,
         access_key: t.3,
     })
 }
 
 fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<UserRow> {
-    Ok(UserRow {
-        id: r.get(0)?,
-        name: r.get(1)?,
-        role: r.get(2)?,
-        password_hash: r.get(3)?,
-        created_ms: r.get(4)?,
-    })
+    Ok(UserRow { id: r.get(0)?, name: r.get(1)?, role: r.get(2)?, password_hash: r.get(3)?, created_ms: r.get(4)? })
 }
 
 impl Store for SqliteStore {
@@ -248,26 +196,16 @@ impl Store for SqliteStore {
     fn leaves(&self, start: u64, count: u64) -> Result<Vec<LeafRow>> {
         self.read(|c| {
             let mut st = c
-                .prepare_cached(
-                    "SELECT idx, leaf, hash FROM ledger WHERE idx >= ?1 ORDER BY idx LIMIT ?2",
-                )
+                .prepare_cached("SELECT idx, leaf, hash FROM ledger WHERE idx >= ?1 ORDER BY idx LIMIT ?2")
                 .map_err(be)?;
             let rows = st
                 .query_map(params![start as i64, count as i64], |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, Vec<u8>>(1)?,
-                        r.get::<_, Vec<u8>>(2)?,
-                    ))
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?, r.get::<_, Vec<u8>>(2)?))
                 })
                 .map_err(be)?;
             rows.map(|r| {
                 let (i, leaf, hash) = r.map_err(be)?;
-                Ok(LeafRow {
-                    index: i as u64,
-                    leaf,
-                    hash: hash_from(hash)?,
-                })
+                Ok(LeafRow { index: i as u64, leaf, hash: hash_from(hash)? })
             })
             .collect()
         })
@@ -275,22 +213,14 @@ impl Store for SqliteStore {
 
     fn leaves_at(&self, indexes: &[u64]) -> Result<Vec<LeafRow>> {
         self.read(|c| {
-            let mut st = c
-                .prepare_cached("SELECT leaf, hash FROM ledger WHERE idx = ?1")
-                .map_err(be)?;
+            let mut st = c.prepare_cached("SELECT leaf, hash FROM ledger WHERE idx = ?1").map_err(be)?;
             indexes
                 .iter()
                 .map(|&i| {
                     let (leaf, hash) = st
-                        .query_row(params![i as i64], |r| {
-                            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?))
-                        })
+                        .query_row(params![i as i64], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?)))
                         .map_err(be)?;
-                    Ok(LeafRow {
-                        index: i,
-                        leaf,
-                        hash: hash_from(hash)?,
-                    })
+                    Ok(LeafRow { index: i, leaf, hash: hash_from(hash)? })
                 })
                 .collect()
         })
@@ -298,43 +228,24 @@ impl Store for SqliteStore {
 
     fn leaf_hashes(&self, start: u64, count: u64) -> Result<Vec<Hash>> {
         self.read(|c| {
-            let mut st = c
-                .prepare_cached("SELECT hash FROM ledger WHERE idx >= ?1 ORDER BY idx LIMIT ?2")
-                .map_err(be)?;
-            let rows = st
-                .query_map(params![start as i64, count as i64], |r| {
-                    r.get::<_, Vec<u8>>(0)
-                })
-                .map_err(be)?;
+            let mut st =
+                c.prepare_cached("SELECT hash FROM ledger WHERE idx >= ?1 ORDER BY idx LIMIT ?2").map_err(be)?;
+            let rows = st.query_map(params![start as i64, count as i64], |r| r.get::<_, Vec<u8>>(0)).map_err(be)?;
             rows.map(|r| hash_from(r.map_err(be)?)).collect()
         })
     }
 
     fn system_key(&self, name: &str) -> Result<Option<Vec<u8>>> {
         self.read(|c| {
-            c.query_row(
-                "SELECT wrapped FROM system_keys WHERE name = ?1",
-                [name],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(be)
+            c.query_row("SELECT wrapped FROM system_keys WHERE name = ?1", [name], |r| r.get(0)).optional().map_err(be)
         })
     }
 
     fn put_system_key(&self, name: &str, wrapped: &[u8]) -> Result<Vec<u8>> {
         self.write(|c| {
-            c.execute(
-                "INSERT OR IGNORE INTO system_keys (name, wrapped) VALUES (?1, ?2)",
-                params![name, wrapped],
-            )
-            .map_err(be)?;
-            c.query_row(
-                "SELECT wrapped FROM system_keys WHERE name = ?1",
-                [name],
-                |r| r.get(0),
-            )
-            .map_err(be)
+            c.execute("INSERT OR IGNORE INTO system_keys (name, wrapped) VALUES (?1, ?2)", params![name, wrapped])
+                .map_err(be)?;
+            c.query_row("SELECT wrapped FROM system_keys WHERE name = ?1", [name], |r| r.get(0)).map_err(be)
         })
     }
 
@@ -368,58 +279,48 @@ impl Store for SqliteStore {
 
     fn max_subject_no(&self) -> Result<u64> {
         self.read(|c| {
-            c.query_row(
-                "SELECT COALESCE(MAX(subject_no), 0) FROM subject_keys",
-                [],
-                |r| r.get::<_, i64>(0),
-            )
-            .map(|n| n as u64)
-            .map_err(be)
+            c.query_row("SELECT COALESCE(MAX(subject_no), 0) FROM subject_keys", [], |r| r.get::<_, i64>(0))
+                .map(|n| n as u64)
+                .map_err(be)
         })
     }
 
     fn subjects_by_document(&self, blind: &[u8; 32]) -> Result<Vec<u64>> {
         self.read(|c| {
             let mut st = c
-                .prepare_cached(
-                    "SELECT subject_no FROM p_documents WHERE blind = ?1 ORDER BY subject_no",
-                )
+                .prepare_cached("SELECT subject_no FROM p_documents WHERE blind = ?1 ORDER BY subject_no")
                 .map_err(be)?;
-            let rows = st
-                .query_map([&blind[..]], |r| r.get::<_, i64>(0))
-                .map_err(be)?;
+            let rows = st.query_map([&blind[..]], |r| r.get::<_, i64>(0)).map_err(be)?;
             rows.map(|r| r.map(|n| n as u64).map_err(be)).collect()
         })
     }
 
     fn subject_leaves(&self, subject_no: u64) -> Result<Vec<(u64, u16)>> {
         self.read(|c| {
-            let mut st = c.prepare_cached("SELECT leaf_index, kind FROM p_subject_leaves WHERE subject_no = ?1 ORDER BY leaf_index").map_err(be)?;
-            let rows = st.query_map([subject_no as i64], |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u16))).map_err(be)?;
+            let mut st = c
+                .prepare_cached(
+                    "SELECT leaf_index, kind FROM p_subject_leaves WHERE subject_no = ?1 ORDER BY leaf_index",
+                )
+                .map_err(be)?;
+            let rows = st
+                .query_map([subject_no as i64], |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u16)))
+                .map_err(be)?;
             rows.map(|r| r.map_err(be)).collect()
         })
     }
 
     fn registration_exists(&self, blind: &[u8; 32]) -> Result<bool> {
         self.read(|c| {
-            c.query_row(
-                "SELECT 1 FROM p_registrations WHERE blind = ?1",
-                [&blind[..]],
-                |_| Ok(()),
-            )
-            .optional()
-            .map(|o| o.is_some())
-            .map_err(be)
+            c.query_row("SELECT 1 FROM p_registrations WHERE blind = ?1", [&blind[..]], |_| Ok(()))
+                .optional()
+                .map(|o| o.is_some())
+                .map_err(be)
         })
     }
 
     fn subject_count(&self) -> Result<u64> {
         self.read(|c| {
-            c.query_row("SELECT COUNT(*) FROM p_subjects", [], |r| {
-                r.get::<_, i64>(0)
-            })
-            .map(|n| n as u64)
-            .map_err(be)
+            c.query_row("SELECT COUNT(*) FROM p_subjects", [], |r| r.get::<_, i64>(0)).map(|n| n as u64).map_err(be)
         })
     }
 
@@ -462,7 +363,13 @@ impl Store for SqliteStore {
                     }
                 }
             }
-            Ok(ProjectionDigest { subjects: counts[0], documents: counts[1], subject_leaves: counts[2], registrations: counts[3], hash: h.finalize().into() })
+            Ok(ProjectionDigest {
+                subjects: counts[0],
+                documents: counts[1],
+                subject_leaves: counts[2],
+                registrations: counts[3],
+                hash: h.finalize().into(),
+            })
         })
     }
 
@@ -487,17 +394,10 @@ impl Store for SqliteStore {
 
     fn places(&self) -> Result<Vec<Place>> {
         self.read(|c| {
-            let mut st = c
-                .prepare("SELECT code, name, kind, zone FROM places ORDER BY code")
-                .map_err(be)?;
+            let mut st = c.prepare("SELECT code, name, kind, zone FROM places ORDER BY code").map_err(be)?;
             let rows = st
                 .query_map([], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, String>(3)?,
-                    ))
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?))
                 })
                 .map_err(be)?;
             rows.map(|r| {
@@ -505,18 +405,9 @@ impl Store for SqliteStore {
                 let kind = match kind.as_str() {
                     "port" => PlaceKind::Port,
                     "office" => PlaceKind::Office,
-                    other => {
-                        return Err(StoreError::Corrupt(format!(
-                            "place {code} has unknown kind {other}"
-                        )))
-                    }
+                    other => return Err(StoreError::Corrupt(format!("place {code} has unknown kind {other}"))),
                 };
-                Ok(Place {
-                    code,
-                    name,
-                    kind,
-                    zone,
-                })
+                Ok(Place { code, name, kind, zone })
             })
             .collect()
         })
@@ -530,29 +421,23 @@ impl Store for SqliteStore {
                     PlaceKind::Port => "port",
                     PlaceKind::Office => "office",
                 };
-                tx.execute("INSERT OR REPLACE INTO places (code, name, kind, zone) VALUES (?1, ?2, ?3, ?4)", params![p.code, p.name, kind, p.zone])
-                    .map_err(be)?;
+                tx.execute(
+                    "INSERT OR REPLACE INTO places (code, name, kind, zone) VALUES (?1, ?2, ?3, ?4)",
+                    params![p.code, p.name, kind, p.zone],
+                )
+                .map_err(be)?;
             }
             tx.commit().map_err(be)
         })
     }
 
     fn meta(&self, key: &str) -> Result<Option<String>> {
-        self.read(|c| {
-            c.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
-                .optional()
-                .map_err(be)
-        })
+        self.read(|c| c.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional().map_err(be))
     }
 
     fn put_meta(&self, key: &str, value: &str) -> Result<()> {
         self.write(|c| {
-            c.execute(
-                "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
-                [key, value],
-            )
-            .map(|_| ())
-            .map_err(be)
+            c.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)", [key, value]).map(|_| ()).map_err(be)
         })
     }
 
@@ -574,23 +459,16 @@ impl Store for SqliteStore {
 
     fn user_by_name(&self, name: &str) -> Result<Option<UserRow>> {
         self.read(|c| {
-            c.query_row(
-                "SELECT id, name, role, password_hash, created_ms FROM users WHERE name = ?1",
-                [name],
-                user_row,
-            )
-            .optional()
-            .map_err(be)
+            c.query_row("SELECT id, name, role, password_hash, created_ms FROM users WHERE name = ?1", [name], user_row)
+                .optional()
+                .map_err(be)
         })
     }
 
     fn users(&self) -> Result<Vec<UserRow>> {
         self.read(|c| {
-            let mut st = c
-                .prepare(
-                    "SELECT id, name, role, password_hash, created_ms FROM users ORDER BY name",
-                )
-                .map_err(be)?;
+            let mut st =
+                c.prepare("SELECT id, name, role, password_hash, created_ms FROM users ORDER BY name").map_err(be)?;
             let rows = st.query_map([], user_row).map_err(be)?;
             rows.map(|r| r.map_err(be)).collect()
         })
@@ -613,12 +491,7 @@ impl Store for SqliteStore {
         })
     }
 
-    fn user_by_credential(
-        &self,
-        hash: &[u8; 32],
-        kind: CredentialKind,
-        now_ms: i64,
-    ) -> Result<Option<UserRow>> {
+    fn user_by_credential(&self, hash: &[u8; 32], kind: CredentialKind, now_ms: i64) -> Result<Option<UserRow>> {
         self.read(|c| {
             c.query_row(
                 "SELECT u.id, u.name, u.role, u.password_hash, u.created_ms FROM credentials k JOIN users u ON u.id = k.user_id
@@ -632,40 +505,23 @@ impl Store for SqliteStore {
     }
 
     fn delete_credential(&self, hash: &[u8; 32]) -> Result<()> {
-        self.write(|c| {
-            c.execute("DELETE FROM credentials WHERE hash = ?1", [&hash[..]])
-                .map(|_| ())
-                .map_err(be)
-        })
+        self.write(|c| c.execute("DELETE FROM credentials WHERE hash = ?1", [&hash[..]]).map(|_| ()).map_err(be))
     }
 }
 
 impl SqliteStore {
     fn checkpoints_where(&self, tail: &str) -> Result<Vec<CheckpointRow>> {
         self.read(|c| {
-            let mut st = c
-                .prepare(&format!(
-                    "SELECT size, root, note, signed_at_ms FROM checkpoints {tail}"
-                ))
-                .map_err(be)?;
+            let mut st =
+                c.prepare(&format!("SELECT size, root, note, signed_at_ms FROM checkpoints {tail}")).map_err(be)?;
             let rows = st
                 .query_map([], |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, Vec<u8>>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, i64>(3)?,
-                    ))
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(3)?))
                 })
                 .map_err(be)?;
             rows.map(|r| {
                 let (size, root, note, signed_at_ms) = r.map_err(be)?;
-                Ok(CheckpointRow {
-                    size: size as u64,
-                    root: hash_from(root)?,
-                    note,
-                    signed_at_ms,
-                })
+                Ok(CheckpointRow { size: size as u64, root: hash_from(root)?, note, signed_at_ms })
             })
             .collect()
         })

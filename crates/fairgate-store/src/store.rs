@@ -8,9 +8,7 @@ use fairgate_ledger::merkle::Hash;
 pub enum StoreError {
     #[error("database error: {0}")]
     Backend(String),
-    #[error(
-        "the ledger grew under this writer (expected {expected} leaves, found {found}); retry"
-    )]
+    #[error("the ledger grew under this writer (expected {expected} leaves, found {found}); retry")]
     Conflict { expected: u64, found: u64 },
     #[error("{what} already exists")]
     Duplicate { what: String },
@@ -41,24 +39,10 @@ pub struct SubjectKeysRow {
 /// event kinds and keyed blind indexes: nothing personal in the clear.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Projection {
-    Subject {
-        subject_no: u64,
-        created_leaf: u64,
-    },
-    Document {
-        blind: [u8; 32],
-        subject_no: u64,
-    },
-    SubjectLeaf {
-        subject_no: u64,
-        leaf_index: u64,
-        kind: u16,
-    },
-    Registration {
-        blind: [u8; 32],
-        subject_no: u64,
-        leaf_index: u64,
-    },
+    Subject { subject_no: u64, created_leaf: u64 },
+    Document { blind: [u8; 32], subject_no: u64 },
+    SubjectLeaf { subject_no: u64, leaf_index: u64, kind: u16 },
+    Registration { blind: [u8; 32], subject_no: u64, leaf_index: u64 },
 }
 
 /// Everything one command writes, committed atomically.
@@ -166,11 +150,6 @@ pub trait Store: Send + Sync {
         kind: CredentialKind,
         expires_ms: Option<i64>,
     ) -> Result<()>;
-    fn user_by_credential(
-        &self,
-        hash: &[u8; 32],
-        kind: CredentialKind,
-        now_ms: i64,
-    ) -> Result<Option<UserRow>>;
+    fn user_by_credential(&self, hash: &[u8; 32], kind: CredentialKind, now_ms: i64) -> Result<Option<UserRow>>;
     fn delete_credential(&self, hash: &[u8; 32]) -> Result<()>;
 }

@@ -33,21 +33,13 @@ fn fixture() -> Fixture {
         [3; 32],
     )
     .unwrap();
-    Fixture {
-        _dir: dir,
-        db,
-        store,
-        reg,
-    }
+    Fixture { _dir: dir, db, store, reg }
 }
 
 const NOW: Timestamp = Timestamp::constant(1_790_000_000, 0); // 2026-09-21
 
 fn officer() -> Actor {
-    Actor {
-        id: "u-officer".into(),
-        role: Role::Officer,
-    }
+    Actor { id: "u-officer".into(), role: Role::Officer }
 }
 
 fn person(surname: &str, number: &str) -> SubjectInput {
@@ -89,116 +81,43 @@ fn registration() -> RegistrationInput {
 #[test]
 fn a_full_registration_reads_back_and_logs_the_read() {
     let f = fixture();
-    let (id, r1) = f
-        .reg
-        .write(NOW, |b| {
-            b.create_subject(&officer(), &person("ERIKSSON", "L898902C3"))
-        })
-        .unwrap();
-    assert_eq!(
-        r1,
-        fairgate_store::Receipt {
-            leaf_index: 0,
-            tree_size: 1
-        }
-    );
-    let (number, _) = f
-        .reg
-        .write(NOW, |b| {
-            b.record_registration(&officer(), id, &registration())
-        })
-        .unwrap();
-    f.reg
-        .write(NOW, |b| {
-            b.record_crossing(&officer(), id, &crossing("entry", "2026-06-03T13:00:00Z"))
-        })
-        .unwrap();
-    f.reg
-        .write(NOW, |b| {
-            b.record_crossing(&officer(), id, &crossing("exit", "2026-08-30T18:00:00Z"))
-        })
-        .unwrap();
+    let (id, r1) = f.reg.write(NOW, |b| b.create_subject(&officer(), &person("ERIKSSON", "L898902C3"))).unwrap();
+    assert_eq!(r1, fairgate_store::Receipt { leaf_index: 0, tree_size: 1 });
+    let (number, _) = f.reg.write(NOW, |b| b.record_registration(&officer(), id, &registration())).unwrap();
+    f.reg.write(NOW, |b| b.record_crossing(&officer(), id, &crossing("entry", "2026-06-03T13:00:00Z"))).unwrap();
+    f.reg.write(NOW, |b| b.record_crossing(&officer(), id, &crossing("exit", "2026-08-30T18:00:00Z"))).unwrap();
     assert_eq!(f.store.tree_size().unwrap(), 4);
 
-    let (tl, receipt) = f
-        .reg
-        .read_timeline(
-            NOW,
-            &officer(),
-            Purpose::BorderCheck,
-            id,
-            "GET /subjects/{id}",
-        )
-        .unwrap();
+    let (tl, receipt) = f.reg.read_timeline(NOW, &officer(), Purpose::BorderCheck, id, "GET /subjects/{id}").unwrap();
     assert_eq!(tl.person.surname, "ERIKSSON");
     assert_eq!(tl.registrations[0].number, number);
     assert_eq!(
-        tl.registrations[0]
-            .registration
-            .interview
-            .as_ref()
-            .unwrap()
-            .questions[0]
-            .answer,
+        tl.registrations[0].registration.interview.as_ref().unwrap().questions[0].answer,
         "VISITING MY SISTER IN QUEENS"
     );
     assert_eq!(tl.crossings.len(), 2);
     // The access event is the fifth leaf, committed before the timeline came back.
-    assert_eq!(
-        receipt,
-        fairgate_store::Receipt {
-            leaf_index: 4,
-            tree_size: 5
-        }
-    );
+    assert_eq!(receipt, fairgate_store::Receipt { leaf_index: 4, tree_size: 5 });
     assert_eq!(f.store.tree_size().unwrap(), 5);
 
-    let (found, receipt) = f
-        .reg
-        .lookup_document(
-            NOW,
-            &officer(),
-            Purpose::BorderCheck,
-            "l898 902c3",
-            "POST /subjects/lookup",
-        )
-        .unwrap();
+    let (found, receipt) =
+        f.reg.lookup_document(NOW, &officer(), Purpose::BorderCheck, "l898 902c3", "POST /subjects/lookup").unwrap();
     assert_eq!(found, vec![id]);
     assert!(receipt.is_some());
-    let (none, receipt) = f
-        .reg
-        .lookup_document(
-            NOW,
-            &officer(),
-            Purpose::BorderCheck,
-            "X0000000",
-            "POST /subjects/lookup",
-        )
-        .unwrap();
+    let (none, receipt) =
+        f.reg.lookup_document(NOW, &officer(), Purpose::BorderCheck, "X0000000", "POST /subjects/lookup").unwrap();
     assert!(none.is_empty() && receipt.is_none());
 }
 
 #[test]
 fn refused_commands_write_nothing() {
     let f = fixture();
-    let (id, _) = f
-        .reg
-        .write(NOW, |b| {
-            b.create_subject(&officer(), &person("ERIKSSON", "L898902C3"))
-        })
-        .unwrap();
+    let (id, _) = f.reg.write(NOW, |b| b.create_subject(&officer(), &person("ERIKSSON", "L898902C3"))).unwrap();
     let before = f.store.tree_size().unwrap();
 
-    let err = f
-        .reg
-        .write(NOW, |b| {
-            b.record_crossing(&officer(), id, &crossing("exit", "2026-06-03T13:00:00Z"))
-        })
-        .unwrap_err();
-    assert!(
-        matches!(&err, RegistryError::Invalid(i) if i.0[0].field == "direction"),
-        "{err}"
-    );
+    let err =
+        f.reg.write(NOW, |b| b.record_crossing(&officer(), id, &crossing("exit", "2026-06-03T13:00:00Z"))).unwrap_err();
+    assert!(matches!(&err, RegistryError::Invalid(i) if i.0[0].field == "direction"), "{err}");
 
     // A batch that fails half-way leaves no trace of its first half either.
     let err = f
@@ -218,11 +137,7 @@ fn refused_commands_write_nothing() {
 
     let ghost = fairgate_core::ids::SubjectId::from_bytes([9; 16]);
     assert!(matches!(
-        f.reg.write(NOW, |b| b.record_registration(
-            &officer(),
-            ghost,
-            &registration()
-        )),
+        f.reg.write(NOW, |b| b.record_registration(&officer(), ghost, &registration())),
         Err(RegistryError::UnknownSubject(_))
     ));
     assert_eq!(f.store.tree_size().unwrap(), before);
@@ -230,11 +145,7 @@ fn refused_commands_write_nothing() {
     // The refused entry really was not remembered: the same exit is still refused.
     assert!(f
         .reg
-        .write(NOW, |b| b.record_crossing(
-            &officer(),
-            id,
-            &crossing("exit", "2026-06-04T13:00:00Z")
-        ))
+        .write(NOW, |b| b.record_crossing(&officer(), id, &crossing("exit", "2026-06-04T13:00:00Z")))
         .is_err());
 }
 
@@ -244,10 +155,7 @@ fn seed(f: &Fixture, n: usize) -> Vec<fairgate_core::ids::SubjectId> {
             let (id, _) = f
                 .reg
                 .write(NOW, |b| {
-                    let id = b.create_subject(
-                        &officer(),
-                        &person(&format!("SURNAME{i}"), &format!("DOC{i:06}")),
-                    )?;
+                    let id = b.create_subject(&officer(), &person(&format!("SURNAME{i}"), &format!("DOC{i:06}")))?;
                     b.record_registration(&officer(), id, &registration())?;
                     b.record_crossing(&officer(), id, &crossing("entry", "2026-06-03T13:00:00Z"))?;
                     Ok(id)
@@ -262,20 +170,10 @@ fn seed(f: &Fixture, n: usize) -> Vec<fairgate_core::ids::SubjectId> {
 fn rebuild_gives_identical_projections_and_answers() {
     let f = fixture();
     let ids = seed(&f, 25);
-    let auditor = Actor {
-        id: "u-aud".into(),
-        role: Role::Auditor,
-    };
+    let auditor = Actor { id: "u-aud".into(), role: Role::Auditor };
     let before_digest = f.store.projection_digest().unwrap();
-    let before: Vec<_> = ids
-        .iter()
-        .map(|id| {
-            f.reg
-                .read_timeline(NOW, &auditor, Purpose::OversightAudit, *id, "t")
-                .unwrap()
-                .0
-        })
-        .collect();
+    let before: Vec<_> =
+        ids.iter().map(|id| f.reg.read_timeline(NOW, &auditor, Purpose::OversightAudit, *id, "t").unwrap().0).collect();
     let digest_with_reads = f.store.projection_digest().unwrap();
     assert_ne!(before_digest, digest_with_reads, "reads add access rows");
 
@@ -289,21 +187,10 @@ fn rebuild_gives_identical_projections_and_answers() {
     f.store.drop_projections().unwrap();
     assert_eq!(f.store.projection_digest().unwrap().subjects, 0);
     f.reg.rebuild(&mut |_, _| {}).unwrap();
-    let after: Vec<_> = ids
-        .iter()
-        .map(|id| {
-            f.reg
-                .read_timeline(NOW, &auditor, Purpose::OversightAudit, *id, "t")
-                .unwrap()
-                .0
-        })
-        .collect();
+    let after: Vec<_> =
+        ids.iter().map(|id| f.reg.read_timeline(NOW, &auditor, Purpose::OversightAudit, *id, "t").unwrap().0).collect();
     assert_eq!(before, after);
-    let found = f
-        .reg
-        .lookup_document(NOW, &auditor, Purpose::OversightAudit, "DOC000007", "t")
-        .unwrap()
-        .0;
+    let found = f.reg.lookup_document(NOW, &auditor, Purpose::OversightAudit, "DOC000007", "t").unwrap().0;
     assert_eq!(found, vec![ids[7]]);
 }
 
@@ -312,10 +199,7 @@ fn verify_passes_then_names_a_tampered_leaf() {
     let f = fixture();
     seed(&f, 10);
     f.reg.sign_checkpoint(NOW).unwrap().unwrap();
-    assert!(
-        f.reg.sign_checkpoint(NOW).unwrap().is_none(),
-        "no second checkpoint at the same size"
-    );
+    assert!(f.reg.sign_checkpoint(NOW).unwrap().is_none(), "no second checkpoint at the same size");
     let verifier = NoteVerifier::parse(&f.reg.verifier_key()).unwrap();
     let report = verify(f.store.as_ref(), &verifier, &mut |_, _| {}).unwrap();
     assert!(report.ok(), "{:?}", report.problems);
@@ -324,23 +208,16 @@ fn verify_passes_then_names_a_tampered_leaf() {
     assert_eq!(report.root, f.reg.tree_head().unwrap().1);
 
     let conn = rusqlite::Connection::open(&f.db).unwrap();
-    let mut leaf: Vec<u8> = conn
-        .query_row("SELECT leaf FROM ledger WHERE idx = 17", [], |r| r.get(0))
-        .unwrap();
+    let mut leaf: Vec<u8> = conn.query_row("SELECT leaf FROM ledger WHERE idx = 17", [], |r| r.get(0)).unwrap();
     leaf[60] ^= 0x01;
-    conn.execute("UPDATE ledger SET leaf = ?1 WHERE idx = 17", [&leaf])
-        .unwrap();
+    conn.execute("UPDATE ledger SET leaf = ?1 WHERE idx = 17", [&leaf]).unwrap();
     let report = verify(f.store.as_ref(), &verifier, &mut |_, _| {}).unwrap();
     assert_eq!(report.first_bad_leaf(), Some(17));
-    assert!(report
-        .problems
-        .iter()
-        .any(|p| p.message.contains("checkpoint at size 30")));
+    assert!(report.problems.iter().any(|p| p.message.contains("checkpoint at size 30")));
 
     // Rewriting the stored hash too is still caught by the signed checkpoint.
     let h = fairgate_ledger::merkle::leaf_hash(&leaf);
-    conn.execute("UPDATE ledger SET hash = ?1 WHERE idx = 17", [&h[..]])
-        .unwrap();
+    conn.execute("UPDATE ledger SET hash = ?1 WHERE idx = 17", [&h[..]]).unwrap();
     let report = verify(f.store.as_ref(), &verifier, &mut |_, _| {}).unwrap();
     assert!(!report.ok());
 }
@@ -357,25 +234,16 @@ fn destroying_a_subjects_keys_makes_their_leaves_unreadable_and_the_log_still_ve
     )
     .unwrap();
     drop(conn);
-    let auditor = Actor {
-        id: "u-aud".into(),
-        role: Role::Auditor,
-    };
+    let auditor = Actor { id: "u-aud".into(), role: Role::Auditor };
     assert!(matches!(
-        f.reg
-            .read_timeline(NOW, &auditor, Purpose::OversightAudit, ids[1], "t"),
+        f.reg.read_timeline(NOW, &auditor, Purpose::OversightAudit, ids[1], "t"),
         Err(RegistryError::Erased(_))
     ));
-    assert!(f
-        .reg
-        .read_timeline(NOW, &auditor, Purpose::OversightAudit, ids[0], "t")
-        .is_ok());
+    assert!(f.reg.read_timeline(NOW, &auditor, Purpose::OversightAudit, ids[0], "t").is_ok());
     let report = f.reg.rebuild(&mut |_, _| {}).unwrap();
     assert_eq!(report.unreadable, 3);
     let verifier = NoteVerifier::parse(&f.reg.verifier_key()).unwrap();
-    assert!(verify(f.store.as_ref(), &verifier, &mut |_, _| {})
-        .unwrap()
-        .ok());
+    assert!(verify(f.store.as_ref(), &verifier, &mut |_, _| {}).unwrap().ok());
 }
 
 #[test]
@@ -386,24 +254,10 @@ fn no_plaintext_reaches_the_database_files() {
     for entry in std::fs::read_dir(f.db.parent().unwrap()).unwrap() {
         files.push(std::fs::read(entry.unwrap().path()).unwrap());
     }
-    assert!(
-        files.iter().map(|b| b.len()).sum::<usize>() > 10_000,
-        "the scan must see data"
-    );
-    for needle in [
-        "SURNAME7",
-        "DOC000007",
-        "1974-08-12",
-        "ANNA MARIA",
-        "VISITING MY SISTER",
-        "B-2",
-        "2026-06-03",
-    ] {
+    assert!(files.iter().map(|b| b.len()).sum::<usize>() > 10_000, "the scan must see data");
+    for needle in ["SURNAME7", "DOC000007", "1974-08-12", "ANNA MARIA", "VISITING MY SISTER", "B-2", "2026-06-03"] {
         for bytes in &files {
-            assert!(
-                !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
-                "{needle} found in a database file"
-            );
+            assert!(!bytes.windows(needle.len()).any(|w| w == needle.as_bytes()), "{needle} found in a database file");
         }
     }
 }
@@ -421,38 +275,14 @@ fn a_second_registry_on_the_same_file_sees_the_first_ones_writes() {
     )
     .unwrap();
     assert_eq!(other.origin(), "test.example/log");
-    other
-        .write(NOW, |b| {
-            b.record_crossing(
-                &officer(),
-                ids[0],
-                &crossing("exit", "2026-06-05T13:00:00Z"),
-            )
-        })
-        .unwrap();
+    other.write(NOW, |b| b.record_crossing(&officer(), ids[0], &crossing("exit", "2026-06-05T13:00:00Z"))).unwrap();
     // The first registry notices the ledger grew and re-reads, so its history check sees the exit.
     let err = f
         .reg
-        .write(NOW, |b| {
-            b.record_crossing(
-                &officer(),
-                ids[0],
-                &crossing("exit", "2026-06-06T13:00:00Z"),
-            )
-        })
+        .write(NOW, |b| b.record_crossing(&officer(), ids[0], &crossing("exit", "2026-06-06T13:00:00Z")))
         .unwrap_err();
     assert!(matches!(err, RegistryError::Invalid(_)));
-    f.reg
-        .write(NOW, |b| {
-            b.record_crossing(
-                &officer(),
-                ids[0],
-                &crossing("entry", "2026-06-07T13:00:00Z"),
-            )
-        })
-        .unwrap();
+    f.reg.write(NOW, |b| b.record_crossing(&officer(), ids[0], &crossing("entry", "2026-06-07T13:00:00Z"))).unwrap();
     let verifier = NoteVerifier::parse(&f.reg.verifier_key()).unwrap();
-    assert!(verify(f.store.as_ref(), &verifier, &mut |_, _| {})
-        .unwrap()
-        .ok());
+    assert!(verify(f.store.as_ref(), &verifier, &mut |_, _| {}).unwrap().ok());
 }
