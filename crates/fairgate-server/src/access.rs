@@ -1,0 +1,58 @@
+//! The role × purpose access matrix: which role may read personal data for which
+//! purpose, and which roles may record facts. It is data, in one place, so that it
+//! can be read, reviewed and published as it is.
+
+use fairgate_core::access::{Purpose, Role};
+
+/// Who may read personal data, and why. A purpose not listed for a role is refused.
+/// `law-enforcement` is listed for no role: it will only ever be reachable through
+/// an approved, time-limited grant.
+pub const PURPOSE_MATRIX: &[(Role, &[Purpose])] = &[
+    (Role::Officer, &[Purpose::Registration, Purpose::BorderCheck]),
+    (Role::Supervisor, &[Purpose::Registration, Purpose::BorderCheck, Purpose::ComplianceReview]),
+    (Role::Adjudicator, &[Purpose::BenefitAdjudication]),
+    (Role::Auditor, &[Purpose::OversightAudit]),
+    (Role::Approver, &[]),
+    (Role::Admin, &[]),
+    // Registrants read only their own records, through the portal (not yet built).
+    (Role::Registrant, &[]),
+];
+
+/// Who may record subjects, registrations and crossings.
+pub const RECORDING_ROLES: &[Role] = &[Role::Officer, Role::Supervisor];
+
+pub fn purposes_for(role: Role) -> &'static [Purpose] {
+    PURPOSE_MATRIX.iter().find(|(r, _)| *r == role).map(|(_, p)| *p).unwrap_or(&[])
+}
+
+pub fn may_read(role: Role, purpose: Purpose) -> bool {
+    purposes_for(role).contains(&purpose)
+}
+
+pub fn may_record(role: Role) -> bool {
+    RECORDING_ROLES.contains(&role)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_role_has_exactly_one_row() {
+        for role in Role::ALL {
+            assert_eq!(PURPOSE_MATRIX.iter().filter(|(r, _)| r == role).count(), 1, "{role}");
+        }
+    }
+
+    #[test]
+    fn the_matrix_says_what_the_design_says() {
+        assert!(may_read(Role::Officer, Purpose::Registration));
+        assert!(may_read(Role::Officer, Purpose::BorderCheck));
+        assert!(!may_read(Role::Officer, Purpose::BenefitAdjudication));
+        assert!(!may_read(Role::Admin, Purpose::OversightAudit), "admins never read personal data");
+        for role in Role::ALL {
+            assert!(!may_read(*role, Purpose::LawEnforcement), "law enforcement needs a grant");
+        }
+        assert!(may_record(Role::Officer) && !may_record(Role::Auditor) && !may_record(Role::Admin));
+    }
+}

@@ -1,0 +1,417 @@
+//! The JSON API. Every handler documents itself for the OpenAPI document, calls the
+//! registry off the async threads, and answers problem+json on error.
+
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::Json;
+use fairgate_core::crossing::CrossingInput;
+use fairgate_core::ids::SubjectId;
+use fairgate_core::place::PlaceKind;
+use fairgate_core::registration::{Interview, RegistrationInput};
+use fairgate_core::subject::SubjectInput;
+use fairgate_core::timeline::Timeline;
+use fairgate_store::store::StoreError;
+use fairgate_store::{Receipt, RegistryError};
+use serde::{Deserialize, Serialize};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::auth::{blocking, Reader, Recorder};
+use crate::json::ApiJson;
+use crate::problem::Problem;
+use crate::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Fairgate",
+        description = "Entry-exit registration records that cannot single people out. Reads of personal data need a \
+                       bearer token and a `Fairgate-Purpose` header, and every read is written to the public, \
+                       tamper-evident log before the data is returned."
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "subjects", description = "Subjects, registrations and crossings"),
+        (name = "reference", description = "Ports and offices"),
+        (name = "log", description = "The transparency log"),
+        (name = "health", description = "Liveness")
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(healthz))
+        .routes(routes!(list_ports))
+        .routes(routes!(list_offices))
+        .routes(routes!(create_subject))
+        .routes(routes!(lookup_subjects))
+        .routes(routes!(get_subject))
+        .routes(routes!(create_registration))
+        .routes(routes!(create_crossing))
+        .routes(routes!(log_checkpoint))
+        .routes(routes!(log_key))
+}
+
+/// Where a write landed in the log.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ReceiptView {
+    /// Index of the first ledger leaf the request appended.
+    pub leaf_index: u64,
+    /// The tree size that includes it.
+    pub tree_size: u64,
+}
+
+impl From<Receipt> for ReceiptView {
+    fn from(r: Receipt) -> Self {
+        Self { leaf_index: r.leaf_index, tree_size: r.tree_size }
+    }
+}
+
+/// Run a registry write, retrying once if another writer appended at the same moment.
+fn retrying<T>(mut f: impl FnMut() -> Result<T, RegistryError>) -> Result<T, Problem> {
+    match f() {
+        Err(RegistryError::Store(StoreError::Conflict { .. })) => f().map_err(Problem::from),
+        other => other.map_err(Problem::from),
+    }
+}
+
+fn subject_id(raw: &str) -> Result<SubjectId, Problem> {
+    raw.parse::<SubjectId>().map_err(|e| {
+        Problem::new(StatusCode::NOT_FOUND, "unknown-subject", "No such subject", e.message.clone())
+            .with_errors(vec![e])
+    })
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    status: String,
+    tree_size: u64,
+}
+
+/// Ready to serve.
+#[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, body = Health)))]
+async fn healthz(State(st): State<AppState>) -> Result<Json<Health>, Problem> {
+    let (tree_size, _) = blocking(move || st.registry.tree_head().map_err(Problem::from)).await?;
+    Ok(Json(Health { status: "ok".into(), tree_size }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PlaceView {
+    code: String,
+    name: String,
+    /// IANA time zone: days of stay are counted in this zone's calendar.
+    zone: String,
+}
+
+fn places(st: &AppState, kind: PlaceKind) -> Json<Vec<PlaceView>> {
+    Json(
+        st.registry
+            .places()
+            .iter()
+            .filter(|p| p.place.kind == kind)
+            .map(|p| PlaceView { code: p.place.code.clone(), name: p.place.name.clone(), zone: p.place.zone.clone() })
+            .collect(),
+    )
+}
+
+/// Ports of entry.
+#[utoipa::path(get, path = "/ports", tag = "reference", responses((status = 200, body = Vec<PlaceView>)))]
+async fn list_ports(State(st): State<AppState>) -> Json<Vec<PlaceView>> {
+    places(&st, PlaceKind::Port)
+}
+
+/// Local offices.
+#[utoipa::path(get, path = "/offices", tag = "reference", responses((status = 200, body = Vec<PlaceView>)))]
+async fn list_offices(State(st): State<AppState>) -> Json<Vec<PlaceView>> {
+    places(&st, PlaceKind::Office)
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct CreatedSubject {
+    /// The subject's pseudonymous id.
+    pub id: String,
+    pub receipt: ReceiptView,
+}
+
+/// Create a subject from travel-document data. Officers and supervisors.
+#[utoipa::path(post, path = "/subjects", tag = "subjects", request_body = SubjectInput,
+    security(("bearer" = [])),
+    responses((status = 201, body = CreatedSubject), (status = 400, body = Problem), (status = 422, body = Problem),
+              (status = 401, body = Problem), (status = 403, body = Problem)))]
+async fn create_subject(
+    State(st): State<AppState>,
+    Recorder(caller): Recorder,
+    ApiJson(input): ApiJson<SubjectInput>,
+) -> Result<(StatusCode, Json<CreatedSubject>), Problem> {
+    let (id, receipt) = blocking(move || {
+        let actor = caller.actor();
+        retrying(|| st.registry.write(st.now(), |b| b.create_subject(&actor, &input)))
+    })
+    .await?;
+    tracing::info!(subject = %id, leaf = receipt.leaf_index, "subject created");
+    Ok((StatusCode::CREATED, Json(CreatedSubject { id: id.to_string(), receipt: receipt.into() })))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct LookupRequest {
+    /// The travel-document number. It goes in the body so it never appears in URLs or logs.
+    #[schema(example = "L898902C3")]
+    pub document_number: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct LookupResult {
+    /// Ids of the subjects holding a document with this number.
+    pub subjects: Vec<String>,
+    /// Where the access events for the matches were logged; absent when nothing matched.
+    pub access_receipt: Option<ReceiptView>,
+}
+
+/// Find subjects by travel-document number (through a keyed blind index). Needs `Fairgate-Purpose`.
+#[utoipa::path(post, path = "/subjects/lookup", tag = "subjects", request_body = LookupRequest,
+    params(("Fairgate-Purpose" = String, Header, description = "Why the data is needed")),
+    security(("bearer" = [])),
+    responses((status = 200, body = LookupResult), (status = 400, body = Problem), (status = 403, body = Problem),
+              (status = 422, body = Problem)))]
+async fn lookup_subjects(
+    State(st): State<AppState>,
+    reader: Reader,
+    ApiJson(req): ApiJson<LookupRequest>,
+) -> Result<Json<LookupResult>, Problem> {
+    let (ids, receipt) = blocking(move || {
+        let actor = reader.caller.actor();
+        retrying(|| {
+            st.registry.lookup_document(st.now(), &actor, reader.purpose, &req.document_number, "POST /subjects/lookup")
+        })
+    })
+    .await?;
+    tracing::info!(matches = ids.len(), "document lookup");
+    Ok(Json(LookupResult {
+        subjects: ids.iter().map(|i| i.to_string()).collect(),
+        access_receipt: receipt.map(Into::into),
+    }))
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct DocumentView {
+    pub kind: String,
+    pub issuing_state: String,
+    pub number: String,
+    pub expires_on: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct RegistrationView {
+    pub registration_number: String,
+    /// `port-of-entry`, `office` or `re-registration`.
+    pub kind: String,
+    pub place: String,
+    pub at: String,
+    /// Pseudonymous id of the officer who recorded it.
+    pub officer: String,
+    pub interview: Option<Interview>,
+    pub leaf_index: u64,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct CrossingView {
+    pub direction: String,
+    pub port: String,
+    /// UTC.
+    pub at: String,
+    pub admission_class: Option<String>,
+    pub admitted_until: Option<String>,
+    pub leaf_index: u64,
+}
+
+/// A subject's record and history, oldest first.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct TimelineView {
+    pub id: String,
+    pub document: DocumentView,
+    pub surname: String,
+    pub given_names: String,
+    pub birth_date: String,
+    pub sex: String,
+    pub nationality: String,
+    pub registrations: Vec<RegistrationView>,
+    pub crossings: Vec<CrossingView>,
+    /// Where this read was logged.
+    pub access_receipt: ReceiptView,
+}
+
+impl TimelineView {
+    fn new(t: Timeline, receipt: Receipt) -> Self {
+        let p = t.person;
+        Self {
+            id: t.id.to_string(),
+            document: DocumentView {
+                kind: p.document.kind,
+                issuing_state: p.document.issuing_state,
+                number: p.document.number,
+                expires_on: p.document.expires_on.to_string(),
+            },
+            surname: p.surname,
+            given_names: p.given_names,
+            birth_date: p.birth_date.to_string(),
+            sex: format!("{:?}", p.sex),
+            nationality: p.nationality,
+            registrations: t
+                .registrations
+                .into_iter()
+                .map(|r| RegistrationView {
+                    registration_number: r.number.to_string(),
+                    kind: r.registration.kind.as_str().into(),
+                    place: r.registration.place,
+                    at: r.registration.at.to_string(),
+                    officer: r.officer.id,
+                    interview: r.registration.interview,
+                    leaf_index: r.leaf_index,
+                })
+                .collect(),
+            crossings: t
+                .crossings
+                .into_iter()
+                .map(|c| CrossingView {
+                    direction: c.crossing.direction.as_str().into(),
+                    port: c.crossing.port,
+                    at: c.crossing.at.to_string(),
+                    admission_class: c.crossing.admission_class,
+                    admitted_until: c.crossing.admitted_until.map(|d| d.to_string()),
+                    leaf_index: c.leaf_index,
+                })
+                .collect(),
+            access_receipt: receipt.into(),
+        }
+    }
+}
+
+/// A subject's full timeline. Needs `Fairgate-Purpose`; the read is logged before the answer is sent.
+#[utoipa::path(get, path = "/subjects/{id}", tag = "subjects",
+    params(("id" = String, Path, description = "Subject id"),
+           ("Fairgate-Purpose" = String, Header, description = "Why the data is needed")),
+    security(("bearer" = [])),
+    responses((status = 200, body = TimelineView), (status = 403, body = Problem), (status = 404, body = Problem),
+              (status = 410, body = Problem)))]
+async fn get_subject(
+    State(st): State<AppState>,
+    reader: Reader,
+    Path(id): Path<String>,
+) -> Result<Json<TimelineView>, Problem> {
+    let id = subject_id(&id)?;
+    let (timeline, receipt) = blocking(move || {
+        let actor = reader.caller.actor();
+        retrying(|| st.registry.read_timeline(st.now(), &actor, reader.purpose, id, "GET /subjects/{id}"))
+    })
+    .await?;
+    tracing::info!(subject = %id, access_leaf = receipt.leaf_index, "timeline read");
+    Ok(Json(TimelineView::new(timeline, receipt)))
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct CreatedRegistration {
+    /// The registration number, with its check symbol.
+    pub registration_number: String,
+    pub receipt: ReceiptView,
+    /// The receipt to print and hand to the person.
+    pub printed_receipt: String,
+}
+
+/// Record a registration with its interview. Officers and supervisors.
+#[utoipa::path(post, path = "/subjects/{id}/registrations", tag = "subjects", request_body = RegistrationInput,
+    params(("id" = String, Path, description = "Subject id")),
+    security(("bearer" = [])),
+    responses((status = 201, body = CreatedRegistration), (status = 400, body = Problem), (status = 404, body = Problem),
+              (status = 422, body = Problem)))]
+async fn create_registration(
+    State(st): State<AppState>,
+    Recorder(caller): Recorder,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<RegistrationInput>,
+) -> Result<(StatusCode, Json<CreatedRegistration>), Problem> {
+    let id = subject_id(&id)?;
+    let st2 = st.clone();
+    let (number, receipt) = blocking(move || {
+        let actor = caller.actor();
+        retrying(|| st2.registry.write(st2.now(), |b| b.record_registration(&actor, id, &input)))
+    })
+    .await?;
+    tracing::info!(subject = %id, leaf = receipt.leaf_index, "registration recorded");
+    let printed_receipt = format!(
+        "FAIRGATE REGISTRATION RECEIPT\nRegistration number: {number}\nRecorded in the public log at leaf {} (tree size {}).\n\
+         Keep this receipt: it proves that you registered. You may ask to see every record held on you\n\
+         and everyone who has looked at it.\n",
+        receipt.leaf_index, receipt.tree_size
+    );
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedRegistration { registration_number: number.to_string(), receipt: receipt.into(), printed_receipt }),
+    ))
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct CreatedCrossing {
+    pub receipt: ReceiptView,
+}
+
+/// Record an entry or an exit. An exit must follow the entry it closes. Officers and supervisors.
+#[utoipa::path(post, path = "/subjects/{id}/crossings", tag = "subjects", request_body = CrossingInput,
+    params(("id" = String, Path, description = "Subject id")),
+    security(("bearer" = [])),
+    responses((status = 201, body = CreatedCrossing), (status = 400, body = Problem), (status = 404, body = Problem),
+              (status = 422, body = Problem)))]
+async fn create_crossing(
+    State(st): State<AppState>,
+    Recorder(caller): Recorder,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<CrossingInput>,
+) -> Result<(StatusCode, Json<CreatedCrossing>), Problem> {
+    let id = subject_id(&id)?;
+    let (_, receipt) = blocking(move || {
+        let actor = caller.actor();
+        retrying(|| st.registry.write(st.now(), |b| b.record_crossing(&actor, id, &input)))
+    })
+    .await?;
+    tracing::info!(subject = %id, leaf = receipt.leaf_index, "crossing recorded");
+    Ok((StatusCode::CREATED, Json(CreatedCrossing { receipt: receipt.into() })))
+}
+
+/// The latest signed checkpoint (C2SP checkpoint, Ed25519 signed note). No sign-in needed.
+#[utoipa::path(get, path = "/log/checkpoint", tag = "log",
+    responses((status = 200, body = String, content_type = "text/plain"), (status = 503, body = Problem)))]
+async fn log_checkpoint(State(st): State<AppState>) -> Result<impl IntoResponse, Problem> {
+    let latest =
+        blocking(move || st.registry.store().latest_checkpoint().map_err(|e| Problem::from(RegistryError::Store(e))))
+            .await?;
+    let note = latest.map(|c| c.note).ok_or_else(|| {
+        Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no-checkpoint",
+            "No checkpoint yet",
+            "the server signs its first checkpoint when it starts: try again in a few seconds",
+        )
+    })?;
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], note))
+}
+
+/// The checkpoint verifier key, in signed-note vkey form. No sign-in needed.
+#[utoipa::path(get, path = "/log/key", tag = "log", responses((status = 200, body = String, content_type = "text/plain")))]
+async fn log_key(State(st): State<AppState>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], format!("{}\n", st.registry.verifier_key()))
+}

@@ -1,0 +1,92 @@
+//! The JSON body extractor: malformed JSON, a wrong type, a missing field, a wrong
+//! content type or an oversized body each become a problem+json naming the field.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::{header, StatusCode};
+use serde::de::DeserializeOwned;
+
+use crate::problem::Problem;
+use crate::BODY_LIMIT;
+
+pub struct ApiJson<T>(pub T);
+
+/// Turn serde's message for a missing field into the dotted path of that field.
+fn field_path(path: &str, message: &str) -> String {
+    let missing = message.strip_prefix("missing field `").and_then(|m| m.split('`').next());
+    match (path, missing) {
+        (".", Some(f)) | ("", Some(f)) => f.to_string(),
+        (p, Some(f)) => format!("{p}.{f}"),
+        (".", None) => "body".to_string(),
+        (p, None) => p.to_string(),
+    }
+}
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Problem> {
+        let is_json =
+            req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
+                v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+            });
+        if !is_json {
+            return Err(Problem::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "JSON expected",
+                "send the body as JSON with `Content-Type: application/json`",
+            ));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                Problem::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "body-too-large",
+                    "Request body too large",
+                    format!(
+                        "the body is larger than {BODY_LIMIT} bytes: shorten free-text fields or split the request"
+                    ),
+                )
+            } else {
+                Problem::bad_request("body", "the request body could not be read")
+            }
+        })?;
+        let mut de = serde_json::Deserializer::from_slice(&bytes);
+        let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            let message = inner.to_string();
+            let message = message.split(" at line ").next().unwrap_or(&message).to_string();
+            if inner.is_syntax() || inner.is_eof() {
+                Problem::bad_request(
+                    "body",
+                    format!("the body is not valid JSON ({message}): check quotes, commas and brackets"),
+                )
+            } else {
+                let field = field_path(&path, &message);
+                Problem::bad_request(&field, format!("{message}: see the request schema in /openapi.json"))
+            }
+        })?;
+        de.end().map_err(|_| {
+            Problem::bad_request("body", "the body has text after the JSON value: send exactly one JSON object")
+        })?;
+        Ok(ApiJson(value))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::field_path;
+
+    #[test]
+    fn missing_fields_get_full_paths() {
+        assert_eq!(field_path(".", "missing field `surname`"), "surname");
+        assert_eq!(field_path("document", "missing field `number`"), "document.number");
+        assert_eq!(
+            field_path("document.expires_on", "invalid type: integer `3`, expected a string"),
+            "document.expires_on"
+        );
+        assert_eq!(field_path(".", "invalid type: sequence, expected struct"), "body");
+    }
+}

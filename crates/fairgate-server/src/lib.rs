@@ -1,0 +1,93 @@
+//! Fairgate's HTTP face: the JSON API with its generated OpenAPI document, the web
+//! pages, authentication (bearer tokens for the API, cookies for the web) and the
+//! role × purpose access matrix. No business rule and no SQL lives here: handlers
+//! call the registry, which calls the core and the store.
+
+pub mod access;
+pub mod api;
+pub mod auth;
+pub mod json;
+pub mod logging;
+pub mod problem;
+pub mod web;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::Router;
+use fairgate_store::Registry;
+use jiff::Timestamp;
+
+/// The largest request body accepted, in bytes.
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// How often a new checkpoint is signed while the log grows.
+pub const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(10);
+
+pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub registry: Arc<Registry>,
+    pub clock: Clock,
+    /// Mark cookies `Secure` (set when served behind TLS).
+    pub secure_cookies: bool,
+}
+
+impl AppState {
+    pub fn new(registry: Arc<Registry>) -> Self {
+        Self { registry, clock: Arc::new(Timestamp::now), secure_cookies: false }
+    }
+    pub fn now(&self) -> Timestamp {
+        (self.clock)()
+    }
+}
+
+/// The whole application: API, OpenAPI document and web pages.
+pub fn app(state: AppState) -> Router {
+    let (api, doc) = api::router().split_for_parts();
+    let doc = Arc::new(doc);
+    Router::new()
+        .merge(api)
+        .route("/openapi.json", axum::routing::get(move || async move { axum::Json(doc.as_ref().clone()) }))
+        .merge(web::router())
+        .fallback(problem::not_found)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn(logging::log_requests))
+        .with_state(state)
+}
+
+/// Serve until `shutdown` resolves, signing a checkpoint every
+/// [`CHECKPOINT_INTERVAL`] while the log grows and once more on the way out.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let signer = {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(CHECKPOINT_INTERVAL);
+            loop {
+                tick.tick().await;
+                sign_checkpoint(&state).await;
+            }
+        })
+    };
+    let result = axum::serve(listener, app(state.clone())).with_graceful_shutdown(shutdown).await;
+    signer.abort();
+    sign_checkpoint(&state).await;
+    result
+}
+
+async fn sign_checkpoint(state: &AppState) {
+    let st = state.clone();
+    match tokio::task::spawn_blocking(move || st.registry.sign_checkpoint(st.now())).await {
+        Ok(Ok(Some(cp))) => tracing::info!(tree_size = cp.size, "signed checkpoint"),
+        Ok(Ok(None)) => {}
+        Ok(Err(e)) => tracing::error!(error = %e, "could not sign a checkpoint"),
+        Err(e) => tracing::error!(error = %e, "checkpoint task failed"),
+    }
+}

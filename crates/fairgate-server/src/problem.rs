@@ -1,0 +1,127 @@
+//! RFC 9457 problem details: every error the API answers is `application/problem+json`
+//! naming what was wrong and, where a field is at fault, which field.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use fairgate_core::FieldError;
+use fairgate_store::{RegistryError, StoreError};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    /// A URI reference naming the kind of problem, e.g. `/problems/validation`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// The fields at fault and what to do about each.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<Object>)]
+    pub errors: Vec<FieldError>,
+    #[serde(skip)]
+    pub www_authenticate: bool,
+}
+
+impl Problem {
+    pub fn new(status: StatusCode, slug: &str, title: &str, detail: impl Into<String>) -> Self {
+        Self {
+            kind: format!("/problems/{slug}"),
+            title: title.into(),
+            status: status.as_u16(),
+            detail: detail.into(),
+            errors: Vec::new(),
+            www_authenticate: false,
+        }
+    }
+
+    pub fn with_errors(mut self, errors: Vec<FieldError>) -> Self {
+        self.errors = errors;
+        self
+    }
+
+    pub fn invalid(errors: Vec<FieldError>) -> Self {
+        let detail = errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; ");
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", "The request has invalid fields", detail)
+            .with_errors(errors)
+    }
+
+    pub fn bad_request(field: &str, detail: impl Into<String>) -> Self {
+        let detail = detail.into();
+        Self::new(StatusCode::BAD_REQUEST, "malformed-request", "The request could not be read", detail.clone())
+            .with_errors(vec![FieldError::new(field, detail)])
+    }
+
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        let mut p = Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", "Sign-in required", detail);
+        p.www_authenticate = true;
+        p
+    }
+
+    pub fn forbidden(slug: &str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, slug, "Not permitted", detail)
+    }
+
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Internal error",
+            "The server could not complete the request and wrote nothing. Try again; if it persists, tell the operator.",
+        )
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = serde_json::to_vec(&self).unwrap_or_default();
+        let mut resp = (status, body).into_response();
+        resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if self.www_authenticate {
+            resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        resp
+    }
+}
+
+impl From<RegistryError> for Problem {
+    fn from(e: RegistryError) -> Self {
+        match e {
+            RegistryError::Invalid(i) => Problem::invalid(i.0),
+            RegistryError::UnknownSubject(id) => Problem::new(
+                StatusCode::NOT_FOUND,
+                "unknown-subject",
+                "No such subject",
+                format!("no subject has the id {id}: use an id returned by POST /subjects or POST /subjects/lookup"),
+            )
+            .with_errors(vec![FieldError::new("id", "is not the id of any subject")]),
+            RegistryError::Erased(id) => Problem::new(
+                StatusCode::GONE,
+                "erased",
+                "Records erased",
+                format!("the records of subject {id} were erased and can no longer be read by anyone"),
+            ),
+            RegistryError::Store(StoreError::Conflict { .. }) => Problem::new(
+                StatusCode::CONFLICT,
+                "busy",
+                "Concurrent write",
+                "another writer appended to the ledger at the same moment; nothing was written, send the request again",
+            ),
+            other => {
+                tracing::error!(error = %other, "request failed");
+                Problem::internal()
+            }
+        }
+    }
+}
+
+/// The answer to any path that does not exist.
+pub async fn not_found(uri: axum::http::Uri) -> Problem {
+    Problem::new(
+        StatusCode::NOT_FOUND,
+        "not-found",
+        "No such resource",
+        format!("nothing is served at {}: see /openapi.json for the routes", uri.path()),
+    )
+}

@@ -1,0 +1,309 @@
+//! The JSON API through real HTTP: the officer's flow, purposes and the access
+//! matrix, authentication, and every kind of bad input (which must write nothing).
+
+mod common;
+
+use common::*;
+use fairgate_core::ids::RegistrationNumber;
+use serde_json::{json, Value};
+
+#[tokio::test]
+async fn an_officer_registers_a_traveller_and_reads_the_timeline() {
+    let s = start().await;
+    assert_eq!(s.client.get(s.url("/healthz")).send().await.unwrap().status(), 200);
+    let ports: Value = s.client.get(s.url("/ports")).send().await.unwrap().json().await.unwrap();
+    assert!(ports.as_array().unwrap().iter().any(|p| p["code"] == "JFK" && p["zone"] == "America/New_York"));
+    let offices: Value = s.client.get(s.url("/offices")).send().await.unwrap().json().await.unwrap();
+    assert!(offices.as_array().unwrap().iter().all(|p| p["code"].as_str().unwrap().ends_with("-FO")));
+
+    let id = s.specimen().await;
+    let (status, reg) = s.post(&s.officer, &format!("/subjects/{id}/registrations"), &registration()).await;
+    assert_eq!(status, 201, "{reg}");
+    let number = reg["registration_number"].as_str().unwrap();
+    assert!(RegistrationNumber::parse(number).is_ok(), "{number} must carry a valid check symbol");
+    assert!(reg["printed_receipt"].as_str().unwrap().contains(number));
+    let (status, _) = s.post(&s.officer, &format!("/subjects/{id}/crossings"), &entry("2026-06-03T13:00:00Z")).await;
+    assert_eq!(status, 201);
+    let (status, c) =
+        s.post(&s.officer, &format!("/subjects/{id}/crossings"), &exit("2026-08-30T18:00:00-04:00")).await;
+    assert_eq!(status, 201);
+    assert_eq!(c["receipt"]["tree_size"], 4);
+
+    let (status, t) = s.read(&s.officer, Some("border-check"), &format!("/subjects/{id}")).await;
+    assert_eq!(status, 200, "{t}");
+    assert_eq!(t["surname"], "ERIKSSON");
+    assert_eq!(t["document"]["number"], "L898902C3");
+    assert_eq!(t["registrations"][0]["registration_number"], number);
+    assert_eq!(t["registrations"][0]["interview"]["interpreter_present"], true);
+    assert_eq!(t["crossings"][1]["at"], "2026-08-30T22:00:00Z", "stored in UTC");
+    // The access event was committed before the answer: it is leaf 4, and the tree already holds it.
+    assert_eq!(t["access_receipt"]["leaf_index"], 4);
+    assert_eq!(s.tree_size().await, 5);
+
+    let (status, found) = s
+        .post_with_purpose(&s.officer, "registration", "/subjects/lookup", &json!({"document_number": "L898902C3"}))
+        .await;
+    assert_eq!(status, 200, "{found}");
+    assert_eq!(found["subjects"], json!([id]));
+    assert_eq!(s.tree_size().await, 6);
+    s.stop().await;
+}
+
+trait WithPurpose {
+    async fn post_with_purpose(&self, token: &str, purpose: &str, path: &str, body: &Value) -> (u16, Value);
+}
+
+impl WithPurpose for Server {
+    async fn post_with_purpose(&self, token: &str, purpose: &str, path: &str, body: &Value) -> (u16, Value) {
+        let r = self
+            .client
+            .post(self.url(path))
+            .bearer_auth(token)
+            .header("Fairgate-Purpose", purpose)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+}
+
+fn assert_problem(status: u16, body: &Value, want_status: u16, field: Option<&str>) {
+    assert_eq!(status, want_status, "{body}");
+    assert_eq!(body["status"], want_status, "{body}");
+    assert!(body["type"].as_str().unwrap().starts_with("/problems/"), "{body}");
+    assert!(!body["detail"].as_str().unwrap().is_empty());
+    if let Some(f) = field {
+        let fields: Vec<&str> =
+            body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+        assert!(fields.contains(&f), "expected field {f} in {body}");
+    }
+}
+
+#[tokio::test]
+async fn reads_need_a_permitted_purpose_and_refusals_log_nothing() {
+    let s = start().await;
+    let id = s.specimen().await;
+    let before = s.tree_size().await;
+    let path = format!("/subjects/{id}");
+
+    let (st, b) = s.read(&s.officer, None, &path).await;
+    assert_problem(st, &b, 403, Some("Fairgate-Purpose"));
+    assert!(b["detail"].as_str().unwrap().contains("border-check"), "the refusal says which purposes the role may use");
+    let (st, b) = s.read(&s.officer, Some("benefit-adjudication"), &path).await;
+    assert_problem(st, &b, 403, Some("Fairgate-Purpose"));
+    let (st, b) = s.read(&s.officer, Some("curiosity"), &path).await;
+    assert_problem(st, &b, 403, Some("Fairgate-Purpose"));
+    let (st, b) = s.read(&s.admin, Some("oversight-audit"), &path).await;
+    assert_problem(st, &b, 403, None);
+    let (st, b) = s.read(&s.auditor, Some("law-enforcement"), &path).await;
+    assert_problem(st, &b, 403, None);
+    let (st, b) = s.post(&s.officer, "/subjects/lookup", &json!({"document_number": "L898902C3"})).await;
+    assert_problem(st, &b, 403, Some("Fairgate-Purpose"));
+    assert_eq!(s.tree_size().await, before, "refused reads append nothing");
+
+    let (st, _) = s.read(&s.auditor, Some("oversight-audit"), &path).await;
+    assert_eq!(st, 200);
+    let (st, _) = s.read(&s.adjudicator, Some("benefit-adjudication"), &path).await;
+    assert_eq!(st, 200);
+    let (st, _) = s.read(&s.supervisor, Some("compliance-review"), &path).await;
+    assert_eq!(st, 200);
+    assert_eq!(s.tree_size().await, before + 3, "each permitted read is logged");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn authentication_and_recording_roles() {
+    let s = start().await;
+    let r = s.client.post(s.url("/subjects")).json(&specimen()).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(r.headers()["www-authenticate"], "Bearer");
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    let (st, b) = s.post("fg_not-a-real-token", "/subjects", &specimen()).await;
+    assert_problem(st, &b, 401, None);
+    let (st, b) = s.post(&s.auditor, "/subjects", &specimen()).await;
+    assert_problem(st, &b, 403, None);
+    let (st, b) = s.post(&s.admin, "/subjects", &specimen()).await;
+    assert_problem(st, &b, 403, None);
+    let (st, _) = s.post(&s.supervisor, "/subjects", &specimen()).await;
+    assert_eq!(st, 201);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn bad_input_names_the_field_and_writes_nothing() {
+    let s = start().await;
+    let id = s.specimen().await;
+    s.post(&s.officer, &format!("/subjects/{id}/crossings"), &entry("2026-06-03T13:00:00Z")).await;
+    let before = s.tree_size().await;
+
+    // Malformed JSON.
+    let r = s
+        .client
+        .post(s.url("/subjects"))
+        .bearer_auth(&s.officer)
+        .header("content-type", "application/json")
+        .body("{\"surname\": ")
+        .send()
+        .await
+        .unwrap();
+    let st = r.status().as_u16();
+    assert_problem(st, &r.json().await.unwrap(), 400, Some("body"));
+    // Missing fields, at the top and nested.
+    let mut body = specimen();
+    body.as_object_mut().unwrap().remove("surname");
+    let (st, b) = s.post(&s.officer, "/subjects", &body).await;
+    assert_problem(st, &b, 400, Some("surname"));
+    let mut body = specimen();
+    body["document"].as_object_mut().unwrap().remove("number");
+    let (st, b) = s.post(&s.officer, "/subjects", &body).await;
+    assert_problem(st, &b, 400, Some("document.number"));
+    // Wrong type.
+    let mut body = specimen();
+    body["document"]["expires_on"] = json!(20310415);
+    let (st, b) = s.post(&s.officer, "/subjects", &body).await;
+    assert_problem(st, &b, 400, Some("document.expires_on"));
+    // Invalid dates and values: every problem reported at once.
+    let mut body = specimen();
+    body["birth_date"] = json!("1974-02-30");
+    body["document"]["expires_on"] = json!("15.04.2031");
+    body["sex"] = json!("male");
+    let (st, b) = s.post(&s.officer, "/subjects", &body).await;
+    assert_problem(st, &b, 422, Some("birth_date"));
+    assert_problem(st, &b, 422, Some("document.expires_on"));
+    assert_problem(st, &b, 422, Some("sex"));
+    // An exit before the matching entry.
+    let (st, b) = s.post(&s.officer, &format!("/subjects/{id}/crossings"), &exit("2026-06-01T10:00:00Z")).await;
+    assert_problem(st, &b, 422, Some("direction"));
+    // Unknown port and office.
+    let mut c = entry("2026-07-03T13:00:00Z");
+    c["port"] = json!("XXX");
+    let (st, b) = s.post(&s.officer, &format!("/subjects/{id}/crossings"), &c).await;
+    assert_problem(st, &b, 422, Some("port"));
+    let mut r = registration();
+    r["kind"] = json!("office");
+    r["place"] = json!("ATL-FO");
+    let (st, b) = s.post(&s.officer, &format!("/subjects/{id}/registrations"), &r).await;
+    assert_problem(st, &b, 422, Some("place"));
+    // Unknown and malformed subjects.
+    let (st, b) =
+        s.post(&s.officer, &format!("/subjects/{}/crossings", "0".repeat(32)), &entry("2026-07-03T13:00:00Z")).await;
+    assert_problem(st, &b, 404, Some("id"));
+    let (st, b) = s.post(&s.officer, "/subjects/not-an-id/crossings", &entry("2026-07-03T13:00:00Z")).await;
+    assert_problem(st, &b, 404, Some("id"));
+    let (st, b) = s.read(&s.officer, Some("border-check"), &format!("/subjects/{}", "f".repeat(32))).await;
+    assert_problem(st, &b, 404, Some("id"));
+    // Oversized body.
+    let mut big = specimen();
+    big["given_names"] = json!("A".repeat(2 * 1024 * 1024));
+    let (st, b) = s.post(&s.officer, "/subjects", &big).await;
+    assert_problem(st, &b, 413, None);
+    // Not JSON at all.
+    let r = s.client.post(s.url("/subjects")).bearer_auth(&s.officer).body("surname=ERIKSSON").send().await.unwrap();
+    let st = r.status().as_u16();
+    assert_problem(st, &r.json().await.unwrap(), 415, None);
+    // A time in the future.
+    let (st, b) = s.post(&s.officer, &format!("/subjects/{id}/crossings"), &exit("2099-01-01T00:00:00Z")).await;
+    assert_problem(st, &b, 422, Some("at"));
+    // An unknown route.
+    let r = s.client.get(s.url("/nothing-here")).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+
+    assert_eq!(s.tree_size().await, before, "no refused request wrote anything");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn the_openapi_document_matches_the_routes() {
+    let s = start().await;
+    let doc: Value = s.client.get(s.url("/openapi.json")).send().await.unwrap().json().await.unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"), "{}", doc["openapi"]);
+    let mut documented: Vec<(String, String)> = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            documented.push((method.to_uppercase(), path.clone()));
+        }
+    }
+    documented.sort();
+    let mut expected: Vec<(String, String)> = [
+        ("GET", "/healthz"),
+        ("GET", "/ports"),
+        ("GET", "/offices"),
+        ("POST", "/subjects"),
+        ("POST", "/subjects/lookup"),
+        ("GET", "/subjects/{id}"),
+        ("POST", "/subjects/{id}/registrations"),
+        ("POST", "/subjects/{id}/crossings"),
+        ("GET", "/log/checkpoint"),
+        ("GET", "/log/key"),
+    ]
+    .iter()
+    .map(|(m, p)| (m.to_string(), p.to_string()))
+    .collect();
+    expected.sort();
+    assert_eq!(documented, expected);
+    // Every documented operation is really routed: it never answers the not-found problem or 405.
+    for (method, path) in &documented {
+        let url = s.url(&path.replace("{id}", &"0".repeat(32)));
+        let r = s.client.request(method.parse().unwrap(), url).send().await.unwrap();
+        assert_ne!(r.status(), 405, "{method} {path}");
+        let body: Value = r.json().await.unwrap_or(Value::Null);
+        assert_ne!(body["type"], "/problems/not-found", "{method} {path} is documented but not routed");
+    }
+    assert!(doc["components"]["schemas"]["SubjectInput"].is_object());
+    assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn the_log_publishes_a_signed_checkpoint() {
+    let s = start().await;
+    s.specimen().await;
+    let key = s.client.get(s.url("/log/key")).send().await.unwrap().text().await.unwrap();
+    let verifier = fairgate_ledger::checkpoint::NoteVerifier::parse(&key).unwrap();
+    // The server signs one at start; wait for it.
+    let mut note = String::new();
+    for _ in 0..50 {
+        let r = s.client.get(s.url("/log/checkpoint")).send().await.unwrap();
+        if r.status() == 200 {
+            note = r.text().await.unwrap();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let cp = verifier.verify(&note).unwrap();
+    assert_eq!(cp.origin, "test/log");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn web_sign_in_uses_a_cookie_that_the_api_does_not_accept() {
+    let s = start().await;
+    let home = s.client.get(s.url("/")).send().await.unwrap().text().await.unwrap();
+    assert!(home.contains("Fairgate") && home.contains("Sign in"));
+    let bad = s
+        .client
+        .post(s.url("/login"))
+        .form(&[("name", "officer"), ("password", "wrong password!")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 401);
+    assert!(bad.text().await.unwrap().contains("wrong"));
+    let ok = s.client.post(s.url("/login")).form(&[("name", "officer"), ("password", PASSWORD)]).send().await.unwrap();
+    assert_eq!(ok.status(), 303);
+    let cookie = ok.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+    let pair = cookie.split(';').next().unwrap().to_string();
+    let home = s.client.get(s.url("/")).header("cookie", &pair).send().await.unwrap().text().await.unwrap();
+    assert!(home.contains("Signed in as") && home.contains("officer"), "{home}");
+    let api = s.client.post(s.url("/subjects")).header("cookie", &pair).json(&specimen()).send().await.unwrap();
+    assert_eq!(api.status(), 401, "the API takes bearer tokens only");
+    let out = s.client.post(s.url("/logout")).header("cookie", &pair).send().await.unwrap();
+    assert_eq!(out.status(), 303);
+    let home = s.client.get(s.url("/")).header("cookie", &pair).send().await.unwrap().text().await.unwrap();
+    assert!(!home.contains("Signed in as"), "the session ended");
+    s.stop().await;
+}

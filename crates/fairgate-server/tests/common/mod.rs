@@ -1,0 +1,138 @@
+//! Start the real server on an ephemeral port over a fresh data directory.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use fairgate_core::access::Role;
+use fairgate_ledger::keys::SecretKey;
+use fairgate_server::AppState;
+use fairgate_store::sqlite::SqliteStore;
+use fairgate_store::{Registry, Store};
+use serde_json::{json, Value};
+
+pub struct Server {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub store: Arc<SqliteStore>,
+    pub officer: String,
+    pub supervisor: String,
+    pub auditor: String,
+    pub admin: String,
+    pub adjudicator: String,
+    pub dir: tempfile::TempDir,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    handle: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+pub const PASSWORD: &str = "a long enough password";
+
+pub async fn start() -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(&dir.path().join("fairgate.db")).unwrap());
+    let registry = Registry::open(
+        store.clone(),
+        SecretKey::from_bytes([1; 32]),
+        &SecretKey::from_bytes([2; 32]),
+        "test/log",
+        [5; 32],
+    )
+    .unwrap();
+    let mut rng = rand::thread_rng();
+    let mut token = |name: &str, role| {
+        fairgate_server::auth::add_user(store.as_ref(), name, role, Some(PASSWORD), jiff::Timestamp::now(), &mut rng)
+            .unwrap()
+            .1
+    };
+    let officer = token("officer", Role::Officer);
+    let supervisor = token("supervisor", Role::Supervisor);
+    let auditor = token("auditor", Role::Auditor);
+    let admin = token("admin", Role::Admin);
+    let adjudicator = token("adjudicator", Role::Adjudicator);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let state = AppState::new(Arc::new(registry));
+    let handle = tokio::spawn(fairgate_server::serve(listener, state, async move {
+        let _ = rx.await;
+    }));
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    Server {
+        base,
+        client,
+        store,
+        officer,
+        supervisor,
+        auditor,
+        admin,
+        adjudicator,
+        dir,
+        stop: Some(tx),
+        handle: Some(handle),
+    }
+}
+
+impl Server {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn tree_size(&self) -> u64 {
+        let v: Value = self.client.get(self.url("/healthz")).send().await.unwrap().json().await.unwrap();
+        v["tree_size"].as_u64().unwrap()
+    }
+
+    pub async fn post(&self, token: &str, path: &str, body: &Value) -> (u16, Value) {
+        let r = self.client.post(self.url(path)).bearer_auth(token).json(body).send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn read(&self, token: &str, purpose: Option<&str>, path: &str) -> (u16, Value) {
+        let mut req = self.client.get(self.url(path)).bearer_auth(token);
+        if let Some(p) = purpose {
+            req = req.header("Fairgate-Purpose", p);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Create the ICAO specimen traveller and return their id.
+    pub async fn specimen(&self) -> String {
+        let (status, body) = self.post(&self.officer, "/subjects", &specimen()).await;
+        assert_eq!(status, 201, "{body}");
+        body["id"].as_str().unwrap().to_string()
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(h) = self.handle.take() {
+            h.await.unwrap().unwrap();
+        }
+    }
+}
+
+pub fn specimen() -> Value {
+    json!({"document": {"kind": "P", "issuing_state": "UTO", "number": "L898902C3", "expires_on": "2031-04-15"},
+           "surname": "ERIKSSON", "given_names": "ANNA MARIA", "birth_date": "1974-08-12", "sex": "F", "nationality": "UTO"})
+}
+
+pub fn registration() -> Value {
+    json!({"kind": "port-of-entry", "place": "JFK", "at": "2026-06-03T14:00:00Z",
+           "interview": {"questions": [{"question": "Purpose of the visit?", "answer": "VISITING FAMILY IN QUEENS"}],
+                         "notes": "", "interpreter_present": true, "counsel_present": false}})
+}
+
+pub fn entry(at: &str) -> Value {
+    json!({"direction": "entry", "port": "JFK", "at": at, "admission_class": "B-2", "admitted_until": "2026-09-01"})
+}
+
+pub fn exit(at: &str) -> Value {
+    json!({"direction": "exit", "port": "JFK", "at": at})
+}
+
+pub fn leak_free_store_check(store: &dyn Store) -> u64 {
+    store.tree_size().unwrap()
+}

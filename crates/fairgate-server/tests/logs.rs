@@ -1,0 +1,77 @@
+//! Logs never carry personal data: capture everything the server logs during a full
+//! registration (create, register, cross, read, look up, and refused bad input) and
+//! search it for the traveller's names, document number and birth date.
+
+mod common;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use common::*;
+use serde_json::json;
+
+#[derive(Clone, Default)]
+struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Buffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn capture() -> Buffer {
+    static BUF: OnceLock<Buffer> = OnceLock::new();
+    BUF.get_or_init(|| {
+        let buf = Buffer::default();
+        let writer = buf.clone();
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .init();
+        buf
+    })
+    .clone()
+}
+
+#[tokio::test]
+async fn a_full_registration_logs_no_personal_data() {
+    let logs = capture();
+    let s = start().await;
+    let id = s.specimen().await;
+    let (st, _) = s.post(&s.officer, &format!("/subjects/{id}/registrations"), &registration()).await;
+    assert_eq!(st, 201);
+    s.post(&s.officer, &format!("/subjects/{id}/crossings"), &entry("2026-06-03T13:00:00Z")).await;
+    s.post(&s.officer, &format!("/subjects/{id}/crossings"), &exit("2026-07-03T13:00:00Z")).await;
+    let (st, _) = s.read(&s.officer, Some("border-check"), &format!("/subjects/{id}")).await;
+    assert_eq!(st, 200);
+    let r = s
+        .client
+        .post(s.url("/subjects/lookup"))
+        .bearer_auth(&s.officer)
+        .header("Fairgate-Purpose", "border-check")
+        .json(&json!({"document_number": "L898902C3"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // Refused input must not echo personal data into logs either.
+    let mut bad = specimen();
+    bad["birth_date"] = json!("1974-08-32");
+    s.post(&s.officer, "/subjects", &bad).await;
+    s.stop().await;
+
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        text.contains("subject created") && text.contains("timeline read"),
+        "the capture must see the flow:\n{text}"
+    );
+    assert!(text.contains(&id), "pseudonymous ids are what logs carry");
+    for needle in ["ERIKSSON", "Eriksson", "ANNA", "L898902C3", "1974-08-12", "1974-08-32", "QUEENS", "2026-06-03T13"] {
+        assert!(!text.contains(needle), "log output contains {needle}:\n{text}");
+    }
+}

@@ -1,0 +1,260 @@
+//! The synthetic demo population: travellers with documents, registrations,
+//! interviews and two years of entries and exits, some of them overstays. Everything
+//! is made up from a fixed seed; no real person's data is used.
+
+use anyhow::Result;
+use fairgate_core::access::{Actor, Role};
+use fairgate_core::crossing::{Crossing, Direction};
+use fairgate_core::document::TravelDocument;
+use fairgate_core::registration::{Interview, NewRegistration, QuestionAnswer, RegistrationKind};
+use fairgate_core::subject::{NewSubject, Sex};
+use fairgate_store::{Registry, Store};
+use jiff::civil::Date;
+use jiff::{SignedDuration, Timestamp, ToSpan};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+const SURNAMES: &[&str] = &[
+    "ABARA",
+    "BERGQVIST",
+    "CASTELLANOS",
+    "DUBOIS",
+    "EZEH",
+    "FONSECA",
+    "GALLAGHER",
+    "HAKIMI",
+    "IVANENKO",
+    "JANSEN",
+    "KOWALCZYK",
+    "LINDQVIST",
+    "MWANGI",
+    "NAKAMURA",
+    "OKONKWO",
+    "PEREIRA",
+    "QUISPE",
+    "ROSSI",
+    "SANTOS",
+    "TANAKA",
+    "UDEH",
+    "VARGAS",
+    "WOJCIK",
+    "XAVIER",
+    "YILMAZ",
+    "ZHANG",
+    "ACHTERBERG",
+    "BANERJEE",
+    "CHIRWA",
+    "DELACROIX",
+    "ESPOSITO",
+    "FALK",
+    "GRUBER",
+    "HOANG",
+    "IBARRA",
+    "JOHANSSON",
+    "KIPLAGAT",
+    "LAURENT",
+    "MORALES",
+    "NGUYEN",
+];
+const GIVEN: &[&str] = &[
+    "ADA", "BRUNO", "CLARA", "DIEGO", "ELIF", "FARAH", "GUSTAV", "HANA", "IMANI", "JONAS", "KEIKO", "LUCAS", "MAYA",
+    "NIKO", "OLGA", "PABLO", "QIAO", "RANIA", "SAMUEL", "TOMAS", "URSULA", "VIKRAM", "WANJIRU", "XIMENA", "YUSUF",
+    "ZOFIA", "AMARA", "BAO", "CHIOMA", "DARIO", "EMIL", "FREYA", "GIORGIO", "HUGO", "INES", "JUN", "KAMAU", "LEILA",
+];
+const STATES: &[&str] = &[
+    "MEX", "CAN", "GBR", "D", "FRA", "IND", "CHN", "BRA", "NGA", "PHL", "VNM", "KOR", "JPN", "ITA", "ESP", "COL",
+    "PAK", "EGY", "TUR", "POL", "UKR", "ARG", "PER", "KEN", "GHA", "IDN", "AUS", "NLD", "SWE", "UTO",
+];
+const PORTS: &[&str] = &["JFK", "EWR", "MIA", "ORD", "LAX", "SEA", "BLA", "ELP"];
+const OFFICES: &[&str] = &["NYC-FO", "CHI-FO", "LOS-FO"];
+/// Admission classes and how many days each admits for.
+const CLASSES: &[(&str, i64)] = &[("B-2", 180), ("B-1", 90), ("WT", 90), ("F-1", 730), ("H-1B", 1095), ("J-1", 365)];
+
+/// One synthetic traveller and their history.
+#[derive(Debug, Clone)]
+pub struct Traveller {
+    pub person: NewSubject,
+    pub registration: NewRegistration,
+    pub later_registration: Option<NewRegistration>,
+    pub crossings: Vec<Crossing>,
+}
+
+fn pick<'a>(rng: &mut StdRng, from: &[&'a str]) -> &'a str {
+    from[rng.gen_range(0..from.len())]
+}
+
+fn document_number(rng: &mut StdRng) -> String {
+    const ALNUM: &[u8] = b"ABCDEFGHJKLMNPRSTUVWXYZ0123456789";
+    let mut s: String = (0..2).map(|_| ALNUM[rng.gen_range(0..23)] as char).collect();
+    s.extend((0..7).map(|_| ALNUM[rng.gen_range(23..ALNUM.len())] as char));
+    s
+}
+
+/// The deterministic demo population of `n` travellers, with histories up to `now`.
+pub fn population(n: usize, now: Timestamp) -> Vec<Traveller> {
+    let mut rng = StdRng::seed_from_u64(2002);
+    let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
+    (0..n).map(|_| traveller(&mut rng, now, today)).collect()
+}
+
+fn traveller(rng: &mut StdRng, now: Timestamp, today: Date) -> Traveller {
+    let nationality = pick(rng, STATES).to_string();
+    let birth = today.checked_sub(rng.gen_range(18 * 365..80 * 365).days()).unwrap_or(today);
+    let person = NewSubject {
+        document: TravelDocument {
+            kind: "P".into(),
+            issuing_state: nationality.clone(),
+            number: document_number(rng),
+            expires_on: today.checked_add(rng.gen_range(200..3600).days()).unwrap_or(today),
+        },
+        surname: pick(rng, SURNAMES).into(),
+        given_names: format!("{} {}", pick(rng, GIVEN), pick(rng, GIVEN)),
+        birth_date: birth,
+        sex: match rng.gen_range(0..100) {
+            0..=47 => Sex::F,
+            48..=97 => Sex::M,
+            _ => Sex::X,
+        },
+        nationality,
+    };
+    let (class, admitted_days) = CLASSES[rng.gen_range(0..CLASSES.len())];
+    let mut crossings = Vec::new();
+    let mut t = now - SignedDuration::from_hours(24 * rng.gen_range(30..730))
+        + SignedDuration::from_mins(rng.gen_range(0..1440));
+    let first_port = pick(rng, PORTS).to_string();
+    let registration = NewRegistration {
+        kind: RegistrationKind::PortOfEntry,
+        place: first_port.clone(),
+        at: t + SignedDuration::from_mins(25),
+        interview: Some(Interview {
+            questions: vec![
+                QuestionAnswer {
+                    question: "What is the purpose of your visit?".into(),
+                    answer: purpose_for(class).into(),
+                },
+                QuestionAnswer { question: "Where will you stay?".into(), answer: "WITH FAMILY".into() },
+            ],
+            notes: String::new(),
+            interpreter_present: rng.gen_bool(0.15),
+            counsel_present: false,
+        }),
+    };
+    let mut port = first_port;
+    loop {
+        let entry_day = t.to_zoned(jiff::tz::TimeZone::UTC).date();
+        let admitted_until = entry_day.checked_add(admitted_days.days()).unwrap_or(entry_day);
+        crossings.push(Crossing {
+            direction: Direction::Entry,
+            port: port.clone(),
+            at: t,
+            admission_class: Some(class.into()),
+            admitted_until: Some(admitted_until),
+        });
+        // Most leave in time; about one stay in twenty runs past the admitted-until date.
+        let stay_days = if rng.gen_bool(0.05) {
+            admitted_days + rng.gen_range(1..90)
+        } else {
+            rng.gen_range(2..=(admitted_days * 9 / 10).max(3))
+        };
+        let exit = t + SignedDuration::from_hours(24 * stay_days) + SignedDuration::from_mins(rng.gen_range(0..600));
+        if exit >= now {
+            break;
+        }
+        port = pick(rng, PORTS).to_string();
+        crossings.push(Crossing {
+            direction: Direction::Exit,
+            port: port.clone(),
+            at: exit,
+            admission_class: None,
+            admitted_until: None,
+        });
+        t = exit + SignedDuration::from_hours(24 * rng.gen_range(5..200));
+        if t >= now {
+            break;
+        }
+        port = pick(rng, PORTS).to_string();
+    }
+    let later_registration = rng.gen_bool(0.1).then(|| NewRegistration {
+        kind: RegistrationKind::ReRegistration,
+        place: pick(rng, OFFICES).into(),
+        at: registration.at + SignedDuration::from_hours(24 * 20),
+        interview: None,
+    });
+    let later_registration = later_registration.filter(|r| r.at < now);
+    Traveller { person, registration, later_registration, crossings }
+}
+
+fn purpose_for(class: &str) -> &'static str {
+    match class {
+        "F-1" => "STUDY",
+        "H-1B" => "WORK",
+        "J-1" => "EXCHANGE PROGRAMME",
+        "B-1" => "BUSINESS MEETINGS",
+        _ => "TOURISM",
+    }
+}
+
+/// Write the demo population through the registry (so it is encrypted and logged
+/// like any other data), with a progress bar when `progress` is given.
+pub fn seed_with(registry: &Registry, n: usize, now: Timestamp, progress: &dyn Fn(u64)) -> Result<u64> {
+    let officer = Actor { id: "u-demo-seed".into(), role: Role::Officer };
+    let people = population(n, now);
+    let mut done = 0u64;
+    for chunk in people.chunks(100) {
+        registry.write(now, |b| {
+            for t in chunk {
+                let id = b.create_validated_subject(&officer, t.person.clone())?;
+                b.record_validated_registration(&officer, id, t.registration.clone())?;
+                for c in &t.crossings {
+                    b.record_validated_crossing(&officer, id, c.clone())?;
+                }
+                if let Some(r) = &t.later_registration {
+                    b.record_validated_registration(&officer, id, r.clone())?;
+                }
+            }
+            Ok(())
+        })?;
+        done += chunk.len() as u64;
+        progress(done);
+    }
+    registry.sign_checkpoint(now)?;
+    Ok(registry.store().tree_size()?)
+}
+
+pub fn seed(registry: &Registry, n: usize) -> Result<()> {
+    let bar = crate_progress(n as u64);
+    let leaves = seed_with(registry, n, Timestamp::now(), &|d| bar.set_position(d))?;
+    bar.finish_and_clear();
+    println!("seeded {n} synthetic travellers ({leaves} ledger leaves)");
+    Ok(())
+}
+
+fn crate_progress(len: u64) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    let bar = if std::io::stderr().is_terminal() {
+        indicatif::ProgressBar::new(len)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("seeding demo [{bar:40}] {pos}/{len} travellers ({eta} left)")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}
+
+/// Create one demo account per staff role and print their credentials.
+pub fn accounts(store: &dyn Store) -> Result<()> {
+    let mut rng = rand::rngs::OsRng;
+    println!("\nDemo accounts (shown once). Web sign-in: name + password. API: `Authorization: Bearer TOKEN`.");
+    for role in [Role::Officer, Role::Supervisor, Role::Adjudicator, Role::Auditor, Role::Admin] {
+        let password: String = (0..16).map(|_| rng.sample(rand::distributions::Alphanumeric) as char).collect();
+        let name = format!("demo-{role}");
+        let (_, token) =
+            fairgate_server::auth::add_user(store, &name, role, Some(&password), Timestamp::now(), &mut rng)?;
+        println!("  {name:18} password {password}  token {token}");
+    }
+    println!();
+    Ok(())
+}

@@ -1,0 +1,5 @@
+//! Library side of the `fairgate` binary: the synthetic demo population and the
+//! benchmarks, kept here so tests can call them directly.
+
+pub mod bench;
+pub mod demo;

@@ -1,0 +1,298 @@
+//! The `fairgate` binary: parses the command line and calls the library crates. It
+//! holds only what is particular to a terminal: arguments, progress bars, output.
+
+use fairgate::{bench, demo};
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use fairgate_core::access::Role;
+use fairgate_ledger::checkpoint::NoteVerifier;
+use fairgate_store::datadir::DataDir;
+use fairgate_store::sqlite::SqliteStore;
+use fairgate_store::{Registry, Store};
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::RngCore;
+
+#[derive(Parser)]
+#[command(name = "fairgate", version, about = "Entry-exit registration records that cannot single people out.")]
+struct Cli {
+    /// The data directory: database, master key and checkpoint signing key.
+    #[arg(long, global = true, default_value = "./fairgate-data", env = "FAIRGATE_DATA")]
+    data: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API and web pages.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// Seed synthetic demo data and demo accounts if the database is empty.
+        #[arg(long)]
+        demo: bool,
+        /// The log's name in its checkpoints, set on first run (e.g. registry.example.org/log).
+        #[arg(long, default_value = "fairgate.localhost/log")]
+        origin: String,
+        /// Mark session cookies Secure (when served behind TLS).
+        #[arg(long)]
+        secure_cookies: bool,
+    },
+    /// Seed synthetic demo data into an empty database.
+    Demo {
+        /// How many synthetic travellers.
+        #[arg(long, default_value_t = 10_000)]
+        travellers: usize,
+    },
+    /// Manage local accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Check the log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Drop every projection and rebuild it from the ledger.
+    Rebuild,
+    /// Measure performance.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user. Prints a new API token alone on the last line.
+    Add {
+        name: String,
+        /// officer, supervisor, adjudicator, auditor, approver or admin.
+        #[arg(long)]
+        role: String,
+        /// Read a password for web sign-in from standard input (one line, at least 12 characters).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List users and their roles.
+    List,
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Recompute every leaf hash and the Merkle tree, and check every signed checkpoint.
+    Verify,
+    /// Print the checkpoint verifier key (signed-note vkey form).
+    Key,
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Append crossing events (encrypted, hashed, projected, committed) and compare
+    /// with a bare SQLite insert of rows of the same size.
+    Ingest(bench::IngestArgs),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    if let Err(e) = run(cli) {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+pub(crate) struct Opened {
+    pub registry: Arc<Registry>,
+    pub store: Arc<SqliteStore>,
+    pub created: bool,
+}
+
+pub(crate) fn seed() -> [u8; 32] {
+    let mut s = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut s);
+    s
+}
+
+pub(crate) fn open(data: &Path, origin: &str) -> Result<Opened> {
+    let dir = DataDir::open_or_create(data, &mut rand::rngs::OsRng)
+        .with_context(|| format!("opening the data directory {}", data.display()))?;
+    let store =
+        Arc::new(SqliteStore::open(&dir.db_path()).with_context(|| format!("opening {}", dir.db_path().display()))?);
+    let registry = Registry::open(store.clone(), dir.master_key.clone(), &dir.signing_seed, origin, seed())
+        .context("opening the registry")?;
+    Ok(Opened { registry: Arc::new(registry), store, created: dir.created })
+}
+
+/// Open an existing data directory; refuse to create one for commands that only read.
+fn open_existing(data: &Path) -> Result<Opened> {
+    if !data.join("master.key").exists() {
+        bail!(
+            "{} is not a Fairgate data directory (no master.key): pass --data DIR or run `fairgate serve` first",
+            data.display()
+        );
+    }
+    open(data, "fairgate.localhost/log")
+}
+
+pub(crate) fn progress(len: u64, what: &str) -> ProgressBar {
+    let bar = if std::io::stderr().is_terminal() { ProgressBar::new(len) } else { ProgressBar::hidden() };
+    bar.set_style(
+        ProgressStyle::with_template("{msg:12} [{bar:40}] {pos}/{len} ({per_sec}, {eta} left)")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_message(what.to_string());
+    bar
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Serve { listen, demo, origin, secure_cookies } => {
+            serve(&cli.data, &listen, demo, &origin, secure_cookies)
+        }
+        Command::Demo { travellers } => {
+            let o = open(&cli.data, "fairgate.localhost/log")?;
+            if o.store.tree_size()? > 0 {
+                bail!(
+                    "the database in {} is not empty: demo data is only seeded into an empty one",
+                    cli.data.display()
+                );
+            }
+            demo::seed(&o.registry, travellers)?;
+            demo::accounts(o.store.as_ref())?;
+            Ok(())
+        }
+        Command::User(UserCommand::Add { name, role, password_stdin }) => {
+            let role: Role = role.parse().map_err(|e: String| anyhow::anyhow!("--role: {e}"))?;
+            if role == Role::Registrant {
+                bail!("--role: registrants sign in to the portal with their registration number, not as users");
+            }
+            let password = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin().lock().read_line(&mut line).context("reading the password from standard input")?;
+                Some(line.trim_end_matches(['\n', '\r']).to_string())
+            } else {
+                None
+            };
+            let o = open(&cli.data, "fairgate.localhost/log")?;
+            let (user, token) = fairgate_server::auth::add_user(
+                o.store.as_ref(),
+                &name,
+                role,
+                password.as_deref(),
+                jiff::Timestamp::now(),
+                &mut rand::rngs::OsRng,
+            )?;
+            println!("created user {} ({}) with role {}", user.name, user.id, user.role);
+            println!("API token (shown once; send it as `Authorization: Bearer TOKEN`):");
+            println!("{token}");
+            Ok(())
+        }
+        Command::User(UserCommand::List) => {
+            let o = open_existing(&cli.data)?;
+            for u in o.store.users()? {
+                println!("{:24} {:12} {}", u.name, u.role, u.id);
+            }
+            Ok(())
+        }
+        Command::Audit(AuditCommand::Key) => {
+            println!("{}", open_existing(&cli.data)?.registry.verifier_key());
+            Ok(())
+        }
+        Command::Audit(AuditCommand::Verify) => audit_verify(&cli.data),
+        Command::Rebuild => {
+            let o = open_existing(&cli.data)?;
+            let bar = progress(o.store.tree_size()?, "rebuilding");
+            let report = o.registry.rebuild(&mut |done, _| bar.set_position(done))?;
+            bar.finish_and_clear();
+            println!(
+                "rebuilt projections from {} leaves ({} projected, {} unreadable because their keys were destroyed)",
+                report.leaves, report.projected, report.unreadable
+            );
+            Ok(())
+        }
+        Command::Bench(BenchCommand::Ingest(args)) => bench::ingest(&args),
+    }
+}
+
+fn audit_verify(data: &Path) -> Result<()> {
+    let o = open_existing(data)?;
+    let verifier = NoteVerifier::parse(&o.registry.verifier_key())?;
+    let bar = progress(o.store.tree_size()?, "verifying");
+    let report = fairgate_store::audit::verify(o.store.as_ref(), &verifier, &mut |done, _| bar.set_position(done))?;
+    bar.finish_and_clear();
+    if report.ok() {
+        println!(
+            "ok: {} leaves, root {}, {} signed checkpoints verified",
+            report.tree_size,
+            hex(&report.root),
+            report.checkpoints_checked
+        );
+        return Ok(());
+    }
+    for p in report.problems.iter().take(20) {
+        eprintln!("problem: {}", p.message);
+    }
+    if report.problems.len() > 20 {
+        eprintln!("... and {} more problems", report.problems.len() - 20);
+    }
+    match report.first_bad_leaf() {
+        Some(i) => bail!("the ledger does not verify: first bad leaf index {i}"),
+        None => bail!("the ledger does not verify: see the problems above"),
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn serve(data: &Path, listen: &str, demo: bool, origin: &str, secure_cookies: bool) -> Result<()> {
+    let o = open(data, origin)?;
+    if o.created {
+        println!("created data directory {} (master.key and checkpoint.key, mode 0600: back them up)", data.display());
+    }
+    if demo {
+        if o.store.tree_size()? == 0 && o.store.users()?.is_empty() {
+            demo::seed(&o.registry, 10_000)?;
+            demo::accounts(o.store.as_ref())?;
+        } else {
+            println!("demo data not seeded: the database already holds data (reusing it)");
+        }
+    } else if o.store.users()?.is_empty() {
+        println!("no users yet: create one with `fairgate user add NAME --role officer`");
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("--listen {listen}"))?;
+        let addr = listener.local_addr()?;
+        println!(
+            "Fairgate is serving on http://{addr}/ (API description: http://{addr}/openapi.json). Ctrl-C stops it."
+        );
+        let mut state = fairgate_server::AppState::new(o.registry.clone());
+        state.secure_cookies = secure_cookies;
+        fairgate_server::serve(listener, state, shutdown_signal()).await?;
+        // Whoever started us may have stopped reading; a closed stdout is no reason to fail.
+        let _ = writeln!(std::io::stdout(), "stopped; a final checkpoint was signed");
+        Ok(())
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}

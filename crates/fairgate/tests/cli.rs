@@ -1,0 +1,199 @@
+//! The `fairgate` binary end to end: accounts, the demo seed, audit verify against
+//! a tampered leaf, rebuild, the absence of plaintext on disk, and `serve --demo`.
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
+
+use fairgate_store::sqlite::SqliteStore;
+use fairgate_store::Store;
+
+fn fairgate(data: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_fairgate"))
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn user_add_prints_the_token_alone_on_the_last_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = fairgate(dir.path(), &["user", "add", "jones", "--role", "officer"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let last = stdout.lines().last().unwrap();
+    assert!(last.starts_with("fg_") && !last.contains(' ') && last.len() > 40, "{stdout}");
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fairgate"))
+        .arg("--data")
+        .arg(dir.path())
+        .args(["user", "add", "smith", "--role", "supervisor", "--password-stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(b"a long enough password\n").unwrap();
+    assert!(child.wait_with_output().unwrap().status.success());
+
+    let again = fairgate(dir.path(), &["user", "add", "jones", "--role", "officer"]);
+    assert!(!again.status.success());
+    assert!(text(&again.stderr).contains("already exists"), "{}", text(&again.stderr));
+    let bad = fairgate(dir.path(), &["user", "add", "x", "--role", "wizard"]);
+    assert!(!bad.status.success());
+    assert!(text(&bad.stderr).contains("--role") && text(&bad.stderr).contains("officer"), "{}", text(&bad.stderr));
+    let list = fairgate(dir.path(), &["user", "list"]);
+    assert!(text(&list.stdout).contains("smith") && text(&list.stdout).contains("supervisor"));
+}
+
+#[test]
+fn audit_verify_names_the_first_tampered_leaf_and_rebuild_is_identical() {
+    let dir = tempfile::tempdir().unwrap();
+    let seeded = fairgate(dir.path(), &["demo", "--travellers", "150"]);
+    assert!(seeded.status.success(), "{}", text(&seeded.stderr));
+    let ok = fairgate(dir.path(), &["audit", "verify"]);
+    assert!(ok.status.success(), "{}", text(&ok.stderr));
+    assert!(text(&ok.stdout).starts_with("ok: "), "{}", text(&ok.stdout));
+
+    let db = dir.path().join("fairgate.db");
+    let digest = || SqliteStore::open(&db).unwrap().projection_digest().unwrap();
+    let before = digest();
+    let rebuilt = fairgate(dir.path(), &["rebuild"]);
+    assert!(rebuilt.status.success(), "{}", text(&rebuilt.stderr));
+    assert_eq!(digest(), before, "projections rebuilt from the ledger are identical");
+
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let mut leaf: Vec<u8> = conn.query_row("SELECT leaf FROM ledger WHERE idx = 123", [], |r| r.get(0)).unwrap();
+    leaf[80] ^= 0x20;
+    conn.execute("UPDATE ledger SET leaf = ?1 WHERE idx = 123", [&leaf]).unwrap();
+    drop(conn);
+    let bad = fairgate(dir.path(), &["audit", "verify"]);
+    assert!(!bad.status.success());
+    assert!(text(&bad.stderr).contains("first bad leaf index 123"), "{}", text(&bad.stderr));
+}
+
+/// Every file in the directory, as bytes.
+fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .map(|p| (p.display().to_string(), std::fs::read(&p).unwrap()))
+        .collect()
+}
+
+fn assert_absent(files: &[(String, Vec<u8>)], needles: &[String]) {
+    for (name, bytes) in files {
+        for n in needles {
+            assert!(!bytes.windows(n.len()).any(|w| w == n.as_bytes()), "{n} is readable in {name}");
+        }
+    }
+}
+
+fn sample(now: jiff::Timestamp, n: usize) -> Vec<String> {
+    let people = fairgate::demo::population(n, now);
+    let mut needles = Vec::new();
+    for t in people.iter().step_by(n / 10) {
+        needles.push(t.person.document.number.clone());
+        needles.push(format!("{} {}", t.person.surname, t.person.given_names));
+        needles.push(t.person.given_names.clone());
+        needles.push(t.person.birth_date.to_string());
+    }
+    needles
+}
+
+#[test]
+fn the_demo_seed_leaves_no_plaintext_in_the_database_or_its_wal() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(&dir.path().join("fairgate.db")).unwrap());
+    let registry = fairgate_store::Registry::open(
+        store.clone(),
+        fairgate_ledger::keys::SecretKey::from_bytes([7; 32]),
+        &fairgate_ledger::keys::SecretKey::from_bytes([8; 32]),
+        "t/log",
+        [9; 32],
+    )
+    .unwrap();
+    let now = jiff::Timestamp::now();
+    fairgate::demo::seed_with(&registry, 400, now, &|_| {}).unwrap();
+    // The connection is still open, so the WAL holds recent pages too.
+    let on_disk = files(dir.path());
+    assert!(on_disk.iter().any(|(n, b)| n.ends_with("-wal") && !b.is_empty()), "the scan must cover a WAL");
+    let needles = sample(now, 400);
+    assert!(needles.len() >= 40);
+    // The scan does find plaintext when it is there.
+    assert!(needles.iter().all(|n| !n.is_empty()));
+    assert_absent(&on_disk, &needles);
+}
+
+#[test]
+fn serve_demo_seeds_once_then_reuses_the_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("fairgate-data");
+    let start = || {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_fairgate"))
+            .arg("--data")
+            .arg(&data)
+            .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut seen = Vec::new();
+        let url = loop {
+            let line = lines.next().expect("serve exited before it served").unwrap();
+            seen.push(line.clone());
+            if let Some(rest) = line.strip_prefix("Fairgate is serving on ") {
+                break rest.split_whitespace().next().unwrap().to_string();
+            }
+        };
+        // Keep reading, as a terminal would, until the server exits.
+        std::thread::spawn(move || lines.for_each(drop));
+        (child, url, seen)
+    };
+    let (mut child, url, printed) = start();
+    let printed = printed.join("\n");
+    assert!(printed.contains("seeded 10000 synthetic travellers"), "{printed}");
+    assert!(printed.contains("demo-officer") && printed.contains("token fg_"), "{printed}");
+    let health = reqwest_blocking_get(&format!("{url}healthz"));
+    assert!(health.contains("\"status\":\"ok\""), "{health}");
+    stop(&mut child);
+    for key in ["master.key", "checkpoint.key"] {
+        assert_eq!(std::fs::metadata(data.join(key)).unwrap().permissions().mode() & 0o777, 0o600, "{key}");
+    }
+    let leaves = SqliteStore::open(&data.join("fairgate.db")).unwrap().tree_size().unwrap();
+    assert!(leaves > 50_000, "10,000 travellers make many leaves: {leaves}");
+
+    let (mut child, _, printed) = start();
+    assert!(printed.join("\n").contains("reusing"), "{printed:?}");
+    stop(&mut child);
+    assert_eq!(SqliteStore::open(&data.join("fairgate.db")).unwrap().tree_size().unwrap(), leaves);
+}
+
+fn stop(child: &mut std::process::Child) {
+    Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "serve should stop cleanly on SIGTERM: {status}");
+}
+
+/// A tiny HTTP/1.1 GET over a TCP socket (the binary's tests need no HTTP client crate).
+fn reqwest_blocking_get(url: &str) -> String {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_once('/').unwrap();
+    let mut s = std::net::TcpStream::connect(host).unwrap();
+    write!(s, "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
