@@ -161,7 +161,20 @@ pub struct CrossingFact {
 /// another exit that already closes that entry. Entries are always accepted (a
 /// missing exit is a fact too). Two crossings at the same instant are refused.
 pub fn check_sequence(history: &[CrossingFact], new: CrossingFact) -> Result<(), Invalid> {
-    if let Some(same) = history.iter().find(|h| h.at == new.at) {
+    let mut sorted = history.to_vec();
+    sorted.sort_by_key(|h| h.at);
+    check_sorted_sequence(&sorted, new).map(|_| ())
+}
+
+/// [`check_sequence`] for a history already sorted by time, in O(log n). Returns the
+/// position at which `new` keeps the history sorted.
+pub fn check_sorted_sequence(sorted: &[CrossingFact], new: CrossingFact) -> Result<usize, Invalid> {
+    // Crossings are nearly always recorded in order: look at the last one first.
+    let pos = match sorted.last() {
+        Some(last) if last.at < new.at => sorted.len(),
+        _ => sorted.partition_point(|h| h.at < new.at),
+    };
+    if let Some(same) = sorted.get(pos).filter(|h| h.at == new.at) {
         return Err(Invalid::one(
             "at",
             format!(
@@ -172,10 +185,10 @@ pub fn check_sequence(history: &[CrossingFact], new: CrossingFact) -> Result<(),
         ));
     }
     if new.direction == Direction::Entry {
-        return Ok(());
+        return Ok(pos);
     }
-    let before = history.iter().filter(|h| h.at < new.at).max_by_key(|h| h.at);
-    let after = history.iter().filter(|h| h.at > new.at).min_by_key(|h| h.at);
+    let before = pos.checked_sub(1).map(|i| sorted[i]);
+    let after = sorted.get(pos);
     match before {
         None => Err(Invalid::one("direction", "this exit has no entry before it: record the entry first")),
         Some(b) if b.direction == Direction::Exit => Err(Invalid::one(
@@ -187,7 +200,7 @@ pub fn check_sequence(history: &[CrossingFact], new: CrossingFact) -> Result<(),
                 "at",
                 format!("the entry at {} is already closed by the exit at {}: check the time", b.at, a.at),
             )),
-            _ => Ok(()),
+            _ => Ok(pos),
         },
     }
 }
@@ -278,12 +291,18 @@ mod tests {
         #[test]
         fn accepted_histories_always_pair_exits_with_entries(attempts in proptest::collection::vec((0i64..50, any::<bool>()), 0..40)) {
             let mut history: Vec<CrossingFact> = Vec::new();
+            let mut sorted: Vec<CrossingFact> = Vec::new();
             for (s, is_exit) in attempts {
                 let f = fact(s, if is_exit { Direction::Exit } else { Direction::Entry });
-                if check_sequence(&history, f).is_ok() {
+                let unsorted_ok = check_sequence(&history, f).is_ok();
+                let sorted_result = check_sorted_sequence(&sorted, f);
+                prop_assert_eq!(unsorted_ok, sorted_result.is_ok(), "both forms of the rule agree");
+                if let Ok(pos) = sorted_result {
                     history.push(f);
+                    sorted.insert(pos, f);
                 }
             }
+            prop_assert!(sorted.windows(2).all(|w| w[0].at < w[1].at));
             history.sort_by_key(|h| h.at);
             for (i, h) in history.iter().enumerate() {
                 if h.direction == Direction::Exit {

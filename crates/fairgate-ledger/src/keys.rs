@@ -5,8 +5,8 @@
 //! subject's wrapped keys makes every payload sealed under them unreadable.
 
 use aes::cipher::{generic_array::GenericArray, BlockDecrypt, BlockEncrypt, KeyInit};
-use chacha20poly1305::aead::{Aead, Payload};
-use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use aes_gcm::aead::{Aead, Payload};
+use aes_gcm::{Aes256Gcm, Nonce};
 use hmac::{Hmac, Mac};
 use rand::{CryptoRng, RngCore};
 use sha2::Sha256;
@@ -47,18 +47,18 @@ impl SecretKey {
     }
 }
 
-pub const WRAPPED_LEN: usize = 24 + 32 + 16;
+pub const WRAPPED_LEN: usize = 12 + 32 + 16;
 
-/// Wrap `key` under `master` (XChaCha20-Poly1305, random nonce). `label` binds the
+/// Wrap `key` under `master` (AES-256-GCM, random 96-bit nonce). `label` binds the
 /// wrapped key to its use (say, which subject and which slot), so a wrapped key
 /// copied into another row does not unwrap.
 pub fn wrap(master: &SecretKey, key: &SecretKey, label: &[u8], rng: &mut (impl RngCore + CryptoRng)) -> Vec<u8> {
-    let mut nonce = [0u8; 24];
+    let mut nonce = [0u8; 12];
     rng.fill_bytes(&mut nonce);
-    let cipher = XChaCha20Poly1305::new(GenericArray::from_slice(master.expose()));
+    let cipher = Aes256Gcm::new(GenericArray::from_slice(master.expose()));
     let ct = cipher
-        .encrypt(XNonce::from_slice(&nonce), Payload { msg: key.expose(), aad: label })
-        .expect("XChaCha20-Poly1305 encryption of 32 bytes cannot fail");
+        .encrypt(Nonce::from_slice(&nonce), Payload { msg: key.expose(), aad: label })
+        .expect("AES-GCM encryption of 32 bytes cannot fail");
     let mut out = Vec::with_capacity(WRAPPED_LEN);
     out.extend_from_slice(&nonce);
     out.extend_from_slice(&ct);
@@ -72,9 +72,9 @@ pub fn unwrap(master: &SecretKey, wrapped: &[u8], label: &[u8]) -> Result<Secret
             wrapped.len()
         )));
     }
-    let cipher = XChaCha20Poly1305::new(GenericArray::from_slice(master.expose()));
+    let cipher = Aes256Gcm::new(GenericArray::from_slice(master.expose()));
     let pt = cipher
-        .decrypt(XNonce::from_slice(&wrapped[..24]), Payload { msg: &wrapped[24..], aad: label })
+        .decrypt(Nonce::from_slice(&wrapped[..12]), Payload { msg: &wrapped[12..], aad: label })
         .map_err(|_| LedgerError::Decrypt)?;
     let arr: [u8; 32] = pt.as_slice().try_into().map_err(|_| LedgerError::Decrypt)?;
     Ok(SecretKey(arr))

@@ -8,13 +8,16 @@
 //! 1       2     event kind, big-endian
 //! 3       8     timestamp, milliseconds since 1970-01-01T00:00:00Z, big-endian signed
 //! 11      16    key id (see keys::KeyIdCipher)
-//! 27      24    XChaCha20-Poly1305 nonce
-//! 51      n+16  ciphertext and tag
+//! 27      12    AES-256-GCM nonce (random)
+//! 39      n+16  ciphertext and tag
 //! ```
+//!
+//! Random 96-bit nonces are safe here because each subject key seals only that
+//! subject's events, far fewer than the 2^32 messages AES-GCM allows per key.
 
-use chacha20poly1305::aead::generic_array::GenericArray;
-use chacha20poly1305::aead::{AeadInPlace, KeyInit};
-use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use aes_gcm::aead::generic_array::GenericArray;
+use aes_gcm::aead::{AeadInPlace, KeyInit};
+use aes_gcm::{Aes256Gcm, Nonce};
 use rand::{CryptoRng, RngCore};
 
 use crate::keys::SecretKey;
@@ -22,7 +25,7 @@ use crate::LedgerError;
 
 pub const VERSION: u8 = 1;
 pub const HEADER_LEN: usize = 27;
-pub const NONCE_LEN: usize = 24;
+pub const NONCE_LEN: usize = 12;
 pub const TAG_LEN: usize = 16;
 /// The smallest possible leaf: a header, a nonce and the tag of an empty payload.
 pub const MIN_LEN: usize = HEADER_LEN + NONCE_LEN + TAG_LEN;
@@ -72,9 +75,9 @@ pub fn seal(header: &Header, key: &SecretKey, payload: &[u8], rng: &mut (impl Rn
     rng.fill_bytes(&mut nonce);
     out.extend_from_slice(&nonce);
     out.extend_from_slice(payload);
-    let cipher = XChaCha20Poly1305::new(GenericArray::from_slice(key.expose()));
+    let cipher = Aes256Gcm::new(GenericArray::from_slice(key.expose()));
     let tag = cipher
-        .encrypt_in_place_detached(XNonce::from_slice(&nonce), &head, &mut out[HEADER_LEN + NONCE_LEN..])
+        .encrypt_in_place_detached(Nonce::from_slice(&nonce), &head, &mut out[HEADER_LEN + NONCE_LEN..])
         .expect("payloads are far below the AEAD length limit");
     out.extend_from_slice(&tag);
     out
@@ -84,9 +87,9 @@ pub fn seal(header: &Header, key: &SecretKey, payload: &[u8], rng: &mut (impl Rn
 pub fn open(leaf: &[u8], key: &SecretKey) -> Result<(Header, Vec<u8>), LedgerError> {
     let header = Header::decode(leaf)?;
     let (body, tag) = leaf.split_at(leaf.len() - TAG_LEN);
-    let nonce = XNonce::from_slice(&body[HEADER_LEN..HEADER_LEN + NONCE_LEN]);
+    let nonce = Nonce::from_slice(&body[HEADER_LEN..HEADER_LEN + NONCE_LEN]);
     let mut pt = body[HEADER_LEN + NONCE_LEN..].to_vec();
-    let cipher = XChaCha20Poly1305::new(GenericArray::from_slice(key.expose()));
+    let cipher = Aes256Gcm::new(GenericArray::from_slice(key.expose()));
     cipher
         .decrypt_in_place_detached(nonce, &leaf[..HEADER_LEN], &mut pt, GenericArray::from_slice(tag))
         .map_err(|_| LedgerError::Decrypt)?;

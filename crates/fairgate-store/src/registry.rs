@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use fairgate_core::access::{Actor, Purpose};
-use fairgate_core::crossing::{check_sequence, Crossing, CrossingFact, CrossingInput};
+use fairgate_core::crossing::{check_sorted_sequence, Crossing, CrossingFact, CrossingInput};
 use fairgate_core::document::document_number;
 use fairgate_core::event::*;
 use fairgate_core::ids::{RegistrationNumber, SubjectId};
@@ -67,16 +67,16 @@ pub struct Receipt {
 #[derive(Clone)]
 struct SubjectState {
     no: u64,
-    id: SubjectId,
     data: SecretKey,
     access: SecretKey,
+    /// Sorted by time.
     crossings: Vec<CrossingFact>,
 }
 
 struct Writer {
     frontier: Frontier,
     rng: StdRng,
-    cache: HashMap<u64, SubjectState>,
+    cache: HashMap<SubjectId, SubjectState>,
     next_subject_no: u64,
 }
 
@@ -213,7 +213,7 @@ impl Registry {
             reg: self,
             now,
             rng: &mut w.rng,
-            cache: &w.cache,
+            cache: &mut w.cache,
             overlay: HashMap::new(),
             frontier: w.frontier.clone(),
             next_subject_no: w.next_subject_no,
@@ -234,6 +234,78 @@ impl Registry {
         Ok((value, Receipt { leaf_index: start, tree_size: w.frontier.size() }))
     }
 
+    /// Run a stream of commands for bulk loads. `fill` adds commands to each batch it
+    /// is given and returns `false` once it has nothing more. Each batch commits
+    /// atomically and in order; while one batch is committed the next is prepared on
+    /// this thread, so a bulk load uses two cores. The stream stops at the first
+    /// failure: the batches before it stay committed, nothing after it is written.
+    /// Other writers wait until the stream ends.
+    pub fn write_stream(
+        &self,
+        now: Timestamp,
+        mut fill: impl FnMut(&mut Batch<'_>) -> Result<bool>,
+    ) -> Result<Receipt> {
+        let mut guard = self.lock()?;
+        let w = &mut *guard;
+        let start = w.frontier.size();
+        let mut more = true;
+        while more {
+            // A segment runs until the stream ends or the cache must be cleared; the
+            // committer is drained between segments, so a state is only ever loaded
+            // from the store after every batch that touched it has been committed.
+            let segment = std::thread::scope(|scope| -> Result<()> {
+                let (tx, rx) = std::sync::mpsc::sync_channel::<Commit>(1);
+                let committer = scope.spawn(move || -> Result<()> {
+                    for commit in rx {
+                        self.store.commit(&commit)?;
+                    }
+                    Ok(())
+                });
+                let prepared = (|| -> Result<()> {
+                    while more && w.cache.len() <= CACHE_LIMIT {
+                        let mut batch = Batch {
+                            reg: self,
+                            now,
+                            rng: &mut w.rng,
+                            cache: &mut w.cache,
+                            overlay: HashMap::new(),
+                            frontier: w.frontier.clone(),
+                            next_subject_no: w.next_subject_no,
+                            commit: Commit { expected_size: w.frontier.size(), ..Commit::default() },
+                            new_registrations: HashSet::new(),
+                        };
+                        more = fill(&mut batch)?;
+                        let Batch { overlay, frontier, next_subject_no, commit, .. } = batch;
+                        if commit.leaves.is_empty() {
+                            continue;
+                        }
+                        if tx.send(commit).is_err() {
+                            return Ok(()); // the committer failed; its error is reported below
+                        }
+                        w.frontier = frontier;
+                        w.next_subject_no = next_subject_no;
+                        w.cache.extend(overlay);
+                    }
+                    Ok(())
+                })();
+                drop(tx);
+                let committed = committer.join().map_err(|_| corrupt("the committer thread panicked"))?;
+                prepared.and(committed)
+            });
+            if let Err(e) = segment {
+                // Forget what was prepared but not committed.
+                w.frontier = frontier_of(self.store.as_ref())?;
+                w.cache.clear();
+                w.next_subject_no = self.store.max_subject_no()? + 1;
+                return Err(e);
+            }
+            if w.cache.len() > CACHE_LIMIT {
+                w.cache.clear();
+            }
+        }
+        Ok(Receipt { leaf_index: start, tree_size: w.frontier.size() })
+    }
+
     fn load_state(&self, id: SubjectId) -> Result<SubjectState> {
         let row = self.store.subject_keys_by_id(id.as_bytes())?.ok_or(RegistryError::UnknownSubject(id))?;
         let (data, access) = self.unwrap_keys(&row)?.ok_or(RegistryError::Erased(id))?;
@@ -250,7 +322,8 @@ impl Registry {
                 crossings.push(CrossingFact { at: c.crossing.at, direction: c.crossing.direction });
             }
         }
-        Ok(SubjectState { no: row.subject_no, id, data, access, crossings })
+        crossings.sort_by_key(|c| c.at);
+        Ok(SubjectState { no: row.subject_no, data, access, crossings })
     }
 
     fn unwrap_keys(&self, row: &SubjectKeysRow) -> Result<Option<(SecretKey, SecretKey)>> {
@@ -433,8 +506,10 @@ pub struct Batch<'a> {
     reg: &'a Registry,
     now: Timestamp,
     rng: &'a mut StdRng,
-    cache: &'a HashMap<u64, SubjectState>,
-    overlay: HashMap<u64, SubjectState>,
+    /// States loaded by earlier commands. A state this batch touches moves into the
+    /// overlay, and back into the cache only if the batch commits.
+    cache: &'a mut HashMap<SubjectId, SubjectState>,
+    overlay: HashMap<SubjectId, SubjectState>,
     frontier: Frontier,
     next_subject_no: u64,
     commit: Commit,
@@ -453,14 +528,17 @@ impl Batch<'_> {
 
     /// The subject's state, loaded into this batch's overlay on first touch.
     fn state(&mut self, id: SubjectId) -> Result<&mut SubjectState> {
-        if let Some(no) = self.overlay.values().find(|s| s.id == id).map(|s| s.no) {
-            return self.overlay.get_mut(&no).ok_or_else(|| corrupt("overlay"));
+        use std::collections::hash_map::Entry;
+        match self.overlay.entry(id) {
+            Entry::Occupied(e) => Ok(e.into_mut()),
+            Entry::Vacant(v) => {
+                let state = match self.cache.remove(&id) {
+                    Some(s) => s,
+                    None => self.reg.load_state(id)?,
+                };
+                Ok(v.insert(state))
+            }
         }
-        let state = match self.cache.values().find(|s| s.id == id) {
-            Some(s) => s.clone(),
-            None => self.reg.load_state(id)?,
-        };
-        Ok(self.overlay.entry(state.no).or_insert(state))
     }
 
     fn append(&mut self, subject_no: u64, slot: u8, key: &SecretKey, event: &Event) -> Result<u64> {
@@ -499,7 +577,7 @@ impl Batch<'_> {
         });
         let event = Event::SubjectCreated(SubjectCreated { subject: id, person, created_by: actor.clone() });
         self.append(no, SLOT_DATA, &data, &event)?;
-        self.overlay.insert(no, SubjectState { no, id, data, access, crossings: Vec::new() });
+        self.overlay.insert(id, SubjectState { no, data, access, crossings: Vec::new() });
         Ok(id)
     }
 
@@ -558,8 +636,8 @@ impl Batch<'_> {
         let fact = CrossingFact { at: crossing.at, direction: crossing.direction };
         let (no, key) = {
             let s = self.state(subject)?;
-            check_sequence(&s.crossings, fact)?;
-            s.crossings.push(fact);
+            let pos = check_sorted_sequence(&s.crossings, fact)?;
+            s.crossings.insert(pos, fact);
             (s.no, s.data.clone())
         };
         let event = Event::CrossingRecorded(CrossingRecorded { subject, crossing, recorded_by: actor.clone() });

@@ -110,29 +110,27 @@ pub fn run_ingest(args: &IngestArgs, dir: &std::path::Path) -> Result<IngestRepo
     let base = now - SignedDuration::from_hours(24 * (per_subject + 2));
     let started = Instant::now();
     let mut i = 0u64;
-    while i < args.events {
+    registry.write_stream(now, |b| {
         let end = (i + args.batch).min(args.events);
-        registry.write(now, |b| {
-            for n in i..end {
-                let k = (n / subjects) as i64;
-                let at = base + SignedDuration::from_hours(24 * k) + SignedDuration::from_secs((n % subjects) as i64);
-                let entry = k % 2 == 0;
-                b.record_validated_crossing(
-                    &officer,
-                    ids[(n % subjects) as usize],
-                    Crossing {
-                        direction: if entry { Direction::Entry } else { Direction::Exit },
-                        port: "JFK".into(),
-                        at,
-                        admission_class: entry.then(|| "B-2".into()),
-                        admitted_until: entry.then(|| today + 90.days()),
-                    },
-                )?;
-            }
-            Ok(())
-        })?;
+        for n in i..end {
+            let k = (n / subjects) as i64;
+            let at = base + SignedDuration::from_hours(24 * k) + SignedDuration::from_secs((n % subjects) as i64);
+            let entry = k % 2 == 0;
+            b.record_validated_crossing(
+                &officer,
+                ids[(n % subjects) as usize],
+                Crossing {
+                    direction: if entry { Direction::Entry } else { Direction::Exit },
+                    port: "JFK".into(),
+                    at,
+                    admission_class: entry.then(|| "B-2".into()),
+                    admitted_until: entry.then(|| today + 90.days()),
+                },
+            )?;
+        }
         i = end;
-    }
+        Ok(i < args.events)
+    })?;
     let seconds = started.elapsed().as_secs_f64();
     let size = store.tree_size()?;
     let leaf_bytes = store.leaves(size.saturating_sub(1), 1)?.first().map(|l| l.leaf.len()).unwrap_or(0);

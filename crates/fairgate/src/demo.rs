@@ -199,24 +199,24 @@ fn purpose_for(class: &str) -> &'static str {
 pub fn seed_with(registry: &Registry, n: usize, now: Timestamp, progress: &dyn Fn(u64)) -> Result<u64> {
     let officer = Actor { id: "u-demo-seed".into(), role: Role::Officer };
     let people = population(n, now);
+    let mut chunks = people.chunks(100);
     let mut done = 0u64;
-    for chunk in people.chunks(100) {
-        registry.write(now, |b| {
-            for t in chunk {
-                let id = b.create_validated_subject(&officer, t.person.clone())?;
-                b.record_validated_registration(&officer, id, t.registration.clone())?;
-                for c in &t.crossings {
-                    b.record_validated_crossing(&officer, id, c.clone())?;
-                }
-                if let Some(r) = &t.later_registration {
-                    b.record_validated_registration(&officer, id, r.clone())?;
-                }
+    registry.write_stream(now, |b| {
+        let Some(chunk) = chunks.next() else { return Ok(false) };
+        for t in chunk {
+            let id = b.create_validated_subject(&officer, t.person.clone())?;
+            b.record_validated_registration(&officer, id, t.registration.clone())?;
+            for c in &t.crossings {
+                b.record_validated_crossing(&officer, id, c.clone())?;
             }
-            Ok(())
-        })?;
+            if let Some(r) = &t.later_registration {
+                b.record_validated_registration(&officer, id, r.clone())?;
+            }
+        }
         done += chunk.len() as u64;
         progress(done);
-    }
+        Ok(true)
+    })?;
     registry.sign_checkpoint(now)?;
     Ok(registry.store().tree_size()?)
 }
