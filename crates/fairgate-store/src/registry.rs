@@ -88,6 +88,7 @@ pub struct Registry {
     signer: NoteSigner,
     places: PlaceBook,
     writer: Mutex<Writer>,
+    cache_limit: usize,
 }
 
 fn key_label(subject_no: u64, slot: u8) -> Vec<u8> {
@@ -172,7 +173,15 @@ impl Registry {
             key_ids,
             blind,
             places,
+            cache_limit: CACHE_LIMIT,
         })
+    }
+
+    /// Keep at most `n` decrypted subject states between commands (tests use a
+    /// small limit to exercise the reload path).
+    pub fn with_cache_limit(mut self, n: usize) -> Self {
+        self.cache_limit = n;
+        self
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -226,7 +235,7 @@ impl Registry {
             self.store.commit(&commit)?;
             w.frontier = frontier;
             w.next_subject_no = next_subject_no;
-            if w.cache.len() + overlay.len() > CACHE_LIMIT {
+            if w.cache.len() + overlay.len() > self.cache_limit {
                 w.cache.clear();
             }
             w.cache.extend(overlay);
@@ -262,7 +271,7 @@ impl Registry {
                     Ok(())
                 });
                 let prepared = (|| -> Result<()> {
-                    while more && w.cache.len() <= CACHE_LIMIT {
+                    while more && w.cache.len() <= self.cache_limit {
                         let mut batch = Batch {
                             reg: self,
                             now,
@@ -299,7 +308,7 @@ impl Registry {
                 w.next_subject_no = self.store.max_subject_no()? + 1;
                 return Err(e);
             }
-            if w.cache.len() > CACHE_LIMIT {
+            if w.cache.len() > self.cache_limit {
                 w.cache.clear();
             }
         }

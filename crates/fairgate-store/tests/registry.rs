@@ -286,3 +286,64 @@ fn a_second_registry_on_the_same_file_sees_the_first_ones_writes() {
     let verifier = NoteVerifier::parse(&f.reg.verifier_key()).unwrap();
     assert!(verify(f.store.as_ref(), &verifier, &mut |_, _| {}).unwrap().ok());
 }
+
+#[test]
+fn a_stream_commits_batch_by_batch_and_stops_at_the_first_failure() {
+    let f = fixture();
+    let ids = seed(&f, 4);
+    let before = f.store.tree_size().unwrap();
+    let mut round = 0;
+    let err = f
+        .reg
+        .write_stream(NOW, |b| {
+            round += 1;
+            let id = ids[round % 4];
+            match round {
+                1 | 2 => {
+                    b.record_crossing(&officer(), id, &crossing("exit", &format!("2026-06-0{}T18:00:00Z", 3 + round)))?
+                }
+                // An exit without an entry: this batch fails, and with it the stream.
+                3 => b.record_crossing(&officer(), ids[0], &crossing("exit", "2026-05-01T00:00:00Z"))?,
+                _ => panic!("the stream must stop at the failing batch"),
+            };
+            Ok(true)
+        })
+        .unwrap_err();
+    assert!(matches!(err, RegistryError::Invalid(_)));
+    assert_eq!(f.store.tree_size().unwrap(), before + 2, "the two good batches are committed, the bad one is not");
+    // The writer's state was reset to what is committed: the next command builds on it.
+    f.reg.write(NOW, |b| b.record_crossing(&officer(), ids[1], &crossing("entry", "2026-06-10T00:00:00Z"))).unwrap();
+    let verifier = NoteVerifier::parse(&f.reg.verifier_key()).unwrap();
+    f.reg.sign_checkpoint(NOW).unwrap();
+    assert!(verify(f.store.as_ref(), &verifier, &mut |_, _| {}).unwrap().ok());
+}
+
+#[test]
+fn a_stream_that_outgrows_the_cache_reloads_only_committed_states() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(&dir.path().join("f.db")).unwrap());
+    let reg =
+        Registry::open(store.clone(), SecretKey::from_bytes([1; 32]), &SecretKey::from_bytes([2; 32]), "t", [3; 32])
+            .unwrap()
+            .with_cache_limit(0);
+    let mut ids = Vec::new();
+    let mut n = 0;
+    reg.write_stream(NOW, |b| {
+        ids.push(b.create_subject(&officer(), &person(&format!("S{n}"), &format!("D{n:04}")))?);
+        n += 1;
+        Ok(n < 12)
+    })
+    .unwrap();
+    // With no cache at all, every batch ends a segment: the next batch reloads the
+    // same subject from the store, which must already hold the entry just recorded.
+    let mut step = 0;
+    reg.write_stream(NOW, |b| {
+        let (dir, at) =
+            if step % 2 == 0 { ("entry", "2026-06-01T00:00:00Z") } else { ("exit", "2026-06-02T00:00:00Z") };
+        b.record_crossing(&officer(), ids[step / 2], &crossing(dir, at))?;
+        step += 1;
+        Ok(step < 24)
+    })
+    .unwrap();
+    assert_eq!(store.tree_size().unwrap(), 36);
+}
