@@ -197,3 +197,36 @@ fn reqwest_blocking_get(url: &str) -> String {
     s.read_to_string(&mut out).unwrap();
     out
 }
+
+#[test]
+fn bench_ingest_reports_its_figures_and_cleans_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().join("bench");
+    let out = fairgate(
+        dir.path(),
+        &[
+            "bench",
+            "ingest",
+            "--events",
+            "3000",
+            "--subjects",
+            "40",
+            "--batch",
+            "500",
+            "--json",
+            "--dir",
+            work.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let r: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).unwrap();
+    assert_eq!(r["events"], 3000);
+    assert_eq!(r["subjects"], 40);
+    assert!(r["leaf_bytes"].as_u64().unwrap() > 200, "{r}");
+    for key in ["events_per_sec", "baseline_rows_per_sec", "ratio_to_baseline", "peak_rss_mib"] {
+        assert!(r[key].as_f64().unwrap() > 0.0, "{key} in {r}");
+    }
+    // The benchmark's own ledger is complete: 40 subjects + 3000 crossings.
+    let store = SqliteStore::open(&work.join("fairgate.db")).unwrap();
+    assert_eq!(store.tree_size().unwrap(), 3040);
+}
