@@ -270,29 +270,31 @@ fn serve(data: &Path, listen: &str, demo: bool, origin: &str, secure_cookies: bo
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("--listen {listen}"))?;
         let addr = listener.local_addr()?;
+        // Install the signal handlers before announcing readiness: a SIGTERM that
+        // arrives between the two must still stop the server cleanly.
+        let shutdown = shutdown_signal()?;
         println!(
             "Fairgate is serving on http://{addr}/ (API description: http://{addr}/openapi.json). Ctrl-C stops it."
         );
         let mut state = fairgate_server::AppState::new(o.registry.clone());
         state.secure_cookies = secure_cookies;
-        fairgate_server::serve(listener, state, shutdown_signal()).await?;
+        fairgate_server::serve(listener, state, shutdown).await?;
         // Whoever started us may have stopped reading; a closed stdout is no reason to fail.
         let _ = writeln!(std::io::stdout(), "stopped; a final checkpoint was signed");
         Ok(())
     })
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM. The handlers are installed when this is
+/// called, not when the future is first polled.
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = int.recv() => {},
         }
-    };
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    })
 }
