@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::access::{Actor, Purpose};
 use crate::crossing::Crossing;
 use crate::ids::{RegistrationNumber, SubjectId};
+use crate::program::Program;
 use crate::registration::NewRegistration;
 use crate::subject::NewSubject;
 
@@ -43,6 +44,13 @@ pub struct PersonalDataAccessed {
     pub request: String,
 }
 
+/// A program came into force. Not about any person; sealed under the system key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProgramActivated {
+    pub program: Program,
+    pub activated_by: Actor,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
@@ -50,6 +58,7 @@ pub enum Event {
     RegistrationRecorded(RegistrationRecorded),
     CrossingRecorded(CrossingRecorded),
     PersonalDataAccessed(PersonalDataAccessed),
+    ProgramActivated(ProgramActivated),
 }
 
 /// The only thing about an event that is stored in the clear. Codes are stable forever.
@@ -60,6 +69,7 @@ pub enum EventKind {
     RegistrationRecorded = 2,
     CrossingRecorded = 3,
     PersonalDataAccessed = 4,
+    ProgramActivated = 5,
 }
 
 impl EventKind {
@@ -72,6 +82,7 @@ impl EventKind {
             2 => Self::RegistrationRecorded,
             3 => Self::CrossingRecorded,
             4 => Self::PersonalDataAccessed,
+            5 => Self::ProgramActivated,
             _ => return None,
         })
     }
@@ -84,15 +95,17 @@ impl Event {
             Event::RegistrationRecorded(_) => EventKind::RegistrationRecorded,
             Event::CrossingRecorded(_) => EventKind::CrossingRecorded,
             Event::PersonalDataAccessed(_) => EventKind::PersonalDataAccessed,
+            Event::ProgramActivated(_) => EventKind::ProgramActivated,
         }
     }
-    /// The subject this event is about.
-    pub fn subject(&self) -> SubjectId {
+    /// The subject this event is about, if it is about a person.
+    pub fn subject(&self) -> Option<SubjectId> {
         match self {
-            Event::SubjectCreated(e) => e.subject,
-            Event::RegistrationRecorded(e) => e.subject,
-            Event::CrossingRecorded(e) => e.subject,
-            Event::PersonalDataAccessed(e) => e.subject,
+            Event::SubjectCreated(e) => Some(e.subject),
+            Event::RegistrationRecorded(e) => Some(e.subject),
+            Event::CrossingRecorded(e) => Some(e.subject),
+            Event::PersonalDataAccessed(e) => Some(e.subject),
+            Event::ProgramActivated(_) => None,
         }
     }
 }
@@ -108,6 +121,7 @@ mod tests {
             EventKind::RegistrationRecorded,
             EventKind::CrossingRecorded,
             EventKind::PersonalDataAccessed,
+            EventKind::ProgramActivated,
         ] {
             assert_eq!(EventKind::from_code(k.code()), Some(k));
         }

@@ -13,6 +13,7 @@ pub mod error;
 pub mod event;
 pub mod ids;
 pub mod place;
+pub mod program;
 pub mod registration;
 pub mod subject;
 pub mod timeline;

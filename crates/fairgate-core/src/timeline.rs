@@ -55,7 +55,7 @@ impl Timeline {
                     leaf_index,
                 }),
                 Event::CrossingRecorded(e) => crossings.push(CrossingEntry { crossing: e.crossing, leaf_index }),
-                Event::PersonalDataAccessed(_) => {}
+                Event::PersonalDataAccessed(_) | Event::ProgramActivated(_) => {}
             }
         }
         let (id, person, created_leaf_index) = created?;

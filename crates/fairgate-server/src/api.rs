@@ -36,6 +36,7 @@ use crate::AppState;
     tags(
         (name = "subjects", description = "Subjects, registrations and crossings"),
         (name = "reference", description = "Ports and offices"),
+        (name = "programs", description = "Programs in force and their sunsets"),
         (name = "log", description = "The transparency log"),
         (name = "health", description = "Liveness")
     )
@@ -59,6 +60,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(healthz))
         .routes(routes!(list_ports))
         .routes(routes!(list_offices))
+        .routes(routes!(list_programs))
         .routes(routes!(create_subject))
         .routes(routes!(lookup_subjects))
         .routes(routes!(get_subject))
@@ -140,6 +142,43 @@ async fn list_ports(State(st): State<AppState>) -> Json<Vec<PlaceView>> {
 #[utoipa::path(get, path = "/offices", tag = "reference", responses((status = 200, body = Vec<PlaceView>)))]
 async fn list_offices(State(st): State<AppState>) -> Json<Vec<PlaceView>> {
     places(&st, PlaceKind::Office)
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct ProgramView {
+    pub id: String,
+    pub version: u32,
+    pub title: String,
+    pub legal_basis: String,
+    pub starts: String,
+    /// The last day in force. Every program has one, at most five years after its start.
+    pub sunset: String,
+    /// Whether today falls between `starts` and `sunset`.
+    pub in_force: bool,
+    /// The ledger leaf that records the activation.
+    pub leaf_index: u64,
+}
+
+/// Every program that has been put in force, with its sunset. Public: no sign-in, no personal data.
+#[utoipa::path(get, path = "/programs", tag = "programs", responses((status = 200, body = Vec<ProgramView>)))]
+async fn list_programs(State(st): State<AppState>) -> Result<Json<Vec<ProgramView>>, Problem> {
+    let today = st.now().to_zoned(jiff::tz::TimeZone::UTC).date();
+    let programs = blocking(move || st.registry.programs().map_err(Problem::from)).await?;
+    Ok(Json(
+        programs
+            .into_iter()
+            .map(|(p, leaf_index)| ProgramView {
+                in_force: p.in_force_on(today),
+                id: p.id,
+                version: p.version,
+                title: p.title,
+                legal_basis: p.legal_basis,
+                starts: p.starts.to_string(),
+                sunset: p.sunset.to_string(),
+                leaf_index,
+            })
+            .collect(),
+    ))
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]

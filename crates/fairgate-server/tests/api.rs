@@ -231,6 +231,7 @@ async fn the_openapi_document_matches_the_routes() {
         ("GET", "/healthz"),
         ("GET", "/ports"),
         ("GET", "/offices"),
+        ("GET", "/programs"),
         ("POST", "/subjects"),
         ("POST", "/subjects/lookup"),
         ("GET", "/subjects/{id}"),

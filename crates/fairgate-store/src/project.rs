@@ -11,8 +11,11 @@ pub const DOCUMENT_DOMAIN: &str = "document-number";
 /// Blind-index domain of registration numbers.
 pub const REGISTRATION_DOMAIN: &str = "registration-number";
 
+/// `subject_no` is 0 for events that are not about a person (programs).
 pub fn project(subject_no: u64, leaf_index: u64, event: &Event, blind_key: &SecretKey, out: &mut Vec<Projection>) {
-    out.push(Projection::SubjectLeaf { subject_no, leaf_index, kind: event.kind().code() });
+    if event.subject().is_some() {
+        out.push(Projection::SubjectLeaf { subject_no, leaf_index, kind: event.kind().code() });
+    }
     match event {
         Event::SubjectCreated(e) => {
             out.push(Projection::Subject { subject_no, created_leaf: leaf_index });
@@ -27,6 +30,9 @@ pub fn project(subject_no: u64, leaf_index: u64, event: &Event, blind_key: &Secr
                 subject_no,
                 leaf_index,
             });
+        }
+        Event::ProgramActivated(e) => {
+            out.push(Projection::Program { id: e.program.id.clone(), version: e.program.version, leaf_index });
         }
         Event::CrossingRecorded(_) | Event::PersonalDataAccessed(_) => {}
     }

@@ -13,6 +13,7 @@ use fairgate_core::document::document_number;
 use fairgate_core::event::*;
 use fairgate_core::ids::{RegistrationNumber, SubjectId};
 use fairgate_core::place::{default_places, PlaceBook, PlaceKind, ZonedPlace};
+use fairgate_core::program::Program;
 use fairgate_core::registration::{NewRegistration, RegistrationInput};
 use fairgate_core::subject::{NewSubject, SubjectInput};
 use fairgate_core::timeline::Timeline;
@@ -27,13 +28,17 @@ use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
 
 use crate::project::{project, DOCUMENT_DOMAIN, REGISTRATION_DOMAIN};
-use crate::store::{CheckpointRow, Commit, LeafRow, Store, StoreError, SubjectKeysRow};
+use crate::store::{CheckpointRow, Commit, LeafRow, Projection, Store, StoreError, SubjectKeysRow};
 
 /// Key slots: which of a subject's keys sealed a leaf.
 pub const SLOT_DATA: u8 = 1;
 /// Access events live under their own key so they can be kept longer than the data
 /// they describe (and erased on their own schedule).
 pub const SLOT_ACCESS: u8 = 2;
+/// Events that are about no person (programs) are sealed under the system key,
+/// with subject number 0.
+pub const SLOT_SYSTEM: u8 = 3;
+const SYSTEM_SUBJECT_NO: u64 = 0;
 
 /// Decrypted subject states kept between commands; cleared when it grows past this.
 const CACHE_LIMIT: usize = 200_000;
@@ -85,6 +90,7 @@ pub struct Registry {
     master: SecretKey,
     key_ids: KeyIdCipher,
     blind: SecretKey,
+    system: SecretKey,
     signer: NoteSigner,
     places: PlaceBook,
     writer: Mutex<Writer>,
@@ -163,6 +169,7 @@ impl Registry {
         };
         let key_ids = KeyIdCipher::new(&system_key("key-id")?);
         let blind = system_key("blind-index")?;
+        let system = system_key("system-data")?;
         let frontier = frontier_of(store.as_ref())?;
         let next_subject_no = store.max_subject_no()? + 1;
         Ok(Self {
@@ -172,6 +179,7 @@ impl Registry {
             master,
             key_ids,
             blind,
+            system,
             places,
             cache_limit: CACHE_LIMIT,
         })
@@ -422,6 +430,19 @@ impl Registry {
         Ok((ids, Some(receipt)))
     }
 
+    /// Every activated program, oldest first, with the leaf that holds it. Programs
+    /// are public: reading them is not an access to personal data.
+    pub fn programs(&self) -> Result<Vec<(Program, u64)>> {
+        let leaves = self.store.leaves_at(&self.store.program_leaves()?)?;
+        leaves
+            .iter()
+            .map(|l| match self.open_leaf(l, &self.system)? {
+                Event::ProgramActivated(e) => Ok((e.program, l.index)),
+                _ => Err(corrupt(format!("leaf {} is listed as a program but holds another event", l.index))),
+            })
+            .collect()
+    }
+
     /// Sign a checkpoint of the current tree unless one exists at this size.
     pub fn sign_checkpoint(&self, now: Timestamp) -> Result<Option<CheckpointRow>> {
         let w = self.lock()?;
@@ -467,6 +488,15 @@ impl Registry {
                         "leaf {} carries the key id of leaf {}: leaves were moved",
                         row.index, r.leaf_index
                     )));
+                }
+                if r.subject_no == SYSTEM_SUBJECT_NO {
+                    if r.slot != SLOT_SYSTEM {
+                        return Err(corrupt(format!("leaf {} names key slot {} of the system", row.index, r.slot)));
+                    }
+                    let event = self.open_leaf(row, &self.system)?;
+                    project(SYSTEM_SUBJECT_NO, row.index, &event, &self.blind, &mut out);
+                    report.projected += 1;
+                    continue;
                 }
                 let pair = match keys.get(&r.subject_no) {
                     Some(p) => p.clone(),
@@ -651,6 +681,22 @@ impl Batch<'_> {
         };
         let event = Event::CrossingRecorded(CrossingRecorded { subject, crossing, recorded_by: actor.clone() });
         self.append(no, SLOT_DATA, &key, &event)
+    }
+
+    /// Put a program in force. Its id must not be in use.
+    pub fn activate_program(&mut self, actor: &Actor, program: Program) -> Result<u64> {
+        let pending =
+            self.commit.projections.iter().any(|p| matches!(p, Projection::Program { id, .. } if *id == program.id));
+        if pending || self.reg.programs()?.iter().any(|(p, _)| p.id == program.id) {
+            return Err(Invalid::one(
+                "id",
+                format!("a program with the id `{}` already exists: choose another id", program.id),
+            )
+            .into());
+        }
+        let key = self.reg.system.clone();
+        let event = Event::ProgramActivated(ProgramActivated { program, activated_by: actor.clone() });
+        self.append(SYSTEM_SUBJECT_NO, SLOT_SYSTEM, &key, &event)
     }
 
     fn record_access(

@@ -27,10 +27,12 @@ const SCHEMA: &[&str] = &[
      CREATE TABLE p_documents (blind BLOB NOT NULL, subject_no INTEGER NOT NULL, PRIMARY KEY (blind, subject_no)) WITHOUT ROWID;
      CREATE TABLE p_subject_leaves (bucket INTEGER NOT NULL, subject_no INTEGER NOT NULL, leaf_index INTEGER NOT NULL, kind INTEGER NOT NULL, PRIMARY KEY (bucket, subject_no, leaf_index)) WITHOUT ROWID;
      CREATE TABLE p_registrations (blind BLOB PRIMARY KEY, subject_no INTEGER NOT NULL, leaf_index INTEGER NOT NULL) WITHOUT ROWID;",
+    // 2: programs (not personal; their content is still sealed in the ledger).
+    "CREATE TABLE p_programs (program_id TEXT NOT NULL, version INTEGER NOT NULL, leaf_index INTEGER NOT NULL, PRIMARY KEY (program_id, version)) WITHOUT ROWID;",
 ];
 
 /// The projection tables, in the order they are cleared and digested.
-const PROJECTIONS: &[&str] = &["p_subjects", "p_documents", "p_subject_leaves", "p_registrations"];
+const PROJECTIONS: &[&str] = &["p_subjects", "p_documents", "p_subject_leaves", "p_registrations", "p_programs"];
 
 /// `p_subject_leaves` is keyed by (bucket, subject, leaf) with buckets of this many
 /// leaves. Appends then only touch the current bucket's pages: keyed by subject
@@ -127,6 +129,9 @@ fn insert_projections(tx: &rusqlite::Transaction<'_>, rows: &[Projection]) -> Re
     let mut reg = tx
         .prepare_cached("INSERT INTO p_registrations (blind, subject_no, leaf_index) VALUES (?1, ?2, ?3)")
         .map_err(be)?;
+    let mut prog = tx
+        .prepare_cached("INSERT INTO p_programs (program_id, version, leaf_index) VALUES (?1, ?2, ?3)")
+        .map_err(be)?;
     for row in rows {
         match row {
             Projection::Subject { subject_no, created_leaf } => {
@@ -139,6 +144,9 @@ fn insert_projections(tx: &rusqlite::Transaction<'_>, rows: &[Projection]) -> Re
                 *leaf_index as i64,
                 *kind as i64
             ]),
+            Projection::Program { id, version, leaf_index } => {
+                prog.execute(params![id, *version as i64, *leaf_index as i64])
+            }
             Projection::Registration { blind, subject_no, leaf_index } => {
                 reg.execute(params![&blind[..], *subject_no as i64, *leaf_index as i64])
             }
@@ -324,6 +332,14 @@ impl Store for SqliteStore {
         })
     }
 
+    fn program_leaves(&self) -> Result<Vec<u64>> {
+        self.read(|c| {
+            let mut st = c.prepare_cached("SELECT leaf_index FROM p_programs ORDER BY leaf_index").map_err(be)?;
+            let rows = st.query_map([], |r| r.get::<_, i64>(0)).map_err(be)?;
+            rows.map(|r| r.map(|n| n as u64).map_err(be)).collect()
+        })
+    }
+
     fn registration_exists(&self, blind: &[u8; 32]) -> Result<bool> {
         self.read(|c| {
             c.query_row("SELECT 1 FROM p_registrations WHERE blind = ?1", [&blind[..]], |_| Ok(()))
@@ -360,12 +376,13 @@ impl Store for SqliteStore {
     fn projection_digest(&self) -> Result<ProjectionDigest> {
         self.read(|c| {
             let mut h = Sha256::new();
-            let mut counts = [0u64; 4];
+            let mut counts = [0u64; 5];
             let queries = [
                 "SELECT subject_no, created_leaf, NULL FROM p_subjects ORDER BY subject_no",
                 "SELECT blind, subject_no, NULL FROM p_documents ORDER BY blind, subject_no",
                 "SELECT subject_no, leaf_index, kind FROM p_subject_leaves ORDER BY subject_no, leaf_index",
                 "SELECT blind, subject_no, leaf_index FROM p_registrations ORDER BY blind",
+                "SELECT program_id, version, leaf_index FROM p_programs ORDER BY program_id, version",
             ];
             for (i, q) in queries.iter().enumerate() {
                 let mut st = c.prepare(q).map_err(be)?;
@@ -383,6 +400,7 @@ impl Store for SqliteStore {
                 documents: counts[1],
                 subject_leaves: counts[2],
                 registrations: counts[3],
+                programs: counts[4],
                 hash: h.finalize().into(),
             })
         })

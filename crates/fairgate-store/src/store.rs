@@ -43,6 +43,7 @@ pub enum Projection {
     Document { blind: [u8; 32], subject_no: u64 },
     SubjectLeaf { subject_no: u64, leaf_index: u64, kind: u16 },
     Registration { blind: [u8; 32], subject_no: u64, leaf_index: u64 },
+    Program { id: String, version: u32, leaf_index: u64 },
 }
 
 /// Everything one command writes, committed atomically.
@@ -97,6 +98,7 @@ pub struct ProjectionDigest {
     pub documents: u64,
     pub subject_leaves: u64,
     pub registrations: u64,
+    pub programs: u64,
     /// SHA-256 over every projection row in a fixed order.
     pub hash: Hash,
 }
@@ -123,6 +125,8 @@ pub trait Store: Send + Sync {
     fn subjects_by_document(&self, blind: &[u8; 32]) -> Result<Vec<u64>>;
     fn subject_leaves(&self, subject_no: u64) -> Result<Vec<(u64, u16)>>;
     fn registration_exists(&self, blind: &[u8; 32]) -> Result<bool>;
+    /// Leaf indexes of every program activation, oldest first.
+    fn program_leaves(&self) -> Result<Vec<u64>>;
     fn subject_count(&self) -> Result<u64>;
     fn drop_projections(&self) -> Result<()>;
     fn apply_projections(&self, rows: &[Projection]) -> Result<()>;

@@ -347,3 +347,43 @@ fn a_stream_that_outgrows_the_cache_reloads_only_committed_states() {
     .unwrap();
     assert_eq!(store.tree_size().unwrap(), 36);
 }
+
+#[test]
+fn programs_are_sealed_listed_refused_twice_and_rebuilt() {
+    use fairgate_core::program::ProgramInput;
+    let f = fixture();
+    seed(&f, 2);
+    let program = ProgramInput {
+        id: "visitor-entry-exit".into(),
+        title: "Visitor entry-exit registration".into(),
+        legal_basis: "Demo Act s. 1".into(),
+        starts: "2026-01-01".into(),
+        sunset: Some("2030-12-31".into()),
+    }
+    .validate()
+    .unwrap();
+    let admin = Actor { id: "u-admin".into(), role: Role::Admin };
+    let (leaf, _) = f.reg.write(NOW, |b| b.activate_program(&admin, program.clone())).unwrap();
+    assert_eq!(f.reg.programs().unwrap(), vec![(program.clone(), leaf)]);
+    let err = f.reg.write(NOW, |b| b.activate_program(&admin, program.clone())).unwrap_err();
+    assert!(matches!(&err, RegistryError::Invalid(i) if i.0[0].field == "id"), "{err}");
+    // Two in one command are refused too.
+    let mut other = program.clone();
+    other.id = "office-reporting".into();
+    assert!(f
+        .reg
+        .write(NOW, |b| {
+            b.activate_program(&admin, other.clone())?;
+            b.activate_program(&admin, other.clone())
+        })
+        .is_err());
+
+    let digest = f.store.projection_digest().unwrap();
+    assert_eq!(digest.programs, 1);
+    f.reg.rebuild(&mut |_, _| {}).unwrap();
+    assert_eq!(f.store.projection_digest().unwrap(), digest);
+    assert_eq!(f.reg.programs().unwrap(), vec![(program, leaf)]);
+    // The program's text is sealed like everything else.
+    let bytes = std::fs::read(&f.db).unwrap();
+    assert!(!bytes.windows(12).any(|w| w == b"Demo Act s. "));
+}

@@ -6,6 +6,7 @@ use anyhow::Result;
 use fairgate_core::access::{Actor, Role};
 use fairgate_core::crossing::{Crossing, Direction};
 use fairgate_core::document::TravelDocument;
+use fairgate_core::program::ProgramInput;
 use fairgate_core::registration::{Interview, NewRegistration, QuestionAnswer, RegistrationKind};
 use fairgate_core::subject::{NewSubject, Sex};
 use fairgate_store::{Registry, Store};
@@ -194,11 +195,22 @@ fn purpose_for(class: &str) -> &'static str {
     }
 }
 
-/// Write the demo population through the registry (so it is encrypted and logged
+/// Put the demo program in force and write the demo population through the registry (so it is encrypted and logged
 /// like any other data), with a progress bar when `progress` is given.
 pub fn seed_with(registry: &Registry, n: usize, now: Timestamp, progress: &dyn Fn(u64)) -> Result<u64> {
     let officer = Actor { id: "u-demo-seed".into(), role: Role::Officer };
     let people = population(n, now);
+    let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
+    let starts = today.checked_sub(730.days()).unwrap_or(today);
+    let program = ProgramInput {
+        id: "visitor-entry-exit".into(),
+        title: "Visitor entry-exit registration (synthetic demo)".into(),
+        legal_basis: "Synthetic demo authority; not a real legal instrument".into(),
+        starts: starts.to_string(),
+        sunset: Some(starts.checked_add(5.years()).and_then(|d| d.checked_sub(1.day())).unwrap_or(today).to_string()),
+    }
+    .validate()?;
+    registry.write(now, |b| b.activate_program(&Actor { id: "u-demo-seed".into(), role: Role::Admin }, program))?;
     let mut chunks = people.chunks(100);
     let mut done = 0u64;
     registry.write_stream(now, |b| {

@@ -167,6 +167,8 @@ fn serve_demo_seeds_once_then_reuses_the_data() {
     assert!(printed.contains("demo-officer") && printed.contains("token fg_"), "{printed}");
     let health = reqwest_blocking_get(&format!("{url}healthz"));
     assert!(health.contains("\"status\":\"ok\""), "{health}");
+    let programs = reqwest_blocking_get(&format!("{url}programs"));
+    assert!(programs.contains("\"id\":\"visitor-entry-exit\"") && programs.contains("\"in_force\":true"), "{programs}");
     stop(&mut child);
     for key in ["master.key", "checkpoint.key"] {
         assert_eq!(std::fs::metadata(data.join(key)).unwrap().permissions().mode() & 0o777, 0o600, "{key}");
