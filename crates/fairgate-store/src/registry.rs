@@ -85,6 +85,38 @@ struct Writer {
     next_subject_no: u64,
 }
 
+impl Writer {
+    /// A new batch building on the writer's current state.
+    fn batch<'a>(&'a mut self, reg: &'a Registry, now: Timestamp) -> Batch<'a> {
+        Batch {
+            reg,
+            now,
+            rng: &mut self.rng,
+            cache: &mut self.cache,
+            overlay: HashMap::new(),
+            frontier: self.frontier.clone(),
+            next_subject_no: self.next_subject_no,
+            commit: Commit { expected_size: self.frontier.size(), ..Commit::default() },
+            new_registrations: HashSet::new(),
+        }
+    }
+
+    /// Take on the state a batch produced, once its commit succeeded (or, in a
+    /// stream, is queued in order).
+    fn advance(&mut self, a: Advance) {
+        self.frontier = a.frontier;
+        self.next_subject_no = a.next_subject_no;
+        self.cache.extend(a.overlay);
+    }
+}
+
+/// What a batch changes in the writer besides the rows it commits.
+struct Advance {
+    overlay: HashMap<SubjectId, SubjectState>,
+    frontier: Frontier,
+    next_subject_no: u64,
+}
+
 pub struct Registry {
     store: Arc<dyn Store>,
     master: SecretKey,
@@ -226,27 +258,15 @@ impl Registry {
         let mut guard = self.lock()?;
         let w = &mut *guard;
         let start = w.frontier.size();
-        let mut batch = Batch {
-            reg: self,
-            now,
-            rng: &mut w.rng,
-            cache: &mut w.cache,
-            overlay: HashMap::new(),
-            frontier: w.frontier.clone(),
-            next_subject_no: w.next_subject_no,
-            commit: Commit { expected_size: start, ..Commit::default() },
-            new_registrations: HashSet::new(),
-        };
+        let mut batch = w.batch(self, now);
         let value = f(&mut batch)?;
-        let Batch { overlay, frontier, next_subject_no, commit, .. } = batch;
+        let (commit, advance) = batch.into_parts();
         if !commit.leaves.is_empty() {
             self.store.commit(&commit)?;
-            w.frontier = frontier;
-            w.next_subject_no = next_subject_no;
-            if w.cache.len() + overlay.len() > self.cache_limit {
+            if w.cache.len() + advance.overlay.len() > self.cache_limit {
                 w.cache.clear();
             }
-            w.cache.extend(overlay);
+            w.advance(advance);
         }
         Ok((value, Receipt { leaf_index: start, tree_size: w.frontier.size() }))
     }
@@ -280,28 +300,18 @@ impl Registry {
                 });
                 let prepared = (|| -> Result<()> {
                     while more && w.cache.len() <= self.cache_limit {
-                        let mut batch = Batch {
-                            reg: self,
-                            now,
-                            rng: &mut w.rng,
-                            cache: &mut w.cache,
-                            overlay: HashMap::new(),
-                            frontier: w.frontier.clone(),
-                            next_subject_no: w.next_subject_no,
-                            commit: Commit { expected_size: w.frontier.size(), ..Commit::default() },
-                            new_registrations: HashSet::new(),
-                        };
+                        let mut batch = w.batch(self, now);
                         more = fill(&mut batch)?;
-                        let Batch { overlay, frontier, next_subject_no, commit, .. } = batch;
+                        let (commit, advance) = batch.into_parts();
                         if commit.leaves.is_empty() {
                             continue;
                         }
                         if tx.send(commit).is_err() {
                             return Ok(()); // the committer failed; its error is reported below
                         }
-                        w.frontier = frontier;
-                        w.next_subject_no = next_subject_no;
-                        w.cache.extend(overlay);
+                        // Later batches build on this one; if its commit fails, the
+                        // stream resets the writer from the store below.
+                        w.advance(advance);
                     }
                     Ok(())
                 })();
@@ -556,6 +566,11 @@ pub struct Batch<'a> {
 }
 
 impl Batch<'_> {
+    fn into_parts(self) -> (Commit, Advance) {
+        let Batch { overlay, frontier, next_subject_no, commit, .. } = self;
+        (commit, Advance { overlay, frontier, next_subject_no })
+    }
+
     pub fn now(&self) -> Timestamp {
         self.now
     }
