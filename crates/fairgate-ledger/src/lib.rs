@@ -3,6 +3,7 @@
 //! - [`merkle`]: RFC 9162 leaf and node hashing, tree heads, an incremental frontier;
 //! - [`leaf`]: the canonical leaf encoding (a minimal clear header, then AEAD ciphertext);
 //! - [`keys`]: data keys wrapped by the master key, opaque per-leaf key ids, blind indexes;
+//! - [`proof`]: RFC 9162 inclusion and consistency proofs, generated and verified;
 //! - [`checkpoint`]: C2SP checkpoints signed as Ed25519 signed notes.
 //!
 //! Randomness is always passed in by the caller.
@@ -11,6 +12,7 @@ pub mod checkpoint;
 pub mod keys;
 pub mod leaf;
 pub mod merkle;
+pub mod proof;
 
 /// Everything that can go wrong in this crate.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

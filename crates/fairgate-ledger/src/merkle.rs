@@ -63,15 +63,43 @@ impl Frontier {
     }
 
     pub fn push(&mut self, leaf_hash: Hash) {
+        self.push_with(leaf_hash, |_, _, _| {});
+    }
+
+    /// Append a leaf and report each complete subtree the append finishes, as
+    /// (level, index at that level, hash): level 1 covers 2 leaves, level 8 covers 256.
+    pub fn push_with(&mut self, leaf_hash: Hash, mut completed: impl FnMut(u32, u64, &Hash)) {
         let mut h = leaf_hash;
         let mut s = self.size;
+        let mut level = 0;
         while s & 1 == 1 {
             let left = self.peaks.pop().expect("a set bit in the size always has a peak");
             h = node_hash(&left, &h);
             s >>= 1;
+            level += 1;
+            completed(level, s, &h);
         }
         self.peaks.push(h);
         self.size += 1;
+    }
+
+    /// Rebuild the frontier of a tree of `size` leaves from its peaks: the roots of
+    /// its complete subtrees, largest first, one per set bit of `size`.
+    pub fn from_peaks(size: u64, peaks: Vec<Hash>) -> Option<Self> {
+        (peaks.len() == size.count_ones() as usize).then_some(Self { size, peaks })
+    }
+
+    /// The (level, index at that level) of each peak of a tree of `size` leaves, largest first.
+    pub fn peak_positions(size: u64) -> Vec<(u32, u64)> {
+        let mut out = Vec::new();
+        let mut start = 0u64;
+        for level in (0..64).rev() {
+            if size & (1 << level) != 0 {
+                out.push((level, start >> level));
+                start += 1 << level;
+            }
+        }
+        out
     }
 
     pub fn root(&self) -> Hash {
@@ -124,6 +152,27 @@ mod tests {
         assert_eq!(split_point(5), 4);
         assert_eq!(split_point(1 << 40), 1 << 39);
         assert_eq!(split_point((1 << 40) + 1), 1 << 40);
+    }
+
+    #[test]
+    fn pushes_report_completed_subtrees_and_peaks_rebuild_the_frontier() {
+        let hashes: Vec<Hash> = (0u32..300).map(|i| leaf_hash(&i.to_be_bytes())).collect();
+        let mut f = Frontier::new();
+        let mut nodes = std::collections::HashMap::new();
+        for h in &hashes {
+            f.push_with(*h, |level, index, hash| {
+                nodes.insert((level, index), *hash);
+            });
+        }
+        let at = |level: u32, index: u64| root_of(&hashes[(index << level) as usize..((index + 1) << level) as usize]);
+        assert_eq!(nodes[&(8, 0)], at(8, 0));
+        assert_eq!(nodes[&(1, 149)], at(1, 149));
+        assert!(!nodes.contains_key(&(8, 1)), "the second 256-block is not complete at 300");
+        assert_eq!(Frontier::peak_positions(300), vec![(8, 0), (5, 8), (3, 36), (2, 74)]);
+        let peaks = Frontier::peak_positions(300).into_iter().map(|(l, i)| at(l, i)).collect();
+        let rebuilt = Frontier::from_peaks(300, peaks).unwrap();
+        assert_eq!(rebuilt, f);
+        assert!(Frontier::from_peaks(300, vec![]).is_none());
     }
 
     proptest! {

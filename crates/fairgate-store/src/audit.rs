@@ -1,10 +1,13 @@
 //! `audit verify`: recompute every leaf hash and the Merkle tree from the stored
-//! leaf bytes, and check them against the stored hashes and every signed checkpoint.
+//! leaf bytes, and check them against the stored leaf hashes, the stored subtree
+//! nodes and every signed checkpoint.
 //! It needs no secret key: anyone with the leaves and the verifier key can do it.
 
 use fairgate_ledger::checkpoint::NoteVerifier;
 use fairgate_ledger::leaf::Header;
 use fairgate_ledger::merkle::{leaf_hash, Frontier, Hash};
+
+use crate::tree::STORED_LEVEL_STEP;
 
 use crate::store::{Result, Store};
 
@@ -62,6 +65,7 @@ pub fn verify(store: &dyn Store, verifier: &NoteVerifier, progress: &mut dyn FnM
         };
     check(&frontier, &mut problems, &mut pending);
     let mut next = 0u64;
+    let mut nodes = Vec::new();
     while next < size {
         let rows = store.leaves(next, 20_000)?;
         if rows.is_empty() {
@@ -83,9 +87,26 @@ pub fn verify(store: &dyn Store, verifier: &NoteVerifier, progress: &mut dyn FnM
             if let Err(e) = Header::decode(&row.leaf) {
                 problems.push(Problem { leaf_index: Some(row.index), message: format!("leaf {}: {e}", row.index) });
             }
-            frontier.push(h);
+            frontier.push_with(h, |level, index, hash| {
+                if level % STORED_LEVEL_STEP == 0 {
+                    nodes.push((level, index, *hash));
+                }
+            });
             next += 1;
             check(&frontier, &mut problems, &mut pending);
+        }
+        for (level, index, hash) in nodes.drain(..) {
+            if store.tree_nodes(level, index, 1)?.first() != Some(&hash) {
+                // A node names no leaf: if a leaf below it is bad, that leaf is reported itself.
+                problems.push(Problem {
+                    leaf_index: None,
+                    message: format!(
+                        "stored tree node ({level}, {index}) does not match leaves {}..{}",
+                        index << level,
+                        (index + 1) << level
+                    ),
+                });
+            }
         }
         progress(next, size);
     }

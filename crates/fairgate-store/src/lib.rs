@@ -7,6 +7,7 @@
 //!   appends leaves and projections in one transaction; also reads, rebuild and
 //!   access logging;
 //! - [`project`]: how each event maps to projection rows;
+//! - [`tree`]: the stored Merkle tree (leaf hashes and every 8th level) that proofs read;
 //! - [`audit`]: recomputes the Merkle tree over every stored leaf.
 //!
 //! No business rule lives here: validation and decisions are `fairgate-core`'s.
@@ -17,6 +18,7 @@ pub mod project;
 pub mod registry;
 pub mod sqlite;
 pub mod store;
+pub mod tree;
 
 pub use registry::{Receipt, Registry, RegistryError};
 pub use store::{Store, StoreError};

@@ -28,7 +28,9 @@ use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
 
 use crate::project::{project, DOCUMENT_DOMAIN, REGISTRATION_DOMAIN};
-use crate::store::{CheckpointRow, Commit, LeafRow, Projection, Store, StoreError, SubjectKeysRow};
+use crate::store::{CheckpointRow, Commit, LeafRow, NodeRow, Projection, Store, StoreError, SubjectKeysRow};
+use crate::tree::{StoredTree, STORED_LEVEL_STEP};
+use fairgate_ledger::proof::{consistency_proof, inclusion_proof, ProofError};
 
 /// Key slots: which of a subject's keys sealed a leaf.
 pub const SLOT_DATA: u8 = 1;
@@ -155,19 +157,15 @@ fn place_book(store: &dyn Store) -> Result<PlaceBook> {
     Ok(PlaceBook::new(zoned))
 }
 
-fn frontier_of(store: &dyn Store) -> Result<Frontier> {
-    let size = store.tree_size()?;
-    let mut f = Frontier::new();
-    let mut start = 0;
-    while start < size {
-        let hashes = store.leaf_hashes(start, 100_000)?;
-        if hashes.is_empty() {
-            return Err(corrupt(format!("the ledger has a gap at leaf {start}")));
-        }
-        start += hashes.len() as u64;
-        hashes.into_iter().for_each(|h| f.push(h));
+fn proof_error(e: ProofError<StoreError>) -> RegistryError {
+    match e {
+        ProofError::Source(s) => RegistryError::Store(s),
+        other => RegistryError::Invalid(Invalid::one("index", other.to_string())),
     }
-    Ok(f)
+}
+
+fn frontier_of(store: &dyn Store) -> Result<Frontier> {
+    Ok(crate::tree::frontier(store, store.tree_size()?)?)
 }
 
 impl Registry {
@@ -453,6 +451,45 @@ impl Registry {
             .collect()
     }
 
+    /// Raw leaves `[start, start + count)` as stored. Public: every payload is sealed.
+    pub fn leaves(&self, start: u64, count: u64) -> Result<Vec<LeafRow>> {
+        Ok(self.store.leaves(start, count)?)
+    }
+
+    fn check_size(&self, field: &str, size: u64) -> Result<()> {
+        let stored = self.store.tree_size()?;
+        if size > stored {
+            return Err(Invalid::one(field, format!("{size} is larger than the log, which has {stored} leaves")).into());
+        }
+        Ok(())
+    }
+
+    /// RFC 9162 inclusion proof of leaf `index` in the tree of `size` leaves.
+    pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>> {
+        self.check_size("size", size)?;
+        if index >= size {
+            return Err(Invalid::one("index", format!("{index} is not below the tree size {size}")).into());
+        }
+        inclusion_proof(&mut StoredTree { store: self.store.as_ref() }, index, size).map_err(proof_error)
+    }
+
+    /// RFC 9162 consistency proof between the trees of `from` and `to` leaves.
+    pub fn consistency_proof(&self, from: u64, to: u64) -> Result<Vec<Hash>> {
+        self.check_size("to", to)?;
+        if from > to {
+            return Err(Invalid::one("from", format!("{from} is larger than to ({to})")).into());
+        }
+        consistency_proof(&mut StoredTree { store: self.store.as_ref() }, from, to).map_err(proof_error)
+    }
+
+    /// The signed checkpoint at exactly `size`, if one was signed, else the latest.
+    pub fn checkpoint(&self, size: Option<u64>) -> Result<Option<CheckpointRow>> {
+        Ok(match size {
+            None => self.store.latest_checkpoint()?,
+            Some(n) => self.store.checkpoints()?.into_iter().find(|c| c.size == n),
+        })
+    }
+
     /// Sign a checkpoint of the current tree unless one exists at this size.
     pub fn sign_checkpoint(&self, now: Timestamp) -> Result<Option<CheckpointRow>> {
         let w = self.lock()?;
@@ -602,7 +639,12 @@ impl Batch<'_> {
         let payload = serde_json::to_vec(event).map_err(corrupt)?;
         let bytes = leaf::seal(&header, key, &payload, self.rng);
         let hash = leaf_hash(&bytes);
-        self.frontier.push(hash);
+        let nodes = &mut self.commit.nodes;
+        self.frontier.push_with(hash, |level, index, hash| {
+            if level % STORED_LEVEL_STEP == 0 {
+                nodes.push(NodeRow { level, index, hash: *hash });
+            }
+        });
         project(subject_no, index, event, &self.reg.blind, &mut self.commit.projections);
         self.commit.leaves.push(LeafRow { index, leaf: bytes, hash });
         Ok(index)

@@ -29,6 +29,8 @@ const SCHEMA: &[&str] = &[
      CREATE TABLE p_registrations (blind BLOB PRIMARY KEY, subject_no INTEGER NOT NULL, leaf_index INTEGER NOT NULL) WITHOUT ROWID;",
     // 2: programs (not personal; their content is still sealed in the ledger).
     "CREATE TABLE p_programs (program_id TEXT NOT NULL, version INTEGER NOT NULL, leaf_index INTEGER NOT NULL, PRIMARY KEY (program_id, version)) WITHOUT ROWID;",
+    // 3: the hashes of complete subtrees at every 8th level, so proofs read O(log n) rows.
+    "CREATE TABLE tree_nodes (level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL, PRIMARY KEY (level, idx)) WITHOUT ROWID;",
 ];
 
 /// The projection tables, in the order they are cleared and digested.
@@ -78,6 +80,9 @@ impl SqliteStore {
         for (i, step) in SCHEMA.iter().enumerate().skip(version as usize) {
             let tx = conn.unchecked_transaction().map_err(be)?;
             tx.execute_batch(step).map_err(be)?;
+            if i + 1 == 3 {
+                backfill_tree_nodes(&tx)?;
+            }
             tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1)).map_err(be)?;
             tx.commit().map_err(be)?;
         }
@@ -156,6 +161,26 @@ fn insert_projections(tx: &rusqlite::Transaction<'_>, rows: &[Projection]) -> Re
     Ok(())
 }
 
+/// Compute the stored subtree hashes of a ledger written before they were kept.
+fn backfill_tree_nodes(conn: &Connection) -> Result<()> {
+    let mut frontier = fairgate_ledger::merkle::Frontier::new();
+    let mut read = conn.prepare("SELECT hash FROM ledger ORDER BY idx").map_err(be)?;
+    let mut write = conn.prepare("INSERT INTO tree_nodes (level, idx, hash) VALUES (?1, ?2, ?3)").map_err(be)?;
+    let mut rows = read.query([]).map_err(be)?;
+    while let Some(r) = rows.next().map_err(be)? {
+        let mut nodes = Vec::new();
+        frontier.push_with(hash_from(r.get(0).map_err(be)?)?, |level, index, hash| {
+            if level % crate::tree::STORED_LEVEL_STEP == 0 {
+                nodes.push((level, index, *hash));
+            }
+        });
+        for (level, index, hash) in nodes {
+            write.execute(params![level as i64, index as i64, &hash[..]]).map_err(be)?;
+        }
+    }
+    Ok(())
+}
+
 fn size_of(conn: &Connection) -> Result<u64> {
     conn.query_row("SELECT COALESCE(MAX(idx) + 1, 0) FROM ledger", [], |r| r.get::<_, i64>(0))
         .map(|n| n as u64)
@@ -200,6 +225,11 @@ impl Store for SqliteStore {
                 let mut ins = tx.prepare_cached("INSERT INTO ledger (idx, leaf, hash) VALUES (?1, ?2, ?3)").map_err(be)?;
                 for l in &c.leaves {
                     ins.execute(params![l.index as i64, l.leaf, &l.hash[..]]).map_err(be)?;
+                }
+                let mut node =
+                    tx.prepare_cached("INSERT INTO tree_nodes (level, idx, hash) VALUES (?1, ?2, ?3)").map_err(be)?;
+                for n in &c.nodes {
+                    node.execute(params![n.level as i64, n.index as i64, &n.hash[..]]).map_err(be)?;
                 }
             }
             insert_projections(&tx, &c.projections)?;
@@ -250,6 +280,28 @@ impl Store for SqliteStore {
                 c.prepare_cached("SELECT hash FROM ledger WHERE idx >= ?1 ORDER BY idx LIMIT ?2").map_err(be)?;
             let rows = st.query_map(params![start as i64, count as i64], |r| r.get::<_, Vec<u8>>(0)).map_err(be)?;
             rows.map(|r| hash_from(r.map_err(be)?)).collect()
+        })
+    }
+
+    fn tree_nodes(&self, level: u32, start: u64, count: u64) -> Result<Vec<Hash>> {
+        self.read(|c| {
+            let mut st = c
+                .prepare_cached("SELECT idx, hash FROM tree_nodes WHERE level = ?1 AND idx >= ?2 ORDER BY idx LIMIT ?3")
+                .map_err(be)?;
+            let rows = st
+                .query_map(params![level as i64, start as i64, count as i64], |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
+                })
+                .map_err(be)?;
+            let mut out = Vec::with_capacity(count as usize);
+            for (i, r) in rows.enumerate() {
+                let (idx, hash) = r.map_err(be)?;
+                if idx as u64 != start + i as u64 {
+                    return Err(StoreError::Corrupt(format!("tree node ({level}, {}) is missing", start + i as u64)));
+                }
+                out.push(hash_from(hash)?);
+            }
+            Ok(out)
         })
     }
 

@@ -46,6 +46,14 @@ pub enum Projection {
     Program { id: String, version: u32, leaf_index: u64 },
 }
 
+/// The hash of a complete subtree: `level` 8 covers leaves `[index*256, (index+1)*256)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeRow {
+    pub level: u32,
+    pub index: u64,
+    pub hash: Hash,
+}
+
 /// Everything one command writes, committed atomically.
 #[derive(Debug, Default)]
 pub struct Commit {
@@ -53,6 +61,8 @@ pub struct Commit {
     pub expected_size: u64,
     pub subject_keys: Vec<SubjectKeysRow>,
     pub leaves: Vec<LeafRow>,
+    /// Subtree hashes the new leaves complete, at the stored levels.
+    pub nodes: Vec<NodeRow>,
     pub projections: Vec<Projection>,
 }
 
@@ -112,6 +122,8 @@ pub trait Store: Send + Sync {
     fn leaves(&self, start: u64, count: u64) -> Result<Vec<LeafRow>>;
     fn leaves_at(&self, indexes: &[u64]) -> Result<Vec<LeafRow>>;
     fn leaf_hashes(&self, start: u64, count: u64) -> Result<Vec<Hash>>;
+    /// Up to `count` stored subtree hashes of `level`, from index `start`.
+    fn tree_nodes(&self, level: u32, start: u64, count: u64) -> Result<Vec<Hash>>;
 
     // Keys.
     fn system_key(&self, name: &str) -> Result<Option<Vec<u8>>>;
