@@ -239,6 +239,9 @@ async fn the_openapi_document_matches_the_routes() {
         ("POST", "/subjects/{id}/crossings"),
         ("GET", "/log/checkpoint"),
         ("GET", "/log/key"),
+        ("GET", "/log/leaves"),
+        ("GET", "/log/proof/inclusion"),
+        ("GET", "/log/proof/consistency"),
     ]
     .iter()
     .map(|(m, p)| (m.to_string(), p.to_string()))
@@ -306,5 +309,83 @@ async fn web_sign_in_uses_a_cookie_that_the_api_does_not_accept() {
     assert_eq!(out.status(), 303);
     let home = s.client.get(s.url("/")).header("cookie", &pair).send().await.unwrap().text().await.unwrap();
     assert!(!home.contains("Signed in as"), "the session ended");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn the_log_serves_leaves_and_proofs_that_verify_against_signed_checkpoints() {
+    use base64::Engine;
+    use fairgate_ledger::merkle::{leaf_hash, Hash};
+    use fairgate_ledger::proof::{verify_consistency, verify_inclusion};
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let hashes = |v: &Value| -> Vec<Hash> {
+        v["hashes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| b64.decode(h.as_str().unwrap()).unwrap().try_into().unwrap())
+            .collect()
+    };
+    let s = start().await;
+    let key = s.client.get(s.url("/log/key")).send().await.unwrap().text().await.unwrap();
+    let verifier = fairgate_ledger::checkpoint::NoteVerifier::parse(&key).unwrap();
+    for i in 0..5 {
+        let mut p = specimen();
+        p["document"]["number"] = json!(format!("X{i:07}"));
+        s.post(&s.officer, "/subjects", &p).await;
+    }
+    let first = s.registry_checkpoint().await;
+    for i in 5..12 {
+        let mut p = specimen();
+        p["document"]["number"] = json!(format!("X{i:07}"));
+        s.post(&s.officer, "/subjects", &p).await;
+    }
+    let second = s.registry_checkpoint().await;
+    let cp1 = verifier.verify(&first).unwrap();
+    let cp2 = verifier.verify(&second).unwrap();
+    assert_eq!((cp1.size, cp2.size), (5, 12));
+
+    // Leaves hash to the signed root.
+    let leaves: Vec<String> =
+        s.client.get(s.url("/log/leaves?start=0&count=12")).send().await.unwrap().json().await.unwrap();
+    let leaf_hashes: Vec<Hash> = leaves.iter().map(|l| leaf_hash(&b64.decode(l).unwrap())).collect();
+    assert_eq!(fairgate_ledger::merkle::root_of(&leaf_hashes), cp2.root);
+
+    for index in [0u64, 4, 7, 11] {
+        let p: Value = s
+            .client
+            .get(s.url(&format!("/log/proof/inclusion?index={index}&size=12")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(p["tree_size"], 12);
+        assert!(verify_inclusion(&leaf_hashes[index as usize], index, 12, &hashes(&p), &cp2.root), "leaf {index}");
+    }
+    let c: Value =
+        s.client.get(s.url("/log/proof/consistency?from=5&to=12")).send().await.unwrap().json().await.unwrap();
+    assert!(verify_consistency(5, 12, &cp1.root, &cp2.root, &hashes(&c)));
+
+    // Older checkpoints stay retrievable by size.
+    let old = s.client.get(s.url("/log/checkpoint?size=5")).send().await.unwrap().text().await.unwrap();
+    assert_eq!(verifier.verify(&old).unwrap().size, 5);
+
+    // Bad parameters are named.
+    for (path, status, field) in [
+        ("/log/checkpoint?size=6", 404, "size"),
+        ("/log/leaves", 400, "start"),
+        ("/log/leaves?start=0&count=5000", 422, "count"),
+        ("/log/leaves?start=99", 422, "start"),
+        ("/log/proof/inclusion?index=12&size=12", 422, "index"),
+        ("/log/proof/inclusion?index=x&size=12", 400, "index"),
+        ("/log/proof/inclusion?index=0&size=13", 422, "size"),
+        ("/log/proof/consistency?from=6&to=5", 422, "from"),
+    ] {
+        let r = s.client.get(s.url(path)).send().await.unwrap();
+        let st = r.status().as_u16();
+        assert_problem(st, &r.json().await.unwrap(), status, Some(field));
+    }
     s.stop().await;
 }

@@ -11,6 +11,7 @@ use fairgate_store::{Registry, Store};
 use serde_json::{json, Value};
 
 pub struct Server {
+    pub registry: Arc<Registry>,
     pub base: String,
     pub client: reqwest::Client,
     pub store: Arc<SqliteStore>,
@@ -51,12 +52,14 @@ pub async fn start() -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let state = AppState::new(Arc::new(registry));
+    let registry = Arc::new(registry);
+    let state = AppState::new(registry.clone());
     let handle = tokio::spawn(fairgate_server::serve(listener, state, async move {
         let _ = rx.await;
     }));
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     Server {
+        registry,
         base,
         client,
         store,
@@ -74,6 +77,12 @@ pub async fn start() -> Server {
 impl Server {
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
+    }
+
+    /// Sign a checkpoint of the current tree now and return its note.
+    pub async fn registry_checkpoint(&self) -> String {
+        self.registry.sign_checkpoint(jiff::Timestamp::now()).unwrap();
+        self.registry.store().latest_checkpoint().unwrap().unwrap().note
     }
 
     pub async fn tree_size(&self) -> u64 {
