@@ -62,6 +62,11 @@ impl Frontier {
         self.size
     }
 
+    /// The roots of the complete subtrees, largest first (see [`Frontier::peak_positions`]).
+    pub fn peaks(&self) -> &[Hash] {
+        &self.peaks
+    }
+
     pub fn push(&mut self, leaf_hash: Hash) {
         self.push_with(leaf_hash, |_, _, _| {});
     }

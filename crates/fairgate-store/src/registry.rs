@@ -30,7 +30,7 @@ use rand::{RngCore, SeedableRng};
 use crate::project::{project, DOCUMENT_DOMAIN, REGISTRATION_DOMAIN};
 use crate::store::{CheckpointRow, Commit, LeafRow, NodeRow, Projection, Store, StoreError, SubjectKeysRow};
 use crate::tree::{StoredTree, STORED_LEVEL_STEP};
-use fairgate_ledger::proof::{consistency_proof, inclusion_proof, ProofError};
+use fairgate_ledger::proof::{consistency_proof, inclusion_proof, verify_consistency, ProofError};
 
 /// Key slots: which of a subject's keys sealed a leaf.
 pub const SLOT_DATA: u8 = 1;
@@ -490,16 +490,39 @@ impl Registry {
         })
     }
 
-    /// Sign a checkpoint of the current tree unless one exists at this size.
+    /// Sign a checkpoint of the current tree unless one exists at this size. Refuses
+    /// (with `Corrupt`) to sign a tree that is not provably an extension of the last
+    /// signed one: a ledger that shrank or whose stored leaves changed must never get
+    /// a fresh signature that would hide it.
     pub fn sign_checkpoint(&self, now: Timestamp) -> Result<Option<CheckpointRow>> {
         let w = self.lock()?;
-        let size = w.frontier.size();
-        if self.store.latest_checkpoint()?.is_some_and(|c| c.size == size) {
-            return Ok(None);
+        let (size, root) = (w.frontier.size(), w.frontier.root());
+        if let Some(last) = self.store.latest_checkpoint()? {
+            if size < last.size {
+                return Err(corrupt(format!(
+                    "the ledger has {size} leaves but a checkpoint was signed at {}: leaves were removed; refusing to sign",
+                    last.size
+                )));
+            }
+            if size == last.size {
+                if root != last.root {
+                    return Err(corrupt(format!(
+                        "the root at {size} differs from the signed checkpoint: refusing to sign"
+                    )));
+                }
+                return Ok(None);
+            }
+            let proof = consistency_proof(&mut StoredTree { store: self.store.as_ref() }, last.size, size)
+                .map_err(proof_error)?;
+            if !verify_consistency(last.size, size, &last.root, &root, &proof) {
+                return Err(corrupt(format!(
+                    "the stored tree at {size} is not consistent with the checkpoint signed at {}: refusing to sign",
+                    last.size
+                )));
+            }
         }
-        let cp = Checkpoint { origin: self.origin().to_string(), size, root: w.frontier.root() };
-        let row =
-            CheckpointRow { size, root: cp.root, note: self.signer.sign(&cp), signed_at_ms: now.as_millisecond() };
+        let cp = Checkpoint { origin: self.origin().to_string(), size, root };
+        let row = CheckpointRow { size, root, note: self.signer.sign(&cp), signed_at_ms: now.as_millisecond() };
         self.store.put_checkpoint(&row)?;
         Ok(Some(row))
     }

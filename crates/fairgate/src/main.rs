@@ -85,6 +85,26 @@ enum AuditCommand {
     Verify,
     /// Print the checkpoint verifier key (signed-note vkey form).
     Key,
+    /// Check a Fairgate log from outside: signature, consistency with the last run,
+    /// and the root recomputed from the leaves. Exits non-zero with evidence on a
+    /// fork, a rewrite or a truncation. Needs no data directory.
+    Monitor {
+        /// Base URL of the log, e.g. http://127.0.0.1:8080
+        #[arg(long)]
+        url: String,
+        /// Where to remember the last verified checkpoint (created on first run).
+        #[arg(long)]
+        state: PathBuf,
+        /// The verifier key (`fairgate audit key` on the server). Without it, the key is pinned on first use.
+        #[arg(long)]
+        key: Option<String>,
+        /// Download and rehash every leaf, not only those added since the last run.
+        #[arg(long)]
+        full: bool,
+        /// How many random older leaves to check by inclusion proof on each run.
+        #[arg(long, default_value_t = 16)]
+        samples: u32,
+    },
 }
 
 #[derive(Subcommand)]
@@ -205,6 +225,9 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Audit(AuditCommand::Verify) => audit_verify(&cli.data),
+        Command::Audit(AuditCommand::Monitor { url, state, key, full, samples }) => {
+            audit_monitor(&url, &state, key.as_deref(), fairgate::monitor::Depth { full, samples })
+        }
         Command::Rebuild => {
             let o = open_existing(&cli.data)?;
             let bar = progress(o.store.tree_size()?, "rebuilding");
@@ -245,6 +268,38 @@ fn audit_verify(data: &Path) -> Result<()> {
         Some(i) => bail!("the ledger does not verify: first bad leaf index {i}"),
         None => bail!("the ledger does not verify: see the problems above"),
     }
+}
+
+fn audit_monitor(url: &str, state_path: &Path, key: Option<&str>, depth: fairgate::monitor::Depth) -> Result<()> {
+    let previous: Option<fairgate::monitor::MonitorState> = match std::fs::read_to_string(state_path) {
+        Ok(text) => Some(
+            serde_json::from_str(&text)
+                .with_context(|| format!("--state {} is not a monitor state file", state_path.display()))?,
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e).with_context(|| format!("--state {}", state_path.display())),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(60)).build()?;
+    let (next, report) = runtime.block_on(fairgate::monitor::check(&client, url, previous, key, depth))?;
+    // Write the new state beside the old one, then rename: an interrupted run leaves the old state.
+    let tmp = state_path.with_extension("tmp");
+    std::fs::write(&tmp, serde_json::to_vec_pretty(&next)?).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, state_path).with_context(|| format!("writing {}", state_path.display()))?;
+    if report.key_pinned_now {
+        println!("pinned verifier key {} (check it against one published out of band)", next.key);
+    }
+    match report.from {
+        None => println!(
+            "ok: checkpoint at {} leaves verified; all {} leaves downloaded and hashed to its root",
+            report.to, report.leaves_downloaded
+        ),
+        Some(from) => println!(
+            "ok: checkpoint at {} leaves is consistent with the one at {from}; {} new leaves hash to its root",
+            report.to, report.leaves_downloaded
+        ),
+    }
+    Ok(())
 }
 
 fn hex(bytes: &[u8]) -> String {
