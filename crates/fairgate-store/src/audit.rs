@@ -9,6 +9,9 @@ use fairgate_ledger::merkle::{leaf_hash, Frontier, Hash};
 
 use crate::tree::STORED_LEVEL_STEP;
 
+/// Leaves read per chunk.
+const CHUNK: u64 = 20_000;
+
 use crate::store::{Result, Store};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,50 +69,81 @@ pub fn verify(store: &dyn Store, verifier: &NoteVerifier, progress: &mut dyn FnM
     check(&frontier, &mut problems, &mut pending);
     let mut next = 0u64;
     let mut nodes = Vec::new();
-    while next < size {
-        let rows = store.leaves(next, 20_000)?;
-        if rows.is_empty() {
-            problems.push(Problem { leaf_index: Some(next), message: format!("leaf {next} is missing") });
-            break;
-        }
-        for row in rows {
-            if row.index != next {
-                problems.push(Problem { leaf_index: Some(next), message: format!("leaf {next} is missing") });
-                next = row.index;
-            }
-            let h = leaf_hash(&row.leaf);
-            if h != row.hash {
-                problems.push(Problem {
-                    leaf_index: Some(row.index),
-                    message: format!("leaf {}: its bytes do not match its stored hash", row.index),
-                });
-            }
-            if let Err(e) = Header::decode(&row.leaf) {
-                problems.push(Problem { leaf_index: Some(row.index), message: format!("leaf {}: {e}", row.index) });
-            }
-            frontier.push_with(h, |level, index, hash| {
-                if level % STORED_LEVEL_STEP == 0 {
-                    nodes.push((level, index, *hash));
+    // A reader thread fetches the next chunk while this one is hashed.
+    std::thread::scope(|scope| -> Result<()> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Vec<crate::store::LeafRow>>>(2);
+        scope.spawn(move || {
+            let mut start = 0u64;
+            while start < size {
+                let chunk = store.leaves(start, CHUNK);
+                let stop = match &chunk {
+                    Ok(rows) if !rows.is_empty() => {
+                        start = rows[rows.len() - 1].index + 1;
+                        false
+                    }
+                    _ => true,
+                };
+                if tx.send(chunk).is_err() || stop {
+                    break;
                 }
-            });
-            next += 1;
-            check(&frontier, &mut problems, &mut pending);
-        }
-        for (level, index, hash) in nodes.drain(..) {
-            if store.tree_nodes(level, index, 1)?.first() != Some(&hash) {
-                // A node names no leaf: if a leaf below it is bad, that leaf is reported itself.
-                problems.push(Problem {
-                    leaf_index: None,
-                    message: format!(
-                        "stored tree node ({level}, {index}) does not match leaves {}..{}",
-                        index << level,
-                        (index + 1) << level
-                    ),
-                });
             }
+        });
+        while next < size {
+            let rows = match rx.recv() {
+                Ok(chunk) => chunk?,
+                Err(_) => Vec::new(),
+            };
+            if rows.is_empty() {
+                problems.push(Problem { leaf_index: Some(next), message: format!("leaf {next} is missing") });
+                break;
+            }
+            for row in rows {
+                if row.index != next {
+                    problems.push(Problem { leaf_index: Some(next), message: format!("leaf {next} is missing") });
+                    next = row.index;
+                }
+                let h = leaf_hash(&row.leaf);
+                if h != row.hash {
+                    problems.push(Problem {
+                        leaf_index: Some(row.index),
+                        message: format!("leaf {}: its bytes do not match its stored hash", row.index),
+                    });
+                }
+                if let Err(e) = Header::decode(&row.leaf) {
+                    problems.push(Problem { leaf_index: Some(row.index), message: format!("leaf {}: {e}", row.index) });
+                }
+                frontier.push_with(h, |level, index, hash| {
+                    if level % STORED_LEVEL_STEP == 0 {
+                        nodes.push((level, index, *hash));
+                    }
+                });
+                next += 1;
+                check(&frontier, &mut problems, &mut pending);
+            }
+            // Nodes completed in this chunk are contiguous per level: one range read each.
+            nodes.sort_by_key(|(level, index, _)| (*level, *index));
+            for run in nodes.chunk_by(|a, b| a.0 == b.0 && a.1 + 1 == b.1) {
+                let (level, first, _) = run[0];
+                let stored = store.tree_nodes(level, first, run.len() as u64)?;
+                for (k, (_, index, hash)) in run.iter().enumerate() {
+                    if stored.get(k) != Some(hash) {
+                        // A node names no leaf: if a leaf below it is bad, that leaf is reported itself.
+                        problems.push(Problem {
+                            leaf_index: None,
+                            message: format!(
+                                "stored tree node ({level}, {index}) does not match leaves {}..{}",
+                                index << level,
+                                (index + 1) << level
+                            ),
+                        });
+                    }
+                }
+            }
+            nodes.clear();
+            progress(next, size);
         }
-        progress(next, size);
-    }
+        Ok(())
+    })?;
     for cp in pending {
         problems.push(Problem {
             leaf_index: None,

@@ -7,7 +7,7 @@
 //!   appends leaves and projections in one transaction; also reads, rebuild and
 //!   access logging;
 //! - [`project`]: how each event maps to projection rows;
-//! - [`tree`]: the stored Merkle tree (leaf hashes and every 8th level) that proofs read;
+//! - [`tree`]: the stored Merkle tree (leaf hashes and every 4th level) that proofs read;
 //! - [`audit`]: recomputes the Merkle tree over every stored leaf.
 //!
 //! No business rule lives here: validation and decisions are `fairgate-core`'s.

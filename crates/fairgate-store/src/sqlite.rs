@@ -29,8 +29,10 @@ const SCHEMA: &[&str] = &[
      CREATE TABLE p_registrations (blind BLOB PRIMARY KEY, subject_no INTEGER NOT NULL, leaf_index INTEGER NOT NULL) WITHOUT ROWID;",
     // 2: programs (not personal; their content is still sealed in the ledger).
     "CREATE TABLE p_programs (program_id TEXT NOT NULL, version INTEGER NOT NULL, leaf_index INTEGER NOT NULL, PRIMARY KEY (program_id, version)) WITHOUT ROWID;",
-    // 3: the hashes of complete subtrees at every 8th level, so proofs read O(log n) rows.
+    // 3: the hashes of complete subtrees at stored levels (see tree::STORED_LEVEL_STEP).
     "CREATE TABLE tree_nodes (level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL, PRIMARY KEY (level, idx)) WITHOUT ROWID;",
+    // 4: every 4th level instead of every 8th (proofs read at most 8 rows per sibling).
+    "DELETE FROM tree_nodes;",
 ];
 
 /// The projection tables, in the order they are cleared and digested.
@@ -80,7 +82,7 @@ impl SqliteStore {
         for (i, step) in SCHEMA.iter().enumerate().skip(version as usize) {
             let tx = conn.unchecked_transaction().map_err(be)?;
             tx.execute_batch(step).map_err(be)?;
-            if i + 1 == 3 {
+            if i + 1 == 4 {
                 backfill_tree_nodes(&tx)?;
             }
             tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1)).map_err(be)?;

@@ -1,7 +1,7 @@
 //! The stored Merkle tree: leaf hashes plus the hashes of complete subtrees at every
-//! [`STORED_LEVEL_STEP`]th level (256 leaves, 65,536 leaves, ...). Any subtree hash
-//! is then at most 255 hash operations over at most 256 stored rows per level
-//! band, so proofs and the frontier read O(log n) rows and never rehash the log.
+//! [`STORED_LEVEL_STEP`]th level (16 leaves, 256 leaves, 4,096 leaves, ...). Any
+//! subtree hash is then at most 7 hash operations over at most 8 stored rows, so a
+//! proof or the frontier reads O(log n) rows and never rehashes the log.
 
 use fairgate_ledger::merkle::{node_hash, split_point, Frontier, Hash};
 use fairgate_ledger::proof::TreeHashes;
@@ -9,7 +9,7 @@ use fairgate_ledger::proof::TreeHashes;
 use crate::store::{Store, StoreError};
 
 /// Subtree hashes are stored at levels that are multiples of this.
-pub const STORED_LEVEL_STEP: u32 = 8;
+pub const STORED_LEVEL_STEP: u32 = 4;
 
 /// Subtree hashes read from a store.
 pub struct StoredTree<'a> {

@@ -14,7 +14,7 @@ use fairgate_core::ids::SubjectId;
 use fairgate_core::subject::{NewSubject, Sex};
 use fairgate_ledger::keys::SecretKey;
 use fairgate_store::sqlite::{bare_insert_baseline, SqliteStore};
-use fairgate_store::Registry;
+use fairgate_store::{Registry, Store};
 use jiff::{SignedDuration, Timestamp, ToSpan};
 use rand::RngCore;
 
@@ -216,6 +216,205 @@ pub fn ingest(args: &IngestArgs) -> Result<()> {
         );
         println!("ratio:    {:>10.2} of the baseline", r.ratio_to_baseline);
         println!("peak RSS: {:>10.1} MiB", r.peak_rss_mib);
+    }
+    Ok(())
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct LogArgs {
+    /// Number of leaves in the benchmark log.
+    #[arg(long, default_value_t = 10_000_000)]
+    pub leaves: u64,
+    /// Bytes per leaf (a real crossing leaf is about 310).
+    #[arg(long, default_value_t = 310)]
+    pub leaf_bytes: usize,
+    /// How many inclusion proofs to time.
+    #[arg(long, default_value_t = 2000)]
+    pub proofs: u64,
+    /// Directory for the throw-away benchmark database (default: a new one under the system temp directory).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Print the result as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LogReport {
+    pub leaves: u64,
+    pub leaf_bytes: usize,
+    pub build_seconds: f64,
+    /// Inclusion proof computed from the store, microseconds.
+    pub proof_us_p50: f64,
+    pub proof_us_p99: f64,
+    pub proof_us_max: f64,
+    /// Inclusion proof fetched over HTTP from a local server (keep-alive), microseconds.
+    pub http_us_p50: f64,
+    pub http_us_p99: f64,
+    pub http_us_max: f64,
+    pub verify_leaves_per_sec: f64,
+    /// Baseline: bare SHA-256 of leaf-sized buffers on this machine, in the same run.
+    pub sha256_per_sec: f64,
+    pub verify_ratio_to_sha256: f64,
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted.get(((sorted.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(f64::NAN)
+}
+
+/// Build a log of synthetic leaves (valid headers, random-looking bodies) through
+/// the Store trait, with its stored subtree nodes, as the registry would write it.
+fn build_log(store: &SqliteStore, leaves: u64, leaf_bytes: usize) -> Result<()> {
+    use fairgate_ledger::merkle::{leaf_hash, Frontier};
+    use fairgate_store::store::{Commit, LeafRow, NodeRow};
+    use fairgate_store::tree::STORED_LEVEL_STEP;
+    let mut frontier = Frontier::new();
+    let mut i = 0u64;
+    let mut body = vec![0u8; leaf_bytes.max(fairgate_ledger::leaf::MIN_LEN)];
+    body[0] = fairgate_ledger::leaf::VERSION;
+    while i < leaves {
+        let mut commit = Commit { expected_size: i, ..Commit::default() };
+        for n in i..(i + 50_000).min(leaves) {
+            body[11..19].copy_from_slice(&n.to_be_bytes());
+            let hash = leaf_hash(&body);
+            frontier.push_with(hash, |level, index, h| {
+                if level % STORED_LEVEL_STEP == 0 {
+                    commit.nodes.push(NodeRow { level, index, hash: *h });
+                }
+            });
+            commit.leaves.push(LeafRow { index: n, leaf: body.clone(), hash });
+        }
+        i += commit.leaves.len() as u64;
+        store.commit(&commit)?;
+    }
+    Ok(())
+}
+
+pub fn run_log(args: &LogArgs, dir: &std::path::Path) -> Result<LogReport> {
+    use fairgate_ledger::merkle::leaf_hash;
+    use rand::Rng;
+    let store = Arc::new(SqliteStore::open(&dir.join("fairgate.db"))?);
+    let started = Instant::now();
+    build_log(&store, args.leaves, args.leaf_bytes)?;
+    let build_seconds = started.elapsed().as_secs_f64();
+    let mut seed = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut seed);
+    let registry = Arc::new(Registry::open(
+        store.clone(),
+        SecretKey::generate(&mut rand::rngs::OsRng),
+        &SecretKey::generate(&mut rand::rngs::OsRng),
+        "bench/log",
+        seed,
+    )?);
+    let mut rng = rand::thread_rng();
+    let size = args.leaves;
+
+    // Inclusion proofs straight from the store.
+    let mut times = Vec::with_capacity(args.proofs as usize);
+    for _ in 0..args.proofs {
+        let index = rng.gen_range(0..size);
+        let t = Instant::now();
+        let proof = registry.inclusion_proof(index, size)?;
+        times.push(t.elapsed().as_secs_f64() * 1e6);
+        std::hint::black_box(proof);
+    }
+    times.sort_by(f64::total_cmp);
+
+    // The same through the real HTTP server on loopback, one connection kept alive.
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let http_times = runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let base = format!("http://{}", listener.local_addr()?);
+        let (stop, rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(fairgate_server::serve(
+            listener,
+            fairgate_server::AppState::new(registry.clone()),
+            async move {
+                let _ = rx.await;
+            },
+        ));
+        let client = reqwest::Client::new();
+        let mut times = Vec::with_capacity(args.proofs as usize);
+        for n in 0..args.proofs + 50 {
+            let index = rand::thread_rng().gen_range(0..size);
+            let t = Instant::now();
+            let r = client.get(format!("{base}/log/proof/inclusion?index={index}&size={size}")).send().await?;
+            anyhow::ensure!(r.status().is_success(), "proof request failed: {}", r.status());
+            std::hint::black_box(r.bytes().await?);
+            if n >= 50 {
+                times.push(t.elapsed().as_secs_f64() * 1e6); // the first 50 warm the connection up
+            }
+        }
+        let _ = stop.send(());
+        server.await??;
+        anyhow::Ok(times)
+    })?;
+    let mut http_times = http_times;
+    http_times.sort_by(f64::total_cmp);
+
+    // Full verification.
+    let verifier = fairgate_ledger::checkpoint::NoteVerifier::parse(&registry.verifier_key())?;
+    let t = Instant::now();
+    let report = fairgate_store::audit::verify(store.as_ref(), &verifier, &mut |_, _| {})?;
+    let verify_seconds = t.elapsed().as_secs_f64();
+    anyhow::ensure!(report.ok(), "the benchmark log does not verify: {:?}", report.problems.first());
+
+    // Baseline: bare SHA-256 over leaf-sized buffers.
+    let mut buf = vec![7u8; args.leaf_bytes];
+    let n = args.leaves.min(5_000_000);
+    let t = Instant::now();
+    for i in 0..n {
+        buf[0] = i as u8;
+        std::hint::black_box(leaf_hash(&buf));
+    }
+    let sha256_per_sec = n as f64 / t.elapsed().as_secs_f64();
+    let verify_leaves_per_sec = args.leaves as f64 / verify_seconds;
+    Ok(LogReport {
+        leaves: args.leaves,
+        leaf_bytes: args.leaf_bytes,
+        build_seconds,
+        proof_us_p50: percentile(&times, 0.5),
+        proof_us_p99: percentile(&times, 0.99),
+        proof_us_max: times.last().copied().unwrap_or(f64::NAN),
+        http_us_p50: percentile(&http_times, 0.5),
+        http_us_p99: percentile(&http_times, 0.99),
+        http_us_max: http_times.last().copied().unwrap_or(f64::NAN),
+        verify_leaves_per_sec,
+        sha256_per_sec,
+        verify_ratio_to_sha256: verify_leaves_per_sec / sha256_per_sec,
+    })
+}
+
+pub fn log(args: &LogArgs) -> Result<()> {
+    let (dir, cleanup) = match &args.dir {
+        Some(d) => (d.clone(), false),
+        None => (std::env::temp_dir().join(format!("fairgate-bench-log-{}", std::process::id())), true),
+    };
+    std::fs::create_dir_all(&dir).with_context(|| format!("--dir {}", dir.display()))?;
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(dir.join(format!("fairgate.db{suffix}")));
+    }
+    eprintln!("bench log: {} leaves of {} bytes in {}", args.leaves, args.leaf_bytes, dir.display());
+    let result = run_log(args, &dir);
+    if cleanup {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    let r = result?;
+    if args.json {
+        println!("{}", serde_json::to_string(&r)?);
+    } else {
+        println!("log of {} leaves built in {:.1} s", r.leaves, r.build_seconds);
+        println!(
+            "inclusion proof, from the store: p50 {:.0} us, p99 {:.0} us, max {:.0} us",
+            r.proof_us_p50, r.proof_us_p99, r.proof_us_max
+        );
+        println!(
+            "inclusion proof, over HTTP:      p50 {:.0} us, p99 {:.0} us, max {:.0} us",
+            r.http_us_p50, r.http_us_p99, r.http_us_max
+        );
+        println!("audit verify:  {:>10.0} leaves/s", r.verify_leaves_per_sec);
+        println!("bare SHA-256:  {:>10.0} leaf hashes/s ({}-byte leaves; baseline)", r.sha256_per_sec, r.leaf_bytes);
+        println!("ratio:         {:>10.2} of bare hashing", r.verify_ratio_to_sha256);
     }
     Ok(())
 }

@@ -112,6 +112,9 @@ enum BenchCommand {
     /// Append crossing events (encrypted, hashed, projected, committed) and compare
     /// with a bare SQLite insert of rows of the same size.
     Ingest(bench::IngestArgs),
+    /// Build a log of synthetic leaves, then time inclusion proofs (from the store
+    /// and over HTTP) and `audit verify`, against bare SHA-256 on this machine.
+    Log(bench::LogArgs),
 }
 
 fn main() {
@@ -240,6 +243,7 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Bench(BenchCommand::Ingest(args)) => bench::ingest(&args),
+        Command::Bench(BenchCommand::Log(args)) => bench::log(&args),
     }
 }
 
