@@ -70,11 +70,27 @@ word_enum!(
     }
 );
 
-/// Who did something: a pseudonymous user id and the role they acted in.
+/// Who did something: a pseudonymous user id, the role they acted in, and the
+/// agency they work for (reported in aggregate in the transparency report).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Actor {
     pub id: String,
     pub role: Role,
+    #[serde(default = "unspecified_agency")]
+    pub agency: String,
+}
+
+/// The agency of accounts created without one.
+pub const UNSPECIFIED_AGENCY: &str = "unspecified";
+
+fn unspecified_agency() -> String {
+    UNSPECIFIED_AGENCY.to_string()
+}
+
+impl Actor {
+    pub fn new(id: impl Into<String>, role: Role, agency: impl Into<String>) -> Self {
+        Self { id: id.into(), role, agency: agency.into() }
+    }
 }
 
 #[cfg(test)]

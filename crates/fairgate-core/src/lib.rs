@@ -15,6 +15,7 @@ pub mod ids;
 pub mod place;
 pub mod program;
 pub mod registration;
+pub mod report;
 pub mod subject;
 pub mod timeline;
 

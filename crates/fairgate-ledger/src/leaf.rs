@@ -66,21 +66,36 @@ impl Header {
     }
 }
 
+/// A key made ready for sealing many leaves: the AES key schedule and GHASH key are
+/// computed once, not per leaf. Each leaf still gets its own random nonce.
+pub struct Sealer(Aes256Gcm);
+
+impl Sealer {
+    pub fn new(key: &SecretKey) -> Self {
+        Self(Aes256Gcm::new(GenericArray::from_slice(key.expose())))
+    }
+
+    /// Encrypt `payload` and encode the leaf.
+    pub fn seal(&self, header: &Header, payload: &[u8], rng: &mut (impl RngCore + CryptoRng)) -> Vec<u8> {
+        let mut out = Vec::with_capacity(MIN_LEN + payload.len());
+        let head = header.encode();
+        out.extend_from_slice(&head);
+        let mut nonce = [0u8; NONCE_LEN];
+        rng.fill_bytes(&mut nonce);
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(payload);
+        let tag = self
+            .0
+            .encrypt_in_place_detached(Nonce::from_slice(&nonce), &head, &mut out[HEADER_LEN + NONCE_LEN..])
+            .expect("payloads are far below the AEAD length limit");
+        out.extend_from_slice(&tag);
+        out
+    }
+}
+
 /// Encrypt `payload` under `key` and encode the leaf.
 pub fn seal(header: &Header, key: &SecretKey, payload: &[u8], rng: &mut (impl RngCore + CryptoRng)) -> Vec<u8> {
-    let mut out = Vec::with_capacity(MIN_LEN + payload.len());
-    let head = header.encode();
-    out.extend_from_slice(&head);
-    let mut nonce = [0u8; NONCE_LEN];
-    rng.fill_bytes(&mut nonce);
-    out.extend_from_slice(&nonce);
-    out.extend_from_slice(payload);
-    let cipher = Aes256Gcm::new(GenericArray::from_slice(key.expose()));
-    let tag = cipher
-        .encrypt_in_place_detached(Nonce::from_slice(&nonce), &head, &mut out[HEADER_LEN + NONCE_LEN..])
-        .expect("payloads are far below the AEAD length limit");
-    out.extend_from_slice(&tag);
-    out
+    Sealer::new(key).seal(header, payload, rng)
 }
 
 /// Decrypt a leaf's payload. Fails if the key is wrong or any byte was changed.
@@ -117,6 +132,19 @@ mod tests {
         assert_eq!(&leaf[11..27], &[7; 16]);
         assert!(!leaf.windows(5).any(|w| w == b"hello"), "payload must not appear in the clear");
         assert_eq!(Header::decode(&leaf).unwrap(), header());
+    }
+
+    #[test]
+    fn a_reused_sealer_gives_a_fresh_nonce_per_leaf() {
+        let mut r = rand::rngs::StdRng::seed_from_u64(1);
+        let key = SecretKey::from_bytes([1; 32]);
+        let sealer = Sealer::new(&key);
+        let a = sealer.seal(&header(), b"same", &mut r);
+        let b = sealer.seal(&header(), b"same", &mut r);
+        assert_ne!(a[HEADER_LEN..HEADER_LEN + NONCE_LEN], b[HEADER_LEN..HEADER_LEN + NONCE_LEN]);
+        assert_ne!(a, b);
+        assert_eq!(open(&a, &key).unwrap().1, b"same");
+        assert_eq!(open(&b, &key).unwrap().1, b"same");
     }
 
     #[test]

@@ -35,6 +35,8 @@ pub const MIN_PASSWORD_LEN: usize = 12;
 pub enum AuthError {
     #[error("user name `{0}` is not allowed: use 1 to 64 lowercase letters, digits, dots, dashes or underscores")]
     InvalidName(String),
+    #[error("the agency must be 1 to 100 characters without control characters, e.g. \"Border Agency\"")]
+    InvalidAgency,
     #[error("the password is shorter than {MIN_PASSWORD_LEN} characters: choose a longer one")]
     WeakPassword,
     #[error("a user named `{0}` already exists: pick another name")]
@@ -51,15 +53,16 @@ pub struct Caller {
     pub user_id: String,
     pub name: String,
     pub role: Role,
+    pub agency: String,
 }
 
 impl Caller {
     pub fn actor(&self) -> Actor {
-        Actor { id: self.user_id.clone(), role: self.role }
+        Actor::new(self.user_id.clone(), self.role, self.agency.clone())
     }
     fn from_row(u: UserRow) -> Result<Self, Problem> {
         let role = u.role.parse::<Role>().map_err(|_| Problem::internal())?;
-        Ok(Caller { user_id: u.id, name: u.name, role })
+        Ok(Caller { user_id: u.id, name: u.name, role, agency: u.agency })
     }
 }
 
@@ -96,12 +99,17 @@ pub fn add_user(
     store: &dyn Store,
     name: &str,
     role: Role,
+    agency: &str,
     password: Option<&str>,
     now: Timestamp,
     rng: &mut (impl RngCore + CryptoRng),
 ) -> Result<(UserRow, String), AuthError> {
     if !valid_name(name) {
         return Err(AuthError::InvalidName(name.to_string()));
+    }
+    let agency = agency.trim();
+    if agency.is_empty() || agency.chars().count() > 100 || agency.chars().any(char::is_control) {
+        return Err(AuthError::InvalidAgency);
     }
     let password_hash = match password {
         Some(p) if p.chars().count() < MIN_PASSWORD_LEN => return Err(AuthError::WeakPassword),
@@ -114,6 +122,7 @@ pub fn add_user(
         id: format!("u-{}", id.iter().map(|b| format!("{b:02x}")).collect::<String>()),
         name: name.to_string(),
         role: role.as_str().to_string(),
+        agency: agency.to_string(),
         password_hash,
         created_ms: now.as_millisecond(),
     };

@@ -11,8 +11,30 @@ pub const DOCUMENT_DOMAIN: &str = "document-number";
 /// Blind-index domain of registration numbers.
 pub const REGISTRATION_DOMAIN: &str = "registration-number";
 
-/// `subject_no` is 0 for events that are not about a person (programs).
-pub fn project(subject_no: u64, leaf_index: u64, event: &Event, blind_key: &SecretKey, out: &mut Vec<Projection>) {
+/// `subject_no` is 0 for events that are not about a person (programs);
+/// `recorded_at_ms` is the timestamp in the leaf's header.
+pub fn project(
+    subject_no: u64,
+    leaf_index: u64,
+    recorded_at_ms: i64,
+    event: &Event,
+    blind_key: &SecretKey,
+    out: &mut Vec<Projection>,
+) {
+    fairgate_core::report::for_each_tally(event, recorded_at(recorded_at_ms), |t| {
+        let t = t.to_key();
+        out.push(Projection::Tally { metric: t.metric.as_str().to_string(), dims: t.dims, month: t.month, count: 1 });
+    });
+    project_rows(subject_no, leaf_index, event, blind_key, out);
+}
+
+pub fn recorded_at(ms: i64) -> jiff::Timestamp {
+    jiff::Timestamp::from_millisecond(ms).unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+}
+
+/// The projection rows of an event other than its tallies (which writers fold per
+/// batch instead: see `Registry`).
+pub fn project_rows(subject_no: u64, leaf_index: u64, event: &Event, blind_key: &SecretKey, out: &mut Vec<Projection>) {
     if event.subject().is_some() {
         out.push(Projection::SubjectLeaf { subject_no, leaf_index, kind: event.kind().code() });
     }

@@ -20,16 +20,17 @@ use fairgate_core::timeline::Timeline;
 use fairgate_core::Invalid;
 use fairgate_ledger::checkpoint::{Checkpoint, NoteSigner};
 use fairgate_ledger::keys::{blind_index, unwrap, wrap, KeyIdCipher, KeyRef, SecretKey};
-use fairgate_ledger::leaf::{self, Header};
+use fairgate_ledger::leaf::{self, Header, Sealer};
 use fairgate_ledger::merkle::{leaf_hash, Frontier, Hash};
 use fairgate_ledger::LedgerError;
 use jiff::Timestamp;
 use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
 
-use crate::project::{project, DOCUMENT_DOMAIN, REGISTRATION_DOMAIN};
+use crate::project::{project, project_rows, recorded_at, DOCUMENT_DOMAIN, REGISTRATION_DOMAIN};
 use crate::store::{CheckpointRow, Commit, LeafRow, NodeRow, Projection, Store, StoreError, SubjectKeysRow};
 use crate::tree::{StoredTree, STORED_LEVEL_STEP};
+use fairgate_core::report::{for_each_tally, month_label, Metric};
 use fairgate_ledger::proof::{consistency_proof, inclusion_proof, verify_consistency, ProofError};
 
 /// Key slots: which of a subject's keys sealed a leaf.
@@ -74,8 +75,9 @@ pub struct Receipt {
 #[derive(Clone)]
 struct SubjectState {
     no: u64,
-    data: SecretKey,
-    access: SecretKey,
+    /// Ready to seal under the subject\'s data key and access-log key.
+    data: Arc<Sealer>,
+    access: Arc<Sealer>,
     /// Sorted by time.
     crossings: Vec<CrossingFact>,
 }
@@ -100,6 +102,8 @@ impl Writer {
             next_subject_no: self.next_subject_no,
             commit: Commit { expected_size: self.frontier.size(), ..Commit::default() },
             new_registrations: HashSet::new(),
+            tallies: Vec::new(),
+            payload: Vec::with_capacity(512),
         }
     }
 
@@ -125,6 +129,7 @@ pub struct Registry {
     key_ids: KeyIdCipher,
     blind: SecretKey,
     system: SecretKey,
+    system_sealer: Arc<Sealer>,
     signer: NoteSigner,
     places: PlaceBook,
     writer: Mutex<Writer>,
@@ -209,6 +214,7 @@ impl Registry {
             master,
             key_ids,
             blind,
+            system_sealer: Arc::new(Sealer::new(&system)),
             system,
             places,
             cache_limit: CACHE_LIMIT,
@@ -348,7 +354,12 @@ impl Registry {
             }
         }
         crossings.sort_by_key(|c| c.at);
-        Ok(SubjectState { no: row.subject_no, data, access, crossings })
+        Ok(SubjectState {
+            no: row.subject_no,
+            data: Arc::new(Sealer::new(&data)),
+            access: Arc::new(Sealer::new(&access)),
+            crossings,
+        })
     }
 
     fn unwrap_keys(&self, row: &SubjectKeysRow) -> Result<Option<(SecretKey, SecretKey)>> {
@@ -564,7 +575,7 @@ impl Registry {
                         return Err(corrupt(format!("leaf {} names key slot {} of the system", row.index, r.slot)));
                     }
                     let event = self.open_leaf(row, &self.system)?;
-                    project(SYSTEM_SUBJECT_NO, row.index, &event, &self.blind, &mut out);
+                    project(SYSTEM_SUBJECT_NO, row.index, header.timestamp_ms, &event, &self.blind, &mut out);
                     report.projected += 1;
                     continue;
                 }
@@ -590,7 +601,7 @@ impl Registry {
                     other => return Err(corrupt(format!("leaf {} names unknown key slot {other}", row.index))),
                 };
                 let event = self.open_leaf(row, key)?;
-                project(r.subject_no, row.index, &event, &self.blind, &mut out);
+                project(r.subject_no, row.index, header.timestamp_ms, &event, &self.blind, &mut out);
                 report.projected += 1;
             }
             self.store.apply_projections(&out)?;
@@ -623,11 +634,22 @@ pub struct Batch<'a> {
     next_subject_no: u64,
     commit: Commit,
     new_registrations: HashSet<[u8; 32]>,
+    /// Tally increments of this batch, folded per cell (a batch touches few cells,
+    /// so a list searched with borrowed keys beats hashing owned ones).
+    tallies: Vec<(Metric, [String; 3], i32, u64)>,
+    /// Reused for each event's plaintext; cleared after every leaf.
+    payload: Vec<u8>,
 }
 
 impl Batch<'_> {
     fn into_parts(self) -> (Commit, Advance) {
-        let Batch { overlay, frontier, next_subject_no, commit, .. } = self;
+        let Batch { overlay, frontier, next_subject_no, mut commit, tallies, .. } = self;
+        commit.projections.extend(tallies.into_iter().map(|(metric, dims, month, count)| Projection::Tally {
+            metric: metric.as_str().to_string(),
+            dims,
+            month: month_label(month),
+            count,
+        }));
         (commit, Advance { overlay, frontier, next_subject_no })
     }
 
@@ -655,12 +677,15 @@ impl Batch<'_> {
         }
     }
 
-    fn append(&mut self, subject_no: u64, slot: u8, key: &SecretKey, event: &Event) -> Result<u64> {
+    fn append(&mut self, subject_no: u64, slot: u8, sealer: &Sealer, event: &Event) -> Result<u64> {
         let index = self.frontier.size();
         let key_id = self.reg.key_ids.seal(KeyRef { subject_no, leaf_index: index, slot });
         let header = Header { kind: event.kind().code(), timestamp_ms: self.now.as_millisecond(), key_id };
-        let payload = serde_json::to_vec(event).map_err(corrupt)?;
-        let bytes = leaf::seal(&header, key, &payload, self.rng);
+        self.payload.clear();
+        serde_json::to_writer(&mut self.payload, event).map_err(corrupt)?;
+        let bytes = sealer.seal(&header, &self.payload, self.rng);
+        // The plaintext stays in memory only: wipe it before the buffer is reused or dropped.
+        zeroize::Zeroize::zeroize(&mut self.payload);
         let hash = leaf_hash(&bytes);
         let nodes = &mut self.commit.nodes;
         self.frontier.push_with(hash, |level, index, hash| {
@@ -668,7 +693,17 @@ impl Batch<'_> {
                 nodes.push(NodeRow { level, index, hash: *hash });
             }
         });
-        project(subject_no, index, event, &self.reg.blind, &mut self.commit.projections);
+        project_rows(subject_no, index, event, &self.reg.blind, &mut self.commit.projections);
+        let tallies = &mut self.tallies;
+        for_each_tally(event, recorded_at(header.timestamp_ms), |t| {
+            match tallies
+                .iter_mut()
+                .find(|c| c.0 == t.metric && c.2 == t.month && c.1.iter().zip(t.dims).all(|(a, b)| a == b))
+            {
+                Some(cell) => cell.3 += 1,
+                None => tallies.push((t.metric, t.dims.map(str::to_string), t.month, 1)),
+            }
+        });
         self.commit.leaves.push(LeafRow { index, leaf: bytes, hash });
         Ok(index)
     }
@@ -695,6 +730,7 @@ impl Batch<'_> {
             access_key: Some(wrap(master, &access, &key_label(no, SLOT_ACCESS), self.rng)),
         });
         let event = Event::SubjectCreated(SubjectCreated { subject: id, person, created_by: actor.clone() });
+        let (data, access) = (Arc::new(Sealer::new(&data)), Arc::new(Sealer::new(&access)));
         self.append(no, SLOT_DATA, &data, &event)?;
         self.overlay.insert(id, SubjectState { no, data, access, crossings: Vec::new() });
         Ok(id)
@@ -774,7 +810,7 @@ impl Batch<'_> {
             )
             .into());
         }
-        let key = self.reg.system.clone();
+        let key = self.reg.system_sealer.clone();
         let event = Event::ProgramActivated(ProgramActivated { program, activated_by: actor.clone() });
         self.append(SYSTEM_SUBJECT_NO, SLOT_SYSTEM, &key, &event)
     }

@@ -33,10 +33,15 @@ const SCHEMA: &[&str] = &[
     "CREATE TABLE tree_nodes (level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL, PRIMARY KEY (level, idx)) WITHOUT ROWID;",
     // 4: every 4th level instead of every 8th (proofs read at most 8 rows per sibling).
     "DELETE FROM tree_nodes;",
+    // 5: the agency of each account.
+    "ALTER TABLE users ADD COLUMN agency TEXT NOT NULL DEFAULT 'unspecified';",
+    // 6: the transparency report's tallies (a projection: rebuilt from the ledger).
+    "CREATE TABLE p_tallies (metric TEXT NOT NULL, d1 TEXT NOT NULL, d2 TEXT NOT NULL, d3 TEXT NOT NULL, month TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (metric, d1, d2, d3, month)) WITHOUT ROWID;",
 ];
 
 /// The projection tables, in the order they are cleared and digested.
-const PROJECTIONS: &[&str] = &["p_subjects", "p_documents", "p_subject_leaves", "p_registrations", "p_programs"];
+const PROJECTIONS: &[&str] =
+    &["p_subjects", "p_documents", "p_subject_leaves", "p_registrations", "p_programs", "p_tallies"];
 
 /// `p_subject_leaves` is keyed by (bucket, subject, leaf) with buckets of this many
 /// leaves. Appends then only touch the current bucket's pages: keyed by subject
@@ -139,6 +144,14 @@ fn insert_projections(tx: &rusqlite::Transaction<'_>, rows: &[Projection]) -> Re
     let mut prog = tx
         .prepare_cached("INSERT INTO p_programs (program_id, version, leaf_index) VALUES (?1, ?2, ?3)")
         .map_err(be)?;
+    // Many events of a commit fall in the same few cells: add them up first.
+    let mut tallies: std::collections::HashMap<(&str, &[String; 3], &str), u64> = std::collections::HashMap::new();
+    let mut tally = tx
+        .prepare_cached(
+            "INSERT INTO p_tallies (metric, d1, d2, d3, month, count) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (metric, d1, d2, d3, month) DO UPDATE SET count = count + excluded.count",
+        )
+        .map_err(be)?;
     for row in rows {
         match row {
             Projection::Subject { subject_no, created_leaf } => {
@@ -157,8 +170,15 @@ fn insert_projections(tx: &rusqlite::Transaction<'_>, rows: &[Projection]) -> Re
             Projection::Registration { blind, subject_no, leaf_index } => {
                 reg.execute(params![&blind[..], *subject_no as i64, *leaf_index as i64])
             }
+            Projection::Tally { metric, dims, month, count } => {
+                *tallies.entry((metric.as_str(), dims, month.as_str())).or_default() += count;
+                continue;
+            }
         }
         .map_err(be)?;
+    }
+    for ((metric, dims, month), count) in tallies {
+        tally.execute(params![metric, dims[0], dims[1], dims[2], month, count as i64]).map_err(be)?;
     }
     Ok(())
 }
@@ -206,7 +226,14 @@ fn to_keys(t: KeysTuple) -> Result<SubjectKeysRow> {
 }
 
 fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<UserRow> {
-    Ok(UserRow { id: r.get(0)?, name: r.get(1)?, role: r.get(2)?, password_hash: r.get(3)?, created_ms: r.get(4)? })
+    Ok(UserRow {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        role: r.get(2)?,
+        password_hash: r.get(3)?,
+        created_ms: r.get(4)?,
+        agency: r.get(5)?,
+    })
 }
 
 impl Store for SqliteStore {
@@ -394,6 +421,20 @@ impl Store for SqliteStore {
         })
     }
 
+    fn tallies(&self, metric: &str) -> Result<Vec<([String; 3], String, u64)>> {
+        self.read(|c| {
+            let mut st = c
+                .prepare_cached(
+                    "SELECT d1, d2, d3, month, count FROM p_tallies WHERE metric = ?1 ORDER BY month, d1, d2, d3",
+                )
+                .map_err(be)?;
+            let rows = st
+                .query_map([metric], |r| Ok(([r.get(0)?, r.get(1)?, r.get(2)?], r.get(3)?, r.get::<_, i64>(4)? as u64)))
+                .map_err(be)?;
+            rows.map(|r| r.map_err(be)).collect()
+        })
+    }
+
     fn registration_exists(&self, blind: &[u8; 32]) -> Result<bool> {
         self.read(|c| {
             c.query_row("SELECT 1 FROM p_registrations WHERE blind = ?1", [&blind[..]], |_| Ok(()))
@@ -430,13 +471,14 @@ impl Store for SqliteStore {
     fn projection_digest(&self) -> Result<ProjectionDigest> {
         self.read(|c| {
             let mut h = Sha256::new();
-            let mut counts = [0u64; 5];
+            let mut counts = [0u64; 6];
             let queries = [
                 "SELECT subject_no, created_leaf, NULL FROM p_subjects ORDER BY subject_no",
                 "SELECT blind, subject_no, NULL FROM p_documents ORDER BY blind, subject_no",
                 "SELECT subject_no, leaf_index, kind FROM p_subject_leaves ORDER BY subject_no, leaf_index",
                 "SELECT blind, subject_no, leaf_index FROM p_registrations ORDER BY blind",
                 "SELECT program_id, version, leaf_index FROM p_programs ORDER BY program_id, version",
+                "SELECT metric || '|' || d1 || '|' || d2 || '|' || d3, month, count FROM p_tallies ORDER BY metric, d1, d2, d3, month",
             ];
             for (i, q) in queries.iter().enumerate() {
                 let mut st = c.prepare(q).map_err(be)?;
@@ -455,6 +497,7 @@ impl Store for SqliteStore {
                 subject_leaves: counts[2],
                 registrations: counts[3],
                 programs: counts[4],
+                tallies: counts[5],
                 hash: h.finalize().into(),
             })
         })
@@ -531,8 +574,8 @@ impl Store for SqliteStore {
     fn put_user(&self, u: &UserRow) -> Result<()> {
         self.write(|c| {
             let r = c.execute(
-                "INSERT INTO users (id, name, role, password_hash, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![u.id, u.name, u.role, u.password_hash, u.created_ms],
+                "INSERT INTO users (id, name, role, password_hash, created_ms, agency) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![u.id, u.name, u.role, u.password_hash, u.created_ms, u.agency],
             );
             match r {
                 Ok(_) => Ok(()),
@@ -546,16 +589,21 @@ impl Store for SqliteStore {
 
     fn user_by_name(&self, name: &str) -> Result<Option<UserRow>> {
         self.read(|c| {
-            c.query_row("SELECT id, name, role, password_hash, created_ms FROM users WHERE name = ?1", [name], user_row)
-                .optional()
-                .map_err(be)
+            c.query_row(
+                "SELECT id, name, role, password_hash, created_ms, agency FROM users WHERE name = ?1",
+                [name],
+                user_row,
+            )
+            .optional()
+            .map_err(be)
         })
     }
 
     fn users(&self) -> Result<Vec<UserRow>> {
         self.read(|c| {
-            let mut st =
-                c.prepare("SELECT id, name, role, password_hash, created_ms FROM users ORDER BY name").map_err(be)?;
+            let mut st = c
+                .prepare("SELECT id, name, role, password_hash, created_ms, agency FROM users ORDER BY name")
+                .map_err(be)?;
             let rows = st.query_map([], user_row).map_err(be)?;
             rows.map(|r| r.map_err(be)).collect()
         })
@@ -581,7 +629,7 @@ impl Store for SqliteStore {
     fn user_by_credential(&self, hash: &[u8; 32], kind: CredentialKind, now_ms: i64) -> Result<Option<UserRow>> {
         self.read(|c| {
             c.query_row(
-                "SELECT u.id, u.name, u.role, u.password_hash, u.created_ms FROM credentials k JOIN users u ON u.id = k.user_id
+                "SELECT u.id, u.name, u.role, u.password_hash, u.created_ms, u.agency FROM credentials k JOIN users u ON u.id = k.user_id
                  WHERE k.hash = ?1 AND k.kind = ?2 AND (k.expires_ms IS NULL OR k.expires_ms > ?3)",
                 params![&hash[..], kind.as_str(), now_ms],
                 user_row,

@@ -39,11 +39,36 @@ pub struct SubjectKeysRow {
 /// event kinds and keyed blind indexes: nothing personal in the clear.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Projection {
-    Subject { subject_no: u64, created_leaf: u64 },
-    Document { blind: [u8; 32], subject_no: u64 },
-    SubjectLeaf { subject_no: u64, leaf_index: u64, kind: u16 },
-    Registration { blind: [u8; 32], subject_no: u64, leaf_index: u64 },
-    Program { id: String, version: u32, leaf_index: u64 },
+    Subject {
+        subject_no: u64,
+        created_leaf: u64,
+    },
+    Document {
+        blind: [u8; 32],
+        subject_no: u64,
+    },
+    SubjectLeaf {
+        subject_no: u64,
+        leaf_index: u64,
+        kind: u16,
+    },
+    Registration {
+        blind: [u8; 32],
+        subject_no: u64,
+        leaf_index: u64,
+    },
+    Program {
+        id: String,
+        version: u32,
+        leaf_index: u64,
+    },
+    /// Add `count` to a cell of the transparency report's tallies.
+    Tally {
+        metric: String,
+        dims: [String; 3],
+        month: String,
+        count: u64,
+    },
 }
 
 /// The hash of a complete subtree: `level` 8 covers leaves `[index*256, (index+1)*256)`.
@@ -80,6 +105,8 @@ pub struct UserRow {
     pub id: String,
     pub name: String,
     pub role: String,
+    /// The agency the account works for; reported only in aggregate.
+    pub agency: String,
     pub password_hash: Option<String>,
     pub created_ms: i64,
 }
@@ -109,6 +136,7 @@ pub struct ProjectionDigest {
     pub subject_leaves: u64,
     pub registrations: u64,
     pub programs: u64,
+    pub tallies: u64,
     /// SHA-256 over every projection row in a fixed order.
     pub hash: Hash,
 }
@@ -139,6 +167,8 @@ pub trait Store: Send + Sync {
     fn registration_exists(&self, blind: &[u8; 32]) -> Result<bool>;
     /// Leaf indexes of every program activation, oldest first.
     fn program_leaves(&self) -> Result<Vec<u64>>;
+    /// Every cell of one tally metric: (dimensions, month, count).
+    fn tallies(&self, metric: &str) -> Result<Vec<([String; 3], String, u64)>>;
     fn subject_count(&self) -> Result<u64>;
     fn drop_projections(&self) -> Result<()>;
     fn apply_projections(&self, rows: &[Projection]) -> Result<()>;

@@ -39,7 +39,7 @@ fn fixture() -> Fixture {
 const NOW: Timestamp = Timestamp::constant(1_790_000_000, 0); // 2026-09-21
 
 fn officer() -> Actor {
-    Actor { id: "u-officer".into(), role: Role::Officer }
+    Actor::new("u-officer", Role::Officer, "test")
 }
 
 fn person(surname: &str, number: &str) -> SubjectInput {
@@ -170,7 +170,7 @@ fn seed(f: &Fixture, n: usize) -> Vec<fairgate_core::ids::SubjectId> {
 fn rebuild_gives_identical_projections_and_answers() {
     let f = fixture();
     let ids = seed(&f, 25);
-    let auditor = Actor { id: "u-aud".into(), role: Role::Auditor };
+    let auditor = Actor::new("u-aud", Role::Auditor, "test");
     let before_digest = f.store.projection_digest().unwrap();
     let before: Vec<_> =
         ids.iter().map(|id| f.reg.read_timeline(NOW, &auditor, Purpose::OversightAudit, *id, "t").unwrap().0).collect();
@@ -234,7 +234,7 @@ fn destroying_a_subjects_keys_makes_their_leaves_unreadable_and_the_log_still_ve
     )
     .unwrap();
     drop(conn);
-    let auditor = Actor { id: "u-aud".into(), role: Role::Auditor };
+    let auditor = Actor::new("u-aud", Role::Auditor, "test");
     assert!(matches!(
         f.reg.read_timeline(NOW, &auditor, Purpose::OversightAudit, ids[1], "t"),
         Err(RegistryError::Erased(_))
@@ -362,7 +362,7 @@ fn programs_are_sealed_listed_refused_twice_and_rebuilt() {
     }
     .validate()
     .unwrap();
-    let admin = Actor { id: "u-admin".into(), role: Role::Admin };
+    let admin = Actor::new("u-admin", Role::Admin, "test");
     let (leaf, _) = f.reg.write(NOW, |b| b.activate_program(&admin, program.clone())).unwrap();
     assert_eq!(f.reg.programs().unwrap(), vec![(program.clone(), leaf)]);
     let err = f.reg.write(NOW, |b| b.activate_program(&admin, program.clone())).unwrap_err();

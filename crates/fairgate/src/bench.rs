@@ -76,7 +76,7 @@ fn crossing_leaf_bytes() -> usize {
                 admission_class: entry.then(|| "B-2".into()),
                 admitted_until: entry.then(|| jiff::civil::date(2026, 1, 1)),
             },
-            recorded_by: Actor { id: "u-bench".into(), role: Role::Officer },
+            recorded_by: Actor::new("u-bench", Role::Officer, "bench"),
         });
         serde_json::to_vec(&event).map(|v| v.len()).unwrap_or(0) + fairgate_ledger::leaf::MIN_LEN
     };
@@ -101,7 +101,7 @@ pub fn run_ingest(args: &IngestArgs, dir: &std::path::Path) -> Result<IngestRepo
         "bench/log",
         seed,
     )?;
-    let officer = Actor { id: "u-bench".into(), role: Role::Officer };
+    let officer = Actor::new("u-bench", Role::Officer, "bench");
     let now = Timestamp::now();
     let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
 

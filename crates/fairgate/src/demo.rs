@@ -198,7 +198,7 @@ fn purpose_for(class: &str) -> &'static str {
 /// Put the demo program in force and write the demo population through the registry (so it is encrypted and logged
 /// like any other data), with a progress bar when `progress` is given.
 pub fn seed_with(registry: &Registry, n: usize, now: Timestamp, progress: &dyn Fn(u64)) -> Result<u64> {
-    let officer = Actor { id: "u-demo-seed".into(), role: Role::Officer };
+    let officer = Actor::new("u-demo-seed", Role::Officer, "demo");
     let people = population(n, now);
     let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
     let starts = today.checked_sub(730.days()).unwrap_or(today);
@@ -210,7 +210,7 @@ pub fn seed_with(registry: &Registry, n: usize, now: Timestamp, progress: &dyn F
         sunset: Some(starts.checked_add(5.years()).and_then(|d| d.checked_sub(1.day())).unwrap_or(today).to_string()),
     }
     .validate()?;
-    registry.write(now, |b| b.activate_program(&Actor { id: "u-demo-seed".into(), role: Role::Admin }, program))?;
+    registry.write(now, |b| b.activate_program(&Actor::new("u-demo-seed", Role::Admin, "demo"), program))?;
     let mut chunks = people.chunks(100);
     let mut done = 0u64;
     registry.write_stream(now, |b| {
@@ -260,11 +260,17 @@ fn crate_progress(len: u64) -> indicatif::ProgressBar {
 pub fn accounts(store: &dyn Store) -> Result<()> {
     let mut rng = rand::rngs::OsRng;
     println!("\nDemo accounts (shown once). Web sign-in: name + password. API: `Authorization: Bearer TOKEN`.");
-    for role in [Role::Officer, Role::Supervisor, Role::Adjudicator, Role::Auditor, Role::Admin] {
+    for (role, agency) in [
+        (Role::Officer, "Demo Border Agency"),
+        (Role::Supervisor, "Demo Border Agency"),
+        (Role::Adjudicator, "Demo Benefits Office"),
+        (Role::Auditor, "Demo Inspector General"),
+        (Role::Admin, "Demo Border Agency"),
+    ] {
         let password: String = (0..16).map(|_| rng.sample(rand::distributions::Alphanumeric) as char).collect();
         let name = format!("demo-{role}");
         let (_, token) =
-            fairgate_server::auth::add_user(store, &name, role, Some(&password), Timestamp::now(), &mut rng)?;
+            fairgate_server::auth::add_user(store, &name, role, agency, Some(&password), Timestamp::now(), &mut rng)?;
         println!("  {name:18} password {password}  token {token}");
     }
     println!();

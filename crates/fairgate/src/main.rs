@@ -74,6 +74,9 @@ enum UserCommand {
         /// Read a password for web sign-in from standard input (one line, at least 12 characters).
         #[arg(long)]
         password_stdin: bool,
+        /// The agency the account works for (published only in aggregate, in the transparency report).
+        #[arg(long, default_value = fairgate_core::access::UNSPECIFIED_AGENCY)]
+        agency: String,
     },
     /// List users and their roles.
     List,
@@ -190,7 +193,7 @@ fn run(cli: Cli) -> Result<()> {
             demo::accounts(o.store.as_ref())?;
             Ok(())
         }
-        Command::User(UserCommand::Add { name, role, password_stdin }) => {
+        Command::User(UserCommand::Add { name, role, password_stdin, agency }) => {
             let role: Role = role.parse().map_err(|e: String| anyhow::anyhow!("--role: {e}"))?;
             if role == Role::Registrant {
                 bail!("--role: registrants sign in to the portal with their registration number, not as users");
@@ -207,11 +210,12 @@ fn run(cli: Cli) -> Result<()> {
                 o.store.as_ref(),
                 &name,
                 role,
+                &agency,
                 password.as_deref(),
                 jiff::Timestamp::now(),
                 &mut rand::rngs::OsRng,
             )?;
-            println!("created user {} ({}) with role {}", user.name, user.id, user.role);
+            println!("created user {} ({}) with role {} at {}", user.name, user.id, user.role, user.agency);
             println!("API token (shown once; send it as `Authorization: Bearer TOKEN`):");
             println!("{token}");
             Ok(())
@@ -219,7 +223,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::User(UserCommand::List) => {
             let o = open_existing(&cli.data)?;
             for u in o.store.users()? {
-                println!("{:24} {:12} {}", u.name, u.role, u.id);
+                println!("{:24} {:12} {:24} {}", u.name, u.role, u.agency, u.id);
             }
             Ok(())
         }

@@ -44,7 +44,7 @@ async fn serve(db: &Path) -> Running {
 impl Running {
     /// Record `n` subjects and sign a checkpoint over them.
     fn grow(&self, n: usize, tag: &str) {
-        let officer = Actor { id: "u-o".into(), role: Role::Officer };
+        let officer = Actor::new("u-o", Role::Officer, "test");
         self.registry
             .write(jiff::Timestamp::now(), |b| {
                 for i in 0..n {

@@ -40,9 +40,17 @@ pub async fn start() -> Server {
     .unwrap();
     let mut rng = rand::thread_rng();
     let mut token = |name: &str, role| {
-        fairgate_server::auth::add_user(store.as_ref(), name, role, Some(PASSWORD), jiff::Timestamp::now(), &mut rng)
-            .unwrap()
-            .1
+        fairgate_server::auth::add_user(
+            store.as_ref(),
+            name,
+            role,
+            "Test Agency",
+            Some(PASSWORD),
+            jiff::Timestamp::now(),
+            &mut rng,
+        )
+        .unwrap()
+        .1
     };
     let officer = token("officer", Role::Officer);
     let supervisor = token("supervisor", Role::Supervisor);

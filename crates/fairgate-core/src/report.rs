@@ -1,0 +1,211 @@
+//! The public transparency report's rules: which non-identifying tallies each event
+//! contributes to, and which cells may be published. Cells under [`MIN_CELL`] are
+//! suppressed; totals are only ever sums of published cells, so a suppressed cell
+//! cannot be recovered by subtraction.
+
+use jiff::Timestamp;
+use serde::Serialize;
+
+use crate::event::Event;
+
+/// The smallest count that is published; smaller cells are suppressed.
+pub const MIN_CELL: u64 = 10;
+
+/// What a tally counts, and the names of its (up to three) dimensions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Metric {
+    /// Reads of personal data, by agency, role and purpose, in the month they happened.
+    DataUse,
+    /// Registrations, by place and kind, in the month they happened.
+    Registrations,
+    /// Crossings, by port and direction, in the month of the crossing (UTC).
+    Crossings,
+    /// Ledger leaves, by event kind, in the month they were recorded. Anyone can
+    /// recompute these from the clear headers served at `/log/leaves`.
+    LogEvents,
+}
+
+impl Metric {
+    pub const ALL: [Metric; 4] = [Metric::DataUse, Metric::Registrations, Metric::Crossings, Metric::LogEvents];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Metric::DataUse => "data-use",
+            Metric::Registrations => "registrations",
+            Metric::Crossings => "crossings",
+            Metric::LogEvents => "log-events",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Metric> {
+        Metric::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+
+    /// Names of the dimensions in use (the rest are empty strings).
+    pub fn dimensions(&self) -> &'static [&'static str] {
+        match self {
+            Metric::DataUse => &["agency", "role", "purpose"],
+            Metric::Registrations => &["place", "kind"],
+            Metric::Crossings => &["port", "direction"],
+            Metric::LogEvents => &["event"],
+        }
+    }
+}
+
+/// One increment of one cell.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TallyKey {
+    pub metric: Metric,
+    pub dims: [String; 3],
+    /// `YYYY-MM`, UTC.
+    pub month: String,
+}
+
+pub fn month_of(t: Timestamp) -> String {
+    month_label(month_index(t))
+}
+
+/// A tally an event adds to, borrowing from the event (no allocation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TallyRef<'a> {
+    pub metric: Metric,
+    pub dims: [&'a str; 3],
+    /// Year * 12 + (month - 1), UTC.
+    pub month: i32,
+}
+
+impl TallyRef<'_> {
+    pub fn to_key(&self) -> TallyKey {
+        TallyKey { metric: self.metric, dims: self.dims.map(str::to_string), month: month_label(self.month) }
+    }
+}
+
+/// Year * 12 + (month - 1) of an instant, UTC.
+pub fn month_index(t: Timestamp) -> i32 {
+    let d = jiff::tz::Offset::UTC.to_datetime(t);
+    i32::from(d.year()) * 12 + i32::from(d.month()) - 1
+}
+
+/// `YYYY-MM` of a [`month_index`].
+pub fn month_label(index: i32) -> String {
+    format!("{:04}-{:02}", index.div_euclid(12), index.rem_euclid(12) + 1)
+}
+
+/// Call `f` for each tally an event adds to. `recorded_at` is the timestamp in its
+/// leaf header.
+pub fn for_each_tally<'a>(event: &'a Event, recorded_at: Timestamp, mut f: impl FnMut(TallyRef<'a>)) {
+    let kind = match event {
+        Event::SubjectCreated(_) => "subject-created",
+        Event::RegistrationRecorded(_) => "registration-recorded",
+        Event::CrossingRecorded(_) => "crossing-recorded",
+        Event::PersonalDataAccessed(_) => "personal-data-accessed",
+        Event::ProgramActivated(_) => "program-activated",
+    };
+    f(TallyRef { metric: Metric::LogEvents, dims: [kind, "", ""], month: month_index(recorded_at) });
+    match event {
+        Event::PersonalDataAccessed(e) => f(TallyRef {
+            metric: Metric::DataUse,
+            dims: [&e.actor.agency, e.actor.role.as_str(), e.purpose.as_str()],
+            month: month_index(recorded_at),
+        }),
+        Event::RegistrationRecorded(e) => f(TallyRef {
+            metric: Metric::Registrations,
+            dims: [&e.registration.place, e.registration.kind.as_str(), ""],
+            month: month_index(e.registration.at),
+        }),
+        Event::CrossingRecorded(e) => f(TallyRef {
+            metric: Metric::Crossings,
+            dims: [&e.crossing.port, e.crossing.direction.as_str(), ""],
+            month: month_index(e.crossing.at),
+        }),
+        Event::SubjectCreated(_) | Event::ProgramActivated(_) => {}
+    }
+}
+
+/// The tallies an event adds to, owned.
+pub fn tallies(event: &Event, recorded_at: Timestamp) -> Vec<TallyKey> {
+    let mut out = Vec::new();
+    for_each_tally(event, recorded_at, |t| out.push(t.to_key()));
+    out
+}
+
+/// A published cell: the count, or `None` when it is under [`MIN_CELL`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Cell {
+    /// Dimension values, in the order of [`Metric::dimensions`].
+    pub dims: Vec<String>,
+    pub month: String,
+    pub count: Option<u64>,
+}
+
+/// Apply suppression to raw tallies of one metric, in a stable order.
+pub fn publish(metric: Metric, raw: impl IntoIterator<Item = ([String; 3], String, u64)>) -> Vec<Cell> {
+    let n = metric.dimensions().len();
+    let mut cells: Vec<Cell> = raw
+        .into_iter()
+        .map(|(dims, month, count)| Cell {
+            dims: dims[..n].to_vec(),
+            month,
+            count: (count >= MIN_CELL).then_some(count),
+        })
+        .collect();
+    cells.sort_by(|a, b| (&a.month, &a.dims).cmp(&(&b.month, &b.dims)));
+    cells
+}
+
+/// Per month, the sum of the *published* cells only.
+pub fn published_monthly_totals(cells: &[Cell]) -> Vec<(String, u64)> {
+    let mut totals: std::collections::BTreeMap<String, u64> = Default::default();
+    for c in cells {
+        if let Some(n) = c.count {
+            *totals.entry(c.month.clone()).or_default() += n;
+        }
+    }
+    totals.into_iter().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn dims(a: &str) -> [String; 3] {
+        [a.to_string(), String::new(), String::new()]
+    }
+
+    #[test]
+    fn small_cells_are_suppressed_and_totals_use_only_published_cells() {
+        let cells = publish(
+            Metric::LogEvents,
+            [(dims("a"), "2026-10".into(), 9), (dims("b"), "2026-10".into(), 10), (dims("c"), "2026-11".into(), 250)],
+        );
+        assert_eq!(cells[0].count, None);
+        assert_eq!(cells[1].count, Some(10));
+        assert_eq!(published_monthly_totals(&cells), vec![("2026-10".into(), 10), ("2026-11".into(), 250)]);
+        assert_eq!(cells[0].dims, vec!["a".to_string()], "only the metric's own dimensions are published");
+    }
+
+    #[test]
+    fn month_is_utc() {
+        assert_eq!(month_of("2026-10-31T23:30:00-05:00".parse().unwrap()), "2026-11");
+        assert_eq!(month_of("2026-12-31T12:00:00Z".parse().unwrap()), "2026-12");
+        assert_eq!(month_label(month_index("2027-01-01T00:00:00Z".parse().unwrap())), "2027-01");
+    }
+
+    proptest! {
+        /// No published number is ever below the threshold, and no suppressed cell
+        /// can be recovered: the published total of a month equals the sum of its
+        /// published cells.
+        #[test]
+        fn nothing_under_the_threshold_is_published(counts in proptest::collection::vec((0u64..40, 0u8..3), 0..30)) {
+            let raw: Vec<_> = counts.iter().enumerate().map(|(i, (c, m))| (dims(&i.to_string()), format!("2026-0{}", m + 1), *c)).collect();
+            let cells = publish(Metric::LogEvents, raw);
+            prop_assert!(cells.iter().all(|c| c.count.is_none_or(|n| n >= MIN_CELL)));
+            for (month, total) in published_monthly_totals(&cells) {
+                let sum: u64 = cells.iter().filter(|c| c.month == month).filter_map(|c| c.count).sum();
+                prop_assert_eq!(total, sum);
+            }
+        }
+    }
+}
