@@ -43,6 +43,7 @@ use crate::AppState;
         (name = "reference", description = "Ports and offices"),
         (name = "programs", description = "Programs in force and their sunsets"),
         (name = "log", description = "The transparency log"),
+        (name = "transparency", description = "The public transparency report: aggregates only, small cells suppressed"),
         (name = "health", description = "Liveness")
     )
 )]
@@ -76,6 +77,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(log_leaves))
         .routes(routes!(log_inclusion))
         .routes(routes!(log_consistency))
+        .routes(routes!(crate::transparency::report_json))
+        .routes(routes!(crate::transparency::report_csv))
 }
 
 /// Where a write landed in the log.
@@ -152,7 +155,7 @@ async fn list_offices(State(st): State<AppState>) -> Json<Vec<PlaceView>> {
     places(&st, PlaceKind::Office)
 }
 
-#[derive(Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ProgramView {
     pub id: String,
     pub version: u32,
@@ -172,21 +175,22 @@ pub struct ProgramView {
 async fn list_programs(State(st): State<AppState>) -> Result<Json<Vec<ProgramView>>, Problem> {
     let today = st.now().to_zoned(jiff::tz::TimeZone::UTC).date();
     let programs = blocking(move || st.registry.programs().map_err(Problem::from)).await?;
-    Ok(Json(
-        programs
-            .into_iter()
-            .map(|(p, leaf_index)| ProgramView {
-                in_force: p.in_force_on(today),
-                id: p.id,
-                version: p.version,
-                title: p.title,
-                legal_basis: p.legal_basis,
-                starts: p.starts.to_string(),
-                sunset: p.sunset.to_string(),
-                leaf_index,
-            })
-            .collect(),
-    ))
+    Ok(Json(programs.into_iter().map(|(p, leaf_index)| ProgramView::new(p, leaf_index, today)).collect()))
+}
+
+impl ProgramView {
+    pub fn new(p: fairgate_core::program::Program, leaf_index: u64, today: jiff::civil::Date) -> Self {
+        Self {
+            in_force: p.in_force_on(today),
+            id: p.id,
+            version: p.version,
+            title: p.title,
+            legal_basis: p.legal_basis,
+            starts: p.starts.to_string(),
+            sunset: p.sunset.to_string(),
+            leaf_index,
+        }
+    }
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]

@@ -242,6 +242,8 @@ async fn the_openapi_document_matches_the_routes() {
         ("GET", "/log/leaves"),
         ("GET", "/log/proof/inclusion"),
         ("GET", "/log/proof/consistency"),
+        ("GET", "/transparency.json"),
+        ("GET", "/transparency/{file}"),
     ]
     .iter()
     .map(|(m, p)| (m.to_string(), p.to_string()))
@@ -250,7 +252,7 @@ async fn the_openapi_document_matches_the_routes() {
     assert_eq!(documented, expected);
     // Every documented operation is really routed: it never answers the not-found problem or 405.
     for (method, path) in &documented {
-        let url = s.url(&path.replace("{id}", &"0".repeat(32)));
+        let url = s.url(&path.replace("{id}", &"0".repeat(32)).replace("{file}", "data-use.csv"));
         let r = s.client.request(method.parse().unwrap(), url).send().await.unwrap();
         assert_ne!(r.status(), 405, "{method} {path}");
         let body: Value = r.json().await.unwrap_or(Value::Null);

@@ -1,0 +1,265 @@
+//! The public transparency report: non-identifying aggregates of data use and
+//! activity, the programs in force, and the log state they were computed at. Cells
+//! under 10 are suppressed by the core's rule. Served as JSON, as CSV per table, and
+//! as an HTML page whose charts are SVG drawn on the server (no script needed).
+
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::Json;
+use fairgate_core::report::{publish, published_monthly_totals, Cell, Metric, MIN_CELL};
+use maud::{html, Markup, PreEscaped};
+use plotters::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::api::ProgramView;
+use crate::auth::blocking;
+use crate::problem::Problem;
+use crate::AppState;
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Table {
+    /// What is counted.
+    pub metric: String,
+    /// The names of the `dims` of each cell.
+    pub dimensions: Vec<String>,
+    /// One per (dimensions, month). `count` is null when under `min_cell`.
+    #[schema(value_type = Vec<Object>)]
+    pub cells: Vec<CellView>,
+    /// Whether anyone can recompute this table from the public log alone.
+    pub recomputable_from_log: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CellView {
+    pub dims: Vec<String>,
+    pub month: String,
+    pub count: Option<u64>,
+}
+
+impl From<Cell> for CellView {
+    fn from(c: Cell) -> Self {
+        Self { dims: c.dims, month: c.month, count: c.count }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Report {
+    pub generated_at: String,
+    /// The tree size the figures were computed at, and the latest signed checkpoint.
+    pub tree_size: u64,
+    pub checkpoint: Option<String>,
+    /// Cells with a count under this are published as null.
+    pub min_cell: u64,
+    pub data_use: Table,
+    pub registrations: Table,
+    pub crossings: Table,
+    pub log_events: Table,
+    pub programs: Vec<ProgramView>,
+    /// Figures Fairgate does not produce yet, named so their absence is visible.
+    pub not_yet_reported: Vec<String>,
+}
+
+fn table(st: &AppState, metric: Metric) -> Result<Table, Problem> {
+    let raw = st
+        .registry
+        .store()
+        .tallies(metric.as_str())
+        .map_err(|e| Problem::from(fairgate_store::RegistryError::Store(e)))?;
+    Ok(Table {
+        metric: metric.as_str().to_string(),
+        dimensions: metric.dimensions().iter().map(|d| d.to_string()).collect(),
+        cells: publish(metric, raw).into_iter().map(Into::into).collect(),
+        recomputable_from_log: metric == Metric::LogEvents,
+    })
+}
+
+fn build(st: &AppState) -> Result<Report, Problem> {
+    let now = st.now();
+    let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
+    let store = st.registry.store();
+    let tree_size = store.tree_size().map_err(|e| Problem::from(fairgate_store::RegistryError::Store(e)))?;
+    let checkpoint = st.registry.checkpoint(None).map_err(Problem::from)?.map(|c| c.note);
+    let programs = st
+        .registry
+        .programs()
+        .map_err(Problem::from)?
+        .into_iter()
+        .map(|(p, leaf_index)| ProgramView::new(p, leaf_index, today))
+        .collect();
+    Ok(Report {
+        generated_at: now.to_string(),
+        tree_size,
+        checkpoint,
+        min_cell: MIN_CELL,
+        data_use: table(st, Metric::DataUse)?,
+        registrations: table(st, Metric::Registrations)?,
+        crossings: table(st, Metric::Crossings)?,
+        log_events: table(st, Metric::LogEvents)?,
+        programs,
+        not_yet_reported: vec![
+            "overstays (comes with stay accounting)".into(),
+            "designations (comes with the program language)".into(),
+            "program sign-offs and repeals (comes with the program lifecycle)".into(),
+            "expungement certificates (comes with erasure)".into(),
+        ],
+    })
+}
+
+/// The transparency report as JSON. Public: aggregates only, small cells suppressed.
+#[utoipa::path(get, path = "/transparency.json", tag = "transparency", responses((status = 200, body = Report)))]
+pub async fn report_json(State(st): State<AppState>) -> Result<Json<Report>, Problem> {
+    Ok(Json(blocking(move || build(&st)).await?))
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// One table of the report as CSV: its dimensions, `month`, `count` (empty when
+/// suppressed) and `suppressed`.
+#[utoipa::path(get, path = "/transparency/{file}", tag = "transparency",
+    params(("file" = String, Path, description = "data-use.csv, registrations.csv, crossings.csv or log-events.csv")),
+    responses((status = 200, body = String, content_type = "text/csv"), (status = 404, body = Problem)))]
+pub async fn report_csv(State(st): State<AppState>, Path(file): Path<String>) -> Result<impl IntoResponse, Problem> {
+    let metric = file.strip_suffix(".csv").and_then(Metric::parse).ok_or_else(|| {
+        Problem::new(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            "No such table",
+            "the tables are data-use.csv, registrations.csv, crossings.csv and log-events.csv",
+        )
+        .with_errors(vec![fairgate_core::FieldError::new("file", "is not one of the report's tables")])
+    })?;
+    let t = blocking(move || table(&st, metric)).await?;
+    let mut out = String::new();
+    for d in &t.dimensions {
+        out.push_str(d);
+        out.push(',');
+    }
+    out.push_str("month,count,suppressed\r\n");
+    for c in &t.cells {
+        for d in &c.dims {
+            out.push_str(&csv_field(d));
+            out.push(',');
+        }
+        let count = c.count.map(|n| n.to_string()).unwrap_or_default();
+        out.push_str(&format!("{},{count},{}\r\n", c.month, c.count.is_none()));
+    }
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"fairgate-{file}\"")),
+        ],
+        out,
+    ))
+}
+
+/// A bar chart of monthly totals, as an SVG string.
+fn bar_chart(title: &str, series: &[(String, u64)]) -> String {
+    let mut svg = String::new();
+    if series.is_empty() {
+        return svg;
+    }
+    {
+        let root = SVGBackend::with_string(&mut svg, (720, 280)).into_drawing_area();
+        let max = series.iter().map(|(_, n)| *n).max().unwrap_or(1).max(1);
+        let labels: Vec<String> = series.iter().map(|(m, _)| m.clone()).collect();
+        let drawn = (|| -> Result<(), Box<dyn std::error::Error + '_>> {
+            root.fill(&WHITE)?;
+            let mut chart = ChartBuilder::on(&root)
+                .caption(title, ("sans-serif", 16))
+                .margin(12)
+                .x_label_area_size(34)
+                .y_label_area_size(56)
+                .build_cartesian_2d((0u32..series.len() as u32).into_segmented(), 0u64..(max + max / 10 + 1))?;
+            chart
+                .configure_mesh()
+                .disable_x_mesh()
+                .x_labels(series.len().min(12))
+                .x_label_formatter(&|v| match v {
+                    SegmentValue::CenterOf(i) => labels.get(*i as usize).cloned().unwrap_or_default(),
+                    _ => String::new(),
+                })
+                .draw()?;
+            chart.draw_series(
+                Histogram::vertical(&chart)
+                    .style(RGBColor(0, 94, 162).filled())
+                    .margin(4)
+                    .data(series.iter().enumerate().map(|(i, (_, n))| (i as u32, *n))),
+            )?;
+            root.present()?;
+            Ok(())
+        })();
+        if let Err(e) = drawn {
+            tracing::warn!(error = %e, "chart could not be drawn");
+        }
+    }
+    svg
+}
+
+fn table_html(t: &Table) -> Markup {
+    html! {
+        table {
+            thead { tr { @for d in &t.dimensions { th scope="col" { (d) } } th scope="col" { "month" } th scope="col" { "count" } } }
+            tbody {
+                @for c in &t.cells {
+                    tr {
+                        @for d in &c.dims { td { (d) } }
+                        td { (c.month) }
+                        td { @match c.count { Some(n) => (n), None => abbr title="suppressed: fewer than 10" { "<10" } } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn section(title: &str, what: &str, t: &Table) -> Markup {
+    let cells: Vec<Cell> =
+        t.cells.iter().map(|c| Cell { dims: c.dims.clone(), month: c.month.clone(), count: c.count }).collect();
+    let totals = published_monthly_totals(&cells);
+    let chart = bar_chart(&format!("{title}, published cells per month"), &totals);
+    html! {
+        section {
+            h2 { (title) }
+            p { (what) " " a href={ "/transparency/" (t.metric) ".csv" } { "Download CSV" } "." }
+            @if t.cells.is_empty() { p { "Nothing recorded yet." } } @else {
+                figure role="img" aria-label={ (title) ": bar chart of monthly totals of published cells" } { (PreEscaped(chart)) }
+                details { summary { "All cells" } (table_html(t)) }
+            }
+        }
+    }
+}
+
+/// The report as a web page.
+pub async fn report_page(State(st): State<AppState>) -> Result<Markup, Problem> {
+    let r = blocking(move || build(&st)).await?;
+    Ok(crate::web::page(
+        "Transparency report",
+        html! {
+            h1 { "Transparency report" }
+            p { "Aggregates of how Fairgate is used, computed from its log at " (r.tree_size) " leaves on " (r.generated_at) ". "
+                "Cells under " (r.min_cell) " are suppressed (shown as <10), and charts add up published cells only, so no suppressed figure can be recovered. "
+                "The same figures as " a href="/transparency.json" { "JSON" } "; how to check them: " a href="/log/checkpoint" { "the signed checkpoint" } "." }
+            h2 { "Programs" }
+            @if r.programs.is_empty() { p { "No program has been put in force." } } @else {
+                table {
+                    thead { tr { th { "program" } th { "legal basis" } th { "starts" } th { "sunset" } th { "in force" } } }
+                    tbody { @for p in &r.programs { tr { td { (p.title) " (" (p.id) " v" (p.version) ")" } td { (p.legal_basis) } td { (p.starts) } td { (p.sunset) } td { @if p.in_force { "yes" } @else { "no" } } } } }
+                }
+            }
+            (section("Use of personal data", "Every read of personal data, by the reader's agency, role and stated purpose.", &r.data_use))
+            (section("Registrations", "Registrations by place and kind.", &r.registrations))
+            (section("Crossings", "Entries and exits by port.", &r.crossings))
+            (section("Log events", "Leaves by event kind and the month they were recorded. Anyone can recompute this table from the clear leaf headers at /log/leaves.", &r.log_events))
+            h2 { "Not reported yet" }
+            ul { @for n in &r.not_yet_reported { li { (n) } } }
+        },
+    ))
+}
