@@ -89,7 +89,7 @@ fn build(st: &AppState) -> Result<Report, Problem> {
         .map(|(p, leaf_index)| ProgramView::new(p, leaf_index, today))
         .collect();
     Ok(Report {
-        generated_at: now.to_string(),
+        generated_at: now.round(jiff::Unit::Second).unwrap_or(now).to_string(),
         tree_size,
         checkpoint,
         min_cell: MIN_CELL,
