@@ -181,27 +181,38 @@ pub fn run_ingest(args: &IngestArgs, dir: &std::path::Path) -> Result<IngestRepo
     })
 }
 
-pub fn ingest(args: &IngestArgs) -> Result<()> {
-    let (dir, cleanup) = match &args.dir {
+/// Run `f` in the benchmark's scratch directory: `--dir` if given (its benchmark
+/// databases are removed first), else a new one under the system temp directory
+/// that is deleted afterwards.
+fn in_scratch_dir<T>(
+    dir: &Option<PathBuf>,
+    name: &str,
+    dbs: &[&str],
+    f: impl FnOnce(&std::path::Path) -> Result<T>,
+) -> Result<T> {
+    let (dir, cleanup) = match dir {
         Some(d) => (d.clone(), false),
-        None => (std::env::temp_dir().join(format!("fairgate-bench-{}", std::process::id())), true),
+        None => (std::env::temp_dir().join(format!("fairgate-bench-{name}-{}", std::process::id())), true),
     };
     std::fs::create_dir_all(&dir).with_context(|| format!("--dir {}", dir.display()))?;
-    for f in ["fairgate.db", "fairgate.db-wal", "fairgate.db-shm", "baseline.db", "baseline.db-wal", "baseline.db-shm"]
-    {
-        let _ = std::fs::remove_file(dir.join(f));
+    for db in dbs {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(dir.join(format!("{db}{suffix}")));
+        }
     }
-    eprintln!(
-        "bench ingest: {} events over {} subjects, {} per commit, in {}",
-        args.events,
-        args.subjects,
-        args.batch,
-        dir.display()
-    );
-    let result = run_ingest(args, &dir);
+    eprintln!("bench {name}: working in {}", dir.display());
+    let result = f(&dir);
     if cleanup {
         let _ = std::fs::remove_dir_all(&dir);
     }
+    result
+}
+
+pub fn ingest(args: &IngestArgs) -> Result<()> {
+    eprintln!("bench ingest: {} events over {} subjects, {} per commit", args.events, args.subjects, args.batch);
+    let result = in_scratch_dir(&args.dir, "ingest", &["fairgate.db", "baseline-1.db", "baseline-2.db"], |d| {
+        run_ingest(args, d)
+    });
     let r = result?;
     if args.json {
         println!("{}", serde_json::to_string(&r)?);
@@ -386,19 +397,8 @@ pub fn run_log(args: &LogArgs, dir: &std::path::Path) -> Result<LogReport> {
 }
 
 pub fn log(args: &LogArgs) -> Result<()> {
-    let (dir, cleanup) = match &args.dir {
-        Some(d) => (d.clone(), false),
-        None => (std::env::temp_dir().join(format!("fairgate-bench-log-{}", std::process::id())), true),
-    };
-    std::fs::create_dir_all(&dir).with_context(|| format!("--dir {}", dir.display()))?;
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(dir.join(format!("fairgate.db{suffix}")));
-    }
-    eprintln!("bench log: {} leaves of {} bytes in {}", args.leaves, args.leaf_bytes, dir.display());
-    let result = run_log(args, &dir);
-    if cleanup {
-        let _ = std::fs::remove_dir_all(&dir);
-    }
+    eprintln!("bench log: {} leaves of {} bytes", args.leaves, args.leaf_bytes);
+    let result = in_scratch_dir(&args.dir, "log", &["fairgate.db"], |d| run_log(args, d));
     let r = result?;
     if args.json {
         println!("{}", serde_json::to_string(&r)?);

@@ -231,4 +231,37 @@ fn bench_ingest_reports_its_figures_and_cleans_up() {
     // The benchmark's own ledger is complete: 40 subjects + 3000 crossings.
     let store = SqliteStore::open(&work.join("fairgate.db")).unwrap();
     assert_eq!(store.tree_size().unwrap(), 3040);
+    drop(store);
+    // Running again in the same --dir starts from fresh databases.
+    let again = fairgate(
+        dir.path(),
+        &[
+            "bench",
+            "ingest",
+            "--events",
+            "500",
+            "--subjects",
+            "10",
+            "--batch",
+            "100",
+            "--json",
+            "--dir",
+            work.to_str().unwrap(),
+        ],
+    );
+    assert!(again.status.success(), "{}", text(&again.stderr));
+    assert_eq!(SqliteStore::open(&work.join("fairgate.db")).unwrap().tree_size().unwrap(), 510);
+}
+
+#[test]
+fn bench_log_reports_proof_and_verify_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = fairgate(dir.path(), &["bench", "log", "--leaves", "5000", "--proofs", "20", "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let r: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).unwrap();
+    assert_eq!(r["leaves"], 5000);
+    for key in ["proof_us_p50", "http_us_p99", "verify_leaves_per_sec", "sha256_per_sec", "verify_ratio_to_sha256"] {
+        assert!(r[key].as_f64().unwrap() > 0.0, "{key} in {r}");
+    }
+    assert!(r["proof_us_p50"].as_f64() <= r["proof_us_p99"].as_f64());
 }
