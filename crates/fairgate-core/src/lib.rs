@@ -16,6 +16,7 @@ pub mod place;
 pub mod program;
 pub mod registration;
 pub mod report;
+pub mod stay;
 pub mod subject;
 pub mod timeline;
 

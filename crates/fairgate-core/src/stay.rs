@@ -1,0 +1,436 @@
+//! Stay accounting: "N days in any M-day period" (the Schengen 90/180 rule by
+//! default). Days are calendar days; the entry day and the exit day both count; a
+//! day is counted once even if it lies in two stays; the M-day window looks back
+//! from each day; days covered by a long-stay visa or residence permit do not count.
+//!
+//! Pure: the caller supplies the stays (already turned into local calendar days at
+//! the port of each crossing) and the day asked about.
+
+use std::fmt;
+use std::str::FromStr;
+
+use jiff::civil::Date;
+use jiff::ToSpan;
+use serde::Serialize;
+
+use crate::error::{FieldError, Invalid};
+
+/// "At most `max_days` days of stay in any `window` consecutive days".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Rule {
+    pub max_days: u32,
+    pub window: u32,
+}
+
+impl Rule {
+    pub const SCHENGEN: Rule = Rule { max_days: 90, window: 180 };
+}
+
+impl Default for Rule {
+    fn default() -> Self {
+        Rule::SCHENGEN
+    }
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.max_days, self.window)
+    }
+}
+
+impl FromStr for Rule {
+    type Err = FieldError;
+    fn from_str(s: &str) -> Result<Rule, FieldError> {
+        let bad =
+            || FieldError::new("rule", format!("`{s}` is not a rule: write N/M, e.g. 90/180, with 0 < N < M <= 3650"));
+        let (n, m) = s.trim().split_once('/').ok_or_else(bad)?;
+        let (n, m) = (n.trim().parse::<u32>().map_err(|_| bad())?, m.trim().parse::<u32>().map_err(|_| bad())?);
+        if n == 0 || n >= m || m > 3650 {
+            return Err(bad());
+        }
+        Ok(Rule { max_days: n, window: m })
+    }
+}
+
+/// A stay from its entry day through its exit day (both count).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Period {
+    pub start: Date,
+    pub end: Date,
+}
+
+impl Period {
+    /// Parse `START..END` (ISO dates), naming `field` when it is wrong.
+    pub fn parse(field: &str, s: &str) -> Result<Period, FieldError> {
+        let (a, b) = s.split_once("..").ok_or_else(|| {
+            FieldError::new(field, format!("`{s}` is not a stay: write START..END, e.g. 2014-01-01..2014-01-10"))
+        })?;
+        let start = crate::error::parse_date(field, a)?;
+        let end = crate::error::parse_date(field, b)?;
+        Ok(Period { start, end })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Overstay {
+    pub first_day: Date,
+    pub last_day: Date,
+    pub days: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct NextEntry {
+    pub date: Date,
+    pub max_days: u32,
+}
+
+/// The answer, with exactly the keys of `fairgate stay --json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StayAnswer {
+    pub on: Date,
+    pub window_start: Date,
+    pub days_used: u32,
+    pub present: bool,
+    pub stay_until: Option<Date>,
+    pub max_days: u32,
+    pub overstay: Option<Overstay>,
+    pub next_entry: Option<NextEntry>,
+}
+
+const EPOCH: Date = jiff::civil::date(1970, 1, 1);
+
+fn day(d: Date) -> i64 {
+    EPOCH.until(d).map(|s| i64::from(s.get_days())).unwrap_or(0)
+}
+
+fn date(n: i64) -> Date {
+    EPOCH.checked_add((n as i32).days()).unwrap_or(EPOCH)
+}
+
+/// Check the stays: each must end on or after its start, and none may end after `on`.
+pub fn check_stays(stays: &[Period], on: Date, what: &str) -> Result<(), Invalid> {
+    let mut errors = Vec::new();
+    for (i, p) in stays.iter().enumerate() {
+        let field = format!("{what}[{i}]");
+        if p.end < p.start {
+            errors
+                .push(FieldError::new(&field, format!("{}..{} ends before it starts: swap the dates", p.start, p.end)));
+        } else if p.end > on {
+            errors.push(FieldError::new(
+                &field,
+                format!("{}..{} goes past the day asked about ({on}): give stays up to that day", p.start, p.end),
+            ));
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Invalid(errors))
+    }
+}
+
+/// Work out the answer for `on`. `exempt` are periods under a long-stay visa or
+/// residence permit: days in them are not counted (but are still days of presence).
+pub fn calculate(rule: Rule, stays: &[Period], exempt: &[Period], on: Date) -> Result<StayAnswer, Invalid> {
+    check_stays(stays, on, "stays")?;
+    let (n, m) = (i64::from(rule.max_days), i64::from(rule.window));
+    let on_d = day(on);
+    let lo = stays.iter().map(|p| day(p.start)).min().unwrap_or(on_d).min(on_d) - m;
+    let hi = on_d + m + n + 2;
+    let len = (hi - lo + 1) as usize;
+    // counted[i]: day lo + i is a counted day of stay; present: a day of stay at all.
+    let mut counted = vec![false; len];
+    let mut present_days = vec![false; len];
+    for p in stays {
+        for d in day(p.start)..=day(p.end) {
+            counted[(d - lo) as usize] = true;
+            present_days[(d - lo) as usize] = true;
+        }
+    }
+    for p in exempt {
+        for d in day(p.start).max(lo)..=day(p.end).min(hi) {
+            counted[(d - lo) as usize] = false;
+        }
+    }
+    // prefix[i] = counted days in [lo, lo + i).
+    let mut prefix = vec![0i64; len + 1];
+    for i in 0..len {
+        prefix[i + 1] = prefix[i] + i64::from(counted[i]);
+    }
+    let count = |a: i64, b: i64| -> i64 {
+        let (a, b) = (a.max(lo), b.min(hi));
+        if a > b {
+            0
+        } else {
+            prefix[(b - lo + 1) as usize] - prefix[(a - lo) as usize]
+        }
+    };
+
+    // Days of stay on or before `on` on which the window holds more than N days.
+    let mut overstay: Option<Overstay> = None;
+    for d in lo..=on_d {
+        if counted[(d - lo) as usize] && count(d - m + 1, d) > n {
+            let o = overstay.get_or_insert(Overstay { first_day: date(d), last_day: date(d), days: 0 });
+            o.last_day = date(d);
+            o.days += 1;
+        }
+    }
+
+    // Continuous presence from `start` (every day from it counted; recorded stays all
+    // end by `on`): how many days keep every one of those days within the rule?
+    let allowed_from = |start: i64| -> u32 {
+        let on_counted_before = |d: i64| start == on_d && counted[(on_d - lo) as usize] && d - m < on_d;
+        let mut days = 0u32;
+        let mut d = start;
+        loop {
+            let window_start = d - m + 1;
+            let presence = d - window_start.max(start) + 1;
+            let recorded = count(window_start, d) - i64::from(on_counted_before(d));
+            if recorded + presence > n {
+                return days;
+            }
+            days += 1;
+            d += 1;
+        }
+    };
+
+    let max_days = allowed_from(on_d);
+    let stay_until = (max_days > 0).then(|| date(on_d + i64::from(max_days) - 1));
+    let next_entry = if max_days == 0 {
+        (on_d + 1..=on_d + m)
+            .find(|&e| count(e - m + 1, e) < n)
+            .map(|e| NextEntry { date: date(e), max_days: allowed_from(e) })
+    } else {
+        None
+    };
+    Ok(StayAnswer {
+        on,
+        window_start: date(on_d - m + 1),
+        days_used: count(on_d - m + 1, on_d) as u32,
+        present: present_days[(on_d - lo) as usize],
+        stay_until,
+        max_days,
+        overstay,
+        next_entry,
+    })
+}
+
+/// The answer in plain sentences, for people.
+pub fn describe(rule: Rule, a: &StayAnswer) -> String {
+    let mut out = format!("Days of stay in the {} days up to {}: {}.", rule.window, a.on, a.days_used);
+    match a.stay_until {
+        Some(until) => out.push_str(&format!(" You may stay until {until} ({} days from {}).", a.max_days, a.on)),
+        None => out.push_str(&format!(" A stay on {} would break the {rule} rule.", a.on)),
+    }
+    if let Some(o) = a.overstay {
+        out.push_str(&format!(" Overstay: {} days over the limit, from {} to {}.", o.days, o.first_day, o.last_day));
+    }
+    if let Some(e) = a.next_entry {
+        out.push_str(&format!(" The next day a stay is allowed is {}, for up to {} days.", e.date, e.max_days));
+    }
+    out
+}
+
+/// The same rule computed the slow way, one day and one window at a time: the
+/// reference the fast calculator is tested and benchmarked against.
+pub mod naive {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    pub fn calculate(rule: Rule, stays: &[Period], exempt: &[Period], on: Date) -> StayAnswer {
+        let (n, m) = (i64::from(rule.max_days), i64::from(rule.window));
+        let mut present = BTreeSet::new();
+        for p in stays {
+            present.extend(day(p.start)..=day(p.end));
+        }
+        let mut counted = present.clone();
+        for p in exempt {
+            for d in day(p.start)..=day(p.end) {
+                counted.remove(&d);
+            }
+        }
+        let on_d = day(on);
+        let in_window = |set: &BTreeSet<i64>, d: i64| set.range(d - m + 1..=d).count() as i64;
+        let mut overstay: Option<Overstay> = None;
+        for &d in counted.iter().filter(|&&d| d <= on_d) {
+            if in_window(&counted, d) > n {
+                let o = overstay.get_or_insert(Overstay { first_day: date(d), last_day: date(d), days: 0 });
+                o.last_day = date(d);
+                o.days += 1;
+            }
+        }
+        let allowed_from = |start: i64| -> u32 {
+            let mut with = counted.clone();
+            let mut days = 0;
+            let mut d = start;
+            loop {
+                with.insert(d);
+                if (start..=d).any(|x| in_window(&with, x) > n) {
+                    return days;
+                }
+                days += 1;
+                d += 1;
+            }
+        };
+        let max_days = allowed_from(on_d);
+        let next_entry = if max_days == 0 {
+            (on_d + 1..=on_d + m)
+                .find(|&e| allowed_from(e) > 0)
+                .map(|e| NextEntry { date: date(e), max_days: allowed_from(e) })
+        } else {
+            None
+        };
+        StayAnswer {
+            on,
+            window_start: date(on_d - m + 1),
+            days_used: in_window(&counted, on_d) as u32,
+            present: present.contains(&on_d),
+            stay_until: (max_days > 0).then(|| date(on_d + i64::from(max_days) - 1)),
+            max_days,
+            overstay,
+            next_entry,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::civil::date as d;
+    use proptest::prelude::*;
+
+    fn p(a: Date, b: Date) -> Period {
+        Period { start: a, end: b }
+    }
+
+    #[test]
+    fn entry_and_exit_days_both_count() {
+        // EC user manual for the short-stay calculator, quoting Regulation (EU) No 610/2013:
+        // "The date of entry shall be considered as the first day of stay ... and the date of
+        // exit shall be considered as the last day of stay".
+        let a = calculate(Rule::SCHENGEN, &[p(d(2014, 1, 1), d(2014, 1, 1))], &[], d(2014, 1, 1)).unwrap();
+        assert_eq!(a.days_used, 1);
+        assert!(a.present);
+        let a = calculate(Rule::SCHENGEN, &[p(d(2014, 1, 1), d(2014, 1, 10))], &[], d(2014, 2, 1)).unwrap();
+        assert_eq!(a.days_used, 10);
+    }
+
+    #[test]
+    fn an_absence_of_90_days_allows_a_new_stay_of_90_days() {
+        // EC user manual: "an absence for an uninterrupted period of 90 days allows for a new
+        // stay for up to 90 days." 90 days of stay, Jan 1 - Mar 31 2014, then absent Apr 1 - Jun 29.
+        let stays = [p(d(2014, 1, 1), d(2014, 3, 31))];
+        let back = calculate(Rule::SCHENGEN, &stays, &[], d(2014, 6, 30)).unwrap();
+        assert_eq!(back.max_days, 90);
+        assert_eq!(back.stay_until, Some(d(2014, 9, 27)));
+        // Back one day earlier, after 89 days away, the stay is shorter.
+        let early = calculate(Rule::SCHENGEN, &stays, &[], d(2014, 6, 29)).unwrap();
+        assert!(early.max_days < 90);
+    }
+
+    #[test]
+    fn rolling_window_counts_only_the_last_180_days() {
+        // Worked example published with a public 90/180 calculator (calculatorlib.com): reference
+        // date 1 June 2024, trips 1-10 January 2024 and 1-20 March 2024: 30 days used, 60 left.
+        // (That page puts the window start at 4 December 2023; 180 days including 1 June 2024
+        // start on 5 December 2023, which is what is asserted here.)
+        let stays = [p(d(2024, 1, 1), d(2024, 1, 10)), p(d(2024, 3, 1), d(2024, 3, 20))];
+        let a = calculate(Rule::SCHENGEN, &stays, &[], d(2024, 6, 1)).unwrap();
+        assert_eq!(a.window_start, d(2023, 12, 5));
+        assert_eq!(a.days_used, 30);
+        assert!(!a.present);
+        assert!(a.max_days >= 60);
+    }
+
+    #[test]
+    fn a_91_day_stay_overstays_by_one_and_then_has_to_wait() {
+        let a = calculate(Rule::SCHENGEN, &[p(d(2026, 1, 1), d(2026, 4, 1))], &[], d(2026, 4, 1)).unwrap();
+        assert_eq!(a.days_used, 91);
+        assert_eq!(a.overstay, Some(Overstay { first_day: d(2026, 4, 1), last_day: d(2026, 4, 1), days: 1 }));
+        assert_eq!((a.stay_until, a.max_days), (None, 0));
+        let next = a.next_entry.unwrap();
+        // On day e the window [e-179, e] must hold at most 89 earlier days.
+        assert_eq!(
+            next,
+            naive::calculate(Rule::SCHENGEN, &[p(d(2026, 1, 1), d(2026, 4, 1))], &[], d(2026, 4, 1))
+                .next_entry
+                .unwrap()
+        );
+        assert!(next.date > d(2026, 4, 1));
+        assert!(describe(Rule::SCHENGEN, &a).contains("Overstay: 1 days"));
+    }
+
+    #[test]
+    fn long_stay_periods_do_not_count() {
+        let stays = [p(d(2026, 1, 1), d(2026, 5, 31))];
+        let exempt = [p(d(2026, 1, 1), d(2026, 4, 30))];
+        let a = calculate(Rule::SCHENGEN, &stays, &exempt, d(2026, 5, 31)).unwrap();
+        assert_eq!(a.days_used, 31);
+        assert!(a.overstay.is_none());
+    }
+
+    #[test]
+    fn bad_stays_are_named() {
+        let e = calculate(
+            Rule::SCHENGEN,
+            &[p(d(2026, 1, 1), d(2026, 1, 5)), p(d(2026, 2, 5), d(2026, 2, 1))],
+            &[],
+            d(2026, 3, 1),
+        )
+        .unwrap_err();
+        assert_eq!(e.0[0].field, "stays[1]");
+        let e = calculate(Rule::SCHENGEN, &[p(d(2026, 1, 1), d(2026, 3, 5))], &[], d(2026, 3, 1)).unwrap_err();
+        assert!(e.0[0].message.contains("past the day asked about"));
+        assert!("90-180".parse::<Rule>().is_err());
+        assert!("180/90".parse::<Rule>().is_err());
+        assert_eq!("60/120".parse::<Rule>().unwrap(), Rule { max_days: 60, window: 120 });
+    }
+
+    fn stays_strategy() -> impl Strategy<Value = (Vec<Period>, Date)> {
+        proptest::collection::vec((0i32..400, 0i32..60), 0..8).prop_map(|raw| {
+            let base = d(2025, 1, 1);
+            let on = base.checked_add(460.days()).unwrap();
+            let stays = raw
+                .into_iter()
+                .map(|(s, len)| {
+                    let start = base.checked_add(s.days()).unwrap();
+                    p(start, start.checked_add(len.days()).unwrap())
+                })
+                .collect();
+            (stays, on)
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn agrees_with_the_naive_day_by_day_calculation((stays, on) in stays_strategy(), rule in prop_oneof![Just(Rule::SCHENGEN), Just(Rule { max_days: 10, window: 30 })]) {
+            prop_assert_eq!(calculate(rule, &stays, &[], on).unwrap(), naive::calculate(rule, &stays, &[], on));
+        }
+
+        #[test]
+        fn a_continuous_stay_of_n_plus_1_days_overstays_on_its_last_day(start in 0i32..1000, n in 1u32..120) {
+            let rule = Rule { max_days: n, window: 2 * n };
+            let s = d(2020, 1, 1).checked_add(start.days()).unwrap();
+            let e = s.checked_add((n as i32).days()).unwrap();
+            let a = calculate(rule, &[p(s, e)], &[], e).unwrap();
+            prop_assert_eq!(a.overstay.map(|o| o.last_day), Some(e));
+        }
+
+        #[test]
+        fn adding_a_day_of_stay_never_increases_max_days((stays, on) in stays_strategy(), extra in 0i32..460) {
+            let before = calculate(Rule::SCHENGEN, &stays, &[], on).unwrap();
+            let day = d(2025, 1, 1).checked_add(extra.days()).unwrap();
+            let mut more = stays.clone();
+            more.push(p(day, day));
+            let after = calculate(Rule::SCHENGEN, &more, &[], on).unwrap();
+            prop_assert!(after.max_days <= before.max_days);
+        }
+
+        #[test]
+        fn the_order_of_stays_does_not_matter((stays, on) in stays_strategy()) {
+            let mut reversed = stays.clone();
+            reversed.reverse();
+            prop_assert_eq!(calculate(Rule::SCHENGEN, &stays, &[], on).unwrap(), calculate(Rule::SCHENGEN, &reversed, &[], on).unwrap());
+        }
+    }
+}
