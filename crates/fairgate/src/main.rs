@@ -58,6 +58,26 @@ enum Command {
     Audit(AuditCommand),
     /// Drop every projection and rebuild it from the ledger.
     Rebuild,
+    /// The stay calculator: days used, how long one may still stay, overstays.
+    /// Works without a database; dates are ISO YYYY-MM-DD and both the entry and
+    /// the exit day count.
+    Stay {
+        /// N/M: at most N days of stay in any M-day period.
+        #[arg(long, default_value = "90/180")]
+        rule: String,
+        /// A stay, START..END (entry day through exit day). Repeat for each stay.
+        #[arg(long = "stay", value_name = "START..END")]
+        stays: Vec<String>,
+        /// A period under a long-stay visa or residence permit; its days do not count. Repeatable.
+        #[arg(long = "exempt", value_name = "START..END")]
+        exempt: Vec<String>,
+        /// The day asked about.
+        #[arg(long)]
+        on: String,
+        /// Print one JSON object instead of sentences.
+        #[arg(long)]
+        json: bool,
+    },
     /// Measure performance.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -246,6 +266,7 @@ fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
+        Command::Stay { rule, stays, exempt, on, json } => stay(&rule, &stays, &exempt, &on, json),
         Command::Bench(BenchCommand::Ingest(args)) => bench::ingest(&args),
         Command::Bench(BenchCommand::Log(args)) => bench::log(&args),
     }
@@ -306,6 +327,38 @@ fn audit_monitor(url: &str, state_path: &Path, key: Option<&str>, depth: fairgat
             "ok: checkpoint at {} leaves is consistent with the one at {from}; {} new leaves hash to its root",
             report.to, report.leaves_downloaded
         ),
+    }
+    Ok(())
+}
+
+fn stay(rule: &str, stays: &[String], exempt: &[String], on: &str, json: bool) -> Result<()> {
+    use fairgate_core::stay::{calculate, describe, Period, Rule};
+    let rule: Rule = rule.parse().map_err(|e: fairgate_core::FieldError| anyhow::anyhow!("--rule: {}", e.message))?;
+    let on = fairgate_core::error::parse_date("on", on).map_err(|e| anyhow::anyhow!("--on: {}", e.message))?;
+    let parse = |flag: &str, list: &[String]| -> Result<Vec<Period>> {
+        list.iter()
+            .enumerate()
+            .map(|(i, s)| {
+                Period::parse(flag, s).map_err(|e| anyhow::anyhow!("--{flag} {} ({s}): {}", i + 1, e.message))
+            })
+            .collect()
+    };
+    let stays_p = parse("stay", stays)?;
+    let exempt_p = parse("exempt", exempt)?;
+    let answer = calculate(rule, &stays_p, &exempt_p, on).map_err(|e| {
+        let lines: Vec<String> =
+            e.0.iter()
+                .map(|f| {
+                    let i: usize = f.field.trim_start_matches("stays[").trim_end_matches(']').parse().unwrap_or(0);
+                    format!("--stay {} ({}): {}", i + 1, stays.get(i).map(String::as_str).unwrap_or("?"), f.message)
+                })
+                .collect();
+        anyhow::anyhow!("{}", lines.join("\n"))
+    })?;
+    if json {
+        println!("{}", serde_json::to_string(&answer)?);
+    } else {
+        println!("{}", describe(rule, &answer));
     }
     Ok(())
 }

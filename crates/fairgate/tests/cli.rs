@@ -265,3 +265,53 @@ fn bench_log_reports_proof_and_verify_figures() {
     }
     assert!(r["proof_us_p50"].as_f64() <= r["proof_us_p99"].as_f64());
 }
+
+#[test]
+fn stay_answers_in_json_with_exactly_the_documented_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = fairgate(dir.path(), &["stay", "--stay", "2026-01-01..2026-04-01", "--on", "2026-04-01", "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).unwrap();
+    let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        ["days_used", "max_days", "next_entry", "on", "overstay", "present", "stay_until", "window_start"]
+    );
+    assert_eq!(v["days_used"], 91);
+    assert_eq!(v["overstay"], serde_json::json!({"first_day": "2026-04-01", "last_day": "2026-04-01", "days": 1}));
+    assert_eq!(v["max_days"], 0);
+    assert!(v["stay_until"].is_null());
+    assert_eq!(v["next_entry"]["max_days"], 90);
+    assert!(!dir.path().join("master.key").exists(), "the calculator needs no data directory");
+
+    let plain =
+        fairgate(dir.path(), &["stay", "--rule", "90/180", "--stay", "2014-01-01..2014-03-31", "--on", "2014-06-30"]);
+    assert_eq!(
+        text(&plain.stdout).trim(),
+        "Days of stay in the 180 days up to 2014-06-30: 89. You may stay until 2014-09-27 (90 days from 2014-06-30)."
+    );
+}
+
+#[test]
+fn stay_refuses_bad_input_naming_the_stay_and_prints_no_json() {
+    let dir = tempfile::tempdir().unwrap();
+    for (args, needle) in [
+        (
+            vec!["--stay", "2026-01-01..2026-01-05", "--stay", "2026-02-05..2026-02-01"],
+            "--stay 2 (2026-02-05..2026-02-01)",
+        ),
+        (vec!["--stay", "2026-01-01..2026-02-30"], "--stay 1 (2026-01-01..2026-02-30)"),
+        (vec!["--stay", "2026-01-01..2026-03-05"], "goes past the day asked about"),
+        (vec!["--stay", "2026-01-01"], "START..END"),
+        (vec!["--rule", "180/90", "--stay", "2026-01-01..2026-01-02"], "--rule"),
+    ] {
+        let mut all = vec!["stay"];
+        all.extend(args);
+        all.extend(["--on", "2026-03-01", "--json"]);
+        let out = fairgate(dir.path(), &all);
+        assert!(!out.status.success(), "{all:?}");
+        assert!(out.stdout.is_empty(), "no JSON on bad input: {}", text(&out.stdout));
+        assert!(text(&out.stderr).contains(needle), "{all:?}: {}", text(&out.stderr));
+    }
+}
