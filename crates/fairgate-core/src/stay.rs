@@ -434,3 +434,222 @@ mod tests {
         }
     }
 }
+
+/// Which rule governs a stay. Programs will choose; until then the admission class
+/// of the entry selects it from [`class_rule`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum StayRule {
+    /// N days in any M-day period.
+    Rolling { max_days: u32, window: u32 },
+    /// Admitted until a date (I-94 style); overstay starts the day after.
+    AdmittedUntil,
+}
+
+impl fmt::Display for StayRule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StayRule::Rolling { max_days, window } => write!(f, "{max_days}/{window}"),
+            StayRule::AdmittedUntil => f.write_str("admitted-until"),
+        }
+    }
+}
+
+/// The interim table: (rule, whether the class is a long stay whose days do not
+/// count towards a rolling rule).
+pub fn class_rule(class: &str) -> (StayRule, bool) {
+    let schengen = StayRule::Rolling { max_days: 90, window: 180 };
+    match class.trim().to_ascii_uppercase().as_str() {
+        // Visa waiver, transit and short-stay visas: the rolling rule.
+        "WT" | "WB" | "C-1" | "C-1/D" | "SCH" | "C" => (schengen, false),
+        // Students, exchange visitors, workers, long-stay visas and residents: a fixed
+        // admission, and their days never count towards a short-stay rule.
+        "F-1" | "J-1" | "H-1B" | "L-1" | "O-1" | "E-2" | "D" | "RES" => (StayRule::AdmittedUntil, true),
+        // Visitors for business or pleasure, and anything else: a fixed admission.
+        _ => (StayRule::AdmittedUntil, false),
+    }
+}
+
+/// One stay as recorded: its local calendar days, and the admission of its entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RecordedStay {
+    pub period: Period,
+    pub admission_class: Option<String>,
+    pub admitted_until: Option<Date>,
+    /// No exit is recorded: the stay runs to the day asked about.
+    pub open: bool,
+}
+
+/// A crossing reduced to what stay accounting needs: the local calendar day at the
+/// port where it happened (the caller applies the port's time zone).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatedCrossing {
+    pub direction: crate::crossing::Direction,
+    pub at: jiff::Timestamp,
+    pub local_day: Date,
+    pub admission_class: Option<String>,
+    pub admitted_until: Option<Date>,
+}
+
+/// Pair entries with exits into stays, up to and including `on`. An entry with no
+/// exit runs to `on`; an entry followed by another entry (a missed exit) is taken as
+/// continuous presence until that next entry.
+pub fn stays_from_crossings(mut crossings: Vec<DatedCrossing>, on: Date) -> Vec<RecordedStay> {
+    use crate::crossing::Direction;
+    crossings.sort_by_key(|c| c.at);
+    let mut out = Vec::new();
+    let mut open: Option<DatedCrossing> = None;
+    for c in crossings.into_iter().filter(|c| c.local_day <= on) {
+        match c.direction {
+            Direction::Entry => {
+                if let Some(e) = open.take() {
+                    out.push(RecordedStay {
+                        period: Period { start: e.local_day, end: c.local_day },
+                        admission_class: e.admission_class,
+                        admitted_until: e.admitted_until,
+                        open: false,
+                    });
+                }
+                open = Some(c);
+            }
+            Direction::Exit => {
+                if let Some(e) = open.take() {
+                    out.push(RecordedStay {
+                        period: Period { start: e.local_day, end: c.local_day.max(e.local_day) },
+                        admission_class: e.admission_class,
+                        admitted_until: e.admitted_until,
+                        open: false,
+                    });
+                }
+            }
+        }
+    }
+    if let Some(e) = open {
+        out.push(RecordedStay {
+            period: Period { start: e.local_day, end: on },
+            admission_class: e.admission_class,
+            admitted_until: e.admitted_until,
+            open: true,
+        });
+    }
+    out
+}
+
+/// The answer for a recorded history: the rule of the latest entry decides.
+pub fn subject_stay(stays: &[RecordedStay], on: Date) -> Result<(StayRule, StayAnswer), Invalid> {
+    let latest = stays.iter().max_by_key(|s| s.period.start);
+    let (rule, _) = latest
+        .and_then(|s| s.admission_class.as_deref())
+        .map(class_rule)
+        .unwrap_or((StayRule::Rolling { max_days: 90, window: 180 }, false));
+    let fixed = match (rule, latest.and_then(|s| s.admitted_until)) {
+        (StayRule::AdmittedUntil, Some(until)) => Some(until),
+        _ => None,
+    };
+    match (fixed, latest) {
+        (Some(until), Some(current)) => Ok((StayRule::AdmittedUntil, admitted_until_answer(stays, current, until, on))),
+        _ => {
+            let r = Rule::SCHENGEN;
+            let periods: Vec<Period> = stays.iter().map(|s| s.period).collect();
+            let exempt: Vec<Period> = stays
+                .iter()
+                .filter(|s| s.admission_class.as_deref().is_some_and(|c| class_rule(c).1))
+                .map(|s| s.period)
+                .collect();
+            let answer = calculate(r, &periods, &exempt, on)?;
+            Ok((StayRule::Rolling { max_days: r.max_days, window: r.window }, answer))
+        }
+    }
+}
+
+fn admitted_until_answer(stays: &[RecordedStay], current: &RecordedStay, until: Date, on: Date) -> StayAnswer {
+    let days = |a: Date, b: Date| (day(b) - day(a) + 1).max(0) as u32;
+    let mut overstay: Option<Overstay> = None;
+    let mut sorted: Vec<&RecordedStay> = stays.iter().collect();
+    sorted.sort_by_key(|s| s.period.start);
+    for s in sorted {
+        let Some(u) = s.admitted_until else { continue };
+        let end = s.period.end.min(on);
+        if end > u {
+            let first = u.checked_add(1.day()).unwrap_or(u);
+            let o = overstay.get_or_insert(Overstay { first_day: first, last_day: end, days: 0 });
+            o.last_day = end;
+            o.days += days(first, end);
+        }
+    }
+    let present = current.period.start <= on && on <= current.period.end;
+    StayAnswer {
+        on,
+        window_start: current.period.start,
+        days_used: days(current.period.start, current.period.end.min(on)),
+        present,
+        stay_until: (on <= until).then_some(until),
+        max_days: if on <= until { days(on, until) } else { 0 },
+        overstay,
+        next_entry: None,
+    }
+}
+
+#[cfg(test)]
+mod recorded_tests {
+    use super::*;
+    use crate::crossing::Direction;
+    use jiff::civil::date as d;
+
+    fn c(dir: Direction, day: Date, class: Option<&str>, until: Option<Date>) -> DatedCrossing {
+        DatedCrossing {
+            direction: dir,
+            at: day.to_zoned(jiff::tz::TimeZone::UTC).unwrap().timestamp(),
+            local_day: day,
+            admission_class: class.map(Into::into),
+            admitted_until: until,
+        }
+    }
+
+    #[test]
+    fn entries_and_exits_pair_into_stays_and_an_open_stay_runs_to_on() {
+        let stays = stays_from_crossings(
+            vec![
+                c(Direction::Exit, d(2026, 2, 10), None, None),
+                c(Direction::Entry, d(2026, 2, 1), Some("WT"), None),
+                c(Direction::Entry, d(2026, 5, 1), Some("WT"), None),
+            ],
+            d(2026, 5, 20),
+        );
+        assert_eq!(stays.len(), 2);
+        assert_eq!(stays[0].period, Period { start: d(2026, 2, 1), end: d(2026, 2, 10) });
+        assert_eq!((stays[1].period.end, stays[1].open), (d(2026, 5, 20), true));
+        let (rule, a) = subject_stay(&stays, d(2026, 5, 20)).unwrap();
+        assert_eq!(rule.to_string(), "90/180");
+        assert_eq!(a.days_used, 10 + 20);
+    }
+
+    #[test]
+    fn a_fixed_admission_overstays_from_the_day_after() {
+        let stays = stays_from_crossings(
+            vec![c(Direction::Entry, d(2026, 1, 1), Some("B-2"), Some(d(2026, 6, 30)))],
+            d(2026, 7, 10),
+        );
+        let (rule, a) = subject_stay(&stays, d(2026, 7, 10)).unwrap();
+        assert_eq!(rule, StayRule::AdmittedUntil);
+        assert_eq!(a.overstay, Some(Overstay { first_day: d(2026, 7, 1), last_day: d(2026, 7, 10), days: 10 }));
+        assert_eq!((a.stay_until, a.max_days), (None, 0));
+        let (_, before) = subject_stay(&stays, d(2026, 6, 29)).unwrap();
+        assert_eq!((before.stay_until, before.max_days, before.overstay), (Some(d(2026, 6, 30)), 2, None));
+    }
+
+    #[test]
+    fn long_stay_classes_do_not_count_towards_the_rolling_rule() {
+        let stays = stays_from_crossings(
+            vec![
+                c(Direction::Entry, d(2025, 9, 1), Some("F-1"), Some(d(2026, 1, 31))),
+                c(Direction::Exit, d(2026, 1, 31), None, None),
+                c(Direction::Entry, d(2026, 2, 1), Some("WT"), None),
+            ],
+            d(2026, 2, 28),
+        );
+        let (_, a) = subject_stay(&stays, d(2026, 2, 28)).unwrap();
+        assert_eq!(a.days_used, 28, "only the visa-waiver days count");
+        assert!(a.overstay.is_none());
+    }
+}

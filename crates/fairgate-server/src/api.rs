@@ -70,6 +70,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(create_subject))
         .routes(routes!(lookup_subjects))
         .routes(routes!(get_subject))
+        .routes(routes!(get_stay))
         .routes(routes!(create_registration))
         .routes(routes!(create_crossing))
         .routes(routes!(log_checkpoint))
@@ -373,6 +374,47 @@ async fn get_subject(
     .await?;
     tracing::info!(subject = %id, access_leaf = receipt.leaf_index, "timeline read");
     Ok(Json(TimelineView::new(timeline, receipt)))
+}
+
+/// Stay accounting for one subject on one day: the rule that applies, and the same
+/// answer as `fairgate stay --json`.
+#[derive(Serialize, ToSchema)]
+pub struct StayView {
+    /// `90/180`-style rolling rule, or `admitted-until`.
+    pub rule: String,
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    pub answer: fairgate_core::stay::StayAnswer,
+    /// Where this read was logged.
+    pub access_receipt: ReceiptView,
+}
+
+/// How long a subject has stayed, may still stay, and any overstay, on `on` (default today, UTC). Needs `Fairgate-Purpose`; the read is logged first.
+#[utoipa::path(get, path = "/subjects/{id}/stay", tag = "subjects",
+    params(("id" = String, Path, description = "Subject id"),
+           ("on" = Option<String>, Query, description = "YYYY-MM-DD; default today"),
+           ("Fairgate-Purpose" = String, Header, description = "Why the data is needed")),
+    security(("bearer" = [])),
+    responses((status = 200, body = StayView), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn get_stay(
+    State(st): State<AppState>,
+    reader: Reader,
+    Path(id): Path<String>,
+    q: QueryMap,
+) -> Result<Json<StayView>, Problem> {
+    let id = subject_id(&id)?;
+    let q_ok = q.as_ref().map_err(|_| Problem::bad_request("query", "the query string is not valid URL encoding"))?;
+    let on = match q_ok.get("on") {
+        Some(s) => fairgate_core::error::parse_date("on", s).map_err(|e| Problem::bad_request("on", e.message))?,
+        None => st.now().to_zoned(jiff::tz::TimeZone::UTC).date(),
+    };
+    let ((rule, answer), receipt) = blocking(move || {
+        let actor = reader.caller.actor();
+        retrying(|| st.registry.read_stay(st.now(), &actor, reader.purpose, id, on, "GET /subjects/{id}/stay"))
+    })
+    .await?;
+    tracing::info!(subject = %id, access_leaf = receipt.leaf_index, "stay read");
+    Ok(Json(StayView { rule: rule.to_string(), answer, access_receipt: receipt.into() }))
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]

@@ -235,6 +235,7 @@ async fn the_openapi_document_matches_the_routes() {
         ("POST", "/subjects"),
         ("POST", "/subjects/lookup"),
         ("GET", "/subjects/{id}"),
+        ("GET", "/subjects/{id}/stay"),
         ("POST", "/subjects/{id}/registrations"),
         ("POST", "/subjects/{id}/crossings"),
         ("GET", "/log/checkpoint"),
@@ -389,5 +390,46 @@ async fn the_log_serves_leaves_and_proofs_that_verify_against_signed_checkpoints
         let st = r.status().as_u16();
         assert_problem(st, &r.json().await.unwrap(), status, Some(field));
     }
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn stay_accounting_from_recorded_crossings() {
+    let s = start().await;
+    let id = s.specimen().await;
+    let path = format!("/subjects/{id}/crossings");
+    // Visa waiver (rolling 90/180). 02:00 UTC on 2 January is still 1 January in New York.
+    let entry = json!({"direction": "entry", "port": "JFK", "at": "2026-01-02T02:00:00Z", "admission_class": "WT"});
+    assert_eq!(s.post(&s.officer, &path, &entry).await.0, 201);
+    assert_eq!(s.post(&s.officer, &path, &exit("2026-01-10T15:00:00Z")).await.0, 201);
+    let before = s.tree_size().await;
+
+    let (st, v) = s.read(&s.officer, Some("border-check"), &format!("/subjects/{id}/stay?on=2026-02-01")).await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["rule"], "90/180");
+    assert_eq!(v["days_used"], 10, "1 to 10 January in the port's calendar: {v}");
+    assert_eq!(v["present"], false);
+    assert_eq!(v["max_days"], 80);
+    assert!(v["overstay"].is_null());
+    assert_eq!(s.tree_size().await, before + 1, "the read was logged");
+
+    let (st, b) = s.read(&s.officer, None, &format!("/subjects/{id}/stay?on=2026-02-01")).await;
+    assert_eq!(st, 403, "{b}");
+    let (st, b) = s.read(&s.officer, Some("border-check"), &format!("/subjects/{id}/stay?on=2026-02-30")).await;
+    assert_eq!(st, 400, "{b}");
+    assert_eq!(b["errors"][0]["field"], "on");
+
+    // A fixed admission that has run out, with no exit recorded.
+    let other = {
+        let mut p = specimen();
+        p["document"]["number"] = json!("Z0000001");
+        s.post(&s.officer, "/subjects", &p).await.1["id"].as_str().unwrap().to_string()
+    };
+    let entry = json!({"direction": "entry", "port": "LAX", "at": "2026-03-01T18:00:00Z", "admission_class": "B-2", "admitted_until": "2026-05-31"});
+    assert_eq!(s.post(&s.officer, &format!("/subjects/{other}/crossings"), &entry).await.0, 201);
+    let (_, v) = s.read(&s.officer, Some("border-check"), &format!("/subjects/{other}/stay?on=2026-06-10")).await;
+    assert_eq!(v["rule"], "admitted-until");
+    assert_eq!(v["overstay"], json!({"first_day": "2026-06-01", "last_day": "2026-06-10", "days": 10}));
+    assert_eq!(v["present"], true);
     s.stop().await;
 }

@@ -15,6 +15,7 @@ use fairgate_core::ids::{RegistrationNumber, SubjectId};
 use fairgate_core::place::{default_places, PlaceBook, PlaceKind, ZonedPlace};
 use fairgate_core::program::Program;
 use fairgate_core::registration::{NewRegistration, RegistrationInput};
+use fairgate_core::stay::{stays_from_crossings, subject_stay, DatedCrossing, StayAnswer, StayRule};
 use fairgate_core::subject::{NewSubject, SubjectInput};
 use fairgate_core::timeline::Timeline;
 use fairgate_core::Invalid;
@@ -415,6 +416,37 @@ impl Registry {
             ["document", "names", "birth_date", "sex", "nationality", "registrations", "interviews", "crossings"];
         let ((), receipt) = self.write(now, |b| b.record_access(id, actor, purpose, &fields, request))?;
         Ok((timeline, receipt))
+    }
+
+    /// A subject's stay accounting on `on`, computed from the recorded crossings (each
+    /// crossing's day taken in its port's time zone). Logged like every read.
+    pub fn read_stay(
+        &self,
+        now: Timestamp,
+        actor: &Actor,
+        purpose: Purpose,
+        id: SubjectId,
+        on: jiff::civil::Date,
+        request: &str,
+    ) -> Result<((StayRule, StayAnswer), Receipt)> {
+        let timeline = self.load_timeline(id)?;
+        let dated = timeline
+            .crossings
+            .iter()
+            .map(|c| {
+                let tz = self.places.get(&c.crossing.port).map(|p| p.tz.clone()).unwrap_or(jiff::tz::TimeZone::UTC);
+                DatedCrossing {
+                    direction: c.crossing.direction,
+                    at: c.crossing.at,
+                    local_day: c.crossing.at.to_zoned(tz).date(),
+                    admission_class: c.crossing.admission_class.clone(),
+                    admitted_until: c.crossing.admitted_until,
+                }
+            })
+            .collect();
+        let answer = subject_stay(&stays_from_crossings(dated, on), on)?;
+        let ((), receipt) = self.write(now, |b| b.record_access(id, actor, purpose, &["stay"], request))?;
+        Ok((answer, receipt))
     }
 
     /// Find subjects by travel-document number through the blind index. Each match
