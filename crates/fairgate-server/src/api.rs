@@ -71,6 +71,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(lookup_subjects))
         .routes(routes!(get_subject))
         .routes(routes!(get_stay))
+        .routes(routes!(list_overstays))
+        .routes(routes!(overstays_csv))
         .routes(routes!(create_registration))
         .routes(routes!(create_crossing))
         .routes(routes!(log_checkpoint))
@@ -415,6 +417,110 @@ async fn get_stay(
     .await?;
     tracing::info!(subject = %id, access_leaf = receipt.leaf_index, "stay read");
     Ok(Json(StayView { rule: rule.to_string(), answer, access_receipt: receipt.into() }))
+}
+
+/// The purposes a list of overstayers may be read for.
+const OVERSTAY_PURPOSES: &[fairgate_core::access::Purpose] =
+    &[fairgate_core::access::Purpose::ComplianceReview, fairgate_core::access::Purpose::OversightAudit];
+
+fn overstay_query(st: &AppState, reader: &Reader, q: &QueryMap) -> Result<jiff::civil::Date, Problem> {
+    if !OVERSTAY_PURPOSES.contains(&reader.purpose) {
+        return Err(Problem::forbidden(
+            "purpose-not-permitted",
+            format!("the list of overstayers is read for compliance-review or oversight-audit, not {}", reader.purpose),
+        )
+        .with_errors(vec![fairgate_core::FieldError::new(
+            "Fairgate-Purpose",
+            "use compliance-review or oversight-audit",
+        )]));
+    }
+    let q = q.as_ref().map_err(|_| Problem::bad_request("query", "the query string is not valid URL encoding"))?;
+    match q.get("on") {
+        Some(s) => fairgate_core::error::parse_date("on", s).map_err(|e| Problem::bad_request("on", e.message)),
+        None => Ok(st.now().to_zoned(jiff::tz::TimeZone::UTC).date()),
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OverstayList {
+    pub on: String,
+    pub page: usize,
+    pub per_page: usize,
+    /// All overstayers on `on`, across pages.
+    pub total: usize,
+    #[schema(value_type = Vec<Object>)]
+    pub overstays: Vec<fairgate_store::registry::OverstayRow>,
+    /// Where the access to the listed subjects was logged; absent when none are listed.
+    pub access_receipt: Option<ReceiptView>,
+}
+
+/// Every subject overstaying on `on`, or who overstayed before (oldest overstay first), a page at a time. Needs `Fairgate-Purpose` compliance-review or oversight-audit; each listed subject's access is logged.
+#[utoipa::path(get, path = "/overstays", tag = "subjects",
+    params(("on" = Option<String>, Query, description = "YYYY-MM-DD; default today"),
+           ("page" = Option<usize>, Query, description = "From 1 (default 1)"),
+           ("per_page" = Option<usize>, Query, description = "1 to 500 (default 100)"),
+           ("Fairgate-Purpose" = String, Header, description = "compliance-review or oversight-audit")),
+    security(("bearer" = [])),
+    responses((status = 200, body = OverstayList), (status = 400, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn list_overstays(
+    State(st): State<AppState>,
+    reader: Reader,
+    q: QueryMap,
+) -> Result<Json<OverstayList>, Problem> {
+    let on = overstay_query(&st, &reader, &q)?;
+    let page = number(&q, "page", Some(1))?.unwrap_or(1) as usize;
+    let per_page = number(&q, "per_page", Some(100))?.unwrap_or(100) as usize;
+    if page == 0 {
+        return Err(Problem::invalid(vec![fairgate_core::FieldError::new("page", "pages are numbered from 1")]));
+    }
+    if !(1..=500).contains(&per_page) {
+        return Err(Problem::invalid(vec![fairgate_core::FieldError::new("per_page", "must be between 1 and 500")]));
+    }
+    let (rows, total, receipt) = blocking(move || {
+        let actor = reader.caller.actor();
+        retrying(|| {
+            st.registry.read_overstays(st.now(), &actor, reader.purpose, on, Some((page, per_page)), "GET /overstays")
+        })
+    })
+    .await?;
+    tracing::info!(listed = rows.len(), total, "overstays read");
+    Ok(Json(OverstayList {
+        on: on.to_string(),
+        page,
+        per_page,
+        total,
+        overstays: rows,
+        access_receipt: receipt.map(Into::into),
+    }))
+}
+
+/// The whole overstay list on `on` as CSV: subject, rule, first_day, last_day, days, still_present. Same purposes and logging as `/overstays`.
+#[utoipa::path(get, path = "/overstays.csv", tag = "subjects",
+    params(("on" = Option<String>, Query, description = "YYYY-MM-DD; default today"),
+           ("Fairgate-Purpose" = String, Header, description = "compliance-review or oversight-audit")),
+    security(("bearer" = [])),
+    responses((status = 200, body = String, content_type = "text/csv"), (status = 403, body = Problem)))]
+async fn overstays_csv(State(st): State<AppState>, reader: Reader, q: QueryMap) -> Result<impl IntoResponse, Problem> {
+    let on = overstay_query(&st, &reader, &q)?;
+    let (rows, _, _) = blocking(move || {
+        let actor = reader.caller.actor();
+        retrying(|| st.registry.read_overstays(st.now(), &actor, reader.purpose, on, None, "GET /overstays.csv"))
+    })
+    .await?;
+    let mut out = String::from("subject,rule,first_day,last_day,days,still_present\r\n");
+    for r in &rows {
+        out.push_str(&format!(
+            "{},{},{},{},{},{}\r\n",
+            r.subject, r.rule, r.overstay.first_day, r.overstay.last_day, r.overstay.days, r.still_present
+        ));
+    }
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"fairgate-overstays-{on}.csv\"")),
+        ],
+        out,
+    ))
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]

@@ -236,6 +236,8 @@ async fn the_openapi_document_matches_the_routes() {
         ("POST", "/subjects/lookup"),
         ("GET", "/subjects/{id}"),
         ("GET", "/subjects/{id}/stay"),
+        ("GET", "/overstays"),
+        ("GET", "/overstays.csv"),
         ("POST", "/subjects/{id}/registrations"),
         ("POST", "/subjects/{id}/crossings"),
         ("GET", "/log/checkpoint"),
@@ -431,5 +433,64 @@ async fn stay_accounting_from_recorded_crossings() {
     assert_eq!(v["rule"], "admitted-until");
     assert_eq!(v["overstay"], json!({"first_day": "2026-06-01", "last_day": "2026-06-10", "days": 10}));
     assert_eq!(v["present"], true);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn the_overstay_list_is_paginated_purpose_bound_and_logged() {
+    let s = start().await;
+    let make = |n: u32| {
+        let mut p = specimen();
+        p["document"]["number"] = json!(format!("O{n:07}"));
+        p
+    };
+    let entry = |at: &str, until: &str| json!({"direction": "entry", "port": "JFK", "at": at, "admission_class": "B-2", "admitted_until": until});
+    // Still here 20 days after the admission ran out.
+    let current = s.post(&s.officer, "/subjects", &make(1)).await.1["id"].as_str().unwrap().to_string();
+    s.post(&s.officer, &format!("/subjects/{current}/crossings"), &entry("2026-01-05T15:00:00Z", "2026-04-30")).await;
+    // Left 3 days late, earlier.
+    let past = s.post(&s.officer, "/subjects", &make(2)).await.1["id"].as_str().unwrap().to_string();
+    s.post(&s.officer, &format!("/subjects/{past}/crossings"), &entry("2026-01-02T15:00:00Z", "2026-02-28")).await;
+    s.post(&s.officer, &format!("/subjects/{past}/crossings"), &exit("2026-03-03T15:00:00Z")).await;
+    // Left in time.
+    let fine = s.post(&s.officer, "/subjects", &make(3)).await.1["id"].as_str().unwrap().to_string();
+    s.post(&s.officer, &format!("/subjects/{fine}/crossings"), &entry("2026-01-02T15:00:00Z", "2026-02-28")).await;
+    s.post(&s.officer, &format!("/subjects/{fine}/crossings"), &exit("2026-02-20T15:00:00Z")).await;
+
+    let before = s.tree_size().await;
+    let (st, v) = s.read(&s.supervisor, Some("compliance-review"), "/overstays?on=2026-05-20").await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["total"], 2);
+    assert_eq!(v["overstays"][0]["subject"], past.as_str(), "oldest overstay first");
+    assert_eq!(v["overstays"][0]["overstay"], json!({"first_day": "2026-03-01", "last_day": "2026-03-03", "days": 3}));
+    assert_eq!(v["overstays"][0]["still_present"], false);
+    assert_eq!(v["overstays"][1]["subject"], current.as_str());
+    assert_eq!(v["overstays"][1]["overstay"]["days"], 20);
+    assert_eq!(v["overstays"][1]["still_present"], true);
+    assert_eq!(v["overstays"][1]["rule"], "admitted-until");
+    assert_eq!(s.tree_size().await, before + 2, "one access event per listed subject");
+
+    let (_, v) = s.read(&s.auditor, Some("oversight-audit"), "/overstays?on=2026-05-20&page=2&per_page=1").await;
+    assert_eq!((v["total"].as_u64(), v["overstays"].as_array().unwrap().len()), (Some(2), 1));
+    assert_eq!(v["overstays"][0]["subject"], current.as_str());
+
+    let (st, b) = s.read(&s.officer, Some("border-check"), "/overstays?on=2026-05-20").await;
+    assert_eq!(st, 403, "{b}");
+    let (st, b) = s.read(&s.supervisor, Some("compliance-review"), "/overstays?on=2026-05-20&per_page=0").await;
+    assert_eq!((st, b["errors"][0]["field"].as_str()), (422, Some("per_page")));
+
+    let r = s
+        .client
+        .get(s.url("/overstays.csv?on=2026-05-20"))
+        .bearer_auth(&s.supervisor)
+        .header("Fairgate-Purpose", "compliance-review")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let csv = r.text().await.unwrap();
+    assert!(csv.starts_with("subject,rule,first_day,last_day,days,still_present\r\n"));
+    assert!(csv.contains(&format!("{current},admitted-until,2026-05-01,2026-05-20,20,true")), "{csv}");
+    assert_eq!(csv.lines().count(), 3);
     s.stop().await;
 }

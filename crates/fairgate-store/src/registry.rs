@@ -418,19 +418,9 @@ impl Registry {
         Ok((timeline, receipt))
     }
 
-    /// A subject's stay accounting on `on`, computed from the recorded crossings (each
-    /// crossing's day taken in its port's time zone). Logged like every read.
-    pub fn read_stay(
-        &self,
-        now: Timestamp,
-        actor: &Actor,
-        purpose: Purpose,
-        id: SubjectId,
-        on: jiff::civil::Date,
-        request: &str,
-    ) -> Result<((StayRule, StayAnswer), Receipt)> {
-        let timeline = self.load_timeline(id)?;
-        let dated = timeline
+    /// A subject's crossings with the local calendar day at each crossing's port.
+    fn dated_crossings(&self, timeline: &Timeline) -> Vec<DatedCrossing> {
+        timeline
             .crossings
             .iter()
             .map(|c| {
@@ -443,10 +433,79 @@ impl Registry {
                     admitted_until: c.crossing.admitted_until,
                 }
             })
-            .collect();
-        let answer = subject_stay(&stays_from_crossings(dated, on), on)?;
+            .collect()
+    }
+
+    fn stay_of(&self, id: SubjectId, on: jiff::civil::Date) -> Result<(StayRule, StayAnswer, bool)> {
+        let timeline = self.load_timeline(id)?;
+        let stays = stays_from_crossings(self.dated_crossings(&timeline), on);
+        let open = stays.iter().any(|s| s.open);
+        let (rule, answer) = subject_stay(&stays, on)?;
+        Ok((rule, answer, open))
+    }
+
+    /// A subject's stay accounting on `on`, computed from the recorded crossings (each
+    /// crossing's day taken in its port's time zone). Logged like every read.
+    pub fn read_stay(
+        &self,
+        now: Timestamp,
+        actor: &Actor,
+        purpose: Purpose,
+        id: SubjectId,
+        on: jiff::civil::Date,
+        request: &str,
+    ) -> Result<((StayRule, StayAnswer), Receipt)> {
+        let (rule, answer, _) = self.stay_of(id, on)?;
         let ((), receipt) = self.write(now, |b| b.record_access(id, actor, purpose, &["stay"], request))?;
-        Ok((answer, receipt))
+        Ok(((rule, answer), receipt))
+    }
+
+    /// Every subject who, on `on`, is overstaying or overstayed before, oldest
+    /// overstay first. `page` is (page number from 1, rows per page); the access of
+    /// each subject returned is logged before the list is. Returns the rows and the
+    /// total number of overstayers.
+    pub fn read_overstays(
+        &self,
+        now: Timestamp,
+        actor: &Actor,
+        purpose: Purpose,
+        on: jiff::civil::Date,
+        page: Option<(usize, usize)>,
+        request: &str,
+    ) -> Result<(Vec<OverstayRow>, usize, Option<Receipt>)> {
+        let mut all = Vec::new();
+        for (_, raw) in self.store.live_subjects()? {
+            let id = SubjectId::from_bytes(raw);
+            let (rule, answer, open) = match self.stay_of(id, on) {
+                Ok(v) => v,
+                Err(RegistryError::Erased(_)) => continue,
+                Err(e) => return Err(e),
+            };
+            if let Some(overstay) = answer.overstay {
+                all.push(OverstayRow {
+                    subject: id,
+                    rule: rule.to_string(),
+                    overstay,
+                    still_present: open && answer.present,
+                });
+            }
+        }
+        all.sort_by_key(|r| (r.overstay.first_day, r.subject));
+        let total = all.len();
+        let rows: Vec<OverstayRow> = match page {
+            Some((n, per)) => all.into_iter().skip(n.saturating_sub(1) * per).take(per).collect(),
+            None => all,
+        };
+        if rows.is_empty() {
+            return Ok((rows, total, None));
+        }
+        let ((), receipt) = self.write(now, |b| {
+            for r in &rows {
+                b.record_access(r.subject, actor, purpose, &["overstay"], request)?;
+            }
+            Ok(())
+        })?;
+        Ok((rows, total, Some(receipt)))
     }
 
     /// Find subjects by travel-document number through the blind index. Each match
@@ -642,6 +701,17 @@ impl Registry {
         }
         Ok(report)
     }
+}
+
+/// One subject in the overstay list.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct OverstayRow {
+    pub subject: SubjectId,
+    /// The rule that applies, e.g. `90/180` or `admitted-until`.
+    pub rule: String,
+    pub overstay: fairgate_core::stay::Overstay,
+    /// No exit is recorded and the person is still counted as present.
+    pub still_present: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

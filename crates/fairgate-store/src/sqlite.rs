@@ -384,6 +384,22 @@ impl Store for SqliteStore {
         })
     }
 
+    fn live_subjects(&self) -> Result<Vec<(u64, [u8; 16])>> {
+        self.read(|c| {
+            let mut st = c
+                .prepare_cached(
+                    "SELECT subject_no, subject_id FROM subject_keys WHERE data_key IS NOT NULL ORDER BY subject_no",
+                )
+                .map_err(be)?;
+            let rows = st.query_map([], |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, Vec<u8>>(1)?))).map_err(be)?;
+            rows.map(|r| {
+                let (no, id) = r.map_err(be)?;
+                Ok((no, id.try_into().map_err(|_| StoreError::Corrupt("a subject id is not 16 bytes".into()))?))
+            })
+            .collect()
+        })
+    }
+
     fn subjects_by_document(&self, blind: &[u8; 32]) -> Result<Vec<u64>> {
         self.read(|c| {
             let mut st = c

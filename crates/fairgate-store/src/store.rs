@@ -160,6 +160,8 @@ pub trait Store: Send + Sync {
     fn subject_keys(&self, subject_no: u64) -> Result<Option<SubjectKeysRow>>;
     fn subject_keys_by_id(&self, subject_id: &[u8; 16]) -> Result<Option<SubjectKeysRow>>;
     fn max_subject_no(&self) -> Result<u64>;
+    /// Every subject whose keys still exist: (subject number, subject id), in order.
+    fn live_subjects(&self) -> Result<Vec<(u64, [u8; 16])>>;
 
     // Projections.
     fn subjects_by_document(&self, blind: &[u8; 32]) -> Result<Vec<u64>>;
