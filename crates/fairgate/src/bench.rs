@@ -418,3 +418,72 @@ pub fn log(args: &LogArgs) -> Result<()> {
     }
     Ok(())
 }
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct StayArgs {
+    /// Stays in the history.
+    #[arg(long, default_value_t = 50)]
+    pub stays: usize,
+    /// Calculations to time (the naive one runs a tenth as many).
+    #[arg(long, default_value_t = 100_000)]
+    pub iterations: u32,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StayReport {
+    pub stays: usize,
+    pub fast_us: f64,
+    pub naive_us: f64,
+    pub speedup: f64,
+}
+
+/// A 50-stay history over about three years: short trips with gaps, as a frequent visitor has.
+fn history(n: usize) -> (Vec<fairgate_core::stay::Period>, jiff::civil::Date) {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(50);
+    let mut day = jiff::civil::date(2023, 1, 1);
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let start = day.checked_add(rng.gen_range(2..20).days()).unwrap_or(day);
+        let end = start.checked_add(rng.gen_range(0..12).days()).unwrap_or(start);
+        out.push(fairgate_core::stay::Period { start, end });
+        day = end;
+    }
+    (out, day)
+}
+
+pub fn run_stay(args: &StayArgs) -> Result<StayReport> {
+    use fairgate_core::stay::{calculate, naive, Rule};
+    let (stays, on) = history(args.stays);
+    anyhow::ensure!(
+        calculate(Rule::SCHENGEN, &stays, &[], on)? == naive::calculate(Rule::SCHENGEN, &stays, &[], on),
+        "the two calculators disagree"
+    );
+    let t = Instant::now();
+    for _ in 0..args.iterations {
+        std::hint::black_box(calculate(Rule::SCHENGEN, std::hint::black_box(&stays), &[], on)?);
+    }
+    let fast_us = t.elapsed().as_secs_f64() * 1e6 / f64::from(args.iterations);
+    let naive_runs = (args.iterations / 10).max(1);
+    let t = Instant::now();
+    for _ in 0..naive_runs {
+        std::hint::black_box(naive::calculate(Rule::SCHENGEN, std::hint::black_box(&stays), &[], on));
+    }
+    let naive_us = t.elapsed().as_secs_f64() * 1e6 / f64::from(naive_runs);
+    Ok(StayReport { stays: args.stays, fast_us, naive_us, speedup: naive_us / fast_us })
+}
+
+pub fn stay(args: &StayArgs) -> Result<()> {
+    let r = run_stay(args)?;
+    if args.json {
+        println!("{}", serde_json::to_string(&r)?);
+    } else {
+        println!(
+            "one calculation over {} stays: {:.2} us (naive day-by-day: {:.1} us; {:.0}x)",
+            r.stays, r.fast_us, r.naive_us, r.speedup
+        );
+    }
+    Ok(())
+}

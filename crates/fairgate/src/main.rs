@@ -138,6 +138,8 @@ enum BenchCommand {
     /// Build a log of synthetic leaves, then time inclusion proofs (from the store
     /// and over HTTP) and `audit verify`, against bare SHA-256 on this machine.
     Log(bench::LogArgs),
+    /// Time one stay calculation over a long history, against the naive day-by-day one.
+    Stay(bench::StayArgs),
 }
 
 fn main() {
@@ -269,6 +271,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Stay { rule, stays, exempt, on, json } => stay(&rule, &stays, &exempt, &on, json),
         Command::Bench(BenchCommand::Ingest(args)) => bench::ingest(&args),
         Command::Bench(BenchCommand::Log(args)) => bench::log(&args),
+        Command::Bench(BenchCommand::Stay(args)) => bench::stay(&args),
     }
 }
 

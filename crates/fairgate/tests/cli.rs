@@ -315,3 +315,13 @@ fn stay_refuses_bad_input_naming_the_stay_and_prints_no_json() {
         assert!(text(&out.stderr).contains(needle), "{all:?}: {}", text(&out.stderr));
     }
 }
+
+#[test]
+fn bench_stay_times_both_calculators() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = fairgate(dir.path(), &["bench", "stay", "--iterations", "200", "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let r: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).unwrap();
+    assert_eq!(r["stays"], 50);
+    assert!(r["fast_us"].as_f64().unwrap() > 0.0 && r["naive_us"].as_f64().unwrap() > 0.0, "{r}");
+}
