@@ -18,6 +18,10 @@ pub const PURPOSE_MATRIX: &[(Role, &[Purpose])] = &[
     (Role::Registrant, &[]),
 ];
 
+/// The purposes for which the list of all overstayers may be read (on top of the
+/// matrix: the role must also be permitted the purpose).
+pub const OVERSTAY_LIST_PURPOSES: &[Purpose] = &[Purpose::ComplianceReview, Purpose::OversightAudit];
+
 /// Who may record subjects, registrations and crossings.
 pub const RECORDING_ROLES: &[Role] = &[Role::Officer, Role::Supervisor];
 

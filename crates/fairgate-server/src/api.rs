@@ -419,12 +419,8 @@ async fn get_stay(
     Ok(Json(StayView { rule: rule.to_string(), answer, access_receipt: receipt.into() }))
 }
 
-/// The purposes a list of overstayers may be read for.
-const OVERSTAY_PURPOSES: &[fairgate_core::access::Purpose] =
-    &[fairgate_core::access::Purpose::ComplianceReview, fairgate_core::access::Purpose::OversightAudit];
-
 fn overstay_query(st: &AppState, reader: &Reader, q: &QueryMap) -> Result<jiff::civil::Date, Problem> {
-    if !OVERSTAY_PURPOSES.contains(&reader.purpose) {
+    if !crate::access::OVERSTAY_LIST_PURPOSES.contains(&reader.purpose) {
         return Err(Problem::forbidden(
             "purpose-not-permitted",
             format!("the list of overstayers is read for compliance-review or oversight-audit, not {}", reader.purpose),

@@ -58,6 +58,29 @@ enum Command {
     Audit(AuditCommand),
     /// Drop every projection and rebuild it from the ledger.
     Rebuild,
+    /// List every subject overstaying on a day, or who overstayed before. Reads
+    /// personal data: it acts as an existing account, for a stated purpose
+    /// (compliance-review or oversight-audit), and each listed subject's access is logged.
+    Overstays {
+        /// The day asked about (YYYY-MM-DD); default today (UTC).
+        #[arg(long)]
+        on: Option<String>,
+        /// The account this is done as (see `fairgate user list`).
+        #[arg(long = "as", value_name = "USER")]
+        user: String,
+        /// Why: compliance-review or oversight-audit.
+        #[arg(long)]
+        purpose: String,
+        /// Print the whole list as CSV instead of a page.
+        #[arg(long)]
+        csv: bool,
+        /// Page number, from 1.
+        #[arg(long, default_value_t = 1)]
+        page: usize,
+        /// Rows per page.
+        #[arg(long, default_value_t = 50)]
+        per_page: usize,
+    },
     /// The stay calculator: days used, how long one may still stay, overstays.
     /// Works without a database; dates are ISO YYYY-MM-DD and both the entry and
     /// the exit day count.
@@ -269,6 +292,9 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Stay { rule, stays, exempt, on, json } => stay(&rule, &stays, &exempt, &on, json),
+        Command::Overstays { on, user, purpose, csv, page, per_page } => {
+            overstays(&cli.data, on.as_deref(), &user, &purpose, csv, page, per_page)
+        }
         Command::Bench(BenchCommand::Ingest(args)) => bench::ingest(&args),
         Command::Bench(BenchCommand::Log(args)) => bench::log(&args),
         Command::Bench(BenchCommand::Stay(args)) => bench::stay(&args),
@@ -330,6 +356,66 @@ fn audit_monitor(url: &str, state_path: &Path, key: Option<&str>, depth: fairgat
             "ok: checkpoint at {} leaves is consistent with the one at {from}; {} new leaves hash to its root",
             report.to, report.leaves_downloaded
         ),
+    }
+    Ok(())
+}
+
+fn overstays(
+    data: &Path,
+    on: Option<&str>,
+    user: &str,
+    purpose: &str,
+    csv: bool,
+    page: usize,
+    per_page: usize,
+) -> Result<()> {
+    use fairgate_core::access::{Actor, Purpose};
+    use fairgate_server::access::{may_read, OVERSTAY_LIST_PURPOSES};
+    let purpose: Purpose = purpose.parse().map_err(|e: String| anyhow::anyhow!("--purpose: {e}"))?;
+    if !OVERSTAY_LIST_PURPOSES.contains(&purpose) {
+        bail!("--purpose: the list of overstayers is read for compliance-review or oversight-audit");
+    }
+    if page == 0 || !(1..=500).contains(&per_page) {
+        bail!("--page starts at 1 and --per-page is 1 to 500");
+    }
+    let on = match on {
+        Some(s) => fairgate_core::error::parse_date("on", s).map_err(|e| anyhow::anyhow!("--on: {}", e.message))?,
+        None => jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date(),
+    };
+    let o = open_existing(data)?;
+    let account = o
+        .store
+        .user_by_name(user)?
+        .ok_or_else(|| anyhow::anyhow!("--as: there is no user named {user}: see `fairgate user list`"))?;
+    let role: Role = account.role.parse().map_err(|e: String| anyhow::anyhow!("stored role: {e}"))?;
+    if !may_read(role, purpose) {
+        bail!("--purpose: the role {role} of {user} may not read personal data for {purpose}");
+    }
+    let actor = Actor::new(account.id.clone(), role, account.agency.clone());
+    let paging = (!csv).then_some((page, per_page));
+    let (rows, total, _) =
+        o.registry.read_overstays(jiff::Timestamp::now(), &actor, purpose, on, paging, "fairgate overstays")?;
+    if csv {
+        println!("subject,rule,first_day,last_day,days,still_present");
+        for r in &rows {
+            println!(
+                "{},{},{},{},{},{}",
+                r.subject, r.rule, r.overstay.first_day, r.overstay.last_day, r.overstay.days, r.still_present
+            );
+        }
+    } else {
+        println!("{total} overstayers on {on}; page {page} ({} shown):", rows.len());
+        for r in &rows {
+            println!(
+                "{}  {:14} {} to {} ({} days){}",
+                r.subject,
+                r.rule,
+                r.overstay.first_day,
+                r.overstay.last_day,
+                r.overstay.days,
+                if r.still_present { ", still present" } else { "" }
+            );
+        }
     }
     Ok(())
 }

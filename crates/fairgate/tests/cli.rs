@@ -325,3 +325,34 @@ fn bench_stay_times_both_calculators() {
     assert_eq!(r["stays"], 50);
     assert!(r["fast_us"].as_f64().unwrap() > 0.0 && r["naive_us"].as_f64().unwrap() > 0.0, "{r}");
 }
+
+#[test]
+fn overstays_lists_demo_overstayers_as_an_account_for_a_purpose() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(fairgate(dir.path(), &["demo", "--travellers", "300"]).status.success());
+    let leaves = || SqliteStore::open(&dir.path().join("fairgate.db")).unwrap().tree_size().unwrap();
+    let before = leaves();
+    let out = fairgate(
+        dir.path(),
+        &["overstays", "--as", "demo-supervisor", "--purpose", "compliance-review", "--per-page", "5"],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let total: usize = stdout.split_whitespace().next().unwrap().parse().unwrap();
+    assert!(total > 0, "the demo population includes overstays: {stdout}");
+    let shown = stdout.lines().count() - 1;
+    assert_eq!(shown, total.min(5));
+    assert_eq!(leaves(), before + shown as u64, "one access event per listed subject");
+
+    let csv = fairgate(dir.path(), &["overstays", "--as", "demo-auditor", "--purpose", "oversight-audit", "--csv"]);
+    assert!(csv.status.success(), "{}", text(&csv.stderr));
+    assert!(text(&csv.stdout).starts_with("subject,rule,first_day,last_day,days,still_present\n"));
+    assert_eq!(text(&csv.stdout).lines().count(), total + 1);
+
+    let refused = fairgate(dir.path(), &["overstays", "--as", "demo-officer", "--purpose", "compliance-review"]);
+    assert!(!refused.status.success());
+    assert!(text(&refused.stderr).contains("may not read"), "{}", text(&refused.stderr));
+    let wrong = fairgate(dir.path(), &["overstays", "--as", "demo-officer", "--purpose", "border-check"]);
+    assert!(!wrong.status.success());
+    assert!(text(&wrong.stderr).contains("compliance-review or oversight-audit"));
+}
