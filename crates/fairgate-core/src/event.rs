@@ -30,6 +30,10 @@ pub struct CrossingRecorded {
     pub subject: SubjectId,
     pub crossing: Crossing,
     pub recorded_by: Actor,
+    /// The person was already overstaying when this crossing was recorded (the
+    /// crossing is accepted all the same: the facts are the facts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overstay_at_crossing: Option<crate::stay::Overstay>,
 }
 
 /// Personal data of `subject` was disclosed to `actor` for `purpose`.

@@ -24,6 +24,8 @@ pub struct CrossingEntry {
     #[serde(flatten)]
     pub crossing: Crossing,
     pub leaf_index: u64,
+    /// Set when the person was already overstaying when it was recorded.
+    pub overstay_at_crossing: Option<crate::stay::Overstay>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -54,7 +56,11 @@ impl Timeline {
                     officer: e.officer,
                     leaf_index,
                 }),
-                Event::CrossingRecorded(e) => crossings.push(CrossingEntry { crossing: e.crossing, leaf_index }),
+                Event::CrossingRecorded(e) => crossings.push(CrossingEntry {
+                    crossing: e.crossing,
+                    leaf_index,
+                    overstay_at_crossing: e.overstay_at_crossing,
+                }),
                 Event::PersonalDataAccessed(_) | Event::ProgramActivated(_) => {}
             }
         }

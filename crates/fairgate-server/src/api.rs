@@ -292,6 +292,9 @@ pub struct CrossingView {
     pub admission_class: Option<String>,
     pub admitted_until: Option<String>,
     pub leaf_index: u64,
+    /// Set when the person was already overstaying when this crossing was recorded.
+    #[schema(value_type = Option<Object>)]
+    pub overstay_at_crossing: Option<fairgate_core::stay::Overstay>,
 }
 
 /// A subject's record and history, oldest first.
@@ -349,6 +352,7 @@ impl TimelineView {
                     admission_class: c.crossing.admission_class,
                     admitted_until: c.crossing.admitted_until.map(|d| d.to_string()),
                     leaf_index: c.leaf_index,
+                    overstay_at_crossing: c.overstay_at_crossing,
                 })
                 .collect(),
             access_receipt: receipt.into(),
@@ -563,6 +567,10 @@ async fn create_registration(
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct CreatedCrossing {
     pub receipt: ReceiptView,
+    /// Set when the person was already overstaying on the day of this crossing. The
+    /// crossing is recorded all the same; the flag is sealed into it.
+    #[schema(value_type = Option<Object>)]
+    pub overstaying: Option<fairgate_core::stay::Overstay>,
 }
 
 /// Record an entry or an exit. An exit must follow the entry it closes. Officers and supervisors.
@@ -578,13 +586,16 @@ async fn create_crossing(
     ApiJson(input): ApiJson<CrossingInput>,
 ) -> Result<(StatusCode, Json<CreatedCrossing>), Problem> {
     let id = subject_id(&id)?;
-    let (_, receipt) = blocking(move || {
+    let ((_, overstaying), receipt) = blocking(move || {
         let actor = caller.actor();
-        retrying(|| st.registry.write(st.now(), |b| b.record_crossing(&actor, id, &input)))
+        retrying(|| {
+            st.registry
+                .write(st.now(), |b| b.record_crossing_checked(&actor, id, &input, "POST /subjects/{id}/crossings"))
+        })
     })
     .await?;
-    tracing::info!(subject = %id, leaf = receipt.leaf_index, "crossing recorded");
-    Ok((StatusCode::CREATED, Json(CreatedCrossing { receipt: receipt.into() })))
+    tracing::info!(subject = %id, leaf = receipt.leaf_index, flagged = overstaying.is_some(), "crossing recorded");
+    Ok((StatusCode::CREATED, Json(CreatedCrossing { receipt: receipt.into(), overstaying })))
 }
 
 type QueryMap = Result<Query<HashMap<String, String>>, QueryRejection>;

@@ -494,3 +494,32 @@ async fn the_overstay_list_is_paginated_purpose_bound_and_logged() {
     assert_eq!(csv.lines().count(), 3);
     s.stop().await;
 }
+
+#[tokio::test]
+async fn a_crossing_by_someone_already_overstaying_is_accepted_and_flagged() {
+    let s = start().await;
+    let id = s.specimen().await;
+    let path = format!("/subjects/{id}/crossings");
+    let entry = json!({"direction": "entry", "port": "JFK", "at": "2026-01-05T15:00:00Z", "admission_class": "B-2", "admitted_until": "2026-04-30"});
+    let (st, b) = s.post(&s.officer, &path, &entry).await;
+    assert_eq!((st, b["overstaying"].is_null()), (201, true));
+    let before = s.tree_size().await;
+    let (st, b) = s.post(&s.officer, &path, &exit("2026-05-20T15:00:00Z")).await;
+    assert_eq!(st, 201, "accepted: the facts are the facts");
+    assert_eq!(b["overstaying"], json!({"first_day": "2026-05-01", "last_day": "2026-05-20", "days": 20}));
+    assert_eq!(s.tree_size().await, before + 2, "the crossing, and the access that showed the flag");
+    let (_, t) = s.read(&s.officer, Some("border-check"), &format!("/subjects/{id}")).await;
+    assert_eq!(t["crossings"][1]["overstay_at_crossing"]["days"], 20, "the flag is part of the record");
+    assert!(t["crossings"][0]["overstay_at_crossing"].is_null());
+
+    // Someone leaving in time is not flagged, and nothing extra is logged.
+    let mut p = specimen();
+    p["document"]["number"] = json!("F0000002");
+    let other = s.post(&s.officer, "/subjects", &p).await.1["id"].as_str().unwrap().to_string();
+    s.post(&s.officer, &format!("/subjects/{other}/crossings"), &entry).await;
+    let before = s.tree_size().await;
+    let (_, b) = s.post(&s.officer, &format!("/subjects/{other}/crossings"), &exit("2026-04-20T15:00:00Z")).await;
+    assert!(b["overstaying"].is_null());
+    assert_eq!(s.tree_size().await, before + 1);
+    s.stop().await;
+}

@@ -897,8 +897,50 @@ impl Batch<'_> {
             s.crossings.insert(pos, fact);
             (s.no, s.data.clone())
         };
-        let event = Event::CrossingRecorded(CrossingRecorded { subject, crossing, recorded_by: actor.clone() });
+        let event = Event::CrossingRecorded(CrossingRecorded {
+            subject,
+            crossing,
+            recorded_by: actor.clone(),
+            overstay_at_crossing: None,
+        });
         self.append(no, SLOT_DATA, &key, &event)
+    }
+
+    /// Record a crossing, first working out whether the person is already
+    /// overstaying on its day (from the committed history). The crossing is
+    /// accepted either way; an overstay found is sealed into the crossing event and
+    /// returned, and because it is shown to the recording officer, that disclosure is
+    /// logged as a `border-check` access in the same command.
+    pub fn record_crossing_checked(
+        &mut self,
+        actor: &Actor,
+        subject: SubjectId,
+        input: &CrossingInput,
+        request: &str,
+    ) -> Result<(u64, Option<fairgate_core::stay::Overstay>)> {
+        let crossing = input.validate(&self.reg.places, self.now)?;
+        let tz = self.reg.places.get(&crossing.port).map(|p| p.tz.clone()).unwrap_or(jiff::tz::TimeZone::UTC);
+        let day = crossing.at.to_zoned(tz).date();
+        let (_, answer, open) = self.reg.stay_of(subject, day)?;
+        let overstay = answer.overstay.filter(|o| open && o.last_day == day);
+        let fact = CrossingFact { at: crossing.at, direction: crossing.direction };
+        let (no, key) = {
+            let s = self.state(subject)?;
+            let pos = check_sorted_sequence(&s.crossings, fact)?;
+            s.crossings.insert(pos, fact);
+            (s.no, s.data.clone())
+        };
+        let event = Event::CrossingRecorded(CrossingRecorded {
+            subject,
+            crossing,
+            recorded_by: actor.clone(),
+            overstay_at_crossing: overstay,
+        });
+        let leaf = self.append(no, SLOT_DATA, &key, &event)?;
+        if overstay.is_some() {
+            self.record_access(subject, actor, Purpose::BorderCheck, &["overstay"], request)?;
+        }
+        Ok((leaf, overstay))
     }
 
     /// Put a program in force. Its id must not be in use.

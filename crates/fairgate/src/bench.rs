@@ -77,6 +77,7 @@ fn crossing_leaf_bytes() -> usize {
                 admitted_until: entry.then(|| jiff::civil::date(2026, 1, 1)),
             },
             recorded_by: Actor::new("u-bench", Role::Officer, "bench"),
+            overstay_at_crossing: None,
         });
         serde_json::to_vec(&event).map(|v| v.len()).unwrap_or(0) + fairgate_ledger::leaf::MIN_LEN
     };
