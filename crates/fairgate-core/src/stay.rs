@@ -562,6 +562,24 @@ pub fn subject_stay(stays: &[RecordedStay], on: Date) -> Result<(StayRule, StayA
     }
 }
 
+/// Where a recorded history stands on `on`, for lists and flags.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Standing {
+    pub rule: StayRule,
+    pub answer: StayAnswer,
+    /// An overstay is running on `on`: no exit is recorded and `on` is itself over the limit.
+    pub ongoing_overstay: Option<Overstay>,
+    /// No exit is recorded and the person is counted as present on `on`.
+    pub still_present: bool,
+}
+
+pub fn standing(stays: &[RecordedStay], on: Date) -> Result<Standing, Invalid> {
+    let (rule, answer) = subject_stay(stays, on)?;
+    let still_present = stays.iter().any(|s| s.open) && answer.present;
+    let ongoing_overstay = answer.overstay.filter(|o| still_present && o.last_day == on);
+    Ok(Standing { rule, answer, ongoing_overstay, still_present })
+}
+
 fn admitted_until_answer(stays: &[RecordedStay], current: &RecordedStay, until: Date, on: Date) -> StayAnswer {
     let days = |a: Date, b: Date| (day(b) - day(a) + 1).max(0) as u32;
     let mut overstay: Option<Overstay> = None;
@@ -636,6 +654,19 @@ mod recorded_tests {
         assert_eq!((a.stay_until, a.max_days), (None, 0));
         let (_, before) = subject_stay(&stays, d(2026, 6, 29)).unwrap();
         assert_eq!((before.stay_until, before.max_days, before.overstay), (Some(d(2026, 6, 30)), 2, None));
+    }
+
+    #[test]
+    fn an_overstay_is_ongoing_only_while_present_and_over_the_limit() {
+        let entry = c(Direction::Entry, d(2026, 1, 1), Some("B-2"), Some(d(2026, 6, 30)));
+        let open = stays_from_crossings(vec![entry.clone()], d(2026, 7, 10));
+        let s = standing(&open, d(2026, 7, 10)).unwrap();
+        assert_eq!(s.ongoing_overstay.map(|o| o.days), Some(10));
+        assert!(s.still_present);
+        let left = stays_from_crossings(vec![entry, c(Direction::Exit, d(2026, 7, 5), None, None)], d(2026, 7, 10));
+        let s = standing(&left, d(2026, 7, 10)).unwrap();
+        assert_eq!(s.answer.overstay.map(|o| o.days), Some(5), "a past overstay is still on record");
+        assert_eq!((s.ongoing_overstay, s.still_present), (None, false));
     }
 
     #[test]

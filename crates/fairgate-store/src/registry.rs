@@ -15,7 +15,7 @@ use fairgate_core::ids::{RegistrationNumber, SubjectId};
 use fairgate_core::place::{default_places, PlaceBook, PlaceKind, ZonedPlace};
 use fairgate_core::program::Program;
 use fairgate_core::registration::{NewRegistration, RegistrationInput};
-use fairgate_core::stay::{stays_from_crossings, subject_stay, DatedCrossing, StayAnswer, StayRule};
+use fairgate_core::stay::{standing, stays_from_crossings, DatedCrossing, Standing, StayAnswer, StayRule};
 use fairgate_core::subject::{NewSubject, SubjectInput};
 use fairgate_core::timeline::Timeline;
 use fairgate_core::Invalid;
@@ -436,12 +436,9 @@ impl Registry {
             .collect()
     }
 
-    fn stay_of(&self, id: SubjectId, on: jiff::civil::Date) -> Result<(StayRule, StayAnswer, bool)> {
+    fn stay_of(&self, id: SubjectId, on: jiff::civil::Date) -> Result<Standing> {
         let timeline = self.load_timeline(id)?;
-        let stays = stays_from_crossings(self.dated_crossings(&timeline), on);
-        let open = stays.iter().any(|s| s.open);
-        let (rule, answer) = subject_stay(&stays, on)?;
-        Ok((rule, answer, open))
+        Ok(standing(&stays_from_crossings(self.dated_crossings(&timeline), on), on)?)
     }
 
     /// A subject's stay accounting on `on`, computed from the recorded crossings (each
@@ -455,9 +452,9 @@ impl Registry {
         on: jiff::civil::Date,
         request: &str,
     ) -> Result<((StayRule, StayAnswer), Receipt)> {
-        let (rule, answer, _) = self.stay_of(id, on)?;
+        let s = self.stay_of(id, on)?;
         let ((), receipt) = self.write(now, |b| b.record_access(id, actor, purpose, &["stay"], request))?;
-        Ok(((rule, answer), receipt))
+        Ok(((s.rule, s.answer), receipt))
     }
 
     /// Every subject who, on `on`, is overstaying or overstayed before, oldest
@@ -476,17 +473,17 @@ impl Registry {
         let mut all = Vec::new();
         for (_, raw) in self.store.live_subjects()? {
             let id = SubjectId::from_bytes(raw);
-            let (rule, answer, open) = match self.stay_of(id, on) {
+            let standing = match self.stay_of(id, on) {
                 Ok(v) => v,
                 Err(RegistryError::Erased(_)) => continue,
                 Err(e) => return Err(e),
             };
-            if let Some(overstay) = answer.overstay {
+            if let Some(overstay) = standing.answer.overstay {
                 all.push(OverstayRow {
                     subject: id,
-                    rule: rule.to_string(),
+                    rule: standing.rule.to_string(),
                     overstay,
-                    still_present: open && answer.present,
+                    still_present: standing.still_present,
                 });
             }
         }
@@ -921,8 +918,7 @@ impl Batch<'_> {
         let crossing = input.validate(&self.reg.places, self.now)?;
         let tz = self.reg.places.get(&crossing.port).map(|p| p.tz.clone()).unwrap_or(jiff::tz::TimeZone::UTC);
         let day = crossing.at.to_zoned(tz).date();
-        let (_, answer, open) = self.reg.stay_of(subject, day)?;
-        let overstay = answer.overstay.filter(|o| open && o.last_day == day);
+        let overstay = self.reg.stay_of(subject, day)?.ongoing_overstay;
         let fact = CrossingFact { at: crossing.at, direction: crossing.direction };
         let (no, key) = {
             let s = self.state(subject)?;
