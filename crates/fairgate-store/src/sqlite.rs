@@ -82,6 +82,13 @@ impl SqliteStore {
     /// Open (creating if needed) the database at `path` and bring its schema up to date.
     pub fn open(path: &Path) -> Result<Self> {
         let conn = Connection::open(path).map_err(be)?;
+        // Owner-only, whatever the umask. SQLite gives the -wal and -shm files the
+        // main file's permissions, so this covers them too.
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+                .map_err(|e| StoreError::Backend(format!("{}: {e}", path.display())))?;
+        }
         configure(&conn)?;
         let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(be)?;
         for (i, step) in SCHEMA.iter().enumerate().skip(version as usize) {

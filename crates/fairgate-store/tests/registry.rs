@@ -387,3 +387,19 @@ fn programs_are_sealed_listed_refused_twice_and_rebuilt() {
     let bytes = std::fs::read(&f.db).unwrap();
     assert!(!bytes.windows(12).any(|w| w == b"Demo Act s. "));
 }
+
+#[test]
+fn database_files_are_private_to_the_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    let f = fixture();
+    seed(&f, 1);
+    let dir = f.db.parent().unwrap();
+    let mut seen = 0;
+    for name in ["fairgate.db", "fairgate.db-wal", "fairgate.db-shm"] {
+        if let Ok(meta) = std::fs::metadata(dir.join(name)) {
+            assert_eq!(meta.permissions().mode() & 0o777, 0o600, "{name}");
+            seen += 1;
+        }
+    }
+    assert!(seen >= 2, "the main file and its WAL exist while the store is open");
+}
