@@ -884,23 +884,7 @@ impl Batch<'_> {
     }
 
     pub fn record_validated_crossing(&mut self, actor: &Actor, subject: SubjectId, crossing: Crossing) -> Result<u64> {
-        if !self.reg.places.get(&crossing.port).is_some_and(|p| p.place.kind == PlaceKind::Port) {
-            return Err(Invalid::one("port", format!("`{}` is not a known port: see GET /ports", crossing.port)).into());
-        }
-        let fact = CrossingFact { at: crossing.at, direction: crossing.direction };
-        let (no, key) = {
-            let s = self.state(subject)?;
-            let pos = check_sorted_sequence(&s.crossings, fact)?;
-            s.crossings.insert(pos, fact);
-            (s.no, s.data.clone())
-        };
-        let event = Event::CrossingRecorded(CrossingRecorded {
-            subject,
-            crossing,
-            recorded_by: actor.clone(),
-            overstay_at_crossing: None,
-        });
-        self.append(no, SLOT_DATA, &key, &event)
+        self.append_crossing(actor, subject, crossing, None)
     }
 
     /// Record a crossing, first working out whether the person is already
@@ -917,8 +901,26 @@ impl Batch<'_> {
     ) -> Result<(u64, Option<fairgate_core::stay::Overstay>)> {
         let crossing = input.validate(&self.reg.places, self.now)?;
         let tz = self.reg.places.get(&crossing.port).map(|p| p.tz.clone()).unwrap_or(jiff::tz::TimeZone::UTC);
-        let day = crossing.at.to_zoned(tz).date();
-        let overstay = self.reg.stay_of(subject, day)?.ongoing_overstay;
+        let overstay = self.reg.stay_of(subject, crossing.at.to_zoned(tz).date())?.ongoing_overstay;
+        let leaf = self.append_crossing(actor, subject, crossing, overstay)?;
+        if overstay.is_some() {
+            self.record_access(subject, actor, Purpose::BorderCheck, &["overstay"], request)?;
+        }
+        Ok((leaf, overstay))
+    }
+
+    /// The one way a crossing enters the ledger: a known port, the exit-follows-entry
+    /// rule against the subject's history, then the sealed event.
+    fn append_crossing(
+        &mut self,
+        actor: &Actor,
+        subject: SubjectId,
+        crossing: Crossing,
+        overstay_at_crossing: Option<fairgate_core::stay::Overstay>,
+    ) -> Result<u64> {
+        if !self.reg.places.get(&crossing.port).is_some_and(|p| p.place.kind == PlaceKind::Port) {
+            return Err(Invalid::one("port", format!("`{}` is not a known port: see GET /ports", crossing.port)).into());
+        }
         let fact = CrossingFact { at: crossing.at, direction: crossing.direction };
         let (no, key) = {
             let s = self.state(subject)?;
@@ -930,13 +932,9 @@ impl Batch<'_> {
             subject,
             crossing,
             recorded_by: actor.clone(),
-            overstay_at_crossing: overstay,
+            overstay_at_crossing,
         });
-        let leaf = self.append(no, SLOT_DATA, &key, &event)?;
-        if overstay.is_some() {
-            self.record_access(subject, actor, Purpose::BorderCheck, &["overstay"], request)?;
-        }
-        Ok((leaf, overstay))
+        self.append(no, SLOT_DATA, &key, &event)
     }
 
     /// Put a program in force. Its id must not be in use.
