@@ -22,6 +22,31 @@ pub const PURPOSE_MATRIX: &[(Role, &[Purpose])] = &[
 /// matrix: the role must also be permitted the purpose).
 pub const OVERSTAY_LIST_PURPOSES: &[Purpose] = &[Purpose::ComplianceReview, Purpose::OversightAudit];
 
+/// The most rows one page of the overstay list holds.
+pub const MAX_PER_PAGE: usize = 500;
+
+/// May `role` read the list of all overstayers for `purpose`? If not, says why.
+pub fn check_overstay_list(role: Role, purpose: Purpose) -> Result<(), String> {
+    if !OVERSTAY_LIST_PURPOSES.contains(&purpose) {
+        return Err(format!("the list of overstayers is read for compliance-review or oversight-audit, not {purpose}"));
+    }
+    if !may_read(role, purpose) {
+        return Err(format!("the role {role} may not read personal data for {purpose}"));
+    }
+    Ok(())
+}
+
+/// Pages are numbered from 1 and hold 1 to [`MAX_PER_PAGE`] rows.
+pub fn check_page(page: usize, per_page: usize) -> Result<(), fairgate_core::FieldError> {
+    if page == 0 {
+        return Err(fairgate_core::FieldError::new("page", "pages are numbered from 1"));
+    }
+    if !(1..=MAX_PER_PAGE).contains(&per_page) {
+        return Err(fairgate_core::FieldError::new("per_page", format!("must be between 1 and {MAX_PER_PAGE}")));
+    }
+    Ok(())
+}
+
 /// Who may record subjects, registrations and crossings.
 pub const RECORDING_ROLES: &[Role] = &[Role::Officer, Role::Supervisor];
 
@@ -58,5 +83,11 @@ mod tests {
             assert!(!may_read(*role, Purpose::LawEnforcement), "law enforcement needs a grant");
         }
         assert!(may_record(Role::Officer) && !may_record(Role::Auditor) && !may_record(Role::Admin));
+        assert!(check_overstay_list(Role::Supervisor, Purpose::ComplianceReview).is_ok());
+        assert!(check_overstay_list(Role::Auditor, Purpose::OversightAudit).is_ok());
+        assert!(check_overstay_list(Role::Officer, Purpose::BorderCheck).is_err(), "not a list purpose");
+        assert!(check_overstay_list(Role::Officer, Purpose::ComplianceReview).is_err(), "not the officer's purpose");
+        assert_eq!(check_page(0, 10).unwrap_err().field, "page");
+        assert_eq!(check_page(1, MAX_PER_PAGE + 1).unwrap_err().field, "per_page");
     }
 }

@@ -424,16 +424,12 @@ async fn get_stay(
 }
 
 fn overstay_query(st: &AppState, reader: &Reader, q: &QueryMap) -> Result<jiff::civil::Date, Problem> {
-    if !crate::access::OVERSTAY_LIST_PURPOSES.contains(&reader.purpose) {
-        return Err(Problem::forbidden(
-            "purpose-not-permitted",
-            format!("the list of overstayers is read for compliance-review or oversight-audit, not {}", reader.purpose),
-        )
-        .with_errors(vec![fairgate_core::FieldError::new(
+    crate::access::check_overstay_list(reader.caller.role, reader.purpose).map_err(|why| {
+        Problem::forbidden("purpose-not-permitted", why).with_errors(vec![fairgate_core::FieldError::new(
             "Fairgate-Purpose",
             "use compliance-review or oversight-audit",
-        )]));
-    }
+        )])
+    })?;
     let q = q.as_ref().map_err(|_| Problem::bad_request("query", "the query string is not valid URL encoding"))?;
     match q.get("on") {
         Some(s) => fairgate_core::error::parse_date("on", s).map_err(|e| Problem::bad_request("on", e.message)),
@@ -470,12 +466,7 @@ async fn list_overstays(
     let on = overstay_query(&st, &reader, &q)?;
     let page = number(&q, "page", Some(1))?.unwrap_or(1) as usize;
     let per_page = number(&q, "per_page", Some(100))?.unwrap_or(100) as usize;
-    if page == 0 {
-        return Err(Problem::invalid(vec![fairgate_core::FieldError::new("page", "pages are numbered from 1")]));
-    }
-    if !(1..=500).contains(&per_page) {
-        return Err(Problem::invalid(vec![fairgate_core::FieldError::new("per_page", "must be between 1 and 500")]));
-    }
+    crate::access::check_page(page, per_page).map_err(|e| Problem::invalid(vec![e]))?;
     let (rows, total, receipt) = blocking(move || {
         let actor = reader.caller.actor();
         retrying(|| {

@@ -370,14 +370,9 @@ fn overstays(
     per_page: usize,
 ) -> Result<()> {
     use fairgate_core::access::{Actor, Purpose};
-    use fairgate_server::access::{may_read, OVERSTAY_LIST_PURPOSES};
+    use fairgate_server::access::{check_overstay_list, check_page};
     let purpose: Purpose = purpose.parse().map_err(|e: String| anyhow::anyhow!("--purpose: {e}"))?;
-    if !OVERSTAY_LIST_PURPOSES.contains(&purpose) {
-        bail!("--purpose: the list of overstayers is read for compliance-review or oversight-audit");
-    }
-    if page == 0 || !(1..=500).contains(&per_page) {
-        bail!("--page starts at 1 and --per-page is 1 to 500");
-    }
+    check_page(page, per_page).map_err(|e| anyhow::anyhow!("--{}: {}", e.field.replace('_', "-"), e.message))?;
     let on = match on {
         Some(s) => fairgate_core::error::parse_date("on", s).map_err(|e| anyhow::anyhow!("--on: {}", e.message))?,
         None => jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date(),
@@ -388,9 +383,7 @@ fn overstays(
         .user_by_name(user)?
         .ok_or_else(|| anyhow::anyhow!("--as: there is no user named {user}: see `fairgate user list`"))?;
     let role: Role = account.role.parse().map_err(|e: String| anyhow::anyhow!("stored role: {e}"))?;
-    if !may_read(role, purpose) {
-        bail!("--purpose: the role {role} of {user} may not read personal data for {purpose}");
-    }
+    check_overstay_list(role, purpose).map_err(|why| anyhow::anyhow!("--purpose: {why} (acting as {user})"))?;
     let actor = Actor::new(account.id.clone(), role, account.agency.clone());
     let paging = (!csv).then_some((page, per_page));
     let (rows, total, _) =
