@@ -123,13 +123,6 @@ pub fn for_each_tally<'a>(event: &'a Event, recorded_at: Timestamp, mut f: impl 
     }
 }
 
-/// The tallies an event adds to, owned.
-pub fn tallies(event: &Event, recorded_at: Timestamp) -> Vec<TallyKey> {
-    let mut out = Vec::new();
-    for_each_tally(event, recorded_at, |t| out.push(t.to_key()));
-    out
-}
-
 /// A published cell: the count, or `None` when it is under [`MIN_CELL`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Cell {
