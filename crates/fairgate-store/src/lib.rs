@@ -14,6 +14,7 @@
 
 pub mod audit;
 pub mod datadir;
+pub mod facts;
 pub mod project;
 pub mod registry;
 pub mod sqlite;

@@ -20,7 +20,7 @@ use fairgate_core::subject::{NewSubject, SubjectInput};
 use fairgate_core::timeline::Timeline;
 use fairgate_core::Invalid;
 use fairgate_ledger::checkpoint::{Checkpoint, NoteSigner};
-use fairgate_ledger::keys::{blind_index, unwrap, wrap, KeyIdCipher, KeyRef, SecretKey};
+use fairgate_ledger::keys::{blind_index, unwrap, wrap, KeyIdCipher, KeyRef, RecordSealer, SecretKey};
 use fairgate_ledger::leaf::{self, Header, Sealer};
 use fairgate_ledger::merkle::{leaf_hash, Frontier, Hash};
 use fairgate_ledger::LedgerError;
@@ -28,8 +28,11 @@ use jiff::Timestamp;
 use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
 
+use crate::facts;
 use crate::project::{project, project_rows, recorded_at, DOCUMENT_DOMAIN, REGISTRATION_DOMAIN};
-use crate::store::{CheckpointRow, Commit, LeafRow, NodeRow, Projection, Store, StoreError, SubjectKeysRow};
+use crate::store::{
+    CheckpointRow, Commit, LeafRow, NodeRow, Projection, StayFactsRow, Store, StoreError, SubjectKeysRow,
+};
 use crate::tree::{StoredTree, STORED_LEVEL_STEP};
 use fairgate_core::report::{for_each_tally, month_label, Metric};
 use fairgate_ledger::proof::{consistency_proof, inclusion_proof, verify_consistency, ProofError};
@@ -43,6 +46,9 @@ pub const SLOT_ACCESS: u8 = 2;
 /// with subject number 0.
 pub const SLOT_SYSTEM: u8 = 3;
 const SYSTEM_SUBJECT_NO: u64 = 0;
+
+/// The meta key a migration sets when projections must be rebuilt from the ledger.
+const REBUILD_NEEDED: &str = "rebuild_needed";
 
 /// Decrypted subject states kept between commands; cleared when it grows past this.
 const CACHE_LIMIT: usize = 200_000;
@@ -79,8 +85,47 @@ struct SubjectState {
     /// Ready to seal under the subject\'s data key and access-log key.
     data: Arc<Sealer>,
     access: Arc<Sealer>,
-    /// Sorted by time.
+    /// The stay facts: sorted by time, `crossings` and `dated` side by side (the
+    /// first for the sequence rule, the second for stay accounting).
     crossings: Vec<CrossingFact>,
+    dated: Vec<DatedCrossing>,
+    /// Seals the stay facts under a key derived from the data key.
+    facts: Arc<RecordSealer>,
+    /// The last crossing leaf folded into the facts.
+    through_leaf: u64,
+    /// The facts changed in the current batch and must be written with it.
+    facts_dirty: bool,
+}
+
+impl SubjectState {
+    fn new(no: u64, data: &SecretKey, access: &SecretKey) -> Self {
+        SubjectState {
+            no,
+            data: Arc::new(Sealer::new(data)),
+            access: Arc::new(Sealer::new(access)),
+            crossings: Vec::new(),
+            dated: Vec::new(),
+            facts: Arc::new(facts::sealer(data)),
+            through_leaf: 0,
+            facts_dirty: false,
+        }
+    }
+
+    fn with_facts(mut self, through_leaf: u64, dated: Vec<DatedCrossing>) -> Self {
+        self.crossings = dated.iter().map(|c| CrossingFact { at: c.at, direction: c.direction }).collect();
+        self.dated = dated;
+        self.through_leaf = through_leaf;
+        self
+    }
+
+    /// The sealed stay-facts row of this state.
+    fn facts_row(&self, buf: &mut Vec<u8>) -> Projection {
+        buf.clear();
+        facts::encode(&self.dated, buf);
+        let sealed = self.facts.seal(self.through_leaf, &facts::aad(self.no), buf);
+        zeroize::Zeroize::zeroize(buf);
+        Projection::StayFacts { subject_no: self.no, through_leaf: self.through_leaf, sealed }
+    }
 }
 
 struct Writer {
@@ -139,6 +184,16 @@ pub struct Registry {
 
 fn key_label(subject_no: u64, slot: u8) -> Vec<u8> {
     format!("fairgate subject key v1 {subject_no} {slot}").into_bytes()
+}
+
+/// Open and decode a subject's sealed stay facts.
+fn open_facts(sealer: &RecordSealer, subject_no: u64, through: u64, sealed: &[u8]) -> Result<Vec<DatedCrossing>> {
+    let mut plain = sealer
+        .open(through, &facts::aad(subject_no), sealed)
+        .map_err(|e| corrupt(format!("stay facts of subject {subject_no}: {e}")))?;
+    let dated = facts::decode(&plain).map_err(|e| corrupt(format!("subject {subject_no}: {e}")));
+    zeroize::Zeroize::zeroize(&mut plain);
+    dated
 }
 
 fn corrupt(e: impl std::fmt::Display) -> RegistryError {
@@ -208,7 +263,7 @@ impl Registry {
         let system = system_key("system-data")?;
         let frontier = frontier_of(store.as_ref())?;
         let next_subject_no = store.max_subject_no()? + 1;
-        Ok(Self {
+        let registry = Self {
             signer: NoteSigner::from_seed(origin, signing_seed.expose()),
             writer: Mutex::new(Writer { frontier, rng, cache: HashMap::new(), next_subject_no }),
             store,
@@ -219,7 +274,14 @@ impl Registry {
             system,
             places,
             cache_limit: CACHE_LIMIT,
-        })
+        };
+        // A schema migration that adds a projection asks for a rebuild.
+        if let Some(why) = registry.store.meta(REBUILD_NEEDED)?.filter(|v| !v.is_empty()) {
+            tracing::info!(reason = %why, "rebuilding projections after a schema change");
+            registry.rebuild(&mut |_, _| {})?;
+            registry.store.put_meta(REBUILD_NEEDED, "")?;
+        }
+        Ok(registry)
     }
 
     /// Keep at most `n` decrypted subject states between commands (tests use a
@@ -341,26 +403,37 @@ impl Registry {
     fn load_state(&self, id: SubjectId) -> Result<SubjectState> {
         let row = self.store.subject_keys_by_id(id.as_bytes())?.ok_or(RegistryError::UnknownSubject(id))?;
         let (data, access) = self.unwrap_keys(&row)?.ok_or(RegistryError::Erased(id))?;
-        let mut crossings = Vec::new();
-        let idx: Vec<u64> = self
-            .store
-            .subject_leaves(row.subject_no)?
-            .into_iter()
-            .filter(|(_, k)| *k == EventKind::CrossingRecorded.code())
-            .map(|(i, _)| i)
-            .collect();
-        for l in self.store.leaves_at(&idx)? {
-            if let Event::CrossingRecorded(c) = self.open_leaf(&l, &data)? {
-                crossings.push(CrossingFact { at: c.crossing.at, direction: c.crossing.direction });
+        let state = SubjectState::new(row.subject_no, &data, &access);
+        Ok(match self.store.stay_facts(row.subject_no)? {
+            Some((through, sealed)) => {
+                let dated = open_facts(&state.facts, row.subject_no, through, &sealed)?;
+                state.with_facts(through, dated)
             }
-        }
-        crossings.sort_by_key(|c| c.at);
-        Ok(SubjectState {
-            no: row.subject_no,
-            data: Arc::new(Sealer::new(&data)),
-            access: Arc::new(Sealer::new(&access)),
-            crossings,
+            None => state,
         })
+    }
+
+    /// A subject's crossings as stay accounting needs them, from the stay facts.
+    /// Without any access logging: callers log.
+    fn dated_of(&self, id: SubjectId) -> Result<Vec<DatedCrossing>> {
+        let row = self.store.subject_keys_by_id(id.as_bytes())?.ok_or(RegistryError::UnknownSubject(id))?;
+        let (data, _) = self.unwrap_keys(&row)?.ok_or(RegistryError::Erased(id))?;
+        match self.store.stay_facts(row.subject_no)? {
+            Some((through, sealed)) => open_facts(&facts::sealer(&data), row.subject_no, through, &sealed),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// A crossing with the local calendar day at its port.
+    fn dated(&self, c: &Crossing) -> DatedCrossing {
+        let tz = self.places.get(&c.port).map(|p| p.tz.clone()).unwrap_or(jiff::tz::TimeZone::UTC);
+        DatedCrossing {
+            direction: c.direction,
+            at: c.at,
+            local_day: c.at.to_zoned(tz).date(),
+            admission_class: c.admission_class.clone(),
+            admitted_until: c.admitted_until,
+        }
     }
 
     fn unwrap_keys(&self, row: &SubjectKeysRow) -> Result<Option<(SecretKey, SecretKey)>> {
@@ -418,27 +491,8 @@ impl Registry {
         Ok((timeline, receipt))
     }
 
-    /// A subject's crossings with the local calendar day at each crossing's port.
-    fn dated_crossings(&self, timeline: &Timeline) -> Vec<DatedCrossing> {
-        timeline
-            .crossings
-            .iter()
-            .map(|c| {
-                let tz = self.places.get(&c.crossing.port).map(|p| p.tz.clone()).unwrap_or(jiff::tz::TimeZone::UTC);
-                DatedCrossing {
-                    direction: c.crossing.direction,
-                    at: c.crossing.at,
-                    local_day: c.crossing.at.to_zoned(tz).date(),
-                    admission_class: c.crossing.admission_class.clone(),
-                    admitted_until: c.crossing.admitted_until,
-                }
-            })
-            .collect()
-    }
-
     fn stay_of(&self, id: SubjectId, on: jiff::civil::Date) -> Result<Standing> {
-        let timeline = self.load_timeline(id)?;
-        Ok(standing(&stays_from_crossings(self.dated_crossings(&timeline), on), on)?)
+        Ok(standing(&stays_from_crossings(self.dated_of(id)?, on), on)?)
     }
 
     /// A subject's stay accounting on `on`, computed from the recorded crossings (each
@@ -470,24 +524,7 @@ impl Registry {
         page: Option<(usize, usize)>,
         request: &str,
     ) -> Result<(Vec<OverstayRow>, usize, Option<Receipt>)> {
-        let mut all = Vec::new();
-        for (_, raw) in self.store.live_subjects()? {
-            let id = SubjectId::from_bytes(raw);
-            let standing = match self.stay_of(id, on) {
-                Ok(v) => v,
-                Err(RegistryError::Erased(_)) => continue,
-                Err(e) => return Err(e),
-            };
-            if let Some(overstay) = standing.answer.overstay {
-                all.push(OverstayRow {
-                    subject: id,
-                    rule: standing.rule.to_string(),
-                    overstay,
-                    still_present: standing.still_present,
-                });
-            }
-        }
-        all.sort_by_key(|r| (r.overstay.first_day, r.subject));
+        let all = self.overstay_sweep(on)?;
         let total = all.len();
         let rows: Vec<OverstayRow> = match page {
             Some((n, per)) => all.into_iter().skip(n.saturating_sub(1) * per).take(per).collect(),
@@ -503,6 +540,60 @@ impl Registry {
             Ok(())
         })?;
         Ok((rows, total, Some(receipt)))
+    }
+
+    /// Every subject who, on `on`, is overstaying or overstayed before, oldest overstay
+    /// first, without access logging (`read_overstays` logs). Reads only the sealed
+    /// stay facts: one thread scans the store while the others open and evaluate.
+    fn overstay_sweep(&self, on: jiff::civil::Date) -> Result<Vec<OverstayRow>> {
+        let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<StayFactsRow>>(2 * workers);
+        let rx = Mutex::new(rx);
+        let mut all = std::thread::scope(|scope| -> Result<Vec<OverstayRow>> {
+            let handles: Vec<_> = (0..workers)
+                .map(|_| {
+                    let rx = &rx;
+                    scope.spawn(move || -> Result<Vec<OverstayRow>> {
+                        let mut found = Vec::new();
+                        loop {
+                            let chunk = match rx.lock() {
+                                Ok(r) => r.recv(),
+                                Err(_) => return Err(corrupt("the sweep's queue lock was poisoned")),
+                            };
+                            let Ok(chunk) = chunk else { return Ok(found) };
+                            for row in &chunk {
+                                if let Some(r) = self.sweep_one(row, on)? {
+                                    found.push(r);
+                                }
+                            }
+                        }
+                    })
+                })
+                .collect();
+            let scanned = self.store.scan_stay_facts(1024, &mut |chunk| tx.send(chunk).is_ok());
+            drop(tx);
+            let mut all = Vec::new();
+            for h in handles {
+                all.extend(h.join().map_err(|_| corrupt("a sweep thread panicked"))??);
+            }
+            scanned?;
+            Ok(all)
+        })?;
+        all.sort_by_key(|r| (r.overstay.first_day, r.subject));
+        Ok(all)
+    }
+
+    fn sweep_one(&self, row: &StayFactsRow, on: jiff::civil::Date) -> Result<Option<OverstayRow>> {
+        let data = unwrap(&self.master, &row.data_key, &key_label(row.subject_no, SLOT_DATA))
+            .map_err(|e| corrupt(format!("subject key {}: {e}", row.subject_no)))?;
+        let dated = open_facts(&facts::sealer(&data), row.subject_no, row.through_leaf, &row.sealed)?;
+        let s = standing(&stays_from_crossings(dated, on), on)?;
+        Ok(s.answer.overstay.map(|overstay| OverstayRow {
+            subject: SubjectId::from_bytes(row.subject_id),
+            rule: s.rule.to_string(),
+            overstay,
+            still_present: s.still_present,
+        }))
     }
 
     /// Find subjects by travel-document number through the blind index. Each match
@@ -641,6 +732,8 @@ impl Registry {
         self.store.drop_projections()?;
         let size = self.store.tree_size()?;
         let mut keys: HashMap<u64, Option<(SecretKey, SecretKey)>> = HashMap::new();
+        // Each subject's crossings, for the stay facts written at the end.
+        let mut crossings: HashMap<u64, (u64, Vec<DatedCrossing>)> = HashMap::new();
         let mut report = RebuildReport { leaves: size, ..Default::default() };
         let mut start = 0;
         while start < size {
@@ -690,12 +783,33 @@ impl Registry {
                 };
                 let event = self.open_leaf(row, key)?;
                 project(r.subject_no, row.index, header.timestamp_ms, &event, &self.blind, &mut out);
+                if let Event::CrossingRecorded(c) = &event {
+                    let entry = crossings.entry(r.subject_no).or_default();
+                    entry.0 = row.index;
+                    entry.1.push(self.dated(&c.crossing));
+                }
                 report.projected += 1;
             }
             self.store.apply_projections(&out)?;
             start += rows.len() as u64;
             progress(start, size);
         }
+        let mut out = Vec::new();
+        let mut buf = Vec::new();
+        let mut subjects: Vec<u64> = crossings.keys().copied().collect();
+        subjects.sort_unstable();
+        for no in subjects {
+            let (Some((through, mut dated)), Some(Some((data, access)))) = (crossings.remove(&no), keys.get(&no))
+            else {
+                continue;
+            };
+            dated.sort_by_key(|c| c.at);
+            out.push(SubjectState::new(no, data, access).with_facts(through, dated).facts_row(&mut buf));
+            if out.len() >= 10_000 {
+                self.store.apply_projections(&std::mem::take(&mut out))?;
+            }
+        }
+        self.store.apply_projections(&out)?;
         Ok(report)
     }
 }
@@ -742,7 +856,11 @@ pub struct Batch<'a> {
 
 impl Batch<'_> {
     fn into_parts(self) -> (Commit, Advance) {
-        let Batch { overlay, frontier, next_subject_no, mut commit, tallies, .. } = self;
+        let Batch { mut overlay, frontier, next_subject_no, mut commit, tallies, mut payload, .. } = self;
+        for state in overlay.values_mut().filter(|s| s.facts_dirty) {
+            commit.projections.push(state.facts_row(&mut payload));
+            state.facts_dirty = false;
+        }
         commit.projections.extend(tallies.into_iter().map(|(metric, dims, month, count)| Projection::Tally {
             metric: metric.as_str().to_string(),
             dims,
@@ -829,9 +947,9 @@ impl Batch<'_> {
             access_key: Some(wrap(master, &access, &key_label(no, SLOT_ACCESS), self.rng)),
         });
         let event = Event::SubjectCreated(SubjectCreated { subject: id, person, created_by: actor.clone() });
-        let (data, access) = (Arc::new(Sealer::new(&data)), Arc::new(Sealer::new(&access)));
-        self.append(no, SLOT_DATA, &data, &event)?;
-        self.overlay.insert(id, SubjectState { no, data, access, crossings: Vec::new() });
+        let state = SubjectState::new(no, &data, &access);
+        self.append(no, SLOT_DATA, &state.data, &event)?;
+        self.overlay.insert(id, state);
         Ok(id)
     }
 
@@ -900,8 +1018,9 @@ impl Batch<'_> {
         request: &str,
     ) -> Result<(u64, Option<fairgate_core::stay::Overstay>)> {
         let crossing = input.validate(&self.reg.places, self.now)?;
-        let tz = self.reg.places.get(&crossing.port).map(|p| p.tz.clone()).unwrap_or(jiff::tz::TimeZone::UTC);
-        let overstay = self.reg.stay_of(subject, crossing.at.to_zoned(tz).date())?.ongoing_overstay;
+        let day = self.reg.dated(&crossing).local_day;
+        let history = self.state(subject)?.dated.clone();
+        let overstay = standing(&stays_from_crossings(history, day), day)?.ongoing_overstay;
         let leaf = self.append_crossing(actor, subject, crossing, overstay)?;
         if overstay.is_some() {
             self.record_access(subject, actor, Purpose::BorderCheck, &["overstay"], request)?;
@@ -922,10 +1041,15 @@ impl Batch<'_> {
             return Err(Invalid::one("port", format!("`{}` is not a known port: see GET /ports", crossing.port)).into());
         }
         let fact = CrossingFact { at: crossing.at, direction: crossing.direction };
+        let dated = self.reg.dated(&crossing);
+        let index = self.frontier.size();
         let (no, key) = {
             let s = self.state(subject)?;
             let pos = check_sorted_sequence(&s.crossings, fact)?;
             s.crossings.insert(pos, fact);
+            s.dated.insert(pos, dated);
+            s.through_leaf = index;
+            s.facts_dirty = true;
             (s.no, s.data.clone())
         };
         let event = Event::CrossingRecorded(CrossingRecorded {

@@ -37,11 +37,16 @@ const SCHEMA: &[&str] = &[
     "ALTER TABLE users ADD COLUMN agency TEXT NOT NULL DEFAULT 'unspecified';",
     // 6: the transparency report's tallies (a projection: rebuilt from the ledger).
     "CREATE TABLE p_tallies (metric TEXT NOT NULL, d1 TEXT NOT NULL, d2 TEXT NOT NULL, d3 TEXT NOT NULL, month TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (metric, d1, d2, d3, month)) WITHOUT ROWID;",
+    // 7: each subject's sealed stay facts (see facts.rs). A ledger written before
+    // them needs its projections rebuilt, which `Registry::open` does when it sees
+    // the flag.
+    "CREATE TABLE p_stay_facts (subject_no INTEGER PRIMARY KEY, through_leaf INTEGER NOT NULL, sealed BLOB NOT NULL);
+     INSERT OR REPLACE INTO meta (key, value) SELECT 'rebuild_needed', 'schema 7 adds the stay facts' WHERE EXISTS (SELECT 1 FROM ledger);",
 ];
 
 /// The projection tables, in the order they are cleared and digested.
 const PROJECTIONS: &[&str] =
-    &["p_subjects", "p_documents", "p_subject_leaves", "p_registrations", "p_programs", "p_tallies"];
+    &["p_subjects", "p_documents", "p_subject_leaves", "p_registrations", "p_programs", "p_tallies", "p_stay_facts"];
 
 /// `p_subject_leaves` is keyed by (bucket, subject, leaf) with buckets of this many
 /// leaves. Appends then only touch the current bucket's pages: keyed by subject
@@ -159,8 +164,17 @@ fn insert_projections(tx: &rusqlite::Transaction<'_>, rows: &[Projection]) -> Re
              ON CONFLICT (metric, d1, d2, d3, month) DO UPDATE SET count = count + excluded.count",
         )
         .map_err(be)?;
+    let mut facts = tx
+        .prepare_cached(
+            "INSERT INTO p_stay_facts (subject_no, through_leaf, sealed) VALUES (?1, ?2, ?3)
+             ON CONFLICT (subject_no) DO UPDATE SET through_leaf = excluded.through_leaf, sealed = excluded.sealed",
+        )
+        .map_err(be)?;
     for row in rows {
         match row {
+            Projection::StayFacts { subject_no, through_leaf, sealed } => {
+                facts.execute(params![*subject_no as i64, *through_leaf as i64, sealed])
+            }
             Projection::Subject { subject_no, created_leaf } => {
                 subj.execute(params![*subject_no as i64, *created_leaf as i64])
             }
@@ -473,6 +487,51 @@ impl Store for SqliteStore {
         })
     }
 
+    fn stay_facts(&self, subject_no: u64) -> Result<Option<(u64, Vec<u8>)>> {
+        self.read(|c| {
+            c.prepare_cached("SELECT through_leaf, sealed FROM p_stay_facts WHERE subject_no = ?1")
+                .map_err(be)?
+                .query_row([subject_no as i64], |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)))
+                .optional()
+                .map_err(be)
+        })
+    }
+
+    fn scan_stay_facts(&self, chunk: usize, f: &mut dyn FnMut(Vec<StayFactsRow>) -> bool) -> Result<()> {
+        let chunk = chunk.max(1);
+        self.read(|c| {
+            // One read transaction, so the scan sees one consistent state.
+            let mut st = c
+                .prepare(
+                    "SELECT f.subject_no, k.subject_id, k.data_key, f.through_leaf, f.sealed
+                     FROM p_stay_facts f JOIN subject_keys k ON k.subject_no = f.subject_no
+                     WHERE k.data_key IS NOT NULL ORDER BY f.subject_no",
+                )
+                .map_err(be)?;
+            let mut rows = st.query([]).map_err(be)?;
+            let mut buf = Vec::with_capacity(chunk);
+            while let Some(r) = rows.next().map_err(be)? {
+                let id: Vec<u8> = r.get(1).map_err(be)?;
+                buf.push(StayFactsRow {
+                    subject_no: r.get::<_, i64>(0).map_err(be)? as u64,
+                    subject_id: id
+                        .try_into()
+                        .map_err(|_| StoreError::Corrupt("a subject id is not 16 bytes".into()))?,
+                    data_key: r.get(2).map_err(be)?,
+                    through_leaf: r.get::<_, i64>(3).map_err(be)? as u64,
+                    sealed: r.get(4).map_err(be)?,
+                });
+                if buf.len() == chunk && !f(std::mem::replace(&mut buf, Vec::with_capacity(chunk))) {
+                    return Ok(());
+                }
+            }
+            if !buf.is_empty() {
+                f(buf);
+            }
+            Ok(())
+        })
+    }
+
     fn drop_projections(&self) -> Result<()> {
         self.write(|c| {
             let tx = c.transaction().map_err(be)?;
@@ -494,7 +553,7 @@ impl Store for SqliteStore {
     fn projection_digest(&self) -> Result<ProjectionDigest> {
         self.read(|c| {
             let mut h = Sha256::new();
-            let mut counts = [0u64; 6];
+            let mut counts = [0u64; 7];
             let queries = [
                 "SELECT subject_no, created_leaf, NULL FROM p_subjects ORDER BY subject_no",
                 "SELECT blind, subject_no, NULL FROM p_documents ORDER BY blind, subject_no",
@@ -502,6 +561,7 @@ impl Store for SqliteStore {
                 "SELECT blind, subject_no, leaf_index FROM p_registrations ORDER BY blind",
                 "SELECT program_id, version, leaf_index FROM p_programs ORDER BY program_id, version",
                 "SELECT metric || '|' || d1 || '|' || d2 || '|' || d3, month, count FROM p_tallies ORDER BY metric, d1, d2, d3, month",
+                "SELECT subject_no, through_leaf, sealed FROM p_stay_facts ORDER BY subject_no",
             ];
             for (i, q) in queries.iter().enumerate() {
                 let mut st = c.prepare(q).map_err(be)?;
@@ -521,6 +581,7 @@ impl Store for SqliteStore {
                 registrations: counts[3],
                 programs: counts[4],
                 tallies: counts[5],
+                stay_facts: counts[6],
                 hash: h.finalize().into(),
             })
         })

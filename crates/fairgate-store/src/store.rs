@@ -69,6 +69,24 @@ pub enum Projection {
         month: String,
         count: u64,
     },
+    /// Replace a subject's sealed stay facts (see `facts`); `through_leaf` is the
+    /// last crossing leaf folded in and the nonce counter of `sealed`.
+    StayFacts {
+        subject_no: u64,
+        through_leaf: u64,
+        sealed: Vec<u8>,
+    },
+}
+
+/// One subject's sealed stay facts with its wrapped data key, as the overstay
+/// sweep reads them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StayFactsRow {
+    pub subject_no: u64,
+    pub subject_id: [u8; 16],
+    pub data_key: Vec<u8>,
+    pub through_leaf: u64,
+    pub sealed: Vec<u8>,
 }
 
 /// The hash of a complete subtree: `level` 8 covers leaves `[index*256, (index+1)*256)`.
@@ -137,6 +155,7 @@ pub struct ProjectionDigest {
     pub registrations: u64,
     pub programs: u64,
     pub tallies: u64,
+    pub stay_facts: u64,
     /// SHA-256 over every projection row in a fixed order.
     pub hash: Hash,
 }
@@ -172,6 +191,11 @@ pub trait Store: Send + Sync {
     /// Every cell of one tally metric: (dimensions, month, count).
     fn tallies(&self, metric: &str) -> Result<Vec<([String; 3], String, u64)>>;
     fn subject_count(&self) -> Result<u64>;
+    /// A subject's sealed stay facts: (through_leaf, sealed), if it has crossings.
+    fn stay_facts(&self, subject_no: u64) -> Result<Option<(u64, Vec<u8>)>>;
+    /// Every live subject's stay facts in subject order, handed to `f` in chunks of
+    /// up to `chunk` rows; stops early, without error, when `f` returns `false`.
+    fn scan_stay_facts(&self, chunk: usize, f: &mut dyn FnMut(Vec<StayFactsRow>) -> bool) -> Result<()>;
     fn drop_projections(&self) -> Result<()>;
     fn apply_projections(&self, rows: &[Projection]) -> Result<()>;
     fn projection_digest(&self) -> Result<ProjectionDigest>;

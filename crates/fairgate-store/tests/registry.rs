@@ -403,3 +403,167 @@ fn database_files_are_private_to_the_owner() {
     }
     assert!(seen >= 2, "the main file and its WAL exist while the store is open");
 }
+
+/// A varied population: ports in different zones, every kind of admission class,
+/// same-day exits and re-entries, open stays, and long gaps.
+fn travel_population(f: &Fixture, n: usize, seed: u64) -> Vec<fairgate_core::ids::SubjectId> {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let ports = ["JFK", "LAX", "SEA", "MIA", "ELP"];
+    let classes = [Some("WT"), Some("B-2"), Some("F-1"), Some("SCH"), Some("D"), Some("H-1B")];
+    let start = Timestamp::constant(1_735_689_600, 0); // 2025-01-01
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let mut at = start + jiff::SignedDuration::from_hours(rng.gen_range(0..24 * 300));
+        let count = rng.gen_range(0..12);
+        let (id, _) = f
+            .reg
+            .write(NOW, |b| {
+                let id = b.create_subject(&officer(), &person(&format!("TRAVELLER{i}"), &format!("T{i:07}")))?;
+                for k in 0..count {
+                    let entry = k % 2 == 0;
+                    if at >= NOW {
+                        break;
+                    }
+                    let class = classes[rng.gen_range(0..classes.len())];
+                    let until =
+                        at.to_zoned(jiff::tz::TimeZone::UTC).date() + jiff::Span::new().days(rng.gen_range(1..200));
+                    b.record_crossing(
+                        &officer(),
+                        id,
+                        &CrossingInput {
+                            direction: if entry { "entry" } else { "exit" }.into(),
+                            port: ports[rng.gen_range(0..ports.len())].into(),
+                            at: at.to_string(),
+                            admission_class: if entry { class.map(Into::into) } else { None },
+                            admitted_until: entry.then(|| until.to_string()),
+                        },
+                    )?;
+                    // Sometimes the same local day, sometimes months later.
+                    let hours = if rng.gen_bool(0.2) { rng.gen_range(1..6) } else { rng.gen_range(24..24 * 150) };
+                    at += jiff::SignedDuration::from_hours(hours);
+                }
+                Ok(id)
+            })
+            .unwrap();
+        ids.push(id);
+    }
+    ids
+}
+
+/// The stay answer recomputed from the decrypted ledger events, the long way round.
+fn stay_from_timeline(
+    f: &Fixture,
+    id: fairgate_core::ids::SubjectId,
+    on: jiff::civil::Date,
+) -> fairgate_core::stay::Standing {
+    use fairgate_core::stay::{standing, stays_from_crossings, DatedCrossing};
+    let auditor = Actor::new("u-aud", Role::Auditor, "test");
+    let timeline = f.reg.read_timeline(NOW, &auditor, Purpose::OversightAudit, id, "t").unwrap().0;
+    let dated = timeline
+        .crossings
+        .iter()
+        .map(|c| DatedCrossing {
+            direction: c.crossing.direction,
+            at: c.crossing.at,
+            local_day: c.crossing.at.to_zoned(f.reg.places().get(&c.crossing.port).unwrap().tz.clone()).date(),
+            admission_class: c.crossing.admission_class.clone(),
+            admitted_until: c.crossing.admitted_until,
+        })
+        .collect();
+    standing(&stays_from_crossings(dated, on), on).unwrap()
+}
+
+fn check_stays_against_the_ledger(f: &Fixture, ids: &[fairgate_core::ids::SubjectId], on: jiff::civil::Date) -> usize {
+    let auditor = Actor::new("u-aud", Role::Auditor, "test");
+    let mut expected = Vec::new();
+    for id in ids {
+        let want = stay_from_timeline(f, *id, on);
+        let ((rule, answer), _) = f.reg.read_stay(NOW, &auditor, Purpose::OversightAudit, *id, on, "t").unwrap();
+        assert_eq!((rule, &answer), (want.rule, &want.answer), "subject {id} on {on}");
+        if let Some(o) = want.answer.overstay {
+            expected.push((o.first_day, *id, want.rule.to_string(), o, want.still_present));
+        }
+    }
+    expected.sort_by_key(|e| (e.0, e.1));
+    let (rows, total, _) = f.reg.read_overstays(NOW, &auditor, Purpose::OversightAudit, on, None, "t").unwrap();
+    assert_eq!(total, expected.len());
+    let got: Vec<_> =
+        rows.iter().map(|r| (r.overstay.first_day, r.subject, r.rule.clone(), r.overstay, r.still_present)).collect();
+    assert_eq!(got, expected, "overstay list on {on}");
+    total
+}
+
+#[test]
+fn the_stay_facts_agree_with_the_ledger_through_reloads_rebuilds_and_erasure() {
+    let mut f = fixture();
+    // A tiny cache, so that most commands reload their subject from the stay facts.
+    f.reg = Registry::open(
+        f.store.clone(),
+        SecretKey::from_bytes([1; 32]),
+        &SecretKey::from_bytes([2; 32]),
+        "test.example/log",
+        [4; 32],
+    )
+    .unwrap()
+    .with_cache_limit(3);
+    let ids = travel_population(&f, 120, 11);
+    let days =
+        ["2025-03-01", "2025-09-30", "2026-01-15", "2026-09-21"].map(|d| d.parse::<jiff::civil::Date>().unwrap());
+    let mut overstayers = 0;
+    for on in days {
+        overstayers += check_stays_against_the_ledger(&f, &ids, on);
+    }
+    assert!(overstayers > 20, "the population should include overstayers, found {overstayers}");
+
+    let digest = f.store.projection_digest().unwrap();
+    assert!(digest.stay_facts > 90, "most travellers crossed: {}", digest.stay_facts);
+    f.store.drop_projections().unwrap();
+    f.reg.rebuild(&mut |_, _| {}).unwrap();
+    assert_eq!(f.store.projection_digest().unwrap(), digest, "sealed stay facts rebuild byte for byte");
+    check_stays_against_the_ledger(&f, &ids, days[3]);
+
+    // An erased subject drops out of the sweep and its stay answers 'erased'.
+    let auditor = Actor::new("u-aud", Role::Auditor, "test");
+    let (rows, _, _) = f.reg.read_overstays(NOW, &auditor, Purpose::OversightAudit, days[3], None, "t").unwrap();
+    let gone = rows[0].subject;
+    let conn = rusqlite::Connection::open(&f.db).unwrap();
+    conn.execute(
+        "UPDATE subject_keys SET data_key = NULL, access_key = NULL WHERE subject_id = ?1",
+        [&gone.as_bytes()[..]],
+    )
+    .unwrap();
+    let (after, total, _) = f.reg.read_overstays(NOW, &auditor, Purpose::OversightAudit, days[3], None, "t").unwrap();
+    assert_eq!(total, rows.len() - 1);
+    assert!(after.iter().all(|r| r.subject != gone));
+    assert!(matches!(
+        f.reg.read_stay(NOW, &auditor, Purpose::OversightAudit, gone, days[3], "t"),
+        Err(RegistryError::Erased(_))
+    ));
+}
+
+#[test]
+fn a_ledger_written_before_the_stay_facts_gets_them_when_opened() {
+    let f = fixture();
+    let ids = travel_population(&f, 30, 5);
+    let on: jiff::civil::Date = "2026-09-21".parse().unwrap();
+    let auditor = Actor::new("u-aud", Role::Auditor, "test");
+    let (before, _, _) = f.reg.read_overstays(NOW, &auditor, Purpose::OversightAudit, on, None, "t").unwrap();
+    // What schema step 7 leaves behind on an old database: no stay facts, and the flag.
+    let conn = rusqlite::Connection::open(&f.db).unwrap();
+    conn.execute("DELETE FROM p_stay_facts", []).unwrap();
+    conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('rebuild_needed', 'test')", []).unwrap();
+    drop(conn);
+    let reg = Registry::open(
+        f.store.clone(),
+        SecretKey::from_bytes([1; 32]),
+        &SecretKey::from_bytes([2; 32]),
+        "test.example/log",
+        [5; 32],
+    )
+    .unwrap();
+    assert_eq!(f.store.meta("rebuild_needed").unwrap().as_deref(), Some(""));
+    let (after, _, _) = reg.read_overstays(NOW, &auditor, Purpose::OversightAudit, on, None, "t").unwrap();
+    assert_eq!(before, after);
+    assert!(!ids.is_empty());
+}
