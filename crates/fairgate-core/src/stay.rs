@@ -237,6 +237,12 @@ pub mod naive {
     use super::*;
     use std::collections::BTreeSet;
 
+    /// [`calculate`] with the same input checks as the fast calculator, as a [`Calculator`].
+    pub fn checked(rule: Rule, stays: &[Period], exempt: &[Period], on: Date) -> Result<StayAnswer, Invalid> {
+        check_stays(stays, on, "stays")?;
+        Ok(calculate(rule, stays, exempt, on))
+    }
+
     pub fn calculate(rule: Rule, stays: &[Period], exempt: &[Period], on: Date) -> StayAnswer {
         let (n, m) = (i64::from(rule.max_days), i64::from(rule.window));
         let mut present = BTreeSet::new();
@@ -535,8 +541,20 @@ pub fn stays_from_crossings(mut crossings: Vec<DatedCrossing>, on: Date) -> Vec<
     out
 }
 
+/// A rolling-rule calculator: [`calculate`], or [`naive::checked`] for comparison.
+pub type Calculator = fn(Rule, &[Period], &[Period], Date) -> Result<StayAnswer, Invalid>;
+
 /// The answer for a recorded history: the rule of the latest entry decides.
 pub fn subject_stay(stays: &[RecordedStay], on: Date) -> Result<(StayRule, StayAnswer), Invalid> {
+    subject_stay_with(stays, on, calculate)
+}
+
+/// [`subject_stay`] with the rolling rule computed by `calc`.
+pub fn subject_stay_with(
+    stays: &[RecordedStay],
+    on: Date,
+    calc: Calculator,
+) -> Result<(StayRule, StayAnswer), Invalid> {
     let latest = stays.iter().max_by_key(|s| s.period.start);
     let (rule, _) = latest
         .and_then(|s| s.admission_class.as_deref())
@@ -556,7 +574,7 @@ pub fn subject_stay(stays: &[RecordedStay], on: Date) -> Result<(StayRule, StayA
                 .filter(|s| s.admission_class.as_deref().is_some_and(|c| class_rule(c).1))
                 .map(|s| s.period)
                 .collect();
-            let answer = calculate(r, &periods, &exempt, on)?;
+            let answer = calc(r, &periods, &exempt, on)?;
             Ok((StayRule::Rolling { max_days: r.max_days, window: r.window }, answer))
         }
     }
@@ -574,7 +592,12 @@ pub struct Standing {
 }
 
 pub fn standing(stays: &[RecordedStay], on: Date) -> Result<Standing, Invalid> {
-    let (rule, answer) = subject_stay(stays, on)?;
+    standing_with(stays, on, calculate)
+}
+
+/// [`standing`] with the rolling rule computed by `calc`.
+pub fn standing_with(stays: &[RecordedStay], on: Date, calc: Calculator) -> Result<Standing, Invalid> {
+    let (rule, answer) = subject_stay_with(stays, on, calc)?;
     let still_present = stays.iter().any(|s| s.open) && answer.present;
     let ongoing_overstay = answer.overstay.filter(|o| still_present && o.last_day == on);
     Ok(Standing { rule, answer, ongoing_overstay, still_present })

@@ -61,7 +61,8 @@ pub fn app(state: AppState) -> Router {
 }
 
 /// Serve until `shutdown` resolves, signing a checkpoint every
-/// [`CHECKPOINT_INTERVAL`] while the log grows and once more on the way out.
+/// [`CHECKPOINT_INTERVAL`] while the log grows and once more on the way out, and
+/// compacting the stay facts on the same beat.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
@@ -74,6 +75,7 @@ pub async fn serve(
             loop {
                 tick.tick().await;
                 sign_checkpoint(&state).await;
+                compact_stay_facts(&state).await;
             }
         })
     };
@@ -81,6 +83,17 @@ pub async fn serve(
     signer.abort();
     sign_checkpoint(&state).await;
     result
+}
+
+/// Keep the stay facts compacted, so an overstay sweep has little left to fold in.
+async fn compact_stay_facts(state: &AppState) {
+    let st = state.clone();
+    match tokio::task::spawn_blocking(move || st.registry.compact_stay_facts()).await {
+        Ok(Ok(0)) => {}
+        Ok(Ok(n)) => tracing::debug!(crossings = n, "compacted the stay facts"),
+        Ok(Err(e)) => tracing::error!(error = %e, "could not compact the stay facts"),
+        Err(e) => tracing::error!(error = %e, "stay-facts compaction task failed"),
+    }
 }
 
 async fn sign_checkpoint(state: &AppState) {

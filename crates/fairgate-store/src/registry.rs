@@ -15,7 +15,9 @@ use fairgate_core::ids::{RegistrationNumber, SubjectId};
 use fairgate_core::place::{default_places, PlaceBook, PlaceKind, ZonedPlace};
 use fairgate_core::program::Program;
 use fairgate_core::registration::{NewRegistration, RegistrationInput};
-use fairgate_core::stay::{standing, stays_from_crossings, DatedCrossing, Standing, StayAnswer, StayRule};
+use fairgate_core::stay::{
+    calculate, standing, standing_with, stays_from_crossings, Calculator, DatedCrossing, Standing, StayAnswer, StayRule,
+};
 use fairgate_core::subject::{NewSubject, SubjectInput};
 use fairgate_core::timeline::Timeline;
 use fairgate_core::Invalid;
@@ -85,47 +87,29 @@ struct SubjectState {
     /// Ready to seal under the subject\'s data key and access-log key.
     data: Arc<Sealer>,
     access: Arc<Sealer>,
-    /// The stay facts: sorted by time, `crossings` and `dated` side by side (the
-    /// first for the sequence rule, the second for stay accounting).
+    /// Sorted by time: what the exit-follows-entry rule needs.
     crossings: Vec<CrossingFact>,
-    dated: Vec<DatedCrossing>,
-    /// Seals the stay facts under a key derived from the data key.
-    facts: Arc<RecordSealer>,
-    /// The last crossing leaf folded into the facts.
-    through_leaf: u64,
-    /// The facts changed in the current batch and must be written with it.
-    facts_dirty: bool,
 }
 
 impl SubjectState {
-    fn new(no: u64, data: &SecretKey, access: &SecretKey) -> Self {
+    fn new(no: u64, data: &SecretKey, access: &SecretKey, dated: &[DatedCrossing]) -> Self {
         SubjectState {
             no,
             data: Arc::new(Sealer::new(data)),
             access: Arc::new(Sealer::new(access)),
-            crossings: Vec::new(),
-            dated: Vec::new(),
-            facts: Arc::new(facts::sealer(data)),
-            through_leaf: 0,
-            facts_dirty: false,
+            crossings: dated.iter().map(|c| CrossingFact { at: c.at, direction: c.direction }).collect(),
         }
     }
+}
 
-    fn with_facts(mut self, through_leaf: u64, dated: Vec<DatedCrossing>) -> Self {
-        self.crossings = dated.iter().map(|c| CrossingFact { at: c.at, direction: c.direction }).collect();
-        self.dated = dated;
-        self.through_leaf = through_leaf;
-        self
-    }
-
-    /// The sealed stay-facts row of this state.
-    fn facts_row(&self, buf: &mut Vec<u8>) -> Projection {
-        buf.clear();
-        facts::encode(&self.dated, buf);
-        let sealed = self.facts.seal(self.through_leaf, &facts::aad(self.no), buf);
-        zeroize::Zeroize::zeroize(buf);
-        Projection::StayFacts { subject_no: self.no, through_leaf: self.through_leaf, sealed }
-    }
+/// The sealed stay-facts row of a subject whose crossings (sorted by time) run
+/// through leaf `through_leaf`.
+fn facts_row(subject_no: u64, data: &SecretKey, through_leaf: u64, dated: &[DatedCrossing]) -> Projection {
+    let mut buf = Vec::with_capacity(32 * dated.len() + 1);
+    facts::encode(dated, &mut buf);
+    let sealed = facts::sealer(data).seal(through_leaf, &facts::aad(subject_no), &buf);
+    zeroize::Zeroize::zeroize(&mut buf);
+    Projection::StayFacts { subject_no, through_leaf, sealed }
 }
 
 struct Writer {
@@ -403,14 +387,8 @@ impl Registry {
     fn load_state(&self, id: SubjectId) -> Result<SubjectState> {
         let row = self.store.subject_keys_by_id(id.as_bytes())?.ok_or(RegistryError::UnknownSubject(id))?;
         let (data, access) = self.unwrap_keys(&row)?.ok_or(RegistryError::Erased(id))?;
-        let state = SubjectState::new(row.subject_no, &data, &access);
-        Ok(match self.store.stay_facts(row.subject_no)? {
-            Some((through, sealed)) => {
-                let dated = open_facts(&state.facts, row.subject_no, through, &sealed)?;
-                state.with_facts(through, dated)
-            }
-            None => state,
-        })
+        let (_, dated) = self.facts_of(row.subject_no, &data)?;
+        Ok(SubjectState::new(row.subject_no, &data, &access, &dated))
     }
 
     /// A subject's crossings as stay accounting needs them, from the stay facts.
@@ -418,10 +396,107 @@ impl Registry {
     fn dated_of(&self, id: SubjectId) -> Result<Vec<DatedCrossing>> {
         let row = self.store.subject_keys_by_id(id.as_bytes())?.ok_or(RegistryError::UnknownSubject(id))?;
         let (data, _) = self.unwrap_keys(&row)?.ok_or(RegistryError::Erased(id))?;
-        match self.store.stay_facts(row.subject_no)? {
-            Some((through, sealed)) => open_facts(&facts::sealer(&data), row.subject_no, through, &sealed),
-            None => Ok(Vec::new()),
+        Ok(self.facts_of(row.subject_no, &data)?.1)
+    }
+
+    /// A subject's crossings sorted by time, and the last crossing leaf among them:
+    /// the sealed stay facts, plus the crossings appended since the facts were last
+    /// compacted (read from their leaves).
+    fn facts_of(&self, subject_no: u64, data: &SecretKey) -> Result<(u64, Vec<DatedCrossing>)> {
+        // The mark first: a compaction in between then only causes duplicates, removed below.
+        let mark = self.store.stay_facts_through()?;
+        let (mut through, mut dated) = match self.store.stay_facts(subject_no)? {
+            Some((through, sealed)) => (through, open_facts(&facts::sealer(data), subject_no, through, &sealed)?),
+            None => (0, Vec::new()),
+        };
+        let recent = self.store.subject_leaves_of_kind_since(subject_no, EventKind::CrossingRecorded.code(), mark)?;
+        if !recent.is_empty() {
+            for l in self.store.leaves_at(&recent)? {
+                if let Event::CrossingRecorded(c) = self.open_leaf(&l, data)? {
+                    dated.push(self.dated(&c.crossing));
+                    through = through.max(l.index);
+                }
+            }
+            dated.sort_by_key(|c| c.at);
+            dated.dedup_by_key(|c| c.at);
         }
+        Ok((through, dated))
+    }
+
+    /// Fold every crossing appended since the last compaction into the sealed stay
+    /// facts, so that the overstay sweep reads one row per subject. The serving
+    /// process runs it in the background; the sweep runs it first. Returns how many
+    /// crossings were folded in. Writes wait while it runs.
+    pub fn compact_stay_facts(&self) -> Result<u64> {
+        let w = self.lock()?;
+        let size = w.frontier.size();
+        let mut from = self.store.stay_facts_through()?;
+        let mut folded = 0;
+        let mut keys: HashMap<u64, Option<SecretKey>> = HashMap::new();
+        while from < size {
+            let end = (from + (1 << 20)).min(size);
+            let mut fresh: HashMap<u64, Vec<(u64, DatedCrossing)>> = HashMap::new();
+            let mut at = from;
+            while at < end {
+                let rows = self.store.leaves(at, (end - at).min(10_000))?;
+                if rows.is_empty() {
+                    return Err(corrupt(format!("the ledger has a gap at leaf {at}")));
+                }
+                at += rows.len() as u64;
+                for row in &rows {
+                    let header = Header::decode(&row.leaf).map_err(|e| corrupt(format!("leaf {}: {e}", row.index)))?;
+                    if header.kind != EventKind::CrossingRecorded.code() {
+                        continue;
+                    }
+                    let r = self.key_ids.open(&header.key_id);
+                    let key = match keys.get(&r.subject_no) {
+                        Some(k) => k.clone(),
+                        None => {
+                            let k = match self.store.subject_keys(r.subject_no)? {
+                                Some(row) => self.unwrap_keys(&row)?.map(|(d, _)| d),
+                                None => None,
+                            };
+                            keys.insert(r.subject_no, k.clone());
+                            k
+                        }
+                    };
+                    let Some(key) = key else { continue }; // erased
+                    if let Event::CrossingRecorded(c) = self.open_leaf(row, &key)? {
+                        fresh.entry(r.subject_no).or_default().push((row.index, self.dated(&c.crossing)));
+                        folded += 1;
+                    }
+                }
+            }
+            let mut subjects: Vec<u64> = fresh.keys().copied().collect();
+            subjects.sort_unstable();
+            let mut out = Vec::with_capacity(subjects.len() + 1);
+            for no in subjects {
+                let (Some(new), Some(Some(data))) = (fresh.remove(&no), keys.get(&no)) else { continue };
+                let (mut through, mut dated) = match self.store.stay_facts(no)? {
+                    Some((t, sealed)) => (t, open_facts(&facts::sealer(data), no, t, &sealed)?),
+                    None => (0, Vec::new()),
+                };
+                for (leaf, c) in new {
+                    through = through.max(leaf);
+                    dated.push(c);
+                }
+                dated.sort_by_key(|c| c.at);
+                out.push(facts_row(no, data, through, &dated));
+            }
+            out.push(Projection::StayFactsThrough { through: end });
+            // The rows and the new mark land in one transaction.
+            self.store.apply_projections(&out)?;
+            from = end;
+        }
+        drop(w);
+        Ok(folded)
+    }
+
+    /// The digest of every projection, once the stay facts are compacted (a rebuild
+    /// compacts them fully, so this is the figure to compare with one).
+    pub fn projection_digest(&self) -> Result<crate::store::ProjectionDigest> {
+        self.compact_stay_facts()?;
+        Ok(self.store.projection_digest()?)
     }
 
     /// A crossing with the local calendar day at its port.
@@ -524,7 +599,7 @@ impl Registry {
         page: Option<(usize, usize)>,
         request: &str,
     ) -> Result<(Vec<OverstayRow>, usize, Option<Receipt>)> {
-        let all = self.overstay_sweep(on)?;
+        let all = self.overstay_sweep(on, calculate)?;
         let total = all.len();
         let rows: Vec<OverstayRow> = match page {
             Some((n, per)) => all.into_iter().skip(n.saturating_sub(1) * per).take(per).collect(),
@@ -545,10 +620,11 @@ impl Registry {
     /// Every subject who, on `on`, is overstaying or overstayed before, oldest overstay
     /// first, without access logging (`read_overstays` logs). Reads only the sealed
     /// stay facts: one thread scans the store while the others open and evaluate.
-    fn overstay_sweep(&self, on: jiff::civil::Date) -> Result<Vec<OverstayRow>> {
+    fn overstay_sweep(&self, on: jiff::civil::Date, calc: Calculator) -> Result<Vec<OverstayRow>> {
         let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<StayFactsRow>>(2 * workers);
         let rx = Mutex::new(rx);
+        self.compact_stay_facts()?;
         let mut all = std::thread::scope(|scope| -> Result<Vec<OverstayRow>> {
             let handles: Vec<_> = (0..workers)
                 .map(|_| {
@@ -562,7 +638,7 @@ impl Registry {
                             };
                             let Ok(chunk) = chunk else { return Ok(found) };
                             for row in &chunk {
-                                if let Some(r) = self.sweep_one(row, on)? {
+                                if let Some(r) = self.sweep_one(row, on, calc)? {
                                     found.push(r);
                                 }
                             }
@@ -583,11 +659,20 @@ impl Registry {
         Ok(all)
     }
 
-    fn sweep_one(&self, row: &StayFactsRow, on: jiff::civil::Date) -> Result<Option<OverstayRow>> {
+    /// For `fairgate bench sweep`: how many subjects the sweep finds on `on`, with
+    /// the fast calculator or the naive day-by-day one. Only a count leaves, so
+    /// nothing is disclosed and nothing is logged.
+    #[doc(hidden)]
+    pub fn count_overstays(&self, on: jiff::civil::Date, naive: bool) -> Result<usize> {
+        let calc: Calculator = if naive { fairgate_core::stay::naive::checked } else { calculate };
+        Ok(self.overstay_sweep(on, calc)?.len())
+    }
+
+    fn sweep_one(&self, row: &StayFactsRow, on: jiff::civil::Date, calc: Calculator) -> Result<Option<OverstayRow>> {
         let data = unwrap(&self.master, &row.data_key, &key_label(row.subject_no, SLOT_DATA))
             .map_err(|e| corrupt(format!("subject key {}: {e}", row.subject_no)))?;
         let dated = open_facts(&facts::sealer(&data), row.subject_no, row.through_leaf, &row.sealed)?;
-        let s = standing(&stays_from_crossings(dated, on), on)?;
+        let s = standing_with(&stays_from_crossings(dated, on), on, calc)?;
         Ok(s.answer.overstay.map(|overstay| OverstayRow {
             subject: SubjectId::from_bytes(row.subject_id),
             rule: s.rule.to_string(),
@@ -795,20 +880,19 @@ impl Registry {
             progress(start, size);
         }
         let mut out = Vec::new();
-        let mut buf = Vec::new();
         let mut subjects: Vec<u64> = crossings.keys().copied().collect();
         subjects.sort_unstable();
         for no in subjects {
-            let (Some((through, mut dated)), Some(Some((data, access)))) = (crossings.remove(&no), keys.get(&no))
-            else {
+            let (Some((through, mut dated)), Some(Some((data, _)))) = (crossings.remove(&no), keys.get(&no)) else {
                 continue;
             };
             dated.sort_by_key(|c| c.at);
-            out.push(SubjectState::new(no, data, access).with_facts(through, dated).facts_row(&mut buf));
+            out.push(facts_row(no, data, through, &dated));
             if out.len() >= 10_000 {
                 self.store.apply_projections(&std::mem::take(&mut out))?;
             }
         }
+        out.push(Projection::StayFactsThrough { through: size });
         self.store.apply_projections(&out)?;
         Ok(report)
     }
@@ -856,11 +940,7 @@ pub struct Batch<'a> {
 
 impl Batch<'_> {
     fn into_parts(self) -> (Commit, Advance) {
-        let Batch { mut overlay, frontier, next_subject_no, mut commit, tallies, mut payload, .. } = self;
-        for state in overlay.values_mut().filter(|s| s.facts_dirty) {
-            commit.projections.push(state.facts_row(&mut payload));
-            state.facts_dirty = false;
-        }
+        let Batch { overlay, frontier, next_subject_no, mut commit, tallies, .. } = self;
         commit.projections.extend(tallies.into_iter().map(|(metric, dims, month, count)| Projection::Tally {
             metric: metric.as_str().to_string(),
             dims,
@@ -947,7 +1027,7 @@ impl Batch<'_> {
             access_key: Some(wrap(master, &access, &key_label(no, SLOT_ACCESS), self.rng)),
         });
         let event = Event::SubjectCreated(SubjectCreated { subject: id, person, created_by: actor.clone() });
-        let state = SubjectState::new(no, &data, &access);
+        let state = SubjectState::new(no, &data, &access, &[]);
         self.append(no, SLOT_DATA, &state.data, &event)?;
         self.overlay.insert(id, state);
         Ok(id)
@@ -1019,7 +1099,7 @@ impl Batch<'_> {
     ) -> Result<(u64, Option<fairgate_core::stay::Overstay>)> {
         let crossing = input.validate(&self.reg.places, self.now)?;
         let day = self.reg.dated(&crossing).local_day;
-        let history = self.state(subject)?.dated.clone();
+        let history = self.reg.dated_of(subject)?;
         let overstay = standing(&stays_from_crossings(history, day), day)?.ongoing_overstay;
         let leaf = self.append_crossing(actor, subject, crossing, overstay)?;
         if overstay.is_some() {
@@ -1041,15 +1121,10 @@ impl Batch<'_> {
             return Err(Invalid::one("port", format!("`{}` is not a known port: see GET /ports", crossing.port)).into());
         }
         let fact = CrossingFact { at: crossing.at, direction: crossing.direction };
-        let dated = self.reg.dated(&crossing);
-        let index = self.frontier.size();
         let (no, key) = {
             let s = self.state(subject)?;
             let pos = check_sorted_sequence(&s.crossings, fact)?;
             s.crossings.insert(pos, fact);
-            s.dated.insert(pos, dated);
-            s.through_leaf = index;
-            s.facts_dirty = true;
             (s.no, s.data.clone())
         };
         let event = Event::CrossingRecorded(CrossingRecorded {

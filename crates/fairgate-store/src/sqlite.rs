@@ -41,12 +41,21 @@ const SCHEMA: &[&str] = &[
     // them needs its projections rebuilt, which `Registry::open` does when it sees
     // the flag.
     "CREATE TABLE p_stay_facts (subject_no INTEGER PRIMARY KEY, through_leaf INTEGER NOT NULL, sealed BLOB NOT NULL);
+     CREATE TABLE p_stay_facts_through (one INTEGER PRIMARY KEY CHECK (one = 1), through INTEGER NOT NULL);
      INSERT OR REPLACE INTO meta (key, value) SELECT 'rebuild_needed', 'schema 7 adds the stay facts' WHERE EXISTS (SELECT 1 FROM ledger);",
 ];
 
 /// The projection tables, in the order they are cleared and digested.
-const PROJECTIONS: &[&str] =
-    &["p_subjects", "p_documents", "p_subject_leaves", "p_registrations", "p_programs", "p_tallies", "p_stay_facts"];
+const PROJECTIONS: &[&str] = &[
+    "p_subjects",
+    "p_documents",
+    "p_subject_leaves",
+    "p_registrations",
+    "p_programs",
+    "p_tallies",
+    "p_stay_facts",
+    "p_stay_facts_through",
+];
 
 /// `p_subject_leaves` is keyed by (bucket, subject, leaf) with buckets of this many
 /// leaves. Appends then only touch the current bucket's pages: keyed by subject
@@ -175,6 +184,11 @@ fn insert_projections(tx: &rusqlite::Transaction<'_>, rows: &[Projection]) -> Re
             Projection::StayFacts { subject_no, through_leaf, sealed } => {
                 facts.execute(params![*subject_no as i64, *through_leaf as i64, sealed])
             }
+            Projection::StayFactsThrough { through } => tx.execute(
+                "INSERT INTO p_stay_facts_through (one, through) VALUES (1, ?1)
+                 ON CONFLICT (one) DO UPDATE SET through = excluded.through",
+                [*through as i64],
+            ),
             Projection::Subject { subject_no, created_leaf } => {
                 subj.execute(params![*subject_no as i64, *created_leaf as i64])
             }
@@ -497,6 +511,40 @@ impl Store for SqliteStore {
         })
     }
 
+    fn stay_facts_through(&self) -> Result<u64> {
+        self.read(|c| {
+            c.query_row("SELECT through FROM p_stay_facts_through WHERE one = 1", [], |r| r.get::<_, i64>(0))
+                .optional()
+                .map(|v| v.unwrap_or(0) as u64)
+                .map_err(be)
+        })
+    }
+
+    fn subject_leaves_of_kind_since(&self, subject_no: u64, kind: u16, from: u64) -> Result<Vec<u64>> {
+        self.read(|c| {
+            let size = size_of(c)?;
+            let mut st = c
+                .prepare_cached(
+                    "SELECT leaf_index FROM p_subject_leaves
+                     WHERE bucket = ?1 AND subject_no = ?2 AND leaf_index >= ?3 AND kind = ?4 ORDER BY leaf_index",
+                )
+                .map_err(be)?;
+            let mut out = Vec::new();
+            // One index seek per bucket from `from` on.
+            for bucket in (from >> BUCKET_BITS)..size.div_ceil(1 << BUCKET_BITS) {
+                let rows = st
+                    .query_map(params![bucket as i64, subject_no as i64, from as i64, kind as i64], |r| {
+                        r.get::<_, i64>(0).map(|v| v as u64)
+                    })
+                    .map_err(be)?;
+                for r in rows {
+                    out.push(r.map_err(be)?);
+                }
+            }
+            Ok(out)
+        })
+    }
+
     fn scan_stay_facts(&self, chunk: usize, f: &mut dyn FnMut(Vec<StayFactsRow>) -> bool) -> Result<()> {
         let chunk = chunk.max(1);
         self.read(|c| {
@@ -553,7 +601,7 @@ impl Store for SqliteStore {
     fn projection_digest(&self) -> Result<ProjectionDigest> {
         self.read(|c| {
             let mut h = Sha256::new();
-            let mut counts = [0u64; 7];
+            let mut counts = [0u64; 8];
             let queries = [
                 "SELECT subject_no, created_leaf, NULL FROM p_subjects ORDER BY subject_no",
                 "SELECT blind, subject_no, NULL FROM p_documents ORDER BY blind, subject_no",
@@ -562,6 +610,7 @@ impl Store for SqliteStore {
                 "SELECT program_id, version, leaf_index FROM p_programs ORDER BY program_id, version",
                 "SELECT metric || '|' || d1 || '|' || d2 || '|' || d3, month, count FROM p_tallies ORDER BY metric, d1, d2, d3, month",
                 "SELECT subject_no, through_leaf, sealed FROM p_stay_facts ORDER BY subject_no",
+                "SELECT through, NULL, NULL FROM p_stay_facts_through",
             ];
             for (i, q) in queries.iter().enumerate() {
                 let mut st = c.prepare(q).map_err(be)?;

@@ -76,6 +76,10 @@ pub enum Projection {
         through_leaf: u64,
         sealed: Vec<u8>,
     },
+    /// Every crossing leaf before `through` is folded into the stay facts.
+    StayFactsThrough {
+        through: u64,
+    },
 }
 
 /// One subject's sealed stay facts with its wrapped data key, as the overstay
@@ -191,8 +195,13 @@ pub trait Store: Send + Sync {
     /// Every cell of one tally metric: (dimensions, month, count).
     fn tallies(&self, metric: &str) -> Result<Vec<([String; 3], String, u64)>>;
     fn subject_count(&self) -> Result<u64>;
-    /// A subject's sealed stay facts: (through_leaf, sealed), if it has crossings.
+    /// A subject's sealed stay facts: (through_leaf, sealed), if it has crossings
+    /// before [`Store::stay_facts_through`].
     fn stay_facts(&self, subject_no: u64) -> Result<Option<(u64, Vec<u8>)>>;
+    /// The leaf index before which every crossing is folded into the stay facts.
+    fn stay_facts_through(&self) -> Result<u64>;
+    /// A subject's leaves of `kind` with index `from` or later, in order.
+    fn subject_leaves_of_kind_since(&self, subject_no: u64, kind: u16, from: u64) -> Result<Vec<u64>>;
     /// Every live subject's stay facts in subject order, handed to `f` in chunks of
     /// up to `chunk` rows; stops early, without error, when `f` returns `false`.
     fn scan_stay_facts(&self, chunk: usize, f: &mut dyn FnMut(Vec<StayFactsRow>) -> bool) -> Result<()>;

@@ -488,3 +488,213 @@ pub fn stay(args: &StayArgs) -> Result<()> {
     }
     Ok(())
 }
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct SweepArgs {
+    /// Travellers in the population.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub travellers: u64,
+    /// Crossings over all travellers (entries and exits alternate; about half the
+    /// travellers end on an entry, so they are still present).
+    #[arg(long, default_value_t = 10_000_000)]
+    pub crossings: u64,
+    /// Skip the naive day-by-day sweep (it takes several times longer).
+    #[arg(long)]
+    pub no_naive: bool,
+    /// Directory for the throw-away benchmark database (default: a new one under the system temp directory).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SweepReport {
+    pub travellers: u64,
+    pub crossings: u64,
+    pub build_seconds: f64,
+    /// Folding all the crossings into the sealed stay facts, once (`serve` does this
+    /// in the background every 10 s, for the crossings of those 10 s).
+    pub compact_seconds: f64,
+    pub overstayers: usize,
+    /// The sweep alone (all travellers evaluated, nothing logged), best of three.
+    pub sweep_seconds: f64,
+    /// `GET /overstays` page 1 of 100 through the registry: the sweep, sorting, and
+    /// the 100 access events committed before the page is returned.
+    pub first_page_seconds: f64,
+    /// The same sweep with the naive day-by-day calculator, in the same run.
+    pub naive_sweep_seconds: Option<f64>,
+    pub naive_ratio: Option<f64>,
+}
+
+/// Build the benchmark population through the real write path: each traveller is
+/// created and their crossings recorded (encrypted, hashed, projected, committed).
+/// Trips are mostly 1–30 days (one in fifty 90–200) with 30–300 days between
+/// them, mostly under the 90/180 rule (visa waiver), some admitted for 90–180 days
+/// (B-2) or exempt (F-1), so a few per cent end up overstaying.
+fn build_population(registry: &Registry, args: &SweepArgs, now: Timestamp) -> Result<()> {
+    use rand::{Rng, SeedableRng};
+    let officer = Actor::new("u-bench", Role::Officer, "bench");
+    let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(4);
+    let per = args.crossings as f64 / args.travellers.max(1) as f64;
+    let bar = indicatif::ProgressBar::new(args.travellers);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("building [{bar:40}] {pos}/{len} travellers ({per_sec}, {eta} left)")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let ports = ["JFK", "LAX", "MIA", "SEA", "ORD"];
+    let (mut t, mut written) = (0u64, 0u64);
+    registry.write_stream(now, |b| {
+        let end = (t + 1000).min(args.travellers);
+        for i in t..end {
+            let id = b.create_validated_subject(
+                &officer,
+                NewSubject {
+                    document: TravelDocument {
+                        kind: "P".into(),
+                        issuing_state: "UTO".into(),
+                        number: format!("S{i:09}"),
+                        expires_on: today + 3000.days(),
+                    },
+                    surname: format!("SWEEP{i}"),
+                    given_names: "TEST".into(),
+                    birth_date: today - 12000.days(),
+                    sex: Sex::X,
+                    nationality: "UTO".into(),
+                },
+            )?;
+            // Spread the crossings so that the total comes out right.
+            let target = ((i + 1) as f64 * per).round() as u64;
+            let n = target.saturating_sub(written);
+            written += n;
+            let class = match rng.gen_range(0..10) {
+                0..=6 => "WT",
+                7 | 8 => "B-2",
+                _ => "F-1",
+            };
+            // Walk backwards from a little before today so every crossing is in the past.
+            let mut days_back: i64 = rng.gen_range(1..30);
+            let mut plan = Vec::with_capacity(n as usize);
+            for k in 0..n {
+                let entry_last = n % 2 == 1;
+                // k counts from the last crossing backwards: odd n ends on an entry.
+                let is_entry = (k % 2 == 0) == entry_last;
+                plan.push((is_entry, days_back));
+                // Before an entry comes a gap at home; before an exit, the trip itself
+                // (now and then a long one, which is what overstays look like).
+                days_back += if is_entry {
+                    rng.gen_range(30..300)
+                } else if rng.gen_bool(0.02) {
+                    rng.gen_range(90..200)
+                } else {
+                    rng.gen_range(1..30)
+                };
+            }
+            for (is_entry, back) in plan.into_iter().rev() {
+                let at = now - SignedDuration::from_hours(24 * back) + SignedDuration::from_secs((i % 3600) as i64);
+                let day = at.to_zoned(jiff::tz::TimeZone::UTC).date();
+                b.record_validated_crossing(
+                    &officer,
+                    id,
+                    Crossing {
+                        direction: if is_entry { Direction::Entry } else { Direction::Exit },
+                        port: ports[(i % 5) as usize].into(),
+                        at,
+                        admission_class: is_entry.then(|| class.into()),
+                        admitted_until: is_entry.then(|| day + rng.gen_range(90..180).days()),
+                    },
+                )?;
+            }
+        }
+        bar.set_position(end);
+        t = end;
+        Ok(t < args.travellers)
+    })?;
+    bar.finish_and_clear();
+    Ok(())
+}
+
+pub fn run_sweep(args: &SweepArgs, dir: &std::path::Path) -> Result<SweepReport> {
+    let store = Arc::new(SqliteStore::open(&dir.join("fairgate.db"))?);
+    let mut seed = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut seed);
+    let registry = Registry::open(
+        store.clone(),
+        SecretKey::generate(&mut rand::rngs::OsRng),
+        &SecretKey::generate(&mut rand::rngs::OsRng),
+        "bench/sweep",
+        seed,
+    )?;
+    let now = Timestamp::now();
+    let on = now.to_zoned(jiff::tz::TimeZone::UTC).date();
+    let started = Instant::now();
+    build_population(&registry, args, now)?;
+    let build_seconds = started.elapsed().as_secs_f64();
+    eprintln!("bench sweep: population built in {build_seconds:.1} s; compacting the stay facts");
+    let t = Instant::now();
+    let folded = registry.compact_stay_facts()?;
+    let compact_seconds = t.elapsed().as_secs_f64();
+    anyhow::ensure!(folded == args.crossings, "compaction folded {folded} crossings, expected {}", args.crossings);
+    eprintln!("bench sweep: compacted in {compact_seconds:.1} s; sweeping");
+
+    let mut sweep_seconds = f64::INFINITY;
+    let mut overstayers = 0;
+    for _ in 0..3 {
+        let t = Instant::now();
+        overstayers = registry.count_overstays(on, false)?;
+        sweep_seconds = sweep_seconds.min(t.elapsed().as_secs_f64());
+    }
+    let auditor = Actor::new("u-bench-auditor", Role::Auditor, "bench");
+    let t = Instant::now();
+    let (rows, total, _) = registry.read_overstays(
+        now,
+        &auditor,
+        fairgate_core::access::Purpose::OversightAudit,
+        on,
+        Some((1, 100)),
+        "GET /overstays",
+    )?;
+    let first_page_seconds = t.elapsed().as_secs_f64();
+    anyhow::ensure!(total == overstayers && rows.len() == total.min(100), "the page disagrees with the sweep");
+
+    let naive_sweep_seconds = if args.no_naive {
+        None
+    } else {
+        let t = Instant::now();
+        let naive = registry.count_overstays(on, true)?;
+        anyhow::ensure!(naive == overstayers, "the naive sweep found {naive} overstayers, the fast one {overstayers}");
+        Some(t.elapsed().as_secs_f64())
+    };
+    Ok(SweepReport {
+        travellers: args.travellers,
+        crossings: args.crossings,
+        build_seconds,
+        compact_seconds,
+        overstayers,
+        sweep_seconds,
+        first_page_seconds,
+        naive_sweep_seconds,
+        naive_ratio: naive_sweep_seconds.map(|n| n / sweep_seconds),
+    })
+}
+
+pub fn sweep(args: &SweepArgs) -> Result<()> {
+    eprintln!("bench sweep: {} travellers, {} crossings", args.travellers, args.crossings);
+    let r = in_scratch_dir(&args.dir, "sweep", &["fairgate.db"], |d| run_sweep(args, d))?;
+    if args.json {
+        println!("{}", serde_json::to_string(&r)?);
+    } else {
+        println!(
+            "sweep:      {:>8.2} s for {} travellers / {} crossings ({} overstayers; best of 3)",
+            r.sweep_seconds, r.travellers, r.crossings, r.overstayers
+        );
+        println!("first page: {:>8.2} s (sweep + sort + 100 access events committed)", r.first_page_seconds);
+        if let (Some(n), Some(x)) = (r.naive_sweep_seconds, r.naive_ratio) {
+            println!("naive:      {n:>8.2} s (same sweep, day-by-day calculator; fast is {x:.1}x quicker)");
+        }
+        println!("build:      {:>8.1} s (population written through the full write path)", r.build_seconds);
+        println!("compaction: {:>8.1} s (all crossings folded into the sealed stay facts, once)", r.compact_seconds);
+    }
+    Ok(())
+}

@@ -230,6 +230,8 @@ pub fn seed_with(registry: &Registry, n: usize, now: Timestamp, progress: &dyn F
         Ok(true)
     })?;
     registry.sign_checkpoint(now)?;
+    // A bulk load: fold its crossings into the stay facts now, not on the first sweep.
+    registry.compact_stay_facts()?;
     Ok(registry.store().tree_size()?)
 }
 

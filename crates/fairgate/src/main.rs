@@ -163,6 +163,9 @@ enum BenchCommand {
     Log(bench::LogArgs),
     /// Time one stay calculation over a long history, against the naive day-by-day one.
     Stay(bench::StayArgs),
+    /// Build a population of travellers, then time the overstay sweep over all of
+    /// them, against the same sweep with the naive day-by-day calculator.
+    Sweep(bench::SweepArgs),
 }
 
 fn main() {
@@ -298,6 +301,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Bench(BenchCommand::Ingest(args)) => bench::ingest(&args),
         Command::Bench(BenchCommand::Log(args)) => bench::log(&args),
         Command::Bench(BenchCommand::Stay(args)) => bench::stay(&args),
+        Command::Bench(BenchCommand::Sweep(args)) => bench::sweep(&args),
     }
 }
 
