@@ -99,7 +99,7 @@ fn build(st: &AppState) -> Result<Report, Problem> {
         log_events: table(st, Metric::LogEvents)?,
         programs,
         not_yet_reported: vec![
-            "overstays (comes with stay accounting)".into(),
+            "overstays by program, port and month (the overstay list exists; its public aggregate is next)".into(),
             "designations (comes with the program language)".into(),
             "program sign-offs and repeals (comes with the program lifecycle)".into(),
             "expungement certificates (comes with erasure)".into(),

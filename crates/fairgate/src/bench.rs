@@ -84,6 +84,36 @@ fn crossing_leaf_bytes() -> usize {
     (sample(true) + sample(false)) / 2
 }
 
+/// A registry over `store` with fresh random keys: benchmark data is thrown away.
+fn throwaway_registry(store: Arc<SqliteStore>, origin: &str) -> Result<Registry> {
+    let mut seed = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut seed);
+    Ok(Registry::open(
+        store,
+        SecretKey::generate(&mut rand::rngs::OsRng),
+        &SecretKey::generate(&mut rand::rngs::OsRng),
+        origin,
+        seed,
+    )?)
+}
+
+/// Synthetic traveller number `i` (no real data): `prefix` keeps benchmarks' document numbers apart.
+fn synthetic_person(prefix: &str, i: u64, today: jiff::civil::Date) -> NewSubject {
+    NewSubject {
+        document: TravelDocument {
+            kind: "P".into(),
+            issuing_state: "UTO".into(),
+            number: format!("{}{i:09}", &prefix[..1]),
+            expires_on: today + 3000.days(),
+        },
+        surname: format!("{prefix}{i}"),
+        given_names: "TEST".into(),
+        birth_date: today - 12000.days(),
+        sex: Sex::X,
+        nationality: "UTO".into(),
+    }
+}
+
 /// Run the benchmark in `dir` and return the figures.
 pub fn run_ingest(args: &IngestArgs, dir: &std::path::Path) -> Result<IngestReport> {
     let subjects = args.subjects.max(1);
@@ -93,15 +123,7 @@ pub fn run_ingest(args: &IngestArgs, dir: &std::path::Path) -> Result<IngestRepo
     let baseline_before =
         bare_insert_baseline(&dir.join("baseline-1.db"), args.events, leaf_bytes, args.batch)?.as_secs_f64();
     let store = Arc::new(SqliteStore::open(&dir.join("fairgate.db"))?);
-    let mut seed = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut seed);
-    let registry = Registry::open(
-        store.clone(),
-        SecretKey::generate(&mut rand::rngs::OsRng),
-        &SecretKey::generate(&mut rand::rngs::OsRng),
-        "bench/log",
-        seed,
-    )?;
+    let registry = throwaway_registry(store.clone(), "bench/ingest")?;
     let officer = Actor::new("u-bench", Role::Officer, "bench");
     let now = Timestamp::now();
     let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
@@ -110,24 +132,7 @@ pub fn run_ingest(args: &IngestArgs, dir: &std::path::Path) -> Result<IngestRepo
     for chunk_start in (0..subjects).step_by(1000) {
         let (chunk, _) = registry.write(now, |b| {
             (chunk_start..(chunk_start + 1000).min(subjects))
-                .map(|i| {
-                    b.create_validated_subject(
-                        &officer,
-                        NewSubject {
-                            document: TravelDocument {
-                                kind: "P".into(),
-                                issuing_state: "UTO".into(),
-                                number: format!("B{i:08}"),
-                                expires_on: today + 3000.days(),
-                            },
-                            surname: format!("BENCH{i}"),
-                            given_names: "TEST".into(),
-                            birth_date: today - 12000.days(),
-                            sex: Sex::X,
-                            nationality: "UTO".into(),
-                        },
-                    )
-                })
+                .map(|i| b.create_validated_subject(&officer, synthetic_person("BENCH", i, today)))
                 .collect::<Result<Vec<_>, _>>()
         })?;
         ids.extend(chunk);
@@ -309,15 +314,7 @@ pub fn run_log(args: &LogArgs, dir: &std::path::Path) -> Result<LogReport> {
     let started = Instant::now();
     build_log(&store, args.leaves, args.leaf_bytes)?;
     let build_seconds = started.elapsed().as_secs_f64();
-    let mut seed = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut seed);
-    let registry = Arc::new(Registry::open(
-        store.clone(),
-        SecretKey::generate(&mut rand::rngs::OsRng),
-        &SecretKey::generate(&mut rand::rngs::OsRng),
-        "bench/log",
-        seed,
-    )?);
+    let registry = Arc::new(throwaway_registry(store.clone(), "bench/log")?);
     let mut rng = rand::thread_rng();
     let size = args.leaves;
 
@@ -548,22 +545,7 @@ fn build_population(registry: &Registry, args: &SweepArgs, now: Timestamp) -> Re
     registry.write_stream(now, |b| {
         let end = (t + 1000).min(args.travellers);
         for i in t..end {
-            let id = b.create_validated_subject(
-                &officer,
-                NewSubject {
-                    document: TravelDocument {
-                        kind: "P".into(),
-                        issuing_state: "UTO".into(),
-                        number: format!("S{i:09}"),
-                        expires_on: today + 3000.days(),
-                    },
-                    surname: format!("SWEEP{i}"),
-                    given_names: "TEST".into(),
-                    birth_date: today - 12000.days(),
-                    sex: Sex::X,
-                    nationality: "UTO".into(),
-                },
-            )?;
+            let id = b.create_validated_subject(&officer, synthetic_person("SWEEP", i, today))?;
             // Spread the crossings so that the total comes out right.
             let target = ((i + 1) as f64 * per).round() as u64;
             let n = target.saturating_sub(written);
@@ -617,15 +599,7 @@ fn build_population(registry: &Registry, args: &SweepArgs, now: Timestamp) -> Re
 
 pub fn run_sweep(args: &SweepArgs, dir: &std::path::Path) -> Result<SweepReport> {
     let store = Arc::new(SqliteStore::open(&dir.join("fairgate.db"))?);
-    let mut seed = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut seed);
-    let registry = Registry::open(
-        store.clone(),
-        SecretKey::generate(&mut rand::rngs::OsRng),
-        &SecretKey::generate(&mut rand::rngs::OsRng),
-        "bench/sweep",
-        seed,
-    )?;
+    let registry = throwaway_registry(store, "bench/sweep")?;
     let now = Timestamp::now();
     let on = now.to_zoned(jiff::tz::TimeZone::UTC).date();
     let started = Instant::now();

@@ -327,6 +327,26 @@ fn bench_stay_times_both_calculators() {
 }
 
 #[test]
+fn bench_sweep_finds_the_same_overstayers_with_both_calculators() {
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().join("sweep");
+    let out = fairgate(
+        dir.path(),
+        &["bench", "sweep", "--travellers", "2000", "--crossings", "20000", "--dir", work.to_str().unwrap(), "--json"],
+    );
+    // The command itself refuses to report when the naive sweep, the fast sweep and
+    // the first API page disagree, or when compaction folded a different number of crossings.
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let r: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).unwrap();
+    assert_eq!((r["travellers"].as_u64(), r["crossings"].as_u64()), (Some(2000), Some(20000)));
+    let found = r["overstayers"].as_u64().unwrap();
+    assert!(found > 20 && found < 1000, "a few per cent overstay: {r}");
+    assert!(r["sweep_seconds"].as_f64().unwrap() > 0.0 && r["naive_ratio"].as_f64().is_some(), "{r}");
+    // With --dir, its database stays there for inspection.
+    assert!(work.join("fairgate.db").exists());
+}
+
+#[test]
 fn overstays_lists_demo_overstayers_as_an_account_for_a_purpose() {
     let dir = tempfile::tempdir().unwrap();
     assert!(fairgate(dir.path(), &["demo", "--travellers", "300"]).status.success());
