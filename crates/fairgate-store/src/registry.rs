@@ -52,6 +52,9 @@ const SYSTEM_SUBJECT_NO: u64 = 0;
 /// The meta key a migration sets when projections must be rebuilt from the ledger.
 const REBUILD_NEEDED: &str = "rebuild_needed";
 
+/// Leaves per compaction step of the stay facts (about a second's work).
+const COMPACTION_CHUNK: u64 = 1 << 18;
+
 /// Decrypted subject states kept between commands; cleared when it grows past this.
 const CACHE_LIMIT: usize = 200_000;
 
@@ -164,6 +167,7 @@ pub struct Registry {
     places: PlaceBook,
     writer: Mutex<Writer>,
     cache_limit: usize,
+    compaction_chunk: u64,
 }
 
 fn key_label(subject_no: u64, slot: u8) -> Vec<u8> {
@@ -258,6 +262,7 @@ impl Registry {
             system,
             places,
             cache_limit: CACHE_LIMIT,
+            compaction_chunk: COMPACTION_CHUNK,
         };
         // A schema migration that adds a projection asks for a rebuild.
         if let Some(why) = registry.store.meta(REBUILD_NEEDED)?.filter(|v| !v.is_empty()) {
@@ -272,6 +277,12 @@ impl Registry {
     /// small limit to exercise the reload path).
     pub fn with_cache_limit(mut self, n: usize) -> Self {
         self.cache_limit = n;
+        self
+    }
+
+    /// Compact the stay facts in steps of `n` leaves (tests use tiny steps).
+    pub fn with_compaction_chunk(mut self, n: u64) -> Self {
+        self.compaction_chunk = n.max(1);
         self
     }
 
@@ -426,15 +437,23 @@ impl Registry {
     /// Fold every crossing appended since the last compaction into the sealed stay
     /// facts, so that the overstay sweep reads one row per subject. The serving
     /// process runs it in the background; the sweep runs it first. Returns how many
-    /// crossings were folded in. Writes wait while it runs.
+    /// crossings were folded in. It works in chunks of `COMPACTION_CHUNK` leaves,
+    /// each committed with the new mark in one transaction; writes wait for the
+    /// chunk in progress only, so a large backlog does not stall commands.
     pub fn compact_stay_facts(&self) -> Result<u64> {
-        let w = self.lock()?;
-        let size = w.frontier.size();
+        let size = self.lock()?.frontier.size();
         let mut from = self.store.stay_facts_through()?;
         let mut folded = 0;
-        let mut keys: HashMap<u64, Option<SecretKey>> = HashMap::new();
         while from < size {
-            let end = (from + (1 << 20)).min(size);
+            let w = self.lock()?;
+            // Keys are looked up afresh in each chunk: a subject erased in between stays erased.
+            let mut keys: HashMap<u64, Option<SecretKey>> = HashMap::new();
+            // Another compaction may have moved the mark while the lock was free.
+            from = from.max(self.store.stay_facts_through()?);
+            if from >= size {
+                break;
+            }
+            let end = (from + self.compaction_chunk).min(size);
             let mut fresh: HashMap<u64, Vec<(u64, DatedCrossing)>> = HashMap::new();
             let mut at = from;
             while at < end {
@@ -486,9 +505,9 @@ impl Registry {
             out.push(Projection::StayFactsThrough { through: end });
             // The rows and the new mark land in one transaction.
             self.store.apply_projections(&out)?;
+            drop(w);
             from = end;
         }
-        drop(w);
         Ok(folded)
     }
 

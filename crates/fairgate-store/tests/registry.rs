@@ -521,7 +521,9 @@ fn the_stay_facts_agree_with_the_ledger_through_reloads_rebuilds_and_erasure() {
         [4; 32],
     )
     .unwrap()
-    .with_cache_limit(3);
+    .with_cache_limit(3)
+    // Compaction in steps of 7 leaves, so that subjects straddle many steps.
+    .with_compaction_chunk(7);
     let ids = travel_population(&f, 120, 11);
     let days =
         ["2025-03-01", "2025-09-30", "2026-01-15", "2026-09-21"].map(|d| d.parse::<jiff::civil::Date>().unwrap());
