@@ -49,9 +49,6 @@ pub const SLOT_ACCESS: u8 = 2;
 pub const SLOT_SYSTEM: u8 = 3;
 const SYSTEM_SUBJECT_NO: u64 = 0;
 
-/// The meta key a migration sets when projections must be rebuilt from the ledger.
-const REBUILD_NEEDED: &str = "rebuild_needed";
-
 /// Leaves per compaction step of the stay facts (about a second's work).
 const COMPACTION_CHUNK: u64 = 1 << 18;
 
@@ -251,7 +248,7 @@ impl Registry {
         let system = system_key("system-data")?;
         let frontier = frontier_of(store.as_ref())?;
         let next_subject_no = store.max_subject_no()? + 1;
-        let registry = Self {
+        Ok(Self {
             signer: NoteSigner::from_seed(origin, signing_seed.expose()),
             writer: Mutex::new(Writer { frontier, rng, cache: HashMap::new(), next_subject_no }),
             store,
@@ -263,14 +260,7 @@ impl Registry {
             places,
             cache_limit: CACHE_LIMIT,
             compaction_chunk: COMPACTION_CHUNK,
-        };
-        // A schema migration that adds a projection asks for a rebuild.
-        if let Some(why) = registry.store.meta(REBUILD_NEEDED)?.filter(|v| !v.is_empty()) {
-            tracing::info!(reason = %why, "rebuilding projections after a schema change");
-            registry.rebuild(&mut |_, _| {})?;
-            registry.store.put_meta(REBUILD_NEEDED, "")?;
-        }
-        Ok(registry)
+        })
     }
 
     /// Keep at most `n` decrypted subject states between commands (tests use a
@@ -398,7 +388,7 @@ impl Registry {
     fn load_state(&self, id: SubjectId) -> Result<SubjectState> {
         let row = self.store.subject_keys_by_id(id.as_bytes())?.ok_or(RegistryError::UnknownSubject(id))?;
         let (data, access) = self.unwrap_keys(&row)?.ok_or(RegistryError::Erased(id))?;
-        let (_, dated) = self.facts_of(row.subject_no, &data)?;
+        let dated = self.facts_of(row.subject_no, &data)?;
         Ok(SubjectState::new(row.subject_no, &data, &access, &dated))
     }
 
@@ -407,31 +397,41 @@ impl Registry {
     fn dated_of(&self, id: SubjectId) -> Result<Vec<DatedCrossing>> {
         let row = self.store.subject_keys_by_id(id.as_bytes())?.ok_or(RegistryError::UnknownSubject(id))?;
         let (data, _) = self.unwrap_keys(&row)?.ok_or(RegistryError::Erased(id))?;
-        Ok(self.facts_of(row.subject_no, &data)?.1)
+        self.facts_of(row.subject_no, &data)
     }
 
-    /// A subject's crossings sorted by time, and the last crossing leaf among them:
-    /// the sealed stay facts, plus the crossings appended since the facts were last
-    /// compacted (read from their leaves).
-    fn facts_of(&self, subject_no: u64, data: &SecretKey) -> Result<(u64, Vec<DatedCrossing>)> {
+    /// A subject's crossings sorted by time: the sealed stay facts, plus the
+    /// crossings appended since the facts were last compacted (read from their leaves).
+    fn facts_of(&self, subject_no: u64, data: &SecretKey) -> Result<Vec<DatedCrossing>> {
         // The mark first: a compaction in between then only causes duplicates, removed below.
         let mark = self.store.stay_facts_through()?;
-        let (mut through, mut dated) = match self.store.stay_facts(subject_no)? {
-            Some((through, sealed)) => (through, open_facts(&facts::sealer(data), subject_no, through, &sealed)?),
-            None => (0, Vec::new()),
-        };
-        let recent = self.store.subject_leaves_of_kind_since(subject_no, EventKind::CrossingRecorded.code(), mark)?;
+        let mut dated = self.sealed_facts(subject_no, data)?.1;
+        let recent: Vec<u64> = self
+            .store
+            .subject_leaves(subject_no, mark)?
+            .into_iter()
+            .filter(|(_, k)| *k == EventKind::CrossingRecorded.code())
+            .map(|(i, _)| i)
+            .collect();
         if !recent.is_empty() {
             for l in self.store.leaves_at(&recent)? {
                 if let Event::CrossingRecorded(c) = self.open_leaf(&l, data)? {
                     dated.push(self.dated(&c.crossing));
-                    through = through.max(l.index);
                 }
             }
             dated.sort_by_key(|c| c.at);
             dated.dedup_by_key(|c| c.at);
         }
-        Ok((through, dated))
+        Ok(dated)
+    }
+
+    /// A subject's sealed stay facts as stored: the last crossing leaf folded in (0
+    /// when there are none) and the crossings.
+    fn sealed_facts(&self, subject_no: u64, data: &SecretKey) -> Result<(u64, Vec<DatedCrossing>)> {
+        match self.store.stay_facts(subject_no)? {
+            Some((through, sealed)) => Ok((through, open_facts(&facts::sealer(data), subject_no, through, &sealed)?)),
+            None => Ok((0, Vec::new())),
+        }
     }
 
     /// Fold every crossing appended since the last compaction into the sealed stay
@@ -491,10 +491,7 @@ impl Registry {
             let mut out = Vec::with_capacity(subjects.len() + 1);
             for no in subjects {
                 let (Some(new), Some(Some(data))) = (fresh.remove(&no), keys.get(&no)) else { continue };
-                let (mut through, mut dated) = match self.store.stay_facts(no)? {
-                    Some((t, sealed)) => (t, open_facts(&facts::sealer(data), no, t, &sealed)?),
-                    None => (0, Vec::new()),
-                };
+                let (mut through, mut dated) = self.sealed_facts(no, data)?;
                 for (leaf, c) in new {
                     through = through.max(leaf);
                     dated.push(c);
@@ -555,7 +552,7 @@ impl Registry {
         let (data, _) = self.unwrap_keys(&row)?.ok_or(RegistryError::Erased(id))?;
         let idx: Vec<u64> = self
             .store
-            .subject_leaves(row.subject_no)?
+            .subject_leaves(row.subject_no, 0)?
             .into_iter()
             .filter(|(_, k)| *k != EventKind::PersonalDataAccessed.code())
             .map(|(i, _)| i)

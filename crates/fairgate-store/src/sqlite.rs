@@ -37,12 +37,11 @@ const SCHEMA: &[&str] = &[
     "ALTER TABLE users ADD COLUMN agency TEXT NOT NULL DEFAULT 'unspecified';",
     // 6: the transparency report's tallies (a projection: rebuilt from the ledger).
     "CREATE TABLE p_tallies (metric TEXT NOT NULL, d1 TEXT NOT NULL, d2 TEXT NOT NULL, d3 TEXT NOT NULL, month TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (metric, d1, d2, d3, month)) WITHOUT ROWID;",
-    // 7: each subject's sealed stay facts (see facts.rs). A ledger written before
-    // them needs its projections rebuilt, which `Registry::open` does when it sees
-    // the flag.
+    // 7: each subject's sealed stay facts (see facts.rs) and the compaction mark.
+    // No mark means nothing is compacted yet: readers then use the leaves, so a
+    // ledger written before this step needs no rebuild.
     "CREATE TABLE p_stay_facts (subject_no INTEGER PRIMARY KEY, through_leaf INTEGER NOT NULL, sealed BLOB NOT NULL);
-     CREATE TABLE p_stay_facts_through (one INTEGER PRIMARY KEY CHECK (one = 1), through INTEGER NOT NULL);
-     INSERT OR REPLACE INTO meta (key, value) SELECT 'rebuild_needed', 'schema 7 adds the stay facts' WHERE EXISTS (SELECT 1 FROM ledger);",
+     CREATE TABLE p_stay_facts_through (one INTEGER PRIMARY KEY CHECK (one = 1), through INTEGER NOT NULL);",
 ];
 
 /// The projection tables, in the order they are cleared and digested.
@@ -445,16 +444,22 @@ impl Store for SqliteStore {
         })
     }
 
-    fn subject_leaves(&self, subject_no: u64) -> Result<Vec<(u64, u16)>> {
+    fn subject_leaves(&self, subject_no: u64, from: u64) -> Result<Vec<(u64, u16)>> {
         self.read(|c| {
             let size = size_of(c)?;
             let mut st = c
-                .prepare_cached("SELECT leaf_index, kind FROM p_subject_leaves WHERE bucket = ?1 AND subject_no = ?2 ORDER BY leaf_index")
+                .prepare_cached(
+                    "SELECT leaf_index, kind FROM p_subject_leaves
+                     WHERE bucket = ?1 AND subject_no = ?2 AND leaf_index >= ?3 ORDER BY leaf_index",
+                )
                 .map_err(be)?;
             let mut out = Vec::new();
-            for bucket in 0..size.div_ceil(1 << BUCKET_BITS) {
+            // One index seek per bucket from `from` on.
+            for bucket in (from >> BUCKET_BITS)..size.div_ceil(1 << BUCKET_BITS) {
                 let rows = st
-                    .query_map(params![bucket as i64, subject_no as i64], |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u16)))
+                    .query_map(params![bucket as i64, subject_no as i64, from as i64], |r| {
+                        Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u16))
+                    })
                     .map_err(be)?;
                 for r in rows {
                     out.push(r.map_err(be)?);
@@ -517,31 +522,6 @@ impl Store for SqliteStore {
                 .optional()
                 .map(|v| v.unwrap_or(0) as u64)
                 .map_err(be)
-        })
-    }
-
-    fn subject_leaves_of_kind_since(&self, subject_no: u64, kind: u16, from: u64) -> Result<Vec<u64>> {
-        self.read(|c| {
-            let size = size_of(c)?;
-            let mut st = c
-                .prepare_cached(
-                    "SELECT leaf_index FROM p_subject_leaves
-                     WHERE bucket = ?1 AND subject_no = ?2 AND leaf_index >= ?3 AND kind = ?4 ORDER BY leaf_index",
-                )
-                .map_err(be)?;
-            let mut out = Vec::new();
-            // One index seek per bucket from `from` on.
-            for bucket in (from >> BUCKET_BITS)..size.div_ceil(1 << BUCKET_BITS) {
-                let rows = st
-                    .query_map(params![bucket as i64, subject_no as i64, from as i64, kind as i64], |r| {
-                        r.get::<_, i64>(0).map(|v| v as u64)
-                    })
-                    .map_err(be)?;
-                for r in rows {
-                    out.push(r.map_err(be)?);
-                }
-            }
-            Ok(out)
         })
     }
 

@@ -188,7 +188,8 @@ pub trait Store: Send + Sync {
 
     // Projections.
     fn subjects_by_document(&self, blind: &[u8; 32]) -> Result<Vec<u64>>;
-    fn subject_leaves(&self, subject_no: u64) -> Result<Vec<(u64, u16)>>;
+    /// A subject's leaves with index `from` or later, as (index, event kind), in order.
+    fn subject_leaves(&self, subject_no: u64, from: u64) -> Result<Vec<(u64, u16)>>;
     fn registration_exists(&self, blind: &[u8; 32]) -> Result<bool>;
     /// Leaf indexes of every program activation, oldest first.
     fn program_leaves(&self) -> Result<Vec<u64>>;
@@ -198,10 +199,9 @@ pub trait Store: Send + Sync {
     /// A subject's sealed stay facts: (through_leaf, sealed), if it has crossings
     /// before [`Store::stay_facts_through`].
     fn stay_facts(&self, subject_no: u64) -> Result<Option<(u64, Vec<u8>)>>;
-    /// The leaf index before which every crossing is folded into the stay facts.
+    /// The leaf index before which every crossing is folded into the stay facts
+    /// (0 when nothing is).
     fn stay_facts_through(&self) -> Result<u64>;
-    /// A subject's leaves of `kind` with index `from` or later, in order.
-    fn subject_leaves_of_kind_since(&self, subject_no: u64, kind: u16, from: u64) -> Result<Vec<u64>>;
     /// Every live subject's stay facts in subject order, handed to `f` in chunks of
     /// up to `chunk` rows; stops early, without error, when `f` returns `false`.
     fn scan_stay_facts(&self, chunk: usize, f: &mut dyn FnMut(Vec<StayFactsRow>) -> bool) -> Result<()>;

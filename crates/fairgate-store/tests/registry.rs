@@ -560,17 +560,21 @@ fn the_stay_facts_agree_with_the_ledger_through_reloads_rebuilds_and_erasure() {
 }
 
 #[test]
-fn a_ledger_written_before_the_stay_facts_gets_them_when_opened() {
+fn a_ledger_written_before_the_stay_facts_is_read_from_its_leaves_until_compacted() {
     let f = fixture();
     let ids = travel_population(&f, 30, 5);
     let on: jiff::civil::Date = "2026-09-21".parse().unwrap();
     let auditor = Actor::new("u-aud", Role::Auditor, "test");
+    let stays = |reg: &Registry| -> Vec<_> {
+        ids.iter().map(|id| reg.read_stay(NOW, &auditor, Purpose::OversightAudit, *id, on, "t").unwrap().0).collect()
+    };
+    let before_stays = stays(&f.reg);
     let (before, _, _) = f.reg.read_overstays(NOW, &auditor, Purpose::OversightAudit, on, None, "t").unwrap();
-    // What schema step 7 leaves behind on an old database: no stay facts, and the flag.
+    assert!(!before.is_empty());
+    // What schema step 7 gives an old database: the tables, empty, and no mark.
     let conn = rusqlite::Connection::open(&f.db).unwrap();
-    conn.execute("DELETE FROM p_stay_facts", []).unwrap();
-    conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('rebuild_needed', 'test')", []).unwrap();
-    drop(conn);
+    conn.execute_batch("DELETE FROM p_stay_facts; DELETE FROM p_stay_facts_through;").unwrap();
+    let facts_rows = || conn.query_row("SELECT COUNT(*) FROM p_stay_facts", [], |r| r.get::<_, i64>(0)).unwrap();
     let reg = Registry::open(
         f.store.clone(),
         SecretKey::from_bytes([1; 32]),
@@ -579,8 +583,10 @@ fn a_ledger_written_before_the_stay_facts_gets_them_when_opened() {
         [5; 32],
     )
     .unwrap();
-    assert_eq!(f.store.meta("rebuild_needed").unwrap().as_deref(), Some(""));
+    assert_eq!(stays(&reg), before_stays, "answered from the leaves");
+    assert_eq!(facts_rows(), 0, "nothing was compacted to answer them");
     let (after, _, _) = reg.read_overstays(NOW, &auditor, Purpose::OversightAudit, on, None, "t").unwrap();
     assert_eq!(before, after);
-    assert!(!ids.is_empty());
+    assert!(facts_rows() > 0, "the sweep compacted first");
+    assert_eq!(stays(&reg), before_stays, "and from the compacted facts");
 }
