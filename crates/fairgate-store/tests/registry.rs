@@ -250,6 +250,9 @@ fn destroying_a_subjects_keys_makes_their_leaves_unreadable_and_the_log_still_ve
 fn no_plaintext_reaches_the_database_files() {
     let f = fixture();
     seed(&f, 20);
+    // The stay facts hold each crossing's class ("B-2") and local day: they must be sealed too.
+    assert_eq!(f.reg.compact_stay_facts().unwrap(), 20);
+    assert_eq!(f.reg.projection_digest().unwrap().stay_facts, 20);
     let mut files = Vec::new();
     for entry in std::fs::read_dir(f.db.parent().unwrap()).unwrap() {
         files.push(std::fs::read(entry.unwrap().path()).unwrap());
