@@ -442,70 +442,80 @@ impl Registry {
     /// chunk in progress only, so a large backlog does not stall commands.
     pub fn compact_stay_facts(&self) -> Result<u64> {
         let size = self.lock()?.frontier.size();
-        let mut from = self.store.stay_facts_through()?;
         let mut folded = 0;
-        while from < size {
-            let w = self.lock()?;
-            // Keys are looked up afresh in each chunk: a subject erased in between stays erased.
-            let mut keys: HashMap<u64, Option<SecretKey>> = HashMap::new();
-            // Another compaction may have moved the mark while the lock was free.
-            from = from.max(self.store.stay_facts_through()?);
+        loop {
+            let _writer = self.lock()?;
+            // Read under the lock: another compaction may have moved the mark.
+            let from = self.store.stay_facts_through()?;
             if from >= size {
-                break;
+                return Ok(folded);
             }
-            let end = (from + self.compaction_chunk).min(size);
-            let mut fresh: HashMap<u64, Vec<(u64, DatedCrossing)>> = HashMap::new();
-            let mut at = from;
-            while at < end {
-                let rows = self.store.leaves(at, (end - at).min(10_000))?;
-                if rows.is_empty() {
-                    return Err(corrupt(format!("the ledger has a gap at leaf {at}")));
-                }
-                at += rows.len() as u64;
-                for row in &rows {
-                    let header = Header::decode(&row.leaf).map_err(|e| corrupt(format!("leaf {}: {e}", row.index)))?;
-                    if header.kind != EventKind::CrossingRecorded.code() {
-                        continue;
-                    }
-                    let r = self.key_ids.open(&header.key_id);
-                    let key = match keys.get(&r.subject_no) {
-                        Some(k) => k.clone(),
-                        None => {
-                            let k = match self.store.subject_keys(r.subject_no)? {
-                                Some(row) => self.unwrap_keys(&row)?.map(|(d, _)| d),
-                                None => None,
-                            };
-                            keys.insert(r.subject_no, k.clone());
-                            k
-                        }
-                    };
-                    let Some(key) = key else { continue }; // erased
-                    if let Event::CrossingRecorded(c) = self.open_leaf(row, &key)? {
-                        fresh.entry(r.subject_no).or_default().push((row.index, self.dated(&c.crossing)));
-                        folded += 1;
-                    }
-                }
-            }
-            let mut subjects: Vec<u64> = fresh.keys().copied().collect();
-            subjects.sort_unstable();
-            let mut out = Vec::with_capacity(subjects.len() + 1);
-            for no in subjects {
-                let (Some(new), Some(Some(data))) = (fresh.remove(&no), keys.get(&no)) else { continue };
-                let (mut through, mut dated) = self.sealed_facts(no, data)?;
-                for (leaf, c) in new {
-                    through = through.max(leaf);
-                    dated.push(c);
-                }
-                dated.sort_by_key(|c| c.at);
-                out.push(facts_row(no, data, through, &dated));
-            }
-            out.push(Projection::StayFactsThrough { through: end });
-            // The rows and the new mark land in one transaction.
-            self.store.apply_projections(&out)?;
-            drop(w);
-            from = end;
+            folded += self.compact_chunk(from, (from + self.compaction_chunk).min(size))?;
         }
+    }
+
+    /// Fold the crossings of leaves `from..end` into the stay facts and move the mark
+    /// to `end`, in one transaction. The caller holds the writer lock. Keys are looked
+    /// up afresh for each chunk, so a subject erased in between stays erased.
+    fn compact_chunk(&self, from: u64, end: u64) -> Result<u64> {
+        let mut keys = HashMap::new();
+        let mut fresh: HashMap<u64, Vec<(u64, DatedCrossing)>> = HashMap::new();
+        let mut folded = 0;
+        let mut at = from;
+        while at < end {
+            let rows = self.store.leaves(at, (end - at).min(10_000))?;
+            if rows.is_empty() {
+                return Err(corrupt(format!("the ledger has a gap at leaf {at}")));
+            }
+            at += rows.len() as u64;
+            for row in &rows {
+                let header = Header::decode(&row.leaf).map_err(|e| corrupt(format!("leaf {}: {e}", row.index)))?;
+                if header.kind != EventKind::CrossingRecorded.code() {
+                    continue;
+                }
+                let no = self.key_ids.open(&header.key_id).subject_no;
+                let Some((data, _)) = self.cached_keys(&mut keys, no)? else { continue }; // erased
+                if let Event::CrossingRecorded(c) = self.open_leaf(row, data)? {
+                    fresh.entry(no).or_default().push((row.index, self.dated(&c.crossing)));
+                    folded += 1;
+                }
+            }
+        }
+        let mut subjects: Vec<u64> = fresh.keys().copied().collect();
+        subjects.sort_unstable();
+        let mut out = Vec::with_capacity(subjects.len() + 1);
+        for no in subjects {
+            let (Some(new), Some(Some((data, _)))) = (fresh.remove(&no), keys.get(&no)) else { continue };
+            let (mut through, mut dated) = self.sealed_facts(no, data)?;
+            for (leaf, c) in new {
+                through = through.max(leaf);
+                dated.push(c);
+            }
+            dated.sort_by_key(|c| c.at);
+            out.push(facts_row(no, data, through, &dated));
+        }
+        out.push(Projection::StayFactsThrough { through: end });
+        self.store.apply_projections(&out)?;
         Ok(folded)
+    }
+
+    /// A subject's unwrapped keys, looked up once per `cache`; `None` once erased.
+    fn cached_keys<'c>(
+        &self,
+        cache: &'c mut HashMap<u64, Option<(SecretKey, SecretKey)>>,
+        subject_no: u64,
+    ) -> Result<Option<&'c (SecretKey, SecretKey)>> {
+        use std::collections::hash_map::Entry;
+        Ok(match cache.entry(subject_no) {
+            Entry::Occupied(e) => e.into_mut().as_ref(),
+            Entry::Vacant(v) => {
+                let keys = match self.store.subject_keys(subject_no)? {
+                    Some(row) => self.unwrap_keys(&row)?,
+                    None => None,
+                };
+                v.insert(keys).as_ref()
+            }
+        })
     }
 
     /// The digest of every projection, once the stay facts are compacted (a rebuild
@@ -530,13 +540,17 @@ impl Registry {
     fn unwrap_keys(&self, row: &SubjectKeysRow) -> Result<Option<(SecretKey, SecretKey)>> {
         match (&row.data_key, &row.access_key) {
             (Some(d), Some(a)) => Ok(Some((
-                unwrap(&self.master, d, &key_label(row.subject_no, SLOT_DATA))
-                    .map_err(|e| corrupt(format!("subject key {}: {e}", row.subject_no)))?,
-                unwrap(&self.master, a, &key_label(row.subject_no, SLOT_ACCESS))
-                    .map_err(|e| corrupt(format!("subject key {}: {e}", row.subject_no)))?,
+                self.unwrap_slot(row.subject_no, SLOT_DATA, d)?,
+                self.unwrap_slot(row.subject_no, SLOT_ACCESS, a)?,
             ))),
             _ => Ok(None),
         }
+    }
+
+    /// Unwrap one of a subject's keys under the master key.
+    fn unwrap_slot(&self, subject_no: u64, slot: u8, wrapped: &[u8]) -> Result<SecretKey> {
+        unwrap(&self.master, wrapped, &key_label(subject_no, slot))
+            .map_err(|e| corrupt(format!("subject key {subject_no}: {e}")))
     }
 
     fn open_leaf(&self, row: &LeafRow, key: &SecretKey) -> Result<Event> {
@@ -637,10 +651,10 @@ impl Registry {
     /// first, without access logging (`read_overstays` logs). Reads only the sealed
     /// stay facts: one thread scans the store while the others open and evaluate.
     fn overstay_sweep(&self, on: jiff::civil::Date, calc: Calculator) -> Result<Vec<OverstayRow>> {
+        self.compact_stay_facts()?;
         let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<StayFactsRow>>(2 * workers);
         let rx = Mutex::new(rx);
-        self.compact_stay_facts()?;
         let mut all = std::thread::scope(|scope| -> Result<Vec<OverstayRow>> {
             let handles: Vec<_> = (0..workers)
                 .map(|_| {
@@ -685,8 +699,7 @@ impl Registry {
     }
 
     fn sweep_one(&self, row: &StayFactsRow, on: jiff::civil::Date, calc: Calculator) -> Result<Option<OverstayRow>> {
-        let data = unwrap(&self.master, &row.data_key, &key_label(row.subject_no, SLOT_DATA))
-            .map_err(|e| corrupt(format!("subject key {}: {e}", row.subject_no)))?;
+        let data = self.unwrap_slot(row.subject_no, SLOT_DATA, &row.data_key)?;
         let dated = open_facts(&facts::sealer(&data), row.subject_no, row.through_leaf, &row.sealed)?;
         let s = standing_with(&stays_from_crossings(dated, on), on, calc)?;
         Ok(s.answer.overstay.map(|overstay| OverstayRow {
@@ -832,9 +845,7 @@ impl Registry {
         w.cache.clear();
         self.store.drop_projections()?;
         let size = self.store.tree_size()?;
-        let mut keys: HashMap<u64, Option<(SecretKey, SecretKey)>> = HashMap::new();
-        // Each subject's crossings, for the stay facts written at the end.
-        let mut crossings: HashMap<u64, (u64, Vec<DatedCrossing>)> = HashMap::new();
+        let mut keys = HashMap::new();
         let mut report = RebuildReport { leaves: size, ..Default::default() };
         let mut start = 0;
         while start < size {
@@ -861,55 +872,30 @@ impl Registry {
                     report.projected += 1;
                     continue;
                 }
-                let pair = match keys.get(&r.subject_no) {
-                    Some(p) => p.clone(),
-                    None => {
-                        let row = self.store.subject_keys(r.subject_no)?;
-                        let p = match row {
-                            Some(row) => self.unwrap_keys(&row)?,
-                            None => None,
-                        };
-                        keys.insert(r.subject_no, p.clone());
-                        p
-                    }
-                };
-                let Some((data, access)) = pair else {
+                let Some((data, access)) = self.cached_keys(&mut keys, r.subject_no)? else {
                     report.unreadable += 1;
                     continue;
                 };
                 let key = match r.slot {
-                    SLOT_DATA => &data,
-                    SLOT_ACCESS => &access,
+                    SLOT_DATA => data,
+                    SLOT_ACCESS => access,
                     other => return Err(corrupt(format!("leaf {} names unknown key slot {other}", row.index))),
                 };
                 let event = self.open_leaf(row, key)?;
                 project(r.subject_no, row.index, header.timestamp_ms, &event, &self.blind, &mut out);
-                if let Event::CrossingRecorded(c) = &event {
-                    let entry = crossings.entry(r.subject_no).or_default();
-                    entry.0 = row.index;
-                    entry.1.push(self.dated(&c.crossing));
-                }
                 report.projected += 1;
             }
             self.store.apply_projections(&out)?;
             start += rows.len() as u64;
             progress(start, size);
         }
-        let mut out = Vec::new();
-        let mut subjects: Vec<u64> = crossings.keys().copied().collect();
-        subjects.sort_unstable();
-        for no in subjects {
-            let (Some((through, mut dated)), Some(Some((data, _)))) = (crossings.remove(&no), keys.get(&no)) else {
-                continue;
-            };
-            dated.sort_by_key(|c| c.at);
-            out.push(facts_row(no, data, through, &dated));
-            if out.len() >= 10_000 {
-                self.store.apply_projections(&std::mem::take(&mut out))?;
-            }
+        // The stay facts, compacted the usual way (the writer lock is still held).
+        let mut from = 0;
+        while from < size {
+            let end = (from + self.compaction_chunk).min(size);
+            self.compact_chunk(from, end)?;
+            from = end;
         }
-        out.push(Projection::StayFactsThrough { through: size });
-        self.store.apply_projections(&out)?;
         Ok(report)
     }
 }
