@@ -1,5 +1,6 @@
 //! Logs never carry personal data: capture everything the server logs during a full
-//! registration (create, register, cross, read, look up, and refused bad input) and
+//! registration (create, register, cross, read, stay, overstays, stay-facts
+//! compaction, look up, and refused bad input) and
 //! search it for the traveller's names, document number and birth date.
 
 mod common;
@@ -59,6 +60,14 @@ async fn a_full_registration_logs_no_personal_data() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
+    // Stay accounting: a stay read, the overstay sweep and the stay-facts compaction
+    // the server runs in the background (run here directly, as its task does).
+    let (st, _) = s.read(&s.officer, Some("border-check"), &format!("/subjects/{id}/stay?on=2026-08-01")).await;
+    assert_eq!(st, 200);
+    let (st, _) = s.read(&s.supervisor, Some("compliance-review"), "/overstays?on=2026-08-01").await;
+    assert_eq!(st, 200);
+    let registry = s.registry.clone();
+    tokio::task::spawn_blocking(move || registry.compact_stay_facts().unwrap()).await.unwrap();
     // Refused input must not echo personal data into logs either.
     let mut bad = specimen();
     bad["birth_date"] = json!("1974-08-32");
