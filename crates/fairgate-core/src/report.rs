@@ -24,10 +24,16 @@ pub enum Metric {
     /// Ledger leaves, by event kind, in the month they were recorded. Anyone can
     /// recompute these from the clear headers served at `/log/leaves`.
     LogEvents,
+    /// People with an overstay on record on the report's day, by the port of entry
+    /// of the stay in which it began, the stay rule, and the month of its first day
+    /// (local calendar at that port). Not a ledger tally: computed by the overstay
+    /// sweep once a day.
+    Overstays,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 4] = [Metric::DataUse, Metric::Registrations, Metric::Crossings, Metric::LogEvents];
+    pub const ALL: [Metric; 5] =
+        [Metric::DataUse, Metric::Registrations, Metric::Crossings, Metric::LogEvents, Metric::Overstays];
 
     pub fn as_str(&self) -> &'static str {
         match self {
@@ -35,6 +41,7 @@ impl Metric {
             Metric::Registrations => "registrations",
             Metric::Crossings => "crossings",
             Metric::LogEvents => "log-events",
+            Metric::Overstays => "overstays",
         }
     }
 
@@ -49,6 +56,7 @@ impl Metric {
             Metric::Registrations => &["place", "kind"],
             Metric::Crossings => &["port", "direction"],
             Metric::LogEvents => &["event"],
+            Metric::Overstays => &["port", "rule"],
         }
     }
 }
@@ -123,6 +131,22 @@ pub fn for_each_tally<'a>(event: &'a Event, recorded_at: Timestamp, mut f: impl 
     }
 }
 
+/// Raw overstay tallies from one sweep's `(port of entry, rule, first day)` per
+/// overstayer, ready for [`publish`]. An unknown port is counted as `unknown`.
+pub fn overstay_tallies<'a>(
+    overstays: impl IntoIterator<Item = (Option<&'a str>, &'a str, jiff::civil::Date)>,
+) -> Vec<([String; 3], String, u64)> {
+    let mut cells: std::collections::HashMap<(&str, &str, i32), u64> = Default::default();
+    for (port, rule, first_day) in overstays {
+        let month = i32::from(first_day.year()) * 12 + i32::from(first_day.month()) - 1;
+        *cells.entry((port.unwrap_or("unknown"), rule, month)).or_default() += 1;
+    }
+    cells
+        .into_iter()
+        .map(|((port, rule, month), n)| ([port.to_string(), rule.to_string(), String::new()], month_label(month), n))
+        .collect()
+}
+
 /// A published cell: the count, or `None` when it is under [`MIN_CELL`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Cell {
@@ -184,6 +208,29 @@ mod tests {
         assert_eq!(month_of("2026-10-31T23:30:00-05:00".parse().unwrap()), "2026-11");
         assert_eq!(month_of("2026-12-31T12:00:00Z".parse().unwrap()), "2026-12");
         assert_eq!(month_label(month_index("2027-01-01T00:00:00Z".parse().unwrap())), "2027-01");
+    }
+
+    #[test]
+    fn overstays_are_grouped_by_port_rule_and_the_month_they_began() {
+        use jiff::civil::date;
+        let mut rows: Vec<(Option<&str>, &str, jiff::civil::Date)> = (1..=12)
+            .map(|i| (Some("JFK"), "admitted-until", date(2026, 9, i)))
+            .chain([(Some("JFK"), "admitted-until", date(2026, 10, 1)), (None, "90/180", date(2026, 9, 30))])
+            .collect();
+        rows.push((Some("JFK"), "90/180", date(2026, 9, 2)));
+        let cells = publish(Metric::Overstays, overstay_tallies(rows));
+        let got: Vec<(Vec<String>, &str, Option<u64>)> =
+            cells.iter().map(|c| (c.dims.clone(), c.month.as_str(), c.count)).collect();
+        let d = |a: &str, b: &str| vec![a.to_string(), b.to_string()];
+        assert_eq!(
+            got,
+            vec![
+                (d("JFK", "90/180"), "2026-09", None),
+                (d("JFK", "admitted-until"), "2026-09", Some(12)),
+                (d("unknown", "90/180"), "2026-09", None),
+                (d("JFK", "admitted-until"), "2026-10", None),
+            ]
+        );
     }
 
     proptest! {

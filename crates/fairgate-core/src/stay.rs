@@ -482,6 +482,9 @@ pub struct RecordedStay {
     pub period: Period,
     pub admission_class: Option<String>,
     pub admitted_until: Option<Date>,
+    /// The port of the entry that began the stay (absent in facts compacted before
+    /// ports were kept).
+    pub port: Option<String>,
     /// No exit is recorded: the stay runs to the day asked about.
     pub open: bool,
 }
@@ -495,6 +498,8 @@ pub struct DatedCrossing {
     pub local_day: Date,
     pub admission_class: Option<String>,
     pub admitted_until: Option<Date>,
+    /// The port code, for the aggregate of overstays by port.
+    pub port: Option<String>,
 }
 
 /// Pair entries with exits into stays, up to and including `on`. An entry with no
@@ -513,6 +518,7 @@ pub fn stays_from_crossings(mut crossings: Vec<DatedCrossing>, on: Date) -> Vec<
                         period: Period { start: e.local_day, end: c.local_day },
                         admission_class: e.admission_class,
                         admitted_until: e.admitted_until,
+                        port: e.port,
                         open: false,
                     });
                 }
@@ -524,6 +530,7 @@ pub fn stays_from_crossings(mut crossings: Vec<DatedCrossing>, on: Date) -> Vec<
                         period: Period { start: e.local_day, end: c.local_day.max(e.local_day) },
                         admission_class: e.admission_class,
                         admitted_until: e.admitted_until,
+                        port: e.port,
                         open: false,
                     });
                 }
@@ -535,6 +542,7 @@ pub fn stays_from_crossings(mut crossings: Vec<DatedCrossing>, on: Date) -> Vec<
             period: Period { start: e.local_day, end: on },
             admission_class: e.admission_class,
             admitted_until: e.admitted_until,
+            port: e.port,
             open: true,
         });
     }
@@ -603,6 +611,16 @@ pub fn standing_with(stays: &[RecordedStay], on: Date, calc: Calculator) -> Resu
     Ok(Standing { rule, answer, ongoing_overstay, still_present })
 }
 
+/// The port of entry of the stay during which an overstay began: the stay that holds
+/// its first day, or else the latest stay that began before the overstay ended.
+pub fn overstay_port<'a>(stays: &'a [RecordedStay], o: &Overstay) -> Option<&'a str> {
+    stays
+        .iter()
+        .find(|s| s.period.start <= o.first_day && o.first_day <= s.period.end)
+        .or_else(|| stays.iter().filter(|s| s.period.start <= o.last_day).max_by_key(|s| s.period.start))
+        .and_then(|s| s.port.as_deref())
+}
+
 fn admitted_until_answer(stays: &[RecordedStay], current: &RecordedStay, until: Date, on: Date) -> StayAnswer {
     let days = |a: Date, b: Date| (day(b) - day(a) + 1).max(0) as u32;
     let mut overstay: Option<Overstay> = None;
@@ -644,6 +662,7 @@ mod recorded_tests {
             local_day: day,
             admission_class: class.map(Into::into),
             admitted_until: until,
+            port: None,
         }
     }
 
@@ -690,6 +709,27 @@ mod recorded_tests {
         let s = standing(&left, d(2026, 7, 10)).unwrap();
         assert_eq!(s.answer.overstay.map(|o| o.days), Some(5), "a past overstay is still on record");
         assert_eq!((s.ongoing_overstay, s.still_present), (None, false));
+    }
+
+    #[test]
+    fn an_overstay_is_attributed_to_the_port_of_the_stay_it_began_in() {
+        let at =
+            |dir, day, class, until, port: &str| DatedCrossing { port: Some(port.into()), ..c(dir, day, class, until) };
+        let stays = stays_from_crossings(
+            vec![
+                at(Direction::Entry, d(2026, 1, 1), Some("WT"), None, "JFK"),
+                at(Direction::Exit, d(2026, 3, 1), None, None, "JFK"),
+                at(Direction::Entry, d(2026, 3, 20), Some("WT"), None, "MIA"),
+            ],
+            d(2026, 6, 1),
+        );
+        let s = standing(&stays, d(2026, 6, 1)).unwrap();
+        let o = s.answer.overstay.unwrap();
+        assert_eq!(overstay_port(&stays, &o), Some("MIA"), "day 91 falls in the stay that began at MIA: {o:?}");
+        let early = Overstay { first_day: d(2026, 2, 1), last_day: d(2026, 2, 3), days: 3 };
+        assert_eq!(overstay_port(&stays, &early), Some("JFK"));
+        let between = Overstay { first_day: d(2026, 3, 5), last_day: d(2026, 3, 6), days: 2 };
+        assert_eq!(overstay_port(&stays, &between), Some("JFK"), "no stay holds it: the latest before it ended");
     }
 
     #[test]

@@ -35,14 +35,21 @@ pub struct AppState {
     pub clock: Clock,
     /// Mark cookies `Secure` (set when served behind TLS).
     pub secure_cookies: bool,
+    /// The public overstay aggregate, computed at most once per UTC day so that
+    /// anonymous readers of the report cannot make the server sweep on demand.
+    pub overstay_report: Arc<tokio::sync::Mutex<Option<transparency::DailyTable>>>,
 }
 
 impl AppState {
     pub fn new(registry: Arc<Registry>) -> Self {
-        Self { registry, clock: Arc::new(Timestamp::now), secure_cookies: false }
+        Self { registry, clock: Arc::new(Timestamp::now), secure_cookies: false, overstay_report: Default::default() }
     }
     pub fn now(&self) -> Timestamp {
         (self.clock)()
+    }
+    /// Today in UTC, the day the public report is computed for.
+    pub fn today(&self) -> jiff::civil::Date {
+        self.now().to_zoned(jiff::tz::TimeZone::UTC).date()
     }
 }
 
@@ -62,7 +69,9 @@ pub fn app(state: AppState) -> Router {
 
 /// Serve until `shutdown` resolves, signing a checkpoint every
 /// [`CHECKPOINT_INTERVAL`] while the log grows and once more on the way out, and
-/// compacting the stay facts on the same beat.
+/// compacting the stay facts on the same beat. Once the public overstay aggregate
+/// has been asked for, it is also recomputed here when the day turns, so readers
+/// after midnight do not wait for the sweep.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
@@ -76,6 +85,7 @@ pub async fn serve(
                 tick.tick().await;
                 sign_checkpoint(&state).await;
                 compact_stay_facts(&state).await;
+                transparency::refresh_overstays(&state).await;
             }
         })
     };

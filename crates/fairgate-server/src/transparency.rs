@@ -29,6 +29,17 @@ pub struct Table {
     pub cells: Vec<CellView>,
     /// Whether anyone can recompute this table from the public log alone.
     pub recomputable_from_log: bool,
+    /// For a table computed once a day rather than tallied from the log: the day it
+    /// describes (UTC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub as_of: Option<String>,
+}
+
+/// The overstay table of one day, as cached in [`AppState::overstay_report`].
+#[derive(Debug, Clone)]
+pub struct DailyTable {
+    pub on: jiff::civil::Date,
+    pub table: Table,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -56,6 +67,9 @@ pub struct Report {
     pub registrations: Table,
     pub crossings: Table,
     pub log_events: Table,
+    /// Overstays on the report's day, by port of entry, rule and the month the
+    /// overstay began. Computed once a day by the overstay sweep.
+    pub overstays: Table,
     pub programs: Vec<ProgramView>,
     /// Figures Fairgate does not produce yet, named so their absence is visible.
     pub not_yet_reported: Vec<String>,
@@ -72,10 +86,48 @@ fn table(st: &AppState, metric: Metric) -> Result<Table, Problem> {
         dimensions: metric.dimensions().iter().map(|d| d.to_string()).collect(),
         cells: publish(metric, raw).into_iter().map(Into::into).collect(),
         recomputable_from_log: metric == Metric::LogEvents,
+        as_of: None,
     })
 }
 
-fn build(st: &AppState) -> Result<Report, Problem> {
+fn overstay_table(st: &AppState, on: jiff::civil::Date) -> Result<Table, Problem> {
+    let raw = st.registry.overstay_tallies(on).map_err(Problem::from)?;
+    let metric = Metric::Overstays;
+    Ok(Table {
+        metric: metric.as_str().to_string(),
+        dimensions: metric.dimensions().iter().map(|d| d.to_string()).collect(),
+        cells: publish(metric, raw).into_iter().map(Into::into).collect(),
+        recomputable_from_log: false,
+        as_of: Some(on.to_string()),
+    })
+}
+
+/// Today's overstay table: from the cache, or computed once for the day while
+/// every other reader waits for it.
+async fn overstays_today(st: &AppState) -> Result<Table, Problem> {
+    let today = st.today();
+    let mut cached = st.overstay_report.lock().await;
+    if let Some(c) = cached.as_ref().filter(|c| c.on == today) {
+        return Ok(c.table.clone());
+    }
+    let s = st.clone();
+    let table = blocking(move || overstay_table(&s, today)).await?;
+    *cached = Some(DailyTable { on: today, table: table.clone() });
+    Ok(table)
+}
+
+/// Recompute the overstay table when the day has turned since it was last asked
+/// for; nothing happens before anyone has asked.
+pub(crate) async fn refresh_overstays(st: &AppState) {
+    let stale = st.overstay_report.lock().await.as_ref().is_some_and(|c| c.on != st.today());
+    if stale {
+        if let Err(e) = overstays_today(st).await {
+            tracing::error!(error = %e.detail, "could not compute the public overstay table");
+        }
+    }
+}
+
+fn build(st: &AppState, overstays: Table) -> Result<Report, Problem> {
     let now = st.now();
     let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
     let store = st.registry.store();
@@ -97,9 +149,10 @@ fn build(st: &AppState) -> Result<Report, Problem> {
         registrations: table(st, Metric::Registrations)?,
         crossings: table(st, Metric::Crossings)?,
         log_events: table(st, Metric::LogEvents)?,
+        overstays,
         programs,
         not_yet_reported: vec![
-            "overstays by program, port and month (the overstay list exists; its public aggregate is next)".into(),
+            "overstays by program (stays are judged by the admission class's rule until programs set it)".into(),
             "designations (comes with the program language)".into(),
             "program sign-offs and repeals (comes with the program lifecycle)".into(),
             "expungement certificates (comes with erasure)".into(),
@@ -110,7 +163,8 @@ fn build(st: &AppState) -> Result<Report, Problem> {
 /// The transparency report as JSON. Public: aggregates only, small cells suppressed.
 #[utoipa::path(get, path = "/transparency.json", tag = "transparency", responses((status = 200, body = Report)))]
 pub async fn report_json(State(st): State<AppState>) -> Result<Json<Report>, Problem> {
-    Ok(Json(blocking(move || build(&st)).await?))
+    let overstays = overstays_today(&st).await?;
+    Ok(Json(blocking(move || build(&st, overstays)).await?))
 }
 
 fn csv_field(s: &str) -> String {
@@ -124,7 +178,7 @@ fn csv_field(s: &str) -> String {
 /// One table of the report as CSV: its dimensions, `month`, `count` (empty when
 /// suppressed) and `suppressed`.
 #[utoipa::path(get, path = "/transparency/{file}", tag = "transparency",
-    params(("file" = String, Path, description = "data-use.csv, registrations.csv, crossings.csv or log-events.csv")),
+    params(("file" = String, Path, description = "data-use.csv, registrations.csv, crossings.csv, log-events.csv or overstays.csv")),
     responses((status = 200, body = String, content_type = "text/csv"), (status = 404, body = Problem)))]
 pub async fn report_csv(State(st): State<AppState>, Path(file): Path<String>) -> Result<impl IntoResponse, Problem> {
     let metric = file.strip_suffix(".csv").and_then(Metric::parse).ok_or_else(|| {
@@ -132,11 +186,14 @@ pub async fn report_csv(State(st): State<AppState>, Path(file): Path<String>) ->
             StatusCode::NOT_FOUND,
             "not-found",
             "No such table",
-            "the tables are data-use.csv, registrations.csv, crossings.csv and log-events.csv",
+            "the tables are data-use.csv, registrations.csv, crossings.csv, log-events.csv and overstays.csv",
         )
         .with_errors(vec![fairgate_core::FieldError::new("file", "is not one of the report's tables")])
     })?;
-    let t = blocking(move || table(&st, metric)).await?;
+    let t = match metric {
+        Metric::Overstays => overstays_today(&st).await?,
+        _ => blocking(move || table(&st, metric)).await?,
+    };
     let mut out = String::new();
     for d in &t.dimensions {
         out.push_str(d);
@@ -239,7 +296,8 @@ fn section(title: &str, what: &str, t: &Table) -> Markup {
 
 /// The report as a web page.
 pub async fn report_page(State(st): State<AppState>) -> Result<Markup, Problem> {
-    let r = blocking(move || build(&st)).await?;
+    let overstays = overstays_today(&st).await?;
+    let r = blocking(move || build(&st, overstays)).await?;
     Ok(crate::web::page(
         "Transparency report",
         html! {
@@ -257,9 +315,45 @@ pub async fn report_page(State(st): State<AppState>) -> Result<Markup, Problem> 
             (section("Use of personal data", "Every read of personal data, by the reader's agency, role and stated purpose.", &r.data_use))
             (section("Registrations", "Registrations by place and kind.", &r.registrations))
             (section("Crossings", "Entries and exits by port.", &r.crossings))
+            (section("Overstays", &format!("People with an overstay on record on {}, by the port of entry of the stay in which it began, the stay rule, and the month it began. Recomputed once a day.", r.overstays.as_of.as_deref().unwrap_or("today")), &r.overstays))
             (section("Log events", "Leaves by event kind and the month they were recorded. Anyone can recompute this table from the clear leaf headers at /log/leaves.", &r.log_events))
             h2 { "Not reported yet" }
             ul { @for n in &r.not_yet_reported { li { (n) } } }
         },
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicI64, Ordering};
+    use std::sync::Arc;
+
+    #[tokio::test]
+    async fn the_overstay_table_is_computed_on_first_request_and_renewed_when_the_day_turns() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(fairgate_store::sqlite::SqliteStore::open(&dir.path().join("f.db")).unwrap());
+        let key = fairgate_ledger::keys::SecretKey::from_bytes;
+        let registry = fairgate_store::Registry::open(store, key([1; 32]), &key([2; 32]), "t/log", [3; 32]).unwrap();
+        let mut st = AppState::new(Arc::new(registry));
+        let secs = Arc::new(AtomicI64::new(1_795_000_000)); // 2026-11-18
+        let now = secs.clone();
+        st.clock = Arc::new(move || jiff::Timestamp::from_second(now.load(Ordering::SeqCst)).unwrap());
+        let day = |st: &AppState| st.today();
+        let first = day(&st);
+
+        refresh_overstays(&st).await;
+        assert!(st.overstay_report.lock().await.is_none(), "nothing is swept before anyone asks");
+        let t = overstays_today(&st).await.unwrap();
+        assert_eq!(t.as_of, Some(first.to_string()));
+
+        secs.fetch_add(3600, Ordering::SeqCst);
+        refresh_overstays(&st).await;
+        assert_eq!(st.overstay_report.lock().await.as_ref().map(|c| c.on), Some(first), "same day: kept");
+        secs.fetch_add(86_400, Ordering::SeqCst);
+        refresh_overstays(&st).await;
+        let renewed = st.overstay_report.lock().await.as_ref().map(|c| (c.on, c.table.as_of.clone()));
+        assert_eq!(renewed, Some((day(&st), Some(day(&st).to_string()))));
+        assert_ne!(day(&st), first);
+    }
 }

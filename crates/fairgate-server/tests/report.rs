@@ -89,3 +89,53 @@ async fn the_report_publishes_aggregates_and_suppresses_small_cells() {
     assert!(!page.contains("<script"));
     s.stop().await;
 }
+
+/// Overstays are published by port of entry, rule and the month they began, with
+/// small cells suppressed. The table is computed once a day: a reader cannot make the
+/// server sweep again, and reading it logs no access because no one is identified.
+#[tokio::test]
+async fn overstays_are_published_by_port_and_month_once_a_day() {
+    let s = start().await;
+    let overstayer = |i: usize, port: &'static str| {
+        let s = &s;
+        async move {
+            let mut p = specimen();
+            p["document"]["number"] = json!(format!("V{i:07}"));
+            let (st, b) = s.post(&s.officer, "/subjects", &p).await;
+            assert_eq!(st, 201, "{b}");
+            let id = b["id"].as_str().unwrap().to_string();
+            // Admitted until 2026-09-01 and never left: the overstay began on 2026-09-02.
+            let mut e = entry("2026-06-03T13:00:00Z");
+            e["port"] = json!(port);
+            let (st, b) = s.post(&s.officer, &format!("/subjects/{id}/crossings"), &e).await;
+            assert_eq!(st, 201, "{b}");
+        }
+    };
+    for i in 0..12 {
+        overstayer(i, "JFK").await;
+    }
+    for i in 12..15 {
+        overstayer(i, "MIA").await;
+    }
+
+    let size = s.tree_size().await;
+    let r: Value = s.client.get(s.url("/transparency.json")).send().await.unwrap().json().await.unwrap();
+    let t = &r["overstays"];
+    assert_eq!(t["dimensions"], json!(["port", "rule"]));
+    assert_eq!(t["recomputable_from_log"], false);
+    assert_eq!(t["as_of"], jiff::Timestamp::now().strftime("%Y-%m-%d").to_string());
+    let jfk = cell(t, &["JFK", "admitted-until"]).unwrap();
+    assert_eq!((jfk["count"].as_u64(), jfk["month"].as_str()), (Some(12), Some("2026-09")));
+    assert!(cell(t, &["MIA", "admitted-until"]).unwrap()["count"].is_null(), "3 overstayers must be suppressed");
+    assert_eq!(s.tree_size().await, size, "an aggregate identifies no one, so no access is logged");
+
+    // A thirteenth overstayer shows tomorrow, not on the next request.
+    overstayer(15, "JFK").await;
+    let csv = s.client.get(s.url("/transparency/overstays.csv")).send().await.unwrap().text().await.unwrap();
+    assert_eq!(csv.lines().next(), Some("port,rule,month,count,suppressed"));
+    assert!(csv.contains("JFK,admitted-until,2026-09,12,false"), "{csv}");
+    assert!(csv.contains("MIA,admitted-until,2026-09,,true"), "{csv}");
+    let page = s.client.get(s.url("/transparency")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("<h2>Overstays</h2>"), "the page has the overstay section");
+    s.stop().await;
+}

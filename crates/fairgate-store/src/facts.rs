@@ -11,8 +11,9 @@
 //! Plaintext layout, version 1: the byte `1`, then per crossing in time order:
 //! `at` (i64 milliseconds, big-endian), the local day at the port (i16 year, u8
 //! month, u8 day), a flags byte (bit 0 exit, bit 1 admitted-until present, bit 2
-//! admission class present), then the admitted-until day (4 bytes) and the class
-//! (u8 length, UTF-8) when present.
+//! admission class present, bit 3 port present), then the admitted-until day (4
+//! bytes), the class and the port (each a u8 length and UTF-8) when present. Bit 3
+//! was added later; rows written before it decode with no port.
 
 use fairgate_core::crossing::Direction;
 use fairgate_core::stay::DatedCrossing;
@@ -44,28 +45,33 @@ fn put_date(out: &mut Vec<u8>, d: Date) {
     out.push(d.day() as u8);
 }
 
+/// Classes and ports are short codes; one longer than 255 bytes is cut at a
+/// character boundary.
+fn short(s: &str) -> &str {
+    let mut end = s.len().min(255);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
 /// Encode crossings (sorted by time) into `out`.
 pub fn encode(crossings: &[DatedCrossing], out: &mut Vec<u8>) {
     out.push(VERSION);
     for c in crossings {
         out.extend_from_slice(&c.at.as_millisecond().to_be_bytes());
         put_date(out, c.local_day);
-        // Classes are short codes; one longer than 255 bytes is cut at a character boundary.
-        let class = c.admission_class.as_deref().map(|s| {
-            let mut end = s.len().min(255);
-            while !s.is_char_boundary(end) {
-                end -= 1;
-            }
-            &s[..end]
-        });
+        let class = c.admission_class.as_deref().map(short);
+        let port = c.port.as_deref().map(short);
         let flags = (c.direction == Direction::Exit) as u8
             | (c.admitted_until.is_some() as u8) << 1
-            | (class.is_some() as u8) << 2;
+            | (class.is_some() as u8) << 2
+            | (port.is_some() as u8) << 3;
         out.push(flags);
         if let Some(d) = c.admitted_until {
             put_date(out, d);
         }
-        if let Some(s) = class {
+        for s in [class, port].into_iter().flatten() {
             out.push(s.len() as u8);
             out.extend_from_slice(s.as_bytes());
         }
@@ -86,6 +92,10 @@ impl<'a> Reader<'a> {
     fn byte(&mut self) -> Result<u8, FactsError> {
         Ok(self.take(1)?[0])
     }
+    fn text(&mut self, what: &'static str) -> Result<String, FactsError> {
+        let n = self.byte()? as usize;
+        Ok(std::str::from_utf8(self.take(n)?).map_err(|_| FactsError(what))?.to_string())
+    }
     fn date(&mut self) -> Result<Date, FactsError> {
         let b = self.take(4)?;
         Date::new(i16::from_be_bytes([b[0], b[1]]), b[2] as i8, b[3] as i8).map_err(|_| FactsError("invalid date"))
@@ -104,18 +114,14 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<DatedCrossing>, FactsError> {
         let at = jiff::Timestamp::from_millisecond(ms).map_err(|_| FactsError("invalid time"))?;
         let local_day = r.date()?;
         let flags = r.byte()?;
-        if flags & !0b111 != 0 {
+        if flags & !0b1111 != 0 {
             return Err(FactsError("unknown flags"));
         }
         let admitted_until = if flags & 2 != 0 { Some(r.date()?) } else { None };
-        let admission_class = if flags & 4 != 0 {
-            let n = r.byte()? as usize;
-            Some(std::str::from_utf8(r.take(n)?).map_err(|_| FactsError("class is not UTF-8"))?.to_string())
-        } else {
-            None
-        };
+        let admission_class = if flags & 4 != 0 { Some(r.text("class is not UTF-8")?) } else { None };
+        let port = if flags & 8 != 0 { Some(r.text("port is not UTF-8")?) } else { None };
         let direction = if flags & 1 != 0 { Direction::Exit } else { Direction::Entry };
-        out.push(DatedCrossing { direction, at, local_day, admission_class, admitted_until });
+        out.push(DatedCrossing { direction, at, local_day, admission_class, admitted_until, port });
     }
     Ok(out)
 }
@@ -132,8 +138,9 @@ mod tests {
             -3650i32..3650,
             proptest::option::of(0i32..400),
             proptest::option::of("[A-Z0-9-]{1,6}|é{1,200}"),
+            proptest::option::of("[A-Z]{3}|[a-z-]{0,300}"),
         )
-            .prop_map(|(exit, ms, day, until, class)| {
+            .prop_map(|(exit, ms, day, until, class, port)| {
                 let base = jiff::civil::date(2020, 1, 1);
                 DatedCrossing {
                     direction: if exit { Direction::Exit } else { Direction::Entry },
@@ -141,6 +148,7 @@ mod tests {
                     local_day: base.checked_add(jiff::Span::new().days(day)).unwrap(),
                     admitted_until: until.map(|u| base.checked_add(jiff::Span::new().days(u)).unwrap()),
                     admission_class: class,
+                    port,
                 }
             })
     }
@@ -150,8 +158,8 @@ mod tests {
             && a.at == b.at
             && a.local_day == b.local_day
             && a.admitted_until == b.admitted_until
-            && a.admission_class.as_deref().map(|s| s.chars().take(127).collect::<String>())
-                == b.admission_class.as_deref().map(|s| s.chars().take(127).collect::<String>())
+            && a.admission_class.as_deref().map(short) == b.admission_class.as_deref()
+            && a.port.as_deref().map(short) == b.port.as_deref()
     }
 
     proptest! {
@@ -164,6 +172,7 @@ mod tests {
             for (a, b) in cs.iter().zip(&back) {
                 prop_assert!(same(a, b));
                 prop_assert!(b.admission_class.as_deref().is_none_or(|s| s.len() <= 255));
+                prop_assert!(b.port.as_deref().is_none_or(|s| s.len() <= 255));
             }
         }
 
@@ -179,5 +188,16 @@ mod tests {
         assert_eq!(decode(&[2]).unwrap_err(), FactsError("unknown version"));
         assert!(decode(&[1]).unwrap().is_empty());
         assert_eq!(decode(&[1, 0, 0]).unwrap_err(), FactsError("truncated"));
+    }
+
+    #[test]
+    fn a_row_written_before_ports_were_kept_decodes_without_one() {
+        // One entry as version 1 wrote it before bit 3: at, day, flags = class, class "WT".
+        let mut old = vec![1];
+        old.extend_from_slice(&1_700_000_000_000i64.to_be_bytes());
+        old.extend_from_slice(&[0x07, 0xE7, 11, 14, 0b100, 2, b'W', b'T']);
+        let c = &decode(&old).unwrap()[0];
+        assert_eq!((c.admission_class.as_deref(), c.port.as_deref()), (Some("WT"), None));
+        assert_eq!(c.local_day, jiff::civil::date(2023, 11, 14));
     }
 }

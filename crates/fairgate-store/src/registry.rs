@@ -16,7 +16,8 @@ use fairgate_core::place::{default_places, PlaceBook, PlaceKind, ZonedPlace};
 use fairgate_core::program::Program;
 use fairgate_core::registration::{NewRegistration, RegistrationInput};
 use fairgate_core::stay::{
-    calculate, standing, standing_with, stays_from_crossings, Calculator, DatedCrossing, Standing, StayAnswer, StayRule,
+    calculate, overstay_port, standing, standing_with, stays_from_crossings, Calculator, DatedCrossing, Standing,
+    StayAnswer, StayRule,
 };
 use fairgate_core::subject::{NewSubject, SubjectInput};
 use fairgate_core::timeline::Timeline;
@@ -534,6 +535,7 @@ impl Registry {
             local_day: c.at.to_zoned(tz).date(),
             admission_class: c.admission_class.clone(),
             admitted_until: c.admitted_until,
+            port: Some(c.port.clone()),
         }
     }
 
@@ -698,13 +700,25 @@ impl Registry {
         Ok(self.overstay_sweep(on, calc)?.len())
     }
 
+    /// The public aggregate of the overstays on `on`, by port of entry, rule and the
+    /// month the overstay began, before suppression. Only counts leave, so nothing is
+    /// disclosed and nothing is logged.
+    pub fn overstay_tallies(&self, on: jiff::civil::Date) -> Result<Vec<([String; 3], String, u64)>> {
+        let rows = self.overstay_sweep(on, calculate)?;
+        Ok(fairgate_core::report::overstay_tallies(
+            rows.iter().map(|r| (r.port.as_deref(), r.rule.as_str(), r.overstay.first_day)),
+        ))
+    }
+
     fn sweep_one(&self, row: &StayFactsRow, on: jiff::civil::Date, calc: Calculator) -> Result<Option<OverstayRow>> {
         let data = self.unwrap_slot(row.subject_no, SLOT_DATA, &row.data_key)?;
         let dated = open_facts(&facts::sealer(&data), row.subject_no, row.through_leaf, &row.sealed)?;
-        let s = standing_with(&stays_from_crossings(dated, on), on, calc)?;
+        let stays = stays_from_crossings(dated, on);
+        let s = standing_with(&stays, on, calc)?;
         Ok(s.answer.overstay.map(|overstay| OverstayRow {
             subject: SubjectId::from_bytes(row.subject_id),
             rule: s.rule.to_string(),
+            port: overstay_port(&stays, &overstay).map(str::to_string),
             overstay,
             still_present: s.still_present,
         }))
@@ -906,6 +920,8 @@ pub struct OverstayRow {
     pub subject: SubjectId,
     /// The rule that applies, e.g. `90/180` or `admitted-until`.
     pub rule: String,
+    /// The port of entry of the stay in which the overstay began.
+    pub port: Option<String>,
     pub overstay: fairgate_core::stay::Overstay,
     /// No exit is recorded and the person is still counted as present.
     pub still_present: bool,

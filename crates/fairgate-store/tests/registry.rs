@@ -474,8 +474,8 @@ fn stay_from_timeline(
     f: &Fixture,
     id: fairgate_core::ids::SubjectId,
     on: jiff::civil::Date,
-) -> fairgate_core::stay::Standing {
-    use fairgate_core::stay::{standing, stays_from_crossings, DatedCrossing};
+) -> (fairgate_core::stay::Standing, Option<String>) {
+    use fairgate_core::stay::{overstay_port, standing, stays_from_crossings, DatedCrossing};
     let auditor = Actor::new("u-aud", Role::Auditor, "test");
     let timeline = f.reg.read_timeline(NOW, &auditor, Purpose::OversightAudit, id, "t").unwrap().0;
     let dated = timeline
@@ -487,28 +487,43 @@ fn stay_from_timeline(
             local_day: c.crossing.at.to_zoned(f.reg.places().get(&c.crossing.port).unwrap().tz.clone()).date(),
             admission_class: c.crossing.admission_class.clone(),
             admitted_until: c.crossing.admitted_until,
+            port: Some(c.crossing.port.clone()),
         })
         .collect();
-    standing(&stays_from_crossings(dated, on), on).unwrap()
+    let stays = stays_from_crossings(dated, on);
+    let s = standing(&stays, on).unwrap();
+    let port = s.answer.overstay.and_then(|o| overstay_port(&stays, &o)).map(str::to_string);
+    (s, port)
 }
 
 fn check_stays_against_the_ledger(f: &Fixture, ids: &[fairgate_core::ids::SubjectId], on: jiff::civil::Date) -> usize {
     let auditor = Actor::new("u-aud", Role::Auditor, "test");
     let mut expected = Vec::new();
     for id in ids {
-        let want = stay_from_timeline(f, *id, on);
+        let (want, port) = stay_from_timeline(f, *id, on);
         let ((rule, answer), _) = f.reg.read_stay(NOW, &auditor, Purpose::OversightAudit, *id, on, "t").unwrap();
         assert_eq!((rule, &answer), (want.rule, &want.answer), "subject {id} on {on}");
         if let Some(o) = want.answer.overstay {
-            expected.push((o.first_day, *id, want.rule.to_string(), o, want.still_present));
+            assert!(port.is_some(), "every crossing here has a port");
+            expected.push((o.first_day, *id, want.rule.to_string(), port, o, want.still_present));
         }
     }
     expected.sort_by_key(|e| (e.0, e.1));
     let (rows, total, _) = f.reg.read_overstays(NOW, &auditor, Purpose::OversightAudit, on, None, "t").unwrap();
     assert_eq!(total, expected.len());
-    let got: Vec<_> =
-        rows.iter().map(|r| (r.overstay.first_day, r.subject, r.rule.clone(), r.overstay, r.still_present)).collect();
+    let got: Vec<_> = rows
+        .iter()
+        .map(|r| (r.overstay.first_day, r.subject, r.rule.clone(), r.port.clone(), r.overstay, r.still_present))
+        .collect();
     assert_eq!(got, expected, "overstay list on {on}");
+    // The public aggregate counts the same people in the same cells.
+    let mut want_cells =
+        fairgate_core::report::overstay_tallies(expected.iter().map(|e| (e.3.as_deref(), e.2.as_str(), e.0)));
+    let mut cells = f.reg.overstay_tallies(on).unwrap();
+    want_cells.sort();
+    cells.sort();
+    assert_eq!(cells, want_cells, "overstay tallies on {on}");
+    assert_eq!(cells.iter().map(|c| c.2).sum::<u64>() as usize, total);
     total
 }
 
