@@ -48,14 +48,45 @@ pub struct PersonalDataAccessed {
     pub request: String,
 }
 
-/// A program came into force. Not about any person; sealed under the system key.
+/// A program version was put in force (or, for programs recorded before drafts
+/// existed, added and put in force at once). Not about any person; like every
+/// program event it is sealed under the system key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProgramActivated {
     pub program: Program,
     pub activated_by: Actor,
 }
 
+/// A program version was written down as a draft: its source text (which compiles
+/// to the same rules every time) and the impact analysis made when it was added.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProgramDrafted {
+    pub program: Program,
+    pub source: String,
+    pub impact: crate::program::impact::Impact,
+    /// `file` (a population file) or `database` (the registered subjects).
+    pub population_source: String,
+    pub drafted_by: Actor,
+}
+
+/// An auditor cleared a draft whose impact analysis could not clear it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProgramSignedOff {
+    pub id: String,
+    pub version: u32,
+    pub reason: String,
+    pub signed_off_by: Actor,
+}
+
+/// A program was repealed: every version ends now and the id can never be used again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProgramRepealed {
+    pub id: String,
+    pub reason: String,
+    pub repealed_by: Actor,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
     SubjectCreated(SubjectCreated),
@@ -63,6 +94,9 @@ pub enum Event {
     CrossingRecorded(CrossingRecorded),
     PersonalDataAccessed(PersonalDataAccessed),
     ProgramActivated(ProgramActivated),
+    ProgramDrafted(ProgramDrafted),
+    ProgramSignedOff(ProgramSignedOff),
+    ProgramRepealed(ProgramRepealed),
 }
 
 /// The only thing about an event that is stored in the clear. Codes are stable forever.
@@ -74,6 +108,9 @@ pub enum EventKind {
     CrossingRecorded = 3,
     PersonalDataAccessed = 4,
     ProgramActivated = 5,
+    ProgramDrafted = 6,
+    ProgramSignedOff = 7,
+    ProgramRepealed = 8,
 }
 
 impl EventKind {
@@ -87,6 +124,9 @@ impl EventKind {
             3 => Self::CrossingRecorded,
             4 => Self::PersonalDataAccessed,
             5 => Self::ProgramActivated,
+            6 => Self::ProgramDrafted,
+            7 => Self::ProgramSignedOff,
+            8 => Self::ProgramRepealed,
             _ => return None,
         })
     }
@@ -100,6 +140,9 @@ impl Event {
             Event::CrossingRecorded(_) => EventKind::CrossingRecorded,
             Event::PersonalDataAccessed(_) => EventKind::PersonalDataAccessed,
             Event::ProgramActivated(_) => EventKind::ProgramActivated,
+            Event::ProgramDrafted(_) => EventKind::ProgramDrafted,
+            Event::ProgramSignedOff(_) => EventKind::ProgramSignedOff,
+            Event::ProgramRepealed(_) => EventKind::ProgramRepealed,
         }
     }
     /// The subject this event is about, if it is about a person.
@@ -109,8 +152,21 @@ impl Event {
             Event::RegistrationRecorded(e) => Some(e.subject),
             Event::CrossingRecorded(e) => Some(e.subject),
             Event::PersonalDataAccessed(e) => Some(e.subject),
-            Event::ProgramActivated(_) => None,
+            Event::ProgramActivated(_)
+            | Event::ProgramDrafted(_)
+            | Event::ProgramSignedOff(_)
+            | Event::ProgramRepealed(_) => None,
         }
+    }
+    /// Is this one of a program's lifecycle events?
+    pub fn is_program(&self) -> bool {
+        matches!(
+            self,
+            Event::ProgramActivated(_)
+                | Event::ProgramDrafted(_)
+                | Event::ProgramSignedOff(_)
+                | Event::ProgramRepealed(_)
+        )
     }
 }
 
@@ -126,6 +182,9 @@ mod tests {
             EventKind::CrossingRecorded,
             EventKind::PersonalDataAccessed,
             EventKind::ProgramActivated,
+            EventKind::ProgramDrafted,
+            EventKind::ProgramSignedOff,
+            EventKind::ProgramRepealed,
         ] {
             assert_eq!(EventKind::from_code(k.code()), Some(k));
         }

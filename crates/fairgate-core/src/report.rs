@@ -109,6 +109,9 @@ pub fn for_each_tally<'a>(event: &'a Event, recorded_at: Timestamp, mut f: impl 
         Event::CrossingRecorded(_) => "crossing-recorded",
         Event::PersonalDataAccessed(_) => "personal-data-accessed",
         Event::ProgramActivated(_) => "program-activated",
+        Event::ProgramDrafted(_) => "program-drafted",
+        Event::ProgramSignedOff(_) => "program-signed-off",
+        Event::ProgramRepealed(_) => "program-repealed",
     };
     f(TallyRef { metric: Metric::LogEvents, dims: [kind, "", ""], month: month_index(recorded_at) });
     match event {
@@ -127,7 +130,11 @@ pub fn for_each_tally<'a>(event: &'a Event, recorded_at: Timestamp, mut f: impl 
             dims: [&e.crossing.port, e.crossing.direction.as_str(), ""],
             month: month_index(e.crossing.at),
         }),
-        Event::SubjectCreated(_) | Event::ProgramActivated(_) => {}
+        Event::SubjectCreated(_)
+        | Event::ProgramActivated(_)
+        | Event::ProgramDrafted(_)
+        | Event::ProgramSignedOff(_)
+        | Event::ProgramRepealed(_) => {}
     }
 }
 

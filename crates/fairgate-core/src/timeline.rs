@@ -61,7 +61,11 @@ impl Timeline {
                     leaf_index,
                     overstay_at_crossing: e.overstay_at_crossing,
                 }),
-                Event::PersonalDataAccessed(_) | Event::ProgramActivated(_) => {}
+                Event::PersonalDataAccessed(_)
+                | Event::ProgramActivated(_)
+                | Event::ProgramDrafted(_)
+                | Event::ProgramSignedOff(_)
+                | Event::ProgramRepealed(_) => {}
             }
         }
         let (id, person, created_leaf_index) = created?;

@@ -66,7 +66,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(healthz))
         .routes(routes!(list_ports))
         .routes(routes!(list_offices))
-        .routes(routes!(list_programs))
+        .routes(routes!(crate::programs::list_programs, crate::programs::add_program))
+        .routes(routes!(crate::programs::show_program))
+        .routes(routes!(crate::programs::program_impact))
+        .routes(routes!(crate::programs::activate_program))
+        .routes(routes!(crate::programs::sign_off_program))
+        .routes(routes!(crate::programs::repeal_program))
         .routes(routes!(create_subject))
         .routes(routes!(lookup_subjects))
         .routes(routes!(get_subject))
@@ -85,7 +90,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Where a write landed in the log.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ReceiptView {
     /// Index of the first ledger leaf the request appended.
     pub leaf_index: u64,
@@ -156,44 +161,6 @@ async fn list_ports(State(st): State<AppState>) -> Json<Vec<PlaceView>> {
 #[utoipa::path(get, path = "/offices", tag = "reference", responses((status = 200, body = Vec<PlaceView>)))]
 async fn list_offices(State(st): State<AppState>) -> Json<Vec<PlaceView>> {
     places(&st, PlaceKind::Office)
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct ProgramView {
-    pub id: String,
-    pub version: u32,
-    pub title: String,
-    pub legal_basis: String,
-    pub starts: String,
-    /// The last day in force. Every program has one, at most five years after its start.
-    pub sunset: String,
-    /// Whether today falls between `starts` and `sunset`.
-    pub in_force: bool,
-    /// The ledger leaf that records the activation.
-    pub leaf_index: u64,
-}
-
-/// Every program that has been put in force, with its sunset. Public: no sign-in, no personal data.
-#[utoipa::path(get, path = "/programs", tag = "programs", responses((status = 200, body = Vec<ProgramView>)))]
-async fn list_programs(State(st): State<AppState>) -> Result<Json<Vec<ProgramView>>, Problem> {
-    let today = st.now().to_zoned(jiff::tz::TimeZone::UTC).date();
-    let programs = blocking(move || st.registry.programs().map_err(Problem::from)).await?;
-    Ok(Json(programs.into_iter().map(|(p, leaf_index)| ProgramView::new(p, leaf_index, today)).collect()))
-}
-
-impl ProgramView {
-    pub fn new(p: fairgate_core::program::Program, leaf_index: u64, today: jiff::civil::Date) -> Self {
-        Self {
-            in_force: p.in_force_on(today),
-            id: p.id,
-            version: p.version,
-            title: p.title,
-            legal_basis: p.legal_basis,
-            starts: p.starts.to_string(),
-            sunset: p.sunset.to_string(),
-            leaf_index,
-        }
-    }
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod json;
 pub mod logging;
 pub mod problem;
+pub mod programs;
 pub mod transparency;
 pub mod web;
 

@@ -108,6 +108,29 @@ impl From<RegistryError> for Problem {
                 "Concurrent write",
                 "another writer appended to the ledger at the same moment; nothing was written, send the request again",
             ),
+            RegistryError::Program(errors) => {
+                let detail = format!("the program does not compile ({} error(s))", errors.0.len());
+                Problem::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "program-does-not-compile",
+                    "The program does not compile",
+                    detail,
+                )
+                .with_errors(
+                    errors
+                        .0
+                        .into_iter()
+                        .map(|d| FieldError::new(format!("source:{}:{}", d.line, d.column), d.message))
+                        .collect(),
+                )
+            }
+            RegistryError::Refused(r) => Problem::new(
+                StatusCode::CONFLICT,
+                "program-transition-refused",
+                "Refused by the program rules",
+                r.to_string(),
+            ),
+            RegistryError::NotPermitted(why) => Problem::forbidden("role-not-permitted", why),
             other => {
                 tracing::error!(error = %other, "request failed");
                 Problem::internal()

@@ -13,9 +13,9 @@ use plotters::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::api::ProgramView;
 use crate::auth::blocking;
 use crate::problem::Problem;
+use crate::programs::ProgramView;
 use crate::AppState;
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -129,17 +129,10 @@ pub(crate) async fn refresh_overstays(st: &AppState) {
 
 fn build(st: &AppState, overstays: Table) -> Result<Report, Problem> {
     let now = st.now();
-    let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
     let store = st.registry.store();
     let tree_size = store.tree_size().map_err(|e| Problem::from(fairgate_store::RegistryError::Store(e)))?;
     let checkpoint = st.registry.checkpoint(None).map_err(Problem::from)?.map(|c| c.note);
-    let programs = st
-        .registry
-        .programs()
-        .map_err(Problem::from)?
-        .into_iter()
-        .map(|(p, leaf_index)| ProgramView::new(p, leaf_index, today))
-        .collect();
+    let programs = crate::programs::all_views(st, &st.registry.program_book().map_err(Problem::from)?);
     Ok(Report {
         generated_at: now.round(jiff::Unit::Second).unwrap_or(now).to_string(),
         tree_size,

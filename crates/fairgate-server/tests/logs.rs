@@ -68,6 +68,15 @@ async fn a_full_registration_logs_no_personal_data() {
     assert_eq!(st, 200);
     let registry = s.registry.clone();
     tokio::task::spawn_blocking(move || registry.compact_stay_facts().unwrap()).await.unwrap();
+    // Programs: an impact analysis over the registered subjects reads their
+    // nationality, sex and birth date; none of it may reach the logs. So does the
+    // public report's daily overstay sweep.
+    let program = "id = \"log-test\"\ntitle = \"T\"\nlegal_basis = \"Act\"\nstarts = 2026-01-01\nsunset = 2027-01-01\n[selection]\nadmission_class = [\"B-2\"]\n";
+    let (st, b) = s.post(&s.admin, "/programs", &json!({"source": program})).await;
+    assert_eq!(st, 201, "{b}");
+    let (st, _) = s.post(&s.admin, "/programs/impact", &json!({"source": program})).await;
+    assert_eq!(st, 200);
+    assert_eq!(s.client.get(s.url("/transparency.json")).send().await.unwrap().status(), 200);
     // Refused input must not echo personal data into logs either.
     let mut bad = specimen();
     bad["birth_date"] = json!("1974-08-32");
@@ -76,7 +85,7 @@ async fn a_full_registration_logs_no_personal_data() {
 
     let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
     assert!(
-        text.contains("subject created") && text.contains("timeline read"),
+        text.contains("subject created") && text.contains("timeline read") && text.contains("program drafted"),
         "the capture must see the flow:\n{text}"
     );
     assert!(text.contains(&id), "pseudonymous ids are what logs carry");

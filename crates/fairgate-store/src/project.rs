@@ -53,9 +53,10 @@ pub fn project_rows(subject_no: u64, leaf_index: u64, event: &Event, blind_key: 
                 leaf_index,
             });
         }
-        Event::ProgramActivated(e) => {
-            out.push(Projection::Program { id: e.program.id.clone(), version: e.program.version, leaf_index });
-        }
+        Event::ProgramActivated(e) => out.push(Projection::Program { id: e.program.id.clone(), leaf_index }),
+        Event::ProgramDrafted(e) => out.push(Projection::Program { id: e.program.id.clone(), leaf_index }),
+        Event::ProgramSignedOff(e) => out.push(Projection::Program { id: e.id.clone(), leaf_index }),
+        Event::ProgramRepealed(e) => out.push(Projection::Program { id: e.id.clone(), leaf_index }),
         Event::CrossingRecorded(_) | Event::PersonalDataAccessed(_) => {}
     }
 }

@@ -13,6 +13,9 @@ use fairgate_core::document::document_number;
 use fairgate_core::event::*;
 use fairgate_core::ids::{RegistrationNumber, SubjectId};
 use fairgate_core::place::{default_places, PlaceBook, PlaceKind, ZonedPlace};
+use fairgate_core::program::impact::{Impact, Person};
+use fairgate_core::program::lang::ProgramSpec;
+use fairgate_core::program::lifecycle::{check_role, Action, ProgramBook};
 use fairgate_core::program::Program;
 use fairgate_core::registration::{NewRegistration, RegistrationInput};
 use fairgate_core::stay::{
@@ -50,6 +53,18 @@ pub const SLOT_ACCESS: u8 = 2;
 pub const SLOT_SYSTEM: u8 = 3;
 const SYSTEM_SUBJECT_NO: u64 = 0;
 
+/// A reason a person gave for a decision: required, bounded, plain text.
+fn reason_text(reason: &str) -> Result<String> {
+    let t = reason.trim();
+    if t.is_empty() {
+        return Err(Invalid::one("reason", "is required: say in words why").into());
+    }
+    if t.chars().count() > 2000 || t.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(Invalid::one("reason", "must be plain text of at most 2000 characters").into());
+    }
+    Ok(t.to_string())
+}
+
 /// Leaves per compaction step of the stay facts (about a second's work).
 const COMPACTION_CHUNK: u64 = 1 << 18;
 
@@ -70,6 +85,25 @@ pub enum RegistryError {
     Ledger(#[from] LedgerError),
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
+    /// A program transition the lifecycle rules refuse.
+    #[error(transparent)]
+    Refused(#[from] fairgate_core::program::lifecycle::Refusal),
+    /// The actor's role may not do this.
+    #[error("{0}")]
+    NotPermitted(String),
+    /// A program file that does not compile.
+    #[error(transparent)]
+    Program(#[from] fairgate_core::program::lang::CompileErrors),
+}
+
+/// A program added as a draft.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AddedProgram {
+    pub id: String,
+    pub version: u32,
+    pub impact: Impact,
+    /// `file` or `database`.
+    pub population_source: String,
 }
 
 type Result<T, E = RegistryError> = std::result::Result<T, E>;
@@ -135,6 +169,7 @@ impl Writer {
             new_registrations: HashSet::new(),
             tallies: Vec::new(),
             payload: Vec::with_capacity(512),
+            program_events: Vec::new(),
         }
     }
 
@@ -756,17 +791,107 @@ impl Registry {
         Ok((ids, Some(receipt)))
     }
 
-    /// Every activated program, oldest first, with the leaf that holds it. Programs
-    /// are public: reading them is not an access to personal data.
-    pub fn programs(&self) -> Result<Vec<(Program, u64)>> {
+    /// Every program with every version and transition, folded from the ledger.
+    /// Programs are public: reading them is not an access to personal data.
+    pub fn program_book(&self) -> Result<ProgramBook> {
         let leaves = self.store.leaves_at(&self.store.program_leaves()?)?;
-        leaves
-            .iter()
-            .map(|l| match self.open_leaf(l, &self.system)? {
-                Event::ProgramActivated(e) => Ok((e.program, l.index)),
-                _ => Err(corrupt(format!("leaf {} is listed as a program but holds another event", l.index))),
-            })
-            .collect()
+        let mut book = ProgramBook::default();
+        for l in &leaves {
+            let event = self.open_leaf(l, &self.system)?;
+            if !event.is_program() {
+                return Err(corrupt(format!("leaf {} is listed as a program but holds another event", l.index)));
+            }
+            let header = Header::decode(&l.leaf).map_err(|e| corrupt(format!("leaf {}: {e}", l.index)))?;
+            book.apply(&event, recorded_at(header.timestamp_ms), l.index);
+        }
+        Ok(book)
+    }
+
+    /// Compile a program and analyse its selection over `population`, or over the
+    /// registered subjects when none is given (then groups under 10 are left out of
+    /// the answer). Writes nothing.
+    pub fn program_impact(
+        &self,
+        source: &str,
+        population: Option<&[Person]>,
+        on: jiff::civil::Date,
+    ) -> Result<(ProgramSpec, Impact, &'static str)> {
+        let spec = fairgate_core::program::lang::compile(source)?;
+        Ok(match population {
+            Some(p) => {
+                let i = fairgate_core::program::impact::analyse(&spec.selection, p, on);
+                (spec, i, "file")
+            }
+            None => {
+                let people = self.impact_population(on)?;
+                let mut i = fairgate_core::program::impact::analyse(&spec.selection, &people, on);
+                fairgate_core::program::impact::hide_small_groups(&mut i, fairgate_core::report::MIN_CELL);
+                (spec, i, "database")
+            }
+        })
+    }
+
+    /// `program add`: compile, analyse (over `population` or the registered
+    /// subjects) and record a draft, one command.
+    pub fn add_program(
+        &self,
+        now: Timestamp,
+        actor: &Actor,
+        source: &str,
+        population: Option<&[Person]>,
+    ) -> Result<(AddedProgram, Receipt)> {
+        check_role(actor.role, Action::Draft).map_err(RegistryError::NotPermitted)?;
+        let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
+        let (spec, impact, population_source) = self.program_impact(source, population, today)?;
+        let ((version, _), receipt) =
+            self.write(now, |b| b.draft_program(actor, &spec, source, impact.clone(), population_source))?;
+        let added = AddedProgram { id: spec.program.id, version, impact, population_source: population_source.into() };
+        Ok((added, receipt))
+    }
+
+    /// The population for an impact analysis: every live subject's nationality, sex
+    /// and birth date, with the admission of their latest entry and the length of
+    /// their latest stay on `on`. Nothing leaves but what the analysis aggregates, and
+    /// the caller publishes only groups of at least 10, so no access is logged.
+    /// Purpose of admission is not recorded at crossings, so it is unknown here.
+    pub fn impact_population(&self, on: jiff::civil::Date) -> Result<Vec<Person>> {
+        let mut out = Vec::new();
+        for (no, id) in self.store.live_subjects()? {
+            let Some(row) = self.store.subject_keys(no)? else { continue };
+            let Some((data, _)) = self.unwrap_keys(&row)? else { continue };
+            let created = self
+                .store
+                .subject_leaves(no, 0)?
+                .into_iter()
+                .find(|(_, kind)| *kind == EventKind::SubjectCreated.code())
+                .ok_or_else(|| corrupt(format!("subject {no} has no creation leaf")))?;
+            let leaf = self
+                .store
+                .leaves_at(&[created.0])?
+                .pop()
+                .ok_or_else(|| corrupt(format!("leaf {} is missing", created.0)))?;
+            let Event::SubjectCreated(e) = self.open_leaf(&leaf, &data)? else {
+                return Err(corrupt(format!(
+                    "leaf {} is not the creation of subject {}",
+                    created.0,
+                    SubjectId::from_bytes(id)
+                )));
+            };
+            let stays = stays_from_crossings(self.facts_of(no, &data)?, on);
+            let latest = stays.iter().max_by_key(|s| s.period.start);
+            out.push(Person {
+                nationality: e.person.nationality,
+                sex: format!("{:?}", e.person.sex),
+                birth_date: Some(e.person.birth_date),
+                admission_class: latest.and_then(|s| s.admission_class.clone()),
+                purpose_of_admission: None,
+                admitted_on: latest.map(|s| s.period.start),
+                stay_days: latest
+                    .map(|s| (s.period.end.since(s.period.start).map_or(0, |d| d.get_days()) + 1).max(0) as u32),
+                designated: false,
+            });
+        }
+        Ok(out)
     }
 
     /// Raw leaves `[start, start + count)` as stored. Public: every payload is sealed.
@@ -954,6 +1079,8 @@ pub struct Batch<'a> {
     tallies: Vec<(Metric, [String; 3], i32, u64)>,
     /// Reused for each event's plaintext; cleared after every leaf.
     payload: Vec<u8>,
+    /// Program events appended by this batch, with their leaves.
+    program_events: Vec<(Event, u64)>,
 }
 
 impl Batch<'_> {
@@ -1154,20 +1281,87 @@ impl Batch<'_> {
         self.append(no, SLOT_DATA, &key, &event)
     }
 
-    /// Put a program in force. Its id must not be in use.
-    pub fn activate_program(&mut self, actor: &Actor, program: Program) -> Result<u64> {
-        let pending =
-            self.commit.projections.iter().any(|p| matches!(p, Projection::Program { id, .. } if *id == program.id));
-        if pending || self.reg.programs()?.iter().any(|(p, _)| p.id == program.id) {
-            return Err(Invalid::one(
-                "id",
-                format!("a program with the id `{}` already exists: choose another id", program.id),
-            )
-            .into());
+    /// The programs as of this batch: the committed ones plus this batch's events.
+    fn program_book(&self) -> Result<ProgramBook> {
+        let mut book = self.reg.program_book()?;
+        for (event, leaf) in &self.program_events {
+            book.apply(event, self.now, *leaf);
         }
+        Ok(book)
+    }
+
+    fn append_program(&mut self, event: Event) -> Result<u64> {
         let key = self.reg.system_sealer.clone();
-        let event = Event::ProgramActivated(ProgramActivated { program, activated_by: actor.clone() });
-        self.append(SYSTEM_SUBJECT_NO, SLOT_SYSTEM, &key, &event)
+        let leaf = self.append(SYSTEM_SUBJECT_NO, SLOT_SYSTEM, &key, &event)?;
+        self.program_events.push((event, leaf));
+        Ok(leaf)
+    }
+
+    /// Write a program down as a draft, with the impact analysis made for it. Its
+    /// version is the next one of its id. Returns (version, leaf).
+    pub fn draft_program(
+        &mut self,
+        actor: &Actor,
+        spec: &ProgramSpec,
+        source: &str,
+        impact: Impact,
+        population_source: &str,
+    ) -> Result<(u32, u64)> {
+        check_role(actor.role, Action::Draft).map_err(RegistryError::NotPermitted)?;
+        let version = self.program_book()?.check_draft(&spec.program)?;
+        let mut program = spec.program.clone();
+        program.version = version;
+        let leaf = self.append_program(Event::ProgramDrafted(ProgramDrafted {
+            program,
+            source: source.to_string(),
+            impact,
+            population_source: population_source.to_string(),
+            drafted_by: actor.clone(),
+        }))?;
+        Ok((version, leaf))
+    }
+
+    /// Put a drafted version (default: the latest) in force, if the rules allow.
+    pub fn activate_program(&mut self, actor: &Actor, id: &str, version: Option<u32>) -> Result<(Program, u64)> {
+        check_role(actor.role, Action::Activate).map_err(RegistryError::NotPermitted)?;
+        let program = self.program_book()?.check_activate(id, version, self.today())?;
+        let leaf = self.append_program(Event::ProgramActivated(ProgramActivated {
+            program: program.clone(),
+            activated_by: actor.clone(),
+        }))?;
+        Ok((program, leaf))
+    }
+
+    /// An auditor clears a draft. Returns (version, leaf).
+    pub fn sign_off_program(
+        &mut self,
+        actor: &Actor,
+        id: &str,
+        version: Option<u32>,
+        reason: &str,
+    ) -> Result<(u32, u64)> {
+        check_role(actor.role, Action::SignOff).map_err(RegistryError::NotPermitted)?;
+        let reason = reason_text(reason)?;
+        let version = self.program_book()?.check_sign_off(id, version)?;
+        let leaf = self.append_program(Event::ProgramSignedOff(ProgramSignedOff {
+            id: id.to_string(),
+            version,
+            reason,
+            signed_off_by: actor.clone(),
+        }))?;
+        Ok((version, leaf))
+    }
+
+    /// End every version of a program now; its id can never be used again.
+    pub fn repeal_program(&mut self, actor: &Actor, id: &str, reason: &str) -> Result<u64> {
+        check_role(actor.role, Action::Repeal).map_err(RegistryError::NotPermitted)?;
+        let reason = reason_text(reason)?;
+        self.program_book()?.check_repeal(id)?;
+        self.append_program(Event::ProgramRepealed(ProgramRepealed {
+            id: id.to_string(),
+            reason,
+            repealed_by: actor.clone(),
+        }))
     }
 
     fn record_access(

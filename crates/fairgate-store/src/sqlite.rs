@@ -42,6 +42,11 @@ const SCHEMA: &[&str] = &[
     // ledger written before this step needs no rebuild.
     "CREATE TABLE p_stay_facts (subject_no INTEGER PRIMARY KEY, through_leaf INTEGER NOT NULL, sealed BLOB NOT NULL);
      CREATE TABLE p_stay_facts_through (one INTEGER PRIMARY KEY CHECK (one = 1), through INTEGER NOT NULL);",
+    // 8: every program lifecycle event (drafts, sign-offs, activations, repeals), not
+    // only activations; the activations already listed carry over.
+    "CREATE TABLE p_program_leaves (leaf_index INTEGER PRIMARY KEY, program_id TEXT NOT NULL);
+     INSERT INTO p_program_leaves (leaf_index, program_id) SELECT leaf_index, program_id FROM p_programs;
+     DROP TABLE p_programs;",
 ];
 
 /// The projection tables, in the order they are cleared and digested.
@@ -50,7 +55,7 @@ const PROJECTIONS: &[&str] = &[
     "p_documents",
     "p_subject_leaves",
     "p_registrations",
-    "p_programs",
+    "p_program_leaves",
     "p_tallies",
     "p_stay_facts",
     "p_stay_facts_through",
@@ -161,9 +166,8 @@ fn insert_projections(tx: &rusqlite::Transaction<'_>, rows: &[Projection]) -> Re
     let mut reg = tx
         .prepare_cached("INSERT INTO p_registrations (blind, subject_no, leaf_index) VALUES (?1, ?2, ?3)")
         .map_err(be)?;
-    let mut prog = tx
-        .prepare_cached("INSERT INTO p_programs (program_id, version, leaf_index) VALUES (?1, ?2, ?3)")
-        .map_err(be)?;
+    let mut prog =
+        tx.prepare_cached("INSERT INTO p_program_leaves (leaf_index, program_id) VALUES (?1, ?2)").map_err(be)?;
     // Many events of a commit fall in the same few cells: add them up first.
     let mut tallies: std::collections::HashMap<(&str, &[String; 3], &str), u64> = std::collections::HashMap::new();
     let mut tally = tx
@@ -198,9 +202,7 @@ fn insert_projections(tx: &rusqlite::Transaction<'_>, rows: &[Projection]) -> Re
                 *leaf_index as i64,
                 *kind as i64
             ]),
-            Projection::Program { id, version, leaf_index } => {
-                prog.execute(params![id, *version as i64, *leaf_index as i64])
-            }
+            Projection::Program { id, leaf_index } => prog.execute(params![*leaf_index as i64, id]),
             Projection::Registration { blind, subject_no, leaf_index } => {
                 reg.execute(params![&blind[..], *subject_no as i64, *leaf_index as i64])
             }
@@ -471,7 +473,7 @@ impl Store for SqliteStore {
 
     fn program_leaves(&self) -> Result<Vec<u64>> {
         self.read(|c| {
-            let mut st = c.prepare_cached("SELECT leaf_index FROM p_programs ORDER BY leaf_index").map_err(be)?;
+            let mut st = c.prepare_cached("SELECT leaf_index FROM p_program_leaves ORDER BY leaf_index").map_err(be)?;
             let rows = st.query_map([], |r| r.get::<_, i64>(0)).map_err(be)?;
             rows.map(|r| r.map(|n| n as u64).map_err(be)).collect()
         })
@@ -587,7 +589,7 @@ impl Store for SqliteStore {
                 "SELECT blind, subject_no, NULL FROM p_documents ORDER BY blind, subject_no",
                 "SELECT subject_no, leaf_index, kind FROM p_subject_leaves ORDER BY subject_no, leaf_index",
                 "SELECT blind, subject_no, leaf_index FROM p_registrations ORDER BY blind",
-                "SELECT program_id, version, leaf_index FROM p_programs ORDER BY program_id, version",
+                "SELECT leaf_index, program_id, NULL FROM p_program_leaves ORDER BY leaf_index",
                 "SELECT metric || '|' || d1 || '|' || d2 || '|' || d3, month, count FROM p_tallies ORDER BY metric, d1, d2, d3, month",
                 "SELECT subject_no, through_leaf, sealed FROM p_stay_facts ORDER BY subject_no",
                 "SELECT through, NULL, NULL FROM p_stay_facts_through",

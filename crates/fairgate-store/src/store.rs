@@ -57,9 +57,9 @@ pub enum Projection {
         subject_no: u64,
         leaf_index: u64,
     },
+    /// A leaf that holds one of a program's lifecycle events.
     Program {
         id: String,
-        version: u32,
         leaf_index: u64,
     },
     /// Add `count` to a cell of the transparency report's tallies.
@@ -191,7 +191,7 @@ pub trait Store: Send + Sync {
     /// A subject's leaves with index `from` or later, as (index, event kind), in order.
     fn subject_leaves(&self, subject_no: u64, from: u64) -> Result<Vec<(u64, u16)>>;
     fn registration_exists(&self, blind: &[u8; 32]) -> Result<bool>;
-    /// Leaf indexes of every program activation, oldest first.
+    /// Leaf indexes of every program lifecycle event, oldest first.
     fn program_leaves(&self) -> Result<Vec<u64>>;
     /// Every cell of one tally metric: (dimensions, month, count).
     fn tallies(&self, metric: &str) -> Result<Vec<([String; 3], String, u64)>>;

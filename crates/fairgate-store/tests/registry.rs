@@ -352,40 +352,66 @@ fn a_stream_that_outgrows_the_cache_reloads_only_committed_states() {
 }
 
 #[test]
-fn programs_are_sealed_listed_refused_twice_and_rebuilt() {
-    use fairgate_core::program::ProgramInput;
+fn programs_go_through_drafts_sign_off_activation_and_repeal_and_rebuild() {
+    use fairgate_core::program::impact::analyse;
+    use fairgate_core::program::lang::compile;
+    use fairgate_core::program::lifecycle::{Refusal, Status};
     let f = fixture();
     seed(&f, 2);
-    let program = ProgramInput {
-        id: "visitor-entry-exit".into(),
-        title: "Visitor entry-exit registration".into(),
-        legal_basis: "Demo Act s. 1".into(),
-        starts: "2026-01-01".into(),
-        sunset: Some("2030-12-31".into()),
-    }
-    .validate()
-    .unwrap();
+    let source = "id = \"visitor-entry-exit\"\ntitle = \"Visitor entry-exit registration\"\nlegal_basis = \"Demo Act s. 1\"\nstarts = 2026-01-01\nsunset = 2030-12-31\n[selection]\nadmission_class = [\"WT\"]\n";
+    let spec = compile(source).unwrap();
+    let today = NOW.to_zoned(jiff::tz::TimeZone::UTC).date();
+    let people = f.reg.impact_population(today).unwrap();
+    assert_eq!(people.len(), 2, "the seeded subjects");
+    let impact = analyse(&spec.selection, &people, today);
     let admin = Actor::new("u-admin", Role::Admin, "test");
-    let (leaf, _) = f.reg.write(NOW, |b| b.activate_program(&admin, program.clone())).unwrap();
-    assert_eq!(f.reg.programs().unwrap(), vec![(program.clone(), leaf)]);
-    let err = f.reg.write(NOW, |b| b.activate_program(&admin, program.clone())).unwrap_err();
-    assert!(matches!(&err, RegistryError::Invalid(i) if i.0[0].field == "id"), "{err}");
-    // Two in one command are refused too.
-    let mut other = program.clone();
-    other.id = "office-reporting".into();
+    let auditor = Actor::new("u-aud", Role::Auditor, "test");
+
+    // Not an admin: refused. Drafted by the admin: version 1.
+    let err = f.reg.write(NOW, |b| b.draft_program(&auditor, &spec, source, impact.clone(), "database")).unwrap_err();
+    assert!(matches!(err, RegistryError::NotPermitted(_)), "{err}");
+    let ((version, _), _) =
+        f.reg.write(NOW, |b| b.draft_program(&admin, &spec, source, impact.clone(), "database")).unwrap();
+    assert_eq!(version, 1);
+    // Two people are too few to clear it: it needs an auditor's sign-off.
+    let err = f.reg.write(NOW, |b| b.activate_program(&admin, "visitor-entry-exit", None)).unwrap_err();
+    assert!(matches!(err, RegistryError::Refused(Refusal::NeedsSignOff { .. })), "{err}");
+    let err = f.reg.write(NOW, |b| b.sign_off_program(&admin, "visitor-entry-exit", None, "fine")).unwrap_err();
+    assert!(matches!(err, RegistryError::NotPermitted(_)), "{err}");
+    let err = f.reg.write(NOW, |b| b.sign_off_program(&auditor, "visitor-entry-exit", None, "  ")).unwrap_err();
+    assert!(matches!(&err, RegistryError::Invalid(i) if i.0[0].field == "reason"), "{err}");
+    f.reg.write(NOW, |b| b.sign_off_program(&auditor, "visitor-entry-exit", None, "A pilot at two desks")).unwrap();
+    let ((program, leaf), _) = f.reg.write(NOW, |b| b.activate_program(&admin, "visitor-entry-exit", None)).unwrap();
+    assert_eq!(program.version, 1);
+    // Activating twice in one command is refused by the batch's own view.
     assert!(f
         .reg
         .write(NOW, |b| {
-            b.activate_program(&admin, other.clone())?;
-            b.activate_program(&admin, other.clone())
+            b.draft_program(&admin, &spec, source, impact.clone(), "database")?;
+            b.sign_off_program(&auditor, "visitor-entry-exit", Some(2), "amendment")?;
+            b.activate_program(&admin, "visitor-entry-exit", Some(2))?;
+            b.activate_program(&admin, "visitor-entry-exit", Some(2))
         })
         .is_err());
 
+    let book = f.reg.program_book().unwrap();
+    let rec = book.get("visitor-entry-exit").unwrap();
+    assert_eq!(rec.versions.len(), 1, "the failed command left nothing behind");
+    assert_eq!(rec.status(1, today), Status::Active);
+    assert_eq!(rec.versions[0].activated.as_ref().unwrap().leaf_index, leaf);
+    assert_eq!(rec.versions[0].sign_offs[0].reason, "A pilot at two desks");
+    assert_eq!(rec.versions[0].source.as_deref(), Some(source));
+
+    f.reg.write(NOW, |b| b.repeal_program(&admin, "visitor-entry-exit", "Ended by the legislature")).unwrap();
     let digest = f.reg.projection_digest().unwrap();
-    assert_eq!(digest.programs, 1);
+    assert_eq!(digest.programs, 4, "draft, sign-off, activation, repeal");
     f.reg.rebuild(&mut |_, _| {}).unwrap();
     assert_eq!(f.reg.projection_digest().unwrap(), digest);
-    assert_eq!(f.reg.programs().unwrap(), vec![(program, leaf)]);
+    let book = f.reg.program_book().unwrap();
+    assert_eq!(book.get("visitor-entry-exit").unwrap().status(1, today), Status::Repealed);
+    assert!(book.in_force(today).is_empty());
+    let err = f.reg.write(NOW, |b| b.draft_program(&admin, &spec, source, impact.clone(), "database")).unwrap_err();
+    assert!(matches!(err, RegistryError::Refused(Refusal::Repealed(_))), "{err}");
     // The program's text is sealed like everything else.
     let bytes = std::fs::read(&f.db).unwrap();
     assert!(!bytes.windows(12).any(|w| w == b"Demo Act s. "));

@@ -6,7 +6,6 @@ use anyhow::Result;
 use fairgate_core::access::{Actor, Role};
 use fairgate_core::crossing::{Crossing, Direction};
 use fairgate_core::document::TravelDocument;
-use fairgate_core::program::ProgramInput;
 use fairgate_core::registration::{Interview, NewRegistration, QuestionAnswer, RegistrationKind};
 use fairgate_core::subject::{NewSubject, Sex};
 use fairgate_store::{Registry, Store};
@@ -200,17 +199,6 @@ fn purpose_for(class: &str) -> &'static str {
 pub fn seed_with(registry: &Registry, n: usize, now: Timestamp, progress: &dyn Fn(u64)) -> Result<u64> {
     let officer = Actor::new("u-demo-seed", Role::Officer, "demo");
     let people = population(n, now);
-    let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
-    let starts = today.checked_sub(730.days()).unwrap_or(today);
-    let program = ProgramInput {
-        id: "visitor-entry-exit".into(),
-        title: "Visitor entry-exit registration (synthetic demo)".into(),
-        legal_basis: "Synthetic demo authority; not a real legal instrument".into(),
-        starts: starts.to_string(),
-        sunset: Some(starts.checked_add(5.years()).and_then(|d| d.checked_sub(1.day())).unwrap_or(today).to_string()),
-    }
-    .validate()?;
-    registry.write(now, |b| b.activate_program(&Actor::new("u-demo-seed", Role::Admin, "demo"), program))?;
     let mut chunks = people.chunks(100);
     let mut done = 0u64;
     registry.write_stream(now, |b| {
@@ -229,10 +217,55 @@ pub fn seed_with(registry: &Registry, n: usize, now: Timestamp, progress: &dyn F
         progress(done);
         Ok(true)
     })?;
-    registry.sign_checkpoint(now)?;
+    // The program goes through the same checks as any other: drafted with an impact
+    // analysis over the population just written, then activated.
+    let source = demo_program(now.to_zoned(jiff::tz::TimeZone::UTC).date());
+    let admin = Actor::new("u-demo-seed", Role::Admin, "demo");
+    let (added, _) = registry.add_program(now, &admin, &source, None)?;
+    if !added.impact.clears() {
+        let auditor = Actor::new("u-demo-auditor", Role::Auditor, "demo");
+        let why = "Synthetic demo data: signed off so the demo has a program in force";
+        registry.write(now, |b| b.sign_off_program(&auditor, &added.id, Some(added.version), why))?;
+    }
+    registry.write(now, |b| b.activate_program(&admin, &added.id, Some(added.version)))?;
     // A bulk load: fold its crossings into the stay facts now, not on the first sweep.
     registry.compact_stay_facts()?;
+    registry.sign_checkpoint(now)?;
     Ok(registry.store().tree_size()?)
+}
+
+/// The demo's program: the EES-like example of docs/programs.md, started two years
+/// before `today` so that it is in force.
+pub fn demo_program(today: Date) -> String {
+    let starts = today.checked_sub(730.days()).unwrap_or(today);
+    let sunset = starts.checked_add(5.years()).and_then(|d| d.checked_sub(1.day())).unwrap_or(today);
+    format!(
+        r#"id = "visitor-entry-exit"
+title = "Visitor entry-exit registration (synthetic demo)"
+legal_basis = "Synthetic demo authority; not a real legal instrument"
+starts = {starts}
+sunset = {sunset}
+
+[selection]
+admission_class = ["WT", "WB", "C-1", "SCH", "B-1", "B-2"]
+
+[capture]
+face = true
+fingerprints = 4
+fingerprints_min_age = 12
+
+[[obligations]]
+kind = "record-departure"
+within_days = 0
+
+[stay]
+rule = "90/180"
+
+[retention]
+after_last_exit = "3y"
+overstayer = "5y"
+"#
+    )
 }
 
 pub fn seed(registry: &Registry, n: usize) -> Result<()> {

@@ -1,6 +1,7 @@
 //! Library side of the `fairgate` binary: the synthetic demo population and the
-//! benchmarks, and the log monitor, kept here so tests can call them directly.
+//! benchmarks, the log monitor and the program commands, kept here so tests can call them directly.
 
 pub mod bench;
 pub mod demo;
 pub mod monitor;
+pub mod program;

@@ -102,6 +102,9 @@ enum Command {
         json: bool,
     },
     /// Measure performance.
+    /// Programs: check, impact analysis, add, activate, sign off, repeal, list, show.
+    #[command(subcommand)]
+    Program(fairgate::program::ProgramCommand),
     #[command(subcommand)]
     Bench(BenchCommand),
 }
@@ -294,6 +297,22 @@ fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
+        Command::Program(fairgate::program::ProgramCommand::Check { file }) => match fairgate::program::check(&file) {
+            Ok(summary) => {
+                println!("{summary}");
+                Ok(())
+            }
+            Err(errors) => {
+                for e in &errors {
+                    eprintln!("{e}");
+                }
+                bail!("{} error(s): the program does not compile", errors.len())
+            }
+        },
+        Command::Program(fairgate::program::ProgramCommand::Impact { file, population: Some(p), json }) => {
+            fairgate::program::impact_from_file(&file, &p, json)
+        }
+        Command::Program(cmd) => fairgate::program::run(&open_existing(&cli.data)?.registry, cmd),
         Command::Stay { rule, stays, exempt, on, json } => stay(&rule, &stays, &exempt, &on, json),
         Command::Overstays { on, user, purpose, csv, page, per_page } => {
             overstays(&cli.data, on.as_deref(), &user, &purpose, csv, page, per_page)

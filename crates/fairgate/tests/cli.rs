@@ -376,3 +376,73 @@ fn overstays_lists_demo_overstayers_as_an_account_for_a_purpose() {
     assert!(!wrong.status.success());
     assert!(text(&wrong.stderr).contains("compliance-review or oversight-audit"));
 }
+
+#[test]
+fn program_check_impact_and_the_lifecycle_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let docs = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/programs");
+    let ok = fairgate(dir.path(), &["program", "check", &format!("{docs}/ees-visitors.toml")]);
+    assert!(ok.status.success(), "{}", text(&ok.stderr));
+    assert_eq!(text(&ok.stdout).lines().count(), 1, "one line: {}", text(&ok.stdout));
+    assert!(text(&ok.stdout).contains("ok: ees-visitors"));
+
+    let callin = concat!(env!("CARGO_MANIFEST_DIR"), "/../fairgate-core/tests/golden/callin-2002.toml");
+    let bad = fairgate(dir.path(), &["program", "check", callin]);
+    assert!(!bad.status.success());
+    let err = text(&bad.stderr);
+    assert!(err.contains("callin-2002.toml:11:1: `selection.nationality` is a protected attribute"), "{err}");
+    assert!(err.contains("callin-2002.toml:12:1: `selection.sex` is a protected attribute"), "{err}");
+
+    // Impact over a population file: a class held by one nationality only is flagged.
+    let pop = dir.path().join("population.jsonl");
+    let lines: Vec<String> = (0..300)
+        .map(|i| {
+            let n = ["UTO", "KAR", "VAL"][i % 3];
+            let class = if n == "KAR" && i % 2 == 0 { "E-9" } else { "WT" };
+            format!(
+                r#"{{"nationality":"{n}","sex":"F","birth_date":"1980-01-01","admission_class":"{class}","purpose_of_admission":"tourism","admitted_on":"2026-01-01","stay_days":10}}"#
+            )
+        })
+        .collect();
+    std::fs::write(&pop, lines.join("\n")).unwrap();
+    let proxy = dir.path().join("proxy.toml");
+    std::fs::write(
+        &proxy,
+        "id = \"proxy\"\ntitle = \"P\"\nlegal_basis = \"Act\"\nstarts = 2026-01-01\nsunset = 2027-01-01\n[selection]\nadmission_class = [\"E-9\"]\n",
+    )
+    .unwrap();
+    let out = fairgate(
+        dir.path(),
+        &["program", "impact", proxy.to_str().unwrap(), "--population", pop.to_str().unwrap(), "--json"],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((v["population"].as_u64(), v["flagged"].as_bool()), (Some(300), Some(true)));
+    let text_out =
+        fairgate(dir.path(), &["program", "impact", proxy.to_str().unwrap(), "--population", pop.to_str().unwrap()]);
+    assert!(text(&text_out.stdout).contains("FLAGGED"), "{}", text(&text_out.stdout));
+    std::fs::write(&pop, "{\"nationality\": 3}\n").unwrap();
+    let broken =
+        fairgate(dir.path(), &["program", "impact", proxy.to_str().unwrap(), "--population", pop.to_str().unwrap()]);
+    assert!(!broken.status.success());
+    assert!(text(&broken.stderr).contains("population.jsonl:1:"), "{}", text(&broken.stderr));
+
+    // The lifecycle, as named accounts.
+    assert!(fairgate(dir.path(), &["user", "add", "ada", "--role", "admin"]).status.success());
+    assert!(fairgate(dir.path(), &["user", "add", "otto", "--role", "auditor"]).status.success());
+    let add = fairgate(dir.path(), &["program", "add", proxy.to_str().unwrap(), "--as", "ada"]);
+    assert!(add.status.success(), "{}", text(&add.stderr));
+    assert!(text(&add.stdout).contains("drafted proxy v1"), "{}", text(&add.stdout));
+    let refused = fairgate(dir.path(), &["program", "activate", "proxy", "--as", "ada"]);
+    assert!(!refused.status.success());
+    assert!(text(&refused.stderr).contains("sign it off"), "{}", text(&refused.stderr));
+    let signed = fairgate(dir.path(), &["program", "sign-off", "proxy", "--reason", "A test", "--as", "otto"]);
+    assert!(signed.status.success(), "{}", text(&signed.stderr));
+    assert!(fairgate(dir.path(), &["program", "activate", "proxy", "--as", "ada"]).status.success());
+    let list = text(&fairgate(dir.path(), &["program", "list"]).stdout);
+    assert!(list.contains("proxy") && list.contains("v1"), "{list}");
+    let repeal = fairgate(dir.path(), &["program", "repeal", "proxy", "--reason", "Done", "--as", "ada"]);
+    assert!(repeal.status.success(), "{}", text(&repeal.stderr));
+    let show = text(&fairgate(dir.path(), &["program", "show", "proxy"]).stdout);
+    assert!(show.contains("\"repealed\"") && show.contains("A test"), "{show}");
+}

@@ -21,6 +21,8 @@ pub struct Server {
     pub admin: String,
     pub adjudicator: String,
     pub dir: tempfile::TempDir,
+    /// Seconds added to the real time in the server's clock, to move it forward.
+    pub clock_offset: Arc<std::sync::atomic::AtomicI64>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     handle: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
@@ -61,7 +63,13 @@ pub async fn start() -> Server {
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let registry = Arc::new(registry);
-    let state = AppState::new(registry.clone());
+    let mut state = AppState::new(registry.clone());
+    let clock_offset = Arc::new(std::sync::atomic::AtomicI64::new(0));
+    let offset = clock_offset.clone();
+    state.clock = Arc::new(move || {
+        let secs = offset.load(std::sync::atomic::Ordering::SeqCst);
+        jiff::Timestamp::now().checked_add(jiff::SignedDuration::from_secs(secs)).unwrap()
+    });
     let handle = tokio::spawn(fairgate_server::serve(listener, state, async move {
         let _ = rx.await;
     }));
@@ -77,6 +85,7 @@ pub async fn start() -> Server {
         admin,
         adjudicator,
         dir,
+        clock_offset,
         stop: Some(tx),
         handle: Some(handle),
     }

@@ -3,6 +3,16 @@
 //! sunset. The sunset is required and at most [`MAX_YEARS`] after the start, so no
 //! program outlives the reason it was made for. The policy language (who is
 //! selected, what is asked) builds on this type.
+//!
+//! - [`lang`]: the program file and its compiler;
+//! - [`protected`]: why a protected attribute is refused;
+//! - [`impact`]: the impact analysis that catches neutral-looking proxies;
+//! - [`lifecycle`]: drafts, sign-offs, activation, amendment, sunset and repeal.
+
+pub mod impact;
+pub mod lang;
+pub mod lifecycle;
+pub mod protected;
 
 use jiff::civil::Date;
 use jiff::ToSpan;

@@ -1,0 +1,280 @@
+//! The impact analysis: apply a program's selection to a population and compare
+//! selection rates across groups the program itself may not name (nationality, sex)
+//! and across age bands. A neutral-looking criterion that works as a proxy, such as
+//! an admission class given only to one nationality, shows up as a group selected far
+//! more often than everyone else.
+//!
+//! A group is **flagged** when it has at least [`MIN_GROUP`] members, its selection
+//! rate is at least [`MIN_RATIO`] times that of everyone else, and the difference is
+//! significant at p < [`ALPHA`] (two-sided two-proportion z-test). Age bands are not
+//! flagged when the program itself selects by age: that difference is declared, not
+//! hidden.
+
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+
+use super::lang::Selection;
+
+pub const MIN_GROUP: u64 = 30;
+pub const MIN_RATIO: f64 = 1.25;
+pub const ALPHA: f64 = 0.01;
+
+/// One person of the population, as the impact analysis sees them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub struct Person {
+    pub nationality: String,
+    pub sex: String,
+    pub birth_date: Option<Date>,
+    #[serde(default)]
+    pub admission_class: Option<String>,
+    #[serde(default)]
+    pub purpose_of_admission: Option<String>,
+    #[serde(default)]
+    pub admitted_on: Option<Date>,
+    #[serde(default)]
+    pub stay_days: Option<u32>,
+    /// Individually designated (the population file may leave it out).
+    #[serde(default)]
+    pub designated: bool,
+}
+
+/// Whole years between `birth` and `on`.
+pub fn age_on(birth: Date, on: Date) -> Option<u32> {
+    let mut years = i32::from(on.year()) - i32::from(birth.year());
+    if (on.month(), on.day()) < (birth.month(), birth.day()) {
+        years -= 1;
+    }
+    u32::try_from(years).ok()
+}
+
+/// Does the selection pick this person on `on`? A condition on a fact the
+/// population does not hold does not match: nobody is selected on a guess.
+pub fn selects(s: &Selection, p: &Person, on: Date) -> bool {
+    let class_ok = s.admission_class.as_ref().is_none_or(|list| {
+        p.admission_class.as_deref().is_some_and(|c| list.iter().any(|x| x.eq_ignore_ascii_case(c.trim())))
+    });
+    let purpose_ok = s.purpose_of_admission.as_ref().is_none_or(|list| {
+        p.purpose_of_admission.as_deref().is_some_and(|c| list.iter().any(|x| x.eq_ignore_ascii_case(c.trim())))
+    });
+    let stay_ok = s.min_stay_days.is_none_or(|n| p.stay_days.is_some_and(|d| d >= n));
+    let admitted_ok = s.admitted_between.is_none_or(|(a, b)| p.admitted_on.is_some_and(|d| a <= d && d <= b));
+    let age = p.birth_date.and_then(|b| age_on(b, on));
+    let min_ok = s.min_age.is_none_or(|m| age.is_some_and(|a| a >= m));
+    let max_ok = s.max_age.is_none_or(|m| age.is_some_and(|a| a <= m));
+    let designated_ok = s.individually_designated.is_none_or(|d| d == p.designated);
+    class_ok && purpose_ok && stay_ok && admitted_ok && min_ok && max_ok && designated_ok
+}
+
+/// The age band of an age, for the analysis.
+pub fn age_band(age: Option<u32>) -> &'static str {
+    match age {
+        None => "unknown",
+        Some(0..=15) => "0-15",
+        Some(16..=24) => "16-24",
+        Some(25..=34) => "25-34",
+        Some(35..=44) => "35-44",
+        Some(45..=54) => "45-54",
+        Some(55..=64) => "55-64",
+        Some(_) => "65+",
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Group {
+    /// `nationality`, `sex` or `age_band`.
+    pub attribute: String,
+    pub value: String,
+    pub population: u64,
+    pub selected: u64,
+    pub rate: f64,
+    /// The group's rate over everyone else's; `null` when no one else is selected.
+    pub ratio_to_rest: Option<f64>,
+    pub p_value: f64,
+    pub flagged: bool,
+    /// Why a large difference is not flagged, e.g. `the program selects by age`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_flagged_because: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Impact {
+    /// The day ages and stays were taken on.
+    pub on: Date,
+    pub population: u64,
+    pub selected: u64,
+    pub rate: f64,
+    pub groups: Vec<Group>,
+    pub flagged: bool,
+    /// Groups left out of `groups` because they had fewer than this many members
+    /// (only when the population is the live database; `0` otherwise).
+    #[serde(default)]
+    pub min_group_shown: u64,
+    #[serde(default)]
+    pub groups_not_shown: u64,
+}
+
+impl Impact {
+    /// Can this analysis clear a program for activation on its own? Only when it
+    /// covered enough people to show something and flagged nothing.
+    pub fn clears(&self) -> bool {
+        !self.flagged && self.population >= MIN_GROUP
+    }
+}
+
+/// Complementary error function (Numerical Recipes `erfcc`; relative error under 1.2e-7).
+pub fn erfc(x: f64) -> f64 {
+    let z = x.abs();
+    let t = 1.0 / (1.0 + 0.5 * z);
+    let r = t
+        * (-z * z - 1.265_512_23
+            + t * (1.000_023_68
+                + t * (0.374_091_96
+                    + t * (0.096_784_18
+                        + t * (-0.186_288_06
+                            + t * (0.278_868_07
+                                + t * (-1.135_203_98
+                                    + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77)))))))))
+            .exp();
+    if x >= 0.0 {
+        r
+    } else {
+        2.0 - r
+    }
+}
+
+/// Two-sided p-value of the two-proportion z-test of `s1/n1` against `s2/n2`.
+pub fn two_proportion_p(s1: u64, n1: u64, s2: u64, n2: u64) -> f64 {
+    if n1 == 0 || n2 == 0 {
+        return 1.0;
+    }
+    let (s1, n1, s2, n2) = (s1 as f64, n1 as f64, s2 as f64, n2 as f64);
+    let pooled = (s1 + s2) / (n1 + n2);
+    let se = (pooled * (1.0 - pooled) * (1.0 / n1 + 1.0 / n2)).sqrt();
+    if se == 0.0 {
+        return 1.0;
+    }
+    let z = (s1 / n1 - s2 / n2) / se;
+    erfc(z.abs() / std::f64::consts::SQRT_2).clamp(0.0, 1.0)
+}
+
+/// Apply `selection` to `people` on `on` and compare groups.
+pub fn analyse(selection: &Selection, people: &[Person], on: Date) -> Impact {
+    use std::collections::BTreeMap;
+    let mut by: BTreeMap<(&'static str, String), (u64, u64)> = BTreeMap::new();
+    let (mut n, mut k) = (0u64, 0u64);
+    for p in people {
+        let chosen = selects(selection, p, on) as u64;
+        n += 1;
+        k += chosen;
+        let age = p.birth_date.and_then(|b| age_on(b, on));
+        let norm = |s: &str| if s.trim().is_empty() { "unknown".to_string() } else { s.trim().to_ascii_uppercase() };
+        for key in
+            [("nationality", norm(&p.nationality)), ("sex", norm(&p.sex)), ("age_band", age_band(age).to_string())]
+        {
+            let e = by.entry(key).or_default();
+            e.0 += 1;
+            e.1 += chosen;
+        }
+    }
+    let rate = |s: u64, n: u64| if n == 0 { 0.0 } else { s as f64 / n as f64 };
+    let groups: Vec<Group> = by
+        .into_iter()
+        .map(|((attribute, value), (gn, gk))| {
+            let (rn, rk) = (n - gn, k - gk);
+            let (gr, rr) = (rate(gk, gn), rate(rk, rn));
+            let ratio = (rr > 0.0).then(|| gr / rr);
+            let p_value = two_proportion_p(gk, gn, rk, rn);
+            let over = match ratio {
+                Some(r) => r >= MIN_RATIO,
+                None => gr > 0.0,
+            };
+            let big = gn >= MIN_GROUP && rn > 0 && over && p_value < ALPHA;
+            let declared = attribute == "age_band" && selection.uses_age();
+            Group {
+                attribute: attribute.to_string(),
+                value,
+                population: gn,
+                selected: gk,
+                rate: gr,
+                ratio_to_rest: ratio,
+                p_value,
+                flagged: big && !declared,
+                not_flagged_because: (big && declared).then(|| "the program selects by age, openly".to_string()),
+            }
+        })
+        .collect();
+    let flagged = groups.iter().any(|g| g.flagged);
+    Impact {
+        on,
+        population: n,
+        selected: k,
+        rate: rate(k, n),
+        groups,
+        flagged,
+        min_group_shown: 0,
+        groups_not_shown: 0,
+    }
+}
+
+/// For a population read from the live database: leave out groups too small to
+/// publish (they still counted in the comparison).
+pub fn hide_small_groups(impact: &mut Impact, min: u64) {
+    let before = impact.groups.len();
+    impact.groups.retain(|g| g.population >= min);
+    impact.groups_not_shown = (before - impact.groups.len()) as u64;
+    impact.min_group_shown = min;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::civil::date;
+    use proptest::prelude::*;
+
+    #[test]
+    fn erfc_and_the_test_agree_with_tables() {
+        assert!((erfc(0.0) - 1.0).abs() < 1e-7);
+        // z = 2.5758 is the two-sided 1 % point.
+        assert!((erfc(2.5758 / std::f64::consts::SQRT_2) - 0.01).abs() < 1e-5);
+        assert!((erfc(1.96 / std::f64::consts::SQRT_2) - 0.05).abs() < 1e-4);
+        // 60/100 against 40/100: z = 2.828, p = 0.00468.
+        assert!((two_proportion_p(60, 100, 40, 100) - 0.004678).abs() < 1e-5);
+        assert_eq!(two_proportion_p(0, 10, 0, 10), 1.0);
+    }
+
+    #[test]
+    fn age_is_whole_years() {
+        assert_eq!(age_on(date(2000, 3, 1), date(2016, 2, 29)), Some(15));
+        assert_eq!(age_on(date(2000, 3, 1), date(2016, 3, 1)), Some(16));
+        assert_eq!(age_on(date(2030, 1, 1), date(2016, 3, 1)), None);
+    }
+
+    proptest! {
+        /// The counts add up, rates are in [0, 1], and nothing under 30 is flagged.
+        #[test]
+        fn counts_add_up_and_small_groups_are_never_flagged(
+            people in proptest::collection::vec((0u8..4, 0u8..2, 0u8..3, 1950i16..2020), 0..300),
+        ) {
+            let classes = ["WT", "B-2", "F-1"];
+            let pop: Vec<Person> = people.iter().map(|(n, s, c, y)| Person {
+                nationality: format!("N{n}"),
+                sex: ["F", "M"][*s as usize].into(),
+                birth_date: Some(date(*y, 6, 1)),
+                admission_class: Some(classes[*c as usize].into()),
+                ..Person::default()
+            }).collect();
+            let sel = Selection { admission_class: Some(vec!["WT".into()]), ..Selection::default() };
+            let i = analyse(&sel, &pop, date(2027, 1, 1));
+            prop_assert_eq!(i.population, pop.len() as u64);
+            for attr in ["nationality", "sex", "age_band"] {
+                let gs: Vec<&Group> = i.groups.iter().filter(|g| g.attribute == attr).collect();
+                prop_assert_eq!(gs.iter().map(|g| g.population).sum::<u64>(), i.population);
+                prop_assert_eq!(gs.iter().map(|g| g.selected).sum::<u64>(), i.selected);
+            }
+            for g in &i.groups {
+                prop_assert!((0.0..=1.0).contains(&g.rate) && (0.0..=1.0).contains(&g.p_value));
+                prop_assert!(!g.flagged || g.population >= MIN_GROUP);
+            }
+        }
+    }
+}

@@ -1,0 +1,327 @@
+//! Programs over HTTP: the public list and detail (every version, sign-off and
+//! repeal), the impact analysis, and the lifecycle (add, activate, sign off,
+//! repeal). The rules are the core's; each transition is one ledger event with the
+//! caller as actor.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use fairgate_core::program::impact::{Impact, Person};
+use fairgate_core::program::lifecycle::{ProgramBook, ProgramRecord, Status};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::api::ReceiptView;
+use crate::auth::{blocking, Caller};
+use crate::json::ApiJson;
+use crate::problem::Problem;
+use crate::AppState;
+
+/// A decision on a program, public: who (account name, role, agency), when, why.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DecisionView {
+    pub by: String,
+    pub role: String,
+    pub agency: String,
+    pub at: String,
+    pub reason: String,
+    pub leaf_index: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ProgramView {
+    pub id: String,
+    pub version: u32,
+    pub title: String,
+    pub legal_basis: String,
+    pub starts: String,
+    /// The last day in force. Every program has one, at most five years after its start.
+    pub sunset: String,
+    /// draft, scheduled, active, superseded, ended or repealed.
+    pub status: String,
+    /// Whether this version is the one in force today.
+    pub in_force: bool,
+    /// The ledger leaf of the activation, or of the draft when not activated.
+    pub leaf_index: u64,
+    /// Whether the impact analysis flagged a group (null for programs from before drafts).
+    pub impact_flagged: Option<bool>,
+    /// Auditors' sign-offs of this version, with their reasons.
+    pub sign_offs: Vec<DecisionView>,
+    /// The repeal of the program, if it was repealed.
+    pub repealed: Option<DecisionView>,
+}
+
+fn names(st: &AppState) -> std::collections::HashMap<String, String> {
+    st.registry.store().users().map(|us| us.into_iter().map(|u| (u.id, u.name)).collect()).unwrap_or_default()
+}
+
+fn decision(
+    d: &fairgate_core::program::lifecycle::Decision,
+    names: &std::collections::HashMap<String, String>,
+) -> DecisionView {
+    DecisionView {
+        by: names.get(&d.stamp.by).cloned().unwrap_or_else(|| d.stamp.by.clone()),
+        role: d.stamp.role.clone(),
+        agency: d.stamp.agency.clone(),
+        at: d.stamp.at.to_string(),
+        reason: d.reason.clone(),
+        leaf_index: d.stamp.leaf_index,
+    }
+}
+
+fn views(
+    rec: &ProgramRecord,
+    today: jiff::civil::Date,
+    names: &std::collections::HashMap<String, String>,
+) -> Vec<ProgramView> {
+    rec.versions
+        .iter()
+        .map(|v| {
+            let status = rec.status(v.program.version, today);
+            let leaf_index = v.activated.as_ref().or(v.drafted.as_ref()).map(|s| s.leaf_index).unwrap_or_default();
+            ProgramView {
+                id: v.program.id.clone(),
+                version: v.program.version,
+                title: v.program.title.clone(),
+                legal_basis: v.program.legal_basis.clone(),
+                starts: v.program.starts.to_string(),
+                sunset: v.program.sunset.to_string(),
+                status: status.as_str().to_string(),
+                in_force: status == Status::Active,
+                leaf_index,
+                impact_flagged: v.impact.as_ref().map(|i| i.flagged),
+                sign_offs: v.sign_offs.iter().map(|d| decision(d, names)).collect(),
+                repealed: rec.repealed.as_ref().map(|d| decision(d, names)),
+            }
+        })
+        .collect()
+}
+
+/// Every version of every program, as the public sees it.
+pub fn all_views(st: &AppState, book: &ProgramBook) -> Vec<ProgramView> {
+    let today = st.today();
+    let names = names(st);
+    book.programs.iter().flat_map(|r| views(r, today, &names)).collect()
+}
+
+/// Every program and version with its status, sign-offs and repeal. Public: no sign-in, no personal data.
+#[utoipa::path(get, path = "/programs", tag = "programs", responses((status = 200, body = Vec<ProgramView>)))]
+pub async fn list_programs(State(st): State<AppState>) -> Result<Json<Vec<ProgramView>>, Problem> {
+    Ok(Json(
+        blocking(move || {
+            let book = st.registry.program_book().map_err(Problem::from)?;
+            Ok(all_views(&st, &book))
+        })
+        .await?,
+    ))
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ProgramDetail {
+    pub versions: Vec<ProgramView>,
+    /// Per version: the program file as drafted, its compiled rules and its impact analysis.
+    #[schema(value_type = Vec<Object>)]
+    pub documents: Vec<serde_json::Value>,
+}
+
+/// One program: every version with its file, compiled rules and impact analysis. Public.
+#[utoipa::path(get, path = "/programs/{id}", tag = "programs",
+    params(("id" = String, Path, description = "Program id")),
+    responses((status = 200, body = ProgramDetail), (status = 404, body = Problem)))]
+pub async fn show_program(State(st): State<AppState>, Path(id): Path<String>) -> Result<Json<ProgramDetail>, Problem> {
+    Ok(Json(
+        blocking(move || {
+            let book = st.registry.program_book().map_err(Problem::from)?;
+            let rec = book.get(&id).ok_or_else(|| {
+                Problem::new(
+                    StatusCode::NOT_FOUND,
+                    "unknown-program",
+                    "No such program",
+                    format!("there is no program `{id}`: see GET /programs"),
+                )
+                .with_errors(vec![fairgate_core::FieldError::new("id", "is not the id of any program")])
+            })?;
+            let documents = rec
+                .versions
+                .iter()
+                .map(|v| {
+                    let compiled = v.source.as_deref().and_then(|s| fairgate_core::program::lang::compile(s).ok());
+                    serde_json::json!({
+                        "version": v.program.version,
+                        "source": v.source,
+                        "compiled": compiled,
+                        "impact": v.impact,
+                        "population_source": v.population_source,
+                    })
+                })
+                .collect();
+            Ok(ProgramDetail { versions: views(rec, st.today(), &names(&st)), documents })
+        })
+        .await?,
+    ))
+}
+
+/// A program file, and optionally the population to analyse it over.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct ProgramSubmission {
+    /// The program file (TOML), as in docs/programs.md.
+    pub source: String,
+    /// People to analyse the selection over; without it, the registered subjects.
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub population: Option<Vec<Person>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AddedProgramView {
+    pub id: String,
+    pub version: u32,
+    #[schema(value_type = Object)]
+    pub impact: Impact,
+    pub population_source: String,
+    pub receipt: ReceiptView,
+}
+
+/// Add a program (or an amendment: the next version of an existing id) as a draft,
+/// with its impact analysis. Administrators.
+#[utoipa::path(post, path = "/programs", tag = "programs", request_body = ProgramSubmission, security(("bearer" = [])),
+    responses((status = 201, body = AddedProgramView), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn add_program(
+    State(st): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<ProgramSubmission>,
+) -> Result<(StatusCode, Json<AddedProgramView>), Problem> {
+    let (added, receipt) = blocking(move || {
+        st.registry
+            .add_program(st.now(), &caller.actor(), &body.source, body.population.as_deref())
+            .map_err(Problem::from)
+    })
+    .await?;
+    tracing::info!(program = %added.id, version = added.version, leaf = receipt.leaf_index, "program drafted");
+    Ok((
+        StatusCode::CREATED,
+        Json(AddedProgramView {
+            id: added.id,
+            version: added.version,
+            impact: added.impact,
+            population_source: added.population_source,
+            receipt: receipt.into(),
+        }),
+    ))
+}
+
+/// Analyse a program file's selection without recording anything. Any signed-in role.
+#[utoipa::path(post, path = "/programs/impact", tag = "programs", request_body = ProgramSubmission, security(("bearer" = [])),
+    responses((status = 200, body = Object), (status = 422, body = Problem)))]
+pub async fn program_impact(
+    State(st): State<AppState>,
+    _caller: Caller,
+    ApiJson(body): ApiJson<ProgramSubmission>,
+) -> Result<Json<Impact>, Problem> {
+    Ok(Json(
+        blocking(move || {
+            let (_, impact, _) = st
+                .registry
+                .program_impact(&body.source, body.population.as_deref(), st.today())
+                .map_err(Problem::from)?;
+            Ok(impact)
+        })
+        .await?,
+    ))
+}
+
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct Transition {
+    /// The version; the latest when left out.
+    #[serde(default)]
+    pub version: Option<u32>,
+    /// Required for a sign-off and a repeal.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TransitionDone {
+    pub id: String,
+    pub version: Option<u32>,
+    pub status: String,
+    pub receipt: ReceiptView,
+}
+
+fn transition(
+    st: &AppState,
+    id: &str,
+    f: impl FnOnce(&mut fairgate_store::registry::Batch<'_>) -> Result<Option<u32>, fairgate_store::RegistryError>,
+) -> Result<TransitionDone, Problem> {
+    let (version, receipt) = st.registry.write(st.now(), f).map_err(Problem::from)?;
+    let book = st.registry.program_book().map_err(Problem::from)?;
+    let status = match (book.get(id), version) {
+        (Some(rec), Some(v)) => rec.status(v, st.today()).as_str().to_string(),
+        (Some(rec), None) if rec.repealed.is_some() => Status::Repealed.as_str().to_string(),
+        _ => String::new(),
+    };
+    Ok(TransitionDone { id: id.to_string(), version, status, receipt: receipt.into() })
+}
+
+/// Put a drafted version in force. Administrators. Refused (409) when the impact
+/// analysis could not clear it and no auditor has signed it off.
+#[utoipa::path(post, path = "/programs/{id}/activate", tag = "programs", request_body = Transition, security(("bearer" = [])),
+    params(("id" = String, Path, description = "Program id")),
+    responses((status = 200, body = TransitionDone), (status = 403, body = Problem), (status = 409, body = Problem)))]
+pub async fn activate_program(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<Transition>,
+) -> Result<Json<TransitionDone>, Problem> {
+    Ok(Json(
+        blocking(move || {
+            let actor = caller.actor();
+            transition(&st, &id, |b| Ok(Some(b.activate_program(&actor, &id, body.version)?.0.version)))
+        })
+        .await?,
+    ))
+}
+
+/// An auditor signs off a draft, with reasons; the sign-off is public. Auditors.
+#[utoipa::path(post, path = "/programs/{id}/sign-off", tag = "programs", request_body = Transition, security(("bearer" = [])),
+    params(("id" = String, Path, description = "Program id")),
+    responses((status = 200, body = TransitionDone), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn sign_off_program(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<Transition>,
+) -> Result<Json<TransitionDone>, Problem> {
+    Ok(Json(
+        blocking(move || {
+            let actor = caller.actor();
+            let reason = body.reason.unwrap_or_default();
+            transition(&st, &id, |b| Ok(Some(b.sign_off_program(&actor, &id, body.version, &reason)?.0)))
+        })
+        .await?,
+    ))
+}
+
+/// Repeal a program: every version ends now and the id can never be used again. Administrators.
+#[utoipa::path(post, path = "/programs/{id}/repeal", tag = "programs", request_body = Transition, security(("bearer" = [])),
+    params(("id" = String, Path, description = "Program id")),
+    responses((status = 200, body = TransitionDone), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn repeal_program(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<Transition>,
+) -> Result<Json<TransitionDone>, Problem> {
+    Ok(Json(
+        blocking(move || {
+            let actor = caller.actor();
+            let reason = body.reason.unwrap_or_default();
+            transition(&st, &id, |b| {
+                b.repeal_program(&actor, &id, &reason)?;
+                Ok(None)
+            })
+        })
+        .await?,
+    ))
+}

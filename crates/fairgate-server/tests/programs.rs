@@ -1,0 +1,143 @@
+//! The program lifecycle through HTTP: protected attributes refused, a proxy
+//! flagged and held until an auditor signs it off, amendment, repeal and sunset, all
+//! public in `GET /programs` and the transparency report.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+
+fn today_plus(days: i64) -> String {
+    jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date()
+        .checked_add(jiff::Span::new().days(days))
+        .unwrap()
+        .to_string()
+}
+
+fn source(class: &str) -> String {
+    format!(
+        "id = \"pilot-visitors\"\ntitle = \"Pilot visitor registration\"\nlegal_basis = \"Test Act s. 2\"\nstarts = {}\nsunset = {}\n\n[selection]\nadmission_class = [\"{class}\"]\n",
+        today_plus(-10),
+        today_plus(365)
+    )
+}
+
+/// 400 people over four nationalities; class `E-9` is held only by `KAR` nationals.
+fn population() -> Value {
+    let nations = ["UTO", "KAR", "VAL", "ZEN"];
+    let people: Vec<Value> = (0..400)
+        .map(|i| {
+            let n = nations[i % 4];
+            let class = if n == "KAR" && i % 3 == 0 {
+                "E-9"
+            } else if (i / 4) % 2 == 0 {
+                "WT"
+            } else {
+                "B-2"
+            };
+            json!({"nationality": n, "sex": if (i / 8) % 2 == 0 { "F" } else { "M" },
+                   "birth_date": format!("{}-05-01", 1960 + (i * 7) % 50), "admission_class": class,
+                   "purpose_of_admission": "tourism", "admitted_on": "2026-06-01", "stay_days": (i * 13) % 90})
+        })
+        .collect();
+    Value::Array(people)
+}
+
+async fn programs(s: &Server) -> Vec<Value> {
+    s.client.get(s.url("/programs")).send().await.unwrap().json().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_program_goes_from_draft_to_repeal_and_every_step_is_public() {
+    let s = start().await;
+
+    // The 2002 call-in shape does not compile; the errors give line and column.
+    let callin = format!("{}nationality = [\"IR\", \"SY\"]\nsex = \"M\"\n", source("WT"));
+    let (st, b) = s.post(&s.admin, "/programs", &json!({"source": callin})).await;
+    assert_eq!(st, 422, "{b}");
+    assert_eq!(b["errors"][0]["field"], "source:9:1");
+    assert!(b["errors"][0]["message"].as_str().unwrap().contains("protected attribute"), "{b}");
+    assert!(b["errors"][1]["message"].as_str().unwrap().contains("`selection.sex`"), "{b}");
+
+    // Only an administrator adds programs.
+    let proxy = json!({"source": source("E-9"), "population": population()});
+    assert_eq!(s.post(&s.officer, "/programs", &proxy).await.0, 403);
+
+    // A proxy for nationality: drafted, flagged, and refused activation without a sign-off.
+    let (st, b) = s.post(&s.admin, "/programs", &proxy).await;
+    assert_eq!(st, 201, "{b}");
+    assert_eq!((b["version"].as_u64(), b["impact"]["flagged"].as_bool()), (Some(1), Some(true)));
+    let kar = b["impact"]["groups"].as_array().unwrap().iter().find(|g| g["value"] == "KAR").unwrap();
+    assert_eq!(kar["flagged"], true);
+    let (st, b) = s.post(&s.admin, "/programs/pilot-visitors/activate", &json!({})).await;
+    assert_eq!(st, 409, "{b}");
+    assert!(b["detail"].as_str().unwrap().contains("nationality KAR"), "{b}");
+
+    // The sign-off is the auditor's alone, and needs reasons.
+    let (st, _) = s.post(&s.admin, "/programs/pilot-visitors/sign-off", &json!({"reason": "fine"})).await;
+    assert_eq!(st, 403);
+    let (st, b) = s.post(&s.auditor, "/programs/pilot-visitors/sign-off", &json!({})).await;
+    assert_eq!((st, b["errors"][0]["field"].as_str()), (422, Some("reason")), "{b}");
+    let why = "E-9 is a treaty class; the pilot runs at one port and is reviewed monthly";
+    let (st, b) = s.post(&s.auditor, "/programs/pilot-visitors/sign-off", &json!({"reason": why})).await;
+    assert_eq!(st, 200, "{b}");
+    let (st, b) = s.post(&s.admin, "/programs/pilot-visitors/activate", &json!({})).await;
+    assert_eq!((st, b["status"].as_str()), (200, Some("active")), "{b}");
+
+    // Public: the status, the sign-off with the auditor's name and reasons.
+    let list = programs(&s).await;
+    assert_eq!(list[0]["status"], "active");
+    assert_eq!(list[0]["sign_offs"][0]["by"], "auditor");
+    assert_eq!(list[0]["sign_offs"][0]["reason"], why);
+    let report: Value = s.client.get(s.url("/transparency.json")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(report["programs"][0]["sign_offs"][0]["reason"], why);
+    let detail: Value = s.client.get(s.url("/programs/pilot-visitors")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(detail["documents"][0]["compiled"]["selection"]["admission_class"], json!(["E-9"]));
+    assert_eq!(detail["documents"][0]["impact"]["flagged"], true);
+
+    // An amendment is a new version through the same checks; this one clears alone.
+    let (st, b) = s.post(&s.admin, "/programs", &json!({"source": source("WT"), "population": population()})).await;
+    assert_eq!((st, b["version"].as_u64(), b["impact"]["flagged"].as_bool()), (201, Some(2), Some(false)), "{b}");
+    let (st, _) = s.post(&s.admin, "/programs/pilot-visitors/activate", &json!({"version": 2})).await;
+    assert_eq!(st, 200);
+    let list = programs(&s).await;
+    let status: Vec<(u64, &str)> =
+        list.iter().map(|p| (p["version"].as_u64().unwrap(), p["status"].as_str().unwrap())).collect();
+    assert_eq!(status, [(1, "superseded"), (2, "active")]);
+
+    // Repeal ends every version at once and the id can never come back.
+    let (st, b) = s.post(&s.admin, "/programs/pilot-visitors/repeal", &json!({"reason": ""})).await;
+    assert_eq!(st, 422, "{b}");
+    let (st, b) =
+        s.post(&s.admin, "/programs/pilot-visitors/repeal", &json!({"reason": "The pilot ended early"})).await;
+    assert_eq!((st, b["status"].as_str()), (200, Some("repealed")), "{b}");
+    assert!(programs(&s).await.iter().all(|p| p["status"] == "repealed" && p["in_force"] == false));
+    assert_eq!(programs(&s).await[0]["repealed"]["reason"], "The pilot ended early");
+    let (st, b) = s.post(&s.admin, "/programs", &json!({"source": source("WT"), "population": population()})).await;
+    assert_eq!(st, 409, "{b}");
+    let (st, _) = s.post(&s.admin, "/programs/pilot-visitors/activate", &json!({"version": 2})).await;
+    assert_eq!(st, 409);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_program_ends_by_itself_after_its_sunset() {
+    let s = start().await;
+    let body = json!({"source": source("WT"), "population": population()});
+    assert_eq!(s.post(&s.admin, "/programs", &body).await.0, 201);
+    assert_eq!(s.post(&s.admin, "/programs/pilot-visitors/activate", &json!({})).await.0, 200);
+    assert_eq!(programs(&s).await[0]["status"], "active");
+    // 366 days later the sunset (today + 365) has passed.
+    s.clock_offset.store(366 * 86_400, std::sync::atomic::Ordering::SeqCst);
+    let p = &programs(&s).await[0];
+    assert_eq!((p["status"].as_str(), p["in_force"].as_bool()), (Some("ended"), Some(false)));
+    // An ended program cannot be put back in force, not even as an amendment.
+    let (st, b) = s.post(&s.admin, "/programs", &body).await;
+    assert_eq!(st, 201, "{b}");
+    let (st, b) = s.post(&s.admin, "/programs/pilot-visitors/activate", &json!({})).await;
+    assert_eq!(st, 409, "{b}");
+    assert!(b["detail"].as_str().unwrap().contains("sunset"), "{b}");
+    s.stop().await;
+}
