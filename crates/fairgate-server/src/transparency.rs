@@ -146,8 +146,7 @@ fn build(st: &AppState, overstays: Table) -> Result<Report, Problem> {
         programs,
         not_yet_reported: vec![
             "overstays by program (stays are judged by the admission class's rule until programs set it)".into(),
-            "designations (comes with the program language)".into(),
-            "program sign-offs and repeals (comes with the program lifecycle)".into(),
+            "individual designations, by officer and port (comes with designations)".into(),
             "expungement certificates (comes with erasure)".into(),
         ],
     })
@@ -301,8 +300,14 @@ pub async fn report_page(State(st): State<AppState>) -> Result<Markup, Problem> 
             h2 { "Programs" }
             @if r.programs.is_empty() { p { "No program has been put in force." } } @else {
                 table {
-                    thead { tr { th { "program" } th { "legal basis" } th { "starts" } th { "sunset" } th { "in force" } } }
-                    tbody { @for p in &r.programs { tr { td { (p.title) " (" (p.id) " v" (p.version) ")" } td { (p.legal_basis) } td { (p.starts) } td { (p.sunset) } td { @if p.in_force { "yes" } @else { "no" } } } } }
+                    thead { tr { th { "program" } th { "legal basis" } th { "starts" } th { "sunset" } th { "status" } th { "sign-offs and repeal" } } }
+                    tbody { @for p in &r.programs { tr {
+                        td { (p.title) " (" (p.id) " v" (p.version) ")" } td { (p.legal_basis) } td { (p.starts) } td { (p.sunset) } td { (p.status) }
+                        td {
+                            @for d in &p.sign_offs { p { "Signed off by " (d.by) " (" (d.role) ", " (d.agency) ") on " (d.at.get(..10).unwrap_or(&d.at)) ": " (d.reason) } }
+                            @if let Some(d) = &p.repealed { p { "Repealed by " (d.by) " on " (d.at.get(..10).unwrap_or(&d.at)) ": " (d.reason) } }
+                        }
+                    } } }
                 }
             }
             (section("Use of personal data", "Every read of personal data, by the reader's agency, role and stated purpose.", &r.data_use))
