@@ -354,16 +354,7 @@ impl Compiler<'_> {
             let span = table.get_key_value(k).and_then(|(key, item)| key.span().or_else(|| item.span()));
             let full = join(path, k);
             if let Some(p) = classify(k) {
-                self.err(
-                    &span,
-                    &full,
-                    DiagnosticKind::ProtectedAttribute,
-                    format!(
-                        "`{full}` is a protected attribute ({}) and no program may use it: Fairgate refuses it because {}.",
-                        p.as_str(),
-                        p.why()
-                    ),
-                );
+                self.protected(&span, &full, p);
                 continue;
             }
             let table_label =
@@ -415,17 +406,18 @@ impl Compiler<'_> {
         }
         walk(item, path, &mut found);
         for (span, full, p) in found {
-            self.err(
-                &span,
-                &full,
-                DiagnosticKind::ProtectedAttribute,
-                format!(
-                    "`{full}` is a protected attribute ({}) and no program may use it: Fairgate refuses it because {}.",
-                    p.as_str(),
-                    p.why()
-                ),
-            );
+            self.protected(&span, &full, p);
         }
+    }
+
+    /// The refusal of a protected attribute: the words, the key, the family and why.
+    fn protected(&mut self, span: &Span, full: &str, p: super::protected::Protected) {
+        let why = p.why();
+        let message = format!(
+            "`{full}` is a protected attribute ({}) and no program may use it: Fairgate refuses it because {why}.",
+            p.as_str()
+        );
+        self.err(span, full, DiagnosticKind::ProtectedAttribute, message);
     }
 }
 
