@@ -210,14 +210,22 @@ pub async fn add_program(
     ))
 }
 
-/// Analyse a program file's selection without recording anything. Any signed-in role.
+/// Analyse a program file's selection without recording anything. Any signed-in
+/// role with a `population`; over the registered subjects, administrators and auditors.
 #[utoipa::path(post, path = "/programs/impact", tag = "programs", request_body = ProgramSubmission, security(("bearer" = [])),
     responses((status = 200, body = Object), (status = 422, body = Problem)))]
 pub async fn program_impact(
     State(st): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
     ApiJson(body): ApiJson<ProgramSubmission>,
 ) -> Result<Json<Impact>, Problem> {
+    use fairgate_core::access::Role;
+    if body.population.is_none() && !matches!(caller.role, Role::Admin | Role::Auditor) {
+        return Err(Problem::forbidden(
+            "role-not-permitted",
+            "only administrators and auditors may analyse a program over the registered subjects: send a `population` to analyse your own",
+        ));
+    }
     Ok(Json(
         blocking(move || {
             let (_, impact, _) = st

@@ -76,6 +76,8 @@ async fn a_full_registration_logs_no_personal_data() {
     assert_eq!(st, 201, "{b}");
     let (st, _) = s.post(&s.admin, "/programs/impact", &json!({"source": program})).await;
     assert_eq!(st, 200);
+    let (st, _) = s.post(&s.officer, "/programs/impact", &json!({"source": program})).await;
+    assert_eq!(st, 403, "officers may not analyse the registered subjects");
     assert_eq!(s.client.get(s.url("/transparency.json")).send().await.unwrap().status(), 200);
     // Refused input must not echo personal data into logs either.
     let mut bad = specimen();

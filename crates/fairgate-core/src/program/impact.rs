@@ -217,10 +217,12 @@ pub fn analyse(selection: &Selection, people: &[Person], on: Date) -> Impact {
 }
 
 /// For a population read from the live database: leave out groups too small to
-/// publish (they still counted in the comparison).
+/// publish, and groups with between 1 and `min - 1` people selected (a narrow
+/// selection could otherwise tell the nationality of one known person). They still
+/// counted in the comparison and in `flagged`.
 pub fn hide_small_groups(impact: &mut Impact, min: u64) {
     let before = impact.groups.len();
-    impact.groups.retain(|g| g.population >= min);
+    impact.groups.retain(|g| g.population >= min && (g.selected == 0 || g.selected >= min));
     impact.groups_not_shown = (before - impact.groups.len()) as u64;
     impact.min_group_shown = min;
 }
@@ -240,6 +242,34 @@ mod tests {
         // 60/100 against 40/100: z = 2.828, p = 0.00468.
         assert!((two_proportion_p(60, 100, 40, 100) - 0.004678).abs() < 1e-5);
         assert_eq!(two_proportion_p(0, 10, 0, 10), 1.0);
+    }
+
+    #[test]
+    fn small_groups_and_small_selections_are_hidden_but_still_count() {
+        let mut people: Vec<Person> = (0..200)
+            .map(|i| Person {
+                nationality: if i < 100 { "AAA" } else { "BBB" }.into(),
+                sex: "F".into(),
+                admission_class: Some(if i < 40 { "E-9" } else { "WT" }.into()),
+                ..Person::default()
+            })
+            .collect();
+        people.extend((0..5).map(|_| Person { nationality: "CCC".into(), sex: "F".into(), ..Person::default() }));
+        people.push(Person {
+            nationality: "BBB".into(),
+            sex: "M".into(),
+            admission_class: Some("E-9".into()),
+            ..Person::default()
+        });
+        let sel = Selection { admission_class: Some(vec!["E-9".into()]), ..Selection::default() };
+        let mut i = analyse(&sel, &people, date(2027, 1, 1));
+        assert!(i.flagged);
+        hide_small_groups(&mut i, 10);
+        let shown: Vec<&str> = i.groups.iter().map(|g| g.value.as_str()).collect();
+        // age band `unknown`, nationality AAA, sex F; not BBB (1 selected), CCC (5 people) or M (1 person).
+        assert_eq!(shown, ["unknown", "AAA", "F"]);
+        assert!(i.flagged, "hidden groups still count");
+        assert_eq!(i.groups_not_shown, 3);
     }
 
     #[test]
