@@ -78,6 +78,29 @@ pub struct ProgramSignedOff {
     pub signed_off_by: Actor,
 }
 
+/// An officer designated a subject for closer monitoring. Sealed under the
+/// subject's key like every fact about them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubjectDesignated {
+    pub subject: SubjectId,
+    /// 1, 2, … per subject.
+    pub number: u32,
+    pub designation: crate::designation::NewDesignation,
+    pub designated_by: Actor,
+    pub at: jiff::Timestamp,
+}
+
+/// A supervisor approved or rejected a designation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DesignationReviewed {
+    pub subject: SubjectId,
+    pub number: u32,
+    pub approved: bool,
+    pub reason: Option<String>,
+    pub reviewed_by: Actor,
+    pub at: jiff::Timestamp,
+}
+
 /// A program was repealed: every version ends now and the id can never be used again.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProgramRepealed {
@@ -97,6 +120,8 @@ pub enum Event {
     ProgramDrafted(ProgramDrafted),
     ProgramSignedOff(ProgramSignedOff),
     ProgramRepealed(ProgramRepealed),
+    SubjectDesignated(SubjectDesignated),
+    DesignationReviewed(DesignationReviewed),
 }
 
 /// The only thing about an event that is stored in the clear. Codes are stable forever.
@@ -111,6 +136,8 @@ pub enum EventKind {
     ProgramDrafted = 6,
     ProgramSignedOff = 7,
     ProgramRepealed = 8,
+    SubjectDesignated = 9,
+    DesignationReviewed = 10,
 }
 
 impl EventKind {
@@ -127,6 +154,8 @@ impl EventKind {
             6 => Self::ProgramDrafted,
             7 => Self::ProgramSignedOff,
             8 => Self::ProgramRepealed,
+            9 => Self::SubjectDesignated,
+            10 => Self::DesignationReviewed,
             _ => return None,
         })
     }
@@ -143,6 +172,8 @@ impl Event {
             Event::ProgramDrafted(_) => EventKind::ProgramDrafted,
             Event::ProgramSignedOff(_) => EventKind::ProgramSignedOff,
             Event::ProgramRepealed(_) => EventKind::ProgramRepealed,
+            Event::SubjectDesignated(_) => EventKind::SubjectDesignated,
+            Event::DesignationReviewed(_) => EventKind::DesignationReviewed,
         }
     }
     /// The subject this event is about, if it is about a person.
@@ -152,6 +183,8 @@ impl Event {
             Event::RegistrationRecorded(e) => Some(e.subject),
             Event::CrossingRecorded(e) => Some(e.subject),
             Event::PersonalDataAccessed(e) => Some(e.subject),
+            Event::SubjectDesignated(e) => Some(e.subject),
+            Event::DesignationReviewed(e) => Some(e.subject),
             Event::ProgramActivated(_)
             | Event::ProgramDrafted(_)
             | Event::ProgramSignedOff(_)
@@ -185,6 +218,8 @@ mod tests {
             EventKind::ProgramDrafted,
             EventKind::ProgramSignedOff,
             EventKind::ProgramRepealed,
+            EventKind::SubjectDesignated,
+            EventKind::DesignationReviewed,
         ] {
             assert_eq!(EventKind::from_code(k.code()), Some(k));
         }

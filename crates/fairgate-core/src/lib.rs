@@ -8,6 +8,7 @@
 
 pub mod access;
 pub mod crossing;
+pub mod designation;
 pub mod document;
 pub mod error;
 pub mod event;

@@ -29,11 +29,19 @@ pub enum Metric {
     /// (local calendar at that port). Not a ledger tally: computed by the overstay
     /// sweep once a day.
     Overstays,
+    /// Individual designations, by place and reason, in the month they were made.
+    Designations,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 5] =
-        [Metric::DataUse, Metric::Registrations, Metric::Crossings, Metric::LogEvents, Metric::Overstays];
+    pub const ALL: [Metric; 6] = [
+        Metric::DataUse,
+        Metric::Registrations,
+        Metric::Crossings,
+        Metric::LogEvents,
+        Metric::Overstays,
+        Metric::Designations,
+    ];
 
     pub fn as_str(&self) -> &'static str {
         match self {
@@ -42,6 +50,7 @@ impl Metric {
             Metric::Crossings => "crossings",
             Metric::LogEvents => "log-events",
             Metric::Overstays => "overstays",
+            Metric::Designations => "designations",
         }
     }
 
@@ -57,6 +66,7 @@ impl Metric {
             Metric::Crossings => &["port", "direction"],
             Metric::LogEvents => &["event"],
             Metric::Overstays => &["port", "rule"],
+            Metric::Designations => &["place", "reason"],
         }
     }
 }
@@ -112,6 +122,8 @@ pub fn for_each_tally<'a>(event: &'a Event, recorded_at: Timestamp, mut f: impl 
         Event::ProgramDrafted(_) => "program-drafted",
         Event::ProgramSignedOff(_) => "program-signed-off",
         Event::ProgramRepealed(_) => "program-repealed",
+        Event::SubjectDesignated(_) => "subject-designated",
+        Event::DesignationReviewed(_) => "designation-reviewed",
     };
     f(TallyRef { metric: Metric::LogEvents, dims: [kind, "", ""], month: month_index(recorded_at) });
     match event {
@@ -130,7 +142,13 @@ pub fn for_each_tally<'a>(event: &'a Event, recorded_at: Timestamp, mut f: impl 
             dims: [&e.crossing.port, e.crossing.direction.as_str(), ""],
             month: month_index(e.crossing.at),
         }),
+        Event::SubjectDesignated(e) => f(TallyRef {
+            metric: Metric::Designations,
+            dims: [&e.designation.place, e.designation.reason.as_str(), ""],
+            month: month_index(e.at),
+        }),
         Event::SubjectCreated(_)
+        | Event::DesignationReviewed(_)
         | Event::ProgramActivated(_)
         | Event::ProgramDrafted(_)
         | Event::ProgramSignedOff(_)

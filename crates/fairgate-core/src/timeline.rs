@@ -38,6 +38,8 @@ pub struct Timeline {
     pub registrations: Vec<RegistrationEntry>,
     /// Oldest first.
     pub crossings: Vec<CrossingEntry>,
+    /// Individual designations with their reviews, oldest first.
+    pub designations: Vec<crate::designation::Designation>,
 }
 
 impl Timeline {
@@ -47,6 +49,7 @@ impl Timeline {
         let mut created = None;
         let mut registrations = Vec::new();
         let mut crossings = Vec::new();
+        let mut designations = Vec::new();
         for (leaf_index, event) in events {
             match event {
                 Event::SubjectCreated(e) => created = Some((e.subject, e.person, leaf_index)),
@@ -61,6 +64,7 @@ impl Timeline {
                     leaf_index,
                     overstay_at_crossing: e.overstay_at_crossing,
                 }),
+                e @ (Event::SubjectDesignated(_) | Event::DesignationReviewed(_)) => designations.push(e),
                 Event::PersonalDataAccessed(_)
                 | Event::ProgramActivated(_)
                 | Event::ProgramDrafted(_)
@@ -71,7 +75,8 @@ impl Timeline {
         let (id, person, created_leaf_index) = created?;
         registrations.sort_by_key(|r| (r.registration.at, r.leaf_index));
         crossings.sort_by_key(|c| (c.crossing.at, c.leaf_index));
-        Some(Timeline { id, person, created_leaf_index, registrations, crossings })
+        let designations = crate::designation::fold(&designations);
+        Some(Timeline { id, person, created_leaf_index, registrations, crossings, designations })
     }
 
     pub fn crossing_facts(&self) -> Vec<CrossingFact> {

@@ -83,6 +83,19 @@ proptest! {
     }
 
     #[test]
+    fn designation_validation_never_panics(f in proptest::collection::vec(field(), 4), referral in any::<bool>()) {
+        let input = fairgate_core::designation::DesignationInput {
+            reason: if referral { "referral".into() } else { f[0].clone() },
+            facts: f[1].clone(),
+            case_number: Some(f[2].clone()),
+            place: f[3].clone(),
+        };
+        if let Err(e) = input.validate(&book()) {
+            prop_assert!(e.0.iter().all(|fe| ["reason", "facts", "case_number", "place"].contains(&fe.field.as_str())));
+        }
+    }
+
+    #[test]
     fn identifier_parsers_never_panic(s in any::<String>()) {
         let _ = s.parse::<SubjectId>();
         let _ = RegistrationNumber::parse(&s);

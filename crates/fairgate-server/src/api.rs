@@ -41,7 +41,8 @@ use crate::AppState;
     tags(
         (name = "subjects", description = "Subjects, registrations and crossings"),
         (name = "reference", description = "Ports and offices"),
-        (name = "programs", description = "Programs in force and their sunsets"),
+        (name = "programs", description = "Programs: the public list, impact analysis and lifecycle"),
+        (name = "designations", description = "Individual designations, their review, and statistics for auditors"),
         (name = "log", description = "The transparency log"),
         (name = "transparency", description = "The public transparency report: aggregates only, small cells suppressed"),
         (name = "health", description = "Liveness")
@@ -72,6 +73,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(crate::programs::activate_program))
         .routes(routes!(crate::programs::sign_off_program))
         .routes(routes!(crate::programs::repeal_program))
+        .routes(routes!(crate::designations::designate))
+        .routes(routes!(crate::designations::review))
+        .routes(routes!(crate::designations::stats))
         .routes(routes!(create_subject))
         .routes(routes!(lookup_subjects))
         .routes(routes!(get_subject))
@@ -112,7 +116,7 @@ fn retrying<T>(mut f: impl FnMut() -> Result<T, RegistryError>) -> Result<T, Pro
     }
 }
 
-fn subject_id(raw: &str) -> Result<SubjectId, Problem> {
+pub(crate) fn subject_id(raw: &str) -> Result<SubjectId, Problem> {
     raw.parse::<SubjectId>().map_err(|e| {
         Problem::new(StatusCode::NOT_FOUND, "unknown-subject", "No such subject", e.message.clone())
             .with_errors(vec![e])
@@ -276,12 +280,16 @@ pub struct TimelineView {
     pub nationality: String,
     pub registrations: Vec<RegistrationView>,
     pub crossings: Vec<CrossingView>,
+    /// Individual designations: reason, facts, who made it, its review and status
+    /// (pending, approved, rejected or lapsed).
+    #[schema(value_type = Vec<Object>)]
+    pub designations: Vec<serde_json::Value>,
     /// Where this read was logged.
     pub access_receipt: ReceiptView,
 }
 
 impl TimelineView {
-    fn new(t: Timeline, receipt: Receipt) -> Self {
+    fn new(t: Timeline, receipt: Receipt, now: jiff::Timestamp) -> Self {
         let p = t.person;
         Self {
             id: t.id.to_string(),
@@ -322,6 +330,15 @@ impl TimelineView {
                     overstay_at_crossing: c.overstay_at_crossing,
                 })
                 .collect(),
+            designations: t
+                .designations
+                .into_iter()
+                .map(|d| {
+                    let mut v = serde_json::to_value(&d).unwrap_or_default();
+                    v["status"] = serde_json::Value::from(d.status(now).as_str());
+                    v
+                })
+                .collect(),
             access_receipt: receipt.into(),
         }
     }
@@ -340,13 +357,14 @@ async fn get_subject(
     Path(id): Path<String>,
 ) -> Result<Json<TimelineView>, Problem> {
     let id = subject_id(&id)?;
+    let now = st.now();
     let (timeline, receipt) = blocking(move || {
         let actor = reader.caller.actor();
-        retrying(|| st.registry.read_timeline(st.now(), &actor, reader.purpose, id, "GET /subjects/{id}"))
+        retrying(|| st.registry.read_timeline(now, &actor, reader.purpose, id, "GET /subjects/{id}"))
     })
     .await?;
     tracing::info!(subject = %id, access_leaf = receipt.leaf_index, "timeline read");
-    Ok(Json(TimelineView::new(timeline, receipt)))
+    Ok(Json(TimelineView::new(timeline, receipt, now)))
 }
 
 /// Stay accounting for one subject on one day: the rule that applies, and the same

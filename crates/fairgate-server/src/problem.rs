@@ -131,6 +131,19 @@ impl From<RegistryError> for Problem {
                 r.to_string(),
             ),
             RegistryError::NotPermitted(why) => Problem::forbidden("role-not-permitted", why),
+            RegistryError::Review(r) => {
+                use fairgate_core::designation::ReviewRefusal as R;
+                let detail = r.to_string();
+                match r {
+                    R::NotSupervisor(_) | R::OwnDesignation => Problem::forbidden("review-not-permitted", detail),
+                    R::NoSuchDesignation(_) => {
+                        Problem::new(StatusCode::NOT_FOUND, "unknown-designation", "No such designation", detail)
+                    }
+                    R::AlreadyReviewed(_) | R::Lapsed { .. } => {
+                        Problem::new(StatusCode::CONFLICT, "designation-closed", "The designation is closed", detail)
+                    }
+                }
+            }
             other => {
                 tracing::error!(error = %other, "request failed");
                 Problem::internal()

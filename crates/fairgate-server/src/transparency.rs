@@ -70,6 +70,8 @@ pub struct Report {
     /// Overstays on the report's day, by port of entry, rule and the month the
     /// overstay began. Computed once a day by the overstay sweep.
     pub overstays: Table,
+    /// Individual designations by place and reason, in the month they were made.
+    pub designations: Table,
     pub programs: Vec<ProgramView>,
     /// Figures Fairgate does not produce yet, named so their absence is visible.
     pub not_yet_reported: Vec<String>,
@@ -143,10 +145,10 @@ fn build(st: &AppState, overstays: Table) -> Result<Report, Problem> {
         crossings: table(st, Metric::Crossings)?,
         log_events: table(st, Metric::LogEvents)?,
         overstays,
+        designations: table(st, Metric::Designations)?,
         programs,
         not_yet_reported: vec![
             "overstays by program (stays are judged by the admission class's rule until programs set it)".into(),
-            "individual designations, by officer and port (comes with designations)".into(),
             "expungement certificates (comes with erasure)".into(),
         ],
     })
@@ -170,7 +172,7 @@ fn csv_field(s: &str) -> String {
 /// One table of the report as CSV: its dimensions, `month`, `count` (empty when
 /// suppressed) and `suppressed`.
 #[utoipa::path(get, path = "/transparency/{file}", tag = "transparency",
-    params(("file" = String, Path, description = "data-use.csv, registrations.csv, crossings.csv, log-events.csv or overstays.csv")),
+    params(("file" = String, Path, description = "data-use.csv, registrations.csv, crossings.csv, log-events.csv, overstays.csv or designations.csv")),
     responses((status = 200, body = String, content_type = "text/csv"), (status = 404, body = Problem)))]
 pub async fn report_csv(State(st): State<AppState>, Path(file): Path<String>) -> Result<impl IntoResponse, Problem> {
     let metric = file.strip_suffix(".csv").and_then(Metric::parse).ok_or_else(|| {
@@ -178,7 +180,7 @@ pub async fn report_csv(State(st): State<AppState>, Path(file): Path<String>) ->
             StatusCode::NOT_FOUND,
             "not-found",
             "No such table",
-            "the tables are data-use.csv, registrations.csv, crossings.csv, log-events.csv and overstays.csv",
+            "the tables are data-use.csv, registrations.csv, crossings.csv, log-events.csv, overstays.csv and designations.csv",
         )
         .with_errors(vec![fairgate_core::FieldError::new("file", "is not one of the report's tables")])
     })?;
@@ -314,6 +316,7 @@ pub async fn report_page(State(st): State<AppState>) -> Result<Markup, Problem> 
             (section("Registrations", "Registrations by place and kind.", &r.registrations))
             (section("Crossings", "Entries and exits by port.", &r.crossings))
             (section("Overstays", &format!("People with an overstay on record on {}, by the port of entry of the stay in which it began, the stay rule, and the month it began. Recomputed once a day.", r.overstays.as_of.as_deref().unwrap_or("today")), &r.overstays))
+            (section("Individual designations", "Designations of one person for closer monitoring, by the place and the reason category. Designation rates per officer, by nationality and sex, are watched by auditors.", &r.designations))
             (section("Log events", "Leaves by event kind and the month they were recorded. Anyone can recompute this table from the clear leaf headers at /log/leaves.", &r.log_events))
             h2 { "Not reported yet" }
             ul { @for n in &r.not_yet_reported { li { (n) } } }

@@ -79,6 +79,20 @@ async fn a_full_registration_logs_no_personal_data() {
     let (st, _) = s.post(&s.officer, "/programs/impact", &json!({"source": program})).await;
     assert_eq!(st, 403, "officers may not analyse the registered subjects");
     assert_eq!(s.client.get(s.url("/transparency.json")).send().await.unwrap().status(), 200);
+    // A designation: its facts are free text about the person.
+    let d = json!({"reason": "referral", "case_number": "CASE-SECRET-77", "facts": "Seen with FORGED-STAMP-XYZ in the passport", "place": "JFK"});
+    let (st, _) = s.post(&s.officer, &format!("/subjects/{id}/designations"), &d).await;
+    assert_eq!(st, 201);
+    let (st, _) = s
+        .post(
+            &s.supervisor,
+            &format!("/subjects/{id}/designations/1/review"),
+            &json!({"approve": false, "reason": "REJECT-REASON-QQ"}),
+        )
+        .await;
+    assert_eq!(st, 200);
+    let (st, _) = s.read(&s.auditor, Some("oversight-audit"), "/designations/stats").await;
+    assert_eq!(st, 200);
     // Refused input must not echo personal data into logs either.
     let mut bad = specimen();
     bad["birth_date"] = json!("1974-08-32");
@@ -87,11 +101,26 @@ async fn a_full_registration_logs_no_personal_data() {
 
     let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
     assert!(
-        text.contains("subject created") && text.contains("timeline read") && text.contains("program drafted"),
+        text.contains("subject created")
+            && text.contains("timeline read")
+            && text.contains("program drafted")
+            && text.contains("subject designated"),
         "the capture must see the flow:\n{text}"
     );
     assert!(text.contains(&id), "pseudonymous ids are what logs carry");
-    for needle in ["ERIKSSON", "Eriksson", "ANNA", "L898902C3", "1974-08-12", "1974-08-32", "QUEENS", "2026-06-03T13"] {
+    for needle in [
+        "ERIKSSON",
+        "Eriksson",
+        "ANNA",
+        "L898902C3",
+        "1974-08-12",
+        "1974-08-32",
+        "QUEENS",
+        "2026-06-03T13",
+        "FORGED-STAMP-XYZ",
+        "CASE-SECRET-77",
+        "REJECT-REASON-QQ",
+    ] {
         assert!(!text.contains(needle), "log output contains {needle}:\n{text}");
     }
 }

@@ -94,6 +94,9 @@ pub enum RegistryError {
     /// A program file that does not compile.
     #[error(transparent)]
     Program(#[from] fairgate_core::program::lang::CompileErrors),
+    /// A designation review the rules refuse.
+    #[error(transparent)]
+    Review(#[from] fairgate_core::designation::ReviewRefusal),
 }
 
 /// A program added as a draft.
@@ -170,6 +173,7 @@ impl Writer {
             tallies: Vec::new(),
             payload: Vec::with_capacity(512),
             program_events: Vec::new(),
+            designation_events: Vec::new(),
         }
     }
 
@@ -627,8 +631,17 @@ impl Registry {
         request: &str,
     ) -> Result<(Timeline, Receipt)> {
         let timeline = self.load_timeline(id)?;
-        let fields =
-            ["document", "names", "birth_date", "sex", "nationality", "registrations", "interviews", "crossings"];
+        let fields = [
+            "document",
+            "names",
+            "birth_date",
+            "sex",
+            "nationality",
+            "registrations",
+            "interviews",
+            "crossings",
+            "designations",
+        ];
         let ((), receipt) = self.write(now, |b| b.record_access(id, actor, purpose, &fields, request))?;
         Ok((timeline, receipt))
     }
@@ -849,6 +862,66 @@ impl Registry {
         Ok((added, receipt))
     }
 
+    /// A subject's events of the given kinds, opened with their data key, with leaf indexes.
+    fn subject_events(&self, subject_no: u64, data: &SecretKey, kinds: &[EventKind]) -> Result<Vec<(u64, Event)>> {
+        let codes: Vec<u16> = kinds.iter().map(|k| k.code()).collect();
+        let wanted: Vec<u64> = self
+            .store
+            .subject_leaves(subject_no, 0)?
+            .into_iter()
+            .filter(|(_, kind)| codes.contains(kind))
+            .map(|(i, _)| i)
+            .collect();
+        if wanted.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.store.leaves_at(&wanted)?.iter().map(|l| Ok((l.index, self.open_leaf(l, data)?))).collect()
+    }
+
+    /// Designation rates per officer and per place, by nationality and sex, with the
+    /// impact analysis's flag test (auditors). Every live subject is read; only
+    /// aggregates leave, and groups under 10 people are not shown, so no access is
+    /// logged. Officers are named by account id.
+    pub fn designation_stats(&self) -> Result<fairgate_core::designation::Stats> {
+        use fairgate_core::designation::Encounter;
+        let kinds = [
+            EventKind::SubjectCreated,
+            EventKind::RegistrationRecorded,
+            EventKind::CrossingRecorded,
+            EventKind::SubjectDesignated,
+        ];
+        let mut people = Vec::new();
+        for (no, _) in self.store.live_subjects()? {
+            let Some(row) = self.store.subject_keys(no)? else { continue };
+            let Some((data, _)) = self.unwrap_keys(&row)? else { continue };
+            let mut p = Encounter::default();
+            for (_, event) in self.subject_events(no, &data, &kinds)? {
+                match event {
+                    Event::SubjectCreated(e) => {
+                        p.nationality = e.person.nationality;
+                        p.sex = format!("{:?}", e.person.sex);
+                    }
+                    Event::RegistrationRecorded(e) => {
+                        p.seen_by.push(e.officer.id);
+                        p.seen_at.push(e.registration.place);
+                    }
+                    Event::CrossingRecorded(e) => {
+                        p.seen_by.push(e.recorded_by.id);
+                        p.seen_at.push(e.crossing.port);
+                    }
+                    Event::SubjectDesignated(e) => p.designated.push((e.designated_by.id, e.designation.place)),
+                    _ => {}
+                }
+            }
+            p.seen_by.sort();
+            p.seen_by.dedup();
+            p.seen_at.sort();
+            p.seen_at.dedup();
+            people.push(p);
+        }
+        Ok(fairgate_core::designation::stats(&people, fairgate_core::report::MIN_CELL))
+    }
+
     /// The population for an impact analysis: every live subject's nationality, sex
     /// and birth date, with the admission of their latest entry and the length of
     /// their latest stay on `on`. Nothing leaves but what the analysis aggregates, and
@@ -878,6 +951,15 @@ impl Registry {
                 )));
             };
             let stays = stays_from_crossings(self.facts_of(no, &data)?, on);
+            let designation_events: Vec<Event> = self
+                .subject_events(no, &data, &[EventKind::SubjectDesignated, EventKind::DesignationReviewed])?
+                .into_iter()
+                .map(|(_, e)| e)
+                .collect();
+            let on_ts = on.to_zoned(jiff::tz::TimeZone::UTC).map(|z| z.timestamp()).unwrap_or(Timestamp::MAX);
+            let designated = fairgate_core::designation::fold(&designation_events)
+                .iter()
+                .any(|d| d.status(on_ts) == fairgate_core::designation::Status::Approved);
             let latest = stays.iter().max_by_key(|s| s.period.start);
             out.push(Person {
                 nationality: e.person.nationality,
@@ -888,7 +970,7 @@ impl Registry {
                 admitted_on: latest.map(|s| s.period.start),
                 stay_days: latest
                     .map(|s| (s.period.end.since(s.period.start).map_or(0, |d| d.get_days()) + 1).max(0) as u32),
-                designated: false,
+                designated,
             });
         }
         Ok(out)
@@ -1081,6 +1163,8 @@ pub struct Batch<'a> {
     payload: Vec<u8>,
     /// Program events appended by this batch, with their leaves.
     program_events: Vec<(Event, u64)>,
+    /// Designation events appended by this batch.
+    designation_events: Vec<(SubjectId, Event)>,
 }
 
 impl Batch<'_> {
@@ -1288,6 +1372,91 @@ impl Batch<'_> {
             book.apply(event, self.now, *leaf);
         }
         Ok(book)
+    }
+
+    /// This subject's designations, committed and pending in this batch.
+    fn designations(
+        &mut self,
+        subject: SubjectId,
+    ) -> Result<(u64, Arc<Sealer>, Vec<fairgate_core::designation::Designation>)> {
+        let (no, sealer) = {
+            let s = self.state(subject)?;
+            (s.no, s.data.clone())
+        };
+        // A subject created in this batch has no committed keys, and no committed designations.
+        let mut events: Vec<Event> = match self.reg.store.subject_keys(no)? {
+            Some(row) => {
+                let (data, _) = self.reg.unwrap_keys(&row)?.ok_or(RegistryError::Erased(subject))?;
+                self.reg
+                    .subject_events(no, &data, &[EventKind::SubjectDesignated, EventKind::DesignationReviewed])?
+                    .into_iter()
+                    .map(|(_, e)| e)
+                    .collect()
+            }
+            None => Vec::new(),
+        };
+        events.extend(self.designation_events.iter().filter(|(s, _)| *s == subject).map(|(_, e)| e.clone()));
+        Ok((no, sealer, fairgate_core::designation::fold(&events)))
+    }
+
+    /// An officer designates a subject for closer monitoring. It has effect only once
+    /// a supervisor approves it, within 72 hours. Returns its number.
+    pub fn designate(
+        &mut self,
+        actor: &Actor,
+        subject: SubjectId,
+        input: &fairgate_core::designation::DesignationInput,
+    ) -> Result<u32> {
+        if !fairgate_core::designation::may_designate(actor.role) {
+            return Err(RegistryError::NotPermitted(format!(
+                "only officers and supervisors designate people; you are signed in as {}",
+                actor.role.as_str()
+            )));
+        }
+        let designation = input.validate(&self.reg.places)?;
+        let (no, sealer, existing) = self.designations(subject)?;
+        let number = existing.iter().map(|d| d.number).max().unwrap_or(0) + 1;
+        let event = Event::SubjectDesignated(SubjectDesignated {
+            subject,
+            number,
+            designation,
+            designated_by: actor.clone(),
+            at: self.now,
+        });
+        self.append(no, SLOT_DATA, &sealer, &event)?;
+        self.designation_events.push((subject, event));
+        Ok(number)
+    }
+
+    /// A supervisor (not the designating officer) approves or rejects a pending designation.
+    pub fn review_designation(
+        &mut self,
+        actor: &Actor,
+        subject: SubjectId,
+        number: u32,
+        approved: bool,
+        reason: Option<&str>,
+    ) -> Result<()> {
+        let (no, sealer, existing) = self.designations(subject)?;
+        fairgate_core::designation::check_review(&existing, number, actor, self.now)?;
+        let reason = match reason.map(str::trim).filter(|r| !r.is_empty()) {
+            Some(r) => Some(reason_text(r)?),
+            None if !approved => {
+                return Err(Invalid::one("reason", "is required to reject a designation: say why").into())
+            }
+            None => None,
+        };
+        let event = Event::DesignationReviewed(DesignationReviewed {
+            subject,
+            number,
+            approved,
+            reason,
+            reviewed_by: actor.clone(),
+            at: self.now,
+        });
+        self.append(no, SLOT_DATA, &sealer, &event)?;
+        self.designation_events.push((subject, event));
+        Ok(())
     }
 
     fn append_program(&mut self, event: Event) -> Result<u64> {

@@ -5,6 +5,7 @@
 use anyhow::Result;
 use fairgate_core::access::{Actor, Role};
 use fairgate_core::crossing::{Crossing, Direction};
+use fairgate_core::designation::DesignationInput;
 use fairgate_core::document::TravelDocument;
 use fairgate_core::registration::{Interview, NewRegistration, QuestionAnswer, RegistrationKind};
 use fairgate_core::subject::{NewSubject, Sex};
@@ -77,6 +78,8 @@ pub struct Traveller {
     pub registration: NewRegistration,
     pub later_registration: Option<NewRegistration>,
     pub crossings: Vec<Crossing>,
+    /// Designated for a document anomaly (about one in a hundred, by position).
+    pub designated: bool,
 }
 
 fn pick<'a>(rng: &mut StdRng, from: &[&'a str]) -> &'a str {
@@ -94,7 +97,7 @@ fn document_number(rng: &mut StdRng) -> String {
 pub fn population(n: usize, now: Timestamp) -> Vec<Traveller> {
     let mut rng = StdRng::seed_from_u64(2002);
     let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
-    (0..n).map(|_| traveller(&mut rng, now, today)).collect()
+    (0..n).map(|i| Traveller { designated: i % 97 == 5, ..traveller(&mut rng, now, today) }).collect()
 }
 
 fn traveller(rng: &mut StdRng, now: Timestamp, today: Date) -> Traveller {
@@ -181,7 +184,7 @@ fn traveller(rng: &mut StdRng, now: Timestamp, today: Date) -> Traveller {
         interview: None,
     });
     let later_registration = later_registration.filter(|r| r.at < now);
-    Traveller { person, registration, later_registration, crossings }
+    Traveller { person, registration, later_registration, crossings, designated: false }
 }
 
 fn purpose_for(class: &str) -> &'static str {
@@ -198,6 +201,7 @@ fn purpose_for(class: &str) -> &'static str {
 /// like any other data), with a progress bar when `progress` is given.
 pub fn seed_with(registry: &Registry, n: usize, now: Timestamp, progress: &dyn Fn(u64)) -> Result<u64> {
     let officer = Actor::new("u-demo-seed", Role::Officer, "demo");
+    let supervisor = Actor::new("u-demo-supervisor", Role::Supervisor, "demo");
     let people = population(n, now);
     let mut chunks = people.chunks(100);
     let mut done = 0u64;
@@ -205,6 +209,18 @@ pub fn seed_with(registry: &Registry, n: usize, now: Timestamp, progress: &dyn F
         let Some(chunk) = chunks.next() else { return Ok(false) };
         for t in chunk {
             let id = b.create_validated_subject(&officer, t.person.clone())?;
+            // About one traveller in a hundred is designated for a document anomaly and
+            // approved by a supervisor, so the designation statistics have something to show.
+            if t.designated {
+                let input = DesignationInput {
+                    reason: "document-anomaly".into(),
+                    facts: "Synthetic demo: the data page laminate lifts at one corner".into(),
+                    case_number: None,
+                    place: t.registration.place.clone(),
+                };
+                let n = b.designate(&officer, id, &input)?;
+                b.review_designation(&supervisor, id, n, true, None)?;
+            }
             b.record_validated_registration(&officer, id, t.registration.clone())?;
             for c in &t.crossings {
                 b.record_validated_crossing(&officer, id, c.clone())?;

@@ -3,5 +3,6 @@
 
 pub mod bench;
 pub mod demo;
+pub mod designations;
 pub mod monitor;
 pub mod program;

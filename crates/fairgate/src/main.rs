@@ -105,6 +105,9 @@ enum Command {
     /// Programs: check, impact analysis, add, activate, sign off, repeal, list, show.
     #[command(subcommand)]
     Program(fairgate::program::ProgramCommand),
+    /// Individual designations: statistics by officer and place, for auditors.
+    #[command(subcommand)]
+    Designations(fairgate::designations::DesignationsCommand),
     #[command(subcommand)]
     Bench(BenchCommand),
 }
@@ -312,6 +315,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Program(fairgate::program::ProgramCommand::Impact { file, population: Some(p), json }) => {
             fairgate::program::impact_from_file(&file, &p, json)
         }
+        Command::Designations(cmd) => fairgate::designations::run(&open_existing(&cli.data)?.registry, cmd),
         Command::Program(cmd) => fairgate::program::run(&open_existing(&cli.data)?.registry, cmd),
         Command::Stay { rule, stays, exempt, on, json } => stay(&rule, &stays, &exempt, &on, json),
         Command::Overstays { on, user, purpose, csv, page, per_page } => {

@@ -446,3 +446,20 @@ fn program_check_impact_and_the_lifecycle_from_the_command_line() {
     let show = text(&fairgate(dir.path(), &["program", "show", "proxy"]).stdout);
     assert!(show.contains("\"repealed\"") && show.contains("A test"), "{show}");
 }
+
+#[test]
+fn designation_statistics_are_for_auditors_and_cover_the_demo() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(fairgate(dir.path(), &["demo", "--travellers", "300"]).status.success());
+    let refused = fairgate(dir.path(), &["designations", "stats", "--as", "demo-officer"]);
+    assert!(!refused.status.success());
+    assert!(text(&refused.stderr).contains("for auditors"), "{}", text(&refused.stderr));
+    let out = fairgate(dir.path(), &["designations", "stats", "--as", "demo-auditor", "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // 300 travellers, one in 97 designated (positions 5, 102, 199, 296), all by the seed officer.
+    assert_eq!(v["officers"][0]["encountered"], 300);
+    assert_eq!(v["officers"][0]["designated"], 4);
+    let text_out = text(&fairgate(dir.path(), &["designations", "stats", "--as", "demo-auditor"]).stdout);
+    assert!(text_out.contains("officer u-demo-seed: 4 designated of 300 recorded"), "{text_out}");
+}

@@ -159,25 +159,42 @@ pub fn two_proportion_p(s1: u64, n1: u64, s2: u64, n2: u64) -> f64 {
 
 /// Apply `selection` to `people` on `on` and compare groups.
 pub fn analyse(selection: &Selection, people: &[Person], on: Date) -> Impact {
+    let norm = |s: &str| if s.trim().is_empty() { "unknown".to_string() } else { s.trim().to_ascii_uppercase() };
+    let rows = people.iter().map(|p| {
+        let age = p.birth_date.and_then(|b| age_on(b, on));
+        let groups =
+            vec![("nationality", norm(&p.nationality)), ("sex", norm(&p.sex)), ("age_band", age_band(age).to_string())];
+        (groups, selects(selection, p, on))
+    });
+    let (n, k, groups) = compare_groups(rows, |attribute| attribute == "age_band" && selection.uses_age());
+    let flagged = groups.iter().any(|g| g.flagged);
+    let rate = if n == 0 { 0.0 } else { k as f64 / n as f64 };
+    Impact { on, population: n, selected: k, rate, groups, flagged, min_group_shown: 0, groups_not_shown: 0 }
+}
+
+/// The flag test over any population: each row is a person's groups (attribute,
+/// value) and whether they were selected. Returns (people, selected, groups sorted
+/// by attribute and value). `declared(attribute)` marks an attribute whose
+/// differences the rule states openly, so they are reported but not flagged.
+pub fn compare_groups(
+    rows: impl Iterator<Item = (Vec<(&'static str, String)>, bool)>,
+    declared: impl Fn(&str) -> bool,
+) -> (u64, u64, Vec<Group>) {
     use std::collections::BTreeMap;
     let mut by: BTreeMap<(&'static str, String), (u64, u64)> = BTreeMap::new();
     let (mut n, mut k) = (0u64, 0u64);
-    for p in people {
-        let chosen = selects(selection, p, on) as u64;
+    for (groups, chosen) in rows {
+        let chosen = chosen as u64;
         n += 1;
         k += chosen;
-        let age = p.birth_date.and_then(|b| age_on(b, on));
-        let norm = |s: &str| if s.trim().is_empty() { "unknown".to_string() } else { s.trim().to_ascii_uppercase() };
-        for key in
-            [("nationality", norm(&p.nationality)), ("sex", norm(&p.sex)), ("age_band", age_band(age).to_string())]
-        {
+        for key in groups {
             let e = by.entry(key).or_default();
             e.0 += 1;
             e.1 += chosen;
         }
     }
     let rate = |s: u64, n: u64| if n == 0 { 0.0 } else { s as f64 / n as f64 };
-    let groups: Vec<Group> = by
+    let groups = by
         .into_iter()
         .map(|((attribute, value), (gn, gk))| {
             let (rn, rk) = (n - gn, k - gk);
@@ -189,7 +206,7 @@ pub fn analyse(selection: &Selection, people: &[Person], on: Date) -> Impact {
                 None => gr > 0.0,
             };
             let big = gn >= MIN_GROUP && rn > 0 && over && p_value < ALPHA;
-            let declared = attribute == "age_band" && selection.uses_age();
+            let open = declared(attribute);
             Group {
                 attribute: attribute.to_string(),
                 value,
@@ -198,22 +215,12 @@ pub fn analyse(selection: &Selection, people: &[Person], on: Date) -> Impact {
                 rate: gr,
                 ratio_to_rest: ratio,
                 p_value,
-                flagged: big && !declared,
-                not_flagged_because: (big && declared).then(|| "the program selects by age, openly".to_string()),
+                flagged: big && !open,
+                not_flagged_because: (big && open).then(|| "the program selects by age, openly".to_string()),
             }
         })
         .collect();
-    let flagged = groups.iter().any(|g| g.flagged);
-    Impact {
-        on,
-        population: n,
-        selected: k,
-        rate: rate(k, n),
-        groups,
-        flagged,
-        min_group_shown: 0,
-        groups_not_shown: 0,
-    }
+    (n, k, groups)
 }
 
 /// For a population read from the live database: leave out groups too small to
