@@ -13,6 +13,7 @@ pub mod document;
 pub mod error;
 pub mod event;
 pub mod ids;
+pub mod obligation;
 pub mod place;
 pub mod program;
 pub mod registration;

@@ -1,0 +1,642 @@
+//! Obligations and compliance: what a person must do under the programs in force,
+//! derived (never stored as a verdict) from the facts on record: registrations,
+//! crossings, change reports, notices, excuses and determinations. The same facts
+//! and day always give the same states, so a daily run is idempotent by
+//! construction, and a rebuilt database answers the same.
+//!
+//! The rules that NSEERS broke, kept here:
+//! - **Notice first.** Nothing becomes `overdue` unless a notice was served (channel,
+//!   date, and proof or acknowledgement). A notice served less than the minimum
+//!   notice period before the due date moves the due date out.
+//! - **No automatic guilt.** Fairgate never computes "willful". A person's
+//!   determination is recorded by an adjudicator, with reasons, and is refused when
+//!   no notice was served.
+//! - **Repeal and sunset** void every open obligation of the program at once, and
+//!   nothing from an ended program is admissible in a clearance answer.
+
+use std::fmt;
+
+use jiff::civil::Date;
+use jiff::ToSpan;
+use serde::{Deserialize, Serialize};
+
+use crate::program::impact::{selects, Person};
+use crate::program::lang::{Change, ObligationKind, ProgramSpec, Selection};
+
+/// Days a notice must leave before the due date, unless a program says otherwise.
+pub const DEFAULT_NOTICE_DAYS: i64 = 10;
+
+/// How a program's term ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Ending {
+    Superseded,
+    Sunset,
+    Repealed,
+}
+
+/// One activated version of a program, with the days it was in force: from `from`
+/// up to (not including) `until`.
+#[derive(Debug, Clone)]
+pub struct Term {
+    pub spec: ProgramSpec,
+    pub from: Date,
+    pub until: Option<(Date, Ending)>,
+}
+
+impl Term {
+    fn covers(&self, d: Date) -> bool {
+        d >= self.from && self.until.is_none_or(|(u, _)| d < u)
+    }
+    fn ended_by(&self, on: Date) -> Option<(Date, Ending)> {
+        self.until.filter(|(u, _)| on >= *u)
+    }
+}
+
+/// The terms of every activated version in a program book: a version runs from
+/// its start (or activation, if later) until the next version's activation, its
+/// sunset, or the program's repeal, whichever comes first.
+pub fn terms(book: &crate::program::lifecycle::ProgramBook) -> Vec<Term> {
+    let day = |t: jiff::Timestamp| t.to_zoned(jiff::tz::TimeZone::UTC).date();
+    let mut out = Vec::new();
+    for rec in &book.programs {
+        let mut activated: Vec<_> = rec.versions.iter().filter(|v| v.activated.is_some()).collect();
+        activated.sort_by_key(|v| v.activated.as_ref().map(|s| s.at));
+        for (i, v) in activated.iter().enumerate() {
+            let Some(spec) = v.source.as_deref().and_then(|s| crate::program::lang::compile(s).ok()) else { continue };
+            let act = v.activated.as_ref().map(|s| day(s.at)).unwrap_or(v.program.starts);
+            let mut ends = vec![(v.program.sunset.checked_add(1.day()).unwrap_or(v.program.sunset), Ending::Sunset)];
+            if let Some(next) = activated.get(i + 1).and_then(|n| n.activated.as_ref()) {
+                ends.push((day(next.at), Ending::Superseded));
+            }
+            if let Some(r) = &rec.repealed {
+                ends.push((day(r.stamp.at), Ending::Repealed));
+            }
+            let until = ends.into_iter().min_by_key(|(d, _)| *d);
+            out.push(Term { spec: spec.clone(), from: act.max(v.program.starts), until });
+        }
+    }
+    out
+}
+
+/// How a notice reached the person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum Channel {
+    Mail,
+    InPerson,
+    Email,
+    Portal,
+}
+
+impl Channel {
+    pub const ALL: [Channel; 4] = [Channel::Mail, Channel::InPerson, Channel::Email, Channel::Portal];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Mail => "mail",
+            Channel::InPerson => "in-person",
+            Channel::Email => "email",
+            Channel::Portal => "portal",
+        }
+    }
+    fn phrase(self) -> &'static str {
+        match self {
+            Channel::Mail => "by mail",
+            Channel::InPerson => "in person",
+            Channel::Email => "by email",
+            Channel::Portal => "through the portal",
+        }
+    }
+}
+
+/// A notice of an obligation. It counts as served only with a proof (e.g. a
+/// registered-mail receipt number) or the person's acknowledgement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notice {
+    pub obligation: String,
+    pub channel: Channel,
+    pub served_on: Date,
+    pub proof: Option<String>,
+    pub acknowledged_on: Option<Date>,
+}
+
+impl Notice {
+    pub fn is_served(&self) -> bool {
+        self.proof.as_deref().is_some_and(|p| !p.trim().is_empty()) || self.acknowledged_on.is_some()
+    }
+}
+
+/// An excuse for good cause; it takes effect once a supervisor approves it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Excuse {
+    pub obligation: String,
+    pub category: String,
+    pub text: String,
+    pub approved_on: Option<Date>,
+}
+
+/// A change of address, employer or school, as reported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeReport {
+    pub change: Change,
+    pub changed_on: Date,
+    pub reported_on: Date,
+}
+
+/// An adjudicator's finding on a failure. Fairgate never makes one itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum Finding {
+    Willful,
+    NotWillful,
+    NotApplicable,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Determination {
+    pub obligation: String,
+    pub finding: Finding,
+    pub reasons: String,
+    /// What was considered: notices, attempts, appointments (as written references).
+    pub evidence: Vec<String>,
+    pub made_on: Date,
+}
+
+/// Everything on record about one person that obligations depend on. Days are
+/// local calendar days (crossings at the port's zone).
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    pub birth_date: Option<Date>,
+    pub registrations: Vec<Date>,
+    /// (day, admission class, admitted until) of each entry.
+    pub entries: Vec<(Date, Option<String>, Option<Date>)>,
+    pub exits: Vec<Date>,
+    /// Days from which the person is individually designated (approved).
+    pub designated_from: Option<Date>,
+    pub purpose_of_admission: Option<String>,
+    pub change_reports: Vec<ChangeReport>,
+    pub notices: Vec<Notice>,
+    pub excuses: Vec<Excuse>,
+    pub determinations: Vec<Determination>,
+}
+
+impl Facts {
+    /// The person as a selection sees them on day `d`.
+    pub fn person_on(&self, d: Date) -> Person {
+        let latest = self.entries.iter().filter(|(e, _, _)| *e <= d).max_by_key(|(e, _, _)| *e);
+        let left = latest.is_some_and(|(e, _, _)| self.exits.iter().any(|x| x >= e && *x < d));
+        Person {
+            nationality: String::new(),
+            sex: String::new(),
+            birth_date: self.birth_date,
+            admission_class: latest.and_then(|(_, c, _)| c.clone()),
+            purpose_of_admission: self.purpose_of_admission.clone(),
+            admitted_on: latest.map(|(e, _, _)| *e),
+            stay_days: latest.filter(|_| !left).map(|(e, _, u)| {
+                // The stay a person is admitted for, or has made so far.
+                let end = u.unwrap_or(d).max(d);
+                (end.since(*e).map_or(0, |s| s.get_days()) + 1).max(0) as u32
+            }),
+            designated: self.designated_from.is_some_and(|f| f <= d),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum State {
+    Pending,
+    Met,
+    Overdue,
+    Excused,
+    Void,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Pending => "pending",
+            State::Met => "met",
+            State::Overdue => "overdue",
+            State::Excused => "excused",
+            State::Void => "void",
+        }
+    }
+}
+
+/// One obligation of one person, with its state on a day and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Obligation {
+    /// `program/vN/obligations[i]/k`: stable, referenced by notices, excuses and determinations.
+    pub key: String,
+    pub kind: ObligationKind,
+    pub program: String,
+    pub version: u32,
+    pub clause: String,
+    /// The due date the program sets.
+    pub due: Date,
+    /// The due date after any move for late notice.
+    pub effective_due: Date,
+    pub state: State,
+    /// The day it was met, if it was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub met_on: Option<Date>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notice: Option<Notice>,
+    /// How the program's term ended, if it has by the day asked about.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub program_ended: Option<Ending>,
+    pub explanation: String,
+}
+
+fn kind_words(k: ObligationKind) -> (&'static str, &'static str) {
+    match k {
+        ObligationKind::Register => ("Registration", "registration"),
+        ObligationKind::Reregister => ("Re-registration", "re-registration"),
+        ObligationKind::ReportChange => ("A change report", "change report"),
+        ObligationKind::RecordDeparture => ("A recorded departure", "recorded departure"),
+    }
+}
+
+/// The first day in a term on which the selection picks the person, looking at the
+/// term's first day and every entry and registration within it.
+fn first_selected(term: &Term, facts: &Facts, on: Date) -> Option<Date> {
+    let sel: &Selection = &term.spec.selection;
+    let mut days: Vec<Date> = vec![term.from];
+    days.extend(facts.entries.iter().map(|(d, _, _)| *d));
+    days.extend(facts.registrations.iter().copied());
+    if let Some(d) = facts.designated_from {
+        days.push(d);
+    }
+    days.sort();
+    days.dedup();
+    days.into_iter().filter(|d| *d <= on && term.covers(*d)).find(|d| {
+        // On the term's first day only people already here count.
+        let p = facts.person_on(*d);
+        (p.admitted_on.is_some() || facts.registrations.iter().any(|r| r <= d)) && selects(sel, &p, *d)
+    })
+}
+
+/// A raw obligation before its state is worked out.
+struct Raw {
+    clause: usize,
+    occurrence: u32,
+    kind: ObligationKind,
+    due: Date,
+    met_on: Option<Date>,
+    what: String,
+}
+
+fn derive_raw(term: &Term, facts: &Facts, start: Date, on: Date) -> Vec<Raw> {
+    let mut out = Vec::new();
+    let end = term.until.map(|(u, _)| u);
+    for (i, rule) in term.spec.obligations.iter().enumerate() {
+        match rule.kind {
+            ObligationKind::Register => {
+                let due = start.checked_add((rule.within_days.unwrap_or(0) as i64).days()).unwrap_or(start);
+                let met_on = facts.registrations.iter().copied().filter(|r| *r >= start && *r <= on).min();
+                out.push(Raw { clause: i, occurrence: 1, kind: rule.kind, due, met_on, what: String::new() });
+            }
+            ObligationKind::Reregister => {
+                let every = rule.every_days.unwrap_or(365).max(1) as i64;
+                let mut anchor =
+                    facts.registrations.iter().copied().filter(|r| *r >= start && *r <= on).min().unwrap_or(start);
+                let mut k = 1;
+                // Every occurrence due up to `on`, and the next one ahead.
+                loop {
+                    let due = anchor.checked_add(every.days()).unwrap_or(anchor);
+                    if end.is_some_and(|e| due >= e && k > 1) {
+                        break;
+                    }
+                    let met_on = facts.registrations.iter().copied().filter(|r| *r > anchor && *r <= on).min();
+                    out.push(Raw { clause: i, occurrence: k, kind: rule.kind, due, met_on, what: String::new() });
+                    if due > on || k >= 500 {
+                        break;
+                    }
+                    anchor = met_on.unwrap_or(due);
+                    k += 1;
+                }
+            }
+            ObligationKind::ReportChange => {
+                let within = rule.within_days.unwrap_or(0) as i64;
+                let reports =
+                    facts.change_reports.iter().filter(|r| r.changed_on >= start && rule.changes.contains(&r.change));
+                for (k, r) in (1..).zip(reports) {
+                    let due = r.changed_on.checked_add(within.days()).unwrap_or(r.changed_on);
+                    let met_on = (r.reported_on <= on).then_some(r.reported_on);
+                    let what = format!(" of a change of {} on {}", r.change.as_str(), r.changed_on);
+                    out.push(Raw { clause: i, occurrence: k, kind: rule.kind, due, met_on, what });
+                }
+            }
+            ObligationKind::RecordDeparture => {
+                let within = rule.within_days.unwrap_or(0) as i64;
+                let mut k = 0;
+                // The stay under way when the person was selected, and every later one.
+                let current = facts
+                    .entries
+                    .iter()
+                    .filter(|(e, _, _)| *e < start && !facts.exits.iter().any(|x| x >= e && *x < start))
+                    .max_by_key(|(e, _, _)| *e);
+                let later = facts.entries.iter().filter(|(e, _, _)| *e >= start);
+                for (entered, _, until) in current.into_iter().chain(later) {
+                    let Some(until) = until else { continue };
+                    k += 1;
+                    let due = until.checked_add(within.days()).unwrap_or(*until);
+                    let met_on = facts.exits.iter().copied().filter(|x| x >= entered && *x <= on).min();
+                    let what = format!(" after the stay admitted until {until}");
+                    out.push(Raw { clause: i, occurrence: k, kind: rule.kind, due, met_on, what });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Every obligation of a person under `terms`, with its state on `on`.
+pub fn obligations(terms: &[Term], facts: &Facts, on: Date) -> Vec<Obligation> {
+    let mut out = Vec::new();
+    for term in terms {
+        let Some(start) = first_selected(term, facts, on) else { continue };
+        let p = &term.spec.program;
+        for raw in derive_raw(term, facts, start, on) {
+            let key = format!("{}/v{}/obligations[{}]/{}", p.id, p.version, raw.clause, raw.occurrence);
+            let clause = format!("obligations[{}]", raw.clause);
+            let notice = facts
+                .notices
+                .iter()
+                .filter(|n| n.obligation == key && n.is_served() && n.served_on <= on)
+                .min_by_key(|n| n.served_on)
+                .cloned();
+            let min_notice = DEFAULT_NOTICE_DAYS;
+            let effective_due = match &notice {
+                Some(n) => raw.due.max(n.served_on.checked_add(min_notice.days()).unwrap_or(n.served_on)),
+                None => raw.due,
+            };
+            let excused = facts.excuses.iter().any(|e| e.obligation == key && e.approved_on.is_some_and(|a| a <= on));
+            let ended = term.ended_by(on);
+            // What happens after the program ended meets nothing under it.
+            let met_on = raw.met_on.filter(|m| term.until.is_none_or(|(u, _)| *m < u));
+            let state = match (met_on, excused, ended) {
+                (Some(_), _, _) => State::Met,
+                (None, _, Some(_)) => State::Void,
+                (None, true, None) => State::Excused,
+                (None, false, None) if notice.is_some() && on > effective_due => State::Overdue,
+                _ => State::Pending,
+            };
+            let explanation = explain(&ExplainArgs {
+                kind: raw.kind,
+                what: &raw.what,
+                due: raw.due,
+                effective_due,
+                program: &p.id,
+                version: p.version,
+                clause: &clause,
+                notice: notice.as_ref(),
+                met_on,
+                state,
+                ended,
+                on,
+            });
+            out.push(Obligation {
+                key,
+                kind: raw.kind,
+                program: p.id.clone(),
+                version: p.version,
+                clause,
+                due: raw.due,
+                effective_due,
+                state,
+                met_on,
+                notice,
+                program_ended: ended.map(|(_, how)| how),
+                explanation,
+            });
+        }
+    }
+    out
+}
+
+struct ExplainArgs<'a> {
+    kind: ObligationKind,
+    what: &'a str,
+    due: Date,
+    effective_due: Date,
+    program: &'a str,
+    version: u32,
+    clause: &'a str,
+    notice: Option<&'a Notice>,
+    met_on: Option<Date>,
+    state: State,
+    ended: Option<(Date, Ending)>,
+    on: Date,
+}
+
+/// One paragraph, from the facts only.
+fn explain(a: &ExplainArgs<'_>) -> String {
+    let (title, noun) = kind_words(a.kind);
+    let mut s = format!(
+        "{title}{} was due on {} under program {} v{}, clause {}.",
+        a.what, a.due, a.program, a.version, a.clause
+    );
+    match a.notice {
+        Some(n) => {
+            s.push_str(&format!(" Notice served {} on {}", n.channel.phrase(), n.served_on));
+            match (n.acknowledged_on, &n.proof) {
+                (Some(ack), _) => s.push_str(&format!(" (acknowledged {ack}).")),
+                (None, Some(p)) => s.push_str(&format!(" (proof: {p}).")),
+                (None, None) => s.push('.'),
+            }
+            if a.effective_due > a.due {
+                s.push_str(&format!(
+                    " Because the notice left fewer than {DEFAULT_NOTICE_DAYS} days, the due date moved to {}.",
+                    a.effective_due
+                ));
+            }
+        }
+        None => s.push_str(" No notice has been served, so it cannot become overdue."),
+    }
+    match a.state {
+        State::Met => {
+            let m = a.met_on.unwrap_or(a.on);
+            let late = if m > a.effective_due { " (after the due date)" } else { "" };
+            s.push_str(&format!(" Met on {m}{late}."));
+        }
+        State::Overdue => {
+            let since = a.effective_due.checked_add(1.day()).unwrap_or(a.effective_due);
+            s.push_str(&format!(" No {noun} recorded. Overdue since {since}."));
+        }
+        State::Excused => s.push_str(" Excused for good cause, with a supervisor's approval."),
+        State::Void => {
+            let (d, how) = a.ended.unwrap_or((a.on, Ending::Repealed));
+            let why = match how {
+                Ending::Repealed => "the program was repealed",
+                Ending::Sunset => "the program reached its sunset",
+                Ending::Superseded => "a new version of the program replaced this one",
+            };
+            s.push_str(&format!(" Void since {d}: {why}, and nothing from it may be held against anyone."));
+        }
+        State::Pending => {
+            if a.notice.is_some() || a.on <= a.effective_due {
+                s.push_str(&format!(" Not yet done; due by {}.", a.effective_due));
+            } else {
+                s.push_str(" Not yet done.");
+            }
+        }
+    }
+    s
+}
+
+/// Why a program does or does not select a person on `on`: `Ok` with the start
+/// day, or the clauses that do not hold, in words.
+pub fn explain_selection(term: &Term, facts: &Facts, on: Date) -> Result<Date, Vec<String>> {
+    if let Some(d) = first_selected(term, facts, on) {
+        return Ok(d);
+    }
+    let s = &term.spec.selection;
+    let p = facts.person_on(on);
+    let mut why = Vec::new();
+    if let Some(c) = &s.admission_class {
+        if !p.admission_class.as_deref().is_some_and(|a| c.iter().any(|x| x.eq_ignore_ascii_case(a))) {
+            why.push(format!(
+                "selection.admission_class: the program selects {}; the person's latest admission is {}",
+                c.join(", "),
+                p.admission_class.as_deref().unwrap_or("not recorded")
+            ));
+        }
+    }
+    if let Some(list) = &s.purpose_of_admission {
+        if !p.purpose_of_admission.as_deref().is_some_and(|a| list.iter().any(|x| x.eq_ignore_ascii_case(a))) {
+            why.push(format!("selection.purpose_of_admission: the program selects {}", list.join(", ")));
+        }
+    }
+    if let Some(n) = s.min_stay_days {
+        if p.stay_days.is_none_or(|d| d < n) {
+            why.push(format!("selection.min_stay_days: the program selects stays of {n} days or more"));
+        }
+    }
+    if let Some((a, b)) = s.admitted_between {
+        if !p.admitted_on.is_some_and(|d| a <= d && d <= b) {
+            why.push(format!("selection.admitted_between: the program selects people admitted from {a} to {b}"));
+        }
+    }
+    let age = p.birth_date.and_then(|b| crate::program::impact::age_on(b, on));
+    if let Some(m) = s.min_age {
+        if age.is_none_or(|x| x < m) {
+            why.push(format!("selection.min_age: the program selects people aged {m} or more"));
+        }
+    }
+    if let Some(m) = s.max_age {
+        if age.is_none_or(|x| x > m) {
+            why.push(format!("selection.max_age: the program selects people aged {m} or less"));
+        }
+    }
+    if let Some(d) = s.individually_designated {
+        if d != p.designated {
+            why.push(if d {
+                "selection.individually_designated: the program selects only people individually designated, with a supervisor's approval".into()
+            } else {
+                "selection.individually_designated: the program excludes people individually designated".into()
+            });
+        }
+    }
+    if why.is_empty() {
+        why.push(format!(
+            "the program has been in force only since {}, and nothing on record falls within it",
+            term.from
+        ));
+    }
+    Err(why)
+}
+
+/// Why a determination is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeterminationRefusal {
+    #[error("no obligation {0} is on this person's record: check the key in GET /subjects/{{id}}/obligations")]
+    NoSuchObligation(String),
+    #[error("no notice of {0} was served: a determination can only follow a served notice, and none can be made without one")]
+    NoNotice(String),
+    #[error("the determination must list the evidence considered (notices, attempts, appointments)")]
+    NoEvidence,
+    #[error("the determination needs written reasons")]
+    NoReasons,
+    #[error("{0} is void: its program ended, and nothing from it may be held against anyone")]
+    Void(String),
+}
+
+/// May an adjudicator record a determination on `key` on `on`?
+pub fn check_determination(
+    obligations: &[Obligation],
+    key: &str,
+    reasons: &str,
+    evidence: &[String],
+) -> Result<(), DeterminationRefusal> {
+    let o =
+        obligations.iter().find(|o| o.key == key).ok_or_else(|| DeterminationRefusal::NoSuchObligation(key.into()))?;
+    if o.state == State::Void {
+        return Err(DeterminationRefusal::Void(key.into()));
+    }
+    if o.notice.is_none() {
+        return Err(DeterminationRefusal::NoNotice(key.into()));
+    }
+    if reasons.trim().is_empty() {
+        return Err(DeterminationRefusal::NoReasons);
+    }
+    if evidence.iter().all(|e| e.trim().is_empty()) {
+        return Err(DeterminationRefusal::NoEvidence);
+    }
+    Ok(())
+}
+
+/// A fact an adjudicator may use, with its explanation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum ClearanceFact {
+    OverdueObligation { key: String, explanation: String },
+    Determination { key: String, finding: Finding, reasons: String, explanation: String },
+}
+
+/// What benefit adjudication may see: overdue obligations of programs in force with
+/// served notices, and determinations on obligations that are not void or excused.
+/// Nothing from a repealed or ended program; nothing excused.
+pub fn clearance(obligations: &[Obligation], facts: &Facts) -> Vec<ClearanceFact> {
+    let mut out = Vec::new();
+    for o in obligations {
+        // Nothing from a repealed program or one past its sunset, whatever its state.
+        if matches!(o.program_ended, Some(Ending::Repealed | Ending::Sunset)) {
+            continue;
+        }
+        if o.state == State::Overdue && o.notice.is_some() {
+            out.push(ClearanceFact::OverdueObligation { key: o.key.clone(), explanation: o.explanation.clone() });
+        }
+        if matches!(o.state, State::Void | State::Excused) {
+            continue;
+        }
+        for d in facts.determinations.iter().filter(|d| d.obligation == o.key) {
+            out.push(ClearanceFact::Determination {
+                key: o.key.clone(),
+                finding: d.finding,
+                reasons: d.reasons.clone(),
+                explanation: format!(
+                    "An adjudicator found on {} that the failure was {}, considering: {}. {}",
+                    d.made_on,
+                    match d.finding {
+                        Finding::Willful => "willful",
+                        Finding::NotWillful => "not willful",
+                        Finding::NotApplicable => "not a matter of will (not applicable)",
+                    },
+                    d.evidence.join("; "),
+                    o.explanation
+                ),
+            });
+        }
+    }
+    out
+}
+
+impl fmt::Display for Obligation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} [{}] {}", self.key, self.state.as_str(), self.explanation)
+    }
+}
