@@ -101,6 +101,48 @@ pub struct DesignationReviewed {
     pub at: jiff::Timestamp,
 }
 
+/// A notice of an obligation was served on the subject.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoticeServed {
+    pub subject: SubjectId,
+    pub notice: crate::obligation::Notice,
+    pub recorded_by: Actor,
+}
+
+/// An officer or adjudicator excused an obligation for good cause (effective once a
+/// supervisor approves it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObligationExcused {
+    pub subject: SubjectId,
+    pub excuse: crate::obligation::Excuse,
+    pub recorded_by: Actor,
+}
+
+/// A supervisor approved an excuse.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExcuseApproved {
+    pub subject: SubjectId,
+    pub obligation: String,
+    pub on: jiff::civil::Date,
+    pub approved_by: Actor,
+}
+
+/// An adjudicator's determination on a failure, with reasons and evidence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeterminationRecorded {
+    pub subject: SubjectId,
+    pub determination: crate::obligation::Determination,
+    pub recorded_by: Actor,
+}
+
+/// The subject reported a change of address, employer or school.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeReported {
+    pub subject: SubjectId,
+    pub report: crate::obligation::ChangeReport,
+    pub recorded_by: Actor,
+}
+
 /// A program was repealed: every version ends now and the id can never be used again.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProgramRepealed {
@@ -122,6 +164,11 @@ pub enum Event {
     ProgramRepealed(ProgramRepealed),
     SubjectDesignated(SubjectDesignated),
     DesignationReviewed(DesignationReviewed),
+    NoticeServed(NoticeServed),
+    ObligationExcused(ObligationExcused),
+    ExcuseApproved(ExcuseApproved),
+    DeterminationRecorded(DeterminationRecorded),
+    ChangeReported(ChangeReported),
 }
 
 /// The only thing about an event that is stored in the clear. Codes are stable forever.
@@ -138,6 +185,11 @@ pub enum EventKind {
     ProgramRepealed = 8,
     SubjectDesignated = 9,
     DesignationReviewed = 10,
+    NoticeServed = 11,
+    ObligationExcused = 12,
+    ExcuseApproved = 13,
+    DeterminationRecorded = 14,
+    ChangeReported = 15,
 }
 
 impl EventKind {
@@ -156,6 +208,11 @@ impl EventKind {
             8 => Self::ProgramRepealed,
             9 => Self::SubjectDesignated,
             10 => Self::DesignationReviewed,
+            11 => Self::NoticeServed,
+            12 => Self::ObligationExcused,
+            13 => Self::ExcuseApproved,
+            14 => Self::DeterminationRecorded,
+            15 => Self::ChangeReported,
             _ => return None,
         })
     }
@@ -174,6 +231,11 @@ impl Event {
             Event::ProgramRepealed(_) => EventKind::ProgramRepealed,
             Event::SubjectDesignated(_) => EventKind::SubjectDesignated,
             Event::DesignationReviewed(_) => EventKind::DesignationReviewed,
+            Event::NoticeServed(_) => EventKind::NoticeServed,
+            Event::ObligationExcused(_) => EventKind::ObligationExcused,
+            Event::ExcuseApproved(_) => EventKind::ExcuseApproved,
+            Event::DeterminationRecorded(_) => EventKind::DeterminationRecorded,
+            Event::ChangeReported(_) => EventKind::ChangeReported,
         }
     }
     /// The subject this event is about, if it is about a person.
@@ -185,6 +247,11 @@ impl Event {
             Event::PersonalDataAccessed(e) => Some(e.subject),
             Event::SubjectDesignated(e) => Some(e.subject),
             Event::DesignationReviewed(e) => Some(e.subject),
+            Event::NoticeServed(e) => Some(e.subject),
+            Event::ObligationExcused(e) => Some(e.subject),
+            Event::ExcuseApproved(e) => Some(e.subject),
+            Event::DeterminationRecorded(e) => Some(e.subject),
+            Event::ChangeReported(e) => Some(e.subject),
             Event::ProgramActivated(_)
             | Event::ProgramDrafted(_)
             | Event::ProgramSignedOff(_)
@@ -220,6 +287,11 @@ mod tests {
             EventKind::ProgramRepealed,
             EventKind::SubjectDesignated,
             EventKind::DesignationReviewed,
+            EventKind::NoticeServed,
+            EventKind::ObligationExcused,
+            EventKind::ExcuseApproved,
+            EventKind::DeterminationRecorded,
+            EventKind::ChangeReported,
         ] {
             assert_eq!(EventKind::from_code(k.code()), Some(k));
         }

@@ -640,3 +640,135 @@ impl fmt::Display for Obligation {
         write!(f, "{} [{}] {}", self.key, self.state.as_str(), self.explanation)
     }
 }
+
+/// Categories of good cause for an excuse.
+pub const EXCUSE_CATEGORIES: &[&str] =
+    &["medical", "travel-disruption", "notice-not-received", "administrative-error", "family-emergency", "other"];
+
+/// The body of a notice record.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NoticeInput {
+    /// The obligation key, from GET /subjects/{id}/obligations.
+    pub obligation: String,
+    /// mail, in-person, email or portal.
+    pub channel: String,
+    pub served_on: String,
+    /// E.g. a registered-mail receipt number. A notice counts as served only with a
+    /// proof or an acknowledgement.
+    #[serde(default)]
+    pub proof: Option<String>,
+    #[serde(default)]
+    pub acknowledged_on: Option<String>,
+}
+
+impl NoticeInput {
+    pub fn validate(&self, today: Date) -> Result<Notice, crate::Invalid> {
+        use crate::error::{parse_date, text, Errors};
+        let mut e = Errors::default();
+        let obligation = e.check(text("obligation", &self.obligation, 200, true));
+        let channel = Channel::ALL.into_iter().find(|c| c.as_str() == self.channel.trim());
+        if channel.is_none() {
+            e.push("channel", "must be one of mail, in-person, email, portal");
+        }
+        let served_on = e.check(parse_date("served_on", &self.served_on));
+        if served_on.is_some_and(|d| d > today) {
+            e.push("served_on", format!("is in the future: a notice is recorded once served (today is {today})"));
+        }
+        let proof = match self.proof.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+            Some(p) => e.check(text("proof", p, 200, true)),
+            None => None,
+        };
+        let acknowledged_on = match self.acknowledged_on.as_deref().filter(|a| !a.trim().is_empty()) {
+            Some(a) => e.check(parse_date("acknowledged_on", a)),
+            None => None,
+        };
+        if let (Some(s), Some(a)) = (served_on, acknowledged_on) {
+            if a < s || a > today {
+                e.push("acknowledged_on", "must fall between the day it was served and today");
+            }
+        }
+        if proof.is_none() && acknowledged_on.is_none() {
+            e.push(
+                "proof",
+                "or acknowledged_on is required: a notice without proof of service or the person's acknowledgement is not served",
+            );
+        }
+        e.finish(|| Notice {
+            obligation: obligation.unwrap_or_default(),
+            channel: channel.unwrap_or(Channel::Mail),
+            served_on: served_on.unwrap_or(today),
+            proof,
+            acknowledged_on,
+        })
+    }
+}
+
+/// The body of an excuse.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ExcuseInput {
+    pub obligation: String,
+    /// medical, travel-disruption, notice-not-received, administrative-error, family-emergency or other.
+    pub category: String,
+    pub text: String,
+}
+
+impl ExcuseInput {
+    pub fn validate(&self) -> Result<Excuse, crate::Invalid> {
+        use crate::error::{text, Errors};
+        let mut e = Errors::default();
+        let obligation = e.check(text("obligation", &self.obligation, 200, true));
+        let category = self.category.trim();
+        if !EXCUSE_CATEGORIES.contains(&category) {
+            e.push("category", format!("must be one of {}", EXCUSE_CATEGORIES.join(", ")));
+        }
+        let body = e.check(text("text", &self.text, 2000, true));
+        e.finish(|| Excuse {
+            obligation: obligation.unwrap_or_default(),
+            category: category.to_string(),
+            text: body.unwrap_or_default(),
+            approved_on: None,
+        })
+    }
+}
+
+/// The body of a determination.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeterminationInput {
+    pub obligation: String,
+    pub finding: Finding,
+    pub reasons: String,
+    /// The notices, attempts and appointments considered.
+    pub evidence: Vec<String>,
+}
+
+/// The body of a change report.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChangeInput {
+    /// address, employer or school.
+    pub change: String,
+    pub changed_on: String,
+}
+
+impl ChangeInput {
+    pub fn validate(&self, today: Date) -> Result<ChangeReport, crate::Invalid> {
+        use crate::error::{parse_date, Errors};
+        let mut e = Errors::default();
+        let change = Change::ALL.into_iter().find(|c| c.as_str() == self.change.trim());
+        if change.is_none() {
+            e.push("change", "must be one of address, employer, school");
+        }
+        let changed_on = e.check(parse_date("changed_on", &self.changed_on));
+        if changed_on.is_some_and(|d| d > today) {
+            e.push("changed_on", "is in the future: report a change once it has happened");
+        }
+        e.finish(|| ChangeReport {
+            change: change.unwrap_or(Change::Address),
+            changed_on: changed_on.unwrap_or(today),
+            reported_on: today,
+        })
+    }
+}

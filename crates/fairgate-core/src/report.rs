@@ -124,6 +124,11 @@ pub fn for_each_tally<'a>(event: &'a Event, recorded_at: Timestamp, mut f: impl 
         Event::ProgramRepealed(_) => "program-repealed",
         Event::SubjectDesignated(_) => "subject-designated",
         Event::DesignationReviewed(_) => "designation-reviewed",
+        Event::NoticeServed(_) => "notice-served",
+        Event::ObligationExcused(_) => "obligation-excused",
+        Event::ExcuseApproved(_) => "excuse-approved",
+        Event::DeterminationRecorded(_) => "determination-recorded",
+        Event::ChangeReported(_) => "change-reported",
     };
     f(TallyRef { metric: Metric::LogEvents, dims: [kind, "", ""], month: month_index(recorded_at) });
     match event {
@@ -149,6 +154,11 @@ pub fn for_each_tally<'a>(event: &'a Event, recorded_at: Timestamp, mut f: impl 
         }),
         Event::SubjectCreated(_)
         | Event::DesignationReviewed(_)
+        | Event::NoticeServed(_)
+        | Event::ObligationExcused(_)
+        | Event::ExcuseApproved(_)
+        | Event::DeterminationRecorded(_)
+        | Event::ChangeReported(_)
         | Event::ProgramActivated(_)
         | Event::ProgramDrafted(_)
         | Event::ProgramSignedOff(_)

@@ -66,6 +66,11 @@ impl Timeline {
                 }),
                 e @ (Event::SubjectDesignated(_) | Event::DesignationReviewed(_)) => designations.push(e),
                 Event::PersonalDataAccessed(_)
+                | Event::NoticeServed(_)
+                | Event::ObligationExcused(_)
+                | Event::ExcuseApproved(_)
+                | Event::DeterminationRecorded(_)
+                | Event::ChangeReported(_)
                 | Event::ProgramActivated(_)
                 | Event::ProgramDrafted(_)
                 | Event::ProgramSignedOff(_)

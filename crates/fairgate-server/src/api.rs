@@ -42,6 +42,7 @@ use crate::AppState;
         (name = "subjects", description = "Subjects, registrations and crossings"),
         (name = "reference", description = "Ports and offices"),
         (name = "programs", description = "Programs: the public list, impact analysis and lifecycle"),
+        (name = "compliance", description = "Obligations, notices, excuses, determinations and benefit clearance"),
         (name = "designations", description = "Individual designations, their review, and statistics for auditors"),
         (name = "log", description = "The transparency log"),
         (name = "transparency", description = "The public transparency report: aggregates only, small cells suppressed"),
@@ -76,6 +77,13 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(crate::designations::designate))
         .routes(routes!(crate::designations::review))
         .routes(routes!(crate::designations::stats))
+        .routes(routes!(crate::compliance::get_obligations))
+        .routes(routes!(crate::compliance::get_clearance))
+        .routes(routes!(crate::compliance::post_notice))
+        .routes(routes!(crate::compliance::post_excuse))
+        .routes(routes!(crate::compliance::approve_excuse))
+        .routes(routes!(crate::compliance::post_determination))
+        .routes(routes!(crate::compliance::post_change))
         .routes(routes!(create_subject))
         .routes(routes!(lookup_subjects))
         .routes(routes!(get_subject))
@@ -394,11 +402,7 @@ async fn get_stay(
     q: QueryMap,
 ) -> Result<Json<StayView>, Problem> {
     let id = subject_id(&id)?;
-    let q_ok = q.as_ref().map_err(|_| Problem::bad_request("query", "the query string is not valid URL encoding"))?;
-    let on = match q_ok.get("on") {
-        Some(s) => fairgate_core::error::parse_date("on", s).map_err(|e| Problem::bad_request("on", e.message))?,
-        None => st.now().to_zoned(jiff::tz::TimeZone::UTC).date(),
-    };
+    let on = on_param(&st, &q)?;
     let ((rule, answer), receipt) = blocking(move || {
         let actor = reader.caller.actor();
         retrying(|| st.registry.read_stay(st.now(), &actor, reader.purpose, id, on, "GET /subjects/{id}/stay"))
@@ -406,6 +410,15 @@ async fn get_stay(
     .await?;
     tracing::info!(subject = %id, access_leaf = receipt.leaf_index, "stay read");
     Ok(Json(StayView { rule: rule.to_string(), answer, access_receipt: receipt.into() }))
+}
+
+/// The `on` query parameter (YYYY-MM-DD), or today in UTC.
+pub(crate) fn on_param(st: &AppState, q: &QueryMap) -> Result<jiff::civil::Date, Problem> {
+    let q = q.as_ref().map_err(|_| Problem::bad_request("query", "the query string is not valid URL encoding"))?;
+    match q.get("on") {
+        Some(s) => fairgate_core::error::parse_date("on", s).map_err(|e| Problem::bad_request("on", e.message)),
+        None => Ok(st.today()),
+    }
 }
 
 fn overstay_query(st: &AppState, reader: &Reader, q: &QueryMap) -> Result<jiff::civil::Date, Problem> {
@@ -574,7 +587,7 @@ async fn create_crossing(
     Ok((StatusCode::CREATED, Json(CreatedCrossing { receipt: receipt.into(), overstaying })))
 }
 
-type QueryMap = Result<Query<HashMap<String, String>>, QueryRejection>;
+pub(crate) type QueryMap = Result<Query<HashMap<String, String>>, QueryRejection>;
 
 /// Read a whole-number query parameter, naming it in the problem when it is wrong.
 fn number(q: &QueryMap, name: &str, default: Option<u64>) -> Result<Option<u64>, Problem> {

@@ -6,6 +6,7 @@
 pub mod access;
 pub mod api;
 pub mod auth;
+pub mod compliance;
 pub mod designations;
 pub mod json;
 pub mod logging;

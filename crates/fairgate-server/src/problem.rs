@@ -131,6 +131,23 @@ impl From<RegistryError> for Problem {
                 r.to_string(),
             ),
             RegistryError::NotPermitted(why) => Problem::forbidden("role-not-permitted", why),
+            RegistryError::Determination(r) => {
+                use fairgate_core::obligation::DeterminationRefusal as D;
+                let detail = r.to_string();
+                match r {
+                    D::NoSuchObligation(_) => {
+                        Problem::new(StatusCode::NOT_FOUND, "unknown-obligation", "No such obligation", detail)
+                            .with_errors(vec![FieldError::new("obligation", "is not one of this person's obligations")])
+                    }
+                    D::NoReasons => Problem::invalid(vec![FieldError::new("reasons", "are required: write them out")]),
+                    D::NoEvidence => {
+                        Problem::invalid(vec![FieldError::new("evidence", "must list what was considered")])
+                    }
+                    D::NoNotice(_) | D::Void(_) => {
+                        Problem::new(StatusCode::CONFLICT, "determination-refused", "Determination refused", detail)
+                    }
+                }
+            }
             RegistryError::Review(r) => {
                 use fairgate_core::designation::ReviewRefusal as R;
                 let detail = r.to_string();

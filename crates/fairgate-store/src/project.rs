@@ -60,6 +60,11 @@ pub fn project_rows(subject_no: u64, leaf_index: u64, event: &Event, blind_key: 
         Event::CrossingRecorded(_)
         | Event::PersonalDataAccessed(_)
         | Event::SubjectDesignated(_)
-        | Event::DesignationReviewed(_) => {}
+        | Event::DesignationReviewed(_)
+        | Event::NoticeServed(_)
+        | Event::ObligationExcused(_)
+        | Event::ExcuseApproved(_)
+        | Event::DeterminationRecorded(_)
+        | Event::ChangeReported(_) => {}
     }
 }

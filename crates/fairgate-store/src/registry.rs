@@ -4,6 +4,8 @@
 //! store as one atomic commit. For a read of personal data it first makes the access
 //! event durable, then returns the data (fail closed).
 
+pub mod compliance;
+
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -97,6 +99,9 @@ pub enum RegistryError {
     /// A designation review the rules refuse.
     #[error(transparent)]
     Review(#[from] fairgate_core::designation::ReviewRefusal),
+    /// A determination the rules refuse.
+    #[error(transparent)]
+    Determination(#[from] fairgate_core::obligation::DeterminationRefusal),
 }
 
 /// A program added as a draft.

@@ -1,0 +1,146 @@
+//! Obligations through HTTP over one person's whole timeline: derived from a
+//! program in force, pending without notice, overdue after a served notice,
+//! admissible in clearance, determined with evidence (never without notice),
+//! excused with a supervisor, and voided by repeal.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+
+fn day(offset: i64) -> jiff::civil::Date {
+    jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date().checked_add(jiff::Span::new().days(offset)).unwrap()
+}
+
+fn program() -> String {
+    format!(
+        "id = \"visitor-rereg\"\ntitle = \"Visitor re-registration\"\nlegal_basis = \"Test Act s. 3\"\nstarts = {}\nsunset = {}\n\n[selection]\nadmission_class = [\"WT\"]\n\n[[obligations]]\nkind = \"register\"\nwithin_days = 5\n\n[[obligations]]\nkind = \"reregister\"\nevery_days = 30\n",
+        day(-90),
+        day(300)
+    )
+}
+
+fn population() -> Value {
+    Value::Array(
+        (0..60)
+            .map(|i| {
+                let (n, sex) = (["UTO", "VAL"][i % 2], ["F", "M"][(i / 2) % 2]);
+                json!({"nationality": n, "sex": sex, "birth_date": "1980-01-01", "admission_class": "WT"})
+            })
+            .collect(),
+    )
+}
+
+async fn obligations(s: &Server, id: &str) -> Value {
+    let (st, b) = s.read(&s.officer, Some("border-check"), &format!("/subjects/{id}/obligations")).await;
+    assert_eq!(st, 200, "{b}");
+    b
+}
+
+fn state<'a>(b: &'a Value, key: &str) -> &'a str {
+    b["obligations"].as_array().unwrap().iter().find(|o| o["key"] == key).unwrap_or_else(|| panic!("{key} in {b}"))
+        ["state"]
+        .as_str()
+        .unwrap()
+}
+
+const REREG: &str = "visitor-rereg/v1/obligations[1]/1";
+
+#[tokio::test]
+async fn an_obligation_from_notice_to_clearance_to_repeal() {
+    let s = start().await;
+    // The program was put in force 60 days ago (the server's clock is set back for it).
+    s.clock_offset.store(-60 * 86_400, std::sync::atomic::Ordering::SeqCst);
+    let (st, b) = s.post(&s.admin, "/programs", &json!({"source": program(), "population": population()})).await;
+    assert_eq!(st, 201, "{b}");
+    assert_eq!(s.post(&s.admin, "/programs/visitor-rereg/activate", &json!({})).await.0, 200);
+    s.clock_offset.store(0, std::sync::atomic::Ordering::SeqCst);
+
+    // A visitor who entered 50 days ago and registered on arrival.
+    let id = s.specimen().await;
+    let at = format!("{}T14:00:00Z", day(-50));
+    let mut e = entry(&at);
+    e["admission_class"] = json!("WT");
+    e["admitted_until"] = json!(day(40).to_string());
+    assert_eq!(s.post(&s.officer, &format!("/subjects/{id}/crossings"), &e).await.0, 201);
+    let mut r = registration();
+    r["at"] = json!(at);
+    assert_eq!(s.post(&s.officer, &format!("/subjects/{id}/registrations"), &r).await.0, 201);
+
+    let b = obligations(&s, &id).await;
+    assert_eq!(b["must_act"], true);
+    assert_eq!(b["programs"][0]["selected"], true);
+    assert_eq!(state(&b, "visitor-rereg/v1/obligations[0]/1"), "met");
+    assert_eq!(state(&b, REREG), "pending", "due 20 days ago, but no notice was served: {b}");
+
+    // A determination without a served notice is refused.
+    let det = json!({"obligation": REREG, "finding": "willful", "reasons": "Did not come", "evidence": ["none"]});
+    let (st, b) = s.post(&s.adjudicator, &format!("/subjects/{id}/determinations"), &det).await;
+    assert_eq!(st, 409, "{b}");
+    assert!(b["detail"].as_str().unwrap().contains("no notice"), "{b}");
+
+    // A notice needs proof or acknowledgement; with one, the obligation is overdue.
+    let notice = json!({"obligation": REREG, "channel": "mail", "served_on": day(-45).to_string()});
+    let (st, b) = s.post(&s.officer, &format!("/subjects/{id}/notices"), &notice).await;
+    assert_eq!((st, b["errors"][0]["field"].as_str()), (422, Some("proof")), "{b}");
+    let mut notice = notice;
+    notice["proof"] = json!("RR123456789US");
+    assert_eq!(s.post(&s.adjudicator, &format!("/subjects/{id}/notices"), &notice).await.0, 403);
+    let (st, b) = s.post(&s.officer, &format!("/subjects/{id}/notices"), &notice).await;
+    assert_eq!(st, 201, "{b}");
+    let b = obligations(&s, &id).await;
+    assert_eq!(state(&b, REREG), "overdue");
+    let o = b["obligations"].as_array().unwrap().iter().find(|o| o["key"] == REREG).unwrap();
+    assert!(o["explanation"].as_str().unwrap().contains("Notice served by mail"), "{o}");
+
+    // Clearance is for benefit adjudication only, and shows the overdue obligation.
+    assert_eq!(s.read(&s.officer, Some("border-check"), &format!("/subjects/{id}/clearance")).await.0, 403);
+    let (st, c) = s.read(&s.adjudicator, Some("benefit-adjudication"), &format!("/subjects/{id}/clearance")).await;
+    assert_eq!(st, 200, "{c}");
+    assert_eq!(c["facts"][0]["kind"], "overdue-obligation");
+
+    // Now a determination can be made, with reasons and evidence.
+    let mut det = det;
+    det["finding"] = json!("not-willful");
+    det["evidence"] = json!(["notice RR123456789US", "phone call attempt"]);
+    let (st, b) = s.post(&s.adjudicator, &format!("/subjects/{id}/determinations"), &det).await;
+    assert_eq!(st, 201, "{b}");
+    let (_, c) = s.read(&s.adjudicator, Some("benefit-adjudication"), &format!("/subjects/{id}/clearance")).await;
+    assert_eq!(c["facts"].as_array().unwrap().len(), 2, "{c}");
+
+    // Excused for good cause once a supervisor approves; then nothing is admissible.
+    let excuse = json!({"obligation": REREG, "category": "medical", "text": "In hospital for three weeks"});
+    assert_eq!(s.post(&s.officer, &format!("/subjects/{id}/excuses"), &excuse).await.0, 201);
+    assert_eq!(state(&obligations(&s, &id).await, REREG), "overdue", "not yet approved");
+    let approve = json!({"obligation": REREG});
+    assert_eq!(s.post(&s.officer, &format!("/subjects/{id}/excuses/approve"), &approve).await.0, 403);
+    assert_eq!(s.post(&s.supervisor, &format!("/subjects/{id}/excuses/approve"), &approve).await.0, 201);
+    assert_eq!(state(&obligations(&s, &id).await, REREG), "excused");
+    let (_, c) = s.read(&s.adjudicator, Some("benefit-adjudication"), &format!("/subjects/{id}/clearance")).await;
+    assert!(c["facts"].as_array().unwrap().is_empty(), "{c}");
+
+    // Repeal voids what is open.
+    let r = json!({"reason": "Ended"});
+    assert_eq!(s.post(&s.admin, "/programs/visitor-rereg/repeal", &r).await.0, 200);
+    let b = obligations(&s, &id).await;
+    let open: Vec<&str> = b["obligations"].as_array().unwrap().iter().map(|o| o["state"].as_str().unwrap()).collect();
+    assert!(open.iter().all(|st| *st == "met" || *st == "void"), "{b}");
+    assert_eq!(b["must_act"], false);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_person_the_program_does_not_select_is_told_why() {
+    let s = start().await;
+    assert_eq!(s.post(&s.admin, "/programs", &json!({"source": program(), "population": population()})).await.0, 201);
+    assert_eq!(s.post(&s.admin, "/programs/visitor-rereg/activate", &json!({})).await.0, 200);
+    let id = s.specimen().await;
+    let mut e = entry(&format!("{}T14:00:00Z", day(-10)));
+    e["admitted_until"] = json!(day(100).to_string());
+    assert_eq!(s.post(&s.officer, &format!("/subjects/{id}/crossings"), &e).await.0, 201);
+    let b = obligations(&s, &id).await;
+    assert_eq!((b["must_act"].as_bool(), b["obligations"].as_array().unwrap().len()), (Some(false), 0));
+    let why = b["programs"][0]["why_not"][0].as_str().unwrap();
+    assert!(why.starts_with("selection.admission_class") && why.contains("B-2"), "{why}");
+    s.stop().await;
+}

@@ -1,0 +1,335 @@
+//! Compliance on the registry: each person's obligations under the programs in
+//! force, worked out by the core from the facts on record (never stored as a
+//! verdict), and the commands that add facts: notices, excuses and their approval,
+//! determinations, change reports. Reads of a person's obligations or clearance are
+//! logged like every read of personal data.
+
+use fairgate_core::access::{Actor, Purpose, Role};
+use fairgate_core::event::*;
+use fairgate_core::ids::SubjectId;
+use fairgate_core::obligation::{
+    check_determination, clearance, explain_selection, obligations, ChangeInput, ClearanceFact, Determination,
+    DeterminationInput, ExcuseInput, Facts, NoticeInput, Obligation, State, Term,
+};
+use fairgate_ledger::keys::SecretKey;
+use jiff::civil::Date;
+use jiff::Timestamp;
+
+use super::{Batch, Receipt, Registry, RegistryError, Result};
+
+/// Whether one program in force selects the person, and why or why not.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ProgramAnswer {
+    pub program: String,
+    pub version: u32,
+    pub title: String,
+    pub selected: bool,
+    /// The day the person first met the selection under this version.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub since: Option<Date>,
+    /// The selection clauses that do not hold.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub why_not: Vec<String>,
+}
+
+/// What a person has to do on a day, and why.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ObligationsAnswer {
+    pub on: Date,
+    /// Does the person have anything pending or overdue?
+    pub must_act: bool,
+    /// Every program in force (or ended) and whether it selects the person.
+    pub programs: Vec<ProgramAnswer>,
+    pub obligations: Vec<Obligation>,
+}
+
+/// What a benefit adjudicator may use.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ClearanceAnswer {
+    pub on: Date,
+    pub facts: Vec<ClearanceFact>,
+    /// An overstay under the stay rules, explained, if there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub overstay: Option<String>,
+}
+
+fn day_at(reg: &Registry, place: &str, at: Timestamp) -> Date {
+    let tz = reg.places.get(place).map(|p| p.tz.clone()).unwrap_or(jiff::tz::TimeZone::UTC);
+    at.to_zoned(tz).date()
+}
+
+fn utc_day(t: Timestamp) -> Date {
+    t.to_zoned(jiff::tz::TimeZone::UTC).date()
+}
+
+impl Registry {
+    /// Every activated program version with the days it was in force.
+    pub fn program_terms(&self) -> Result<Vec<Term>> {
+        Ok(fairgate_core::obligation::terms(&self.program_book()?))
+    }
+
+    /// The facts obligations depend on, from the subject's sealed events.
+    fn compliance_facts(&self, subject_no: u64, data: &SecretKey) -> Result<Facts> {
+        let kinds = [
+            EventKind::SubjectCreated,
+            EventKind::RegistrationRecorded,
+            EventKind::CrossingRecorded,
+            EventKind::SubjectDesignated,
+            EventKind::DesignationReviewed,
+            EventKind::NoticeServed,
+            EventKind::ObligationExcused,
+            EventKind::ExcuseApproved,
+            EventKind::DeterminationRecorded,
+            EventKind::ChangeReported,
+        ];
+        let mut f = Facts::default();
+        let mut designations = Vec::new();
+        let mut approvals = Vec::new();
+        for (_, event) in self.subject_events(subject_no, data, &kinds)? {
+            match event {
+                Event::SubjectCreated(e) => f.birth_date = Some(e.person.birth_date),
+                Event::RegistrationRecorded(e) => {
+                    f.registrations.push(day_at(self, &e.registration.place, e.registration.at))
+                }
+                Event::CrossingRecorded(e) => {
+                    let day = day_at(self, &e.crossing.port, e.crossing.at);
+                    match e.crossing.direction {
+                        fairgate_core::crossing::Direction::Entry => {
+                            f.entries.push((day, e.crossing.admission_class.clone(), e.crossing.admitted_until))
+                        }
+                        fairgate_core::crossing::Direction::Exit => f.exits.push(day),
+                    }
+                }
+                e @ (Event::SubjectDesignated(_) | Event::DesignationReviewed(_)) => designations.push(e),
+                Event::NoticeServed(e) => f.notices.push(e.notice),
+                Event::ObligationExcused(e) => f.excuses.push(e.excuse),
+                Event::ExcuseApproved(e) => approvals.push((e.obligation, e.on)),
+                Event::DeterminationRecorded(e) => f.determinations.push(e.determination),
+                Event::ChangeReported(e) => f.change_reports.push(e.report),
+                _ => {}
+            }
+        }
+        for (key, on) in approvals {
+            if let Some(x) = f.excuses.iter_mut().find(|x| x.obligation == key && x.approved_on.is_none()) {
+                x.approved_on = Some(on);
+            }
+        }
+        f.designated_from = fairgate_core::designation::fold(&designations)
+            .iter()
+            .filter_map(|d| d.review.as_ref().filter(|r| r.approved).map(|r| utc_day(r.at)))
+            .min();
+        f.registrations.sort();
+        f.entries.sort_by_key(|e| e.0);
+        f.exits.sort();
+        Ok(f)
+    }
+
+    fn subject_keys_of(&self, id: SubjectId) -> Result<(u64, SecretKey)> {
+        let row = self.store.subject_keys_by_id(id.as_bytes())?.ok_or(RegistryError::UnknownSubject(id))?;
+        let (data, _) = self.unwrap_keys(&row)?.ok_or(RegistryError::Erased(id))?;
+        Ok((row.subject_no, data))
+    }
+
+    /// A person's obligations on `on`, without logging (the callers log).
+    pub(crate) fn obligations_of(&self, id: SubjectId, on: Date) -> Result<(ObligationsAnswer, Facts)> {
+        let (no, data) = self.subject_keys_of(id)?;
+        let facts = self.compliance_facts(no, &data)?;
+        let terms = self.program_terms()?;
+        let list = obligations(&terms, &facts, on);
+        let programs = terms
+            .iter()
+            .filter(|t| t.from <= on)
+            .map(|t| {
+                let p = &t.spec.program;
+                let (selected, since, why_not) = match explain_selection(t, &facts, on) {
+                    Ok(d) => (true, Some(d), Vec::new()),
+                    Err(why) => (false, None, why),
+                };
+                ProgramAnswer {
+                    program: p.id.clone(),
+                    version: p.version,
+                    title: p.title.clone(),
+                    selected,
+                    since,
+                    why_not,
+                }
+            })
+            .collect();
+        let must_act = list.iter().any(|o| matches!(o.state, State::Pending | State::Overdue));
+        Ok((ObligationsAnswer { on, must_act, programs, obligations: list }, facts))
+    }
+
+    /// `GET /subjects/{id}/obligations`: what the person must do and why, logged.
+    pub fn read_obligations(
+        &self,
+        now: Timestamp,
+        actor: &Actor,
+        purpose: Purpose,
+        id: SubjectId,
+        on: Date,
+        request: &str,
+    ) -> Result<(ObligationsAnswer, Receipt)> {
+        let (answer, _) = self.obligations_of(id, on)?;
+        let ((), receipt) = self.write(now, |b| b.record_access(id, actor, purpose, &["obligations"], request))?;
+        Ok((answer, receipt))
+    }
+
+    /// `GET /subjects/{id}/clearance`: only what benefit adjudication may use, logged.
+    pub fn read_clearance(
+        &self,
+        now: Timestamp,
+        actor: &Actor,
+        id: SubjectId,
+        on: Date,
+        request: &str,
+    ) -> Result<(ClearanceAnswer, Receipt)> {
+        let (answer, facts) = self.obligations_of(id, on)?;
+        let admissible = clearance(&answer.obligations, &facts);
+        let s = self.stay_of(id, on)?;
+        let overstay = s.answer.overstay.map(|o| {
+            format!(
+                "Under the {} rule, {} days were spent beyond the permitted stay, from {} to {}.",
+                s.rule, o.days, o.first_day, o.last_day
+            )
+        });
+        let ((), receipt) =
+            self.write(now, |b| b.record_access(id, actor, Purpose::BenefitAdjudication, &["clearance"], request))?;
+        Ok((ClearanceAnswer { on, facts: admissible, overstay }, receipt))
+    }
+}
+
+fn require(actor: &Actor, roles: &[Role], what: &str) -> Result<()> {
+    if roles.contains(&actor.role) {
+        return Ok(());
+    }
+    let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+    Err(RegistryError::NotPermitted(format!(
+        "only the {} role may {what}; you are signed in as {}",
+        names.join(" or "),
+        actor.role.as_str()
+    )))
+}
+
+fn unknown_obligation(key: &str) -> RegistryError {
+    fairgate_core::Invalid::one(
+        "obligation",
+        format!("`{key}` is not one of this person's obligations: take the key from GET /subjects/{{id}}/obligations"),
+    )
+    .into()
+}
+
+impl Batch<'_> {
+    fn data_sealer(&mut self, id: SubjectId) -> Result<(u64, std::sync::Arc<fairgate_ledger::leaf::Sealer>)> {
+        let s = self.state(id)?;
+        Ok((s.no, s.data.clone()))
+    }
+
+    /// Record a served notice of one of the person's obligations.
+    pub fn serve_notice(&mut self, actor: &Actor, id: SubjectId, input: &NoticeInput) -> Result<()> {
+        require(actor, &[Role::Officer, Role::Supervisor], "record a notice")?;
+        let today = self.today();
+        let notice = input.validate(today)?;
+        let (answer, _) = self.reg.obligations_of(id, today)?;
+        if !answer.obligations.iter().any(|o| o.key == notice.obligation) {
+            return Err(unknown_obligation(&notice.obligation));
+        }
+        let (no, sealer) = self.data_sealer(id)?;
+        let event = Event::NoticeServed(NoticeServed { subject: id, notice, recorded_by: actor.clone() });
+        self.append(no, super::SLOT_DATA, &sealer, &event)?;
+        Ok(())
+    }
+
+    /// Excuse an obligation for good cause; a supervisor must approve it.
+    pub fn excuse(&mut self, actor: &Actor, id: SubjectId, input: &ExcuseInput) -> Result<()> {
+        require(actor, &[Role::Officer, Role::Adjudicator], "excuse an obligation")?;
+        let excuse = input.validate()?;
+        let (answer, _) = self.reg.obligations_of(id, self.today())?;
+        let o = answer
+            .obligations
+            .iter()
+            .find(|o| o.key == excuse.obligation)
+            .ok_or_else(|| unknown_obligation(&excuse.obligation))?;
+        if matches!(o.state, State::Met | State::Void | State::Excused) {
+            return Err(fairgate_core::Invalid::one(
+                "obligation",
+                format!("is {}: there is nothing to excuse", o.state.as_str()),
+            )
+            .into());
+        }
+        let (no, sealer) = self.data_sealer(id)?;
+        let event = Event::ObligationExcused(ObligationExcused { subject: id, excuse, recorded_by: actor.clone() });
+        self.append(no, super::SLOT_DATA, &sealer, &event)?;
+        Ok(())
+    }
+
+    /// A supervisor approves the excuse of an obligation.
+    pub fn approve_excuse(&mut self, actor: &Actor, id: SubjectId, key: &str) -> Result<()> {
+        require(actor, &[Role::Supervisor], "approve an excuse")?;
+        let (no, data) = self.reg.subject_keys_of(id)?;
+        let recorded: Vec<(fairgate_core::obligation::Excuse, Actor)> = self
+            .reg
+            .subject_events(no, &data, &[EventKind::ObligationExcused])?
+            .into_iter()
+            .filter_map(|(_, e)| match e {
+                Event::ObligationExcused(x) => Some((x.excuse, x.recorded_by)),
+                _ => None,
+            })
+            .collect();
+        let facts = self.reg.compliance_facts(no, &data)?;
+        let Some((_, by)) = recorded.iter().find(|(x, _)| x.obligation == key) else {
+            return Err(fairgate_core::Invalid::one("obligation", "has no excuse waiting for approval").into());
+        };
+        if facts.excuses.iter().any(|x| x.obligation == key && x.approved_on.is_some()) {
+            return Err(fairgate_core::Invalid::one("obligation", "its excuse is already approved").into());
+        }
+        if by.id == actor.id {
+            return Err(RegistryError::NotPermitted("the person who recorded an excuse cannot approve it".into()));
+        }
+        let (no, sealer) = self.data_sealer(id)?;
+        let on = self.today();
+        let event = Event::ExcuseApproved(ExcuseApproved {
+            subject: id,
+            obligation: key.to_string(),
+            on,
+            approved_by: actor.clone(),
+        });
+        self.append(no, super::SLOT_DATA, &sealer, &event)?;
+        Ok(())
+    }
+
+    /// An adjudicator's determination, refused without a served notice.
+    pub fn determine(&mut self, actor: &Actor, id: SubjectId, input: &DeterminationInput) -> Result<()> {
+        require(actor, &[Role::Adjudicator], "record a determination")?;
+        let today = self.today();
+        let (answer, _) = self.reg.obligations_of(id, today)?;
+        check_determination(&answer.obligations, &input.obligation, &input.reasons, &input.evidence)?;
+        let reasons = super::reason_text(&input.reasons)?;
+        let evidence: Vec<String> =
+            input.evidence.iter().map(|e| e.trim().to_string()).filter(|e| !e.is_empty()).take(50).collect();
+        let determination = Determination {
+            obligation: input.obligation.clone(),
+            finding: input.finding,
+            reasons,
+            evidence,
+            made_on: today,
+        };
+        let (no, sealer) = self.data_sealer(id)?;
+        let event = Event::DeterminationRecorded(DeterminationRecorded {
+            subject: id,
+            determination,
+            recorded_by: actor.clone(),
+        });
+        self.append(no, super::SLOT_DATA, &sealer, &event)?;
+        Ok(())
+    }
+
+    /// Record a change of address, employer or school the person reported today.
+    pub fn report_change(&mut self, actor: &Actor, id: SubjectId, input: &ChangeInput) -> Result<()> {
+        require(actor, &[Role::Officer, Role::Supervisor], "record a change report")?;
+        let report = input.validate(self.today())?;
+        let (no, sealer) = self.data_sealer(id)?;
+        let event = Event::ChangeReported(ChangeReported { subject: id, report, recorded_by: actor.clone() });
+        self.append(no, super::SLOT_DATA, &sealer, &event)?;
+        Ok(())
+    }
+}
