@@ -109,6 +109,16 @@ pub struct NoticeServed {
     pub recorded_by: Actor,
 }
 
+/// The daily compliance run issued a notice of an obligation (to be served; it
+/// does not count as served until proof or acknowledgement is recorded).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoticeIssued {
+    pub subject: SubjectId,
+    pub obligation: String,
+    pub due: jiff::civil::Date,
+    pub issued_on: jiff::civil::Date,
+}
+
 /// An officer or adjudicator excused an obligation for good cause (effective once a
 /// supervisor approves it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -169,6 +179,7 @@ pub enum Event {
     ExcuseApproved(ExcuseApproved),
     DeterminationRecorded(DeterminationRecorded),
     ChangeReported(ChangeReported),
+    NoticeIssued(NoticeIssued),
 }
 
 /// The only thing about an event that is stored in the clear. Codes are stable forever.
@@ -190,6 +201,7 @@ pub enum EventKind {
     ExcuseApproved = 13,
     DeterminationRecorded = 14,
     ChangeReported = 15,
+    NoticeIssued = 16,
 }
 
 impl EventKind {
@@ -213,6 +225,7 @@ impl EventKind {
             13 => Self::ExcuseApproved,
             14 => Self::DeterminationRecorded,
             15 => Self::ChangeReported,
+            16 => Self::NoticeIssued,
             _ => return None,
         })
     }
@@ -236,6 +249,7 @@ impl Event {
             Event::ExcuseApproved(_) => EventKind::ExcuseApproved,
             Event::DeterminationRecorded(_) => EventKind::DeterminationRecorded,
             Event::ChangeReported(_) => EventKind::ChangeReported,
+            Event::NoticeIssued(_) => EventKind::NoticeIssued,
         }
     }
     /// The subject this event is about, if it is about a person.
@@ -252,6 +266,7 @@ impl Event {
             Event::ExcuseApproved(e) => Some(e.subject),
             Event::DeterminationRecorded(e) => Some(e.subject),
             Event::ChangeReported(e) => Some(e.subject),
+            Event::NoticeIssued(e) => Some(e.subject),
             Event::ProgramActivated(_)
             | Event::ProgramDrafted(_)
             | Event::ProgramSignedOff(_)
@@ -292,6 +307,7 @@ mod tests {
             EventKind::ExcuseApproved,
             EventKind::DeterminationRecorded,
             EventKind::ChangeReported,
+            EventKind::NoticeIssued,
         ] {
             assert_eq!(EventKind::from_code(k.code()), Some(k));
         }

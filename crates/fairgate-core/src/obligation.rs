@@ -180,6 +180,8 @@ pub struct Facts {
     pub notices: Vec<Notice>,
     pub excuses: Vec<Excuse>,
     pub determinations: Vec<Determination>,
+    /// Keys of obligations whose notice the daily run has issued (not yet served).
+    pub issued: Vec<String>,
 }
 
 impl Facts {
@@ -770,5 +772,102 @@ impl ChangeInput {
             changed_on: changed_on.unwrap_or(today),
             reported_on: today,
         })
+    }
+}
+
+/// Days before an obligation falls due when the daily run issues its notice, so the
+/// person has at least the minimum notice period once it is served.
+pub const NOTICE_LEAD_DAYS: i64 = 30;
+
+/// Should the daily run issue a notice of `o` on `on`? Only for obligations still
+/// open, due within the lead time, with no notice issued or served yet.
+pub fn needs_notice(o: &Obligation, facts: &Facts, on: Date) -> bool {
+    matches!(o.state, State::Pending)
+        && o.notice.is_none()
+        && !facts.issued.contains(&o.key)
+        && o.effective_due <= on.checked_add(NOTICE_LEAD_DAYS.days()).unwrap_or(on)
+}
+
+/// A notice in plain language: what to do, by when, where, what to bring, and the
+/// person's rights. Rendered as text here and as a printable page by the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NoticeDocument {
+    pub title: String,
+    pub obligation: String,
+    pub what: String,
+    pub by_when: String,
+    pub where_: Vec<String>,
+    pub bring: Vec<String>,
+    pub rights: Vec<String>,
+    pub reference: String,
+}
+
+/// Compose the notice of `o` under `spec`. `offices` are the places where it can be
+/// done (names with codes). No name or address is put in: the notice is addressed
+/// by whoever serves it.
+pub fn notice_document(o: &Obligation, spec: &ProgramSpec, offices: &[String]) -> NoticeDocument {
+    let (what, title) = match o.kind {
+        ObligationKind::Register => ("Register in person at a port of entry or at one of the offices below.", "You need to register"),
+        ObligationKind::Reregister => ("Come to one of the offices below to renew your registration.", "Your registration needs renewing"),
+        ObligationKind::ReportChange => (
+            "Tell one of the offices below about your change of address, employer or school, in person or through the portal.",
+            "Please report your change",
+        ),
+        ObligationKind::RecordDeparture => (
+            "When you leave the country, ask the officer at the port to record your departure.",
+            "Please have your departure recorded",
+        ),
+    };
+    let mut bring = vec!["Your passport or other travel document.".to_string(), "This notice.".to_string()];
+    if spec.capture.face || spec.capture.fingerprints > 0 {
+        bring.push(format!(
+            "Nothing else: a photograph{} will be taken at the office.",
+            if spec.capture.fingerprints > 0 { " and fingerprints" } else { "" }
+        ));
+    }
+    NoticeDocument {
+        title: title.to_string(),
+        obligation: o.key.clone(),
+        what: what.to_string(),
+        by_when: format!("By {} (inclusive).", o.effective_due),
+        where_: offices.to_vec(),
+        bring,
+        rights: vec![
+            format!(
+                "This is required by {} ({}), {}. It ends on {} at the latest.",
+                spec.program.title, spec.program.id, spec.program.legal_basis, spec.program.sunset
+            ),
+            "If you cannot come in time for a good reason (illness, travel disruption, a family emergency, a notice that reached you late), tell an office: you can be excused, and the date can move.".to_string(),
+            "Missing the date is not in itself a finding against you. Only a person, after hearing you, can decide whether a failure was willful, and never without this notice having been served.".to_string(),
+            "You may bring a lawyer or another representative, and ask for an interpreter at no cost.".to_string(),
+            "You can see every record held about you, who has looked at it and why, and ask for a correction.".to_string(),
+        ],
+        reference: format!("Reference: {}", o.key),
+    }
+}
+
+impl NoticeDocument {
+    /// The notice as plain text, for print or email.
+    pub fn text(&self) -> String {
+        let mut s = format!(
+            "{}\n{}\n\nWhat to do\n  {}\n\nBy when\n  {}\n\nWhere\n",
+            self.title,
+            "=".repeat(self.title.len()),
+            self.what,
+            self.by_when
+        );
+        for w in &self.where_ {
+            s.push_str(&format!("  - {w}\n"));
+        }
+        s.push_str("\nWhat to bring\n");
+        for b in &self.bring {
+            s.push_str(&format!("  - {b}\n"));
+        }
+        s.push_str("\nYour rights\n");
+        for r in &self.rights {
+            s.push_str(&format!("  - {r}\n"));
+        }
+        s.push_str(&format!("\n{}\n", self.reference));
+        s
     }
 }

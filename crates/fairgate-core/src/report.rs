@@ -129,6 +129,7 @@ pub fn for_each_tally<'a>(event: &'a Event, recorded_at: Timestamp, mut f: impl 
         Event::ExcuseApproved(_) => "excuse-approved",
         Event::DeterminationRecorded(_) => "determination-recorded",
         Event::ChangeReported(_) => "change-reported",
+        Event::NoticeIssued(_) => "notice-issued",
     };
     f(TallyRef { metric: Metric::LogEvents, dims: [kind, "", ""], month: month_index(recorded_at) });
     match event {
@@ -159,6 +160,7 @@ pub fn for_each_tally<'a>(event: &'a Event, recorded_at: Timestamp, mut f: impl 
         | Event::ExcuseApproved(_)
         | Event::DeterminationRecorded(_)
         | Event::ChangeReported(_)
+        | Event::NoticeIssued(_)
         | Event::ProgramActivated(_)
         | Event::ProgramDrafted(_)
         | Event::ProgramSignedOff(_)

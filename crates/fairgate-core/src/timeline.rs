@@ -71,6 +71,7 @@ impl Timeline {
                 | Event::ExcuseApproved(_)
                 | Event::DeterminationRecorded(_)
                 | Event::ChangeReported(_)
+                | Event::NoticeIssued(_)
                 | Event::ProgramActivated(_)
                 | Event::ProgramDrafted(_)
                 | Event::ProgramSignedOff(_)

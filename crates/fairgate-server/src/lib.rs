@@ -41,11 +41,19 @@ pub struct AppState {
     /// The public overstay aggregate, computed at most once per UTC day so that
     /// anonymous readers of the report cannot make the server sweep on demand.
     pub overstay_report: Arc<tokio::sync::Mutex<Option<transparency::DailyTable>>>,
+    /// The last day the daily compliance run ran for.
+    pub compliance_ran: Arc<tokio::sync::Mutex<Option<jiff::civil::Date>>>,
 }
 
 impl AppState {
     pub fn new(registry: Arc<Registry>) -> Self {
-        Self { registry, clock: Arc::new(Timestamp::now), secure_cookies: false, overstay_report: Default::default() }
+        Self {
+            registry,
+            clock: Arc::new(Timestamp::now),
+            secure_cookies: false,
+            overstay_report: Default::default(),
+            compliance_ran: Default::default(),
+        }
     }
     pub fn now(&self) -> Timestamp {
         (self.clock)()
@@ -72,7 +80,8 @@ pub fn app(state: AppState) -> Router {
 
 /// Serve until `shutdown` resolves, signing a checkpoint every
 /// [`CHECKPOINT_INTERVAL`] while the log grows and once more on the way out, and
-/// compacting the stay facts on the same beat. Once the public overstay aggregate
+/// compacting the stay facts on the same beat, and running the compliance run once
+/// a day. Once the public overstay aggregate
 /// has been asked for, it is also recomputed here when the day turns, so readers
 /// after midnight do not wait for the sweep.
 pub async fn serve(
@@ -89,6 +98,7 @@ pub async fn serve(
                 sign_checkpoint(&state).await;
                 compact_stay_facts(&state).await;
                 transparency::refresh_overstays(&state).await;
+                compliance_run(&state).await;
             }
         })
     };
@@ -96,6 +106,25 @@ pub async fn serve(
     signer.abort();
     sign_checkpoint(&state).await;
     result
+}
+
+/// Once a day (and at start-up): work out obligations, issue the notices now due.
+/// It is idempotent, so a restart on the same day changes nothing.
+async fn compliance_run(state: &AppState) {
+    let today = state.today();
+    let mut ran = state.compliance_ran.lock().await;
+    if *ran == Some(today) {
+        return;
+    }
+    let st = state.clone();
+    match tokio::task::spawn_blocking(move || st.registry.compliance_run(st.now(), today, &mut |_, _| {})).await {
+        Ok(Ok(r)) => {
+            *ran = Some(today);
+            tracing::info!(on = %today, subjects = r.subjects, notices = r.notices_issued, overdue = r.overdue, "compliance run");
+        }
+        Ok(Err(e)) => tracing::error!(error = %e, "the compliance run failed"),
+        Err(e) => tracing::error!(error = %e, "the compliance run task failed"),
+    }
 }
 
 /// Keep the stay facts compacted, so an overstay sweep has little left to fold in.

@@ -65,6 +65,7 @@ pub fn project_rows(subject_no: u64, leaf_index: u64, event: &Event, blind_key: 
         | Event::ObligationExcused(_)
         | Event::ExcuseApproved(_)
         | Event::DeterminationRecorded(_)
-        | Event::ChangeReported(_) => {}
+        | Event::ChangeReported(_)
+        | Event::NoticeIssued(_) => {}
     }
 }

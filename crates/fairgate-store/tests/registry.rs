@@ -10,6 +10,7 @@ use fairgate_core::subject::SubjectInput;
 use fairgate_ledger::checkpoint::NoteVerifier;
 use fairgate_ledger::keys::SecretKey;
 use fairgate_store::audit::verify;
+use fairgate_store::registry::compliance::RunReport;
 use fairgate_store::sqlite::SqliteStore;
 use fairgate_store::{Registry, RegistryError, Store};
 use jiff::Timestamp;
@@ -633,4 +634,42 @@ fn a_ledger_written_before_the_stay_facts_is_read_from_its_leaves_until_compacte
     assert_eq!(before, after);
     assert!(facts_rows() > 0, "the sweep compacted first");
     assert_eq!(stays(&reg), before_stays, "and from the compacted facts");
+}
+
+#[test]
+fn the_compliance_run_is_idempotent_and_issuing_a_notice_is_not_serving_it() {
+    use fairgate_core::program::impact::analyse;
+    use fairgate_core::program::lang::compile;
+    let f = fixture();
+    let admin = Actor::new("u-admin", Role::Admin, "test");
+    let auditor = Actor::new("u-aud", Role::Auditor, "test");
+    let source = "id = \"visitor-rereg\"\ntitle = \"V\"\nlegal_basis = \"Act\"\nstarts = 2026-05-01\nsunset = 2027-05-01\n[selection]\nadmission_class = [\"B-2\"]\n[[obligations]]\nkind = \"register\"\nwithin_days = 5\n[[obligations]]\nkind = \"reregister\"\nevery_days = 30\n[[obligations]]\nkind = \"record-departure\"\nwithin_days = 0\n";
+    let spec = compile(source).unwrap();
+    let then: Timestamp = "2026-05-01T09:00:00Z".parse().unwrap();
+    let impact = analyse(&spec.selection, &[], jiff::civil::date(2026, 5, 1));
+    f.reg.write(then, |b| b.draft_program(&admin, &spec, source, impact, "file")).unwrap();
+    f.reg.write(then, |b| b.sign_off_program(&auditor, "visitor-rereg", None, "test")).unwrap();
+    f.reg.write(then, |b| b.activate_program(&admin, "visitor-rereg", None)).unwrap();
+    let ids = seed(&f, 3);
+
+    let on = jiff::civil::date(2026, 9, 21);
+    let first = f.reg.compliance_run(NOW, on, &mut |_, _| {}).unwrap();
+    assert_eq!(first.subjects, 3);
+    // Per person: registration met; re-registrations due 07-03, 08-02, 09-01 and 10-01;
+    // the departure due 09-01. All open ones are due within 30 days or past: 5 notices each.
+    assert_eq!((first.met, first.pending, first.overdue), (3, 15, 0), "{first:?}");
+    assert_eq!(first.notices_issued, 15);
+    let size = f.store.tree_size().unwrap();
+    let second = f.reg.compliance_run(NOW, on, &mut |_, _| {}).unwrap();
+    assert_eq!(second, RunReport { notices_issued: 0, ..first.clone() }, "the second run changes nothing");
+    assert_eq!(f.store.tree_size().unwrap(), size);
+    // An issued notice is not a served one: nothing is overdue until proof is recorded.
+    let auditor_reads = f.reg.read_obligations(NOW, &auditor, Purpose::OversightAudit, ids[0], on, "t").unwrap().0;
+    assert!(auditor_reads.obligations.iter().all(|o| o.state != fairgate_core::obligation::State::Overdue));
+    // The notices, as documents, for whoever serves them.
+    let notices = f.reg.read_pending_notices(NOW, &officer(), jiff::civil::date(2026, 12, 31), "t").unwrap();
+    assert_eq!(notices.len(), 15);
+    let text = notices[0].document.text();
+    assert!(text.contains("What to do") && text.contains("By when") && text.contains("Your rights"), "{text}");
+    assert!(!text.contains("SURNAME"), "a notice carries no name: {text}");
 }

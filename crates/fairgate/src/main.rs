@@ -105,6 +105,56 @@ enum Command {
     /// Programs: check, impact analysis, add, activate, sign off, repeal, list, show.
     #[command(subcommand)]
     Program(fairgate::program::ProgramCommand),
+    /// The daily compliance run (also automatic in `serve`).
+    #[command(subcommand)]
+    Compliance(ComplianceCommand),
+    /// What a person must do under the programs in force, and why or why not.
+    Obligations {
+        subject: String,
+        #[arg(long = "as", value_name = "USER")]
+        user: String,
+        #[arg(long)]
+        purpose: String,
+        /// YYYY-MM-DD; default today.
+        #[arg(long)]
+        on: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Notices issued by the daily run and not yet served.
+    #[command(subcommand)]
+    Notices(NoticesCommand),
+    /// Excuse an obligation for good cause, or (`--approve`, supervisors) approve an excuse.
+    Excuse {
+        subject: String,
+        #[arg(long)]
+        obligation: String,
+        /// medical, travel-disruption, notice-not-received, administrative-error, family-emergency or other.
+        #[arg(long)]
+        category: Option<String>,
+        #[arg(long)]
+        text: Option<String>,
+        #[arg(long)]
+        approve: bool,
+        #[arg(long = "as", value_name = "USER")]
+        user: String,
+    },
+    /// An adjudicator's determination on a failure: willful, not-willful or not-applicable,
+    /// with reasons and the evidence considered. Refused when no notice was served.
+    Determine {
+        subject: String,
+        #[arg(long)]
+        obligation: String,
+        #[arg(long)]
+        finding: String,
+        #[arg(long)]
+        reasons: String,
+        /// What was considered (repeat for each): notices, attempts, appointments.
+        #[arg(long)]
+        evidence: Vec<String>,
+        #[arg(long = "as", value_name = "USER")]
+        user: String,
+    },
     /// Individual designations: statistics by officer and place, for auditors.
     #[command(subcommand)]
     Designations(fairgate::designations::DesignationsCommand),
@@ -156,6 +206,30 @@ enum AuditCommand {
         /// How many random older leaves to check by inclusion proof on each run.
         #[arg(long, default_value_t = 16)]
         samples: u32,
+    },
+}
+
+#[derive(Subcommand)]
+enum ComplianceCommand {
+    /// Work out every person's obligations on a day, issue the notices now due, and
+    /// count what ended programs voided. Running it twice for a day changes nothing.
+    Run {
+        /// YYYY-MM-DD; default today.
+        #[arg(long)]
+        on: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum NoticesCommand {
+    /// Print the notices (text, separated by form feeds) of obligations due before a day.
+    Send {
+        #[arg(long)]
+        due_before: String,
+        #[arg(long = "as", value_name = "USER")]
+        user: String,
     },
 }
 
@@ -314,6 +388,40 @@ fn run(cli: Cli) -> Result<()> {
         },
         Command::Program(fairgate::program::ProgramCommand::Impact { file, population: Some(p), json }) => {
             fairgate::program::impact_from_file(&file, &p, json)
+        }
+        Command::Compliance(ComplianceCommand::Run { on, json }) => {
+            fairgate::compliance::run(&open_existing(&cli.data)?.registry, on.as_deref(), json)
+        }
+        Command::Obligations { subject, user, purpose, on, json } => fairgate::compliance::obligations(
+            &open_existing(&cli.data)?.registry,
+            &subject,
+            &user,
+            &purpose,
+            on.as_deref(),
+            json,
+        ),
+        Command::Notices(NoticesCommand::Send { due_before, user }) => {
+            fairgate::compliance::send(&open_existing(&cli.data)?.registry, &due_before, &user)
+        }
+        Command::Excuse { subject, obligation, category, text, approve, user } => fairgate::compliance::excuse(
+            &open_existing(&cli.data)?.registry,
+            &subject,
+            &obligation,
+            category.as_deref(),
+            text.as_deref(),
+            approve,
+            &user,
+        ),
+        Command::Determine { subject, obligation, finding, reasons, evidence, user } => {
+            fairgate::compliance::determine(
+                &open_existing(&cli.data)?.registry,
+                &subject,
+                &obligation,
+                &finding,
+                &reasons,
+                &evidence,
+                &user,
+            )
         }
         Command::Designations(cmd) => fairgate::designations::run(&open_existing(&cli.data)?.registry, cmd),
         Command::Program(cmd) => fairgate::program::run(&open_existing(&cli.data)?.registry, cmd),

@@ -463,3 +463,35 @@ fn designation_statistics_are_for_auditors_and_cover_the_demo() {
     let text_out = text(&fairgate(dir.path(), &["designations", "stats", "--as", "demo-auditor"]).stdout);
     assert!(text_out.contains("officer u-demo-seed: 4 designated of 300 recorded"), "{text_out}");
 }
+
+#[test]
+fn the_compliance_run_issues_notices_once_and_they_can_be_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(fairgate(dir.path(), &["demo", "--travellers", "150"]).status.success());
+    let first = fairgate(dir.path(), &["compliance", "run", "--json"]);
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    let first: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
+    assert!(first["notices_issued"].as_u64().unwrap() > 0, "the demo has departures due: {first}");
+    let second = fairgate(dir.path(), &["compliance", "run", "--json"]);
+    let second: serde_json::Value = serde_json::from_slice(&second.stdout).unwrap();
+    assert_eq!(second["notices_issued"], 0, "a second run for the same day issues nothing: {second}");
+    assert_eq!(second["pending"], first["pending"]);
+
+    let sent = fairgate(dir.path(), &["notices", "send", "--due-before", "2100-01-01", "--as", "demo-supervisor"]);
+    assert!(sent.status.success(), "{}", text(&sent.stderr));
+    let out = text(&sent.stdout);
+    assert!(
+        out.contains("Your rights") && out.contains("Reference: visitor-entry-exit/v1/"),
+        "{}",
+        &out[..out.len().min(800)]
+    );
+    let id = out.lines().find_map(|l| l.strip_prefix("Subject: ")).unwrap().trim().to_string();
+
+    let ob = fairgate(dir.path(), &["obligations", &id, "--as", "demo-officer", "--purpose", "border-check"]);
+    assert!(ob.status.success(), "{}", text(&ob.stderr));
+    let ob = text(&ob.stdout);
+    assert!(ob.contains("visitor-entry-exit v1") && ob.contains("[pending]"), "{ob}");
+    let refused =
+        fairgate(dir.path(), &["obligations", &id, "--as", "demo-officer", "--purpose", "benefit-adjudication"]);
+    assert!(!refused.status.success());
+}

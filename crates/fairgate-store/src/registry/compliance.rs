@@ -81,6 +81,7 @@ impl Registry {
             EventKind::ExcuseApproved,
             EventKind::DeterminationRecorded,
             EventKind::ChangeReported,
+            EventKind::NoticeIssued,
         ];
         let mut f = Facts::default();
         let mut designations = Vec::new();
@@ -106,6 +107,7 @@ impl Registry {
                 Event::ExcuseApproved(e) => approvals.push((e.obligation, e.on)),
                 Event::DeterminationRecorded(e) => f.determinations.push(e.determination),
                 Event::ChangeReported(e) => f.change_reports.push(e.report),
+                Event::NoticeIssued(e) => f.issued.push(e.obligation),
                 _ => {}
             }
         }
@@ -329,6 +331,162 @@ impl Batch<'_> {
         let report = input.validate(self.today())?;
         let (no, sealer) = self.data_sealer(id)?;
         let event = Event::ChangeReported(ChangeReported { subject: id, report, recorded_by: actor.clone() });
+        self.append(no, super::SLOT_DATA, &sealer, &event)?;
+        Ok(())
+    }
+}
+
+/// What a compliance run found and did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RunReport {
+    pub on: Option<Date>,
+    pub subjects: u64,
+    pub pending: u64,
+    pub met: u64,
+    pub overdue: u64,
+    pub excused: u64,
+    pub void: u64,
+    /// Notices issued by this run (none on a second run for the same day).
+    pub notices_issued: u64,
+}
+
+/// A notice issued and not yet served, ready to be printed or sent.
+#[derive(Debug, Clone)]
+pub struct PendingNotice {
+    pub subject: SubjectId,
+    pub document: fairgate_core::obligation::NoticeDocument,
+}
+
+impl Registry {
+    /// The offices where obligations can be met, by code.
+    fn offices(&self) -> Vec<String> {
+        let mut v: Vec<&fairgate_core::place::ZonedPlace> =
+            self.places.iter().filter(|p| p.place.kind == fairgate_core::place::PlaceKind::Office).collect();
+        v.sort_by(|a, b| a.place.code.cmp(&b.place.code));
+        v.into_iter().map(|p| format!("{} ({})", p.place.name, p.place.code)).collect()
+    }
+
+    /// The daily run for `on`: works out every person's obligations (states are
+    /// derived, so "advancing" them is recomputing), issues the notices now due, and
+    /// counts what ended programs voided. Running it twice for the same day issues
+    /// nothing the second time.
+    pub fn compliance_run(&self, now: Timestamp, on: Date, progress: &mut dyn FnMut(u64, u64)) -> Result<RunReport> {
+        let terms = self.program_terms()?;
+        let subjects = self.store.live_subjects()?;
+        let total = subjects.len() as u64;
+        let mut report = RunReport { on: Some(on), ..RunReport::default() };
+        let mut to_issue: Vec<(SubjectId, String, Date)> = Vec::new();
+        for (i, (no, id)) in subjects.into_iter().enumerate() {
+            let Some(row) = self.store.subject_keys(no)? else { continue };
+            let Some((data, _)) = self.unwrap_keys(&row)? else { continue };
+            let facts = self.compliance_facts(no, &data)?;
+            report.subjects += 1;
+            for o in obligations(&terms, &facts, on) {
+                match o.state {
+                    State::Pending => report.pending += 1,
+                    State::Met => report.met += 1,
+                    State::Overdue => report.overdue += 1,
+                    State::Excused => report.excused += 1,
+                    State::Void => report.void += 1,
+                }
+                if fairgate_core::obligation::needs_notice(&o, &facts, on) {
+                    to_issue.push((SubjectId::from_bytes(id), o.key, o.effective_due));
+                }
+            }
+            if i % 1024 == 0 {
+                progress(i as u64, total);
+            }
+        }
+        for chunk in to_issue.chunks(5_000) {
+            self.write(now, |b| {
+                for (id, key, due) in chunk {
+                    b.issue_notice(*id, key, *due, on)?;
+                }
+                Ok(())
+            })?;
+            report.notices_issued += chunk.len() as u64;
+        }
+        progress(total, total);
+        Ok(report)
+    }
+
+    /// Notices issued and not yet served, of obligations due before `before`, as
+    /// documents. Each person's is an access for compliance-review, logged first.
+    pub fn read_pending_notices(
+        &self,
+        now: Timestamp,
+        actor: &Actor,
+        before: Date,
+        request: &str,
+    ) -> Result<Vec<PendingNotice>> {
+        let terms = self.program_terms()?;
+        let offices = self.offices();
+        let today = utc_day(now);
+        let mut out = Vec::new();
+        for (no, id) in self.store.live_subjects()? {
+            let Some(row) = self.store.subject_keys(no)? else { continue };
+            let Some((data, _)) = self.unwrap_keys(&row)? else { continue };
+            let facts = self.compliance_facts(no, &data)?;
+            if facts.issued.is_empty() {
+                continue;
+            }
+            let id = SubjectId::from_bytes(id);
+            for o in obligations(&terms, &facts, today) {
+                let waiting = facts.issued.contains(&o.key) && o.notice.is_none() && o.state == State::Pending;
+                if !waiting || o.effective_due >= before {
+                    continue;
+                }
+                let Some(term) =
+                    terms.iter().find(|t| t.spec.program.id == o.program && t.spec.program.version == o.version)
+                else {
+                    continue;
+                };
+                out.push(PendingNotice {
+                    subject: id,
+                    document: fairgate_core::obligation::notice_document(&o, &term.spec, &offices),
+                });
+            }
+        }
+        if !out.is_empty() {
+            self.write(now, |b| {
+                for n in &out {
+                    b.record_access(n.subject, actor, Purpose::ComplianceReview, &["notice"], request)?;
+                }
+                Ok(())
+            })?;
+        }
+        Ok(out)
+    }
+
+    /// The notice document of one of a person's obligations (for the printable page).
+    pub fn read_notice(
+        &self,
+        now: Timestamp,
+        actor: &Actor,
+        purpose: Purpose,
+        id: SubjectId,
+        key: &str,
+        request: &str,
+    ) -> Result<(fairgate_core::obligation::NoticeDocument, Receipt)> {
+        let (answer, _) = self.obligations_of(id, utc_day(now))?;
+        let o = answer.obligations.iter().find(|o| o.key == key).ok_or_else(|| unknown_obligation(key))?;
+        let terms = self.program_terms()?;
+        let term = terms
+            .iter()
+            .find(|t| t.spec.program.id == o.program && t.spec.program.version == o.version)
+            .ok_or_else(|| unknown_obligation(key))?;
+        let offices = self.offices();
+        let doc = fairgate_core::obligation::notice_document(o, &term.spec, &offices);
+        let ((), receipt) = self.write(now, |b| b.record_access(id, actor, purpose, &["notice"], request))?;
+        Ok((doc, receipt))
+    }
+}
+
+impl Batch<'_> {
+    /// Record that the daily run issued a notice (not yet served).
+    fn issue_notice(&mut self, id: SubjectId, key: &str, due: Date, on: Date) -> Result<()> {
+        let (no, sealer) = self.data_sealer(id)?;
+        let event = Event::NoticeIssued(NoticeIssued { subject: id, obligation: key.to_string(), due, issued_on: on });
         self.append(no, super::SLOT_DATA, &sealer, &event)?;
         Ok(())
     }
