@@ -59,6 +59,10 @@ pub struct NewRegistration {
     pub place: String,
     pub at: Timestamp,
     pub interview: Option<Interview>,
+    /// No program in force required this person to register; they registered of
+    /// their own accord (and it was recorded as such).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub voluntary: bool,
 }
 
 /// The body of `POST /subjects/{id}/registrations`.
@@ -76,6 +80,10 @@ pub struct RegistrationInput {
     pub at: Option<String>,
     #[serde(default)]
     pub interview: Option<Interview>,
+    /// Required when no program in force requires this person to register: the
+    /// registration is then recorded as voluntary. Ignored when a program requires it.
+    #[serde(default)]
+    pub voluntary: bool,
 }
 
 impl RegistrationInput {
@@ -152,6 +160,7 @@ impl RegistrationInput {
             place: places.get(&self.place).map(|p| p.place.code.clone()).unwrap_or_default(),
             at: at.unwrap_or(now),
             interview,
+            voluntary: self.voluntary,
         })
     }
 }
@@ -170,7 +179,7 @@ mod tests {
     }
 
     fn input(kind: &str, place: &str) -> RegistrationInput {
-        RegistrationInput { kind: kind.into(), place: place.into(), at: None, interview: None }
+        RegistrationInput { kind: kind.into(), place: place.into(), at: None, interview: None, voluntary: false }
     }
 
     const NOW: Timestamp = Timestamp::constant(1_780_000_000, 0);

@@ -72,6 +72,7 @@ proptest! {
                 notes: f[5].clone(),
                 ..Default::default()
             }),
+            voluntary: with_at,
         };
         let _ = input.validate(&book(), NOW);
     }

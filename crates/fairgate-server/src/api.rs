@@ -84,6 +84,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(crate::compliance::approve_excuse))
         .routes(routes!(crate::compliance::post_determination))
         .routes(routes!(crate::compliance::post_change))
+        .routes(routes!(crate::compliance::get_notice))
         .routes(routes!(create_subject))
         .routes(routes!(lookup_subjects))
         .routes(routes!(get_subject))
@@ -259,6 +260,8 @@ pub struct RegistrationView {
     /// Pseudonymous id of the officer who recorded it.
     pub officer: String,
     pub interview: Option<Interview>,
+    /// No program required it: the person registered of their own accord.
+    pub voluntary: bool,
     pub leaf_index: u64,
 }
 
@@ -322,6 +325,7 @@ impl TimelineView {
                     at: r.registration.at.to_string(),
                     officer: r.officer.id,
                     interview: r.registration.interview,
+                    voluntary: r.registration.voluntary,
                     leaf_index: r.leaf_index,
                 })
                 .collect(),

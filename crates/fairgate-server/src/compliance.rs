@@ -189,3 +189,54 @@ pub async fn post_change(
     let id = subject_id(&id)?;
     blocking(move || record(st, "change recorded", id, |b| b.report_change(&caller.actor(), id, &input))).await
 }
+
+/// The notice of one obligation, as a printable page (default) or plain text
+/// (`format=text`). Needs `Fairgate-Purpose`; the read is logged. The notice holds
+/// no name or address: whoever serves it addresses it.
+#[utoipa::path(get, path = "/subjects/{id}/notice", tag = "compliance",
+    params(("id" = String, Path, description = "Subject id"),
+           ("obligation" = String, Query, description = "The obligation key"),
+           ("format" = Option<String>, Query, description = "html (default) or text"),
+           ("Fairgate-Purpose" = String, Header, description = "Why the data is needed")),
+    security(("bearer" = [])),
+    responses((status = 200, body = String, content_type = "text/html"), (status = 403, body = Problem), (status = 404, body = Problem),
+              (status = 422, body = Problem)))]
+pub async fn get_notice(
+    State(st): State<AppState>,
+    reader: Reader,
+    Path(id): Path<String>,
+    q: QueryMap,
+) -> Result<axum::response::Response, Problem> {
+    use axum::response::IntoResponse;
+    let id = subject_id(&id)?;
+    let q = q.map_err(|_| Problem::bad_request("query", "the query string is not valid URL encoding"))?;
+    let key = q.get("obligation").cloned().ok_or_else(|| {
+        Problem::bad_request("obligation", "is required: the obligation key from GET /subjects/{id}/obligations")
+    })?;
+    let text = match q.get("format").map(String::as_str) {
+        None | Some("html") => false,
+        Some("text") => true,
+        Some(_) => return Err(Problem::bad_request("format", "must be html or text")),
+    };
+    let (doc, receipt) = blocking(move || {
+        let actor = reader.caller.actor();
+        st.registry
+            .read_notice(st.now(), &actor, reader.purpose, id, &key, "GET /subjects/{id}/notice")
+            .map_err(Problem::from)
+    })
+    .await?;
+    tracing::info!(subject = %id, access_leaf = receipt.leaf_index, "notice read");
+    if text {
+        return Ok(([(axum::http::header::CONTENT_TYPE, "text/plain; charset=utf-8")], doc.text()).into_response());
+    }
+    let body = maud::html! {
+        h1 { (doc.title) }
+        h2 { "What to do" } p { (doc.what) }
+        h2 { "By when" } p { strong { (doc.by_when) } }
+        h2 { "Where" } ul { @for w in &doc.where_ { li { (w) } } }
+        h2 { "What to bring" } ul { @for b in &doc.bring { li { (b) } } }
+        h2 { "Your rights" } ul { @for r in &doc.rights { li { (r) } } }
+        p { small { (doc.reference) } }
+    };
+    Ok(crate::web::page(&doc.title, body).into_response())
+}

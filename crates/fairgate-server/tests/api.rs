@@ -248,6 +248,7 @@ async fn the_openapi_document_matches_the_routes() {
         ("POST", "/subjects/{id}/excuses/approve"),
         ("POST", "/subjects/{id}/determinations"),
         ("POST", "/subjects/{id}/changes"),
+        ("GET", "/subjects/{id}/notice"),
         ("POST", "/subjects"),
         ("POST", "/subjects/lookup"),
         ("GET", "/subjects/{id}"),

@@ -67,6 +67,8 @@ async fn an_obligation_from_notice_to_clearance_to_repeal() {
     r["at"] = json!(at);
     assert_eq!(s.post(&s.officer, &format!("/subjects/{id}/registrations"), &r).await.0, 201);
 
+    let (_, t) = s.read(&s.officer, Some("border-check"), &format!("/subjects/{id}")).await;
+    assert_eq!(t["registrations"][0]["voluntary"], false, "required, so not voluntary even if asked: {t}");
     let b = obligations(&s, &id).await;
     assert_eq!(b["must_act"], true);
     assert_eq!(b["programs"][0]["selected"], true);
@@ -92,6 +94,23 @@ async fn an_obligation_from_notice_to_clearance_to_repeal() {
     assert_eq!(state(&b, REREG), "overdue");
     let o = b["obligations"].as_array().unwrap().iter().find(|o| o["key"] == REREG).unwrap();
     assert!(o["explanation"].as_str().unwrap().contains("Notice served by mail"), "{o}");
+
+    // The notice itself, as a printable page and as text.
+    let url = format!("{}/subjects/{id}/notice?obligation={}", s.base, REREG.replace('[', "%5B").replace(']', "%5D"));
+    let page =
+        s.client.get(&url).bearer_auth(&s.officer).header("Fairgate-Purpose", "border-check").send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let page = page.text().await.unwrap();
+    assert!(page.contains("<h2>Your rights</h2>") && page.contains("Visitor re-registration"), "{page}");
+    let txt = s
+        .client
+        .get(format!("{url}&format=text"))
+        .bearer_auth(&s.officer)
+        .header("Fairgate-Purpose", "border-check")
+        .send()
+        .await
+        .unwrap();
+    assert!(txt.text().await.unwrap().starts_with("Your registration needs renewing\n"));
 
     // Clearance is for benefit adjudication only, and shows the overdue obligation.
     assert_eq!(s.read(&s.officer, Some("border-check"), &format!("/subjects/{id}/clearance")).await.0, 403);
@@ -142,5 +161,17 @@ async fn a_person_the_program_does_not_select_is_told_why() {
     assert_eq!((b["must_act"].as_bool(), b["obligations"].as_array().unwrap().len()), (Some(false), 0));
     let why = b["programs"][0]["why_not"][0].as_str().unwrap();
     assert!(why.starts_with("selection.admission_class") && why.contains("B-2"), "{why}");
+
+    // Registering someone no program requires needs the voluntary flag, and says so.
+    let mut r = registration();
+    r["at"] = Value::Null; // now, while the program is in force
+    r["voluntary"] = json!(false);
+    let (st, b) = s.post(&s.officer, &format!("/subjects/{id}/registrations"), &r).await;
+    assert_eq!((st, b["errors"][0]["field"].as_str()), (422, Some("voluntary")), "{b}");
+    assert!(b["errors"][0]["message"].as_str().unwrap().contains("visitor-rereg: selection.admission_class"), "{b}");
+    r["voluntary"] = json!(true);
+    assert_eq!(s.post(&s.officer, &format!("/subjects/{id}/registrations"), &r).await.0, 201);
+    let (_, t) = s.read(&s.officer, Some("border-check"), &format!("/subjects/{id}")).await;
+    assert_eq!(t["registrations"][0]["voluntary"], true, "labelled voluntary: {t}");
     s.stop().await;
 }

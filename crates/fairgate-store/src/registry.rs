@@ -1274,7 +1274,21 @@ impl Batch<'_> {
         subject: SubjectId,
         input: &RegistrationInput,
     ) -> Result<RegistrationNumber> {
-        let reg = input.validate(&self.reg.places, self.now)?;
+        let mut reg = input.validate(&self.reg.places, self.now)?;
+        // Checked before anything is recorded: is this person required to register?
+        match self.reg.registration_required(subject, &reg)? {
+            Ok(()) => reg.voluntary = false,
+            Err(_) if reg.voluntary => {}
+            Err(why) => {
+                return Err(Invalid::one(
+                    "voluntary",
+                    format!(
+                        "no program in force requires this person to register ({why}); if they register of their own accord, send voluntary: true and the registration is labelled voluntary"
+                    ),
+                )
+                .into())
+            }
+        }
         self.record_validated_registration(actor, subject, reg)
     }
 

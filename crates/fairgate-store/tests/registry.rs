@@ -67,6 +67,8 @@ fn registration() -> RegistrationInput {
         kind: "port-of-entry".into(),
         place: "JFK".into(),
         at: Some("2026-06-03T14:00:00Z".into()),
+        // No program requires these test subjects to register.
+        voluntary: true,
         interview: Some(Interview {
             questions: vec![QuestionAnswer {
                 question: "Purpose of the visit?".into(),

@@ -71,6 +71,9 @@ const OFFICES: &[&str] = &["NYC-FO", "CHI-FO", "LOS-FO"];
 /// Admission classes and how many days each admits for.
 const CLASSES: &[(&str, i64)] = &[("B-2", 180), ("B-1", 90), ("WT", 90), ("F-1", 730), ("H-1B", 1095), ("J-1", 365)];
 
+/// The admission classes the demo program selects (see [`demo_program`]).
+const DEMO_SELECTED_CLASSES: &[&str] = &["WT", "WB", "C-1", "SCH", "B-1", "B-2"];
+
 /// One synthetic traveller and their history.
 #[derive(Debug, Clone)]
 pub struct Traveller {
@@ -125,6 +128,8 @@ fn traveller(rng: &mut StdRng, now: Timestamp, today: Date) -> Traveller {
     let mut t = now - SignedDuration::from_hours(24 * rng.gen_range(30..730))
         + SignedDuration::from_mins(rng.gen_range(0..1440));
     let first_port = pick(rng, PORTS).to_string();
+    // The demo program selects short-stay visitors; students and workers register of their own accord.
+    let voluntary = !DEMO_SELECTED_CLASSES.contains(&class);
     let registration = NewRegistration {
         kind: RegistrationKind::PortOfEntry,
         place: first_port.clone(),
@@ -141,6 +146,7 @@ fn traveller(rng: &mut StdRng, now: Timestamp, today: Date) -> Traveller {
             interpreter_present: rng.gen_bool(0.15),
             counsel_present: false,
         }),
+        voluntary,
     };
     let mut port = first_port;
     loop {
@@ -182,6 +188,7 @@ fn traveller(rng: &mut StdRng, now: Timestamp, today: Date) -> Traveller {
         place: pick(rng, OFFICES).into(),
         at: registration.at + SignedDuration::from_hours(24 * 20),
         interview: None,
+        voluntary,
     });
     let later_registration = later_registration.filter(|r| r.at < now);
     Traveller { person, registration, later_registration, crossings, designated: false }
@@ -255,6 +262,7 @@ pub fn seed_with(registry: &Registry, n: usize, now: Timestamp, progress: &dyn F
 pub fn demo_program(today: Date) -> String {
     let starts = today.checked_sub(730.days()).unwrap_or(today);
     let sunset = starts.checked_add(5.years()).and_then(|d| d.checked_sub(1.day())).unwrap_or(today);
+    let selected = DEMO_SELECTED_CLASSES;
     format!(
         r#"id = "visitor-entry-exit"
 title = "Visitor entry-exit registration (synthetic demo)"
@@ -263,7 +271,7 @@ starts = {starts}
 sunset = {sunset}
 
 [selection]
-admission_class = ["WT", "WB", "C-1", "SCH", "B-1", "B-2"]
+admission_class = {selected:?}
 
 [capture]
 face = true

@@ -146,7 +146,7 @@ pub fn specimen() -> Value {
 }
 
 pub fn registration() -> Value {
-    json!({"kind": "port-of-entry", "place": "JFK", "at": "2026-06-03T14:00:00Z",
+    json!({"kind": "port-of-entry", "place": "JFK", "at": "2026-06-03T14:00:00Z", "voluntary": true,
            "interview": {"questions": [{"question": "Purpose of the visit?", "answer": "VISITING FAMILY IN QUEENS"}],
                          "notes": "", "interpreter_present": true, "counsel_present": false}})
 }

@@ -132,6 +132,39 @@ impl Registry {
         Ok((row.subject_no, data))
     }
 
+    /// Does a program in force require this person to make `reg`? `Err` says why not,
+    /// naming each program and the selection clause that does not hold.
+    pub(crate) fn registration_required(
+        &self,
+        id: SubjectId,
+        reg: &fairgate_core::registration::NewRegistration,
+    ) -> Result<std::result::Result<(), String>> {
+        let mut facts = match self.subject_keys_of(id) {
+            Ok((no, data)) => self.compliance_facts(no, &data)?,
+            // Created earlier in this same command: nothing else is on record yet.
+            Err(RegistryError::UnknownSubject(_)) => Facts::default(),
+            Err(e) => return Err(e),
+        };
+        let day = day_at(self, &reg.place, reg.at);
+        facts.registrations.push(day);
+        let terms: Vec<Term> = self
+            .program_terms()?
+            .into_iter()
+            .filter(|t| t.from <= day && t.until.is_none_or(|(u, _)| day < u))
+            .collect();
+        if terms.is_empty() {
+            return Ok(Err("no program is in force".into()));
+        }
+        let mut why = Vec::new();
+        for t in &terms {
+            match explain_selection(t, &facts, day) {
+                Ok(_) => return Ok(Ok(())),
+                Err(w) => why.push(format!("{}: {}", t.spec.program.id, w.join("; "))),
+            }
+        }
+        Ok(Err(why.join(" / ")))
+    }
+
     /// A person's obligations on `on`, without logging (the callers log).
     pub(crate) fn obligations_of(&self, id: SubjectId, on: Date) -> Result<(ObligationsAnswer, Facts)> {
         let (no, data) = self.subject_keys_of(id)?;
