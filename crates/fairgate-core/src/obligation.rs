@@ -166,7 +166,8 @@ pub struct Determination {
 
 /// Everything on record about one person that obligations depend on. Days are
 /// local calendar days (crossings at the port's zone).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Facts {
     pub birth_date: Option<Date>,
     pub registrations: Vec<Date>,
@@ -185,6 +186,46 @@ pub struct Facts {
 }
 
 impl Facts {
+    /// Fold one event about the person in. `day_at(place, at)` gives the local
+    /// calendar day at a port or office. Events about other things are ignored.
+    pub fn apply(&mut self, event: &crate::event::Event, day_at: &dyn Fn(&str, jiff::Timestamp) -> Date) {
+        use crate::event::Event;
+        let utc = |t: jiff::Timestamp| t.to_zoned(jiff::tz::TimeZone::UTC).date();
+        match event {
+            Event::SubjectCreated(e) => self.birth_date = Some(e.person.birth_date),
+            Event::RegistrationRecorded(e) => {
+                insert_sorted(&mut self.registrations, day_at(&e.registration.place, e.registration.at))
+            }
+            Event::CrossingRecorded(e) => {
+                let day = day_at(&e.crossing.port, e.crossing.at);
+                match e.crossing.direction {
+                    crate::crossing::Direction::Entry => {
+                        self.entries.push((day, e.crossing.admission_class.clone(), e.crossing.admitted_until));
+                        self.entries.sort_by_key(|x| x.0);
+                    }
+                    crate::crossing::Direction::Exit => insert_sorted(&mut self.exits, day),
+                }
+            }
+            Event::DesignationReviewed(e) if e.approved => {
+                let d = utc(e.at);
+                self.designated_from = Some(self.designated_from.map_or(d, |f| f.min(d)));
+            }
+            Event::NoticeServed(e) => self.notices.push(e.notice.clone()),
+            Event::ObligationExcused(e) => self.excuses.push(e.excuse.clone()),
+            Event::ExcuseApproved(e) => {
+                if let Some(x) =
+                    self.excuses.iter_mut().find(|x| x.obligation == e.obligation && x.approved_on.is_none())
+                {
+                    x.approved_on = Some(e.on);
+                }
+            }
+            Event::DeterminationRecorded(e) => self.determinations.push(e.determination.clone()),
+            Event::ChangeReported(e) => self.change_reports.push(e.report.clone()),
+            Event::NoticeIssued(e) => self.issued.push(e.obligation.clone()),
+            _ => {}
+        }
+    }
+
     /// The person as a selection sees them on day `d`.
     pub fn person_on(&self, d: Date) -> Person {
         let latest = self.entries.iter().filter(|(e, _, _)| *e <= d).max_by_key(|(e, _, _)| *e);
@@ -204,6 +245,11 @@ impl Facts {
             designated: self.designated_from.is_some_and(|f| f <= d),
         }
     }
+}
+
+fn insert_sorted(v: &mut Vec<Date>, d: Date) {
+    let i = v.partition_point(|x| *x <= d);
+    v.insert(i, d);
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -505,6 +505,8 @@ impl Registry {
     fn compact_chunk(&self, from: u64, end: u64) -> Result<u64> {
         let mut keys = HashMap::new();
         let mut fresh: HashMap<u64, Vec<(u64, DatedCrossing)>> = HashMap::new();
+        let mut fresh_compliance: HashMap<u64, Vec<(u64, Event)>> = HashMap::new();
+        let compliance_kinds = compliance::FOLDED_KINDS.map(|k| k.code());
         let mut folded = 0;
         let mut at = from;
         while at < end {
@@ -515,14 +517,18 @@ impl Registry {
             at += rows.len() as u64;
             for row in &rows {
                 let header = Header::decode(&row.leaf).map_err(|e| corrupt(format!("leaf {}: {e}", row.index)))?;
-                if header.kind != EventKind::CrossingRecorded.code() {
+                let crossing = header.kind == EventKind::CrossingRecorded.code();
+                if !crossing && !compliance_kinds.contains(&header.kind) {
                     continue;
                 }
                 let no = self.key_ids.open(&header.key_id).subject_no;
                 let Some((data, _)) = self.cached_keys(&mut keys, no)? else { continue }; // erased
-                if let Event::CrossingRecorded(c) = self.open_leaf(row, data)? {
-                    fresh.entry(no).or_default().push((row.index, self.dated(&c.crossing)));
-                    folded += 1;
+                match self.open_leaf(row, data)? {
+                    Event::CrossingRecorded(c) => {
+                        fresh.entry(no).or_default().push((row.index, self.dated(&c.crossing)));
+                        folded += 1;
+                    }
+                    event => fresh_compliance.entry(no).or_default().push((row.index, event)),
                 }
             }
         }
@@ -531,13 +537,21 @@ impl Registry {
         let mut out = Vec::with_capacity(subjects.len() + 1);
         for no in subjects {
             let (Some(new), Some(Some((data, _)))) = (fresh.remove(&no), keys.get(&no)) else { continue };
-            let (mut through, mut dated) = self.sealed_facts(no, data)?;
-            for (leaf, c) in new {
+            let (row_through, mut dated) = self.sealed_facts(no, data)?;
+            let mut through = row_through;
+            // Leaves already in the row (a compaction that was interrupted) are not folded twice.
+            for (leaf, c) in new.into_iter().filter(|(leaf, _)| *leaf > row_through || row_through == 0) {
                 through = through.max(leaf);
                 dated.push(c);
             }
             dated.sort_by_key(|c| c.at);
             out.push(facts_row(no, data, through, &dated));
+        }
+        let mut subjects: Vec<u64> = fresh_compliance.keys().copied().collect();
+        subjects.sort_unstable();
+        for no in subjects {
+            let (Some(new), Some(Some((data, _)))) = (fresh_compliance.remove(&no), keys.get(&no)) else { continue };
+            out.push(self.fold_compliance(no, data, new)?);
         }
         out.push(Projection::StayFactsThrough { through: end });
         self.store.apply_projections(&out)?;

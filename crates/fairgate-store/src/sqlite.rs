@@ -47,6 +47,11 @@ const SCHEMA: &[&str] = &[
     "CREATE TABLE p_program_leaves (leaf_index INTEGER PRIMARY KEY, program_id TEXT NOT NULL);
      INSERT INTO p_program_leaves (leaf_index, program_id) SELECT leaf_index, program_id FROM p_programs;
      DROP TABLE p_programs;",
+    // 9: each subject's sealed compliance facts. The stay facts are cleared with
+    // their mark, so the next compaction folds the whole ledger into both.
+    "CREATE TABLE p_compliance_facts (subject_no INTEGER PRIMARY KEY, through_leaf INTEGER NOT NULL, sealed BLOB NOT NULL);
+     DELETE FROM p_stay_facts;
+     DELETE FROM p_stay_facts_through;",
 ];
 
 /// The projection tables, in the order they are cleared and digested.
@@ -59,6 +64,7 @@ const PROJECTIONS: &[&str] = &[
     "p_tallies",
     "p_stay_facts",
     "p_stay_facts_through",
+    "p_compliance_facts",
 ];
 
 /// `p_subject_leaves` is keyed by (bucket, subject, leaf) with buckets of this many
@@ -182,10 +188,19 @@ fn insert_projections(tx: &rusqlite::Transaction<'_>, rows: &[Projection]) -> Re
              ON CONFLICT (subject_no) DO UPDATE SET through_leaf = excluded.through_leaf, sealed = excluded.sealed",
         )
         .map_err(be)?;
+    let mut compliance = tx
+        .prepare_cached(
+            "INSERT INTO p_compliance_facts (subject_no, through_leaf, sealed) VALUES (?1, ?2, ?3)
+             ON CONFLICT (subject_no) DO UPDATE SET through_leaf = excluded.through_leaf, sealed = excluded.sealed",
+        )
+        .map_err(be)?;
     for row in rows {
         match row {
             Projection::StayFacts { subject_no, through_leaf, sealed } => {
                 facts.execute(params![*subject_no as i64, *through_leaf as i64, sealed])
+            }
+            Projection::ComplianceFacts { subject_no, through_leaf, sealed } => {
+                compliance.execute(params![*subject_no as i64, *through_leaf as i64, sealed])
             }
             Projection::StayFactsThrough { through } => tx.execute(
                 "INSERT INTO p_stay_facts_through (one, through) VALUES (1, ?1)
@@ -562,6 +577,54 @@ impl Store for SqliteStore {
         })
     }
 
+    fn compliance_facts(&self, subject_no: u64) -> Result<Option<(u64, Vec<u8>)>> {
+        self.read(|c| {
+            c.prepare_cached("SELECT through_leaf, sealed FROM p_compliance_facts WHERE subject_no = ?1")
+                .map_err(be)?
+                .query_row([subject_no as i64], |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, Vec<u8>>(1)?)))
+                .optional()
+                .map_err(be)
+        })
+    }
+
+    fn scan_compliance_facts(&self, chunk: usize, f: &mut dyn FnMut(Vec<ComplianceRow>) -> bool) -> Result<()> {
+        let chunk = chunk.max(1);
+        self.read(|c| {
+            let mut st = c
+                .prepare(
+                    "SELECT f.subject_no, k.subject_id, k.data_key, f.through_leaf, f.sealed, s.through_leaf, s.sealed
+                     FROM p_compliance_facts f JOIN subject_keys k ON k.subject_no = f.subject_no
+                     LEFT JOIN p_stay_facts s ON s.subject_no = f.subject_no
+                     WHERE k.data_key IS NOT NULL ORDER BY f.subject_no",
+                )
+                .map_err(be)?;
+            let mut rows = st.query([]).map_err(be)?;
+            let mut buf = Vec::with_capacity(chunk);
+            while let Some(r) = rows.next().map_err(be)? {
+                let id: Vec<u8> = r.get(1).map_err(be)?;
+                let stay_through: Option<i64> = r.get(5).map_err(be)?;
+                let stay_sealed: Option<Vec<u8>> = r.get(6).map_err(be)?;
+                buf.push(ComplianceRow {
+                    subject_no: r.get::<_, i64>(0).map_err(be)? as u64,
+                    subject_id: id
+                        .try_into()
+                        .map_err(|_| StoreError::Corrupt("a subject id is not 16 bytes".into()))?,
+                    data_key: r.get(2).map_err(be)?,
+                    through_leaf: r.get::<_, i64>(3).map_err(be)? as u64,
+                    sealed: r.get(4).map_err(be)?,
+                    stay: stay_through.zip(stay_sealed).map(|(t, s)| (t as u64, s)),
+                });
+                if buf.len() == chunk && !f(std::mem::replace(&mut buf, Vec::with_capacity(chunk))) {
+                    return Ok(());
+                }
+            }
+            if !buf.is_empty() {
+                f(buf);
+            }
+            Ok(())
+        })
+    }
+
     fn drop_projections(&self) -> Result<()> {
         self.write(|c| {
             let tx = c.transaction().map_err(be)?;
@@ -583,7 +646,7 @@ impl Store for SqliteStore {
     fn projection_digest(&self) -> Result<ProjectionDigest> {
         self.read(|c| {
             let mut h = Sha256::new();
-            let mut counts = [0u64; 8];
+            let mut counts = [0u64; 9];
             let queries = [
                 "SELECT subject_no, created_leaf, NULL FROM p_subjects ORDER BY subject_no",
                 "SELECT blind, subject_no, NULL FROM p_documents ORDER BY blind, subject_no",
@@ -593,6 +656,7 @@ impl Store for SqliteStore {
                 "SELECT metric || '|' || d1 || '|' || d2 || '|' || d3, month, count FROM p_tallies ORDER BY metric, d1, d2, d3, month",
                 "SELECT subject_no, through_leaf, sealed FROM p_stay_facts ORDER BY subject_no",
                 "SELECT through, NULL, NULL FROM p_stay_facts_through",
+                "SELECT subject_no, through_leaf, sealed FROM p_compliance_facts ORDER BY subject_no",
             ];
             for (i, q) in queries.iter().enumerate() {
                 let mut st = c.prepare(q).map_err(be)?;
@@ -613,6 +677,7 @@ impl Store for SqliteStore {
                 programs: counts[4],
                 tallies: counts[5],
                 stay_facts: counts[6],
+                compliance_facts: counts[8],
                 hash: h.finalize().into(),
             })
         })

@@ -77,6 +77,13 @@ pub enum Projection {
         sealed: Vec<u8>,
     },
     /// Every crossing leaf before `through` is folded into the stay facts.
+    /// A subject's sealed compliance facts (everything obligations need but the
+    /// crossings), folded by the same compaction as the stay facts.
+    ComplianceFacts {
+        subject_no: u64,
+        through_leaf: u64,
+        sealed: Vec<u8>,
+    },
     StayFactsThrough {
         through: u64,
     },
@@ -91,6 +98,18 @@ pub struct StayFactsRow {
     pub data_key: Vec<u8>,
     pub through_leaf: u64,
     pub sealed: Vec<u8>,
+}
+
+/// One live subject's compliance facts row, with their stay facts row if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ComplianceRow {
+    pub subject_no: u64,
+    pub subject_id: [u8; 16],
+    pub data_key: Vec<u8>,
+    pub through_leaf: u64,
+    pub sealed: Vec<u8>,
+    /// (through_leaf, sealed) of the stay facts.
+    pub stay: Option<(u64, Vec<u8>)>,
 }
 
 /// The hash of a complete subtree: `level` 8 covers leaves `[index*256, (index+1)*256)`.
@@ -160,6 +179,7 @@ pub struct ProjectionDigest {
     pub programs: u64,
     pub tallies: u64,
     pub stay_facts: u64,
+    pub compliance_facts: u64,
     /// SHA-256 over every projection row in a fixed order.
     pub hash: Hash,
 }
@@ -205,6 +225,11 @@ pub trait Store: Send + Sync {
     /// Every live subject's stay facts in subject order, handed to `f` in chunks of
     /// up to `chunk` rows; stops early, without error, when `f` returns `false`.
     fn scan_stay_facts(&self, chunk: usize, f: &mut dyn FnMut(Vec<StayFactsRow>) -> bool) -> Result<()>;
+    /// A subject's sealed compliance facts: (through_leaf, sealed).
+    fn compliance_facts(&self, subject_no: u64) -> Result<Option<(u64, Vec<u8>)>>;
+    /// Every live subject's compliance facts joined with their stay facts, in subject
+    /// order, in chunks; stops early when `f` returns `false`.
+    fn scan_compliance_facts(&self, chunk: usize, f: &mut dyn FnMut(Vec<ComplianceRow>) -> bool) -> Result<()>;
     fn drop_projections(&self) -> Result<()>;
     fn apply_projections(&self, rows: &[Projection]) -> Result<()>;
     fn projection_digest(&self) -> Result<ProjectionDigest>;

@@ -246,6 +246,8 @@ enum BenchCommand {
     /// Build a population of travellers, then time the overstay sweep over all of
     /// them, against the same sweep with the naive day-by-day calculator.
     Sweep(bench::SweepArgs),
+    /// The daily compliance run over a whole population, against reading the rows alone.
+    Compliance(bench::ComplianceArgs),
 }
 
 fn main() {
@@ -433,6 +435,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Bench(BenchCommand::Log(args)) => bench::log(&args),
         Command::Bench(BenchCommand::Stay(args)) => bench::stay(&args),
         Command::Bench(BenchCommand::Sweep(args)) => bench::sweep(&args),
+        Command::Bench(BenchCommand::Compliance(args)) => bench::compliance(&args),
     }
 }
 

@@ -495,3 +495,17 @@ fn the_compliance_run_issues_notices_once_and_they_can_be_printed() {
         fairgate(dir.path(), &["obligations", &id, "--as", "demo-officer", "--purpose", "benefit-adjudication"]);
     assert!(!refused.status.success());
 }
+
+#[test]
+fn bench_compliance_reports_three_obligations_each_and_an_idempotent_second_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().join("compliance");
+    let out =
+        fairgate(dir.path(), &["bench", "compliance", "--subjects", "1500", "--dir", work.to_str().unwrap(), "--json"]);
+    // The command itself refuses to report when a second run issues anything.
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let r: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).unwrap();
+    assert_eq!((r["subjects"].as_u64(), r["obligations"].as_u64()), (Some(1500), Some(4500)));
+    assert!(r["notices_issued"].as_u64().unwrap() > 150, "the unregistered tenth at least: {r}");
+    assert!(r["second_run_seconds"].as_f64().unwrap() > 0.0 && r["floor_seconds"].as_f64().unwrap() > 0.0);
+}

@@ -53,6 +53,39 @@ pub struct ClearanceAnswer {
     pub overstay: Option<String>,
 }
 
+/// The events folded into the sealed compliance facts (crossings go to the stay facts).
+pub(crate) const FOLDED_KINDS: [EventKind; 9] = [
+    EventKind::SubjectCreated,
+    EventKind::RegistrationRecorded,
+    EventKind::DesignationReviewed,
+    EventKind::NoticeServed,
+    EventKind::ObligationExcused,
+    EventKind::ExcuseApproved,
+    EventKind::DeterminationRecorded,
+    EventKind::ChangeReported,
+    EventKind::NoticeIssued,
+];
+
+const DOMAIN: &str = "compliance-facts";
+
+fn seal_facts(subject_no: u64, data: &SecretKey, through: u64, facts: &Facts) -> Result<crate::store::Projection> {
+    let mut plain = serde_json::to_vec(facts).map_err(super::corrupt)?;
+    let sealed =
+        fairgate_ledger::keys::RecordSealer::new(data, DOMAIN).seal(through, &subject_no.to_be_bytes(), &plain);
+    zeroize::Zeroize::zeroize(&mut plain);
+    Ok(crate::store::Projection::ComplianceFacts { subject_no, through_leaf: through, sealed })
+}
+
+fn open_facts(subject_no: u64, data: &SecretKey, through: u64, sealed: &[u8]) -> Result<Facts> {
+    let mut plain = fairgate_ledger::keys::RecordSealer::new(data, DOMAIN)
+        .open(through, &subject_no.to_be_bytes(), sealed)
+        .map_err(|e| super::corrupt(format!("compliance facts of subject {subject_no}: {e}")))?;
+    let facts = serde_json::from_slice(&plain)
+        .map_err(|e| super::corrupt(format!("compliance facts of subject {subject_no}: {e}")));
+    zeroize::Zeroize::zeroize(&mut plain);
+    facts
+}
+
 fn day_at(reg: &Registry, place: &str, at: Timestamp) -> Date {
     let tz = reg.places.get(place).map(|p| p.tz.clone()).unwrap_or(jiff::tz::TimeZone::UTC);
     at.to_zoned(tz).date()
@@ -63,6 +96,27 @@ fn utc_day(t: Timestamp) -> Date {
 }
 
 impl Registry {
+    /// Fold new events into a subject's sealed compliance facts row.
+    pub(crate) fn fold_compliance(
+        &self,
+        no: u64,
+        data: &SecretKey,
+        new: Vec<(u64, Event)>,
+    ) -> Result<crate::store::Projection> {
+        let (row_through, mut facts) = match self.store.compliance_facts(no)? {
+            Some((t, sealed)) => (Some(t), open_facts(no, data, t, &sealed)?),
+            None => (None, Facts::default()),
+        };
+        let mut through = row_through.unwrap_or(0);
+        let day = |place: &str, at: Timestamp| day_at(self, place, at);
+        // Leaves already in the row (an interrupted compaction) are not folded twice.
+        for (leaf, event) in new.into_iter().filter(|(leaf, _)| row_through.is_none_or(|t| *leaf > t)) {
+            through = through.max(leaf);
+            facts.apply(&event, &day);
+        }
+        seal_facts(no, data, through, &facts)
+    }
+
     /// Every activated program version with the days it was in force.
     pub fn program_terms(&self) -> Result<Vec<Term>> {
         Ok(fairgate_core::obligation::terms(&self.program_book()?))
@@ -84,45 +138,10 @@ impl Registry {
             EventKind::NoticeIssued,
         ];
         let mut f = Facts::default();
-        let mut designations = Vec::new();
-        let mut approvals = Vec::new();
+        let day = |place: &str, at: Timestamp| day_at(self, place, at);
         for (_, event) in self.subject_events(subject_no, data, &kinds)? {
-            match event {
-                Event::SubjectCreated(e) => f.birth_date = Some(e.person.birth_date),
-                Event::RegistrationRecorded(e) => {
-                    f.registrations.push(day_at(self, &e.registration.place, e.registration.at))
-                }
-                Event::CrossingRecorded(e) => {
-                    let day = day_at(self, &e.crossing.port, e.crossing.at);
-                    match e.crossing.direction {
-                        fairgate_core::crossing::Direction::Entry => {
-                            f.entries.push((day, e.crossing.admission_class.clone(), e.crossing.admitted_until))
-                        }
-                        fairgate_core::crossing::Direction::Exit => f.exits.push(day),
-                    }
-                }
-                e @ (Event::SubjectDesignated(_) | Event::DesignationReviewed(_)) => designations.push(e),
-                Event::NoticeServed(e) => f.notices.push(e.notice),
-                Event::ObligationExcused(e) => f.excuses.push(e.excuse),
-                Event::ExcuseApproved(e) => approvals.push((e.obligation, e.on)),
-                Event::DeterminationRecorded(e) => f.determinations.push(e.determination),
-                Event::ChangeReported(e) => f.change_reports.push(e.report),
-                Event::NoticeIssued(e) => f.issued.push(e.obligation),
-                _ => {}
-            }
+            f.apply(&event, &day);
         }
-        for (key, on) in approvals {
-            if let Some(x) = f.excuses.iter_mut().find(|x| x.obligation == key && x.approved_on.is_none()) {
-                x.approved_on = Some(on);
-            }
-        }
-        f.designated_from = fairgate_core::designation::fold(&designations)
-            .iter()
-            .filter_map(|d| d.review.as_ref().filter(|r| r.approved).map(|r| utc_day(r.at)))
-            .min();
-        f.registrations.sort();
-        f.entries.sort_by_key(|e| e.0);
-        f.exits.sort();
         Ok(f)
     }
 
@@ -404,36 +423,22 @@ impl Registry {
     /// counts what ended programs voided. Running it twice for the same day issues
     /// nothing the second time.
     pub fn compliance_run(&self, now: Timestamp, on: Date, progress: &mut dyn FnMut(u64, u64)) -> Result<RunReport> {
+        // Fold everything recorded so far into the sealed rows, then read only those.
+        self.compact_stay_facts()?;
         let terms = self.program_terms()?;
-        let subjects = self.store.live_subjects()?;
-        let total = subjects.len() as u64;
-        let mut report = RunReport { on: Some(on), ..RunReport::default() };
-        let mut to_issue: Vec<(SubjectId, String, Date)> = Vec::new();
-        for (i, (no, id)) in subjects.into_iter().enumerate() {
-            let Some(row) = self.store.subject_keys(no)? else { continue };
-            let Some((data, _)) = self.unwrap_keys(&row)? else { continue };
-            let facts = self.compliance_facts(no, &data)?;
-            report.subjects += 1;
-            for o in obligations(&terms, &facts, on) {
-                match o.state {
-                    State::Pending => report.pending += 1,
-                    State::Met => report.met += 1,
-                    State::Overdue => report.overdue += 1,
-                    State::Excused => report.excused += 1,
-                    State::Void => report.void += 1,
-                }
-                if fairgate_core::obligation::needs_notice(&o, &facts, on) {
-                    to_issue.push((SubjectId::from_bytes(id), o.key, o.effective_due));
-                }
-            }
-            if i % 1024 == 0 {
-                progress(i as u64, total);
-            }
-        }
-        for chunk in to_issue.chunks(5_000) {
+        let total = self.store.subject_count()?;
+        let (mut report, to_issue) = self.evaluate_all(&terms, on, progress, total)?;
+        report.on = Some(on);
+        for chunk in to_issue.chunks(10_000) {
             self.write(now, |b| {
-                for (id, key, due) in chunk {
-                    b.issue_notice(*id, key, *due, on)?;
+                let mut last: Option<(u64, fairgate_ledger::leaf::Sealer)> = None;
+                for i in chunk {
+                    if last.as_ref().is_none_or(|(no, _)| *no != i.no) {
+                        last = Some((i.no, fairgate_ledger::leaf::Sealer::new(&i.data)));
+                    }
+                    if let Some((_, sealer)) = &last {
+                        b.issue_notice(i.id, i.no, sealer, &i.key, i.due, on)?;
+                    }
                 }
                 Ok(())
             })?;
@@ -441,6 +446,14 @@ impl Registry {
         }
         progress(total, total);
         Ok(report)
+    }
+
+    /// For `fairgate bench compliance`: the floor under a run, reading and opening
+    /// every row without evaluating anything. Returns how many subjects were read.
+    #[doc(hidden)]
+    pub fn compliance_scan_floor(&self, on: Date) -> Result<u64> {
+        let total = self.store.subject_count()?;
+        Ok(self.evaluate_all(&[], on, &mut |_, _| {}, total)?.0.subjects)
     }
 
     /// Notices issued and not yet served, of obligations due before `before`, as
@@ -515,12 +528,146 @@ impl Registry {
     }
 }
 
+/// One worker's share of a run.
+#[derive(Default)]
+struct Partial {
+    report: RunReport,
+    to_issue: Vec<Issue>,
+}
+
+/// A notice to issue: the subject, their number and data key (to seal it without
+/// loading their state), the obligation and its due date.
+struct Issue {
+    id: SubjectId,
+    no: u64,
+    data: SecretKey,
+    key: String,
+    due: Date,
+}
+
+impl Registry {
+    /// Evaluate every live subject's obligations from the sealed rows: one thread
+    /// scans, the others open and evaluate (as the overstay sweep does).
+    fn evaluate_all(
+        &self,
+        terms: &[Term],
+        on: Date,
+        progress: &mut dyn FnMut(u64, u64),
+        total: u64,
+    ) -> Result<(RunReport, Vec<Issue>)> {
+        use std::sync::Mutex;
+        let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<crate::store::ComplianceRow>>(2 * workers);
+        let rx = Mutex::new(rx);
+        let parts = std::thread::scope(|scope| -> Result<Vec<Partial>> {
+            let handles: Vec<_> = (0..workers)
+                .map(|_| {
+                    let rx = &rx;
+                    scope.spawn(move || -> Result<Partial> {
+                        let mut part = Partial::default();
+                        loop {
+                            let chunk = match rx.lock() {
+                                Ok(r) => r.recv(),
+                                Err(_) => return Err(super::corrupt("the compliance run's queue lock was poisoned")),
+                            };
+                            let Ok(chunk) = chunk else { return Ok(part) };
+                            for row in &chunk {
+                                self.evaluate_one(row, terms, on, &mut part)?;
+                            }
+                        }
+                    })
+                })
+                .collect();
+            let mut seen = 0u64;
+            let scanned = self.store.scan_compliance_facts(1024, &mut |chunk| {
+                seen += chunk.len() as u64;
+                progress(seen, total);
+                tx.send(chunk).is_ok()
+            });
+            drop(tx);
+            let mut parts = Vec::new();
+            for h in handles {
+                parts.push(h.join().map_err(|_| super::corrupt("a compliance thread panicked"))??);
+            }
+            scanned?;
+            Ok(parts)
+        })?;
+        let mut report = RunReport::default();
+        let mut to_issue = Vec::new();
+        for p in parts {
+            report.subjects += p.report.subjects;
+            report.pending += p.report.pending;
+            report.met += p.report.met;
+            report.overdue += p.report.overdue;
+            report.excused += p.report.excused;
+            report.void += p.report.void;
+            to_issue.extend(p.to_issue);
+        }
+        // A stable order, so the notices of a run are appended the same way every time.
+        to_issue.sort_by(|a, b| (a.no, &a.key).cmp(&(b.no, &b.key)));
+        Ok((report, to_issue))
+    }
+
+    fn evaluate_one(
+        &self,
+        row: &crate::store::ComplianceRow,
+        terms: &[Term],
+        on: Date,
+        part: &mut Partial,
+    ) -> Result<()> {
+        let data = self.unwrap_slot(row.subject_no, super::SLOT_DATA, &row.data_key)?;
+        let mut facts = open_facts(row.subject_no, &data, row.through_leaf, &row.sealed)?;
+        if let Some((through, sealed)) = &row.stay {
+            for c in super::open_facts(&crate::facts::sealer(&data), row.subject_no, *through, sealed)? {
+                match c.direction {
+                    fairgate_core::crossing::Direction::Entry => {
+                        facts.entries.push((c.local_day, c.admission_class, c.admitted_until))
+                    }
+                    fairgate_core::crossing::Direction::Exit => facts.exits.push(c.local_day),
+                }
+            }
+        }
+        part.report.subjects += 1;
+        if terms.is_empty() {
+            return Ok(());
+        }
+        for o in obligations(terms, &facts, on) {
+            match o.state {
+                State::Pending => part.report.pending += 1,
+                State::Met => part.report.met += 1,
+                State::Overdue => part.report.overdue += 1,
+                State::Excused => part.report.excused += 1,
+                State::Void => part.report.void += 1,
+            }
+            if fairgate_core::obligation::needs_notice(&o, &facts, on) {
+                part.to_issue.push(Issue {
+                    id: SubjectId::from_bytes(row.subject_id),
+                    no: row.subject_no,
+                    data: data.clone(),
+                    key: o.key,
+                    due: o.effective_due,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Batch<'_> {
     /// Record that the daily run issued a notice (not yet served).
-    fn issue_notice(&mut self, id: SubjectId, key: &str, due: Date, on: Date) -> Result<()> {
-        let (no, sealer) = self.data_sealer(id)?;
+    /// Sealed with the subject's data key directly: a notice changes nothing the
+    /// writer's per-subject state holds, so that state is not loaded.
+    fn issue_notice(
+        &mut self,
+        id: SubjectId,
+        no: u64,
+        sealer: &fairgate_ledger::leaf::Sealer,
+        key: &str,
+        due: Date,
+        on: Date,
+    ) -> Result<()> {
         let event = Event::NoticeIssued(NoticeIssued { subject: id, obligation: key.to_string(), due, issued_on: on });
-        self.append(no, super::SLOT_DATA, &sealer, &event)?;
+        self.append(no, super::SLOT_DATA, sealer, &event)?;
         Ok(())
     }
 }
