@@ -417,7 +417,7 @@ pub fn obligations(terms: &[Term], facts: &Facts, on: Date) -> Vec<Obligation> {
                 .filter(|n| n.obligation == key && n.is_served() && n.served_on <= on)
                 .min_by_key(|n| n.served_on)
                 .cloned();
-            let min_notice = DEFAULT_NOTICE_DAYS;
+            let min_notice = i64::from(term.spec.notice_days.max(DEFAULT_NOTICE_DAYS as u32));
             let effective_due = match &notice {
                 Some(n) => raw.due.max(n.served_on.checked_add(min_notice.days()).unwrap_or(n.served_on)),
                 None => raw.due,
@@ -446,6 +446,7 @@ pub fn obligations(terms: &[Term], facts: &Facts, on: Date) -> Vec<Obligation> {
                 state,
                 ended,
                 on,
+                notice_days: min_notice,
             });
             out.push(Obligation {
                 key,
@@ -479,6 +480,7 @@ struct ExplainArgs<'a> {
     state: State,
     ended: Option<(Date, Ending)>,
     on: Date,
+    notice_days: i64,
 }
 
 /// One paragraph, from the facts only.
@@ -498,8 +500,8 @@ fn explain(a: &ExplainArgs<'_>) -> String {
             }
             if a.effective_due > a.due {
                 s.push_str(&format!(
-                    " Because the notice left fewer than {DEFAULT_NOTICE_DAYS} days, the due date moved to {}.",
-                    a.effective_due
+                    " Because the notice left fewer than {} days, the due date moved to {}.",
+                    a.notice_days, a.effective_due
                 ));
             }
         }

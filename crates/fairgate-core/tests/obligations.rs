@@ -273,3 +273,19 @@ proptest! {
         prop_assert_eq!(obligations(&[term()], &f, on), obligations(&[term()], &f, on));
     }
 }
+
+#[test]
+fn a_program_may_ask_for_a_longer_notice_period_but_not_a_shorter_one() {
+    let src = |days: u32| {
+        format!(
+            "id = \"vvv\"\ntitle = \"V\"\nlegal_basis = \"A\"\nstarts = 2027-01-01\nsunset = 2028-01-01\nnotice_days = {days}\n[selection]\nadmission_class = [\"WT\"]\n[[obligations]]\nkind = \"reregister\"\nevery_days = 30\n"
+        )
+    };
+    assert!(compile(&src(5)).unwrap_err().0[0].message.contains("from 10 to 180"));
+    let term = Term { spec: compile(&src(21)).unwrap(), from: date(2027, 1, 1), until: None };
+    let mut f = visitor();
+    f.notices.push(served("vvv/v1/obligations[0]/1", date(2027, 2, 20)));
+    let o = &obligations(&[term], &f, date(2027, 3, 5))[0];
+    assert_eq!((o.due, o.effective_due), (date(2027, 3, 3), date(2027, 3, 13)));
+    assert!(o.explanation.contains("fewer than 21 days"), "{}", o.explanation);
+}

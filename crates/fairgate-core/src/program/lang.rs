@@ -26,6 +26,7 @@ pub const KEYS: &[(&str, &[&str])] = &[
             "legal_basis",
             "starts",
             "sunset",
+            "notice_days",
             "selection",
             "capture",
             "interview",
@@ -60,6 +61,7 @@ pub const ALL_KEYS: &[&str] = &[
     "legal_basis",
     "starts",
     "sunset",
+    "notice_days",
     "selection",
     "capture",
     "interview",
@@ -237,6 +239,9 @@ pub struct ProgramSpec {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stay: Option<StayRule>,
     pub retention: Retention,
+    /// The least number of days a served notice must leave before a due date
+    /// (at least 10; the due date moves out otherwise).
+    pub notice_days: u32,
 }
 
 impl ProgramSpec {
@@ -474,6 +479,7 @@ pub fn compile(src: &str) -> Result<ProgramSpec, CompileErrors> {
     let obligations = obligations(&mut c, top);
     let stay = stay(&mut c, top);
     let retention = retention(&mut c, top);
+    let notice_days = whole(&mut c, top, "", "notice_days", 10..181, "days").unwrap_or(10);
 
     if !c.out.is_empty() {
         let mut out = c.out;
@@ -481,7 +487,9 @@ pub fn compile(src: &str) -> Result<ProgramSpec, CompileErrors> {
         return Err(CompileErrors(out));
     }
     match header {
-        Some(program) => Ok(ProgramSpec { program, selection, capture, interview, obligations, stay, retention }),
+        Some(program) => {
+            Ok(ProgramSpec { program, selection, capture, interview, obligations, stay, retention, notice_days })
+        }
         None => Err(CompileErrors(vec![])),
     }
 }
