@@ -93,6 +93,18 @@ async fn a_full_registration_logs_no_personal_data() {
     assert_eq!(st, 200);
     let (st, _) = s.read(&s.auditor, Some("oversight-audit"), "/designations/stats").await;
     assert_eq!(st, 200);
+    // Compliance: obligations, clearance, a change report, a refused notice.
+    let (st, _) = s.read(&s.officer, Some("border-check"), &format!("/subjects/{id}/obligations")).await;
+    assert_eq!(st, 200);
+    let (st, _) = s.read(&s.adjudicator, Some("benefit-adjudication"), &format!("/subjects/{id}/clearance")).await;
+    assert_eq!(st, 200);
+    let (st, _) = s
+        .post(&s.officer, &format!("/subjects/{id}/changes"), &json!({"change": "address", "changed_on": "2026-07-01"}))
+        .await;
+    assert_eq!(st, 201);
+    let bad_notice = json!({"obligation": "NOTICE-SECRET-KEY", "channel": "mail", "served_on": "2026-07-01", "proof": "PROOF-SECRET-55"});
+    let (st, _) = s.post(&s.officer, &format!("/subjects/{id}/notices"), &bad_notice).await;
+    assert_eq!(st, 422);
     // Refused input must not echo personal data into logs either.
     let mut bad = specimen();
     bad["birth_date"] = json!("1974-08-32");
@@ -120,6 +132,7 @@ async fn a_full_registration_logs_no_personal_data() {
         "FORGED-STAMP-XYZ",
         "CASE-SECRET-77",
         "REJECT-REASON-QQ",
+        "PROOF-SECRET-55",
     ] {
         assert!(!text.contains(needle), "log output contains {needle}:\n{text}");
     }
