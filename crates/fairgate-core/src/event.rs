@@ -153,6 +153,27 @@ pub struct ChangeReported {
     pub recorded_by: Actor,
 }
 
+/// An auditor approved an expungement (sealed under the system key).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExpungementApproved {
+    pub scope: crate::expungement::Scope,
+    pub authority: String,
+    pub reason: String,
+    pub approved_by: Actor,
+}
+
+/// Records were expunged: keys destroyed, readable copies deleted. Holds no
+/// personal data (the scope names a pseudonym or a program).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Expunged {
+    pub scope: crate::expungement::Scope,
+    pub subjects: u64,
+    pub authority: String,
+    pub reason: String,
+    pub expunged_by: Actor,
+    pub approved_by: Actor,
+}
+
 /// A program was repealed: every version ends now and the id can never be used again.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProgramRepealed {
@@ -180,6 +201,8 @@ pub enum Event {
     DeterminationRecorded(DeterminationRecorded),
     ChangeReported(ChangeReported),
     NoticeIssued(NoticeIssued),
+    ExpungementApproved(ExpungementApproved),
+    Expunged(Expunged),
 }
 
 /// The only thing about an event that is stored in the clear. Codes are stable forever.
@@ -202,6 +225,8 @@ pub enum EventKind {
     DeterminationRecorded = 14,
     ChangeReported = 15,
     NoticeIssued = 16,
+    ExpungementApproved = 17,
+    Expunged = 18,
 }
 
 impl EventKind {
@@ -226,6 +251,8 @@ impl EventKind {
             14 => Self::DeterminationRecorded,
             15 => Self::ChangeReported,
             16 => Self::NoticeIssued,
+            17 => Self::ExpungementApproved,
+            18 => Self::Expunged,
             _ => return None,
         })
     }
@@ -250,6 +277,8 @@ impl Event {
             Event::DeterminationRecorded(_) => EventKind::DeterminationRecorded,
             Event::ChangeReported(_) => EventKind::ChangeReported,
             Event::NoticeIssued(_) => EventKind::NoticeIssued,
+            Event::ExpungementApproved(_) => EventKind::ExpungementApproved,
+            Event::Expunged(_) => EventKind::Expunged,
         }
     }
     /// The subject this event is about, if it is about a person.
@@ -270,7 +299,9 @@ impl Event {
             Event::ProgramActivated(_)
             | Event::ProgramDrafted(_)
             | Event::ProgramSignedOff(_)
-            | Event::ProgramRepealed(_) => None,
+            | Event::ProgramRepealed(_)
+            | Event::ExpungementApproved(_)
+            | Event::Expunged(_) => None,
         }
     }
     /// Is this one of a program's lifecycle events?
@@ -308,6 +339,8 @@ mod tests {
             EventKind::DeterminationRecorded,
             EventKind::ChangeReported,
             EventKind::NoticeIssued,
+            EventKind::ExpungementApproved,
+            EventKind::Expunged,
         ] {
             assert_eq!(EventKind::from_code(k.code()), Some(k));
         }

@@ -12,6 +12,7 @@ pub mod designation;
 pub mod document;
 pub mod error;
 pub mod event;
+pub mod expungement;
 pub mod ids;
 pub mod obligation;
 pub mod place;

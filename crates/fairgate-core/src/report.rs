@@ -31,16 +31,20 @@ pub enum Metric {
     Overstays,
     /// Individual designations, by place and reason, in the month they were made.
     Designations,
+    /// Expungement certificates, by scope (subject or program), in the month issued.
+    /// The total is the number of `expunged` leaves.
+    Expungements,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 6] = [
+    pub const ALL: [Metric; 7] = [
         Metric::DataUse,
         Metric::Registrations,
         Metric::Crossings,
         Metric::LogEvents,
         Metric::Overstays,
         Metric::Designations,
+        Metric::Expungements,
     ];
 
     pub fn as_str(&self) -> &'static str {
@@ -51,6 +55,7 @@ impl Metric {
             Metric::LogEvents => "log-events",
             Metric::Overstays => "overstays",
             Metric::Designations => "designations",
+            Metric::Expungements => "expungements",
         }
     }
 
@@ -67,6 +72,7 @@ impl Metric {
             Metric::LogEvents => &["event"],
             Metric::Overstays => &["port", "rule"],
             Metric::Designations => &["place", "reason"],
+            Metric::Expungements => &["scope"],
         }
     }
 }
@@ -110,27 +116,35 @@ pub fn month_label(index: i32) -> String {
     format!("{:04}-{:02}", index.div_euclid(12), index.rem_euclid(12) + 1)
 }
 
+/// The name of an event kind in the log-event table.
+pub fn kind_name(kind: crate::event::EventKind) -> &'static str {
+    use crate::event::EventKind as K;
+    match kind {
+        K::SubjectCreated => "subject-created",
+        K::RegistrationRecorded => "registration-recorded",
+        K::CrossingRecorded => "crossing-recorded",
+        K::PersonalDataAccessed => "personal-data-accessed",
+        K::ProgramActivated => "program-activated",
+        K::ProgramDrafted => "program-drafted",
+        K::ProgramSignedOff => "program-signed-off",
+        K::ProgramRepealed => "program-repealed",
+        K::SubjectDesignated => "subject-designated",
+        K::DesignationReviewed => "designation-reviewed",
+        K::NoticeServed => "notice-served",
+        K::ObligationExcused => "obligation-excused",
+        K::ExcuseApproved => "excuse-approved",
+        K::DeterminationRecorded => "determination-recorded",
+        K::ChangeReported => "change-reported",
+        K::NoticeIssued => "notice-issued",
+        K::ExpungementApproved => "expungement-approved",
+        K::Expunged => "expunged",
+    }
+}
+
 /// Call `f` for each tally an event adds to. `recorded_at` is the timestamp in its
 /// leaf header.
 pub fn for_each_tally<'a>(event: &'a Event, recorded_at: Timestamp, mut f: impl FnMut(TallyRef<'a>)) {
-    let kind = match event {
-        Event::SubjectCreated(_) => "subject-created",
-        Event::RegistrationRecorded(_) => "registration-recorded",
-        Event::CrossingRecorded(_) => "crossing-recorded",
-        Event::PersonalDataAccessed(_) => "personal-data-accessed",
-        Event::ProgramActivated(_) => "program-activated",
-        Event::ProgramDrafted(_) => "program-drafted",
-        Event::ProgramSignedOff(_) => "program-signed-off",
-        Event::ProgramRepealed(_) => "program-repealed",
-        Event::SubjectDesignated(_) => "subject-designated",
-        Event::DesignationReviewed(_) => "designation-reviewed",
-        Event::NoticeServed(_) => "notice-served",
-        Event::ObligationExcused(_) => "obligation-excused",
-        Event::ExcuseApproved(_) => "excuse-approved",
-        Event::DeterminationRecorded(_) => "determination-recorded",
-        Event::ChangeReported(_) => "change-reported",
-        Event::NoticeIssued(_) => "notice-issued",
-    };
+    let kind = kind_name(event.kind());
     f(TallyRef { metric: Metric::LogEvents, dims: [kind, "", ""], month: month_index(recorded_at) });
     match event {
         Event::PersonalDataAccessed(e) => f(TallyRef {
@@ -148,6 +162,18 @@ pub fn for_each_tally<'a>(event: &'a Event, recorded_at: Timestamp, mut f: impl 
             dims: [&e.crossing.port, e.crossing.direction.as_str(), ""],
             month: month_index(e.crossing.at),
         }),
+        Event::Expunged(e) => f(TallyRef {
+            metric: Metric::Expungements,
+            dims: [
+                match e.scope {
+                    crate::expungement::Scope::Subject { .. } => "subject",
+                    crate::expungement::Scope::Program { .. } => "program",
+                },
+                "",
+                "",
+            ],
+            month: month_index(recorded_at),
+        }),
         Event::SubjectDesignated(e) => f(TallyRef {
             metric: Metric::Designations,
             dims: [&e.designation.place, e.designation.reason.as_str(), ""],
@@ -161,6 +187,7 @@ pub fn for_each_tally<'a>(event: &'a Event, recorded_at: Timestamp, mut f: impl 
         | Event::DeterminationRecorded(_)
         | Event::ChangeReported(_)
         | Event::NoticeIssued(_)
+        | Event::ExpungementApproved(_)
         | Event::ProgramActivated(_)
         | Event::ProgramDrafted(_)
         | Event::ProgramSignedOff(_)

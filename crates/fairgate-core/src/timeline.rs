@@ -72,6 +72,8 @@ impl Timeline {
                 | Event::DeterminationRecorded(_)
                 | Event::ChangeReported(_)
                 | Event::NoticeIssued(_)
+                | Event::ExpungementApproved(_)
+                | Event::Expunged(_)
                 | Event::ProgramActivated(_)
                 | Event::ProgramDrafted(_)
                 | Event::ProgramSignedOff(_)

@@ -83,6 +83,16 @@ impl NoteSigner {
         format!("{body}\n{EM_DASH} {} {}\n", self.name, B64.encode(blob))
     }
 
+    /// A signature over any message with the same key, in the signed-note blob form:
+    /// base64 of the 4-byte key hash and the 64-byte Ed25519 signature. Used for
+    /// documents the log vouches for, such as expungement certificates.
+    pub fn sign_bytes(&self, msg: &[u8]) -> String {
+        let sig = self.key.sign(msg);
+        let mut blob = key_hash(&self.name, &self.key.verifying_key()).to_vec();
+        blob.extend_from_slice(&sig.to_bytes());
+        B64.encode(blob)
+    }
+
     /// The verifier key in signed-note `vkey` form.
     pub fn verifier_key(&self) -> String {
         let public = self.key.verifying_key();
@@ -116,6 +126,16 @@ impl NoteVerifier {
             return Err(bad("key hash does not match name and key"));
         }
         Ok(Self { name: name.to_string(), hash, key })
+    }
+
+    /// Check a [`NoteSigner::sign_bytes`] signature over `msg`.
+    pub fn verify_bytes(&self, msg: &[u8], signature: &str) -> Result<(), LedgerError> {
+        let blob = B64.decode(signature.trim()).map_err(|_| LedgerError::BadSignature)?;
+        if blob.len() != 68 || blob[..4] != self.hash {
+            return Err(LedgerError::BadSignature);
+        }
+        let sig = Signature::from_bytes(blob[4..].try_into().map_err(|_| LedgerError::BadSignature)?);
+        self.key.verify(msg, &sig).map_err(|_| LedgerError::BadSignature)
     }
 
     /// Check a signed note and return its checkpoint.
@@ -159,6 +179,17 @@ mod tests {
         assert!(note.contains("\n\n\u{2014} example.org/fairgate "));
         let v = NoteVerifier::parse(&s.verifier_key()).unwrap();
         assert_eq!(v.verify(&note).unwrap(), cp());
+    }
+
+    #[test]
+    fn byte_signatures_verify_only_for_the_same_message_and_key() {
+        let s = NoteSigner::from_seed("example.org/fairgate", &[3; 32]);
+        let sig = s.sign_bytes(b"certificate");
+        let v = NoteVerifier::parse(&s.verifier_key()).unwrap();
+        assert_eq!(v.verify_bytes(b"certificate", &sig), Ok(()));
+        assert_eq!(v.verify_bytes(b"certificatf", &sig), Err(LedgerError::BadSignature));
+        let other = NoteSigner::from_seed("example.org/fairgate", &[4; 32]);
+        assert!(v.verify_bytes(b"certificate", &other.sign_bytes(b"certificate")).is_err());
     }
 
     #[test]

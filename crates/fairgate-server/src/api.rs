@@ -43,6 +43,7 @@ use crate::AppState;
         (name = "reference", description = "Ports and offices"),
         (name = "programs", description = "Programs: the public list, impact analysis and lifecycle"),
         (name = "compliance", description = "Obligations, notices, excuses, determinations and benefit clearance"),
+        (name = "expungement", description = "Erasure with an auditor's approval, and its public certificates"),
         (name = "designations", description = "Individual designations, their review, and statistics for auditors"),
         (name = "log", description = "The transparency log"),
         (name = "transparency", description = "The public transparency report: aggregates only, small cells suppressed"),
@@ -85,6 +86,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(crate::compliance::post_determination))
         .routes(routes!(crate::compliance::post_change))
         .routes(routes!(crate::compliance::get_notice))
+        .routes(routes!(crate::expungement::approve))
+        .routes(routes!(crate::expungement::expunge))
+        .routes(routes!(crate::expungement::list))
         .routes(routes!(create_subject))
         .routes(routes!(lookup_subjects))
         .routes(routes!(get_subject))

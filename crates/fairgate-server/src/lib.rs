@@ -8,6 +8,7 @@ pub mod api;
 pub mod auth;
 pub mod compliance;
 pub mod designations;
+pub mod expungement;
 pub mod json;
 pub mod logging;
 pub mod problem;

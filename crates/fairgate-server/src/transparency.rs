@@ -72,6 +72,9 @@ pub struct Report {
     pub overstays: Table,
     /// Individual designations by place and reason, in the month they were made.
     pub designations: Table,
+    /// Expungement certificates issued, by scope and month (the certificates
+    /// themselves are at /expungements).
+    pub expungements: Table,
     pub programs: Vec<ProgramView>,
     /// Figures Fairgate does not produce yet, named so their absence is visible.
     pub not_yet_reported: Vec<String>,
@@ -146,10 +149,10 @@ fn build(st: &AppState, overstays: Table) -> Result<Report, Problem> {
         log_events: table(st, Metric::LogEvents)?,
         overstays,
         designations: table(st, Metric::Designations)?,
+        expungements: table(st, Metric::Expungements)?,
         programs,
         not_yet_reported: vec![
             "overstays by program (stays are judged by the admission class's rule until programs set it)".into(),
-            "expungement certificates (comes with erasure)".into(),
         ],
     })
 }
@@ -172,7 +175,7 @@ fn csv_field(s: &str) -> String {
 /// One table of the report as CSV: its dimensions, `month`, `count` (empty when
 /// suppressed) and `suppressed`.
 #[utoipa::path(get, path = "/transparency/{file}", tag = "transparency",
-    params(("file" = String, Path, description = "data-use.csv, registrations.csv, crossings.csv, log-events.csv, overstays.csv or designations.csv")),
+    params(("file" = String, Path, description = "data-use.csv, registrations.csv, crossings.csv, log-events.csv, overstays.csv, designations.csv or expungements.csv")),
     responses((status = 200, body = String, content_type = "text/csv"), (status = 404, body = Problem)))]
 pub async fn report_csv(State(st): State<AppState>, Path(file): Path<String>) -> Result<impl IntoResponse, Problem> {
     let metric = file.strip_suffix(".csv").and_then(Metric::parse).ok_or_else(|| {
@@ -180,7 +183,7 @@ pub async fn report_csv(State(st): State<AppState>, Path(file): Path<String>) ->
             StatusCode::NOT_FOUND,
             "not-found",
             "No such table",
-            "the tables are data-use.csv, registrations.csv, crossings.csv, log-events.csv, overstays.csv and designations.csv",
+            "the tables are data-use.csv, registrations.csv, crossings.csv, log-events.csv, overstays.csv, designations.csv and expungements.csv",
         )
         .with_errors(vec![fairgate_core::FieldError::new("file", "is not one of the report's tables")])
     })?;
@@ -317,6 +320,7 @@ pub async fn report_page(State(st): State<AppState>) -> Result<Markup, Problem> 
             (section("Crossings", "Entries and exits by port.", &r.crossings))
             (section("Overstays", &format!("People with an overstay on record on {}, by the port of entry of the stay in which it began, the stay rule, and the month it began. Recomputed once a day.", r.overstays.as_of.as_deref().unwrap_or("today")), &r.overstays))
             (section("Individual designations", "Designations of one person for closer monitoring, by the place and the reason category. Designation rates per officer, by nationality and sex, are watched by auditors.", &r.designations))
+            (section("Expungement certificates", "Erasures carried out, by scope (one person, or a repealed program's records) and month. Each certificate is listed at /expungements and can be checked against the log.", &r.expungements))
             (section("Log events", "Leaves by event kind and the month they were recorded. Anyone can recompute this table from the clear leaf headers at /log/leaves.", &r.log_events))
             h2 { "Not reported yet" }
             ul { @for n in &r.not_yet_reported { li { (n) } } }

@@ -57,6 +57,12 @@ pub fn project_rows(subject_no: u64, leaf_index: u64, event: &Event, blind_key: 
         Event::ProgramDrafted(e) => out.push(Projection::Program { id: e.program.id.clone(), leaf_index }),
         Event::ProgramSignedOff(e) => out.push(Projection::Program { id: e.id.clone(), leaf_index }),
         Event::ProgramRepealed(e) => out.push(Projection::Program { id: e.id.clone(), leaf_index }),
+        Event::ExpungementApproved(e) => {
+            out.push(Projection::SystemLeaf { leaf_index, kind: event.kind().code(), scope: e.scope.key() })
+        }
+        Event::Expunged(e) => {
+            out.push(Projection::SystemLeaf { leaf_index, kind: event.kind().code(), scope: e.scope.key() })
+        }
         Event::CrossingRecorded(_)
         | Event::PersonalDataAccessed(_)
         | Event::SubjectDesignated(_)

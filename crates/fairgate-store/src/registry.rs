@@ -5,6 +5,7 @@
 //! event durable, then returns the data (fail closed).
 
 pub mod compliance;
+pub mod expungement;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -556,6 +557,29 @@ impl Registry {
         out.push(Projection::StayFactsThrough { through: end });
         self.store.apply_projections(&out)?;
         Ok(folded)
+    }
+
+    /// A subject's data and access keys, each `None` once destroyed, looked up once per `cache`.
+    fn partial_keys<'c>(
+        &self,
+        cache: &'c mut HashMap<u64, (Option<SecretKey>, Option<SecretKey>)>,
+        subject_no: u64,
+    ) -> Result<(Option<&'c SecretKey>, Option<&'c SecretKey>)> {
+        use std::collections::hash_map::Entry;
+        let keys = match cache.entry(subject_no) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(v) => {
+                let keys = match self.store.subject_keys(subject_no)? {
+                    Some(row) => (
+                        row.data_key.as_deref().map(|k| self.unwrap_slot(subject_no, SLOT_DATA, k)).transpose()?,
+                        row.access_key.as_deref().map(|k| self.unwrap_slot(subject_no, SLOT_ACCESS, k)).transpose()?,
+                    ),
+                    None => (None, None),
+                };
+                v.insert(keys)
+            }
+        };
+        Ok((keys.0.as_ref(), keys.1.as_ref()))
     }
 
     /// A subject's unwrapped keys, looked up once per `cache`; `None` once erased.
@@ -1112,14 +1136,25 @@ impl Registry {
                     report.projected += 1;
                     continue;
                 }
-                let Some((data, access)) = self.cached_keys(&mut keys, r.subject_no)? else {
-                    report.unreadable += 1;
-                    continue;
-                };
+                let (data, access) = self.partial_keys(&mut keys, r.subject_no)?;
                 let key = match r.slot {
                     SLOT_DATA => data,
                     SLOT_ACCESS => access,
                     other => return Err(corrupt(format!("leaf {} names unknown key slot {other}", row.index))),
+                };
+                let Some(key) = key else {
+                    // Erased: nothing of it can be read, but its clear header still counts
+                    // in the log-event table, which anyone can recompute from the headers.
+                    report.unreadable += 1;
+                    let kind = EventKind::from_code(header.kind)
+                        .ok_or_else(|| corrupt(format!("leaf {} has unknown kind {}", row.index, header.kind)))?;
+                    out.push(Projection::Tally {
+                        metric: Metric::LogEvents.as_str().to_string(),
+                        dims: [fairgate_core::report::kind_name(kind).to_string(), String::new(), String::new()],
+                        month: fairgate_core::report::month_of(recorded_at(header.timestamp_ms)),
+                        count: 1,
+                    });
+                    continue;
                 };
                 let event = self.open_leaf(row, key)?;
                 project(r.subject_no, row.index, header.timestamp_ms, &event, &self.blind, &mut out);

@@ -52,6 +52,8 @@ const SCHEMA: &[&str] = &[
     "CREATE TABLE p_compliance_facts (subject_no INTEGER PRIMARY KEY, through_leaf INTEGER NOT NULL, sealed BLOB NOT NULL);
      DELETE FROM p_stay_facts;
      DELETE FROM p_stay_facts_through;",
+    // 10: system events by scope (expungement approvals and expungements).
+    "CREATE TABLE p_system_leaves (leaf_index INTEGER PRIMARY KEY, kind INTEGER NOT NULL, scope TEXT NOT NULL);",
 ];
 
 /// The projection tables, in the order they are cleared and digested.
@@ -65,6 +67,7 @@ const PROJECTIONS: &[&str] = &[
     "p_stay_facts",
     "p_stay_facts_through",
     "p_compliance_facts",
+    "p_system_leaves",
 ];
 
 /// `p_subject_leaves` is keyed by (bucket, subject, leaf) with buckets of this many
@@ -199,6 +202,10 @@ fn insert_projections(tx: &rusqlite::Transaction<'_>, rows: &[Projection]) -> Re
             Projection::StayFacts { subject_no, through_leaf, sealed } => {
                 facts.execute(params![*subject_no as i64, *through_leaf as i64, sealed])
             }
+            Projection::SystemLeaf { leaf_index, kind, scope } => tx.execute(
+                "INSERT INTO p_system_leaves (leaf_index, kind, scope) VALUES (?1, ?2, ?3)",
+                params![*leaf_index as i64, *kind as i64, scope],
+            ),
             Projection::ComplianceFacts { subject_no, through_leaf, sealed } => {
                 compliance.execute(params![*subject_no as i64, *through_leaf as i64, sealed])
             }
@@ -224,6 +231,18 @@ fn insert_projections(tx: &rusqlite::Transaction<'_>, rows: &[Projection]) -> Re
             Projection::Tally { metric, dims, month, count } => {
                 *tallies.entry((metric.as_str(), dims, month.as_str())).or_default() += count;
                 continue;
+            }
+            Projection::TallyRemove { metric, dims, month, count } => {
+                let key = params![metric, dims[0], dims[1], dims[2], month];
+                tx.execute(
+                    "UPDATE p_tallies SET count = count - ?6 WHERE metric = ?1 AND d1 = ?2 AND d2 = ?3 AND d3 = ?4 AND month = ?5",
+                    params![metric, dims[0], dims[1], dims[2], month, *count as i64],
+                )
+                .map_err(be)?;
+                tx.execute(
+                    "DELETE FROM p_tallies WHERE metric = ?1 AND d1 = ?2 AND d2 = ?3 AND d3 = ?4 AND month = ?5 AND count <= 0",
+                    key,
+                )
             }
         }
         .map_err(be)?;
@@ -577,6 +596,40 @@ impl Store for SqliteStore {
         })
     }
 
+    fn system_leaves(&self, kind: u16) -> Result<Vec<(u64, String)>> {
+        self.read(|c| {
+            let mut st = c
+                .prepare_cached("SELECT leaf_index, scope FROM p_system_leaves WHERE kind = ?1 ORDER BY leaf_index")
+                .map_err(be)?;
+            let rows = st
+                .query_map([kind as i64], |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, String>(1)?)))
+                .map_err(be)?;
+            rows.map(|r| r.map_err(be)).collect()
+        })
+    }
+
+    fn erase_subject(&self, subject_no: u64, tallies: &[Projection]) -> Result<()> {
+        self.write(|c| {
+            let tx = c.transaction().map_err(be)?;
+            let no = subject_no as i64;
+            tx.execute("UPDATE subject_keys SET data_key = NULL WHERE subject_no = ?1", [no]).map_err(be)?;
+            for t in ["p_subjects", "p_documents", "p_registrations", "p_stay_facts", "p_compliance_facts"] {
+                tx.execute(&format!("DELETE FROM {t} WHERE subject_no = ?1"), [no]).map_err(be)?;
+            }
+            // Their access events stay listed (sealed under the access key, which is kept).
+            tx.execute(
+                "DELETE FROM p_subject_leaves WHERE subject_no = ?1 AND kind != ?2",
+                params![no, fairgate_core::event::EventKind::PersonalDataAccessed.code() as i64],
+            )
+            .map_err(be)?;
+            insert_projections(&tx, tallies)?;
+            tx.commit().map_err(be)?;
+            // Copy the zeroed pages back into the main file and empty the WAL.
+            c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).map_err(be)?;
+            Ok(())
+        })
+    }
+
     fn compliance_facts(&self, subject_no: u64) -> Result<Option<(u64, Vec<u8>)>> {
         self.read(|c| {
             c.prepare_cached("SELECT through_leaf, sealed FROM p_compliance_facts WHERE subject_no = ?1")
@@ -646,7 +699,7 @@ impl Store for SqliteStore {
     fn projection_digest(&self) -> Result<ProjectionDigest> {
         self.read(|c| {
             let mut h = Sha256::new();
-            let mut counts = [0u64; 9];
+            let mut counts = [0u64; 10];
             let queries = [
                 "SELECT subject_no, created_leaf, NULL FROM p_subjects ORDER BY subject_no",
                 "SELECT blind, subject_no, NULL FROM p_documents ORDER BY blind, subject_no",
@@ -657,6 +710,7 @@ impl Store for SqliteStore {
                 "SELECT subject_no, through_leaf, sealed FROM p_stay_facts ORDER BY subject_no",
                 "SELECT through, NULL, NULL FROM p_stay_facts_through",
                 "SELECT subject_no, through_leaf, sealed FROM p_compliance_facts ORDER BY subject_no",
+                "SELECT leaf_index, kind, scope FROM p_system_leaves ORDER BY leaf_index",
             ];
             for (i, q) in queries.iter().enumerate() {
                 let mut st = c.prepare(q).map_err(be)?;
@@ -678,6 +732,7 @@ impl Store for SqliteStore {
                 tallies: counts[5],
                 stay_facts: counts[6],
                 compliance_facts: counts[8],
+                system_leaves: counts[9],
                 hash: h.finalize().into(),
             })
         })

@@ -77,6 +77,21 @@ pub enum Projection {
         sealed: Vec<u8>,
     },
     /// Every crossing leaf before `through` is folded into the stay facts.
+    /// Take `count` off a tally cell (an expunged person's contribution); a cell
+    /// that reaches zero is removed, as a rebuild would never create it.
+    TallyRemove {
+        metric: String,
+        dims: [String; 3],
+        month: String,
+        count: u64,
+    },
+    /// A leaf holding a system event about a scope (expungement approvals and
+    /// expungements), listed by kind.
+    SystemLeaf {
+        leaf_index: u64,
+        kind: u16,
+        scope: String,
+    },
     /// A subject's sealed compliance facts (everything obligations need but the
     /// crossings), folded by the same compaction as the stay facts.
     ComplianceFacts {
@@ -180,6 +195,7 @@ pub struct ProjectionDigest {
     pub tallies: u64,
     pub stay_facts: u64,
     pub compliance_facts: u64,
+    pub system_leaves: u64,
     /// SHA-256 over every projection row in a fixed order.
     pub hash: Hash,
 }
@@ -225,6 +241,15 @@ pub trait Store: Send + Sync {
     /// Every live subject's stay facts in subject order, handed to `f` in chunks of
     /// up to `chunk` rows; stops early, without error, when `f` returns `false`.
     fn scan_stay_facts(&self, chunk: usize, f: &mut dyn FnMut(Vec<StayFactsRow>) -> bool) -> Result<()>;
+    /// Leaves of system events of one kind: (leaf index, scope key), oldest first.
+    fn system_leaves(&self, kind: u16) -> Result<Vec<(u64, String)>>;
+    /// Erase a subject in one transaction: destroy their wrapped data key, delete
+    /// every projection row and blind-index entry of their data, apply `tallies`
+    /// (their contributions taken off the aggregates), then checkpoint the WAL so
+    /// freed pages (zeroed by `secure_delete`) leave no copy behind. The access-log
+    /// key and the index of their access events are kept: access logs outlive the
+    /// data they describe.
+    fn erase_subject(&self, subject_no: u64, tallies: &[Projection]) -> Result<()>;
     /// A subject's sealed compliance facts: (through_leaf, sealed).
     fn compliance_facts(&self, subject_no: u64) -> Result<Option<(u64, Vec<u8>)>>;
     /// Every live subject's compliance facts joined with their stay facts, in subject

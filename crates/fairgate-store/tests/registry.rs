@@ -675,3 +675,109 @@ fn the_compliance_run_is_idempotent_and_issuing_a_notice_is_not_serving_it() {
     assert!(text.contains("What to do") && text.contains("By when") && text.contains("Your rights"), "{text}");
     assert!(!text.contains("SURNAME"), "a notice carries no name: {text}");
 }
+
+/// The needles of one person in every encoding a scan should try.
+fn encodings(s: &str) -> Vec<Vec<u8>> {
+    let utf16le: Vec<u8> = s.encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
+    let utf16be: Vec<u8> = s.encode_utf16().flat_map(|u| u.to_be_bytes()).collect();
+    vec![s.as_bytes().to_vec(), utf16le, utf16be, hex::encode(s).into_bytes(), hex::encode_upper(s).into_bytes()]
+}
+
+#[test]
+fn an_expunged_subject_leaves_no_trace_the_log_verifies_and_the_certificate_proves_it() {
+    use fairgate_core::expungement::ExpungementInput;
+    let f = fixture();
+    let ids = seed(&f, 3);
+    let gone = ids[1];
+    f.reg.write(NOW, |b| b.designate(&officer(), gone, &serde_json::from_value(serde_json::json!({"reason": "document-anomaly", "facts": "Laminate lifts at one corner of the page", "place": "JFK"})).unwrap())).unwrap();
+    f.reg.compact_stay_facts().unwrap();
+    let admin = Actor::new("u-admin", Role::Admin, "test");
+    let auditor = Actor::new("u-aud", Role::Auditor, "test");
+    let input = ExpungementInput { authority: "Court order 2026-CV-0042".into(), reason: "Program repealed".into() };
+
+    // An administrator alone cannot expunge; an auditor approves, then it runs.
+    let err = f.reg.expunge_subject(NOW, &admin, gone, &input).unwrap_err();
+    assert!(matches!(err, RegistryError::NotPermitted(_)), "{err}");
+    assert!(matches!(f.reg.approve_expungement(NOW, &admin, gone, &input), Err(RegistryError::NotPermitted(_))));
+    f.reg.approve_expungement(NOW, &auditor, gone, &input).unwrap();
+    let cert = f.reg.expunge_subject(NOW, &admin, gone, &input).unwrap();
+    assert_eq!(cert.body.subjects, 1);
+    assert_eq!(cert.body.authority, "Court order 2026-CV-0042");
+    f.reg.verify_certificate(&cert).unwrap();
+    assert_eq!(f.reg.certificates().unwrap(), vec![cert.clone()], "listed, and regenerated identically");
+
+    // Altering any field breaks verification.
+    let mut altered = Vec::new();
+    let mut c = cert.clone();
+    c.body.subjects = 2;
+    altered.push(c);
+    let mut c = cert.clone();
+    c.body.authority.push('x');
+    altered.push(c);
+    let mut c = cert.clone();
+    c.body.leaf_index -= 1;
+    altered.push(c);
+    let mut c = cert.clone();
+    c.body.expunged_at = NOW.checked_add(jiff::SignedDuration::from_secs(1)).unwrap();
+    altered.push(c);
+    let mut c = cert.clone();
+    c.body.scope = fairgate_core::expungement::Scope::Subject { subject: ids[0].to_string() };
+    altered.push(c);
+    let mut c = cert.clone();
+    c.body.checkpoint = c.body.checkpoint.replacen('\n', "\n1", 1);
+    altered.push(c);
+    let mut c = cert.clone();
+    c.signature.replace_range(10..11, if &c.signature[10..11] == "A" { "B" } else { "A" });
+    altered.push(c);
+    for c in &altered {
+        assert!(f.reg.verify_certificate(c).is_err(), "{:?} verified", c.body);
+    }
+
+    // Nothing of the person is readable anywhere: reads answer 'erased', the
+    // projections hold nothing of theirs, and no file holds their data in any encoding.
+    assert!(matches!(
+        f.reg.read_timeline(NOW, &officer(), Purpose::BorderCheck, gone, "t"),
+        Err(RegistryError::Erased(_))
+    ));
+    let conn = rusqlite::Connection::open(&f.db).unwrap();
+    let no: i64 = conn
+        .query_row("SELECT subject_no FROM subject_keys WHERE subject_id = ?1", [&gone.as_bytes()[..]], |r| r.get(0))
+        .unwrap();
+    for t in ["p_subjects", "p_documents", "p_registrations", "p_stay_facts", "p_compliance_facts", "p_subject_leaves"]
+    {
+        let n: i64 =
+            conn.query_row(&format!("SELECT COUNT(*) FROM {t} WHERE subject_no = ?1"), [no], |r| r.get(0)).unwrap();
+        assert_eq!(n, 0, "{t} still has rows of the expunged subject");
+    }
+    let key: Option<Vec<u8>> =
+        conn.query_row("SELECT data_key FROM subject_keys WHERE subject_no = ?1", [no], |r| r.get(0)).unwrap();
+    assert!(key.is_none(), "the wrapped data key is destroyed");
+    drop(conn);
+    let dir = f.db.parent().unwrap();
+    let files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .map(|p| (p.display().to_string(), std::fs::read(&p).unwrap()))
+        .collect();
+    assert!(files.iter().any(|(n, _)| n.ends_with("fairgate.db")));
+    for needle in ["SURNAME1", "DOC000001", "1974-08-12", "ANNA MARIA", "QUEENS"] {
+        for enc in encodings(needle) {
+            for (name, bytes) in &files {
+                assert!(!bytes.windows(enc.len()).any(|w| w == enc.as_slice()), "{needle} readable in {name}");
+            }
+        }
+    }
+    // The others are untouched, the log still verifies, and a rebuild agrees.
+    assert!(f.reg.read_timeline(NOW, &officer(), Purpose::BorderCheck, ids[0], "t").is_ok());
+    let verifier = NoteVerifier::parse(&f.reg.verifier_key()).unwrap();
+    let report = verify(f.store.as_ref(), &verifier, &mut |_, _| {}).unwrap();
+    assert!(report.ok(), "{:?}", report.problems);
+    let digest = f.reg.projection_digest().unwrap();
+    f.store.drop_projections().unwrap();
+    f.reg.rebuild(&mut |_, _| {}).unwrap();
+    assert_eq!(f.reg.projection_digest().unwrap(), digest);
+    f.reg.verify_certificate(&cert).unwrap();
+    // A second expungement of the same person is refused as gone.
+    assert!(matches!(f.reg.expunge_subject(NOW, &admin, gone, &input), Err(RegistryError::Erased(_))));
+}

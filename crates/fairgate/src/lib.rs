@@ -5,6 +5,7 @@ pub mod bench;
 pub mod compliance;
 pub mod demo;
 pub mod designations;
+pub mod expunge;
 pub mod monitor;
 pub mod program;
 

@@ -155,6 +155,9 @@ enum Command {
         #[arg(long = "as", value_name = "USER")]
         user: String,
     },
+    /// Erase a person (with an auditor's approval) and print the signed certificate;
+    /// `expunge verify CERT.json` checks one.
+    Expunge(fairgate::expunge::ExpungeArgs),
     /// Individual designations: statistics by officer and place, for auditors.
     #[command(subcommand)]
     Designations(fairgate::designations::DesignationsCommand),
@@ -425,6 +428,7 @@ fn run(cli: Cli) -> Result<()> {
                 &user,
             )
         }
+        Command::Expunge(args) => fairgate::expunge::run(&open_existing(&cli.data)?.registry, args),
         Command::Designations(cmd) => fairgate::designations::run(&open_existing(&cli.data)?.registry, cmd),
         Command::Program(cmd) => fairgate::program::run(&open_existing(&cli.data)?.registry, cmd),
         Command::Stay { rule, stays, exempt, on, json } => stay(&rule, &stays, &exempt, &on, json),

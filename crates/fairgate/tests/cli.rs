@@ -509,3 +509,34 @@ fn bench_compliance_reports_three_obligations_each_and_an_idempotent_second_run(
     assert!(r["notices_issued"].as_u64().unwrap() > 150, "the unregistered tenth at least: {r}");
     assert!(r["second_run_seconds"].as_f64().unwrap() > 0.0 && r["floor_seconds"].as_f64().unwrap() > 0.0);
 }
+
+#[test]
+fn expunge_prints_a_certificate_that_verifies_until_altered() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(fairgate(dir.path(), &["demo", "--travellers", "120"]).status.success());
+    let conn = rusqlite::Connection::open(dir.path().join("fairgate.db")).unwrap();
+    let id: Vec<u8> =
+        conn.query_row("SELECT subject_id FROM subject_keys ORDER BY subject_no LIMIT 1", [], |r| r.get(0)).unwrap();
+    drop(conn);
+    let id: String = id.iter().map(|b| format!("{b:02x}")).collect();
+    let args = ["expunge", "--subject", &id, "--authority", "Order 7", "--reason", "Test", "--as", "demo-admin"];
+    let refused = fairgate(dir.path(), &args);
+    assert!(!refused.status.success(), "an approver is required");
+    let mut with = args.to_vec();
+    with.extend(["--approved-by", "demo-admin"]);
+    assert!(!fairgate(dir.path(), &with).status.success(), "the approver must be an auditor");
+    let mut with = args.to_vec();
+    with.extend(["--approved-by", "demo-auditor"]);
+    let out = fairgate(dir.path(), &with);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let cert = dir.path().join("cert.json");
+    std::fs::write(&cert, &out.stdout).unwrap();
+    let ok = fairgate(dir.path(), &["expunge", "verify", cert.to_str().unwrap()]);
+    assert!(ok.status.success(), "{}", text(&ok.stderr));
+    assert!(text(&ok.stdout).starts_with("ok: "));
+    std::fs::write(&cert, text(&out.stdout).replace("Order 7", "Order 8")).unwrap();
+    let bad = fairgate(dir.path(), &["expunge", "verify", cert.to_str().unwrap()]);
+    assert!(!bad.status.success());
+    assert!(text(&bad.stderr).contains("does not verify"), "{}", text(&bad.stderr));
+    assert!(fairgate(dir.path(), &["audit", "verify"]).status.success(), "the log still verifies");
+}

@@ -145,7 +145,7 @@ impl Registry {
         Ok(f)
     }
 
-    fn subject_keys_of(&self, id: SubjectId) -> Result<(u64, SecretKey)> {
+    pub(crate) fn subject_keys_of(&self, id: SubjectId) -> Result<(u64, SecretKey)> {
         let row = self.store.subject_keys_by_id(id.as_bytes())?.ok_or(RegistryError::UnknownSubject(id))?;
         let (data, _) = self.unwrap_keys(&row)?.ok_or(RegistryError::Erased(id))?;
         Ok((row.subject_no, data))

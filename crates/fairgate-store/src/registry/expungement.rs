@@ -1,0 +1,257 @@
+//! Expungement of a subject: an auditor approves, an administrator executes. The
+//! expungement event goes into the ledger first (it holds no personal data), then
+//! the subject's data key is destroyed and every readable copy deleted, and a
+//! certificate is signed that anyone can check against the log.
+
+use fairgate_core::access::{Actor, Role};
+use fairgate_core::event::*;
+use fairgate_core::expungement::{
+    Certificate, CertificateBody, ExpungementInput, Scope, APPROVAL_DAYS, CERTIFICATE_FORMAT,
+};
+use fairgate_core::ids::SubjectId;
+use fairgate_ledger::checkpoint::NoteVerifier;
+use fairgate_ledger::leaf::Header;
+use jiff::Timestamp;
+
+use super::{corrupt, Receipt, Registry, RegistryError, Result};
+
+/// Why a certificate does not verify.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CertificateError {
+    #[error("the signature does not match the certificate: it was altered, or signed by another key")]
+    Signature,
+    #[error("the checkpoint in the certificate is not signed by this log's key")]
+    Checkpoint,
+    #[error("leaf {0} is not in the log at the certificate's checkpoint")]
+    NotIncluded(u64),
+    #[error("leaf {0} is not an expungement event")]
+    NotAnExpungement(u64),
+    #[error("{0}")]
+    Log(String),
+}
+
+fn canonical(body: &CertificateBody) -> Vec<u8> {
+    serde_json::to_vec(body).unwrap_or_default()
+}
+
+impl Registry {
+    /// An auditor approves the expungement of a subject (good for 30 days).
+    pub fn approve_expungement(
+        &self,
+        now: Timestamp,
+        auditor: &Actor,
+        id: SubjectId,
+        input: &ExpungementInput,
+    ) -> Result<Receipt> {
+        if auditor.role != Role::Auditor {
+            return Err(RegistryError::NotPermitted(format!(
+                "only an auditor approves an expungement; you are signed in as {}",
+                auditor.role.as_str()
+            )));
+        }
+        let (authority, reason) = input.validate()?;
+        self.subject_keys_of(id)?;
+        let event = Event::ExpungementApproved(ExpungementApproved {
+            scope: Scope::Subject { subject: id.to_string() },
+            authority,
+            reason,
+            approved_by: auditor.clone(),
+        });
+        let ((), receipt) = self.write(now, |b| b.append_system(event))?;
+        Ok(receipt)
+    }
+
+    /// The latest approval of `scope` still good at `now`, with its approver.
+    fn approval(&self, scope: &Scope, now: Timestamp) -> Result<Option<Actor>> {
+        let key = scope.key();
+        let Some((leaf, _)) =
+            self.store.system_leaves(EventKind::ExpungementApproved.code())?.into_iter().rev().find(|(_, s)| *s == key)
+        else {
+            return Ok(None);
+        };
+        let row = self.store.leaves_at(&[leaf])?.pop().ok_or_else(|| corrupt(format!("leaf {leaf} is missing")))?;
+        let header = Header::decode(&row.leaf).map_err(|e| corrupt(format!("leaf {leaf}: {e}")))?;
+        let at = crate::project::recorded_at(header.timestamp_ms);
+        let fresh = now.duration_since(at).as_secs() <= APPROVAL_DAYS * 86_400;
+        match self.open_leaf(&row, &self.system)? {
+            Event::ExpungementApproved(a) if fresh => Ok(Some(a.approved_by)),
+            _ => Ok(None),
+        }
+    }
+
+    /// Expunge a subject (administrators, with an auditor's approval): the
+    /// expungement event is appended, the data key destroyed, every projection row
+    /// and blind-index entry deleted, the WAL checkpointed, a checkpoint signed, and
+    /// the certificate returned. The log still verifies.
+    pub fn expunge_subject(
+        &self,
+        now: Timestamp,
+        admin: &Actor,
+        id: SubjectId,
+        input: &ExpungementInput,
+    ) -> Result<Certificate> {
+        if admin.role != Role::Admin {
+            return Err(RegistryError::NotPermitted(format!(
+                "only an administrator carries out an expungement; you are signed in as {}",
+                admin.role.as_str()
+            )));
+        }
+        let (authority, reason) = input.validate()?;
+        let (no, data) = self.subject_keys_of(id)?;
+        let scope = Scope::Subject { subject: id.to_string() };
+        let approved_by = self.approval(&scope, now)?.ok_or_else(|| {
+            RegistryError::NotPermitted(format!(
+                "no auditor has approved this expungement in the last {APPROVAL_DAYS} days: an auditor must approve it first (POST /subjects/{{id}}/expunge/approve)"
+            ))
+        })?;
+        if approved_by.id == admin.id {
+            return Err(RegistryError::NotPermitted(
+                "the approver and the administrator must be different people".into(),
+            ));
+        }
+        let event = Event::Expunged(Expunged {
+            scope,
+            subjects: 1,
+            authority,
+            reason,
+            expunged_by: admin.clone(),
+            approved_by,
+        });
+        let ((), receipt) = self.write(now, |b| b.append_system(event))?;
+        {
+            // The writer must not keep anything it could seal with.
+            let mut w = self.lock()?;
+            w.cache.remove(&id);
+            let removals = self.content_tallies(no, &data)?;
+            self.store.erase_subject(no, &removals)?;
+        }
+        self.sign_checkpoint(now)?;
+        self.certificate(receipt.leaf_index)
+    }
+
+    /// What a subject's data events added to the report's tallies (all but the
+    /// log-event counts, which come from the clear headers and stay), as removals.
+    fn content_tallies(
+        &self,
+        no: u64,
+        data: &fairgate_ledger::keys::SecretKey,
+    ) -> Result<Vec<crate::store::Projection>> {
+        use fairgate_core::report::Metric;
+        let kinds: Vec<EventKind> =
+            (1..=u16::MAX).map_while(EventKind::from_code).filter(|k| *k != EventKind::PersonalDataAccessed).collect();
+        let mut cells: std::collections::BTreeMap<(String, [String; 3], String), u64> = Default::default();
+        for (leaf, event) in self.subject_events(no, data, &kinds)? {
+            let row = self.store.leaves_at(&[leaf])?.pop().ok_or_else(|| corrupt(format!("leaf {leaf} is missing")))?;
+            let header = Header::decode(&row.leaf).map_err(|e| corrupt(format!("leaf {leaf}: {e}")))?;
+            fairgate_core::report::for_each_tally(&event, crate::project::recorded_at(header.timestamp_ms), |t| {
+                if t.metric != Metric::LogEvents {
+                    let k = t.to_key();
+                    *cells.entry((k.metric.as_str().to_string(), k.dims, k.month)).or_default() += 1;
+                }
+            });
+        }
+        Ok(cells
+            .into_iter()
+            .map(|((metric, dims, month), count)| crate::store::Projection::TallyRemove { metric, dims, month, count })
+            .collect())
+    }
+
+    /// The certificate of the expungement recorded in `leaf_index`. Deterministic:
+    /// the same leaf always gives the same certificate.
+    pub fn certificate(&self, leaf_index: u64) -> Result<Certificate> {
+        let row = self
+            .store
+            .leaves_at(&[leaf_index])?
+            .pop()
+            .ok_or_else(|| corrupt(format!("leaf {leaf_index} is missing")))?;
+        let header = Header::decode(&row.leaf).map_err(|e| corrupt(format!("leaf {leaf_index}: {e}")))?;
+        let Event::Expunged(e) = self.open_leaf(&row, &self.system)? else {
+            return Err(corrupt(format!("leaf {leaf_index} is not an expungement")));
+        };
+        let checkpoint = self
+            .store
+            .checkpoints()?
+            .into_iter()
+            .filter(|c| c.size > leaf_index)
+            .min_by_key(|c| c.size)
+            .ok_or_else(|| corrupt(format!("no checkpoint includes leaf {leaf_index} yet")))?;
+        let body = CertificateBody {
+            format: CERTIFICATE_FORMAT.to_string(),
+            log: self.origin().to_string(),
+            scope: e.scope,
+            subjects: e.subjects,
+            authority: e.authority,
+            expunged_at: crate::project::recorded_at(header.timestamp_ms),
+            leaf_index,
+            checkpoint: checkpoint.note,
+        };
+        let signature = self.signer.sign_bytes(&canonical(&body));
+        Ok(Certificate { body, signature })
+    }
+
+    /// Every expungement certificate, oldest first. Public: no personal data.
+    pub fn certificates(&self) -> Result<Vec<Certificate>> {
+        self.store
+            .system_leaves(EventKind::Expunged.code())?
+            .into_iter()
+            .map(|(leaf, _)| self.certificate(leaf))
+            .collect()
+    }
+}
+
+/// Check a certificate against a log: the signature under the log's key, the
+/// checkpoint's signature, and an inclusion proof of the expungement leaf.
+/// `leaf(index)` gives the stored leaf bytes and `proof(index, size)` an inclusion proof.
+pub fn verify_certificate(
+    cert: &Certificate,
+    verifier_key: &str,
+    leaf: &dyn Fn(u64) -> std::result::Result<Vec<u8>, String>,
+    proof: &dyn Fn(u64, u64) -> std::result::Result<Vec<fairgate_ledger::merkle::Hash>, String>,
+) -> std::result::Result<(), CertificateError> {
+    let v = NoteVerifier::parse(verifier_key).map_err(|e| CertificateError::Log(e.to_string()))?;
+    v.verify_bytes(&canonical(&cert.body), &cert.signature).map_err(|_| CertificateError::Signature)?;
+    let cp = v.verify(&cert.body.checkpoint).map_err(|_| CertificateError::Checkpoint)?;
+    let index = cert.body.leaf_index;
+    if index >= cp.size {
+        return Err(CertificateError::NotIncluded(index));
+    }
+    let bytes = leaf(index).map_err(CertificateError::Log)?;
+    let header = Header::decode(&bytes).map_err(|e| CertificateError::Log(e.to_string()))?;
+    if header.kind != EventKind::Expunged.code() {
+        return Err(CertificateError::NotAnExpungement(index));
+    }
+    let path = proof(index, cp.size).map_err(CertificateError::Log)?;
+    let hash = fairgate_ledger::merkle::leaf_hash(&bytes);
+    if !fairgate_ledger::proof::verify_inclusion(&hash, index, cp.size, &path, &cp.root) {
+        return Err(CertificateError::NotIncluded(index));
+    }
+    Ok(())
+}
+
+impl Registry {
+    /// [`verify_certificate`] against this log.
+    pub fn verify_certificate(&self, cert: &Certificate) -> std::result::Result<(), CertificateError> {
+        verify_certificate(
+            cert,
+            &self.verifier_key(),
+            &|i| {
+                self.store
+                    .leaves(i, 1)
+                    .map_err(|e| e.to_string())?
+                    .pop()
+                    .map(|r| r.leaf)
+                    .ok_or_else(|| format!("leaf {i} is not in this log"))
+            },
+            &|i, n| self.inclusion_proof(i, n).map_err(|e| e.to_string()),
+        )
+    }
+}
+
+impl super::Batch<'_> {
+    /// Append an event about no person, sealed under the system key.
+    fn append_system(&mut self, event: Event) -> Result<()> {
+        let key = self.reg.system_sealer.clone();
+        self.append(super::SYSTEM_SUBJECT_NO, super::SLOT_SYSTEM, &key, &event)?;
+        Ok(())
+    }
+}
