@@ -176,6 +176,10 @@ pub struct Facts {
     pub exits: Vec<Date>,
     /// Days from which the person is individually designated (approved).
     pub designated_from: Option<Date>,
+    /// (day, place) of each registration and of each designation, for the public
+    /// activity-by-program table.
+    pub registered_at: Vec<(Date, String)>,
+    pub designated_at: Vec<(Date, String)>,
     pub purpose_of_admission: Option<String>,
     pub change_reports: Vec<ChangeReport>,
     pub notices: Vec<Notice>,
@@ -194,7 +198,12 @@ impl Facts {
         match event {
             Event::SubjectCreated(e) => self.birth_date = Some(e.person.birth_date),
             Event::RegistrationRecorded(e) => {
-                insert_sorted(&mut self.registrations, day_at(&e.registration.place, e.registration.at))
+                let day = day_at(&e.registration.place, e.registration.at);
+                insert_sorted(&mut self.registrations, day);
+                self.registered_at.push((day, e.registration.place.clone()));
+            }
+            Event::SubjectDesignated(e) => {
+                self.designated_at.push((day_at(&e.designation.place, e.at), e.designation.place.clone()))
             }
             Event::CrossingRecorded(e) => {
                 let day = day_at(&e.crossing.port, e.crossing.at);
@@ -917,5 +926,39 @@ impl NoticeDocument {
         }
         s.push_str(&format!("\n{}\n", self.reference));
         s
+    }
+}
+
+/// What a person's record adds to the public activity-by-program table: for every
+/// program version that selects them, their registrations, crossings and
+/// designations while it did, and an overstay that began while it did, each as
+/// (activity, program, place, day). `crossings` are (day, port) and `overstay` is
+/// (first day, port of entry).
+pub fn program_activity(
+    terms: &[Term],
+    facts: &Facts,
+    crossings: &[(Date, String)],
+    overstay: Option<(Date, Option<String>)>,
+    on: Date,
+    mut f: impl FnMut(&'static str, &str, &str, Date),
+) {
+    for term in terms {
+        let Some(start) = first_selected(term, facts, on) else { continue };
+        let id = term.spec.program.id.as_str();
+        let within = |d: Date| d >= start && d <= on && term.covers(d);
+        for (d, place) in facts.registered_at.iter().filter(|(d, _)| within(*d)) {
+            f("registrations", id, place, *d);
+        }
+        for (d, port) in crossings.iter().filter(|(d, _)| within(*d)) {
+            f("crossings", id, port, *d);
+        }
+        for (d, place) in facts.designated_at.iter().filter(|(d, _)| within(*d)) {
+            f("designations", id, place, *d);
+        }
+        if let Some((d, port)) = &overstay {
+            if within(*d) {
+                f("overstays", id, port.as_deref().unwrap_or("unknown"), *d);
+            }
+        }
     }
 }

@@ -34,10 +34,14 @@ pub enum Metric {
     /// Expungement certificates, by scope (subject or program), in the month issued.
     /// The total is the number of `expunged` leaves.
     Expungements,
+    /// Registrations, crossings, designations and overstays of the people each
+    /// program selects, by program and port or office, in the month they happened
+    /// (an overstay: the month it began). Computed once a day from sealed records.
+    ProgramActivity,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 7] = [
+    pub const ALL: [Metric; 8] = [
         Metric::DataUse,
         Metric::Registrations,
         Metric::Crossings,
@@ -45,6 +49,7 @@ impl Metric {
         Metric::Overstays,
         Metric::Designations,
         Metric::Expungements,
+        Metric::ProgramActivity,
     ];
 
     pub fn as_str(&self) -> &'static str {
@@ -56,6 +61,7 @@ impl Metric {
             Metric::Overstays => "overstays",
             Metric::Designations => "designations",
             Metric::Expungements => "expungements",
+            Metric::ProgramActivity => "program-activity",
         }
     }
 
@@ -73,6 +79,7 @@ impl Metric {
             Metric::Overstays => &["port", "rule"],
             Metric::Designations => &["place", "reason"],
             Metric::Expungements => &["scope"],
+            Metric::ProgramActivity => &["activity", "program", "place"],
         }
     }
 }

@@ -289,3 +289,32 @@ fn a_program_may_ask_for_a_longer_notice_period_but_not_a_shorter_one() {
     assert_eq!((o.due, o.effective_due), (date(2027, 3, 3), date(2027, 3, 13)));
     assert!(o.explanation.contains("fewer than 21 days"), "{}", o.explanation);
 }
+
+#[test]
+fn activity_is_attributed_to_the_program_that_selected_the_person_while_it_did() {
+    let mut f = visitor();
+    f.registered_at = vec![(date(2026, 12, 1), "NYC-FO".into()), (date(2027, 2, 1), "JFK".into())];
+    f.designated_at = vec![(date(2027, 3, 1), "JFK".into())];
+    let crossings = vec![(date(2027, 2, 1), "JFK".to_string()), (date(2027, 5, 3), "MIA".to_string())];
+    let repealed = Term { until: Some((date(2027, 4, 1), Ending::Repealed)), ..term() };
+    let mut got = Vec::new();
+    program_activity(
+        &[repealed],
+        &f,
+        &crossings,
+        Some((date(2027, 3, 20), Some("JFK".into()))),
+        date(2027, 6, 1),
+        |a, p, place, d| got.push((a, p.to_string(), place.to_string(), d)),
+    );
+    let p = "visitor-2027".to_string();
+    assert_eq!(
+        got,
+        vec![
+            ("registrations", p.clone(), "JFK".to_string(), date(2027, 2, 1)),
+            ("crossings", p.clone(), "JFK".to_string(), date(2027, 2, 1)),
+            ("designations", p.clone(), "JFK".to_string(), date(2027, 3, 1)),
+            ("overstays", p, "JFK".to_string(), date(2027, 3, 20)),
+        ],
+        "the registration before selection and the exit after the repeal do not count"
+    );
+}

@@ -42,6 +42,8 @@ pub struct AppState {
     /// The public overstay aggregate, computed at most once per UTC day so that
     /// anonymous readers of the report cannot make the server sweep on demand.
     pub overstay_report: Arc<tokio::sync::Mutex<Option<transparency::DailyTable>>>,
+    /// The public activity-by-program table, computed at most once per UTC day too.
+    pub program_activity_report: Arc<tokio::sync::Mutex<Option<transparency::DailyTable>>>,
     /// The last day the daily compliance run ran for.
     pub compliance_ran: Arc<tokio::sync::Mutex<Option<jiff::civil::Date>>>,
 }
@@ -53,6 +55,7 @@ impl AppState {
             clock: Arc::new(Timestamp::now),
             secure_cookies: false,
             overstay_report: Default::default(),
+            program_activity_report: Default::default(),
             compliance_ran: Default::default(),
         }
     }

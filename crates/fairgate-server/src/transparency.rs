@@ -70,6 +70,9 @@ pub struct Report {
     /// Overstays on the report's day, by port of entry, rule and the month the
     /// overstay began. Computed once a day by the overstay sweep.
     pub overstays: Table,
+    /// Registrations, crossings, designations and overstays of the people each
+    /// program selects, by program, place and month. Computed once a day.
+    pub program_activity: Table,
     /// Individual designations by place and reason, in the month they were made.
     pub designations: Table,
     /// Expungement certificates issued, by scope and month (the certificates
@@ -95,9 +98,13 @@ fn table(st: &AppState, metric: Metric) -> Result<Table, Problem> {
     })
 }
 
-fn overstay_table(st: &AppState, on: jiff::civil::Date) -> Result<Table, Problem> {
-    let raw = st.registry.overstay_tallies(on).map_err(Problem::from)?;
-    let metric = Metric::Overstays;
+/// A table computed once a day from the sealed records (overstays, activity by program).
+fn daily_table(st: &AppState, metric: Metric, on: jiff::civil::Date) -> Result<Table, Problem> {
+    let raw = match metric {
+        Metric::ProgramActivity => st.registry.program_activity(on),
+        _ => st.registry.overstay_tallies(on),
+    }
+    .map_err(Problem::from)?;
     Ok(Table {
         metric: metric.as_str().to_string(),
         dimensions: metric.dimensions().iter().map(|d| d.to_string()).collect(),
@@ -107,32 +114,44 @@ fn overstay_table(st: &AppState, on: jiff::civil::Date) -> Result<Table, Problem
     })
 }
 
-/// Today's overstay table: from the cache, or computed once for the day while
-/// every other reader waits for it.
-async fn overstays_today(st: &AppState) -> Result<Table, Problem> {
+/// Today's table of a daily metric: from the cache, or computed once for the day
+/// while every other reader waits for it.
+async fn daily_today(st: &AppState, metric: Metric) -> Result<Table, Problem> {
     let today = st.today();
-    let mut cached = st.overstay_report.lock().await;
+    let cache = match metric {
+        Metric::ProgramActivity => &st.program_activity_report,
+        _ => &st.overstay_report,
+    };
+    let mut cached = cache.lock().await;
     if let Some(c) = cached.as_ref().filter(|c| c.on == today) {
         return Ok(c.table.clone());
     }
     let s = st.clone();
-    let table = blocking(move || overstay_table(&s, today)).await?;
+    let table = blocking(move || daily_table(&s, metric, today)).await?;
     *cached = Some(DailyTable { on: today, table: table.clone() });
     Ok(table)
+}
+
+async fn overstays_today(st: &AppState) -> Result<Table, Problem> {
+    daily_today(st, Metric::Overstays).await
 }
 
 /// Recompute the overstay table when the day has turned since it was last asked
 /// for; nothing happens before anyone has asked.
 pub(crate) async fn refresh_overstays(st: &AppState) {
-    let stale = st.overstay_report.lock().await.as_ref().is_some_and(|c| c.on != st.today());
-    if stale {
-        if let Err(e) = overstays_today(st).await {
-            tracing::error!(error = %e.detail, "could not compute the public overstay table");
+    for (metric, cache) in
+        [(Metric::Overstays, &st.overstay_report), (Metric::ProgramActivity, &st.program_activity_report)]
+    {
+        let stale = cache.lock().await.as_ref().is_some_and(|c| c.on != st.today());
+        if stale {
+            if let Err(e) = daily_today(st, metric).await {
+                tracing::error!(error = %e.detail, table = metric.as_str(), "could not compute a daily public table");
+            }
         }
     }
 }
 
-fn build(st: &AppState, overstays: Table) -> Result<Report, Problem> {
+fn build(st: &AppState, overstays: Table, program_activity: Table) -> Result<Report, Problem> {
     let now = st.now();
     let store = st.registry.store();
     let tree_size = store.tree_size().map_err(|e| Problem::from(fairgate_store::RegistryError::Store(e)))?;
@@ -148,12 +167,11 @@ fn build(st: &AppState, overstays: Table) -> Result<Report, Problem> {
         crossings: table(st, Metric::Crossings)?,
         log_events: table(st, Metric::LogEvents)?,
         overstays,
+        program_activity,
         designations: table(st, Metric::Designations)?,
         expungements: table(st, Metric::Expungements)?,
         programs,
-        not_yet_reported: vec![
-            "overstays by program (stays are judged by the admission class's rule until programs set it)".into(),
-        ],
+        not_yet_reported: vec![],
     })
 }
 
@@ -161,7 +179,8 @@ fn build(st: &AppState, overstays: Table) -> Result<Report, Problem> {
 #[utoipa::path(get, path = "/transparency.json", tag = "transparency", responses((status = 200, body = Report)))]
 pub async fn report_json(State(st): State<AppState>) -> Result<Json<Report>, Problem> {
     let overstays = overstays_today(&st).await?;
-    Ok(Json(blocking(move || build(&st, overstays)).await?))
+    let activity = daily_today(&st, Metric::ProgramActivity).await?;
+    Ok(Json(blocking(move || build(&st, overstays, activity)).await?))
 }
 
 fn csv_field(s: &str) -> String {
@@ -175,7 +194,7 @@ fn csv_field(s: &str) -> String {
 /// One table of the report as CSV: its dimensions, `month`, `count` (empty when
 /// suppressed) and `suppressed`.
 #[utoipa::path(get, path = "/transparency/{file}", tag = "transparency",
-    params(("file" = String, Path, description = "data-use.csv, registrations.csv, crossings.csv, log-events.csv, overstays.csv, designations.csv or expungements.csv")),
+    params(("file" = String, Path, description = "data-use.csv, registrations.csv, crossings.csv, log-events.csv, overstays.csv, program-activity.csv, designations.csv or expungements.csv")),
     responses((status = 200, body = String, content_type = "text/csv"), (status = 404, body = Problem)))]
 pub async fn report_csv(State(st): State<AppState>, Path(file): Path<String>) -> Result<impl IntoResponse, Problem> {
     let metric = file.strip_suffix(".csv").and_then(Metric::parse).ok_or_else(|| {
@@ -183,12 +202,12 @@ pub async fn report_csv(State(st): State<AppState>, Path(file): Path<String>) ->
             StatusCode::NOT_FOUND,
             "not-found",
             "No such table",
-            "the tables are data-use.csv, registrations.csv, crossings.csv, log-events.csv, overstays.csv, designations.csv and expungements.csv",
+            "the tables are data-use.csv, registrations.csv, crossings.csv, log-events.csv, overstays.csv, program-activity.csv, designations.csv and expungements.csv",
         )
         .with_errors(vec![fairgate_core::FieldError::new("file", "is not one of the report's tables")])
     })?;
     let t = match metric {
-        Metric::Overstays => overstays_today(&st).await?,
+        Metric::Overstays | Metric::ProgramActivity => daily_today(&st, metric).await?,
         _ => blocking(move || table(&st, metric)).await?,
     };
     let mut out = String::new();
@@ -294,7 +313,8 @@ fn section(title: &str, what: &str, t: &Table) -> Markup {
 /// The report as a web page.
 pub async fn report_page(State(st): State<AppState>) -> Result<Markup, Problem> {
     let overstays = overstays_today(&st).await?;
-    let r = blocking(move || build(&st, overstays)).await?;
+    let activity = daily_today(&st, Metric::ProgramActivity).await?;
+    let r = blocking(move || build(&st, overstays, activity)).await?;
     Ok(crate::web::page(
         "Transparency report",
         html! {
@@ -319,11 +339,14 @@ pub async fn report_page(State(st): State<AppState>) -> Result<Markup, Problem> 
             (section("Registrations", "Registrations by place and kind.", &r.registrations))
             (section("Crossings", "Entries and exits by port.", &r.crossings))
             (section("Overstays", &format!("People with an overstay on record on {}, by the port of entry of the stay in which it began, the stay rule, and the month it began. Recomputed once a day.", r.overstays.as_of.as_deref().unwrap_or("today")), &r.overstays))
+            (section("Activity by program", "Registrations, crossings, individual designations and overstays of the people each program selects, while it selects them, by program and port or office. Recomputed once a day.", &r.program_activity))
             (section("Individual designations", "Designations of one person for closer monitoring, by the place and the reason category. Designation rates per officer, by nationality and sex, are watched by auditors.", &r.designations))
             (section("Expungement certificates", "Erasures carried out, by scope (one person, or a repealed program's records) and month. Each certificate is listed at /expungements and can be checked against the log.", &r.expungements))
             (section("Log events", "Leaves by event kind and the month they were recorded. Anyone can recompute this table from the clear leaf headers at /log/leaves.", &r.log_events))
-            h2 { "Not reported yet" }
-            ul { @for n in &r.not_yet_reported { li { (n) } } }
+            @if !r.not_yet_reported.is_empty() {
+                h2 { "Not reported yet" }
+                ul { @for n in &r.not_yet_reported { li { (n) } } }
+            }
         },
     ))
 }

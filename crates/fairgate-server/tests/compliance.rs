@@ -138,6 +138,15 @@ async fn an_obligation_from_notice_to_clearance_to_repeal() {
     let (_, c) = s.read(&s.adjudicator, Some("benefit-adjudication"), &format!("/subjects/{id}/clearance")).await;
     assert!(c["facts"].as_array().unwrap().is_empty(), "{c}");
 
+    // The public activity-by-program table counts what the people a program selects
+    // did while it selected them (here one person: suppressed, but present).
+    let r: Value = s.client.get(s.url("/transparency.json")).send().await.unwrap().json().await.unwrap();
+    let cells = r["program_activity"]["cells"].as_array().unwrap();
+    let dims: Vec<&Value> = cells.iter().map(|c| &c["dims"]).collect();
+    assert!(dims.contains(&&json!(["registrations", "visitor-rereg", "JFK"])), "{cells:?}");
+    assert!(dims.contains(&&json!(["crossings", "visitor-rereg", "JFK"])), "{cells:?}");
+    assert!(cells.iter().all(|c| c["count"].is_null()), "one person's cells are suppressed");
+
     // Repeal voids what is open.
     let r = json!({"reason": "Ended"});
     assert_eq!(s.post(&s.admin, "/programs/visitor-rereg/repeal", &r).await.0, 200);

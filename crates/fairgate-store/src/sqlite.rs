@@ -54,6 +54,9 @@ const SCHEMA: &[&str] = &[
      DELETE FROM p_stay_facts_through;",
     // 10: system events by scope (expungement approvals and expungements).
     "CREATE TABLE p_system_leaves (leaf_index INTEGER PRIMARY KEY, kind INTEGER NOT NULL, scope TEXT NOT NULL);",
+    // 11: the compliance facts now keep the places of registrations and designations:
+    // fold them again from the whole ledger at the next compaction.
+    "DELETE FROM p_compliance_facts; DELETE FROM p_stay_facts; DELETE FROM p_stay_facts_through;",
 ];
 
 /// The projection tables, in the order they are cleared and digested.

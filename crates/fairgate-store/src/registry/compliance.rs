@@ -427,7 +427,7 @@ impl Registry {
         self.compact_stay_facts()?;
         let terms = self.program_terms()?;
         let total = self.store.subject_count()?;
-        let (mut report, to_issue) = self.evaluate_all(&terms, on, progress, total)?;
+        let (mut report, to_issue, _) = self.evaluate_all(&terms, on, progress, total, false)?;
         report.on = Some(on);
         for chunk in to_issue.chunks(10_000) {
             self.write(now, |b| {
@@ -448,12 +448,22 @@ impl Registry {
         Ok(report)
     }
 
+    /// The public activity-by-program table on `on`, before suppression: the
+    /// registrations, crossings, designations and overstays of the people each program
+    /// selects. Only counts leave, so nothing is logged.
+    pub fn program_activity(&self, on: Date) -> Result<Vec<([String; 3], String, u64)>> {
+        self.compact_stay_facts()?;
+        let terms = self.program_terms()?;
+        let total = self.store.subject_count()?;
+        Ok(self.evaluate_all(&terms, on, &mut |_, _| {}, total, true)?.2)
+    }
+
     /// For `fairgate bench compliance`: the floor under a run, reading and opening
     /// every row without evaluating anything. Returns how many subjects were read.
     #[doc(hidden)]
     pub fn compliance_scan_floor(&self, on: Date) -> Result<u64> {
         let total = self.store.subject_count()?;
-        Ok(self.evaluate_all(&[], on, &mut |_, _| {}, total)?.0.subjects)
+        Ok(self.evaluate_all(&[], on, &mut |_, _| {}, total, false)?.0.subjects)
     }
 
     /// Notices issued and not yet served, of obligations due before `before`, as
@@ -528,11 +538,19 @@ impl Registry {
     }
 }
 
+/// (activity, program, place, month index) → count.
+type Activity = std::collections::HashMap<(&'static str, String, String, i32), u64>;
+
+/// Raw cells of a tally: (dimensions, month, count).
+type Cells = Vec<([String; 3], String, u64)>;
+
 /// One worker's share of a run.
 #[derive(Default)]
 struct Partial {
     report: RunReport,
     to_issue: Vec<Issue>,
+    /// (activity, program, place, month index) → people-events, when asked for.
+    activity: Option<Activity>,
 }
 
 /// A notice to issue: the subject, their number and data key (to seal it without
@@ -554,7 +572,8 @@ impl Registry {
         on: Date,
         progress: &mut dyn FnMut(u64, u64),
         total: u64,
-    ) -> Result<(RunReport, Vec<Issue>)> {
+        with_activity: bool,
+    ) -> Result<(RunReport, Vec<Issue>, Cells)> {
         use std::sync::Mutex;
         let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<crate::store::ComplianceRow>>(2 * workers);
@@ -564,7 +583,7 @@ impl Registry {
                 .map(|_| {
                     let rx = &rx;
                     scope.spawn(move || -> Result<Partial> {
-                        let mut part = Partial::default();
+                        let mut part = Partial { activity: with_activity.then(Default::default), ..Partial::default() };
                         loop {
                             let chunk = match rx.lock() {
                                 Ok(r) => r.recv(),
@@ -594,7 +613,11 @@ impl Registry {
         })?;
         let mut report = RunReport::default();
         let mut to_issue = Vec::new();
+        let mut activity = Activity::default();
         for p in parts {
+            for (k, n) in p.activity.into_iter().flatten() {
+                *activity.entry(k).or_default() += n;
+            }
             report.subjects += p.report.subjects;
             report.pending += p.report.pending;
             report.met += p.report.met;
@@ -605,7 +628,13 @@ impl Registry {
         }
         // A stable order, so the notices of a run are appended the same way every time.
         to_issue.sort_by(|a, b| (a.no, &a.key).cmp(&(b.no, &b.key)));
-        Ok((report, to_issue))
+        let cells = activity
+            .into_iter()
+            .map(|((what, program, place, month), n)| {
+                ([what.to_string(), program, place], fairgate_core::report::month_label(month), n)
+            })
+            .collect::<Vec<_>>();
+        Ok((report, to_issue, cells))
     }
 
     fn evaluate_one(
@@ -617,19 +646,43 @@ impl Registry {
     ) -> Result<()> {
         let data = self.unwrap_slot(row.subject_no, super::SLOT_DATA, &row.data_key)?;
         let mut facts = open_facts(row.subject_no, &data, row.through_leaf, &row.sealed)?;
-        if let Some((through, sealed)) = &row.stay {
-            for c in super::open_facts(&crate::facts::sealer(&data), row.subject_no, *through, sealed)? {
-                match c.direction {
-                    fairgate_core::crossing::Direction::Entry => {
-                        facts.entries.push((c.local_day, c.admission_class, c.admitted_until))
-                    }
-                    fairgate_core::crossing::Direction::Exit => facts.exits.push(c.local_day),
+        let dated = match &row.stay {
+            Some((through, sealed)) => {
+                super::open_facts(&crate::facts::sealer(&data), row.subject_no, *through, sealed)?
+            }
+            None => Vec::new(),
+        };
+        for c in &dated {
+            match c.direction {
+                fairgate_core::crossing::Direction::Entry => {
+                    facts.entries.push((c.local_day, c.admission_class.clone(), c.admitted_until))
                 }
+                fairgate_core::crossing::Direction::Exit => facts.exits.push(c.local_day),
             }
         }
         part.report.subjects += 1;
         if terms.is_empty() {
             return Ok(());
+        }
+        if let Some(activity) = part.activity.as_mut() {
+            let crossings: Vec<(Date, String)> =
+                dated.iter().map(|c| (c.local_day, c.port.clone().unwrap_or_else(|| "unknown".into()))).collect();
+            let stays = fairgate_core::stay::stays_from_crossings(dated, on);
+            let overstay = fairgate_core::stay::standing(&stays, on)?
+                .answer
+                .overstay
+                .map(|o| (o.first_day, fairgate_core::stay::overstay_port(&stays, &o).map(str::to_string)));
+            fairgate_core::obligation::program_activity(
+                terms,
+                &facts,
+                &crossings,
+                overstay,
+                on,
+                |what, program, place, d| {
+                    let month = i32::from(d.year()) * 12 + i32::from(d.month()) - 1;
+                    *activity.entry((what, program.to_string(), place.to_string(), month)).or_default() += 1;
+                },
+            );
         }
         for o in obligations(terms, &facts, on) {
             match o.state {
