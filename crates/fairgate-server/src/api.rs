@@ -43,6 +43,7 @@ use crate::AppState;
         (name = "reference", description = "Ports and offices"),
         (name = "programs", description = "Programs: the public list, impact analysis and lifecycle"),
         (name = "compliance", description = "Obligations, notices, excuses, determinations and benefit clearance"),
+        (name = "portal", description = "The registrants' own view: records, who looked at them, export"),
         (name = "expungement", description = "Erasure with an auditor's approval, and its public certificates"),
         (name = "designations", description = "Individual designations, their review, and statistics for auditors"),
         (name = "log", description = "The transparency log"),
@@ -89,6 +90,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(crate::expungement::approve))
         .routes(routes!(crate::expungement::expunge))
         .routes(routes!(crate::expungement::list))
+        .routes(routes!(crate::portal::login))
+        .routes(routes!(crate::portal::records))
+        .routes(routes!(crate::portal::disclosures))
+        .routes(routes!(crate::portal::export))
         .routes(routes!(create_subject))
         .routes(routes!(lookup_subjects))
         .routes(routes!(get_subject))
@@ -304,7 +309,7 @@ pub struct TimelineView {
 }
 
 impl TimelineView {
-    fn new(t: Timeline, receipt: Receipt, now: jiff::Timestamp) -> Self {
+    pub(crate) fn new(t: Timeline, receipt: Receipt, now: jiff::Timestamp) -> Self {
         let p = t.person;
         Self {
             id: t.id.to_string(),
@@ -527,6 +532,8 @@ pub struct CreatedRegistration {
     pub receipt: ReceiptView,
     /// The receipt to print and hand to the person.
     pub printed_receipt: String,
+    /// The person's portal access code, shown once (it is on the printed receipt).
+    pub access_code: String,
 }
 
 /// Record a registration with its interview. Officers and supervisors.
@@ -549,15 +556,25 @@ async fn create_registration(
     })
     .await?;
     tracing::info!(subject = %id, leaf = receipt.leaf_index, "registration recorded");
+    let (access_code, hash) = crate::portal::new_access_code()?;
+    let blind = st.registry.registration_blind(number.as_str());
+    let st3 = st.clone();
+    blocking(move || st3.registry.store().put_portal_code(&blind, &hash).map_err(|_| Problem::internal())).await?;
     let printed_receipt = format!(
-        "FAIRGATE REGISTRATION RECEIPT\nRegistration number: {number}\nRecorded in the public log at leaf {} (tree size {}).\n\
-         Keep this receipt: it proves that you registered. You may ask to see every record held on you\n\
-         and everyone who has looked at it.\n",
+        "FAIRGATE REGISTRATION RECEIPT\nRegistration number: {number}\nPortal access code: {access_code}\n\
+         Recorded in the public log at leaf {} (tree size {}).\n\
+         Keep this receipt: it proves that you registered. With the number and the code you can see every\n\
+         record held on you, and everyone who has looked at it and why, at /portal.\n",
         receipt.leaf_index, receipt.tree_size
     );
     Ok((
         StatusCode::CREATED,
-        Json(CreatedRegistration { registration_number: number.to_string(), receipt: receipt.into(), printed_receipt }),
+        Json(CreatedRegistration {
+            registration_number: number.to_string(),
+            receipt: receipt.into(),
+            printed_receipt,
+            access_code,
+        }),
     ))
 }
 

@@ -11,6 +11,7 @@ pub mod designations;
 pub mod expungement;
 pub mod json;
 pub mod logging;
+pub mod portal;
 pub mod problem;
 pub mod programs;
 pub mod transparency;
@@ -44,6 +45,8 @@ pub struct AppState {
     pub overstay_report: Arc<tokio::sync::Mutex<Option<transparency::DailyTable>>>,
     /// The public activity-by-program table, computed at most once per UTC day too.
     pub program_activity_report: Arc<tokio::sync::Mutex<Option<transparency::DailyTable>>>,
+    /// Failed portal sign-ins, for the rate limit.
+    pub portal_failures: portal::Failures,
     /// The last day the daily compliance run ran for.
     pub compliance_ran: Arc<tokio::sync::Mutex<Option<jiff::civil::Date>>>,
 }
@@ -57,6 +60,7 @@ impl AppState {
             overstay_report: Default::default(),
             program_activity_report: Default::default(),
             compliance_ran: Default::default(),
+            portal_failures: Default::default(),
         }
     }
     pub fn now(&self) -> Timestamp {

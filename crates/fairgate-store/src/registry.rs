@@ -6,6 +6,7 @@
 
 pub mod compliance;
 pub mod expungement;
+pub mod portal;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};

@@ -57,6 +57,9 @@ const SCHEMA: &[&str] = &[
     // 11: the compliance facts now keep the places of registrations and designations:
     // fold them again from the whole ledger at the next compaction.
     "DELETE FROM p_compliance_facts; DELETE FROM p_stay_facts; DELETE FROM p_stay_facts_through;",
+    // 12: the registrants' portal (credentials, not facts: kept outside the ledger like accounts).
+    "CREATE TABLE portal_codes (registration_blind BLOB PRIMARY KEY, code_hash TEXT NOT NULL);
+     CREATE TABLE portal_sessions (hash BLOB PRIMARY KEY, subject_no INTEGER NOT NULL, expires_ms INTEGER NOT NULL);",
 ];
 
 /// The projection tables, in the order they are cleared and digested.
@@ -616,6 +619,13 @@ impl Store for SqliteStore {
             let tx = c.transaction().map_err(be)?;
             let no = subject_no as i64;
             tx.execute("UPDATE subject_keys SET data_key = NULL WHERE subject_no = ?1", [no]).map_err(be)?;
+            // Portal credentials first: the codes are found through the registrations.
+            tx.execute("DELETE FROM portal_sessions WHERE subject_no = ?1", [no]).map_err(be)?;
+            tx.execute(
+                "DELETE FROM portal_codes WHERE registration_blind IN (SELECT blind FROM p_registrations WHERE subject_no = ?1)",
+                [no],
+            )
+            .map_err(be)?;
             for t in ["p_subjects", "p_documents", "p_registrations", "p_stay_facts", "p_compliance_facts"] {
                 tx.execute(&format!("DELETE FROM {t} WHERE subject_no = ?1"), [no]).map_err(be)?;
             }
@@ -630,6 +640,65 @@ impl Store for SqliteStore {
             // Copy the zeroed pages back into the main file and empty the WAL.
             c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).map_err(be)?;
             Ok(())
+        })
+    }
+
+    fn put_portal_code(&self, registration_blind: &[u8; 32], code_hash: &str) -> Result<()> {
+        self.write(|c| {
+            c.execute(
+                "INSERT INTO portal_codes (registration_blind, code_hash) VALUES (?1, ?2)
+                 ON CONFLICT (registration_blind) DO UPDATE SET code_hash = excluded.code_hash",
+                params![&registration_blind[..], code_hash],
+            )
+            .map(|_| ())
+            .map_err(be)
+        })
+    }
+
+    fn portal_code(&self, registration_blind: &[u8; 32]) -> Result<Option<String>> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT code_hash FROM portal_codes WHERE registration_blind = ?1",
+                [&registration_blind[..]],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(be)
+        })
+    }
+
+    fn subject_of_registration(&self, registration_blind: &[u8; 32]) -> Result<Option<u64>> {
+        self.read(|c| {
+            c.query_row("SELECT subject_no FROM p_registrations WHERE blind = ?1", [&registration_blind[..]], |r| {
+                r.get::<_, i64>(0)
+            })
+            .optional()
+            .map(|o| o.map(|n| n as u64))
+            .map_err(be)
+        })
+    }
+
+    fn put_portal_session(&self, hash: &[u8; 32], subject_no: u64, expires_ms: i64) -> Result<()> {
+        self.write(|c| {
+            c.execute(
+                "INSERT INTO portal_sessions (hash, subject_no, expires_ms) VALUES (?1, ?2, ?3)",
+                params![&hash[..], subject_no as i64, expires_ms],
+            )
+            .map(|_| ())
+            .map_err(be)
+        })
+    }
+
+    fn portal_session(&self, hash: &[u8; 32], now_ms: i64) -> Result<Option<u64>> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT subject_no FROM portal_sessions WHERE hash = ?1 AND expires_ms > ?2",
+                params![&hash[..], now_ms],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()
+            .map(|o| o.map(|n| n as u64))
+            .map_err(be)
         })
     }
 

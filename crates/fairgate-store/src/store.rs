@@ -250,6 +250,15 @@ pub trait Store: Send + Sync {
     /// key and the index of their access events are kept: access logs outlive the
     /// data they describe.
     fn erase_subject(&self, subject_no: u64, tallies: &[Projection]) -> Result<()>;
+    // The registrants' portal: access codes (argon2 hashes) by the blind index of
+    // the registration number, and short sessions.
+    fn put_portal_code(&self, registration_blind: &[u8; 32], code_hash: &str) -> Result<()>;
+    fn portal_code(&self, registration_blind: &[u8; 32]) -> Result<Option<String>>;
+    /// The subject a registration number (blind) belongs to.
+    fn subject_of_registration(&self, registration_blind: &[u8; 32]) -> Result<Option<u64>>;
+    fn put_portal_session(&self, hash: &[u8; 32], subject_no: u64, expires_ms: i64) -> Result<()>;
+    /// The subject of a live portal session.
+    fn portal_session(&self, hash: &[u8; 32], now_ms: i64) -> Result<Option<u64>>;
     /// A subject's sealed compliance facts: (through_leaf, sealed).
     fn compliance_facts(&self, subject_no: u64) -> Result<Option<(u64, Vec<u8>)>>;
     /// Every live subject's compliance facts joined with their stay facts, in subject

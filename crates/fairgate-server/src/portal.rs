@@ -1,0 +1,266 @@
+//! The registrants' portal: a person signs in with their registration number and
+//! the access code printed on their receipt, sees every record held on them and
+//! every access to it (when, which agency and role, for what purpose), and
+//! downloads it all. Codes are stored as argon2 hashes; failed sign-ins are limited
+//! per registration number. A portal session can only ever reach its own person:
+//! no portal route takes a subject id.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use fairgate_core::access::{Actor, Purpose, Role};
+use fairgate_core::ids::SubjectId;
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::api::TimelineView;
+use crate::auth::{blocking, hash_secret};
+use crate::json::ApiJson;
+use crate::problem::Problem;
+use crate::AppState;
+
+/// Failed sign-ins allowed per registration number in [`WINDOW_MINUTES`].
+pub const MAX_FAILURES: u32 = 5;
+pub const WINDOW_MINUTES: i64 = 15;
+/// How long a portal session lasts.
+pub const SESSION_MINUTES: i64 = 30;
+
+/// Failed sign-ins by registration number (blind): (count, window start, ms).
+pub type Failures = Arc<Mutex<HashMap<[u8; 32], (u32, i64)>>>;
+
+const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+
+/// A new access code, e.g. `K7QM-3XTP-9RWA`, and its argon2 hash to store.
+pub fn new_access_code() -> Result<(String, String), Problem> {
+    let mut rng = rand::thread_rng();
+    let raw: String = (0..12).map(|_| CODE_ALPHABET[rng.gen_range(0..CODE_ALPHABET.len())] as char).collect();
+    let code = format!("{}-{}-{}", &raw[..4], &raw[4..8], &raw[8..]);
+    let hash =
+        crate::auth::hash_password(&normalise(&code), &mut rand::rngs::OsRng).map_err(|_| Problem::internal())?;
+    Ok((code, hash))
+}
+
+fn normalise(code: &str) -> String {
+    code.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_uppercase()).collect()
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PortalLogin {
+    /// As printed on the receipt, e.g. FG-XXXXX-XXXXX-C.
+    pub registration_number: String,
+    /// As printed on the receipt, e.g. K7QM-3XTP-9RWA.
+    pub access_code: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PortalSession {
+    /// Send as `Authorization: Bearer TOKEN` to the /portal routes.
+    pub token: String,
+    pub expires_at: String,
+}
+
+fn refused() -> Problem {
+    Problem::unauthorized("the registration number or the access code is not right: check both on your receipt")
+}
+
+/// Sign in to the portal with the registration number and access code from the receipt.
+#[utoipa::path(post, path = "/portal/login", tag = "portal", request_body = PortalLogin,
+    responses((status = 200, body = PortalSession), (status = 401, body = Problem), (status = 429, body = Problem)))]
+pub async fn login(
+    State(st): State<AppState>,
+    ApiJson(body): ApiJson<PortalLogin>,
+) -> Result<Json<PortalSession>, Problem> {
+    let now = st.now();
+    let blind = st.registry.registration_blind(&body.registration_number);
+    {
+        let failures = st.portal_failures.lock().map_err(|_| Problem::internal())?;
+        if let Some((n, since)) = failures.get(&blind) {
+            if *n >= MAX_FAILURES && now.as_millisecond() - since < WINDOW_MINUTES * 60_000 {
+                return Err(Problem::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too-many-attempts",
+                    "Too many attempts",
+                    format!("too many wrong codes for this registration number: wait {WINDOW_MINUTES} minutes, or ask an office for a new code"),
+                ));
+            }
+        }
+    }
+    let st2 = st.clone();
+    let code = normalise(&body.access_code);
+    let outcome = blocking(move || {
+        let stored = st2.registry.store().portal_code(&blind).map_err(|_| Problem::internal())?;
+        let ok = match &stored {
+            Some(h) => crate::auth::verify_password(&code, h),
+            None => {
+                // The same effort either way, so timing does not tell which numbers exist.
+                let _ = crate::auth::verify_password(
+                    &code,
+                    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+                );
+                false
+            }
+        };
+        let subject = if ok {
+            st2.registry.store().subject_of_registration(&blind).map_err(|_| Problem::internal())?
+        } else {
+            None
+        };
+        Ok(subject)
+    })
+    .await?;
+    let Some(subject_no) = outcome else {
+        let mut failures = st.portal_failures.lock().map_err(|_| Problem::internal())?;
+        let e = failures.entry(blind).or_insert((0, now.as_millisecond()));
+        if now.as_millisecond() - e.1 >= WINDOW_MINUTES * 60_000 {
+            *e = (0, now.as_millisecond());
+        }
+        e.0 += 1;
+        return Err(refused());
+    };
+    if let Ok(mut f) = st.portal_failures.lock() {
+        f.remove(&blind);
+    }
+    let mut raw = [0u8; 32];
+    rand::thread_rng().fill(&mut raw);
+    let token = format!("fgp_{}", raw.iter().map(|b| format!("{b:02x}")).collect::<String>());
+    let expires = now.as_millisecond() + SESSION_MINUTES * 60_000;
+    let hash = hash_secret(&token);
+    let st3 = st.clone();
+    blocking(move || {
+        st3.registry.store().put_portal_session(&hash, subject_no, expires).map_err(|_| Problem::internal())
+    })
+    .await?;
+    tracing::info!("portal sign-in");
+    let expires_at = jiff::Timestamp::from_millisecond(expires).map(|t| t.to_string()).unwrap_or_default();
+    Ok(Json(PortalSession { token, expires_at }))
+}
+
+/// A signed-in registrant: their own subject only.
+pub struct Registrant {
+    pub subject: SubjectId,
+}
+
+impl Registrant {
+    fn actor(&self) -> Actor {
+        Actor::new("registrant", Role::Registrant, "the person themselves")
+    }
+}
+
+impl FromRequestParts<AppState> for Registrant {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Problem> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| t.starts_with("fgp_"))
+            .ok_or_else(|| {
+                Problem::unauthorized("sign in at POST /portal/login and send `Authorization: Bearer TOKEN`")
+            })?
+            .to_string();
+        let st = st.clone();
+        blocking(move || {
+            let store = st.registry.store();
+            let no = store
+                .portal_session(&hash_secret(&token), st.now().as_millisecond())
+                .map_err(|_| Problem::internal())?
+                .ok_or_else(|| {
+                    Problem::unauthorized("the portal session has expired or is not valid: sign in again")
+                })?;
+            let row = store
+                .subject_keys(no)
+                .map_err(|_| Problem::internal())?
+                .filter(|r| r.data_key.is_some())
+                .ok_or_else(|| Problem::unauthorized("the records of this registration are no longer held"))?;
+            Ok(Registrant { subject: SubjectId::from_bytes(row.subject_id) })
+        })
+        .await
+    }
+}
+
+/// Every record held on the signed-in person. The read is logged (subject-access).
+#[utoipa::path(get, path = "/portal/records", tag = "portal", security(("bearer" = [])),
+    responses((status = 200, body = TimelineView), (status = 401, body = Problem)))]
+pub async fn records(State(st): State<AppState>, me: Registrant) -> Result<Json<TimelineView>, Problem> {
+    let now = st.now();
+    let (t, receipt) = blocking(move || {
+        st.registry
+            .read_timeline(now, &me.actor(), Purpose::SubjectAccess, me.subject, "GET /portal/records")
+            .map_err(Problem::from)
+    })
+    .await?;
+    Ok(Json(TimelineView::new(t, receipt, now)))
+}
+
+/// Every access to the signed-in person's record: when, which agency and role, and
+/// for what purpose (the accounting of disclosures).
+#[utoipa::path(get, path = "/portal/disclosures", tag = "portal", security(("bearer" = [])),
+    responses((status = 200, body = Vec<Object>), (status = 401, body = Problem)))]
+pub async fn disclosures(
+    State(st): State<AppState>,
+    me: Registrant,
+) -> Result<Json<Vec<fairgate_store::registry::portal::Disclosure>>, Problem> {
+    let (list, _) = blocking(move || {
+        st.registry
+            .read_disclosures(st.now(), &me.actor(), me.subject, "GET /portal/disclosures")
+            .map_err(Problem::from)
+    })
+    .await?;
+    Ok(Json(list))
+}
+
+/// Everything, to keep: the records and the disclosures, as JSON (default) or as a
+/// printable page (`format=html`).
+#[utoipa::path(get, path = "/portal/export", tag = "portal", security(("bearer" = [])),
+    params(("format" = Option<String>, Query, description = "json (default) or html")),
+    responses((status = 200, body = Object), (status = 401, body = Problem)))]
+pub async fn export(State(st): State<AppState>, me: Registrant, q: crate::api::QueryMap) -> Result<Response, Problem> {
+    let html = match q.as_ref().ok().and_then(|q| q.get("format")).map(String::as_str) {
+        None | Some("json") => false,
+        Some("html") => true,
+        Some(_) => return Err(Problem::bad_request("format", "must be json or html")),
+    };
+    let now = st.now();
+    let (t, receipt, list) = blocking(move || {
+        let actor = me.actor();
+        let (t, receipt) = st
+            .registry
+            .read_timeline(now, &actor, Purpose::SubjectAccess, me.subject, "GET /portal/export")
+            .map_err(Problem::from)?;
+        let (list, _) =
+            st.registry.read_disclosures(now, &actor, me.subject, "GET /portal/export").map_err(Problem::from)?;
+        Ok((t, receipt, list))
+    })
+    .await?;
+    let view = TimelineView::new(t, receipt, now);
+    if !html {
+        let body = serde_json::json!({"records": view, "disclosures": list, "exported_at": now.to_string()});
+        return Ok(([(header::CONTENT_DISPOSITION, "attachment; filename=\"fairgate-my-records.json\"")], Json(body))
+            .into_response());
+    }
+    let page = maud::html! {
+        h1 { "Your records" }
+        p { "Everything Fairgate holds on you, and everyone who looked at it, as of " (now.round(jiff::Unit::Second).unwrap_or(now)) "." }
+        h2 { "You" }
+        p { (view.given_names) " " (view.surname) ", born " (view.birth_date) ", " (view.nationality) ". Document " (view.document.number) "." }
+        h2 { "Registrations" }
+        ul { @for r in &view.registrations { li { (r.registration_number) ": " (r.kind) " at " (r.place) " on " (r.at) @if r.voluntary { " (voluntary)" } } } }
+        h2 { "Entries and exits" }
+        ul { @for c in &view.crossings { li { (c.direction) " at " (c.port) " on " (c.at) } } }
+        h2 { "Who looked at your records, and why" }
+        table {
+            thead { tr { th { "when" } th { "agency" } th { "role" } th { "purpose" } th { "what" } } }
+            tbody { @for d in &list { tr { td { (d.at) } td { (d.agency) } td { (d.role) } td { (d.purpose) } td { (d.fields.join(", ")) } } } }
+        }
+    };
+    Ok(crate::web::page("Your records", page).into_response())
+}

@@ -1,0 +1,101 @@
+//! The registrants' portal: sign in with the receipt's number and code, see one's
+//! own records and every access to them, never anyone else's; wrong codes are
+//! limited; an expunged person's portal closes.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+
+async fn registered(s: &Server, number: &str, surname: &str) -> (String, String, String) {
+    let mut p = specimen();
+    p["document"]["number"] = json!(number);
+    p["surname"] = json!(surname);
+    let (st, b) = s.post(&s.officer, "/subjects", &p).await;
+    assert_eq!(st, 201, "{b}");
+    let id = b["id"].as_str().unwrap().to_string();
+    let (st, r) = s.post(&s.officer, &format!("/subjects/{id}/registrations"), &registration()).await;
+    assert_eq!(st, 201, "{r}");
+    let code = r["access_code"].as_str().unwrap().to_string();
+    assert!(r["printed_receipt"].as_str().unwrap().contains(&code), "the code is on the receipt");
+    (id, r["registration_number"].as_str().unwrap().to_string(), code)
+}
+
+async fn login(s: &Server, number: &str, code: &str) -> (u16, Value) {
+    let r = s
+        .client
+        .post(s.url("/portal/login"))
+        .json(&json!({"registration_number": number, "access_code": code}))
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+}
+
+async fn get(s: &Server, token: &str, path: &str) -> (u16, Value) {
+    let r = s.client.get(s.url(path)).bearer_auth(token).send().await.unwrap();
+    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn a_registrant_sees_their_own_records_and_who_looked_and_nobody_elses() {
+    let s = start().await;
+    let (a, a_number, a_code) = registered(&s, "A0000001", "ALPHA").await;
+    let (b, b_number, b_code) = registered(&s, "B0000002", "BRAVO").await;
+    assert_eq!(s.read(&s.officer, Some("border-check"), &format!("/subjects/{a}")).await.0, 200);
+    assert_eq!(s.read(&s.auditor, Some("oversight-audit"), &format!("/subjects/{b}")).await.0, 200);
+
+    assert_eq!(login(&s, &a_number, &b_code).await.0, 401, "another person's code");
+    let (st, session) = login(&s, &a_number, &a_code.to_lowercase().replace('-', "")).await;
+    assert_eq!(st, 200, "codes are read without case or dashes: {session}");
+    let token = session["token"].as_str().unwrap().to_string();
+
+    let (st, me) = get(&s, &token, "/portal/records").await;
+    assert_eq!((st, me["surname"].as_str()), (200, Some("ALPHA")));
+    assert_eq!(me["registrations"][0]["registration_number"], a_number);
+    // No portal route reaches anyone else: query strings are ignored, staff routes refuse the token.
+    let (_, again) = get(&s, &token, &format!("/portal/records?subject={b}&id={b}")).await;
+    assert_eq!(again["surname"], "ALPHA");
+    assert_eq!(get(&s, &token, &format!("/subjects/{b}")).await.0, 401);
+
+    let (st, d) = get(&s, &token, "/portal/disclosures").await;
+    assert_eq!(st, 200);
+    let d = d.as_array().unwrap();
+    assert!(
+        d.iter().any(|x| x["agency"] == "Test Agency" && x["role"] == "officer" && x["purpose"] == "border-check"),
+        "{d:?}"
+    );
+    assert!(d.iter().all(|x| x["role"] != "auditor"), "B's reader is not A's: {d:?}");
+    assert!(d.iter().any(|x| x["purpose"] == "subject-access"), "the person's own reads are listed too: {d:?}");
+
+    let (st, all) = get(&s, &token, "/portal/export").await;
+    assert_eq!(st, 200);
+    assert_eq!(all["records"]["surname"], "ALPHA");
+    assert!(all["disclosures"].as_array().unwrap().len() >= 2);
+    let page = s
+        .client
+        .get(s.url("/portal/export?format=html"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Who looked at your records") && page.contains("ALPHA") && !page.contains("BRAVO"));
+
+    // Wrong codes are limited per registration number, even before the right one.
+    for _ in 0..5 {
+        assert_eq!(login(&s, &b_number, "WRONG-CODE-0000").await.0, 401);
+    }
+    assert_eq!(login(&s, &b_number, &b_code).await.0, 429);
+    assert_eq!(login(&s, &a_number, &a_code).await.0, 200, "other numbers are not affected");
+
+    // Expunged: the portal closes, sessions included.
+    let body = json!({"authority": "Order 1", "reason": "Asked by the person"});
+    assert_eq!(s.post(&s.auditor, &format!("/subjects/{a}/expunge/approve"), &body).await.0, 201);
+    assert_eq!(s.post(&s.admin, &format!("/subjects/{a}/expunge"), &body).await.0, 201);
+    assert_eq!(get(&s, &token, "/portal/records").await.0, 401);
+    assert_eq!(login(&s, &a_number, &a_code).await.0, 401);
+    s.stop().await;
+}
