@@ -174,6 +174,27 @@ pub struct Expunged {
     pub approved_by: Actor,
 }
 
+/// The person asked for a record to be corrected.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CorrectionRequested {
+    pub subject: SubjectId,
+    pub number: u32,
+    pub field: String,
+    pub text: String,
+    pub at: jiff::Timestamp,
+}
+
+/// A supervisor answered a correction request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CorrectionAnswered {
+    pub subject: SubjectId,
+    pub number: u32,
+    pub corrected: bool,
+    pub reply: String,
+    pub answered_by: Actor,
+    pub at: jiff::Timestamp,
+}
+
 /// A program was repealed: every version ends now and the id can never be used again.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProgramRepealed {
@@ -203,6 +224,8 @@ pub enum Event {
     NoticeIssued(NoticeIssued),
     ExpungementApproved(ExpungementApproved),
     Expunged(Expunged),
+    CorrectionRequested(CorrectionRequested),
+    CorrectionAnswered(CorrectionAnswered),
 }
 
 /// The only thing about an event that is stored in the clear. Codes are stable forever.
@@ -227,6 +250,8 @@ pub enum EventKind {
     NoticeIssued = 16,
     ExpungementApproved = 17,
     Expunged = 18,
+    CorrectionRequested = 19,
+    CorrectionAnswered = 20,
 }
 
 impl EventKind {
@@ -253,6 +278,8 @@ impl EventKind {
             16 => Self::NoticeIssued,
             17 => Self::ExpungementApproved,
             18 => Self::Expunged,
+            19 => Self::CorrectionRequested,
+            20 => Self::CorrectionAnswered,
             _ => return None,
         })
     }
@@ -279,6 +306,8 @@ impl Event {
             Event::NoticeIssued(_) => EventKind::NoticeIssued,
             Event::ExpungementApproved(_) => EventKind::ExpungementApproved,
             Event::Expunged(_) => EventKind::Expunged,
+            Event::CorrectionRequested(_) => EventKind::CorrectionRequested,
+            Event::CorrectionAnswered(_) => EventKind::CorrectionAnswered,
         }
     }
     /// The subject this event is about, if it is about a person.
@@ -296,6 +325,8 @@ impl Event {
             Event::DeterminationRecorded(e) => Some(e.subject),
             Event::ChangeReported(e) => Some(e.subject),
             Event::NoticeIssued(e) => Some(e.subject),
+            Event::CorrectionRequested(e) => Some(e.subject),
+            Event::CorrectionAnswered(e) => Some(e.subject),
             Event::ProgramActivated(_)
             | Event::ProgramDrafted(_)
             | Event::ProgramSignedOff(_)
@@ -341,6 +372,8 @@ mod tests {
             EventKind::NoticeIssued,
             EventKind::ExpungementApproved,
             EventKind::Expunged,
+            EventKind::CorrectionRequested,
+            EventKind::CorrectionAnswered,
         ] {
             assert_eq!(EventKind::from_code(k.code()), Some(k));
         }

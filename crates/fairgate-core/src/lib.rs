@@ -7,6 +7,7 @@
 //! tested with fixed inputs.
 
 pub mod access;
+pub mod correction;
 pub mod crossing;
 pub mod designation;
 pub mod document;

@@ -145,6 +145,8 @@ pub fn kind_name(kind: crate::event::EventKind) -> &'static str {
         K::NoticeIssued => "notice-issued",
         K::ExpungementApproved => "expungement-approved",
         K::Expunged => "expunged",
+        K::CorrectionRequested => "correction-requested",
+        K::CorrectionAnswered => "correction-answered",
     }
 }
 
@@ -195,6 +197,8 @@ pub fn for_each_tally<'a>(event: &'a Event, recorded_at: Timestamp, mut f: impl 
         | Event::ChangeReported(_)
         | Event::NoticeIssued(_)
         | Event::ExpungementApproved(_)
+        | Event::CorrectionRequested(_)
+        | Event::CorrectionAnswered(_)
         | Event::ProgramActivated(_)
         | Event::ProgramDrafted(_)
         | Event::ProgramSignedOff(_)

@@ -40,6 +40,8 @@ pub struct Timeline {
     pub crossings: Vec<CrossingEntry>,
     /// Individual designations with their reviews, oldest first.
     pub designations: Vec<crate::designation::Designation>,
+    /// The person's correction requests and their answers.
+    pub corrections: Vec<crate::correction::Correction>,
 }
 
 impl Timeline {
@@ -50,6 +52,7 @@ impl Timeline {
         let mut registrations = Vec::new();
         let mut crossings = Vec::new();
         let mut designations = Vec::new();
+        let mut corrections = Vec::new();
         for (leaf_index, event) in events {
             match event {
                 Event::SubjectCreated(e) => created = Some((e.subject, e.person, leaf_index)),
@@ -65,6 +68,7 @@ impl Timeline {
                     overstay_at_crossing: e.overstay_at_crossing,
                 }),
                 e @ (Event::SubjectDesignated(_) | Event::DesignationReviewed(_)) => designations.push(e),
+                e @ (Event::CorrectionRequested(_) | Event::CorrectionAnswered(_)) => corrections.push(e),
                 Event::PersonalDataAccessed(_)
                 | Event::NoticeServed(_)
                 | Event::ObligationExcused(_)
@@ -84,7 +88,8 @@ impl Timeline {
         registrations.sort_by_key(|r| (r.registration.at, r.leaf_index));
         crossings.sort_by_key(|c| (c.crossing.at, c.leaf_index));
         let designations = crate::designation::fold(&designations);
-        Some(Timeline { id, person, created_leaf_index, registrations, crossings, designations })
+        let corrections = crate::correction::fold(&corrections);
+        Some(Timeline { id, person, created_leaf_index, registrations, crossings, designations, corrections })
     }
 
     pub fn crossing_facts(&self) -> Vec<CrossingFact> {

@@ -94,6 +94,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(crate::portal::records))
         .routes(routes!(crate::portal::disclosures))
         .routes(routes!(crate::portal::export))
+        .routes(routes!(crate::portal::request_correction, crate::portal::list_corrections))
+        .routes(routes!(crate::portal::answer_correction))
         .routes(routes!(create_subject))
         .routes(routes!(lookup_subjects))
         .routes(routes!(get_subject))
@@ -304,6 +306,9 @@ pub struct TimelineView {
     /// (pending, approved, rejected or lapsed).
     #[schema(value_type = Vec<Object>)]
     pub designations: Vec<serde_json::Value>,
+    /// The person's correction requests, their answers and status (open, late, answered).
+    #[schema(value_type = Vec<Object>)]
+    pub corrections: Vec<serde_json::Value>,
     /// Where this read was logged.
     pub access_receipt: ReceiptView,
 }
@@ -349,6 +354,15 @@ impl TimelineView {
                     admitted_until: c.crossing.admitted_until.map(|d| d.to_string()),
                     leaf_index: c.leaf_index,
                     overstay_at_crossing: c.overstay_at_crossing,
+                })
+                .collect(),
+            corrections: t
+                .corrections
+                .iter()
+                .map(|c| {
+                    let mut v = serde_json::to_value(c).unwrap_or_default();
+                    v["status"] = serde_json::to_value(c.status(now)).unwrap_or_default();
+                    v
                 })
                 .collect(),
             designations: t

@@ -264,3 +264,66 @@ pub async fn export(State(st): State<AppState>, me: Registrant, q: crate::api::Q
     };
     Ok(crate::web::page("Your records", page).into_response())
 }
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CorrectionRequested {
+    pub number: u32,
+    /// The request must be answered by then (45 days).
+    pub reply_due: String,
+}
+
+/// Ask for a record to be corrected: what is wrong and what it should say. It is
+/// answered, with reasons, within 45 days.
+#[utoipa::path(post, path = "/portal/corrections", tag = "portal", request_body = fairgate_core::correction::CorrectionInput,
+    security(("bearer" = [])),
+    responses((status = 201, body = CorrectionRequested), (status = 401, body = Problem), (status = 422, body = Problem)))]
+pub async fn request_correction(
+    State(st): State<AppState>,
+    me: Registrant,
+    ApiJson(input): ApiJson<fairgate_core::correction::CorrectionInput>,
+) -> Result<(StatusCode, Json<CorrectionRequested>), Problem> {
+    let ((number, due), _) = blocking(move || {
+        st.registry.write(st.now(), |b| b.request_correction(me.subject, &input)).map_err(Problem::from)
+    })
+    .await?;
+    tracing::info!(correction = number, "correction requested");
+    Ok((StatusCode::CREATED, Json(CorrectionRequested { number, reply_due: due.to_string() })))
+}
+
+/// The signed-in person's correction requests, with their answers and status.
+#[utoipa::path(get, path = "/portal/corrections", tag = "portal", security(("bearer" = [])),
+    responses((status = 200, body = Vec<Object>), (status = 401, body = Problem)))]
+pub async fn list_corrections(
+    State(st): State<AppState>,
+    me: Registrant,
+) -> Result<Json<Vec<serde_json::Value>>, Problem> {
+    let now = st.now();
+    let (t, receipt) = blocking(move || {
+        st.registry
+            .read_timeline(now, &me.actor(), Purpose::SubjectAccess, me.subject, "GET /portal/corrections")
+            .map_err(Problem::from)
+    })
+    .await?;
+    Ok(Json(TimelineView::new(t, receipt, now).corrections))
+}
+
+/// Answer a correction request, with reasons. Supervisors.
+#[utoipa::path(post, path = "/subjects/{id}/corrections/{number}/answer", tag = "portal",
+    request_body = fairgate_core::correction::AnswerInput,
+    params(("id" = String, Path, description = "Subject id"), ("number" = u32, Path, description = "Request number")),
+    security(("bearer" = [])),
+    responses((status = 201, body = crate::compliance::Recorded), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn answer_correction(
+    State(st): State<AppState>,
+    caller: crate::auth::Caller,
+    axum::extract::Path((id, number)): axum::extract::Path<(String, u32)>,
+    ApiJson(input): ApiJson<fairgate_core::correction::AnswerInput>,
+) -> Result<(StatusCode, Json<crate::compliance::Recorded>), Problem> {
+    let id = crate::api::subject_id(&id)?;
+    let ((), receipt) = blocking(move || {
+        st.registry.write(st.now(), |b| b.answer_correction(&caller.actor(), id, number, &input)).map_err(Problem::from)
+    })
+    .await?;
+    tracing::info!(subject = %id, correction = number, "correction answered");
+    Ok((StatusCode::CREATED, Json(crate::compliance::Recorded { receipt: receipt.into() })))
+}

@@ -84,6 +84,28 @@ async fn a_registrant_sees_their_own_records_and_who_looked_and_nobody_elses() {
         .unwrap();
     assert!(page.contains("Who looked at your records") && page.contains("ALPHA") && !page.contains("BRAVO"));
 
+    // A correction request: answered within 45 days, by a supervisor, with reasons.
+    let r = s
+        .client
+        .post(s.url("/portal/corrections"))
+        .bearer_auth(&token)
+        .json(&json!({"field": "given_names", "text": "My given names are ANNA MARIE, not ANNA MARIA"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let req: Value = r.json().await.unwrap();
+    assert_eq!(req["number"], 1);
+    let (_, list) = get(&s, &token, "/portal/corrections").await;
+    assert_eq!((list[0]["status"].as_str(), list[0]["field"].as_str()), (Some("open"), Some("given_names")));
+    let answer = json!({"corrected": true, "reply": "Corrected after checking the passport"});
+    assert_eq!(s.post(&s.officer, &format!("/subjects/{a}/corrections/1/answer"), &answer).await.0, 403);
+    assert_eq!(s.post(&s.supervisor, &format!("/subjects/{a}/corrections/1/answer"), &answer).await.0, 201);
+    assert_eq!(s.post(&s.supervisor, &format!("/subjects/{a}/corrections/1/answer"), &answer).await.0, 422);
+    let (_, list) = get(&s, &token, "/portal/corrections").await;
+    assert_eq!(list[0]["status"], "answered");
+    assert_eq!(list[0]["answer"]["reply"], "Corrected after checking the passport");
+
     // Wrong codes are limited per registration number, even before the right one.
     for _ in 0..5 {
         assert_eq!(login(&s, &b_number, "WRONG-CODE-0000").await.0, 401);

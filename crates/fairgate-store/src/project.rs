@@ -72,6 +72,8 @@ pub fn project_rows(subject_no: u64, leaf_index: u64, event: &Event, blind_key: 
         | Event::ExcuseApproved(_)
         | Event::DeterminationRecorded(_)
         | Event::ChangeReported(_)
-        | Event::NoticeIssued(_) => {}
+        | Event::NoticeIssued(_)
+        | Event::CorrectionRequested(_)
+        | Event::CorrectionAnswered(_) => {}
     }
 }

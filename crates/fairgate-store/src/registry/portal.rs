@@ -81,3 +81,92 @@ impl Registry {
         Ok((out, receipt))
     }
 }
+
+impl super::Batch<'_> {
+    fn corrections(
+        &mut self,
+        id: SubjectId,
+    ) -> Result<(u64, std::sync::Arc<fairgate_ledger::leaf::Sealer>, Vec<fairgate_core::correction::Correction>)> {
+        let (no, sealer) = {
+            let s = self.state(id)?;
+            (s.no, s.data.clone())
+        };
+        let (_, data) = self.reg.subject_keys_of(id)?;
+        let events: Vec<Event> = self
+            .reg
+            .subject_events(no, &data, &[EventKind::CorrectionRequested, EventKind::CorrectionAnswered])?
+            .into_iter()
+            .map(|(_, e)| e)
+            .collect();
+        Ok((no, sealer, fairgate_core::correction::fold(&events)))
+    }
+
+    /// The person asks for a correction; it must be answered within 45 days.
+    pub fn request_correction(
+        &mut self,
+        id: SubjectId,
+        input: &fairgate_core::correction::CorrectionInput,
+    ) -> Result<(u32, Timestamp)> {
+        let (field, text) = input.validate()?;
+        let (no, sealer, existing) = self.corrections(id)?;
+        if existing.iter().filter(|c| c.answer.is_none()).count() >= 20 {
+            return Err(
+                fairgate_core::Invalid::one("field", "20 requests are already open: wait for their answers").into()
+            );
+        }
+        let number = existing.iter().map(|c| c.number).max().unwrap_or(0) + 1;
+        let at = self.now();
+        let event = Event::CorrectionRequested(fairgate_core::event::CorrectionRequested {
+            subject: id,
+            number,
+            field,
+            text,
+            at,
+        });
+        self.append(no, super::SLOT_DATA, &sealer, &event)?;
+        Ok((number, fairgate_core::correction::reply_due(at)))
+    }
+
+    /// A supervisor answers a correction request, with reasons.
+    pub fn answer_correction(
+        &mut self,
+        actor: &Actor,
+        id: SubjectId,
+        number: u32,
+        input: &fairgate_core::correction::AnswerInput,
+    ) -> Result<()> {
+        if actor.role != fairgate_core::access::Role::Supervisor {
+            return Err(super::RegistryError::NotPermitted(format!(
+                "only a supervisor answers a correction request; you are signed in as {}",
+                actor.role.as_str()
+            )));
+        }
+        let reply = super::reason_text(&input.reply)?;
+        let (no, sealer, existing) = self.corrections(id)?;
+        match existing.iter().find(|c| c.number == number) {
+            None => {
+                return Err(fairgate_core::Invalid::one(
+                    "number",
+                    format!("this person has no correction request {number}"),
+                )
+                .into())
+            }
+            Some(c) if c.answer.is_some() => {
+                return Err(
+                    fairgate_core::Invalid::one("number", format!("request {number} is already answered")).into()
+                )
+            }
+            Some(_) => {}
+        }
+        let event = Event::CorrectionAnswered(fairgate_core::event::CorrectionAnswered {
+            subject: id,
+            number,
+            corrected: input.corrected,
+            reply,
+            answered_by: actor.clone(),
+            at: self.now(),
+        });
+        self.append(no, super::SLOT_DATA, &sealer, &event)?;
+        Ok(())
+    }
+}
