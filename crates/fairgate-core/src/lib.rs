@@ -15,6 +15,7 @@ pub mod error;
 pub mod event;
 pub mod expungement;
 pub mod ids;
+pub mod import;
 pub mod obligation;
 pub mod place;
 pub mod program;

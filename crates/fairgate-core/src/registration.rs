@@ -63,6 +63,20 @@ pub struct NewRegistration {
     /// their own accord (and it was recorded as such).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub voluntary: bool,
+    /// The program the record belongs to when it was imported from elsewhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub program: Option<String>,
+    /// Where an imported record came from: the file's SHA-256 and the line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub import: Option<ImportRef>,
+}
+
+/// The source of an imported record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportRef {
+    /// SHA-256 of the imported file, hex.
+    pub file: String,
+    pub line: u64,
 }
 
 /// The body of `POST /subjects/{id}/registrations`.
@@ -161,6 +175,8 @@ impl RegistrationInput {
             at: at.unwrap_or(now),
             interview,
             voluntary: self.voluntary,
+            program: None,
+            import: None,
         })
     }
 }

@@ -47,6 +47,9 @@ pub fn project_rows(subject_no: u64, leaf_index: u64, event: &Event, blind_key: 
             });
         }
         Event::RegistrationRecorded(e) => {
+            if let Some(i) = &e.registration.import {
+                out.push(Projection::ImportLine { file: i.file.clone(), line: i.line });
+            }
             out.push(Projection::Registration {
                 blind: blind_index(blind_key, REGISTRATION_DOMAIN, e.number.as_str()),
                 subject_no,

@@ -6,6 +6,7 @@
 
 pub mod compliance;
 pub mod expungement;
+pub mod import;
 pub mod portal;
 
 use std::collections::{HashMap, HashSet};
@@ -212,6 +213,7 @@ pub struct Registry {
     writer: Mutex<Writer>,
     cache_limit: usize,
     compaction_chunk: u64,
+    import_batch: usize,
 }
 
 fn key_label(subject_no: u64, slot: u8) -> Vec<u8> {
@@ -307,6 +309,7 @@ impl Registry {
             places,
             cache_limit: CACHE_LIMIT,
             compaction_chunk: COMPACTION_CHUNK,
+            import_batch: import::IMPORT_BATCH,
         })
     }
 
@@ -318,6 +321,12 @@ impl Registry {
     }
 
     /// Compact the stay facts in steps of `n` leaves (tests use tiny steps).
+    /// Rows per committed batch of a legacy import (tests use small ones).
+    pub fn with_import_batch(mut self, n: usize) -> Self {
+        self.import_batch = n.max(1);
+        self
+    }
+
     pub fn with_compaction_chunk(mut self, n: u64) -> Self {
         self.compaction_chunk = n.max(1);
         self

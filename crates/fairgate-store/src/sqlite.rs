@@ -60,6 +60,8 @@ const SCHEMA: &[&str] = &[
     // 12: the registrants' portal (credentials, not facts: kept outside the ledger like accounts).
     "CREATE TABLE portal_codes (registration_blind BLOB PRIMARY KEY, code_hash TEXT NOT NULL);
      CREATE TABLE portal_sessions (hash BLOB PRIMARY KEY, subject_no INTEGER NOT NULL, expires_ms INTEGER NOT NULL);",
+    // 13: how far each imported file has been written (a projection of the imported registrations).
+    "CREATE TABLE p_imports (file TEXT PRIMARY KEY, through INTEGER NOT NULL);",
 ];
 
 /// The projection tables, in the order they are cleared and digested.
@@ -74,6 +76,7 @@ const PROJECTIONS: &[&str] = &[
     "p_stay_facts_through",
     "p_compliance_facts",
     "p_system_leaves",
+    "p_imports",
 ];
 
 /// `p_subject_leaves` is keyed by (bucket, subject, leaf) with buckets of this many
@@ -208,6 +211,11 @@ fn insert_projections(tx: &rusqlite::Transaction<'_>, rows: &[Projection]) -> Re
             Projection::StayFacts { subject_no, through_leaf, sealed } => {
                 facts.execute(params![*subject_no as i64, *through_leaf as i64, sealed])
             }
+            Projection::ImportLine { file, line } => tx.execute(
+                "INSERT INTO p_imports (file, through) VALUES (?1, ?2)
+                 ON CONFLICT (file) DO UPDATE SET through = MAX(through, excluded.through)",
+                params![file, *line as i64],
+            ),
             Projection::SystemLeaf { leaf_index, kind, scope } => tx.execute(
                 "INSERT INTO p_system_leaves (leaf_index, kind, scope) VALUES (?1, ?2, ?3)",
                 params![*leaf_index as i64, *kind as i64, scope],
@@ -602,6 +610,15 @@ impl Store for SqliteStore {
         })
     }
 
+    fn import_through(&self, file: &str) -> Result<Option<u64>> {
+        self.read(|c| {
+            c.query_row("SELECT through FROM p_imports WHERE file = ?1", [file], |r| r.get::<_, i64>(0))
+                .optional()
+                .map(|o| o.map(|n| n as u64))
+                .map_err(be)
+        })
+    }
+
     fn system_leaves(&self, kind: u16) -> Result<Vec<(u64, String)>> {
         self.read(|c| {
             let mut st = c
@@ -771,7 +788,7 @@ impl Store for SqliteStore {
     fn projection_digest(&self) -> Result<ProjectionDigest> {
         self.read(|c| {
             let mut h = Sha256::new();
-            let mut counts = [0u64; 10];
+            let mut counts = [0u64; 11];
             let queries = [
                 "SELECT subject_no, created_leaf, NULL FROM p_subjects ORDER BY subject_no",
                 "SELECT blind, subject_no, NULL FROM p_documents ORDER BY blind, subject_no",
@@ -783,6 +800,7 @@ impl Store for SqliteStore {
                 "SELECT through, NULL, NULL FROM p_stay_facts_through",
                 "SELECT subject_no, through_leaf, sealed FROM p_compliance_facts ORDER BY subject_no",
                 "SELECT leaf_index, kind, scope FROM p_system_leaves ORDER BY leaf_index",
+                "SELECT file, through, NULL FROM p_imports ORDER BY file",
             ];
             for (i, q) in queries.iter().enumerate() {
                 let mut st = c.prepare(q).map_err(be)?;
@@ -805,6 +823,7 @@ impl Store for SqliteStore {
                 stay_facts: counts[6],
                 compliance_facts: counts[8],
                 system_leaves: counts[9],
+                imports: counts[10],
                 hash: h.finalize().into(),
             })
         })

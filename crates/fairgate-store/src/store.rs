@@ -77,6 +77,12 @@ pub enum Projection {
         sealed: Vec<u8>,
     },
     /// Every crossing leaf before `through` is folded into the stay facts.
+    /// A line of an imported file is in the ledger (kept as the highest per file, so
+    /// an interrupted import resumes after it).
+    ImportLine {
+        file: String,
+        line: u64,
+    },
     /// Take `count` off a tally cell (an expunged person's contribution); a cell
     /// that reaches zero is removed, as a rebuild would never create it.
     TallyRemove {
@@ -196,6 +202,7 @@ pub struct ProjectionDigest {
     pub stay_facts: u64,
     pub compliance_facts: u64,
     pub system_leaves: u64,
+    pub imports: u64,
     /// SHA-256 over every projection row in a fixed order.
     pub hash: Hash,
 }
@@ -241,6 +248,8 @@ pub trait Store: Send + Sync {
     /// Every live subject's stay facts in subject order, handed to `f` in chunks of
     /// up to `chunk` rows; stops early, without error, when `f` returns `false`.
     fn scan_stay_facts(&self, chunk: usize, f: &mut dyn FnMut(Vec<StayFactsRow>) -> bool) -> Result<()>;
+    /// The last line of an imported file already in the ledger.
+    fn import_through(&self, file: &str) -> Result<Option<u64>>;
     /// Leaves of system events of one kind: (leaf index, scope key), oldest first.
     fn system_leaves(&self, kind: u16) -> Result<Vec<(u64, String)>>;
     /// Erase a subject in one transaction: destroy their wrapped data key, delete

@@ -781,3 +781,74 @@ fn an_expunged_subject_leaves_no_trace_the_log_verifies_and_the_certificate_prov
     // A second expungement of the same person is refused as gone.
     assert!(matches!(f.reg.expunge_subject(NOW, &admin, gone, &input), Err(RegistryError::Erased(_))));
 }
+
+#[test]
+fn an_interrupted_import_resumes_where_it_stopped_and_merges_by_document_number() {
+    use fairgate_core::import::ImportRow;
+    use fairgate_core::program::impact::analyse;
+    use fairgate_core::program::lang::compile;
+    let mut f = fixture();
+    f.reg = Registry::open(
+        f.store.clone(),
+        SecretKey::from_bytes([1; 32]),
+        &SecretKey::from_bytes([2; 32]),
+        "test.example/log",
+        [3; 32],
+    )
+    .unwrap()
+    .with_import_batch(2000);
+    let admin = Actor::new("u-admin", Role::Admin, "test");
+    let auditor = Actor::new("u-aud", Role::Auditor, "test");
+    let rows: Vec<_> = (0..5000u64)
+        .map(|i| {
+            // Every tenth row is the same person as the row before (a second registration).
+            let person = if i % 10 == 9 { i - 1 } else { i };
+            let row = ImportRow {
+                document_kind: "P".into(),
+                issuing_state: "UTO".into(),
+                document_number: format!("LEG{person:06}"),
+                document_expires_on: "2010-01-01".into(),
+                surname: format!("LEGACY{person}"),
+                given_names: "A".into(),
+                birth_date: "1970-01-01".into(),
+                sex: "M".into(),
+                nationality: "UTO".into(),
+                registration_kind: "office".into(),
+                place: "NYC-FO".into(),
+                registered_at: "2003-01-10".into(),
+            };
+            let (s, r) = row.validate(f.reg.places(), NOW).unwrap();
+            (i + 2, s, r) // line numbers after a header
+        })
+        .collect();
+    let err = f.reg.import_rows(NOW, &admin, "callin-2003", "abc", rows.clone(), &mut |_, _| true).unwrap_err();
+    assert!(matches!(&err, RegistryError::Invalid(i) if i.0[0].field == "program"), "{err}");
+    let source = "id = \"callin-2003\"\ntitle = \"Old call-in\"\nlegal_basis = \"67 FR 67766\"\nstarts = 2026-01-01\nsunset = 2026-12-31\n[selection]\nmin_stay_days = 30\n";
+    let spec = compile(source).unwrap();
+    f.reg
+        .write(NOW, |b| {
+            b.draft_program(&admin, &spec, source, analyse(&spec.selection, &[], jiff::civil::date(2026, 1, 1)), "file")
+        })
+        .unwrap();
+    let _ = auditor;
+
+    // The first run is "killed" after its first batch.
+    let first = f.reg.import_rows(NOW, &admin, "callin-2003", "abc", rows.clone(), &mut |_, _| false).unwrap();
+    assert_eq!(first.written, 2000);
+    let second = f.reg.import_rows(NOW, &admin, "callin-2003", "abc", rows.clone(), &mut |_, _| true).unwrap();
+    assert_eq!((second.already, second.written), (2000, 3000));
+    assert_eq!(first.subjects_created + second.subjects_created, 4500, "a tenth of the rows are second registrations");
+    assert_eq!(f.store.subject_count().unwrap(), 4500);
+    // A third run finds everything done.
+    let third = f.reg.import_rows(NOW, &admin, "callin-2003", "abc", rows, &mut |_, _| true).unwrap();
+    assert_eq!((third.already, third.written), (5000, 0));
+    // The records carry their program and source line.
+    let id = f.reg.lookup_document(NOW, &admin, Purpose::OversightAudit, "LEG000008", "t").unwrap().0[0];
+    let t = f.reg.read_timeline(NOW, &admin, Purpose::OversightAudit, id, "t").unwrap().0;
+    assert_eq!(t.registrations.len(), 2, "rows 8 and 9 are one person");
+    assert_eq!(t.registrations[0].registration.program.as_deref(), Some("callin-2003"));
+    let digest = f.reg.projection_digest().unwrap();
+    f.store.drop_projections().unwrap();
+    f.reg.rebuild(&mut |_, _| {}).unwrap();
+    assert_eq!(f.reg.projection_digest().unwrap(), digest, "the import progress rebuilds too");
+}

@@ -757,6 +757,8 @@ pub fn run_compliance(args: &ComplianceArgs, dir: &std::path::Path) -> Result<Co
                         at: at + SignedDuration::from_mins(20),
                         interview: None,
                         voluntary: false,
+                        program: None,
+                        import: None,
                     },
                 )?;
             }
@@ -821,6 +823,107 @@ pub fn compliance(args: &ComplianceArgs) -> Result<()> {
         println!("second run: {:>8.2} s (same day, nothing to issue; best of 3)", r.second_run_seconds);
         println!("floor:      {:>8.2} s (read and open every row, evaluate nothing; best of 3)", r.floor_seconds);
         println!("build:      {:>8.1} s; compaction {:.1} s", r.build_seconds, r.compact_seconds);
+    }
+    Ok(())
+}
+
+#[derive(clap::Args)]
+pub struct ImportArgs {
+    /// Rows in the synthetic legacy file (one in ten is a second registration of the row before).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub rows: u64,
+    /// Directory for the throw-away database and file (default: a new one under the system temp directory).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ImportBenchReport {
+    pub rows: u64,
+    /// Reading, parsing and validating every row (the floor under an import).
+    pub check_seconds: f64,
+    /// Writing every row through the write path (after the check).
+    pub write_seconds: f64,
+    /// Rows per second over the whole import (check + write).
+    pub rows_per_second: f64,
+    /// Rows per second of the check alone: the baseline in the same run.
+    pub check_rows_per_second: f64,
+    pub subjects_created: u64,
+}
+
+pub fn run_import(args: &ImportArgs, dir: &std::path::Path) -> Result<ImportBenchReport> {
+    use std::io::Write;
+    let file = dir.join("legacy.jsonl");
+    {
+        let mut w = std::io::BufWriter::new(std::fs::File::create(&file)?);
+        for i in 0..args.rows {
+            let p = if i % 10 == 9 { i - 1 } else { i };
+            writeln!(
+                w,
+                r#"{{"issuing_state":"UTO","document_number":"L{p:08}","document_expires_on":"2010-01-01","surname":"LEGACY","given_names":"PERSON {p}","birth_date":"19{:02}-0{}-1{}","sex":"{}","nationality":"UTO","place":"NYC-FO","registered_at":"2003-0{}-1{}"}}"#,
+                50 + p % 40,
+                1 + p % 9,
+                p % 9,
+                ["F", "M"][(p % 2) as usize],
+                1 + p % 9,
+                p % 9
+            )?;
+        }
+    }
+    let store = Arc::new(SqliteStore::open(&dir.join("fairgate.db"))?);
+    let registry = throwaway_registry(store, "bench/import")?;
+    let now = Timestamp::now();
+    let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
+    let admin = Actor::new("u-bench-admin", Role::Admin, "bench");
+    let source = format!(
+        "id = \"legacy\"\ntitle = \"Legacy\"\nlegal_basis = \"Benchmark\"\nstarts = {today}\nsunset = {}\n[selection]\nmin_stay_days = 30\n",
+        today + 365.days()
+    );
+    let spec = fairgate_core::program::lang::compile(&source).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let impact = fairgate_core::program::impact::analyse(&spec.selection, &[], today);
+    registry.write(now, |b| b.draft_program(&admin, &spec, &source, impact, "file"))?;
+
+    let t = Instant::now();
+    let (hash, rows, errors) = crate::import::read_rows(&file)?;
+    anyhow::ensure!(errors.is_empty(), "the synthetic file has bad rows: {:?}", &errors[..errors.len().min(3)]);
+    let mut valid = Vec::with_capacity(rows.len());
+    for (line, row) in rows {
+        let (s, r) = row.validate(registry.places(), now).map_err(|e| anyhow::anyhow!("line {line}: {e}"))?;
+        valid.push((line, s, r));
+    }
+    let check_seconds = t.elapsed().as_secs_f64();
+    let bar = crate::progress_bar(args.rows, "importing");
+    let t = Instant::now();
+    let report = registry.import_rows(now, &admin, "legacy", &hash, valid, &mut |done, _| {
+        bar.set_position(done);
+        true
+    })?;
+    let write_seconds = t.elapsed().as_secs_f64();
+    bar.finish_and_clear();
+    anyhow::ensure!(report.written == args.rows, "wrote {} rows of {}", report.written, args.rows);
+    Ok(ImportBenchReport {
+        rows: args.rows,
+        check_seconds,
+        write_seconds,
+        rows_per_second: args.rows as f64 / (check_seconds + write_seconds),
+        check_rows_per_second: args.rows as f64 / check_seconds,
+        subjects_created: report.subjects_created,
+    })
+}
+
+pub fn import(args: &ImportArgs) -> Result<()> {
+    eprintln!("bench import: {} rows", args.rows);
+    let r = in_scratch_dir(&args.dir, "import", &["fairgate.db", "legacy.jsonl"], |d| run_import(args, d))?;
+    if args.json {
+        println!("{}", serde_json::to_string(&r)?);
+    } else {
+        println!(
+            "import: {:>10.0} rows/s ({} rows: check {:.1} s + write {:.1} s; {} people)",
+            r.rows_per_second, r.rows, r.check_seconds, r.write_seconds, r.subjects_created
+        );
+        println!("check:  {:>10.0} rows/s (read, parse and validate only: the baseline)", r.check_rows_per_second);
     }
     Ok(())
 }

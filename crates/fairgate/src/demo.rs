@@ -147,6 +147,8 @@ fn traveller(rng: &mut StdRng, now: Timestamp, today: Date) -> Traveller {
             counsel_present: false,
         }),
         voluntary,
+        program: None,
+        import: None,
     };
     let mut port = first_port;
     loop {
@@ -189,6 +191,8 @@ fn traveller(rng: &mut StdRng, now: Timestamp, today: Date) -> Traveller {
         at: registration.at + SignedDuration::from_hours(24 * 20),
         interview: None,
         voluntary,
+        program: None,
+        import: None,
     });
     let later_registration = later_registration.filter(|r| r.at < now);
     Traveller { person, registration, later_registration, crossings, designated: false }

@@ -6,6 +6,7 @@ pub mod compliance;
 pub mod demo;
 pub mod designations;
 pub mod expunge;
+pub mod import;
 pub mod monitor;
 pub mod program;
 

@@ -155,6 +155,16 @@ enum Command {
         #[arg(long = "as", value_name = "USER")]
         user: String,
     },
+    /// Import records kept elsewhere (CSV with a header row, or JSON lines) into a
+    /// program. Every row is checked first: all or nothing. Resumes if interrupted.
+    Import {
+        #[arg(long)]
+        program: String,
+        file: PathBuf,
+        /// The administrator account acting.
+        #[arg(long = "as", value_name = "USER")]
+        user: String,
+    },
     /// Erase a person (with an auditor's approval) and print the signed certificate;
     /// `expunge verify CERT.json` checks one.
     Expunge(fairgate::expunge::ExpungeArgs),
@@ -251,6 +261,8 @@ enum BenchCommand {
     Sweep(bench::SweepArgs),
     /// The daily compliance run over a whole population, against reading the rows alone.
     Compliance(bench::ComplianceArgs),
+    /// A legacy import of synthetic rows, against checking them alone.
+    Import(bench::ImportArgs),
 }
 
 fn main() {
@@ -428,6 +440,9 @@ fn run(cli: Cli) -> Result<()> {
                 &user,
             )
         }
+        Command::Import { program, file, user } => {
+            fairgate::import::run(&open_existing(&cli.data)?.registry, &program, &file, &user)
+        }
         Command::Expunge(args) => fairgate::expunge::run(&open_existing(&cli.data)?.registry, args),
         Command::Designations(cmd) => fairgate::designations::run(&open_existing(&cli.data)?.registry, cmd),
         Command::Program(cmd) => fairgate::program::run(&open_existing(&cli.data)?.registry, cmd),
@@ -440,6 +455,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Bench(BenchCommand::Stay(args)) => bench::stay(&args),
         Command::Bench(BenchCommand::Sweep(args)) => bench::sweep(&args),
         Command::Bench(BenchCommand::Compliance(args)) => bench::compliance(&args),
+        Command::Bench(BenchCommand::Import(args)) => bench::import(&args),
     }
 }
 

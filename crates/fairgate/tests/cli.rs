@@ -540,3 +540,58 @@ fn expunge_prints_a_certificate_that_verifies_until_altered() {
     assert!(text(&bad.stderr).contains("does not verify"), "{}", text(&bad.stderr));
     assert!(fairgate(dir.path(), &["audit", "verify"]).status.success(), "the log still verifies");
 }
+
+#[test]
+fn an_import_with_bad_rows_writes_nothing_and_names_every_bad_row() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(fairgate(dir.path(), &["user", "add", "ada", "--role", "admin"]).status.success());
+    let program = dir.path().join("old.toml");
+    std::fs::write(
+        &program,
+        "id = \"old-callin\"\ntitle = \"Old call-in\"\nlegal_basis = \"67 FR 67766\"\nstarts = 2026-01-01\nsunset = 2026-12-31\n[selection]\nmin_stay_days = 30\n",
+    )
+    .unwrap();
+    assert!(fairgate(dir.path(), &["program", "add", program.to_str().unwrap(), "--as", "ada"]).status.success());
+    let header = "document_kind,issuing_state,document_number,document_expires_on,surname,given_names,birth_date,sex,nationality,registration_kind,place,registered_at";
+    let good =
+        |n: u32| format!("P,UTO,OLD{n:05},2010-01-01,\"O'BRIEN, JR\",SEAN,1970-01-01,M,UTO,office,NYC-FO,2003-01-10");
+    let csv = format!(
+        "{header}\n{}\n{}\nP,UTO,,2010-01-01,X,Y,1970-13-01,M,UTO,office,NYC-FO,2003-01-10\n{}\nP,UTO,OLD00009,2010-01-01,X,Y,1970-01-01,M,UTO,office,NOWHERE,2003-01-10\n",
+        good(1),
+        good(2),
+        good(3)
+    );
+    let file = dir.path().join("legacy.csv");
+    std::fs::write(&file, &csv).unwrap();
+    let before = std::fs::metadata(dir.path().join("fairgate.db")).is_ok();
+    assert!(before);
+    let size = |d: &Path| SqliteStore::open(&d.join("fairgate.db")).unwrap().tree_size().unwrap();
+    let leaves = size(dir.path());
+    let out = fairgate(dir.path(), &["import", "--program", "old-callin", file.to_str().unwrap(), "--as", "ada"]);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("legacy.csv:4: document_number"), "{err}");
+    assert!(err.contains("legacy.csv:4: birth_date"), "{err}");
+    assert!(err.contains("legacy.csv:6: place"), "{err}");
+    assert!(err.contains("nothing was written"), "{err}");
+    assert_eq!(size(dir.path()), leaves, "nothing was written");
+
+    // Corrected: all of it is written, and a second run finds it done.
+    std::fs::write(&file, format!("{header}\n{}\n{}\n{}\n", good(1), good(2), good(1))).unwrap();
+    let ok = fairgate(dir.path(), &["import", "--program", "old-callin", file.to_str().unwrap(), "--as", "ada"]);
+    assert!(ok.status.success(), "{}", text(&ok.stderr));
+    assert!(
+        text(&ok.stdout).contains("imported 3 row(s) into old-callin: 2 new people, 1 rows joined"),
+        "{}",
+        text(&ok.stdout)
+    );
+    let again = fairgate(dir.path(), &["import", "--program", "old-callin", file.to_str().unwrap(), "--as", "ada"]);
+    assert!(
+        text(&again.stdout).contains("imported 0 row(s)")
+            && text(&again.stdout).contains("3 row(s) were already written")
+    );
+    let jsonl = dir.path().join("legacy.jsonl");
+    std::fs::write(&jsonl, "{\"issuing_state\":\"UTO\",\"document_number\":\"J1\",\"document_expires_on\":\"2010-01-01\",\"surname\":\"J\",\"birth_date\":\"1970-01-01\",\"sex\":\"F\",\"nationality\":\"UTO\",\"place\":\"NYC-FO\",\"registered_at\":\"2003-02-01\"}\n{\"surname\": 3}\n").unwrap();
+    let bad = fairgate(dir.path(), &["import", "--program", "old-callin", jsonl.to_str().unwrap(), "--as", "ada"]);
+    assert!(text(&bad.stderr).contains("legacy.jsonl:2:"), "{}", text(&bad.stderr));
+}

@@ -1,0 +1,117 @@
+//! `fairgate import --program ID FILE`: read a legacy file (CSV with a header row,
+//! or JSON lines), check every row first, and write all of it or nothing. Shows
+//! rows per second and the time left; an interrupted import resumes where it
+//! stopped when run again on the same file.
+
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use fairgate_core::access::{Actor, Role};
+use fairgate_core::import::ImportRow;
+use fairgate_store::Registry;
+use sha2::Digest;
+
+/// A parsed file: its SHA-256 (hex), its rows with their line numbers, and every
+/// problem found as `FILE:LINE: message`.
+pub type Parsed = (String, Vec<(u64, ImportRow)>, Vec<String>);
+
+/// Parse a file into (line, row), or every problem as `FILE:LINE: message`.
+pub fn read_rows(path: &Path) -> Result<Parsed> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let hash = sha2::Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let name = path.display().to_string();
+    let mut rows = Vec::new();
+    let mut errors = Vec::new();
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    match ext.as_str() {
+        "csv" => {
+            let mut r = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(bytes.as_slice());
+            for rec in r.deserialize::<ImportRow>() {
+                match rec {
+                    Ok(row) => rows.push((0, row)),
+                    Err(e) => {
+                        let line = e.position().map_or(0, |p| p.line());
+                        errors.push(format!("{name}:{line}: {e}"));
+                        rows.push((line, ImportRow::default()));
+                    }
+                }
+            }
+            // Lines as the reader counts them (the header is line 1).
+            let mut r = csv::ReaderBuilder::new().from_reader(bytes.as_slice());
+            let mut lines = Vec::with_capacity(rows.len());
+            let mut rec = csv::StringRecord::new();
+            while r.read_record(&mut rec).unwrap_or(false) {
+                lines.push(rec.position().map_or(0, |p| p.line()));
+            }
+            for (i, (line, _)) in rows.iter_mut().enumerate() {
+                *line = lines.get(i).copied().unwrap_or(i as u64 + 2);
+            }
+            rows.retain(|(line, _)| !errors.iter().any(|e| e.starts_with(&format!("{name}:{line}:"))));
+        }
+        "jsonl" | "ndjson" | "json" => {
+            let text = String::from_utf8(bytes).with_context(|| format!("{name} is not UTF-8"))?;
+            for (i, l) in text.lines().enumerate() {
+                if l.trim().is_empty() {
+                    continue;
+                }
+                match serde_json::from_str::<ImportRow>(l) {
+                    Ok(row) => rows.push((i as u64 + 1, row)),
+                    Err(e) => errors.push(format!("{name}:{}: {e}", i + 1)),
+                }
+            }
+        }
+        _ => bail!("{name}: the file must end in .csv (with a header row) or .jsonl (one JSON object per line)"),
+    }
+    Ok((hash, rows, errors))
+}
+
+pub fn run(registry: &Registry, program: &str, path: &Path, user: &str) -> Result<()> {
+    let account = registry
+        .store()
+        .user_by_name(user)?
+        .ok_or_else(|| anyhow::anyhow!("--as: there is no user named {user}: see `fairgate user list`"))?;
+    let role: Role = account.role.parse().map_err(|e: String| anyhow::anyhow!("stored role: {e}"))?;
+    let actor = Actor::new(account.id, role, account.agency);
+    let (hash, rows, mut errors) = read_rows(path)?;
+    let now = jiff::Timestamp::now();
+    let name = path.display().to_string();
+    let mut valid = Vec::with_capacity(rows.len());
+    for (line, row) in rows {
+        match row.validate(registry.places(), now) {
+            Ok((s, r)) => valid.push((line, s, r)),
+            Err(e) => {
+                for fe in e.0 {
+                    errors.push(format!("{name}:{line}: {}: {}", fe.field, fe.message));
+                }
+            }
+        }
+    }
+    if !errors.is_empty() {
+        errors.sort_by_key(|e| e.split(':').nth(1).and_then(|n| n.parse::<u64>().ok()).unwrap_or(0));
+        for e in &errors {
+            eprintln!("{e}");
+        }
+        bail!(
+            "{} problem(s) in {name}: nothing was written; correct the rows above and run the import again",
+            errors.len()
+        );
+    }
+    let bar = crate::progress_bar(valid.len() as u64, "importing");
+    let report = registry.import_rows(now, &actor, program, &hash, valid, &mut |done, _| {
+        bar.set_position(done);
+        true
+    })?;
+    bar.finish_and_clear();
+    println!(
+        "imported {} row(s) into {program}: {} new people, {} rows joined people already known by document number{}",
+        report.written,
+        report.subjects_created,
+        report.merged,
+        if report.already > 0 {
+            format!("; {} row(s) were already written by an earlier run", report.already)
+        } else {
+            String::new()
+        }
+    );
+    Ok(())
+}
