@@ -21,6 +21,7 @@ pub mod place;
 pub mod program;
 pub mod registration;
 pub mod report;
+pub mod retention;
 pub mod stay;
 pub mod subject;
 pub mod timeline;

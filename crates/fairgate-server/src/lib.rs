@@ -116,8 +116,9 @@ pub async fn serve(
     result
 }
 
-/// Once a day (and at start-up): work out obligations, issue the notices now due.
-/// It is idempotent, so a restart on the same day changes nothing.
+/// Once a day (and at start-up): work out obligations, issue the notices now due,
+/// and erase everyone past their programs' retention. Both are idempotent, so a
+/// restart on the same day changes nothing.
 async fn compliance_run(state: &AppState) {
     let today = state.today();
     let mut ran = state.compliance_ran.lock().await;
@@ -125,10 +126,15 @@ async fn compliance_run(state: &AppState) {
         return;
     }
     let st = state.clone();
-    match tokio::task::spawn_blocking(move || st.registry.compliance_run(st.now(), today, &mut |_, _| {})).await {
-        Ok(Ok(r)) => {
+    let job = move || {
+        let r = st.registry.compliance_run(st.now(), today, &mut |_, _| {})?;
+        let kept = st.registry.retention_run(st.now(), today, false)?;
+        Ok::<_, fairgate_store::RegistryError>((r, kept.erased))
+    };
+    match tokio::task::spawn_blocking(job).await {
+        Ok(Ok((r, erased))) => {
             *ran = Some(today);
-            tracing::info!(on = %today, subjects = r.subjects, notices = r.notices_issued, overdue = r.overdue, "compliance run");
+            tracing::info!(on = %today, subjects = r.subjects, notices = r.notices_issued, overdue = r.overdue, erased, "daily compliance and retention run");
         }
         Ok(Err(e)) => tracing::error!(error = %e, "the compliance run failed"),
         Err(e) => tracing::error!(error = %e, "the compliance run task failed"),

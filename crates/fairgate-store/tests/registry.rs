@@ -852,3 +852,75 @@ fn an_interrupted_import_resumes_where_it_stopped_and_merges_by_document_number(
     f.reg.rebuild(&mut |_, _| {}).unwrap();
     assert_eq!(f.reg.projection_digest().unwrap(), digest, "the import progress rebuilds too");
 }
+
+#[test]
+fn retention_erases_those_past_their_programs_rule_once_and_a_dry_run_only_lists() {
+    use fairgate_core::program::impact::analyse;
+    use fairgate_core::program::lang::compile;
+    let f = fixture();
+    let admin = Actor::new("u-admin", Role::Admin, "test");
+    let auditor = Actor::new("u-aud", Role::Auditor, "test");
+    let source = "id = \"visitors\"\ntitle = \"V\"\nlegal_basis = \"Act\"\nstarts = 2026-01-01\nsunset = 2027-01-01\n[selection]\nadmission_class = [\"B-2\"]\n[retention]\nafter_last_exit = \"30d\"\noverstayer = \"90d\"\n";
+    let spec = compile(source).unwrap();
+    let then: Timestamp = "2026-01-02T09:00:00Z".parse().unwrap();
+    f.reg
+        .write(then, |b| {
+            b.draft_program(&admin, &spec, source, analyse(&spec.selection, &[], jiff::civil::date(2026, 1, 2)), "file")
+        })
+        .unwrap();
+    f.reg.write(then, |b| b.sign_off_program(&auditor, "visitors", None, "test")).unwrap();
+    f.reg.write(then, |b| b.activate_program(&admin, "visitors", None)).unwrap();
+    let person = |i: usize, entry: &str, until: &str, exit: Option<&str>| {
+        f.reg
+            .write(NOW, |b| {
+                let id = b.create_subject(&officer(), &person(&format!("KEPT{i}"), &format!("RET{i:06}")))?;
+                let mut c = crossing("entry", entry);
+                c.admitted_until = Some(until.into());
+                b.record_crossing(&officer(), id, &c)?;
+                if let Some(x) = exit {
+                    b.record_crossing(&officer(), id, &crossing("exit", x))?;
+                }
+                Ok(id)
+            })
+            .unwrap()
+            .0
+    };
+    let gone = person(0, "2026-05-01T10:00:00Z", "2026-08-01", Some("2026-06-10T10:00:00Z")); // keep until 07-10
+    let present = person(1, "2026-05-01T10:00:00Z", "2026-12-01", None);
+    let recent = person(2, "2026-05-01T10:00:00Z", "2026-12-01", Some("2026-09-10T10:00:00Z")); // until 10-10
+    let overstayer = person(3, "2026-03-01T10:00:00Z", "2026-05-01", Some("2026-07-01T10:00:00Z")); // 90d: 09-29
+    let on = jiff::civil::date(2026, 9, 21);
+
+    let dry = f.reg.retention_run(NOW, on, true).unwrap();
+    let listed: Vec<_> = dry.listed.iter().map(|e| (e.subject, e.keep_until.to_string(), e.due)).collect();
+    assert_eq!(
+        listed,
+        vec![
+            (gone, "2026-07-10".to_string(), true),
+            (overstayer, "2026-09-29".to_string(), false),
+            (recent, "2026-10-10".to_string(), false),
+        ]
+    );
+    assert!(dry.listed[1].rule.contains("for an overstayer, 90d"), "{}", dry.listed[1].rule);
+    assert_eq!(dry.erased, 0);
+    assert!(f.reg.read_timeline(NOW, &officer(), Purpose::BorderCheck, gone, "t").is_ok(), "a dry run changes nothing");
+
+    let run = f.reg.retention_run(NOW, on, false).unwrap();
+    assert_eq!(run.erased, 1);
+    assert!(matches!(
+        f.reg.read_timeline(NOW, &officer(), Purpose::BorderCheck, gone, "t"),
+        Err(RegistryError::Erased(_))
+    ));
+    for id in [present, recent, overstayer] {
+        assert!(f.reg.read_timeline(NOW, &officer(), Purpose::BorderCheck, id, "t").is_ok());
+    }
+    let cert = f.reg.certificate(run.certificates[0]).unwrap();
+    assert!(cert.body.authority.starts_with("retention: visitors v1"), "{}", cert.body.authority);
+    f.reg.verify_certificate(&cert).unwrap();
+    let again = f.reg.retention_run(NOW, on, false).unwrap();
+    assert_eq!(again.erased, 0, "a second run for the same day erases nothing");
+    let digest = f.reg.projection_digest().unwrap();
+    f.store.drop_projections().unwrap();
+    f.reg.rebuild(&mut |_, _| {}).unwrap();
+    assert_eq!(f.reg.projection_digest().unwrap(), digest);
+}

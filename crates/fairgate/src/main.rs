@@ -121,6 +121,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Retention: erase everyone past their programs' retention rules (daily in `serve`).
+    #[command(subcommand)]
+    Retention(RetentionCommand),
     /// Notices issued by the daily run and not yet served.
     #[command(subcommand)]
     Notices(NoticesCommand),
@@ -230,6 +233,21 @@ enum ComplianceCommand {
         /// YYYY-MM-DD; default today.
         #[arg(long)]
         on: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum RetentionCommand {
+    /// Erase everyone whose programs' retention period ended before DATE (default
+    /// today), each with an expungement event and certificate. `--dry-run` lists who
+    /// would be erased and when, and changes nothing.
+    Run {
+        #[arg(long)]
+        on: Option<String>,
+        #[arg(long)]
+        dry_run: bool,
         #[arg(long)]
         json: bool,
     },
@@ -417,6 +435,9 @@ fn run(cli: Cli) -> Result<()> {
             on.as_deref(),
             json,
         ),
+        Command::Retention(RetentionCommand::Run { on, dry_run, json }) => {
+            retention(&open_existing(&cli.data)?.registry, on.as_deref(), dry_run, json)
+        }
         Command::Notices(NoticesCommand::Send { due_before, user }) => {
             fairgate::compliance::send(&open_existing(&cli.data)?.registry, &due_before, &user)
         }
@@ -653,4 +674,27 @@ fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>> {
             _ = int.recv() => {},
         }
     })
+}
+
+fn retention(registry: &Registry, on: Option<&str>, dry_run: bool, json: bool) -> Result<()> {
+    let on = match on {
+        Some(s) => fairgate_core::error::parse_date("on", s).map_err(|e| anyhow::anyhow!("--on: {}", e.message))?,
+        None => jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date(),
+    };
+    let report = registry.retention_run(jiff::Timestamp::now(), on, dry_run)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    for e in &report.listed {
+        let when = if e.due { "due now" } else { "kept until" };
+        println!("{}  {when} {}  ({})", e.subject, e.keep_until, e.rule);
+    }
+    if dry_run {
+        let due = report.listed.iter().filter(|e| e.due).count();
+        println!("dry run for {on}: {due} would be erased now; {} listed; nothing changed", report.listed.len());
+    } else {
+        println!("retention run for {on}: {} erased, each with a certificate (see /expungements)", report.erased);
+    }
+    Ok(())
 }

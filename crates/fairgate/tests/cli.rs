@@ -595,3 +595,20 @@ fn an_import_with_bad_rows_writes_nothing_and_names_every_bad_row() {
     let bad = fairgate(dir.path(), &["import", "--program", "old-callin", jsonl.to_str().unwrap(), "--as", "ada"]);
     assert!(text(&bad.stderr).contains("legacy.jsonl:2:"), "{}", text(&bad.stderr));
 }
+
+#[test]
+fn a_retention_dry_run_lists_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(fairgate(dir.path(), &["demo", "--travellers", "120"]).status.success());
+    let size = || SqliteStore::open(&dir.path().join("fairgate.db")).unwrap().tree_size().unwrap();
+    let before = size();
+    // Five years on, the demo program's 3-year rule has passed for everyone who left.
+    let out = fairgate(dir.path(), &["retention", "run", "--on", "2031-06-01", "--dry-run", "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((r["dry_run"].as_bool(), r["erased"].as_u64()), (Some(true), Some(0)));
+    let listed = r["listed"].as_array().unwrap();
+    assert!(listed.iter().any(|e| e["due"] == true), "{r}");
+    assert!(listed[0]["rule"].as_str().unwrap().contains("after the last exit"), "{r}");
+    assert_eq!(size(), before, "a dry run writes nothing");
+}

@@ -76,6 +76,10 @@ fn seal_facts(subject_no: u64, data: &SecretKey, through: u64, facts: &Facts) ->
     Ok(crate::store::Projection::ComplianceFacts { subject_no, through_leaf: through, sealed })
 }
 
+pub(crate) fn open_compliance_row(subject_no: u64, data: &SecretKey, through: u64, sealed: &[u8]) -> Result<Facts> {
+    open_facts(subject_no, data, through, sealed)
+}
+
 fn open_facts(subject_no: u64, data: &SecretKey, through: u64, sealed: &[u8]) -> Result<Facts> {
     let mut plain = fairgate_ledger::keys::RecordSealer::new(data, DOMAIN)
         .open(through, &subject_no.to_be_bytes(), sealed)

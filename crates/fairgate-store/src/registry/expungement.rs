@@ -15,6 +15,27 @@ use jiff::Timestamp;
 
 use super::{corrupt, Receipt, Registry, RegistryError, Result};
 
+/// One person under a retention rule.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RetentionEntry {
+    pub subject: SubjectId,
+    /// The last day the records may be kept.
+    pub keep_until: jiff::civil::Date,
+    pub rule: String,
+    /// Past it: erased by a run (listed by a dry run).
+    pub due: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RetentionReport {
+    pub on: jiff::civil::Date,
+    pub dry_run: bool,
+    pub listed: Vec<RetentionEntry>,
+    pub erased: u64,
+    /// The ledger leaves of the expungement events (each has its certificate).
+    pub certificates: Vec<u64>,
+}
+
 /// Why a certificate does not verify.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CertificateError {
@@ -118,15 +139,104 @@ impl Registry {
             approved_by,
         });
         let ((), receipt) = self.write(now, |b| b.append_system(event))?;
-        {
-            // The writer must not keep anything it could seal with.
-            let mut w = self.lock()?;
-            w.cache.remove(&id);
-            let removals = self.content_tallies(no, &data)?;
-            self.store.erase_subject(no, &removals)?;
-        }
+        self.erase(id, no, &data)?;
         self.sign_checkpoint(now)?;
         self.certificate(receipt.leaf_index)
+    }
+
+    /// Destroy a subject's data key and readable copies (after their expungement
+    /// event is in the ledger).
+    fn erase(&self, id: SubjectId, no: u64, data: &fairgate_ledger::keys::SecretKey) -> Result<()> {
+        // The writer must not keep anything it could seal with.
+        let mut w = self.lock()?;
+        w.cache.remove(&id);
+        let removals = self.content_tallies(no, data)?;
+        self.store.erase_subject(no, &removals)?;
+        Ok(())
+    }
+
+    /// The retention of every live person on `on`: who falls due, when, and under
+    /// which program's rule (the longest applies; someone still present never is).
+    /// With `dry_run` nothing changes; otherwise everyone due before `on` is
+    /// expunged, each with an expungement event and certificate, like any other.
+    pub fn retention_run(&self, now: Timestamp, on: jiff::civil::Date, dry_run: bool) -> Result<RetentionReport> {
+        self.compact_stay_facts()?;
+        let terms = self.program_terms()?;
+        let mut listed = Vec::new();
+        let mut failed: Option<RegistryError> = None;
+        self.store.scan_compliance_facts(1024, &mut |chunk| {
+            for row in chunk {
+                match self.retention_of(&row, &terms, on) {
+                    Ok(Some(e)) => listed.push(e),
+                    Ok(None) => {}
+                    Err(e) => {
+                        failed = Some(e);
+                        return false;
+                    }
+                }
+            }
+            true
+        })?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        listed.sort_by_key(|e: &RetentionEntry| (e.keep_until, e.subject.to_string()));
+        let mut report = RetentionReport { on, dry_run, listed, erased: 0, certificates: Vec::new() };
+        if dry_run {
+            return Ok(report);
+        }
+        let system = Actor::new("system:retention", Role::Admin, "retention rules");
+        for e in report.listed.iter().filter(|e| e.due) {
+            let (no, data) = self.subject_keys_of(e.subject)?;
+            let event = Event::Expunged(Expunged {
+                scope: Scope::Subject { subject: e.subject.to_string() },
+                subjects: 1,
+                authority: format!("retention: {}", e.rule),
+                reason: format!("the retention period ended on {}", e.keep_until),
+                expunged_by: system.clone(),
+                approved_by: system.clone(),
+            });
+            let ((), receipt) = self.write(now, |b| b.append_system(event))?;
+            self.erase(e.subject, no, &data)?;
+            report.certificates.push(receipt.leaf_index);
+            report.erased += 1;
+        }
+        if report.erased > 0 {
+            self.sign_checkpoint(now)?;
+        }
+        Ok(report)
+    }
+
+    fn retention_of(
+        &self,
+        row: &crate::store::ComplianceRow,
+        terms: &[fairgate_core::obligation::Term],
+        on: jiff::civil::Date,
+    ) -> Result<Option<RetentionEntry>> {
+        let data = self.unwrap_slot(row.subject_no, super::SLOT_DATA, &row.data_key)?;
+        let mut facts = super::compliance::open_compliance_row(row.subject_no, &data, row.through_leaf, &row.sealed)?;
+        let dated = match &row.stay {
+            Some((through, sealed)) => {
+                super::open_facts(&crate::facts::sealer(&data), row.subject_no, *through, sealed)?
+            }
+            None => Vec::new(),
+        };
+        for c in &dated {
+            match c.direction {
+                fairgate_core::crossing::Direction::Entry => {
+                    facts.entries.push((c.local_day, c.admission_class.clone(), c.admitted_until))
+                }
+                fairgate_core::crossing::Direction::Exit => facts.exits.push(c.local_day),
+            }
+        }
+        let stays = fairgate_core::stay::stays_from_crossings(dated, on);
+        let overstayed = fairgate_core::stay::standing(&stays, on)?.answer.overstay.is_some();
+        Ok(fairgate_core::retention::due(terms, &facts, overstayed, on).map(|d| RetentionEntry {
+            subject: SubjectId::from_bytes(row.subject_id),
+            due: d.keep_until < on,
+            keep_until: d.keep_until,
+            rule: d.rule,
+        }))
     }
 
     /// What a subject's data events added to the report's tallies (all but the
