@@ -54,39 +54,10 @@ pub const KEYS: &[(&str, &[&str])] = &[
     ("retention", &["after_last_exit", "overstayer"]),
 ];
 
-/// All keys, flattened (for tests).
-pub const ALL_KEYS: &[&str] = &[
-    "id",
-    "title",
-    "legal_basis",
-    "starts",
-    "sunset",
-    "notice_days",
-    "selection",
-    "capture",
-    "interview",
-    "obligations",
-    "stay",
-    "retention",
-    "admission_class",
-    "purpose_of_admission",
-    "min_stay_days",
-    "admitted_between",
-    "min_age",
-    "max_age",
-    "individually_designated",
-    "face",
-    "fingerprints",
-    "fingerprints_min_age",
-    "questions",
-    "kind",
-    "within_days",
-    "every_days",
-    "changes",
-    "rule",
-    "after_last_exit",
-    "overstayer",
-];
+/// Every key of the language, in any table.
+pub fn all_keys() -> impl Iterator<Item = &'static str> {
+    KEYS.iter().flat_map(|(_, keys)| keys.iter().copied())
+}
 
 /// Who must register: every condition present must hold. An empty selection
 /// selects everyone who is registered.

@@ -181,7 +181,7 @@ mod tests {
 
     #[test]
     fn the_known_keys_of_the_language_are_not_protected() {
-        for k in super::super::lang::ALL_KEYS {
+        for k in super::super::lang::all_keys() {
             assert_eq!(classify(k), None, "`{k}` is a key of the language and must not look protected");
         }
     }

@@ -76,10 +76,6 @@ fn seal_facts(subject_no: u64, data: &SecretKey, through: u64, facts: &Facts) ->
     Ok(crate::store::Projection::ComplianceFacts { subject_no, through_leaf: through, sealed })
 }
 
-pub(crate) fn open_compliance_row(subject_no: u64, data: &SecretKey, through: u64, sealed: &[u8]) -> Result<Facts> {
-    open_facts(subject_no, data, through, sealed)
-}
-
 fn open_facts(subject_no: u64, data: &SecretKey, through: u64, sealed: &[u8]) -> Result<Facts> {
     let mut plain = fairgate_ledger::keys::RecordSealer::new(data, DOMAIN)
         .open(through, &subject_no.to_be_bytes(), sealed)
@@ -641,13 +637,12 @@ impl Registry {
         Ok((report, to_issue, cells))
     }
 
-    fn evaluate_one(
+    /// A compliance row opened: the data key, the person's facts (with entries and
+    /// exits from their stay facts), and the dated crossings themselves.
+    pub(crate) fn open_row(
         &self,
         row: &crate::store::ComplianceRow,
-        terms: &[Term],
-        on: Date,
-        part: &mut Partial,
-    ) -> Result<()> {
+    ) -> Result<(SecretKey, Facts, Vec<fairgate_core::stay::DatedCrossing>)> {
         let data = self.unwrap_slot(row.subject_no, super::SLOT_DATA, &row.data_key)?;
         let mut facts = open_facts(row.subject_no, &data, row.through_leaf, &row.sealed)?;
         let dated = match &row.stay {
@@ -664,6 +659,17 @@ impl Registry {
                 fairgate_core::crossing::Direction::Exit => facts.exits.push(c.local_day),
             }
         }
+        Ok((data, facts, dated))
+    }
+
+    fn evaluate_one(
+        &self,
+        row: &crate::store::ComplianceRow,
+        terms: &[Term],
+        on: Date,
+        part: &mut Partial,
+    ) -> Result<()> {
+        let (data, facts, dated) = self.open_row(row)?;
         part.report.subjects += 1;
         if terms.is_empty() {
             return Ok(());

@@ -213,22 +213,7 @@ impl Registry {
         terms: &[fairgate_core::obligation::Term],
         on: jiff::civil::Date,
     ) -> Result<Option<RetentionEntry>> {
-        let data = self.unwrap_slot(row.subject_no, super::SLOT_DATA, &row.data_key)?;
-        let mut facts = super::compliance::open_compliance_row(row.subject_no, &data, row.through_leaf, &row.sealed)?;
-        let dated = match &row.stay {
-            Some((through, sealed)) => {
-                super::open_facts(&crate::facts::sealer(&data), row.subject_no, *through, sealed)?
-            }
-            None => Vec::new(),
-        };
-        for c in &dated {
-            match c.direction {
-                fairgate_core::crossing::Direction::Entry => {
-                    facts.entries.push((c.local_day, c.admission_class.clone(), c.admitted_until))
-                }
-                fairgate_core::crossing::Direction::Exit => facts.exits.push(c.local_day),
-            }
-        }
+        let (_, facts, dated) = self.open_row(row)?;
         let stays = fairgate_core::stay::stays_from_crossings(dated, on);
         let overstayed = fairgate_core::stay::standing(&stays, on)?.answer.overstay.is_some();
         Ok(fairgate_core::retention::due(terms, &facts, overstayed, on).map(|d| RetentionEntry {
