@@ -610,6 +610,19 @@ impl Store for SqliteStore {
         })
     }
 
+    fn erase_access(&self, subject_no: u64, tallies: &[Projection]) -> Result<()> {
+        self.write(|c| {
+            let tx = c.transaction().map_err(be)?;
+            let no = subject_no as i64;
+            tx.execute("UPDATE subject_keys SET access_key = NULL WHERE subject_no = ?1", [no]).map_err(be)?;
+            tx.execute("DELETE FROM p_subject_leaves WHERE subject_no = ?1", [no]).map_err(be)?;
+            insert_projections(&tx, tallies)?;
+            tx.commit().map_err(be)?;
+            c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).map_err(be)?;
+            Ok(())
+        })
+    }
+
     fn import_through(&self, file: &str) -> Result<Option<u64>> {
         self.read(|c| {
             c.query_row("SELECT through FROM p_imports WHERE file = ?1", [file], |r| r.get::<_, i64>(0))

@@ -248,6 +248,9 @@ pub trait Store: Send + Sync {
     /// Every live subject's stay facts in subject order, handed to `f` in chunks of
     /// up to `chunk` rows; stops early, without error, when `f` returns `false`.
     fn scan_stay_facts(&self, chunk: usize, f: &mut dyn FnMut(Vec<StayFactsRow>) -> bool) -> Result<()>;
+    /// Destroy a subject's access-log key and the index of their access events, and
+    /// apply `tallies` (their data-use contributions taken off), in one transaction.
+    fn erase_access(&self, subject_no: u64, tallies: &[Projection]) -> Result<()>;
     /// The last line of an imported file already in the ledger.
     fn import_through(&self, file: &str) -> Result<Option<u64>>;
     /// Leaves of system events of one kind: (leaf index, scope key), oldest first.

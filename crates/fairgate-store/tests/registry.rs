@@ -924,3 +924,39 @@ fn retention_erases_those_past_their_programs_rule_once_and_a_dry_run_only_lists
     f.reg.rebuild(&mut |_, _| {}).unwrap();
     assert_eq!(f.reg.projection_digest().unwrap(), digest);
 }
+
+#[test]
+fn access_logs_are_destroyed_a_year_after_the_data_they_describe() {
+    use fairgate_core::expungement::ExpungementInput;
+    let f = fixture();
+    let ids = seed(&f, 2);
+    let gone = ids[0];
+    f.reg.read_timeline(NOW, &officer(), Purpose::BorderCheck, gone, "t").unwrap();
+    let admin = Actor::new("u-admin", Role::Admin, "test");
+    let auditor = Actor::new("u-aud", Role::Auditor, "test");
+    let input = ExpungementInput { authority: "Order".into(), reason: "Asked".into() };
+    f.reg.approve_expungement(NOW, &auditor, gone, &input).unwrap();
+    f.reg.expunge_subject(NOW, &admin, gone, &input).unwrap();
+    let access_key = || {
+        let conn = rusqlite::Connection::open(&f.db).unwrap();
+        let k: Option<Vec<u8>> = conn
+            .query_row("SELECT access_key FROM subject_keys WHERE subject_id = ?1", [&gone.as_bytes()[..]], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        k
+    };
+    assert!(access_key().is_some(), "kept with the access log after the data is gone");
+    let day = |n: i64| NOW.to_zoned(jiff::tz::TimeZone::UTC).date().checked_add(jiff::Span::new().days(n)).unwrap();
+    assert_eq!(f.reg.retention_run(NOW, day(300), false).unwrap().access_logs_erased, 0);
+    assert_eq!(f.reg.retention_run(NOW, day(366), false).unwrap().access_logs_erased, 1);
+    assert!(access_key().is_none());
+    assert_eq!(f.reg.retention_run(NOW, day(400), false).unwrap().access_logs_erased, 0, "once");
+    assert!(f.reg.read_timeline(NOW, &officer(), Purpose::BorderCheck, ids[1], "t").is_ok());
+    let digest = f.reg.projection_digest().unwrap();
+    f.store.drop_projections().unwrap();
+    f.reg.rebuild(&mut |_, _| {}).unwrap();
+    assert_eq!(f.reg.projection_digest().unwrap(), digest, "a rebuild agrees after the access log is gone");
+    let verifier = NoteVerifier::parse(&f.reg.verifier_key()).unwrap();
+    assert!(verify(f.store.as_ref(), &verifier, &mut |_, _| {}).unwrap().ok());
+}

@@ -34,6 +34,8 @@ pub struct RetentionReport {
     pub erased: u64,
     /// The ledger leaves of the expungement events (each has its certificate).
     pub certificates: Vec<u64>,
+    /// People whose access logs were destroyed, a year after their data.
+    pub access_logs_erased: u64,
 }
 
 /// Why a certificate does not verify.
@@ -181,10 +183,12 @@ impl Registry {
             return Err(e);
         }
         listed.sort_by_key(|e: &RetentionEntry| (e.keep_until, e.subject.to_string()));
-        let mut report = RetentionReport { on, dry_run, listed, erased: 0, certificates: Vec::new() };
+        let mut report =
+            RetentionReport { on, dry_run, listed, erased: 0, certificates: Vec::new(), access_logs_erased: 0 };
         if dry_run {
             return Ok(report);
         }
+        report.access_logs_erased = self.expire_access_logs(on)?;
         let system = Actor::new("system:retention", Role::Admin, "retention rules");
         for e in report.listed.iter().filter(|e| e.due) {
             let (no, data) = self.subject_keys_of(e.subject)?;
@@ -205,6 +209,51 @@ impl Registry {
             self.sign_checkpoint(now)?;
         }
         Ok(report)
+    }
+
+    /// Access logs are kept one year after the data they describe (EES Art 46): the
+    /// access key of everyone expunged more than 365 days before `on` is destroyed,
+    /// with the index of their access events and their data-use contributions.
+    fn expire_access_logs(&self, on: jiff::civil::Date) -> Result<u64> {
+        use fairgate_core::report::Metric;
+        let mut done = 0;
+        for (leaf, scope) in self.store.system_leaves(EventKind::Expunged.code())? {
+            let Some(id) = scope.strip_prefix("subject:").and_then(|s| s.parse::<SubjectId>().ok()) else { continue };
+            let Some(row) = self.store.subject_keys_by_id(id.as_bytes())? else { continue };
+            let (None, Some(wrapped)) = (&row.data_key, &row.access_key) else { continue };
+            let stored =
+                self.store.leaves_at(&[leaf])?.pop().ok_or_else(|| corrupt(format!("leaf {leaf} is missing")))?;
+            let header = Header::decode(&stored.leaf).map_err(|e| corrupt(format!("leaf {leaf}: {e}")))?;
+            let erased_on = crate::project::recorded_at(header.timestamp_ms).to_zoned(jiff::tz::TimeZone::UTC).date();
+            if on.since(erased_on).map_or(true, |s| s.get_days() <= 365) {
+                continue;
+            }
+            let access = self.unwrap_slot(row.subject_no, super::SLOT_ACCESS, wrapped)?;
+            let mut cells: std::collections::BTreeMap<(String, [String; 3], String), u64> = Default::default();
+            for (l, event) in self.subject_events(row.subject_no, &access, &[EventKind::PersonalDataAccessed])? {
+                let r = self.store.leaves_at(&[l])?.pop().ok_or_else(|| corrupt(format!("leaf {l} is missing")))?;
+                let h = Header::decode(&r.leaf).map_err(|e| corrupt(format!("leaf {l}: {e}")))?;
+                fairgate_core::report::for_each_tally(&event, crate::project::recorded_at(h.timestamp_ms), |t| {
+                    if t.metric != Metric::LogEvents {
+                        let k = t.to_key();
+                        *cells.entry((k.metric.as_str().to_string(), k.dims, k.month)).or_default() += 1;
+                    }
+                });
+            }
+            let removals: Vec<crate::store::Projection> = cells
+                .into_iter()
+                .map(|((metric, dims, month), count)| crate::store::Projection::TallyRemove {
+                    metric,
+                    dims,
+                    month,
+                    count,
+                })
+                .collect();
+            let _w = self.lock()?;
+            self.store.erase_access(row.subject_no, &removals)?;
+            done += 1;
+        }
+        Ok(done)
     }
 
     fn retention_of(
