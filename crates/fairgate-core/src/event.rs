@@ -195,6 +195,29 @@ pub struct CorrectionAnswered {
     pub at: jiff::Timestamp,
 }
 
+/// A reasoned request for law-enforcement access to the subject's records
+/// (sealed under their access-log key, which outlives their data).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LawEnforcementRequested {
+    pub subject: SubjectId,
+    pub number: u32,
+    pub request: crate::law_enforcement::Request,
+    pub requested_by: Actor,
+    pub at: jiff::Timestamp,
+}
+
+/// An approver's approval (`justified` is `None`) or, for an emergency access, their
+/// review (`Some(justified)`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LawEnforcementDecided {
+    pub subject: SubjectId,
+    pub number: u32,
+    pub justified: Option<bool>,
+    pub reasons: String,
+    pub by: Actor,
+    pub at: jiff::Timestamp,
+}
+
 /// A program was repealed: every version ends now and the id can never be used again.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProgramRepealed {
@@ -226,6 +249,8 @@ pub enum Event {
     Expunged(Expunged),
     CorrectionRequested(CorrectionRequested),
     CorrectionAnswered(CorrectionAnswered),
+    LawEnforcementRequested(LawEnforcementRequested),
+    LawEnforcementDecided(LawEnforcementDecided),
 }
 
 /// The only thing about an event that is stored in the clear. Codes are stable forever.
@@ -252,11 +277,17 @@ pub enum EventKind {
     Expunged = 18,
     CorrectionRequested = 19,
     CorrectionAnswered = 20,
+    LawEnforcementRequested = 21,
+    LawEnforcementDecided = 22,
 }
 
 impl EventKind {
     pub fn code(self) -> u16 {
         self as u16
+    }
+    /// Sealed under the subject's access-log key (kept after their data is erased).
+    pub fn is_access_log(self) -> bool {
+        matches!(self, Self::PersonalDataAccessed | Self::LawEnforcementRequested | Self::LawEnforcementDecided)
     }
     pub fn from_code(code: u16) -> Option<Self> {
         Some(match code {
@@ -280,6 +311,8 @@ impl EventKind {
             18 => Self::Expunged,
             19 => Self::CorrectionRequested,
             20 => Self::CorrectionAnswered,
+            21 => Self::LawEnforcementRequested,
+            22 => Self::LawEnforcementDecided,
             _ => return None,
         })
     }
@@ -308,6 +341,8 @@ impl Event {
             Event::Expunged(_) => EventKind::Expunged,
             Event::CorrectionRequested(_) => EventKind::CorrectionRequested,
             Event::CorrectionAnswered(_) => EventKind::CorrectionAnswered,
+            Event::LawEnforcementRequested(_) => EventKind::LawEnforcementRequested,
+            Event::LawEnforcementDecided(_) => EventKind::LawEnforcementDecided,
         }
     }
     /// The subject this event is about, if it is about a person.
@@ -327,6 +362,8 @@ impl Event {
             Event::NoticeIssued(e) => Some(e.subject),
             Event::CorrectionRequested(e) => Some(e.subject),
             Event::CorrectionAnswered(e) => Some(e.subject),
+            Event::LawEnforcementRequested(e) => Some(e.subject),
+            Event::LawEnforcementDecided(e) => Some(e.subject),
             Event::ProgramActivated(_)
             | Event::ProgramDrafted(_)
             | Event::ProgramSignedOff(_)
@@ -374,6 +411,8 @@ mod tests {
             EventKind::Expunged,
             EventKind::CorrectionRequested,
             EventKind::CorrectionAnswered,
+            EventKind::LawEnforcementRequested,
+            EventKind::LawEnforcementDecided,
         ] {
             assert_eq!(EventKind::from_code(k.code()), Some(k));
         }

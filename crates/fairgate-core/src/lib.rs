@@ -16,6 +16,7 @@ pub mod event;
 pub mod expungement;
 pub mod ids;
 pub mod import;
+pub mod law_enforcement;
 pub mod obligation;
 pub mod place;
 pub mod program;

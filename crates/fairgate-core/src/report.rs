@@ -147,6 +147,8 @@ pub fn kind_name(kind: crate::event::EventKind) -> &'static str {
         K::Expunged => "expunged",
         K::CorrectionRequested => "correction-requested",
         K::CorrectionAnswered => "correction-answered",
+        K::LawEnforcementRequested => "law-enforcement-requested",
+        K::LawEnforcementDecided => "law-enforcement-decided",
     }
 }
 
@@ -199,6 +201,8 @@ pub fn for_each_tally<'a>(event: &'a Event, recorded_at: Timestamp, mut f: impl 
         | Event::ExpungementApproved(_)
         | Event::CorrectionRequested(_)
         | Event::CorrectionAnswered(_)
+        | Event::LawEnforcementRequested(_)
+        | Event::LawEnforcementDecided(_)
         | Event::ProgramActivated(_)
         | Event::ProgramDrafted(_)
         | Event::ProgramSignedOff(_)

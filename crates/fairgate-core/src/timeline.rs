@@ -70,6 +70,8 @@ impl Timeline {
                 e @ (Event::SubjectDesignated(_) | Event::DesignationReviewed(_)) => designations.push(e),
                 e @ (Event::CorrectionRequested(_) | Event::CorrectionAnswered(_)) => corrections.push(e),
                 Event::PersonalDataAccessed(_)
+                | Event::LawEnforcementRequested(_)
+                | Event::LawEnforcementDecided(_)
                 | Event::NoticeServed(_)
                 | Event::ObligationExcused(_)
                 | Event::ExcuseApproved(_)

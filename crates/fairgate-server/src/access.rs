@@ -9,7 +9,11 @@ use fairgate_core::access::{Purpose, Role};
 /// an approved, time-limited grant.
 pub const PURPOSE_MATRIX: &[(Role, &[Purpose])] = &[
     (Role::Officer, &[Purpose::Registration, Purpose::BorderCheck]),
-    (Role::Supervisor, &[Purpose::Registration, Purpose::BorderCheck, Purpose::ComplianceReview]),
+    // Law enforcement also needs a grant approved by an independent approver (checked by the registry).
+    (
+        Role::Supervisor,
+        &[Purpose::Registration, Purpose::BorderCheck, Purpose::ComplianceReview, Purpose::LawEnforcement],
+    ),
     (Role::Adjudicator, &[Purpose::BenefitAdjudication]),
     (Role::Auditor, &[Purpose::OversightAudit]),
     (Role::Approver, &[]),
@@ -79,8 +83,10 @@ mod tests {
         assert!(may_read(Role::Officer, Purpose::BorderCheck));
         assert!(!may_read(Role::Officer, Purpose::BenefitAdjudication));
         assert!(!may_read(Role::Admin, Purpose::OversightAudit), "admins never read personal data");
+        // Only supervisors may state law enforcement, and even then the registry refuses
+        // the read without an approved grant (tests/law_enforcement.rs).
         for role in Role::ALL {
-            assert!(!may_read(*role, Purpose::LawEnforcement), "law enforcement needs a grant");
+            assert_eq!(may_read(*role, Purpose::LawEnforcement), *role == Role::Supervisor, "{role}");
         }
         assert!(may_record(Role::Officer) && !may_record(Role::Auditor) && !may_record(Role::Admin));
         assert!(check_overstay_list(Role::Supervisor, Purpose::ComplianceReview).is_ok());

@@ -43,6 +43,7 @@ use crate::AppState;
         (name = "reference", description = "Ports and offices"),
         (name = "programs", description = "Programs: the public list, impact analysis and lifecycle"),
         (name = "compliance", description = "Obligations, notices, excuses, determinations and benefit clearance"),
+        (name = "law-enforcement", description = "Requests, independent approval, emergency review and legal holds"),
         (name = "portal", description = "The registrants' own view: records, who looked at them, export"),
         (name = "expungement", description = "Erasure with an auditor's approval, and its public certificates"),
         (name = "designations", description = "Individual designations, their review, and statistics for auditors"),
@@ -96,6 +97,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(crate::portal::export))
         .routes(routes!(crate::portal::request_correction, crate::portal::list_corrections))
         .routes(routes!(crate::portal::answer_correction))
+        .routes(routes!(crate::law_enforcement::request))
+        .routes(routes!(crate::law_enforcement::approve))
+        .routes(routes!(crate::law_enforcement::review))
         .routes(routes!(create_subject))
         .routes(routes!(lookup_subjects))
         .routes(routes!(get_subject))

@@ -10,6 +10,7 @@ pub mod compliance;
 pub mod designations;
 pub mod expungement;
 pub mod json;
+pub mod law_enforcement;
 pub mod logging;
 pub mod portal;
 pub mod problem;

@@ -77,6 +77,8 @@ pub fn project_rows(subject_no: u64, leaf_index: u64, event: &Event, blind_key: 
         | Event::ChangeReported(_)
         | Event::NoticeIssued(_)
         | Event::CorrectionRequested(_)
-        | Event::CorrectionAnswered(_) => {}
+        | Event::CorrectionAnswered(_)
+        | Event::LawEnforcementRequested(_)
+        | Event::LawEnforcementDecided(_) => {}
     }
 }

@@ -7,6 +7,7 @@
 pub mod compliance;
 pub mod expungement;
 pub mod import;
+pub mod law_enforcement;
 pub mod portal;
 
 use std::collections::{HashMap, HashSet};
@@ -662,7 +663,7 @@ impl Registry {
             .store
             .subject_leaves(row.subject_no, 0)?
             .into_iter()
-            .filter(|(_, k)| *k != EventKind::PersonalDataAccessed.code())
+            .filter(|(_, k)| !EventKind::from_code(*k).is_some_and(EventKind::is_access_log))
             .map(|(i, _)| i)
             .collect();
         let mut events = Vec::with_capacity(idx.len());
@@ -1619,6 +1620,10 @@ impl Batch<'_> {
         fields: &[&str],
         request: &str,
     ) -> Result<()> {
+        // Every read logs an access first, so this one check covers every read path.
+        if purpose == Purpose::LawEnforcement {
+            self.reg.check_law_enforcement(subject, actor, self.now)?;
+        }
         let (no, key) = {
             let s = self.state(subject)?;
             (s.no, s.access.clone())

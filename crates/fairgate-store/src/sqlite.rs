@@ -661,8 +661,13 @@ impl Store for SqliteStore {
             }
             // Their access events stay listed (sealed under the access key, which is kept).
             tx.execute(
-                "DELETE FROM p_subject_leaves WHERE subject_no = ?1 AND kind != ?2",
-                params![no, fairgate_core::event::EventKind::PersonalDataAccessed.code() as i64],
+                "DELETE FROM p_subject_leaves WHERE subject_no = ?1 AND kind NOT IN (?2, ?3, ?4)",
+                params![
+                    no,
+                    fairgate_core::event::EventKind::PersonalDataAccessed.code() as i64,
+                    fairgate_core::event::EventKind::LawEnforcementRequested.code() as i64,
+                    fairgate_core::event::EventKind::LawEnforcementDecided.code() as i64
+                ],
             )
             .map_err(be)?;
             insert_projections(&tx, tallies)?;

@@ -20,6 +20,7 @@ pub struct Server {
     pub auditor: String,
     pub admin: String,
     pub adjudicator: String,
+    pub approver: String,
     pub dir: tempfile::TempDir,
     /// Seconds added to the real time in the server's clock, to move it forward.
     pub clock_offset: Arc<std::sync::atomic::AtomicI64>,
@@ -59,6 +60,7 @@ pub async fn start() -> Server {
     let auditor = token("auditor", Role::Auditor);
     let admin = token("admin", Role::Admin);
     let adjudicator = token("adjudicator", Role::Adjudicator);
+    let approver = token("approver", Role::Approver);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -84,6 +86,7 @@ pub async fn start() -> Server {
         auditor,
         admin,
         adjudicator,
+        approver,
         dir,
         clock_offset,
         stop: Some(tx),

@@ -282,7 +282,7 @@ impl Registry {
     ) -> Result<Vec<crate::store::Projection>> {
         use fairgate_core::report::Metric;
         let kinds: Vec<EventKind> =
-            (1..=u16::MAX).map_while(EventKind::from_code).filter(|k| *k != EventKind::PersonalDataAccessed).collect();
+            (1..=u16::MAX).map_while(EventKind::from_code).filter(|k| !k.is_access_log()).collect();
         let mut cells: std::collections::BTreeMap<(String, [String; 3], String), u64> = Default::default();
         for (leaf, event) in self.subject_events(no, data, &kinds)? {
             let row = self.store.leaves_at(&[leaf])?.pop().ok_or_else(|| corrupt(format!("leaf {leaf} is missing")))?;

@@ -23,6 +23,12 @@ pub struct Disclosure {
     pub fields: Vec<String>,
     /// What was asked, e.g. `GET /subjects/{id}`.
     pub request: String,
+    /// Under a legal hold: only the date is shown until this day.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub withheld_until: Option<jiff::civil::Date>,
+    /// A law-enforcement access made in an emergency and found unjustified on review.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub unjustified: bool,
 }
 
 impl Registry {
@@ -61,18 +67,41 @@ impl Registry {
             .filter(|(_, k)| *k == EventKind::PersonalDataAccessed.code())
             .map(|(i, _)| i)
             .collect();
+        let grants = self.grants(row.subject_no, &access)?;
+        let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
         let mut out = Vec::with_capacity(idx.len());
         for l in self.store.leaves_at(&idx)? {
             let header = fairgate_ledger::leaf::Header::decode(&l.leaf)
                 .map_err(|e| super::corrupt(format!("leaf {}: {e}", l.index)))?;
             if let Event::PersonalDataAccessed(e) = self.open_leaf(&l, &access)? {
-                out.push(Disclosure {
-                    at: crate::project::recorded_at(header.timestamp_ms),
-                    agency: e.actor.agency,
-                    role: e.actor.role.as_str().to_string(),
-                    purpose: e.purpose.as_str().to_string(),
-                    fields: e.fields,
-                    request: e.request,
+                let at = crate::project::recorded_at(header.timestamp_ms);
+                let grant = (e.purpose == Purpose::LawEnforcement)
+                    .then(|| grants.iter().find(|g| g.covers(&e.actor.id, at)))
+                    .flatten();
+                let hold = grant.and_then(|g| g.request.hold_until).filter(|h| *h > today);
+                let unjustified = grant.is_some_and(|g| g.review.as_ref().is_some_and(|r| !r.0));
+                out.push(match hold {
+                    // Under a legal hold the person learns that an access happened, and when.
+                    Some(h) => Disclosure {
+                        at,
+                        agency: "withheld under a legal hold".into(),
+                        role: String::new(),
+                        purpose: String::new(),
+                        fields: Vec::new(),
+                        request: String::new(),
+                        withheld_until: Some(h),
+                        unjustified,
+                    },
+                    None => Disclosure {
+                        at,
+                        agency: e.actor.agency,
+                        role: e.actor.role.as_str().to_string(),
+                        purpose: e.purpose.as_str().to_string(),
+                        fields: e.fields,
+                        request: e.request,
+                        withheld_until: None,
+                        unjustified,
+                    },
                 });
             }
         }

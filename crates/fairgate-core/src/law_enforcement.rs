@@ -1,0 +1,174 @@
+//! Law-enforcement access: a reasoned request, approval by an independent approver,
+//! and a time-limited grant. In an emergency the access may come first; it must then
+//! be reviewed within [`REVIEW_DAYS`] days, and if found unjustified, what was
+//! disclosed under it is marked so in the person's accounting of disclosures. While
+//! a case is under a legal hold, the person sees only that an access happened and
+//! its date.
+
+use jiff::civil::Date;
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+
+use crate::access::{Actor, Role};
+use crate::error::{parse_date, text, Errors, Invalid};
+
+/// How long a grant lasts from its approval (or, in an emergency, its request).
+pub const GRANT_HOURS: i64 = 72;
+/// Days within which an emergency access must be reviewed.
+pub const REVIEW_DAYS: i64 = 7;
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RequestInput {
+    pub case_number: String,
+    /// Why the data is needed for the case.
+    pub reasons: String,
+    /// Access now, reviewed within 7 days.
+    #[serde(default)]
+    pub emergency: bool,
+    /// Until this day (YYYY-MM-DD) the person sees only that an access happened.
+    #[serde(default)]
+    pub hold_until: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Request {
+    pub case_number: String,
+    pub reasons: String,
+    pub emergency: bool,
+    pub hold_until: Option<Date>,
+}
+
+impl RequestInput {
+    pub fn validate(&self, today: Date) -> Result<Request, Invalid> {
+        let mut e = Errors::default();
+        let case_number = e.check(text("case_number", &self.case_number, 64, true));
+        let reasons = e.check(text("reasons", &self.reasons, 2000, true));
+        let hold_until = match self.hold_until.as_deref().filter(|h| !h.trim().is_empty()) {
+            Some(h) => e.check(parse_date("hold_until", h)),
+            None => None,
+        };
+        if hold_until.is_some_and(|h| h <= today) {
+            e.push("hold_until", "must be a day after today");
+        }
+        e.finish(|| Request {
+            case_number: case_number.unwrap_or_default(),
+            reasons: reasons.unwrap_or_default(),
+            emergency: self.emergency,
+            hold_until,
+        })
+    }
+}
+
+/// One request and what became of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Grant {
+    pub number: u32,
+    #[serde(flatten)]
+    pub request: Request,
+    pub requested_by: Actor,
+    pub requested_at: Timestamp,
+    pub approved: Option<(Actor, Timestamp)>,
+    /// For an emergency access: (justified, reasons, reviewer, when).
+    pub review: Option<(bool, String, Actor, Timestamp)>,
+}
+
+impl Grant {
+    /// When the grant starts and ends, if it is in effect at all.
+    pub fn window(&self) -> Option<(Timestamp, Timestamp)> {
+        let start = match (&self.approved, self.request.emergency) {
+            (Some((_, at)), _) => *at,
+            (None, true) => self.requested_at,
+            (None, false) => return None,
+        };
+        Some((start, start.checked_add(SignedDuration::from_hours(GRANT_HOURS)).unwrap_or(start)))
+    }
+    /// May `actor` read the person's records for law enforcement at `now`?
+    pub fn allows(&self, actor: &Actor, now: Timestamp) -> bool {
+        let unjustified = self.review.as_ref().is_some_and(|r| !r.0);
+        self.requested_by.id == actor.id && !unjustified && self.window().is_some_and(|(s, e)| s <= now && now <= e)
+    }
+    /// Did this grant cover a read by `actor_id` at `at`?
+    pub fn covers(&self, actor_id: &str, at: Timestamp) -> bool {
+        self.requested_by.id == actor_id && self.window().is_some_and(|(s, e)| s <= at && at <= e)
+    }
+    /// An emergency access not reviewed within 7 days.
+    pub fn review_overdue(&self, now: Timestamp) -> bool {
+        self.request.emergency
+            && self.review.is_none()
+            && now
+                > self
+                    .requested_at
+                    .checked_add(SignedDuration::from_hours(24 * REVIEW_DAYS))
+                    .unwrap_or(self.requested_at)
+    }
+}
+
+/// Who may request and who may decide.
+pub fn may_request(role: Role) -> bool {
+    matches!(role, Role::Supervisor)
+}
+
+/// Why an approval or a review is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("only an approver, independent of the request, may decide on it")]
+    NotApprover,
+    #[error("the person who requested access cannot decide on it")]
+    OwnRequest,
+    #[error("there is no law-enforcement request {0} for this person")]
+    NoRequest(u32),
+    #[error("request {0} is already decided")]
+    Decided(u32),
+    #[error("request {0} was not an emergency access: approve it instead of reviewing it")]
+    NotEmergency(u32),
+}
+
+pub fn check_decision(grants: &[Grant], number: u32, approver: &Actor, review: bool) -> Result<(), Refusal> {
+    if approver.role != Role::Approver {
+        return Err(Refusal::NotApprover);
+    }
+    let g = grants.iter().find(|g| g.number == number).ok_or(Refusal::NoRequest(number))?;
+    if g.requested_by.id == approver.id {
+        return Err(Refusal::OwnRequest);
+    }
+    match (review, g.request.emergency) {
+        (true, false) => Err(Refusal::NotEmergency(number)),
+        (true, true) if g.review.is_some() => Err(Refusal::Decided(number)),
+        (false, _) if g.approved.is_some() => Err(Refusal::Decided(number)),
+        _ => Ok(()),
+    }
+}
+
+/// Fold a person's law-enforcement events.
+pub fn fold<'a>(events: impl IntoIterator<Item = &'a crate::event::Event>) -> Vec<Grant> {
+    use crate::event::Event;
+    let mut out: Vec<Grant> = Vec::new();
+    let mut later = Vec::new();
+    for e in events {
+        match e {
+            Event::LawEnforcementRequested(r) => out.push(Grant {
+                number: r.number,
+                request: r.request.clone(),
+                requested_by: r.requested_by.clone(),
+                requested_at: r.at,
+                approved: None,
+                review: None,
+            }),
+            e @ Event::LawEnforcementDecided(_) => later.push(e),
+            _ => {}
+        }
+    }
+    for e in later {
+        if let Event::LawEnforcementDecided(d) = e {
+            if let Some(g) = out.iter_mut().find(|g| g.number == d.number) {
+                match d.justified {
+                    None => g.approved = Some((d.by.clone(), d.at)),
+                    Some(j) => g.review = Some((j, d.reasons.clone(), d.by.clone(), d.at)),
+                }
+            }
+        }
+    }
+    out.sort_by_key(|g| g.number);
+    out
+}
