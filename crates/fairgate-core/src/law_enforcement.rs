@@ -88,9 +88,12 @@ impl Grant {
         let unjustified = self.review.as_ref().is_some_and(|r| !r.0);
         self.requested_by.id == actor.id && !unjustified && self.window().is_some_and(|(s, e)| s <= now && now <= e)
     }
-    /// Did this grant cover a read by `actor_id` at `at`?
+    /// Did this grant cover a read by `actor_id` at `at`? Compared in whole
+    /// milliseconds, the precision of the ledger's leaf timestamps.
     pub fn covers(&self, actor_id: &str, at: Timestamp) -> bool {
-        self.requested_by.id == actor_id && self.window().is_some_and(|(s, e)| s <= at && at <= e)
+        let ms = at.as_millisecond();
+        self.requested_by.id == actor_id
+            && self.window().is_some_and(|(s, e)| s.as_millisecond() <= ms && ms <= e.as_millisecond())
     }
     /// An emergency access not reviewed within 7 days.
     pub fn review_overdue(&self, now: Timestamp) -> bool {
@@ -171,4 +174,26 @@ pub fn fold<'a>(events: impl IntoIterator<Item = &'a crate::event::Event>) -> Ve
     }
     out.sort_by_key(|g| g.number);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_read_in_the_same_millisecond_as_an_emergency_request_is_covered() {
+        let requested_at: Timestamp = "2026-11-29T11:32:41.586900Z".parse().unwrap();
+        let g = Grant {
+            number: 1,
+            request: Request { case_number: "c".into(), reasons: "r".into(), emergency: true, hold_until: None },
+            requested_by: Actor::new("u-sup", Role::Supervisor, "A"),
+            requested_at,
+            approved: None,
+            review: None,
+        };
+        // Leaf headers keep milliseconds: the read is recorded at .586.
+        assert!(g.covers("u-sup", "2026-11-29T11:32:41.586Z".parse().unwrap()));
+        assert!(!g.covers("u-sup", "2026-11-29T11:32:41.585Z".parse().unwrap()));
+        assert!(!g.covers("u-other", "2026-11-29T11:32:42Z".parse().unwrap()));
+    }
 }
