@@ -277,6 +277,8 @@ pub struct RegistrationView {
     pub interview: Option<Interview>,
     /// No program required it: the person registered of their own accord.
     pub voluntary: bool,
+    /// The program that required it (or that an imported record belongs to).
+    pub program: Option<String>,
     pub leaf_index: u64,
 }
 
@@ -344,6 +346,7 @@ impl TimelineView {
                     officer: r.officer.id,
                     interview: r.registration.interview,
                     voluntary: r.registration.voluntary,
+                    program: r.registration.program,
                     leaf_index: r.leaf_index,
                 })
                 .collect(),

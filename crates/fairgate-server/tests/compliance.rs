@@ -69,6 +69,7 @@ async fn an_obligation_from_notice_to_clearance_to_repeal() {
 
     let (_, t) = s.read(&s.officer, Some("border-check"), &format!("/subjects/{id}")).await;
     assert_eq!(t["registrations"][0]["voluntary"], false, "required, so not voluntary even if asked: {t}");
+    assert_eq!(t["registrations"][0]["program"], "visitor-rereg", "labelled with the program that required it");
     let b = obligations(&s, &id).await;
     assert_eq!(b["must_act"], true);
     assert_eq!(b["programs"][0]["selected"], true);
@@ -182,5 +183,6 @@ async fn a_person_the_program_does_not_select_is_told_why() {
     assert_eq!(s.post(&s.officer, &format!("/subjects/{id}/registrations"), &r).await.0, 201);
     let (_, t) = s.read(&s.officer, Some("border-check"), &format!("/subjects/{id}")).await;
     assert_eq!(t["registrations"][0]["voluntary"], true, "labelled voluntary: {t}");
+    assert!(t["registrations"][0]["program"].is_null());
     s.stop().await;
 }

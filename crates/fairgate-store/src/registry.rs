@@ -1337,7 +1337,10 @@ impl Batch<'_> {
         let mut reg = input.validate(&self.reg.places, self.now)?;
         // Checked before anything is recorded: is this person required to register?
         match self.reg.registration_required(subject, &reg)? {
-            Ok(()) => reg.voluntary = false,
+            Ok(program) => {
+                reg.voluntary = false;
+                reg.program = Some(program);
+            }
             Err(_) if reg.voluntary => {}
             Err(why) => {
                 return Err(Invalid::one(

@@ -151,13 +151,14 @@ impl Registry {
         Ok((row.subject_no, data))
     }
 
-    /// Does a program in force require this person to make `reg`? `Err` says why not,
-    /// naming each program and the selection clause that does not hold.
+    /// Does a program in force require this person to make `reg`? `Ok` names the
+    /// program; `Err` says why not, naming each program and the selection clause
+    /// that does not hold.
     pub(crate) fn registration_required(
         &self,
         id: SubjectId,
         reg: &fairgate_core::registration::NewRegistration,
-    ) -> Result<std::result::Result<(), String>> {
+    ) -> Result<std::result::Result<String, String>> {
         let mut facts = match self.subject_keys_of(id) {
             Ok((no, data)) => self.compliance_facts(no, &data)?,
             // Created earlier in this same command: nothing else is on record yet.
@@ -177,7 +178,7 @@ impl Registry {
         let mut why = Vec::new();
         for t in &terms {
             match explain_selection(t, &facts, day) {
-                Ok(_) => return Ok(Ok(())),
+                Ok(_) => return Ok(Ok(t.spec.program.id.clone())),
                 Err(w) => why.push(format!("{}: {}", t.spec.program.id, w.join("; "))),
             }
         }
