@@ -3,18 +3,13 @@
 //! record is made as a named account for a stated purpose and logged.
 
 use anyhow::{Context, Result};
-use fairgate_core::access::{Actor, Purpose, Role};
+use fairgate_core::access::{Actor, Purpose};
 use fairgate_core::ids::SubjectId;
 use fairgate_core::obligation::{DeterminationInput, ExcuseInput, Finding};
 use fairgate_store::Registry;
 
 fn actor(registry: &Registry, user: &str) -> Result<Actor> {
-    let account = registry
-        .store()
-        .user_by_name(user)?
-        .ok_or_else(|| anyhow::anyhow!("--as: there is no user named {user}: see `fairgate user list`"))?;
-    let role: Role = account.role.parse().map_err(|e: String| anyhow::anyhow!("stored role: {e}"))?;
-    Ok(Actor::new(account.id, role, account.agency))
+    crate::account(registry.store().as_ref(), user, "--as")
 }
 
 fn subject(s: &str) -> Result<SubjectId> {

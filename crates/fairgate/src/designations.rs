@@ -1,7 +1,7 @@
 //! `fairgate designations stats`: designation rates per officer and per place, by
 //! nationality and sex, for auditors watching for profiling.
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use fairgate_core::access::Role;
 use fairgate_core::designation::{Stats, UnitStats};
 use fairgate_store::Registry;
@@ -64,12 +64,8 @@ pub fn stats_text(s: &Stats, name_of: &dyn Fn(&str) -> String) -> String {
 pub fn run(registry: &Registry, cmd: DesignationsCommand) -> Result<()> {
     let DesignationsCommand::Stats { user, json } = cmd;
     let store = registry.store().as_ref();
-    let account = store
-        .user_by_name(&user)?
-        .ok_or_else(|| anyhow::anyhow!("--as: there is no user named {user}: see `fairgate user list`"))?;
-    if account.role != Role::Auditor.as_str() {
-        bail!("--as: designation statistics are for auditors; {user} is {}", account.role);
-    }
+    crate::account_with_role(store, &user, Role::Auditor, "--as")
+        .map_err(|e| anyhow::anyhow!("{e} (designation statistics are for auditors)"))?;
     let stats = registry.designation_stats()?;
     if json {
         println!("{}", serde_json::to_string_pretty(&stats)?);

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use fairgate_core::access::{Actor, Role};
 use fairgate_core::expungement::{Certificate, ExpungementInput};
 use fairgate_core::ids::SubjectId;
@@ -39,14 +39,7 @@ pub enum ExpungeCommand {
 }
 
 fn account(registry: &Registry, name: &str, role: Role, flag: &str) -> Result<Actor> {
-    let a = registry
-        .store()
-        .user_by_name(name)?
-        .ok_or_else(|| anyhow::anyhow!("{flag}: there is no user named {name}: see `fairgate user list`"))?;
-    if a.role != role.as_str() {
-        bail!("{flag}: {name} is {}, and this needs the {} role", a.role, role.as_str());
-    }
-    Ok(Actor::new(a.id, role, a.agency))
+    crate::account_with_role(registry.store().as_ref(), name, role, flag)
 }
 
 pub fn run(registry: &Registry, args: ExpungeArgs) -> Result<()> {

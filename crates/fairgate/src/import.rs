@@ -6,7 +6,6 @@
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use fairgate_core::access::{Actor, Role};
 use fairgate_core::import::ImportRow;
 use fairgate_store::Registry;
 use sha2::Digest;
@@ -26,27 +25,20 @@ pub fn read_rows(path: &Path) -> Result<Parsed> {
     match ext.as_str() {
         "csv" => {
             let mut r = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(bytes.as_slice());
-            for rec in r.deserialize::<ImportRow>() {
+            let headers =
+                r.headers().with_context(|| format!("{name}: the first line must be the header row"))?.clone();
+            for rec in r.records() {
                 match rec {
-                    Ok(row) => rows.push((0, row)),
-                    Err(e) => {
-                        let line = e.position().map_or(0, |p| p.line());
-                        errors.push(format!("{name}:{line}: {e}"));
-                        rows.push((line, ImportRow::default()));
+                    Ok(rec) => {
+                        let line = rec.position().map_or(0, |p| p.line());
+                        match rec.deserialize::<ImportRow>(Some(&headers)) {
+                            Ok(row) => rows.push((line, row)),
+                            Err(e) => errors.push(format!("{name}:{line}: {e}")),
+                        }
                     }
+                    Err(e) => errors.push(format!("{name}:{}: {e}", e.position().map_or(0, |p| p.line()))),
                 }
             }
-            // Lines as the reader counts them (the header is line 1).
-            let mut r = csv::ReaderBuilder::new().from_reader(bytes.as_slice());
-            let mut lines = Vec::with_capacity(rows.len());
-            let mut rec = csv::StringRecord::new();
-            while r.read_record(&mut rec).unwrap_or(false) {
-                lines.push(rec.position().map_or(0, |p| p.line()));
-            }
-            for (i, (line, _)) in rows.iter_mut().enumerate() {
-                *line = lines.get(i).copied().unwrap_or(i as u64 + 2);
-            }
-            rows.retain(|(line, _)| !errors.iter().any(|e| e.starts_with(&format!("{name}:{line}:"))));
         }
         "jsonl" | "ndjson" | "json" => {
             let text = String::from_utf8(bytes).with_context(|| format!("{name} is not UTF-8"))?;
@@ -66,12 +58,7 @@ pub fn read_rows(path: &Path) -> Result<Parsed> {
 }
 
 pub fn run(registry: &Registry, program: &str, path: &Path, user: &str) -> Result<()> {
-    let account = registry
-        .store()
-        .user_by_name(user)?
-        .ok_or_else(|| anyhow::anyhow!("--as: there is no user named {user}: see `fairgate user list`"))?;
-    let role: Role = account.role.parse().map_err(|e: String| anyhow::anyhow!("stored role: {e}"))?;
-    let actor = Actor::new(account.id, role, account.agency);
+    let actor = crate::account(registry.store().as_ref(), user, "--as")?;
     let (hash, rows, mut errors) = read_rows(path)?;
     let now = jiff::Timestamp::now();
     let name = path.display().to_string();

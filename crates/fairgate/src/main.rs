@@ -548,7 +548,7 @@ fn overstays(
     page: usize,
     per_page: usize,
 ) -> Result<()> {
-    use fairgate_core::access::{Actor, Purpose};
+    use fairgate_core::access::Purpose;
     use fairgate_server::access::{check_overstay_list, check_page};
     let purpose: Purpose = purpose.parse().map_err(|e: String| anyhow::anyhow!("--purpose: {e}"))?;
     check_page(page, per_page).map_err(|e| anyhow::anyhow!("--{}: {}", e.field.replace('_', "-"), e.message))?;
@@ -557,13 +557,8 @@ fn overstays(
         None => jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date(),
     };
     let o = open_existing(data)?;
-    let account = o
-        .store
-        .user_by_name(user)?
-        .ok_or_else(|| anyhow::anyhow!("--as: there is no user named {user}: see `fairgate user list`"))?;
-    let role: Role = account.role.parse().map_err(|e: String| anyhow::anyhow!("stored role: {e}"))?;
-    check_overstay_list(role, purpose).map_err(|why| anyhow::anyhow!("--purpose: {why} (acting as {user})"))?;
-    let actor = Actor::new(account.id.clone(), role, account.agency.clone());
+    let actor = fairgate::account(o.store.as_ref(), user, "--as")?;
+    check_overstay_list(actor.role, purpose).map_err(|why| anyhow::anyhow!("--purpose: {why} (acting as {user})"))?;
     let paging = (!csv).then_some((page, per_page));
     let (rows, total, _) =
         o.registry.read_overstays(jiff::Timestamp::now(), &actor, purpose, on, paging, "fairgate overstays")?;

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use fairgate_core::access::{Actor, Role};
+use fairgate_core::access::Actor;
 use fairgate_core::program::impact::{Impact, Person};
 use fairgate_core::program::lang::compile;
 use fairgate_store::{Registry, Store};
@@ -154,11 +154,7 @@ pub fn impact_text(i: &Impact) -> String {
 }
 
 fn actor(store: &dyn Store, user: &str) -> Result<Actor> {
-    let account = store
-        .user_by_name(user)?
-        .ok_or_else(|| anyhow::anyhow!("--as: there is no user named {user}: see `fairgate user list`"))?;
-    let role: Role = account.role.parse().map_err(|e: String| anyhow::anyhow!("stored role: {e}"))?;
-    Ok(Actor::new(account.id, role, account.agency))
+    crate::account(store, user, "--as")
 }
 
 /// Run a lifecycle command against an opened registry.

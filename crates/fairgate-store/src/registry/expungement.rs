@@ -215,7 +215,6 @@ impl Registry {
     /// access key of everyone expunged more than 365 days before `on` is destroyed,
     /// with the index of their access events and their data-use contributions.
     fn expire_access_logs(&self, on: jiff::civil::Date) -> Result<u64> {
-        use fairgate_core::report::Metric;
         let mut done = 0;
         for (leaf, scope) in self.store.system_leaves(EventKind::Expunged.code())? {
             let Some(id) = scope.strip_prefix("subject:").and_then(|s| s.parse::<SubjectId>().ok()) else { continue };
@@ -229,26 +228,7 @@ impl Registry {
                 continue;
             }
             let access = self.unwrap_slot(row.subject_no, super::SLOT_ACCESS, wrapped)?;
-            let mut cells: std::collections::BTreeMap<(String, [String; 3], String), u64> = Default::default();
-            for (l, event) in self.subject_events(row.subject_no, &access, &[EventKind::PersonalDataAccessed])? {
-                let r = self.store.leaves_at(&[l])?.pop().ok_or_else(|| corrupt(format!("leaf {l} is missing")))?;
-                let h = Header::decode(&r.leaf).map_err(|e| corrupt(format!("leaf {l}: {e}")))?;
-                fairgate_core::report::for_each_tally(&event, crate::project::recorded_at(h.timestamp_ms), |t| {
-                    if t.metric != Metric::LogEvents {
-                        let k = t.to_key();
-                        *cells.entry((k.metric.as_str().to_string(), k.dims, k.month)).or_default() += 1;
-                    }
-                });
-            }
-            let removals: Vec<crate::store::Projection> = cells
-                .into_iter()
-                .map(|((metric, dims, month), count)| crate::store::Projection::TallyRemove {
-                    metric,
-                    dims,
-                    month,
-                    count,
-                })
-                .collect();
+            let removals = self.tally_removals(row.subject_no, &access, &[EventKind::PersonalDataAccessed])?;
             let _w = self.lock()?;
             self.store.erase_access(row.subject_no, &removals)?;
             done += 1;
@@ -280,13 +260,27 @@ impl Registry {
         no: u64,
         data: &fairgate_ledger::keys::SecretKey,
     ) -> Result<Vec<crate::store::Projection>> {
-        use fairgate_core::report::Metric;
         let kinds: Vec<EventKind> =
             (1..=u16::MAX).map_while(EventKind::from_code).filter(|k| !k.is_access_log()).collect();
+        self.tally_removals(no, data, &kinds)
+    }
+
+    /// What a subject's events of `kinds` (opened with `key`) added to the report's
+    /// tallies, except the log-event counts, as removals.
+    fn tally_removals(
+        &self,
+        no: u64,
+        key: &fairgate_ledger::keys::SecretKey,
+        kinds: &[EventKind],
+    ) -> Result<Vec<crate::store::Projection>> {
+        use fairgate_core::report::Metric;
+        let codes: Vec<u16> = kinds.iter().map(|k| k.code()).collect();
+        let idx: Vec<u64> =
+            self.store.subject_leaves(no, 0)?.into_iter().filter(|(_, k)| codes.contains(k)).map(|(i, _)| i).collect();
         let mut cells: std::collections::BTreeMap<(String, [String; 3], String), u64> = Default::default();
-        for (leaf, event) in self.subject_events(no, data, &kinds)? {
-            let row = self.store.leaves_at(&[leaf])?.pop().ok_or_else(|| corrupt(format!("leaf {leaf} is missing")))?;
-            let header = Header::decode(&row.leaf).map_err(|e| corrupt(format!("leaf {leaf}: {e}")))?;
+        for row in self.store.leaves_at(&idx)? {
+            let header = Header::decode(&row.leaf).map_err(|e| corrupt(format!("leaf {}: {e}", row.index)))?;
+            let event = self.open_leaf(&row, key)?;
             fairgate_core::report::for_each_tally(&event, crate::project::recorded_at(header.timestamp_ms), |t| {
                 if t.metric != Metric::LogEvents {
                     let k = t.to_key();
