@@ -174,6 +174,44 @@ pub struct Expunged {
     pub approved_by: Actor,
 }
 
+/// A program's records will be expunged on `erase_on`: until then every affected
+/// registrant can download a copy from the portal (sealed under the system key).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExpungementNoticed {
+    pub scope: crate::expungement::Scope,
+    pub erase_on: jiff::civil::Date,
+    /// How many people have records in the scope when the notice opened.
+    pub subjects: u64,
+    pub authority: String,
+    pub reason: String,
+    pub noticed_by: Actor,
+    pub approved_by: Actor,
+}
+
+/// The master key that wraps every data key is being replaced (`completed` false),
+/// or has been (`completed` true). Names the keys only by fingerprint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MasterKeyRotated {
+    pub old_fingerprint: String,
+    pub new_fingerprint: String,
+    pub completed: bool,
+    /// Keys re-wrapped so far (subjects' and programs').
+    pub rewrapped: u64,
+}
+
+/// A batch of a legacy import is in the ledger: every line of `file` up to
+/// `through` is written. Sealed under the system key and about no person, so an
+/// import's progress outlives the erasure of the people it brought in (a rerun
+/// must never bring an expunged person back).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportRecorded {
+    pub program: String,
+    /// SHA-256 of the file, hex.
+    pub file: String,
+    pub through: u64,
+    pub rows: u64,
+}
+
 /// The person asked for a record to be corrected.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CorrectionRequested {
@@ -251,6 +289,9 @@ pub enum Event {
     CorrectionAnswered(CorrectionAnswered),
     LawEnforcementRequested(LawEnforcementRequested),
     LawEnforcementDecided(LawEnforcementDecided),
+    ExpungementNoticed(ExpungementNoticed),
+    MasterKeyRotated(MasterKeyRotated),
+    ImportRecorded(ImportRecorded),
 }
 
 /// The only thing about an event that is stored in the clear. Codes are stable forever.
@@ -279,6 +320,9 @@ pub enum EventKind {
     CorrectionAnswered = 20,
     LawEnforcementRequested = 21,
     LawEnforcementDecided = 22,
+    ExpungementNoticed = 23,
+    MasterKeyRotated = 24,
+    ImportRecorded = 25,
 }
 
 impl EventKind {
@@ -313,6 +357,9 @@ impl EventKind {
             20 => Self::CorrectionAnswered,
             21 => Self::LawEnforcementRequested,
             22 => Self::LawEnforcementDecided,
+            23 => Self::ExpungementNoticed,
+            24 => Self::MasterKeyRotated,
+            25 => Self::ImportRecorded,
             _ => return None,
         })
     }
@@ -343,6 +390,9 @@ impl Event {
             Event::CorrectionAnswered(_) => EventKind::CorrectionAnswered,
             Event::LawEnforcementRequested(_) => EventKind::LawEnforcementRequested,
             Event::LawEnforcementDecided(_) => EventKind::LawEnforcementDecided,
+            Event::ExpungementNoticed(_) => EventKind::ExpungementNoticed,
+            Event::MasterKeyRotated(_) => EventKind::MasterKeyRotated,
+            Event::ImportRecorded(_) => EventKind::ImportRecorded,
         }
     }
     /// The subject this event is about, if it is about a person.
@@ -369,7 +419,29 @@ impl Event {
             | Event::ProgramSignedOff(_)
             | Event::ProgramRepealed(_)
             | Event::ExpungementApproved(_)
-            | Event::Expunged(_) => None,
+            | Event::Expunged(_)
+            | Event::ExpungementNoticed(_)
+            | Event::MasterKeyRotated(_)
+            | Event::ImportRecorded(_) => None,
+        }
+    }
+    /// The program a record about a person belongs to: a registration the program
+    /// required or an import brought in, and the notices, excuses and determinations
+    /// of its obligations (whose keys begin with the program id). Such records are
+    /// sealed under a key of that program, so expunging the program's data destroys
+    /// them without touching the person's other records.
+    pub fn program_tag(&self) -> Option<&str> {
+        fn of_key(k: &str) -> Option<&str> {
+            k.split_once('/').map(|(p, _)| p).filter(|p| !p.is_empty())
+        }
+        match self {
+            Event::RegistrationRecorded(e) => e.registration.program.as_deref(),
+            Event::NoticeServed(e) => of_key(&e.notice.obligation),
+            Event::NoticeIssued(e) => of_key(&e.obligation),
+            Event::ObligationExcused(e) => of_key(&e.excuse.obligation),
+            Event::ExcuseApproved(e) => of_key(&e.obligation),
+            Event::DeterminationRecorded(e) => of_key(&e.determination.obligation),
+            _ => None,
         }
     }
     /// Is this one of a program's lifecycle events?
@@ -413,6 +485,9 @@ mod tests {
             EventKind::CorrectionAnswered,
             EventKind::LawEnforcementRequested,
             EventKind::LawEnforcementDecided,
+            EventKind::ExpungementNoticed,
+            EventKind::MasterKeyRotated,
+            EventKind::ImportRecorded,
         ] {
             assert_eq!(EventKind::from_code(k.code()), Some(k));
         }

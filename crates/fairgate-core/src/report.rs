@@ -149,6 +149,9 @@ pub fn kind_name(kind: crate::event::EventKind) -> &'static str {
         K::CorrectionAnswered => "correction-answered",
         K::LawEnforcementRequested => "law-enforcement-requested",
         K::LawEnforcementDecided => "law-enforcement-decided",
+        K::ExpungementNoticed => "expungement-noticed",
+        K::MasterKeyRotated => "master-key-rotated",
+        K::ImportRecorded => "import-recorded",
     }
 }
 
@@ -203,6 +206,9 @@ pub fn for_each_tally<'a>(event: &'a Event, recorded_at: Timestamp, mut f: impl 
         | Event::CorrectionAnswered(_)
         | Event::LawEnforcementRequested(_)
         | Event::LawEnforcementDecided(_)
+        | Event::ExpungementNoticed(_)
+        | Event::MasterKeyRotated(_)
+        | Event::ImportRecorded(_)
         | Event::ProgramActivated(_)
         | Event::ProgramDrafted(_)
         | Event::ProgramSignedOff(_)

@@ -136,6 +136,28 @@ pub fn blind_index(key: &SecretKey, domain: &str, value: &str) -> [u8; 32] {
     mac.finalize().into_bytes().into()
 }
 
+/// The key of one subject's records under one program: HMAC-SHA256 keyed by the
+/// program's key over the subject's number and data key. Either key alone is not
+/// enough, so destroying the program's key erases that program's records of every
+/// subject, and destroying a subject's data key erases all of that subject's.
+pub fn program_subject_key(program_key: &SecretKey, subject_no: u64, data_key: &SecretKey) -> SecretKey {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(program_key.expose()).expect("HMAC takes any key length");
+    mac.update(b"fairgate program subject key v1\0");
+    mac.update(&subject_no.to_be_bytes());
+    mac.update(data_key.expose());
+    SecretKey::from_bytes(mac.finalize().into_bytes().into())
+}
+
+/// A short public name of a key (the first 8 bytes of SHA-256 over a label and the
+/// key, hex), to say which master key is in use without revealing it.
+pub fn fingerprint(key: &SecretKey) -> String {
+    use sha2::Digest;
+    let mut h = Sha256::new();
+    h.update(b"fairgate key fingerprint v1\0");
+    h.update(key.expose());
+    h.finalize()[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Seals records derived from a subject's events (projection rows that carry
 /// personal data, such as the stay facts) under a key derived from the subject's
 /// data key, so destroying that key makes the records unreadable too.
@@ -190,6 +212,20 @@ mod tests {
 
     fn rng() -> rand::rngs::StdRng {
         rand::rngs::StdRng::seed_from_u64(7)
+    }
+
+    #[test]
+    fn a_program_subject_key_needs_both_keys() {
+        let mut r = rng();
+        let (p, q) = (SecretKey::generate(&mut r), SecretKey::generate(&mut r));
+        let (d, e) = (SecretKey::generate(&mut r), SecretKey::generate(&mut r));
+        let k = program_subject_key(&p, 7, &d);
+        assert_eq!(k.expose(), program_subject_key(&p, 7, &d).expose());
+        assert_ne!(k.expose(), program_subject_key(&q, 7, &d).expose());
+        assert_ne!(k.expose(), program_subject_key(&p, 7, &e).expose());
+        assert_ne!(k.expose(), program_subject_key(&p, 8, &d).expose());
+        assert_ne!(fingerprint(&p), fingerprint(&q));
+        assert_eq!(fingerprint(&p).len(), 16);
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! Expungement over HTTP: an auditor approves, an administrator carries it out and
-//! receives the signed certificate; certificates are listed publicly.
+//! receives the signed certificate (for a program, after a notice-and-copy period);
+//! certificates are listed publicly.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use fairgate_core::expungement::{Certificate, ExpungementInput};
+use fairgate_store::registry::program_expungement::ProgramExpungement;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -66,4 +68,79 @@ pub async fn expunge(
 #[utoipa::path(get, path = "/expungements", tag = "expungement", responses((status = 200, body = Vec<Object>)))]
 pub async fn list(State(st): State<AppState>) -> Result<Json<Vec<Certificate>>, Problem> {
     Ok(Json(blocking(move || st.registry.certificates().map_err(Problem::from)).await?))
+}
+
+/// The body of `POST /programs/{id}/expunge/notice`.
+#[derive(Debug, serde::Deserialize, ToSchema)]
+pub struct ProgramNoticeInput {
+    /// The authority that orders it; published on the certificate.
+    pub authority: String,
+    /// Why; kept sealed in the ledger.
+    pub reason: String,
+    /// Days people have to download their records (default 90, at least 30).
+    #[serde(default)]
+    pub copy_days: Option<i64>,
+}
+
+/// An auditor approves expunging a repealed program's records. Auditors.
+#[utoipa::path(post, path = "/programs/{id}/expunge/approve", tag = "expungement", request_body = ExpungementInput,
+    params(("id" = String, Path, description = "Program id")), security(("bearer" = [])),
+    responses((status = 201, body = Approved), (status = 403, body = Problem), (status = 409, body = Problem)))]
+pub async fn approve_program(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<ExpungementInput>,
+) -> Result<(StatusCode, Json<Approved>), Problem> {
+    let receipt = blocking(move || {
+        st.registry.approve_program_expungement(st.now(), &caller.actor(), &id, &input).map_err(Problem::from)
+    })
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(Approved { receipt: receipt.into(), valid_days: fairgate_core::expungement::APPROVAL_DAYS }),
+    ))
+}
+
+/// Open the notice-and-copy period of a program's expungement: until its last day
+/// every affected person can download their records from the portal, and nothing is
+/// erased. Administrators, with an auditor's approval.
+#[utoipa::path(post, path = "/programs/{id}/expunge/notice", tag = "expungement", request_body = ProgramNoticeInput,
+    params(("id" = String, Path, description = "Program id")), security(("bearer" = [])),
+    responses((status = 201, body = Object), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn notice_program(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<ProgramNoticeInput>,
+) -> Result<(StatusCode, Json<ProgramExpungement>), Problem> {
+    let state = blocking(move || {
+        let days = input.copy_days.unwrap_or(fairgate_store::registry::program_expungement::DEFAULT_COPY_DAYS);
+        let input = ExpungementInput { authority: input.authority, reason: input.reason };
+        st.registry.notice_program_expungement(st.now(), &caller.actor(), &id, &input, days).map_err(Problem::from)
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(state)))
+}
+
+/// Carry out a program's expungement once its notice period is over (before that,
+/// the answer says when). People known only from the program are expunged whole;
+/// the others lose the program's records. Safe to repeat: an interrupted run
+/// resumes, and a finished one returns its certificate. Administrators.
+#[utoipa::path(post, path = "/programs/{id}/expunge", tag = "expungement",
+    params(("id" = String, Path, description = "Program id")), security(("bearer" = [])),
+    responses((status = 200, body = Object), (status = 403, body = Problem)))]
+pub async fn expunge_program(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<ProgramExpungement>, Problem> {
+    let state = blocking(move || {
+        st.registry.expunge_program(st.now(), &caller.actor(), &id, &mut |_, _| true).map_err(Problem::from)
+    })
+    .await?;
+    if let ProgramExpungement::Done { certificate, .. } = &state {
+        tracing::info!(leaf = certificate.body.leaf_index, "program expunged");
+    }
+    Ok(Json(state))
 }

@@ -201,6 +201,17 @@ pub async fn records(State(st): State<AppState>, me: Registrant) -> Result<Json<
     Ok(Json(TimelineView::new(t, receipt, now)))
 }
 
+/// Programs whose records of the signed-in person will be erased, and when: until
+/// then, download them (`/portal/export`), for example as proof of compliance.
+#[utoipa::path(get, path = "/portal/erasures", tag = "portal", security(("bearer" = [])),
+    responses((status = 200, body = Vec<Object>), (status = 401, body = Problem)))]
+pub async fn erasures(
+    State(st): State<AppState>,
+    me: Registrant,
+) -> Result<Json<Vec<fairgate_store::registry::program_expungement::PendingErasure>>, Problem> {
+    Ok(Json(blocking(move || st.registry.pending_erasures(me.subject).map_err(Problem::from)).await?))
+}
+
 /// Every access to the signed-in person's record: when, which agency and role, and
 /// for what purpose (the accounting of disclosures).
 #[utoipa::path(get, path = "/portal/disclosures", tag = "portal", security(("bearer" = [])),
@@ -230,7 +241,7 @@ pub async fn export(State(st): State<AppState>, me: Registrant, q: crate::api::Q
         Some(_) => return Err(Problem::bad_request("format", "must be json or html")),
     };
     let now = st.now();
-    let (t, receipt, list) = blocking(move || {
+    let (t, receipt, list, pending) = blocking(move || {
         let actor = me.actor();
         let (t, receipt) = st
             .registry
@@ -238,18 +249,22 @@ pub async fn export(State(st): State<AppState>, me: Registrant, q: crate::api::Q
             .map_err(Problem::from)?;
         let (list, _) =
             st.registry.read_disclosures(now, &actor, me.subject, "GET /portal/export").map_err(Problem::from)?;
-        Ok((t, receipt, list))
+        let pending = st.registry.pending_erasures(me.subject).map_err(Problem::from)?;
+        Ok((t, receipt, list, pending))
     })
     .await?;
     let view = TimelineView::new(t, receipt, now);
     if !html {
-        let body = serde_json::json!({"records": view, "disclosures": list, "exported_at": now.to_string()});
+        let body = serde_json::json!({"records": view, "disclosures": list, "pending_erasures": pending, "exported_at": now.to_string()});
         return Ok(([(header::CONTENT_DISPOSITION, "attachment; filename=\"fairgate-my-records.json\"")], Json(body))
             .into_response());
     }
     let page = maud::html! {
         h1 { "Your records" }
         p { "Everything Fairgate holds on you, and everyone who looked at it, as of " (now.round(jiff::Unit::Second).unwrap_or(now)) "." }
+        @for e in &pending {
+            p.notice { "Your records from program " (e.program) " will be erased on " (e.erase_on) ". Keep this copy if you may need to show that you complied." }
+        }
         h2 { "You" }
         p { (view.given_names) " " (view.surname) ", born " (view.birth_date) ", " (view.nationality) ". Document " (view.document.number) "." }
         h2 { "Registrations" }

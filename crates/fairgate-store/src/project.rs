@@ -37,6 +37,9 @@ pub fn recorded_at(ms: i64) -> jiff::Timestamp {
 pub fn project_rows(subject_no: u64, leaf_index: u64, event: &Event, blind_key: &SecretKey, out: &mut Vec<Projection>) {
     if event.subject().is_some() {
         out.push(Projection::SubjectLeaf { subject_no, leaf_index, kind: event.kind().code() });
+        if let Some(program) = event.program_tag() {
+            out.push(Projection::ProgramSubject { program: program.to_string(), subject_no });
+        }
     }
     match event {
         Event::SubjectCreated(e) => {
@@ -47,9 +50,6 @@ pub fn project_rows(subject_no: u64, leaf_index: u64, event: &Event, blind_key: 
             });
         }
         Event::RegistrationRecorded(e) => {
-            if let Some(i) = &e.registration.import {
-                out.push(Projection::ImportLine { file: i.file.clone(), line: i.line });
-            }
             out.push(Projection::Registration {
                 blind: blind_index(blind_key, REGISTRATION_DOMAIN, e.number.as_str()),
                 subject_no,
@@ -65,6 +65,13 @@ pub fn project_rows(subject_no: u64, leaf_index: u64, event: &Event, blind_key: 
         }
         Event::Expunged(e) => {
             out.push(Projection::SystemLeaf { leaf_index, kind: event.kind().code(), scope: e.scope.key() })
+        }
+        Event::ExpungementNoticed(e) => {
+            out.push(Projection::SystemLeaf { leaf_index, kind: event.kind().code(), scope: e.scope.key() })
+        }
+        Event::ImportRecorded(e) => out.push(Projection::ImportLine { file: e.file.clone(), line: e.through }),
+        Event::MasterKeyRotated(_) => {
+            out.push(Projection::SystemLeaf { leaf_index, kind: event.kind().code(), scope: "master-key".into() })
         }
         Event::CrossingRecorded(_)
         | Event::PersonalDataAccessed(_)

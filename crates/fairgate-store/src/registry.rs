@@ -7,11 +7,13 @@
 pub mod compliance;
 pub mod expungement;
 pub mod import;
+pub mod keyring;
 pub mod law_enforcement;
 pub mod portal;
+pub mod program_expungement;
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use fairgate_core::access::{Actor, Purpose};
 use fairgate_core::crossing::{check_sorted_sequence, Crossing, CrossingFact, CrossingInput};
@@ -32,7 +34,7 @@ use fairgate_core::subject::{NewSubject, SubjectInput};
 use fairgate_core::timeline::Timeline;
 use fairgate_core::Invalid;
 use fairgate_ledger::checkpoint::{Checkpoint, NoteSigner};
-use fairgate_ledger::keys::{blind_index, unwrap, wrap, KeyIdCipher, KeyRef, RecordSealer, SecretKey};
+use fairgate_ledger::keys::{blind_index, wrap, KeyIdCipher, KeyRef, RecordSealer, SecretKey};
 use fairgate_ledger::leaf::{self, Header, Sealer};
 use fairgate_ledger::merkle::{leaf_hash, Frontier, Hash};
 use fairgate_ledger::LedgerError;
@@ -131,6 +133,8 @@ pub struct Receipt {
 #[derive(Clone)]
 struct SubjectState {
     no: u64,
+    /// The data key itself: a program's records are sealed under a key derived from it.
+    data_key: SecretKey,
     /// Ready to seal under the subject\'s data key and access-log key.
     data: Arc<Sealer>,
     access: Arc<Sealer>,
@@ -142,6 +146,7 @@ impl SubjectState {
     fn new(no: u64, data: &SecretKey, access: &SecretKey, dated: &[DatedCrossing]) -> Self {
         SubjectState {
             no,
+            data_key: data.clone(),
             data: Arc::new(Sealer::new(data)),
             access: Arc::new(Sealer::new(access)),
             crossings: dated.iter().map(|c| CrossingFact { at: c.at, direction: c.direction }).collect(),
@@ -204,7 +209,9 @@ struct Advance {
 
 pub struct Registry {
     store: Arc<dyn Store>,
-    master: SecretKey,
+    masters: RwLock<keyring::MasterKeys>,
+    key_source: Option<keyring::KeySource>,
+    program_keys: RwLock<keyring::ProgramKeys>,
     key_ids: KeyIdCipher,
     blind: SecretKey,
     system: SecretKey,
@@ -215,6 +222,7 @@ pub struct Registry {
     cache_limit: usize,
     compaction_chunk: u64,
     import_batch: usize,
+    erase_chunk: usize,
 }
 
 fn key_label(subject_no: u64, slot: u8) -> Vec<u8> {
@@ -270,11 +278,12 @@ impl Registry {
     /// number generator (pass OS randomness; tests pass fixed seeds).
     pub fn open(
         store: Arc<dyn Store>,
-        master: SecretKey,
+        masters: impl Into<keyring::MasterKeys>,
         signing_seed: &SecretKey,
         origin: &str,
         seed: [u8; 32],
     ) -> Result<Self> {
+        let masters: keyring::MasterKeys = masters.into();
         let mut rng = StdRng::from_seed(seed);
         let places = place_book(store.as_ref())?;
         let origin = match store.meta("origin")? {
@@ -288,9 +297,12 @@ impl Registry {
             let label = format!("fairgate system key v1 {name}").into_bytes();
             let wrapped = match store.system_key(name)? {
                 Some(w) => w,
-                None => store.put_system_key(name, &wrap(&master, &SecretKey::generate(&mut rng), &label, &mut rng))?,
+                None => store.put_system_key(
+                    name,
+                    &wrap(masters.wrapping(), &SecretKey::generate(&mut rng), &label, &mut rng),
+                )?,
             };
-            unwrap(&master, &wrapped, &label)
+            keyring::unwrap_any(&masters, &wrapped, &label)
                 .map_err(|_| corrupt(format!("system key {name} does not unwrap: is this the right master.key?")))
         };
         let key_ids = KeyIdCipher::new(&system_key("key-id")?);
@@ -298,11 +310,13 @@ impl Registry {
         let system = system_key("system-data")?;
         let frontier = frontier_of(store.as_ref())?;
         let next_subject_no = store.max_subject_no()? + 1;
-        Ok(Self {
+        let reg = Self {
             signer: NoteSigner::from_seed(origin, signing_seed.expose()),
             writer: Mutex::new(Writer { frontier, rng, cache: HashMap::new(), next_subject_no }),
             store,
-            master,
+            masters: RwLock::new(masters),
+            key_source: None,
+            program_keys: RwLock::new(Default::default()),
             key_ids,
             blind,
             system_sealer: Arc::new(Sealer::new(&system)),
@@ -311,7 +325,18 @@ impl Registry {
             cache_limit: CACHE_LIMIT,
             compaction_chunk: COMPACTION_CHUNK,
             import_batch: import::IMPORT_BATCH,
-        })
+            erase_chunk: program_expungement::ERASE_CHUNK,
+        };
+        reg.load_program_keys()?;
+        Ok(reg)
+    }
+
+    /// Where to read the master keys again when a stored key does not unwrap (another
+    /// process started or finished a rotation). Without one, only the keys given to
+    /// `open` are known.
+    pub fn with_key_source(mut self, source: keyring::KeySource) -> Self {
+        self.key_source = Some(source);
+        self
     }
 
     /// Keep at most `n` decrypted subject states between commands (tests use a
@@ -321,13 +346,19 @@ impl Registry {
         self
     }
 
-    /// Compact the stay facts in steps of `n` leaves (tests use tiny steps).
     /// Rows per committed batch of a legacy import (tests use small ones).
     pub fn with_import_batch(mut self, n: usize) -> Self {
         self.import_batch = n.max(1);
         self
     }
 
+    /// People per transaction of a program-wide expungement (tests use small ones).
+    pub fn with_erase_chunk(mut self, n: usize) -> Self {
+        self.erase_chunk = n.max(1);
+        self
+    }
+
+    /// Compact the stay facts in steps of `n` leaves (tests use tiny steps).
     pub fn with_compaction_chunk(mut self, n: u64) -> Self {
         self.compaction_chunk = n.max(1);
         self
@@ -357,6 +388,9 @@ impl Registry {
             w.frontier = frontier_of(self.store.as_ref())?;
             w.cache.clear();
             w.next_subject_no = self.store.max_subject_no()? + 1;
+            // It may have started a key rotation or destroyed a program's key.
+            self.reload_masters();
+            self.load_program_keys()?;
         }
         Ok(w)
     }
@@ -533,9 +567,12 @@ impl Registry {
                 if !crossing && !compliance_kinds.contains(&header.kind) {
                     continue;
                 }
-                let no = self.key_ids.open(&header.key_id).subject_no;
+                let r = self.key_ids.open(&header.key_id);
+                let no = r.subject_no;
                 let Some((data, _)) = self.cached_keys(&mut keys, no)? else { continue }; // erased
-                match self.open_leaf(row, data)? {
+                                                                                          // A program's record whose key was destroyed is gone: skip it.
+                let Some(key) = self.leaf_key(r.slot, no, Some(data), None)? else { continue };
+                match self.open_leaf(row, &key)? {
                     Event::CrossingRecorded(c) => {
                         fresh.entry(no).or_default().push((row.index, self.dated(&c.crossing)));
                         folded += 1;
@@ -644,7 +681,7 @@ impl Registry {
 
     /// Unwrap one of a subject's keys under the master key.
     fn unwrap_slot(&self, subject_no: u64, slot: u8, wrapped: &[u8]) -> Result<SecretKey> {
-        unwrap(&self.master, wrapped, &key_label(subject_no, slot))
+        self.unwrap_stored(wrapped, &key_label(subject_no, slot))
             .map_err(|e| corrupt(format!("subject key {subject_no}: {e}")))
     }
 
@@ -668,7 +705,9 @@ impl Registry {
             .collect();
         let mut events = Vec::with_capacity(idx.len());
         for l in self.store.leaves_at(&idx)? {
-            events.push((l.index, self.open_leaf(&l, &data)?));
+            if let Some(e) = self.open_subject_leaf(&l, row.subject_no, Some(&data), None)? {
+                events.push((l.index, e));
+            }
         }
         Timeline::fold(events).ok_or_else(|| corrupt(format!("subject {id} has keys but no creation event")))
     }
@@ -916,8 +955,10 @@ impl Registry {
         Ok((added, receipt))
     }
 
-    /// A subject's events of the given kinds, opened with their data key, with leaf indexes.
-    fn subject_events(&self, subject_no: u64, data: &SecretKey, kinds: &[EventKind]) -> Result<Vec<(u64, Event)>> {
+    /// A subject's events of the given kinds, with leaf indexes, opened with `key`:
+    /// their data key (a program's records are opened with the key derived from it),
+    /// or, for access-log kinds, their access key.
+    fn subject_events(&self, subject_no: u64, key: &SecretKey, kinds: &[EventKind]) -> Result<Vec<(u64, Event)>> {
         let codes: Vec<u16> = kinds.iter().map(|k| k.code()).collect();
         let wanted: Vec<u64> = self
             .store
@@ -929,7 +970,13 @@ impl Registry {
         if wanted.is_empty() {
             return Ok(Vec::new());
         }
-        self.store.leaves_at(&wanted)?.iter().map(|l| Ok((l.index, self.open_leaf(l, data)?))).collect()
+        let mut out = Vec::with_capacity(wanted.len());
+        for l in self.store.leaves_at(&wanted)? {
+            if let Some(e) = self.open_subject_leaf(&l, subject_no, Some(key), Some(key))? {
+                out.push((l.index, e));
+            }
+        }
+        Ok(out)
     }
 
     /// Designation rates per officer and per place, by nationality and sex, with the
@@ -1148,12 +1195,7 @@ impl Registry {
                     continue;
                 }
                 let (data, access) = self.partial_keys(&mut keys, r.subject_no)?;
-                let key = match r.slot {
-                    SLOT_DATA => data,
-                    SLOT_ACCESS => access,
-                    other => return Err(corrupt(format!("leaf {} names unknown key slot {other}", row.index))),
-                };
-                let Some(key) = key else {
+                let Some(key) = self.leaf_key(r.slot, r.subject_no, data, access)? else {
                     // Erased: nothing of it can be read, but its clear header still counts
                     // in the log-event table, which anyone can recompute from the headers.
                     report.unreadable += 1;
@@ -1167,7 +1209,7 @@ impl Registry {
                     });
                     continue;
                 };
-                let event = self.open_leaf(row, key)?;
+                let event = self.open_leaf(row, &key)?;
                 project(r.subject_no, row.index, header.timestamp_ms, &event, &self.blind, &mut out);
                 report.projected += 1;
             }
@@ -1269,6 +1311,38 @@ impl Batch<'_> {
     }
 
     fn append(&mut self, subject_no: u64, slot: u8, sealer: &Sealer, event: &Event) -> Result<u64> {
+        let data = match (slot, event.program_tag(), event.subject()) {
+            (SLOT_DATA, Some(_), Some(id)) => Some(self.state(id)?.data_key.clone()),
+            _ => None,
+        };
+        self.append_sealed(subject_no, slot, sealer, event, data.as_ref())
+    }
+
+    /// Append with the subject's data key at hand (`data`), which a program's record
+    /// needs: it goes under that program's key for the person, not `sealer`.
+    fn append_sealed(
+        &mut self,
+        subject_no: u64,
+        slot: u8,
+        sealer: &Sealer,
+        event: &Event,
+        data: Option<&SecretKey>,
+    ) -> Result<u64> {
+        let program = match (slot, event.program_tag(), data) {
+            (SLOT_DATA, Some(p), Some(data)) => {
+                let (ordinal, key) = self.reg.program_key_for_append(p, self.rng)?;
+                let derived = fairgate_ledger::keys::program_subject_key(&key, subject_no, data);
+                Some((keyring::SLOT_PROGRAM_BASE + ordinal, Sealer::new(&derived)))
+            }
+            (SLOT_DATA, Some(p), None) => {
+                return Err(corrupt(format!("a record of program {p} was sealed without the subject's data key")))
+            }
+            _ => None,
+        };
+        let (slot, sealer) = match &program {
+            Some((s, sealer)) => (*s, sealer),
+            None => (slot, sealer),
+        };
         let index = self.frontier.size();
         let key_id = self.reg.key_ids.seal(KeyRef { subject_no, leaf_index: index, slot });
         let header = Header { kind: event.kind().code(), timestamp_ms: self.now.as_millisecond(), key_id };
@@ -1313,12 +1387,11 @@ impl Batch<'_> {
         self.next_subject_no += 1;
         let data = SecretKey::generate(self.rng);
         let access = SecretKey::generate(self.rng);
-        let master = &self.reg.master;
         self.commit.subject_keys.push(SubjectKeysRow {
             subject_no: no,
             subject_id: raw,
-            data_key: Some(wrap(master, &data, &key_label(no, SLOT_DATA), self.rng)),
-            access_key: Some(wrap(master, &access, &key_label(no, SLOT_ACCESS), self.rng)),
+            data_key: Some(self.reg.wrap_new(&data, &key_label(no, SLOT_DATA), self.rng)?),
+            access_key: Some(self.reg.wrap_new(&access, &key_label(no, SLOT_ACCESS), self.rng)?),
         });
         let event = Event::SubjectCreated(SubjectCreated { subject: id, person, created_by: actor.clone() });
         let state = SubjectState::new(no, &data, &access, &[]);

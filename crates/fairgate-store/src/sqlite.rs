@@ -62,6 +62,10 @@ const SCHEMA: &[&str] = &[
      CREATE TABLE portal_sessions (hash BLOB PRIMARY KEY, subject_no INTEGER NOT NULL, expires_ms INTEGER NOT NULL);",
     // 13: how far each imported file has been written (a projection of the imported registrations).
     "CREATE TABLE p_imports (file TEXT PRIMARY KEY, through INTEGER NOT NULL);",
+    // 14: program keys (a program's records of each person are sealed under a key
+    // derived from it and the person's data key) and who has such records.
+    "CREATE TABLE program_keys (ordinal INTEGER PRIMARY KEY CHECK (ordinal BETWEEN 0 AND 239), program TEXT NOT NULL UNIQUE, wrapped BLOB);
+     CREATE TABLE p_program_subjects (program TEXT NOT NULL, subject_no INTEGER NOT NULL, PRIMARY KEY (program, subject_no)) WITHOUT ROWID;",
 ];
 
 /// The projection tables, in the order they are cleared and digested.
@@ -77,6 +81,7 @@ const PROJECTIONS: &[&str] = &[
     "p_compliance_facts",
     "p_system_leaves",
     "p_imports",
+    "p_program_subjects",
 ];
 
 /// `p_subject_leaves` is keyed by (bucket, subject, leaf) with buckets of this many
@@ -246,6 +251,10 @@ fn insert_projections(tx: &rusqlite::Transaction<'_>, rows: &[Projection]) -> Re
                 *tallies.entry((metric.as_str(), dims, month.as_str())).or_default() += count;
                 continue;
             }
+            Projection::ProgramSubject { program, subject_no } => tx.execute(
+                "INSERT OR IGNORE INTO p_program_subjects (program, subject_no) VALUES (?1, ?2)",
+                params![program, *subject_no as i64],
+            ),
             Projection::TallyRemove { metric, dims, month, count } => {
                 let key = params![metric, dims[0], dims[1], dims[2], month];
                 tx.execute(
@@ -265,6 +274,58 @@ fn insert_projections(tx: &rusqlite::Transaction<'_>, rows: &[Projection]) -> Re
         tally.execute(params![metric, dims[0], dims[1], dims[2], month, count as i64]).map_err(be)?;
     }
     Ok(())
+}
+
+/// Delete the rows `rows` name, each as `insert_projections` would have added it.
+fn remove_projections(tx: &rusqlite::Transaction<'_>, rows: &[Projection]) -> Result<()> {
+    let mut leaf = tx
+        .prepare_cached("DELETE FROM p_subject_leaves WHERE bucket = ?1 AND subject_no = ?2 AND leaf_index = ?3")
+        .map_err(be)?;
+    let mut reg = tx.prepare_cached("DELETE FROM p_registrations WHERE blind = ?1").map_err(be)?;
+    let mut code = tx.prepare_cached("DELETE FROM portal_codes WHERE registration_blind = ?1").map_err(be)?;
+    let mut doc = tx.prepare_cached("DELETE FROM p_documents WHERE blind = ?1 AND subject_no = ?2").map_err(be)?;
+    let mut subj = tx.prepare_cached("DELETE FROM p_subjects WHERE subject_no = ?1").map_err(be)?;
+    let mut prog =
+        tx.prepare_cached("DELETE FROM p_program_subjects WHERE program = ?1 AND subject_no = ?2").map_err(be)?;
+    let mut tallies: std::collections::HashMap<(&str, &[String; 3], &str), u64> = std::collections::HashMap::new();
+    for row in rows {
+        match row {
+            Projection::Subject { subject_no, .. } => subj.execute([*subject_no as i64]),
+            Projection::Document { blind, subject_no } => doc.execute(params![&blind[..], *subject_no as i64]),
+            Projection::SubjectLeaf { subject_no, leaf_index, .. } => {
+                leaf.execute(params![(*leaf_index >> BUCKET_BITS) as i64, *subject_no as i64, *leaf_index as i64])
+            }
+            Projection::Registration { blind, .. } => {
+                code.execute([&blind[..]]).map_err(be)?;
+                reg.execute([&blind[..]])
+            }
+            Projection::ProgramSubject { program, subject_no } => prog.execute(params![program, *subject_no as i64]),
+            Projection::Tally { metric, dims, month, count }
+            | Projection::TallyRemove { metric, dims, month, count } => {
+                *tallies.entry((metric.as_str(), dims, month.as_str())).or_default() += count;
+                continue;
+            }
+            // The high-water mark of an import stays (the lines are in the ledger);
+            // the rest are not a person's rows.
+            Projection::ImportLine { .. }
+            | Projection::Program { .. }
+            | Projection::SystemLeaf { .. }
+            | Projection::StayFacts { .. }
+            | Projection::StayFactsThrough { .. }
+            | Projection::ComplianceFacts { .. } => continue,
+        }
+        .map_err(be)?;
+    }
+    let cells: Vec<Projection> = tallies
+        .into_iter()
+        .map(|((metric, dims, month), count)| Projection::TallyRemove {
+            metric: metric.to_string(),
+            dims: dims.clone(),
+            month: month.to_string(),
+            count,
+        })
+        .collect();
+    insert_projections(tx, &cells)
 }
 
 /// Compute the stored subtree hashes of a ledger written before they were kept.
@@ -644,37 +705,152 @@ impl Store for SqliteStore {
         })
     }
 
-    fn erase_subject(&self, subject_no: u64, tallies: &[Projection]) -> Result<()> {
+    fn erase(&self, subjects: &[u64], removals: &[Projection], replace: &[Projection], checkpoint: bool) -> Result<()> {
         self.write(|c| {
             let tx = c.transaction().map_err(be)?;
-            let no = subject_no as i64;
-            tx.execute("UPDATE subject_keys SET data_key = NULL WHERE subject_no = ?1", [no]).map_err(be)?;
-            // Portal credentials first: the codes are found through the registrations.
-            tx.execute("DELETE FROM portal_sessions WHERE subject_no = ?1", [no]).map_err(be)?;
-            tx.execute(
-                "DELETE FROM portal_codes WHERE registration_blind IN (SELECT blind FROM p_registrations WHERE subject_no = ?1)",
-                [no],
-            )
-            .map_err(be)?;
-            for t in ["p_subjects", "p_documents", "p_registrations", "p_stay_facts", "p_compliance_facts"] {
-                tx.execute(&format!("DELETE FROM {t} WHERE subject_no = ?1"), [no]).map_err(be)?;
+            {
+                let mut key =
+                    tx.prepare_cached("UPDATE subject_keys SET data_key = NULL WHERE subject_no = ?1").map_err(be)?;
+                let mut stay = tx.prepare_cached("DELETE FROM p_stay_facts WHERE subject_no = ?1").map_err(be)?;
+                let mut comp = tx.prepare_cached("DELETE FROM p_compliance_facts WHERE subject_no = ?1").map_err(be)?;
+                for no in subjects {
+                    let no = *no as i64;
+                    key.execute([no]).map_err(be)?;
+                    stay.execute([no]).map_err(be)?;
+                    comp.execute([no]).map_err(be)?;
+                }
+                if !subjects.is_empty() {
+                    // Sessions are few and short-lived: one pass over them.
+                    let list = subjects.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(",");
+                    tx.execute(&format!("DELETE FROM portal_sessions WHERE subject_no IN ({list})"), []).map_err(be)?;
+                }
             }
-            // Their access events stay listed (sealed under the access key, which is kept).
-            tx.execute(
-                "DELETE FROM p_subject_leaves WHERE subject_no = ?1 AND kind NOT IN (?2, ?3, ?4)",
-                params![
-                    no,
-                    fairgate_core::event::EventKind::PersonalDataAccessed.code() as i64,
-                    fairgate_core::event::EventKind::LawEnforcementRequested.code() as i64,
-                    fairgate_core::event::EventKind::LawEnforcementDecided.code() as i64
-                ],
-            )
-            .map_err(be)?;
-            insert_projections(&tx, tallies)?;
+            remove_projections(&tx, removals)?;
+            insert_projections(&tx, replace)?;
             tx.commit().map_err(be)?;
-            // Copy the zeroed pages back into the main file and empty the WAL.
-            c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).map_err(be)?;
+            if checkpoint {
+                // Copy the zeroed pages back into the main file and empty the WAL.
+                c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).map_err(be)?;
+            }
             Ok(())
+        })
+    }
+
+    fn checkpoint_wal(&self) -> Result<()> {
+        self.write(|c| c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).map_err(be))
+    }
+
+    fn program_subjects(&self, program: &str, after: u64, limit: usize) -> Result<Vec<u64>> {
+        self.read(|c| {
+            let mut st = c
+                .prepare_cached(
+                    "SELECT subject_no FROM p_program_subjects WHERE program = ?1 AND subject_no > ?2 ORDER BY subject_no LIMIT ?3",
+                )
+                .map_err(be)?;
+            let rows = st
+                .query_map(params![program, after as i64, limit as i64], |r| r.get::<_, i64>(0).map(|n| n as u64))
+                .map_err(be)?;
+            rows.map(|r| r.map_err(be)).collect()
+        })
+    }
+
+    fn count_program_subjects(&self, program: &str) -> Result<u64> {
+        self.read(|c| {
+            c.query_row("SELECT COUNT(*) FROM p_program_subjects WHERE program = ?1", [program], |r| r.get::<_, i64>(0))
+                .map(|n| n as u64)
+                .map_err(be)
+        })
+    }
+
+    fn has_program_records(&self, program: &str, subject_no: u64) -> Result<bool> {
+        self.read(|c| {
+            c.prepare_cached("SELECT 1 FROM p_program_subjects WHERE program = ?1 AND subject_no = ?2")
+                .map_err(be)?
+                .exists(params![program, subject_no as i64])
+                .map_err(be)
+        })
+    }
+
+    fn subject_keys_after(&self, after: u64, limit: usize) -> Result<Vec<SubjectKeysRow>> {
+        self.read(|c| {
+            let mut st = c
+                .prepare_cached(
+                    "SELECT subject_no, subject_id, data_key, access_key FROM subject_keys WHERE subject_no > ?1 ORDER BY subject_no LIMIT ?2",
+                )
+                .map_err(be)?;
+            let rows = st.query_map(params![after as i64, limit as i64], keys_row).map_err(be)?;
+            rows.map(|r| to_keys(r.map_err(be)?)).collect()
+        })
+    }
+
+    fn system_keys(&self) -> Result<Vec<(String, Vec<u8>)>> {
+        self.read(|c| {
+            let mut st = c.prepare("SELECT name, wrapped FROM system_keys ORDER BY name").map_err(be)?;
+            let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).map_err(be)?;
+            rows.map(|r| r.map_err(be)).collect()
+        })
+    }
+
+    fn program_keys(&self) -> Result<Vec<ProgramKeyRow>> {
+        self.read(|c| {
+            let mut st =
+                c.prepare("SELECT ordinal, program, wrapped FROM program_keys ORDER BY ordinal").map_err(be)?;
+            let rows = st
+                .query_map([], |r| {
+                    Ok(ProgramKeyRow { ordinal: r.get::<_, i64>(0)? as u8, program: r.get(1)?, wrapped: r.get(2)? })
+                })
+                .map_err(be)?;
+            rows.map(|r| r.map_err(be)).collect()
+        })
+    }
+
+    fn add_program_key(&self, program: &str, wrapped: &[u8]) -> Result<()> {
+        self.write(|c| {
+            c.execute(
+                "INSERT INTO program_keys (ordinal, program, wrapped)
+                 VALUES ((SELECT COALESCE(MAX(ordinal) + 1, 0) FROM program_keys), ?1, ?2)
+                 ON CONFLICT (program) DO NOTHING",
+                params![program, wrapped],
+            )
+            .map(|_| ())
+            .map_err(be)
+        })
+    }
+
+    fn destroy_program_key(&self, program: &str) -> Result<()> {
+        self.write(|c| {
+            c.execute("UPDATE program_keys SET wrapped = NULL WHERE program = ?1", [program]).map_err(be)?;
+            c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).map_err(be)
+        })
+    }
+
+    fn rewrap(&self, keys: &[Rewrap]) -> Result<u64> {
+        self.write(|c| {
+            let tx = c.transaction().map_err(be)?;
+            let mut done = 0;
+            for k in keys {
+                done += match k {
+                    Rewrap::SubjectData { subject_no, old, new } => tx.execute(
+                        "UPDATE subject_keys SET data_key = ?1 WHERE subject_no = ?2 AND data_key = ?3",
+                        params![new, *subject_no as i64, old],
+                    ),
+                    Rewrap::SubjectAccess { subject_no, old, new } => tx.execute(
+                        "UPDATE subject_keys SET access_key = ?1 WHERE subject_no = ?2 AND access_key = ?3",
+                        params![new, *subject_no as i64, old],
+                    ),
+                    Rewrap::Program { ordinal, old, new } => tx.execute(
+                        "UPDATE program_keys SET wrapped = ?1 WHERE ordinal = ?2 AND wrapped = ?3",
+                        params![new, *ordinal as i64, old],
+                    ),
+                    Rewrap::System { name, old, new } => tx.execute(
+                        "UPDATE system_keys SET wrapped = ?1 WHERE name = ?2 AND wrapped = ?3",
+                        params![new, name, old],
+                    ),
+                }
+                .map_err(be)? as u64;
+            }
+            tx.commit().map_err(be)?;
+            Ok(done)
         })
     }
 
@@ -806,7 +982,7 @@ impl Store for SqliteStore {
     fn projection_digest(&self) -> Result<ProjectionDigest> {
         self.read(|c| {
             let mut h = Sha256::new();
-            let mut counts = [0u64; 11];
+            let mut counts = [0u64; 12];
             let queries = [
                 "SELECT subject_no, created_leaf, NULL FROM p_subjects ORDER BY subject_no",
                 "SELECT blind, subject_no, NULL FROM p_documents ORDER BY blind, subject_no",
@@ -819,6 +995,7 @@ impl Store for SqliteStore {
                 "SELECT subject_no, through_leaf, sealed FROM p_compliance_facts ORDER BY subject_no",
                 "SELECT leaf_index, kind, scope FROM p_system_leaves ORDER BY leaf_index",
                 "SELECT file, through, NULL FROM p_imports ORDER BY file",
+                "SELECT program, subject_no, NULL FROM p_program_subjects ORDER BY program, subject_no",
             ];
             for (i, q) in queries.iter().enumerate() {
                 let mut st = c.prepare(q).map_err(be)?;
@@ -842,6 +1019,7 @@ impl Store for SqliteStore {
                 compliance_facts: counts[8],
                 system_leaves: counts[9],
                 imports: counts[10],
+                program_subjects: counts[11],
                 hash: h.finalize().into(),
             })
         })

@@ -108,6 +108,31 @@ pub enum Projection {
     StayFactsThrough {
         through: u64,
     },
+    /// The subject has records of the program (sealed under its key): who a
+    /// program-wide expungement reaches.
+    ProgramSubject {
+        program: String,
+        subject_no: u64,
+    },
+}
+
+/// A program's key, wrapped under the master key; `None` once destroyed (the
+/// program's records were expunged). `ordinal` names it in key ids (slot 16 + ordinal).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProgramKeyRow {
+    pub ordinal: u8,
+    pub program: String,
+    pub wrapped: Option<Vec<u8>>,
+}
+
+/// A wrapped key to replace, and what it must still be for the replacement to
+/// apply (a key destroyed or replaced meanwhile is left alone).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rewrap {
+    SubjectData { subject_no: u64, old: Vec<u8>, new: Vec<u8> },
+    SubjectAccess { subject_no: u64, old: Vec<u8>, new: Vec<u8> },
+    Program { ordinal: u8, old: Vec<u8>, new: Vec<u8> },
+    System { name: String, old: Vec<u8>, new: Vec<u8> },
 }
 
 /// One subject's sealed stay facts with its wrapped data key, as the overstay
@@ -203,6 +228,7 @@ pub struct ProjectionDigest {
     pub compliance_facts: u64,
     pub system_leaves: u64,
     pub imports: u64,
+    pub program_subjects: u64,
     /// SHA-256 over every projection row in a fixed order.
     pub hash: Hash,
 }
@@ -228,6 +254,19 @@ pub trait Store: Send + Sync {
     fn max_subject_no(&self) -> Result<u64>;
     /// Every subject whose keys still exist: (subject number, subject id), in order.
     fn live_subjects(&self) -> Result<Vec<(u64, [u8; 16])>>;
+    /// Up to `limit` subjects' key rows with numbers above `after`, in order.
+    fn subject_keys_after(&self, after: u64, limit: usize) -> Result<Vec<SubjectKeysRow>>;
+    /// Every system key: (name, wrapped).
+    fn system_keys(&self) -> Result<Vec<(String, Vec<u8>)>>;
+    fn program_keys(&self) -> Result<Vec<ProgramKeyRow>>;
+    /// Store a program's wrapped key under the next free ordinal, unless the program
+    /// has one (then nothing changes).
+    fn add_program_key(&self, program: &str, wrapped: &[u8]) -> Result<()>;
+    /// Destroy a program's key, then checkpoint the WAL.
+    fn destroy_program_key(&self, program: &str) -> Result<()>;
+    /// Replace wrapped keys in one transaction, each only if it is still `old`.
+    /// Returns how many were replaced.
+    fn rewrap(&self, keys: &[Rewrap]) -> Result<u64>;
 
     // Projections.
     fn subjects_by_document(&self, blind: &[u8; 32]) -> Result<Vec<u64>>;
@@ -261,7 +300,22 @@ pub trait Store: Send + Sync {
     /// freed pages (zeroed by `secure_delete`) leave no copy behind. The access-log
     /// key and the index of their access events are kept: access logs outlive the
     /// data they describe.
-    fn erase_subject(&self, subject_no: u64, tallies: &[Projection]) -> Result<()>;
+    fn erase_subject(&self, subject_no: u64, tallies: &[Projection]) -> Result<()> {
+        self.erase(&[subject_no], tallies, &[], true)
+    }
+    /// Erase in one transaction: destroy the data keys of `subjects` with their sealed
+    /// facts and portal sessions, delete the rows `removals` name (each as
+    /// `apply_projections` would have added it: a tally is taken off, a registration
+    /// takes its portal code along), then apply `replace`. With `checkpoint`, the WAL
+    /// is checkpointed afterwards so freed pages (zeroed by `secure_delete`) leave no
+    /// copy behind. Access-log keys and rows are kept.
+    fn erase(&self, subjects: &[u64], removals: &[Projection], replace: &[Projection], checkpoint: bool) -> Result<()>;
+    /// Copy the WAL back into the main file and truncate it.
+    fn checkpoint_wal(&self) -> Result<()>;
+    /// Up to `limit` subjects with records of `program`, numbers above `after`, in order.
+    fn program_subjects(&self, program: &str, after: u64, limit: usize) -> Result<Vec<u64>>;
+    fn count_program_subjects(&self, program: &str) -> Result<u64>;
+    fn has_program_records(&self, program: &str, subject_no: u64) -> Result<bool>;
     // The registrants' portal: access codes (argon2 hashes) by the blind index of
     // the registration number, and short sessions.
     fn put_portal_code(&self, registration_blind: &[u8; 32], code_hash: &str) -> Result<()>;

@@ -960,3 +960,156 @@ fn access_logs_are_destroyed_a_year_after_the_data_they_describe() {
     let verifier = NoteVerifier::parse(&f.reg.verifier_key()).unwrap();
     assert!(verify(f.store.as_ref(), &verifier, &mut |_, _| {}).unwrap().ok());
 }
+
+#[test]
+fn a_programs_expungement_gives_notice_then_erases_only_what_came_from_it() {
+    use fairgate_core::expungement::{ExpungementInput, Scope};
+    use fairgate_core::import::ImportRow;
+    use fairgate_core::program::impact::analyse;
+    use fairgate_core::program::lang::compile;
+    use fairgate_store::registry::program_expungement::ProgramExpungement;
+    let mut f = fixture();
+    f.reg = Registry::open(
+        f.store.clone(),
+        SecretKey::from_bytes([1; 32]),
+        &SecretKey::from_bytes([2; 32]),
+        "test.example/log",
+        [3; 32],
+    )
+    .unwrap()
+    .with_erase_chunk(1);
+    let admin = Actor::new("u-admin", Role::Admin, "test");
+    let auditor = Actor::new("u-aud", Role::Auditor, "test");
+    let ids = seed(&f, 3);
+    let source = "id = \"callin-2003\"\ntitle = \"Old call-in\"\nlegal_basis = \"67 FR 67766\"\nstarts = 2026-01-01\nsunset = 2026-12-31\n[selection]\nmin_stay_days = 30\n";
+    let spec = compile(source).unwrap();
+    f.reg
+        .write(NOW, |b| {
+            b.draft_program(&admin, &spec, source, analyse(&spec.selection, &[], jiff::civil::date(2026, 1, 1)), "file")
+        })
+        .unwrap();
+    // Three people known only from the old program, and one (DOC000001) also registered at the desk.
+    let row = |doc: &str, surname: &str| {
+        let r = ImportRow {
+            document_kind: "P".into(),
+            issuing_state: "UTO".into(),
+            document_number: doc.into(),
+            document_expires_on: "2010-01-01".into(),
+            surname: surname.into(),
+            given_names: "OLDNAME".into(),
+            birth_date: "1961-03-17".into(),
+            sex: "M".into(),
+            nationality: "UTO".into(),
+            registration_kind: "office".into(),
+            place: "NYC-FO".into(),
+            registered_at: "2003-01-10".into(),
+        };
+        r.validate(f.reg.places(), NOW).unwrap()
+    };
+    let rows: Vec<_> = [
+        ("LEG000001", "LEGACYONE"),
+        ("LEG000002", "LEGACYTWO"),
+        ("LEG000003", "LEGACYTHREE"),
+        ("DOC000001", "SURNAME1"),
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, (d, s))| {
+        let (a, b) = row(d, s);
+        (i as u64 + 2, a, b)
+    })
+    .collect();
+    f.reg.import_rows(NOW, &admin, "callin-2003", "file-hash", rows, &mut |_, _| true).unwrap();
+    let legacy = f.reg.lookup_document(NOW, &admin, Purpose::OversightAudit, "LEG000001", "t").unwrap().0[0];
+    let both = ids[1];
+    assert_eq!(f.reg.read_timeline(NOW, &admin, Purpose::OversightAudit, both, "t").unwrap().0.registrations.len(), 2);
+    f.reg.compact_stay_facts().unwrap();
+
+    let input = ExpungementInput { authority: "Repeal order 2026-17".into(), reason: "The program ended".into() };
+    // Not while the program can still require anything.
+    assert!(f.reg.approve_program_expungement(NOW, &auditor, "callin-2003", &input).is_err());
+    f.reg.write(NOW, |b| b.repeal_program(&admin, "callin-2003", "ended")).unwrap();
+    let err = f.reg.notice_program_expungement(NOW, &admin, "callin-2003", &input, 90).unwrap_err();
+    assert!(matches!(err, RegistryError::NotPermitted(_)), "an auditor approves first: {err}");
+    f.reg.approve_program_expungement(NOW, &auditor, "callin-2003", &input).unwrap();
+    let err = f.reg.notice_program_expungement(NOW, &admin, "callin-2003", &input, 10).unwrap_err();
+    assert!(matches!(&err, RegistryError::Invalid(i) if i.0[0].field == "copy_days"), "{err}");
+    let noticed = f.reg.notice_program_expungement(NOW, &admin, "callin-2003", &input, 90).unwrap();
+    let erase_on = jiff::civil::date(2026, 12, 20);
+    assert!(
+        matches!(noticed, ProgramExpungement::Noticed { erase_on: e, subjects: 4, .. } if e == erase_on),
+        "{noticed:?}"
+    );
+    assert!(f.reg.notice_program_expungement(NOW, &admin, "callin-2003", &input, 90).is_err(), "one notice");
+
+    // During the period nothing is erased: people can still get their records.
+    let during = f.reg.expunge_program(NOW, &admin, "callin-2003", &mut |_, _| true).unwrap();
+    assert!(matches!(during, ProgramExpungement::Noticed { .. }), "{during:?}");
+    assert!(f.reg.read_timeline(NOW, &admin, Purpose::OversightAudit, legacy, "t").is_ok());
+
+    // After it: interrupted after the first person, then resumed.
+    let later: Timestamp = "2026-12-21T09:00:00Z".parse().unwrap();
+    let mut seen = Vec::new();
+    let stopped = f
+        .reg
+        .expunge_program(later, &admin, "callin-2003", &mut |done, total| {
+            seen.push((done, total));
+            false
+        })
+        .unwrap();
+    assert!(matches!(stopped, ProgramExpungement::Stopped { done: 1, remaining: 3, .. }), "{stopped:?}");
+    assert_eq!(seen, vec![(1, 4)]);
+    let done = f.reg.expunge_program(later, &admin, "callin-2003", &mut |_, _| true).unwrap();
+    let ProgramExpungement::Done { fully, partly, certificate, .. } = done else { panic!("{done:?}") };
+    // People go in subject order: the first run took the program's record from the
+    // person also registered at the desk; this one expunged the three others whole.
+    assert_eq!((fully, partly), (3, 0));
+    assert_eq!(certificate.body.scope, Scope::Program { program: "callin-2003".into() });
+    assert_eq!(certificate.body.subjects, 4);
+    f.reg.verify_certificate(&certificate).unwrap();
+
+    // The people known only from the program are gone; the other keeps everything
+    // but the program's record.
+    assert!(matches!(
+        f.reg.read_timeline(later, &admin, Purpose::OversightAudit, legacy, "t"),
+        Err(RegistryError::Erased(_))
+    ));
+    let t = f.reg.read_timeline(later, &admin, Purpose::OversightAudit, both, "t").unwrap().0;
+    assert_eq!(t.registrations.len(), 1);
+    assert_eq!(t.registrations[0].registration.program, None);
+    assert_eq!(t.crossings.len(), 1);
+    assert!(f.reg.lookup_document(later, &admin, Purpose::OversightAudit, "LEG000002", "t").unwrap().0.is_empty());
+    assert_eq!(f.store.count_program_subjects("callin-2003").unwrap(), 0);
+    // Nothing more can be recorded under the program.
+    let (s, r) = row("LEG000009", "LEGACYNINE");
+    let err = f.reg.import_rows(later, &admin, "callin-2003", "again", vec![(2, s, r)], &mut |_, _| true).unwrap_err();
+    assert!(matches!(&err, RegistryError::Invalid(i) if i.0[0].field == "program"), "{err}");
+
+    // No file holds the erased people or the program's record, in any encoding.
+    let dir = f.db.parent().unwrap();
+    let files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .map(|p| (p.display().to_string(), std::fs::read(&p).unwrap()))
+        .collect();
+    for needle in ["LEGACYONE", "LEGACYTHREE", "LEG000002", "1961-03-17", "OLDNAME", "2003-01-10"] {
+        for enc in encodings(needle) {
+            for (name, bytes) in &files {
+                assert!(!bytes.windows(enc.len()).any(|w| w == enc.as_slice()), "{needle} readable in {name}");
+            }
+        }
+    }
+    // Every leaf of the program is unreadable, the log verifies, a rebuild agrees,
+    // and running it again changes nothing.
+    let verifier = NoteVerifier::parse(&f.reg.verifier_key()).unwrap();
+    assert!(verify(f.store.as_ref(), &verifier, &mut |_, _| {}).unwrap().ok());
+    let digest = f.reg.projection_digest().unwrap();
+    f.store.drop_projections().unwrap();
+    let rebuilt = f.reg.rebuild(&mut |_, _| {}).unwrap();
+    assert_eq!(rebuilt.unreadable, 4 + 3, "four imported registrations and three creations");
+    assert_eq!(f.reg.projection_digest().unwrap(), digest);
+    let again = f.reg.expunge_program(later, &admin, "callin-2003", &mut |_, _| true).unwrap();
+    assert!(matches!(&again, ProgramExpungement::Done { certificate: c, .. } if **c == *certificate), "{again:?}");
+    assert_eq!(f.reg.certificates().unwrap().len(), 1);
+}

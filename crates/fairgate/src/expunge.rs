@@ -1,5 +1,7 @@
 //! `fairgate expunge`: erase a person with an auditor's approval and print the
-//! certificate; `fairgate expunge verify CERT.json`: check a certificate against
+//! certificate; `fairgate expunge --program ID`: open a program's notice-and-copy
+//! period, then, once it is over, erase the program's records (with a progress bar;
+//! rerun to resume); `fairgate expunge verify CERT.json`: check a certificate against
 //! this log (signature, checkpoint, inclusion of the expungement event).
 
 use std::path::{Path, PathBuf};
@@ -16,8 +18,15 @@ pub struct ExpungeArgs {
     #[command(subcommand)]
     pub command: Option<ExpungeCommand>,
     /// The subject id to erase.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "program")]
     pub subject: Option<String>,
+    /// A repealed program whose records to erase. The first run opens the
+    /// notice-and-copy period; a run on or after its last day erases.
+    #[arg(long)]
+    pub program: Option<String>,
+    /// Days people have to download their records before a program's are erased.
+    #[arg(long, default_value_t = fairgate_store::registry::program_expungement::DEFAULT_COPY_DAYS)]
+    pub copy_days: i64,
     /// The authority that orders it; printed on the public certificate, so it must not name the person.
     #[arg(long)]
     pub authority: Option<String>,
@@ -47,6 +56,9 @@ pub fn run(registry: &Registry, args: ExpungeArgs) -> Result<()> {
         return verify(registry, &certificate);
     }
     let need = |v: Option<String>, flag: &str| v.with_context(|| format!("{flag} is required"));
+    if let Some(program) = args.program.clone() {
+        return program_run(registry, &program, args);
+    }
     let subject: SubjectId = need(args.subject, "--subject")?
         .parse()
         .map_err(|e: fairgate_core::FieldError| anyhow::anyhow!("--subject: {}", e.message))?;
@@ -61,6 +73,51 @@ pub fn run(registry: &Registry, args: ExpungeArgs) -> Result<()> {
     eprintln!(
         "expunged: the certificate above is also listed at /expungements; check it with `fairgate expunge verify`"
     );
+    Ok(())
+}
+
+fn program_run(registry: &Registry, program: &str, args: ExpungeArgs) -> Result<()> {
+    use fairgate_store::registry::program_expungement::ProgramExpungement;
+    let admin = account(registry, &args.user.context("--as is required")?, Role::Admin, "--as")?;
+    let now = jiff::Timestamp::now();
+    let state = match registry.program_expungement_notice(program)? {
+        Some(_) => {
+            let bar = crate::progress_bar(0, "expunging");
+            let state = registry.expunge_program(now, &admin, program, &mut |done, total| {
+                bar.set_length(total);
+                bar.set_position(done);
+                true
+            })?;
+            bar.finish_and_clear();
+            state
+        }
+        None => {
+            let need = |v: Option<String>, flag: &str| {
+                v.with_context(|| format!("{flag} is required to open the notice-and-copy period"))
+            };
+            let input = ExpungementInput {
+                authority: need(args.authority, "--authority")?,
+                reason: need(args.reason, "--reason")?,
+            };
+            let auditor = account(registry, &need(args.approved_by, "--approved-by")?, Role::Auditor, "--approved-by")?;
+            registry.approve_program_expungement(now, &auditor, program, &input)?;
+            registry.notice_program_expungement(now, &admin, program, &input, args.copy_days)?
+        }
+    };
+    match state {
+        ProgramExpungement::Noticed { erase_on, subjects, .. } => eprintln!(
+            "notice-and-copy period open: {subjects} people have records of program {program}; each can download them from the portal (/portal) until {erase_on}. Run `fairgate expunge --program {program} --as ADMIN` on or after {erase_on} to erase them."
+        ),
+        ProgramExpungement::Stopped { done, remaining, .. } => {
+            eprintln!("stopped after {done} people; {remaining} remain: run the same command again to finish")
+        }
+        ProgramExpungement::Done { fully, partly, certificate, .. } => {
+            println!("{}", serde_json::to_string_pretty(&certificate)?);
+            eprintln!(
+                "expunged: {fully} people known only from program {program} were erased whole, and its records were removed from {partly} others. The certificate is also listed at /expungements."
+            );
+        }
+    }
     Ok(())
 }
 

@@ -345,6 +345,18 @@ impl ProgramBook {
         Ok(())
     }
 
+    /// May the records of program `id` be expunged on `today`? Only once it can no
+    /// longer require anything: repealed, or every version past its sunset.
+    pub fn check_expunge(&self, id: &str, today: Date) -> Result<(), Refusal> {
+        let rec = self.get(id).ok_or_else(|| Refusal::NoProgram(id.to_string()))?;
+        if rec.repealed.is_some() || rec.versions.iter().all(|v| today > v.program.sunset) {
+            return Ok(());
+        }
+        Err(Refusal::Conflict(format!(
+            "program `{id}` is still in force or may come into force: repeal it first (fairgate program repeal {id})"
+        )))
+    }
+
     /// The versions in force on `today`, one per program.
     pub fn in_force(&self, today: Date) -> Vec<&Version> {
         self.programs.iter().filter_map(|p| p.in_force(today)).collect()
@@ -447,6 +459,9 @@ mod tests {
         assert_eq!(rec.status(2, date(2027, 2, 1)), Status::Active);
         let too_long = program(3, date(2031, 1, 1), date(2032, 6, 1));
         assert!(b.check_draft(&too_long).unwrap_err().to_string().contains("2032-01-01"));
+        // Not while it is in force; once every version is past its sunset, it may be.
+        assert!(matches!(b.check_expunge("visitors", date(2027, 2, 1)), Err(Refusal::Conflict(_))));
+        assert_eq!(b.check_expunge("visitors", date(2028, 1, 2)), Ok(()));
 
         b.apply(
             &Event::ProgramRepealed(ProgramRepealed {
@@ -459,6 +474,8 @@ mod tests {
         );
         let rec = b.get("visitors").unwrap();
         assert_eq!(rec.status(2, date(2027, 2, 1)), Status::Repealed);
+        assert_eq!(b.check_expunge("visitors", date(2027, 2, 1)), Ok(()));
+        assert!(matches!(b.check_expunge("nobody", date(2027, 2, 1)), Err(Refusal::NoProgram(_))));
         assert!(b.in_force(date(2027, 2, 1)).is_empty());
         assert_eq!(
             b.check_draft(&program(1, date(2027, 3, 1), date(2028, 1, 1))),

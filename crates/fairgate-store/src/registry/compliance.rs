@@ -117,6 +117,25 @@ impl Registry {
         seal_facts(no, data, through, &facts)
     }
 
+    /// A subject's compliance facts folded afresh from `events` (every folded kind
+    /// still readable, in leaf order), as a compaction from the start would.
+    pub(crate) fn refold_compliance(
+        &self,
+        no: u64,
+        data: &SecretKey,
+        events: &[(u64, Event)],
+    ) -> Result<crate::store::Projection> {
+        let kinds = FOLDED_KINDS.map(|k| k.code());
+        let mut facts = Facts::default();
+        let mut through = 0;
+        let day = |place: &str, at: Timestamp| day_at(self, place, at);
+        for (leaf, event) in events.iter().filter(|(_, e)| kinds.contains(&e.kind().code())) {
+            through = through.max(*leaf);
+            facts.apply(event, &day);
+        }
+        seal_facts(no, data, through, &facts)
+    }
+
     /// Every activated program version with the days it was in force.
     pub fn program_terms(&self) -> Result<Vec<Term>> {
         Ok(fairgate_core::obligation::terms(&self.program_book()?))
@@ -438,7 +457,7 @@ impl Registry {
                         last = Some((i.no, fairgate_ledger::leaf::Sealer::new(&i.data)));
                     }
                     if let Some((_, sealer)) = &last {
-                        b.issue_notice(i.id, i.no, sealer, &i.key, i.due, on)?;
+                        b.issue_notice(i.id, i.no, sealer, &i.data, &i.key, i.due, on)?;
                     }
                 }
                 Ok(())
@@ -719,19 +738,22 @@ impl Registry {
 
 impl Batch<'_> {
     /// Record that the daily run issued a notice (not yet served).
-    /// Sealed with the subject's data key directly: a notice changes nothing the
-    /// writer's per-subject state holds, so that state is not loaded.
+    /// Sealed with the subject's keys directly (under the program's key when the
+    /// obligation is a program's): a notice changes nothing the writer's per-subject
+    /// state holds, so that state is not loaded.
+    #[allow(clippy::too_many_arguments)]
     fn issue_notice(
         &mut self,
         id: SubjectId,
         no: u64,
         sealer: &fairgate_ledger::leaf::Sealer,
+        data: &fairgate_ledger::keys::SecretKey,
         key: &str,
         due: Date,
         on: Date,
     ) -> Result<()> {
         let event = Event::NoticeIssued(NoticeIssued { subject: id, obligation: key.to_string(), due, issued_on: on });
-        self.append(no, super::SLOT_DATA, sealer, &event)?;
+        self.append_sealed(no, super::SLOT_DATA, sealer, &event, Some(data))?;
         Ok(())
     }
 }

@@ -57,6 +57,9 @@ fn canonical(body: &CertificateBody) -> Vec<u8> {
     serde_json::to_vec(body).unwrap_or_default()
 }
 
+/// Rows to delete, and the events of the leaves that stay (with their indexes).
+pub(super) type Unprojected = (Vec<crate::store::Projection>, Vec<(u64, Event)>);
+
 impl Registry {
     /// An auditor approves the expungement of a subject (good for 30 days).
     pub fn approve_expungement(
@@ -66,6 +69,17 @@ impl Registry {
         id: SubjectId,
         input: &ExpungementInput,
     ) -> Result<Receipt> {
+        self.subject_keys_of(id)?;
+        self.approve_scope(now, auditor, Scope::Subject { subject: id.to_string() }, input)
+    }
+
+    pub(super) fn approve_scope(
+        &self,
+        now: Timestamp,
+        auditor: &Actor,
+        scope: Scope,
+        input: &ExpungementInput,
+    ) -> Result<Receipt> {
         if auditor.role != Role::Auditor {
             return Err(RegistryError::NotPermitted(format!(
                 "only an auditor approves an expungement; you are signed in as {}",
@@ -73,19 +87,14 @@ impl Registry {
             )));
         }
         let (authority, reason) = input.validate()?;
-        self.subject_keys_of(id)?;
-        let event = Event::ExpungementApproved(ExpungementApproved {
-            scope: Scope::Subject { subject: id.to_string() },
-            authority,
-            reason,
-            approved_by: auditor.clone(),
-        });
+        let event =
+            Event::ExpungementApproved(ExpungementApproved { scope, authority, reason, approved_by: auditor.clone() });
         let ((), receipt) = self.write(now, |b| b.append_system(event))?;
         Ok(receipt)
     }
 
     /// The latest approval of `scope` still good at `now`, with its approver.
-    fn approval(&self, scope: &Scope, now: Timestamp) -> Result<Option<Actor>> {
+    pub(super) fn approval(&self, scope: &Scope, now: Timestamp) -> Result<Option<Actor>> {
         let key = scope.key();
         let Some((leaf, _)) =
             self.store.system_leaves(EventKind::ExpungementApproved.code())?.into_iter().rev().find(|(_, s)| *s == key)
@@ -149,12 +158,64 @@ impl Registry {
     /// Destroy a subject's data key and readable copies (after their expungement
     /// event is in the ledger).
     fn erase(&self, id: SubjectId, no: u64, data: &fairgate_ledger::keys::SecretKey) -> Result<()> {
+        let (removals, _) = self.unproject(no, data, &|_| true)?;
         // The writer must not keep anything it could seal with.
         let mut w = self.lock()?;
         w.cache.remove(&id);
-        let removals = self.content_tallies(no, data)?;
-        self.store.erase_subject(no, &removals)?;
+        self.store.erase(&[no], &removals, &[], true)?;
         Ok(())
+    }
+
+    /// What a subject's data leaves added to the projections, for the leaves whose key
+    /// slot `remove` picks (access-log leaves are never picked: they outlive the data),
+    /// as rows to delete, and the events of the other readable data leaves. Tallies of
+    /// log events stay: anyone can recount them from the clear headers.
+    pub(super) fn unproject(
+        &self,
+        no: u64,
+        data: &fairgate_ledger::keys::SecretKey,
+        remove: &dyn Fn(u8) -> bool,
+    ) -> Result<Unprojected> {
+        use fairgate_core::report::Metric;
+        let idx: Vec<u64> = self.store.subject_leaves(no, 0)?.into_iter().map(|(i, _)| i).collect();
+        let mut removals = Vec::new();
+        let mut kept = Vec::new();
+        for row in self.store.leaves_at(&idx)? {
+            let header = Header::decode(&row.leaf).map_err(|e| corrupt(format!("leaf {}: {e}", row.index)))?;
+            let slot = self.key_ids.open(&header.key_id).slot;
+            if slot == super::SLOT_ACCESS {
+                continue;
+            }
+            let Some(key) = self.leaf_key(slot, no, Some(data), None)? else {
+                // Its key is already gone (an interrupted expungement): only the index row is left.
+                if remove(slot) {
+                    removals.push(crate::store::Projection::SubjectLeaf {
+                        subject_no: no,
+                        leaf_index: row.index,
+                        kind: header.kind,
+                    });
+                }
+                continue;
+            };
+            let event = self.open_leaf(&row, &key)?;
+            if !remove(slot) {
+                kept.push((row.index, event));
+                continue;
+            }
+            crate::project::project_rows(no, row.index, &event, &self.blind, &mut removals);
+            fairgate_core::report::for_each_tally(&event, crate::project::recorded_at(header.timestamp_ms), |t| {
+                if t.metric != Metric::LogEvents {
+                    let k = t.to_key();
+                    removals.push(crate::store::Projection::Tally {
+                        metric: k.metric.as_str().to_string(),
+                        dims: k.dims,
+                        month: k.month,
+                        count: 1,
+                    });
+                }
+            });
+        }
+        Ok((removals, kept))
     }
 
     /// The retention of every live person on `on`: who falls due, when, and under
@@ -251,18 +312,6 @@ impl Registry {
             keep_until: d.keep_until,
             rule: d.rule,
         }))
-    }
-
-    /// What a subject's data events added to the report's tallies (all but the
-    /// log-event counts, which come from the clear headers and stay), as removals.
-    fn content_tallies(
-        &self,
-        no: u64,
-        data: &fairgate_ledger::keys::SecretKey,
-    ) -> Result<Vec<crate::store::Projection>> {
-        let kinds: Vec<EventKind> =
-            (1..=u16::MAX).map_while(EventKind::from_code).filter(|k| !k.is_access_log()).collect();
-        self.tally_removals(no, data, &kinds)
     }
 
     /// What a subject's events of `kinds` (opened with `key`) added to the report's
@@ -387,7 +436,7 @@ impl Registry {
 
 impl super::Batch<'_> {
     /// Append an event about no person, sealed under the system key.
-    fn append_system(&mut self, event: Event) -> Result<()> {
+    pub(super) fn append_system(&mut self, event: Event) -> Result<()> {
         let key = self.reg.system_sealer.clone();
         self.append(super::SYSTEM_SUBJECT_NO, super::SLOT_SYSTEM, &key, &event)?;
         Ok(())

@@ -4,6 +4,7 @@
 //! the same transaction as its rows).
 
 use fairgate_core::access::Actor;
+use fairgate_core::event::{Event, ImportRecorded};
 use fairgate_core::ids::SubjectId;
 use fairgate_core::registration::{ImportRef, NewRegistration};
 use fairgate_core::subject::NewSubject;
@@ -70,6 +71,7 @@ impl Registry {
                 return Ok(false);
             }
             let mut n = 0;
+            let mut last = None;
             while n < self.import_batch {
                 let Some((line, person, mut reg)) = pending.next() else { break };
                 done += 1;
@@ -104,6 +106,16 @@ impl Registry {
                 b.record_validated_registration(actor, id, reg)?;
                 report.written += 1;
                 n += 1;
+                last = Some(line);
+            }
+            if let Some(through) = last {
+                // How far the file got, in the same commit, in a leaf no erasure touches.
+                b.append_system(Event::ImportRecorded(ImportRecorded {
+                    program: program.to_string(),
+                    file: file.to_string(),
+                    through,
+                    rows: n as u64,
+                }))?;
             }
             go_on = progress(done, total);
             Ok(pending.peek().is_some() && go_on)

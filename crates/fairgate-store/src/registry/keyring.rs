@@ -1,0 +1,342 @@
+//! The keys behind the subject keys: the master keys that wrap every stored key
+//! (two of them while a rotation is under way), the program keys under which each
+//! program's records of a person are sealed, choosing the key that opens a leaf from
+//! its key slot, and `rotate_master`, which re-wraps every stored key under a new
+//! master key in short transactions while the registry keeps serving.
+
+use fairgate_core::event::{Event, EventKind, MasterKeyRotated};
+use fairgate_core::Invalid;
+use fairgate_ledger::keys::{fingerprint, program_subject_key, unwrap, wrap, SecretKey};
+use fairgate_ledger::leaf::Header;
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+
+use super::{corrupt, key_label, Registry, RegistryError, Result, SLOT_ACCESS, SLOT_DATA};
+use crate::store::{LeafRow, Rewrap};
+
+/// Key slots from this one up name a program's records: slot 16 + the program key's ordinal.
+pub const SLOT_PROGRAM_BASE: u8 = 16;
+
+/// The master keys a registry knows: the one in force and, while a rotation is
+/// under way, the next one. New keys are wrapped under the next one when there is one.
+#[derive(Clone)]
+pub struct MasterKeys {
+    pub current: SecretKey,
+    pub next: Option<SecretKey>,
+}
+
+impl MasterKeys {
+    pub fn wrapping(&self) -> &SecretKey {
+        self.next.as_ref().unwrap_or(&self.current)
+    }
+
+    fn all(&self) -> impl Iterator<Item = &SecretKey> {
+        self.next.iter().chain(std::iter::once(&self.current))
+    }
+}
+
+impl From<SecretKey> for MasterKeys {
+    fn from(current: SecretKey) -> Self {
+        MasterKeys { current, next: None }
+    }
+}
+
+/// Where a registry can read the master keys again (the data directory's key files),
+/// for when another process has started or finished a rotation.
+pub type KeySource = Box<dyn Fn() -> std::result::Result<MasterKeys, String> + Send + Sync>;
+
+/// The program keys by ordinal; `None` once destroyed.
+#[derive(Default)]
+pub(super) struct ProgramKeys(Vec<Option<(String, Option<SecretKey>)>>);
+
+pub(super) fn program_key_label(program: &str) -> Vec<u8> {
+    format!("fairgate program key v1 {program}").into_bytes()
+}
+
+/// Unwrap under whichever of `masters` wrapped the key.
+pub(super) fn unwrap_any(
+    masters: &MasterKeys,
+    wrapped: &[u8],
+    label: &[u8],
+) -> std::result::Result<SecretKey, fairgate_ledger::LedgerError> {
+    let mut last = fairgate_ledger::LedgerError::Decrypt;
+    for m in masters.all() {
+        match unwrap(m, wrapped, label) {
+            Ok(k) => return Ok(k),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
+/// What a rotation did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RotationReport {
+    pub old_fingerprint: String,
+    pub new_fingerprint: String,
+    /// Keys re-wrapped by this run.
+    pub rewrapped: u64,
+    /// Keys found already under the new master (a resumed rotation).
+    pub already: u64,
+    /// Every key is under the new master: the old one may be retired.
+    pub completed: bool,
+}
+
+impl Registry {
+    /// Read the master keys again from the key source, if there is one.
+    pub(super) fn reload_masters(&self) -> bool {
+        let Some(source) = &self.key_source else { return false };
+        match (source(), self.masters.write()) {
+            (Ok(keys), Ok(mut m)) => {
+                *m = keys;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Unwrap a stored key under a known master key, reading the master keys again
+    /// once if none fits (another process may be rotating them).
+    pub(super) fn unwrap_stored(&self, wrapped: &[u8], label: &[u8]) -> Result<SecretKey> {
+        let first = {
+            let m = self.masters.read().map_err(|_| corrupt("master keys lock poisoned"))?;
+            unwrap_any(&m, wrapped, label)
+        };
+        match first {
+            Ok(k) => Ok(k),
+            Err(e) => {
+                if self.reload_masters() {
+                    let m = self.masters.read().map_err(|_| corrupt("master keys lock poisoned"))?;
+                    if let Ok(k) = unwrap_any(&m, wrapped, label) {
+                        return Ok(k);
+                    }
+                }
+                Err(corrupt(format!("a stored key does not unwrap under the master key: {e}")))
+            }
+        }
+    }
+
+    /// Wrap a new key under the master key new keys go under.
+    pub(super) fn wrap_new(&self, key: &SecretKey, label: &[u8], rng: &mut StdRng) -> Result<Vec<u8>> {
+        let m = self.masters.read().map_err(|_| corrupt("master keys lock poisoned"))?;
+        Ok(wrap(m.wrapping(), key, label, rng))
+    }
+
+    /// Read the program keys again from the store.
+    pub(super) fn load_program_keys(&self) -> Result<()> {
+        let rows = self.store.program_keys()?;
+        let mut keys = ProgramKeys::default();
+        for row in rows {
+            let key = match &row.wrapped {
+                Some(w) => Some(self.unwrap_stored(w, &program_key_label(&row.program))?),
+                None => None,
+            };
+            let i = row.ordinal as usize;
+            if keys.0.len() <= i {
+                keys.0.resize(i + 1, None);
+            }
+            keys.0[i] = Some((row.program, key));
+        }
+        *self.program_keys.write().map_err(|_| corrupt("program keys lock poisoned"))? = keys;
+        Ok(())
+    }
+
+    fn find_program_key(&self, program: &str) -> Result<Option<(u8, Option<SecretKey>)>> {
+        let keys = self.program_keys.read().map_err(|_| corrupt("program keys lock poisoned"))?;
+        Ok(keys.0.iter().enumerate().find_map(|(i, e)| match e {
+            Some((p, k)) if p == program => Some((i as u8, k.clone())),
+            _ => None,
+        }))
+    }
+
+    /// The key of `program` for a new record: made on first use. Refused once the
+    /// program's records were expunged.
+    pub(super) fn program_key_for_append(&self, program: &str, rng: &mut StdRng) -> Result<(u8, SecretKey)> {
+        let mut found = self.find_program_key(program)?;
+        if found.is_none() {
+            self.load_program_keys()?;
+            found = self.find_program_key(program)?;
+        }
+        if found.is_none() {
+            let n = self.program_keys.read().map_err(|_| corrupt("program keys lock poisoned"))?.0.len();
+            if n >= (u8::MAX - SLOT_PROGRAM_BASE) as usize {
+                return Err(corrupt("no program key slot is left (at most 239 programs can hold records)"));
+            }
+            let key = SecretKey::generate(rng);
+            self.store.add_program_key(program, &self.wrap_new(&key, &program_key_label(program), rng)?)?;
+            self.load_program_keys()?;
+            found = self.find_program_key(program)?;
+        }
+        match found {
+            Some((ordinal, Some(key))) => Ok((ordinal, key)),
+            Some((_, None)) => Err(Invalid::one(
+                "program",
+                format!("the records of program {program} were expunged: nothing more can be recorded under it"),
+            )
+            .into()),
+            None => Err(corrupt(format!("the key of program {program} could not be stored"))),
+        }
+    }
+
+    /// The key of the program with `ordinal`, `None` once destroyed.
+    pub(super) fn program_key_by_ordinal(&self, ordinal: u8) -> Result<Option<SecretKey>> {
+        let get = |reg: &Registry| -> Result<Option<Option<SecretKey>>> {
+            let keys = reg.program_keys.read().map_err(|_| corrupt("program keys lock poisoned"))?;
+            Ok(keys.0.get(ordinal as usize).and_then(|e| e.as_ref()).map(|(_, k)| k.clone()))
+        };
+        if let Some(k) = get(self)? {
+            return Ok(k);
+        }
+        self.load_program_keys()?;
+        Ok(get(self)?.flatten())
+    }
+
+    /// The key that opens a subject's leaf sealed in `slot`; `None` when it was destroyed.
+    pub(super) fn leaf_key(
+        &self,
+        slot: u8,
+        subject_no: u64,
+        data: Option<&SecretKey>,
+        access: Option<&SecretKey>,
+    ) -> Result<Option<SecretKey>> {
+        match slot {
+            SLOT_DATA => Ok(data.cloned()),
+            SLOT_ACCESS => Ok(access.cloned()),
+            s if s >= SLOT_PROGRAM_BASE => {
+                let Some(d) = data else { return Ok(None) };
+                Ok(self.program_key_by_ordinal(s - SLOT_PROGRAM_BASE)?.map(|p| program_subject_key(&p, subject_no, d)))
+            }
+            other => Err(corrupt(format!("a leaf of subject {subject_no} names unknown key slot {other}"))),
+        }
+    }
+
+    /// The key slot of a leaf (from its key id).
+    pub(super) fn slot_of(&self, row: &LeafRow) -> Result<u8> {
+        let header = Header::decode(&row.leaf).map_err(|e| corrupt(format!("leaf {}: {e}", row.index)))?;
+        Ok(self.key_ids.open(&header.key_id).slot)
+    }
+
+    /// Open one of a subject's leaves with whichever of their keys sealed it;
+    /// `None` when that key was destroyed (an expunged program's records).
+    pub(super) fn open_subject_leaf(
+        &self,
+        row: &LeafRow,
+        subject_no: u64,
+        data: Option<&SecretKey>,
+        access: Option<&SecretKey>,
+    ) -> Result<Option<Event>> {
+        match self.leaf_key(self.slot_of(row)?, subject_no, data, access)? {
+            Some(k) => Ok(Some(self.open_leaf(row, &k)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Re-wrap every stored key (subjects', programs' and the system's) under
+    /// `masters.next`, in transactions of `chunk` subjects, while the registry keeps
+    /// serving. The registry must have been opened with both master keys. A
+    /// rotation can stop anywhere and be run again: keys already under the new
+    /// master are counted and left alone, and each replacement applies only if the
+    /// stored key is still the one that was read (an erasure in between wins).
+    /// `progress` gets (subjects done, subjects in all). The first run appends a
+    /// `MasterKeyRotated` event (so every other process using this database
+    /// re-reads its key files before its next write), the last one another with
+    /// `completed`. The caller then makes the new key the current one.
+    pub fn rotate_master(
+        &self,
+        now: jiff::Timestamp,
+        chunk: usize,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<RotationReport> {
+        let masters = self.masters.read().map_err(|_| corrupt("master keys lock poisoned"))?.clone();
+        let Some(next) = masters.next.clone() else {
+            return Err(RegistryError::NotPermitted("no next master key: start a rotation first".into()));
+        };
+        let old_fp = fingerprint(&masters.current);
+        let new_fp = fingerprint(&next);
+        let mut report =
+            RotationReport { old_fingerprint: old_fp.clone(), new_fingerprint: new_fp.clone(), ..Default::default() };
+        let started = self
+            .store
+            .system_leaves(EventKind::MasterKeyRotated.code())?
+            .into_iter()
+            .any(|(leaf, _)| matches!(self.rotation_event(leaf), Ok(Some(e)) if e.new_fingerprint == new_fp));
+        if !started {
+            let event = Event::MasterKeyRotated(MasterKeyRotated {
+                old_fingerprint: old_fp.clone(),
+                new_fingerprint: new_fp.clone(),
+                completed: false,
+                rewrapped: 0,
+            });
+            self.write(now, |b| b.append_system(event))?;
+        }
+        let mut rng = {
+            let mut seed = [0u8; 32];
+            rand::RngCore::fill_bytes(&mut self.lock()?.rng, &mut seed);
+            StdRng::from_seed(seed)
+        };
+        let mut rewrap = |old: &[u8], label: &[u8], report: &mut RotationReport| -> Result<Option<Vec<u8>>> {
+            if unwrap(&next, old, label).is_ok() {
+                report.already += 1;
+                return Ok(None);
+            }
+            let key = unwrap(&masters.current, old, label)
+                .map_err(|_| corrupt("a stored key unwraps under neither the old nor the new master key"))?;
+            Ok(Some(wrap(&next, &key, label, &mut rng)))
+        };
+        // The system's keys and the programs' first: there are few.
+        let mut out = Vec::new();
+        for (name, old) in self.store.system_keys()? {
+            let label = format!("fairgate system key v1 {name}").into_bytes();
+            if let Some(new) = rewrap(&old, &label, &mut report)? {
+                out.push(Rewrap::System { name, old, new });
+            }
+        }
+        for row in self.store.program_keys()? {
+            let Some(old) = row.wrapped else { continue };
+            if let Some(new) = rewrap(&old, &program_key_label(&row.program), &mut report)? {
+                out.push(Rewrap::Program { ordinal: row.ordinal, old, new });
+            }
+        }
+        report.rewrapped += self.store.rewrap(&out)?;
+        let total = self.store.max_subject_no()?;
+        let mut after = 0;
+        loop {
+            let rows = self.store.subject_keys_after(after, chunk.max(1))?;
+            let Some(last) = rows.last() else { break };
+            after = last.subject_no;
+            let mut out = Vec::with_capacity(rows.len() * 2);
+            for row in rows {
+                let no = row.subject_no;
+                if let Some(old) = row.data_key {
+                    if let Some(new) = rewrap(&old, &key_label(no, SLOT_DATA), &mut report)? {
+                        out.push(Rewrap::SubjectData { subject_no: no, old, new });
+                    }
+                }
+                if let Some(old) = row.access_key {
+                    if let Some(new) = rewrap(&old, &key_label(no, SLOT_ACCESS), &mut report)? {
+                        out.push(Rewrap::SubjectAccess { subject_no: no, old, new });
+                    }
+                }
+            }
+            report.rewrapped += self.store.rewrap(&out)?;
+            progress(after.min(total), total.max(after));
+        }
+        let event = Event::MasterKeyRotated(MasterKeyRotated {
+            old_fingerprint: old_fp,
+            new_fingerprint: new_fp,
+            completed: true,
+            rewrapped: report.rewrapped,
+        });
+        self.write(now, |b| b.append_system(event))?;
+        report.completed = true;
+        Ok(report)
+    }
+
+    fn rotation_event(&self, leaf: u64) -> Result<Option<MasterKeyRotated>> {
+        let row = self.store.leaves_at(&[leaf])?.pop().ok_or_else(|| corrupt(format!("leaf {leaf} is missing")))?;
+        match self.open_leaf(&row, &self.system)? {
+            Event::MasterKeyRotated(e) => Ok(Some(e)),
+            _ => Ok(None),
+        }
+    }
+}

@@ -1,0 +1,328 @@
+//! Expunging a program's data. An auditor approves; an administrator opens a
+//! notice-and-copy period (90 days by default) during which every affected person
+//! can download their records from the portal; after it, the same command erases:
+//! people whose only records come from the program are expunged whole, and the
+//! others lose the program's records (sealed under the program's key, which is
+//! destroyed at the end). The work goes in chunks, each one transaction, so it can
+//! stop anywhere and be run again; a second run after the end changes nothing and
+//! returns the same certificate.
+
+use fairgate_core::access::{Actor, Role};
+use fairgate_core::event::*;
+use fairgate_core::expungement::{Certificate, ExpungementInput, Scope};
+use fairgate_ledger::leaf::Header;
+use jiff::civil::Date;
+use jiff::Timestamp;
+
+use super::{corrupt, Receipt, Registry, RegistryError, Result};
+
+/// The shortest notice-and-copy period an administrator may set.
+pub const MIN_COPY_DAYS: i64 = 30;
+/// The notice-and-copy period unless another is given.
+pub const DEFAULT_COPY_DAYS: i64 = 90;
+/// People per transaction.
+pub const ERASE_CHUNK: usize = 2_000;
+
+/// Where a program-wide expungement stands.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "state", rename_all = "kebab-case")]
+pub enum ProgramExpungement {
+    /// The notice-and-copy period is open until `erase_on`.
+    Noticed { program: String, erase_on: Date, subjects: u64, leaf_index: u64 },
+    /// Stopped part-way (the caller asked to stop): run it again to finish.
+    Stopped { program: String, done: u64, remaining: u64 },
+    /// Done: everything of the program is erased. `fully` and `partly` count the
+    /// people this run expunged whole and the people it removed records from.
+    Done { program: String, fully: u64, partly: u64, certificate: Box<Certificate> },
+}
+
+/// A program whose records of a person will be erased, and when.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PendingErasure {
+    pub program: String,
+    pub erase_on: Date,
+}
+
+impl Registry {
+    /// The programs whose records of `id` are noticed for erasure and not yet erased,
+    /// so the person can be told to download them. No personal data: not logged.
+    pub fn pending_erasures(&self, id: fairgate_core::ids::SubjectId) -> Result<Vec<PendingErasure>> {
+        let no = self.subject_no(id)?;
+        let done: Vec<String> =
+            self.store.system_leaves(EventKind::Expunged.code())?.into_iter().map(|(_, s)| s).collect();
+        let mut out = Vec::new();
+        for (leaf, scope) in self.store.system_leaves(EventKind::ExpungementNoticed.code())? {
+            let Some(program) = scope.strip_prefix("program:") else { continue };
+            if done.contains(&scope) || !self.store.has_program_records(program, no)? {
+                continue;
+            }
+            let row = self.store.leaves_at(&[leaf])?.pop().ok_or_else(|| corrupt(format!("leaf {leaf} is missing")))?;
+            if let Event::ExpungementNoticed(n) = self.open_leaf(&row, &self.system)? {
+                out.push(PendingErasure { program: program.to_string(), erase_on: n.erase_on });
+            }
+        }
+        Ok(out)
+    }
+
+    /// An auditor approves the expungement of a program's data (good for 30 days,
+    /// long enough to open the notice period).
+    pub fn approve_program_expungement(
+        &self,
+        now: Timestamp,
+        auditor: &Actor,
+        program: &str,
+        input: &ExpungementInput,
+    ) -> Result<Receipt> {
+        let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
+        self.program_book()?.check_expunge(program, today)?;
+        self.approve_scope(now, auditor, Scope::Program { program: program.to_string() }, input)
+    }
+
+    /// The notice of a program's expungement, if one was opened, with its leaf.
+    pub fn program_expungement_notice(&self, program: &str) -> Result<Option<(u64, ExpungementNoticed)>> {
+        let key = Scope::Program { program: program.to_string() }.key();
+        let Some((leaf, _)) =
+            self.store.system_leaves(EventKind::ExpungementNoticed.code())?.into_iter().rev().find(|(_, s)| *s == key)
+        else {
+            return Ok(None);
+        };
+        let row = self.store.leaves_at(&[leaf])?.pop().ok_or_else(|| corrupt(format!("leaf {leaf} is missing")))?;
+        match self.open_leaf(&row, &self.system)? {
+            Event::ExpungementNoticed(e) => Ok(Some((leaf, e))),
+            _ => Err(corrupt(format!("leaf {leaf} is not an expungement notice"))),
+        }
+    }
+
+    /// Open the notice-and-copy period of a program's expungement (administrators,
+    /// with an auditor's approval): records are erased on `today + copy_days`, not
+    /// before. Opening it twice is refused; the first notice stands.
+    pub fn notice_program_expungement(
+        &self,
+        now: Timestamp,
+        admin: &Actor,
+        program: &str,
+        input: &ExpungementInput,
+        copy_days: i64,
+    ) -> Result<ProgramExpungement> {
+        if admin.role != Role::Admin {
+            return Err(RegistryError::NotPermitted(format!(
+                "only an administrator opens a program's expungement; you are signed in as {}",
+                admin.role.as_str()
+            )));
+        }
+        let (authority, reason) = input.validate()?;
+        if copy_days < MIN_COPY_DAYS {
+            return Err(fairgate_core::Invalid::one(
+                "copy_days",
+                format!("must be at least {MIN_COPY_DAYS}: people need time to download their records"),
+            )
+            .into());
+        }
+        let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
+        self.program_book()?.check_expunge(program, today)?;
+        if let Some((_, n)) = self.program_expungement_notice(program)? {
+            return Err(RegistryError::NotPermitted(format!(
+                "the expungement of program {program} is already noticed for {}: run `fairgate expunge --program {program}` on or after that day",
+                n.erase_on
+            )));
+        }
+        let scope = Scope::Program { program: program.to_string() };
+        let approved_by = self.approval(&scope, now)?.ok_or_else(|| {
+            RegistryError::NotPermitted(format!(
+                "no auditor has approved expunging program {program} in the last {} days: an auditor must approve it first (fairgate expunge approve --program {program})",
+                fairgate_core::expungement::APPROVAL_DAYS
+            ))
+        })?;
+        if approved_by.id == admin.id {
+            return Err(RegistryError::NotPermitted(
+                "the approver and the administrator must be different people".into(),
+            ));
+        }
+        let erase_on = today
+            .checked_add(jiff::Span::new().days(copy_days))
+            .map_err(|_| fairgate_core::Invalid::one("copy_days", "is too large"))?;
+        let subjects = self.store.count_program_subjects(program)?;
+        let event = Event::ExpungementNoticed(ExpungementNoticed {
+            scope,
+            erase_on,
+            subjects,
+            authority,
+            reason,
+            noticed_by: admin.clone(),
+            approved_by,
+        });
+        let ((), receipt) = self.write(now, |b| b.append_system(event))?;
+        Ok(ProgramExpungement::Noticed {
+            program: program.to_string(),
+            erase_on,
+            subjects,
+            leaf_index: receipt.leaf_index,
+        })
+    }
+
+    /// Where the expungement of `program` stands, or carry it out once its notice
+    /// period is over (administrators). `progress` gets (people done, people in all)
+    /// after each chunk and returns `false` to stop there. Resumable and
+    /// idempotent: see the module comment.
+    pub fn expunge_program(
+        &self,
+        now: Timestamp,
+        admin: &Actor,
+        program: &str,
+        progress: &mut dyn FnMut(u64, u64) -> bool,
+    ) -> Result<ProgramExpungement> {
+        if admin.role != Role::Admin {
+            return Err(RegistryError::NotPermitted(format!(
+                "only an administrator carries out an expungement; you are signed in as {}",
+                admin.role.as_str()
+            )));
+        }
+        let key = Scope::Program { program: program.to_string() }.key();
+        if let Some((leaf, _)) =
+            self.store.system_leaves(EventKind::Expunged.code())?.into_iter().find(|(_, s)| *s == key)
+        {
+            // Finished before, perhaps without its checkpoint.
+            self.sign_checkpoint(now)?;
+            return self.done(program, leaf, 0, 0);
+        }
+        let Some((notice_leaf, notice)) = self.program_expungement_notice(program)? else {
+            return Err(RegistryError::NotPermitted(format!(
+                "no notice-and-copy period was opened for program {program}: open one first (fairgate expunge --program {program} --authority TEXT --reason TEXT)"
+            )));
+        };
+        let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
+        if today < notice.erase_on {
+            return Ok(ProgramExpungement::Noticed {
+                program: program.to_string(),
+                erase_on: notice.erase_on,
+                subjects: notice.subjects,
+                leaf_index: notice_leaf,
+            });
+        }
+        let total = self.store.count_program_subjects(program)?;
+        let (mut fully, mut partly, mut done) = (0u64, 0u64, 0u64);
+        let slot = self.program_slot(program)?;
+        loop {
+            // Rows are deleted as people are done, so each chunk starts from the first.
+            let nos = self.store.program_subjects(program, 0, self.erase_chunk)?;
+            if nos.is_empty() {
+                break;
+            }
+            let (f, p) = self.erase_program_chunk(program, slot, &nos)?;
+            fully += f;
+            partly += p;
+            done += nos.len() as u64;
+            if !progress(done, total) {
+                let remaining = self.store.count_program_subjects(program)?;
+                if remaining > 0 {
+                    return Ok(ProgramExpungement::Stopped { program: program.to_string(), done, remaining });
+                }
+            }
+        }
+        if self.program_key_by_ordinal_live(slot)? {
+            self.store.destroy_program_key(program)?;
+            self.load_program_keys()?;
+        }
+        let event = Event::Expunged(Expunged {
+            scope: Scope::Program { program: program.to_string() },
+            subjects: notice.subjects,
+            authority: notice.authority,
+            reason: notice.reason,
+            expunged_by: admin.clone(),
+            approved_by: notice.approved_by,
+        });
+        let ((), receipt) = self.write(now, |b| b.append_system(event))?;
+        self.store.checkpoint_wal()?;
+        self.sign_checkpoint(now)?;
+        self.done(program, receipt.leaf_index, fully, partly)
+    }
+
+    fn done(&self, program: &str, leaf: u64, fully: u64, partly: u64) -> Result<ProgramExpungement> {
+        Ok(ProgramExpungement::Done {
+            program: program.to_string(),
+            fully,
+            partly,
+            certificate: Box::new(self.certificate(leaf)?),
+        })
+    }
+
+    /// The key slot of a program's records (`None` when it never had any).
+    fn program_slot(&self, program: &str) -> Result<Option<u8>> {
+        self.load_program_keys()?;
+        Ok(self
+            .store
+            .program_keys()?
+            .into_iter()
+            .find(|r| r.program == program)
+            .map(|r| super::keyring::SLOT_PROGRAM_BASE + r.ordinal))
+    }
+
+    fn program_key_by_ordinal_live(&self, slot: Option<u8>) -> Result<bool> {
+        match slot {
+            Some(s) => Ok(self.program_key_by_ordinal(s - super::keyring::SLOT_PROGRAM_BASE)?.is_some()),
+            None => Ok(false),
+        }
+    }
+
+    /// Erase one chunk of a program's people in one transaction: (expunged whole,
+    /// records removed).
+    fn erase_program_chunk(&self, program: &str, slot: Option<u8>, nos: &[u64]) -> Result<(u64, u64)> {
+        let mut erased = Vec::new();
+        let mut removals = Vec::new();
+        let mut replace = Vec::new();
+        let mut partly = 0;
+        for &no in nos {
+            let keys = self.store.subject_keys(no)?;
+            let data = match keys.as_ref().and_then(|k| k.data_key.as_deref()) {
+                Some(w) => self.unwrap_slot(no, super::SLOT_DATA, w)?,
+                None => {
+                    // Erased meanwhile: only the index row is left.
+                    removals.push(crate::store::Projection::ProgramSubject {
+                        program: program.to_string(),
+                        subject_no: no,
+                    });
+                    continue;
+                }
+            };
+            let is_program = |s: u8| Some(s) == slot;
+            if self.only_program_records(no, slot)? {
+                let (r, _) = self.unproject(no, &data, &|_| true)?;
+                removals.extend(r);
+                erased.push(no);
+            } else {
+                let (r, kept) = self.unproject(no, &data, &is_program)?;
+                removals.extend(r);
+                // Whatever was left of the row (a program record without its key).
+                removals
+                    .push(crate::store::Projection::ProgramSubject { program: program.to_string(), subject_no: no });
+                replace.push(self.refold_compliance(no, &data, &kept)?);
+                partly += 1;
+            }
+        }
+        let mut w = self.lock()?;
+        // Nothing of these people may stay in the writer's memory.
+        w.cache.clear();
+        self.store.erase(&erased, &removals, &replace, false)?;
+        Ok((erased.len() as u64, partly))
+    }
+
+    /// Does every data leaf of the subject come from the program (its records, and
+    /// the creation of the person it brought in)?
+    fn only_program_records(&self, no: u64, slot: Option<u8>) -> Result<bool> {
+        let leaves = self.store.subject_leaves(no, 0)?;
+        let idx: Vec<u64> = leaves
+            .iter()
+            .filter(|(_, k)| !EventKind::from_code(*k).is_some_and(EventKind::is_access_log))
+            .map(|(i, _)| *i)
+            .collect();
+        for row in self.store.leaves_at(&idx)? {
+            let header = Header::decode(&row.leaf).map_err(|e| corrupt(format!("leaf {}: {e}", row.index)))?;
+            let s = self.key_ids.open(&header.key_id).slot;
+            let created = s == super::SLOT_DATA && header.kind == EventKind::SubjectCreated.code();
+            if !created && Some(s) != slot {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+}
