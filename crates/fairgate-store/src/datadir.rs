@@ -5,8 +5,13 @@
 //! fairgate-data/
 //!   fairgate.db (+ -wal, -shm)   the SQLite database
 //!   master.key                   wraps every data key (hex, mode 0600)
+//!   master.key.next              only during `fairgate keys rotate`: the new master key
 //!   checkpoint.key               Ed25519 seed that signs checkpoints (hex, mode 0600)
 //! ```
+//!
+//! A rotation writes `master.key.next` first, re-wraps every stored key under it,
+//! then renames it over `master.key`. At every moment the files hold every key in
+//! use, so a process that finds a key it cannot unwrap reads them again.
 
 use std::fs;
 use std::io::Write;
@@ -14,6 +19,8 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use fairgate_ledger::keys::SecretKey;
+
+use crate::registry::keyring::{KeySource, MasterKeys};
 use rand::{CryptoRng, RngCore};
 
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +36,8 @@ pub enum DataDirError {
 pub struct DataDir {
     pub root: PathBuf,
     pub master_key: SecretKey,
+    /// The next master key, while a rotation is under way.
+    pub next_master_key: Option<SecretKey>,
     pub signing_seed: SecretKey,
     /// True when this call created the directory's keys.
     pub created: bool,
@@ -53,8 +62,60 @@ impl DataDir {
         }
         let master_key = key_file(&master_path, rng)?;
         let signing_seed = key_file(&root.join("checkpoint.key"), rng)?;
-        Ok(DataDir { root: root.to_path_buf(), master_key, signing_seed, created })
+        let next_master_key = existing_key(&root.join(NEXT))?;
+        Ok(DataDir { root: root.to_path_buf(), master_key, next_master_key, signing_seed, created })
     }
+
+    /// The master keys, for `Registry::open`.
+    pub fn master_keys(&self) -> MasterKeys {
+        MasterKeys { current: self.master_key.clone(), next: self.next_master_key.clone() }
+    }
+
+    /// Reads the master key files again whenever called (see the module comment).
+    pub fn key_source(&self) -> KeySource {
+        let root = self.root.clone();
+        Box::new(move || {
+            let current = existing_key(&root.join("master.key"))
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("{} is missing", root.join("master.key").display()))?;
+            let next = existing_key(&root.join(NEXT)).map_err(|e| e.to_string())?;
+            Ok(MasterKeys { current, next })
+        })
+    }
+
+    /// Start a rotation: make `master.key.next`, unless one is there (a rotation
+    /// that was interrupted resumes with it).
+    pub fn begin_rotation(&mut self, rng: &mut (impl RngCore + CryptoRng)) -> Result<(), DataDirError> {
+        self.next_master_key = Some(key_file(&self.root.join(NEXT), rng)?);
+        Ok(())
+    }
+
+    /// End a rotation: the next key becomes `master.key` (an atomic rename), and the
+    /// old key is gone from the directory.
+    pub fn finish_rotation(&mut self) -> Result<(), DataDirError> {
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| DataDirError::Io { path, source }
+        };
+        let next = self.root.join(NEXT);
+        let master = self.root.join("master.key");
+        fs::rename(&next, &master).map_err(io(&next))?;
+        fs::File::open(&self.root).and_then(|d| d.sync_all()).map_err(io(&self.root))?;
+        if let Some(k) = self.next_master_key.take() {
+            self.master_key = k;
+        }
+        Ok(())
+    }
+}
+
+const NEXT: &str = "master.key.next";
+
+fn existing_key(path: &Path) -> Result<Option<SecretKey>, DataDirError> {
+    if !path.exists() {
+        return Ok(None);
+    }
+    // key_file only reads (and checks) a file that exists.
+    key_file(path, &mut rand::rngs::OsRng).map(Some)
 }
 
 fn key_file(path: &Path, rng: &mut (impl RngCore + CryptoRng)) -> Result<SecretKey, DataDirError> {

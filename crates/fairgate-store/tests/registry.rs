@@ -1113,3 +1113,81 @@ fn a_programs_expungement_gives_notice_then_erases_only_what_came_from_it() {
     assert!(matches!(&again, ProgramExpungement::Done { certificate: c, .. } if **c == *certificate), "{again:?}");
     assert_eq!(f.reg.certificates().unwrap().len(), 1);
 }
+
+#[test]
+fn the_master_key_rotates_while_another_registry_keeps_serving_and_an_interruption_loses_nothing() {
+    use fairgate_store::registry::keyring::MasterKeys;
+    use std::sync::Mutex;
+    let f = fixture();
+    let (old, new) = (SecretKey::from_bytes([1; 32]), SecretKey::from_bytes([9; 32]));
+    let ids = seed(&f, 5);
+    // A program key too: an imported record.
+    let admin = Actor::new("u-admin", Role::Admin, "test");
+    let source = "id = \"callin-2003\"\ntitle = \"Old call-in\"\nlegal_basis = \"67 FR 67766\"\nstarts = 2026-01-01\nsunset = 2026-12-31\n[selection]\nmin_stay_days = 30\n";
+    let spec = fairgate_core::program::lang::compile(source).unwrap();
+    let impact = fairgate_core::program::impact::analyse(&spec.selection, &[], jiff::civil::date(2026, 1, 1));
+    f.reg.write(NOW, |b| b.draft_program(&admin, &spec, source, impact, "file")).unwrap();
+    let row = fairgate_core::import::ImportRow {
+        document_kind: "P".into(),
+        issuing_state: "UTO".into(),
+        document_number: "LEG000001".into(),
+        document_expires_on: "2010-01-01".into(),
+        surname: "LEGACY".into(),
+        given_names: "A".into(),
+        birth_date: "1970-01-01".into(),
+        sex: "M".into(),
+        nationality: "UTO".into(),
+        registration_kind: "office".into(),
+        place: "NYC-FO".into(),
+        registered_at: "2003-01-10".into(),
+    };
+    let (s, r) = row.validate(f.reg.places(), NOW).unwrap();
+    f.reg.import_rows(NOW, &admin, "callin-2003", "h", vec![(2, s, r)], &mut |_, _| true).unwrap();
+    let legacy = f.reg.lookup_document(NOW, &admin, Purpose::OversightAudit, "LEG000001", "t").unwrap().0[0];
+    let digest = f.reg.projection_digest().unwrap();
+
+    // The "key files": what a process would read from the data directory.
+    let files = Arc::new(Mutex::new(MasterKeys { current: old.clone(), next: None }));
+    let open = |keys: MasterKeys| {
+        let files = files.clone();
+        Registry::open(f.store.clone(), keys, &SecretKey::from_bytes([2; 32]), "test.example/log", [4; 32])
+            .unwrap()
+            .with_key_source(Box::new(move || Ok(files.lock().unwrap().clone())))
+    };
+    // The serving registry knows only the old key.
+    let serving = open(MasterKeys { current: old.clone(), next: None });
+    assert!(serving.read_timeline(NOW, &officer(), Purpose::BorderCheck, ids[0], "t").is_ok());
+
+    // The rotation starts (the next key is written first), and is interrupted after one chunk.
+    *files.lock().unwrap() = MasterKeys { current: old.clone(), next: Some(new.clone()) };
+    let rotating = open(MasterKeys { current: old.clone(), next: Some(new.clone()) });
+    let first = rotating.rotate_master(NOW, 2, &mut |_, _| false).unwrap();
+    assert!(!first.completed);
+    assert!(first.rewrapped >= 3 + 1 + 4, "system keys, the program key and two subjects' two keys: {first:?}");
+
+    // The server reads a re-wrapped person and a not yet re-wrapped one, and registers
+    // someone new (under the new key: it re-reads the key files once the log moved).
+    for id in [ids[0], ids[4], legacy] {
+        assert!(serving.read_timeline(NOW, &officer(), Purpose::BorderCheck, id, "t").is_ok(), "{id}");
+    }
+    let (fresh, _) = serving.write(NOW, |b| b.create_subject(&officer(), &person("FRESH", "NEW000001"))).unwrap();
+
+    // Resumed, it finishes; then the old key is retired.
+    let second = rotating.rotate_master(NOW, 2, &mut |_, _| true).unwrap();
+    assert!(second.completed && second.already >= first.rewrapped, "{second:?}");
+    *files.lock().unwrap() = MasterKeys { current: new.clone(), next: None };
+
+    // With only the new key, everything reads and rebuilds; with only the old one, nothing opens.
+    let after = open(MasterKeys { current: new.clone(), next: None });
+    for id in ids.iter().copied().chain([legacy, fresh]) {
+        assert!(after.read_timeline(NOW, &officer(), Purpose::BorderCheck, id, "t").is_ok(), "{id}");
+    }
+    let rotated_digest = after.projection_digest().unwrap();
+    assert_eq!(rotated_digest.subjects, digest.subjects + 1);
+    f.store.drop_projections().unwrap();
+    after.rebuild(&mut |_, _| {}).unwrap();
+    assert_eq!(after.projection_digest().unwrap(), rotated_digest, "every leaf still opens");
+    assert!(Registry::open(f.store.clone(), old, &SecretKey::from_bytes([2; 32]), "test.example/log", [5; 32]).is_err());
+    let verifier = NoteVerifier::parse(&after.verifier_key()).unwrap();
+    assert!(verify(f.store.as_ref(), &verifier, &mut |_, _| {}).unwrap().ok());
+}

@@ -101,7 +101,6 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Measure performance.
     /// Programs: check, impact analysis, add, activate, sign off, repeal, list, show.
     #[command(subcommand)]
     Program(fairgate::program::ProgramCommand),
@@ -174,6 +173,11 @@ enum Command {
     /// Individual designations: statistics by officer and place, for auditors.
     #[command(subcommand)]
     Designations(fairgate::designations::DesignationsCommand),
+    /// The master key: rotate it (re-wrap every stored key under a new one, while
+    /// `serve` keeps serving), or show which one is in use.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Measure performance.
     #[command(subcommand)]
     Bench(BenchCommand),
 }
@@ -254,6 +258,21 @@ enum RetentionCommand {
 }
 
 #[derive(Subcommand)]
+enum KeysCommand {
+    /// Make a new master key and re-wrap every subject, program and system key under
+    /// it, in short transactions: a running `serve` keeps serving and picks the new
+    /// key up by itself. If interrupted, run it again: it resumes. At the end the new
+    /// key replaces `master.key`; destroy any backup of the old one.
+    Rotate {
+        /// Subjects per transaction.
+        #[arg(long, default_value_t = 5_000)]
+        chunk: usize,
+    },
+    /// Which master key is in use (by fingerprint), and whether a rotation is under way.
+    Status,
+}
+
+#[derive(Subcommand)]
 enum NoticesCommand {
     /// Print the notices (text, separated by form feeds) of obligations due before a day.
     Send {
@@ -312,8 +331,9 @@ pub(crate) fn open(data: &Path, origin: &str) -> Result<Opened> {
         .with_context(|| format!("opening the data directory {}", data.display()))?;
     let store =
         Arc::new(SqliteStore::open(&dir.db_path()).with_context(|| format!("opening {}", dir.db_path().display()))?);
-    let registry = Registry::open(store.clone(), dir.master_key.clone(), &dir.signing_seed, origin, seed())
-        .context("opening the registry")?;
+    let registry = Registry::open(store.clone(), dir.master_keys(), &dir.signing_seed, origin, seed())
+        .context("opening the registry (is master.key the one this database was made with?)")?
+        .with_key_source(dir.key_source());
     Ok(Opened { registry: Arc::new(registry), store, created: dir.created })
 }
 
@@ -435,6 +455,19 @@ fn run(cli: Cli) -> Result<()> {
             on.as_deref(),
             json,
         ),
+        Command::Keys(KeysCommand::Rotate { chunk }) => rotate_keys(&cli.data, chunk),
+        Command::Keys(KeysCommand::Status) => {
+            let dir = open_key_dir(&cli.data)?;
+            println!("master key {}", fairgate_ledger::keys::fingerprint(&dir.master_key));
+            match &dir.next_master_key {
+                Some(k) => println!(
+                    "a rotation to {} is under way: run `fairgate keys rotate` to finish it",
+                    fairgate_ledger::keys::fingerprint(k)
+                ),
+                None => println!("no rotation under way"),
+            }
+            Ok(())
+        }
         Command::Retention(RetentionCommand::Run { on, dry_run, json }) => {
             retention(&open_existing(&cli.data)?.registry, on.as_deref(), dry_run, json)
         }
@@ -478,6 +511,41 @@ fn run(cli: Cli) -> Result<()> {
         Command::Bench(BenchCommand::Compliance(args)) => bench::compliance(&args),
         Command::Bench(BenchCommand::Import(args)) => bench::import(&args),
     }
+}
+
+fn open_key_dir(data: &Path) -> Result<DataDir> {
+    if !data.join("master.key").exists() {
+        bail!("{} is not a Fairgate data directory (no master.key): pass --data DIR", data.display());
+    }
+    DataDir::open_or_create(data, &mut rand::rngs::OsRng)
+        .with_context(|| format!("opening the data directory {}", data.display()))
+}
+
+fn rotate_keys(data: &Path, chunk: usize) -> Result<()> {
+    let mut dir = open_key_dir(data)?;
+    let resuming = dir.next_master_key.is_some();
+    dir.begin_rotation(&mut rand::rngs::OsRng).context("writing master.key.next")?;
+    let o = open_existing(data)?;
+    let bar = progress(o.store.max_subject_no()?, "re-wrapping");
+    let report = o.registry.rotate_master(jiff::Timestamp::now(), chunk, &mut |done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+        true
+    })?;
+    bar.finish_and_clear();
+    if !report.completed {
+        bail!("the rotation stopped before the end: run `fairgate keys rotate` again to resume it");
+    }
+    dir.finish_rotation().context("replacing master.key with master.key.next")?;
+    if resuming {
+        println!("resumed the rotation that was under way");
+    }
+    println!(
+        "master key rotated: {} -> {}; {} keys re-wrapped ({} were already).",
+        report.old_fingerprint, report.new_fingerprint, report.rewrapped, report.already
+    );
+    println!("master.key now holds the new key. Back it up, and destroy every backup of the old one.");
+    Ok(())
 }
 
 fn audit_verify(data: &Path) -> Result<()> {

@@ -612,3 +612,82 @@ fn a_retention_dry_run_lists_and_changes_nothing() {
     assert!(listed[0]["rule"].as_str().unwrap().contains("after the last exit"), "{r}");
     assert_eq!(size(), before, "a dry run writes nothing");
 }
+
+/// One HTTP/1.1 request with a bearer token (and a purpose for reads); (status, body).
+fn http(url: &str, method: &str, token: &str, body: Option<&str>) -> (u16, String) {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_once('/').unwrap();
+    let mut s = std::net::TcpStream::connect(host).unwrap();
+    let body = body.unwrap_or("");
+    write!(
+        s,
+        "{method} /{path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\nFairgate-Purpose: border-check\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let status = out.split_whitespace().nth(1).unwrap().parse().unwrap();
+    (status, out.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default())
+}
+
+#[test]
+fn keys_rotate_runs_beside_a_serving_server_which_keeps_reading_and_writing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let seeded = fairgate(data, &["demo", "--travellers", "200"]);
+    assert!(seeded.status.success(), "{}", text(&seeded.stderr));
+    let out = text(&seeded.stdout);
+    let token = out
+        .lines()
+        .find(|l| l.trim_start().starts_with("demo-officer"))
+        .and_then(|l| l.split_whitespace().last())
+        .unwrap()
+        .to_string();
+    let old_key = std::fs::read_to_string(data.join("master.key")).unwrap();
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fairgate"))
+        .arg("--data")
+        .arg(data)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = loop {
+        let line = lines.next().expect("serve exited before it served").unwrap();
+        if let Some(rest) = line.strip_prefix("Fairgate is serving on ") {
+            break rest.split_whitespace().next().unwrap().to_string();
+        }
+    };
+    std::thread::spawn(move || lines.for_each(drop));
+    let person = r#"{"document": {"kind": "P", "issuing_state": "UTO", "number": "ROT000001", "expires_on": "2031-04-15"}, "surname": "BEFORE", "given_names": "A", "birth_date": "1980-01-01", "sex": "F", "nationality": "UTO"}"#;
+    let (st, b) = http(&format!("{url}subjects"), "POST", &token, Some(person));
+    assert_eq!(st, 201, "{b}");
+    let before = b.split("\"id\":\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+
+    let rotated = fairgate(data, &["keys", "rotate", "--chunk", "50"]);
+    assert!(rotated.status.success(), "{}", text(&rotated.stderr));
+    assert!(text(&rotated.stdout).contains("master key rotated"), "{}", text(&rotated.stdout));
+    assert!(!data.join("master.key.next").exists());
+    assert_ne!(std::fs::read_to_string(data.join("master.key")).unwrap(), old_key);
+    assert_eq!(std::fs::metadata(data.join("master.key")).unwrap().permissions().mode() & 0o777, 0o600);
+
+    // The server, started with the old key, reads the person (now under the new key)
+    // and registers another.
+    let (st, b) = http(&format!("{url}subjects/{before}"), "GET", &token, None);
+    assert_eq!(st, 200, "{b}");
+    let (st, b) = http(&format!("{url}subjects"), "POST", &token, Some(&person.replace("ROT000001", "ROT000002")));
+    assert_eq!(st, 201, "{b}");
+    stop(&mut child);
+
+    // Everything opens with the new key alone.
+    let status = fairgate(data, &["keys", "status"]);
+    assert!(text(&status.stdout).contains("no rotation under way"), "{}", text(&status.stdout));
+    let rebuilt = fairgate(data, &["rebuild"]);
+    assert!(rebuilt.status.success(), "{}", text(&rebuilt.stderr));
+    let verified = fairgate(data, &["audit", "verify"]);
+    assert!(verified.status.success(), "{}", text(&verified.stderr));
+}

@@ -237,7 +237,8 @@ impl Registry {
     /// rotation can stop anywhere and be run again: keys already under the new
     /// master are counted and left alone, and each replacement applies only if the
     /// stored key is still the one that was read (an erasure in between wins).
-    /// `progress` gets (subjects done, subjects in all). The first run appends a
+    /// `progress` gets (subjects done, subjects in all) after each chunk and returns
+    /// `false` to stop there (the report then says not `completed`). The first run appends a
     /// `MasterKeyRotated` event (so every other process using this database
     /// re-reads its key files before its next write), the last one another with
     /// `completed`. The caller then makes the new key the current one.
@@ -245,7 +246,7 @@ impl Registry {
         &self,
         now: jiff::Timestamp,
         chunk: usize,
-        progress: &mut dyn FnMut(u64, u64),
+        progress: &mut dyn FnMut(u64, u64) -> bool,
     ) -> Result<RotationReport> {
         let masters = self.masters.read().map_err(|_| corrupt("master keys lock poisoned"))?.clone();
         let Some(next) = masters.next.clone() else {
@@ -319,7 +320,9 @@ impl Registry {
                 }
             }
             report.rewrapped += self.store.rewrap(&out)?;
-            progress(after.min(total), total.max(after));
+            if !progress(after.min(total), total.max(after)) {
+                return Ok(report);
+            }
         }
         let event = Event::MasterKeyRotated(MasterKeyRotated {
             old_fingerprint: old_fp,
