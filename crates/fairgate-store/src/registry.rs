@@ -184,6 +184,7 @@ impl Writer {
             next_subject_no: self.next_subject_no,
             commit: Commit { expected_size: self.frontier.size(), ..Commit::default() },
             new_registrations: HashSet::new(),
+            reserved_numbers: Vec::new(),
             tallies: Vec::new(),
             payload: Vec::with_capacity(512),
             program_events: Vec::new(),
@@ -1263,6 +1264,8 @@ pub struct Batch<'a> {
     next_subject_no: u64,
     commit: Commit,
     new_registrations: HashSet<[u8; 32]>,
+    /// Registration numbers drawn and checked ahead (see `reserve_registration_numbers`).
+    reserved_numbers: Vec<RegistrationNumber>,
     /// Tally increments of this batch, folded per cell (a batch touches few cells,
     /// so a list searched with borrowed keys beats hashing owned ones).
     tallies: Vec<(Metric, [String; 3], i32, u64)>,
@@ -1441,13 +1444,9 @@ impl Batch<'_> {
             let s = self.state(subject)?;
             (s.no, s.data.clone())
         };
-        let number = loop {
-            let n = RegistrationNumber::from_entropy(self.rng.next_u64());
-            let blind = blind_index(&self.reg.blind, REGISTRATION_DOMAIN, n.as_str());
-            if !self.new_registrations.contains(&blind) && !self.reg.store.registration_exists(&blind)? {
-                self.new_registrations.insert(blind);
-                break n;
-            }
+        let number = match self.reserved_numbers.pop() {
+            Some(n) => n,
+            None => self.new_registration_number()?,
         };
         let event = Event::RegistrationRecorded(RegistrationRecorded {
             subject,
@@ -1457,6 +1456,40 @@ impl Batch<'_> {
         });
         self.append(no, SLOT_DATA, &key, &event)?;
         Ok(number)
+    }
+
+    /// Keep no state of `id` after this batch (a bulk load that will not touch the
+    /// subject again), so the writer's cache does not fill with it.
+    pub fn forget(&mut self, id: SubjectId) {
+        self.overlay.remove(&id);
+    }
+
+    /// Draw `n` registration numbers now, checked against the store in one read,
+    /// for the registrations this batch is about to record (bulk loads).
+    pub fn reserve_registration_numbers(&mut self, n: usize) -> Result<()> {
+        let drawn: Vec<RegistrationNumber> =
+            (0..n).map(|_| RegistrationNumber::from_entropy(self.rng.next_u64())).collect();
+        let blinds: Vec<[u8; 32]> =
+            drawn.iter().map(|d| blind_index(&self.reg.blind, REGISTRATION_DOMAIN, d.as_str())).collect();
+        let taken = self.reg.store.registrations_exist(&blinds)?;
+        for ((number, blind), taken) in drawn.into_iter().zip(blinds).zip(taken) {
+            if !taken && self.new_registrations.insert(blind) {
+                self.reserved_numbers.push(number);
+            }
+        }
+        Ok(())
+    }
+
+    /// A registration number no one holds.
+    fn new_registration_number(&mut self) -> Result<RegistrationNumber> {
+        Ok(loop {
+            let n = RegistrationNumber::from_entropy(self.rng.next_u64());
+            let blind = blind_index(&self.reg.blind, REGISTRATION_DOMAIN, n.as_str());
+            if !self.new_registrations.contains(&blind) && !self.reg.store.registration_exists(&blind)? {
+                self.new_registrations.insert(blind);
+                break n;
+            }
+        })
     }
 
     /// Record an entry or exit. An exit must close an entry recorded before it.

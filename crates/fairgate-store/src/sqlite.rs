@@ -141,6 +141,9 @@ impl SqliteStore {
             tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1)).map_err(be)?;
             tx.commit().map_err(be)?;
         }
+        // The one writer gets a larger cache: a bulk commit touches pages of every
+        // blind index, and spilling them mid-transaction doubles the writes.
+        conn.execute_batch("PRAGMA cache_size=-262144;").map_err(be)?;
         Ok(Self { path: path.to_path_buf(), writer: Mutex::new(conn), readers: Mutex::new(Vec::new()) })
     }
 
@@ -171,11 +174,6 @@ impl SqliteStore {
         }
         out
     }
-
-    /// Move the WAL's contents into the main file and truncate the WAL.
-    pub fn checkpoint_wal(&self) -> Result<()> {
-        self.write(|c| c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);").map_err(be))
-    }
 }
 
 fn insert_projections(tx: &rusqlite::Transaction<'_>, rows: &[Projection]) -> Result<()> {
@@ -193,6 +191,17 @@ fn insert_projections(tx: &rusqlite::Transaction<'_>, rows: &[Projection]) -> Re
         tx.prepare_cached("INSERT INTO p_program_leaves (leaf_index, program_id) VALUES (?1, ?2)").map_err(be)?;
     // Many events of a commit fall in the same few cells: add them up first.
     let mut tallies: std::collections::HashMap<(&str, &[String; 3], &str), u64> = std::collections::HashMap::new();
+    // Rows keyed by a blind index go in key order (a stable sort: rows of the same
+    // key keep their order), so a bulk commit fills those indexes page by page.
+    let blind_of = |p: &Projection| match p {
+        Projection::Document { blind, .. } => (1u8, *blind),
+        Projection::Registration { blind, .. } => (2u8, *blind),
+        _ => (0u8, [0u8; 32]),
+    };
+    let mut sorted: Vec<&Projection> = rows.iter().collect();
+    if rows.len() > 64 {
+        sorted.sort_by_key(|p| blind_of(p));
+    }
     let mut tally = tx
         .prepare_cached(
             "INSERT INTO p_tallies (metric, d1, d2, d3, month, count) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
@@ -211,7 +220,7 @@ fn insert_projections(tx: &rusqlite::Transaction<'_>, rows: &[Projection]) -> Re
              ON CONFLICT (subject_no) DO UPDATE SET through_leaf = excluded.through_leaf, sealed = excluded.sealed",
         )
         .map_err(be)?;
-    for row in rows {
+    for row in sorted {
         match row {
             Projection::StayFacts { subject_no, through_leaf, sealed } => {
                 facts.execute(params![*subject_no as i64, *through_leaf as i64, sealed])
@@ -251,10 +260,9 @@ fn insert_projections(tx: &rusqlite::Transaction<'_>, rows: &[Projection]) -> Re
                 *tallies.entry((metric.as_str(), dims, month.as_str())).or_default() += count;
                 continue;
             }
-            Projection::ProgramSubject { program, subject_no } => tx.execute(
-                "INSERT OR IGNORE INTO p_program_subjects (program, subject_no) VALUES (?1, ?2)",
-                params![program, *subject_no as i64],
-            ),
+            Projection::ProgramSubject { program, subject_no } => tx
+                .prepare_cached("INSERT OR IGNORE INTO p_program_subjects (program, subject_no) VALUES (?1, ?2)")
+                .and_then(|mut st| st.execute(params![program, *subject_no as i64])),
             Projection::TallyRemove { metric, dims, month, count } => {
                 let key = params![metric, dims[0], dims[1], dims[2], month];
                 tx.execute(
@@ -274,6 +282,13 @@ fn insert_projections(tx: &rusqlite::Transaction<'_>, rows: &[Projection]) -> Re
         tally.execute(params![metric, dims[0], dims[1], dims[2], month, count as i64]).map_err(be)?;
     }
     Ok(())
+}
+
+/// The positions of `keys` in ascending key order.
+fn key_order(keys: &[[u8; 32]]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..keys.len()).collect();
+    order.sort_unstable_by_key(|&i| keys[i]);
+    order
 }
 
 /// Delete the rows `rows` name, each as `insert_projections` would have added it.
@@ -393,7 +408,11 @@ impl Store for SqliteStore {
                 let mut keys = tx
                     .prepare_cached("INSERT INTO subject_keys (subject_no, subject_id, data_key, access_key) VALUES (?1, ?2, ?3, ?4)")
                     .map_err(be)?;
-                for k in &c.subject_keys {
+                // In key order: the unique index on the (random) subject id is then
+                // filled page by page instead of at random (bulk loads).
+                let mut sorted: Vec<&SubjectKeysRow> = c.subject_keys.iter().collect();
+                sorted.sort_unstable_by_key(|k| k.subject_id);
+                for k in sorted {
                     keys.execute(params![k.subject_no as i64, &k.subject_id[..], k.data_key, k.access_key]).map_err(be)?;
                 }
                 let mut ins = tx.prepare_cached("INSERT INTO ledger (idx, leaf, hash) VALUES (?1, ?2, ?3)").map_err(be)?;
@@ -599,6 +618,35 @@ impl Store for SqliteStore {
                 .query_map([metric], |r| Ok(([r.get(0)?, r.get(1)?, r.get(2)?], r.get(3)?, r.get::<_, i64>(4)? as u64)))
                 .map_err(be)?;
             rows.map(|r| r.map_err(be)).collect()
+        })
+    }
+
+    fn subjects_by_documents(&self, blinds: &[[u8; 32]]) -> Result<Vec<Vec<u64>>> {
+        self.read(|c| {
+            // One read transaction for the lot: one snapshot, locks taken once.
+            let tx = c.unchecked_transaction().map_err(be)?;
+            let mut st = tx
+                .prepare_cached("SELECT subject_no FROM p_documents WHERE blind = ?1 ORDER BY subject_no")
+                .map_err(be)?;
+            let mut out = vec![Vec::new(); blinds.len()];
+            // In key order: each index page is then read once, in order.
+            for i in key_order(blinds) {
+                let rows = st.query_map([&blinds[i][..]], |r| r.get::<_, i64>(0)).map_err(be)?;
+                out[i] = rows.map(|r| r.map(|n| n as u64).map_err(be)).collect::<Result<Vec<_>>>()?;
+            }
+            Ok(out)
+        })
+    }
+
+    fn registrations_exist(&self, blinds: &[[u8; 32]]) -> Result<Vec<bool>> {
+        self.read(|c| {
+            let tx = c.unchecked_transaction().map_err(be)?;
+            let mut st = tx.prepare_cached("SELECT 1 FROM p_registrations WHERE blind = ?1").map_err(be)?;
+            let mut out = vec![false; blinds.len()];
+            for i in key_order(blinds) {
+                out[i] = st.exists([&blinds[i][..]]).map_err(be)?;
+            }
+            Ok(out)
         })
     }
 

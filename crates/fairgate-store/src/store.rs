@@ -273,6 +273,14 @@ pub trait Store: Send + Sync {
     /// A subject's leaves with index `from` or later, as (index, event kind), in order.
     fn subject_leaves(&self, subject_no: u64, from: u64) -> Result<Vec<(u64, u16)>>;
     fn registration_exists(&self, blind: &[u8; 32]) -> Result<bool>;
+    /// [`Store::subjects_by_document`] for many blinds at once (bulk loads).
+    fn subjects_by_documents(&self, blinds: &[[u8; 32]]) -> Result<Vec<Vec<u64>>> {
+        blinds.iter().map(|b| self.subjects_by_document(b)).collect()
+    }
+    /// [`Store::registration_exists`] for many blinds at once (bulk loads).
+    fn registrations_exist(&self, blinds: &[[u8; 32]]) -> Result<Vec<bool>> {
+        blinds.iter().map(|b| self.registration_exists(b)).collect()
+    }
     /// Leaf indexes of every program lifecycle event, oldest first.
     fn program_leaves(&self) -> Result<Vec<u64>>;
     /// Every cell of one tally metric: (dimensions, month, count).

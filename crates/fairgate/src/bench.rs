@@ -832,6 +832,9 @@ pub struct ImportArgs {
     /// Rows in the synthetic legacy file (one in ten is a second registration of the row before).
     #[arg(long, default_value_t = 1_000_000)]
     pub rows: u64,
+    /// Rows per committed batch (default: what `fairgate import` uses).
+    #[arg(long)]
+    pub batch: Option<usize>,
     /// Directory for the throw-away database and file (default: a new one under the system temp directory).
     #[arg(long)]
     pub dir: Option<PathBuf>,
@@ -873,7 +876,10 @@ pub fn run_import(args: &ImportArgs, dir: &std::path::Path) -> Result<ImportBenc
         }
     }
     let store = Arc::new(SqliteStore::open(&dir.join("fairgate.db"))?);
-    let registry = throwaway_registry(store, "bench/import")?;
+    let mut registry = throwaway_registry(store, "bench/import")?;
+    if let Some(n) = args.batch {
+        registry = registry.with_import_batch(n);
+    }
     let now = Timestamp::now();
     let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
     let admin = Actor::new("u-bench-admin", Role::Admin, "bench");
@@ -924,6 +930,173 @@ pub fn import(args: &ImportArgs) -> Result<()> {
             r.rows_per_second, r.rows, r.check_seconds, r.write_seconds, r.subjects_created
         );
         println!("check:  {:>10.0} rows/s (read, parse and validate only: the baseline)", r.check_rows_per_second);
+    }
+    Ok(())
+}
+
+#[derive(clap::Args)]
+pub struct ExpungeArgs {
+    /// People with records of the program to expunge (one in ten also has a crossing
+    /// recorded at the border, so only the program's records of theirs go).
+    #[arg(long, default_value_t = 100_000)]
+    pub subjects: u64,
+    /// People expunged one at a time afterwards, for the baseline.
+    #[arg(long, default_value_t = 500)]
+    pub baseline: u64,
+    /// Directory for the throw-away database (default: a new one under the system temp directory).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ExpungeBenchReport {
+    pub subjects: u64,
+    /// Building the population (not timed in the result).
+    pub setup_seconds: f64,
+    /// The program-wide expungement, from its start to the signed certificate.
+    pub expunge_seconds: f64,
+    pub fully: u64,
+    pub partly: u64,
+    pub subjects_per_second: f64,
+    /// The same people one at a time through `expunge_subject` (each with its own
+    /// event, erasure, WAL checkpoint and signed checkpoint), timed on `baseline`
+    /// others in the same database: the baseline.
+    pub baseline_subjects: u64,
+    pub baseline_subjects_per_second: f64,
+}
+
+pub fn run_expunge(args: &ExpungeArgs, dir: &std::path::Path) -> Result<ExpungeBenchReport> {
+    use fairgate_core::expungement::ExpungementInput;
+    use fairgate_store::registry::program_expungement::ProgramExpungement;
+    let store = Arc::new(SqliteStore::open(&dir.join("fairgate.db"))?);
+    let registry = throwaway_registry(store.clone(), "bench/expunge")?;
+    let now = Timestamp::now();
+    let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
+    let admin = Actor::new("u-bench-admin", Role::Admin, "bench");
+    let auditor = Actor::new("u-bench-auditor", Role::Auditor, "bench");
+    let officer = Actor::new("u-bench", Role::Officer, "bench");
+    let t = Instant::now();
+    let source = format!(
+        "id = \"legacy\"\ntitle = \"Legacy\"\nlegal_basis = \"Benchmark\"\nstarts = {today}\nsunset = {}\n[selection]\nmin_stay_days = 30\n",
+        today + 365.days()
+    );
+    let spec = fairgate_core::program::lang::compile(&source).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let impact = fairgate_core::program::impact::analyse(&spec.selection, &[], today);
+    registry.write(now, |b| b.draft_program(&admin, &spec, &source, impact, "file"))?;
+    // One in ten crossed the border too (created first; the import merges into them).
+    let mut i = 0;
+    let crossed = args.subjects / 10;
+    registry.write_stream(now, |b| {
+        let end = (i + 5_000).min(crossed);
+        while i < end {
+            let id = b.create_validated_subject(&officer, synthetic_person("X", i, today))?;
+            let at = now - SignedDuration::from_hours(24 * 30);
+            b.record_validated_crossing(
+                &officer,
+                id,
+                Crossing {
+                    direction: Direction::Entry,
+                    port: "JFK".into(),
+                    at,
+                    admission_class: Some("B-2".into()),
+                    admitted_until: Some(today + 60.days()),
+                },
+            )?;
+            i += 1;
+        }
+        Ok(i < crossed)
+    })?;
+    let rows: Vec<_> = (0..args.subjects)
+        .map(|i| {
+            let person = synthetic_person("X", i, today);
+            let reg = fairgate_core::registration::NewRegistration {
+                kind: fairgate_core::registration::RegistrationKind::Office,
+                place: "NYC-FO".into(),
+                at: now - SignedDuration::from_hours(24 * 400),
+                interview: None,
+                voluntary: false,
+                program: None,
+                import: None,
+            };
+            (i + 2, person, reg)
+        })
+        .collect();
+    let bar = crate::progress_bar(args.subjects, "importing");
+    registry.import_rows(now, &admin, "legacy", "bench", rows, &mut |done, _| {
+        bar.set_position(done);
+        true
+    })?;
+    bar.finish_and_clear();
+    registry.compact_stay_facts()?;
+    registry.write(now, |b| b.repeal_program(&admin, "legacy", "benchmark"))?;
+    let input = ExpungementInput { authority: "Benchmark".into(), reason: "Benchmark".into() };
+    registry.approve_program_expungement(now, &auditor, "legacy", &input)?;
+    registry.notice_program_expungement(now, &admin, "legacy", &input, 90)?;
+    let setup_seconds = t.elapsed().as_secs_f64();
+
+    let later = now + SignedDuration::from_hours(24 * 91);
+    let bar = crate::progress_bar(args.subjects, "expunging");
+    let t = Instant::now();
+    let done = registry.expunge_program(later, &admin, "legacy", &mut |done, _| {
+        bar.set_position(done);
+        true
+    })?;
+    let expunge_seconds = t.elapsed().as_secs_f64();
+    bar.finish_and_clear();
+    let ProgramExpungement::Done { fully, partly, .. } = done else {
+        anyhow::bail!("the expungement did not finish: {done:?}");
+    };
+    anyhow::ensure!(fully + partly == args.subjects, "{fully} + {partly} of {}", args.subjects);
+
+    // The baseline: people expunged one at a time.
+    let mut ids = Vec::new();
+    let mut i = 0;
+    registry.write_stream(later, |b| {
+        while i < args.baseline {
+            ids.push(b.create_validated_subject(&officer, synthetic_person("Y", i, today))?);
+            i += 1;
+        }
+        Ok(false)
+    })?;
+    for id in &ids {
+        registry.approve_expungement(later, &auditor, *id, &input)?;
+    }
+    let t = Instant::now();
+    for id in &ids {
+        registry.expunge_subject(later, &admin, *id, &input)?;
+    }
+    let baseline_seconds = t.elapsed().as_secs_f64();
+    Ok(ExpungeBenchReport {
+        subjects: args.subjects,
+        setup_seconds,
+        expunge_seconds,
+        fully,
+        partly,
+        subjects_per_second: args.subjects as f64 / expunge_seconds,
+        baseline_subjects: args.baseline,
+        baseline_subjects_per_second: args.baseline as f64 / baseline_seconds.max(1e-9),
+    })
+}
+
+pub fn expunge(args: &ExpungeArgs) -> Result<()> {
+    eprintln!("bench expunge: {} people", args.subjects);
+    let r = in_scratch_dir(&args.dir, "expunge", &["fairgate.db"], |d| run_expunge(args, d))?;
+    if args.json {
+        println!("{}", serde_json::to_string(&r)?);
+    } else {
+        println!(
+            "program-wide: {:.2} s for {} people ({} whole, {} partly): {:.0} people/s (setup {:.1} s)",
+            r.expunge_seconds, r.subjects, r.fully, r.partly, r.subjects_per_second, r.setup_seconds
+        );
+        println!(
+            "one at a time: {:.0} people/s over {} people (the baseline): {:.0} s for {} people",
+            r.baseline_subjects_per_second,
+            r.baseline_subjects,
+            r.subjects as f64 / r.baseline_subjects_per_second,
+            r.subjects
+        );
     }
     Ok(())
 }

@@ -300,6 +300,8 @@ enum BenchCommand {
     Compliance(bench::ComplianceArgs),
     /// A legacy import of synthetic rows, against checking them alone.
     Import(bench::ImportArgs),
+    /// A program-wide expungement of a population, against expunging people one at a time.
+    Expunge(bench::ExpungeArgs),
 }
 
 fn main() {
@@ -510,6 +512,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Bench(BenchCommand::Sweep(args)) => bench::sweep(&args),
         Command::Bench(BenchCommand::Compliance(args)) => bench::compliance(&args),
         Command::Bench(BenchCommand::Import(args)) => bench::import(&args),
+        Command::Bench(BenchCommand::Expunge(args)) => bench::expunge(&args),
     }
 }
 

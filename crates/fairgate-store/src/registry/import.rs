@@ -63,6 +63,12 @@ impl Registry {
         let total = rows.len() as u64;
         let mut report = ImportReport::default();
         let mut known: HashMap<[u8; 32], SubjectId> = HashMap::new();
+        // People who appear once in the file are not kept in the writer's cache after
+        // their row: a cache that fills up stops the pipeline to be cleared.
+        let mut rows_of: HashMap<String, u32> = HashMap::new();
+        for (_, person, _) in &rows {
+            *rows_of.entry(person.document.number.clone()).or_default() += 1;
+        }
         let mut pending = rows.into_iter().peekable();
         let mut done = 0u64;
         let mut go_on = true;
@@ -70,23 +76,38 @@ impl Registry {
             if !go_on {
                 return Ok(false);
             }
-            let mut n = 0;
-            let mut last = None;
-            while n < self.import_batch {
-                let Some((line, person, mut reg)) = pending.next() else { break };
+            // Take the batch's rows, then look their documents up and draw their
+            // registration numbers in one read each.
+            let mut rows = Vec::with_capacity(self.import_batch.min(total as usize));
+            while rows.len() < self.import_batch {
+                let Some((line, person, reg)) = pending.next() else { break };
                 done += 1;
                 if line <= through {
                     report.already += 1;
                     continue;
                 }
                 let blind = blind_index(&self.blind, DOCUMENT_DOMAIN, &person.document.number);
+                rows.push((line, person, reg, blind));
+            }
+            let unknown: Vec<[u8; 32]> = rows.iter().map(|r| r.3).filter(|b| !known.contains_key(b)).collect();
+            let mut found: HashMap<[u8; 32], Vec<u64>> = HashMap::new();
+            for (blind, nos) in unknown.iter().zip(self.store.subjects_by_documents(&unknown)?) {
+                if !nos.is_empty() {
+                    found.insert(*blind, nos);
+                }
+            }
+            b.reserve_registration_numbers(rows.len())?;
+            let mut n = 0;
+            let mut last = None;
+            for (line, person, mut reg, blind) in rows {
+                let once = rows_of.get(&person.document.number) == Some(&1);
                 let existing = match known.get(&blind) {
                     Some(id) => Some(*id),
-                    None => self
-                        .store
-                        .subjects_by_document(&blind)?
+                    None => found
+                        .get(&blind)
                         .into_iter()
-                        .filter_map(|no| self.store.subject_keys(no).ok().flatten())
+                        .flatten()
+                        .filter_map(|no| self.store.subject_keys(*no).ok().flatten())
                         .find(|k| k.data_key.is_some())
                         .map(|k| SubjectId::from_bytes(k.subject_id)),
                 };
@@ -104,6 +125,9 @@ impl Registry {
                 reg.program = Some(program.to_string());
                 reg.import = Some(ImportRef { file: file.to_string(), line });
                 b.record_validated_registration(actor, id, reg)?;
+                if once {
+                    b.forget(id);
+                }
                 report.written += 1;
                 n += 1;
                 last = Some(line);
