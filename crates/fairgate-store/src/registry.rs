@@ -185,6 +185,7 @@ impl Writer {
             commit: Commit { expected_size: self.frontier.size(), ..Commit::default() },
             new_registrations: HashSet::new(),
             reserved_numbers: Vec::new(),
+            new_program_keys: Vec::new(),
             tallies: Vec::new(),
             payload: Vec::with_capacity(512),
             program_events: Vec::new(),
@@ -206,6 +207,8 @@ struct Advance {
     overlay: HashMap<SubjectId, SubjectState>,
     frontier: Frontier,
     next_subject_no: u64,
+    /// Program keys the batch made: (ordinal, program, key).
+    program_keys: Vec<(u8, String, SecretKey)>,
 }
 
 pub struct Registry {
@@ -407,6 +410,7 @@ impl Registry {
         let (commit, advance) = batch.into_parts();
         if !commit.leaves.is_empty() {
             self.store.commit(&commit)?;
+            self.remember_program_keys(&advance.program_keys)?;
             if w.cache.len() + advance.overlay.len() > self.cache_limit {
                 w.cache.clear();
             }
@@ -450,6 +454,8 @@ impl Registry {
                         if commit.leaves.is_empty() {
                             continue;
                         }
+                        // Later batches seal with these keys before this one is committed.
+                        self.remember_program_keys(&advance.program_keys)?;
                         if tx.send(commit).is_err() {
                             return Ok(()); // the committer failed; its error is reported below
                         }
@@ -465,6 +471,7 @@ impl Registry {
             });
             if let Err(e) = segment {
                 // Forget what was prepared but not committed.
+                self.reset_program_keys()?;
                 w.frontier = frontier_of(self.store.as_ref())?;
                 w.cache.clear();
                 w.next_subject_no = self.store.max_subject_no()? + 1;
@@ -1266,6 +1273,8 @@ pub struct Batch<'a> {
     new_registrations: HashSet<[u8; 32]>,
     /// Registration numbers drawn and checked ahead (see `reserve_registration_numbers`).
     reserved_numbers: Vec<RegistrationNumber>,
+    /// The keys of `commit.program_keys`, in the same order.
+    new_program_keys: Vec<SecretKey>,
     /// Tally increments of this batch, folded per cell (a batch touches few cells,
     /// so a list searched with borrowed keys beats hashing owned ones).
     tallies: Vec<(Metric, [String; 3], i32, u64)>,
@@ -1279,14 +1288,20 @@ pub struct Batch<'a> {
 
 impl Batch<'_> {
     fn into_parts(self) -> (Commit, Advance) {
-        let Batch { overlay, frontier, next_subject_no, mut commit, tallies, .. } = self;
+        let Batch { overlay, frontier, next_subject_no, mut commit, tallies, new_program_keys, .. } = self;
+        let program_keys = commit
+            .program_keys
+            .iter()
+            .zip(new_program_keys)
+            .map(|(row, key)| (row.ordinal, row.program.clone(), key))
+            .collect();
         commit.projections.extend(tallies.into_iter().map(|(metric, dims, month, count)| Projection::Tally {
             metric: metric.as_str().to_string(),
             dims,
             month: month_label(month),
             count,
         }));
-        (commit, Advance { overlay, frontier, next_subject_no })
+        (commit, Advance { overlay, frontier, next_subject_no, program_keys })
     }
 
     pub fn now(&self) -> Timestamp {
@@ -1333,7 +1348,20 @@ impl Batch<'_> {
     ) -> Result<u64> {
         let program = match (slot, event.program_tag(), data) {
             (SLOT_DATA, Some(p), Some(data)) => {
-                let (ordinal, key) = self.reg.program_key_for_append(p, self.rng)?;
+                let made = self.commit.program_keys.iter().zip(&self.new_program_keys).find(|(r, _)| r.program == p);
+                let (ordinal, key) = match made {
+                    Some((row, key)) => (row.ordinal, key.clone()),
+                    None => match self.reg.program_key_for_append(p)? {
+                        Some(k) => k,
+                        None => {
+                            let (row, key) = self.reg.new_program_key(p, self.new_program_keys.len(), self.rng)?;
+                            let ordinal = row.ordinal;
+                            self.commit.program_keys.push(row);
+                            self.new_program_keys.push(key.clone());
+                            (ordinal, key)
+                        }
+                    },
+                };
                 let derived = fairgate_ledger::keys::program_subject_key(&key, subject_no, data);
                 Some((keyring::SLOT_PROGRAM_BASE + ordinal, Sealer::new(&derived)))
             }

@@ -191,17 +191,17 @@ fn insert_projections(tx: &rusqlite::Transaction<'_>, rows: &[Projection]) -> Re
         tx.prepare_cached("INSERT INTO p_program_leaves (leaf_index, program_id) VALUES (?1, ?2)").map_err(be)?;
     // Many events of a commit fall in the same few cells: add them up first.
     let mut tallies: std::collections::HashMap<(&str, &[String; 3], &str), u64> = std::collections::HashMap::new();
-    // Rows keyed by a blind index go in key order (a stable sort: rows of the same
-    // key keep their order), so a bulk commit fills those indexes page by page.
+    // Rows keyed by a blind index go last, in key order, so a bulk commit fills those
+    // indexes page by page; the rest keep their order (later upserts win).
     let blind_of = |p: &Projection| match p {
-        Projection::Document { blind, .. } => (1u8, *blind),
-        Projection::Registration { blind, .. } => (2u8, *blind),
-        _ => (0u8, [0u8; 32]),
+        Projection::Document { blind, .. } => Some((1u8, *blind)),
+        Projection::Registration { blind, .. } => Some((2u8, *blind)),
+        _ => None,
     };
-    let mut sorted: Vec<&Projection> = rows.iter().collect();
-    if rows.len() > 64 {
-        sorted.sort_by_key(|p| blind_of(p));
-    }
+    let mut keyed: Vec<(&Projection, (u8, [u8; 32]))> =
+        rows.iter().filter_map(|p| blind_of(p).map(|k| (p, k))).collect();
+    keyed.sort_unstable_by_key(|(_, k)| *k);
+    let sorted = rows.iter().filter(|p| blind_of(p).is_none()).chain(keyed.into_iter().map(|(p, _)| p));
     let mut tally = tx
         .prepare_cached(
             "INSERT INTO p_tallies (metric, d1, d2, d3, month, count) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
@@ -414,6 +414,16 @@ impl Store for SqliteStore {
                 sorted.sort_unstable_by_key(|k| k.subject_id);
                 for k in sorted {
                     keys.execute(params![k.subject_no as i64, &k.subject_id[..], k.data_key, k.access_key]).map_err(be)?;
+                }
+                // In the same transaction as their first records: a commit that
+                // conflicts leaves no key behind (wrapped under a master key that a
+                // rotation meanwhile moved past).
+                for k in &c.program_keys {
+                    tx.execute(
+                        "INSERT INTO program_keys (ordinal, program, wrapped) VALUES (?1, ?2, ?3)",
+                        params![k.ordinal as i64, k.program, k.wrapped],
+                    )
+                    .map_err(be)?;
                 }
                 let mut ins = tx.prepare_cached("INSERT INTO ledger (idx, leaf, hash) VALUES (?1, ?2, ?3)").map_err(be)?;
                 for l in &c.leaves {
@@ -849,19 +859,6 @@ impl Store for SqliteStore {
                 })
                 .map_err(be)?;
             rows.map(|r| r.map_err(be)).collect()
-        })
-    }
-
-    fn add_program_key(&self, program: &str, wrapped: &[u8]) -> Result<()> {
-        self.write(|c| {
-            c.execute(
-                "INSERT INTO program_keys (ordinal, program, wrapped)
-                 VALUES ((SELECT COALESCE(MAX(ordinal) + 1, 0) FROM program_keys), ?1, ?2)
-                 ON CONFLICT (program) DO NOTHING",
-                params![program, wrapped],
-            )
-            .map(|_| ())
-            .map_err(be)
         })
     }
 

@@ -172,6 +172,8 @@ pub struct Commit {
     /// The tree size the writer built on; the commit fails with `Conflict` otherwise.
     pub expected_size: u64,
     pub subject_keys: Vec<SubjectKeysRow>,
+    /// Program keys made by this commit (their first records are in it).
+    pub program_keys: Vec<ProgramKeyRow>,
     pub leaves: Vec<LeafRow>,
     /// Subtree hashes the new leaves complete, at the stored levels.
     pub nodes: Vec<NodeRow>,
@@ -259,9 +261,6 @@ pub trait Store: Send + Sync {
     /// Every system key: (name, wrapped).
     fn system_keys(&self) -> Result<Vec<(String, Vec<u8>)>>;
     fn program_keys(&self) -> Result<Vec<ProgramKeyRow>>;
-    /// Store a program's wrapped key under the next free ordinal, unless the program
-    /// has one (then nothing changes).
-    fn add_program_key(&self, program: &str, wrapped: &[u8]) -> Result<()>;
     /// Destroy a program's key, then checkpoint the WAL.
     fn destroy_program_key(&self, program: &str) -> Result<()>;
     /// Replace wrapped keys in one transaction, each only if it is still `old`.

@@ -647,15 +647,26 @@ fn keys_rotate_runs_beside_a_serving_server_which_keeps_reading_and_writing() {
         .to_string();
     let old_key = std::fs::read_to_string(data.join("master.key")).unwrap();
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fairgate"))
-        .arg("--data")
-        .arg(data)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    /// Kills the server if the test fails before stopping it (a live server would
+    /// hold the test's output open).
+    struct Serving(std::process::Child);
+    impl Drop for Serving {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut child = Serving(
+        Command::new(env!("CARGO_BIN_EXE_fairgate"))
+            .arg("--data")
+            .arg(data)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut lines = BufReader::new(child.0.stdout.take().unwrap()).lines();
     let url = loop {
         let line = lines.next().expect("serve exited before it served").unwrap();
         if let Some(rest) = line.strip_prefix("Fairgate is serving on ") {
@@ -681,7 +692,7 @@ fn keys_rotate_runs_beside_a_serving_server_which_keeps_reading_and_writing() {
     assert_eq!(st, 200, "{b}");
     let (st, b) = http(&format!("{url}subjects"), "POST", &token, Some(&person.replace("ROT000001", "ROT000002")));
     assert_eq!(st, 201, "{b}");
-    stop(&mut child);
+    stop(&mut child.0);
 
     // Everything opens with the new key alone.
     let status = fairgate(data, &["keys", "status"]);

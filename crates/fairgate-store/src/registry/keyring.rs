@@ -88,8 +88,13 @@ impl Registry {
         let Some(source) = &self.key_source else { return false };
         match (source(), self.masters.write()) {
             (Ok(keys), Ok(mut m)) => {
+                tracing::info!(rotating = keys.next.is_some(), "master keys read again from the data directory");
                 *m = keys;
                 true
+            }
+            (Err(e), _) => {
+                tracing::warn!(error = %e, "the master key files could not be read again");
+                false
             }
             _ => false,
         }
@@ -122,10 +127,23 @@ impl Registry {
         Ok(wrap(m.wrapping(), key, label, rng))
     }
 
-    /// Read the program keys again from the store.
+    /// Read the program keys again from the store. Keys made by batches still being
+    /// committed (in a stream) are kept.
     pub(super) fn load_program_keys(&self) -> Result<()> {
+        self.read_program_keys(true)
+    }
+
+    /// Read the program keys from the store alone (a stream failed: what it made is gone).
+    pub(super) fn reset_program_keys(&self) -> Result<()> {
+        self.read_program_keys(false)
+    }
+
+    fn read_program_keys(&self, keep_pending: bool) -> Result<()> {
         let rows = self.store.program_keys()?;
         let mut keys = ProgramKeys::default();
+        if keep_pending {
+            keys.0 = self.program_keys.read().map_err(|_| corrupt("program keys lock poisoned"))?.0.clone();
+        }
         for row in rows {
             let key = match &row.wrapped {
                 Some(w) => Some(self.unwrap_stored(w, &program_key_label(&row.program))?),
@@ -141,6 +159,22 @@ impl Registry {
         Ok(())
     }
 
+    /// Keys a batch made, known before (or without) reading them back from the store.
+    pub(super) fn remember_program_keys(&self, made: &[(u8, String, SecretKey)]) -> Result<()> {
+        if made.is_empty() {
+            return Ok(());
+        }
+        let mut keys = self.program_keys.write().map_err(|_| corrupt("program keys lock poisoned"))?;
+        for (ordinal, program, key) in made {
+            let i = *ordinal as usize;
+            if keys.0.len() <= i {
+                keys.0.resize(i + 1, None);
+            }
+            keys.0[i] = Some((program.clone(), Some(key.clone())));
+        }
+        Ok(())
+    }
+
     fn find_program_key(&self, program: &str) -> Result<Option<(u8, Option<SecretKey>)>> {
         let keys = self.program_keys.read().map_err(|_| corrupt("program keys lock poisoned"))?;
         Ok(keys.0.iter().enumerate().find_map(|(i, e)| match e {
@@ -149,33 +183,45 @@ impl Registry {
         }))
     }
 
-    /// The key of `program` for a new record: made on first use. Refused once the
-    /// program's records were expunged.
-    pub(super) fn program_key_for_append(&self, program: &str, rng: &mut StdRng) -> Result<(u8, SecretKey)> {
+    /// The key of `program` for a new record, if it has one: `Ok(None)` when it has
+    /// none yet (the batch makes one), refused once its records were expunged.
+    pub(super) fn program_key_for_append(&self, program: &str) -> Result<Option<(u8, SecretKey)>> {
         let mut found = self.find_program_key(program)?;
         if found.is_none() {
             self.load_program_keys()?;
             found = self.find_program_key(program)?;
         }
-        if found.is_none() {
-            let n = self.program_keys.read().map_err(|_| corrupt("program keys lock poisoned"))?.0.len();
-            if n >= (u8::MAX - SLOT_PROGRAM_BASE) as usize {
-                return Err(corrupt("no program key slot is left (at most 239 programs can hold records)"));
-            }
-            let key = SecretKey::generate(rng);
-            self.store.add_program_key(program, &self.wrap_new(&key, &program_key_label(program), rng)?)?;
-            self.load_program_keys()?;
-            found = self.find_program_key(program)?;
-        }
         match found {
-            Some((ordinal, Some(key))) => Ok((ordinal, key)),
+            Some((ordinal, Some(key))) => Ok(Some((ordinal, key))),
             Some((_, None)) => Err(Invalid::one(
                 "program",
                 format!("the records of program {program} were expunged: nothing more can be recorded under it"),
             )
             .into()),
-            None => Err(corrupt(format!("the key of program {program} could not be stored"))),
+            None => Ok(None),
         }
+    }
+
+    /// A new key for `program`, under the next free ordinal after `taken` more made
+    /// in the same batch, wrapped under the newest master key (the key files are read
+    /// again first, in case a rotation has begun). The row goes into the batch's commit.
+    pub(super) fn new_program_key(
+        &self,
+        program: &str,
+        taken: usize,
+        rng: &mut StdRng,
+    ) -> Result<(crate::store::ProgramKeyRow, SecretKey)> {
+        let n = self.program_keys.read().map_err(|_| corrupt("program keys lock poisoned"))?.0.len() + taken;
+        if n >= (u8::MAX - SLOT_PROGRAM_BASE) as usize {
+            return Err(corrupt("no program key slot is left (at most 239 programs can hold records)"));
+        }
+        self.reload_masters();
+        let key = SecretKey::generate(rng);
+        let wrapped = self.wrap_new(&key, &program_key_label(program), rng)?;
+        Ok((
+            crate::store::ProgramKeyRow { ordinal: n as u8, program: program.to_string(), wrapped: Some(wrapped) },
+            key,
+        ))
     }
 
     /// The key of the program with `ordinal`, `None` once destroyed.
@@ -268,7 +314,7 @@ impl Registry {
                 completed: false,
                 rewrapped: 0,
             });
-            self.write(now, |b| b.append_system(event))?;
+            self.append_system_retrying(now, event)?;
         }
         let mut rng = {
             let mut seed = [0u8; 32];
@@ -284,21 +330,27 @@ impl Registry {
                 .map_err(|_| corrupt("a stored key unwraps under neither the old nor the new master key"))?;
             Ok(Some(wrap(&next, &key, label, &mut rng)))
         };
-        // The system's keys and the programs' first: there are few.
-        let mut out = Vec::new();
-        for (name, old) in self.store.system_keys()? {
-            let label = format!("fairgate system key v1 {name}").into_bytes();
-            if let Some(new) = rewrap(&old, &label, &mut report)? {
-                out.push(Rewrap::System { name, old, new });
+        // The system's keys and the programs' (there are few), before the subjects'
+        // and again after them, for any made meanwhile.
+        type Rewrapper<'a> = dyn FnMut(&[u8], &[u8], &mut RotationReport) -> Result<Option<Vec<u8>>> + 'a;
+        let few = |rewrap: &mut Rewrapper<'_>, report: &mut RotationReport| -> Result<()> {
+            let mut out = Vec::new();
+            for (name, old) in self.store.system_keys()? {
+                let label = format!("fairgate system key v1 {name}").into_bytes();
+                if let Some(new) = rewrap(&old, &label, report)? {
+                    out.push(Rewrap::System { name, old, new });
+                }
             }
-        }
-        for row in self.store.program_keys()? {
-            let Some(old) = row.wrapped else { continue };
-            if let Some(new) = rewrap(&old, &program_key_label(&row.program), &mut report)? {
-                out.push(Rewrap::Program { ordinal: row.ordinal, old, new });
+            for row in self.store.program_keys()? {
+                let Some(old) = row.wrapped else { continue };
+                if let Some(new) = rewrap(&old, &program_key_label(&row.program), report)? {
+                    out.push(Rewrap::Program { ordinal: row.ordinal, old, new });
+                }
             }
-        }
-        report.rewrapped += self.store.rewrap(&out)?;
+            report.rewrapped += self.store.rewrap(&out)?;
+            Ok(())
+        };
+        few(&mut rewrap, &mut report)?;
         let total = self.store.max_subject_no()?;
         let mut after = 0;
         loop {
@@ -324,15 +376,31 @@ impl Registry {
                 return Ok(report);
             }
         }
+        few(&mut rewrap, &mut report)?;
         let event = Event::MasterKeyRotated(MasterKeyRotated {
             old_fingerprint: old_fp,
             new_fingerprint: new_fp,
             completed: true,
             rewrapped: report.rewrapped,
         });
-        self.write(now, |b| b.append_system(event))?;
+        self.append_system_retrying(now, event)?;
         report.completed = true;
         Ok(report)
+    }
+
+    /// Append a system event, trying again when another process appended at the
+    /// same moment (this runs beside a serving process).
+    pub(super) fn append_system_retrying(&self, now: jiff::Timestamp, event: Event) -> Result<super::Receipt> {
+        let mut tries = 0;
+        loop {
+            match self.write(now, |b| b.append_system(event.clone())) {
+                Err(RegistryError::Store(crate::store::StoreError::Conflict { .. })) if tries < 20 => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(10 * tries));
+                }
+                other => return other.map(|(_, r)| r),
+            }
+        }
     }
 
     fn rotation_event(&self, leaf: u64) -> Result<Option<MasterKeyRotated>> {
