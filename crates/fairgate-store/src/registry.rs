@@ -356,7 +356,7 @@ impl Registry {
         self
     }
 
-    /// People per transaction of a program-wide expungement (tests use small ones).
+    /// People per transaction of a program-wide expungement or a retention run (tests use small ones).
     pub fn with_erase_chunk(mut self, n: usize) -> Self {
         self.erase_chunk = n.max(1);
         self
@@ -1306,6 +1306,11 @@ impl Batch<'_> {
 
     pub fn now(&self) -> Timestamp {
         self.now
+    }
+
+    /// The index the next leaf appended in this batch will have.
+    pub fn next_leaf(&self) -> u64 {
+        self.frontier.size()
     }
 
     /// Today's date in UTC, for checks such as "born in the future".

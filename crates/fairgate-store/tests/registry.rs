@@ -782,55 +782,70 @@ fn an_expunged_subject_leaves_no_trace_the_log_verifies_and_the_certificate_prov
     assert!(matches!(f.reg.expunge_subject(NOW, &admin, gone, &input), Err(RegistryError::Erased(_))));
 }
 
+/// The fixture's registry opened again with other settings.
+fn reopened(f: &Fixture, tune: impl FnOnce(Registry) -> Registry) -> Registry {
+    tune(
+        Registry::open(
+            f.store.clone(),
+            SecretKey::from_bytes([1; 32]),
+            &SecretKey::from_bytes([2; 32]),
+            "test.example/log",
+            [3; 32],
+        )
+        .unwrap(),
+    )
+}
+
+/// Draft the old call-in program that legacy rows are imported into.
+fn draft_callin(f: &Fixture) {
+    let source = "id = \"callin-2003\"\ntitle = \"Old call-in\"\nlegal_basis = \"67 FR 67766\"\nstarts = 2026-01-01\nsunset = 2026-12-31\n[selection]\nmin_stay_days = 30\n";
+    let spec = fairgate_core::program::lang::compile(source).unwrap();
+    let impact = fairgate_core::program::impact::analyse(&spec.selection, &[], jiff::civil::date(2026, 1, 1));
+    let admin = Actor::new("u-admin", Role::Admin, "test");
+    f.reg.write(NOW, |b| b.draft_program(&admin, &spec, source, impact, "file")).unwrap();
+}
+
+/// One validated legacy row.
+fn legacy_row(
+    f: &Fixture,
+    document: &str,
+    surname: &str,
+    given: &str,
+    born: &str,
+) -> (fairgate_core::subject::NewSubject, fairgate_core::registration::NewRegistration) {
+    let row = fairgate_core::import::ImportRow {
+        document_kind: "P".into(),
+        issuing_state: "UTO".into(),
+        document_number: document.into(),
+        document_expires_on: "2010-01-01".into(),
+        surname: surname.into(),
+        given_names: given.into(),
+        birth_date: born.into(),
+        sex: "M".into(),
+        nationality: "UTO".into(),
+        registration_kind: "office".into(),
+        place: "NYC-FO".into(),
+        registered_at: "2003-01-10".into(),
+    };
+    row.validate(f.reg.places(), NOW).unwrap()
+}
+
 #[test]
 fn an_interrupted_import_resumes_where_it_stopped_and_merges_by_document_number() {
-    use fairgate_core::import::ImportRow;
-    use fairgate_core::program::impact::analyse;
-    use fairgate_core::program::lang::compile;
     let mut f = fixture();
-    f.reg = Registry::open(
-        f.store.clone(),
-        SecretKey::from_bytes([1; 32]),
-        &SecretKey::from_bytes([2; 32]),
-        "test.example/log",
-        [3; 32],
-    )
-    .unwrap()
-    .with_import_batch(2000);
+    f.reg = reopened(&f, |r| r.with_import_batch(2000));
     let admin = Actor::new("u-admin", Role::Admin, "test");
-    let auditor = Actor::new("u-aud", Role::Auditor, "test");
     let rows: Vec<_> = (0..5000u64)
         .map(|i| {
             // Every tenth row is the same person as the row before (a second registration).
             let person = if i % 10 == 9 { i - 1 } else { i };
-            let row = ImportRow {
-                document_kind: "P".into(),
-                issuing_state: "UTO".into(),
-                document_number: format!("LEG{person:06}"),
-                document_expires_on: "2010-01-01".into(),
-                surname: format!("LEGACY{person}"),
-                given_names: "A".into(),
-                birth_date: "1970-01-01".into(),
-                sex: "M".into(),
-                nationality: "UTO".into(),
-                registration_kind: "office".into(),
-                place: "NYC-FO".into(),
-                registered_at: "2003-01-10".into(),
-            };
-            let (s, r) = row.validate(f.reg.places(), NOW).unwrap();
+            let (s, r) = legacy_row(&f, &format!("LEG{person:06}"), &format!("LEGACY{person}"), "A", "1970-01-01");
             (i + 2, s, r) // line numbers after a header
         })
         .collect();
     let err = f.reg.import_rows(NOW, &admin, "callin-2003", "abc", rows.clone(), &mut |_, _| true).unwrap_err();
     assert!(matches!(&err, RegistryError::Invalid(i) if i.0[0].field == "program"), "{err}");
-    let source = "id = \"callin-2003\"\ntitle = \"Old call-in\"\nlegal_basis = \"67 FR 67766\"\nstarts = 2026-01-01\nsunset = 2026-12-31\n[selection]\nmin_stay_days = 30\n";
-    let spec = compile(source).unwrap();
-    f.reg
-        .write(NOW, |b| {
-            b.draft_program(&admin, &spec, source, analyse(&spec.selection, &[], jiff::civil::date(2026, 1, 1)), "file")
-        })
-        .unwrap();
-    let _ = auditor;
+    draft_callin(&f);
 
     // The first run is "killed" after its first batch.
     let first = f.reg.import_rows(NOW, &admin, "callin-2003", "abc", rows.clone(), &mut |_, _| false).unwrap();
@@ -964,48 +979,15 @@ fn access_logs_are_destroyed_a_year_after_the_data_they_describe() {
 #[test]
 fn a_programs_expungement_gives_notice_then_erases_only_what_came_from_it() {
     use fairgate_core::expungement::{ExpungementInput, Scope};
-    use fairgate_core::import::ImportRow;
-    use fairgate_core::program::impact::analyse;
-    use fairgate_core::program::lang::compile;
     use fairgate_store::registry::program_expungement::ProgramExpungement;
     let mut f = fixture();
-    f.reg = Registry::open(
-        f.store.clone(),
-        SecretKey::from_bytes([1; 32]),
-        &SecretKey::from_bytes([2; 32]),
-        "test.example/log",
-        [3; 32],
-    )
-    .unwrap()
-    .with_erase_chunk(1);
+    f.reg = reopened(&f, |r| r.with_erase_chunk(1));
     let admin = Actor::new("u-admin", Role::Admin, "test");
     let auditor = Actor::new("u-aud", Role::Auditor, "test");
     let ids = seed(&f, 3);
-    let source = "id = \"callin-2003\"\ntitle = \"Old call-in\"\nlegal_basis = \"67 FR 67766\"\nstarts = 2026-01-01\nsunset = 2026-12-31\n[selection]\nmin_stay_days = 30\n";
-    let spec = compile(source).unwrap();
-    f.reg
-        .write(NOW, |b| {
-            b.draft_program(&admin, &spec, source, analyse(&spec.selection, &[], jiff::civil::date(2026, 1, 1)), "file")
-        })
-        .unwrap();
+    draft_callin(&f);
     // Three people known only from the old program, and one (DOC000001) also registered at the desk.
-    let row = |doc: &str, surname: &str| {
-        let r = ImportRow {
-            document_kind: "P".into(),
-            issuing_state: "UTO".into(),
-            document_number: doc.into(),
-            document_expires_on: "2010-01-01".into(),
-            surname: surname.into(),
-            given_names: "OLDNAME".into(),
-            birth_date: "1961-03-17".into(),
-            sex: "M".into(),
-            nationality: "UTO".into(),
-            registration_kind: "office".into(),
-            place: "NYC-FO".into(),
-            registered_at: "2003-01-10".into(),
-        };
-        r.validate(f.reg.places(), NOW).unwrap()
-    };
+    let row = |doc: &str, surname: &str| legacy_row(&f, doc, surname, "OLDNAME", "1961-03-17");
     let rows: Vec<_> = [
         ("LEG000001", "LEGACYONE"),
         ("LEG000002", "LEGACYTWO"),
@@ -1123,25 +1105,8 @@ fn the_master_key_rotates_while_another_registry_keeps_serving_and_an_interrupti
     let ids = seed(&f, 5);
     // A program key too: an imported record.
     let admin = Actor::new("u-admin", Role::Admin, "test");
-    let source = "id = \"callin-2003\"\ntitle = \"Old call-in\"\nlegal_basis = \"67 FR 67766\"\nstarts = 2026-01-01\nsunset = 2026-12-31\n[selection]\nmin_stay_days = 30\n";
-    let spec = fairgate_core::program::lang::compile(source).unwrap();
-    let impact = fairgate_core::program::impact::analyse(&spec.selection, &[], jiff::civil::date(2026, 1, 1));
-    f.reg.write(NOW, |b| b.draft_program(&admin, &spec, source, impact, "file")).unwrap();
-    let row = fairgate_core::import::ImportRow {
-        document_kind: "P".into(),
-        issuing_state: "UTO".into(),
-        document_number: "LEG000001".into(),
-        document_expires_on: "2010-01-01".into(),
-        surname: "LEGACY".into(),
-        given_names: "A".into(),
-        birth_date: "1970-01-01".into(),
-        sex: "M".into(),
-        nationality: "UTO".into(),
-        registration_kind: "office".into(),
-        place: "NYC-FO".into(),
-        registered_at: "2003-01-10".into(),
-    };
-    let (s, r) = row.validate(f.reg.places(), NOW).unwrap();
+    draft_callin(&f);
+    let (s, r) = legacy_row(&f, "LEG000001", "LEGACY", "A", "1970-01-01");
     f.reg.import_rows(NOW, &admin, "callin-2003", "h", vec![(2, s, r)], &mut |_, _| true).unwrap();
     let legacy = f.reg.lookup_document(NOW, &admin, Purpose::OversightAudit, "LEG000001", "t").unwrap().0[0];
     let digest = f.reg.projection_digest().unwrap();

@@ -97,6 +97,18 @@ fn throwaway_registry(store: Arc<SqliteStore>, origin: &str) -> Result<Registry>
     )?)
 }
 
+/// A crossing at `port`: an entry (with its admission class and admitted-until day)
+/// when `admission` is given, otherwise an exit.
+fn crossing(port: &str, at: Timestamp, admission: Option<(&str, jiff::civil::Date)>) -> Crossing {
+    Crossing {
+        direction: if admission.is_some() { Direction::Entry } else { Direction::Exit },
+        port: port.into(),
+        at,
+        admission_class: admission.map(|(c, _)| c.into()),
+        admitted_until: admission.map(|(_, d)| d),
+    }
+}
+
 /// Synthetic traveller number `i` (no real data): `prefix` keeps benchmarks' document numbers apart.
 fn synthetic_person(prefix: &str, i: u64, today: jiff::civil::Date) -> NewSubject {
     NewSubject {
@@ -149,17 +161,8 @@ pub fn run_ingest(args: &IngestArgs, dir: &std::path::Path) -> Result<IngestRepo
             let k = (n / subjects) as i64;
             let at = base + SignedDuration::from_hours(24 * k) + SignedDuration::from_secs((n % subjects) as i64);
             let entry = k % 2 == 0;
-            b.record_validated_crossing(
-                &officer,
-                ids[(n % subjects) as usize],
-                Crossing {
-                    direction: if entry { Direction::Entry } else { Direction::Exit },
-                    port: "JFK".into(),
-                    at,
-                    admission_class: entry.then(|| "B-2".into()),
-                    admitted_until: entry.then(|| today + 90.days()),
-                },
-            )?;
+            let admission = entry.then(|| ("B-2", today + 90.days()));
+            b.record_validated_crossing(&officer, ids[(n % subjects) as usize], crossing("JFK", at, admission))?;
         }
         i = end;
         Ok(i < args.events)
@@ -576,17 +579,8 @@ fn build_population(registry: &Registry, args: &SweepArgs, now: Timestamp) -> Re
             for (is_entry, back) in plan.into_iter().rev() {
                 let at = now - SignedDuration::from_hours(24 * back) + SignedDuration::from_secs((i % 3600) as i64);
                 let day = at.to_zoned(jiff::tz::TimeZone::UTC).date();
-                b.record_validated_crossing(
-                    &officer,
-                    id,
-                    Crossing {
-                        direction: if is_entry { Direction::Entry } else { Direction::Exit },
-                        port: ports[(i % 5) as usize].into(),
-                        at,
-                        admission_class: is_entry.then(|| class.into()),
-                        admitted_until: is_entry.then(|| day + rng.gen_range(90..180).days()),
-                    },
-                )?;
+                let admission = is_entry.then(|| (class, day + rng.gen_range(90..180).days()));
+                b.record_validated_crossing(&officer, id, crossing(ports[(i % 5) as usize], at, admission))?;
             }
         }
         bar.set_position(end);
@@ -736,17 +730,7 @@ pub fn run_compliance(args: &ComplianceArgs, dir: &std::path::Path) -> Result<Co
             let at = now - SignedDuration::from_hours(24 * (1 + (i % 60) as i64))
                 + SignedDuration::from_secs((i % 3600) as i64);
             let day = at.to_zoned(jiff::tz::TimeZone::UTC).date();
-            b.record_validated_crossing(
-                &officer,
-                id,
-                Crossing {
-                    direction: Direction::Entry,
-                    port: "JFK".into(),
-                    at,
-                    admission_class: Some("WT".into()),
-                    admitted_until: Some(day + 90.days()),
-                },
-            )?;
+            b.record_validated_crossing(&officer, id, crossing("JFK", at, Some(("WT", day + 90.days()))))?;
             if i % 10 != 0 {
                 b.record_validated_registration(
                     &officer,
@@ -993,17 +977,7 @@ pub fn run_expunge(args: &ExpungeArgs, dir: &std::path::Path) -> Result<ExpungeB
         while i < end {
             let id = b.create_validated_subject(&officer, synthetic_person("X", i, today))?;
             let at = now - SignedDuration::from_hours(24 * 30);
-            b.record_validated_crossing(
-                &officer,
-                id,
-                Crossing {
-                    direction: Direction::Entry,
-                    port: "JFK".into(),
-                    at,
-                    admission_class: Some("B-2".into()),
-                    admitted_until: Some(today + 60.days()),
-                },
-            )?;
+            b.record_validated_crossing(&officer, id, crossing("JFK", at, Some(("B-2", today + 60.days()))))?;
             i += 1;
         }
         Ok(i < crossed)

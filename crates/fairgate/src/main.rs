@@ -3,7 +3,7 @@
 
 use fairgate::{bench, demo};
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -14,7 +14,6 @@ use fairgate_ledger::checkpoint::NoteVerifier;
 use fairgate_store::datadir::DataDir;
 use fairgate_store::sqlite::SqliteStore;
 use fairgate_store::{Registry, Store};
-use indicatif::{ProgressBar, ProgressStyle};
 use rand::RngCore;
 
 #[derive(Parser)]
@@ -350,15 +349,8 @@ fn open_existing(data: &Path) -> Result<Opened> {
     open(data, "fairgate.localhost/log")
 }
 
-pub(crate) fn progress(len: u64, what: &str) -> ProgressBar {
-    let bar = if std::io::stderr().is_terminal() { ProgressBar::new(len) } else { ProgressBar::hidden() };
-    bar.set_style(
-        ProgressStyle::with_template("{msg:12} [{bar:40}] {pos}/{len} ({per_sec}, {eta} left)")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-    );
-    bar.set_message(what.to_string());
-    bar
+pub(crate) fn progress(len: u64, what: &str) -> indicatif::ProgressBar {
+    fairgate::progress_bar(len, what)
 }
 
 fn run(cli: Cli) -> Result<()> {

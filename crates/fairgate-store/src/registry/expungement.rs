@@ -251,20 +251,44 @@ impl Registry {
         }
         report.access_logs_erased = self.expire_access_logs(on)?;
         let system = Actor::new("system:retention", Role::Admin, "retention rules");
-        for e in report.listed.iter().filter(|e| e.due) {
-            let (no, data) = self.subject_keys_of(e.subject)?;
-            let event = Event::Expunged(Expunged {
-                scope: Scope::Subject { subject: e.subject.to_string() },
-                subjects: 1,
-                authority: format!("retention: {}", e.rule),
-                reason: format!("the retention period ended on {}", e.keep_until),
-                expunged_by: system.clone(),
-                approved_by: system.clone(),
-            });
-            let ((), receipt) = self.write(now, |b| b.append_system(event))?;
-            self.erase(e.subject, no, &data)?;
-            report.certificates.push(receipt.leaf_index);
-            report.erased += 1;
+        // In chunks: each person's expungement event, then their erasure, one
+        // transaction for the chunk's events and one for its erasures.
+        let due: Vec<&RetentionEntry> = report.listed.iter().filter(|e| e.due).collect();
+        for chunk in due.chunks(self.erase_chunk) {
+            let mut people = Vec::with_capacity(chunk.len());
+            for e in chunk {
+                let (no, data) = self.subject_keys_of(e.subject)?;
+                people.push((e, no, data));
+            }
+            let (leaves, _) = self.write(now, |b| {
+                people
+                    .iter()
+                    .map(|(e, _, _)| {
+                        let leaf = b.next_leaf();
+                        b.append_system(Event::Expunged(Expunged {
+                            scope: Scope::Subject { subject: e.subject.to_string() },
+                            subjects: 1,
+                            authority: format!("retention: {}", e.rule),
+                            reason: format!("the retention period ended on {}", e.keep_until),
+                            expunged_by: system.clone(),
+                            approved_by: system.clone(),
+                        }))?;
+                        Ok(leaf)
+                    })
+                    .collect::<Result<Vec<u64>>>()
+            })?;
+            let mut removals = Vec::new();
+            for (_, no, data) in &people {
+                removals.extend(self.unproject(*no, data, &|_| true)?.0);
+            }
+            let nos: Vec<u64> = people.iter().map(|(_, no, _)| *no).collect();
+            let mut w = self.lock()?;
+            for (e, _, _) in &people {
+                w.cache.remove(&e.subject);
+            }
+            self.store.erase(&nos, &removals, &[], true)?;
+            report.certificates.extend(leaves);
+            report.erased += people.len() as u64;
         }
         if report.erased > 0 {
             self.sign_checkpoint(now)?;
