@@ -1,6 +1,7 @@
 //! Logs never carry personal data: capture everything the server logs during a full
 //! registration (create, register, cross, read, stay, overstays, stay-facts
-//! compaction, look up, and refused bad input) and
+//! compaction, look up, programs, designations, compliance, a program's
+//! expungement, and refused bad input) and
 //! search it for the traveller's names, document number and birth date.
 
 mod common;
@@ -105,6 +106,16 @@ async fn a_full_registration_logs_no_personal_data() {
     let bad_notice = json!({"obligation": "NOTICE-SECRET-KEY", "channel": "mail", "served_on": "2026-07-01", "proof": "PROOF-SECRET-55"});
     let (st, _) = s.post(&s.officer, &format!("/subjects/{id}/notices"), &bad_notice).await;
     assert_eq!(st, 422);
+    // A program's expungement: approval, the notice period, and the erasure after it.
+    let e = json!({"authority": "Repeal order 7", "reason": "EXPUNGE-REASON-42"});
+    assert_eq!(s.post(&s.admin, "/programs/log-test/repeal", &json!({"reason": "Ended"})).await.0, 200);
+    assert_eq!(s.post(&s.auditor, "/programs/log-test/expunge/approve", &e).await.0, 201);
+    let notice = json!({"authority": "Repeal order 7", "reason": "EXPUNGE-REASON-42", "copy_days": 30});
+    assert_eq!(s.post(&s.admin, "/programs/log-test/expunge/notice", &notice).await.0, 201);
+    s.clock_offset.store(31 * 86_400, std::sync::atomic::Ordering::SeqCst);
+    let (st, b) = s.post(&s.admin, "/programs/log-test/expunge", &json!({})).await;
+    assert_eq!((st, b["state"].as_str()), (200, Some("done")), "{b}");
+    s.clock_offset.store(0, std::sync::atomic::Ordering::SeqCst);
     // Refused input must not echo personal data into logs either.
     let mut bad = specimen();
     bad["birth_date"] = json!("1974-08-32");
@@ -116,7 +127,8 @@ async fn a_full_registration_logs_no_personal_data() {
         text.contains("subject created")
             && text.contains("timeline read")
             && text.contains("program drafted")
-            && text.contains("subject designated"),
+            && text.contains("subject designated")
+            && text.contains("program expunged"),
         "the capture must see the flow:\n{text}"
     );
     assert!(text.contains(&id), "pseudonymous ids are what logs carry");
@@ -133,6 +145,7 @@ async fn a_full_registration_logs_no_personal_data() {
         "CASE-SECRET-77",
         "REJECT-REASON-QQ",
         "PROOF-SECRET-55",
+        "EXPUNGE-REASON-42",
     ] {
         assert!(!text.contains(needle), "log output contains {needle}:\n{text}");
     }

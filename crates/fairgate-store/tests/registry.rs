@@ -1023,6 +1023,9 @@ fn a_programs_expungement_gives_notice_then_erases_only_what_came_from_it() {
         "{noticed:?}"
     );
     assert!(f.reg.notice_program_expungement(NOW, &admin, "callin-2003", &input, 90).is_err(), "one notice");
+    let (s9, r9) = row("LEG000009", "LEGACYNINE");
+    let err = f.reg.import_rows(NOW, &admin, "callin-2003", "late", vec![(2, s9, r9)], &mut |_, _| true).unwrap_err();
+    assert!(err.to_string().contains("2026-12-20"), "no import into a program noticed for erasure: {err}");
 
     // During the period nothing is erased: people can still get their records.
     let during = f.reg.expunge_program(NOW, &admin, "callin-2003", &mut |_, _| true).unwrap();

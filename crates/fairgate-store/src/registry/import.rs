@@ -59,6 +59,16 @@ impl Registry {
             )
             .into());
         }
+        if let Some((_, n)) = self.program_expungement_notice(program)? {
+            return Err(fairgate_core::Invalid::one(
+                "program",
+                format!(
+                    "the records of program `{program}` are to be erased on {}: nothing more can be imported into it",
+                    n.erase_on
+                ),
+            )
+            .into());
+        }
         let through = self.store.import_through(file)?.unwrap_or(0);
         let total = rows.len() as u64;
         let mut report = ImportReport::default();
