@@ -20,6 +20,17 @@ fn fairgate(data: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// A served child process, killed if the test fails before stopping it (a live
+/// server would hold the test's output open and hang the run).
+struct Serving(std::process::Child);
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
@@ -140,15 +151,17 @@ fn serve_demo_seeds_once_then_reuses_the_data() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("fairgate-data");
     let start = || {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_fairgate"))
-            .arg("--data")
-            .arg(&data)
-            .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut child = Serving(
+            Command::new(env!("CARGO_BIN_EXE_fairgate"))
+                .arg("--data")
+                .arg(&data)
+                .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
+                .env("RUST_LOG", "warn")
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap(),
+        );
+        let mut lines = BufReader::new(child.0.stdout.take().unwrap()).lines();
         let mut seen = Vec::new();
         let url = loop {
             let line = lines.next().expect("serve exited before it served").unwrap();
@@ -182,9 +195,9 @@ fn serve_demo_seeds_once_then_reuses_the_data() {
     assert_eq!(SqliteStore::open(&data.join("fairgate.db")).unwrap().tree_size().unwrap(), leaves);
 }
 
-fn stop(child: &mut std::process::Child) {
-    Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().unwrap();
-    let status = child.wait().unwrap();
+fn stop(child: &mut Serving) {
+    Command::new("kill").arg("-TERM").arg(child.0.id().to_string()).status().unwrap();
+    let status = child.0.wait().unwrap();
     assert!(status.success(), "serve should stop cleanly on SIGTERM: {status}");
 }
 
@@ -647,15 +660,6 @@ fn keys_rotate_runs_beside_a_serving_server_which_keeps_reading_and_writing() {
         .to_string();
     let old_key = std::fs::read_to_string(data.join("master.key")).unwrap();
 
-    /// Kills the server if the test fails before stopping it (a live server would
-    /// hold the test's output open).
-    struct Serving(std::process::Child);
-    impl Drop for Serving {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
     let mut child = Serving(
         Command::new(env!("CARGO_BIN_EXE_fairgate"))
             .arg("--data")
@@ -692,7 +696,7 @@ fn keys_rotate_runs_beside_a_serving_server_which_keeps_reading_and_writing() {
     assert_eq!(st, 200, "{b}");
     let (st, b) = http(&format!("{url}subjects"), "POST", &token, Some(&person.replace("ROT000001", "ROT000002")));
     assert_eq!(st, 201, "{b}");
-    stop(&mut child.0);
+    stop(&mut child);
 
     // Everything opens with the new key alone.
     let status = fairgate(data, &["keys", "status"]);
