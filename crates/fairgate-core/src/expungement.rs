@@ -51,6 +51,28 @@ impl ExpungementInput {
 /// Days an auditor's approval stays good for.
 pub const APPROVAL_DAYS: i64 = 30;
 
+/// The shortest notice-and-copy period before a program's records are erased:
+/// people need time to download their records (they may need proof that they complied).
+pub const MIN_COPY_DAYS: i64 = 30;
+/// The notice-and-copy period unless another is given.
+pub const DEFAULT_COPY_DAYS: i64 = 90;
+
+/// The day a program's records may be erased, `copy_days` after `today`.
+pub fn erase_on(today: jiff::civil::Date, copy_days: i64) -> Result<jiff::civil::Date, Invalid> {
+    if copy_days < MIN_COPY_DAYS {
+        return Err(Invalid::one(
+            "copy_days",
+            format!("must be at least {MIN_COPY_DAYS}: people need time to download their records"),
+        ));
+    }
+    // try_days: a Span panics on a count of days it cannot hold.
+    jiff::Span::new()
+        .try_days(copy_days)
+        .ok()
+        .and_then(|span| today.checked_add(span).ok())
+        .ok_or_else(|| Invalid::one("copy_days", "is too large: give a number of days that ends before 9999"))
+}
+
 /// The signed part of a certificate. Field order is the canonical order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CertificateBody {
@@ -79,4 +101,33 @@ pub struct Certificate {
     #[serde(flatten)]
     pub body: CertificateBody,
     pub signature: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn the_copy_period_is_never_shorter_than_the_minimum(days in -1000i64..4000, offset in 0i64..20000) {
+            let today = jiff::civil::date(2000, 1, 1).checked_add(jiff::Span::new().days(offset)).unwrap();
+            match erase_on(today, days) {
+                Ok(on) => {
+                    prop_assert!(days >= MIN_COPY_DAYS);
+                    prop_assert_eq!(today.until(on).unwrap().get_days() as i64, days);
+                }
+                Err(e) => {
+                    prop_assert!(days < MIN_COPY_DAYS);
+                    prop_assert_eq!(e.0[0].field.as_str(), "copy_days");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn an_absurd_period_is_refused_not_a_panic() {
+        let e = erase_on(jiff::civil::date(2026, 1, 1), i64::MAX).unwrap_err();
+        assert_eq!(e.0[0].field, "copy_days");
+    }
 }

@@ -8,26 +8,11 @@ mod common;
 use common::*;
 use serde_json::{json, Value};
 
-fn day(offset: i64) -> jiff::civil::Date {
-    jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date().checked_add(jiff::Span::new().days(offset)).unwrap()
-}
-
 fn program() -> String {
     format!(
         "id = \"visitor-rereg\"\ntitle = \"Visitor re-registration\"\nlegal_basis = \"Test Act s. 3\"\nstarts = {}\nsunset = {}\n\n[selection]\nadmission_class = [\"WT\"]\n\n[[obligations]]\nkind = \"register\"\nwithin_days = 5\n\n[[obligations]]\nkind = \"reregister\"\nevery_days = 30\n",
         day(-90),
         day(300)
-    )
-}
-
-fn population() -> Value {
-    Value::Array(
-        (0..60)
-            .map(|i| {
-                let (n, sex) = (["UTO", "VAL"][i % 2], ["F", "M"][(i / 2) % 2]);
-                json!({"nationality": n, "sex": sex, "birth_date": "1980-01-01", "admission_class": "WT"})
-            })
-            .collect(),
     )
 }
 
@@ -51,7 +36,7 @@ async fn an_obligation_from_notice_to_clearance_to_repeal() {
     let s = start().await;
     // The program was put in force 60 days ago (the server's clock is set back for it).
     s.clock_offset.store(-60 * 86_400, std::sync::atomic::Ordering::SeqCst);
-    let (st, b) = s.post(&s.admin, "/programs", &json!({"source": program(), "population": population()})).await;
+    let (st, b) = s.post(&s.admin, "/programs", &json!({"source": program(), "population": wt_population()})).await;
     assert_eq!(st, 201, "{b}");
     assert_eq!(s.post(&s.admin, "/programs/visitor-rereg/activate", &json!({})).await.0, 200);
     s.clock_offset.store(0, std::sync::atomic::Ordering::SeqCst);
@@ -161,7 +146,10 @@ async fn an_obligation_from_notice_to_clearance_to_repeal() {
 #[tokio::test]
 async fn a_person_the_program_does_not_select_is_told_why() {
     let s = start().await;
-    assert_eq!(s.post(&s.admin, "/programs", &json!({"source": program(), "population": population()})).await.0, 201);
+    assert_eq!(
+        s.post(&s.admin, "/programs", &json!({"source": program(), "population": wt_population()})).await.0,
+        201
+    );
     assert_eq!(s.post(&s.admin, "/programs/visitor-rereg/activate", &json!({})).await.0, 200);
     let id = s.specimen().await;
     let mut e = entry(&format!("{}T14:00:00Z", day(-10)));

@@ -301,15 +301,6 @@ pub trait Store: Send + Sync {
     fn import_through(&self, file: &str) -> Result<Option<u64>>;
     /// Leaves of system events of one kind: (leaf index, scope key), oldest first.
     fn system_leaves(&self, kind: u16) -> Result<Vec<(u64, String)>>;
-    /// Erase a subject in one transaction: destroy their wrapped data key, delete
-    /// every projection row and blind-index entry of their data, apply `tallies`
-    /// (their contributions taken off the aggregates), then checkpoint the WAL so
-    /// freed pages (zeroed by `secure_delete`) leave no copy behind. The access-log
-    /// key and the index of their access events are kept: access logs outlive the
-    /// data they describe.
-    fn erase_subject(&self, subject_no: u64, tallies: &[Projection]) -> Result<()> {
-        self.erase(&[subject_no], tallies, &[], true)
-    }
     /// Erase in one transaction: destroy the data keys of `subjects` with their sealed
     /// facts and portal sessions, delete the rows `removals` name (each as
     /// `apply_projections` would have added it: a tally is taken off, a registration

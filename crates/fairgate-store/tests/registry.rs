@@ -683,6 +683,25 @@ fn encodings(s: &str) -> Vec<Vec<u8>> {
     vec![s.as_bytes().to_vec(), utf16le, utf16be, hex::encode(s).into_bytes(), hex::encode_upper(s).into_bytes()]
 }
 
+/// No file of the database (main, WAL, shared memory) holds any of `needles`, in
+/// UTF-8, UTF-16 (LE, BE) or hex.
+fn assert_absent_from_disk(f: &Fixture, needles: &[&str]) {
+    let files: Vec<(String, Vec<u8>)> = std::fs::read_dir(f.db.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .map(|p| (p.display().to_string(), std::fs::read(&p).unwrap()))
+        .collect();
+    assert!(files.iter().any(|(n, _)| n.ends_with("fairgate.db")));
+    for needle in needles {
+        for enc in encodings(needle) {
+            for (name, bytes) in &files {
+                assert!(!bytes.windows(enc.len()).any(|w| w == enc.as_slice()), "{needle} readable in {name}");
+            }
+        }
+    }
+}
+
 #[test]
 fn an_expunged_subject_leaves_no_trace_the_log_verifies_and_the_certificate_proves_it() {
     use fairgate_core::expungement::ExpungementInput;
@@ -753,21 +772,7 @@ fn an_expunged_subject_leaves_no_trace_the_log_verifies_and_the_certificate_prov
         conn.query_row("SELECT data_key FROM subject_keys WHERE subject_no = ?1", [no], |r| r.get(0)).unwrap();
     assert!(key.is_none(), "the wrapped data key is destroyed");
     drop(conn);
-    let dir = f.db.parent().unwrap();
-    let files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_file())
-        .map(|p| (p.display().to_string(), std::fs::read(&p).unwrap()))
-        .collect();
-    assert!(files.iter().any(|(n, _)| n.ends_with("fairgate.db")));
-    for needle in ["SURNAME1", "DOC000001", "1974-08-12", "ANNA MARIA", "QUEENS"] {
-        for enc in encodings(needle) {
-            for (name, bytes) in &files {
-                assert!(!bytes.windows(enc.len()).any(|w| w == enc.as_slice()), "{needle} readable in {name}");
-            }
-        }
-    }
+    assert_absent_from_disk(&f, &["SURNAME1", "DOC000001", "1974-08-12", "ANNA MARIA", "QUEENS"]);
     // The others are untouched, the log still verifies, and a rebuild agrees.
     assert!(f.reg.read_timeline(NOW, &officer(), Purpose::BorderCheck, ids[0], "t").is_ok());
     let verifier = NoteVerifier::parse(&f.reg.verifier_key()).unwrap();
@@ -1071,20 +1076,18 @@ fn a_programs_expungement_gives_notice_then_erases_only_what_came_from_it() {
     assert!(matches!(&err, RegistryError::Invalid(i) if i.0[0].field == "program"), "{err}");
 
     // No file holds the erased people or the program's record, in any encoding.
-    let dir = f.db.parent().unwrap();
-    let files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_file())
-        .map(|p| (p.display().to_string(), std::fs::read(&p).unwrap()))
-        .collect();
-    for needle in ["LEGACYONE", "LEGACYTHREE", "LEG000002", "1961-03-17", "OLDNAME", "2003-01-10"] {
-        for enc in encodings(needle) {
-            for (name, bytes) in &files {
-                assert!(!bytes.windows(enc.len()).any(|w| w == enc.as_slice()), "{needle} readable in {name}");
-            }
-        }
-    }
+    assert_absent_from_disk(&f, &["LEGACYONE", "LEGACYTHREE", "LEG000002", "1961-03-17", "OLDNAME", "2003-01-10"]);
+    // The person also registered at the desk keeps one registration row, not the program's.
+    let conn = rusqlite::Connection::open(&f.db).unwrap();
+    let regs: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM p_registrations r JOIN subject_keys k ON k.subject_no = r.subject_no WHERE k.subject_id = ?1",
+            [&both.as_bytes()[..]],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(regs, 1);
+    drop(conn);
     // Every leaf of the program is unreadable, the log verifies, a rebuild agrees,
     // and running it again changes nothing.
     let verifier = NoteVerifier::parse(&f.reg.verifier_key()).unwrap();

@@ -143,6 +143,24 @@ impl Server {
     }
 }
 
+/// Today plus `offset` days (UTC), for programs and stays relative to the real clock.
+pub fn day(offset: i64) -> jiff::civil::Date {
+    jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date().checked_add(jiff::Span::new().days(offset)).unwrap()
+}
+
+/// A population file of 60 WT visitors, half UTO and half VAL, half F and half M:
+/// an impact analysis over it clears a program that selects by admission class.
+pub fn wt_population() -> Value {
+    Value::Array(
+        (0..60)
+            .map(|i| {
+                let (n, sex) = (["UTO", "VAL"][i % 2], ["F", "M"][(i / 2) % 2]);
+                json!({"nationality": n, "sex": sex, "birth_date": "1980-01-01", "admission_class": "WT"})
+            })
+            .collect(),
+    )
+}
+
 pub fn specimen() -> Value {
     json!({"document": {"kind": "P", "issuing_state": "UTO", "number": "L898902C3", "expires_on": "2031-04-15"},
            "surname": "ERIKSSON", "given_names": "ANNA MARIA", "birth_date": "1974-08-12", "sex": "F", "nationality": "UTO"})

@@ -53,6 +53,22 @@ pub enum CertificateError {
     Log(String),
 }
 
+/// The report cells an event added to (all but the log-event counts, which anyone
+/// can recompute from the clear headers), as rows to take off.
+fn tallies_of(event: &Event, timestamp_ms: i64, out: &mut Vec<crate::store::Projection>) {
+    fairgate_core::report::for_each_tally(event, crate::project::recorded_at(timestamp_ms), |t| {
+        if t.metric != fairgate_core::report::Metric::LogEvents {
+            let k = t.to_key();
+            out.push(crate::store::Projection::TallyRemove {
+                metric: k.metric.as_str().to_string(),
+                dims: k.dims,
+                month: k.month,
+                count: 1,
+            });
+        }
+    });
+}
+
 fn canonical(body: &CertificateBody) -> Vec<u8> {
     serde_json::to_vec(body).unwrap_or_default()
 }
@@ -150,19 +166,24 @@ impl Registry {
             approved_by,
         });
         let ((), receipt) = self.write(now, |b| b.append_system(event))?;
-        self.erase(id, no, &data)?;
+        self.erase_people(&[(id, no, data)])?;
         self.sign_checkpoint(now)?;
         self.certificate(receipt.leaf_index)
     }
 
-    /// Destroy a subject's data key and readable copies (after their expungement
-    /// event is in the ledger).
-    fn erase(&self, id: SubjectId, no: u64, data: &fairgate_ledger::keys::SecretKey) -> Result<()> {
-        let (removals, _) = self.unproject(no, data, &|_| true)?;
-        // The writer must not keep anything it could seal with.
+    /// Destroy people's data keys and readable copies in one transaction (after
+    /// their expungement events are in the ledger), then checkpoint the WAL.
+    fn erase_people(&self, people: &[(SubjectId, u64, fairgate_ledger::keys::SecretKey)]) -> Result<()> {
+        // The writer lock first: nothing can be appended to them while their rows
+        // are worked out, and the writer must not keep anything it could seal with.
         let mut w = self.lock()?;
-        w.cache.remove(&id);
-        self.store.erase(&[no], &removals, &[], true)?;
+        let mut removals = Vec::new();
+        for (id, no, data) in people {
+            removals.extend(self.unproject(*no, data, &|_| true)?.0);
+            w.cache.remove(id);
+        }
+        let nos: Vec<u64> = people.iter().map(|(_, no, _)| *no).collect();
+        self.store.erase(&nos, &removals, &[], true)?;
         Ok(())
     }
 
@@ -176,7 +197,6 @@ impl Registry {
         data: &fairgate_ledger::keys::SecretKey,
         remove: &dyn Fn(u8) -> bool,
     ) -> Result<Unprojected> {
-        use fairgate_core::report::Metric;
         let idx: Vec<u64> = self.store.subject_leaves(no, 0)?.into_iter().map(|(i, _)| i).collect();
         let mut removals = Vec::new();
         let mut kept = Vec::new();
@@ -203,17 +223,7 @@ impl Registry {
                 continue;
             }
             crate::project::project_rows(no, row.index, &event, &self.blind, &mut removals);
-            fairgate_core::report::for_each_tally(&event, crate::project::recorded_at(header.timestamp_ms), |t| {
-                if t.metric != Metric::LogEvents {
-                    let k = t.to_key();
-                    removals.push(crate::store::Projection::Tally {
-                        metric: k.metric.as_str().to_string(),
-                        dims: k.dims,
-                        month: k.month,
-                        count: 1,
-                    });
-                }
-            });
+            tallies_of(&event, header.timestamp_ms, &mut removals);
         }
         Ok((removals, kept))
     }
@@ -258,12 +268,12 @@ impl Registry {
             let mut people = Vec::with_capacity(chunk.len());
             for e in chunk {
                 let (no, data) = self.subject_keys_of(e.subject)?;
-                people.push((e, no, data));
+                people.push((e.subject, no, data));
             }
             let (leaves, _) = self.write(now, |b| {
-                people
+                chunk
                     .iter()
-                    .map(|(e, _, _)| {
+                    .map(|e| {
                         let leaf = b.next_leaf();
                         b.append_system(Event::Expunged(Expunged {
                             scope: Scope::Subject { subject: e.subject.to_string() },
@@ -277,16 +287,7 @@ impl Registry {
                     })
                     .collect::<Result<Vec<u64>>>()
             })?;
-            let mut removals = Vec::new();
-            for (_, no, data) in &people {
-                removals.extend(self.unproject(*no, data, &|_| true)?.0);
-            }
-            let nos: Vec<u64> = people.iter().map(|(_, no, _)| *no).collect();
-            let mut w = self.lock()?;
-            for (e, _, _) in &people {
-                w.cache.remove(&e.subject);
-            }
-            self.store.erase(&nos, &removals, &[], true)?;
+            self.erase_people(&people)?;
             report.certificates.extend(leaves);
             report.erased += people.len() as u64;
         }
@@ -313,8 +314,8 @@ impl Registry {
                 continue;
             }
             let access = self.unwrap_slot(row.subject_no, super::SLOT_ACCESS, wrapped)?;
-            let removals = self.tally_removals(row.subject_no, &access, &[EventKind::PersonalDataAccessed])?;
             let _w = self.lock()?;
+            let removals = self.tally_removals(row.subject_no, &access, &[EventKind::PersonalDataAccessed])?;
             self.store.erase_access(row.subject_no, &removals)?;
             done += 1;
         }
@@ -346,25 +347,15 @@ impl Registry {
         key: &fairgate_ledger::keys::SecretKey,
         kinds: &[EventKind],
     ) -> Result<Vec<crate::store::Projection>> {
-        use fairgate_core::report::Metric;
         let codes: Vec<u16> = kinds.iter().map(|k| k.code()).collect();
         let idx: Vec<u64> =
             self.store.subject_leaves(no, 0)?.into_iter().filter(|(_, k)| codes.contains(k)).map(|(i, _)| i).collect();
-        let mut cells: std::collections::BTreeMap<(String, [String; 3], String), u64> = Default::default();
+        let mut out = Vec::new();
         for row in self.store.leaves_at(&idx)? {
             let header = Header::decode(&row.leaf).map_err(|e| corrupt(format!("leaf {}: {e}", row.index)))?;
-            let event = self.open_leaf(&row, key)?;
-            fairgate_core::report::for_each_tally(&event, crate::project::recorded_at(header.timestamp_ms), |t| {
-                if t.metric != Metric::LogEvents {
-                    let k = t.to_key();
-                    *cells.entry((k.metric.as_str().to_string(), k.dims, k.month)).or_default() += 1;
-                }
-            });
+            tallies_of(&self.open_leaf(&row, key)?, header.timestamp_ms, &mut out);
         }
-        Ok(cells
-            .into_iter()
-            .map(|((metric, dims, month), count)| crate::store::Projection::TallyRemove { metric, dims, month, count })
-            .collect())
+        Ok(out)
     }
 
     /// The certificate of the expungement recorded in `leaf_index`. Deterministic:

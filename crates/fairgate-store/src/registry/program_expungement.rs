@@ -16,10 +16,7 @@ use jiff::Timestamp;
 
 use super::{corrupt, Receipt, Registry, RegistryError, Result};
 
-/// The shortest notice-and-copy period an administrator may set.
-pub const MIN_COPY_DAYS: i64 = 30;
-/// The notice-and-copy period unless another is given.
-pub const DEFAULT_COPY_DAYS: i64 = 90;
+pub use fairgate_core::expungement::{DEFAULT_COPY_DAYS, MIN_COPY_DAYS};
 /// People per transaction.
 pub const ERASE_CHUNK: usize = 2_000;
 
@@ -111,14 +108,8 @@ impl Registry {
             )));
         }
         let (authority, reason) = input.validate()?;
-        if copy_days < MIN_COPY_DAYS {
-            return Err(fairgate_core::Invalid::one(
-                "copy_days",
-                format!("must be at least {MIN_COPY_DAYS}: people need time to download their records"),
-            )
-            .into());
-        }
         let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
+        let erase_on = fairgate_core::expungement::erase_on(today, copy_days)?;
         self.program_book()?.check_expunge(program, today)?;
         if let Some((_, n)) = self.program_expungement_notice(program)? {
             return Err(RegistryError::NotPermitted(format!(
@@ -129,7 +120,7 @@ impl Registry {
         let scope = Scope::Program { program: program.to_string() };
         let approved_by = self.approval(&scope, now)?.ok_or_else(|| {
             RegistryError::NotPermitted(format!(
-                "no auditor has approved expunging program {program} in the last {} days: an auditor must approve it first (fairgate expunge approve --program {program})",
+                "no auditor has approved expunging program {program} in the last {} days: an auditor must approve it first (POST /programs/{program}/expunge/approve, or name the auditor with `fairgate expunge --program {program} --approved-by AUDITOR`)",
                 fairgate_core::expungement::APPROVAL_DAYS
             ))
         })?;
@@ -138,9 +129,6 @@ impl Registry {
                 "the approver and the administrator must be different people".into(),
             ));
         }
-        let erase_on = today
-            .checked_add(jiff::Span::new().days(copy_days))
-            .map_err(|_| fairgate_core::Invalid::one("copy_days", "is too large"))?;
         let subjects = self.store.count_program_subjects(program)?;
         let event = Event::ExpungementNoticed(ExpungementNoticed {
             scope,
@@ -201,7 +189,7 @@ impl Registry {
         }
         let total = self.store.count_program_subjects(program)?;
         let (mut fully, mut partly, mut done) = (0u64, 0u64, 0u64);
-        let slot = self.program_slot(program)?;
+        let (slot, live) = self.program_slot(program)?;
         loop {
             // Rows are deleted as people are done, so each chunk starts from the first.
             let nos = self.store.program_subjects(program, 0, self.erase_chunk)?;
@@ -219,7 +207,7 @@ impl Registry {
                 }
             }
         }
-        if self.program_key_by_ordinal_live(slot)? {
+        if live {
             self.store.destroy_program_key(program)?;
             self.load_program_keys()?;
         }
@@ -246,27 +234,23 @@ impl Registry {
         })
     }
 
-    /// The key slot of a program's records (`None` when it never had any).
-    fn program_slot(&self, program: &str) -> Result<Option<u8>> {
-        self.load_program_keys()?;
-        Ok(self
-            .store
-            .program_keys()?
-            .into_iter()
-            .find(|r| r.program == program)
-            .map(|r| super::keyring::SLOT_PROGRAM_BASE + r.ordinal))
-    }
-
-    fn program_key_by_ordinal_live(&self, slot: Option<u8>) -> Result<bool> {
-        match slot {
-            Some(s) => Ok(self.program_key_by_ordinal(s - super::keyring::SLOT_PROGRAM_BASE)?.is_some()),
-            None => Ok(false),
-        }
+    /// The key slot of a program's records (`None` when it never had any), and
+    /// whether its key still exists.
+    fn program_slot(&self, program: &str) -> Result<(Option<u8>, bool)> {
+        let row = self.store.program_keys()?.into_iter().find(|r| r.program == program);
+        Ok((
+            row.as_ref().map(|r| super::keyring::SLOT_PROGRAM_BASE + r.ordinal),
+            row.is_some_and(|r| r.wrapped.is_some()),
+        ))
     }
 
     /// Erase one chunk of a program's people in one transaction: (expunged whole,
     /// records removed).
     fn erase_program_chunk(&self, program: &str, slot: Option<u8>, nos: &[u64]) -> Result<(u64, u64)> {
+        // The writer lock first: nothing can be appended to these people while their
+        // rows are worked out, and nothing of them may stay in the writer's memory.
+        let mut w = self.lock()?;
+        w.cache.clear();
         let mut erased = Vec::new();
         let mut removals = Vec::new();
         let mut replace = Vec::new();
@@ -299,9 +283,6 @@ impl Registry {
                 partly += 1;
             }
         }
-        let mut w = self.lock()?;
-        // Nothing of these people may stay in the writer's memory.
-        w.cache.clear();
         self.store.erase(&erased, &removals, &replace, false)?;
         Ok((erased.len() as u64, partly))
     }
