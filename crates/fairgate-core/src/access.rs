@@ -1,5 +1,5 @@
 //! The words for who is asking and why: roles, purposes, and the actor of an event.
-//! Which role may use which purpose is decided in the server's access matrix.
+//! Which role may do what, and read for which purpose, is decided in [`crate::policy`].
 
 use std::fmt;
 use std::str::FromStr;
@@ -90,6 +90,14 @@ fn unspecified_agency() -> String {
 impl Actor {
     pub fn new(id: impl Into<String>, role: Role, agency: impl Into<String>) -> Self {
         Self { id: id.into(), role, agency: agency.into() }
+    }
+
+    /// Fairgate itself, running a scheduled job (`serve`'s daily compliance and
+    /// retention runs) or an operator's command at the console of the machine that
+    /// holds the key files. It acts in the admin role, so the policy still applies:
+    /// it may configure and erase, never read personal data.
+    pub fn system(job: &str) -> Self {
+        Self::new(format!("system:{job}"), Role::Admin, "Fairgate")
     }
 }
 

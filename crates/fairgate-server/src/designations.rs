@@ -9,10 +9,10 @@ use fairgate_core::designation::{DesignationInput, Stats};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::api::{subject_id, ReceiptView};
-use crate::auth::{blocking, Caller, Reader};
+use crate::auth::{blocking, Caller};
 use crate::json::ApiJson;
 use crate::problem::Problem;
+use crate::views::{subject_id, ReceiptView};
 use crate::AppState;
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -92,14 +92,7 @@ pub async fn review(
 /// flagged as in the program impact analysis. Auditors, for oversight-audit.
 /// Aggregates only; groups under 10 people are not shown.
 #[utoipa::path(get, path = "/designations/stats", tag = "designations", security(("bearer" = [])),
-    params(("Fairgate-Purpose" = String, Header, description = "oversight-audit")),
     responses((status = 200, body = Object), (status = 403, body = Problem)))]
-pub async fn stats(State(st): State<AppState>, reader: Reader) -> Result<Json<Stats>, Problem> {
-    if reader.caller.role != fairgate_core::access::Role::Auditor {
-        return Err(Problem::forbidden(
-            "role-not-permitted",
-            "designation statistics are for auditors: they watch officers for profiling",
-        ));
-    }
-    Ok(Json(blocking(move || st.registry.designation_stats().map_err(Problem::from)).await?))
+pub async fn stats(State(st): State<AppState>, caller: Caller) -> Result<Json<Stats>, Problem> {
+    Ok(Json(blocking(move || st.registry.designation_stats(&caller.actor()).map_err(Problem::from)).await?))
 }

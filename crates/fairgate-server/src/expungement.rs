@@ -10,10 +10,10 @@ use fairgate_store::registry::program_expungement::ProgramExpungement;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::api::{subject_id, ReceiptView};
 use crate::auth::{blocking, Caller};
 use crate::json::ApiJson;
 use crate::problem::Problem;
+use crate::views::{subject_id, ReceiptView};
 use crate::AppState;
 
 #[derive(Serialize, ToSchema)]

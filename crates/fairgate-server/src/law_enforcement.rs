@@ -9,11 +9,11 @@ use fairgate_core::law_enforcement::RequestInput;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::api::subject_id;
 use crate::auth::{blocking, Caller};
-use crate::compliance::Recorded;
 use crate::json::ApiJson;
 use crate::problem::Problem;
+use crate::views::subject_id;
+use crate::views::Recorded;
 use crate::AppState;
 
 #[derive(Serialize, Deserialize, ToSchema)]

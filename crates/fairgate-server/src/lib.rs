@@ -1,29 +1,36 @@
 //! Fairgate's HTTP face: the JSON API with its generated OpenAPI document, the web
-//! pages, authentication (bearer tokens for the API, cookies for the web) and the
-//! role × purpose access matrix. No business rule and no SQL lives here: handlers
-//! call the registry, which calls the core and the store.
+//! pages, and authentication (bearer tokens for the API, cookies for the web). No
+//! business rule, no authorization decision and no SQL lives here: handlers call
+//! the registry, which asks the core (rules and the access policy) and the store.
+//!
+//! Layers, top to bottom: `routes` (every route and its policy row, the guard, the
+//! app) → feature handlers (`subjects`, `programs`, `compliance`, `designations`,
+//! `expungement`, `law_enforcement`, `portal`, `transparency`, `log`, `web`) →
+//! `auth`, `views`, `json`, `problem`, `logging`. No module imports one above it.
 
-pub mod access;
-pub mod api;
 pub mod auth;
 pub mod compliance;
 pub mod designations;
 pub mod expungement;
 pub mod json;
 pub mod law_enforcement;
+pub mod log;
 pub mod logging;
 pub mod portal;
 pub mod problem;
 pub mod programs;
+pub mod routes;
+pub mod subjects;
 pub mod transparency;
+pub mod views;
 pub mod web;
+
+pub use routes::app;
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::DefaultBodyLimit;
-use axum::Router;
 use fairgate_store::Registry;
 use jiff::Timestamp;
 
@@ -34,11 +41,15 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 pub const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(10);
 
 pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
+/// Fills a buffer with random bytes: the source of every secret the server makes
+/// (session tokens, portal tokens). Tests pass a seeded one.
+pub type Entropy = Arc<dyn Fn(&mut [u8]) + Send + Sync>;
 
 #[derive(Clone)]
 pub struct AppState {
     pub registry: Arc<Registry>,
     pub clock: Clock,
+    pub entropy: Entropy,
     /// Mark cookies `Secure` (set when served behind TLS).
     pub secure_cookies: bool,
     /// The public overstay aggregate, computed at most once per UTC day so that
@@ -57,6 +68,7 @@ impl AppState {
         Self {
             registry,
             clock: Arc::new(Timestamp::now),
+            entropy: Arc::new(|buf: &mut [u8]| rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, buf)),
             secure_cookies: false,
             overstay_report: Default::default(),
             program_activity_report: Default::default(),
@@ -64,27 +76,29 @@ impl AppState {
             portal_failures: Default::default(),
         }
     }
+    /// Use this clock instead of the system's (tests fix or move time).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+    /// Use this source of randomness instead of the operating system's.
+    pub fn with_entropy(mut self, entropy: Entropy) -> Self {
+        self.entropy = entropy;
+        self
+    }
     pub fn now(&self) -> Timestamp {
         (self.clock)()
+    }
+    /// `N` random bytes from the injected source.
+    pub fn random<const N: usize>(&self) -> [u8; N] {
+        let mut b = [0u8; N];
+        (self.entropy)(&mut b);
+        b
     }
     /// Today in UTC, the day the public report is computed for.
     pub fn today(&self) -> jiff::civil::Date {
         self.now().to_zoned(jiff::tz::TimeZone::UTC).date()
     }
-}
-
-/// The whole application: API, OpenAPI document and web pages.
-pub fn app(state: AppState) -> Router {
-    let (api, doc) = api::router().split_for_parts();
-    let doc = Arc::new(doc);
-    Router::new()
-        .merge(api)
-        .route("/openapi.json", axum::routing::get(move || async move { axum::Json(doc.as_ref().clone()) }))
-        .merge(web::router())
-        .fallback(problem::not_found)
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(axum::middleware::from_fn(logging::log_requests))
-        .with_state(state)
 }
 
 /// Serve until `shutdown` resolves, signing a checkpoint every
@@ -128,8 +142,9 @@ async fn compliance_run(state: &AppState) {
     }
     let st = state.clone();
     let job = move || {
-        let r = st.registry.compliance_run(st.now(), today, &mut |_, _| {})?;
-        let kept = st.registry.retention_run(st.now(), today, false)?;
+        let system = fairgate_core::access::Actor::system("daily");
+        let r = st.registry.compliance_run(st.now(), &system, today, &mut |_, _| {})?;
+        let kept = st.registry.retention_run(st.now(), &system, today, false)?;
         Ok::<_, fairgate_store::RegistryError>((r, kept.erased))
     };
     match tokio::task::spawn_blocking(job).await {

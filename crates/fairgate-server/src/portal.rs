@@ -1,7 +1,7 @@
 //! The registrants' portal: a person signs in with their registration number and
 //! the access code printed on their receipt, sees every record held on them and
 //! every access to it (when, which agency and role, for what purpose), and
-//! downloads it all. Codes are stored as argon2 hashes; failed sign-ins are limited
+//! downloads it all. Codes are keyed hashes kept by the registry; failed sign-ins are limited
 //! per registration number. A portal session can only ever reach its own person:
 //! no portal route takes a subject id.
 
@@ -15,40 +15,21 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use fairgate_core::access::{Actor, Purpose, Role};
 use fairgate_core::ids::SubjectId;
-use rand::Rng;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::api::TimelineView;
-use crate::auth::{blocking, hash_secret};
+use crate::auth::blocking;
 use crate::json::ApiJson;
 use crate::problem::Problem;
+use crate::views::TimelineView;
 use crate::AppState;
 
 /// Failed sign-ins allowed per registration number in [`WINDOW_MINUTES`].
 pub const MAX_FAILURES: u32 = 5;
 pub const WINDOW_MINUTES: i64 = 15;
-/// How long a portal session lasts.
-pub const SESSION_MINUTES: i64 = 30;
 
 /// Failed sign-ins by registration number (blind): (count, window start, ms).
 pub type Failures = Arc<Mutex<HashMap<[u8; 32], (u32, i64)>>>;
-
-const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-
-/// A new access code, e.g. `K7QM-3XTP-9RWA`, and its argon2 hash to store.
-pub fn new_access_code() -> Result<(String, String), Problem> {
-    let mut rng = rand::thread_rng();
-    let raw: String = (0..12).map(|_| CODE_ALPHABET[rng.gen_range(0..CODE_ALPHABET.len())] as char).collect();
-    let code = format!("{}-{}-{}", &raw[..4], &raw[4..8], &raw[8..]);
-    let hash =
-        crate::auth::hash_password(&normalise(&code), &mut rand::rngs::OsRng).map_err(|_| Problem::internal())?;
-    Ok((code, hash))
-}
-
-fn normalise(code: &str) -> String {
-    code.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_uppercase()).collect()
-}
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct PortalLogin {
@@ -92,29 +73,14 @@ pub async fn login(
         }
     }
     let st2 = st.clone();
-    let code = normalise(&body.access_code);
+    let secret = st.random::<32>();
     let outcome = blocking(move || {
-        let stored = st2.registry.store().portal_code(&blind).map_err(|_| Problem::internal())?;
-        let ok = match &stored {
-            Some(h) => crate::auth::verify_password(&code, h),
-            None => {
-                // The same effort either way, so timing does not tell which numbers exist.
-                let _ = crate::auth::verify_password(
-                    &code,
-                    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-                );
-                false
-            }
-        };
-        let subject = if ok {
-            st2.registry.store().subject_of_registration(&blind).map_err(|_| Problem::internal())?
-        } else {
-            None
-        };
-        Ok(subject)
+        st2.registry
+            .portal_sign_in(st2.now(), &body.registration_number, &body.access_code, secret)
+            .map_err(|_| Problem::internal())
     })
     .await?;
-    let Some(subject_no) = outcome else {
+    let Some(session) = outcome else {
         let mut failures = st.portal_failures.lock().map_err(|_| Problem::internal())?;
         let e = failures.entry(blind).or_insert((0, now.as_millisecond()));
         if now.as_millisecond() - e.1 >= WINDOW_MINUTES * 60_000 {
@@ -126,19 +92,8 @@ pub async fn login(
     if let Ok(mut f) = st.portal_failures.lock() {
         f.remove(&blind);
     }
-    let mut raw = [0u8; 32];
-    rand::thread_rng().fill(&mut raw);
-    let token = format!("fgp_{}", raw.iter().map(|b| format!("{b:02x}")).collect::<String>());
-    let expires = now.as_millisecond() + SESSION_MINUTES * 60_000;
-    let hash = hash_secret(&token);
-    let st3 = st.clone();
-    blocking(move || {
-        st3.registry.store().put_portal_session(&hash, subject_no, expires).map_err(|_| Problem::internal())
-    })
-    .await?;
     tracing::info!("portal sign-in");
-    let expires_at = jiff::Timestamp::from_millisecond(expires).map(|t| t.to_string()).unwrap_or_default();
-    Ok(Json(PortalSession { token, expires_at }))
+    Ok(Json(PortalSession { token: session.token, expires_at: session.expires.to_string() }))
 }
 
 /// A signed-in registrant: their own subject only.
@@ -147,8 +102,10 @@ pub struct Registrant {
 }
 
 impl Registrant {
+    /// The registrant acts under an id bound to their own person, so the registry
+    /// refuses them anyone else's records (`policy::own_records`).
     fn actor(&self) -> Actor {
-        Actor::new("registrant", Role::Registrant, "the person themselves")
+        Actor::new(fairgate_core::policy::registrant_id(&self.subject), Role::Registrant, "the person themselves")
     }
 }
 
@@ -169,19 +126,16 @@ impl FromRequestParts<AppState> for Registrant {
             .to_string();
         let st = st.clone();
         blocking(move || {
-            let store = st.registry.store();
-            let no = store
-                .portal_session(&hash_secret(&token), st.now().as_millisecond())
+            let subject = st
+                .registry
+                .portal_subject(st.now(), &token)
                 .map_err(|_| Problem::internal())?
                 .ok_or_else(|| {
-                    Problem::unauthorized("the portal session has expired or is not valid: sign in again")
+                    Problem::unauthorized(
+                        "the portal session has expired, is not valid, or its records are no longer held: sign in again",
+                    )
                 })?;
-            let row = store
-                .subject_keys(no)
-                .map_err(|_| Problem::internal())?
-                .filter(|r| r.data_key.is_some())
-                .ok_or_else(|| Problem::unauthorized("the records of this registration are no longer held"))?;
-            Ok(Registrant { subject: SubjectId::from_bytes(row.subject_id) })
+            Ok(Registrant { subject })
         })
         .await
     }
@@ -234,7 +188,11 @@ pub async fn disclosures(
 #[utoipa::path(get, path = "/portal/export", tag = "portal", security(("bearer" = [])),
     params(("format" = Option<String>, Query, description = "json (default) or html")),
     responses((status = 200, body = Object), (status = 401, body = Problem)))]
-pub async fn export(State(st): State<AppState>, me: Registrant, q: crate::api::QueryMap) -> Result<Response, Problem> {
+pub async fn export(
+    State(st): State<AppState>,
+    me: Registrant,
+    q: crate::views::QueryMap,
+) -> Result<Response, Problem> {
     let html = match q.as_ref().ok().and_then(|q| q.get("format")).map(String::as_str) {
         None | Some("json") => false,
         Some("html") => true,
@@ -277,7 +235,7 @@ pub async fn export(State(st): State<AppState>, me: Registrant, q: crate::api::Q
             tbody { @for d in &list { tr { td { (d.at) } td { (d.agency) } td { (d.role) } td { (d.purpose) } td { (d.fields.join(", ")) } } } }
         }
     };
-    Ok(crate::web::page("Your records", page).into_response())
+    Ok(crate::views::page("Your records", page).into_response())
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -298,7 +256,7 @@ pub async fn request_correction(
     ApiJson(input): ApiJson<fairgate_core::correction::CorrectionInput>,
 ) -> Result<(StatusCode, Json<CorrectionRequested>), Problem> {
     let ((number, due), _) = blocking(move || {
-        st.registry.write(st.now(), |b| b.request_correction(me.subject, &input)).map_err(Problem::from)
+        st.registry.write(st.now(), |b| b.request_correction(&me.actor(), me.subject, &input)).map_err(Problem::from)
     })
     .await?;
     tracing::info!(correction = number, "correction requested");
@@ -327,18 +285,18 @@ pub async fn list_corrections(
     request_body = fairgate_core::correction::AnswerInput,
     params(("id" = String, Path, description = "Subject id"), ("number" = u32, Path, description = "Request number")),
     security(("bearer" = [])),
-    responses((status = 201, body = crate::compliance::Recorded), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = crate::views::Recorded), (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn answer_correction(
     State(st): State<AppState>,
     caller: crate::auth::Caller,
     axum::extract::Path((id, number)): axum::extract::Path<(String, u32)>,
     ApiJson(input): ApiJson<fairgate_core::correction::AnswerInput>,
-) -> Result<(StatusCode, Json<crate::compliance::Recorded>), Problem> {
-    let id = crate::api::subject_id(&id)?;
+) -> Result<(StatusCode, Json<crate::views::Recorded>), Problem> {
+    let id = crate::views::subject_id(&id)?;
     let ((), receipt) = blocking(move || {
         st.registry.write(st.now(), |b| b.answer_correction(&caller.actor(), id, number, &input)).map_err(Problem::from)
     })
     .await?;
     tracing::info!(subject = %id, correction = number, "correction answered");
-    Ok((StatusCode::CREATED, Json(crate::compliance::Recorded { receipt: receipt.into() })))
+    Ok((StatusCode::CREATED, Json(crate::views::Recorded { receipt: receipt.into() })))
 }

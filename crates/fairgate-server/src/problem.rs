@@ -130,7 +130,9 @@ impl From<RegistryError> for Problem {
                 "Refused by the program rules",
                 r.to_string(),
             ),
-            RegistryError::NotPermitted(why) => Problem::forbidden("role-not-permitted", why),
+            // A rule about the facts on record (no approval yet, no grant in effect), not the policy.
+            RegistryError::NotPermitted(why) => Problem::forbidden("not-permitted", why),
+            RegistryError::Forbidden(r) => Problem::from(r),
             RegistryError::Determination(r) => {
                 use fairgate_core::obligation::DeterminationRefusal as D;
                 let detail = r.to_string();
@@ -152,7 +154,7 @@ impl From<RegistryError> for Problem {
                 use fairgate_core::designation::ReviewRefusal as R;
                 let detail = r.to_string();
                 match r {
-                    R::NotSupervisor(_) | R::OwnDesignation => Problem::forbidden("review-not-permitted", detail),
+                    R::Policy(p) => Problem::from(p),
                     R::NoSuchDesignation(_) => {
                         Problem::new(StatusCode::NOT_FOUND, "unknown-designation", "No such designation", detail)
                     }
@@ -165,6 +167,21 @@ impl From<RegistryError> for Problem {
                 tracing::error!(error = %other, "request failed");
                 Problem::internal()
             }
+        }
+    }
+}
+
+/// A refusal of the access policy (`fairgate_core::policy`), as a 403 that says who may.
+impl From<fairgate_core::policy::Refusal> for Problem {
+    fn from(r: fairgate_core::policy::Refusal) -> Self {
+        use fairgate_core::policy::Refusal as R;
+        let detail = r.to_string();
+        match &r {
+            R::Action { .. } => Problem::forbidden("role-not-permitted", detail),
+            R::Purpose { .. } => Problem::forbidden("purpose-not-permitted", detail.clone())
+                .with_errors(vec![FieldError::new("Fairgate-Purpose", detail)]),
+            R::NotOwnRecords => Problem::forbidden("not-own-records", detail),
+            R::Separation(_) => Problem::forbidden("separation-of-duties", detail),
         }
     }
 }

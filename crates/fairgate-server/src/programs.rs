@@ -11,10 +11,10 @@ use fairgate_core::program::lifecycle::{ProgramBook, ProgramRecord, Status};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::api::ReceiptView;
 use crate::auth::{blocking, Caller};
 use crate::json::ApiJson;
 use crate::problem::Problem;
+use crate::views::ReceiptView;
 use crate::AppState;
 
 /// A decision on a program, public: who (account name, role, agency), when, why.
@@ -52,7 +52,7 @@ pub struct ProgramView {
 }
 
 fn names(st: &AppState) -> std::collections::HashMap<String, String> {
-    st.registry.store().users().map(|us| us.into_iter().map(|u| (u.id, u.name)).collect()).unwrap_or_default()
+    st.registry.account_names().map(|us| us.into_iter().collect()).unwrap_or_default()
 }
 
 fn decision(
@@ -219,18 +219,11 @@ pub async fn program_impact(
     caller: Caller,
     ApiJson(body): ApiJson<ProgramSubmission>,
 ) -> Result<Json<Impact>, Problem> {
-    use fairgate_core::access::Role;
-    if body.population.is_none() && !matches!(caller.role, Role::Admin | Role::Auditor) {
-        return Err(Problem::forbidden(
-            "role-not-permitted",
-            "only administrators and auditors may analyse a program over the registered subjects: send a `population` to analyse your own",
-        ));
-    }
     Ok(Json(
         blocking(move || {
             let (_, impact, _) = st
                 .registry
-                .program_impact(&body.source, body.population.as_deref(), st.today())
+                .program_impact(&caller.actor(), &body.source, body.population.as_deref(), st.today())
                 .map_err(Problem::from)?;
             Ok(impact)
         })

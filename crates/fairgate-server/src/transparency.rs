@@ -84,11 +84,7 @@ pub struct Report {
 }
 
 fn table(st: &AppState, metric: Metric) -> Result<Table, Problem> {
-    let raw = st
-        .registry
-        .store()
-        .tallies(metric.as_str())
-        .map_err(|e| Problem::from(fairgate_store::RegistryError::Store(e)))?;
+    let raw = st.registry.tallies(metric).map_err(Problem::from)?;
     Ok(Table {
         metric: metric.as_str().to_string(),
         dimensions: metric.dimensions().iter().map(|d| d.to_string()).collect(),
@@ -153,8 +149,7 @@ pub(crate) async fn refresh_overstays(st: &AppState) {
 
 fn build(st: &AppState, overstays: Table, program_activity: Table) -> Result<Report, Problem> {
     let now = st.now();
-    let store = st.registry.store();
-    let tree_size = store.tree_size().map_err(|e| Problem::from(fairgate_store::RegistryError::Store(e)))?;
+    let (tree_size, _) = st.registry.tree_head().map_err(Problem::from)?;
     let checkpoint = st.registry.checkpoint(None).map_err(Problem::from)?.map(|c| c.note);
     let programs = crate::programs::all_views(st, &st.registry.program_book().map_err(Problem::from)?);
     Ok(Report {
@@ -315,7 +310,7 @@ pub async fn report_page(State(st): State<AppState>) -> Result<Markup, Problem> 
     let overstays = overstays_today(&st).await?;
     let activity = daily_today(&st, Metric::ProgramActivity).await?;
     let r = blocking(move || build(&st, overstays, activity)).await?;
-    Ok(crate::web::page(
+    Ok(crate::views::page(
         "Transparency report",
         html! {
             h1 { "Transparency report" }

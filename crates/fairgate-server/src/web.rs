@@ -5,44 +5,16 @@ use axum::extract::rejection::FormRejection;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
-use axum::{Form, Router};
-use maud::{html, Markup, DOCTYPE};
+use axum::Form;
+use maud::{html, Markup};
 use serde::Deserialize;
 
-use crate::auth::{blocking, hash_secret, login, WebSession, SESSION_COOKIE, SESSION_HOURS};
+use crate::auth::{blocking, Caller, WebSession, SESSION_COOKIE, SESSION_HOURS};
 use crate::problem::Problem;
+use crate::views::page;
 use crate::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/", get(home))
-        .route("/login", get(login_page).post(login_submit))
-        .route("/logout", post(logout))
-        .route("/transparency", get(crate::transparency::report_page))
-}
-
-pub(crate) fn page(title: &str, body: Markup) -> Markup {
-    html! {
-        (DOCTYPE)
-        html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) " · Fairgate" }
-                style { "body{font:16px/1.5 system-ui,sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem;color:#1b1b1b}
-                         label{display:block;margin-top:1rem;font-weight:600} input{font-size:1rem;padding:.4rem;width:100%;max-width:20rem}
-                         button{margin-top:1rem;font-size:1rem;padding:.5rem 1.2rem} .error{border-left:4px solid #b50909;padding:.5rem 1rem;background:#f4e3db}" }
-            }
-            body {
-                header { a href="/" { strong { "Fairgate" } } }
-                main { (body) }
-            }
-        }
-    }
-}
-
-async fn home(session: WebSession) -> Markup {
+pub async fn home(session: WebSession) -> Markup {
     page(
         "Home",
         html! {
@@ -83,12 +55,12 @@ fn login_form(error: Option<&str>) -> Markup {
     )
 }
 
-async fn login_page() -> Markup {
+pub async fn login_page() -> Markup {
     login_form(None)
 }
 
 #[derive(Deserialize)]
-struct LoginForm {
+pub struct LoginForm {
     name: String,
     password: String,
 }
@@ -101,7 +73,7 @@ fn cookie(st: &AppState, value: &str, max_age: i64) -> HeaderValue {
     .unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
-async fn login_submit(
+pub async fn login_submit(
     State(st): State<AppState>,
     form: Result<Form<LoginForm>, FormRejection>,
 ) -> Result<Response, Problem> {
@@ -111,14 +83,15 @@ async fn login_submit(
         );
     };
     let st2 = st.clone();
+    let secret = st.random::<32>();
     let outcome = blocking(move || {
-        let mut rng = rand::rngs::OsRng;
-        login(st2.registry.store().as_ref(), form.name.trim(), &form.password, st2.now(), &mut rng).map_err(|e| {
+        st2.registry.sign_in(st2.now(), form.name.trim(), &form.password, secret).map_err(|e| {
             tracing::error!(error = %e, "login failed");
             Problem::internal()
         })
     })
-    .await?;
+    .await?
+    .map(|(account, session)| (Caller::from(account), session));
     match outcome {
         Some((caller, session)) => {
             tracing::info!(user = %caller.user_id, "signed in");
@@ -130,13 +103,10 @@ async fn login_submit(
     }
 }
 
-async fn logout(State(st): State<AppState>, session: WebSession, _h: HeaderMap) -> Result<Response, Problem> {
+pub async fn logout(State(st): State<AppState>, session: WebSession, _h: HeaderMap) -> Result<Response, Problem> {
     if let Some((caller, secret)) = session.0 {
         let st2 = st.clone();
-        blocking(move || {
-            st2.registry.store().delete_credential(&hash_secret(&secret)).map_err(|_| Problem::internal())
-        })
-        .await?;
+        blocking(move || st2.registry.sign_out(&secret).map_err(|_| Problem::internal())).await?;
         tracing::info!(user = %caller.user_id, "signed out");
     }
     let mut resp = Redirect::to("/").into_response();

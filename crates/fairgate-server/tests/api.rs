@@ -281,6 +281,7 @@ async fn the_openapi_document_matches_the_routes() {
         ("GET", "/log/proof/consistency"),
         ("GET", "/transparency.json"),
         ("GET", "/transparency/{file}"),
+        ("GET", "/access-policy"),
     ]
     .iter()
     .map(|(m, p)| (m.to_string(), p.to_string()))

@@ -4,6 +4,7 @@
 //! store as one atomic commit. For a read of personal data it first makes the access
 //! event durable, then returns the data (fail closed).
 
+pub mod accounts;
 pub mod compliance;
 pub mod expungement;
 pub mod import;
@@ -21,9 +22,10 @@ use fairgate_core::document::document_number;
 use fairgate_core::event::*;
 use fairgate_core::ids::{RegistrationNumber, SubjectId};
 use fairgate_core::place::{default_places, PlaceBook, PlaceKind, ZonedPlace};
+use fairgate_core::policy::{self, Action, Read};
 use fairgate_core::program::impact::{Impact, Person};
 use fairgate_core::program::lang::ProgramSpec;
-use fairgate_core::program::lifecycle::{check_role, Action, ProgramBook};
+use fairgate_core::program::lifecycle::ProgramBook;
 use fairgate_core::program::Program;
 use fairgate_core::registration::{NewRegistration, RegistrationInput};
 use fairgate_core::stay::{
@@ -96,7 +98,12 @@ pub enum RegistryError {
     /// A program transition the lifecycle rules refuse.
     #[error(transparent)]
     Refused(#[from] fairgate_core::program::lifecycle::Refusal),
-    /// The actor's role may not do this.
+    /// The authorization policy refuses (`fairgate_core::policy`): the wrong role,
+    /// a purpose the role or the read does not allow, or one person taking both
+    /// steps of a separated pair.
+    #[error(transparent)]
+    Forbidden(#[from] policy::Refusal),
+    /// A rule about the facts on record refuses (no grant in effect, an approval missing).
     #[error("{0}")]
     NotPermitted(String),
     /// A program file that does not compile.
@@ -190,6 +197,7 @@ impl Writer {
             payload: Vec::with_capacity(512),
             program_events: Vec::new(),
             designation_events: Vec::new(),
+            access_codes: Vec::new(),
         }
     }
 
@@ -219,6 +227,8 @@ pub struct Registry {
     key_ids: KeyIdCipher,
     blind: SecretKey,
     system: SecretKey,
+    /// Keys the hashes of portal access codes.
+    portal: SecretKey,
     system_sealer: Arc<Sealer>,
     signer: NoteSigner,
     places: PlaceBook,
@@ -312,6 +322,7 @@ impl Registry {
         let key_ids = KeyIdCipher::new(&system_key("key-id")?);
         let blind = system_key("blind-index")?;
         let system = system_key("system-data")?;
+        let portal = system_key("portal-code")?;
         let frontier = frontier_of(store.as_ref())?;
         let next_subject_no = store.max_subject_no()? + 1;
         let reg = Self {
@@ -325,6 +336,7 @@ impl Registry {
             blind,
             system_sealer: Arc::new(Sealer::new(&system)),
             system,
+            portal,
             places,
             cache_limit: CACHE_LIMIT,
             compaction_chunk: COMPACTION_CHUNK,
@@ -368,8 +380,15 @@ impl Registry {
         self
     }
 
-    pub fn store(&self) -> &Arc<dyn Store> {
-        &self.store
+    /// The raw cells of a public tally, before suppression (`report::publish` is the
+    /// only way they reach the report). Counts only: nothing is disclosed, nothing logged.
+    pub fn tallies(&self, metric: Metric) -> Result<Vec<([String; 3], String, u64)>> {
+        Ok(self.store.tallies(metric.as_str())?)
+    }
+
+    /// How many people have ever been recorded (for progress bars).
+    pub fn subject_count(&self) -> Result<u64> {
+        Ok(self.store.subject_count()?)
     }
 
     pub fn places(&self) -> &PlaceBook {
@@ -722,7 +741,7 @@ impl Registry {
 
     /// Read a subject's timeline for `purpose`. The access event is durable in the
     /// ledger before the timeline is returned; if it cannot be written, nothing is.
-    /// The caller has checked that `actor.role` may use `purpose`.
+    /// The policy is checked first: a refused read touches nothing.
     pub fn read_timeline(
         &self,
         now: Timestamp,
@@ -731,6 +750,8 @@ impl Registry {
         id: SubjectId,
         request: &str,
     ) -> Result<(Timeline, Receipt)> {
+        policy::authorize_read(actor, Read::Timeline, purpose)?;
+        policy::own_records(actor, &id)?;
         let timeline = self.load_timeline(id)?;
         let fields = [
             "document",
@@ -762,6 +783,8 @@ impl Registry {
         on: jiff::civil::Date,
         request: &str,
     ) -> Result<((StayRule, StayAnswer), Receipt)> {
+        policy::authorize_read(actor, Read::Stay, purpose)?;
+        policy::own_records(actor, &id)?;
         let s = self.stay_of(id, on)?;
         let ((), receipt) = self.write(now, |b| b.record_access(id, actor, purpose, &["stay"], request))?;
         Ok(((s.rule, s.answer), receipt))
@@ -780,6 +803,7 @@ impl Registry {
         page: Option<(usize, usize)>,
         request: &str,
     ) -> Result<(Vec<OverstayRow>, usize, Option<Receipt>)> {
+        policy::authorize_read(actor, Read::OverstayList, purpose)?;
         let all = self.overstay_sweep(on, calculate)?;
         let total = all.len();
         let rows: Vec<OverstayRow> = match page {
@@ -883,6 +907,7 @@ impl Registry {
         number: &str,
         request: &str,
     ) -> Result<(Vec<SubjectId>, Option<Receipt>)> {
+        policy::authorize_read(actor, Read::DocumentLookup, purpose)?;
         let number = document_number("document_number", number).map_err(|e| Invalid(vec![e]))?;
         let blind = blind_index(&self.blind, DOCUMENT_DOMAIN, &number);
         let mut ids = Vec::new();
@@ -926,10 +951,14 @@ impl Registry {
     /// the answer). Writes nothing.
     pub fn program_impact(
         &self,
+        actor: &Actor,
         source: &str,
         population: Option<&[Person]>,
         on: jiff::civil::Date,
     ) -> Result<(ProgramSpec, Impact, &'static str)> {
+        if population.is_none() {
+            policy::authorize(actor, Action::ProgramImpactOverRecords)?;
+        }
         let spec = fairgate_core::program::lang::compile(source)?;
         Ok(match population {
             Some(p) => {
@@ -954,9 +983,9 @@ impl Registry {
         source: &str,
         population: Option<&[Person]>,
     ) -> Result<(AddedProgram, Receipt)> {
-        check_role(actor.role, Action::Draft).map_err(RegistryError::NotPermitted)?;
+        policy::authorize(actor, Action::ProgramDraft)?;
         let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
-        let (spec, impact, population_source) = self.program_impact(source, population, today)?;
+        let (spec, impact, population_source) = self.program_impact(actor, source, population, today)?;
         let ((version, _), receipt) =
             self.write(now, |b| b.draft_program(actor, &spec, source, impact.clone(), population_source))?;
         let added = AddedProgram { id: spec.program.id, version, impact, population_source: population_source.into() };
@@ -991,7 +1020,8 @@ impl Registry {
     /// impact analysis's flag test (auditors). Every live subject is read; only
     /// aggregates leave, and groups under 10 people are not shown, so no access is
     /// logged. Officers are named by account id.
-    pub fn designation_stats(&self) -> Result<fairgate_core::designation::Stats> {
+    pub fn designation_stats(&self, actor: &Actor) -> Result<fairgate_core::designation::Stats> {
+        policy::authorize(actor, Action::DesignationStatistics)?;
         use fairgate_core::designation::Encounter;
         let kinds = [
             EventKind::SubjectCreated,
@@ -1284,6 +1314,8 @@ pub struct Batch<'a> {
     program_events: Vec<(Event, u64)>,
     /// Designation events appended by this batch.
     designation_events: Vec<(SubjectId, Event)>,
+    /// Portal access codes issued with this batch's registrations, to hand out once.
+    access_codes: Vec<(RegistrationNumber, String)>,
 }
 
 impl Batch<'_> {
@@ -1411,11 +1443,19 @@ impl Batch<'_> {
 
     /// Create a subject from travel-document data.
     pub fn create_subject(&mut self, actor: &Actor, input: &SubjectInput) -> Result<SubjectId> {
+        policy::authorize(actor, Action::CreateSubject)?;
         let person = input.validate(self.today())?;
-        self.create_validated_subject(actor, person)
+        self.new_subject(actor, person)
     }
 
+    /// Create a subject from data already validated (bulk loads, the demo).
     pub fn create_validated_subject(&mut self, actor: &Actor, person: NewSubject) -> Result<SubjectId> {
+        policy::authorize(actor, Action::CreateSubject)?;
+        self.new_subject(actor, person)
+    }
+
+    /// The one way a subject is made; the public paths above, and the import, check the policy first.
+    pub(crate) fn new_subject(&mut self, actor: &Actor, person: NewSubject) -> Result<SubjectId> {
         let mut raw = [0u8; 16];
         self.rng.fill_bytes(&mut raw);
         let id = SubjectId::from_bytes(raw);
@@ -1443,6 +1483,7 @@ impl Batch<'_> {
         subject: SubjectId,
         input: &RegistrationInput,
     ) -> Result<RegistrationNumber> {
+        policy::authorize(actor, Action::RecordRegistration)?;
         let mut reg = input.validate(&self.reg.places, self.now)?;
         // Checked before anything is recorded: is this person required to register?
         match self.reg.registration_required(subject, &reg)? {
@@ -1461,10 +1502,23 @@ impl Batch<'_> {
                 .into())
             }
         }
-        self.record_validated_registration(actor, subject, reg)
+        self.new_registration(actor, subject, reg)
     }
 
+    /// Record a registration already validated (bulk loads, the demo).
     pub fn record_validated_registration(
+        &mut self,
+        actor: &Actor,
+        subject: SubjectId,
+        registration: NewRegistration,
+    ) -> Result<RegistrationNumber> {
+        policy::authorize(actor, Action::RecordRegistration)?;
+        self.new_registration(actor, subject, registration)
+    }
+
+    /// The one way a registration is recorded: its number, its event, and the
+    /// person's portal access code, all in this batch's commit.
+    pub(crate) fn new_registration(
         &mut self,
         actor: &Actor,
         subject: SubjectId,
@@ -1488,6 +1542,7 @@ impl Batch<'_> {
             officer: actor.clone(),
         });
         self.append(no, SLOT_DATA, &key, &event)?;
+        self.issue_access_code(&number);
         Ok(number)
     }
 
@@ -1527,11 +1582,13 @@ impl Batch<'_> {
 
     /// Record an entry or exit. An exit must close an entry recorded before it.
     pub fn record_crossing(&mut self, actor: &Actor, subject: SubjectId, input: &CrossingInput) -> Result<u64> {
+        policy::authorize(actor, Action::RecordCrossing)?;
         let crossing = input.validate(&self.reg.places, self.now)?;
         self.record_validated_crossing(actor, subject, crossing)
     }
 
     pub fn record_validated_crossing(&mut self, actor: &Actor, subject: SubjectId, crossing: Crossing) -> Result<u64> {
+        policy::authorize(actor, Action::RecordCrossing)?;
         self.append_crossing(actor, subject, crossing, None)
     }
 
@@ -1547,6 +1604,7 @@ impl Batch<'_> {
         input: &CrossingInput,
         request: &str,
     ) -> Result<(u64, Option<fairgate_core::stay::Overstay>)> {
+        policy::authorize(actor, Action::RecordCrossing)?;
         let crossing = input.validate(&self.reg.places, self.now)?;
         let day = self.reg.dated(&crossing).local_day;
         let history = self.reg.dated_of(subject)?;
@@ -1628,12 +1686,7 @@ impl Batch<'_> {
         subject: SubjectId,
         input: &fairgate_core::designation::DesignationInput,
     ) -> Result<u32> {
-        if !fairgate_core::designation::may_designate(actor.role) {
-            return Err(RegistryError::NotPermitted(format!(
-                "only officers and supervisors designate people; you are signed in as {}",
-                actor.role.as_str()
-            )));
-        }
+        policy::authorize(actor, Action::Designate)?;
         let designation = input.validate(&self.reg.places)?;
         let (no, sealer, existing) = self.designations(subject)?;
         let number = existing.iter().map(|d| d.number).max().unwrap_or(0) + 1;
@@ -1658,8 +1711,12 @@ impl Batch<'_> {
         approved: bool,
         reason: Option<&str>,
     ) -> Result<()> {
+        policy::authorize(actor, Action::ReviewDesignation)?;
         let (no, sealer, existing) = self.designations(subject)?;
-        fairgate_core::designation::check_review(&existing, number, actor, self.now)?;
+        fairgate_core::designation::check_review(&existing, number, actor, self.now).map_err(|e| match e {
+            fairgate_core::designation::ReviewRefusal::Policy(r) => RegistryError::Forbidden(r),
+            other => RegistryError::Review(other),
+        })?;
         let reason = match reason.map(str::trim).filter(|r| !r.is_empty()) {
             Some(r) => Some(reason_text(r)?),
             None if !approved => {
@@ -1697,7 +1754,7 @@ impl Batch<'_> {
         impact: Impact,
         population_source: &str,
     ) -> Result<(u32, u64)> {
-        check_role(actor.role, Action::Draft).map_err(RegistryError::NotPermitted)?;
+        policy::authorize(actor, Action::ProgramDraft)?;
         let version = self.program_book()?.check_draft(&spec.program)?;
         let mut program = spec.program.clone();
         program.version = version;
@@ -1713,7 +1770,7 @@ impl Batch<'_> {
 
     /// Put a drafted version (default: the latest) in force, if the rules allow.
     pub fn activate_program(&mut self, actor: &Actor, id: &str, version: Option<u32>) -> Result<(Program, u64)> {
-        check_role(actor.role, Action::Activate).map_err(RegistryError::NotPermitted)?;
+        policy::authorize(actor, Action::ProgramActivate)?;
         let program = self.program_book()?.check_activate(id, version, self.today())?;
         let leaf = self.append_program(Event::ProgramActivated(ProgramActivated {
             program: program.clone(),
@@ -1730,7 +1787,7 @@ impl Batch<'_> {
         version: Option<u32>,
         reason: &str,
     ) -> Result<(u32, u64)> {
-        check_role(actor.role, Action::SignOff).map_err(RegistryError::NotPermitted)?;
+        policy::authorize(actor, Action::ProgramSignOff)?;
         let reason = reason_text(reason)?;
         let version = self.program_book()?.check_sign_off(id, version)?;
         let leaf = self.append_program(Event::ProgramSignedOff(ProgramSignedOff {
@@ -1744,7 +1801,7 @@ impl Batch<'_> {
 
     /// End every version of a program now; its id can never be used again.
     pub fn repeal_program(&mut self, actor: &Actor, id: &str, reason: &str) -> Result<u64> {
-        check_role(actor.role, Action::Repeal).map_err(RegistryError::NotPermitted)?;
+        policy::authorize(actor, Action::ProgramRepeal)?;
         let reason = reason_text(reason)?;
         self.program_book()?.check_repeal(id)?;
         self.append_program(Event::ProgramRepealed(ProgramRepealed {
@@ -1762,7 +1819,12 @@ impl Batch<'_> {
         fields: &[&str],
         request: &str,
     ) -> Result<()> {
-        // Every read logs an access first, so this one check covers every read path.
+        // Every read logs an access first, so these checks cover every read path
+        // (each read also checks the policy before it touches anything).
+        if !policy::purposes_for(actor.role).contains(&purpose) {
+            return Err(policy::Refusal::Purpose { role: actor.role, read: Read::Timeline, purpose }.into());
+        }
+        policy::own_records(actor, &subject)?;
         if purpose == Purpose::LawEnforcement {
             self.reg.check_law_enforcement(subject, actor, self.now)?;
         }

@@ -436,6 +436,17 @@ impl Store for SqliteStore {
                 }
             }
             insert_projections(&tx, &c.projections)?;
+            if !c.portal_codes.is_empty() {
+                let mut code = tx
+                    .prepare_cached("INSERT OR REPLACE INTO portal_codes (registration_blind, code_hash) VALUES (?1, ?2)")
+                    .map_err(be)?;
+                // In key order, like the other blind-indexed rows (bulk loads).
+                let mut sorted: Vec<&([u8; 32], String)> = c.portal_codes.iter().collect();
+                sorted.sort_unstable_by_key(|(b, _)| *b);
+                for (blind, hash) in sorted {
+                    code.execute(params![&blind[..], hash]).map_err(be)?;
+                }
+            }
             tx.commit().map_err(be)
         })
     }

@@ -178,6 +178,9 @@ pub struct Commit {
     /// Subtree hashes the new leaves complete, at the stored levels.
     pub nodes: Vec<NodeRow>,
     pub projections: Vec<Projection>,
+    /// Portal access codes issued with this commit's registrations: (registration
+    /// blind index, keyed hash of the code). Credentials, not facts: a rebuild keeps them.
+    pub portal_codes: Vec<([u8; 32], String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -372,7 +372,7 @@ fn programs_go_through_drafts_sign_off_activation_and_repeal_and_rebuild() {
 
     // Not an admin: refused. Drafted by the admin: version 1.
     let err = f.reg.write(NOW, |b| b.draft_program(&auditor, &spec, source, impact.clone(), "database")).unwrap_err();
-    assert!(matches!(err, RegistryError::NotPermitted(_)), "{err}");
+    assert!(matches!(err, RegistryError::Forbidden(_)), "{err}");
     let ((version, _), _) =
         f.reg.write(NOW, |b| b.draft_program(&admin, &spec, source, impact.clone(), "database")).unwrap();
     assert_eq!(version, 1);
@@ -380,7 +380,7 @@ fn programs_go_through_drafts_sign_off_activation_and_repeal_and_rebuild() {
     let err = f.reg.write(NOW, |b| b.activate_program(&admin, "visitor-entry-exit", None)).unwrap_err();
     assert!(matches!(err, RegistryError::Refused(Refusal::NeedsSignOff { .. })), "{err}");
     let err = f.reg.write(NOW, |b| b.sign_off_program(&admin, "visitor-entry-exit", None, "fine")).unwrap_err();
-    assert!(matches!(err, RegistryError::NotPermitted(_)), "{err}");
+    assert!(matches!(err, RegistryError::Forbidden(_)), "{err}");
     let err = f.reg.write(NOW, |b| b.sign_off_program(&auditor, "visitor-entry-exit", None, "  ")).unwrap_err();
     assert!(matches!(&err, RegistryError::Invalid(i) if i.0[0].field == "reason"), "{err}");
     f.reg.write(NOW, |b| b.sign_off_program(&auditor, "visitor-entry-exit", None, "A pilot at two desks")).unwrap();
@@ -655,21 +655,24 @@ fn the_compliance_run_is_idempotent_and_issuing_a_notice_is_not_serving_it() {
     let ids = seed(&f, 3);
 
     let on = jiff::civil::date(2026, 9, 21);
-    let first = f.reg.compliance_run(NOW, on, &mut |_, _| {}).unwrap();
+    let first = f.reg.compliance_run(NOW, &Actor::system("test"), on, &mut |_, _| {}).unwrap();
     assert_eq!(first.subjects, 3);
     // Per person: registration met; re-registrations due 07-03, 08-02, 09-01 and 10-01;
     // the departure due 09-01. All open ones are due within 30 days or past: 5 notices each.
     assert_eq!((first.met, first.pending, first.overdue), (3, 15, 0), "{first:?}");
     assert_eq!(first.notices_issued, 15);
     let size = f.store.tree_size().unwrap();
-    let second = f.reg.compliance_run(NOW, on, &mut |_, _| {}).unwrap();
+    let second = f.reg.compliance_run(NOW, &Actor::system("test"), on, &mut |_, _| {}).unwrap();
     assert_eq!(second, RunReport { notices_issued: 0, ..first.clone() }, "the second run changes nothing");
     assert_eq!(f.store.tree_size().unwrap(), size);
     // An issued notice is not a served one: nothing is overdue until proof is recorded.
     let auditor_reads = f.reg.read_obligations(NOW, &auditor, Purpose::OversightAudit, ids[0], on, "t").unwrap().0;
     assert!(auditor_reads.obligations.iter().all(|o| o.state != fairgate_core::obligation::State::Overdue));
     // The notices, as documents, for whoever serves them.
-    let notices = f.reg.read_pending_notices(NOW, &officer(), jiff::civil::date(2026, 12, 31), "t").unwrap();
+    let notices = f
+        .reg
+        .read_pending_notices(NOW, &Actor::new("u-sup", Role::Supervisor, "test"), jiff::civil::date(2026, 12, 31), "t")
+        .unwrap();
     assert_eq!(notices.len(), 15);
     let text = notices[0].document.text();
     assert!(text.contains("What to do") && text.contains("By when") && text.contains("Your rights"), "{text}");
@@ -717,7 +720,7 @@ fn an_expunged_subject_leaves_no_trace_the_log_verifies_and_the_certificate_prov
     // An administrator alone cannot expunge; an auditor approves, then it runs.
     let err = f.reg.expunge_subject(NOW, &admin, gone, &input).unwrap_err();
     assert!(matches!(err, RegistryError::NotPermitted(_)), "{err}");
-    assert!(matches!(f.reg.approve_expungement(NOW, &admin, gone, &input), Err(RegistryError::NotPermitted(_))));
+    assert!(matches!(f.reg.approve_expungement(NOW, &admin, gone, &input), Err(RegistryError::Forbidden(_))));
     f.reg.approve_expungement(NOW, &auditor, gone, &input).unwrap();
     let cert = f.reg.expunge_subject(NOW, &admin, gone, &input).unwrap();
     assert_eq!(cert.body.subjects, 1);
@@ -863,8 +866,16 @@ fn an_interrupted_import_resumes_where_it_stopped_and_merges_by_document_number(
     let third = f.reg.import_rows(NOW, &admin, "callin-2003", "abc", rows, &mut |_, _| true).unwrap();
     assert_eq!((third.already, third.written), (5000, 0));
     // The records carry their program and source line.
-    let id = f.reg.lookup_document(NOW, &admin, Purpose::OversightAudit, "LEG000008", "t").unwrap().0[0];
-    let t = f.reg.read_timeline(NOW, &admin, Purpose::OversightAudit, id, "t").unwrap().0;
+    let id = f
+        .reg
+        .lookup_document(NOW, &Actor::new("u-aud", Role::Auditor, "test"), Purpose::OversightAudit, "LEG000008", "t")
+        .unwrap()
+        .0[0];
+    let t = f
+        .reg
+        .read_timeline(NOW, &Actor::new("u-aud", Role::Auditor, "test"), Purpose::OversightAudit, id, "t")
+        .unwrap()
+        .0;
     assert_eq!(t.registrations.len(), 2, "rows 8 and 9 are one person");
     assert_eq!(t.registrations[0].registration.program.as_deref(), Some("callin-2003"));
     let digest = f.reg.projection_digest().unwrap();
@@ -911,7 +922,7 @@ fn retention_erases_those_past_their_programs_rule_once_and_a_dry_run_only_lists
     let overstayer = person(3, "2026-03-01T10:00:00Z", "2026-05-01", Some("2026-07-01T10:00:00Z")); // 90d: 09-29
     let on = jiff::civil::date(2026, 9, 21);
 
-    let dry = f.reg.retention_run(NOW, on, true).unwrap();
+    let dry = f.reg.retention_run(NOW, &Actor::system("test"), on, true).unwrap();
     let listed: Vec<_> = dry.listed.iter().map(|e| (e.subject, e.keep_until.to_string(), e.due)).collect();
     assert_eq!(
         listed,
@@ -925,7 +936,7 @@ fn retention_erases_those_past_their_programs_rule_once_and_a_dry_run_only_lists
     assert_eq!(dry.erased, 0);
     assert!(f.reg.read_timeline(NOW, &officer(), Purpose::BorderCheck, gone, "t").is_ok(), "a dry run changes nothing");
 
-    let run = f.reg.retention_run(NOW, on, false).unwrap();
+    let run = f.reg.retention_run(NOW, &Actor::system("test"), on, false).unwrap();
     assert_eq!(run.erased, 1);
     assert!(matches!(
         f.reg.read_timeline(NOW, &officer(), Purpose::BorderCheck, gone, "t"),
@@ -937,7 +948,7 @@ fn retention_erases_those_past_their_programs_rule_once_and_a_dry_run_only_lists
     let cert = f.reg.certificate(run.certificates[0]).unwrap();
     assert!(cert.body.authority.starts_with("retention: visitors v1"), "{}", cert.body.authority);
     f.reg.verify_certificate(&cert).unwrap();
-    let again = f.reg.retention_run(NOW, on, false).unwrap();
+    let again = f.reg.retention_run(NOW, &Actor::system("test"), on, false).unwrap();
     assert_eq!(again.erased, 0, "a second run for the same day erases nothing");
     let digest = f.reg.projection_digest().unwrap();
     f.store.drop_projections().unwrap();
@@ -968,10 +979,14 @@ fn access_logs_are_destroyed_a_year_after_the_data_they_describe() {
     };
     assert!(access_key().is_some(), "kept with the access log after the data is gone");
     let day = |n: i64| NOW.to_zoned(jiff::tz::TimeZone::UTC).date().checked_add(jiff::Span::new().days(n)).unwrap();
-    assert_eq!(f.reg.retention_run(NOW, day(300), false).unwrap().access_logs_erased, 0);
-    assert_eq!(f.reg.retention_run(NOW, day(366), false).unwrap().access_logs_erased, 1);
+    assert_eq!(f.reg.retention_run(NOW, &Actor::system("test"), day(300), false).unwrap().access_logs_erased, 0);
+    assert_eq!(f.reg.retention_run(NOW, &Actor::system("test"), day(366), false).unwrap().access_logs_erased, 1);
     assert!(access_key().is_none());
-    assert_eq!(f.reg.retention_run(NOW, day(400), false).unwrap().access_logs_erased, 0, "once");
+    assert_eq!(
+        f.reg.retention_run(NOW, &Actor::system("test"), day(400), false).unwrap().access_logs_erased,
+        0,
+        "once"
+    );
     assert!(f.reg.read_timeline(NOW, &officer(), Purpose::BorderCheck, ids[1], "t").is_ok());
     let digest = f.reg.projection_digest().unwrap();
     f.store.drop_projections().unwrap();
@@ -1007,9 +1022,21 @@ fn a_programs_expungement_gives_notice_then_erases_only_what_came_from_it() {
     })
     .collect();
     f.reg.import_rows(NOW, &admin, "callin-2003", "file-hash", rows, &mut |_, _| true).unwrap();
-    let legacy = f.reg.lookup_document(NOW, &admin, Purpose::OversightAudit, "LEG000001", "t").unwrap().0[0];
+    let legacy = f
+        .reg
+        .lookup_document(NOW, &Actor::new("u-aud", Role::Auditor, "test"), Purpose::OversightAudit, "LEG000001", "t")
+        .unwrap()
+        .0[0];
     let both = ids[1];
-    assert_eq!(f.reg.read_timeline(NOW, &admin, Purpose::OversightAudit, both, "t").unwrap().0.registrations.len(), 2);
+    assert_eq!(
+        f.reg
+            .read_timeline(NOW, &Actor::new("u-aud", Role::Auditor, "test"), Purpose::OversightAudit, both, "t")
+            .unwrap()
+            .0
+            .registrations
+            .len(),
+        2
+    );
     f.reg.compact_stay_facts().unwrap();
 
     let input = ExpungementInput { authority: "Repeal order 2026-17".into(), reason: "The program ended".into() };
@@ -1035,7 +1062,10 @@ fn a_programs_expungement_gives_notice_then_erases_only_what_came_from_it() {
     // During the period nothing is erased: people can still get their records.
     let during = f.reg.expunge_program(NOW, &admin, "callin-2003", &mut |_, _| true).unwrap();
     assert!(matches!(during, ProgramExpungement::Noticed { .. }), "{during:?}");
-    assert!(f.reg.read_timeline(NOW, &admin, Purpose::OversightAudit, legacy, "t").is_ok());
+    assert!(f
+        .reg
+        .read_timeline(NOW, &Actor::new("u-aud", Role::Auditor, "test"), Purpose::OversightAudit, legacy, "t")
+        .is_ok());
 
     // After it: interrupted after the first person, then resumed.
     let later: Timestamp = "2026-12-21T09:00:00Z".parse().unwrap();
@@ -1061,14 +1091,23 @@ fn a_programs_expungement_gives_notice_then_erases_only_what_came_from_it() {
     // The people known only from the program are gone; the other keeps everything
     // but the program's record.
     assert!(matches!(
-        f.reg.read_timeline(later, &admin, Purpose::OversightAudit, legacy, "t"),
+        f.reg.read_timeline(later, &Actor::new("u-aud", Role::Auditor, "test"), Purpose::OversightAudit, legacy, "t"),
         Err(RegistryError::Erased(_))
     ));
-    let t = f.reg.read_timeline(later, &admin, Purpose::OversightAudit, both, "t").unwrap().0;
+    let t = f
+        .reg
+        .read_timeline(later, &Actor::new("u-aud", Role::Auditor, "test"), Purpose::OversightAudit, both, "t")
+        .unwrap()
+        .0;
     assert_eq!(t.registrations.len(), 1);
     assert_eq!(t.registrations[0].registration.program, None);
     assert_eq!(t.crossings.len(), 1);
-    assert!(f.reg.lookup_document(later, &admin, Purpose::OversightAudit, "LEG000002", "t").unwrap().0.is_empty());
+    assert!(f
+        .reg
+        .lookup_document(later, &Actor::new("u-aud", Role::Auditor, "test"), Purpose::OversightAudit, "LEG000002", "t")
+        .unwrap()
+        .0
+        .is_empty());
     assert_eq!(f.store.count_program_subjects("callin-2003").unwrap(), 0);
     // Nothing more can be recorded under the program.
     let (s, r) = row("LEG000009", "LEGACYNINE");
@@ -1114,7 +1153,11 @@ fn the_master_key_rotates_while_another_registry_keeps_serving_and_an_interrupti
     draft_callin(&f);
     let (s, r) = legacy_row(&f, "LEG000001", "LEGACY", "A", "1970-01-01");
     f.reg.import_rows(NOW, &admin, "callin-2003", "h", vec![(2, s, r)], &mut |_, _| true).unwrap();
-    let legacy = f.reg.lookup_document(NOW, &admin, Purpose::OversightAudit, "LEG000001", "t").unwrap().0[0];
+    let legacy = f
+        .reg
+        .lookup_document(NOW, &Actor::new("u-aud", Role::Auditor, "test"), Purpose::OversightAudit, "LEG000001", "t")
+        .unwrap()
+        .0[0];
     let digest = f.reg.projection_digest().unwrap();
 
     // The "key files": what a process would read from the data directory.
@@ -1132,7 +1175,7 @@ fn the_master_key_rotates_while_another_registry_keeps_serving_and_an_interrupti
     // The rotation starts (the next key is written first), and is interrupted after one chunk.
     *files.lock().unwrap() = MasterKeys { current: old.clone(), next: Some(new.clone()) };
     let rotating = open(MasterKeys { current: old.clone(), next: Some(new.clone()) });
-    let first = rotating.rotate_master(NOW, 2, &mut |_, _| false).unwrap();
+    let first = rotating.rotate_master(NOW, &Actor::system("test"), 2, &mut |_, _| false).unwrap();
     assert!(!first.completed);
     assert!(first.rewrapped >= 3 + 1 + 4, "system keys, the program key and two subjects' two keys: {first:?}");
 
@@ -1144,7 +1187,7 @@ fn the_master_key_rotates_while_another_registry_keeps_serving_and_an_interrupti
     let (fresh, _) = serving.write(NOW, |b| b.create_subject(&officer(), &person("FRESH", "NEW000001"))).unwrap();
 
     // Resumed, it finishes; then the old key is retired.
-    let second = rotating.rotate_master(NOW, 2, &mut |_, _| true).unwrap();
+    let second = rotating.rotate_master(NOW, &Actor::system("test"), 2, &mut |_, _| true).unwrap();
     assert!(second.completed && second.already >= first.rewrapped, "{second:?}");
     *files.lock().unwrap() = MasterKeys { current: new.clone(), next: None };
 

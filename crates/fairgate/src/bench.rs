@@ -760,7 +760,7 @@ pub fn run_compliance(args: &ComplianceArgs, dir: &std::path::Path) -> Result<Co
     eprintln!("bench compliance: compacted in {compact_seconds:.1} s; running");
 
     let r = Instant::now();
-    let first = registry.compliance_run(now, today, &mut |_, _| {})?;
+    let first = registry.compliance_run(now, &Actor::system("bench"), today, &mut |_, _| {})?;
     let first_run_seconds = r.elapsed().as_secs_f64();
     anyhow::ensure!(
         first.subjects == args.subjects,
@@ -772,7 +772,7 @@ pub fn run_compliance(args: &ComplianceArgs, dir: &std::path::Path) -> Result<Co
     let mut second_run_seconds = f64::INFINITY;
     for _ in 0..3 {
         let r = Instant::now();
-        let again = registry.compliance_run(now, today, &mut |_, _| {})?;
+        let again = registry.compliance_run(now, &Actor::system("bench"), today, &mut |_, _| {})?;
         second_run_seconds = second_run_seconds.min(r.elapsed().as_secs_f64());
         anyhow::ensure!(again.notices_issued == 0, "a second run issued {} notices", again.notices_issued);
     }

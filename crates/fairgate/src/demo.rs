@@ -9,11 +9,11 @@ use fairgate_core::designation::DesignationInput;
 use fairgate_core::document::TravelDocument;
 use fairgate_core::registration::{Interview, NewRegistration, QuestionAnswer, RegistrationKind};
 use fairgate_core::subject::{NewSubject, Sex};
-use fairgate_store::{Registry, Store};
+use fairgate_store::Registry;
 use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp, ToSpan};
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::{Rng, RngCore, SeedableRng};
 
 const SURNAMES: &[&str] = &[
     "ABARA",
@@ -258,7 +258,7 @@ pub fn seed_with(registry: &Registry, n: usize, now: Timestamp, progress: &dyn F
     // A bulk load: fold its crossings into the stay facts now, not on the first sweep.
     registry.compact_stay_facts()?;
     registry.sign_checkpoint(now)?;
-    Ok(registry.store().tree_size()?)
+    Ok(registry.tree_head()?.0)
 }
 
 /// The demo's program: the EES-like example of docs/programs.md, started two years
@@ -320,8 +320,9 @@ fn crate_progress(len: u64) -> indicatif::ProgressBar {
 }
 
 /// Create one demo account per staff role and print their credentials.
-pub fn accounts(store: &dyn Store) -> Result<()> {
+pub fn accounts(registry: &Registry) -> Result<()> {
     let mut rng = rand::rngs::OsRng;
+    let operator = Actor::system("demo");
     println!("\nDemo accounts (shown once). Web sign-in: name + password. API: `Authorization: Bearer TOKEN`.");
     for (role, agency) in [
         (Role::Officer, "Demo Border Agency"),
@@ -332,8 +333,9 @@ pub fn accounts(store: &dyn Store) -> Result<()> {
     ] {
         let password: String = (0..16).map(|_| rng.sample(rand::distributions::Alphanumeric) as char).collect();
         let name = format!("demo-{role}");
-        let (_, token) =
-            fairgate_server::auth::add_user(store, &name, role, agency, Some(&password), Timestamp::now(), &mut rng)?;
+        let mut secret = [0u8; 64];
+        rng.fill_bytes(&mut secret);
+        let token = registry.add_user(Timestamp::now(), &operator, &name, role, agency, Some(&password), secret)?.token;
         println!("  {name:18} password {password}  token {token}");
     }
     println!();

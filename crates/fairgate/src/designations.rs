@@ -2,7 +2,7 @@
 //! nationality and sex, for auditors watching for profiling.
 
 use anyhow::Result;
-use fairgate_core::access::Role;
+
 use fairgate_core::designation::{Stats, UnitStats};
 use fairgate_store::Registry;
 
@@ -63,15 +63,13 @@ pub fn stats_text(s: &Stats, name_of: &dyn Fn(&str) -> String) -> String {
 
 pub fn run(registry: &Registry, cmd: DesignationsCommand) -> Result<()> {
     let DesignationsCommand::Stats { user, json } = cmd;
-    let store = registry.store().as_ref();
-    crate::account_with_role(store, &user, Role::Auditor, "--as")
-        .map_err(|e| anyhow::anyhow!("{e} (designation statistics are for auditors)"))?;
-    let stats = registry.designation_stats()?;
+    let actor = crate::account(registry, &user, "--as")?;
+    let stats = registry.designation_stats(&actor)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&stats)?);
     } else {
-        let users = store.users()?;
-        let name_of = |id: &str| users.iter().find(|u| u.id == id).map_or(id.to_string(), |u| u.name.clone());
+        let users = registry.account_names()?;
+        let name_of = |id: &str| users.iter().find(|(i, _)| i == id).map_or(id.to_string(), |(_, n)| n.clone());
         print!("{}", stats_text(&stats, &name_of));
     }
     Ok(())

@@ -48,7 +48,7 @@ pub enum ExpungeCommand {
 }
 
 fn account(registry: &Registry, name: &str, role: Role, flag: &str) -> Result<Actor> {
-    crate::account_with_role(registry.store().as_ref(), name, role, flag)
+    crate::account_with_role(registry, name, role, flag)
 }
 
 pub fn run(registry: &Registry, args: ExpungeArgs) -> Result<()> {

@@ -58,7 +58,7 @@ pub fn read_rows(path: &Path) -> Result<Parsed> {
 }
 
 pub fn run(registry: &Registry, program: &str, path: &Path, user: &str) -> Result<()> {
-    let actor = crate::account(registry.store().as_ref(), user, "--as")?;
+    let actor = crate::account(registry, user, "--as")?;
     let (hash, rows, mut errors) = read_rows(path)?;
     let now = jiff::Timestamp::now();
     let name = path.display().to_string();

@@ -28,27 +28,27 @@ pub fn progress_bar(len: u64, what: &str) -> indicatif::ProgressBar {
 }
 
 /// The account a command acts as (`--as USER`, or another flag), as an actor.
+/// Whether it may do what it asks is the registry's answer (the core's policy).
 pub fn account(
-    store: &dyn fairgate_store::Store,
+    registry: &fairgate_store::Registry,
     name: &str,
     flag: &str,
 ) -> anyhow::Result<fairgate_core::access::Actor> {
-    let a = store
-        .user_by_name(name)?
+    let a = registry
+        .account(name)?
         .ok_or_else(|| anyhow::anyhow!("{flag}: there is no user named {name}: see `fairgate user list`"))?;
-    let role: fairgate_core::access::Role =
-        a.role.parse().map_err(|e: String| anyhow::anyhow!("{flag}: the stored role of {name}: {e}"))?;
-    Ok(fairgate_core::access::Actor::new(a.id, role, a.agency))
+    Ok(a.actor())
 }
 
-/// [`account`], refused unless it has `role`.
+/// [`account`], refused unless it has `role` (for flags that name a second
+/// person, such as `--approved-by`, so the message names the flag).
 pub fn account_with_role(
-    store: &dyn fairgate_store::Store,
+    registry: &fairgate_store::Registry,
     name: &str,
     role: fairgate_core::access::Role,
     flag: &str,
 ) -> anyhow::Result<fairgate_core::access::Actor> {
-    let a = account(store, name, flag)?;
+    let a = account(registry, name, flag)?;
     if a.role != role {
         anyhow::bail!("{flag}: {name} is {}, and this needs the {} role", a.role.as_str(), role.as_str());
     }

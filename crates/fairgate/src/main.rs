@@ -28,6 +28,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Print the access policy: who may run each command and read for which purpose
+    /// (the same as GET /access-policy). Needs no data directory.
+    Policy {
+        /// Print the Markdown table of docs/access-policy.md instead of JSON.
+        #[arg(long)]
+        markdown: bool,
+    },
     /// Serve the API and web pages.
     Serve {
         /// Address to listen on.
@@ -358,6 +365,14 @@ fn run(cli: Cli) -> Result<()> {
         Command::Serve { listen, demo, origin, secure_cookies } => {
             serve(&cli.data, &listen, demo, &origin, secure_cookies)
         }
+        Command::Policy { markdown } => {
+            if markdown {
+                print!("{}", fairgate_core::policy::markdown());
+            } else {
+                println!("{}", serde_json::to_string_pretty(&fairgate_core::policy::published())?);
+            }
+            Ok(())
+        }
         Command::Demo { travellers } => {
             let o = open(&cli.data, "fairgate.localhost/log")?;
             if o.store.tree_size()? > 0 {
@@ -367,7 +382,7 @@ fn run(cli: Cli) -> Result<()> {
                 );
             }
             demo::seed(&o.registry, travellers)?;
-            demo::accounts(o.store.as_ref())?;
+            demo::accounts(&o.registry)?;
             Ok(())
         }
         Command::User(UserCommand::Add { name, role, password_stdin, agency }) => {
@@ -383,24 +398,28 @@ fn run(cli: Cli) -> Result<()> {
                 None
             };
             let o = open(&cli.data, "fairgate.localhost/log")?;
-            let (user, token) = fairgate_server::auth::add_user(
-                o.store.as_ref(),
+            let mut secret = [0u8; 64];
+            rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut secret);
+            // The operator at the console of the machine that holds the key files acts as the system.
+            let operator = fairgate_core::access::Actor::system("operator");
+            let fairgate_store::registry::accounts::NewAccount { account: user, token } = o.registry.add_user(
+                jiff::Timestamp::now(),
+                &operator,
                 &name,
                 role,
                 &agency,
                 password.as_deref(),
-                jiff::Timestamp::now(),
-                &mut rand::rngs::OsRng,
+                secret,
             )?;
-            println!("created user {} ({}) with role {} at {}", user.name, user.id, user.role, user.agency);
+            println!("created user {} ({}) with role {} at {}", user.name, user.user_id, user.role, user.agency);
             println!("API token (shown once; send it as `Authorization: Bearer TOKEN`):");
             println!("{token}");
             Ok(())
         }
         Command::User(UserCommand::List) => {
             let o = open_existing(&cli.data)?;
-            for u in o.store.users()? {
-                println!("{:24} {:12} {:24} {}", u.name, u.role, u.agency, u.id);
+            for u in o.registry.accounts()? {
+                println!("{:24} {:12} {:24} {}", u.name, u.role.as_str(), u.agency, u.user_id);
             }
             Ok(())
         }
@@ -522,11 +541,16 @@ fn rotate_keys(data: &Path, chunk: usize) -> Result<()> {
     dir.begin_rotation(&mut rand::rngs::OsRng).context("writing master.key.next")?;
     let o = open_existing(data)?;
     let bar = progress(o.store.max_subject_no()?, "re-wrapping");
-    let report = o.registry.rotate_master(jiff::Timestamp::now(), chunk, &mut |done, total| {
-        bar.set_length(total);
-        bar.set_position(done);
-        true
-    })?;
+    let report = o.registry.rotate_master(
+        jiff::Timestamp::now(),
+        &fairgate_core::access::Actor::system("operator"),
+        chunk,
+        &mut |done, total| {
+            bar.set_length(total);
+            bar.set_position(done);
+            true
+        },
+    )?;
     bar.finish_and_clear();
     if !report.completed {
         bail!("the rotation stopped before the end: run `fairgate keys rotate` again to resume it");
@@ -612,7 +636,7 @@ fn overstays(
     per_page: usize,
 ) -> Result<()> {
     use fairgate_core::access::Purpose;
-    use fairgate_server::access::{check_overstay_list, check_page};
+    use fairgate_server::subjects::check_page;
     let purpose: Purpose = purpose.parse().map_err(|e: String| anyhow::anyhow!("--purpose: {e}"))?;
     check_page(page, per_page).map_err(|e| anyhow::anyhow!("--{}: {}", e.field.replace('_', "-"), e.message))?;
     let on = match on {
@@ -620,8 +644,7 @@ fn overstays(
         None => jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date(),
     };
     let o = open_existing(data)?;
-    let actor = fairgate::account(o.store.as_ref(), user, "--as")?;
-    check_overstay_list(actor.role, purpose).map_err(|why| anyhow::anyhow!("--purpose: {why} (acting as {user})"))?;
+    let actor = fairgate::account(&o.registry, user, "--as")?;
     let paging = (!csv).then_some((page, per_page));
     let (rows, total, _) =
         o.registry.read_overstays(jiff::Timestamp::now(), &actor, purpose, on, paging, "fairgate overstays")?;
@@ -694,7 +717,7 @@ fn serve(data: &Path, listen: &str, demo: bool, origin: &str, secure_cookies: bo
     if demo {
         if o.store.tree_size()? == 0 && o.store.users()?.is_empty() {
             demo::seed(&o.registry, 10_000)?;
-            demo::accounts(o.store.as_ref())?;
+            demo::accounts(&o.registry)?;
         } else {
             println!("demo data not seeded: the database already holds data (reusing it)");
         }
@@ -739,7 +762,12 @@ fn retention(registry: &Registry, on: Option<&str>, dry_run: bool, json: bool) -
         Some(s) => fairgate_core::error::parse_date("on", s).map_err(|e| anyhow::anyhow!("--on: {}", e.message))?,
         None => jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date(),
     };
-    let report = registry.retention_run(jiff::Timestamp::now(), on, dry_run)?;
+    let report = registry.retention_run(
+        jiff::Timestamp::now(),
+        &fairgate_core::access::Actor::system("operator"),
+        on,
+        dry_run,
+    )?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(());

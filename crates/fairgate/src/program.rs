@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use fairgate_core::access::Actor;
 use fairgate_core::program::impact::{Impact, Person};
 use fairgate_core::program::lang::compile;
-use fairgate_store::{Registry, Store};
+use fairgate_store::Registry;
 
 #[derive(clap::Subcommand)]
 pub enum ProgramCommand {
@@ -153,25 +153,29 @@ pub fn impact_text(i: &Impact) -> String {
     out
 }
 
-fn actor(store: &dyn Store, user: &str) -> Result<Actor> {
-    crate::account(store, user, "--as")
+fn actor(registry: &Registry, user: &str) -> Result<Actor> {
+    crate::account(registry, user, "--as")
 }
 
 /// Run a lifecycle command against an opened registry.
 pub fn run(registry: &Registry, cmd: ProgramCommand) -> Result<()> {
     let now = jiff::Timestamp::now();
     let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
-    let store = registry.store().as_ref();
     match cmd {
         ProgramCommand::Check { .. } => unreachable!("handled without a registry"),
         ProgramCommand::Impact { file, population, json } => {
             let people = population.as_deref().map(read_population).transpose()?;
-            let (_, impact, _) = registry.program_impact(&read_source(&file)?, people.as_deref(), today)?;
+            let (_, impact, _) = registry.program_impact(
+                &fairgate_core::access::Actor::system("cli"),
+                &read_source(&file)?,
+                people.as_deref(),
+                today,
+            )?;
             print_impact(&impact, json)?;
         }
         ProgramCommand::Add { file, population, user } => {
             let people = population.as_deref().map(read_population).transpose()?;
-            let actor = actor(store, &user)?;
+            let actor = actor(registry, &user)?;
             let (added, receipt) = registry.add_program(now, &actor, &read_source(&file)?, people.as_deref())?;
             print!("{}", impact_text(&added.impact));
             println!(
@@ -180,7 +184,7 @@ pub fn run(registry: &Registry, cmd: ProgramCommand) -> Result<()> {
             );
         }
         ProgramCommand::Activate { id, version, user } => {
-            let actor = actor(store, &user)?;
+            let actor = actor(registry, &user)?;
             let ((p, _), receipt) = registry.write(now, |b| b.activate_program(&actor, &id, version))?;
             println!(
                 "activated {} v{}: in force {} to {} (leaf {})",
@@ -188,12 +192,12 @@ pub fn run(registry: &Registry, cmd: ProgramCommand) -> Result<()> {
             );
         }
         ProgramCommand::SignOff { id, version, reason, user } => {
-            let actor = actor(store, &user)?;
+            let actor = actor(registry, &user)?;
             let ((v, _), receipt) = registry.write(now, |b| b.sign_off_program(&actor, &id, version, &reason))?;
             println!("signed off {id} v{v} as {user} (leaf {}); the sign-off is public", receipt.leaf_index);
         }
         ProgramCommand::Repeal { id, reason, user } => {
-            let actor = actor(store, &user)?;
+            let actor = actor(registry, &user)?;
             let (_, receipt) = registry.write(now, |b| b.repeal_program(&actor, &id, &reason))?;
             println!(
                 "repealed {id} (leaf {}): every version has ended and the id cannot be used again",

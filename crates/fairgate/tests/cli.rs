@@ -384,7 +384,7 @@ fn overstays_lists_demo_overstayers_as_an_account_for_a_purpose() {
 
     let refused = fairgate(dir.path(), &["overstays", "--as", "demo-officer", "--purpose", "compliance-review"]);
     assert!(!refused.status.success());
-    assert!(text(&refused.stderr).contains("may not read"), "{}", text(&refused.stderr));
+    assert!(text(&refused.stderr).contains("not permitted for the role officer"), "{}", text(&refused.stderr));
     let wrong = fairgate(dir.path(), &["overstays", "--as", "demo-officer", "--purpose", "border-check"]);
     assert!(!wrong.status.success());
     assert!(text(&wrong.stderr).contains("compliance-review or oversight-audit"));
@@ -466,7 +466,7 @@ fn designation_statistics_are_for_auditors_and_cover_the_demo() {
     assert!(fairgate(dir.path(), &["demo", "--travellers", "300"]).status.success());
     let refused = fairgate(dir.path(), &["designations", "stats", "--as", "demo-officer"]);
     assert!(!refused.status.success());
-    assert!(text(&refused.stderr).contains("for auditors"), "{}", text(&refused.stderr));
+    assert!(text(&refused.stderr).contains("only the auditor role may"), "{}", text(&refused.stderr));
     let out = fairgate(dir.path(), &["designations", "stats", "--as", "demo-auditor", "--json"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();

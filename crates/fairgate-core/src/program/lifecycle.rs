@@ -148,32 +148,6 @@ pub enum Refusal {
     NeedsSignOff { id: String, version: u32, why: String },
 }
 
-/// A transition of a program, for the role check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
-    Draft,
-    Activate,
-    SignOff,
-    Repeal,
-}
-
-/// Who may do what: administrators configure programs; only an auditor, who is
-/// independent of them, may sign off a draft the impact analysis could not clear.
-pub fn check_role(role: crate::access::Role, action: Action) -> Result<(), String> {
-    use crate::access::Role;
-    let (needed, what) = match action {
-        Action::Draft => (Role::Admin, "add a program"),
-        Action::Activate => (Role::Admin, "activate a program"),
-        Action::Repeal => (Role::Admin, "repeal a program"),
-        Action::SignOff => (Role::Auditor, "sign off a program"),
-    };
-    if role == needed {
-        Ok(())
-    } else {
-        Err(format!("only the {} role may {what}; you are signed in as {}", needed.as_str(), role.as_str()))
-    }
-}
-
 /// Every program, folded from the ledger.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ProgramBook {

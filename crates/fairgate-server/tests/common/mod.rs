@@ -41,19 +41,14 @@ pub async fn start() -> Server {
         [5; 32],
     )
     .unwrap();
-    let mut rng = rand::thread_rng();
+    let mut n = 0u8;
+    let operator = fairgate_core::access::Actor::system("test");
     let mut token = |name: &str, role| {
-        fairgate_server::auth::add_user(
-            store.as_ref(),
-            name,
-            role,
-            "Test Agency",
-            Some(PASSWORD),
-            jiff::Timestamp::now(),
-            &mut rng,
-        )
-        .unwrap()
-        .1
+        n += 1;
+        registry
+            .add_user(jiff::Timestamp::now(), &operator, name, role, "Test Agency", Some(PASSWORD), [n; 64])
+            .unwrap()
+            .token
     };
     let officer = token("officer", Role::Officer);
     let supervisor = token("supervisor", Role::Supervisor);
@@ -102,7 +97,7 @@ impl Server {
     /// Sign a checkpoint of the current tree now and return its note.
     pub async fn registry_checkpoint(&self) -> String {
         self.registry.sign_checkpoint(jiff::Timestamp::now()).unwrap();
-        self.registry.store().latest_checkpoint().unwrap().unwrap().note
+        self.store.latest_checkpoint().unwrap().unwrap().note
     }
 
     pub async fn tree_size(&self) -> u64 {

@@ -4,13 +4,14 @@
 //! determinations, change reports. Reads of a person's obligations or clearance are
 //! logged like every read of personal data.
 
-use fairgate_core::access::{Actor, Purpose, Role};
+use fairgate_core::access::{Actor, Purpose};
 use fairgate_core::event::*;
 use fairgate_core::ids::SubjectId;
 use fairgate_core::obligation::{
     check_determination, clearance, explain_selection, obligations, ChangeInput, ClearanceFact, Determination,
     DeterminationInput, ExcuseInput, Facts, NoticeInput, Obligation, State, Term,
 };
+use fairgate_core::policy::{self, Action, Read, Separation};
 use fairgate_ledger::keys::SecretKey;
 use jiff::civil::Date;
 use jiff::Timestamp;
@@ -243,6 +244,8 @@ impl Registry {
         on: Date,
         request: &str,
     ) -> Result<(ObligationsAnswer, Receipt)> {
+        policy::authorize_read(actor, Read::Obligations, purpose)?;
+        policy::own_records(actor, &id)?;
         let (answer, _) = self.obligations_of(id, on)?;
         let ((), receipt) = self.write(now, |b| b.record_access(id, actor, purpose, &["obligations"], request))?;
         Ok((answer, receipt))
@@ -257,6 +260,7 @@ impl Registry {
         on: Date,
         request: &str,
     ) -> Result<(ClearanceAnswer, Receipt)> {
+        policy::authorize_read(actor, Read::Clearance, Purpose::BenefitAdjudication)?;
         let (answer, facts) = self.obligations_of(id, on)?;
         let admissible = clearance(&answer.obligations, &facts);
         let s = self.stay_of(id, on)?;
@@ -270,18 +274,6 @@ impl Registry {
             self.write(now, |b| b.record_access(id, actor, Purpose::BenefitAdjudication, &["clearance"], request))?;
         Ok((ClearanceAnswer { on, facts: admissible, overstay }, receipt))
     }
-}
-
-fn require(actor: &Actor, roles: &[Role], what: &str) -> Result<()> {
-    if roles.contains(&actor.role) {
-        return Ok(());
-    }
-    let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
-    Err(RegistryError::NotPermitted(format!(
-        "only the {} role may {what}; you are signed in as {}",
-        names.join(" or "),
-        actor.role.as_str()
-    )))
 }
 
 fn unknown_obligation(key: &str) -> RegistryError {
@@ -300,7 +292,7 @@ impl Batch<'_> {
 
     /// Record a served notice of one of the person's obligations.
     pub fn serve_notice(&mut self, actor: &Actor, id: SubjectId, input: &NoticeInput) -> Result<()> {
-        require(actor, &[Role::Officer, Role::Supervisor], "record a notice")?;
+        policy::authorize(actor, Action::ServeNotice)?;
         let today = self.today();
         let notice = input.validate(today)?;
         let (answer, _) = self.reg.obligations_of(id, today)?;
@@ -315,7 +307,7 @@ impl Batch<'_> {
 
     /// Excuse an obligation for good cause; a supervisor must approve it.
     pub fn excuse(&mut self, actor: &Actor, id: SubjectId, input: &ExcuseInput) -> Result<()> {
-        require(actor, &[Role::Officer, Role::Adjudicator], "excuse an obligation")?;
+        policy::authorize(actor, Action::Excuse)?;
         let excuse = input.validate()?;
         let (answer, _) = self.reg.obligations_of(id, self.today())?;
         let o = answer
@@ -338,7 +330,7 @@ impl Batch<'_> {
 
     /// A supervisor approves the excuse of an obligation.
     pub fn approve_excuse(&mut self, actor: &Actor, id: SubjectId, key: &str) -> Result<()> {
-        require(actor, &[Role::Supervisor], "approve an excuse")?;
+        policy::authorize(actor, Action::ApproveExcuse)?;
         let (no, data) = self.reg.subject_keys_of(id)?;
         let recorded: Vec<(fairgate_core::obligation::Excuse, Actor)> = self
             .reg
@@ -356,9 +348,7 @@ impl Batch<'_> {
         if facts.excuses.iter().any(|x| x.obligation == key && x.approved_on.is_some()) {
             return Err(fairgate_core::Invalid::one("obligation", "its excuse is already approved").into());
         }
-        if by.id == actor.id {
-            return Err(RegistryError::NotPermitted("the person who recorded an excuse cannot approve it".into()));
-        }
+        policy::separate(Separation::ExcuseApproval, by, actor)?;
         let (no, sealer) = self.data_sealer(id)?;
         let on = self.today();
         let event = Event::ExcuseApproved(ExcuseApproved {
@@ -373,7 +363,7 @@ impl Batch<'_> {
 
     /// An adjudicator's determination, refused without a served notice.
     pub fn determine(&mut self, actor: &Actor, id: SubjectId, input: &DeterminationInput) -> Result<()> {
-        require(actor, &[Role::Adjudicator], "record a determination")?;
+        policy::authorize(actor, Action::Determine)?;
         let today = self.today();
         let (answer, _) = self.reg.obligations_of(id, today)?;
         check_determination(&answer.obligations, &input.obligation, &input.reasons, &input.evidence)?;
@@ -399,7 +389,7 @@ impl Batch<'_> {
 
     /// Record a change of address, employer or school the person reported today.
     pub fn report_change(&mut self, actor: &Actor, id: SubjectId, input: &ChangeInput) -> Result<()> {
-        require(actor, &[Role::Officer, Role::Supervisor], "record a change report")?;
+        policy::authorize(actor, Action::ReportChange)?;
         let report = input.validate(self.today())?;
         let (no, sealer) = self.data_sealer(id)?;
         let event = Event::ChangeReported(ChangeReported { subject: id, report, recorded_by: actor.clone() });
@@ -442,7 +432,14 @@ impl Registry {
     /// derived, so "advancing" them is recomputing), issues the notices now due, and
     /// counts what ended programs voided. Running it twice for the same day issues
     /// nothing the second time.
-    pub fn compliance_run(&self, now: Timestamp, on: Date, progress: &mut dyn FnMut(u64, u64)) -> Result<RunReport> {
+    pub fn compliance_run(
+        &self,
+        now: Timestamp,
+        actor: &Actor,
+        on: Date,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<RunReport> {
+        policy::authorize(actor, Action::RunCompliance)?;
         // Fold everything recorded so far into the sealed rows, then read only those.
         self.compact_stay_facts()?;
         let terms = self.program_terms()?;
@@ -495,6 +492,7 @@ impl Registry {
         before: Date,
         request: &str,
     ) -> Result<Vec<PendingNotice>> {
+        policy::authorize_read(actor, Read::PendingNotices, Purpose::ComplianceReview)?;
         let terms = self.program_terms()?;
         let offices = self.offices();
         let today = utc_day(now);
@@ -544,6 +542,8 @@ impl Registry {
         key: &str,
         request: &str,
     ) -> Result<(fairgate_core::obligation::NoticeDocument, Receipt)> {
+        policy::authorize_read(actor, Read::Notice, purpose)?;
+        policy::own_records(actor, &id)?;
         let (answer, _) = self.obligations_of(id, utc_day(now))?;
         let o = answer.obligations.iter().find(|o| o.key == key).ok_or_else(|| unknown_obligation(key))?;
         let terms = self.program_terms()?;

@@ -9,6 +9,7 @@ use fairgate_core::expungement::{
     Certificate, CertificateBody, ExpungementInput, Scope, APPROVAL_DAYS, CERTIFICATE_FORMAT,
 };
 use fairgate_core::ids::SubjectId;
+use fairgate_core::policy::{self, Action, Separation};
 use fairgate_ledger::checkpoint::NoteVerifier;
 use fairgate_ledger::leaf::Header;
 use jiff::Timestamp;
@@ -85,6 +86,7 @@ impl Registry {
         id: SubjectId,
         input: &ExpungementInput,
     ) -> Result<Receipt> {
+        policy::authorize(auditor, Action::ApproveExpungement)?;
         self.subject_keys_of(id)?;
         self.approve_scope(now, auditor, Scope::Subject { subject: id.to_string() }, input)
     }
@@ -96,12 +98,11 @@ impl Registry {
         scope: Scope,
         input: &ExpungementInput,
     ) -> Result<Receipt> {
-        if auditor.role != Role::Auditor {
-            return Err(RegistryError::NotPermitted(format!(
-                "only an auditor approves an expungement; you are signed in as {}",
-                auditor.role.as_str()
-            )));
-        }
+        let action = match scope {
+            Scope::Subject { .. } => Action::ApproveExpungement,
+            Scope::Program { .. } => Action::ApproveProgramExpungement,
+        };
+        policy::authorize(auditor, action)?;
         let (authority, reason) = input.validate()?;
         let event =
             Event::ExpungementApproved(ExpungementApproved { scope, authority, reason, approved_by: auditor.clone() });
@@ -138,12 +139,7 @@ impl Registry {
         id: SubjectId,
         input: &ExpungementInput,
     ) -> Result<Certificate> {
-        if admin.role != Role::Admin {
-            return Err(RegistryError::NotPermitted(format!(
-                "only an administrator carries out an expungement; you are signed in as {}",
-                admin.role.as_str()
-            )));
-        }
+        policy::authorize(admin, Action::Expunge)?;
         let (authority, reason) = input.validate()?;
         let (no, data) = self.subject_keys_of(id)?;
         let scope = Scope::Subject { subject: id.to_string() };
@@ -152,11 +148,7 @@ impl Registry {
                 "no auditor has approved this expungement in the last {APPROVAL_DAYS} days: an auditor must approve it first (POST /subjects/{{id}}/expunge/approve)"
             ))
         })?;
-        if approved_by.id == admin.id {
-            return Err(RegistryError::NotPermitted(
-                "the approver and the administrator must be different people".into(),
-            ));
-        }
+        policy::separate(Separation::Expungement, &approved_by, admin)?;
         let event = Event::Expunged(Expunged {
             scope,
             subjects: 1,
@@ -232,7 +224,14 @@ impl Registry {
     /// which program's rule (the longest applies; someone still present never is).
     /// With `dry_run` nothing changes; otherwise everyone due before `on` is
     /// expunged, each with an expungement event and certificate, like any other.
-    pub fn retention_run(&self, now: Timestamp, on: jiff::civil::Date, dry_run: bool) -> Result<RetentionReport> {
+    pub fn retention_run(
+        &self,
+        now: Timestamp,
+        actor: &Actor,
+        on: jiff::civil::Date,
+        dry_run: bool,
+    ) -> Result<RetentionReport> {
+        policy::authorize(actor, Action::RunRetention)?;
         self.compact_stay_facts()?;
         let terms = self.program_terms()?;
         let mut listed = Vec::new();

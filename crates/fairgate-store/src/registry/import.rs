@@ -12,7 +12,7 @@ use fairgate_ledger::keys::blind_index;
 use jiff::Timestamp;
 use std::collections::HashMap;
 
-use super::{Registry, RegistryError, Result};
+use super::{Registry, Result};
 use crate::project::DOCUMENT_DOMAIN;
 
 /// Rows per committed batch: large, because each commit is a durable transaction
@@ -30,6 +30,10 @@ pub struct ImportReport {
     pub subjects_created: u64,
     /// Rows that joined a person already known by their document number.
     pub merged: u64,
+    /// The portal access code issued with each registration written by this run:
+    /// (source line, registration number, code). Shown once; only keyed hashes are kept.
+    #[serde(skip)]
+    pub access_codes: Vec<(u64, String, String)>,
 }
 
 impl Registry {
@@ -46,12 +50,7 @@ impl Registry {
         rows: Vec<(u64, NewSubject, NewRegistration)>,
         progress: &mut dyn FnMut(u64, u64) -> bool,
     ) -> Result<ImportReport> {
-        if actor.role != fairgate_core::access::Role::Admin {
-            return Err(RegistryError::NotPermitted(format!(
-                "only an administrator imports records; you are signed in as {}",
-                actor.role.as_str()
-            )));
-        }
+        fairgate_core::policy::authorize(actor, fairgate_core::policy::Action::Import)?;
         if self.program_book()?.get(program).is_none() {
             return Err(fairgate_core::Invalid::one(
                 "program",
@@ -128,13 +127,16 @@ impl Registry {
                     }
                     None => {
                         report.subjects_created += 1;
-                        b.create_validated_subject(actor, person)?
+                        b.new_subject(actor, person)?
                     }
                 };
                 known.insert(blind, id);
                 reg.program = Some(program.to_string());
                 reg.import = Some(ImportRef { file: file.to_string(), line });
-                b.record_validated_registration(actor, id, reg)?;
+                let number = b.new_registration(actor, id, reg)?;
+                if let Some(code) = b.access_code(&number) {
+                    report.access_codes.push((line, number.to_string(), code.to_string()));
+                }
                 if once {
                     b.forget(id);
                 }

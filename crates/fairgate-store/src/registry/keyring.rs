@@ -291,9 +291,11 @@ impl Registry {
     pub fn rotate_master(
         &self,
         now: jiff::Timestamp,
+        actor: &fairgate_core::access::Actor,
         chunk: usize,
         progress: &mut dyn FnMut(u64, u64) -> bool,
     ) -> Result<RotationReport> {
+        fairgate_core::policy::authorize(actor, fairgate_core::policy::Action::RotateKeys)?;
         let masters = self.masters.read().map_err(|_| corrupt("master keys lock poisoned"))?.clone();
         let Some(next) = masters.next.clone() else {
             return Err(RegistryError::NotPermitted("no next master key: start a rotation first".into()));

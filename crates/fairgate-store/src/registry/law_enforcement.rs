@@ -5,7 +5,7 @@
 use fairgate_core::access::Actor;
 use fairgate_core::event::{Event, EventKind, LawEnforcementDecided, LawEnforcementRequested};
 use fairgate_core::ids::SubjectId;
-use fairgate_core::law_enforcement::{check_decision, fold, may_request, Grant, RequestInput};
+use fairgate_core::law_enforcement::{check_decision, fold, Grant, Refusal, RequestInput};
 use fairgate_ledger::keys::SecretKey;
 use jiff::Timestamp;
 
@@ -56,12 +56,7 @@ impl super::Batch<'_> {
 
     /// A reasoned request for law-enforcement access (supervisors, for their agency).
     pub fn request_law_enforcement(&mut self, actor: &Actor, id: SubjectId, input: &RequestInput) -> Result<u32> {
-        if !may_request(actor.role) {
-            return Err(RegistryError::NotPermitted(format!(
-                "only a supervisor requests law-enforcement access; you are signed in as {}",
-                actor.role.as_str()
-            )));
-        }
+        fairgate_core::policy::authorize(actor, fairgate_core::policy::Action::RequestLawEnforcement)?;
         let request = input.validate(self.today())?;
         let (no, sealer, grants) = self.access_sealer(id)?;
         let number = grants.iter().map(|g| g.number).max().unwrap_or(0) + 1;
@@ -85,9 +80,16 @@ impl super::Batch<'_> {
         number: u32,
         review: Option<(bool, &str)>,
     ) -> Result<()> {
+        use fairgate_core::policy::{authorize, Action};
+        authorize(
+            approver,
+            if review.is_some() { Action::ReviewEmergencyAccess } else { Action::ApproveLawEnforcement },
+        )?;
         let (no, sealer, grants) = self.access_sealer(id)?;
-        check_decision(&grants, number, approver, review.is_some())
-            .map_err(|r| RegistryError::NotPermitted(r.to_string()))?;
+        check_decision(&grants, number, approver, review.is_some()).map_err(|r| match r {
+            Refusal::Policy(p) => RegistryError::Forbidden(p),
+            other => RegistryError::NotPermitted(other.to_string()),
+        })?;
         let (justified, reasons) = match review {
             Some((j, r)) => (Some(j), super::reason_text(r)?),
             None => (None, String::new()),

@@ -1,7 +1,13 @@
-//! The registrants' portal on the registry: who a registration number belongs to,
-//! and the accounting of disclosures (every access to a person's record: when,
-//! which agency and role, for what purpose). Reads through the portal are
-//! themselves logged, with the purpose subject-access.
+//! The registrants' portal on the registry: the access code issued with every
+//! registration (in the same commit, whatever path records it), sign-in with the
+//! registration number and that code, portal sessions bound to one person, and the
+//! accounting of disclosures (every access to a person's record: when, which agency
+//! and role, for what purpose). Reads through the portal are themselves logged,
+//! with the purpose subject-access.
+//!
+//! Access codes are 60 random bits, stored as HMAC-SHA256 under a system key (which
+//! never sits beside the data: it is wrapped by the master key), so a copy of the
+//! database alone cannot test guesses offline; online guesses are rate-limited.
 
 use fairgate_core::access::{Actor, Purpose};
 use fairgate_core::event::{Event, EventKind};
@@ -11,6 +17,32 @@ use jiff::Timestamp;
 
 use super::{Receipt, Registry, Result};
 use crate::project::REGISTRATION_DOMAIN;
+
+/// How long a portal session lasts.
+pub const SESSION_MINUTES: i64 = 30;
+
+const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+const CODE_DOMAIN: &str = "portal-access-code";
+/// Stored code hashes made by this module start with this; older ones are argon2 PHC strings.
+const CODE_HASH_PREFIX: &str = "hmac:";
+
+/// An access code as people type it: letters and digits only, upper case.
+pub fn normalise_code(code: &str) -> String {
+    code.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_uppercase()).collect()
+}
+
+/// A new access code, e.g. `K7QM-3XTP-9RWA`, from 64 random bits.
+fn access_code(entropy: u64) -> String {
+    let raw: String = (0..12).map(|i| CODE_ALPHABET[((entropy >> (5 * i)) & 31) as usize] as char).collect();
+    format!("{}-{}-{}", &raw[..4], &raw[4..8], &raw[8..])
+}
+
+/// A signed-in registrant's session.
+#[derive(Debug, Clone)]
+pub struct PortalSession {
+    pub token: String,
+    pub expires: Timestamp,
+}
 
 /// One access to a person's record, as the person sees it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -38,6 +70,52 @@ impl Registry {
         blind_index(&self.blind, REGISTRATION_DOMAIN, number.trim())
     }
 
+    fn code_hash(&self, blind: &[u8; 32], code: &str) -> String {
+        let mac = blind_index(&self.portal, CODE_DOMAIN, &format!("{}:{}", hex::encode(blind), normalise_code(code)));
+        format!("{CODE_HASH_PREFIX}{}", hex::encode(mac))
+    }
+
+    /// Sign a registrant in with the registration number and access code from their
+    /// receipt. `secret` (32 random bytes from the caller) makes the session token.
+    /// `None` when the number or the code is wrong, or the person's records are gone.
+    pub fn portal_sign_in(
+        &self,
+        now: Timestamp,
+        number: &str,
+        code: &str,
+        secret: [u8; 32],
+    ) -> Result<Option<PortalSession>> {
+        let blind = self.registration_blind(number);
+        let ok = match self.store.portal_code(&blind)? {
+            Some(h) if h.starts_with(CODE_HASH_PREFIX) => {
+                constant_time_eq(h.as_bytes(), self.code_hash(&blind, code).as_bytes())
+            }
+            Some(h) => super::accounts::verify_password(&normalise_code(code), &h),
+            None => false,
+        };
+        if !ok {
+            return Ok(None);
+        }
+        let Some(no) = self.store.subject_of_registration(&blind)? else { return Ok(None) };
+        if self.store.subject_keys(no)?.is_none_or(|r| r.data_key.is_none()) {
+            return Ok(None);
+        }
+        let token = format!("fgp_{}", hex::encode(secret));
+        let expires = now.as_millisecond() + SESSION_MINUTES * 60_000;
+        self.store.put_portal_session(&super::accounts::hash_secret(&token), no, expires)?;
+        let expires = Timestamp::from_millisecond(expires).map_err(super::corrupt)?;
+        Ok(Some(PortalSession { token, expires }))
+    }
+
+    /// The person a live portal session is bound to. `None` when the session has
+    /// expired or the person's records are no longer held.
+    pub fn portal_subject(&self, now: Timestamp, token: &str) -> Result<Option<SubjectId>> {
+        let Some(no) = self.store.portal_session(&super::accounts::hash_secret(token), now.as_millisecond())? else {
+            return Ok(None);
+        };
+        Ok(self.store.subject_keys(no)?.filter(|r| r.data_key.is_some()).map(|r| SubjectId::from_bytes(r.subject_id)))
+    }
+
     /// The live subject a registration number belongs to.
     pub fn subject_of_registration(&self, number: &str) -> Result<Option<SubjectId>> {
         let Some(no) = self.store.subject_of_registration(&self.registration_blind(number))? else { return Ok(None) };
@@ -58,6 +136,8 @@ impl Registry {
         id: SubjectId,
         request: &str,
     ) -> Result<(Vec<Disclosure>, Receipt)> {
+        fairgate_core::policy::authorize_read(actor, fairgate_core::policy::Read::Disclosures, Purpose::SubjectAccess)?;
+        fairgate_core::policy::own_records(actor, &id)?;
         let row = self.store.subject_keys_by_id(id.as_bytes())?.ok_or(super::RegistryError::UnknownSubject(id))?;
         let (_, access) = self.unwrap_keys(&row)?.ok_or(super::RegistryError::Erased(id))?;
         let idx: Vec<u64> = self
@@ -112,6 +192,27 @@ impl Registry {
 }
 
 impl super::Batch<'_> {
+    /// Issue the person's portal access code for a registration just recorded in
+    /// this batch: its keyed hash goes into the same commit.
+    pub(super) fn issue_access_code(&mut self, number: &fairgate_core::ids::RegistrationNumber) {
+        use rand::RngCore;
+        let code = access_code(self.rng.next_u64());
+        let blind = self.reg.registration_blind(number.as_str());
+        self.commit.portal_codes.push((blind, self.reg.code_hash(&blind, &code)));
+        self.access_codes.push((number.clone(), code));
+    }
+
+    /// The access code issued in this batch with registration `number`, to print on
+    /// the person's receipt. It is shown once and never stored in the clear.
+    pub fn access_code(&self, number: &fairgate_core::ids::RegistrationNumber) -> Option<&str> {
+        self.access_codes.iter().rev().find(|(n, _)| n == number).map(|(_, c)| c.as_str())
+    }
+
+    /// Every (registration number, access code) issued in this batch.
+    pub fn access_codes(&self) -> &[(fairgate_core::ids::RegistrationNumber, String)] {
+        &self.access_codes
+    }
+
     fn corrections(
         &mut self,
         id: SubjectId,
@@ -133,9 +234,12 @@ impl super::Batch<'_> {
     /// The person asks for a correction; it must be answered within 45 days.
     pub fn request_correction(
         &mut self,
+        actor: &Actor,
         id: SubjectId,
         input: &fairgate_core::correction::CorrectionInput,
     ) -> Result<(u32, Timestamp)> {
+        fairgate_core::policy::authorize(actor, fairgate_core::policy::Action::RequestCorrection)?;
+        fairgate_core::policy::own_records(actor, &id)?;
         let (field, text) = input.validate()?;
         let (no, sealer, existing) = self.corrections(id)?;
         if existing.iter().filter(|c| c.answer.is_none()).count() >= 20 {
@@ -164,12 +268,7 @@ impl super::Batch<'_> {
         number: u32,
         input: &fairgate_core::correction::AnswerInput,
     ) -> Result<()> {
-        if actor.role != fairgate_core::access::Role::Supervisor {
-            return Err(super::RegistryError::NotPermitted(format!(
-                "only a supervisor answers a correction request; you are signed in as {}",
-                actor.role.as_str()
-            )));
-        }
+        fairgate_core::policy::authorize(actor, fairgate_core::policy::Action::AnswerCorrection)?;
         let reply = super::reason_text(&input.reply)?;
         let (no, sealer, existing) = self.corrections(id)?;
         match existing.iter().find(|c| c.number == number) {
@@ -198,4 +297,9 @@ impl super::Batch<'_> {
         self.append(no, super::SLOT_DATA, &sealer, &event)?;
         Ok(())
     }
+}
+
+/// Compare without stopping at the first difference.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

@@ -7,9 +7,10 @@
 //! stop anywhere and be run again; a second run after the end changes nothing and
 //! returns the same certificate.
 
-use fairgate_core::access::{Actor, Role};
+use fairgate_core::access::Actor;
 use fairgate_core::event::*;
 use fairgate_core::expungement::{Certificate, ExpungementInput, Scope};
+use fairgate_core::policy::{self, Action, Separation};
 use fairgate_ledger::leaf::Header;
 use jiff::civil::Date;
 use jiff::Timestamp;
@@ -70,6 +71,7 @@ impl Registry {
         program: &str,
         input: &ExpungementInput,
     ) -> Result<Receipt> {
+        policy::authorize(auditor, Action::ApproveProgramExpungement)?;
         let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
         self.program_book()?.check_expunge(program, today)?;
         self.approve_scope(now, auditor, Scope::Program { program: program.to_string() }, input)
@@ -101,12 +103,7 @@ impl Registry {
         input: &ExpungementInput,
         copy_days: i64,
     ) -> Result<ProgramExpungement> {
-        if admin.role != Role::Admin {
-            return Err(RegistryError::NotPermitted(format!(
-                "only an administrator opens a program's expungement; you are signed in as {}",
-                admin.role.as_str()
-            )));
-        }
+        policy::authorize(admin, Action::NoticeProgramExpungement)?;
         let (authority, reason) = input.validate()?;
         let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
         let erase_on = fairgate_core::expungement::erase_on(today, copy_days)?;
@@ -124,11 +121,7 @@ impl Registry {
                 fairgate_core::expungement::APPROVAL_DAYS
             ))
         })?;
-        if approved_by.id == admin.id {
-            return Err(RegistryError::NotPermitted(
-                "the approver and the administrator must be different people".into(),
-            ));
-        }
+        policy::separate(Separation::Expungement, &approved_by, admin)?;
         let subjects = self.store.count_program_subjects(program)?;
         let event = Event::ExpungementNoticed(ExpungementNoticed {
             scope,
@@ -159,12 +152,7 @@ impl Registry {
         program: &str,
         progress: &mut dyn FnMut(u64, u64) -> bool,
     ) -> Result<ProgramExpungement> {
-        if admin.role != Role::Admin {
-            return Err(RegistryError::NotPermitted(format!(
-                "only an administrator carries out an expungement; you are signed in as {}",
-                admin.role.as_str()
-            )));
-        }
+        policy::authorize(admin, Action::ExpungeProgram)?;
         let key = Scope::Program { program: program.to_string() }.key();
         if let Some((leaf, _)) =
             self.store.system_leaves(EventKind::Expunged.code())?.into_iter().find(|(_, s)| *s == key)

@@ -1,0 +1,277 @@
+//! The top of the server: every route, the policy row each route is guarded by,
+//! the guard itself, and the whole application. Feature modules hold the handlers;
+//! `auth`, `views`, `json` and `problem` below them hold what they share.
+//!
+//! Every API route has one row in [`ROUTE_POLICY`]: public, the portal, any staff
+//! account, a command ([`Action`]) or a read ([`Read`]). The guard looks the
+//! matched route up and refuses (403) what the core's policy refuses before the
+//! handler parses anything; the registry checks the same policy again at the
+//! command or read itself. A route with no row is refused (fail closed), and a test
+//! walks the OpenAPI document so that a new route without a row fails the build.
+
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::Method;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use fairgate_core::policy::{self, Action, Read};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::auth::{caller_of, purpose_of};
+use crate::problem::Problem;
+use crate::{
+    compliance, designations, expungement, law_enforcement, log, portal, programs, subjects, transparency, web,
+};
+use crate::{logging, AppState, BODY_LIMIT};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Fairgate",
+        description = "Entry-exit registration records that cannot single people out. Reads of personal data need a \
+                       bearer token and a `Fairgate-Purpose` header, and every read is written to the public, \
+                       tamper-evident log before the data is returned."
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "subjects", description = "Subjects, registrations and crossings"),
+        (name = "reference", description = "Ports and offices"),
+        (name = "programs", description = "Programs: the public list, impact analysis and lifecycle"),
+        (name = "compliance", description = "Obligations, notices, excuses, determinations and benefit clearance"),
+        (name = "law-enforcement", description = "Requests, independent approval, emergency review and legal holds"),
+        (name = "portal", description = "The registrants' own view: records, who looked at them, export"),
+        (name = "expungement", description = "Erasure with an auditor's approval, and its public certificates"),
+        (name = "designations", description = "Individual designations, their review, and statistics for auditors"),
+        (name = "log", description = "The transparency log"),
+        (name = "transparency", description = "The public transparency report: aggregates only, small cells suppressed"),
+        (name = "health", description = "Liveness")
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Guard {
+    /// Anyone, signed in or not: the log, the report, the public lists.
+    Public,
+    /// A registrant with a portal session (bound to one person by the registry).
+    Portal,
+    /// Any staff account; the registry decides the rest (the impact analysis over
+    /// a given population, say).
+    Staff,
+    /// A command: the caller's role must be allowed the action.
+    Command(Action),
+    /// A read of personal data: the caller's role and the read must both allow the
+    /// stated `Fairgate-Purpose`.
+    Read(Read),
+}
+
+/// The policy row of every API route: (method, path template, guard).
+pub const ROUTE_POLICY: &[(&str, &str, Guard)] = &[
+    ("GET", "/healthz", Guard::Public),
+    ("GET", "/access-policy", Guard::Public),
+    ("GET", "/ports", Guard::Public),
+    ("GET", "/offices", Guard::Public),
+    ("GET", "/programs", Guard::Public),
+    ("POST", "/programs", Guard::Command(Action::ProgramDraft)),
+    ("GET", "/programs/{id}", Guard::Public),
+    ("POST", "/programs/impact", Guard::Staff),
+    ("POST", "/programs/{id}/activate", Guard::Command(Action::ProgramActivate)),
+    ("POST", "/programs/{id}/sign-off", Guard::Command(Action::ProgramSignOff)),
+    ("POST", "/programs/{id}/repeal", Guard::Command(Action::ProgramRepeal)),
+    ("POST", "/subjects/{id}/designations", Guard::Command(Action::Designate)),
+    ("POST", "/subjects/{id}/designations/{number}/review", Guard::Command(Action::ReviewDesignation)),
+    ("GET", "/designations/stats", Guard::Command(Action::DesignationStatistics)),
+    ("GET", "/subjects/{id}/obligations", Guard::Read(Read::Obligations)),
+    ("GET", "/subjects/{id}/clearance", Guard::Read(Read::Clearance)),
+    ("POST", "/subjects/{id}/notices", Guard::Command(Action::ServeNotice)),
+    ("POST", "/subjects/{id}/excuses", Guard::Command(Action::Excuse)),
+    ("POST", "/subjects/{id}/excuses/approve", Guard::Command(Action::ApproveExcuse)),
+    ("POST", "/subjects/{id}/determinations", Guard::Command(Action::Determine)),
+    ("POST", "/subjects/{id}/changes", Guard::Command(Action::ReportChange)),
+    ("GET", "/subjects/{id}/notice", Guard::Read(Read::Notice)),
+    ("POST", "/subjects/{id}/expunge/approve", Guard::Command(Action::ApproveExpungement)),
+    ("POST", "/subjects/{id}/expunge", Guard::Command(Action::Expunge)),
+    ("GET", "/expungements", Guard::Public),
+    ("POST", "/programs/{id}/expunge/approve", Guard::Command(Action::ApproveProgramExpungement)),
+    ("POST", "/programs/{id}/expunge/notice", Guard::Command(Action::NoticeProgramExpungement)),
+    ("POST", "/programs/{id}/expunge", Guard::Command(Action::ExpungeProgram)),
+    ("GET", "/portal/erasures", Guard::Portal),
+    ("POST", "/portal/login", Guard::Public),
+    ("GET", "/portal/records", Guard::Portal),
+    ("GET", "/portal/disclosures", Guard::Portal),
+    ("GET", "/portal/export", Guard::Portal),
+    ("POST", "/portal/corrections", Guard::Portal),
+    ("GET", "/portal/corrections", Guard::Portal),
+    ("POST", "/subjects/{id}/corrections/{number}/answer", Guard::Command(Action::AnswerCorrection)),
+    ("POST", "/subjects/{id}/law-enforcement", Guard::Command(Action::RequestLawEnforcement)),
+    ("POST", "/subjects/{id}/law-enforcement/{number}/approve", Guard::Command(Action::ApproveLawEnforcement)),
+    ("POST", "/subjects/{id}/law-enforcement/{number}/review", Guard::Command(Action::ReviewEmergencyAccess)),
+    ("POST", "/subjects", Guard::Command(Action::CreateSubject)),
+    ("POST", "/subjects/lookup", Guard::Read(Read::DocumentLookup)),
+    ("GET", "/subjects/{id}", Guard::Read(Read::Timeline)),
+    ("GET", "/subjects/{id}/stay", Guard::Read(Read::Stay)),
+    ("GET", "/overstays", Guard::Read(Read::OverstayList)),
+    ("GET", "/overstays.csv", Guard::Read(Read::OverstayList)),
+    ("POST", "/subjects/{id}/registrations", Guard::Command(Action::RecordRegistration)),
+    ("POST", "/subjects/{id}/crossings", Guard::Command(Action::RecordCrossing)),
+    ("GET", "/log/checkpoint", Guard::Public),
+    ("GET", "/log/key", Guard::Public),
+    ("GET", "/log/leaves", Guard::Public),
+    ("GET", "/log/proof/inclusion", Guard::Public),
+    ("GET", "/log/proof/consistency", Guard::Public),
+    ("GET", "/transparency.json", Guard::Public),
+    ("GET", "/transparency/{file}", Guard::Public),
+];
+
+/// The guard of a route, if it has a row.
+pub fn guard_of(method: &Method, path: &str) -> Option<Guard> {
+    ROUTE_POLICY.iter().find(|(m, p, _)| *m == method.as_str() && *p == path).map(|(_, _, g)| *g)
+}
+
+/// Refuse what the policy refuses before the handler runs. The caller it resolved
+/// is handed on in the request's extensions, so the handler does not look it up again.
+async fn guard(State(st): State<AppState>, matched: Option<MatchedPath>, mut req: Request, next: Next) -> Response {
+    let path = matched.as_ref().map(|m| m.as_str()).unwrap_or("");
+    let Some(g) = guard_of(req.method(), path) else {
+        return Problem::forbidden(
+            "no-policy",
+            "this route has no row in the access policy, so it is refused: add one to ROUTE_POLICY",
+        )
+        .into_response();
+    };
+    let refused = match g {
+        Guard::Public | Guard::Portal => None,
+        Guard::Staff | Guard::Command(_) | Guard::Read(_) => match caller_of(&st, req.headers()).await {
+            Err(p) => Some(p),
+            Ok(caller) => {
+                let actor = caller.actor();
+                let refusal = match g {
+                    Guard::Command(action) => policy::authorize(&actor, action).err().map(Problem::from),
+                    Guard::Read(read) => match purpose_of(&caller, req.headers()) {
+                        Err(p) => Some(p),
+                        Ok(purpose) => policy::authorize_read(&actor, read, purpose).err().map(Problem::from),
+                    },
+                    _ => None,
+                };
+                req.extensions_mut().insert(caller);
+                refusal
+            }
+        },
+    };
+    match refused {
+        Some(p) => p.into_response(),
+        None => next.run(req).await,
+    }
+}
+
+/// The access policy: who may run each command, read for which purpose, and which
+/// steps two different people must take. Public, for oversight bodies.
+#[utoipa::path(get, path = "/access-policy", tag = "transparency",
+    responses((status = 200, body = Object, description = "The policy, as in docs/access-policy.md")))]
+pub async fn access_policy() -> Json<policy::Published> {
+    Json(policy::published())
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(subjects::healthz))
+        .routes(routes!(access_policy))
+        .routes(routes!(subjects::list_ports))
+        .routes(routes!(subjects::list_offices))
+        .routes(routes!(programs::list_programs, programs::add_program))
+        .routes(routes!(programs::show_program))
+        .routes(routes!(programs::program_impact))
+        .routes(routes!(programs::activate_program))
+        .routes(routes!(programs::sign_off_program))
+        .routes(routes!(programs::repeal_program))
+        .routes(routes!(designations::designate))
+        .routes(routes!(designations::review))
+        .routes(routes!(designations::stats))
+        .routes(routes!(compliance::get_obligations))
+        .routes(routes!(compliance::get_clearance))
+        .routes(routes!(compliance::post_notice))
+        .routes(routes!(compliance::post_excuse))
+        .routes(routes!(compliance::approve_excuse))
+        .routes(routes!(compliance::post_determination))
+        .routes(routes!(compliance::post_change))
+        .routes(routes!(compliance::get_notice))
+        .routes(routes!(expungement::approve))
+        .routes(routes!(expungement::expunge))
+        .routes(routes!(expungement::list))
+        .routes(routes!(expungement::approve_program))
+        .routes(routes!(expungement::notice_program))
+        .routes(routes!(expungement::expunge_program))
+        .routes(routes!(portal::erasures))
+        .routes(routes!(portal::login))
+        .routes(routes!(portal::records))
+        .routes(routes!(portal::disclosures))
+        .routes(routes!(portal::export))
+        .routes(routes!(portal::request_correction, portal::list_corrections))
+        .routes(routes!(portal::answer_correction))
+        .routes(routes!(law_enforcement::request))
+        .routes(routes!(law_enforcement::approve))
+        .routes(routes!(law_enforcement::review))
+        .routes(routes!(subjects::create_subject))
+        .routes(routes!(subjects::lookup_subjects))
+        .routes(routes!(subjects::get_subject))
+        .routes(routes!(subjects::get_stay))
+        .routes(routes!(subjects::list_overstays))
+        .routes(routes!(subjects::overstays_csv))
+        .routes(routes!(subjects::create_registration))
+        .routes(routes!(subjects::create_crossing))
+        .routes(routes!(log::log_checkpoint))
+        .routes(routes!(log::log_key))
+        .routes(routes!(log::log_leaves))
+        .routes(routes!(log::log_inclusion))
+        .routes(routes!(log::log_consistency))
+        .routes(routes!(transparency::report_json))
+        .routes(routes!(transparency::report_csv))
+}
+
+/// The OpenAPI document of the API.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    router().split_for_parts().1
+}
+
+/// The web pages (server-rendered HTML; they handle their own session cookie).
+fn pages() -> Router<AppState> {
+    Router::new()
+        .route("/", get(web::home))
+        .route("/login", get(web::login_page).post(web::login_submit))
+        .route("/logout", post(web::logout))
+        .route("/transparency", get(transparency::report_page))
+}
+
+/// The whole application: API (guarded route by route), OpenAPI document and web pages.
+pub fn app(state: AppState) -> Router {
+    let (api, doc) = router().split_for_parts();
+    let api = api.route_layer(axum::middleware::from_fn_with_state(state.clone(), guard));
+    let doc = Arc::new(doc);
+    Router::new()
+        .merge(api)
+        .route("/openapi.json", get(move || async move { Json(doc.as_ref().clone()) }))
+        .merge(pages())
+        .fallback(crate::problem::not_found)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn(logging::log_requests))
+        .with_state(state)
+}

@@ -1,0 +1,386 @@
+//! Subjects over HTTP: create a person, record registrations (with the portal
+//! access code issued in the same commit) and crossings, look people up by
+//! document, read a timeline, a stay, and the overstay list; and the reference
+//! lists of ports and offices. Every read is purpose-checked and logged by the
+//! registry before it returns.
+
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::Json;
+use fairgate_core::crossing::CrossingInput;
+use fairgate_core::place::PlaceKind;
+use fairgate_core::registration::RegistrationInput;
+use fairgate_core::subject::SubjectInput;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::{blocking, Caller, Reader};
+use crate::json::ApiJson;
+use crate::problem::Problem;
+use crate::views::{number, on_param, retrying, subject_id, QueryMap, ReceiptView, TimelineView};
+use crate::AppState;
+
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    status: String,
+    tree_size: u64,
+}
+
+/// Ready to serve.
+#[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, body = Health)))]
+pub async fn healthz(State(st): State<AppState>) -> Result<Json<Health>, Problem> {
+    let (tree_size, _) = blocking(move || st.registry.tree_head().map_err(Problem::from)).await?;
+    Ok(Json(Health { status: "ok".into(), tree_size }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PlaceView {
+    code: String,
+    name: String,
+    /// IANA time zone: days of stay are counted in this zone's calendar.
+    zone: String,
+}
+
+fn places(st: &AppState, kind: PlaceKind) -> Json<Vec<PlaceView>> {
+    Json(
+        st.registry
+            .places()
+            .iter()
+            .filter(|p| p.place.kind == kind)
+            .map(|p| PlaceView { code: p.place.code.clone(), name: p.place.name.clone(), zone: p.place.zone.clone() })
+            .collect(),
+    )
+}
+
+/// Ports of entry.
+#[utoipa::path(get, path = "/ports", tag = "reference", responses((status = 200, body = Vec<PlaceView>)))]
+pub async fn list_ports(State(st): State<AppState>) -> Json<Vec<PlaceView>> {
+    places(&st, PlaceKind::Port)
+}
+
+/// Local offices.
+#[utoipa::path(get, path = "/offices", tag = "reference", responses((status = 200, body = Vec<PlaceView>)))]
+pub async fn list_offices(State(st): State<AppState>) -> Json<Vec<PlaceView>> {
+    places(&st, PlaceKind::Office)
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct CreatedSubject {
+    /// The subject's pseudonymous id.
+    pub id: String,
+    pub receipt: ReceiptView,
+}
+
+/// Create a subject from travel-document data. Officers and supervisors.
+#[utoipa::path(post, path = "/subjects", tag = "subjects", request_body = SubjectInput,
+    security(("bearer" = [])),
+    responses((status = 201, body = CreatedSubject), (status = 400, body = Problem), (status = 422, body = Problem),
+              (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn create_subject(
+    State(st): State<AppState>,
+    caller: Caller,
+    ApiJson(input): ApiJson<SubjectInput>,
+) -> Result<(StatusCode, Json<CreatedSubject>), Problem> {
+    let (id, receipt) = blocking(move || {
+        let actor = caller.actor();
+        retrying(|| st.registry.write(st.now(), |b| b.create_subject(&actor, &input)))
+    })
+    .await?;
+    tracing::info!(subject = %id, leaf = receipt.leaf_index, "subject created");
+    Ok((StatusCode::CREATED, Json(CreatedSubject { id: id.to_string(), receipt: receipt.into() })))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct LookupRequest {
+    /// The travel-document number. It goes in the body so it never appears in URLs or logs.
+    #[schema(example = "L898902C3")]
+    pub document_number: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct LookupResult {
+    /// Ids of the subjects holding a document with this number.
+    pub subjects: Vec<String>,
+    /// Where the access events for the matches were logged; absent when nothing matched.
+    pub access_receipt: Option<ReceiptView>,
+}
+
+/// Find subjects by travel-document number (through a keyed blind index). Needs `Fairgate-Purpose`.
+#[utoipa::path(post, path = "/subjects/lookup", tag = "subjects", request_body = LookupRequest,
+    params(("Fairgate-Purpose" = String, Header, description = "Why the data is needed")),
+    security(("bearer" = [])),
+    responses((status = 200, body = LookupResult), (status = 400, body = Problem), (status = 403, body = Problem),
+              (status = 422, body = Problem)))]
+pub async fn lookup_subjects(
+    State(st): State<AppState>,
+    reader: Reader,
+    ApiJson(req): ApiJson<LookupRequest>,
+) -> Result<Json<LookupResult>, Problem> {
+    let (ids, receipt) = blocking(move || {
+        let actor = reader.caller.actor();
+        retrying(|| {
+            st.registry.lookup_document(st.now(), &actor, reader.purpose, &req.document_number, "POST /subjects/lookup")
+        })
+    })
+    .await?;
+    tracing::info!(matches = ids.len(), "document lookup");
+    Ok(Json(LookupResult {
+        subjects: ids.iter().map(|i| i.to_string()).collect(),
+        access_receipt: receipt.map(Into::into),
+    }))
+}
+
+/// A subject's full timeline. Needs `Fairgate-Purpose`; the read is logged before the answer is sent.
+#[utoipa::path(get, path = "/subjects/{id}", tag = "subjects",
+    params(("id" = String, Path, description = "Subject id"),
+           ("Fairgate-Purpose" = String, Header, description = "Why the data is needed")),
+    security(("bearer" = [])),
+    responses((status = 200, body = TimelineView), (status = 403, body = Problem), (status = 404, body = Problem),
+              (status = 410, body = Problem)))]
+pub async fn get_subject(
+    State(st): State<AppState>,
+    reader: Reader,
+    Path(id): Path<String>,
+) -> Result<Json<TimelineView>, Problem> {
+    let id = subject_id(&id)?;
+    let now = st.now();
+    let (timeline, receipt) = blocking(move || {
+        let actor = reader.caller.actor();
+        retrying(|| st.registry.read_timeline(now, &actor, reader.purpose, id, "GET /subjects/{id}"))
+    })
+    .await?;
+    tracing::info!(subject = %id, access_leaf = receipt.leaf_index, "timeline read");
+    Ok(Json(TimelineView::new(timeline, receipt, now)))
+}
+
+/// Stay accounting for one subject on one day: the rule that applies, and the same
+/// answer as `fairgate stay --json`.
+#[derive(Serialize, ToSchema)]
+pub struct StayView {
+    /// `90/180`-style rolling rule, or `admitted-until`.
+    pub rule: String,
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    pub answer: fairgate_core::stay::StayAnswer,
+    /// Where this read was logged.
+    pub access_receipt: ReceiptView,
+}
+
+/// How long a subject has stayed, may still stay, and any overstay, on `on` (default today, UTC). Needs `Fairgate-Purpose`; the read is logged first.
+#[utoipa::path(get, path = "/subjects/{id}/stay", tag = "subjects",
+    params(("id" = String, Path, description = "Subject id"),
+           ("on" = Option<String>, Query, description = "YYYY-MM-DD; default today"),
+           ("Fairgate-Purpose" = String, Header, description = "Why the data is needed")),
+    security(("bearer" = [])),
+    responses((status = 200, body = StayView), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn get_stay(
+    State(st): State<AppState>,
+    reader: Reader,
+    Path(id): Path<String>,
+    q: QueryMap,
+) -> Result<Json<StayView>, Problem> {
+    let id = subject_id(&id)?;
+    let on = on_param(&st, &q)?;
+    let ((rule, answer), receipt) = blocking(move || {
+        let actor = reader.caller.actor();
+        retrying(|| st.registry.read_stay(st.now(), &actor, reader.purpose, id, on, "GET /subjects/{id}/stay"))
+    })
+    .await?;
+    tracing::info!(subject = %id, access_leaf = receipt.leaf_index, "stay read");
+    Ok(Json(StayView { rule: rule.to_string(), answer, access_receipt: receipt.into() }))
+}
+
+/// The most rows one page of the overstay list holds.
+pub const MAX_PER_PAGE: usize = 500;
+
+/// Pages are numbered from 1 and hold 1 to [`MAX_PER_PAGE`] rows.
+pub fn check_page(page: usize, per_page: usize) -> Result<(), fairgate_core::FieldError> {
+    if page == 0 {
+        return Err(fairgate_core::FieldError::new("page", "pages are numbered from 1"));
+    }
+    if !(1..=MAX_PER_PAGE).contains(&per_page) {
+        return Err(fairgate_core::FieldError::new("per_page", format!("must be between 1 and {MAX_PER_PAGE}")));
+    }
+    Ok(())
+}
+
+/// The day of an overstay list (the policy was checked by the route guard, and is
+/// checked again by the registry).
+fn overstay_query(st: &AppState, q: &QueryMap) -> Result<jiff::civil::Date, Problem> {
+    let q = q.as_ref().map_err(|_| Problem::bad_request("query", "the query string is not valid URL encoding"))?;
+    match q.get("on") {
+        Some(s) => fairgate_core::error::parse_date("on", s).map_err(|e| Problem::bad_request("on", e.message)),
+        None => Ok(st.now().to_zoned(jiff::tz::TimeZone::UTC).date()),
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OverstayList {
+    pub on: String,
+    pub page: usize,
+    pub per_page: usize,
+    /// All overstayers on `on`, across pages.
+    pub total: usize,
+    #[schema(value_type = Vec<Object>)]
+    pub overstays: Vec<fairgate_store::registry::OverstayRow>,
+    /// Where the access to the listed subjects was logged; absent when none are listed.
+    pub access_receipt: Option<ReceiptView>,
+}
+
+/// Every subject overstaying on `on`, or who overstayed before (oldest overstay first), a page at a time. Needs `Fairgate-Purpose` compliance-review or oversight-audit; each listed subject's access is logged.
+#[utoipa::path(get, path = "/overstays", tag = "subjects",
+    params(("on" = Option<String>, Query, description = "YYYY-MM-DD; default today"),
+           ("page" = Option<usize>, Query, description = "From 1 (default 1)"),
+           ("per_page" = Option<usize>, Query, description = "1 to 500 (default 100)"),
+           ("Fairgate-Purpose" = String, Header, description = "compliance-review or oversight-audit")),
+    security(("bearer" = [])),
+    responses((status = 200, body = OverstayList), (status = 400, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn list_overstays(
+    State(st): State<AppState>,
+    reader: Reader,
+    q: QueryMap,
+) -> Result<Json<OverstayList>, Problem> {
+    let on = overstay_query(&st, &q)?;
+    let page = number(&q, "page", Some(1))?.unwrap_or(1) as usize;
+    let per_page = number(&q, "per_page", Some(100))?.unwrap_or(100) as usize;
+    check_page(page, per_page).map_err(|e| Problem::invalid(vec![e]))?;
+    let (rows, total, receipt) = blocking(move || {
+        let actor = reader.caller.actor();
+        retrying(|| {
+            st.registry.read_overstays(st.now(), &actor, reader.purpose, on, Some((page, per_page)), "GET /overstays")
+        })
+    })
+    .await?;
+    tracing::info!(listed = rows.len(), total, "overstays read");
+    Ok(Json(OverstayList {
+        on: on.to_string(),
+        page,
+        per_page,
+        total,
+        overstays: rows,
+        access_receipt: receipt.map(Into::into),
+    }))
+}
+
+/// The whole overstay list on `on` as CSV: subject, rule, first_day, last_day, days, still_present. Same purposes and logging as `/overstays`.
+#[utoipa::path(get, path = "/overstays.csv", tag = "subjects",
+    params(("on" = Option<String>, Query, description = "YYYY-MM-DD; default today"),
+           ("Fairgate-Purpose" = String, Header, description = "compliance-review or oversight-audit")),
+    security(("bearer" = [])),
+    responses((status = 200, body = String, content_type = "text/csv"), (status = 403, body = Problem)))]
+pub async fn overstays_csv(
+    State(st): State<AppState>,
+    reader: Reader,
+    q: QueryMap,
+) -> Result<impl IntoResponse, Problem> {
+    let on = overstay_query(&st, &q)?;
+    let (rows, _, _) = blocking(move || {
+        let actor = reader.caller.actor();
+        retrying(|| st.registry.read_overstays(st.now(), &actor, reader.purpose, on, None, "GET /overstays.csv"))
+    })
+    .await?;
+    let mut out = String::from("subject,rule,first_day,last_day,days,still_present\r\n");
+    for r in &rows {
+        out.push_str(&format!(
+            "{},{},{},{},{},{}\r\n",
+            r.subject, r.rule, r.overstay.first_day, r.overstay.last_day, r.overstay.days, r.still_present
+        ));
+    }
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"fairgate-overstays-{on}.csv\"")),
+        ],
+        out,
+    ))
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct CreatedRegistration {
+    /// The registration number, with its check symbol.
+    pub registration_number: String,
+    pub receipt: ReceiptView,
+    /// The receipt to print and hand to the person.
+    pub printed_receipt: String,
+    /// The person's portal access code, shown once (it is on the printed receipt).
+    pub access_code: String,
+}
+
+/// Record a registration with its interview. Officers and supervisors.
+#[utoipa::path(post, path = "/subjects/{id}/registrations", tag = "subjects", request_body = RegistrationInput,
+    params(("id" = String, Path, description = "Subject id")),
+    security(("bearer" = [])),
+    responses((status = 201, body = CreatedRegistration), (status = 400, body = Problem), (status = 404, body = Problem),
+              (status = 422, body = Problem)))]
+pub async fn create_registration(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<RegistrationInput>,
+) -> Result<(StatusCode, Json<CreatedRegistration>), Problem> {
+    let id = subject_id(&id)?;
+    // The access code is issued in the same commit as the registration.
+    let ((number, access_code), receipt) = blocking(move || {
+        let actor = caller.actor();
+        retrying(|| {
+            st.registry.write(st.now(), |b| {
+                let number = b.record_registration(&actor, id, &input)?;
+                let code = b.access_code(&number).unwrap_or_default().to_string();
+                Ok((number, code))
+            })
+        })
+    })
+    .await?;
+    tracing::info!(subject = %id, leaf = receipt.leaf_index, "registration recorded");
+    let printed_receipt = format!(
+        "FAIRGATE REGISTRATION RECEIPT\nRegistration number: {number}\nPortal access code: {access_code}\n\
+         Recorded in the public log at leaf {} (tree size {}).\n\
+         Keep this receipt: it proves that you registered. With the number and the code you can see every\n\
+         record held on you, and everyone who has looked at it and why, at /portal.\n",
+        receipt.leaf_index, receipt.tree_size
+    );
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedRegistration {
+            registration_number: number.to_string(),
+            receipt: receipt.into(),
+            printed_receipt,
+            access_code,
+        }),
+    ))
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct CreatedCrossing {
+    pub receipt: ReceiptView,
+    /// Set when the person was already overstaying on the day of this crossing. The
+    /// crossing is recorded all the same; the flag is sealed into it.
+    #[schema(value_type = Option<Object>)]
+    pub overstaying: Option<fairgate_core::stay::Overstay>,
+}
+
+/// Record an entry or an exit. An exit must follow the entry it closes. Officers and supervisors.
+#[utoipa::path(post, path = "/subjects/{id}/crossings", tag = "subjects", request_body = CrossingInput,
+    params(("id" = String, Path, description = "Subject id")),
+    security(("bearer" = [])),
+    responses((status = 201, body = CreatedCrossing), (status = 400, body = Problem), (status = 404, body = Problem),
+              (status = 422, body = Problem)))]
+pub async fn create_crossing(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<CrossingInput>,
+) -> Result<(StatusCode, Json<CreatedCrossing>), Problem> {
+    let id = subject_id(&id)?;
+    let ((_, overstaying), receipt) = blocking(move || {
+        let actor = caller.actor();
+        retrying(|| {
+            st.registry
+                .write(st.now(), |b| b.record_crossing_checked(&actor, id, &input, "POST /subjects/{id}/crossings"))
+        })
+    })
+    .await?;
+    tracing::info!(subject = %id, leaf = receipt.leaf_index, flagged = overstaying.is_some(), "crossing recorded");
+    Ok((StatusCode::CREATED, Json(CreatedCrossing { receipt: receipt.into(), overstaying })))
+}

@@ -1,0 +1,238 @@
+//! The bottom of the server: what handlers share. Views of registry answers
+//! (receipts, timelines), the HTML page frame, query and path parameters, and the
+//! one retry of a write that raced another writer. Nothing here imports a feature
+//! module; feature modules and `routes` import this.
+
+use std::collections::HashMap;
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::Query;
+use axum::http::StatusCode;
+use fairgate_core::ids::SubjectId;
+use fairgate_core::registration::Interview;
+use fairgate_core::timeline::Timeline;
+use fairgate_store::store::StoreError;
+use fairgate_store::{Receipt, RegistryError};
+use maud::{html, Markup, DOCTYPE};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::problem::Problem;
+use crate::AppState;
+
+/// Where a write landed in the log.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ReceiptView {
+    /// Index of the first ledger leaf the request appended.
+    pub leaf_index: u64,
+    /// The tree size that includes it.
+    pub tree_size: u64,
+}
+
+impl From<Receipt> for ReceiptView {
+    fn from(r: Receipt) -> Self {
+        Self { leaf_index: r.leaf_index, tree_size: r.tree_size }
+    }
+}
+
+/// What a command recorded: where it landed in the log.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Recorded {
+    pub receipt: ReceiptView,
+}
+
+/// Run a registry write, retrying once if another writer appended at the same moment.
+pub(crate) fn retrying<T>(mut f: impl FnMut() -> Result<T, RegistryError>) -> Result<T, Problem> {
+    match f() {
+        Err(RegistryError::Store(StoreError::Conflict { .. })) => f().map_err(Problem::from),
+        other => other.map_err(Problem::from),
+    }
+}
+
+pub(crate) fn subject_id(raw: &str) -> Result<SubjectId, Problem> {
+    raw.parse::<SubjectId>().map_err(|e| {
+        Problem::new(StatusCode::NOT_FOUND, "unknown-subject", "No such subject", e.message.clone())
+            .with_errors(vec![e])
+    })
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct DocumentView {
+    pub kind: String,
+    pub issuing_state: String,
+    pub number: String,
+    pub expires_on: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct RegistrationView {
+    pub registration_number: String,
+    /// `port-of-entry`, `office` or `re-registration`.
+    pub kind: String,
+    pub place: String,
+    pub at: String,
+    /// Pseudonymous id of the officer who recorded it.
+    pub officer: String,
+    pub interview: Option<Interview>,
+    /// No program required it: the person registered of their own accord.
+    pub voluntary: bool,
+    /// The program that required it (or that an imported record belongs to).
+    pub program: Option<String>,
+    pub leaf_index: u64,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct CrossingView {
+    pub direction: String,
+    pub port: String,
+    /// UTC.
+    pub at: String,
+    pub admission_class: Option<String>,
+    pub admitted_until: Option<String>,
+    pub leaf_index: u64,
+    /// Set when the person was already overstaying when this crossing was recorded.
+    #[schema(value_type = Option<Object>)]
+    pub overstay_at_crossing: Option<fairgate_core::stay::Overstay>,
+}
+
+/// A subject's record and history, oldest first.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct TimelineView {
+    pub id: String,
+    pub document: DocumentView,
+    pub surname: String,
+    pub given_names: String,
+    pub birth_date: String,
+    pub sex: String,
+    pub nationality: String,
+    pub registrations: Vec<RegistrationView>,
+    pub crossings: Vec<CrossingView>,
+    /// Individual designations: reason, facts, who made it, its review and status
+    /// (pending, approved, rejected or lapsed).
+    #[schema(value_type = Vec<Object>)]
+    pub designations: Vec<serde_json::Value>,
+    /// The person's correction requests, their answers and status (open, late, answered).
+    #[schema(value_type = Vec<Object>)]
+    pub corrections: Vec<serde_json::Value>,
+    /// Where this read was logged.
+    pub access_receipt: ReceiptView,
+}
+
+impl TimelineView {
+    pub(crate) fn new(t: Timeline, receipt: Receipt, now: jiff::Timestamp) -> Self {
+        let p = t.person;
+        Self {
+            id: t.id.to_string(),
+            document: DocumentView {
+                kind: p.document.kind,
+                issuing_state: p.document.issuing_state,
+                number: p.document.number,
+                expires_on: p.document.expires_on.to_string(),
+            },
+            surname: p.surname,
+            given_names: p.given_names,
+            birth_date: p.birth_date.to_string(),
+            sex: format!("{:?}", p.sex),
+            nationality: p.nationality,
+            registrations: t
+                .registrations
+                .into_iter()
+                .map(|r| RegistrationView {
+                    registration_number: r.number.to_string(),
+                    kind: r.registration.kind.as_str().into(),
+                    place: r.registration.place,
+                    at: r.registration.at.to_string(),
+                    officer: r.officer.id,
+                    interview: r.registration.interview,
+                    voluntary: r.registration.voluntary,
+                    program: r.registration.program,
+                    leaf_index: r.leaf_index,
+                })
+                .collect(),
+            crossings: t
+                .crossings
+                .into_iter()
+                .map(|c| CrossingView {
+                    direction: c.crossing.direction.as_str().into(),
+                    port: c.crossing.port,
+                    at: c.crossing.at.to_string(),
+                    admission_class: c.crossing.admission_class,
+                    admitted_until: c.crossing.admitted_until.map(|d| d.to_string()),
+                    leaf_index: c.leaf_index,
+                    overstay_at_crossing: c.overstay_at_crossing,
+                })
+                .collect(),
+            corrections: t
+                .corrections
+                .iter()
+                .map(|c| {
+                    let mut v = serde_json::to_value(c).unwrap_or_default();
+                    v["status"] = serde_json::to_value(c.status(now)).unwrap_or_default();
+                    v
+                })
+                .collect(),
+            designations: t
+                .designations
+                .into_iter()
+                .map(|d| {
+                    let mut v = serde_json::to_value(&d).unwrap_or_default();
+                    v["status"] = serde_json::Value::from(d.status(now).as_str());
+                    v
+                })
+                .collect(),
+            access_receipt: receipt.into(),
+        }
+    }
+}
+
+/// The `on` query parameter (YYYY-MM-DD), or today in UTC.
+pub(crate) fn on_param(st: &AppState, q: &QueryMap) -> Result<jiff::civil::Date, Problem> {
+    let q = q.as_ref().map_err(|_| Problem::bad_request("query", "the query string is not valid URL encoding"))?;
+    match q.get("on") {
+        Some(s) => fairgate_core::error::parse_date("on", s).map_err(|e| Problem::bad_request("on", e.message)),
+        None => Ok(st.today()),
+    }
+}
+
+pub(crate) type QueryMap = Result<Query<HashMap<String, String>>, QueryRejection>;
+
+/// Read a whole-number query parameter, naming it in the problem when it is wrong.
+pub(crate) fn number(q: &QueryMap, name: &str, default: Option<u64>) -> Result<Option<u64>, Problem> {
+    let q = q.as_ref().map_err(|_| Problem::bad_request("query", "the query string is not valid URL encoding"))?;
+    match q.get(name) {
+        None => Ok(default),
+        Some(v) => v.trim().parse::<u64>().map(Some).map_err(|_| {
+            Problem::bad_request(
+                name,
+                format!(
+                    "`{}` is not a whole number: give {name} as digits, e.g. {name}=10",
+                    v.chars().take(20).collect::<String>()
+                ),
+            )
+        }),
+    }
+}
+
+pub(crate) fn required(q: &QueryMap, name: &str) -> Result<u64, Problem> {
+    number(q, name, None)?.ok_or_else(|| Problem::bad_request(name, format!("the query parameter {name} is required")))
+}
+
+pub(crate) fn page(title: &str, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · Fairgate" }
+                style { "body{font:16px/1.5 system-ui,sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem;color:#1b1b1b}
+                         label{display:block;margin-top:1rem;font-weight:600} input{font-size:1rem;padding:.4rem;width:100%;max-width:20rem}
+                         button{margin-top:1rem;font-size:1rem;padding:.5rem 1.2rem} .error{border-left:4px solid #b50909;padding:.5rem 1rem;background:#f4e3db}" }
+            }
+            body {
+                header { a href="/" { strong { "Fairgate" } } }
+                main { (body) }
+            }
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! Staff accounts on the registry: adding a user (the policy's `manage-users`),
+//! password sign-in to a web session, and resolving a bearer token or session to
+//! the account behind it. Passwords are argon2id hashes; tokens and sessions are
+//! stored only as SHA-256 hashes. Accounts are credentials, not facts: they live
+//! beside the ledger, like the portal codes.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use fairgate_core::access::{Actor, Role};
+use fairgate_core::policy::{self, Action};
+use jiff::Timestamp;
+use sha2::{Digest, Sha256};
+
+use super::{Registry, RegistryError, Result};
+use crate::store::{CredentialKind, StoreError, UserRow};
+
+/// How long a web session lasts.
+pub const SESSION_HOURS: i64 = 12;
+pub const MIN_PASSWORD_LEN: usize = 12;
+
+/// A hash that verifies nothing, spent on unknown names so that timing does not
+/// reveal which names exist.
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+
+/// A signed-in member of staff.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub user_id: String,
+    pub name: String,
+    pub role: Role,
+    pub agency: String,
+}
+
+impl Account {
+    pub fn actor(&self) -> Actor {
+        Actor::new(self.user_id.clone(), self.role, self.agency.clone())
+    }
+    fn from_row(u: UserRow) -> Result<Self> {
+        let role =
+            u.role.parse::<Role>().map_err(|_| super::corrupt(format!("account {} has an unknown role", u.id)))?;
+        Ok(Account { user_id: u.id, name: u.name, role, agency: u.agency })
+    }
+}
+
+/// A new account and its API token (shown once; only its hash is kept).
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    pub account: Account,
+    pub token: String,
+}
+
+pub fn hash_secret(secret: &str) -> [u8; 32] {
+    Sha256::digest(secret.as_bytes()).into()
+}
+
+fn secret_text(prefix: &str, raw: &[u8; 32]) -> String {
+    use base64::Engine;
+    format!("{prefix}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw))
+}
+
+pub(crate) fn verify_password(password: &str, phc: &str) -> bool {
+    PasswordHash::new(phc).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+}
+
+fn valid_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'_'))
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> RegistryError {
+    fairgate_core::Invalid::one(field, message).into()
+}
+
+impl Registry {
+    /// Add a user with an API token (and a password for the web, if given). `secret`
+    /// is 64 random bytes from the caller: the account id, the password salt and the token.
+    #[allow(clippy::too_many_arguments)] // each is one field of the account; a struct would only rename them
+    pub fn add_user(
+        &self,
+        now: Timestamp,
+        by: &Actor,
+        name: &str,
+        role: Role,
+        agency: &str,
+        password: Option<&str>,
+        secret: [u8; 64],
+    ) -> Result<NewAccount> {
+        policy::authorize(by, Action::ManageUsers)?;
+        if !valid_name(name) {
+            return Err(invalid(
+                "name",
+                format!(
+                    "`{}` is not allowed: use 1 to 64 lowercase letters, digits, dots, dashes or underscores",
+                    name.chars().take(70).collect::<String>()
+                ),
+            ));
+        }
+        let agency = agency.trim();
+        if agency.is_empty() || agency.chars().count() > 100 || agency.chars().any(char::is_control) {
+            return Err(invalid(
+                "agency",
+                "must be 1 to 100 characters without control characters, e.g. \"Border Agency\"",
+            ));
+        }
+        let password_hash = match password {
+            Some(p) if p.chars().count() < MIN_PASSWORD_LEN => {
+                return Err(invalid(
+                    "password",
+                    format!("is shorter than {MIN_PASSWORD_LEN} characters: choose a longer one"),
+                ))
+            }
+            Some(p) => {
+                let salt = SaltString::encode_b64(&secret[8..24]).map_err(|e| super::corrupt(e.to_string()))?;
+                Some(
+                    Argon2::default()
+                        .hash_password(p.as_bytes(), &salt)
+                        .map_err(|e| super::corrupt(format!("password hashing failed: {e}")))?
+                        .to_string(),
+                )
+            }
+            None => None,
+        };
+        let user = UserRow {
+            id: format!("u-{}", hex(&secret[..8])),
+            name: name.to_string(),
+            role: role.as_str().to_string(),
+            agency: agency.to_string(),
+            password_hash,
+            created_ms: now.as_millisecond(),
+        };
+        self.store.put_user(&user).map_err(|e| match e {
+            StoreError::Duplicate { .. } => {
+                invalid("name", format!("a user named `{name}` already exists: pick another name"))
+            }
+            other => other.into(),
+        })?;
+        let mut raw = [0u8; 32];
+        raw.copy_from_slice(&secret[32..]);
+        let token = secret_text("fg_", &raw);
+        self.store.put_credential(&hash_secret(&token), &user.id, CredentialKind::Token, None)?;
+        Ok(NewAccount { account: Account::from_row(user)?, token })
+    }
+
+    /// Check a password and open a web session (`secret`: 32 random bytes from the
+    /// caller). `None` when the name or the password is wrong.
+    pub fn sign_in(
+        &self,
+        now: Timestamp,
+        name: &str,
+        password: &str,
+        secret: [u8; 32],
+    ) -> Result<Option<(Account, String)>> {
+        let Some(user) = self.store.user_by_name(name)? else {
+            let _ = verify_password(password, DUMMY_HASH);
+            return Ok(None);
+        };
+        if !user.password_hash.as_deref().is_some_and(|h| verify_password(password, h)) {
+            return Ok(None);
+        }
+        let session = secret_text("fs_", &secret);
+        let expires = now.as_millisecond() + SESSION_HOURS * 3_600_000;
+        self.store.put_credential(&hash_secret(&session), &user.id, CredentialKind::Session, Some(expires))?;
+        Ok(Some((Account::from_row(user)?, session)))
+    }
+
+    /// End a web session.
+    pub fn sign_out(&self, session: &str) -> Result<()> {
+        Ok(self.store.delete_credential(&hash_secret(session))?)
+    }
+
+    /// The account behind a bearer token or a live web session.
+    pub fn account_by_credential(&self, now: Timestamp, secret: &str, kind: CredentialKind) -> Result<Option<Account>> {
+        self.store
+            .user_by_credential(&hash_secret(secret), kind, now.as_millisecond())?
+            .map(Account::from_row)
+            .transpose()
+    }
+
+    /// The account with this name, if any.
+    pub fn account(&self, name: &str) -> Result<Option<Account>> {
+        self.store.user_by_name(name)?.map(Account::from_row).transpose()
+    }
+
+    /// Every account, by name.
+    pub fn accounts(&self) -> Result<Vec<Account>> {
+        self.store.users()?.into_iter().map(Account::from_row).collect()
+    }
+
+    /// Account ids and names (for showing who signed what on public program pages).
+    pub fn account_names(&self) -> Result<Vec<(String, String)>> {
+        Ok(self.store.users()?.into_iter().map(|u| (u.id, u.name)).collect())
+    }
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_verify_only_themselves() {
+        let salt = SaltString::encode_b64(&[7u8; 16]).unwrap();
+        let h = Argon2::default().hash_password(b"correct horse battery", &salt).unwrap().to_string();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse battery", &h));
+        assert!(!verify_password("correct horse battery!", &h));
+        assert!(!verify_password("x", "not a hash"));
+    }
+
+    #[test]
+    fn names_are_checked() {
+        assert!(valid_name("officer.jones-2"));
+        assert!(!valid_name("Officer Jones"));
+        assert!(!valid_name(""));
+    }
+}
