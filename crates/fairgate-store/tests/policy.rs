@@ -220,3 +220,26 @@ fn a_registrant_reads_only_their_own_records() {
         Err(RegistryError::Forbidden(Refusal::NotOwnRecords))
     ));
 }
+
+#[test]
+fn a_registration_carries_its_portal_code_in_the_same_commit_on_every_path() {
+    let (_dir, reg, id) = registry();
+    let officer = Actor::new("u-officer", Role::Officer, "test");
+    let input = from(json!({"kind": "office", "place": "NYC-FO", "voluntary": true}));
+    // The command path (HTTP and CLI use it) returns the code with the number.
+    let ((number, code), receipt) = reg
+        .write(NOW, |b| {
+            let n = b.record_registration(&officer, id, &input)?;
+            let c = b.access_code(&n).map(str::to_string);
+            Ok((n, c))
+        })
+        .unwrap();
+    let code = code.expect("a code is issued with every registration");
+    assert!(receipt.tree_size > 0);
+    let session = reg.portal_sign_in(NOW, number.as_str(), &code.to_lowercase(), [9; 32]).unwrap().unwrap();
+    assert_eq!(reg.portal_subject(NOW, &session.token).unwrap(), Some(id));
+    assert!(reg.portal_sign_in(NOW, number.as_str(), "AAAA-AAAA-AAAA", [9; 32]).unwrap().is_none());
+    // A refused registration issues nothing: the code goes in the commit or not at all.
+    let auditor = Actor::new("u-aud", Role::Auditor, "test");
+    assert!(reg.write(NOW, |b| b.record_registration(&auditor, id, &input)).is_err());
+}
