@@ -187,8 +187,8 @@ impl Separation {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
     /// The role may not run this command.
-    #[error("the role {role} may not {what} ({}); {}", action.as_str(), who(allowed_roles(*action)))]
-    Action { role: Role, action: Action, what: &'static str },
+    #[error("the role {role} may not {} ({}); {}", action.description(), action.as_str(), who(allowed_roles(*action)))]
+    Action { role: Role, action: Action },
     /// The role may not read personal data for this purpose, or this read is not made for it.
     #[error("{}", purpose_message(*role, *read, *purpose))]
     Purpose { role: Role, read: Read, purpose: Purpose },
@@ -198,13 +198,6 @@ pub enum Refusal {
     /// One person tried to take both steps of a separated pair.
     #[error("{}: another person must do this", .0.description())]
     Separation(Separation),
-}
-
-impl Refusal {
-    /// The field a person should change: the purpose header for reads, otherwise none.
-    pub fn field(&self) -> Option<&'static str> {
-        matches!(self, Refusal::Purpose { .. }).then_some("Fairgate-Purpose")
-    }
 }
 
 fn who(roles: &[Role]) -> String {
@@ -246,7 +239,7 @@ pub fn authorize(actor: &Actor, action: Action) -> Result<(), Refusal> {
     if allows(actor.role, action) {
         Ok(())
     } else {
-        Err(Refusal::Action { role: actor.role, action, what: action.description() })
+        Err(Refusal::Action { role: actor.role, action })
     }
 }
 

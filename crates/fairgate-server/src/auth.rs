@@ -8,7 +8,7 @@
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
-use fairgate_core::access::{Actor, Purpose, Role};
+use fairgate_core::access::{Purpose, Role};
 use fairgate_store::registry::accounts::Account;
 use fairgate_store::store::CredentialKind;
 
@@ -21,24 +21,15 @@ pub const PURPOSE_HEADER: &str = "fairgate-purpose";
 pub const SESSION_COOKIE: &str = "fairgate_session";
 pub use fairgate_store::registry::accounts::SESSION_HOURS;
 
-/// The signed-in member of staff making a request.
+/// The signed-in member of staff making a request: their registry account (an
+/// extractor needs a type of this crate, hence the wrapper; it reads as the account).
 #[derive(Debug, Clone)]
-pub struct Caller {
-    pub user_id: String,
-    pub name: String,
-    pub role: Role,
-    pub agency: String,
-}
+pub struct Caller(pub Account);
 
-impl Caller {
-    pub fn actor(&self) -> Actor {
-        Actor::new(self.user_id.clone(), self.role, self.agency.clone())
-    }
-}
-
-impl From<Account> for Caller {
-    fn from(a: Account) -> Self {
-        Caller { user_id: a.user_id, name: a.name, role: a.role, agency: a.agency }
+impl std::ops::Deref for Caller {
+    type Target = Account;
+    fn deref(&self) -> &Account {
+        &self.0
     }
 }
 
@@ -52,7 +43,7 @@ pub async fn blocking<T: Send + 'static>(
 async fn caller_for(state: &AppState, secret: String, kind: CredentialKind) -> Result<Option<Caller>, Problem> {
     let st = state.clone();
     blocking(move || {
-        st.registry.account_by_credential(st.now(), &secret, kind).map(|a| a.map(Caller::from)).map_err(|e| {
+        st.registry.account_by_credential(st.now(), &secret, kind).map(|a| a.map(Caller)).map_err(|e| {
             tracing::error!(error = %e, "credential lookup failed");
             Problem::internal()
         })

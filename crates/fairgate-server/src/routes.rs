@@ -158,29 +158,27 @@ async fn guard(State(st): State<AppState>, matched: Option<MatchedPath>, mut req
         )
         .into_response();
     };
-    let refused = match g {
-        Guard::Public | Guard::Portal => None,
-        Guard::Staff | Guard::Command(_) | Guard::Read(_) => match caller_of(&st, req.headers()).await {
-            Err(p) => Some(p),
-            Ok(caller) => {
-                let actor = caller.actor();
-                let refusal = match g {
-                    Guard::Command(action) => policy::authorize(&actor, action).err().map(Problem::from),
-                    Guard::Read(read) => match purpose_of(&caller, req.headers()) {
-                        Err(p) => Some(p),
-                        Ok(purpose) => policy::authorize_read(&actor, read, purpose).err().map(Problem::from),
-                    },
-                    _ => None,
-                };
-                req.extensions_mut().insert(caller);
-                refusal
-            }
-        },
-    };
-    match refused {
-        Some(p) => p.into_response(),
-        None => next.run(req).await,
+    match check(&st, g, &mut req).await {
+        Ok(()) => next.run(req).await,
+        Err(p) => p.into_response(),
     }
+}
+
+/// Ask the policy about one request; a staff caller it resolves goes into the
+/// request's extensions for the handler.
+async fn check(st: &AppState, g: Guard, req: &mut Request) -> Result<(), Problem> {
+    if matches!(g, Guard::Public | Guard::Portal) {
+        return Ok(());
+    }
+    let caller = caller_of(st, req.headers()).await?;
+    let actor = caller.actor();
+    match g {
+        Guard::Command(action) => policy::authorize(&actor, action)?,
+        Guard::Read(read) => policy::authorize_read(&actor, read, purpose_of(&caller, req.headers())?)?,
+        _ => {}
+    }
+    req.extensions_mut().insert(caller);
+    Ok(())
 }
 
 /// The access policy: who may run each command, read for which purpose, and which

@@ -91,7 +91,7 @@ pub async fn login_submit(
         })
     })
     .await?
-    .map(|(account, session)| (Caller::from(account), session));
+    .map(|(account, session)| (Caller(account), session));
     match outcome {
         Some((caller, session)) => {
             tracing::info!(user = %caller.user_id, "signed in");

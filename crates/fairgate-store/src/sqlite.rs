@@ -910,18 +910,6 @@ impl Store for SqliteStore {
         })
     }
 
-    fn put_portal_code(&self, registration_blind: &[u8; 32], code_hash: &str) -> Result<()> {
-        self.write(|c| {
-            c.execute(
-                "INSERT INTO portal_codes (registration_blind, code_hash) VALUES (?1, ?2)
-                 ON CONFLICT (registration_blind) DO UPDATE SET code_hash = excluded.code_hash",
-                params![&registration_blind[..], code_hash],
-            )
-            .map(|_| ())
-            .map_err(be)
-        })
-    }
-
     fn portal_code(&self, registration_blind: &[u8; 32]) -> Result<Option<String>> {
         self.read(|c| {
             c.query_row(

@@ -317,9 +317,9 @@ pub trait Store: Send + Sync {
     fn program_subjects(&self, program: &str, after: u64, limit: usize) -> Result<Vec<u64>>;
     fn count_program_subjects(&self, program: &str) -> Result<u64>;
     fn has_program_records(&self, program: &str, subject_no: u64) -> Result<bool>;
-    // The registrants' portal: access codes (argon2 hashes) by the blind index of
-    // the registration number, and short sessions.
-    fn put_portal_code(&self, registration_blind: &[u8; 32], code_hash: &str) -> Result<()>;
+    // The registrants' portal: access codes (keyed hashes, written with their
+    // registration by `commit`) by the blind index of the registration number, and
+    // short sessions.
     fn portal_code(&self, registration_blind: &[u8; 32]) -> Result<Option<String>>;
     /// The subject a registration number (blind) belongs to.
     fn subject_of_registration(&self, registration_blind: &[u8; 32]) -> Result<Option<u64>>;

@@ -239,7 +239,8 @@ fn a_registration_carries_its_portal_code_in_the_same_commit_on_every_path() {
     let session = reg.portal_sign_in(NOW, number.as_str(), &code.to_lowercase(), [9; 32]).unwrap().unwrap();
     assert_eq!(reg.portal_subject(NOW, &session.token).unwrap(), Some(id));
     assert!(reg.portal_sign_in(NOW, number.as_str(), "AAAA-AAAA-AAAA", [9; 32]).unwrap().is_none());
-    // A refused registration issues nothing: the code goes in the commit or not at all.
+    // A role that may not register gets no registration, so no code: the code exists
+    // only inside the registration's commit.
     let auditor = Actor::new("u-aud", Role::Auditor, "test");
     assert!(reg.write(NOW, |b| b.record_registration(&auditor, id, &input)).is_err());
 }

@@ -208,14 +208,23 @@ fn purpose_for(class: &str) -> &'static str {
     }
 }
 
+/// What seeding left: the ledger's size, and the registration number and portal
+/// access code of the first synthetic traveller, so the portal can be tried.
+#[derive(Debug, Clone)]
+pub struct Seeded {
+    pub leaves: u64,
+    pub portal_sample: Option<(String, String)>,
+}
+
 /// Put the demo program in force and write the demo population through the registry (so it is encrypted and logged
 /// like any other data), with a progress bar when `progress` is given.
-pub fn seed_with(registry: &Registry, n: usize, now: Timestamp, progress: &dyn Fn(u64)) -> Result<u64> {
+pub fn seed_with(registry: &Registry, n: usize, now: Timestamp, progress: &dyn Fn(u64)) -> Result<Seeded> {
     let officer = Actor::new("u-demo-seed", Role::Officer, "demo");
     let supervisor = Actor::new("u-demo-supervisor", Role::Supervisor, "demo");
     let people = population(n, now);
     let mut chunks = people.chunks(100);
     let mut done = 0u64;
+    let mut portal_sample = None;
     registry.write_stream(now, |b| {
         let Some(chunk) = chunks.next() else { return Ok(false) };
         for t in chunk {
@@ -232,7 +241,10 @@ pub fn seed_with(registry: &Registry, n: usize, now: Timestamp, progress: &dyn F
                 let n = b.designate(&officer, id, &input)?;
                 b.review_designation(&supervisor, id, n, true, None)?;
             }
-            b.record_validated_registration(&officer, id, t.registration.clone())?;
+            let number = b.record_validated_registration(&officer, id, t.registration.clone())?;
+            if portal_sample.is_none() {
+                portal_sample = b.access_code(&number).map(|c| (number.to_string(), c.to_string()));
+            }
             for c in &t.crossings {
                 b.record_validated_crossing(&officer, id, c.clone())?;
             }
@@ -258,7 +270,7 @@ pub fn seed_with(registry: &Registry, n: usize, now: Timestamp, progress: &dyn F
     // A bulk load: fold its crossings into the stay facts now, not on the first sweep.
     registry.compact_stay_facts()?;
     registry.sign_checkpoint(now)?;
-    Ok(registry.tree_head()?.0)
+    Ok(Seeded { leaves: registry.tree_head()?.0, portal_sample })
 }
 
 /// The demo's program: the EES-like example of docs/programs.md, started two years
@@ -298,9 +310,14 @@ overstayer = "5y"
 
 pub fn seed(registry: &Registry, n: usize) -> Result<()> {
     let bar = crate_progress(n as u64);
-    let leaves = seed_with(registry, n, Timestamp::now(), &|d| bar.set_position(d))?;
+    let seeded = seed_with(registry, n, Timestamp::now(), &|d| bar.set_position(d))?;
     bar.finish_and_clear();
-    println!("seeded {n} synthetic travellers ({leaves} ledger leaves)");
+    println!("seeded {n} synthetic travellers ({} ledger leaves)", seeded.leaves);
+    if let Some((number, code)) = seeded.portal_sample {
+        println!(
+            "portal sign-in of a synthetic traveller (POST /portal/login): registration {number}, access code {code}"
+        );
+    }
     Ok(())
 }
 

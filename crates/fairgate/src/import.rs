@@ -57,8 +57,20 @@ pub fn read_rows(path: &Path) -> Result<Parsed> {
     Ok((hash, rows, errors))
 }
 
-pub fn run(registry: &Registry, program: &str, path: &Path, user: &str) -> Result<()> {
+/// Create `path` for the access codes: a new file (never overwrite one), readable
+/// by its owner only, since each line is a credential to someone's records.
+fn codes_file(path: &Path) -> Result<std::fs::File> {
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    o.open(path).with_context(|| format!("--access-codes: cannot create {} (it must not exist yet)", path.display()))
+}
+
+pub fn run(registry: &Registry, program: &str, path: &Path, user: &str, codes: Option<&Path>) -> Result<()> {
     let actor = crate::account(registry, user, "--as")?;
+    // Before anything is written, so a bad path costs nothing.
+    let mut codes_out = codes.map(codes_file).transpose()?;
     let (hash, rows, mut errors) = read_rows(path)?;
     let now = jiff::Timestamp::now();
     let name = path.display().to_string();
@@ -89,6 +101,16 @@ pub fn run(registry: &Registry, program: &str, path: &Path, user: &str) -> Resul
         true
     })?;
     bar.finish_and_clear();
+    if let Some(out) = codes_out.as_mut() {
+        use std::io::Write;
+        let mut w = std::io::BufWriter::new(out);
+        writeln!(w, "line,registration_number,access_code")?;
+        for (line, number, code) in &report.access_codes {
+            writeln!(w, "{line},{number},{code}")?;
+        }
+        w.flush()?;
+        eprintln!("wrote {} portal access code(s) to {}", report.access_codes.len(), codes.unwrap_or(path).display());
+    }
     println!(
         "imported {} row(s) into {program}: {} new people, {} rows joined people already known by document number{}",
         report.written,

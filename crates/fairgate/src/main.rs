@@ -172,6 +172,12 @@ enum Command {
         /// The administrator account acting.
         #[arg(long = "as", value_name = "USER")]
         user: String,
+        /// Write each imported registration's portal access code to this new file
+        /// (CSV: line,registration_number,access_code; mode 0600), to mail to the
+        /// people. The codes are shown nowhere else: without this flag, people get
+        /// a code only when an office issues them a new registration.
+        #[arg(long, value_name = "FILE")]
+        access_codes: Option<PathBuf>,
     },
     /// Erase a person (with an auditor's approval) and print the signed certificate;
     /// `expunge verify CERT.json` checks one.
@@ -507,8 +513,8 @@ fn run(cli: Cli) -> Result<()> {
                 &user,
             )
         }
-        Command::Import { program, file, user } => {
-            fairgate::import::run(&open_existing(&cli.data)?.registry, &program, &file, &user)
+        Command::Import { program, file, user, access_codes } => {
+            fairgate::import::run(&open_existing(&cli.data)?.registry, &program, &file, &user, access_codes.as_deref())
         }
         Command::Expunge(args) => fairgate::expunge::run(&open_existing(&cli.data)?.registry, args),
         Command::Designations(cmd) => fairgate::designations::run(&open_existing(&cli.data)?.registry, cmd),

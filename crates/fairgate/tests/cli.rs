@@ -591,13 +591,51 @@ fn an_import_with_bad_rows_writes_nothing_and_names_every_bad_row() {
 
     // Corrected: all of it is written, and a second run finds it done.
     std::fs::write(&file, format!("{header}\n{}\n{}\n{}\n", good(1), good(2), good(1))).unwrap();
-    let ok = fairgate(dir.path(), &["import", "--program", "old-callin", file.to_str().unwrap(), "--as", "ada"]);
+    let codes = dir.path().join("codes.csv");
+    let ok = fairgate(
+        dir.path(),
+        &[
+            "import",
+            "--program",
+            "old-callin",
+            file.to_str().unwrap(),
+            "--as",
+            "ada",
+            "--access-codes",
+            codes.to_str().unwrap(),
+        ],
+    );
     assert!(ok.status.success(), "{}", text(&ok.stderr));
+    // One portal code per imported registration, in a file only its owner can read.
+    let written = std::fs::read_to_string(&codes).unwrap();
+    let lines: Vec<&str> = written.lines().collect();
+    assert_eq!(lines[0], "line,registration_number,access_code");
+    assert_eq!(lines.len(), 4, "{written}");
+    assert!(lines[1].starts_with("2,FG-") && lines[3].starts_with("4,FG-"), "{written}");
+    #[cfg(unix)]
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&codes).unwrap().permissions()) & 0o777,
+        0o600
+    );
     assert!(
         text(&ok.stdout).contains("imported 3 row(s) into old-callin: 2 new people, 1 rows joined"),
         "{}",
         text(&ok.stdout)
     );
+    let refused = fairgate(
+        dir.path(),
+        &[
+            "import",
+            "--program",
+            "old-callin",
+            file.to_str().unwrap(),
+            "--as",
+            "ada",
+            "--access-codes",
+            codes.to_str().unwrap(),
+        ],
+    );
+    assert!(text(&refused.stderr).contains("must not exist yet"), "an existing codes file is never overwritten");
     let again = fairgate(dir.path(), &["import", "--program", "old-callin", file.to_str().unwrap(), "--as", "ada"]);
     assert!(
         text(&again.stdout).contains("imported 0 row(s)")

@@ -60,13 +60,17 @@ pub async fn start() -> Server {
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let registry = Arc::new(registry);
-    let mut state = AppState::new(registry.clone());
     let clock_offset = Arc::new(std::sync::atomic::AtomicI64::new(0));
     let offset = clock_offset.clone();
-    state.clock = Arc::new(move || {
-        let secs = offset.load(std::sync::atomic::Ordering::SeqCst);
-        jiff::Timestamp::now().checked_add(jiff::SignedDuration::from_secs(secs)).unwrap()
-    });
+    // The server's clock and randomness are the test's: time moves when a test says,
+    // and every token the server makes comes from a seeded generator.
+    let rng = std::sync::Mutex::new(<rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(7));
+    let state = AppState::new(registry.clone())
+        .with_clock(Arc::new(move || {
+            let secs = offset.load(std::sync::atomic::Ordering::SeqCst);
+            jiff::Timestamp::now().checked_add(jiff::SignedDuration::from_secs(secs)).unwrap()
+        }))
+        .with_entropy(Arc::new(move |buf: &mut [u8]| rand::RngCore::fill_bytes(&mut *rng.lock().unwrap(), buf)));
     let handle = tokio::spawn(fairgate_server::serve(listener, state, async move {
         let _ = rx.await;
     }));

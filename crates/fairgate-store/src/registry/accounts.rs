@@ -122,7 +122,7 @@ impl Registry {
             None => None,
         };
         let user = UserRow {
-            id: format!("u-{}", hex(&secret[..8])),
+            id: format!("u-{}", hex::encode(&secret[..8])),
             name: name.to_string(),
             role: role.as_str().to_string(),
             agency: agency.to_string(),
@@ -191,10 +191,6 @@ impl Registry {
     pub fn account_names(&self) -> Result<Vec<(String, String)>> {
         Ok(self.store.users()?.into_iter().map(|u| (u.id, u.name)).collect())
     }
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 #[cfg(test)]

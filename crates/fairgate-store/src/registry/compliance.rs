@@ -247,7 +247,8 @@ impl Registry {
         policy::authorize_read(actor, Read::Obligations, purpose)?;
         policy::own_records(actor, &id)?;
         let (answer, _) = self.obligations_of(id, on)?;
-        let ((), receipt) = self.write(now, |b| b.record_access(id, actor, purpose, &["obligations"], request))?;
+        let ((), receipt) =
+            self.write(now, |b| b.record_access(id, actor, Read::Obligations, purpose, &["obligations"], request))?;
         Ok((answer, receipt))
     }
 
@@ -270,8 +271,9 @@ impl Registry {
                 s.rule, o.days, o.first_day, o.last_day
             )
         });
-        let ((), receipt) =
-            self.write(now, |b| b.record_access(id, actor, Purpose::BenefitAdjudication, &["clearance"], request))?;
+        let ((), receipt) = self.write(now, |b| {
+            b.record_access(id, actor, Read::Clearance, Purpose::BenefitAdjudication, &["clearance"], request)
+        })?;
         Ok((ClearanceAnswer { on, facts: admissible, overstay }, receipt))
     }
 }
@@ -524,7 +526,14 @@ impl Registry {
         if !out.is_empty() {
             self.write(now, |b| {
                 for n in &out {
-                    b.record_access(n.subject, actor, Purpose::ComplianceReview, &["notice"], request)?;
+                    b.record_access(
+                        n.subject,
+                        actor,
+                        Read::PendingNotices,
+                        Purpose::ComplianceReview,
+                        &["notice"],
+                        request,
+                    )?;
                 }
                 Ok(())
             })?;
@@ -553,7 +562,8 @@ impl Registry {
             .ok_or_else(|| unknown_obligation(key))?;
         let offices = self.offices();
         let doc = fairgate_core::obligation::notice_document(o, &term.spec, &offices);
-        let ((), receipt) = self.write(now, |b| b.record_access(id, actor, purpose, &["notice"], request))?;
+        let ((), receipt) =
+            self.write(now, |b| b.record_access(id, actor, Read::Notice, purpose, &["notice"], request))?;
         Ok((doc, receipt))
     }
 }

@@ -86,10 +86,10 @@ impl Registry {
         secret: [u8; 32],
     ) -> Result<Option<PortalSession>> {
         let blind = self.registration_blind(number);
+        // Computed whether or not the number exists, so timing does not tell which do.
+        let expected = self.code_hash(&blind, code);
         let ok = match self.store.portal_code(&blind)? {
-            Some(h) if h.starts_with(CODE_HASH_PREFIX) => {
-                constant_time_eq(h.as_bytes(), self.code_hash(&blind, code).as_bytes())
-            }
+            Some(h) if h.starts_with(CODE_HASH_PREFIX) => constant_time_eq(h.as_bytes(), expected.as_bytes()),
             Some(h) => super::accounts::verify_password(&normalise_code(code), &h),
             None => false,
         };
@@ -113,12 +113,6 @@ impl Registry {
         let Some(no) = self.store.portal_session(&super::accounts::hash_secret(token), now.as_millisecond())? else {
             return Ok(None);
         };
-        Ok(self.store.subject_keys(no)?.filter(|r| r.data_key.is_some()).map(|r| SubjectId::from_bytes(r.subject_id)))
-    }
-
-    /// The live subject a registration number belongs to.
-    pub fn subject_of_registration(&self, number: &str) -> Result<Option<SubjectId>> {
-        let Some(no) = self.store.subject_of_registration(&self.registration_blind(number))? else { return Ok(None) };
         Ok(self.store.subject_keys(no)?.filter(|r| r.data_key.is_some()).map(|r| SubjectId::from_bytes(r.subject_id)))
     }
 
@@ -185,8 +179,16 @@ impl Registry {
                 });
             }
         }
-        let ((), receipt) =
-            self.write(now, |b| b.record_access(id, actor, Purpose::SubjectAccess, &["disclosures"], request))?;
+        let ((), receipt) = self.write(now, |b| {
+            b.record_access(
+                id,
+                actor,
+                fairgate_core::policy::Read::Disclosures,
+                Purpose::SubjectAccess,
+                &["disclosures"],
+                request,
+            )
+        })?;
         Ok((out, receipt))
     }
 }
@@ -206,11 +208,6 @@ impl super::Batch<'_> {
     /// the person's receipt. It is shown once and never stored in the clear.
     pub fn access_code(&self, number: &fairgate_core::ids::RegistrationNumber) -> Option<&str> {
         self.access_codes.iter().rev().find(|(n, _)| n == number).map(|(_, c)| c.as_str())
-    }
-
-    /// Every (registration number, access code) issued in this batch.
-    pub fn access_codes(&self) -> &[(fairgate_core::ids::RegistrationNumber, String)] {
-        &self.access_codes
     }
 
     fn corrections(
