@@ -1542,8 +1542,8 @@ impl Batch<'_> {
             registration,
             officer: actor.clone(),
         });
-        self.append(no, SLOT_DATA, &key, &event)?;
-        self.issue_access_code(&number);
+        let leaf = self.append(no, SLOT_DATA, &key, &event)?;
+        self.issue_access_code(&number, leaf);
         Ok(number)
     }
 

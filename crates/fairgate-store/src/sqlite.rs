@@ -66,6 +66,16 @@ const SCHEMA: &[&str] = &[
     // derived from it and the person's data key) and who has such records.
     "CREATE TABLE program_keys (ordinal INTEGER PRIMARY KEY CHECK (ordinal BETWEEN 0 AND 239), program TEXT NOT NULL UNIQUE, wrapped BLOB);
      CREATE TABLE p_program_subjects (program TEXT NOT NULL, subject_no INTEGER NOT NULL, PRIMARY KEY (program, subject_no)) WITHOUT ROWID;",
+    // 15: every registration now writes its portal code in its own commit (imports
+    // too), keyed by the registration's leaf index: appended in order instead of
+    // inserted at a random blind-index key, so a million-row import pays little for
+    // it. Sign-in finds the leaf through p_registrations (same contents after any
+    // rebuild). New codes are 16-byte keyed hashes (BLOB); older argon2 strings stay
+    // TEXT. (A database migrated with its projections dropped loses its old codes.)
+    "CREATE TABLE portal_codes_v2 (leaf_index INTEGER PRIMARY KEY, code_hash NOT NULL);
+     INSERT INTO portal_codes_v2 SELECT r.leaf_index, c.code_hash FROM portal_codes c JOIN p_registrations r ON r.blind = c.registration_blind;
+     DROP TABLE portal_codes;
+     ALTER TABLE portal_codes_v2 RENAME TO portal_codes;",
 ];
 
 /// The projection tables, in the order they are cleared and digested.
@@ -297,7 +307,7 @@ fn remove_projections(tx: &rusqlite::Transaction<'_>, rows: &[Projection]) -> Re
         .prepare_cached("DELETE FROM p_subject_leaves WHERE bucket = ?1 AND subject_no = ?2 AND leaf_index = ?3")
         .map_err(be)?;
     let mut reg = tx.prepare_cached("DELETE FROM p_registrations WHERE blind = ?1").map_err(be)?;
-    let mut code = tx.prepare_cached("DELETE FROM portal_codes WHERE registration_blind = ?1").map_err(be)?;
+    let mut code = tx.prepare_cached("DELETE FROM portal_codes WHERE leaf_index = ?1").map_err(be)?;
     let mut doc = tx.prepare_cached("DELETE FROM p_documents WHERE blind = ?1 AND subject_no = ?2").map_err(be)?;
     let mut subj = tx.prepare_cached("DELETE FROM p_subjects WHERE subject_no = ?1").map_err(be)?;
     let mut prog =
@@ -310,8 +320,8 @@ fn remove_projections(tx: &rusqlite::Transaction<'_>, rows: &[Projection]) -> Re
             Projection::SubjectLeaf { subject_no, leaf_index, .. } => {
                 leaf.execute(params![(*leaf_index >> BUCKET_BITS) as i64, *subject_no as i64, *leaf_index as i64])
             }
-            Projection::Registration { blind, .. } => {
-                code.execute([&blind[..]]).map_err(be)?;
+            Projection::Registration { blind, leaf_index, .. } => {
+                code.execute([*leaf_index as i64]).map_err(be)?;
                 reg.execute([&blind[..]])
             }
             Projection::ProgramSubject { program, subject_no } => prog.execute(params![program, *subject_no as i64]),
@@ -438,13 +448,12 @@ impl Store for SqliteStore {
             insert_projections(&tx, &c.projections)?;
             if !c.portal_codes.is_empty() {
                 let mut code = tx
-                    .prepare_cached("INSERT OR REPLACE INTO portal_codes (registration_blind, code_hash) VALUES (?1, ?2)")
+                    .prepare_cached("INSERT INTO portal_codes (leaf_index, code_hash) VALUES (?1, ?2)")
                     .map_err(be)?;
                 // In key order, like the other blind-indexed rows (bulk loads).
-                let mut sorted: Vec<&([u8; 32], String)> = c.portal_codes.iter().collect();
-                sorted.sort_unstable_by_key(|(b, _)| *b);
-                for (blind, hash) in sorted {
-                    code.execute(params![&blind[..], hash]).map_err(be)?;
+                // Keyed by the registration's leaf: appended in order, like the ledger.
+                for (leaf, hash) in &c.portal_codes {
+                    code.execute(params![*leaf as i64, &hash[..]]).map_err(be)?;
                 }
             }
             tx.commit().map_err(be)
@@ -910,25 +919,19 @@ impl Store for SqliteStore {
         })
     }
 
-    fn portal_code(&self, registration_blind: &[u8; 32]) -> Result<Option<String>> {
+    fn portal_code(&self, registration_blind: &[u8; 32]) -> Result<Option<(u64, Vec<u8>)>> {
         self.read(|c| {
             c.query_row(
-                "SELECT code_hash FROM portal_codes WHERE registration_blind = ?1",
+                "SELECT r.subject_no, c.code_hash FROM p_registrations r JOIN portal_codes c ON c.leaf_index = r.leaf_index
+                 WHERE r.blind = ?1",
                 [&registration_blind[..]],
-                |r| r.get(0),
+                // A BLOB (keyed hash) or, from before, TEXT (an argon2 PHC string).
+                |r| {
+                    let hash = r.get_ref(1)?.as_bytes().map(<[u8]>::to_vec).unwrap_or_default();
+                    Ok((r.get::<_, i64>(0)? as u64, hash))
+                },
             )
             .optional()
-            .map_err(be)
-        })
-    }
-
-    fn subject_of_registration(&self, registration_blind: &[u8; 32]) -> Result<Option<u64>> {
-        self.read(|c| {
-            c.query_row("SELECT subject_no FROM p_registrations WHERE blind = ?1", [&registration_blind[..]], |r| {
-                r.get::<_, i64>(0)
-            })
-            .optional()
-            .map(|o| o.map(|n| n as u64))
             .map_err(be)
         })
     }
@@ -1257,4 +1260,39 @@ pub fn bare_insert_baseline(path: &Path, rows: u64, row_bytes: usize, batch: u64
         tx.commit().map_err(be)?;
     }
     Ok(started.elapsed())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database from before step 15 keeps its portal codes: they move to the
+    /// registration's leaf, and an argon2 code still reads back as it was stored.
+    #[test]
+    fn portal_codes_survive_the_move_to_leaf_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        let blind = [7u8; 32];
+        let phc = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$AAAA";
+        {
+            let conn = Connection::open(&path).unwrap();
+            for step in &SCHEMA[..14] {
+                conn.execute_batch(step).unwrap();
+            }
+            conn.execute_batch("PRAGMA user_version = 14").unwrap();
+            conn.execute(
+                "INSERT INTO p_registrations (blind, subject_no, leaf_index) VALUES (?1, 3, 41)",
+                [&blind[..]],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO portal_codes (registration_blind, code_hash) VALUES (?1, ?2)",
+                params![&blind[..], phc],
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(store.portal_code(&blind).unwrap(), Some((3, phc.as_bytes().to_vec())));
+        assert_eq!(store.portal_code(&[8u8; 32]).unwrap(), None);
+    }
 }

@@ -178,9 +178,10 @@ pub struct Commit {
     /// Subtree hashes the new leaves complete, at the stored levels.
     pub nodes: Vec<NodeRow>,
     pub projections: Vec<Projection>,
-    /// Portal access codes issued with this commit's registrations: (registration
-    /// blind index, keyed hash of the code). Credentials, not facts: a rebuild keeps them.
-    pub portal_codes: Vec<([u8; 32], String)>,
+    /// Portal access codes issued with this commit's registrations: (the
+    /// registration's leaf index, keyed hash of the code). Credentials, not facts: a
+    /// rebuild keeps them.
+    pub portal_codes: Vec<(u64, [u8; 16])>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -320,9 +321,10 @@ pub trait Store: Send + Sync {
     // The registrants' portal: access codes (keyed hashes, written with their
     // registration by `commit`) by the blind index of the registration number, and
     // short sessions.
-    fn portal_code(&self, registration_blind: &[u8; 32]) -> Result<Option<String>>;
-    /// The subject a registration number (blind) belongs to.
-    fn subject_of_registration(&self, registration_blind: &[u8; 32]) -> Result<Option<u64>>;
+    /// The subject of a live registration (by the blind index of its number) and the
+    /// stored hash of its access code: 16 bytes of keyed hash, or (codes issued before
+    /// those) the bytes of an argon2 PHC string.
+    fn portal_code(&self, registration_blind: &[u8; 32]) -> Result<Option<(u64, Vec<u8>)>>;
     fn put_portal_session(&self, hash: &[u8; 32], subject_no: u64, expires_ms: i64) -> Result<()>;
     /// The subject of a live portal session.
     fn portal_session(&self, hash: &[u8; 32], now_ms: i64) -> Result<Option<u64>>;

@@ -5,9 +5,10 @@
 //! and role, for what purpose). Reads through the portal are themselves logged,
 //! with the purpose subject-access.
 //!
-//! Access codes are 60 random bits, stored as HMAC-SHA256 under a system key (which
-//! never sits beside the data: it is wrapped by the master key), so a copy of the
-//! database alone cannot test guesses offline; online guesses are rate-limited.
+//! Access codes are 60 random bits. Each is stored, by its registration's leaf index,
+//! as 128 bits of HMAC-SHA256 under a system key (which never sits beside the data:
+//! the master key wraps it), so a copy of the database alone cannot test guesses
+//! offline; online guesses are rate-limited.
 
 use fairgate_core::access::{Actor, Purpose};
 use fairgate_core::event::{Event, EventKind};
@@ -23,8 +24,6 @@ pub const SESSION_MINUTES: i64 = 30;
 
 const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
 const CODE_DOMAIN: &str = "portal-access-code";
-/// Stored code hashes made by this module start with this; older ones are argon2 PHC strings.
-const CODE_HASH_PREFIX: &str = "hmac:";
 
 /// An access code as people type it: letters and digits only, upper case.
 pub fn normalise_code(code: &str) -> String {
@@ -70,9 +69,14 @@ impl Registry {
         blind_index(&self.blind, REGISTRATION_DOMAIN, number.trim())
     }
 
-    fn code_hash(&self, blind: &[u8; 32], code: &str) -> String {
+    /// The stored form of a code: HMAC-SHA256 (under the portal key) of the code and
+    /// its registration's blind index, cut to 128 bits (forging one is 2^128 work;
+    /// guessing the code is what the rate limit bounds).
+    fn code_hash(&self, blind: &[u8; 32], code: &str) -> [u8; 16] {
         let mac = blind_index(&self.portal, CODE_DOMAIN, &format!("{}:{}", hex::encode(blind), normalise_code(code)));
-        format!("{CODE_HASH_PREFIX}{}", hex::encode(mac))
+        let mut out = [0u8; 16];
+        out.copy_from_slice(&mac[..16]);
+        out
     }
 
     /// Sign a registrant in with the registration number and access code from their
@@ -88,15 +92,16 @@ impl Registry {
         let blind = self.registration_blind(number);
         // Computed whether or not the number exists, so timing does not tell which do.
         let expected = self.code_hash(&blind, code);
-        let ok = match self.store.portal_code(&blind)? {
-            Some(h) if h.starts_with(CODE_HASH_PREFIX) => constant_time_eq(h.as_bytes(), expected.as_bytes()),
-            Some(h) => super::accounts::verify_password(&normalise_code(code), &h),
-            None => false,
+        let Some((no, stored)) = self.store.portal_code(&blind)? else { return Ok(None) };
+        let ok = if stored.len() == expected.len() {
+            constant_time_eq(&stored, &expected)
+        } else {
+            // Issued before keyed hashes: an argon2 PHC string.
+            std::str::from_utf8(&stored).is_ok_and(|h| super::accounts::verify_password(&normalise_code(code), h))
         };
         if !ok {
             return Ok(None);
         }
-        let Some(no) = self.store.subject_of_registration(&blind)? else { return Ok(None) };
         if self.store.subject_keys(no)?.is_none_or(|r| r.data_key.is_none()) {
             return Ok(None);
         }
@@ -196,11 +201,11 @@ impl Registry {
 impl super::Batch<'_> {
     /// Issue the person's portal access code for a registration just recorded in
     /// this batch: its keyed hash goes into the same commit.
-    pub(super) fn issue_access_code(&mut self, number: &fairgate_core::ids::RegistrationNumber) {
+    pub(super) fn issue_access_code(&mut self, number: &fairgate_core::ids::RegistrationNumber, leaf: u64) {
         use rand::RngCore;
         let code = access_code(self.rng.next_u64());
         let blind = self.reg.registration_blind(number.as_str());
-        self.commit.portal_codes.push((blind, self.reg.code_hash(&blind, &code)));
+        self.commit.portal_codes.push((leaf, self.reg.code_hash(&blind, &code)));
         self.access_codes.push((number.clone(), code));
     }
 
