@@ -208,15 +208,11 @@ pub fn check_sorted_sequence(sorted: &[CrossingFact], new: CrossingFact) -> Resu
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::place::{default_places, ZonedPlace};
+
     use proptest::prelude::*;
 
     fn book() -> PlaceBook {
-        PlaceBook::new(
-            default_places()
-                .into_iter()
-                .map(|p| ZonedPlace { tz: jiff::tz::TimeZone::get(&p.zone).unwrap(), place: p }),
-        )
+        PlaceBook::defaults()
     }
     const NOW: Timestamp = Timestamp::constant(1_780_000_000, 0);
     fn t(s: i64) -> Timestamp {

@@ -307,14 +307,9 @@ fn norm(s: &str) -> String {
 mod tests {
     use super::*;
     use crate::access::Role;
-    use crate::place::{default_places, ZonedPlace};
 
     fn places() -> PlaceBook {
-        PlaceBook::new(
-            default_places()
-                .into_iter()
-                .map(|p| ZonedPlace { tz: jiff::tz::TimeZone::get(&p.zone).unwrap(), place: p }),
-        )
+        PlaceBook::defaults()
     }
 
     fn input(reason: &str, case: Option<&str>) -> DesignationInput {

@@ -333,6 +333,10 @@ impl EventKind {
     pub fn is_access_log(self) -> bool {
         matches!(self, Self::PersonalDataAccessed | Self::LawEnforcementRequested | Self::LawEnforcementDecided)
     }
+    /// Every kind, in code order (codes run from 1 without gaps).
+    pub fn all() -> impl Iterator<Item = Self> {
+        (1..).map_while(Self::from_code)
+    }
     pub fn from_code(code: u16) -> Option<Self> {
         Some(match code {
             1 => Self::SubjectCreated,
@@ -492,5 +496,8 @@ mod tests {
             assert_eq!(EventKind::from_code(k.code()), Some(k));
         }
         assert_eq!(EventKind::from_code(0), None);
+        // `all` walks the codes without gaps: every kind, once, in order.
+        let all: Vec<u16> = EventKind::all().map(EventKind::code).collect();
+        assert_eq!(all, (1..=25).collect::<Vec<u16>>());
     }
 }

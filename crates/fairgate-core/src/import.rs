@@ -105,14 +105,9 @@ impl ImportRow {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::place::{default_places, ZonedPlace};
 
     fn places() -> PlaceBook {
-        PlaceBook::new(
-            default_places()
-                .into_iter()
-                .map(|p| ZonedPlace { tz: jiff::tz::TimeZone::get(&p.zone).unwrap(), place: p }),
-        )
+        PlaceBook::defaults()
     }
 
     fn row() -> ImportRow {

@@ -190,6 +190,40 @@ pub struct Facts {
 }
 
 impl Facts {
+    /// Whether [`Facts::apply`] folds events of `kind`: the one list the registry
+    /// derives every fold of the facts from (from the leaves, and in the compaction).
+    /// The match has no wildcard, so a new kind of event must be decided here.
+    pub fn folds(kind: crate::event::EventKind) -> bool {
+        use crate::event::EventKind as K;
+        match kind {
+            K::SubjectCreated
+            | K::RegistrationRecorded
+            | K::CrossingRecorded
+            | K::SubjectDesignated
+            | K::DesignationReviewed
+            | K::NoticeServed
+            | K::ObligationExcused
+            | K::ExcuseApproved
+            | K::DeterminationRecorded
+            | K::ChangeReported
+            | K::NoticeIssued => true,
+            K::PersonalDataAccessed
+            | K::ProgramActivated
+            | K::ProgramDrafted
+            | K::ProgramSignedOff
+            | K::ProgramRepealed
+            | K::ExpungementApproved
+            | K::Expunged
+            | K::CorrectionRequested
+            | K::CorrectionAnswered
+            | K::LawEnforcementRequested
+            | K::LawEnforcementDecided
+            | K::ExpungementNoticed
+            | K::MasterKeyRotated
+            | K::ImportRecorded => false,
+        }
+    }
+
     /// Fold one event about the person in. `day_at(place, at)` gives the local
     /// calendar day at a port or office. Events about other things are ignored.
     pub fn apply(&mut self, event: &crate::event::Event, day_at: &dyn Fn(&str, jiff::Timestamp) -> Date) {

@@ -68,11 +68,22 @@ mod tests {
         codes.sort();
         codes.dedup();
         assert_eq!(codes.len(), places.len());
-        for p in &places {
-            assert!(jiff::tz::TimeZone::get(&p.zone).is_ok(), "{} has unknown zone {}", p.code, p.zone);
-        }
+        assert_eq!(PlaceBook::resolve(places.clone()).map(|b| b.iter().count()), Ok(places.len()));
+        assert_eq!(PlaceBook::defaults().iter().count(), places.len());
+        let mut bad = places[0].clone();
+        bad.zone = "Mars/Olympus_Mons".into();
+        let e = PlaceBook::resolve([bad]).unwrap_err();
+        assert_eq!((e.code.as_str(), e.zone.as_str()), ("JFK", "Mars/Olympus_Mons"));
         assert!(places.iter().any(|p| p.kind == PlaceKind::Office));
     }
+}
+
+/// A place whose IANA time zone is not in the time-zone database.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("place {code} has the unknown time zone `{zone}`: use an IANA name such as America/New_York")]
+pub struct UnknownZone {
+    pub code: String,
+    pub zone: String,
 }
 
 /// The places known to the system, by code, with their zones resolved.
@@ -84,6 +95,26 @@ pub struct PlaceBook {
 impl PlaceBook {
     pub fn new(places: impl IntoIterator<Item = ZonedPlace>) -> Self {
         Self { by_code: places.into_iter().map(|p| (p.place.code.clone(), p)).collect() }
+    }
+
+    /// Resolve each place's IANA zone (from the time-zone database bundled into the
+    /// binary: no file is read) and build the book. Names the first place whose zone
+    /// is unknown.
+    pub fn resolve(places: impl IntoIterator<Item = Place>) -> Result<Self, UnknownZone> {
+        let zoned = places
+            .into_iter()
+            .map(|p| match jiff::tz::TimeZone::get(&p.zone) {
+                Ok(tz) => Ok(ZonedPlace { place: p, tz }),
+                Err(_) => Err(UnknownZone { code: p.code, zone: p.zone }),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self::new(zoned))
+    }
+
+    /// The book of [`default_places`].
+    pub fn defaults() -> Self {
+        // Their zones are real (`default_places_have_unique_codes_and_real_zones`).
+        Self::resolve(default_places()).unwrap_or_default()
     }
     pub fn get(&self, code: &str) -> Option<&ZonedPlace> {
         self.by_code.get(code.trim())

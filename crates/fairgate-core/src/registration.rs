@@ -184,14 +184,9 @@ impl RegistrationInput {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::place::{default_places, ZonedPlace};
 
     pub(crate) fn book() -> PlaceBook {
-        PlaceBook::new(
-            default_places()
-                .into_iter()
-                .map(|p| ZonedPlace { tz: jiff::tz::TimeZone::get(&p.zone).unwrap(), place: p }),
-        )
+        PlaceBook::defaults()
     }
 
     fn input(kind: &str, place: &str) -> RegistrationInput {

@@ -4,7 +4,7 @@
 use fairgate_core::crossing::CrossingInput;
 use fairgate_core::document::DocumentInput;
 use fairgate_core::ids::{RegistrationNumber, SubjectId};
-use fairgate_core::place::{default_places, PlaceBook, ZonedPlace};
+use fairgate_core::place::PlaceBook;
 use fairgate_core::program::ProgramInput;
 use fairgate_core::registration::{Interview, QuestionAnswer, RegistrationInput};
 use fairgate_core::subject::SubjectInput;
@@ -12,9 +12,7 @@ use jiff::Timestamp;
 use proptest::prelude::*;
 
 fn book() -> PlaceBook {
-    PlaceBook::new(
-        default_places().into_iter().map(|p| ZonedPlace { tz: jiff::tz::TimeZone::get(&p.zone).unwrap(), place: p }),
-    )
+    PlaceBook::defaults()
 }
 
 const NOW: Timestamp = Timestamp::constant(1_790_000_000, 0);

@@ -124,6 +124,14 @@ async fn an_obligation_from_notice_to_clearance_to_repeal() {
     let (_, c) = s.read(&s.adjudicator, Some("benefit-adjudication"), &format!("/subjects/{id}/clearance")).await;
     assert!(c["facts"].as_array().unwrap().is_empty(), "{c}");
 
+    // A designation, approved by a supervisor, while the program selects the person.
+    let d = json!({"reason": "document-anomaly", "facts": "The data page laminate lifts", "place": "JFK"});
+    let (st, b) = s.post(&s.officer, &format!("/subjects/{id}/designations"), &d).await;
+    assert_eq!(st, 201, "{b}");
+    let review = json!({"approve": true});
+    let (st, b) = s.post(&s.supervisor, &format!("/subjects/{id}/designations/1/review"), &review).await;
+    assert!(st == 200 || st == 201, "{st} {b}");
+
     // The public activity-by-program table counts what the people a program selects
     // did while it selected them (here one person: suppressed, but present).
     let r: Value = s.client.get(s.url("/transparency.json")).send().await.unwrap().json().await.unwrap();
@@ -131,6 +139,7 @@ async fn an_obligation_from_notice_to_clearance_to_repeal() {
     let dims: Vec<&Value> = cells.iter().map(|c| &c["dims"]).collect();
     assert!(dims.contains(&&json!(["registrations", "visitor-rereg", "JFK"])), "{cells:?}");
     assert!(dims.contains(&&json!(["crossings", "visitor-rereg", "JFK"])), "{cells:?}");
+    assert!(dims.contains(&&json!(["designations", "visitor-rereg", "JFK"])), "{cells:?}");
     assert!(cells.iter().all(|c| c["count"].is_null()), "one person's cells are suppressed");
 
     // Repeal voids what is open.

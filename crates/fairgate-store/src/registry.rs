@@ -21,7 +21,7 @@ use fairgate_core::crossing::{check_sorted_sequence, Crossing, CrossingFact, Cro
 use fairgate_core::document::document_number;
 use fairgate_core::event::*;
 use fairgate_core::ids::{RegistrationNumber, SubjectId};
-use fairgate_core::place::{default_places, PlaceBook, PlaceKind, ZonedPlace};
+use fairgate_core::place::{default_places, PlaceBook, PlaceKind};
 use fairgate_core::policy::{self, Action, Read};
 use fairgate_core::program::impact::{Impact, Person};
 use fairgate_core::program::lang::ProgramSpec;
@@ -264,15 +264,7 @@ fn place_book(store: &dyn Store) -> Result<PlaceBook> {
         store.put_places(&default_places())?;
         places = store.places()?;
     }
-    let zoned = places
-        .into_iter()
-        .map(|p| {
-            let tz = jiff::tz::TimeZone::get(&p.zone)
-                .map_err(|_| corrupt(format!("place {} has unknown time zone {}", p.code, p.zone)))?;
-            Ok(ZonedPlace { place: p, tz })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    Ok(PlaceBook::new(zoned))
+    PlaceBook::resolve(places).map_err(corrupt)
 }
 
 fn proof_error(e: ProofError<StoreError>) -> RegistryError {
@@ -579,7 +571,7 @@ impl Registry {
         let mut keys = HashMap::new();
         let mut fresh: HashMap<u64, Vec<(u64, DatedCrossing)>> = HashMap::new();
         let mut fresh_compliance: HashMap<u64, Vec<(u64, Event)>> = HashMap::new();
-        let compliance_kinds = compliance::FOLDED_KINDS.map(|k| k.code());
+        let compliance_kinds = compliance::folded_codes();
         let mut folded = 0;
         let mut at = from;
         while at < end {

@@ -76,6 +76,10 @@ const SCHEMA: &[&str] = &[
      INSERT INTO portal_codes_v2 SELECT r.leaf_index, c.code_hash FROM portal_codes c JOIN p_registrations r ON r.blind = c.registration_blind;
      DROP TABLE portal_codes;
      ALTER TABLE portal_codes_v2 RENAME TO portal_codes;",
+    // 16: the compaction did not fold designations into the compliance facts (its
+    // list of kinds was a copy that had missed them), so the activity-by-program
+    // table never counted any: fold everything again at the next compaction.
+    "DELETE FROM p_compliance_facts; DELETE FROM p_stay_facts; DELETE FROM p_stay_facts_through;",
 ];
 
 /// The projection tables, in the order they are cleared and digested.

@@ -54,18 +54,11 @@ pub struct ClearanceAnswer {
     pub overstay: Option<String>,
 }
 
-/// The events folded into the sealed compliance facts (crossings go to the stay facts).
-pub(crate) const FOLDED_KINDS: [EventKind; 9] = [
-    EventKind::SubjectCreated,
-    EventKind::RegistrationRecorded,
-    EventKind::DesignationReviewed,
-    EventKind::NoticeServed,
-    EventKind::ObligationExcused,
-    EventKind::ExcuseApproved,
-    EventKind::DeterminationRecorded,
-    EventKind::ChangeReported,
-    EventKind::NoticeIssued,
-];
+/// The codes of the events folded into the sealed compliance facts: what
+/// `Facts::folds` says, less the crossings (folded into the stay facts).
+pub(crate) fn folded_codes() -> Vec<u16> {
+    EventKind::all().filter(|k| Facts::folds(*k) && *k != EventKind::CrossingRecorded).map(EventKind::code).collect()
+}
 
 const DOMAIN: &str = "compliance-facts";
 
@@ -126,7 +119,7 @@ impl Registry {
         data: &SecretKey,
         events: &[(u64, Event)],
     ) -> Result<crate::store::Projection> {
-        let kinds = FOLDED_KINDS.map(|k| k.code());
+        let kinds = folded_codes();
         let mut facts = Facts::default();
         let mut through = 0;
         let day = |place: &str, at: Timestamp| day_at(self, place, at);
@@ -144,19 +137,7 @@ impl Registry {
 
     /// The facts obligations depend on, from the subject's sealed events.
     fn compliance_facts(&self, subject_no: u64, data: &SecretKey) -> Result<Facts> {
-        let kinds = [
-            EventKind::SubjectCreated,
-            EventKind::RegistrationRecorded,
-            EventKind::CrossingRecorded,
-            EventKind::SubjectDesignated,
-            EventKind::DesignationReviewed,
-            EventKind::NoticeServed,
-            EventKind::ObligationExcused,
-            EventKind::ExcuseApproved,
-            EventKind::DeterminationRecorded,
-            EventKind::ChangeReported,
-            EventKind::NoticeIssued,
-        ];
+        let kinds: Vec<EventKind> = EventKind::all().filter(|k| Facts::folds(*k)).collect();
         let mut f = Facts::default();
         let day = |place: &str, at: Timestamp| day_at(self, place, at);
         for (_, event) in self.subject_events(subject_no, data, &kinds)? {
