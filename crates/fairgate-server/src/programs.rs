@@ -249,19 +249,41 @@ pub struct TransitionDone {
     pub receipt: ReceiptView,
 }
 
-fn transition(
-    st: &AppState,
-    id: &str,
-    f: impl FnOnce(&mut fairgate_store::registry::Batch<'_>) -> Result<Option<u32>, fairgate_store::RegistryError>,
-) -> Result<TransitionDone, Problem> {
-    let (version, receipt) = st.registry.write(st.now(), f).map_err(Problem::from)?;
-    let book = st.registry.program_book().map_err(Problem::from)?;
-    let status = match (book.get(id), version) {
-        (Some(rec), Some(v)) => rec.status(v, st.today()).as_str().to_string(),
-        (Some(rec), None) if rec.repealed.is_some() => Status::Repealed.as_str().to_string(),
-        _ => String::new(),
-    };
-    Ok(TransitionDone { id: id.to_string(), version, status, receipt: receipt.into() })
+/// One program transition as a registry step: (batch, actor, program id, body) →
+/// the version it concerns (none for a repeal, which ends them all).
+type Step = fn(
+    &mut fairgate_store::registry::Batch<'_>,
+    &fairgate_core::access::Actor,
+    &str,
+    &Transition,
+) -> Result<Option<u32>, fairgate_store::RegistryError>;
+
+/// Every lifecycle route has this shape: one registry write as the caller, then the
+/// program's status after it.
+async fn transition(
+    st: AppState,
+    caller: Caller,
+    id: String,
+    body: Transition,
+    step: Step,
+) -> Result<Json<TransitionDone>, Problem> {
+    let done = blocking(move || {
+        let actor = caller.actor();
+        let (version, receipt) = st.registry.write(st.now(), |b| step(b, &actor, &id, &body)).map_err(Problem::from)?;
+        let book = st.registry.program_book().map_err(Problem::from)?;
+        let status = match (book.get(&id), version) {
+            (Some(rec), Some(v)) => rec.status(v, st.today()).as_str().to_string(),
+            (Some(rec), None) if rec.repealed.is_some() => Status::Repealed.as_str().to_string(),
+            _ => String::new(),
+        };
+        Ok(TransitionDone { id, version, status, receipt: receipt.into() })
+    })
+    .await?;
+    Ok(Json(done))
+}
+
+fn reason(body: &Transition) -> &str {
+    body.reason.as_deref().unwrap_or_default()
 }
 
 /// Put a drafted version in force. Administrators. Refused (409) when the impact
@@ -275,13 +297,10 @@ pub async fn activate_program(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<Transition>,
 ) -> Result<Json<TransitionDone>, Problem> {
-    Ok(Json(
-        blocking(move || {
-            let actor = caller.actor();
-            transition(&st, &id, |b| Ok(Some(b.activate_program(&actor, &id, body.version)?.0.version)))
-        })
-        .await?,
-    ))
+    transition(st, caller, id, body, |b, actor, id, body| {
+        Ok(Some(b.activate_program(actor, id, body.version)?.0.version))
+    })
+    .await
 }
 
 /// An auditor signs off a draft, with reasons; the sign-off is public. Auditors.
@@ -294,14 +313,10 @@ pub async fn sign_off_program(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<Transition>,
 ) -> Result<Json<TransitionDone>, Problem> {
-    Ok(Json(
-        blocking(move || {
-            let actor = caller.actor();
-            let reason = body.reason.unwrap_or_default();
-            transition(&st, &id, |b| Ok(Some(b.sign_off_program(&actor, &id, body.version, &reason)?.0)))
-        })
-        .await?,
-    ))
+    transition(st, caller, id, body, |b, actor, id, body| {
+        Ok(Some(b.sign_off_program(actor, id, body.version, reason(body))?.0))
+    })
+    .await
 }
 
 /// Repeal a program: every version ends now and the id can never be used again. Administrators.
@@ -314,15 +329,5 @@ pub async fn repeal_program(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<Transition>,
 ) -> Result<Json<TransitionDone>, Problem> {
-    Ok(Json(
-        blocking(move || {
-            let actor = caller.actor();
-            let reason = body.reason.unwrap_or_default();
-            transition(&st, &id, |b| {
-                b.repeal_program(&actor, &id, &reason)?;
-                Ok(None)
-            })
-        })
-        .await?,
-    ))
+    transition(st, caller, id, body, |b, actor, id, body| b.repeal_program(actor, id, reason(body)).map(|_| None)).await
 }
