@@ -857,10 +857,10 @@ impl Registry {
         Ok(all)
     }
 
-    /// For `fairgate bench sweep`: how many subjects the sweep finds on `on`, with
-    /// the fast calculator or the naive day-by-day one. Only a count leaves, so
-    /// nothing is disclosed and nothing is logged.
-    #[doc(hidden)]
+    /// For `fairgate-bench sweep` (feature `bench` only): how many subjects the
+    /// sweep finds on `on`, with the fast calculator or the naive day-by-day one.
+    /// Only a count leaves, so nothing is disclosed and nothing is logged.
+    #[cfg(feature = "bench")]
     pub fn count_overstays(&self, on: jiff::civil::Date, naive: bool) -> Result<usize> {
         let calc: Calculator = if naive { fairgate_core::stay::naive::checked } else { calculate };
         Ok(self.overstay_sweep(on, calc)?.len())

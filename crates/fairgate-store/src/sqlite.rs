@@ -119,16 +119,17 @@ pub struct SqliteStore {
     readers: Mutex<Vec<Connection>>,
 }
 
+/// The pragmas every connection runs with (public so that a benchmark's bare-SQLite
+/// baseline runs with the same ones).
+pub const PRAGMAS: &str = "PRAGMA journal_mode=WAL;
+     PRAGMA synchronous=FULL;
+     PRAGMA secure_delete=ON;
+     PRAGMA temp_store=MEMORY;
+     PRAGMA foreign_keys=ON;
+     PRAGMA cache_size=-65536;";
+
 fn configure(conn: &Connection) -> Result<()> {
-    conn.execute_batch(
-        "PRAGMA journal_mode=WAL;
-         PRAGMA synchronous=FULL;
-         PRAGMA secure_delete=ON;
-         PRAGMA temp_store=MEMORY;
-         PRAGMA foreign_keys=ON;
-         PRAGMA cache_size=-65536;",
-    )
-    .map_err(be)?;
+    conn.execute_batch(PRAGMAS).map_err(be)?;
     conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(be)?;
     Ok(())
 }
@@ -1234,36 +1235,6 @@ impl SqliteStore {
             .collect()
         })
     }
-}
-
-/// The benchmark baseline: insert `rows` rows of `row_bytes` random-looking bytes
-/// (plus a 32-byte hash, like a ledger row) into a fresh database at `path`, with the
-/// same pragmas as the real store and `batch` rows per transaction, and no
-/// cryptography. Returns the elapsed time.
-pub fn bare_insert_baseline(path: &Path, rows: u64, row_bytes: usize, batch: u64) -> Result<std::time::Duration> {
-    let conn = Connection::open(path).map_err(be)?;
-    configure(&conn)?;
-    conn.execute_batch("CREATE TABLE bare (idx INTEGER PRIMARY KEY, leaf BLOB NOT NULL, hash BLOB NOT NULL)")
-        .map_err(be)?;
-    let mut blob: Vec<u8> = (0..row_bytes).map(|i| (i as u8).wrapping_mul(31).wrapping_add(7)).collect();
-    let hash = [0x5au8; 32];
-    let started = std::time::Instant::now();
-    let mut idx = 0u64;
-    let mut conn = conn;
-    while idx < rows {
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(be)?;
-        {
-            let mut st = tx.prepare_cached("INSERT INTO bare (idx, leaf, hash) VALUES (?1, ?2, ?3)").map_err(be)?;
-            let end = (idx + batch).min(rows);
-            while idx < end {
-                blob[0] = idx as u8; // rows differ, as leaves do
-                st.execute(params![idx as i64, &blob, &hash[..]]).map_err(be)?;
-                idx += 1;
-            }
-        }
-        tx.commit().map_err(be)?;
-    }
-    Ok(started.elapsed())
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
-//! Library side of the `fairgate` binary: the synthetic demo population and the
-//! benchmarks, the log monitor and the program commands, kept here so tests can call them directly.
+//! Library side of the `fairgate` binary: the synthetic demo population, the log
+//! monitor, the legacy-file reader and the commands, kept here so tests (and
+//! `fairgate-bench`) can call them directly.
 
-pub mod bench;
 pub mod compliance;
 pub mod demo;
 pub mod designations;

@@ -1,7 +1,7 @@
 //! The `fairgate` binary: parses the command line and calls the library crates. It
 //! holds only what is particular to a terminal: arguments, progress bars, output.
 
-use fairgate::{bench, demo};
+use fairgate::demo;
 
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
@@ -189,9 +189,6 @@ enum Command {
     /// `serve` keeps serving), or show which one is in use.
     #[command(subcommand)]
     Keys(KeysCommand),
-    /// Measure performance.
-    #[command(subcommand)]
-    Bench(BenchCommand),
 }
 
 #[derive(Subcommand)]
@@ -293,27 +290,6 @@ enum NoticesCommand {
         #[arg(long = "as", value_name = "USER")]
         user: String,
     },
-}
-
-#[derive(Subcommand)]
-enum BenchCommand {
-    /// Append crossing events (encrypted, hashed, projected, committed) and compare
-    /// with a bare SQLite insert of rows of the same size.
-    Ingest(bench::IngestArgs),
-    /// Build a log of synthetic leaves, then time inclusion proofs (from the store
-    /// and over HTTP) and `audit verify`, against bare SHA-256 on this machine.
-    Log(bench::LogArgs),
-    /// Time one stay calculation over a long history, against the naive day-by-day one.
-    Stay(bench::StayArgs),
-    /// Build a population of travellers, then time the overstay sweep over all of
-    /// them, against the same sweep with the naive day-by-day calculator.
-    Sweep(bench::SweepArgs),
-    /// The daily compliance run over a whole population, against reading the rows alone.
-    Compliance(bench::ComplianceArgs),
-    /// A legacy import of synthetic rows, against checking them alone.
-    Import(bench::ImportArgs),
-    /// A program-wide expungement of a population, against expunging people one at a time.
-    Expunge(bench::ExpungeArgs),
 }
 
 fn main() {
@@ -523,13 +499,6 @@ fn run(cli: Cli) -> Result<()> {
         Command::Overstays { on, user, purpose, csv, page, per_page } => {
             overstays(&cli.data, on.as_deref(), &user, &purpose, csv, page, per_page)
         }
-        Command::Bench(BenchCommand::Ingest(args)) => bench::ingest(&args),
-        Command::Bench(BenchCommand::Log(args)) => bench::log(&args),
-        Command::Bench(BenchCommand::Stay(args)) => bench::stay(&args),
-        Command::Bench(BenchCommand::Sweep(args)) => bench::sweep(&args),
-        Command::Bench(BenchCommand::Compliance(args)) => bench::compliance(&args),
-        Command::Bench(BenchCommand::Import(args)) => bench::import(&args),
-        Command::Bench(BenchCommand::Expunge(args)) => bench::expunge(&args),
     }
 }
 

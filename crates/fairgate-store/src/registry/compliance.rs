@@ -458,9 +458,10 @@ impl Registry {
         Ok(self.evaluate_all(&terms, on, &mut |_, _| {}, total, true)?.2)
     }
 
-    /// For `fairgate bench compliance`: the floor under a run, reading and opening
-    /// every row without evaluating anything. Returns how many subjects were read.
-    #[doc(hidden)]
+    /// For `fairgate-bench compliance` (feature `bench` only): the floor under a
+    /// run, reading and opening every row without evaluating anything. Returns how
+    /// many subjects were read.
+    #[cfg(feature = "bench")]
     pub fn compliance_scan_floor(&self, on: Date) -> Result<u64> {
         let total = self.store.subject_count()?;
         Ok(self.evaluate_all(&[], on, &mut |_, _| {}, total, false)?.0.subjects)

@@ -1,6 +1,10 @@
-//! `fairgate bench ingest`: append crossing events through the full write path and,
-//! in the same run, time a bare SQLite insert of rows of the same size as the
-//! baseline.
+//! Fairgate's benchmarks, each with the baseline it is measured against in the same
+//! run (BENCHMARKS.md records the figures): `ingest` (the write path against a bare
+//! SQLite insert), `log` (proofs and verification against bare SHA-256), `stay` and
+//! `sweep` (the stay calculator against the naive day-by-day one), `compliance` (the
+//! daily run against reading the rows alone), `import` (a legacy import against
+//! checking it alone) and `expunge` (a program-wide erasure against one person at a
+//! time). The binary `fairgate-bench` runs them; no product crate depends on this one.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -13,7 +17,7 @@ use fairgate_core::document::TravelDocument;
 use fairgate_core::ids::SubjectId;
 use fairgate_core::subject::{NewSubject, Sex};
 use fairgate_ledger::keys::SecretKey;
-use fairgate_store::sqlite::{bare_insert_baseline, SqliteStore};
+use fairgate_store::sqlite::SqliteStore;
 use fairgate_store::{Registry, Store};
 use jiff::{SignedDuration, Timestamp, ToSpan};
 use rand::RngCore;
@@ -127,6 +131,39 @@ fn synthetic_person(prefix: &str, i: u64, today: jiff::civil::Date) -> NewSubjec
 }
 
 /// Run the benchmark in `dir` and return the figures.
+/// The ingest baseline: insert `rows` rows of `row_bytes` bytes (plus a 32-byte
+/// hash, like a ledger row) into a fresh database at `path`, with the store's own
+/// pragmas and `batch` rows per transaction, and no cryptography. Returns the time.
+pub fn bare_insert_baseline(
+    path: &std::path::Path,
+    rows: u64,
+    row_bytes: usize,
+    batch: u64,
+) -> Result<std::time::Duration> {
+    use rusqlite::{params, Connection, TransactionBehavior};
+    let mut conn = Connection::open(path)?;
+    conn.execute_batch(fairgate_store::sqlite::PRAGMAS)?;
+    conn.execute_batch("CREATE TABLE bare (idx INTEGER PRIMARY KEY, leaf BLOB NOT NULL, hash BLOB NOT NULL)")?;
+    let mut blob: Vec<u8> = (0..row_bytes).map(|i| (i as u8).wrapping_mul(31).wrapping_add(7)).collect();
+    let hash = [0x5au8; 32];
+    let started = Instant::now();
+    let mut idx = 0u64;
+    while idx < rows {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        {
+            let mut st = tx.prepare_cached("INSERT INTO bare (idx, leaf, hash) VALUES (?1, ?2, ?3)")?;
+            let end = (idx + batch).min(rows);
+            while idx < end {
+                blob[0] = idx as u8; // rows differ, as leaves do
+                st.execute(params![idx as i64, &blob, &hash[..]])?;
+                idx += 1;
+            }
+        }
+        tx.commit()?;
+    }
+    Ok(started.elapsed())
+}
+
 pub fn run_ingest(args: &IngestArgs, dir: &std::path::Path) -> Result<IngestReport> {
     let subjects = args.subjects.max(1);
     // The baseline is timed before and after the real run and the faster of the two
@@ -721,7 +758,7 @@ pub fn run_compliance(args: &ComplianceArgs, dir: &std::path::Path) -> Result<Co
     registry.write(then, |b| b.activate_program(&admin, "bench-visitors", None))?;
 
     let officer = Actor::new("u-bench", Role::Officer, "bench");
-    let bar = crate::progress_bar(args.subjects, "building");
+    let bar = fairgate::progress_bar(args.subjects, "building");
     let mut t = 0u64;
     registry.write_stream(now, |b| {
         let end = (t + 1000).min(args.subjects);
@@ -876,7 +913,7 @@ pub fn run_import(args: &ImportArgs, dir: &std::path::Path) -> Result<ImportBenc
     registry.write(now, |b| b.draft_program(&admin, &spec, &source, impact, "file"))?;
 
     let t = Instant::now();
-    let (hash, rows, errors) = crate::import::read_rows(&file)?;
+    let (hash, rows, errors) = fairgate::import::read_rows(&file)?;
     anyhow::ensure!(errors.is_empty(), "the synthetic file has bad rows: {:?}", &errors[..errors.len().min(3)]);
     let mut valid = Vec::with_capacity(rows.len());
     for (line, row) in rows {
@@ -884,7 +921,7 @@ pub fn run_import(args: &ImportArgs, dir: &std::path::Path) -> Result<ImportBenc
         valid.push((line, s, r));
     }
     let check_seconds = t.elapsed().as_secs_f64();
-    let bar = crate::progress_bar(args.rows, "importing");
+    let bar = fairgate::progress_bar(args.rows, "importing");
     let t = Instant::now();
     let report = registry.import_rows(now, &admin, "legacy", &hash, valid, &mut |done, _| {
         bar.set_position(done);
@@ -997,7 +1034,7 @@ pub fn run_expunge(args: &ExpungeArgs, dir: &std::path::Path) -> Result<ExpungeB
             (i + 2, person, reg)
         })
         .collect();
-    let bar = crate::progress_bar(args.subjects, "importing");
+    let bar = fairgate::progress_bar(args.subjects, "importing");
     registry.import_rows(now, &admin, "legacy", "bench", rows, &mut |done, _| {
         bar.set_position(done);
         true
@@ -1011,7 +1048,7 @@ pub fn run_expunge(args: &ExpungeArgs, dir: &std::path::Path) -> Result<ExpungeB
     let setup_seconds = t.elapsed().as_secs_f64();
 
     let later = now + SignedDuration::from_hours(24 * 91);
-    let bar = crate::progress_bar(args.subjects, "expunging");
+    let bar = fairgate::progress_bar(args.subjects, "expunging");
     let t = Instant::now();
     let done = registry.expunge_program(later, &admin, "legacy", &mut |done, _| {
         bar.set_position(done);

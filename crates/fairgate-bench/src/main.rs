@@ -1,0 +1,51 @@
+//! `fairgate-bench`: run one of Fairgate's benchmarks with its baseline and print the
+//! figures (BENCHMARKS.md says what each measures and records the results).
+
+use clap::{Parser, Subcommand};
+use fairgate_bench as bench;
+
+/// Fairgate's benchmarks. Each prints its figures next to a baseline measured in the
+/// same run; `--json` prints one JSON object instead.
+#[derive(Parser)]
+#[command(name = "fairgate-bench", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: BenchCommand,
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Append crossing events (encrypted, hashed, projected, committed) and compare
+    /// with a bare SQLite insert of rows of the same size.
+    Ingest(bench::IngestArgs),
+    /// Build a log of synthetic leaves, then time inclusion proofs (from the store
+    /// and over HTTP) and `audit verify`, against bare SHA-256 on this machine.
+    Log(bench::LogArgs),
+    /// Time one stay calculation over a long history, against the naive day-by-day one.
+    Stay(bench::StayArgs),
+    /// Build a population of travellers, then time the overstay sweep over all of
+    /// them, against the same sweep with the naive day-by-day calculator.
+    Sweep(bench::SweepArgs),
+    /// The daily compliance run over a whole population, against reading the rows alone.
+    Compliance(bench::ComplianceArgs),
+    /// A legacy import of synthetic rows, against checking them alone.
+    Import(bench::ImportArgs),
+    /// A program-wide expungement of a population, against expunging people one at a time.
+    Expunge(bench::ExpungeArgs),
+}
+
+fn main() {
+    let result = match Cli::parse().command {
+        BenchCommand::Ingest(args) => bench::ingest(&args),
+        BenchCommand::Log(args) => bench::log(&args),
+        BenchCommand::Stay(args) => bench::stay(&args),
+        BenchCommand::Sweep(args) => bench::sweep(&args),
+        BenchCommand::Compliance(args) => bench::compliance(&args),
+        BenchCommand::Import(args) => bench::import(&args),
+        BenchCommand::Expunge(args) => bench::expunge(&args),
+    };
+    if let Err(e) = result {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,111 @@
+//! The benchmarks end to end, through the `fairgate-bench` binary on small inputs:
+//! each runs, reports its figures and its baseline, and checks what it measured.
+
+use fairgate_store::sqlite::SqliteStore;
+use fairgate_store::Store;
+use std::process::{Command, Output};
+
+fn bench(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_fairgate-bench")).args(args).env("RUST_LOG", "warn").output().unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn bench_ingest_reports_its_figures_and_cleans_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().join("bench");
+    let out = bench(&[
+        "ingest",
+        "--events",
+        "3000",
+        "--subjects",
+        "40",
+        "--batch",
+        "500",
+        "--json",
+        "--dir",
+        work.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let r: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).unwrap();
+    assert_eq!(r["events"], 3000);
+    assert_eq!(r["subjects"], 40);
+    assert!(r["leaf_bytes"].as_u64().unwrap() > 200, "{r}");
+    for key in ["events_per_sec", "baseline_rows_per_sec", "ratio_to_baseline", "peak_rss_mib"] {
+        assert!(r[key].as_f64().unwrap() > 0.0, "{key} in {r}");
+    }
+    // The benchmark's own ledger is complete: 40 subjects + 3000 crossings.
+    let store = SqliteStore::open(&work.join("fairgate.db")).unwrap();
+    assert_eq!(store.tree_size().unwrap(), 3040);
+    drop(store);
+    // Running again in the same --dir starts from fresh databases.
+    let again = bench(&[
+        "ingest",
+        "--events",
+        "500",
+        "--subjects",
+        "10",
+        "--batch",
+        "100",
+        "--json",
+        "--dir",
+        work.to_str().unwrap(),
+    ]);
+    assert!(again.status.success(), "{}", text(&again.stderr));
+    assert_eq!(SqliteStore::open(&work.join("fairgate.db")).unwrap().tree_size().unwrap(), 510);
+}
+
+#[test]
+fn bench_log_reports_proof_and_verify_figures() {
+    let out = bench(&["log", "--leaves", "5000", "--proofs", "20", "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let r: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).unwrap();
+    assert_eq!(r["leaves"], 5000);
+    for key in ["proof_us_p50", "http_us_p99", "verify_leaves_per_sec", "sha256_per_sec", "verify_ratio_to_sha256"] {
+        assert!(r[key].as_f64().unwrap() > 0.0, "{key} in {r}");
+    }
+    assert!(r["proof_us_p50"].as_f64() <= r["proof_us_p99"].as_f64());
+}
+
+#[test]
+fn bench_stay_times_both_calculators() {
+    let out = bench(&["stay", "--iterations", "200", "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let r: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).unwrap();
+    assert_eq!(r["stays"], 50);
+    assert!(r["fast_us"].as_f64().unwrap() > 0.0 && r["naive_us"].as_f64().unwrap() > 0.0, "{r}");
+}
+
+#[test]
+fn bench_sweep_finds_the_same_overstayers_with_both_calculators() {
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().join("sweep");
+    let out =
+        bench(&["sweep", "--travellers", "2000", "--crossings", "20000", "--dir", work.to_str().unwrap(), "--json"]);
+    // The command itself refuses to report when the naive sweep, the fast sweep and
+    // the first API page disagree, or when compaction folded a different number of crossings.
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let r: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).unwrap();
+    assert_eq!((r["travellers"].as_u64(), r["crossings"].as_u64()), (Some(2000), Some(20000)));
+    let found = r["overstayers"].as_u64().unwrap();
+    assert!(found > 20 && found < 1000, "a few per cent overstay: {r}");
+    assert!(r["sweep_seconds"].as_f64().unwrap() > 0.0 && r["naive_ratio"].as_f64().is_some(), "{r}");
+    // With --dir, its database stays there for inspection.
+    assert!(work.join("fairgate.db").exists());
+}
+
+#[test]
+fn bench_compliance_reports_three_obligations_each_and_an_idempotent_second_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().join("compliance");
+    let out = bench(&["compliance", "--subjects", "1500", "--dir", work.to_str().unwrap(), "--json"]);
+    // The command itself refuses to report when a second run issues anything.
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let r: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).unwrap();
+    assert_eq!((r["subjects"].as_u64(), r["obligations"].as_u64()), (Some(1500), Some(4500)));
+    assert!(r["notices_issued"].as_u64().unwrap() > 150, "the unregistered tenth at least: {r}");
+    assert!(r["second_run_seconds"].as_f64().unwrap() > 0.0 && r["floor_seconds"].as_f64().unwrap() > 0.0);
+}
