@@ -659,7 +659,7 @@ impl Registry {
         let mut facts = open_facts(row.subject_no, &data, row.through_leaf, &row.sealed)?;
         let dated = match &row.stay {
             Some((through, sealed)) => {
-                super::open_facts(&crate::facts::sealer(&data), row.subject_no, *through, sealed)?
+                super::stay::open_facts(&crate::facts::sealer(&data), row.subject_no, *through, sealed)?
             }
             None => Vec::new(),
         };

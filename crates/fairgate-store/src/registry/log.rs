@@ -1,0 +1,89 @@
+//! The public log: raw leaves, RFC 9162 inclusion and consistency proofs from the
+//! stored tree, signed checkpoints (never over a log inconsistent with the last
+//! one), and the tree head.
+
+use super::*;
+
+impl Registry {
+    /// Raw leaves `[start, start + count)` as stored. Public: every payload is sealed.
+    pub fn leaves(&self, start: u64, count: u64) -> Result<Vec<LeafRow>> {
+        Ok(self.store.leaves(start, count)?)
+    }
+
+    pub(super) fn check_size(&self, field: &str, size: u64) -> Result<()> {
+        let stored = self.store.tree_size()?;
+        if size > stored {
+            return Err(Invalid::one(field, format!("{size} is larger than the log, which has {stored} leaves")).into());
+        }
+        Ok(())
+    }
+
+    /// RFC 9162 inclusion proof of leaf `index` in the tree of `size` leaves.
+    pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>> {
+        self.check_size("size", size)?;
+        if index >= size {
+            return Err(Invalid::one("index", format!("{index} is not below the tree size {size}")).into());
+        }
+        inclusion_proof(&mut StoredTree { store: self.store.as_ref() }, index, size).map_err(proof_error)
+    }
+
+    /// RFC 9162 consistency proof between the trees of `from` and `to` leaves.
+    pub fn consistency_proof(&self, from: u64, to: u64) -> Result<Vec<Hash>> {
+        self.check_size("to", to)?;
+        if from > to {
+            return Err(Invalid::one("from", format!("{from} is larger than to ({to})")).into());
+        }
+        consistency_proof(&mut StoredTree { store: self.store.as_ref() }, from, to).map_err(proof_error)
+    }
+
+    /// The signed checkpoint at exactly `size`, if one was signed, else the latest.
+    pub fn checkpoint(&self, size: Option<u64>) -> Result<Option<CheckpointRow>> {
+        Ok(match size {
+            None => self.store.latest_checkpoint()?,
+            Some(n) => self.store.checkpoints()?.into_iter().find(|c| c.size == n),
+        })
+    }
+
+    /// Sign a checkpoint of the current tree unless one exists at this size. Refuses
+    /// (with `Corrupt`) to sign a tree that is not provably an extension of the last
+    /// signed one: a ledger that shrank or whose stored leaves changed must never get
+    /// a fresh signature that would hide it.
+    pub fn sign_checkpoint(&self, now: Timestamp) -> Result<Option<CheckpointRow>> {
+        let w = self.lock()?;
+        let (size, root) = (w.frontier.size(), w.frontier.root());
+        if let Some(last) = self.store.latest_checkpoint()? {
+            if size < last.size {
+                return Err(corrupt(format!(
+                    "the ledger has {size} leaves but a checkpoint was signed at {}: leaves were removed; refusing to sign",
+                    last.size
+                )));
+            }
+            if size == last.size {
+                if root != last.root {
+                    return Err(corrupt(format!(
+                        "the root at {size} differs from the signed checkpoint: refusing to sign"
+                    )));
+                }
+                return Ok(None);
+            }
+            let proof = consistency_proof(&mut StoredTree { store: self.store.as_ref() }, last.size, size)
+                .map_err(proof_error)?;
+            if !verify_consistency(last.size, size, &last.root, &root, &proof) {
+                return Err(corrupt(format!(
+                    "the stored tree at {size} is not consistent with the checkpoint signed at {}: refusing to sign",
+                    last.size
+                )));
+            }
+        }
+        let cp = Checkpoint { origin: self.origin().to_string(), size, root };
+        let row = CheckpointRow { size, root, note: self.signer.sign(&cp), signed_at_ms: now.as_millisecond() };
+        self.store.put_checkpoint(&row)?;
+        Ok(Some(row))
+    }
+
+    /// The current tree size and root, as this writer sees them.
+    pub fn tree_head(&self) -> Result<(u64, Hash)> {
+        let w = self.lock()?;
+        Ok((w.frontier.size(), w.frontier.root()))
+    }
+}

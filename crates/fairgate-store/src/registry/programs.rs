@@ -1,0 +1,219 @@
+//! Programs on the registry: the book folded from their leaves, the impact analysis
+//! (over a given population, or over the people on record as aggregates only), and
+//! the lifecycle commands (draft, sign-off, activation, repeal), each checked by the
+//! policy and by the lifecycle rules in the core.
+
+use super::*;
+
+/// A program added as a draft.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AddedProgram {
+    pub id: String,
+    pub version: u32,
+    pub impact: Impact,
+    /// `file` or `database`.
+    pub population_source: String,
+}
+
+impl Registry {
+    /// Every program with every version and transition, folded from the ledger.
+    /// Programs are public: reading them is not an access to personal data.
+    pub fn program_book(&self) -> Result<ProgramBook> {
+        let leaves = self.store.leaves_at(&self.store.program_leaves()?)?;
+        let mut book = ProgramBook::default();
+        for l in &leaves {
+            let event = self.open_leaf(l, &self.system)?;
+            if !event.is_program() {
+                return Err(corrupt(format!("leaf {} is listed as a program but holds another event", l.index)));
+            }
+            let header = Header::decode(&l.leaf).map_err(|e| corrupt(format!("leaf {}: {e}", l.index)))?;
+            book.apply(&event, recorded_at(header.timestamp_ms), l.index);
+        }
+        Ok(book)
+    }
+
+    /// Compile a program and analyse its selection over `population`, or over the
+    /// registered subjects when none is given (then groups under 10 are left out of
+    /// the answer). Writes nothing.
+    pub fn program_impact(
+        &self,
+        actor: &Actor,
+        source: &str,
+        population: Option<&[Person]>,
+        on: jiff::civil::Date,
+    ) -> Result<(ProgramSpec, Impact, &'static str)> {
+        if population.is_none() {
+            policy::authorize(actor, Action::ProgramImpactOverRecords)?;
+        }
+        let spec = fairgate_core::program::lang::compile(source)?;
+        Ok(match population {
+            Some(p) => {
+                let i = fairgate_core::program::impact::analyse(&spec.selection, p, on);
+                (spec, i, "file")
+            }
+            None => {
+                let people = self.impact_population(on)?;
+                let mut i = fairgate_core::program::impact::analyse(&spec.selection, &people, on);
+                fairgate_core::program::impact::hide_small_groups(&mut i, fairgate_core::report::MIN_CELL);
+                (spec, i, "database")
+            }
+        })
+    }
+
+    /// `program add`: compile, analyse (over `population` or the registered
+    /// subjects) and record a draft, one command.
+    pub fn add_program(
+        &self,
+        now: Timestamp,
+        actor: &Actor,
+        source: &str,
+        population: Option<&[Person]>,
+    ) -> Result<(AddedProgram, Receipt)> {
+        policy::authorize(actor, Action::ProgramDraft)?;
+        let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
+        let (spec, impact, population_source) = self.program_impact(actor, source, population, today)?;
+        let ((version, _), receipt) =
+            self.write(now, |b| b.draft_program(actor, &spec, source, impact.clone(), population_source))?;
+        let added = AddedProgram { id: spec.program.id, version, impact, population_source: population_source.into() };
+        Ok((added, receipt))
+    }
+
+    /// The population for an impact analysis: every live subject's nationality, sex
+    /// and birth date, with the admission of their latest entry and the length of
+    /// their latest stay on `on`. Nothing leaves but what the analysis aggregates, and
+    /// the caller publishes only groups of at least 10, so no access is logged.
+    /// Purpose of admission is not recorded at crossings, so it is unknown here.
+    pub fn impact_population(&self, on: jiff::civil::Date) -> Result<Vec<Person>> {
+        let mut out = Vec::new();
+        for (no, id) in self.store.live_subjects()? {
+            let Some(row) = self.store.subject_keys(no)? else { continue };
+            let Some((data, _)) = self.unwrap_keys(&row)? else { continue };
+            let created = self
+                .store
+                .subject_leaves(no, 0)?
+                .into_iter()
+                .find(|(_, kind)| *kind == EventKind::SubjectCreated.code())
+                .ok_or_else(|| corrupt(format!("subject {no} has no creation leaf")))?;
+            let leaf = self
+                .store
+                .leaves_at(&[created.0])?
+                .pop()
+                .ok_or_else(|| corrupt(format!("leaf {} is missing", created.0)))?;
+            let Event::SubjectCreated(e) = self.open_leaf(&leaf, &data)? else {
+                return Err(corrupt(format!(
+                    "leaf {} is not the creation of subject {}",
+                    created.0,
+                    SubjectId::from_bytes(id)
+                )));
+            };
+            let stays = stays_from_crossings(self.facts_of(no, &data)?, on);
+            let designation_events: Vec<Event> = self
+                .subject_events(no, &data, &[EventKind::SubjectDesignated, EventKind::DesignationReviewed])?
+                .into_iter()
+                .map(|(_, e)| e)
+                .collect();
+            let on_ts = on.to_zoned(jiff::tz::TimeZone::UTC).map(|z| z.timestamp()).unwrap_or(Timestamp::MAX);
+            let designated = fairgate_core::designation::fold(&designation_events)
+                .iter()
+                .any(|d| d.status(on_ts) == fairgate_core::designation::Status::Approved);
+            let latest = stays.iter().max_by_key(|s| s.period.start);
+            out.push(Person {
+                nationality: e.person.nationality,
+                sex: format!("{:?}", e.person.sex),
+                birth_date: Some(e.person.birth_date),
+                admission_class: latest.and_then(|s| s.admission_class.clone()),
+                purpose_of_admission: None,
+                admitted_on: latest.map(|s| s.period.start),
+                stay_days: latest
+                    .map(|s| (s.period.end.since(s.period.start).map_or(0, |d| d.get_days()) + 1).max(0) as u32),
+                designated,
+            });
+        }
+        Ok(out)
+    }
+}
+
+impl Batch<'_> {
+    /// The programs as of this batch: the committed ones plus this batch's events.
+    pub(super) fn program_book(&self) -> Result<ProgramBook> {
+        let mut book = self.reg.program_book()?;
+        for (event, leaf) in &self.program_events {
+            book.apply(event, self.now, *leaf);
+        }
+        Ok(book)
+    }
+
+    pub(super) fn append_program(&mut self, event: Event) -> Result<u64> {
+        let key = self.reg.system_sealer.clone();
+        let leaf = self.append(SYSTEM_SUBJECT_NO, SLOT_SYSTEM, &key, &event)?;
+        self.program_events.push((event, leaf));
+        Ok(leaf)
+    }
+
+    /// Write a program down as a draft, with the impact analysis made for it. Its
+    /// version is the next one of its id. Returns (version, leaf).
+    pub fn draft_program(
+        &mut self,
+        actor: &Actor,
+        spec: &ProgramSpec,
+        source: &str,
+        impact: Impact,
+        population_source: &str,
+    ) -> Result<(u32, u64)> {
+        policy::authorize(actor, Action::ProgramDraft)?;
+        let version = self.program_book()?.check_draft(&spec.program)?;
+        let mut program = spec.program.clone();
+        program.version = version;
+        let leaf = self.append_program(Event::ProgramDrafted(ProgramDrafted {
+            program,
+            source: source.to_string(),
+            impact,
+            population_source: population_source.to_string(),
+            drafted_by: actor.clone(),
+        }))?;
+        Ok((version, leaf))
+    }
+
+    /// Put a drafted version (default: the latest) in force, if the rules allow.
+    pub fn activate_program(&mut self, actor: &Actor, id: &str, version: Option<u32>) -> Result<(Program, u64)> {
+        policy::authorize(actor, Action::ProgramActivate)?;
+        let program = self.program_book()?.check_activate(id, version, self.today())?;
+        let leaf = self.append_program(Event::ProgramActivated(ProgramActivated {
+            program: program.clone(),
+            activated_by: actor.clone(),
+        }))?;
+        Ok((program, leaf))
+    }
+
+    /// An auditor clears a draft. Returns (version, leaf).
+    pub fn sign_off_program(
+        &mut self,
+        actor: &Actor,
+        id: &str,
+        version: Option<u32>,
+        reason: &str,
+    ) -> Result<(u32, u64)> {
+        policy::authorize(actor, Action::ProgramSignOff)?;
+        let reason = reason_text(reason)?;
+        let version = self.program_book()?.check_sign_off(id, version)?;
+        let leaf = self.append_program(Event::ProgramSignedOff(ProgramSignedOff {
+            id: id.to_string(),
+            version,
+            reason,
+            signed_off_by: actor.clone(),
+        }))?;
+        Ok((version, leaf))
+    }
+
+    /// End every version of a program now; its id can never be used again.
+    pub fn repeal_program(&mut self, actor: &Actor, id: &str, reason: &str) -> Result<u64> {
+        policy::authorize(actor, Action::ProgramRepeal)?;
+        let reason = reason_text(reason)?;
+        self.program_book()?.check_repeal(id)?;
+        self.append_program(Event::ProgramRepealed(ProgramRepealed {
+            id: id.to_string(),
+            reason,
+            repealed_by: actor.clone(),
+        }))
+    }
+}

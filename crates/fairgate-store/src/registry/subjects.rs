@@ -1,0 +1,323 @@
+//! Subjects: creating a person, recording registrations (each with its portal code)
+//! and crossings, and the reads of one person (timeline, lookup by document), each
+//! checked against the policy and logged by `record_access` before it returns.
+
+use super::*;
+
+impl Registry {
+    /// A subject's timeline, without any access logging. Private on purpose: every
+    /// caller outside this module goes through `read_timeline`.
+    pub(super) fn load_timeline(&self, id: SubjectId) -> Result<Timeline> {
+        let row = self.store.subject_keys_by_id(id.as_bytes())?.ok_or(RegistryError::UnknownSubject(id))?;
+        let (data, _) = self.unwrap_keys(&row)?.ok_or(RegistryError::Erased(id))?;
+        let idx: Vec<u64> = self
+            .store
+            .subject_leaves(row.subject_no, 0)?
+            .into_iter()
+            .filter(|(_, k)| !EventKind::from_code(*k).is_some_and(EventKind::is_access_log))
+            .map(|(i, _)| i)
+            .collect();
+        let mut events = Vec::with_capacity(idx.len());
+        for l in self.store.leaves_at(&idx)? {
+            if let Some(e) = self.open_subject_leaf(&l, row.subject_no, Some(&data), None)? {
+                events.push((l.index, e));
+            }
+        }
+        Timeline::fold(events).ok_or_else(|| corrupt(format!("subject {id} has keys but no creation event")))
+    }
+
+    /// Read a subject's timeline for `purpose`. The access event is durable in the
+    /// ledger before the timeline is returned; if it cannot be written, nothing is.
+    /// The policy is checked first: a refused read touches nothing.
+    pub fn read_timeline(
+        &self,
+        now: Timestamp,
+        actor: &Actor,
+        purpose: Purpose,
+        id: SubjectId,
+        request: &str,
+    ) -> Result<(Timeline, Receipt)> {
+        policy::authorize_read(actor, Read::Timeline, purpose)?;
+        policy::own_records(actor, &id)?;
+        let timeline = self.load_timeline(id)?;
+        let fields = [
+            "document",
+            "names",
+            "birth_date",
+            "sex",
+            "nationality",
+            "registrations",
+            "interviews",
+            "crossings",
+            "designations",
+        ];
+        let ((), receipt) =
+            self.write(now, |b| b.record_access(id, actor, Read::Timeline, purpose, &fields, request))?;
+        Ok((timeline, receipt))
+    }
+
+    /// Find subjects by travel-document number through the blind index. Each match
+    /// is an access, logged before the ids are returned.
+    pub fn lookup_document(
+        &self,
+        now: Timestamp,
+        actor: &Actor,
+        purpose: Purpose,
+        number: &str,
+        request: &str,
+    ) -> Result<(Vec<SubjectId>, Option<Receipt>)> {
+        policy::authorize_read(actor, Read::DocumentLookup, purpose)?;
+        let number = document_number("document_number", number).map_err(|e| Invalid(vec![e]))?;
+        let blind = blind_index(&self.blind, DOCUMENT_DOMAIN, &number);
+        let mut ids = Vec::new();
+        for no in self.store.subjects_by_document(&blind)? {
+            if let Some(row) = self.store.subject_keys(no)? {
+                if row.data_key.is_some() {
+                    ids.push(SubjectId::from_bytes(row.subject_id));
+                }
+            }
+        }
+        if ids.is_empty() {
+            return Ok((ids, None));
+        }
+        let ((), receipt) = self.write(now, |b| {
+            for id in &ids {
+                b.record_access(*id, actor, Read::DocumentLookup, purpose, &["subject_id"], request)?;
+            }
+            Ok(())
+        })?;
+        Ok((ids, Some(receipt)))
+    }
+}
+
+impl Batch<'_> {
+    /// Create a subject from travel-document data.
+    pub fn create_subject(&mut self, actor: &Actor, input: &SubjectInput) -> Result<SubjectId> {
+        policy::authorize(actor, Action::CreateSubject)?;
+        let person = input.validate(self.today())?;
+        self.new_subject(actor, person)
+    }
+
+    /// Create a subject from data already validated (bulk loads, the demo).
+    pub fn create_validated_subject(&mut self, actor: &Actor, person: NewSubject) -> Result<SubjectId> {
+        policy::authorize(actor, Action::CreateSubject)?;
+        self.new_subject(actor, person)
+    }
+
+    /// The one way a subject is made; the public paths above, and the import, check the policy first.
+    pub(crate) fn new_subject(&mut self, actor: &Actor, person: NewSubject) -> Result<SubjectId> {
+        let mut raw = [0u8; 16];
+        self.rng.fill_bytes(&mut raw);
+        let id = SubjectId::from_bytes(raw);
+        let no = self.next_subject_no;
+        self.next_subject_no += 1;
+        let data = SecretKey::generate(self.rng);
+        let access = SecretKey::generate(self.rng);
+        self.commit.subject_keys.push(SubjectKeysRow {
+            subject_no: no,
+            subject_id: raw,
+            data_key: Some(self.reg.wrap_new(&data, &key_label(no, SLOT_DATA), self.rng)?),
+            access_key: Some(self.reg.wrap_new(&access, &key_label(no, SLOT_ACCESS), self.rng)?),
+        });
+        let event = Event::SubjectCreated(SubjectCreated { subject: id, person, created_by: actor.clone() });
+        let state = SubjectState::new(no, &data, &access, &[]);
+        self.append(no, SLOT_DATA, &state.data, &event)?;
+        self.overlay.insert(id, state);
+        Ok(id)
+    }
+
+    /// Record a registration (with its interview) and give it a new registration number.
+    pub fn record_registration(
+        &mut self,
+        actor: &Actor,
+        subject: SubjectId,
+        input: &RegistrationInput,
+    ) -> Result<RegistrationNumber> {
+        policy::authorize(actor, Action::RecordRegistration)?;
+        let mut reg = input.validate(&self.reg.places, self.now)?;
+        // Checked before anything is recorded: is this person required to register?
+        match self.reg.registration_required(subject, &reg)? {
+            Ok(program) => {
+                reg.voluntary = false;
+                reg.program = Some(program);
+            }
+            Err(_) if reg.voluntary => {}
+            Err(why) => {
+                return Err(Invalid::one(
+                    "voluntary",
+                    format!(
+                        "no program in force requires this person to register ({why}); if they register of their own accord, send voluntary: true and the registration is labelled voluntary"
+                    ),
+                )
+                .into())
+            }
+        }
+        self.new_registration(actor, subject, reg)
+    }
+
+    /// Record a registration already validated (bulk loads, the demo).
+    pub fn record_validated_registration(
+        &mut self,
+        actor: &Actor,
+        subject: SubjectId,
+        registration: NewRegistration,
+    ) -> Result<RegistrationNumber> {
+        policy::authorize(actor, Action::RecordRegistration)?;
+        self.new_registration(actor, subject, registration)
+    }
+
+    /// The one way a registration is recorded: its number, its event, and the
+    /// person's portal access code, all in this batch's commit.
+    pub(crate) fn new_registration(
+        &mut self,
+        actor: &Actor,
+        subject: SubjectId,
+        registration: NewRegistration,
+    ) -> Result<RegistrationNumber> {
+        if self.reg.places.get(&registration.place).is_none() {
+            return Err(Invalid::one("place", format!("`{}` is not a known port or office", registration.place)).into());
+        }
+        let (no, key) = {
+            let s = self.state(subject)?;
+            (s.no, s.data.clone())
+        };
+        let number = match self.reserved_numbers.pop() {
+            Some(n) => n,
+            None => self.new_registration_number()?,
+        };
+        let event = Event::RegistrationRecorded(RegistrationRecorded {
+            subject,
+            number: number.clone(),
+            registration,
+            officer: actor.clone(),
+        });
+        let leaf = self.append(no, SLOT_DATA, &key, &event)?;
+        self.issue_access_code(&number, leaf);
+        Ok(number)
+    }
+
+    /// Draw `n` registration numbers now, checked against the store in one read,
+    /// for the registrations this batch is about to record (bulk loads).
+    pub fn reserve_registration_numbers(&mut self, n: usize) -> Result<()> {
+        let drawn: Vec<RegistrationNumber> =
+            (0..n).map(|_| RegistrationNumber::from_entropy(self.rng.next_u64())).collect();
+        let blinds: Vec<[u8; 32]> =
+            drawn.iter().map(|d| blind_index(&self.reg.blind, REGISTRATION_DOMAIN, d.as_str())).collect();
+        let taken = self.reg.store.registrations_exist(&blinds)?;
+        for ((number, blind), taken) in drawn.into_iter().zip(blinds).zip(taken) {
+            if !taken && self.new_registrations.insert(blind) {
+                self.reserved_numbers.push(number);
+            }
+        }
+        Ok(())
+    }
+
+    /// A registration number no one holds.
+    pub(super) fn new_registration_number(&mut self) -> Result<RegistrationNumber> {
+        Ok(loop {
+            let n = RegistrationNumber::from_entropy(self.rng.next_u64());
+            let blind = blind_index(&self.reg.blind, REGISTRATION_DOMAIN, n.as_str());
+            if !self.new_registrations.contains(&blind) && !self.reg.store.registration_exists(&blind)? {
+                self.new_registrations.insert(blind);
+                break n;
+            }
+        })
+    }
+
+    /// Record an entry or exit. An exit must close an entry recorded before it.
+    pub fn record_crossing(&mut self, actor: &Actor, subject: SubjectId, input: &CrossingInput) -> Result<u64> {
+        policy::authorize(actor, Action::RecordCrossing)?;
+        let crossing = input.validate(&self.reg.places, self.now)?;
+        self.append_crossing(actor, subject, crossing, None)
+    }
+
+    /// Record a crossing already validated (bulk loads, the demo).
+    pub fn record_validated_crossing(&mut self, actor: &Actor, subject: SubjectId, crossing: Crossing) -> Result<u64> {
+        policy::authorize(actor, Action::RecordCrossing)?;
+        self.append_crossing(actor, subject, crossing, None)
+    }
+
+    /// Record a crossing, first working out whether the person is already
+    /// overstaying on its day (from the committed history). The crossing is
+    /// accepted either way; an overstay found is sealed into the crossing event and
+    /// returned, and because it is shown to the recording officer, that disclosure is
+    /// logged as a `border-check` access in the same command.
+    pub fn record_crossing_checked(
+        &mut self,
+        actor: &Actor,
+        subject: SubjectId,
+        input: &CrossingInput,
+        request: &str,
+    ) -> Result<(u64, Option<fairgate_core::stay::Overstay>)> {
+        policy::authorize(actor, Action::RecordCrossing)?;
+        let crossing = input.validate(&self.reg.places, self.now)?;
+        let day = self.reg.dated(&crossing).local_day;
+        let history = self.reg.dated_of(subject)?;
+        let overstay = standing(&stays_from_crossings(history, day), day)?.ongoing_overstay;
+        let leaf = self.append_crossing(actor, subject, crossing, overstay)?;
+        if overstay.is_some() {
+            self.record_access(subject, actor, Read::Stay, Purpose::BorderCheck, &["overstay"], request)?;
+        }
+        Ok((leaf, overstay))
+    }
+
+    /// The one way a crossing enters the ledger: a known port, the exit-follows-entry
+    /// rule against the subject's history, then the sealed event.
+    pub(super) fn append_crossing(
+        &mut self,
+        actor: &Actor,
+        subject: SubjectId,
+        crossing: Crossing,
+        overstay_at_crossing: Option<fairgate_core::stay::Overstay>,
+    ) -> Result<u64> {
+        if !self.reg.places.get(&crossing.port).is_some_and(|p| p.place.kind == PlaceKind::Port) {
+            return Err(Invalid::one("port", format!("`{}` is not a known port: see GET /ports", crossing.port)).into());
+        }
+        let fact = CrossingFact { at: crossing.at, direction: crossing.direction };
+        let (no, key) = {
+            let s = self.state(subject)?;
+            let pos = check_sorted_sequence(&s.crossings, fact)?;
+            s.crossings.insert(pos, fact);
+            (s.no, s.data.clone())
+        };
+        let event = Event::CrossingRecorded(CrossingRecorded {
+            subject,
+            crossing,
+            recorded_by: actor.clone(),
+            overstay_at_crossing,
+        });
+        self.append(no, SLOT_DATA, &key, &event)
+    }
+
+    /// Log a read of `subject`'s data as one access event. Every read of personal data
+    /// passes here, so the policy is checked here too, exactly: each read also checks it
+    /// before it touches anything, and this check keeps a path that forgot from reading.
+    pub(super) fn record_access(
+        &mut self,
+        subject: SubjectId,
+        actor: &Actor,
+        read: Read,
+        purpose: Purpose,
+        fields: &[&str],
+        request: &str,
+    ) -> Result<()> {
+        policy::authorize_read(actor, read, purpose)?;
+        policy::own_records(actor, &subject)?;
+        if purpose == Purpose::LawEnforcement {
+            self.reg.check_law_enforcement(subject, actor, self.now)?;
+        }
+        let (no, key) = {
+            let s = self.state(subject)?;
+            (s.no, s.access.clone())
+        };
+        let event = Event::PersonalDataAccessed(PersonalDataAccessed {
+            subject,
+            actor: actor.clone(),
+            purpose,
+            fields: fields.iter().map(|f| f.to_string()).collect(),
+            request: request.to_string(),
+        });
+        self.append(no, SLOT_ACCESS, &key, &event)?;
+        Ok(())
+    }
+}
