@@ -18,7 +18,7 @@ use fairgate_core::ids::SubjectId;
 use fairgate_core::subject::{NewSubject, Sex};
 use fairgate_ledger::keys::SecretKey;
 use fairgate_store::sqlite::SqliteStore;
-use fairgate_store::{Registry, Store};
+use fairgate_store::{LedgerStore, Registry};
 use jiff::{SignedDuration, Timestamp, ToSpan};
 use rand::RngCore;
 

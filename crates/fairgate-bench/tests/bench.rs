@@ -2,7 +2,7 @@
 //! each runs, reports its figures and its baseline, and checks what it measured.
 
 use fairgate_store::sqlite::SqliteStore;
-use fairgate_store::Store;
+use fairgate_store::LedgerStore;
 use std::process::{Command, Output};
 
 fn bench(args: &[&str]) -> Output {

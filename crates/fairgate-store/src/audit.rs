@@ -12,7 +12,7 @@ use crate::tree::STORED_LEVEL_STEP;
 /// Leaves read per chunk.
 const CHUNK: u64 = 20_000;
 
-use crate::store::{Result, Store};
+use crate::store::{LedgerStore, Result};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
@@ -40,7 +40,11 @@ impl VerifyReport {
 }
 
 /// Verify the whole ledger. `progress` gets (leaves done, total).
-pub fn verify(store: &dyn Store, verifier: &NoteVerifier, progress: &mut dyn FnMut(u64, u64)) -> Result<VerifyReport> {
+pub fn verify<S: LedgerStore + Sync + ?Sized>(
+    store: &S,
+    verifier: &NoteVerifier,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<VerifyReport> {
     let size = store.tree_size()?;
     let checkpoints = store.checkpoints()?;
     let mut problems = Vec::new();

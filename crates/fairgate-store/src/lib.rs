@@ -22,4 +22,4 @@ pub mod store;
 pub mod tree;
 
 pub use registry::{Receipt, Registry, RegistryError};
-pub use store::{Store, StoreError};
+pub use store::{AccountStore, KeyStore, LedgerStore, ProjectionStore, Store, StoreError};

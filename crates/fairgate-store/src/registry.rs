@@ -463,4 +463,3 @@ pub struct Batch<'a> {
     /// Portal access codes issued with this batch's registrations, to hand out once.
     access_codes: Vec<(RegistrationNumber, String)>,
 }
-

@@ -411,7 +411,7 @@ fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<UserRow> {
     })
 }
 
-impl Store for SqliteStore {
+impl LedgerStore for SqliteStore {
     fn commit(&self, c: &Commit) -> Result<()> {
         self.write(|conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(be)?;
@@ -533,6 +533,80 @@ impl Store for SqliteStore {
         })
     }
 
+    fn put_checkpoint(&self, cp: &CheckpointRow) -> Result<()> {
+        self.write(|c| {
+            c.execute(
+                "INSERT OR IGNORE INTO checkpoints (size, root, note, signed_at_ms) VALUES (?1, ?2, ?3, ?4)",
+                params![cp.size as i64, &cp.root[..], cp.note, cp.signed_at_ms],
+            )
+            .map(|_| ())
+            .map_err(be)
+        })
+    }
+
+    fn latest_checkpoint(&self) -> Result<Option<CheckpointRow>> {
+        Ok(self.checkpoints_where("ORDER BY size DESC LIMIT 1")?.pop())
+    }
+
+    fn checkpoints(&self) -> Result<Vec<CheckpointRow>> {
+        self.checkpoints_where("ORDER BY size")
+    }
+
+    fn checkpoint_wal(&self) -> Result<()> {
+        self.write(|c| c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).map_err(be))
+    }
+
+    fn places(&self) -> Result<Vec<Place>> {
+        self.read(|c| {
+            let mut st = c.prepare("SELECT code, name, kind, zone FROM places ORDER BY code").map_err(be)?;
+            let rows = st
+                .query_map([], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?))
+                })
+                .map_err(be)?;
+            rows.map(|r| {
+                let (code, name, kind, zone) = r.map_err(be)?;
+                let kind = match kind.as_str() {
+                    "port" => PlaceKind::Port,
+                    "office" => PlaceKind::Office,
+                    other => return Err(StoreError::Corrupt(format!("place {code} has unknown kind {other}"))),
+                };
+                Ok(Place { code, name, kind, zone })
+            })
+            .collect()
+        })
+    }
+
+    fn put_places(&self, places: &[Place]) -> Result<()> {
+        self.write(|c| {
+            let tx = c.transaction().map_err(be)?;
+            for p in places {
+                let kind = match p.kind {
+                    PlaceKind::Port => "port",
+                    PlaceKind::Office => "office",
+                };
+                tx.execute(
+                    "INSERT OR REPLACE INTO places (code, name, kind, zone) VALUES (?1, ?2, ?3, ?4)",
+                    params![p.code, p.name, kind, p.zone],
+                )
+                .map_err(be)?;
+            }
+            tx.commit().map_err(be)
+        })
+    }
+
+    fn meta(&self, key: &str) -> Result<Option<String>> {
+        self.read(|c| c.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional().map_err(be))
+    }
+
+    fn put_meta(&self, key: &str, value: &str) -> Result<()> {
+        self.write(|c| {
+            c.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)", [key, value]).map(|_| ()).map_err(be)
+        })
+    }
+}
+
+impl KeyStore for SqliteStore {
     fn system_key(&self, name: &str) -> Result<Option<Vec<u8>>> {
         self.read(|c| {
             c.query_row("SELECT wrapped FROM system_keys WHERE name = ?1", [name], |r| r.get(0)).optional().map_err(be)
@@ -596,261 +670,6 @@ impl Store for SqliteStore {
                 Ok((no, id.try_into().map_err(|_| StoreError::Corrupt("a subject id is not 16 bytes".into()))?))
             })
             .collect()
-        })
-    }
-
-    fn subjects_by_document(&self, blind: &[u8; 32]) -> Result<Vec<u64>> {
-        self.read(|c| {
-            let mut st = c
-                .prepare_cached("SELECT subject_no FROM p_documents WHERE blind = ?1 ORDER BY subject_no")
-                .map_err(be)?;
-            let rows = st.query_map([&blind[..]], |r| r.get::<_, i64>(0)).map_err(be)?;
-            rows.map(|r| r.map(|n| n as u64).map_err(be)).collect()
-        })
-    }
-
-    fn subject_leaves(&self, subject_no: u64, from: u64) -> Result<Vec<(u64, u16)>> {
-        self.read(|c| {
-            let size = size_of(c)?;
-            let mut st = c
-                .prepare_cached(
-                    "SELECT leaf_index, kind FROM p_subject_leaves
-                     WHERE bucket = ?1 AND subject_no = ?2 AND leaf_index >= ?3 ORDER BY leaf_index",
-                )
-                .map_err(be)?;
-            let mut out = Vec::new();
-            // One index seek per bucket from `from` on.
-            for bucket in (from >> BUCKET_BITS)..size.div_ceil(1 << BUCKET_BITS) {
-                let rows = st
-                    .query_map(params![bucket as i64, subject_no as i64, from as i64], |r| {
-                        Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u16))
-                    })
-                    .map_err(be)?;
-                for r in rows {
-                    out.push(r.map_err(be)?);
-                }
-            }
-            Ok(out)
-        })
-    }
-
-    fn program_leaves(&self) -> Result<Vec<u64>> {
-        self.read(|c| {
-            let mut st = c.prepare_cached("SELECT leaf_index FROM p_program_leaves ORDER BY leaf_index").map_err(be)?;
-            let rows = st.query_map([], |r| r.get::<_, i64>(0)).map_err(be)?;
-            rows.map(|r| r.map(|n| n as u64).map_err(be)).collect()
-        })
-    }
-
-    fn tallies(&self, metric: &str) -> Result<Vec<([String; 3], String, u64)>> {
-        self.read(|c| {
-            let mut st = c
-                .prepare_cached(
-                    "SELECT d1, d2, d3, month, count FROM p_tallies WHERE metric = ?1 ORDER BY month, d1, d2, d3",
-                )
-                .map_err(be)?;
-            let rows = st
-                .query_map([metric], |r| Ok(([r.get(0)?, r.get(1)?, r.get(2)?], r.get(3)?, r.get::<_, i64>(4)? as u64)))
-                .map_err(be)?;
-            rows.map(|r| r.map_err(be)).collect()
-        })
-    }
-
-    fn subjects_by_documents(&self, blinds: &[[u8; 32]]) -> Result<Vec<Vec<u64>>> {
-        self.read(|c| {
-            // One read transaction for the lot: one snapshot, locks taken once.
-            let tx = c.unchecked_transaction().map_err(be)?;
-            let mut st = tx
-                .prepare_cached("SELECT subject_no FROM p_documents WHERE blind = ?1 ORDER BY subject_no")
-                .map_err(be)?;
-            let mut out = vec![Vec::new(); blinds.len()];
-            // In key order: each index page is then read once, in order.
-            for i in key_order(blinds) {
-                let rows = st.query_map([&blinds[i][..]], |r| r.get::<_, i64>(0)).map_err(be)?;
-                out[i] = rows.map(|r| r.map(|n| n as u64).map_err(be)).collect::<Result<Vec<_>>>()?;
-            }
-            Ok(out)
-        })
-    }
-
-    fn registrations_exist(&self, blinds: &[[u8; 32]]) -> Result<Vec<bool>> {
-        self.read(|c| {
-            let tx = c.unchecked_transaction().map_err(be)?;
-            let mut st = tx.prepare_cached("SELECT 1 FROM p_registrations WHERE blind = ?1").map_err(be)?;
-            let mut out = vec![false; blinds.len()];
-            for i in key_order(blinds) {
-                out[i] = st.exists([&blinds[i][..]]).map_err(be)?;
-            }
-            Ok(out)
-        })
-    }
-
-    fn registration_exists(&self, blind: &[u8; 32]) -> Result<bool> {
-        self.read(|c| {
-            c.query_row("SELECT 1 FROM p_registrations WHERE blind = ?1", [&blind[..]], |_| Ok(()))
-                .optional()
-                .map(|o| o.is_some())
-                .map_err(be)
-        })
-    }
-
-    fn subject_count(&self) -> Result<u64> {
-        self.read(|c| {
-            c.query_row("SELECT COUNT(*) FROM p_subjects", [], |r| r.get::<_, i64>(0)).map(|n| n as u64).map_err(be)
-        })
-    }
-
-    fn stay_facts(&self, subject_no: u64) -> Result<Option<(u64, Vec<u8>)>> {
-        self.read(|c| {
-            c.prepare_cached("SELECT through_leaf, sealed FROM p_stay_facts WHERE subject_no = ?1")
-                .map_err(be)?
-                .query_row([subject_no as i64], |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)))
-                .optional()
-                .map_err(be)
-        })
-    }
-
-    fn stay_facts_through(&self) -> Result<u64> {
-        self.read(|c| {
-            c.query_row("SELECT through FROM p_stay_facts_through WHERE one = 1", [], |r| r.get::<_, i64>(0))
-                .optional()
-                .map(|v| v.unwrap_or(0) as u64)
-                .map_err(be)
-        })
-    }
-
-    fn scan_stay_facts(&self, chunk: usize, f: &mut dyn FnMut(Vec<StayFactsRow>) -> bool) -> Result<()> {
-        let chunk = chunk.max(1);
-        self.read(|c| {
-            // One read transaction, so the scan sees one consistent state.
-            let mut st = c
-                .prepare(
-                    "SELECT f.subject_no, k.subject_id, k.data_key, f.through_leaf, f.sealed
-                     FROM p_stay_facts f JOIN subject_keys k ON k.subject_no = f.subject_no
-                     WHERE k.data_key IS NOT NULL ORDER BY f.subject_no",
-                )
-                .map_err(be)?;
-            let mut rows = st.query([]).map_err(be)?;
-            let mut buf = Vec::with_capacity(chunk);
-            while let Some(r) = rows.next().map_err(be)? {
-                let id: Vec<u8> = r.get(1).map_err(be)?;
-                buf.push(StayFactsRow {
-                    subject_no: r.get::<_, i64>(0).map_err(be)? as u64,
-                    subject_id: id
-                        .try_into()
-                        .map_err(|_| StoreError::Corrupt("a subject id is not 16 bytes".into()))?,
-                    data_key: r.get(2).map_err(be)?,
-                    through_leaf: r.get::<_, i64>(3).map_err(be)? as u64,
-                    sealed: r.get(4).map_err(be)?,
-                });
-                if buf.len() == chunk && !f(std::mem::replace(&mut buf, Vec::with_capacity(chunk))) {
-                    return Ok(());
-                }
-            }
-            if !buf.is_empty() {
-                f(buf);
-            }
-            Ok(())
-        })
-    }
-
-    fn erase_access(&self, subject_no: u64, tallies: &[Projection]) -> Result<()> {
-        self.write(|c| {
-            let tx = c.transaction().map_err(be)?;
-            let no = subject_no as i64;
-            tx.execute("UPDATE subject_keys SET access_key = NULL WHERE subject_no = ?1", [no]).map_err(be)?;
-            tx.execute("DELETE FROM p_subject_leaves WHERE subject_no = ?1", [no]).map_err(be)?;
-            insert_projections(&tx, tallies)?;
-            tx.commit().map_err(be)?;
-            c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).map_err(be)?;
-            Ok(())
-        })
-    }
-
-    fn import_through(&self, file: &str) -> Result<Option<u64>> {
-        self.read(|c| {
-            c.query_row("SELECT through FROM p_imports WHERE file = ?1", [file], |r| r.get::<_, i64>(0))
-                .optional()
-                .map(|o| o.map(|n| n as u64))
-                .map_err(be)
-        })
-    }
-
-    fn system_leaves(&self, kind: u16) -> Result<Vec<(u64, String)>> {
-        self.read(|c| {
-            let mut st = c
-                .prepare_cached("SELECT leaf_index, scope FROM p_system_leaves WHERE kind = ?1 ORDER BY leaf_index")
-                .map_err(be)?;
-            let rows = st
-                .query_map([kind as i64], |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, String>(1)?)))
-                .map_err(be)?;
-            rows.map(|r| r.map_err(be)).collect()
-        })
-    }
-
-    fn erase(&self, subjects: &[u64], removals: &[Projection], replace: &[Projection], checkpoint: bool) -> Result<()> {
-        self.write(|c| {
-            let tx = c.transaction().map_err(be)?;
-            {
-                let mut key =
-                    tx.prepare_cached("UPDATE subject_keys SET data_key = NULL WHERE subject_no = ?1").map_err(be)?;
-                let mut stay = tx.prepare_cached("DELETE FROM p_stay_facts WHERE subject_no = ?1").map_err(be)?;
-                let mut comp = tx.prepare_cached("DELETE FROM p_compliance_facts WHERE subject_no = ?1").map_err(be)?;
-                for no in subjects {
-                    let no = *no as i64;
-                    key.execute([no]).map_err(be)?;
-                    stay.execute([no]).map_err(be)?;
-                    comp.execute([no]).map_err(be)?;
-                }
-                if !subjects.is_empty() {
-                    // Sessions are few and short-lived: one pass over them.
-                    let list = subjects.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(",");
-                    tx.execute(&format!("DELETE FROM portal_sessions WHERE subject_no IN ({list})"), []).map_err(be)?;
-                }
-            }
-            remove_projections(&tx, removals)?;
-            insert_projections(&tx, replace)?;
-            tx.commit().map_err(be)?;
-            if checkpoint {
-                // Copy the zeroed pages back into the main file and empty the WAL.
-                c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).map_err(be)?;
-            }
-            Ok(())
-        })
-    }
-
-    fn checkpoint_wal(&self) -> Result<()> {
-        self.write(|c| c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).map_err(be))
-    }
-
-    fn program_subjects(&self, program: &str, after: u64, limit: usize) -> Result<Vec<u64>> {
-        self.read(|c| {
-            let mut st = c
-                .prepare_cached(
-                    "SELECT subject_no FROM p_program_subjects WHERE program = ?1 AND subject_no > ?2 ORDER BY subject_no LIMIT ?3",
-                )
-                .map_err(be)?;
-            let rows = st
-                .query_map(params![program, after as i64, limit as i64], |r| r.get::<_, i64>(0).map(|n| n as u64))
-                .map_err(be)?;
-            rows.map(|r| r.map_err(be)).collect()
-        })
-    }
-
-    fn count_program_subjects(&self, program: &str) -> Result<u64> {
-        self.read(|c| {
-            c.query_row("SELECT COUNT(*) FROM p_program_subjects WHERE program = ?1", [program], |r| r.get::<_, i64>(0))
-                .map(|n| n as u64)
-                .map_err(be)
-        })
-    }
-
-    fn has_program_records(&self, program: &str, subject_no: u64) -> Result<bool> {
-        self.read(|c| {
-            c.prepare_cached("SELECT 1 FROM p_program_subjects WHERE program = ?1 AND subject_no = ?2")
-                .map_err(be)?
-                .exists(params![program, subject_no as i64])
-                .map_err(be)
         })
     }
 
@@ -924,44 +743,256 @@ impl Store for SqliteStore {
         })
     }
 
-    fn portal_code(&self, registration_blind: &[u8; 32]) -> Result<Option<(u64, Vec<u8>)>> {
-        self.read(|c| {
-            c.query_row(
-                "SELECT r.subject_no, c.code_hash FROM p_registrations r JOIN portal_codes c ON c.leaf_index = r.leaf_index
-                 WHERE r.blind = ?1",
-                [&registration_blind[..]],
-                // A BLOB (keyed hash) or, from before, TEXT (an argon2 PHC string).
-                |r| {
-                    let hash = r.get_ref(1)?.as_bytes().map(<[u8]>::to_vec).unwrap_or_default();
-                    Ok((r.get::<_, i64>(0)? as u64, hash))
-                },
-            )
-            .optional()
-            .map_err(be)
-        })
-    }
-
-    fn put_portal_session(&self, hash: &[u8; 32], subject_no: u64, expires_ms: i64) -> Result<()> {
+    fn erase(&self, subjects: &[u64], removals: &[Projection], replace: &[Projection], checkpoint: bool) -> Result<()> {
         self.write(|c| {
-            c.execute(
-                "INSERT INTO portal_sessions (hash, subject_no, expires_ms) VALUES (?1, ?2, ?3)",
-                params![&hash[..], subject_no as i64, expires_ms],
-            )
-            .map(|_| ())
-            .map_err(be)
+            let tx = c.transaction().map_err(be)?;
+            {
+                let mut key =
+                    tx.prepare_cached("UPDATE subject_keys SET data_key = NULL WHERE subject_no = ?1").map_err(be)?;
+                let mut stay = tx.prepare_cached("DELETE FROM p_stay_facts WHERE subject_no = ?1").map_err(be)?;
+                let mut comp = tx.prepare_cached("DELETE FROM p_compliance_facts WHERE subject_no = ?1").map_err(be)?;
+                for no in subjects {
+                    let no = *no as i64;
+                    key.execute([no]).map_err(be)?;
+                    stay.execute([no]).map_err(be)?;
+                    comp.execute([no]).map_err(be)?;
+                }
+                if !subjects.is_empty() {
+                    // Sessions are few and short-lived: one pass over them.
+                    let list = subjects.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(",");
+                    tx.execute(&format!("DELETE FROM portal_sessions WHERE subject_no IN ({list})"), []).map_err(be)?;
+                }
+            }
+            remove_projections(&tx, removals)?;
+            insert_projections(&tx, replace)?;
+            tx.commit().map_err(be)?;
+            if checkpoint {
+                // Copy the zeroed pages back into the main file and empty the WAL.
+                c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).map_err(be)?;
+            }
+            Ok(())
         })
     }
 
-    fn portal_session(&self, hash: &[u8; 32], now_ms: i64) -> Result<Option<u64>> {
+    fn erase_access(&self, subject_no: u64, tallies: &[Projection]) -> Result<()> {
+        self.write(|c| {
+            let tx = c.transaction().map_err(be)?;
+            let no = subject_no as i64;
+            tx.execute("UPDATE subject_keys SET access_key = NULL WHERE subject_no = ?1", [no]).map_err(be)?;
+            tx.execute("DELETE FROM p_subject_leaves WHERE subject_no = ?1", [no]).map_err(be)?;
+            insert_projections(&tx, tallies)?;
+            tx.commit().map_err(be)?;
+            c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).map_err(be)?;
+            Ok(())
+        })
+    }
+}
+
+impl ProjectionStore for SqliteStore {
+    fn subjects_by_document(&self, blind: &[u8; 32]) -> Result<Vec<u64>> {
         self.read(|c| {
-            c.query_row(
-                "SELECT subject_no FROM portal_sessions WHERE hash = ?1 AND expires_ms > ?2",
-                params![&hash[..], now_ms],
-                |r| r.get::<_, i64>(0),
-            )
-            .optional()
-            .map(|o| o.map(|n| n as u64))
-            .map_err(be)
+            let mut st = c
+                .prepare_cached("SELECT subject_no FROM p_documents WHERE blind = ?1 ORDER BY subject_no")
+                .map_err(be)?;
+            let rows = st.query_map([&blind[..]], |r| r.get::<_, i64>(0)).map_err(be)?;
+            rows.map(|r| r.map(|n| n as u64).map_err(be)).collect()
+        })
+    }
+
+    fn subject_leaves(&self, subject_no: u64, from: u64) -> Result<Vec<(u64, u16)>> {
+        self.read(|c| {
+            let size = size_of(c)?;
+            let mut st = c
+                .prepare_cached(
+                    "SELECT leaf_index, kind FROM p_subject_leaves
+                     WHERE bucket = ?1 AND subject_no = ?2 AND leaf_index >= ?3 ORDER BY leaf_index",
+                )
+                .map_err(be)?;
+            let mut out = Vec::new();
+            // One index seek per bucket from `from` on.
+            for bucket in (from >> BUCKET_BITS)..size.div_ceil(1 << BUCKET_BITS) {
+                let rows = st
+                    .query_map(params![bucket as i64, subject_no as i64, from as i64], |r| {
+                        Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u16))
+                    })
+                    .map_err(be)?;
+                for r in rows {
+                    out.push(r.map_err(be)?);
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    fn registration_exists(&self, blind: &[u8; 32]) -> Result<bool> {
+        self.read(|c| {
+            c.query_row("SELECT 1 FROM p_registrations WHERE blind = ?1", [&blind[..]], |_| Ok(()))
+                .optional()
+                .map(|o| o.is_some())
+                .map_err(be)
+        })
+    }
+
+    fn subjects_by_documents(&self, blinds: &[[u8; 32]]) -> Result<Vec<Vec<u64>>> {
+        self.read(|c| {
+            // One read transaction for the lot: one snapshot, locks taken once.
+            let tx = c.unchecked_transaction().map_err(be)?;
+            let mut st = tx
+                .prepare_cached("SELECT subject_no FROM p_documents WHERE blind = ?1 ORDER BY subject_no")
+                .map_err(be)?;
+            let mut out = vec![Vec::new(); blinds.len()];
+            // In key order: each index page is then read once, in order.
+            for i in key_order(blinds) {
+                let rows = st.query_map([&blinds[i][..]], |r| r.get::<_, i64>(0)).map_err(be)?;
+                out[i] = rows.map(|r| r.map(|n| n as u64).map_err(be)).collect::<Result<Vec<_>>>()?;
+            }
+            Ok(out)
+        })
+    }
+
+    fn registrations_exist(&self, blinds: &[[u8; 32]]) -> Result<Vec<bool>> {
+        self.read(|c| {
+            let tx = c.unchecked_transaction().map_err(be)?;
+            let mut st = tx.prepare_cached("SELECT 1 FROM p_registrations WHERE blind = ?1").map_err(be)?;
+            let mut out = vec![false; blinds.len()];
+            for i in key_order(blinds) {
+                out[i] = st.exists([&blinds[i][..]]).map_err(be)?;
+            }
+            Ok(out)
+        })
+    }
+
+    fn program_leaves(&self) -> Result<Vec<u64>> {
+        self.read(|c| {
+            let mut st = c.prepare_cached("SELECT leaf_index FROM p_program_leaves ORDER BY leaf_index").map_err(be)?;
+            let rows = st.query_map([], |r| r.get::<_, i64>(0)).map_err(be)?;
+            rows.map(|r| r.map(|n| n as u64).map_err(be)).collect()
+        })
+    }
+
+    fn tallies(&self, metric: &str) -> Result<Vec<([String; 3], String, u64)>> {
+        self.read(|c| {
+            let mut st = c
+                .prepare_cached(
+                    "SELECT d1, d2, d3, month, count FROM p_tallies WHERE metric = ?1 ORDER BY month, d1, d2, d3",
+                )
+                .map_err(be)?;
+            let rows = st
+                .query_map([metric], |r| Ok(([r.get(0)?, r.get(1)?, r.get(2)?], r.get(3)?, r.get::<_, i64>(4)? as u64)))
+                .map_err(be)?;
+            rows.map(|r| r.map_err(be)).collect()
+        })
+    }
+
+    fn subject_count(&self) -> Result<u64> {
+        self.read(|c| {
+            c.query_row("SELECT COUNT(*) FROM p_subjects", [], |r| r.get::<_, i64>(0)).map(|n| n as u64).map_err(be)
+        })
+    }
+
+    fn stay_facts(&self, subject_no: u64) -> Result<Option<(u64, Vec<u8>)>> {
+        self.read(|c| {
+            c.prepare_cached("SELECT through_leaf, sealed FROM p_stay_facts WHERE subject_no = ?1")
+                .map_err(be)?
+                .query_row([subject_no as i64], |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)))
+                .optional()
+                .map_err(be)
+        })
+    }
+
+    fn stay_facts_through(&self) -> Result<u64> {
+        self.read(|c| {
+            c.query_row("SELECT through FROM p_stay_facts_through WHERE one = 1", [], |r| r.get::<_, i64>(0))
+                .optional()
+                .map(|v| v.unwrap_or(0) as u64)
+                .map_err(be)
+        })
+    }
+
+    fn scan_stay_facts(&self, chunk: usize, f: &mut dyn FnMut(Vec<StayFactsRow>) -> bool) -> Result<()> {
+        let chunk = chunk.max(1);
+        self.read(|c| {
+            // One read transaction, so the scan sees one consistent state.
+            let mut st = c
+                .prepare(
+                    "SELECT f.subject_no, k.subject_id, k.data_key, f.through_leaf, f.sealed
+                     FROM p_stay_facts f JOIN subject_keys k ON k.subject_no = f.subject_no
+                     WHERE k.data_key IS NOT NULL ORDER BY f.subject_no",
+                )
+                .map_err(be)?;
+            let mut rows = st.query([]).map_err(be)?;
+            let mut buf = Vec::with_capacity(chunk);
+            while let Some(r) = rows.next().map_err(be)? {
+                let id: Vec<u8> = r.get(1).map_err(be)?;
+                buf.push(StayFactsRow {
+                    subject_no: r.get::<_, i64>(0).map_err(be)? as u64,
+                    subject_id: id
+                        .try_into()
+                        .map_err(|_| StoreError::Corrupt("a subject id is not 16 bytes".into()))?,
+                    data_key: r.get(2).map_err(be)?,
+                    through_leaf: r.get::<_, i64>(3).map_err(be)? as u64,
+                    sealed: r.get(4).map_err(be)?,
+                });
+                if buf.len() == chunk && !f(std::mem::replace(&mut buf, Vec::with_capacity(chunk))) {
+                    return Ok(());
+                }
+            }
+            if !buf.is_empty() {
+                f(buf);
+            }
+            Ok(())
+        })
+    }
+
+    fn import_through(&self, file: &str) -> Result<Option<u64>> {
+        self.read(|c| {
+            c.query_row("SELECT through FROM p_imports WHERE file = ?1", [file], |r| r.get::<_, i64>(0))
+                .optional()
+                .map(|o| o.map(|n| n as u64))
+                .map_err(be)
+        })
+    }
+
+    fn system_leaves(&self, kind: u16) -> Result<Vec<(u64, String)>> {
+        self.read(|c| {
+            let mut st = c
+                .prepare_cached("SELECT leaf_index, scope FROM p_system_leaves WHERE kind = ?1 ORDER BY leaf_index")
+                .map_err(be)?;
+            let rows = st
+                .query_map([kind as i64], |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, String>(1)?)))
+                .map_err(be)?;
+            rows.map(|r| r.map_err(be)).collect()
+        })
+    }
+
+    fn program_subjects(&self, program: &str, after: u64, limit: usize) -> Result<Vec<u64>> {
+        self.read(|c| {
+            let mut st = c
+                .prepare_cached(
+                    "SELECT subject_no FROM p_program_subjects WHERE program = ?1 AND subject_no > ?2 ORDER BY subject_no LIMIT ?3",
+                )
+                .map_err(be)?;
+            let rows = st
+                .query_map(params![program, after as i64, limit as i64], |r| r.get::<_, i64>(0).map(|n| n as u64))
+                .map_err(be)?;
+            rows.map(|r| r.map_err(be)).collect()
+        })
+    }
+
+    fn count_program_subjects(&self, program: &str) -> Result<u64> {
+        self.read(|c| {
+            c.query_row("SELECT COUNT(*) FROM p_program_subjects WHERE program = ?1", [program], |r| r.get::<_, i64>(0))
+                .map(|n| n as u64)
+                .map_err(be)
+        })
+    }
+
+    fn has_program_records(&self, program: &str, subject_no: u64) -> Result<bool> {
+        self.read(|c| {
+            c.prepare_cached("SELECT 1 FROM p_program_subjects WHERE program = ?1 AND subject_no = ?2")
+                .map_err(be)?
+                .exists(params![program, subject_no as i64])
+                .map_err(be)
         })
     }
 
@@ -1076,75 +1107,9 @@ impl Store for SqliteStore {
             })
         })
     }
+}
 
-    fn put_checkpoint(&self, cp: &CheckpointRow) -> Result<()> {
-        self.write(|c| {
-            c.execute(
-                "INSERT OR IGNORE INTO checkpoints (size, root, note, signed_at_ms) VALUES (?1, ?2, ?3, ?4)",
-                params![cp.size as i64, &cp.root[..], cp.note, cp.signed_at_ms],
-            )
-            .map(|_| ())
-            .map_err(be)
-        })
-    }
-
-    fn latest_checkpoint(&self) -> Result<Option<CheckpointRow>> {
-        Ok(self.checkpoints_where("ORDER BY size DESC LIMIT 1")?.pop())
-    }
-
-    fn checkpoints(&self) -> Result<Vec<CheckpointRow>> {
-        self.checkpoints_where("ORDER BY size")
-    }
-
-    fn places(&self) -> Result<Vec<Place>> {
-        self.read(|c| {
-            let mut st = c.prepare("SELECT code, name, kind, zone FROM places ORDER BY code").map_err(be)?;
-            let rows = st
-                .query_map([], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?))
-                })
-                .map_err(be)?;
-            rows.map(|r| {
-                let (code, name, kind, zone) = r.map_err(be)?;
-                let kind = match kind.as_str() {
-                    "port" => PlaceKind::Port,
-                    "office" => PlaceKind::Office,
-                    other => return Err(StoreError::Corrupt(format!("place {code} has unknown kind {other}"))),
-                };
-                Ok(Place { code, name, kind, zone })
-            })
-            .collect()
-        })
-    }
-
-    fn put_places(&self, places: &[Place]) -> Result<()> {
-        self.write(|c| {
-            let tx = c.transaction().map_err(be)?;
-            for p in places {
-                let kind = match p.kind {
-                    PlaceKind::Port => "port",
-                    PlaceKind::Office => "office",
-                };
-                tx.execute(
-                    "INSERT OR REPLACE INTO places (code, name, kind, zone) VALUES (?1, ?2, ?3, ?4)",
-                    params![p.code, p.name, kind, p.zone],
-                )
-                .map_err(be)?;
-            }
-            tx.commit().map_err(be)
-        })
-    }
-
-    fn meta(&self, key: &str) -> Result<Option<String>> {
-        self.read(|c| c.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional().map_err(be))
-    }
-
-    fn put_meta(&self, key: &str, value: &str) -> Result<()> {
-        self.write(|c| {
-            c.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)", [key, value]).map(|_| ()).map_err(be)
-        })
-    }
-
+impl AccountStore for SqliteStore {
     fn put_user(&self, u: &UserRow) -> Result<()> {
         self.write(|c| {
             let r = c.execute(
@@ -1215,6 +1180,47 @@ impl Store for SqliteStore {
 
     fn delete_credential(&self, hash: &[u8; 32]) -> Result<()> {
         self.write(|c| c.execute("DELETE FROM credentials WHERE hash = ?1", [&hash[..]]).map(|_| ()).map_err(be))
+    }
+
+    fn portal_code(&self, registration_blind: &[u8; 32]) -> Result<Option<(u64, Vec<u8>)>> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT r.subject_no, c.code_hash FROM p_registrations r JOIN portal_codes c ON c.leaf_index = r.leaf_index
+                 WHERE r.blind = ?1",
+                [&registration_blind[..]],
+                // A BLOB (keyed hash) or, from before, TEXT (an argon2 PHC string).
+                |r| {
+                    let hash = r.get_ref(1)?.as_bytes().map(<[u8]>::to_vec).unwrap_or_default();
+                    Ok((r.get::<_, i64>(0)? as u64, hash))
+                },
+            )
+            .optional()
+            .map_err(be)
+        })
+    }
+
+    fn put_portal_session(&self, hash: &[u8; 32], subject_no: u64, expires_ms: i64) -> Result<()> {
+        self.write(|c| {
+            c.execute(
+                "INSERT INTO portal_sessions (hash, subject_no, expires_ms) VALUES (?1, ?2, ?3)",
+                params![&hash[..], subject_no as i64, expires_ms],
+            )
+            .map(|_| ())
+            .map_err(be)
+        })
+    }
+
+    fn portal_session(&self, hash: &[u8; 32], now_ms: i64) -> Result<Option<u64>> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT subject_no FROM portal_sessions WHERE hash = ?1 AND expires_ms > ?2",
+                params![&hash[..], now_ms],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()
+            .map(|o| o.map(|n| n as u64))
+            .map_err(be)
+        })
     }
 }
 

@@ -239,10 +239,16 @@ pub struct ProjectionDigest {
     pub hash: Hash,
 }
 
-/// Persistence for Fairgate. Implementations must make `commit` atomic and durable,
-/// keep leaves append-only, and store nothing but what they are given.
-pub trait Store: Send + Sync {
-    // The ledger.
+/// Persistence for Fairgate, in four roles so that a second implementation (PostgreSQL)
+/// can be written one piece at a time. Implementations must make `commit` atomic and
+/// durable, keep leaves append-only, and store nothing but what they are given.
+pub trait Store: LedgerStore + KeyStore + ProjectionStore + AccountStore + Send + Sync {}
+
+impl<T: LedgerStore + KeyStore + ProjectionStore + AccountStore + Send + Sync> Store for T {}
+
+/// The log itself: leaves, stored tree hashes, signed checkpoints, and the
+/// log's settings (its origin, the places). `commit` is the one write of facts.
+pub trait LedgerStore {
     fn commit(&self, c: &Commit) -> Result<()>;
     fn tree_size(&self) -> Result<u64>;
     fn leaves(&self, start: u64, count: u64) -> Result<Vec<LeafRow>>;
@@ -250,8 +256,20 @@ pub trait Store: Send + Sync {
     fn leaf_hashes(&self, start: u64, count: u64) -> Result<Vec<Hash>>;
     /// Up to `count` stored subtree hashes of `level`, from index `start`.
     fn tree_nodes(&self, level: u32, start: u64, count: u64) -> Result<Vec<Hash>>;
+    fn put_checkpoint(&self, cp: &CheckpointRow) -> Result<()>;
+    fn latest_checkpoint(&self) -> Result<Option<CheckpointRow>>;
+    fn checkpoints(&self) -> Result<Vec<CheckpointRow>>;
+    /// Copy the WAL back into the main file and truncate it.
+    fn checkpoint_wal(&self) -> Result<()>;
+    fn places(&self) -> Result<Vec<Place>>;
+    fn put_places(&self, places: &[Place]) -> Result<()>;
+    fn meta(&self, key: &str) -> Result<Option<String>>;
+    fn put_meta(&self, key: &str, value: &str) -> Result<()>;
+}
 
-    // Keys.
+/// Wrapped keys (system, subject, program) and their destruction: erasure destroys
+/// keys and the readable copies in one transaction, never a leaf.
+pub trait KeyStore {
     fn system_key(&self, name: &str) -> Result<Option<Vec<u8>>>;
     /// Store a wrapped system key unless one of that name exists; returns the stored one.
     fn put_system_key(&self, name: &str, wrapped: &[u8]) -> Result<Vec<u8>>;
@@ -270,17 +288,30 @@ pub trait Store: Send + Sync {
     /// Replace wrapped keys in one transaction, each only if it is still `old`.
     /// Returns how many were replaced.
     fn rewrap(&self, keys: &[Rewrap]) -> Result<u64>;
+    /// Erase in one transaction: destroy the data keys of `subjects` with their sealed
+    /// facts and portal sessions, delete the rows `removals` name (each as
+    /// `apply_projections` would have added it: a tally is taken off, a registration
+    /// takes its portal code along), then apply `replace`. With `checkpoint`, the WAL
+    /// is checkpointed afterwards so freed pages (zeroed by `secure_delete`) leave no
+    /// copy behind. Access-log keys and rows are kept.
+    fn erase(&self, subjects: &[u64], removals: &[Projection], replace: &[Projection], checkpoint: bool) -> Result<()>;
+    /// Destroy a subject's access-log key and the index of their access events, and
+    /// apply `tallies` (their data-use contributions taken off), in one transaction.
+    fn erase_access(&self, subject_no: u64, tallies: &[Projection]) -> Result<()>;
+}
 
-    // Projections.
+/// The projections: rows derived from the ledger (indexes, sealed facts, tallies),
+/// dropped and rebuilt with identical contents.
+pub trait ProjectionStore {
     fn subjects_by_document(&self, blind: &[u8; 32]) -> Result<Vec<u64>>;
     /// A subject's leaves with index `from` or later, as (index, event kind), in order.
     fn subject_leaves(&self, subject_no: u64, from: u64) -> Result<Vec<(u64, u16)>>;
     fn registration_exists(&self, blind: &[u8; 32]) -> Result<bool>;
-    /// [`Store::subjects_by_document`] for many blinds at once (bulk loads).
+    /// [`ProjectionStore::subjects_by_document`] for many blinds at once (bulk loads).
     fn subjects_by_documents(&self, blinds: &[[u8; 32]]) -> Result<Vec<Vec<u64>>> {
         blinds.iter().map(|b| self.subjects_by_document(b)).collect()
     }
-    /// [`Store::registration_exists`] for many blinds at once (bulk loads).
+    /// [`ProjectionStore::registration_exists`] for many blinds at once (bulk loads).
     fn registrations_exist(&self, blinds: &[[u8; 32]]) -> Result<Vec<bool>> {
         blinds.iter().map(|b| self.registration_exists(b)).collect()
     }
@@ -290,7 +321,7 @@ pub trait Store: Send + Sync {
     fn tallies(&self, metric: &str) -> Result<Vec<([String; 3], String, u64)>>;
     fn subject_count(&self) -> Result<u64>;
     /// A subject's sealed stay facts: (through_leaf, sealed), if it has crossings
-    /// before [`Store::stay_facts_through`].
+    /// before [`ProjectionStore::stay_facts_through`].
     fn stay_facts(&self, subject_no: u64) -> Result<Option<(u64, Vec<u8>)>>;
     /// The leaf index before which every crossing is folded into the stay facts
     /// (0 when nothing is).
@@ -298,36 +329,14 @@ pub trait Store: Send + Sync {
     /// Every live subject's stay facts in subject order, handed to `f` in chunks of
     /// up to `chunk` rows; stops early, without error, when `f` returns `false`.
     fn scan_stay_facts(&self, chunk: usize, f: &mut dyn FnMut(Vec<StayFactsRow>) -> bool) -> Result<()>;
-    /// Destroy a subject's access-log key and the index of their access events, and
-    /// apply `tallies` (their data-use contributions taken off), in one transaction.
-    fn erase_access(&self, subject_no: u64, tallies: &[Projection]) -> Result<()>;
     /// The last line of an imported file already in the ledger.
     fn import_through(&self, file: &str) -> Result<Option<u64>>;
     /// Leaves of system events of one kind: (leaf index, scope key), oldest first.
     fn system_leaves(&self, kind: u16) -> Result<Vec<(u64, String)>>;
-    /// Erase in one transaction: destroy the data keys of `subjects` with their sealed
-    /// facts and portal sessions, delete the rows `removals` name (each as
-    /// `apply_projections` would have added it: a tally is taken off, a registration
-    /// takes its portal code along), then apply `replace`. With `checkpoint`, the WAL
-    /// is checkpointed afterwards so freed pages (zeroed by `secure_delete`) leave no
-    /// copy behind. Access-log keys and rows are kept.
-    fn erase(&self, subjects: &[u64], removals: &[Projection], replace: &[Projection], checkpoint: bool) -> Result<()>;
-    /// Copy the WAL back into the main file and truncate it.
-    fn checkpoint_wal(&self) -> Result<()>;
     /// Up to `limit` subjects with records of `program`, numbers above `after`, in order.
     fn program_subjects(&self, program: &str, after: u64, limit: usize) -> Result<Vec<u64>>;
     fn count_program_subjects(&self, program: &str) -> Result<u64>;
     fn has_program_records(&self, program: &str, subject_no: u64) -> Result<bool>;
-    // The registrants' portal: access codes (keyed hashes, written with their
-    // registration by `commit`) by the blind index of the registration number, and
-    // short sessions.
-    /// The subject of a live registration (by the blind index of its number) and the
-    /// stored hash of its access code: 16 bytes of keyed hash, or (codes issued before
-    /// those) the bytes of an argon2 PHC string.
-    fn portal_code(&self, registration_blind: &[u8; 32]) -> Result<Option<(u64, Vec<u8>)>>;
-    fn put_portal_session(&self, hash: &[u8; 32], subject_no: u64, expires_ms: i64) -> Result<()>;
-    /// The subject of a live portal session.
-    fn portal_session(&self, hash: &[u8; 32], now_ms: i64) -> Result<Option<u64>>;
     /// A subject's sealed compliance facts: (through_leaf, sealed).
     fn compliance_facts(&self, subject_no: u64) -> Result<Option<(u64, Vec<u8>)>>;
     /// Every live subject's compliance facts joined with their stay facts, in subject
@@ -336,19 +345,11 @@ pub trait Store: Send + Sync {
     fn drop_projections(&self) -> Result<()>;
     fn apply_projections(&self, rows: &[Projection]) -> Result<()>;
     fn projection_digest(&self) -> Result<ProjectionDigest>;
+}
 
-    // Checkpoints.
-    fn put_checkpoint(&self, cp: &CheckpointRow) -> Result<()>;
-    fn latest_checkpoint(&self) -> Result<Option<CheckpointRow>>;
-    fn checkpoints(&self) -> Result<Vec<CheckpointRow>>;
-
-    // Reference data and settings.
-    fn places(&self) -> Result<Vec<Place>>;
-    fn put_places(&self, places: &[Place]) -> Result<()>;
-    fn meta(&self, key: &str) -> Result<Option<String>>;
-    fn put_meta(&self, key: &str, value: &str) -> Result<()>;
-
-    // Accounts.
+/// Credentials, kept beside the ledger and not in it: staff accounts, API tokens and
+/// web sessions, the registrants' portal codes and sessions.
+pub trait AccountStore {
     fn put_user(&self, user: &UserRow) -> Result<()>;
     fn user_by_name(&self, name: &str) -> Result<Option<UserRow>>;
     fn users(&self) -> Result<Vec<UserRow>>;
@@ -361,4 +362,11 @@ pub trait Store: Send + Sync {
     ) -> Result<()>;
     fn user_by_credential(&self, hash: &[u8; 32], kind: CredentialKind, now_ms: i64) -> Result<Option<UserRow>>;
     fn delete_credential(&self, hash: &[u8; 32]) -> Result<()>;
+    /// The subject of a live registration (by the blind index of its number) and the
+    /// stored hash of its access code: 16 bytes of keyed hash, or (codes issued before
+    /// those) the bytes of an argon2 PHC string.
+    fn portal_code(&self, registration_blind: &[u8; 32]) -> Result<Option<(u64, Vec<u8>)>>;
+    fn put_portal_session(&self, hash: &[u8; 32], subject_no: u64, expires_ms: i64) -> Result<()>;
+    /// The subject of a live portal session.
+    fn portal_session(&self, hash: &[u8; 32], now_ms: i64) -> Result<Option<u64>>;
 }

@@ -8,7 +8,7 @@ use fairgate_ledger::merkle::{Frontier, Hash};
 use fairgate_ledger::proof::{consistency_proof, inclusion_proof, verify_consistency, verify_inclusion};
 use fairgate_store::audit::verify;
 use fairgate_store::sqlite::SqliteStore;
-use fairgate_store::store::{Commit, LeafRow, NodeRow, Store};
+use fairgate_store::store::{Commit, LeafRow, LedgerStore, NodeRow};
 use fairgate_store::tree::{frontier, StoredTree, STORED_LEVEL_STEP};
 use sha2::{Digest, Sha256};
 

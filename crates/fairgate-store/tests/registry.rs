@@ -12,7 +12,7 @@ use fairgate_ledger::keys::SecretKey;
 use fairgate_store::audit::verify;
 use fairgate_store::registry::compliance::RunReport;
 use fairgate_store::sqlite::SqliteStore;
-use fairgate_store::{Registry, RegistryError, Store};
+use fairgate_store::{LedgerStore, ProjectionStore, Registry, RegistryError};
 use jiff::Timestamp;
 
 struct Fixture {

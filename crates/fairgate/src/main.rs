@@ -13,7 +13,7 @@ use fairgate_core::access::Role;
 use fairgate_ledger::checkpoint::NoteVerifier;
 use fairgate_store::datadir::DataDir;
 use fairgate_store::sqlite::SqliteStore;
-use fairgate_store::{Registry, Store};
+use fairgate_store::Registry;
 use rand::RngCore;
 
 #[derive(Parser)]
@@ -357,7 +357,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Demo { travellers } => {
             let o = open(&cli.data, "fairgate.localhost/log")?;
-            if o.store.tree_size()? > 0 {
+            if o.registry.tree_head()?.0 > 0 {
                 bail!(
                     "the database in {} is not empty: demo data is only seeded into an empty one",
                     cli.data.display()
@@ -415,7 +415,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Rebuild => {
             let o = open_existing(&cli.data)?;
-            let bar = progress(o.store.tree_size()?, "rebuilding");
+            let bar = progress(o.registry.tree_head()?.0, "rebuilding");
             let report = o.registry.rebuild(&mut |done, _| bar.set_position(done))?;
             bar.finish_and_clear();
             println!(
@@ -515,7 +515,7 @@ fn rotate_keys(data: &Path, chunk: usize) -> Result<()> {
     let resuming = dir.next_master_key.is_some();
     dir.begin_rotation(&mut rand::rngs::OsRng).context("writing master.key.next")?;
     let o = open_existing(data)?;
-    let bar = progress(o.store.max_subject_no()?, "re-wrapping");
+    let bar = progress(o.registry.subject_count()?, "re-wrapping");
     let report = o.registry.rotate_master(
         jiff::Timestamp::now(),
         &fairgate_core::access::Actor::system("operator"),
@@ -545,7 +545,7 @@ fn rotate_keys(data: &Path, chunk: usize) -> Result<()> {
 fn audit_verify(data: &Path) -> Result<()> {
     let o = open_existing(data)?;
     let verifier = NoteVerifier::parse(&o.registry.verifier_key())?;
-    let bar = progress(o.store.tree_size()?, "verifying");
+    let bar = progress(o.registry.tree_head()?.0, "verifying");
     let report = fairgate_store::audit::verify(o.store.as_ref(), &verifier, &mut |done, _| bar.set_position(done))?;
     bar.finish_and_clear();
     if report.ok() {
@@ -690,13 +690,13 @@ fn serve(data: &Path, listen: &str, demo: bool, origin: &str, secure_cookies: bo
         println!("created data directory {} (master.key and checkpoint.key, mode 0600: back them up)", data.display());
     }
     if demo {
-        if o.store.tree_size()? == 0 && o.store.users()?.is_empty() {
+        if o.registry.tree_head()?.0 == 0 && o.registry.accounts()?.is_empty() {
             demo::seed(&o.registry, 10_000)?;
             demo::accounts(&o.registry)?;
         } else {
             println!("demo data not seeded: the database already holds data (reusing it)");
         }
-    } else if o.store.users()?.is_empty() {
+    } else if o.registry.accounts()?.is_empty() {
         println!("no users yet: create one with `fairgate user add NAME --role officer`");
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;

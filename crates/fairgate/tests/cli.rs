@@ -8,7 +8,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 
 use fairgate_store::sqlite::SqliteStore;
-use fairgate_store::Store;
+use fairgate_store::{LedgerStore, ProjectionStore};
 
 fn fairgate(data: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_fairgate"))

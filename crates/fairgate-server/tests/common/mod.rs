@@ -7,7 +7,7 @@ use fairgate_core::access::Role;
 use fairgate_ledger::keys::SecretKey;
 use fairgate_server::AppState;
 use fairgate_store::sqlite::SqliteStore;
-use fairgate_store::{Registry, Store};
+use fairgate_store::{LedgerStore, Registry, Store};
 use serde_json::{json, Value};
 
 pub struct Server {
