@@ -1,10 +1,12 @@
 //! The `fairgate` binary end to end: accounts, the demo seed, audit verify against
 //! a tampered leaf, rebuild, the absence of plaintext on disk, and `serve --demo`.
 
-use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
+
+mod common;
+use common::{serve, Serving};
 use std::sync::Arc;
 
 use fairgate_store::sqlite::SqliteStore;
@@ -18,17 +20,6 @@ fn fairgate(data: &Path, args: &[&str]) -> Output {
         .env("RUST_LOG", "warn")
         .output()
         .unwrap()
-}
-
-/// A served child process, killed if the test fails before stopping it (a live
-/// server would hold the test's output open and hang the run).
-struct Serving(std::process::Child);
-
-impl Drop for Serving {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 fn text(b: &[u8]) -> String {
@@ -150,30 +141,7 @@ fn the_demo_seed_leaves_no_plaintext_in_the_database_or_its_wal() {
 fn serve_demo_seeds_once_then_reuses_the_data() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("fairgate-data");
-    let start = || {
-        let mut child = Serving(
-            Command::new(env!("CARGO_BIN_EXE_fairgate"))
-                .arg("--data")
-                .arg(&data)
-                .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
-                .env("RUST_LOG", "warn")
-                .stdout(Stdio::piped())
-                .spawn()
-                .unwrap(),
-        );
-        let mut lines = BufReader::new(child.0.stdout.take().unwrap()).lines();
-        let mut seen = Vec::new();
-        let url = loop {
-            let line = lines.next().expect("serve exited before it served").unwrap();
-            seen.push(line.clone());
-            if let Some(rest) = line.strip_prefix("Fairgate is serving on ") {
-                break rest.split_whitespace().next().unwrap().to_string();
-            }
-        };
-        // Keep reading, as a terminal would, until the server exits.
-        std::thread::spawn(move || lines.for_each(drop));
-        (child, url, seen)
-    };
+    let start = || serve(&data, &["--demo"]);
     let (mut child, url, printed) = start();
     let printed = printed.join("\n");
     assert!(printed.contains("seeded 10000 synthetic travellers"), "{printed}");
@@ -588,24 +556,7 @@ fn keys_rotate_runs_beside_a_serving_server_which_keeps_reading_and_writing() {
         .to_string();
     let old_key = std::fs::read_to_string(data.join("master.key")).unwrap();
 
-    let mut child = Serving(
-        Command::new(env!("CARGO_BIN_EXE_fairgate"))
-            .arg("--data")
-            .arg(data)
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let mut lines = BufReader::new(child.0.stdout.take().unwrap()).lines();
-    let url = loop {
-        let line = lines.next().expect("serve exited before it served").unwrap();
-        if let Some(rest) = line.strip_prefix("Fairgate is serving on ") {
-            break rest.split_whitespace().next().unwrap().to_string();
-        }
-    };
-    std::thread::spawn(move || lines.for_each(drop));
+    let (mut child, url, _) = serve(data, &[]);
     let person = r#"{"document": {"kind": "P", "issuing_state": "UTO", "number": "ROT000001", "expires_on": "2031-04-15"}, "surname": "BEFORE", "given_names": "A", "birth_date": "1980-01-01", "sex": "F", "nationality": "UTO"}"#;
     let (st, b) = http(&format!("{url}subjects"), "POST", &token, Some(person));
     assert_eq!(st, 201, "{b}");

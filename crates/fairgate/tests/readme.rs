@@ -5,19 +5,11 @@
 //! for the binary under test. Every HTTP status is recorded, and the sequence must be
 //! the one below: a README step that starts failing (or a new step) fails this test.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-/// A served child process, killed when the test ends, however it ends.
-struct Serving(std::process::Child);
-
-impl Drop for Serving {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+mod common;
+use common::serve;
 
 /// The walkthrough's shell block.
 fn walkthrough(readme: &str) -> String {
@@ -63,26 +55,8 @@ fn the_readme_walkthrough_runs_as_written_against_serve_demo() {
 
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("fairgate-data");
-    let mut child = Serving(
-        Command::new(bin)
-            .arg("--data")
-            .arg(&data)
-            .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let mut lines = BufReader::new(child.0.stdout.take().unwrap()).lines();
-    let mut printed = Vec::new();
-    let url = loop {
-        let line = lines.next().expect("serve exited before it served").unwrap();
-        printed.push(line.clone());
-        if let Some(rest) = line.strip_prefix("Fairgate is serving on ") {
-            break rest.split_whitespace().next().unwrap().trim_end_matches('/').to_string();
-        }
-    };
-    std::thread::spawn(move || lines.for_each(drop));
+    let (child, url, printed) = serve(&data, &["--demo"]);
+    let url = url.trim_end_matches('/').to_string();
     let token = |name: &str| {
         printed
             .iter()
