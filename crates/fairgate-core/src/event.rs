@@ -264,6 +264,47 @@ pub struct ProgramRepealed {
     pub repealed_by: Actor,
 }
 
+/// The person opened their portal with a one-time activation code and chose their
+/// own passphrase. Shown to the person, so an activation they did not make is seen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortalActivated {
+    pub subject: SubjectId,
+    pub at: jiff::Timestamp,
+}
+
+/// A supervisor issued the person a new activation code (the old code and any
+/// portal passphrase are void). Shown to the person, with the reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessCodeReissued {
+    pub subject: SubjectId,
+    pub reason: String,
+    pub by: Actor,
+    pub at: jiff::Timestamp,
+}
+
+/// What happened to a staff account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "change", rename_all = "kebab-case")]
+pub enum AccountChange {
+    Created { role: crate::access::Role, agency: String },
+    RoleChanged { from: crate::access::Role, to: crate::access::Role },
+    Disabled,
+    TokenRotated,
+}
+
+/// A staff account was created, changed or disabled: on the ledger, so who held
+/// which role when (and so separation of duties) can be checked from the log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountChanged {
+    /// The account's pseudonymous id (`u-...`).
+    pub account: String,
+    pub name: String,
+    #[serde(flatten)]
+    pub change: AccountChange,
+    pub by: Actor,
+    pub at: jiff::Timestamp,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
@@ -292,6 +333,9 @@ pub enum Event {
     ExpungementNoticed(ExpungementNoticed),
     MasterKeyRotated(MasterKeyRotated),
     ImportRecorded(ImportRecorded),
+    PortalActivated(PortalActivated),
+    AccessCodeReissued(AccessCodeReissued),
+    AccountChanged(AccountChanged),
 }
 
 /// The only thing about an event that is stored in the clear. Codes are stable forever.
@@ -323,6 +367,9 @@ pub enum EventKind {
     ExpungementNoticed = 23,
     MasterKeyRotated = 24,
     ImportRecorded = 25,
+    PortalActivated = 26,
+    AccessCodeReissued = 27,
+    AccountChanged = 28,
 }
 
 impl EventKind {
@@ -364,6 +411,9 @@ impl EventKind {
             23 => Self::ExpungementNoticed,
             24 => Self::MasterKeyRotated,
             25 => Self::ImportRecorded,
+            26 => Self::PortalActivated,
+            27 => Self::AccessCodeReissued,
+            28 => Self::AccountChanged,
             _ => return None,
         })
     }
@@ -397,6 +447,9 @@ impl Event {
             Event::ExpungementNoticed(_) => EventKind::ExpungementNoticed,
             Event::MasterKeyRotated(_) => EventKind::MasterKeyRotated,
             Event::ImportRecorded(_) => EventKind::ImportRecorded,
+            Event::PortalActivated(_) => EventKind::PortalActivated,
+            Event::AccessCodeReissued(_) => EventKind::AccessCodeReissued,
+            Event::AccountChanged(_) => EventKind::AccountChanged,
         }
     }
     /// The subject this event is about, if it is about a person.
@@ -418,7 +471,10 @@ impl Event {
             Event::CorrectionAnswered(e) => Some(e.subject),
             Event::LawEnforcementRequested(e) => Some(e.subject),
             Event::LawEnforcementDecided(e) => Some(e.subject),
-            Event::ProgramActivated(_)
+            Event::PortalActivated(e) => Some(e.subject),
+            Event::AccessCodeReissued(e) => Some(e.subject),
+            Event::AccountChanged(_)
+            | Event::ProgramActivated(_)
             | Event::ProgramDrafted(_)
             | Event::ProgramSignedOff(_)
             | Event::ProgramRepealed(_)
@@ -492,12 +548,15 @@ mod tests {
             EventKind::ExpungementNoticed,
             EventKind::MasterKeyRotated,
             EventKind::ImportRecorded,
+            EventKind::PortalActivated,
+            EventKind::AccessCodeReissued,
+            EventKind::AccountChanged,
         ] {
             assert_eq!(EventKind::from_code(k.code()), Some(k));
         }
         assert_eq!(EventKind::from_code(0), None);
         // `all` walks the codes without gaps: every kind, once, in order.
         let all: Vec<u16> = EventKind::all().map(EventKind::code).collect();
-        assert_eq!(all, (1..=25).collect::<Vec<u16>>());
+        assert_eq!(all, (1..=28).collect::<Vec<u16>>());
     }
 }

@@ -220,7 +220,10 @@ impl Facts {
             | K::LawEnforcementDecided
             | K::ExpungementNoticed
             | K::MasterKeyRotated
-            | K::ImportRecorded => false,
+            | K::ImportRecorded
+            | K::PortalActivated
+            | K::AccessCodeReissued
+            | K::AccountChanged => false,
         }
     }
 

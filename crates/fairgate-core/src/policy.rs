@@ -76,9 +76,10 @@ actions! {
     ReviewEmergencyAccess = "review-emergency-access": [Approver] "review an emergency law-enforcement access";
     RequestCorrection = "request-correction": [Registrant] "ask for a correction of one's own records";
     AnswerCorrection = "answer-correction": [Supervisor] "answer a correction request";
+    ReissueAccessCode = "reissue-access-code": [Supervisor] "issue a person a new portal activation code, with a reason (shown to the person)";
     Import = "import": [Admin] "import legacy records into a program";
     DesignationStatistics = "designation-statistics": [Auditor] "read designation rates by officer and place (aggregates only)";
-    ManageUsers = "manage-users": [Admin] "add staff accounts";
+    ManageUsers = "manage-users": [Admin] "add, change, disable staff accounts and rotate their tokens";
     RotateKeys = "rotate-keys": [Admin] "rotate the master key";
     RunCompliance = "run-compliance": [Admin] "run the daily compliance run (obligations and notices)";
     RunRetention = "run-retention": [Admin] "erase everyone past their programs' retention rules";

@@ -152,6 +152,9 @@ pub fn kind_name(kind: crate::event::EventKind) -> &'static str {
         K::ExpungementNoticed => "expungement-noticed",
         K::MasterKeyRotated => "master-key-rotated",
         K::ImportRecorded => "import-recorded",
+        K::PortalActivated => "portal-activated",
+        K::AccessCodeReissued => "access-code-reissued",
+        K::AccountChanged => "account-changed",
     }
 }
 
@@ -209,6 +212,9 @@ pub fn for_each_tally<'a>(event: &'a Event, recorded_at: Timestamp, mut f: impl 
         | Event::ExpungementNoticed(_)
         | Event::MasterKeyRotated(_)
         | Event::ImportRecorded(_)
+        | Event::PortalActivated(_)
+        | Event::AccessCodeReissued(_)
+        | Event::AccountChanged(_)
         | Event::ProgramActivated(_)
         | Event::ProgramDrafted(_)
         | Event::ProgramSignedOff(_)

@@ -1,6 +1,6 @@
 //! A subject's timeline: their record folded from the events about them.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::access::Actor;
 use crate::crossing::{Crossing, CrossingFact};
@@ -42,6 +42,27 @@ pub struct Timeline {
     pub designations: Vec<crate::designation::Designation>,
     /// The person's correction requests and their answers.
     pub corrections: Vec<crate::correction::Correction>,
+    /// Portal activations and activation codes re-issued, oldest first: the person
+    /// sees an activation they did not make.
+    pub portal: Vec<PortalEntry>,
+}
+
+/// Something that happened to the person's portal access.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "what", rename_all = "kebab-case")]
+pub enum PortalEntry {
+    /// The portal was opened with an activation code and a passphrase chosen then.
+    Activated { at: jiff::Timestamp },
+    /// A supervisor issued a new activation code, for this reason.
+    CodeReissued { at: jiff::Timestamp, reason: String, by: Actor },
+}
+
+impl PortalEntry {
+    pub fn at(&self) -> jiff::Timestamp {
+        match self {
+            PortalEntry::Activated { at } | PortalEntry::CodeReissued { at, .. } => *at,
+        }
+    }
 }
 
 impl Timeline {
@@ -53,6 +74,7 @@ impl Timeline {
         let mut crossings = Vec::new();
         let mut designations = Vec::new();
         let mut corrections = Vec::new();
+        let mut portal = Vec::new();
         for (leaf_index, event) in events {
             match event {
                 Event::SubjectCreated(e) => created = Some((e.subject, e.person, leaf_index)),
@@ -69,7 +91,12 @@ impl Timeline {
                 }),
                 e @ (Event::SubjectDesignated(_) | Event::DesignationReviewed(_)) => designations.push(e),
                 e @ (Event::CorrectionRequested(_) | Event::CorrectionAnswered(_)) => corrections.push(e),
+                Event::PortalActivated(e) => portal.push(PortalEntry::Activated { at: e.at }),
+                Event::AccessCodeReissued(e) => {
+                    portal.push(PortalEntry::CodeReissued { at: e.at, reason: e.reason, by: e.by })
+                }
                 Event::PersonalDataAccessed(_)
+                | Event::AccountChanged(_)
                 | Event::LawEnforcementRequested(_)
                 | Event::LawEnforcementDecided(_)
                 | Event::NoticeServed(_)
@@ -94,7 +121,8 @@ impl Timeline {
         crossings.sort_by_key(|c| (c.crossing.at, c.leaf_index));
         let designations = crate::designation::fold(&designations);
         let corrections = crate::correction::fold(&corrections);
-        Some(Timeline { id, person, created_leaf_index, registrations, crossings, designations, corrections })
+        portal.sort_by_key(PortalEntry::at);
+        Some(Timeline { id, person, created_leaf_index, registrations, crossings, designations, corrections, portal })
     }
 
     pub fn crossing_facts(&self) -> Vec<CrossingFact> {

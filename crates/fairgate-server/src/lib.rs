@@ -6,7 +6,7 @@
 //! Layers, top to bottom: `routes` (every route and its policy row, the guard, the
 //! app) → feature handlers (`subjects`, `programs`, `compliance`, `designations`,
 //! `expungement`, `law_enforcement`, `portal`, `transparency`, `log`, `web`) →
-//! `auth`, `views`, `json`, `problem`, `logging`. No module imports one above it.
+//! `auth`, `limits`, `views`, `json`, `problem`, `logging`. No module imports one above it.
 
 pub mod auth;
 pub mod compliance;
@@ -14,6 +14,7 @@ pub mod designations;
 pub mod expungement;
 pub mod json;
 pub mod law_enforcement;
+pub mod limits;
 pub mod log;
 pub mod logging;
 pub mod portal;
@@ -57,8 +58,8 @@ pub struct AppState {
     pub overstay_report: Arc<tokio::sync::Mutex<Option<transparency::DailyTable>>>,
     /// The public activity-by-program table, computed at most once per UTC day too.
     pub program_activity_report: Arc<tokio::sync::Mutex<Option<transparency::DailyTable>>>,
-    /// Failed portal sign-ins, for the rate limit.
-    pub portal_failures: portal::Failures,
+    /// Failed sign-ins (staff and portal) and the cap on concurrent password hashing.
+    pub limits: limits::Limits,
     /// The last day the daily compliance run ran for.
     pub compliance_ran: Arc<tokio::sync::Mutex<Option<jiff::civil::Date>>>,
 }
@@ -73,7 +74,7 @@ impl AppState {
             overstay_report: Default::default(),
             program_activity_report: Default::default(),
             compliance_ran: Default::default(),
-            portal_failures: Default::default(),
+            limits: Default::default(),
         }
     }
     /// Use this clock instead of the system's (tests fix or move time).
@@ -125,7 +126,8 @@ pub async fn serve(
             }
         })
     };
-    let result = axum::serve(listener, app(state.clone())).with_graceful_shutdown(shutdown).await;
+    let app = app(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let result = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     signer.abort();
     sign_checkpoint(&state).await;
     result

@@ -1,12 +1,11 @@
-//! The registrants' portal: a person signs in with their registration number and
-//! the access code printed on their receipt, sees every record held on them and
-//! every access to it (when, which agency and role, for what purpose), and
-//! downloads it all. Codes are keyed hashes kept by the registry; failed sign-ins are limited
-//! per registration number. A portal session can only ever reach its own person:
+//! The registrants' portal: a person activates it once with their registration
+//! number and the one-time activation code printed on their receipt, choosing a
+//! passphrase of their own; then signs in with the number and the passphrase, sees
+//! every record held on them and every access to it (when, which agency and role,
+//! for what purpose), and downloads it all. A supervisor can issue a new code (with
+//! a reason the person sees). Failed attempts are limited per registration number
+//! and per address (`limits`), and never with a staff credential on the request. A portal session can only ever reach its own person:
 //! no portal route takes a subject id.
-
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
@@ -24,19 +23,26 @@ use crate::problem::Problem;
 use crate::views::TimelineView;
 use crate::AppState;
 
-/// Failed sign-ins allowed per registration number in [`WINDOW_MINUTES`].
-pub const MAX_FAILURES: u32 = 5;
-pub const WINDOW_MINUTES: i64 = 15;
-
-/// Failed sign-ins by registration number (blind): (count, window start, ms).
-pub type Failures = Arc<Mutex<HashMap<[u8; 32], (u32, i64)>>>;
+pub use crate::limits::WINDOW_MINUTES;
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PortalLogin {
     /// As printed on the receipt, e.g. FG-XXXXX-XXXXX-C.
     pub registration_number: String,
-    /// As printed on the receipt, e.g. K7QM-3XTP-9RWA.
+    /// The passphrase chosen at activation.
+    pub passphrase: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PortalActivation {
+    /// As printed on the receipt, e.g. FG-XXXXX-XXXXX-C.
+    pub registration_number: String,
+    /// The one-time activation code printed on the receipt, e.g. K7QM-3XTP-9RWA.
     pub access_code: String,
+    /// A passphrase of your own, 12 characters or more: you sign in with it from now on.
+    pub passphrase: String,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -46,54 +52,171 @@ pub struct PortalSession {
     pub expires_at: String,
 }
 
-fn refused() -> Problem {
-    Problem::unauthorized("the registration number or the access code is not right: check both on your receipt")
+fn too_many() -> Problem {
+    Problem::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too-many-attempts",
+        "Too many attempts",
+        format!("too many failed attempts for this registration number or from this address: wait {WINDOW_MINUTES} minutes, or ask an office for a new activation code"),
+    )
 }
 
-/// Sign in to the portal with the registration number and access code from the receipt.
-#[utoipa::path(post, path = "/portal/login", tag = "portal", request_body = PortalLogin,
-    responses((status = 200, body = PortalSession), (status = 401, body = Problem), (status = 429, body = Problem)))]
-pub async fn login(
+/// A portal session is opened by the person, never with a member of staff's
+/// credentials: a request that carries a staff token or web session is refused.
+fn refuse_staff(headers: &axum::http::HeaderMap) -> Result<(), Problem> {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().starts_with("Bearer fg_") || v.trim_start().starts_with("Bearer fs_"));
+    let cookie = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.split(';').any(|kv| kv.trim().starts_with(crate::auth::SESSION_COOKIE)));
+    if bearer || cookie {
+        return Err(Problem::forbidden(
+            "staff-credentials",
+            "a portal session is the person's own: it cannot be opened with a staff token or web session. Sign out of the desk (and send no Authorization header) first",
+        ));
+    }
+    Ok(())
+}
+
+/// Open the portal for the first time: the registration number and the one-time
+/// activation code from the receipt, and a passphrase of your own. The code is
+/// void from then on (and 30 days after it was issued). If the portal was already
+/// opened with your code and it was not you, ask an office for a new code: the
+/// activation you did not make stays on your record.
+#[utoipa::path(post, path = "/portal/activate", tag = "portal", request_body = PortalActivation,
+    responses((status = 200, body = PortalSession), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 409, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)))]
+pub async fn activate(
     State(st): State<AppState>,
-    ApiJson(body): ApiJson<PortalLogin>,
+    headers: axum::http::HeaderMap,
+    addr: crate::limits::ClientAddr,
+    ApiJson(body): ApiJson<PortalActivation>,
 ) -> Result<Json<PortalSession>, Problem> {
+    refuse_staff(&headers)?;
     let now = st.now();
     let blind = st.registry.registration_blind(&body.registration_number);
-    {
-        let failures = st.portal_failures.lock().map_err(|_| Problem::internal())?;
-        if let Some((n, since)) = failures.get(&blind) {
-            if *n >= MAX_FAILURES && now.as_millisecond() - since < WINDOW_MINUTES * 60_000 {
-                return Err(Problem::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "too-many-attempts",
-                    "Too many attempts",
-                    format!("too many wrong codes for this registration number: wait {WINDOW_MINUTES} minutes, or ask an office for a new code"),
-                ));
-            }
+    let keys = [crate::limits::Key::Registration(blind), crate::limits::Key::Address(addr.0)];
+    if !st.limits.allowed(&keys, now) {
+        return Err(too_many());
+    }
+    let st2 = st.clone();
+    let secret = st.random::<48>();
+    let outcome = crate::limits::hashing(&st, move || {
+        st2.registry
+            .activate_portal(st2.now(), &body.registration_number, &body.access_code, &body.passphrase, secret)
+            .map_err(Problem::from)
+    })
+    .await?;
+    use fairgate_store::registry::portal::ActivationRefused as R;
+    let session = match outcome {
+        Ok(s) => s,
+        Err(R::Wrong) => {
+            st.limits.failed(&keys, now);
+            return Err(Problem::unauthorized(
+                "the registration number or the activation code is not right: check both on your receipt",
+            ));
         }
+        Err(R::Used(at)) => {
+            return Err(Problem::new(
+                StatusCode::CONFLICT,
+                "already-activated",
+                "Already activated",
+                format!("this activation code was already used (or replaced) on {}: sign in with your passphrase. If you did not activate the portal then, ask an office for a new code; that activation stays on your record", at.round(jiff::Unit::Second).unwrap_or(at)),
+            ))
+        }
+        Err(R::Expired) => {
+            return Err(Problem::new(
+                StatusCode::GONE,
+                "code-expired",
+                "Activation code expired",
+                "this activation code is more than 30 days old: ask an office for a new one",
+            ))
+        }
+    };
+    st.limits.succeeded(&keys);
+    tracing::info!("portal activated");
+    Ok(Json(PortalSession { token: session.token, expires_at: session.expires.to_string() }))
+}
+
+/// Sign in to the portal with a registration number from your receipt and the
+/// passphrase you chose when you activated it.
+#[utoipa::path(post, path = "/portal/login", tag = "portal", request_body = PortalLogin,
+    responses((status = 200, body = PortalSession), (status = 401, body = Problem), (status = 403, body = Problem), (status = 429, body = Problem)))]
+pub async fn login(
+    State(st): State<AppState>,
+    headers: axum::http::HeaderMap,
+    addr: crate::limits::ClientAddr,
+    ApiJson(body): ApiJson<PortalLogin>,
+) -> Result<Json<PortalSession>, Problem> {
+    refuse_staff(&headers)?;
+    let now = st.now();
+    let blind = st.registry.registration_blind(&body.registration_number);
+    let keys = [crate::limits::Key::Registration(blind), crate::limits::Key::Address(addr.0)];
+    if !st.limits.allowed(&keys, now) {
+        return Err(too_many());
     }
     let st2 = st.clone();
     let secret = st.random::<32>();
-    let outcome = blocking(move || {
+    let outcome = crate::limits::hashing(&st, move || {
         st2.registry
-            .portal_sign_in(st2.now(), &body.registration_number, &body.access_code, secret)
+            .portal_sign_in(st2.now(), &body.registration_number, &body.passphrase, secret)
             .map_err(|_| Problem::internal())
     })
     .await?;
     let Some(session) = outcome else {
-        let mut failures = st.portal_failures.lock().map_err(|_| Problem::internal())?;
-        let e = failures.entry(blind).or_insert((0, now.as_millisecond()));
-        if now.as_millisecond() - e.1 >= WINDOW_MINUTES * 60_000 {
-            *e = (0, now.as_millisecond());
-        }
-        e.0 += 1;
-        return Err(refused());
+        st.limits.failed(&keys, now);
+        return Err(Problem::unauthorized(
+            "the registration number or the passphrase is not right, or the portal is not activated yet: activate it at POST /portal/activate with the code on your receipt",
+        ));
     };
-    if let Ok(mut f) = st.portal_failures.lock() {
-        f.remove(&blind);
-    }
+    st.limits.succeeded(&keys);
     tracing::info!("portal sign-in");
     Ok(Json(PortalSession { token: session.token, expires_at: session.expires.to_string() }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReissueInput {
+    /// Why a new code is needed (shown to the person), e.g. "receipt lost".
+    pub reason: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Reissued {
+    pub registration_number: String,
+    /// The new one-time activation code, shown once: print it for the person.
+    pub access_code: String,
+    pub receipt: crate::views::ReceiptView,
+}
+
+/// Issue the person a new portal activation code. Supervisors, with a reason the
+/// person will see. The old code and the person's passphrase are void.
+#[utoipa::path(post, path = "/subjects/{id}/access-code", tag = "portal", request_body = ReissueInput,
+    params(("id" = String, Path, description = "Subject id")),
+    security(("bearer" = [])),
+    responses((status = 201, body = Reissued), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn reissue(
+    State(st): State<AppState>,
+    caller: crate::auth::Caller,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    ApiJson(input): ApiJson<ReissueInput>,
+) -> Result<(StatusCode, Json<Reissued>), Problem> {
+    let id = crate::views::subject_id(&id)?;
+    let ((number, code), receipt) = blocking(move || {
+        st.registry
+            .write(st.now(), |b| b.reissue_access_code(&caller.actor(), id, &input.reason))
+            .map_err(Problem::from)
+    })
+    .await?;
+    tracing::info!(subject = %id, leaf = receipt.leaf_index, "activation code re-issued");
+    Ok((
+        StatusCode::CREATED,
+        Json(Reissued { registration_number: number.to_string(), access_code: code, receipt: receipt.into() }),
+    ))
 }
 
 /// A signed-in registrant: their own subject only.

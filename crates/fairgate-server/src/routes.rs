@@ -116,6 +116,8 @@ pub const ROUTE_POLICY: &[(&str, &str, Guard)] = &[
     ("POST", "/programs/{id}/expunge", Guard::Command(Action::ExpungeProgram)),
     ("GET", "/portal/erasures", Guard::Portal),
     ("POST", "/portal/login", Guard::Public),
+    ("POST", "/portal/activate", Guard::Public),
+    ("POST", "/subjects/{id}/access-code", Guard::Command(Action::ReissueAccessCode)),
     ("GET", "/portal/records", Guard::Portal),
     ("GET", "/portal/disclosures", Guard::Portal),
     ("GET", "/portal/export", Guard::Portal),
@@ -170,7 +172,29 @@ async fn check(st: &AppState, g: Guard, req: &mut Request) -> Result<(), Problem
     if matches!(g, Guard::Public | Guard::Portal) {
         return Ok(());
     }
-    let caller = caller_of(st, req.headers()).await?;
+    // Guessing tokens is limited per address, like guessing passwords.
+    let addr = [crate::limits::Key::Address(crate::limits::ClientAddr::of(req.extensions()).0)];
+    let now = st.now();
+    if !st.limits.allowed(&addr, now) {
+        return Err(Problem::new(
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            "too-many-attempts",
+            "Too many attempts",
+            format!(
+                "too many requests with tokens that are not valid from this address: wait {} minutes",
+                crate::limits::WINDOW_MINUTES
+            ),
+        ));
+    }
+    let caller = match caller_of(st, req.headers()).await {
+        Ok(c) => c,
+        Err(p) => {
+            if req.headers().contains_key(axum::http::header::AUTHORIZATION) {
+                st.limits.failed(&addr, now);
+            }
+            return Err(p);
+        }
+    };
     let actor = caller.actor();
     match g {
         Guard::Command(action) => policy::authorize(&actor, action)?,
@@ -220,6 +244,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(expungement::expunge_program))
         .routes(routes!(portal::erasures))
         .routes(routes!(portal::login))
+        .routes(routes!(portal::activate))
+        .routes(routes!(portal::reissue))
         .routes(routes!(portal::records))
         .routes(routes!(portal::disclosures))
         .routes(routes!(portal::export))

@@ -114,6 +114,10 @@ pub struct TimelineView {
     /// The person's correction requests, their answers and status (open, late, answered).
     #[schema(value_type = Vec<Object>)]
     pub corrections: Vec<serde_json::Value>,
+    /// Portal activations and activation codes re-issued (with the reason), oldest
+    /// first: an activation the person did not make shows here.
+    #[schema(value_type = Vec<Object>)]
+    pub portal: Vec<fairgate_core::timeline::PortalEntry>,
     /// Where this read was logged.
     pub access_receipt: ReceiptView,
 }
@@ -180,6 +184,7 @@ impl TimelineView {
                     v
                 })
                 .collect(),
+            portal: t.portal,
             access_receipt: receipt.into(),
         }
     }

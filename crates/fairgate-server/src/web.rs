@@ -75,6 +75,7 @@ fn cookie(st: &AppState, value: &str, max_age: i64) -> HeaderValue {
 
 pub async fn login_submit(
     State(st): State<AppState>,
+    addr: crate::limits::ClientAddr,
     form: Result<Form<LoginForm>, FormRejection>,
 ) -> Result<Response, Problem> {
     let Ok(Form(form)) = form else {
@@ -82,9 +83,21 @@ pub async fn login_submit(
             (StatusCode::BAD_REQUEST, login_form(Some("Fill in both the user name and the password."))).into_response()
         );
     };
+    let now = st.now();
+    let keys = [crate::limits::Key::account(&form.name), crate::limits::Key::Address(addr.0)];
+    if !st.limits.allowed(&keys, now) {
+        return Ok((
+            StatusCode::TOO_MANY_REQUESTS,
+            login_form(Some(&format!(
+                "Too many failed sign-ins for this account or from this address: wait {} minutes.",
+                crate::limits::WINDOW_MINUTES
+            ))),
+        )
+            .into_response());
+    }
     let st2 = st.clone();
     let secret = st.random::<32>();
-    let outcome = blocking(move || {
+    let outcome = crate::limits::hashing(&st, move || {
         st2.registry.sign_in(st2.now(), form.name.trim(), &form.password, secret).map_err(|e| {
             tracing::error!(error = %e, "login failed");
             Problem::internal()
@@ -92,6 +105,11 @@ pub async fn login_submit(
     })
     .await?
     .map(|(account, session)| (Caller(account), session));
+    if outcome.is_some() {
+        st.limits.succeeded(&keys);
+    } else {
+        st.limits.failed(&keys, now);
+    }
     match outcome {
         Some((caller, session)) => {
             tracing::info!(user = %caller.user_id, "signed in");

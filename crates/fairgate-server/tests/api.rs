@@ -257,6 +257,8 @@ async fn the_openapi_document_matches_the_routes() {
         ("POST", "/programs/{id}/expunge"),
         ("GET", "/portal/erasures"),
         ("POST", "/portal/login"),
+        ("POST", "/portal/activate"),
+        ("POST", "/subjects/{id}/access-code"),
         ("GET", "/portal/records"),
         ("GET", "/portal/disclosures"),
         ("GET", "/portal/export"),

@@ -71,7 +71,10 @@ async fn a_program_is_expunged_after_its_notice_period_and_the_person_is_told_fi
     r["at"] = json!(at);
     let (st, r) = s.post(&s.officer, &format!("/subjects/{id}/registrations"), &r).await;
     assert_eq!(st, 201, "{r}");
-    let login = json!({"registration_number": r["registration_number"], "access_code": r["access_code"]});
+    let number = r["registration_number"].as_str().unwrap().to_string();
+    let (st, _) = activate(&s, &number, r["access_code"].as_str().unwrap(), "a long passphrase of mine").await;
+    assert_eq!(st, 200);
+    let login = json!({"registration_number": number, "passphrase": "a long passphrase of mine"});
 
     let input = json!({"authority": "Repeal order 2026-17", "reason": "The program ended"});
     assert_eq!(s.post(&s.auditor, "/programs/visitor-rereg/expunge/approve", &input).await.0, 409, "still in force");

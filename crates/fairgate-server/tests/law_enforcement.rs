@@ -58,14 +58,8 @@ async fn law_enforcement_reads_need_an_approved_time_limited_grant_and_the_perso
     assert_eq!(read(&s, &id).await.0, 403);
 
     // The person: held accesses show only their date; the unjustified one is marked.
-    let login = s
-        .client
-        .post(s.url("/portal/login"))
-        .json(&json!({"registration_number": number, "access_code": code}))
-        .send()
-        .await
-        .unwrap();
-    let token: Value = login.json().await.unwrap();
+    let (st, token) = activate(&s, &number, &code, "a long passphrase of mine").await;
+    assert_eq!(st, 200);
     let token = token["token"].as_str().unwrap().to_string();
     let d: Value =
         s.client.get(s.url("/portal/disclosures")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();

@@ -21,21 +21,7 @@ async fn registered(s: &Server, number: &str, surname: &str) -> (String, String,
     (id, r["registration_number"].as_str().unwrap().to_string(), code)
 }
 
-async fn login(s: &Server, number: &str, code: &str) -> (u16, Value) {
-    let r = s
-        .client
-        .post(s.url("/portal/login"))
-        .json(&json!({"registration_number": number, "access_code": code}))
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
-}
-
-async fn get(s: &Server, token: &str, path: &str) -> (u16, Value) {
-    let r = s.client.get(s.url(path)).bearer_auth(token).send().await.unwrap();
-    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
-}
+const PASS: &str = "my own long passphrase";
 
 #[tokio::test]
 async fn a_registrant_sees_their_own_records_and_who_looked_and_nobody_elses() {
@@ -45,8 +31,8 @@ async fn a_registrant_sees_their_own_records_and_who_looked_and_nobody_elses() {
     assert_eq!(s.read(&s.officer, Some("border-check"), &format!("/subjects/{a}")).await.0, 200);
     assert_eq!(s.read(&s.auditor, Some("oversight-audit"), &format!("/subjects/{b}")).await.0, 200);
 
-    assert_eq!(login(&s, &a_number, &b_code).await.0, 401, "another person's code");
-    let (st, session) = login(&s, &a_number, &a_code.to_lowercase().replace('-', "")).await;
+    assert_eq!(activate(&s, &a_number, &b_code, PASS).await.0, 401, "another person's code");
+    let (st, session) = activate(&s, &a_number, &a_code.to_lowercase().replace('-', ""), PASS).await;
     assert_eq!(st, 200, "codes are read without case or dashes: {session}");
     let token = session["token"].as_str().unwrap().to_string();
 
@@ -108,16 +94,86 @@ async fn a_registrant_sees_their_own_records_and_who_looked_and_nobody_elses() {
 
     // Wrong codes are limited per registration number, even before the right one.
     for _ in 0..5 {
-        assert_eq!(login(&s, &b_number, "WRONG-CODE-0000").await.0, 401);
+        assert_eq!(activate(&s, &b_number, "WRONG-CODE-0000", PASS).await.0, 401);
     }
-    assert_eq!(login(&s, &b_number, &b_code).await.0, 429);
-    assert_eq!(login(&s, &a_number, &a_code).await.0, 200, "other numbers are not affected");
+    assert_eq!(activate(&s, &b_number, &b_code, PASS).await.0, 429);
+    assert_eq!(portal_login(&s, &a_number, PASS).await.0, 200, "other numbers are not affected");
 
     // Expunged: the portal closes, sessions included.
     let body = json!({"authority": "Order 1", "reason": "Asked by the person"});
     assert_eq!(s.post(&s.auditor, &format!("/subjects/{a}/expunge/approve"), &body).await.0, 201);
     assert_eq!(s.post(&s.admin, &format!("/subjects/{a}/expunge"), &body).await.0, 201);
     assert_eq!(get(&s, &token, "/portal/records").await.0, 401);
-    assert_eq!(login(&s, &a_number, &a_code).await.0, 401);
+    assert_eq!(portal_login(&s, &a_number, PASS).await.0, 401);
+    s.stop().await;
+}
+
+/// Finding 1 of the insider review: the recording officer saw the person's portal
+/// code on the receipt and could sign in as the person. The code is now a one-time
+/// activation code: once the person has chosen their passphrase, the receipt opens
+/// nothing, and an activation the person did not make is on their record.
+#[tokio::test]
+async fn the_officer_holding_the_receipt_cannot_read_anything_once_the_person_has_activated() {
+    let s = start().await;
+    let (id, number, code) = registered(&s, "C0000003", "CHARLIE").await;
+
+    // The person activates; the officer, holding the receipt, then gets nothing.
+    let (st, mine) = activate(&s, &number, &code, PASS).await;
+    assert_eq!(st, 200, "{mine}");
+    let (st, p) = activate(&s, &number, &code, "the officer's passphrase").await;
+    assert_eq!((st, p["type"].as_str()), (409, Some("/problems/already-activated")), "{p}");
+    assert!(p.get("token").is_none());
+    assert_eq!(portal_login(&s, &number, &code).await.0, 401, "the code is not a passphrase");
+    // A staff credential never opens a portal session, even with the right secret.
+    let r = s
+        .client
+        .post(s.url("/portal/login"))
+        .bearer_auth(&s.officer)
+        .json(&json!({"registration_number": number, "passphrase": PASS}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    // A staff token is not a portal session either.
+    assert_eq!(get(&s, &s.officer, "/portal/records").await.0, 401);
+    let token = mine["token"].as_str().unwrap();
+    let (st, me) = get(&s, token, "/portal/records").await;
+    assert_eq!(st, 200);
+    assert_eq!(me["portal"].as_array().unwrap().len(), 1, "one activation: {}", me["portal"]);
+
+    // Now the attack as it was: the officer activates first, with the receipt.
+    let (id2, number2, code2) = registered(&s, "D0000004", "DELTA").await;
+    let (st, stolen) = activate(&s, &number2, &code2, "the officer's passphrase").await;
+    assert_eq!(st, 200);
+    let stolen = stolen["token"].as_str().unwrap().to_string();
+    // The person finds the code used, and when.
+    let (st, p) = activate(&s, &number2, &code2, PASS).await;
+    assert_eq!(st, 409);
+    assert!(p["detail"].as_str().unwrap().contains("ask an office for a new code"), "{p}");
+    // Re-issuing needs a supervisor and a reason; it ends the officer's session.
+    let why = json!({"reason": "the person did not activate the portal themselves"});
+    assert_eq!(s.post(&s.officer, &format!("/subjects/{id2}/access-code"), &why).await.0, 403);
+    assert_eq!(s.post(&s.supervisor, &format!("/subjects/{id2}/access-code"), &json!({"reason": ""})).await.0, 422);
+    let (st, new) = s.post(&s.supervisor, &format!("/subjects/{id2}/access-code"), &why).await;
+    assert_eq!(st, 201, "{new}");
+    assert_eq!(new["registration_number"], number2);
+    assert_eq!(get(&s, &stolen, "/portal/records").await.0, 401, "the officer's session is over");
+    assert_eq!(portal_login(&s, &number2, "the officer's passphrase").await.0, 401);
+    assert_eq!(activate(&s, &number2, &code2, PASS).await.0, 401, "the old code is replaced");
+    let (st, own) = activate(&s, &number2, new["access_code"].as_str().unwrap(), PASS).await;
+    assert_eq!(st, 200);
+    let (_, me) = get(&s, own["token"].as_str().unwrap(), "/portal/records").await;
+    let portal = me["portal"].as_array().unwrap();
+    let what: Vec<&str> = portal.iter().map(|e| e["what"].as_str().unwrap()).collect();
+    assert_eq!(what, ["activated", "code-reissued", "activated"], "the person sees the activation they did not make");
+    assert_eq!(portal[1]["reason"], "the person did not activate the portal themselves");
+    assert_eq!(portal[1]["by"]["role"], "supervisor");
+    let _ = id;
+
+    // An unused code lapses after 30 days.
+    let (_, number3, code3) = registered(&s, "E0000005", "ECHO").await;
+    s.clock_offset.store(31 * 86_400, std::sync::atomic::Ordering::SeqCst);
+    let (st, p) = activate(&s, &number3, &code3, PASS).await;
+    assert_eq!((st, p["type"].as_str()), (410, Some("/problems/code-expired")), "{p}");
     s.stop().await;
 }

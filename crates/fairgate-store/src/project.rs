@@ -32,6 +32,9 @@ pub fn recorded_at(ms: i64) -> jiff::Timestamp {
     jiff::Timestamp::from_millisecond(ms).unwrap_or(jiff::Timestamp::UNIX_EPOCH)
 }
 
+/// The system-leaf scope of staff account changes.
+pub const ACCOUNTS_SCOPE: &str = "accounts";
+
 /// The projection rows of an event other than its tallies (which writers fold per
 /// batch instead: see `Registry`).
 pub fn project_rows(subject_no: u64, leaf_index: u64, event: &Event, blind_key: &SecretKey, out: &mut Vec<Projection>) {
@@ -73,6 +76,9 @@ pub fn project_rows(subject_no: u64, leaf_index: u64, event: &Event, blind_key: 
         Event::MasterKeyRotated(_) => {
             out.push(Projection::SystemLeaf { leaf_index, kind: event.kind().code(), scope: "master-key".into() })
         }
+        Event::AccountChanged(_) => {
+            out.push(Projection::SystemLeaf { leaf_index, kind: event.kind().code(), scope: ACCOUNTS_SCOPE.into() })
+        }
         Event::CrossingRecorded(_)
         | Event::PersonalDataAccessed(_)
         | Event::SubjectDesignated(_)
@@ -86,6 +92,8 @@ pub fn project_rows(subject_no: u64, leaf_index: u64, event: &Event, blind_key: 
         | Event::CorrectionRequested(_)
         | Event::CorrectionAnswered(_)
         | Event::LawEnforcementRequested(_)
-        | Event::LawEnforcementDecided(_) => {}
+        | Event::LawEnforcementDecided(_)
+        | Event::PortalActivated(_)
+        | Event::AccessCodeReissued(_) => {}
     }
 }

@@ -80,6 +80,14 @@ const SCHEMA: &[&str] = &[
     // list of kinds was a copy that had missed them), so the activity-by-program
     // table never counted any: fold everything again at the next compaction.
     "DELETE FROM p_compliance_facts; DELETE FROM p_stay_facts; DELETE FROM p_stay_facts_through;",
+    // 17: access codes become one-time activation codes, void once used or after 30
+    // days (codes already issued count from this step), and the person's own portal
+    // passphrase (argon2id) is kept by subject.
+    "CREATE TABLE portal_codes_v3 (leaf_index INTEGER PRIMARY KEY, code_hash NOT NULL, issued_ms INTEGER NOT NULL, used_ms INTEGER);
+     INSERT INTO portal_codes_v3 SELECT leaf_index, code_hash, CAST(strftime('%s', 'now') AS INTEGER) * 1000, NULL FROM portal_codes;
+     DROP TABLE portal_codes;
+     ALTER TABLE portal_codes_v3 RENAME TO portal_codes;
+     CREATE TABLE portal_accounts (subject_no INTEGER PRIMARY KEY, passphrase TEXT NOT NULL, activated_ms INTEGER NOT NULL);",
 ];
 
 /// The projection tables, in the order they are cleared and digested.
@@ -451,15 +459,33 @@ impl LedgerStore for SqliteStore {
                 }
             }
             insert_projections(&tx, &c.projections)?;
+            for (leaf, at) in &c.portal_void {
+                tx.prepare_cached("UPDATE portal_codes SET used_ms = ?2 WHERE leaf_index = ?1 AND used_ms IS NULL")
+                    .and_then(|mut st| st.execute(params![*leaf as i64, at]))
+                    .map_err(be)?;
+            }
             if !c.portal_codes.is_empty() {
                 let mut code = tx
-                    .prepare_cached("INSERT INTO portal_codes (leaf_index, code_hash) VALUES (?1, ?2)")
+                    .prepare_cached(
+                        "INSERT OR REPLACE INTO portal_codes (leaf_index, code_hash, issued_ms, used_ms) VALUES (?1, ?2, ?3, NULL)",
+                    )
                     .map_err(be)?;
-                // In key order, like the other blind-indexed rows (bulk loads).
                 // Keyed by the registration's leaf: appended in order, like the ledger.
-                for (leaf, hash) in &c.portal_codes {
-                    code.execute(params![*leaf as i64, &hash[..]]).map_err(be)?;
+                for r in &c.portal_codes {
+                    code.execute(params![r.leaf as i64, &r.hash[..], r.issued_ms]).map_err(be)?;
                 }
+            }
+            for (no, account) in &c.portal_accounts {
+                let no = *no as i64;
+                tx.execute("DELETE FROM portal_sessions WHERE subject_no = ?1", [no]).map_err(be)?;
+                match account {
+                    Some((phc, at)) => tx.execute(
+                        "INSERT OR REPLACE INTO portal_accounts (subject_no, passphrase, activated_ms) VALUES (?1, ?2, ?3)",
+                        params![no, phc, at],
+                    ),
+                    None => tx.execute("DELETE FROM portal_accounts WHERE subject_no = ?1", [no]),
+                }
+                .map_err(be)?;
             }
             tx.commit().map_err(be)
         })
@@ -761,6 +787,7 @@ impl KeyStore for SqliteStore {
                     // Sessions are few and short-lived: one pass over them.
                     let list = subjects.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(",");
                     tx.execute(&format!("DELETE FROM portal_sessions WHERE subject_no IN ({list})"), []).map_err(be)?;
+                    tx.execute(&format!("DELETE FROM portal_accounts WHERE subject_no IN ({list})"), []).map_err(be)?;
                 }
             }
             remove_projections(&tx, removals)?;
@@ -1182,17 +1209,44 @@ impl AccountStore for SqliteStore {
         self.write(|c| c.execute("DELETE FROM credentials WHERE hash = ?1", [&hash[..]]).map(|_| ()).map_err(be))
     }
 
-    fn portal_code(&self, registration_blind: &[u8; 32]) -> Result<Option<(u64, Vec<u8>)>> {
+    fn portal_code(&self, registration_blind: &[u8; 32]) -> Result<Option<PortalCode>> {
         self.read(|c| {
             c.query_row(
-                "SELECT r.subject_no, c.code_hash FROM p_registrations r JOIN portal_codes c ON c.leaf_index = r.leaf_index
-                 WHERE r.blind = ?1",
+                "SELECT r.subject_no, c.code_hash, c.issued_ms, c.used_ms FROM p_registrations r
+                 JOIN portal_codes c ON c.leaf_index = r.leaf_index WHERE r.blind = ?1",
                 [&registration_blind[..]],
                 // A BLOB (keyed hash) or, from before, TEXT (an argon2 PHC string).
                 |r| {
-                    let hash = r.get_ref(1)?.as_bytes().map(<[u8]>::to_vec).unwrap_or_default();
-                    Ok((r.get::<_, i64>(0)? as u64, hash))
+                    Ok(PortalCode {
+                        subject_no: r.get::<_, i64>(0)? as u64,
+                        hash: r.get_ref(1)?.as_bytes().map(<[u8]>::to_vec).unwrap_or_default(),
+                        issued_ms: r.get(2)?,
+                        used_ms: r.get(3)?,
+                    })
                 },
+            )
+            .optional()
+            .map_err(be)
+        })
+    }
+
+    fn registration_subject(&self, registration_blind: &[u8; 32]) -> Result<Option<u64>> {
+        self.read(|c| {
+            c.query_row("SELECT subject_no FROM p_registrations WHERE blind = ?1", [&registration_blind[..]], |r| {
+                r.get::<_, i64>(0)
+            })
+            .optional()
+            .map(|o| o.map(|n| n as u64))
+            .map_err(be)
+        })
+    }
+
+    fn portal_account(&self, subject_no: u64) -> Result<Option<(String, i64)>> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT passphrase, activated_ms FROM portal_accounts WHERE subject_no = ?1",
+                [subject_no as i64],
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()
             .map_err(be)
@@ -1273,7 +1327,10 @@ mod tests {
             .unwrap();
         }
         let store = SqliteStore::open(&path).unwrap();
-        assert_eq!(store.portal_code(&blind).unwrap(), Some((3, phc.as_bytes().to_vec())));
+        let code = store.portal_code(&blind).unwrap().unwrap();
+        assert_eq!((code.subject_no, code.hash, code.used_ms), (3, phc.as_bytes().to_vec(), None));
+        // Step 17 starts its 30 days at the migration.
+        assert!(code.issued_ms > 1_700_000_000_000);
         assert_eq!(store.portal_code(&[8u8; 32]).unwrap(), None);
     }
 }

@@ -178,10 +178,35 @@ pub struct Commit {
     /// Subtree hashes the new leaves complete, at the stored levels.
     pub nodes: Vec<NodeRow>,
     pub projections: Vec<Projection>,
-    /// Portal access codes issued with this commit's registrations: (the
-    /// registration's leaf index, keyed hash of the code). Credentials, not facts: a
-    /// rebuild keeps them.
-    pub portal_codes: Vec<(u64, [u8; 16])>,
+    /// Portal activation codes voided by this commit: (the registration's leaf
+    /// index, when). Applied first.
+    pub portal_void: Vec<(u64, i64)>,
+    /// Portal activation codes issued with this commit (with its registrations, or
+    /// re-issued): each replaces any code of the same registration. Credentials, not
+    /// facts: a rebuild keeps them.
+    pub portal_codes: Vec<PortalCodeRow>,
+    /// Portal passphrases set (`Some((argon2 PHC, activated ms))`) or removed (`None`),
+    /// by subject number. Either way the subject's portal sessions end.
+    pub portal_accounts: Vec<(u64, Option<(String, i64)>)>,
+}
+
+/// A portal activation code as stored: the registration it came with, its keyed hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortalCodeRow {
+    pub leaf: u64,
+    pub hash: [u8; 16],
+    pub issued_ms: i64,
+}
+
+/// A registration's activation code, looked up by the registration number's blind index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortalCode {
+    pub subject_no: u64,
+    /// 16 bytes of keyed hash, or (codes issued before those) the bytes of an argon2 PHC string.
+    pub hash: Vec<u8>,
+    pub issued_ms: i64,
+    /// When the code was used or voided (then it never works again).
+    pub used_ms: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -362,10 +387,12 @@ pub trait AccountStore {
     ) -> Result<()>;
     fn user_by_credential(&self, hash: &[u8; 32], kind: CredentialKind, now_ms: i64) -> Result<Option<UserRow>>;
     fn delete_credential(&self, hash: &[u8; 32]) -> Result<()>;
-    /// The subject of a live registration (by the blind index of its number) and the
-    /// stored hash of its access code: 16 bytes of keyed hash, or (codes issued before
-    /// those) the bytes of an argon2 PHC string.
-    fn portal_code(&self, registration_blind: &[u8; 32]) -> Result<Option<(u64, Vec<u8>)>>;
+    /// The activation code of a live registration (by the blind index of its number).
+    fn portal_code(&self, registration_blind: &[u8; 32]) -> Result<Option<PortalCode>>;
+    /// The subject of a live registration (by the blind index of its number).
+    fn registration_subject(&self, registration_blind: &[u8; 32]) -> Result<Option<u64>>;
+    /// The person's portal passphrase (argon2 PHC) and when the portal was activated.
+    fn portal_account(&self, subject_no: u64) -> Result<Option<(String, i64)>>;
     fn put_portal_session(&self, hash: &[u8; 32], subject_no: u64, expires_ms: i64) -> Result<()>;
     /// The subject of a live portal session.
     fn portal_session(&self, hash: &[u8; 32], now_ms: i64) -> Result<Option<u64>>;

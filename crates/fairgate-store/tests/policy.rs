@@ -115,6 +115,7 @@ fn run(reg: &Registry, action: Action, a: &Actor, id: SubjectId) -> Result<(), R
         Action::AnswerCorrection => {
             w(&|b| b.answer_correction(a, id, 1, &from(json!({"corrected": false, "reply": "no"}))))
         }
+        Action::ReissueAccessCode => w(&|b| b.reissue_access_code(a, id, "receipt lost").map(|_| ())),
         Action::Import => reg.import_rows(NOW, a, "nope", "f", Vec::new(), &mut |_, _| true).map(|_| ()),
         Action::DesignationStatistics => reg.designation_stats(a).map(|_| ()),
         Action::ManageUsers => reg
@@ -221,6 +222,8 @@ fn a_registrant_reads_only_their_own_records() {
     ));
 }
 
+const PASS: &str = "a passphrase of my own";
+
 #[test]
 fn a_registration_carries_its_portal_code_in_the_same_commit_on_every_path() {
     let (_dir, reg, id) = registry();
@@ -236,9 +239,16 @@ fn a_registration_carries_its_portal_code_in_the_same_commit_on_every_path() {
         .unwrap();
     let code = code.expect("a code is issued with every registration");
     assert!(receipt.tree_size > 0);
-    let session = reg.portal_sign_in(NOW, number.as_str(), &code.to_lowercase(), [9; 32]).unwrap().unwrap();
+    assert!(reg.activate_portal(NOW, number.as_str(), "AAAA-AAAA-AAAA", PASS, [9; 48]).unwrap().is_err());
+    let session = reg.activate_portal(NOW, number.as_str(), &code.to_lowercase(), PASS, [9; 48]).unwrap().unwrap();
     assert_eq!(reg.portal_subject(NOW, &session.token).unwrap(), Some(id));
-    assert!(reg.portal_sign_in(NOW, number.as_str(), "AAAA-AAAA-AAAA", [9; 32]).unwrap().is_none());
+    // Once: then the code is void, and the passphrase signs in.
+    assert!(matches!(
+        reg.activate_portal(NOW, number.as_str(), &code, PASS, [8; 48]).unwrap(),
+        Err(fairgate_store::registry::portal::ActivationRefused::Used(_))
+    ));
+    assert!(reg.portal_sign_in(NOW, number.as_str(), PASS, [7; 32]).unwrap().is_some());
+    assert!(reg.portal_sign_in(NOW, number.as_str(), "not my passphrase", [7; 32]).unwrap().is_none());
     // A role that may not register gets no registration, so no code: the code exists
     // only inside the registration's commit.
     let auditor = Actor::new("u-aud", Role::Auditor, "test");

@@ -864,7 +864,10 @@ fn an_interrupted_import_resumes_where_it_stopped_and_merges_by_document_number(
     assert_eq!((first.access_codes.len(), second.access_codes.len()), (2000, 3000));
     let (line, number, code) = &second.access_codes[2999];
     assert_eq!(*line, 5001);
-    assert!(f.reg.portal_sign_in(NOW, number, code, [1; 32]).unwrap().is_some(), "the code opens the portal");
+    assert!(
+        f.reg.activate_portal(NOW, number, code, "a passphrase of my own", [1; 48]).unwrap().is_ok(),
+        "the code opens the portal"
+    );
     assert_eq!(first.subjects_created + second.subjects_created, 4500, "a tenth of the rows are second registrations");
     assert_eq!(f.store.subject_count().unwrap(), 4500);
     // A third run finds everything done.

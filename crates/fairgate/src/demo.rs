@@ -315,7 +315,7 @@ pub fn seed(registry: &Registry, n: usize) -> Result<()> {
     println!("seeded {n} synthetic travellers ({} ledger leaves)", seeded.leaves);
     if let Some((number, code)) = seeded.portal_sample {
         println!(
-            "portal sign-in of a synthetic traveller (POST /portal/login): registration {number}, access code {code}"
+            "portal of a synthetic traveller (POST /portal/activate with a passphrase of your choice): registration {number}, access code {code}"
         );
     }
     Ok(())

@@ -182,3 +182,33 @@ pub fn exit(at: &str) -> Value {
 pub fn leak_free_store_check(store: &dyn Store) -> u64 {
     store.tree_size().unwrap()
 }
+
+/// Activate a person's portal with the code from their receipt and a passphrase.
+pub async fn activate(s: &Server, number: &str, code: &str, passphrase: &str) -> (u16, Value) {
+    let r = s
+        .client
+        .post(s.url("/portal/activate"))
+        .json(&json!({"registration_number": number, "access_code": code, "passphrase": passphrase}))
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+}
+
+/// Sign in to an activated portal.
+pub async fn portal_login(s: &Server, number: &str, passphrase: &str) -> (u16, Value) {
+    let r = s
+        .client
+        .post(s.url("/portal/login"))
+        .json(&json!({"registration_number": number, "passphrase": passphrase}))
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+}
+
+/// A GET with a portal (or any bearer) token.
+pub async fn get(s: &Server, token: &str, path: &str) -> (u16, Value) {
+    let r = s.client.get(s.url(path)).bearer_auth(token).send().await.unwrap();
+    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+}

@@ -63,6 +63,20 @@ pub(crate) fn verify_password(password: &str, phc: &str) -> bool {
     PasswordHash::new(phc).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
 }
 
+/// Spend the time of one password check on nothing (for unknown names and
+/// accounts without a password), so that timing does not tell them apart.
+pub(crate) fn spend_a_check(password: &str) {
+    let _ = verify_password(password, DUMMY_HASH);
+}
+
+/// An argon2id hash (PHC string) of a password or passphrase.
+pub(crate) fn hash_password(password: &str, salt: &SaltString) -> Result<String> {
+    Ok(Argon2::default()
+        .hash_password(password.as_bytes(), salt)
+        .map_err(|e| super::corrupt(format!("password hashing failed: {e}")))?
+        .to_string())
+}
+
 fn valid_name(name: &str) -> bool {
     (1..=64).contains(&name.len())
         && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'_'))
@@ -152,10 +166,15 @@ impl Registry {
         secret: [u8; 32],
     ) -> Result<Option<(Account, String)>> {
         let Some(user) = self.store.user_by_name(name)? else {
-            let _ = verify_password(password, DUMMY_HASH);
+            spend_a_check(password);
             return Ok(None);
         };
-        if !user.password_hash.as_deref().is_some_and(|h| verify_password(password, h)) {
+        let Some(hash) = user.password_hash.as_deref() else {
+            // No password (an API-only account): the same time as a wrong one.
+            spend_a_check(password);
+            return Ok(None);
+        };
+        if !verify_password(password, hash) {
             return Ok(None);
         }
         let session = secret_text("fs_", &secret);

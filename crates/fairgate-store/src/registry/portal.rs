@@ -1,6 +1,9 @@
-//! The registrants' portal on the registry: the access code issued with every
-//! registration (in the same commit, whatever path records it), sign-in with the
-//! registration number and that code, portal sessions bound to one person, and the
+//! The registrants' portal on the registry: the one-time activation code issued with
+//! every registration (in the same commit, whatever path records it), activation
+//! (the person chooses a passphrase; the code is then void, as it is after 30 days),
+//! re-issue by a supervisor (a ledger event with a reason, shown to the person),
+//! sign-in with a registration number and the passphrase, portal sessions bound to
+//! one person, and the
 //! accounting of disclosures (every access to a person's record: when, which agency
 //! and role, for what purpose). Reads through the portal are themselves logged,
 //! with the purpose subject-access.
@@ -21,6 +24,34 @@ use crate::project::REGISTRATION_DOMAIN;
 
 /// How long a portal session lasts.
 pub const SESSION_MINUTES: i64 = 30;
+/// How long an activation code stays good if it is not used.
+pub const ACTIVATION_DAYS: i64 = 30;
+/// The shortest portal passphrase.
+pub const MIN_PASSPHRASE_LEN: usize = 12;
+
+/// Why an activation code did not open the portal. Only `Wrong` is said to someone
+/// who does not hold the code; the others are said to its holder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ActivationRefused {
+    /// The number or the code is not right.
+    Wrong,
+    /// The code was used (or voided by a new one) at this time.
+    Used(Timestamp),
+    /// The code is more than 30 days old.
+    Expired,
+}
+
+fn check_passphrase(p: &str) -> Result<()> {
+    let n = p.chars().count();
+    if n < MIN_PASSPHRASE_LEN || n > 1024 {
+        return Err(fairgate_core::Invalid::one(
+            "passphrase",
+            format!("must be {MIN_PASSPHRASE_LEN} to 1024 characters: choose a longer one, e.g. four words"),
+        )
+        .into());
+    }
+    Ok(())
+}
 
 const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
 const CODE_DOMAIN: &str = "portal-access-code";
@@ -79,37 +110,106 @@ impl Registry {
         out
     }
 
-    /// Sign a registrant in with the registration number and access code from their
-    /// receipt. `secret` (32 random bytes from the caller) makes the session token.
-    /// `None` when the number or the code is wrong, or the person's records are gone.
-    pub fn portal_sign_in(
+    /// Open the person's portal: the registration number and the one-time activation
+    /// code from their receipt, and a passphrase the person chooses now (argon2id).
+    /// The code is void from then on, as it is 30 days after it was issued; every
+    /// earlier portal session ends. `secret` (48 random bytes from the caller) makes
+    /// the passphrase's salt and the session token. The activation is a ledger event
+    /// the person sees, so an activation they did not make shows.
+    pub fn activate_portal(
         &self,
         now: Timestamp,
         number: &str,
         code: &str,
+        passphrase: &str,
+        secret: [u8; 48],
+    ) -> Result<std::result::Result<PortalSession, ActivationRefused>> {
+        check_passphrase(passphrase)?;
+        let blind = self.registration_blind(number);
+        let salt =
+            argon2::password_hash::SaltString::encode_b64(&secret[32..]).map_err(|e| super::corrupt(e.to_string()))?;
+        // Hashed before anything is looked up, so that a wrong number, a wrong code
+        // and a right one take the same time.
+        let phc = super::accounts::hash_password(passphrase, &salt)?;
+        let expected = self.code_hash(&blind, code);
+        let Some(found) = self.store.portal_code(&blind)? else { return Ok(Err(ActivationRefused::Wrong)) };
+        if !self.code_matches(&found.hash, &expected, code) {
+            return Ok(Err(ActivationRefused::Wrong));
+        }
+        if let Some(used) = found.used_ms {
+            return Ok(Err(ActivationRefused::Used(Timestamp::from_millisecond(used).map_err(super::corrupt)?)));
+        }
+        if now.as_millisecond() > found.issued_ms + ACTIVATION_DAYS * 86_400_000 {
+            return Ok(Err(ActivationRefused::Expired));
+        }
+        let Some(row) = self.store.subject_keys(found.subject_no)?.filter(|r| r.data_key.is_some()) else {
+            return Ok(Err(ActivationRefused::Wrong));
+        };
+        let id = SubjectId::from_bytes(row.subject_id);
+        let outcome = self.write(now, |b| {
+            // Checked again under the writer: two activations with one code cannot both win.
+            if let Some(used) = b.reg.store.portal_code(&blind)?.and_then(|c| c.used_ms) {
+                return Ok(Err(ActivationRefused::Used(Timestamp::from_millisecond(used).map_err(super::corrupt)?)));
+            }
+            b.activate(id, found.subject_no, phc)?;
+            Ok(Ok(()))
+        })?;
+        match outcome {
+            (Err(refused), _) => Ok(Err(refused)),
+            (Ok(()), _) => {
+                let mut raw = [0u8; 32];
+                raw.copy_from_slice(&secret[..32]);
+                self.open_portal_session(now, found.subject_no, raw).map(Ok)
+            }
+        }
+    }
+
+    /// Does the stored hash of a code match the one presented?
+    fn code_matches(&self, stored: &[u8], expected: &[u8; 16], code: &str) -> bool {
+        if stored.len() == expected.len() {
+            constant_time_eq(stored, expected)
+        } else {
+            // Issued before keyed hashes: an argon2 PHC string.
+            std::str::from_utf8(stored).is_ok_and(|h| super::accounts::verify_password(&normalise_code(code), h))
+        }
+    }
+
+    fn open_portal_session(&self, now: Timestamp, no: u64, secret: [u8; 32]) -> Result<PortalSession> {
+        let token = format!("fgp_{}", hex::encode(secret));
+        let expires = now.as_millisecond() + SESSION_MINUTES * 60_000;
+        self.store.put_portal_session(&super::accounts::hash_secret(&token), no, expires)?;
+        let expires = Timestamp::from_millisecond(expires).map_err(super::corrupt)?;
+        Ok(PortalSession { token, expires })
+    }
+
+    /// Sign a registrant in with a registration number of theirs and the passphrase
+    /// they chose when they activated the portal. `secret` (32 random bytes from the
+    /// caller) makes the session token. `None` when the number or the passphrase is
+    /// wrong, the portal is not activated, or the person's records are gone; all of
+    /// these take the time of one passphrase check.
+    pub fn portal_sign_in(
+        &self,
+        now: Timestamp,
+        number: &str,
+        passphrase: &str,
         secret: [u8; 32],
     ) -> Result<Option<PortalSession>> {
         let blind = self.registration_blind(number);
-        // Computed whether or not the number exists, so timing does not tell which do.
-        let expected = self.code_hash(&blind, code);
-        let Some((no, stored)) = self.store.portal_code(&blind)? else { return Ok(None) };
-        let ok = if stored.len() == expected.len() {
-            constant_time_eq(&stored, &expected)
-        } else {
-            // Issued before keyed hashes: an argon2 PHC string.
-            std::str::from_utf8(&stored).is_ok_and(|h| super::accounts::verify_password(&normalise_code(code), h))
+        let account = match self.store.registration_subject(&blind)? {
+            Some(no) => self.store.portal_account(no)?.map(|(phc, _)| (no, phc)),
+            None => None,
         };
-        if !ok {
+        let Some((no, phc)) = account else {
+            super::accounts::spend_a_check(passphrase);
+            return Ok(None);
+        };
+        if !super::accounts::verify_password(passphrase, &phc) {
             return Ok(None);
         }
         if self.store.subject_keys(no)?.is_none_or(|r| r.data_key.is_none()) {
             return Ok(None);
         }
-        let token = format!("fgp_{}", hex::encode(secret));
-        let expires = now.as_millisecond() + SESSION_MINUTES * 60_000;
-        self.store.put_portal_session(&super::accounts::hash_secret(&token), no, expires)?;
-        let expires = Timestamp::from_millisecond(expires).map_err(super::corrupt)?;
-        Ok(Some(PortalSession { token, expires }))
+        self.open_portal_session(now, no, secret).map(Some)
     }
 
     /// The person a live portal session is bound to. `None` when the session has
@@ -199,14 +299,104 @@ impl Registry {
 }
 
 impl super::Batch<'_> {
-    /// Issue the person's portal access code for a registration just recorded in
+    /// Issue the person's portal activation code for a registration just recorded in
     /// this batch: its keyed hash goes into the same commit.
     pub(super) fn issue_access_code(&mut self, number: &fairgate_core::ids::RegistrationNumber, leaf: u64) {
         use rand::RngCore;
         let code = access_code(self.rng.next_u64());
         let blind = self.reg.registration_blind(number.as_str());
-        self.commit.portal_codes.push((leaf, self.reg.code_hash(&blind, &code)));
+        let issued_ms = self.now().as_millisecond();
+        self.commit.portal_codes.push(crate::store::PortalCodeRow {
+            leaf,
+            hash: self.reg.code_hash(&blind, &code),
+            issued_ms,
+        });
         self.access_codes.push((number.clone(), code));
+    }
+
+    /// The leaf indexes and numbers of the person's registrations, oldest first.
+    fn registration_leaves(&mut self, id: SubjectId) -> Result<Vec<(u64, fairgate_core::ids::RegistrationNumber)>> {
+        let no = self.state(id)?.no;
+        let (_, data) = self.reg.subject_keys_of(id)?;
+        let mut out: Vec<_> = self
+            .reg
+            .subject_events(no, &data, &[EventKind::RegistrationRecorded])?
+            .into_iter()
+            .filter_map(|(leaf, e)| match e {
+                Event::RegistrationRecorded(r) => Some((leaf, r.number)),
+                _ => None,
+            })
+            .collect();
+        out.sort_by_key(|(leaf, _)| *leaf);
+        Ok(out)
+    }
+
+    /// The person activated their portal: the event, every code of theirs void,
+    /// their passphrase set and their earlier sessions ended, in one commit.
+    fn activate(&mut self, id: SubjectId, no: u64, phc: String) -> Result<()> {
+        let at = self.now();
+        let leaves = self.registration_leaves(id)?;
+        let sealer = self.state(id)?.data.clone();
+        self.append(
+            no,
+            super::SLOT_DATA,
+            &sealer,
+            &Event::PortalActivated(fairgate_core::event::PortalActivated { subject: id, at }),
+        )?;
+        for (leaf, _) in leaves {
+            self.commit.portal_void.push((leaf, at.as_millisecond()));
+        }
+        self.commit.portal_accounts.push((no, Some((phc, at.as_millisecond()))));
+        Ok(())
+    }
+
+    /// A supervisor issues the person a new activation code, with a reason the person
+    /// will see: every older code and the portal passphrase are void and the person's
+    /// portal sessions end. Returns the registration number and the new code (for a
+    /// new receipt; shown once).
+    pub fn reissue_access_code(
+        &mut self,
+        actor: &Actor,
+        id: SubjectId,
+        reason: &str,
+    ) -> Result<(fairgate_core::ids::RegistrationNumber, String)> {
+        use rand::RngCore;
+        fairgate_core::policy::authorize(actor, fairgate_core::policy::Action::ReissueAccessCode)?;
+        let reason = super::reason_text(reason)?;
+        let leaves = self.registration_leaves(id)?;
+        let Some((latest, number)) = leaves.last().cloned() else {
+            return Err(super::RegistryError::NotPermitted(
+                "this person has no registration, so no activation code: record a registration first".into(),
+            ));
+        };
+        let (no, sealer) = {
+            let s = self.state(id)?;
+            (s.no, s.data.clone())
+        };
+        let at = self.now();
+        self.append(
+            no,
+            super::SLOT_DATA,
+            &sealer,
+            &Event::AccessCodeReissued(fairgate_core::event::AccessCodeReissued {
+                subject: id,
+                reason,
+                by: actor.clone(),
+                at,
+            }),
+        )?;
+        for (leaf, _) in &leaves {
+            self.commit.portal_void.push((*leaf, at.as_millisecond()));
+        }
+        self.commit.portal_accounts.push((no, None));
+        let code = access_code(self.rng.next_u64());
+        let blind = self.reg.registration_blind(number.as_str());
+        self.commit.portal_codes.push(crate::store::PortalCodeRow {
+            leaf: latest,
+            hash: self.reg.code_hash(&blind, &code),
+            issued_ms: at.as_millisecond(),
+        });
+        Ok((number, code))
     }
 
     /// The access code issued in this batch with registration `number`, to print on
