@@ -174,12 +174,14 @@ pub fn check_sorted_sequence(sorted: &[CrossingFact], new: CrossingFact) -> Resu
         Some(last) if last.at < new.at => sorted.len(),
         _ => sorted.partition_point(|h| h.at < new.at),
     };
-    if let Some(same) = sorted.get(pos).filter(|h| h.at == new.at) {
+    // The refusals below say what is wrong with this crossing, never what is on
+    // record (no times or directions of other crossings): the officer may not have a
+    // purpose to read the person's history, and a refusal is not a logged read.
+    if sorted.get(pos).is_some_and(|h| h.at == new.at) {
         return Err(Invalid::one(
             "at",
             format!(
-                "an {} at exactly {} is already recorded for this subject: one person crosses once at a time",
-                same.direction.as_str(),
+                "another crossing of this person is already recorded at exactly {}: one person crosses once at a time",
                 new.at
             ),
         ));
@@ -193,12 +195,12 @@ pub fn check_sorted_sequence(sorted: &[CrossingFact], new: CrossingFact) -> Resu
         None => Err(Invalid::one("direction", "this exit has no entry before it: record the entry first")),
         Some(b) if b.direction == Direction::Exit => Err(Invalid::one(
             "direction",
-            format!("the crossing before this exit is another exit (at {}): record the entry in between first", b.at),
+            "the crossing recorded before this exit is also an exit: record the entry in between first, or check the time",
         )),
-        Some(b) => match after {
+        Some(_) => match after {
             Some(a) if a.direction == Direction::Exit => Err(Invalid::one(
                 "at",
-                format!("the entry at {} is already closed by the exit at {}: check the time", b.at, a.at),
+                "the entry before this exit is already closed by a later exit: check the time",
             )),
             _ => Ok(pos),
         },

@@ -305,6 +305,31 @@ pub struct AccountChanged {
     pub at: jiff::Timestamp,
 }
 
+/// What became of an attempt to read personal data that disclosed nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AttemptOutcome {
+    /// A lookup that matched nobody the caller may see (whether or not anyone matched
+    /// is not recorded either: a law-enforcement lookup without a grant looks the same).
+    NoMatch,
+    /// Refused by the policy or for want of a law-enforcement grant.
+    Refused,
+}
+
+/// An attempt to read personal data that disclosed nothing: a lookup without a
+/// match, or a refused read. Sealed under the system key and naming no person (not
+/// even the document number asked for), so that every attempt is on record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessAttempted {
+    pub actor: Actor,
+    /// The read, as the policy names it (e.g. `document-lookup`).
+    pub read: String,
+    pub purpose: Purpose,
+    /// What was asked, e.g. `POST /subjects/lookup`.
+    pub request: String,
+    pub outcome: AttemptOutcome,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
@@ -336,6 +361,7 @@ pub enum Event {
     PortalActivated(PortalActivated),
     AccessCodeReissued(AccessCodeReissued),
     AccountChanged(AccountChanged),
+    AccessAttempted(AccessAttempted),
 }
 
 /// The only thing about an event that is stored in the clear. Codes are stable forever.
@@ -370,6 +396,7 @@ pub enum EventKind {
     PortalActivated = 26,
     AccessCodeReissued = 27,
     AccountChanged = 28,
+    AccessAttempted = 29,
 }
 
 impl EventKind {
@@ -414,6 +441,7 @@ impl EventKind {
             26 => Self::PortalActivated,
             27 => Self::AccessCodeReissued,
             28 => Self::AccountChanged,
+            29 => Self::AccessAttempted,
             _ => return None,
         })
     }
@@ -450,6 +478,7 @@ impl Event {
             Event::PortalActivated(_) => EventKind::PortalActivated,
             Event::AccessCodeReissued(_) => EventKind::AccessCodeReissued,
             Event::AccountChanged(_) => EventKind::AccountChanged,
+            Event::AccessAttempted(_) => EventKind::AccessAttempted,
         }
     }
     /// The subject this event is about, if it is about a person.
@@ -474,6 +503,7 @@ impl Event {
             Event::PortalActivated(e) => Some(e.subject),
             Event::AccessCodeReissued(e) => Some(e.subject),
             Event::AccountChanged(_)
+            | Event::AccessAttempted(_)
             | Event::ProgramActivated(_)
             | Event::ProgramDrafted(_)
             | Event::ProgramSignedOff(_)
@@ -551,12 +581,13 @@ mod tests {
             EventKind::PortalActivated,
             EventKind::AccessCodeReissued,
             EventKind::AccountChanged,
+            EventKind::AccessAttempted,
         ] {
             assert_eq!(EventKind::from_code(k.code()), Some(k));
         }
         assert_eq!(EventKind::from_code(0), None);
         // `all` walks the codes without gaps: every kind, once, in order.
         let all: Vec<u16> = EventKind::all().map(EventKind::code).collect();
-        assert_eq!(all, (1..=28).collect::<Vec<u16>>());
+        assert_eq!(all, (1..=29).collect::<Vec<u16>>());
     }
 }

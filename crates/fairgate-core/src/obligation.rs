@@ -223,7 +223,8 @@ impl Facts {
             | K::ImportRecorded
             | K::PortalActivated
             | K::AccessCodeReissued
-            | K::AccountChanged => false,
+            | K::AccountChanged
+            | K::AccessAttempted => false,
         }
     }
 

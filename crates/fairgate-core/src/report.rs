@@ -155,6 +155,7 @@ pub fn kind_name(kind: crate::event::EventKind) -> &'static str {
         K::PortalActivated => "portal-activated",
         K::AccessCodeReissued => "access-code-reissued",
         K::AccountChanged => "account-changed",
+        K::AccessAttempted => "access-attempted",
     }
 }
 
@@ -165,6 +166,13 @@ pub fn for_each_tally<'a>(event: &'a Event, recorded_at: Timestamp, mut f: impl 
     f(TallyRef { metric: Metric::LogEvents, dims: [kind, "", ""], month: month_index(recorded_at) });
     match event {
         Event::PersonalDataAccessed(e) => f(TallyRef {
+            metric: Metric::DataUse,
+            dims: [&e.actor.agency, e.actor.role.as_str(), e.purpose.as_str()],
+            month: month_index(recorded_at),
+        }),
+        // A lookup that found nobody is a use of the system like one that found
+        // someone: the data-use table does not tell them apart.
+        Event::AccessAttempted(e) if e.outcome == crate::event::AttemptOutcome::NoMatch => f(TallyRef {
             metric: Metric::DataUse,
             dims: [&e.actor.agency, e.actor.role.as_str(), e.purpose.as_str()],
             month: month_index(recorded_at),
@@ -215,6 +223,7 @@ pub fn for_each_tally<'a>(event: &'a Event, recorded_at: Timestamp, mut f: impl 
         | Event::PortalActivated(_)
         | Event::AccessCodeReissued(_)
         | Event::AccountChanged(_)
+        | Event::AccessAttempted(_)
         | Event::ProgramActivated(_)
         | Event::ProgramDrafted(_)
         | Event::ProgramSignedOff(_)

@@ -97,6 +97,7 @@ impl Timeline {
                 }
                 Event::PersonalDataAccessed(_)
                 | Event::AccountChanged(_)
+                | Event::AccessAttempted(_)
                 | Event::LawEnforcementRequested(_)
                 | Event::LawEnforcementDecided(_)
                 | Event::NoticeServed(_)

@@ -198,7 +198,23 @@ async fn check(st: &AppState, g: Guard, req: &mut Request) -> Result<(), Problem
     let actor = caller.actor();
     match g {
         Guard::Command(action) => policy::authorize(&actor, action)?,
-        Guard::Read(read) => policy::authorize_read(&actor, read, purpose_of(&caller, req.headers())?)?,
+        Guard::Read(read) => {
+            let purpose = purpose_of(&caller, req.headers())?;
+            if let Err(refusal) = policy::authorize_read(&actor, read, purpose) {
+                // Every attempt is on record, refused ones too (naming nobody).
+                let (st, actor) = (st.clone(), actor.clone());
+                let request = format!(
+                    "{} {}",
+                    req.method(),
+                    req.extensions().get::<MatchedPath>().map(|m| m.as_str()).unwrap_or("")
+                );
+                let _ = tokio::task::spawn_blocking(move || {
+                    st.registry.record_refused_read(st.now(), &actor, read, purpose, &request)
+                })
+                .await;
+                return Err(refusal.into());
+            }
+        }
         _ => {}
     }
     req.extensions_mut().insert(caller);

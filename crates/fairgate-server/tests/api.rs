@@ -6,6 +6,7 @@ mod common;
 use common::*;
 use fairgate_core::ids::RegistrationNumber;
 use serde_json::{json, Value};
+use fairgate_store::LedgerStore;
 
 #[tokio::test]
 async fn an_officer_registers_a_traveller_and_reads_the_timeline() {
@@ -82,7 +83,7 @@ fn assert_problem(status: u16, body: &Value, want_status: u16, field: Option<&st
 }
 
 #[tokio::test]
-async fn reads_need_a_permitted_purpose_and_refusals_log_nothing() {
+async fn reads_need_a_permitted_purpose_and_refusals_disclose_nothing() {
     let s = start().await;
     let id = s.specimen().await;
     let before = s.tree_size().await;
@@ -101,7 +102,14 @@ async fn reads_need_a_permitted_purpose_and_refusals_log_nothing() {
     assert_problem(st, &b, 403, None);
     let (st, b) = s.post(&s.officer, "/subjects/lookup", &json!({"document_number": "L898902C3"})).await;
     assert_problem(st, &b, 403, Some("Fairgate-Purpose"));
-    assert_eq!(s.tree_size().await, before, "refused reads append nothing");
+    // The three refused for their stated purpose are on record, as attempts that name
+    // nobody; requests that state no usable purpose never reached a read.
+    assert_eq!(s.tree_size().await, before + 3, "every refused read is on record");
+    let leaves = s.store.leaves(before, 3).unwrap();
+    for l in &leaves {
+        let kind = fairgate_ledger::leaf::Header::decode(&l.leaf).unwrap().kind;
+        assert_eq!(kind, fairgate_core::event::EventKind::AccessAttempted.code());
+    }
 
     let (st, _) = s.read(&s.auditor, Some("oversight-audit"), &path).await;
     assert_eq!(st, 200);
@@ -109,7 +117,7 @@ async fn reads_need_a_permitted_purpose_and_refusals_log_nothing() {
     assert_eq!(st, 200);
     let (st, _) = s.read(&s.supervisor, Some("compliance-review"), &path).await;
     assert_eq!(st, 200);
-    assert_eq!(s.tree_size().await, before + 3, "each permitted read is logged");
+    assert_eq!(s.tree_size().await, before + 6, "each permitted read is logged");
     s.stop().await;
 }
 

@@ -34,6 +34,8 @@ pub fn recorded_at(ms: i64) -> jiff::Timestamp {
 
 /// The system-leaf scope of staff account changes.
 pub const ACCOUNTS_SCOPE: &str = "accounts";
+/// The system-leaf scope of reads that disclosed nothing (lookups without a match, refusals).
+pub const ATTEMPTS_SCOPE: &str = "attempts";
 
 /// The projection rows of an event other than its tallies (which writers fold per
 /// batch instead: see `Registry`).
@@ -78,6 +80,9 @@ pub fn project_rows(subject_no: u64, leaf_index: u64, event: &Event, blind_key: 
         }
         Event::AccountChanged(_) => {
             out.push(Projection::SystemLeaf { leaf_index, kind: event.kind().code(), scope: ACCOUNTS_SCOPE.into() })
+        }
+        Event::AccessAttempted(_) => {
+            out.push(Projection::SystemLeaf { leaf_index, kind: event.kind().code(), scope: ATTEMPTS_SCOPE.into() })
         }
         Event::CrossingRecorded(_)
         | Event::PersonalDataAccessed(_)

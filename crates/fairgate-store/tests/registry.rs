@@ -109,7 +109,12 @@ fn a_full_registration_reads_back_and_logs_the_read() {
     assert!(receipt.is_some());
     let (none, receipt) =
         f.reg.lookup_document(NOW, &officer(), Purpose::BorderCheck, "X0000000", "POST /subjects/lookup").unwrap();
-    assert!(none.is_empty() && receipt.is_none());
+    // A lookup that finds nobody is logged too, as an attempt that names nobody.
+    let receipt = receipt.expect("every lookup is logged, found or not");
+    assert!(none.is_empty());
+    let leaf = &f.store.leaves(receipt.leaf_index, 1).unwrap()[0];
+    let header = fairgate_ledger::leaf::Header::decode(&leaf.leaf).unwrap();
+    assert_eq!(header.kind, fairgate_core::event::EventKind::AccessAttempted.code());
 }
 
 #[test]

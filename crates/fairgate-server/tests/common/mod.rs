@@ -115,6 +115,20 @@ impl Server {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
+    pub async fn post_for(&self, token: &str, purpose: &str, path: &str, body: &Value) -> (u16, Value) {
+        let r = self
+            .client
+            .post(self.url(path))
+            .bearer_auth(token)
+            .header("Fairgate-Purpose", purpose)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
     pub async fn read(&self, token: &str, purpose: Option<&str>, path: &str) -> (u16, Value) {
         let mut req = self.client.get(self.url(path)).bearer_auth(token);
         if let Some(p) = purpose {

@@ -225,8 +225,7 @@ impl Registry {
         on: Date,
         request: &str,
     ) -> Result<(ObligationsAnswer, Receipt)> {
-        policy::authorize_read(actor, Read::Obligations, purpose)?;
-        policy::own_records(actor, &id)?;
+        self.admit(now, actor, Read::Obligations, purpose, Some(id), request)?;
         let (answer, _) = self.obligations_of(id, on)?;
         let ((), receipt) =
             self.write(now, |b| b.record_access(id, actor, Read::Obligations, purpose, &["obligations"], request))?;
@@ -301,7 +300,8 @@ impl Batch<'_> {
         if matches!(o.state, State::Met | State::Void | State::Excused) {
             return Err(fairgate_core::Invalid::one(
                 "obligation",
-                format!("is {}: there is nothing to excuse", o.state.as_str()),
+                // Its state is the person's record: not quoted in a refusal.
+                "cannot be excused: it is not pending or overdue (its state is in GET /subjects/{id}/obligations, read with a purpose)",
             )
             .into());
         }
@@ -533,8 +533,7 @@ impl Registry {
         key: &str,
         request: &str,
     ) -> Result<(fairgate_core::obligation::NoticeDocument, Receipt)> {
-        policy::authorize_read(actor, Read::Notice, purpose)?;
-        policy::own_records(actor, &id)?;
+        self.admit(now, actor, Read::Notice, purpose, Some(id), request)?;
         let (answer, _) = self.obligations_of(id, utc_day(now))?;
         let o = answer.obligations.iter().find(|o| o.key == key).ok_or_else(|| unknown_obligation(key))?;
         let terms = self.program_terms()?;

@@ -26,12 +26,18 @@ impl Registry {
         Ok(fold(&events))
     }
 
-    /// Refuse a law-enforcement read without a grant in effect for this actor.
+    /// Refuse a law-enforcement read without a grant in effect for this actor. An
+    /// unknown or erased subject is refused in the same words: no grant can exist for
+    /// them, and the refusal must not tell whether they do.
     pub(crate) fn check_law_enforcement(&self, id: SubjectId, actor: &Actor, now: Timestamp) -> Result<()> {
-        let row = self.store.subject_keys_by_id(id.as_bytes())?.ok_or(RegistryError::UnknownSubject(id))?;
-        let (_, access) = self.unwrap_keys(&row)?.ok_or(RegistryError::Erased(id))?;
-        if self.grants(row.subject_no, &access)?.iter().any(|g| g.allows(actor, now)) {
-            return Ok(());
+        let access = match self.store.subject_keys_by_id(id.as_bytes())? {
+            Some(row) => self.unwrap_keys(&row)?.map(|(_, access)| (row.subject_no, access)),
+            None => None,
+        };
+        if let Some((no, access)) = access {
+            if self.grants(no, &access)?.iter().any(|g| g.allows(actor, now)) {
+                return Ok(());
+            }
         }
         Err(RegistryError::NotPermitted(
             "a law-enforcement read needs a grant in effect: request one (POST /subjects/{id}/law-enforcement) and have an approver approve it".into(),

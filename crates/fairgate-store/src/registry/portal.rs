@@ -43,7 +43,7 @@ pub enum ActivationRefused {
 
 fn check_passphrase(p: &str) -> Result<()> {
     let n = p.chars().count();
-    if n < MIN_PASSPHRASE_LEN || n > 1024 {
+    if !(MIN_PASSPHRASE_LEN..=1024).contains(&n) {
         return Err(fairgate_core::Invalid::one(
             "passphrase",
             format!("must be {MIN_PASSPHRASE_LEN} to 1024 characters: choose a longer one, e.g. four words"),

@@ -238,8 +238,7 @@ impl Registry {
         on: jiff::civil::Date,
         request: &str,
     ) -> Result<((StayRule, StayAnswer), Receipt)> {
-        policy::authorize_read(actor, Read::Stay, purpose)?;
-        policy::own_records(actor, &id)?;
+        self.admit(now, actor, Read::Stay, purpose, Some(id), request)?;
         let s = self.stay_of(id, on)?;
         let ((), receipt) = self.write(now, |b| b.record_access(id, actor, Read::Stay, purpose, &["stay"], request))?;
         Ok(((s.rule, s.answer), receipt))

@@ -3,6 +3,7 @@
 //! checked against the policy and logged by `record_access` before it returns.
 
 use super::*;
+use fairgate_core::event::AttemptOutcome;
 
 impl Registry {
     /// A subject's timeline, without any access logging. Private on purpose: every
@@ -37,8 +38,7 @@ impl Registry {
         id: SubjectId,
         request: &str,
     ) -> Result<(Timeline, Receipt)> {
-        policy::authorize_read(actor, Read::Timeline, purpose)?;
-        policy::own_records(actor, &id)?;
+        self.admit(now, actor, Read::Timeline, purpose, Some(id), request)?;
         let timeline = self.load_timeline(id)?;
         let fields = [
             "document",
@@ -66,7 +66,7 @@ impl Registry {
         number: &str,
         request: &str,
     ) -> Result<(Vec<SubjectId>, Option<Receipt>)> {
-        policy::authorize_read(actor, Read::DocumentLookup, purpose)?;
+        self.admit(now, actor, Read::DocumentLookup, purpose, None, request)?;
         let number = document_number("document_number", number).map_err(|e| Invalid(vec![e]))?;
         let blind = blind_index(&self.blind, DOCUMENT_DOMAIN, &number);
         let mut ids = Vec::new();
@@ -77,16 +77,66 @@ impl Registry {
                 }
             }
         }
-        if ids.is_empty() {
-            return Ok((ids, None));
+        if purpose == Purpose::LawEnforcement {
+            // Only people this actor holds a grant for; without one, the answer is the
+            // same whether or not the document is on record.
+            ids.retain(|id| self.check_law_enforcement(*id, actor, now).is_ok());
         }
+        // Every lookup is logged, found or not: a match on each person's access log, no
+        // match as an attempt that names nobody.
         let ((), receipt) = self.write(now, |b| {
+            if ids.is_empty() {
+                b.record_attempt(actor, Read::DocumentLookup, purpose, request, AttemptOutcome::NoMatch)?;
+            }
             for id in &ids {
                 b.record_access(*id, actor, Read::DocumentLookup, purpose, &["subject_id"], request)?;
             }
             Ok(())
         })?;
         Ok((ids, Some(receipt)))
+    }
+
+    /// Log a read that the server's route guard refused before it reached the
+    /// registry (the refusal is the policy's; this only puts it on record).
+    pub fn record_refused_read(
+        &self,
+        now: Timestamp,
+        actor: &Actor,
+        read: Read,
+        purpose: Purpose,
+        request: &str,
+    ) -> Result<Receipt> {
+        Ok(self.write(now, |b| b.record_attempt(actor, read, purpose, request, AttemptOutcome::Refused))?.1)
+    }
+
+    /// The policy's answer to a read of personal data, and for law enforcement the
+    /// grant's, before anything is looked up: an unknown subject is refused like a
+    /// known one, so a refusal does not tell whether the person exists. A refused
+    /// read is logged (as an attempt naming nobody) before the refusal is returned.
+    pub(crate) fn admit(
+        &self,
+        now: Timestamp,
+        actor: &Actor,
+        read: Read,
+        purpose: Purpose,
+        id: Option<SubjectId>,
+        request: &str,
+    ) -> Result<()> {
+        let refusal: Option<RegistryError> = match policy::authorize_read(actor, read, purpose) {
+            Err(r) => Some(r.into()),
+            Ok(()) => match id {
+                Some(id) => match policy::own_records(actor, &id) {
+                    Err(r) => Some(r.into()),
+                    Ok(()) if purpose == Purpose::LawEnforcement => self.check_law_enforcement(id, actor, now).err(),
+                    Ok(()) => None,
+                },
+                None => None,
+            },
+        };
+        let Some(refusal) = refusal else { return Ok(()) };
+        // The refusal stands even if its record cannot be written.
+        let _ = self.write(now, |b| b.record_attempt(actor, read, purpose, request, AttemptOutcome::Refused));
+        Err(refusal)
     }
 }
 
@@ -142,12 +192,13 @@ impl Batch<'_> {
                 reg.program = Some(program);
             }
             Err(_) if reg.voluntary => {}
-            Err(why) => {
+            // Why not is worked out from the person's record, which a refusal must not
+            // quote: the reasons are in GET /subjects/{id}/obligations, a logged read
+            // that needs a purpose.
+            Err(_) => {
                 return Err(Invalid::one(
                     "voluntary",
-                    format!(
-                        "no program in force requires this person to register ({why}); if they register of their own accord, send voluntary: true and the registration is labelled voluntary"
-                    ),
+                    "no program in force requires this person to register (the reasons are in GET /subjects/{id}/obligations, read with a purpose); if they register of their own accord, send voluntary: true and the registration is labelled voluntary",
                 )
                 .into())
             }
@@ -292,6 +343,24 @@ impl Batch<'_> {
     /// Log a read of `subject`'s data as one access event. Every read of personal data
     /// passes here, so the policy is checked here too, exactly: each read also checks it
     /// before it touches anything, and this check keeps a path that forgot from reading.
+    /// Log a read that disclosed nothing (see `Registry::admit`).
+    pub(super) fn record_attempt(
+        &mut self,
+        actor: &Actor,
+        read: Read,
+        purpose: Purpose,
+        request: &str,
+        outcome: AttemptOutcome,
+    ) -> Result<()> {
+        self.append_system(Event::AccessAttempted(fairgate_core::event::AccessAttempted {
+            actor: actor.clone(),
+            read: read.as_str().to_string(),
+            purpose,
+            request: request.to_string(),
+            outcome,
+        }))
+    }
+
     pub(super) fn record_access(
         &mut self,
         subject: SubjectId,
