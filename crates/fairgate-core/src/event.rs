@@ -314,6 +314,9 @@ pub enum AttemptOutcome {
     NoMatch,
     /// Refused by the policy or for want of a law-enforcement grant.
     Refused,
+    /// An analysis over everyone's records that published noised aggregates only
+    /// (it spends the privacy budget: see `program::impact::BUDGET`).
+    Analysis,
 }
 
 /// An attempt to read personal data that disclosed nothing: a lookup without a

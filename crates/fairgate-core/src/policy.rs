@@ -62,7 +62,6 @@ actions! {
     Determine = "determine": [Adjudicator] "record a determination on an obligation";
     ReportChange = "report-change": [Officer, Supervisor] "record a change of address, employer or school";
     ProgramDraft = "program-draft": [Admin] "add a program, or amend one, as a draft";
-    ProgramImpactOverRecords = "program-impact-over-records": [Admin, Auditor] "run a program's impact analysis over the people on record (aggregates only)";
     ProgramSignOff = "program-sign-off": [Auditor] "sign off a draft the impact analysis could not clear";
     ProgramActivate = "program-activate": [Admin] "activate a program version";
     ProgramRepeal = "program-repeal": [Admin] "repeal a program";
@@ -118,6 +117,7 @@ reads! {
     Notice = "notice": [Registration, BorderCheck, ComplianceReview, BenefitAdjudication, OversightAudit, LawEnforcement] "the notice document of an obligation";
     PendingNotices = "pending-notices": [ComplianceReview] "notices issued and not yet served, as documents";
     Disclosures = "disclosures": [SubjectAccess] "who read a person's records and why";
+    ProgramImpact = "program-impact": [OversightAudit] "a program's impact analysis over everyone on record (noised aggregates of 10 or more, within a privacy budget)";
 }
 
 /// The Role × Purpose table: why each role may read personal data. A purpose not

@@ -166,7 +166,9 @@ pub async fn show_program(State(st): State<AppState>, Path(id): Path<String>) ->
 pub struct ProgramSubmission {
     /// The program file (TOML), as in docs/programs.md.
     pub source: String,
-    /// People to analyse the selection over; without it, the registered subjects.
+    /// People to analyse the selection over (JSON objects as in docs/programs.md).
+    /// Required to add a program; without it, `/programs/impact` analyses everyone on
+    /// record (auditors only, noised).
     #[serde(default)]
     #[schema(value_type = Option<Vec<Object>>)]
     pub population: Option<Vec<Person>>,
@@ -210,21 +212,35 @@ pub async fn add_program(
     ))
 }
 
-/// Analyse a program file's selection without recording anything. Any signed-in
-/// role with a `population`; over the registered subjects, administrators and auditors.
+/// Analyse a program file's selection. Over a `population` (exact figures): any
+/// member of staff, recording nothing. Over everyone on record (no `population`):
+/// auditors, with `Fairgate-Purpose: oversight-audit`; the analysis is logged, spends
+/// the privacy budget (10 analyses per 30 days in all), and its figures are noised
+/// with none under 10 (docs/programs.md).
 #[utoipa::path(post, path = "/programs/impact", tag = "programs", request_body = ProgramSubmission, security(("bearer" = [])),
-    responses((status = 200, body = Object), (status = 422, body = Problem)))]
+    params(("Fairgate-Purpose" = Option<String>, Header, description = "oversight-audit, for an analysis over everyone on record")),
+    responses((status = 200, body = Object), (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn program_impact(
     State(st): State<AppState>,
     caller: Caller,
+    headers: axum::http::HeaderMap,
     ApiJson(body): ApiJson<ProgramSubmission>,
 ) -> Result<Json<Impact>, Problem> {
+    if body.population.is_none() {
+        let purpose = crate::auth::purpose_of(&caller, &headers)?;
+        let (impact, receipt) = blocking(move || {
+            st.registry
+                .program_impact_over_records(st.now(), &caller.actor(), purpose, &body.source, "POST /programs/impact")
+                .map_err(Problem::from)
+        })
+        .await?;
+        tracing::info!(leaf = receipt.leaf_index, "impact analysis over the records");
+        return Ok(Json(impact));
+    }
     Ok(Json(
         blocking(move || {
-            let (_, impact, _) = st
-                .registry
-                .program_impact(&caller.actor(), &body.source, body.population.as_deref(), st.today())
-                .map_err(Problem::from)?;
+            let people = body.population.unwrap_or_default();
+            let (_, impact) = st.registry.program_impact(&body.source, &people, st.today()).map_err(Problem::from)?;
             Ok(impact)
         })
         .await?,

@@ -5,8 +5,8 @@ mod common;
 
 use common::*;
 use fairgate_core::ids::RegistrationNumber;
-use serde_json::{json, Value};
 use fairgate_store::LedgerStore;
+use serde_json::{json, Value};
 
 #[tokio::test]
 async fn an_officer_registers_a_traveller_and_reads_the_timeline() {

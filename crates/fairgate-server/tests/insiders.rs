@@ -77,3 +77,70 @@ async fn a_lookup_answers_alike_whether_or_not_the_person_exists_and_is_always_l
     assert_eq!(s.tree_size().await, before + 2, "the refused read is on record");
     s.stop().await;
 }
+
+fn program_between(from: &str, through: &str, min_stay: u32) -> String {
+    format!(
+        "id = \"probe\"\ntitle = \"Probe\"\nlegal_basis = \"Act\"\nstarts = 2026-01-01\nsunset = 2027-12-31\n[selection]\nadmitted_between = [{from}, {through}]\nmin_stay_days = {min_stay}\n"
+    )
+}
+
+/// Finding 3: an administrator ran the impact analysis over live data with no
+/// purpose and no log, narrowed the dates until it held one person, and read that
+/// person's stay from exact totals. Now it is an auditor's read (oversight-audit),
+/// logged, within a budget, and no published figure is under 10.
+#[tokio::test]
+async fn the_impact_analysis_cannot_single_out_one_person() {
+    let s = start().await;
+    // Twelve visitors admitted on 1 June, and the target alone on 20 June.
+    for i in 0..13 {
+        let mut p = specimen();
+        p["document"]["number"] = json!(format!("P{i:07}"));
+        let (st, b) = s.post(&s.officer, "/subjects", &p).await;
+        assert_eq!(st, 201, "{b}");
+        let id = b["id"].as_str().unwrap();
+        let at = if i == 12 { "2026-06-20T10:00:00Z" } else { "2026-06-01T10:00:00Z" };
+        assert_eq!(s.post(&s.officer, &format!("/subjects/{id}/crossings"), &entry(at)).await.0, 201);
+    }
+    let target_only = json!({"source": program_between("2026-06-20", "2026-06-20", 1)});
+    // No purpose, or the wrong role: refused (and the refusal is on record).
+    assert_eq!(s.post(&s.admin, "/programs/impact", &target_only).await.0, 403);
+    assert_eq!(s.post_for(&s.admin, "oversight-audit", "/programs/impact", &target_only).await.0, 403);
+    assert_eq!(s.post(&s.auditor, "/programs/impact", &target_only).await.0, 403, "a purpose is needed");
+
+    // Isolating the target publishes nothing about them.
+    let before = s.tree_size().await;
+    let (st, one) = s.post_for(&s.auditor, "oversight-audit", "/programs/impact", &target_only).await;
+    assert_eq!(st, 200, "{one}");
+    assert_eq!(s.tree_size().await, before + 1, "the analysis is logged");
+    assert_eq!((one["selected"].as_u64(), one["withheld"].clone()), (Some(0), json!(["selected"])), "{one}");
+    assert_eq!(one["noise_scale"], 8.0);
+    // Sweeping the stay threshold over the isolated person: never a figure under 10,
+    // so the step where the target drops out cannot be seen.
+    for stay in [30, 60, 90] {
+        let q = json!({"source": program_between("2026-06-20", "2026-06-20", stay)});
+        let (st, b) = s.post_for(&s.auditor, "oversight-audit", "/programs/impact", &q).await;
+        assert_eq!(st, 200, "{b}");
+        let n = b["selected"].as_u64().unwrap();
+        assert!(n == 0 || n >= 10, "{b}");
+        for g in b["groups"].as_array().unwrap() {
+            let (p, k) = (g["population"].as_u64().unwrap(), g["selected"].as_u64().unwrap());
+            assert!(p >= 10 && (k == 0 || k >= 10), "a small cell is published: {g}");
+        }
+    }
+    // The budget: ten analyses per 30 days in all; the fifth to tenth pass, the
+    // eleventh is refused until the window moves on.
+    let wide = json!({"source": program_between("2026-05-01", "2026-07-01", 1)});
+    for _ in 0..6 {
+        assert_eq!(s.post_for(&s.auditor, "oversight-audit", "/programs/impact", &wide).await.0, 200);
+    }
+    let (st, b) = s.post_for(&s.auditor, "oversight-audit", "/programs/impact", &wide).await;
+    assert_eq!(st, 403, "{b}");
+    assert!(b["detail"].as_str().unwrap().contains("privacy budget"), "{b}");
+    s.clock_offset.store(31 * 86_400, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(s.post_for(&s.auditor, "oversight-audit", "/programs/impact", &wide).await.0, 200);
+    // A population file (about no one on record) is always allowed, and exact.
+    let file = json!({"source": program_between("2026-05-01", "2026-07-01", 1), "population": wt_population()});
+    let (st, b) = s.post(&s.officer, "/programs/impact", &file).await;
+    assert_eq!((st, b.get("noise_scale")), (200, None), "{b}");
+    s.stop().await;
+}

@@ -73,10 +73,11 @@ async fn a_full_registration_logs_no_personal_data() {
     // nationality, sex and birth date; none of it may reach the logs. So does the
     // public report's daily overstay sweep.
     let program = "id = \"log-test\"\ntitle = \"T\"\nlegal_basis = \"Act\"\nstarts = 2026-01-01\nsunset = 2027-01-01\n[selection]\nadmission_class = [\"B-2\"]\n";
-    let (st, b) = s.post(&s.admin, "/programs", &json!({"source": program})).await;
+    let (st, b) = s.post(&s.admin, "/programs", &json!({"source": program, "population": wt_population()})).await;
     assert_eq!(st, 201, "{b}");
-    let (st, _) = s.post(&s.admin, "/programs/impact", &json!({"source": program})).await;
-    assert_eq!(st, 200);
+    assert_eq!(s.post(&s.admin, "/programs/impact", &json!({"source": program})).await.0, 403);
+    let (st, b) = s.post_for(&s.auditor, "oversight-audit", "/programs/impact", &json!({"source": program})).await;
+    assert_eq!(st, 200, "{b}");
     let (st, _) = s.post(&s.officer, "/programs/impact", &json!({"source": program})).await;
     assert_eq!(st, 403, "officers may not analyse the registered subjects");
     assert_eq!(s.client.get(s.url("/transparency.json")).send().await.unwrap().status(), 200);

@@ -1,6 +1,7 @@
 //! How each event maps to projection rows. The same function serves live commits and
 //! `rebuild`, which is why a rebuild gives identical query results.
 
+use fairgate_core::event::AttemptOutcome;
 use fairgate_core::event::Event;
 use fairgate_ledger::keys::{blind_index, SecretKey};
 
@@ -36,6 +37,8 @@ pub fn recorded_at(ms: i64) -> jiff::Timestamp {
 pub const ACCOUNTS_SCOPE: &str = "accounts";
 /// The system-leaf scope of reads that disclosed nothing (lookups without a match, refusals).
 pub const ATTEMPTS_SCOPE: &str = "attempts";
+/// The system-leaf scope of analyses over everyone's records (the privacy budget's ledger).
+pub const ANALYSES_SCOPE: &str = "analyses";
 
 /// The projection rows of an event other than its tallies (which writers fold per
 /// batch instead: see `Registry`).
@@ -81,9 +84,11 @@ pub fn project_rows(subject_no: u64, leaf_index: u64, event: &Event, blind_key: 
         Event::AccountChanged(_) => {
             out.push(Projection::SystemLeaf { leaf_index, kind: event.kind().code(), scope: ACCOUNTS_SCOPE.into() })
         }
-        Event::AccessAttempted(_) => {
-            out.push(Projection::SystemLeaf { leaf_index, kind: event.kind().code(), scope: ATTEMPTS_SCOPE.into() })
-        }
+        Event::AccessAttempted(e) => out.push(Projection::SystemLeaf {
+            leaf_index,
+            kind: event.kind().code(),
+            scope: if e.outcome == AttemptOutcome::Analysis { ANALYSES_SCOPE } else { ATTEMPTS_SCOPE }.into(),
+        }),
         Event::CrossingRecorded(_)
         | Event::PersonalDataAccessed(_)
         | Event::SubjectDesignated(_)

@@ -93,9 +93,6 @@ fn run(reg: &Registry, action: Action, a: &Actor, id: SubjectId) -> Result<(), R
             w(&|b| b.report_change(a, id, &from(json!({"change": "address", "changed_on": "2026-09-01"}))))
         }
         Action::ProgramDraft => reg.add_program(NOW, a, program, Some(&[])).map(|_| ()),
-        Action::ProgramImpactOverRecords => {
-            reg.program_impact(a, program, None, NOW.to_zoned(jiff::tz::TimeZone::UTC).date()).map(|_| ())
-        }
         Action::ProgramSignOff => w(&|b| b.sign_off_program(a, "nope", None, "fine").map(|_| ())),
         Action::ProgramActivate => w(&|b| b.activate_program(a, "nope", None).map(|_| ())),
         Action::ProgramRepeal => w(&|b| b.repeal_program(a, "nope", "done").map(|_| ())),
@@ -175,6 +172,15 @@ fn read(reg: &Registry, r: Read, a: &Actor, purpose: Purpose, id: SubjectId) -> 
             reg.read_pending_notices(NOW, a, on, "t").map(|_| ())
         }
         Read::Disclosures if purpose == Purpose::SubjectAccess => reg.read_disclosures(NOW, a, id, "t").map(|_| ()),
+        Read::ProgramImpact => reg
+            .program_impact_over_records(
+                NOW,
+                a,
+                purpose,
+                "id = \"nope\"\ntitle = \"T\"\nlegal_basis = \"A\"\nstarts = 2026-01-01\nsunset = 2027-01-01\n[selection]\n",
+                "t",
+            )
+            .map(|_| ()),
         Read::Clearance | Read::PendingNotices | Read::Disclosures => return None,
     })
 }

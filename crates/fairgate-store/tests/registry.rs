@@ -369,8 +369,8 @@ fn programs_go_through_drafts_sign_off_activation_and_repeal_and_rebuild() {
     let source = "id = \"visitor-entry-exit\"\ntitle = \"Visitor entry-exit registration\"\nlegal_basis = \"Demo Act s. 1\"\nstarts = 2026-01-01\nsunset = 2030-12-31\n[selection]\nadmission_class = [\"WT\"]\n";
     let spec = compile(source).unwrap();
     let today = NOW.to_zoned(jiff::tz::TimeZone::UTC).date();
-    let people = f.reg.impact_population(today).unwrap();
-    assert_eq!(people.len(), 2, "the seeded subjects");
+    // Two people: too few for the analysis to clear the program on its own.
+    let people = vec![fairgate_core::program::impact::Person::default(); 2];
     let impact = analyse(&spec.selection, &people, today);
     let admin = Actor::new("u-admin", Role::Admin, "test");
     let auditor = Actor::new("u-aud", Role::Auditor, "test");

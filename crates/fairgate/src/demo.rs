@@ -85,6 +85,34 @@ pub struct Traveller {
     pub designated: bool,
 }
 
+impl Traveller {
+    /// The traveller as an impact analysis sees them: nationality, sex, birth date,
+    /// and the admission and length of their latest entry (up to `on`).
+    pub fn as_person(&self, on: Date) -> fairgate_core::program::impact::Person {
+        use fairgate_core::crossing::Direction;
+        let entry = self.crossings.iter().filter(|c| c.direction == Direction::Entry).max_by_key(|c| c.at);
+        let admitted_on = entry.map(|c| c.at.to_zoned(jiff::tz::TimeZone::UTC).date());
+        let left = entry.and_then(|e| {
+            self.crossings
+                .iter()
+                .filter(|c| c.direction == Direction::Exit && c.at > e.at)
+                .map(|c| c.at.to_zoned(jiff::tz::TimeZone::UTC).date())
+                .min()
+        });
+        let stay_days = admitted_on.map(|a| (left.unwrap_or(on) - a).get_days().max(0) as u32 + 1);
+        fairgate_core::program::impact::Person {
+            nationality: self.person.nationality.clone(),
+            sex: format!("{:?}", self.person.sex),
+            birth_date: Some(self.person.birth_date),
+            admission_class: entry.and_then(|c| c.admission_class.clone()),
+            purpose_of_admission: None,
+            admitted_on,
+            stay_days,
+            designated: self.designated,
+        }
+    }
+}
+
 fn pick<'a>(rng: &mut StdRng, from: &[&'a str]) -> &'a str {
     from[rng.gen_range(0..from.len())]
 }
@@ -260,7 +288,11 @@ pub fn seed_with(registry: &Registry, n: usize, now: Timestamp, progress: &dyn F
     // analysis over the population just written, then activated.
     let source = demo_program(now.to_zoned(jiff::tz::TimeZone::UTC).date());
     let admin = Actor::new("u-demo-seed", Role::Admin, "demo");
-    let (added, _) = registry.add_program(now, &admin, &source, None)?;
+    // The analysis runs over the synthetic population as a file would give it: what
+    // the demo wrote, not a read of the records.
+    let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
+    let analysed: Vec<fairgate_core::program::impact::Person> = people.iter().map(|t| t.as_person(today)).collect();
+    let (added, _) = registry.add_program(now, &admin, &source, Some(&analysed))?;
     if !added.impact.clears() {
         let auditor = Actor::new("u-demo-auditor", Role::Auditor, "demo");
         let why = "Synthetic demo data: signed off so the demo has a program in force";

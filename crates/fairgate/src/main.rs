@@ -436,7 +436,7 @@ fn run(cli: Cli) -> Result<()> {
                 bail!("{} error(s): the program does not compile", errors.len())
             }
         },
-        Command::Program(fairgate::program::ProgramCommand::Impact { file, population: Some(p), json }) => {
+        Command::Program(fairgate::program::ProgramCommand::Impact { file, population: Some(p), json, .. }) => {
             fairgate::program::impact_from_file(&file, &p, json)
         }
         Command::Compliance(ComplianceCommand::Run { on, json }) => {

@@ -21,16 +21,22 @@ pub enum ProgramCommand {
     Impact {
         file: PathBuf,
         /// JSON lines: {"nationality","sex","birth_date","admission_class",
-        /// "purpose_of_admission","admitted_on","stay_days"}. Without it, the
-        /// registered subjects (groups under 10 are then not shown).
+        /// "purpose_of_admission","admitted_on","stay_days"}. Without it, everyone on
+        /// record: an auditor's analysis (--as), logged, within the privacy budget,
+        /// with noised figures and none under 10.
         #[arg(long)]
         population: Option<PathBuf>,
         #[arg(long)]
         json: bool,
+        /// The auditor account acting (needed without --population).
+        #[arg(long = "as", value_name = "USER")]
+        user: Option<String>,
     },
-    /// Add a program (or the next version of one) as a draft, with its impact analysis.
+    /// Add a program (or the next version of one) as a draft, with its impact
+    /// analysis over a population file.
     Add {
         file: PathBuf,
+        /// JSON lines, as for `impact` (required).
         #[arg(long)]
         population: Option<PathBuf>,
         /// The administrator account acting.
@@ -163,15 +169,27 @@ pub fn run(registry: &Registry, cmd: ProgramCommand) -> Result<()> {
     let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
     match cmd {
         ProgramCommand::Check { .. } => unreachable!("handled without a registry"),
-        ProgramCommand::Impact { file, population, json } => {
-            let people = population.as_deref().map(read_population).transpose()?;
-            let (_, impact, _) = registry.program_impact(
-                &fairgate_core::access::Actor::system("cli"),
+        ProgramCommand::Impact { file, population, json, user } => {
+            if let Some(p) = population {
+                return impact_from_file(&file, &p, json);
+            }
+            let Some(user) = user else {
+                anyhow::bail!("--as AUDITOR is needed to analyse everyone on record (or give --population FILE)");
+            };
+            let actor = actor(registry, &user)?;
+            let (impact, receipt) = registry.program_impact_over_records(
+                now,
+                &actor,
+                fairgate_core::access::Purpose::OversightAudit,
                 &read_source(&file)?,
-                people.as_deref(),
-                today,
+                "fairgate program impact",
             )?;
             print_impact(&impact, json)?;
+            eprintln!(
+                "logged at leaf {}; figures are noised (scale {}), none under 10",
+                receipt.leaf_index,
+                fairgate_core::program::impact::NOISE_SCALE
+            );
         }
         ProgramCommand::Add { file, population, user } => {
             let people = population.as_deref().map(read_population).transpose()?;

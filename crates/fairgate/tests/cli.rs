@@ -315,7 +315,21 @@ fn program_check_impact_and_the_lifecycle_from_the_command_line() {
     // The lifecycle, as named accounts.
     assert!(fairgate(dir.path(), &["user", "add", "ada", "--role", "admin"]).status.success());
     assert!(fairgate(dir.path(), &["user", "add", "otto", "--role", "auditor"]).status.success());
+    // A draft needs a population file; everyone on record is an auditor's analysis.
     let add = fairgate(dir.path(), &["program", "add", proxy.to_str().unwrap(), "--as", "ada"]);
+    assert!(!add.status.success());
+    assert!(text(&add.stderr).contains("population"), "{}", text(&add.stderr));
+    let over = fairgate(dir.path(), &["program", "impact", proxy.to_str().unwrap(), "--as", "ada"]);
+    assert!(!over.status.success(), "an administrator may not analyse everyone on record");
+    let over = fairgate(dir.path(), &["program", "impact", proxy.to_str().unwrap(), "--as", "otto", "--json"]);
+    assert!(over.status.success(), "{}", text(&over.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&over.stdout).unwrap();
+    assert_eq!(v["noise_scale"], 8.0, "{v}");
+    std::fs::write(&pop, lines.join("\n")).unwrap();
+    let add = fairgate(
+        dir.path(),
+        &["program", "add", proxy.to_str().unwrap(), "--population", pop.to_str().unwrap(), "--as", "ada"],
+    );
     assert!(add.status.success(), "{}", text(&add.stderr));
     assert!(text(&add.stdout).contains("drafted proxy v1"), "{}", text(&add.stdout));
     let refused = fairgate(dir.path(), &["program", "activate", "proxy", "--as", "ada"]);
@@ -422,7 +436,13 @@ fn an_import_with_bad_rows_writes_nothing_and_names_every_bad_row() {
         "id = \"old-callin\"\ntitle = \"Old call-in\"\nlegal_basis = \"67 FR 67766\"\nstarts = 2026-01-01\nsunset = 2026-12-31\n[selection]\nmin_stay_days = 30\n",
     )
     .unwrap();
-    assert!(fairgate(dir.path(), &["program", "add", program.to_str().unwrap(), "--as", "ada"]).status.success());
+    let pop = dir.path().join("population.jsonl");
+    std::fs::write(&pop, "{\"nationality\":\"UTO\",\"sex\":\"M\",\"birth_date\":\"1970-01-01\",\"stay_days\":40}\n").unwrap();
+    let add = fairgate(
+        dir.path(),
+        &["program", "add", program.to_str().unwrap(), "--population", pop.to_str().unwrap(), "--as", "ada"],
+    );
+    assert!(add.status.success(), "{}", text(&add.stderr));
     let header = "document_kind,issuing_state,document_number,document_expires_on,surname,given_names,birth_date,sex,nationality,registration_kind,place,registered_at";
     let good =
         |n: u32| format!("P,UTO,OLD{n:05},2010-01-01,\"O'BRIEN, JR\",SEAN,1970-01-01,M,UTO,office,NYC-FO,2003-01-10");

@@ -32,36 +32,86 @@ impl Registry {
         Ok(book)
     }
 
-    /// Compile a program and analyse its selection over `population`, or over the
-    /// registered subjects when none is given (then groups under 10 are left out of
-    /// the answer). Writes nothing.
+    /// Compile a program and analyse its selection over a population file (exact
+    /// figures: the file is about no one on record). Any member of staff. Writes nothing.
     pub fn program_impact(
         &self,
-        actor: &Actor,
         source: &str,
-        population: Option<&[Person]>,
+        population: &[Person],
         on: jiff::civil::Date,
-    ) -> Result<(ProgramSpec, Impact, &'static str)> {
-        if population.is_none() {
-            policy::authorize(actor, Action::ProgramImpactOverRecords)?;
-        }
+    ) -> Result<(ProgramSpec, Impact)> {
         let spec = fairgate_core::program::lang::compile(source)?;
-        Ok(match population {
-            Some(p) => {
-                let i = fairgate_core::program::impact::analyse(&spec.selection, p, on);
-                (spec, i, "file")
-            }
-            None => {
-                let people = self.impact_population(on)?;
-                let mut i = fairgate_core::program::impact::analyse(&spec.selection, &people, on);
-                fairgate_core::program::impact::hide_small_groups(&mut i, fairgate_core::report::MIN_CELL);
-                (spec, i, "database")
-            }
-        })
+        let impact = fairgate_core::program::impact::analyse(&spec.selection, population, on);
+        Ok((spec, impact))
     }
 
-    /// `program add`: compile, analyse (over `population` or the registered
-    /// subjects) and record a draft, one command.
+    /// Analyse a program's selection over everyone on record: the policy's
+    /// `program-impact` read (auditors, for oversight-audit), logged as an analysis
+    /// before the answer is returned, within the privacy budget, and released with
+    /// noise and no figure under 10 (`impact::release`). The attack this stops: an
+    /// analyst narrowing the selection until it held one person, then differencing
+    /// two exact totals to learn that person's stay.
+    pub fn program_impact_over_records(
+        &self,
+        now: Timestamp,
+        actor: &Actor,
+        purpose: Purpose,
+        source: &str,
+        request: &str,
+    ) -> Result<(Impact, Receipt)> {
+        use fairgate_core::program::impact::{release, BUDGET, BUDGET_WINDOW_DAYS, EPSILON_PER_ANALYSIS};
+        self.admit(now, actor, Read::ProgramImpact, purpose, None, request)?;
+        let spec = fairgate_core::program::lang::compile(source)?;
+        let (spent, frees) = self.analysis_budget_spent(now)?;
+        if spent + EPSILON_PER_ANALYSIS > BUDGET + 1e-9 {
+            let when = frees.map(|t| t.to_string()).unwrap_or_default();
+            return Err(RegistryError::NotPermitted(format!(
+                "the privacy budget for analyses over the records ({BUDGET} per {BUDGET_WINDOW_DAYS} days, {EPSILON_PER_ANALYSIS} each) is spent until {when}: analyse a population file instead"
+            )));
+        }
+        let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
+        let people = self.impact_population(today)?;
+        let exact = fairgate_core::program::impact::analyse(&spec.selection, &people, today);
+        let (out, receipt) = self.write(now, |b| {
+            b.record_attempt(
+                actor,
+                Read::ProgramImpact,
+                purpose,
+                request,
+                fairgate_core::event::AttemptOutcome::Analysis,
+            )?;
+            let rng = &mut *b.rng;
+            Ok(release(&exact, fairgate_core::report::MIN_CELL, &mut || rand::Rng::gen::<f64>(rng)))
+        })?;
+        Ok((out, receipt))
+    }
+
+    /// The budget spent in the window before `now`, and when its oldest analysis
+    /// leaves the window. Read from the ledger, so a restart forgets nothing.
+    fn analysis_budget_spent(&self, now: Timestamp) -> Result<(f64, Option<Timestamp>)> {
+        use fairgate_core::program::impact::{BUDGET_WINDOW_DAYS, EPSILON_PER_ANALYSIS};
+        let window = BUDGET_WINDOW_DAYS * 86_400_000;
+        let idx: Vec<u64> = self
+            .store
+            .system_leaves(EventKind::AccessAttempted.code())?
+            .into_iter()
+            .filter(|(_, scope)| scope == crate::project::ANALYSES_SCOPE)
+            .map(|(i, _)| i)
+            .collect();
+        let mut times = Vec::new();
+        for l in self.store.leaves_at(&idx)? {
+            let h = Header::decode(&l.leaf).map_err(|e| corrupt(format!("leaf {}: {e}", l.index)))?;
+            if now.as_millisecond() - h.timestamp_ms < window {
+                times.push(h.timestamp_ms);
+            }
+        }
+        let oldest = times.iter().min().map(|t| recorded_at(t + window));
+        Ok((times.len() as f64 * EPSILON_PER_ANALYSIS, oldest))
+    }
+
+    /// `program add`: compile, analyse over a population file and record a draft,
+    /// one command. (A draft over everyone on record would publish that analysis on
+    /// the program's page to whoever drafts: an auditor runs that one instead.)
     pub fn add_program(
         &self,
         now: Timestamp,
@@ -71,7 +121,17 @@ impl Registry {
     ) -> Result<(AddedProgram, Receipt)> {
         policy::authorize(actor, Action::ProgramDraft)?;
         let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
-        let (spec, impact, population_source) = self.program_impact(actor, source, population, today)?;
+        // The file's own errors come first.
+        fairgate_core::program::lang::compile(source)?;
+        let Some(population) = population else {
+            return Err(fairgate_core::Invalid::one(
+                "population",
+                "is required: a draft's impact analysis runs over a population file (JSON lines, see docs/programs.md); the analysis over everyone on record is an auditor's (POST /programs/impact with Fairgate-Purpose: oversight-audit)",
+            )
+            .into());
+        };
+        let (spec, impact) = self.program_impact(source, population, today)?;
+        let population_source = "file";
         let ((version, _), receipt) =
             self.write(now, |b| b.draft_program(actor, &spec, source, impact.clone(), population_source))?;
         let added = AddedProgram { id: spec.program.id, version, impact, population_source: population_source.into() };
@@ -81,9 +141,10 @@ impl Registry {
     /// The population for an impact analysis: every live subject's nationality, sex
     /// and birth date, with the admission of their latest entry and the length of
     /// their latest stay on `on`. Nothing leaves but what the analysis aggregates, and
-    /// the caller publishes only groups of at least 10, so no access is logged.
+    /// only `program_impact_over_records` uses it, which logs the analysis and
+    /// releases noised aggregates of 10 or more.
     /// Purpose of admission is not recorded at crossings, so it is unknown here.
-    pub fn impact_population(&self, on: jiff::civil::Date) -> Result<Vec<Person>> {
+    pub(crate) fn impact_population(&self, on: jiff::civil::Date) -> Result<Vec<Person>> {
         let mut out = Vec::new();
         for (no, id) in self.store.live_subjects()? {
             let Some(row) = self.store.subject_keys(no)? else { continue };
