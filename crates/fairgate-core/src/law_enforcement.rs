@@ -12,10 +12,19 @@ use serde::{Deserialize, Serialize};
 use crate::access::Actor;
 use crate::error::{parse_date, text, Errors, Invalid};
 
-/// How long a grant lasts from its approval (or, in an emergency, its request).
+/// How long a grant lasts from its approval.
 pub const GRANT_HOURS: i64 = 72;
-/// Days within which an emergency access must be reviewed.
+/// How long an emergency access lasts from its request unless an approver confirms
+/// it (approves the request): then it lasts [`GRANT_HOURS`] from the confirmation.
+pub const EMERGENCY_HOURS: i64 = 24;
+/// Days within which an emergency access must be reviewed. An emergency grant not
+/// reviewed by then ends, whatever else it was given.
 pub const REVIEW_DAYS: i64 = 7;
+/// The longest a legal hold may run, in years from the request, when the person's
+/// records have no retention date yet: no program runs longer than this
+/// (`program::MAX_YEARS`). When they have one, the hold ends by it: a hold must not
+/// outlast the records it hides accesses to.
+pub const MAX_HOLD_YEARS: i16 = crate::program::MAX_YEARS;
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -40,7 +49,8 @@ pub struct Request {
 }
 
 impl RequestInput {
-    pub fn validate(&self, today: Date) -> Result<Request, Invalid> {
+    /// `latest_hold` is the last day a hold may run to (see [`MAX_HOLD_YEARS`]).
+    pub fn validate(&self, today: Date, latest_hold: Date) -> Result<Request, Invalid> {
         let mut e = Errors::default();
         let case_number = e.check(text("case_number", &self.case_number, 64, true));
         let reasons = e.check(text("reasons", &self.reasons, 2000, true));
@@ -50,6 +60,11 @@ impl RequestInput {
         };
         if hold_until.is_some_and(|h| h <= today) {
             e.push("hold_until", "must be a day after today");
+        } else if hold_until.is_some_and(|h| h > latest_hold) {
+            e.push(
+                "hold_until",
+                format!("must be {latest_hold} or earlier: a hold may not outlast the retention of the person's records (or {MAX_HOLD_YEARS} years); ask again before it ends if the case needs more"),
+            );
         }
         e.finish(|| Request {
             case_number: case_number.unwrap_or_default(),
@@ -74,19 +89,32 @@ pub struct Grant {
 }
 
 impl Grant {
-    /// When the grant starts and ends, if it is in effect at all.
+    /// When the grant starts and ends, if it is in effect at all: from its approval
+    /// for [`GRANT_HOURS`]; an emergency access from its request, for
+    /// [`EMERGENCY_HOURS`] unless an approver confirms it, and then until
+    /// [`GRANT_HOURS`] after the confirmation.
     pub fn window(&self) -> Option<(Timestamp, Timestamp)> {
-        let start = match (&self.approved, self.request.emergency) {
-            (Some((_, at)), _) => *at,
-            (None, true) => self.requested_at,
-            (None, false) => return None,
-        };
-        Some((start, start.checked_add(SignedDuration::from_hours(GRANT_HOURS)).unwrap_or(start)))
+        let after = |t: Timestamp, h: i64| t.checked_add(SignedDuration::from_hours(h)).unwrap_or(t);
+        match (&self.approved, self.request.emergency) {
+            (Some((_, at)), false) => Some((*at, after(*at, GRANT_HOURS))),
+            (Some((_, at)), true) => Some((self.requested_at, after(*at, GRANT_HOURS))),
+            (None, true) => Some((self.requested_at, after(self.requested_at, EMERGENCY_HOURS))),
+            (None, false) => None,
+        }
     }
-    /// May `actor` read the person's records for law enforcement at `now`?
+    /// May `actor` read the person's records for law enforcement at `now`? Never
+    /// after an emergency access was found unjustified, or once its review is overdue.
     pub fn allows(&self, actor: &Actor, now: Timestamp) -> bool {
         let unjustified = self.review.as_ref().is_some_and(|r| !r.0);
-        self.requested_by.id == actor.id && !unjustified && self.window().is_some_and(|(s, e)| s <= now && now <= e)
+        self.requested_by.id == actor.id
+            && !unjustified
+            && !self.review_overdue(now)
+            && self.window().is_some_and(|(s, e)| s <= now && now <= e)
+    }
+    /// Waiting for an approver: a request not yet approved, or an emergency access
+    /// not yet reviewed.
+    pub fn awaiting_decision(&self) -> bool {
+        self.approved.is_none() || (self.request.emergency && self.review.is_none())
     }
     /// Did this grant cover a read by `actor_id` at `at`? Compared in whole
     /// milliseconds, the precision of the ledger's leaf timestamps.

@@ -73,6 +73,7 @@ actions! {
     RequestLawEnforcement = "request-law-enforcement": [Supervisor] "request law-enforcement access to a person's records";
     ApproveLawEnforcement = "approve-law-enforcement": [Approver] "approve a law-enforcement request";
     ReviewEmergencyAccess = "review-emergency-access": [Approver] "review an emergency law-enforcement access";
+    LawEnforcementQueue = "law-enforcement-queue": [Approver, Auditor] "list law-enforcement requests awaiting approval or review, with case, reasons and scope";
     RequestCorrection = "request-correction": [Registrant] "ask for a correction of one's own records";
     AnswerCorrection = "answer-correction": [Supervisor] "answer a correction request";
     ReissueAccessCode = "reissue-access-code": [Supervisor] "issue a person a new portal activation code, with a reason (shown to the person)";

@@ -96,3 +96,17 @@ pub async fn review(
     tracing::info!(subject = %id, request = number, "emergency access reviewed");
     Ok((StatusCode::CREATED, Json(Recorded { receipt: receipt.into() })))
 }
+
+/// Requests awaiting an approver's decision or review, oldest first, each with its
+/// case number, reasons and scope, and overdue emergency reviews marked. Approvers
+/// and auditors.
+#[utoipa::path(get, path = "/law-enforcement/queue", tag = "law-enforcement", security(("bearer" = [])),
+    responses((status = 200, body = Vec<Object>), (status = 403, body = Problem)))]
+pub async fn queue(
+    State(st): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<fairgate_store::registry::law_enforcement::QueuedRequest>>, Problem> {
+    let list =
+        blocking(move || st.registry.law_enforcement_queue(st.now(), &caller.actor()).map_err(Problem::from)).await?;
+    Ok(Json(list))
+}

@@ -127,6 +127,7 @@ pub const ROUTE_POLICY: &[(&str, &str, Guard)] = &[
     ("POST", "/subjects/{id}/law-enforcement", Guard::Command(Action::RequestLawEnforcement)),
     ("POST", "/subjects/{id}/law-enforcement/{number}/approve", Guard::Command(Action::ApproveLawEnforcement)),
     ("POST", "/subjects/{id}/law-enforcement/{number}/review", Guard::Command(Action::ReviewEmergencyAccess)),
+    ("GET", "/law-enforcement/queue", Guard::Command(Action::LawEnforcementQueue)),
     ("POST", "/subjects", Guard::Command(Action::CreateSubject)),
     ("POST", "/subjects/lookup", Guard::Read(Read::DocumentLookup)),
     ("GET", "/subjects/{id}", Guard::Read(Read::Timeline)),
@@ -262,6 +263,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(portal::login))
         .routes(routes!(portal::activate))
         .routes(routes!(portal::reissue))
+        .routes(routes!(law_enforcement::queue))
         .routes(routes!(portal::records))
         .routes(routes!(portal::disclosures))
         .routes(routes!(portal::export))

@@ -79,6 +79,9 @@ pub struct Report {
     /// themselves are at /expungements).
     pub expungements: Table,
     pub programs: Vec<ProgramView>,
+    /// Emergency law-enforcement accesses not reviewed by an approver within 7 days
+    /// (each such grant has ended by itself).
+    pub overdue_emergency_reviews: u64,
     /// Figures Fairgate does not produce yet, named so their absence is visible.
     pub not_yet_reported: Vec<String>,
 }
@@ -166,6 +169,7 @@ fn build(st: &AppState, overstays: Table, program_activity: Table) -> Result<Rep
         designations: table(st, Metric::Designations)?,
         expungements: table(st, Metric::Expungements)?,
         programs,
+        overdue_emergency_reviews: st.registry.overdue_emergency_reviews(now).map_err(Problem::from)?,
         not_yet_reported: vec![],
     })
 }

@@ -266,6 +266,7 @@ async fn the_openapi_document_matches_the_routes() {
         ("GET", "/portal/erasures"),
         ("POST", "/portal/login"),
         ("POST", "/portal/activate"),
+        ("GET", "/law-enforcement/queue"),
         ("POST", "/subjects/{id}/access-code"),
         ("GET", "/portal/records"),
         ("GET", "/portal/disclosures"),

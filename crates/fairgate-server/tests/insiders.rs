@@ -144,3 +144,61 @@ async fn the_impact_analysis_cannot_single_out_one_person() {
     assert_eq!((st, b.get("noise_scale")), (200, None), "{b}");
     s.stop().await;
 }
+
+async fn le(s: &Server, path: &str) -> u16 {
+    s.read(&s.supervisor, Some("law-enforcement"), path).await.0
+}
+
+/// Finding 4: a supervisor sending `emergency: true` had 72 hours at once with no
+/// approver; `hold_until` took 9999-12-31; the overdue-review check was never
+/// called; approvers could not see the case and reasons before deciding.
+#[tokio::test]
+async fn law_enforcement_access_is_independent_bounded_and_reviewed() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let s = start().await;
+    let id = s.specimen().await;
+    let path = format!("/subjects/{id}");
+    let hours = |h: i64| h * 3600;
+    let ask = |emergency: bool, hold: Option<&str>| json!({"case_number": "PD-2026-9", "reasons": "Armed robbery suspect, witness statement", "emergency": emergency, "hold_until": hold});
+    // A hold without end: refused, naming the field and the latest day allowed.
+    let (st, b) =
+        s.post(&s.supervisor, &format!("/subjects/{id}/law-enforcement"), &ask(false, Some("9999-12-31"))).await;
+    assert_eq!((st, b["errors"][0]["field"].as_str()), (422, Some("hold_until")), "{b}");
+
+    // An emergency access lasts 24 hours unless an approver confirms it.
+    let (st, b) = s.post(&s.supervisor, &format!("/subjects/{id}/law-enforcement"), &ask(true, None)).await;
+    assert_eq!((st, b["number"].as_u64()), (201, Some(1)), "{b}");
+    assert_eq!(le(&s, &path).await, 200, "in effect at once");
+    s.clock_offset.store(hours(25), SeqCst);
+    assert_eq!(le(&s, &path).await, 403, "no approver confirmed it: over after 24 hours");
+
+    // The approver sees the case, the reasons and the scope before deciding; an
+    // officer sees nothing of the queue.
+    assert_eq!(s.read(&s.officer, None, "/law-enforcement/queue").await.0, 403);
+    let (st, q) = s.read(&s.approver, None, "/law-enforcement/queue").await;
+    assert_eq!(st, 200, "{q}");
+    assert_eq!(q[0]["case_number"], "PD-2026-9");
+    assert_eq!(q[0]["reasons"], "Armed robbery suspect, witness statement");
+    assert!(q[0]["scope"].as_str().unwrap().contains("by the requester only"), "{q}");
+    assert_eq!(q[0]["status"], "awaiting-approval");
+
+    // A second emergency, confirmed on day 6: in effect, until its review is overdue.
+    s.clock_offset.store(0, SeqCst);
+    let (_, b) = s.post(&s.supervisor, &format!("/subjects/{id}/law-enforcement"), &ask(true, None)).await;
+    assert_eq!(b["number"], 2);
+    s.clock_offset.store(hours(6 * 24), SeqCst);
+    assert_eq!(le(&s, &path).await, 403, "lapsed after 24 hours");
+    assert_eq!(s.post(&s.approver, &format!("/subjects/{id}/law-enforcement/2/approve"), &json!({})).await.0, 201);
+    assert_eq!(le(&s, &path).await, 200, "confirmed by an approver");
+    s.clock_offset.store(hours(7 * 24 + 1), SeqCst);
+    assert_eq!(le(&s, &path).await, 403, "not reviewed within 7 days: the grant ended by itself");
+    let (_, q) = s.read(&s.auditor, None, "/law-enforcement/queue").await;
+    assert!(q.as_array().unwrap().iter().any(|r| r["number"] == 2 && r["status"] == "review-overdue"), "{q}");
+    let r: Value = s.client.get(s.url("/transparency.json")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        r["overdue_emergency_reviews"], 2,
+        "both emergencies are unreviewed past 7 days: {}",
+        r["overdue_emergency_reviews"]
+    );
+    s.stop().await;
+}

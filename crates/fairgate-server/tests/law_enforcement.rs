@@ -23,8 +23,8 @@ async fn law_enforcement_reads_need_an_approved_time_limited_grant_and_the_perso
     assert_eq!(st, 403, "no grant, no read: {b}");
 
     // A request needs its case and reasons; an officer cannot make one.
-    let req =
-        json!({"case_number": "FBI-2026-0042", "reasons": "Identity fraud investigation", "hold_until": "2099-01-01"});
+    let hold = day(365).to_string();
+    let req = json!({"case_number": "FBI-2026-0042", "reasons": "Identity fraud investigation", "hold_until": hold});
     assert_eq!(s.post(&s.officer, &format!("/subjects/{id}/law-enforcement"), &req).await.0, 403);
     let (st, b) = s
         .post(&s.supervisor, &format!("/subjects/{id}/law-enforcement"), &json!({"case_number": "", "reasons": "x"}))
@@ -64,7 +64,7 @@ async fn law_enforcement_reads_need_an_approved_time_limited_grant_and_the_perso
     let d: Value =
         s.client.get(s.url("/portal/disclosures")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
     let d = d.as_array().unwrap();
-    let held: Vec<&Value> = d.iter().filter(|x| x["withheld_until"] == "2099-01-01").collect();
+    let held: Vec<&Value> = d.iter().filter(|x| x["withheld_until"] == hold.as_str()).collect();
     assert_eq!(held.len(), 2, "the two reads under the held grant: {d:?}");
     assert!(held.iter().all(|x| x["purpose"] == "" && x["role"] == "" && x["agency"] == "withheld under a legal hold"));
     let marked: Vec<&Value> = d.iter().filter(|x| x["unjustified"] == true).collect();

@@ -88,6 +88,9 @@ const SCHEMA: &[&str] = &[
      DROP TABLE portal_codes;
      ALTER TABLE portal_codes_v3 RENAME TO portal_codes;
      CREATE TABLE portal_accounts (subject_no INTEGER PRIMARY KEY, passphrase TEXT NOT NULL, activated_ms INTEGER NOT NULL);",
+    // 18: the people with law-enforcement requests, for the approvers' queue and the
+    // public count of overdue emergency reviews (a partial index: other leaves skip it).
+    "CREATE INDEX p_subject_leaves_law_enforcement ON p_subject_leaves (kind, subject_no) WHERE kind = 21;",
 ];
 
 /// The projection tables, in the order they are cleared and digested.
@@ -989,6 +992,27 @@ impl ProjectionStore for SqliteStore {
                 .query_map([kind as i64], |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, String>(1)?)))
                 .map_err(be)?;
             rows.map(|r| r.map_err(be)).collect()
+        })
+    }
+
+    fn subjects_with_kind(&self, kind: u16) -> Result<Vec<u64>> {
+        self.read(|c| {
+            debug_assert_eq!(fairgate_core::event::EventKind::LawEnforcementRequested.code(), 21);
+            // `kind = 21` literally for the law-enforcement requests, so the planner
+            // can use the partial index of step 18.
+            let sql = if kind == 21 {
+                "SELECT DISTINCT subject_no FROM p_subject_leaves WHERE kind = 21 ORDER BY subject_no"
+            } else {
+                "SELECT DISTINCT subject_no FROM p_subject_leaves WHERE kind = ?1 ORDER BY subject_no"
+            };
+            let mut st = c.prepare_cached(sql).map_err(be)?;
+            let params: Vec<i64> = if kind == 21 { Vec::new() } else { vec![kind as i64] };
+            let rows = st
+                .query_map(rusqlite::params_from_iter(params), |r| r.get::<_, i64>(0))
+                .map_err(be)?
+                .map(|r| r.map(|n| n as u64).map_err(be))
+                .collect::<Result<Vec<u64>>>()?;
+            Ok(rows)
         })
     }
 

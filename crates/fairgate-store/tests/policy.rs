@@ -112,6 +112,7 @@ fn run(reg: &Registry, action: Action, a: &Actor, id: SubjectId) -> Result<(), R
         Action::AnswerCorrection => {
             w(&|b| b.answer_correction(a, id, 1, &from(json!({"corrected": false, "reply": "no"}))))
         }
+        Action::LawEnforcementQueue => reg.law_enforcement_queue(NOW, a).map(|_| ()),
         Action::ReissueAccessCode => w(&|b| b.reissue_access_code(a, id, "receipt lost").map(|_| ())),
         Action::Import => reg.import_rows(NOW, a, "nope", "f", Vec::new(), &mut |_, _| true).map(|_| ()),
         Action::DesignationStatistics => reg.designation_stats(a).map(|_| ()),

@@ -437,7 +437,8 @@ fn an_import_with_bad_rows_writes_nothing_and_names_every_bad_row() {
     )
     .unwrap();
     let pop = dir.path().join("population.jsonl");
-    std::fs::write(&pop, "{\"nationality\":\"UTO\",\"sex\":\"M\",\"birth_date\":\"1970-01-01\",\"stay_days\":40}\n").unwrap();
+    std::fs::write(&pop, "{\"nationality\":\"UTO\",\"sex\":\"M\",\"birth_date\":\"1970-01-01\",\"stay_days\":40}\n")
+        .unwrap();
     let add = fairgate(
         dir.path(),
         &["program", "add", program.to_str().unwrap(), "--population", pop.to_str().unwrap(), "--as", "ada"],

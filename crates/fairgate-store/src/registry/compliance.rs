@@ -136,7 +136,7 @@ impl Registry {
     }
 
     /// The facts obligations depend on, from the subject's sealed events.
-    fn compliance_facts(&self, subject_no: u64, data: &SecretKey) -> Result<Facts> {
+    pub(super) fn compliance_facts(&self, subject_no: u64, data: &SecretKey) -> Result<Facts> {
         let kinds: Vec<EventKind> = EventKind::all().filter(|k| Facts::folds(*k)).collect();
         let mut f = Facts::default();
         let day = |place: &str, at: Timestamp| day_at(self, place, at);

@@ -45,6 +45,106 @@ impl Registry {
     }
 }
 
+/// A law-enforcement request as an approver or auditor sees it before deciding:
+/// the case, the reasons and the scope, and where it stands.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct QueuedRequest {
+    pub subject: SubjectId,
+    pub number: u32,
+    pub case_number: String,
+    pub reasons: String,
+    pub emergency: bool,
+    pub hold_until: Option<jiff::civil::Date>,
+    /// What a grant covers: every read of this person's records, by the requester only.
+    pub scope: String,
+    pub requested_by: Actor,
+    pub requested_at: Timestamp,
+    pub approved_at: Option<Timestamp>,
+    /// When the grant (if any) ends.
+    pub in_effect_until: Option<Timestamp>,
+    /// `awaiting-approval`, `awaiting-review` or `review-overdue`.
+    pub status: &'static str,
+    /// An emergency access must be reviewed by then.
+    pub review_due: Option<Timestamp>,
+}
+
+impl Registry {
+    /// The last day a legal hold on `id` may run to: the day the person's records
+    /// fall due for erasure under the programs' retention rules, and never more than
+    /// `MAX_HOLD_YEARS` from `today`.
+    pub(crate) fn latest_hold(&self, id: SubjectId, today: jiff::civil::Date) -> Result<jiff::civil::Date> {
+        use fairgate_core::law_enforcement::MAX_HOLD_YEARS;
+        let cap = today.checked_add(jiff::Span::new().years(MAX_HOLD_YEARS)).unwrap_or(today);
+        let (no, data) = self.subject_keys_of(id)?;
+        let facts = self.compliance_facts(no, &data)?;
+        let overstayed = self.stay_of(id, today)?.answer.overstay.is_some();
+        let due = fairgate_core::retention::due(&self.program_terms()?, &facts, overstayed, today);
+        Ok(due.map_or(cap, |d| d.keep_until.min(cap)))
+    }
+
+    /// Every request awaiting an approver's decision or review, oldest first, with
+    /// its case, reasons and scope: what an approver needs before deciding. The
+    /// policy's `law-enforcement-queue` (approvers and auditors).
+    pub fn law_enforcement_queue(&self, now: Timestamp, actor: &Actor) -> Result<Vec<QueuedRequest>> {
+        fairgate_core::policy::authorize(actor, fairgate_core::policy::Action::LawEnforcementQueue)?;
+        let mut out = Vec::new();
+        for (no, grants) in self.all_grants()? {
+            let Some(row) = self.store.subject_keys(no)? else { continue };
+            let subject = SubjectId::from_bytes(row.subject_id);
+            for g in grants.into_iter().filter(Grant::awaiting_decision) {
+                let review_due = g.request.emergency.then(|| {
+                    g.requested_at
+                        .checked_add(jiff::SignedDuration::from_hours(24 * fairgate_core::law_enforcement::REVIEW_DAYS))
+                        .unwrap_or(g.requested_at)
+                });
+                let status = if g.review_overdue(now) {
+                    "review-overdue"
+                } else if g.approved.is_none() {
+                    "awaiting-approval"
+                } else {
+                    "awaiting-review"
+                };
+                out.push(QueuedRequest {
+                    subject,
+                    number: g.number,
+                    case_number: g.request.case_number.clone(),
+                    reasons: g.request.reasons.clone(),
+                    emergency: g.request.emergency,
+                    hold_until: g.request.hold_until,
+                    scope: "every read of this person's records, for law enforcement, by the requester only".into(),
+                    requested_by: g.requested_by.clone(),
+                    requested_at: g.requested_at,
+                    approved_at: g.approved.as_ref().map(|(_, at)| *at),
+                    in_effect_until: g.window().map(|(_, end)| end).filter(|end| *end >= now),
+                    status,
+                    review_due,
+                });
+            }
+        }
+        out.sort_by_key(|q| q.requested_at);
+        Ok(out)
+    }
+
+    /// Emergency accesses whose review is overdue on `now`: the count the public
+    /// report publishes (about no one in particular).
+    pub fn overdue_emergency_reviews(&self, now: Timestamp) -> Result<u64> {
+        Ok(self.all_grants()?.iter().flat_map(|(_, g)| g).filter(|g| g.review_overdue(now)).count() as u64)
+    }
+
+    /// The grants of everyone with a law-enforcement request on record (their access
+    /// keys outlive their data, so an erased person's requests still count).
+    fn all_grants(&self) -> Result<Vec<(u64, Vec<Grant>)>> {
+        let mut out = Vec::new();
+        for no in self.store.subjects_with_kind(EventKind::LawEnforcementRequested.code())? {
+            let Some(row) = self.store.subject_keys(no)? else { continue };
+            let Some(wrapped) = row.access_key.as_ref() else { continue };
+            let access = self.unwrap_slot(no, super::SLOT_ACCESS, wrapped)?;
+            out.push((no, self.grants(no, &access)?));
+        }
+        Ok(out)
+    }
+}
+
 impl super::Batch<'_> {
     fn access_sealer(
         &mut self,
@@ -63,7 +163,8 @@ impl super::Batch<'_> {
     /// A reasoned request for law-enforcement access (supervisors, for their agency).
     pub fn request_law_enforcement(&mut self, actor: &Actor, id: SubjectId, input: &RequestInput) -> Result<u32> {
         fairgate_core::policy::authorize(actor, fairgate_core::policy::Action::RequestLawEnforcement)?;
-        let request = input.validate(self.today())?;
+        let today = self.today();
+        let request = input.validate(today, self.reg.latest_hold(id, today)?)?;
         let (no, sealer, grants) = self.access_sealer(id)?;
         let number = grants.iter().map(|g| g.number).max().unwrap_or(0) + 1;
         let event = Event::LawEnforcementRequested(LawEnforcementRequested {
