@@ -167,6 +167,45 @@ mod tests {
         assert!(l.allowed(&[who, addr], later));
     }
 
+    /// A flood of sign-ins queues for the hashing slots: never more than
+    /// HASHING_SLOTS hashes (19 MiB each) at once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn no_more_than_the_hashing_slots_run_at_once() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(fairgate_store::sqlite::SqliteStore::open(&dir.path().join("f.db")).unwrap());
+        let reg = fairgate_store::Registry::open(
+            store,
+            fairgate_ledger::keys::SecretKey::from_bytes([1; 32]),
+            &fairgate_ledger::keys::SecretKey::from_bytes([2; 32]),
+            "t/log",
+            [5; 32],
+        )
+        .unwrap();
+        let st = AppState::new(Arc::new(reg));
+        let (now, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let tasks: Vec<_> = (0..24)
+            .map(|_| {
+                let (st, now, most) = (st.clone(), now.clone(), most.clone());
+                tokio::spawn(async move {
+                    hashing(&st, move || {
+                        let n = now.fetch_add(1, Ordering::SeqCst) + 1;
+                        most.fetch_max(n, Ordering::SeqCst);
+                        std::thread::sleep(std::time::Duration::from_millis(5));
+                        now.fetch_sub(1, Ordering::SeqCst);
+                        Ok(())
+                    })
+                    .await
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap().unwrap();
+        }
+        let most = most.load(Ordering::SeqCst);
+        assert!((1..=HASHING_SLOTS).contains(&most), "{most} hashes ran at once");
+    }
+
     #[test]
     fn the_address_limit_holds_across_accounts() {
         let l = Limits::default();

@@ -28,7 +28,9 @@ async fn an_officer_registers_a_traveller_and_reads_the_timeline() {
     let (status, c) =
         s.post(&s.officer, &format!("/subjects/{id}/crossings"), &exit("2026-08-30T18:00:00-04:00")).await;
     assert_eq!(status, 201);
-    assert_eq!(c["receipt"]["tree_size"], 4);
+    // The six test accounts are the first leaves (each creation is a ledger event).
+    let b = s.tree_size().await - 4;
+    assert_eq!(c["receipt"]["tree_size"], b + 4);
 
     let (status, t) = s.read(&s.officer, Some("border-check"), &format!("/subjects/{id}")).await;
     assert_eq!(status, 200, "{t}");
@@ -38,15 +40,15 @@ async fn an_officer_registers_a_traveller_and_reads_the_timeline() {
     assert_eq!(t["registrations"][0]["interview"]["interpreter_present"], true);
     assert_eq!(t["crossings"][1]["at"], "2026-08-30T22:00:00Z", "stored in UTC");
     // The access event was committed before the answer: it is leaf 4, and the tree already holds it.
-    assert_eq!(t["access_receipt"]["leaf_index"], 4);
-    assert_eq!(s.tree_size().await, 5);
+    assert_eq!(t["access_receipt"]["leaf_index"], b + 4);
+    assert_eq!(s.tree_size().await, b + 5);
 
     let (status, found) = s
         .post_with_purpose(&s.officer, "registration", "/subjects/lookup", &json!({"document_number": "L898902C3"}))
         .await;
     assert_eq!(status, 200, "{found}");
     assert_eq!(found["subjects"], json!([id]));
-    assert_eq!(s.tree_size().await, 6);
+    assert_eq!(s.tree_size().await, b + 6);
     s.stop().await;
 }
 
@@ -380,6 +382,9 @@ async fn the_log_serves_leaves_and_proofs_that_verify_against_signed_checkpoints
     let s = start().await;
     let key = s.client.get(s.url("/log/key")).send().await.unwrap().text().await.unwrap();
     let verifier = fairgate_ledger::checkpoint::NoteVerifier::parse(&key).unwrap();
+    // The six test accounts are the first leaves: sizes below count from there.
+    let b = s.tree_size().await;
+    let (n1, n2) = (b + 5, b + 12);
     for i in 0..5 {
         let mut p = specimen();
         p["document"]["number"] = json!(format!("X{i:07}"));
@@ -394,46 +399,54 @@ async fn the_log_serves_leaves_and_proofs_that_verify_against_signed_checkpoints
     let second = s.registry_checkpoint().await;
     let cp1 = verifier.verify(&first).unwrap();
     let cp2 = verifier.verify(&second).unwrap();
-    assert_eq!((cp1.size, cp2.size), (5, 12));
+    assert_eq!((cp1.size, cp2.size), (n1, n2));
 
     // Leaves hash to the signed root.
     let leaves: Vec<String> =
-        s.client.get(s.url("/log/leaves?start=0&count=12")).send().await.unwrap().json().await.unwrap();
+        s.client.get(s.url(&format!("/log/leaves?start=0&count={n2}"))).send().await.unwrap().json().await.unwrap();
     let leaf_hashes: Vec<Hash> = leaves.iter().map(|l| leaf_hash(&b64.decode(l).unwrap())).collect();
     assert_eq!(fairgate_ledger::merkle::root_of(&leaf_hashes), cp2.root);
 
-    for index in [0u64, 4, 7, 11] {
+    for index in [0u64, b + 4, b + 7, b + 11] {
         let p: Value = s
             .client
-            .get(s.url(&format!("/log/proof/inclusion?index={index}&size=12")))
+            .get(s.url(&format!("/log/proof/inclusion?index={index}&size={n2}")))
             .send()
             .await
             .unwrap()
             .json()
             .await
             .unwrap();
-        assert_eq!(p["tree_size"], 12);
-        assert!(verify_inclusion(&leaf_hashes[index as usize], index, 12, &hashes(&p), &cp2.root), "leaf {index}");
+        assert_eq!(p["tree_size"], n2);
+        assert!(verify_inclusion(&leaf_hashes[index as usize], index, n2, &hashes(&p), &cp2.root), "leaf {index}");
     }
-    let c: Value =
-        s.client.get(s.url("/log/proof/consistency?from=5&to=12")).send().await.unwrap().json().await.unwrap();
-    assert!(verify_consistency(5, 12, &cp1.root, &cp2.root, &hashes(&c)));
+    let c: Value = s
+        .client
+        .get(s.url(&format!("/log/proof/consistency?from={n1}&to={n2}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(verify_consistency(n1, n2, &cp1.root, &cp2.root, &hashes(&c)));
 
     // Older checkpoints stay retrievable by size.
-    let old = s.client.get(s.url("/log/checkpoint?size=5")).send().await.unwrap().text().await.unwrap();
-    assert_eq!(verifier.verify(&old).unwrap().size, 5);
+    let old = s.client.get(s.url(&format!("/log/checkpoint?size={n1}"))).send().await.unwrap().text().await.unwrap();
+    assert_eq!(verifier.verify(&old).unwrap().size, n1);
 
     // Bad parameters are named.
     for (path, status, field) in [
-        ("/log/checkpoint?size=6", 404, "size"),
-        ("/log/leaves", 400, "start"),
-        ("/log/leaves?start=0&count=5000", 422, "count"),
-        ("/log/leaves?start=99", 422, "start"),
-        ("/log/proof/inclusion?index=12&size=12", 422, "index"),
-        ("/log/proof/inclusion?index=x&size=12", 400, "index"),
-        ("/log/proof/inclusion?index=0&size=13", 422, "size"),
-        ("/log/proof/consistency?from=6&to=5", 422, "from"),
+        (format!("/log/checkpoint?size={}", n1 + 1), 404, "size"),
+        ("/log/leaves".to_string(), 400, "start"),
+        ("/log/leaves?start=0&count=5000".to_string(), 422, "count"),
+        ("/log/leaves?start=99".to_string(), 422, "start"),
+        (format!("/log/proof/inclusion?index={n2}&size={n2}"), 422, "index"),
+        (format!("/log/proof/inclusion?index=x&size={n2}"), 400, "index"),
+        (format!("/log/proof/inclusion?index=0&size={}", n2 + 1), 422, "size"),
+        ("/log/proof/consistency?from=6&to=5".to_string(), 422, "from"),
     ] {
+        let path = path.as_str();
         let r = s.client.get(s.url(path)).send().await.unwrap();
         let st = r.status().as_u16();
         assert_problem(st, &r.json().await.unwrap(), status, Some(field));

@@ -202,3 +202,82 @@ async fn law_enforcement_access_is_independent_bounded_and_reviewed() {
     );
     s.stop().await;
 }
+
+async fn web_login(s: &Server, name: &str, password: &str) -> u16 {
+    s.client
+        .post(s.url("/login"))
+        .form(&[("name", name), ("password", password)])
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// Finding 5: sign-in could be guessed without limit, API tokens never expired, and
+/// accounts could not be disabled; account changes left no trace on the log.
+#[tokio::test]
+async fn accounts_are_limited_expire_can_be_disabled_and_every_change_is_on_the_log() {
+    let s = start().await;
+    // Guessing a password: five failures, then even the right one waits.
+    for _ in 0..5 {
+        assert_eq!(web_login(&s, "auditor", "not the password").await, 401);
+    }
+    assert_eq!(web_login(&s, "auditor", PASSWORD).await, 429, "limited per account");
+    assert_eq!(web_login(&s, "officer", PASSWORD).await, 303, "another account is not affected");
+
+    // A token expires (90 days by default), and a disabled account reaches nothing.
+    let system = fairgate_core::access::Actor::system("test");
+    let now = jiff::Timestamp::now();
+    let temp = s
+        .registry
+        .add_user(now, &system, "temp", fairgate_core::access::Role::Officer, "Test Agency", None, [42; 64])
+        .unwrap()
+        .token;
+    let leaver = s
+        .registry
+        .add_user(now, &system, "leaver", fairgate_core::access::Role::Officer, "Test Agency", Some(PASSWORD), [43; 64])
+        .unwrap()
+        .token;
+    assert_eq!(
+        s.registry
+            .account_by_credential(now, &temp, fairgate_store::store::CredentialKind::Token)
+            .unwrap()
+            .map(|a| a.name),
+        Some("temp".into())
+    );
+    s.registry.disable_user(now, &system, "leaver").unwrap();
+    assert!(s
+        .registry
+        .account_by_credential(now, &leaver, fairgate_store::store::CredentialKind::Token)
+        .unwrap()
+        .is_none());
+    assert_eq!(web_login(&s, "leaver", PASSWORD).await, 401, "disabled: no web sign-in either");
+    let later = now.checked_add(jiff::SignedDuration::from_hours(91 * 24)).unwrap();
+    assert!(
+        s.registry.account_by_credential(later, &temp, fairgate_store::store::CredentialKind::Token).unwrap().is_none(),
+        "expired after 90 days"
+    );
+
+    // Every change is a ledger event, checkable for separation of duties.
+    s.registry.set_role(now, &system, "temp", fairgate_core::access::Role::Supervisor).unwrap();
+    let history = s.registry.account_history().unwrap();
+    let changes: Vec<(String, String)> = history
+        .iter()
+        .map(|e| (e.name.clone(), serde_json::to_value(&e.change).unwrap()["change"].to_string()))
+        .collect();
+    for expected in [("temp", "\"created\""), ("leaver", "\"disabled\""), ("temp", "\"role-changed\"")] {
+        assert!(changes.iter().any(|(n, c)| n == expected.0 && c == expected.1), "{expected:?} in {changes:?}");
+    }
+    // Nobody changes their own account.
+    let admin = s.registry.account("admin").unwrap().unwrap().actor();
+    assert!(s.registry.set_role(now, &admin, "admin", fairgate_core::access::Role::Auditor).is_err());
+    // Guessing tokens: limited per address (which then holds for passwords too).
+    let mut last = 0;
+    for i in 0..40 {
+        last = s.read(&format!("fg_guess{i}"), Some("border-check"), "/overstays").await.0;
+    }
+    assert_eq!(last, 429, "token guesses from one address are limited");
+    assert_eq!(web_login(&s, "officer", PASSWORD).await, 429);
+    s.stop().await;
+}

@@ -91,6 +91,10 @@ const SCHEMA: &[&str] = &[
     // 18: the people with law-enforcement requests, for the approvers' queue and the
     // public count of overdue emergency reviews (a partial index: other leaves skip it).
     "CREATE INDEX p_subject_leaves_law_enforcement ON p_subject_leaves (kind, subject_no) WHERE kind = 21;",
+    // 19: accounts can be disabled, and API tokens expire (those issued before this
+    // step: 90 days from it).
+    "ALTER TABLE users ADD COLUMN disabled_ms INTEGER;
+     UPDATE credentials SET expires_ms = CAST(strftime('%s', 'now') AS INTEGER) * 1000 + 90 * 86400000 WHERE kind = 'token' AND expires_ms IS NULL;",
 ];
 
 /// The projection tables, in the order they are cleared and digested.
@@ -419,6 +423,7 @@ fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<UserRow> {
         password_hash: r.get(3)?,
         created_ms: r.get(4)?,
         agency: r.get(5)?,
+        disabled_ms: r.get(6)?,
     })
 }
 
@@ -1180,7 +1185,7 @@ impl AccountStore for SqliteStore {
     fn user_by_name(&self, name: &str) -> Result<Option<UserRow>> {
         self.read(|c| {
             c.query_row(
-                "SELECT id, name, role, password_hash, created_ms, agency FROM users WHERE name = ?1",
+                "SELECT id, name, role, password_hash, created_ms, agency, disabled_ms FROM users WHERE name = ?1",
                 [name],
                 user_row,
             )
@@ -1192,7 +1197,9 @@ impl AccountStore for SqliteStore {
     fn users(&self) -> Result<Vec<UserRow>> {
         self.read(|c| {
             let mut st = c
-                .prepare("SELECT id, name, role, password_hash, created_ms, agency FROM users ORDER BY name")
+                .prepare(
+                    "SELECT id, name, role, password_hash, created_ms, agency, disabled_ms FROM users ORDER BY name",
+                )
                 .map_err(be)?;
             let rows = st.query_map([], user_row).map_err(be)?;
             rows.map(|r| r.map_err(be)).collect()
@@ -1219,12 +1226,44 @@ impl AccountStore for SqliteStore {
     fn user_by_credential(&self, hash: &[u8; 32], kind: CredentialKind, now_ms: i64) -> Result<Option<UserRow>> {
         self.read(|c| {
             c.query_row(
-                "SELECT u.id, u.name, u.role, u.password_hash, u.created_ms, u.agency FROM credentials k JOIN users u ON u.id = k.user_id
-                 WHERE k.hash = ?1 AND k.kind = ?2 AND (k.expires_ms IS NULL OR k.expires_ms > ?3)",
+                "SELECT u.id, u.name, u.role, u.password_hash, u.created_ms, u.agency, u.disabled_ms FROM credentials k JOIN users u ON u.id = k.user_id
+                 WHERE k.hash = ?1 AND k.kind = ?2 AND (k.expires_ms IS NULL OR k.expires_ms > ?3) AND u.disabled_ms IS NULL",
                 params![&hash[..], kind.as_str(), now_ms],
                 user_row,
             )
             .optional()
+            .map_err(be)
+        })
+    }
+
+    fn set_user_role(&self, id: &str, role: &str) -> Result<()> {
+        self.write(|c| c.execute("UPDATE users SET role = ?2 WHERE id = ?1", params![id, role]).map(|_| ()).map_err(be))
+    }
+
+    fn disable_user(&self, id: &str, at_ms: i64) -> Result<()> {
+        self.write(|c| {
+            let tx = c.transaction().map_err(be)?;
+            tx.execute("UPDATE users SET disabled_ms = ?2 WHERE id = ?1", params![id, at_ms]).map_err(be)?;
+            tx.execute("DELETE FROM credentials WHERE user_id = ?1", [id]).map_err(be)?;
+            tx.commit().map_err(be)
+        })
+    }
+
+    fn delete_credentials_of(&self, user_id: &str, kind: CredentialKind) -> Result<()> {
+        self.write(|c| {
+            c.execute("DELETE FROM credentials WHERE user_id = ?1 AND kind = ?2", params![user_id, kind.as_str()])
+                .map(|_| ())
+                .map_err(be)
+        })
+    }
+
+    fn token_expiry(&self, user_id: &str) -> Result<Option<i64>> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT MAX(expires_ms) FROM credentials WHERE user_id = ?1 AND kind = 'token'",
+                [user_id],
+                |r| r.get::<_, Option<i64>>(0),
+            )
             .map_err(be)
         })
     }

@@ -227,6 +227,8 @@ pub struct UserRow {
     pub agency: String,
     pub password_hash: Option<String>,
     pub created_ms: i64,
+    /// When the account was disabled (it then signs in to nothing).
+    pub disabled_ms: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -390,6 +392,12 @@ pub trait AccountStore {
     ) -> Result<()>;
     fn user_by_credential(&self, hash: &[u8; 32], kind: CredentialKind, now_ms: i64) -> Result<Option<UserRow>>;
     fn delete_credential(&self, hash: &[u8; 32]) -> Result<()>;
+    fn set_user_role(&self, id: &str, role: &str) -> Result<()>;
+    /// Disable an account and delete every token and session of it.
+    fn disable_user(&self, id: &str, at_ms: i64) -> Result<()>;
+    fn delete_credentials_of(&self, user_id: &str, kind: CredentialKind) -> Result<()>;
+    /// When the account's API token expires (the latest, if several).
+    fn token_expiry(&self, user_id: &str) -> Result<Option<i64>>;
     /// The activation code of a live registration (by the blind index of its number).
     fn portal_code(&self, registration_blind: &[u8; 32]) -> Result<Option<PortalCode>>;
     /// The subject of a live registration (by the blind index of its number).

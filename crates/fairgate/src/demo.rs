@@ -378,6 +378,7 @@ pub fn accounts(registry: &Registry) -> Result<()> {
         (Role::Supervisor, "Demo Border Agency"),
         (Role::Adjudicator, "Demo Benefits Office"),
         (Role::Auditor, "Demo Inspector General"),
+        (Role::Approver, "Demo Oversight Board"),
         (Role::Admin, "Demo Border Agency"),
     ] {
         let password: String = (0..16).map(|_| rng.sample(rand::distributions::Alphanumeric) as char).collect();
@@ -388,5 +389,9 @@ pub fn accounts(registry: &Registry) -> Result<()> {
         println!("  {name:18} password {password}  token {token}");
     }
     println!();
+    // Each account is a ledger event: fold them into the compaction mark and sign,
+    // as seeding did for the travellers.
+    registry.compact_stay_facts()?;
+    registry.sign_checkpoint(Timestamp::now())?;
     Ok(())
 }

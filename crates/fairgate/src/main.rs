@@ -205,9 +205,33 @@ enum UserCommand {
         /// The agency the account works for (published only in aggregate, in the transparency report).
         #[arg(long, default_value = fairgate_core::access::UNSPECIFIED_AGENCY)]
         agency: String,
+        /// Days until the API token expires.
+        #[arg(long, default_value_t = fairgate_store::registry::accounts::DEFAULT_TOKEN_DAYS)]
+        token_days: i64,
     },
-    /// List users and their roles.
+    /// List users: role, agency, id, status (active or disabled since when) and
+    /// when the API token expires.
     List,
+    /// Disable a user: every token and session stops working at once (a ledger event).
+    Disable { name: String },
+    /// Issue a new API token for a user; the old one stops working (a ledger event).
+    /// Prints the token alone on the last line.
+    RotateToken {
+        name: String,
+        /// Days until the new token expires.
+        #[arg(long, default_value_t = fairgate_store::registry::accounts::DEFAULT_TOKEN_DAYS)]
+        token_days: i64,
+    },
+    /// Give a user another role (a ledger event); their web sessions end.
+    SetRole {
+        name: String,
+        /// officer, supervisor, adjudicator, auditor, approver or admin.
+        #[arg(long)]
+        role: String,
+    },
+    /// Every account change on the ledger: created, role changed, disabled, token
+    /// rotated, by whom and when.
+    History,
 }
 
 #[derive(Subcommand)]
@@ -292,6 +316,15 @@ enum NoticesCommand {
     },
 }
 
+/// A staff role from `--role`.
+fn staff_role(role: &str) -> Result<Role> {
+    let role: Role = role.parse().map_err(|e: String| anyhow::anyhow!("--role: {e}"))?;
+    if role == Role::Registrant {
+        bail!("--role: registrants sign in to the portal with their registration number, not as users");
+    }
+    Ok(role)
+}
+
 fn main() {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
@@ -367,11 +400,8 @@ fn run(cli: Cli) -> Result<()> {
             demo::accounts(&o.registry)?;
             Ok(())
         }
-        Command::User(UserCommand::Add { name, role, password_stdin, agency }) => {
-            let role: Role = role.parse().map_err(|e: String| anyhow::anyhow!("--role: {e}"))?;
-            if role == Role::Registrant {
-                bail!("--role: registrants sign in to the portal with their registration number, not as users");
-            }
+        Command::User(UserCommand::Add { name, role, password_stdin, agency, token_days }) => {
+            let role = staff_role(&role)?;
             let password = if password_stdin {
                 let mut line = String::new();
                 std::io::stdin().lock().read_line(&mut line).context("reading the password from standard input")?;
@@ -384,7 +414,7 @@ fn run(cli: Cli) -> Result<()> {
             rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut secret);
             // The operator at the console of the machine that holds the key files acts as the system.
             let operator = fairgate_core::access::Actor::system("operator");
-            let fairgate_store::registry::accounts::NewAccount { account: user, token } = o.registry.add_user(
+            let fairgate_store::registry::accounts::NewAccount { account: user, token } = o.registry.add_user_with(
                 jiff::Timestamp::now(),
                 &operator,
                 &name,
@@ -392,6 +422,7 @@ fn run(cli: Cli) -> Result<()> {
                 &agency,
                 password.as_deref(),
                 secret,
+                token_days,
             )?;
             println!("created user {} ({}) with role {} at {}", user.name, user.user_id, user.role, user.agency);
             println!("API token (shown once; send it as `Authorization: Bearer TOKEN`):");
@@ -400,8 +431,60 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::User(UserCommand::List) => {
             let o = open_existing(&cli.data)?;
-            for u in o.registry.accounts()? {
-                println!("{:24} {:12} {:24} {}", u.name, u.role.as_str(), u.agency, u.user_id);
+            println!("{:24} {:12} {:24} {:20} {:32} token expires", "name", "role", "agency", "id", "status");
+            for s in o.registry.account_statuses()? {
+                let u = &s.account;
+                let status = match s.disabled {
+                    Some(at) => format!("disabled {}", at.round(jiff::Unit::Second).unwrap_or(at)),
+                    None => "active".to_string(),
+                };
+                let expires = s.token_expires.map(|t| t.round(jiff::Unit::Second).unwrap_or(t).to_string());
+                println!(
+                    "{:24} {:12} {:24} {:20} {:32} {}",
+                    u.name,
+                    u.role.as_str(),
+                    u.agency,
+                    u.user_id,
+                    status,
+                    expires.as_deref().unwrap_or("no token")
+                );
+            }
+            Ok(())
+        }
+        Command::User(UserCommand::Disable { name }) => {
+            let o = open_existing(&cli.data)?;
+            let operator = fairgate_core::access::Actor::system("operator");
+            o.registry.disable_user(jiff::Timestamp::now(), &operator, &name)?;
+            println!("disabled {name}: its tokens and sessions no longer work");
+            Ok(())
+        }
+        Command::User(UserCommand::RotateToken { name, token_days }) => {
+            let o = open_existing(&cli.data)?;
+            let operator = fairgate_core::access::Actor::system("operator");
+            let mut secret = [0u8; 32];
+            rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut secret);
+            let token = o.registry.rotate_token(jiff::Timestamp::now(), &operator, &name, token_days, secret)?;
+            println!("new API token for {name}, good for {token_days} days (shown once; the old one no longer works):");
+            println!("{token}");
+            Ok(())
+        }
+        Command::User(UserCommand::SetRole { name, role }) => {
+            let o = open_existing(&cli.data)?;
+            let operator = fairgate_core::access::Actor::system("operator");
+            o.registry.set_role(jiff::Timestamp::now(), &operator, &name, staff_role(&role)?)?;
+            println!("{name} is now {role}; their web sessions have ended");
+            Ok(())
+        }
+        Command::User(UserCommand::History) => {
+            let o = open_existing(&cli.data)?;
+            for e in o.registry.account_history()? {
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    e.at.round(jiff::Unit::Second).unwrap_or(e.at),
+                    e.name,
+                    serde_json::to_string(&e.change)?,
+                    e.by.id
+                );
             }
             Ok(())
         }

@@ -606,3 +606,31 @@ fn keys_rotate_runs_beside_a_serving_server_which_keeps_reading_and_writing() {
     let verified = fairgate(data, &["audit", "verify"]);
     assert!(verified.status.success(), "{}", text(&verified.stderr));
 }
+
+/// Finding 5 from the command line: `user list` shows status and token expiry,
+/// `user rotate-token` replaces the token, `user disable` ends the account, and
+/// `user history` shows every change from the ledger.
+#[test]
+fn users_are_listed_with_status_rotated_disabled_and_their_history_is_on_the_ledger() {
+    let dir = tempfile::tempdir().unwrap();
+    let add = fairgate(dir.path(), &["user", "add", "olga", "--role", "officer", "--token-days", "30"]);
+    assert!(add.status.success(), "{}", text(&add.stderr));
+    let first = text(&add.stdout).lines().last().unwrap().to_string();
+    assert!(fairgate(dir.path(), &["user", "add", "bad", "--role", "officer", "--token-days", "0"]).status.code() != Some(0));
+    let list = text(&fairgate(dir.path(), &["user", "list"]).stdout);
+    let row = list.lines().find(|l| l.starts_with("olga")).unwrap().to_string();
+    assert!(row.contains("active"), "{list}");
+    let rotated = fairgate(dir.path(), &["user", "rotate-token", "olga"]);
+    assert!(rotated.status.success(), "{}", text(&rotated.stderr));
+    let second = text(&rotated.stdout).lines().last().unwrap().to_string();
+    assert!(second.starts_with("fg_") && second != first);
+    assert!(fairgate(dir.path(), &["user", "set-role", "olga", "--role", "supervisor"]).status.success());
+    assert!(fairgate(dir.path(), &["user", "disable", "olga"]).status.success());
+    let list = text(&fairgate(dir.path(), &["user", "list"]).stdout);
+    let row = list.lines().find(|l| l.starts_with("olga")).unwrap();
+    assert!(row.contains("disabled") && row.contains("no token"), "{list}");
+    let history = text(&fairgate(dir.path(), &["user", "history"]).stdout);
+    for change in ["created", "token-rotated", "role-changed", "disabled"] {
+        assert!(history.contains(change), "{change} in {history}");
+    }
+}

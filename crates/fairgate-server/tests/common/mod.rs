@@ -46,7 +46,8 @@ pub async fn start() -> Server {
     let mut token = |name: &str, role| {
         n += 1;
         registry
-            .add_user(jiff::Timestamp::now(), &operator, name, role, "Test Agency", Some(PASSWORD), [n; 64])
+            // Tests move the clock by months: tokens good for ten years.
+            .add_user_with(jiff::Timestamp::now(), &operator, name, role, "Test Agency", Some(PASSWORD), [n; 64], 3650)
             .unwrap()
             .token
     };

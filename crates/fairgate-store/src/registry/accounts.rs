@@ -11,11 +11,15 @@ use fairgate_core::policy::{self, Action};
 use jiff::Timestamp;
 use sha2::{Digest, Sha256};
 
+use fairgate_core::event::{AccountChange, AccountChanged, Event, EventKind};
+
 use super::{Registry, RegistryError, Result};
 use crate::store::{CredentialKind, StoreError, UserRow};
 
 /// How long a web session lasts.
 pub const SESSION_HOURS: i64 = 12;
+/// How long an API token lasts unless another period is given.
+pub const DEFAULT_TOKEN_DAYS: i64 = 90;
 pub const MIN_PASSWORD_LEN: usize = 12;
 
 /// A hash that verifies nothing, spent on unknown names so that timing does not
@@ -43,6 +47,21 @@ impl Account {
     }
 }
 
+/// An account as `fairgate user list` shows it.
+#[derive(Debug, Clone)]
+pub struct AccountStatus {
+    pub account: Account,
+    pub disabled: Option<Timestamp>,
+    pub token_expires: Option<Timestamp>,
+}
+
+fn check_token_days(days: i64) -> Result<()> {
+    if !(1..=3650).contains(&days) {
+        return Err(invalid("token_days", "must be 1 to 3650 days, e.g. 90"));
+    }
+    Ok(())
+}
+
 /// A new account and its API token (shown once; only its hash is kept).
 #[derive(Debug, Clone)]
 pub struct NewAccount {
@@ -60,7 +79,16 @@ fn secret_text(prefix: &str, raw: &[u8; 32]) -> String {
 }
 
 pub(crate) fn verify_password(password: &str, phc: &str) -> bool {
+    #[cfg(test)]
+    CHECKS.with(|c| c.set(c.get() + 1));
     PasswordHash::new(phc).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+}
+
+#[cfg(test)]
+thread_local! {
+    /// argon2 checks made on this thread (tests count them: every sign-in, known or
+    /// not, must cost exactly one).
+    static CHECKS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
 }
 
 /// Spend the time of one password check on nothing (for unknown names and
@@ -87,8 +115,9 @@ fn invalid(field: &str, message: impl Into<String>) -> RegistryError {
 }
 
 impl Registry {
-    /// Add a user with an API token (and a password for the web, if given). `secret`
-    /// is 64 random bytes from the caller: the account id, the password salt and the token.
+    /// Add a user with an API token good for [`DEFAULT_TOKEN_DAYS`] (and a password
+    /// for the web, if given). `secret` is 64 random bytes from the caller: the
+    /// account id, the password salt and the token.
     #[allow(clippy::too_many_arguments)] // each is one field of the account; a struct would only rename them
     pub fn add_user(
         &self,
@@ -100,7 +129,25 @@ impl Registry {
         password: Option<&str>,
         secret: [u8; 64],
     ) -> Result<NewAccount> {
+        self.add_user_with(now, by, name, role, agency, password, secret, DEFAULT_TOKEN_DAYS)
+    }
+
+    /// [`Registry::add_user`] with a token good for `token_days` days (1 to 3650).
+    /// The creation is a ledger event (`account-changed`), written first.
+    #[allow(clippy::too_many_arguments)]
+    pub fn add_user_with(
+        &self,
+        now: Timestamp,
+        by: &Actor,
+        name: &str,
+        role: Role,
+        agency: &str,
+        password: Option<&str>,
+        secret: [u8; 64],
+        token_days: i64,
+    ) -> Result<NewAccount> {
         policy::authorize(by, Action::ManageUsers)?;
+        check_token_days(token_days)?;
         if !valid_name(name) {
             return Err(invalid(
                 "name",
@@ -142,7 +189,12 @@ impl Registry {
             agency: agency.to_string(),
             password_hash,
             created_ms: now.as_millisecond(),
+            disabled_ms: None,
         };
+        if self.store.user_by_name(name)?.is_some() {
+            return Err(invalid("name", format!("a user named `{name}` already exists: pick another name")));
+        }
+        self.account_event(now, by, &user.id, name, AccountChange::Created { role, agency: agency.to_string() })?;
         self.store.put_user(&user).map_err(|e| match e {
             StoreError::Duplicate { .. } => {
                 invalid("name", format!("a user named `{name}` already exists: pick another name"))
@@ -152,8 +204,114 @@ impl Registry {
         let mut raw = [0u8; 32];
         raw.copy_from_slice(&secret[32..]);
         let token = secret_text("fg_", &raw);
-        self.store.put_credential(&hash_secret(&token), &user.id, CredentialKind::Token, None)?;
+        let expires = now.as_millisecond() + token_days * 86_400_000;
+        self.store.put_credential(&hash_secret(&token), &user.id, CredentialKind::Token, Some(expires))?;
         Ok(NewAccount { account: Account::from_row(user)?, token })
+    }
+
+    /// Put an account change on the ledger (sealed under the system key; it names
+    /// staff, never a registrant).
+    fn account_event(&self, now: Timestamp, by: &Actor, id: &str, name: &str, change: AccountChange) -> Result<()> {
+        let event = Event::AccountChanged(AccountChanged {
+            account: id.to_string(),
+            name: name.to_string(),
+            change,
+            by: by.clone(),
+            at: now,
+        });
+        self.append_system_retrying(now, event)?;
+        Ok(())
+    }
+
+    fn managed(&self, by: &Actor, name: &str) -> Result<UserRow> {
+        policy::authorize(by, Action::ManageUsers)?;
+        let user = self
+            .store
+            .user_by_name(name)?
+            .ok_or_else(|| invalid("name", format!("there is no user named `{name}`: see `fairgate user list`")))?;
+        if user.id == by.id {
+            // Separation of duties: nobody changes their own role or access.
+            return Err(RegistryError::NotPermitted(
+                "you cannot change your own account: ask another administrator".into(),
+            ));
+        }
+        Ok(user)
+    }
+
+    /// Give an account another role (a ledger event). Its tokens and sessions end,
+    /// so nothing made under the old role goes on working.
+    pub fn set_role(&self, now: Timestamp, by: &Actor, name: &str, role: Role) -> Result<()> {
+        let user = self.managed(by, name)?;
+        if user.disabled_ms.is_some() {
+            return Err(RegistryError::NotPermitted(format!("`{name}` is disabled")));
+        }
+        let from = Account::from_row(user.clone())?.role;
+        if from == role {
+            return Ok(());
+        }
+        self.account_event(now, by, &user.id, name, AccountChange::RoleChanged { from, to: role })?;
+        self.store.set_user_role(&user.id, role.as_str())?;
+        self.store.delete_credentials_of(&user.id, CredentialKind::Session)?;
+        Ok(())
+    }
+
+    /// Disable an account (a ledger event): it signs in to nothing from now on, and
+    /// its tokens and sessions are deleted.
+    pub fn disable_user(&self, now: Timestamp, by: &Actor, name: &str) -> Result<()> {
+        let user = self.managed(by, name)?;
+        if user.disabled_ms.is_some() {
+            return Ok(());
+        }
+        self.account_event(now, by, &user.id, name, AccountChange::Disabled)?;
+        Ok(self.store.disable_user(&user.id, now.as_millisecond())?)
+    }
+
+    /// A new API token for an account, good for `token_days` days; the old ones stop
+    /// working (a ledger event). `secret`: 32 random bytes from the caller.
+    pub fn rotate_token(
+        &self,
+        now: Timestamp,
+        by: &Actor,
+        name: &str,
+        token_days: i64,
+        secret: [u8; 32],
+    ) -> Result<String> {
+        check_token_days(token_days)?;
+        let user = self.managed(by, name)?;
+        if user.disabled_ms.is_some() {
+            return Err(RegistryError::NotPermitted(format!("`{name}` is disabled: it gets no token")));
+        }
+        self.account_event(now, by, &user.id, name, AccountChange::TokenRotated)?;
+        self.store.delete_credentials_of(&user.id, CredentialKind::Token)?;
+        let token = secret_text("fg_", &secret);
+        let expires = now.as_millisecond() + token_days * 86_400_000;
+        self.store.put_credential(&hash_secret(&token), &user.id, CredentialKind::Token, Some(expires))?;
+        Ok(token)
+    }
+
+    /// Every account with its status: disabled since when, and when its token expires.
+    pub fn account_statuses(&self) -> Result<Vec<AccountStatus>> {
+        let mut out = Vec::new();
+        for u in self.store.users()? {
+            let token_expires = self.store.token_expiry(&u.id)?.and_then(|ms| Timestamp::from_millisecond(ms).ok());
+            let disabled = u.disabled_ms.and_then(|ms| Timestamp::from_millisecond(ms).ok());
+            out.push(AccountStatus { account: Account::from_row(u)?, disabled, token_expires });
+        }
+        Ok(out)
+    }
+
+    /// The account changes on the ledger, oldest first (who created, changed or
+    /// disabled which account, and when): separation of duties, checked from the log.
+    pub fn account_history(&self) -> Result<Vec<AccountChanged>> {
+        let idx: Vec<u64> =
+            self.store.system_leaves(EventKind::AccountChanged.code())?.into_iter().map(|(i, _)| i).collect();
+        let mut out = Vec::new();
+        for l in self.store.leaves_at(&idx)? {
+            if let Event::AccountChanged(e) = self.open_leaf(&l, &self.system)? {
+                out.push(e);
+            }
+        }
+        Ok(out)
     }
 
     /// Check a password and open a web session (`secret`: 32 random bytes from the
@@ -169,8 +327,8 @@ impl Registry {
             spend_a_check(password);
             return Ok(None);
         };
-        let Some(hash) = user.password_hash.as_deref() else {
-            // No password (an API-only account): the same time as a wrong one.
+        let Some(hash) = user.password_hash.as_deref().filter(|_| user.disabled_ms.is_none()) else {
+            // No password (an API-only account) or disabled: the same time as a wrong one.
             spend_a_check(password);
             return Ok(None);
         };
@@ -224,6 +382,40 @@ mod tests {
         assert!(verify_password("correct horse battery", &h));
         assert!(!verify_password("correct horse battery!", &h));
         assert!(!verify_password("x", "not a hash"));
+    }
+
+    /// Finding 5: an unknown name, an account with no password, a disabled account
+    /// and a wrong password each cost one argon2 check, like a right one: timing does
+    /// not tell which names exist or which accounts have passwords.
+    #[test]
+    fn every_sign_in_costs_one_password_check_whatever_the_account() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = std::sync::Arc::new(crate::sqlite::SqliteStore::open(&dir.path().join("f.db")).unwrap());
+        let reg = Registry::open(
+            store,
+            fairgate_ledger::keys::SecretKey::from_bytes([1; 32]),
+            &fairgate_ledger::keys::SecretKey::from_bytes([2; 32]),
+            "t/log",
+            [5; 32],
+        )
+        .unwrap();
+        let now = Timestamp::from_second(1_800_000_000).unwrap();
+        let admin = Actor::system("test");
+        let pw = "a long enough password";
+        reg.add_user(now, &admin, "with-pw", Role::Officer, "A", Some(pw), [1; 64]).unwrap();
+        reg.add_user(now, &admin, "no-pw", Role::Officer, "A", None, [2; 64]).unwrap();
+        reg.add_user(now, &admin, "gone", Role::Officer, "A", Some(pw), [3; 64]).unwrap();
+        reg.disable_user(now, &admin, "gone").unwrap();
+        let checks = |name: &str, password: &str| {
+            let before = CHECKS.with(|c| c.get());
+            let ok = reg.sign_in(now, name, password, [9; 32]).unwrap().is_some();
+            (ok, CHECKS.with(|c| c.get()) - before)
+        };
+        assert_eq!(checks("with-pw", pw), (true, 1));
+        assert_eq!(checks("with-pw", "wrong password!"), (false, 1));
+        assert_eq!(checks("nobody", pw), (false, 1));
+        assert_eq!(checks("no-pw", pw), (false, 1));
+        assert_eq!(checks("gone", pw), (false, 1), "a disabled account signs in to nothing");
     }
 
     #[test]
