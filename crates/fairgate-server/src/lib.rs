@@ -6,12 +6,13 @@
 //! Layers, top to bottom: `routes` (every route and its policy row, the guard, the
 //! app) → feature handlers (`subjects`, `programs`, `compliance`, `designations`,
 //! `expungement`, `law_enforcement`, `portal`, `transparency`, `log`, `web`) →
-//! `auth`, `limits`, `views`, `json`, `problem`, `logging`. No module imports one above it.
+//! `auth`, `limits`, `headers`, `views`, `json`, `problem`, `logging`. No module imports one above it.
 
 pub mod auth;
 pub mod compliance;
 pub mod designations;
 pub mod expungement;
+pub mod headers;
 pub mod json;
 pub mod law_enforcement;
 pub mod limits;
@@ -51,7 +52,8 @@ pub struct AppState {
     pub registry: Arc<Registry>,
     pub clock: Clock,
     pub entropy: Entropy,
-    /// Mark cookies `Secure` (set when served behind TLS).
+    /// Mark cookies `Secure`: on unless serving plain HTTP on loopback (`serve`
+    /// decides from the listen address; a test on loopback may turn it off).
     pub secure_cookies: bool,
     /// The public overstay aggregate, computed at most once per UTC day so that
     /// anonymous readers of the report cannot make the server sweep on demand.
@@ -70,7 +72,7 @@ impl AppState {
             registry,
             clock: Arc::new(Timestamp::now),
             entropy: Arc::new(|buf: &mut [u8]| rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, buf)),
-            secure_cookies: false,
+            secure_cookies: true,
             overstay_report: Default::default(),
             program_activity_report: Default::default(),
             compliance_ran: Default::default(),

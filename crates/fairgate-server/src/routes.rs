@@ -301,6 +301,12 @@ fn pages() -> Router<AppState> {
         .route("/login", get(web::login_page).post(web::login_submit))
         .route("/logout", post(web::logout))
         .route("/transparency", get(transparency::report_page))
+        .route(
+            "/static/fairgate.css",
+            get(|| async {
+                ([(axum::http::header::CONTENT_TYPE, "text/css; charset=utf-8")], crate::views::STYLESHEET)
+            }),
+        )
 }
 
 /// The whole application: API (guarded route by route), OpenAPI document and web pages.
@@ -314,6 +320,7 @@ pub fn app(state: AppState) -> Router {
         .merge(pages())
         .fallback(crate::problem::not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn(crate::headers::security_headers))
         .layer(axum::middleware::from_fn(logging::log_requests))
         .with_state(state)
 }

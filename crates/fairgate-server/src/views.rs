@@ -222,6 +222,12 @@ pub(crate) fn required(q: &QueryMap, name: &str) -> Result<u64, Problem> {
     number(q, name, None)?.ok_or_else(|| Problem::bad_request(name, format!("the query parameter {name} is required")))
 }
 
+/// The pages' stylesheet, served at `/static/fairgate.css`.
+pub const STYLESHEET: &str = "body{font:16px/1.5 system-ui,sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem;color:#1b1b1b}
+label{display:block;margin-top:1rem;font-weight:600} input{font-size:1rem;padding:.4rem;width:100%;max-width:20rem}
+button{margin-top:1rem;font-size:1rem;padding:.5rem 1.2rem} .error{border-left:4px solid #b50909;padding:.5rem 1rem;background:#f4e3db}
+";
+
 pub(crate) fn page(title: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
@@ -230,9 +236,9 @@ pub(crate) fn page(title: &str, body: Markup) -> Markup {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · Fairgate" }
-                style { "body{font:16px/1.5 system-ui,sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem;color:#1b1b1b}
-                         label{display:block;margin-top:1rem;font-weight:600} input{font-size:1rem;padding:.4rem;width:100%;max-width:20rem}
-                         button{margin-top:1rem;font-size:1rem;padding:.5rem 1.2rem} .error{border-left:4px solid #b50909;padding:.5rem 1rem;background:#f4e3db}" }
+                // A file of our own, not inline: the Content-Security-Policy allows
+                // styles from this origin only.
+                link rel="stylesheet" href="/static/fairgate.css";
             }
             body {
                 header { a href="/" { strong { "Fairgate" } } }

@@ -1,5 +1,6 @@
 //! The web pages: a home page that says what Fairgate is, and sign-in / sign-out
 //! with a session cookie. Pages are server-rendered HTML (maud) and need no script.
+//! Every form carries a CSRF token (double submit against a SameSite=Strict cookie).
 
 use axum::extract::rejection::FormRejection;
 use axum::extract::State;
@@ -14,7 +15,60 @@ use crate::problem::Problem;
 use crate::views::page;
 use crate::AppState;
 
-pub async fn home(session: WebSession) -> Markup {
+/// The cookie that carries a form's CSRF token (double submit: the form sends the
+/// same value in its `csrf` field; another site can neither read the cookie nor
+/// send it, as it is SameSite=Strict).
+pub const CSRF_COOKIE: &str = "fairgate_csrf";
+
+/// The request's CSRF token, or a new one (with the cookie to set) when it has none.
+fn csrf_token(st: &AppState, headers: &HeaderMap) -> (String, Option<HeaderValue>) {
+    if let Some(t) = cookie_value(headers, CSRF_COOKIE).filter(|t| t.len() == 32) {
+        return (t, None);
+    }
+    let t: String = st.random::<16>().iter().map(|b| format!("{b:02x}")).collect();
+    let secure = if st.secure_cookies { "; Secure" } else { "" };
+    let c = HeaderValue::from_str(&format!("{CSRF_COOKIE}={t}; HttpOnly; SameSite=Strict; Path=/{secure}")).ok();
+    (t, c)
+}
+
+fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|kv| {
+        let (k, v) = kv.trim().split_once('=')?;
+        (k == name && !v.is_empty()).then(|| v.to_string())
+    })
+}
+
+/// Does the form's `csrf` field match the cookie? Compared without early exit.
+fn csrf_ok(headers: &HeaderMap, field: &str) -> bool {
+    cookie_value(headers, CSRF_COOKIE)
+        .is_some_and(|c| c.len() == field.len() && c.bytes().zip(field.bytes()).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0)
+}
+
+fn csrf_refused() -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        page(
+            "Form expired",
+            html! { h1 { "This form has expired" } p { "Reload the page and send the form again. (It carried no valid form token: the field csrf must match the cookie this site set.)" } },
+        ),
+    )
+        .into_response()
+}
+
+fn with_cookie(resp: impl IntoResponse, cookie: Option<HeaderValue>) -> Response {
+    let mut resp = resp.into_response();
+    if let Some(c) = cookie {
+        resp.headers_mut().append(header::SET_COOKIE, c);
+    }
+    resp
+}
+
+pub async fn home(State(st): State<AppState>, headers: HeaderMap, session: WebSession) -> Response {
+    let (csrf, cookie) = csrf_token(&st, &headers);
+    with_cookie(home_page(session, &csrf), cookie)
+}
+
+fn home_page(session: WebSession, csrf: &str) -> Markup {
     page(
         "Home",
         html! {
@@ -30,7 +84,10 @@ pub async fn home(session: WebSession) -> Markup {
             @match session.0 {
                 Some((caller, _)) => {
                     p { "Signed in as " strong { (caller.name) } " (" (caller.role) ")." }
-                    form method="post" action="/logout" { button type="submit" { "Sign out" } }
+                    form method="post" action="/logout" {
+                        input type="hidden" name="csrf" value=(csrf);
+                        button type="submit" { "Sign out" }
+                    }
                 }
                 None => p { a href="/login" { "Sign in" } }
             }
@@ -38,13 +95,14 @@ pub async fn home(session: WebSession) -> Markup {
     )
 }
 
-fn login_form(error: Option<&str>) -> Markup {
+fn login_form(error: Option<&str>, csrf: &str) -> Markup {
     page(
         "Sign in",
         html! {
             h1 { "Sign in" }
             @if let Some(e) = error { p class="error" role="alert" { (e) } }
             form method="post" action="/login" {
+                input type="hidden" name="csrf" value=(csrf);
                 label for="name" { "User name" }
                 input id="name" name="name" autocomplete="username" required;
                 label for="password" { "Password" }
@@ -55,14 +113,23 @@ fn login_form(error: Option<&str>) -> Markup {
     )
 }
 
-pub async fn login_page() -> Markup {
-    login_form(None)
+pub async fn login_page(State(st): State<AppState>, headers: HeaderMap) -> Response {
+    let (csrf, cookie) = csrf_token(&st, &headers);
+    with_cookie(login_form(None, &csrf), cookie)
 }
 
 #[derive(Deserialize)]
 pub struct LoginForm {
     name: String,
     password: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+#[derive(Deserialize)]
+pub struct LogoutForm {
+    #[serde(default)]
+    csrf: String,
 }
 
 fn cookie(st: &AppState, value: &str, max_age: i64) -> HeaderValue {
@@ -76,22 +143,29 @@ fn cookie(st: &AppState, value: &str, max_age: i64) -> HeaderValue {
 pub async fn login_submit(
     State(st): State<AppState>,
     addr: crate::limits::ClientAddr,
+    headers: HeaderMap,
     form: Result<Form<LoginForm>, FormRejection>,
 ) -> Result<Response, Problem> {
+    let (csrf, _) = csrf_token(&st, &headers);
     let Ok(Form(form)) = form else {
-        return Ok(
-            (StatusCode::BAD_REQUEST, login_form(Some("Fill in both the user name and the password."))).into_response()
-        );
+        return Ok((StatusCode::BAD_REQUEST, login_form(Some("Fill in both the user name and the password."), &csrf))
+            .into_response());
     };
+    if !csrf_ok(&headers, &form.csrf) {
+        return Ok(csrf_refused());
+    }
     let now = st.now();
     let keys = [crate::limits::Key::account(&form.name), crate::limits::Key::Address(addr.0)];
     if !st.limits.allowed(&keys, now) {
         return Ok((
             StatusCode::TOO_MANY_REQUESTS,
-            login_form(Some(&format!(
-                "Too many failed sign-ins for this account or from this address: wait {} minutes.",
-                crate::limits::WINDOW_MINUTES
-            ))),
+            login_form(
+                Some(&format!(
+                    "Too many failed sign-ins for this account or from this address: wait {} minutes.",
+                    crate::limits::WINDOW_MINUTES
+                )),
+                &csrf,
+            ),
         )
             .into_response());
     }
@@ -117,11 +191,22 @@ pub async fn login_submit(
             resp.headers_mut().insert(header::SET_COOKIE, cookie(&st, &session, SESSION_HOURS * 3600));
             Ok(resp)
         }
-        None => Ok((StatusCode::UNAUTHORIZED, login_form(Some("The user name or password is wrong."))).into_response()),
+        None => {
+            Ok((StatusCode::UNAUTHORIZED, login_form(Some("The user name or password is wrong."), &csrf))
+                .into_response())
+        }
     }
 }
 
-pub async fn logout(State(st): State<AppState>, session: WebSession, _h: HeaderMap) -> Result<Response, Problem> {
+pub async fn logout(
+    State(st): State<AppState>,
+    session: WebSession,
+    headers: HeaderMap,
+    form: Result<Form<LogoutForm>, FormRejection>,
+) -> Result<Response, Problem> {
+    if !form.is_ok_and(|Form(f)| csrf_ok(&headers, &f.csrf)) {
+        return Ok(csrf_refused());
+    }
     if let Some((caller, secret)) = session.0 {
         let st2 = st.clone();
         blocking(move || st2.registry.sign_out(&secret).map_err(|_| Problem::internal())).await?;

@@ -340,16 +340,10 @@ async fn web_sign_in_uses_a_cookie_that_the_api_does_not_accept() {
     let s = start().await;
     let home = s.client.get(s.url("/")).send().await.unwrap().text().await.unwrap();
     assert!(home.contains("Fairgate") && home.contains("Sign in"));
-    let bad = s
-        .client
-        .post(s.url("/login"))
-        .form(&[("name", "officer"), ("password", "wrong password!")])
-        .send()
-        .await
-        .unwrap();
+    let bad = web_login(&s, "officer", "wrong password!").await;
     assert_eq!(bad.status(), 401);
     assert!(bad.text().await.unwrap().contains("wrong"));
-    let ok = s.client.post(s.url("/login")).form(&[("name", "officer"), ("password", PASSWORD)]).send().await.unwrap();
+    let ok = web_login(&s, "officer", PASSWORD).await;
     assert_eq!(ok.status(), 303);
     let cookie = ok.headers()["set-cookie"].to_str().unwrap().to_string();
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
@@ -358,7 +352,15 @@ async fn web_sign_in_uses_a_cookie_that_the_api_does_not_accept() {
     assert!(home.contains("Signed in as") && home.contains("officer"), "{home}");
     let api = s.client.post(s.url("/subjects")).header("cookie", &pair).json(&specimen()).send().await.unwrap();
     assert_eq!(api.status(), 401, "the API takes bearer tokens only");
-    let out = s.client.post(s.url("/logout")).header("cookie", &pair).send().await.unwrap();
+    let (token, csrf_pair) = csrf(&s, "/", Some(&pair)).await;
+    let both = format!("{pair}; {csrf_pair}");
+    // Signing out without the form's token (a cross-site POST) changes nothing.
+    let forged = s.client.post(s.url("/logout")).header("cookie", &both).send().await.unwrap();
+    assert_eq!(forged.status(), 403);
+    let home = s.client.get(s.url("/")).header("cookie", &pair).send().await.unwrap().text().await.unwrap();
+    assert!(home.contains("Signed in as"), "still signed in");
+    let out =
+        s.client.post(s.url("/logout")).header("cookie", &both).form(&[("csrf", token.as_str())]).send().await.unwrap();
     assert_eq!(out.status(), 303);
     let home = s.client.get(s.url("/")).header("cookie", &pair).send().await.unwrap().text().await.unwrap();
     assert!(!home.contains("Signed in as"), "the session ended");

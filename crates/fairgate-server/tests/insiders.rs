@@ -203,15 +203,8 @@ async fn law_enforcement_access_is_independent_bounded_and_reviewed() {
     s.stop().await;
 }
 
-async fn web_login(s: &Server, name: &str, password: &str) -> u16 {
-    s.client
-        .post(s.url("/login"))
-        .form(&[("name", name), ("password", password)])
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
+async fn web_login_status(s: &Server, name: &str, password: &str) -> u16 {
+    web_login(s, name, password).await.status().as_u16()
 }
 
 /// Finding 5: sign-in could be guessed without limit, API tokens never expired, and
@@ -221,10 +214,10 @@ async fn accounts_are_limited_expire_can_be_disabled_and_every_change_is_on_the_
     let s = start().await;
     // Guessing a password: five failures, then even the right one waits.
     for _ in 0..5 {
-        assert_eq!(web_login(&s, "auditor", "not the password").await, 401);
+        assert_eq!(web_login_status(&s, "auditor", "not the password").await, 401);
     }
-    assert_eq!(web_login(&s, "auditor", PASSWORD).await, 429, "limited per account");
-    assert_eq!(web_login(&s, "officer", PASSWORD).await, 303, "another account is not affected");
+    assert_eq!(web_login_status(&s, "auditor", PASSWORD).await, 429, "limited per account");
+    assert_eq!(web_login_status(&s, "officer", PASSWORD).await, 303, "another account is not affected");
 
     // A token expires (90 days by default), and a disabled account reaches nothing.
     let system = fairgate_core::access::Actor::system("test");
@@ -252,7 +245,7 @@ async fn accounts_are_limited_expire_can_be_disabled_and_every_change_is_on_the_
         .account_by_credential(now, &leaver, fairgate_store::store::CredentialKind::Token)
         .unwrap()
         .is_none());
-    assert_eq!(web_login(&s, "leaver", PASSWORD).await, 401, "disabled: no web sign-in either");
+    assert_eq!(web_login_status(&s, "leaver", PASSWORD).await, 401, "disabled: no web sign-in either");
     let later = now.checked_add(jiff::SignedDuration::from_hours(91 * 24)).unwrap();
     assert!(
         s.registry.account_by_credential(later, &temp, fairgate_store::store::CredentialKind::Token).unwrap().is_none(),
@@ -278,6 +271,49 @@ async fn accounts_are_limited_expire_can_be_disabled_and_every_change_is_on_the_
         last = s.read(&format!("fg_guess{i}"), Some("border-check"), "/overstays").await.0;
     }
     assert_eq!(last, 429, "token guesses from one address are limited");
-    assert_eq!(web_login(&s, "officer", PASSWORD).await, 429);
+    assert_eq!(web_login_status(&s, "officer", PASSWORD).await, 429);
+    s.stop().await;
+}
+
+/// Finding 6: forms had no CSRF token, responses no security headers, personal data
+/// could be cached, and the session cookie was not Secure.
+#[tokio::test]
+async fn the_web_layer_sends_security_headers_refuses_forged_forms_and_caches_nothing_personal() {
+    let s = start().await;
+    let id = s.specimen().await;
+    // A cross-site form post carries no token: refused before the password is checked.
+    let forged =
+        s.client.post(s.url("/login")).form(&[("name", "officer"), ("password", PASSWORD)]).send().await.unwrap();
+    assert_eq!(forged.status(), 403);
+    assert!(forged.headers().get("set-cookie").is_none(), "no session from a forged form");
+    let ok = web_login(&s, "officer", PASSWORD).await;
+    assert_eq!(ok.status(), 303);
+    let cookie = ok.headers()["set-cookie"].to_str().unwrap();
+    assert!(cookie.contains("; Secure"), "the session cookie is Secure off loopback: {cookie}");
+
+    let personal = s
+        .client
+        .get(s.url(&format!("/subjects/{id}")))
+        .bearer_auth(&s.officer)
+        .header("Fairgate-Purpose", "border-check")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(personal.status(), 200);
+    let public = s.client.get(s.url("/log/checkpoint")).send().await.unwrap();
+    let page = s.client.get(s.url("/login")).send().await.unwrap();
+    for r in [&personal, &public, &page] {
+        let h = r.headers();
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("frame-ancestors 'none'") && csp.contains("default-src 'none'"), "{csp}");
+        assert_eq!(h["x-content-type-options"], "nosniff");
+        assert_eq!(h["referrer-policy"], "no-referrer");
+    }
+    assert_eq!(personal.headers()["cache-control"], "no-store", "personal data is not cached");
+    assert_eq!(page.headers()["cache-control"], "no-store", "a page with a form token is not cached");
+    assert!(public.headers().get("cache-control").is_none(), "the public log may be cached");
+    // The stylesheet is a file of this origin (the policy allows no inline style).
+    let css = s.client.get(s.url("/static/fairgate.css")).send().await.unwrap();
+    assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
     s.stop().await;
 }

@@ -46,7 +46,8 @@ enum Command {
         /// The log's name in its checkpoints, set on first run (e.g. registry.example.org/log).
         #[arg(long, default_value = "fairgate.localhost/log")]
         origin: String,
-        /// Mark session cookies Secure (when served behind TLS).
+        /// Mark cookies Secure even on a loopback address (they always are on any
+        /// other address: there the server must sit behind TLS).
         #[arg(long)]
         secure_cookies: bool,
     },
@@ -793,7 +794,9 @@ fn serve(data: &Path, listen: &str, demo: bool, origin: &str, secure_cookies: bo
             "Fairgate is serving on http://{addr}/ (API description: http://{addr}/openapi.json). Ctrl-C stops it."
         );
         let mut state = fairgate_server::AppState::new(o.registry.clone());
-        state.secure_cookies = secure_cookies;
+        // Plain HTTP on loopback (a desk on this machine, the demo) is the one case
+        // where a Secure cookie would never be sent back.
+        state.secure_cookies = secure_cookies || !addr.ip().is_loopback();
         fairgate_server::serve(listener, state, shutdown).await?;
         // Whoever started us may have stopped reading; a closed stdout is no reason to fail.
         let _ = writeln!(std::io::stdout(), "stopped; a final checkpoint was signed");

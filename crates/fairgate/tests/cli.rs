@@ -616,7 +616,10 @@ fn users_are_listed_with_status_rotated_disabled_and_their_history_is_on_the_led
     let add = fairgate(dir.path(), &["user", "add", "olga", "--role", "officer", "--token-days", "30"]);
     assert!(add.status.success(), "{}", text(&add.stderr));
     let first = text(&add.stdout).lines().last().unwrap().to_string();
-    assert!(fairgate(dir.path(), &["user", "add", "bad", "--role", "officer", "--token-days", "0"]).status.code() != Some(0));
+    assert!(
+        fairgate(dir.path(), &["user", "add", "bad", "--role", "officer", "--token-days", "0"]).status.code()
+            != Some(0)
+    );
     let list = text(&fairgate(dir.path(), &["user", "list"]).stdout);
     let row = list.lines().find(|l| l.starts_with("olga")).unwrap().to_string();
     assert!(row.contains("active"), "{list}");

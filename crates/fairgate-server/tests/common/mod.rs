@@ -227,3 +227,29 @@ pub async fn get(s: &Server, token: &str, path: &str) -> (u16, Value) {
     let r = s.client.get(s.url(path)).bearer_auth(token).send().await.unwrap();
     (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
 }
+
+/// A form's CSRF token and its cookie, as a browser gets them from a page.
+pub async fn csrf(s: &Server, page: &str, cookie: Option<&str>) -> (String, String) {
+    let mut req = s.client.get(s.url(page));
+    if let Some(c) = cookie {
+        req = req.header("cookie", c);
+    }
+    let r = req.send().await.unwrap();
+    let set = r.headers().get("set-cookie").map(|v| v.to_str().unwrap().split(';').next().unwrap().to_string());
+    let html = r.text().await.unwrap();
+    let token = html.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let pair = set.unwrap_or_else(|| format!("fairgate_csrf={token}"));
+    (token, pair)
+}
+
+/// Sign in on the web page as a browser would (CSRF token included).
+pub async fn web_login(s: &Server, name: &str, password: &str) -> reqwest::Response {
+    let (token, pair) = csrf(s, "/login", None).await;
+    s.client
+        .post(s.url("/login"))
+        .header("cookie", pair)
+        .form(&[("name", name), ("password", password), ("csrf", &token)])
+        .send()
+        .await
+        .unwrap()
+}
