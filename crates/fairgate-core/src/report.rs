@@ -349,3 +349,43 @@ mod tests {
         }
     }
 }
+
+/// One CSV cell, safe to open in a spreadsheet: quoted when it holds a comma, quote
+/// or line break, and a cell that a spreadsheet would run as a formula (starting
+/// with `=`, `+`, `-`, `@`, a tab or a carriage return) is prefixed with `'`, so it
+/// shows as text. Numbers are left alone (a negative count is still a number).
+pub fn csv_cell(s: &str) -> String {
+    let formula = s.starts_with(['=', '+', '-', '@', '\t', '\r']) && s.parse::<f64>().is_err();
+    let s = if formula { format!("'{s}") } else { s.to_string() };
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
+#[cfg(test)]
+mod csv_tests {
+    use super::csv_cell;
+    use proptest::prelude::*;
+
+    #[test]
+    fn formulas_become_text() {
+        assert_eq!(csv_cell("=HYPERLINK(\"http://x\",\"y\")"), "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\"");
+        assert_eq!(csv_cell("+1+1"), "'+1+1");
+        assert_eq!(csv_cell("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(csv_cell("-2"), "-2", "a number stays a number");
+        assert_eq!(csv_cell("Border Agency"), "Border Agency");
+    }
+
+    proptest! {
+        /// No cell, whatever its text, starts with a character that makes a formula.
+        #[test]
+        fn no_cell_starts_a_formula(s in ".{0,40}") {
+            let c = csv_cell(&s);
+            let first = c.trim_start_matches('"').chars().next();
+            prop_assert!(!matches!(first, Some('=' | '+' | '@' | '\t' | '\r')) || s.parse::<f64>().is_ok(), "{c}");
+            prop_assert!(first.is_none_or(|f| f != '-') || s.parse::<f64>().is_ok(), "{c}");
+        }
+    }
+}

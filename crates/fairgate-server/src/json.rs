@@ -53,9 +53,18 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             }
         })?;
         let mut de = serde_json::Deserializer::from_slice(&bytes);
-        let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-            let path = e.path().to_string();
-            let inner = e.into_inner();
+        // Fields the schema does not have are refused, not dropped: a registration
+        // sent with `photo` must not answer 201 and lose the photo.
+        let mut unknown: Option<String> = None;
+        let mut track = serde_path_to_error::Track::new();
+        let result: Result<T, _> =
+            serde_ignored::deserialize(serde_path_to_error::Deserializer::new(&mut de, &mut track), |path| {
+                // serde_ignored writes `?` for an `Option`'s inside: not part of the JSON path.
+                let path = path.to_string().split('.').filter(|p| *p != "?").collect::<Vec<_>>().join(".");
+                unknown.get_or_insert(path);
+            });
+        let value: T = result.map_err(|inner| {
+            let path = track.path().to_string();
             let message = inner.to_string();
             let message = message.split(" at line ").next().unwrap_or(&message).to_string();
             if inner.is_syntax() || inner.is_eof() {
@@ -71,6 +80,15 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
         de.end().map_err(|_| {
             Problem::bad_request("body", "the body has text after the JSON value: send exactly one JSON object")
         })?;
+        if let Some(field) = unknown {
+            return Err(Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unknown-field",
+                "Unknown field",
+                format!("{field}: this request has no such field, and nothing is recorded: remove it (see the request schema in /openapi.json)"),
+            )
+            .with_errors(vec![fairgate_core::FieldError::new(&field, "is not a field of this request: remove it")]));
+        }
         Ok(ApiJson(value))
     }
 }

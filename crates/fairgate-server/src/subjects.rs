@@ -193,6 +193,8 @@ pub async fn get_stay(
 
 /// The most rows one page of the overstay list holds.
 pub const MAX_PER_PAGE: usize = 500;
+/// The highest page number asked for (pages past the end are empty, not wrapped).
+pub const MAX_PAGE: usize = 1_000_000_000;
 
 /// Pages are numbered from 1 and hold 1 to [`MAX_PER_PAGE`] rows.
 pub fn check_page(page: usize, per_page: usize) -> Result<(), fairgate_core::FieldError> {
@@ -201,6 +203,9 @@ pub fn check_page(page: usize, per_page: usize) -> Result<(), fairgate_core::Fie
     }
     if !(1..=MAX_PER_PAGE).contains(&per_page) {
         return Err(fairgate_core::FieldError::new("per_page", format!("must be between 1 and {MAX_PER_PAGE}")));
+    }
+    if page > MAX_PAGE {
+        return Err(fairgate_core::FieldError::new("page", format!("must be at most {MAX_PAGE}")));
     }
     Ok(())
 }
@@ -282,10 +287,17 @@ pub async fn overstays_csv(
     .await?;
     let mut out = String::from("subject,rule,first_day,last_day,days,still_present\r\n");
     for r in &rows {
-        out.push_str(&format!(
-            "{},{},{},{},{},{}\r\n",
-            r.subject, r.rule, r.overstay.first_day, r.overstay.last_day, r.overstay.days, r.still_present
-        ));
+        let cells = [
+            r.subject.to_string(),
+            r.rule.to_string(),
+            r.overstay.first_day.to_string(),
+            r.overstay.last_day.to_string(),
+            r.overstay.days.to_string(),
+            r.still_present.to_string(),
+        ];
+        let cells: Vec<String> = cells.iter().map(|c| fairgate_core::report::csv_cell(c)).collect();
+        out.push_str(&cells.join(","));
+        out.push_str("\r\n");
     }
     Ok((
         [

@@ -182,13 +182,7 @@ pub async fn report_json(State(st): State<AppState>) -> Result<Json<Report>, Pro
     Ok(Json(blocking(move || build(&st, overstays, activity)).await?))
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
+use fairgate_core::report::csv_cell as csv_field;
 
 /// One table of the report as CSV: its dimensions, `month`, `count` (empty when
 /// suppressed) and `suppressed`.

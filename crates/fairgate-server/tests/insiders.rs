@@ -317,3 +317,90 @@ async fn the_web_layer_sends_security_headers_refuses_forged_forms_and_caches_no
     assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
     s.stop().await;
 }
+
+/// Finding 7: unknown JSON fields were dropped silently (a registration with `photo`
+/// and `fingerprints` answered 201 and lost them), the program compiler took seconds
+/// and megabytes on a file of unknown keys, a huge page number wrapped around to
+/// page 1, and CSV cells could run as spreadsheet formulas.
+#[tokio::test]
+async fn malformed_input_is_refused_by_name_bounded_and_exported_safely() {
+    let s = start().await;
+    let id = s.specimen().await;
+    let before = s.tree_size().await;
+    let mut r = registration();
+    r["photo"] = json!("data:image/jpeg;base64,AAAA");
+    r["fingerprints"] = json!(["AAAA"]);
+    let (st, b) = s.post(&s.officer, &format!("/subjects/{id}/registrations"), &r).await;
+    assert_eq!((st, b["errors"][0]["field"].as_str()), (422, Some("fingerprints")), "{b}");
+    let mut r = registration();
+    r["interview"]["mood"] = json!("nervous");
+    let (st, b) = s.post(&s.officer, &format!("/subjects/{id}/registrations"), &r).await;
+    assert_eq!((st, b["errors"][0]["field"].as_str()), (422, Some("interview.mood")), "nested too: {b}");
+    assert_eq!(s.tree_size().await, before, "nothing was recorded");
+
+    // 256 KiB of unknown keys: a short answer.
+    let mut src = String::new();
+    let mut i = 0;
+    while src.len() < 250 * 1024 {
+        src.push_str(&format!("unknown_key_{i} = 1\n"));
+        i += 1;
+    }
+    let resp =
+        s.client.post(s.url("/programs")).bearer_auth(&s.admin).json(&json!({"source": src})).send().await.unwrap();
+    assert_eq!(resp.status(), 422);
+    let body = resp.text().await.unwrap();
+    assert!(body.len() < 128 * 1024, "{} bytes of diagnostics", body.len());
+    let b: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(b["errors"].as_array().unwrap().len(), fairgate_core::program::lang::MAX_DIAGNOSTICS + 1);
+
+    // Pages: a number past the limit is refused; a far page is empty, never page 1.
+    assert_eq!(s.post(&s.officer, &format!("/subjects/{id}/crossings"), &entry("2026-06-03T13:00:00Z")).await.0, 201);
+    let list = |page: &str| format!("/overstays?page={page}&per_page=500");
+    let (st, first) = s.read(&s.supervisor, Some("compliance-review"), &list("1")).await;
+    assert_eq!((st, first["overstays"].as_array().map(Vec::len)), (200, Some(1)), "{first}");
+    let (st, b) = s.read(&s.supervisor, Some("compliance-review"), &list("18446744073709551615")).await;
+    assert_eq!((st, b["errors"][0]["field"].as_str()), (422, Some("page")), "{b}");
+    let (st, far) = s.read(&s.supervisor, Some("compliance-review"), &list("1000000000")).await;
+    assert_eq!((st, far["overstays"].as_array().map(Vec::len)), (200, Some(0)), "{far}");
+    let on = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date();
+    let supervisor = s.registry.account("supervisor").unwrap().unwrap().actor();
+    let (rows, _, _) = s
+        .registry
+        .read_overstays(
+            jiff::Timestamp::now(),
+            &supervisor,
+            fairgate_core::access::Purpose::ComplianceReview,
+            on,
+            Some((usize::MAX, 500)),
+            "t",
+        )
+        .unwrap();
+    assert!(rows.is_empty(), "an overflowing page is past the end, not page 1");
+
+    // CSV: an agency named like a formula is text in the report's spreadsheet.
+    let system = fairgate_core::access::Actor::system("test");
+    let evil = s
+        .registry
+        .add_user(
+            jiff::Timestamp::now(),
+            &system,
+            "evil",
+            fairgate_core::access::Role::Officer,
+            "=HYPERLINK(\"http://x.test\",\"open\")",
+            None,
+            [77; 64],
+        )
+        .unwrap()
+        .token;
+    for _ in 0..10 {
+        assert_eq!(s.read(&evil, Some("border-check"), &format!("/subjects/{id}")).await.0, 200);
+    }
+    let csv = s.client.get(s.url("/transparency/data-use.csv")).send().await.unwrap().text().await.unwrap();
+    assert!(csv.contains("'=HYPERLINK"), "{csv}");
+    for line in csv.lines() {
+        for cell in line.split(',') {
+            assert!(!cell.trim_start_matches('"').starts_with(['=', '+', '@']), "a formula cell: {line}");
+        }
+    }
+    s.stop().await;
+}

@@ -710,10 +710,16 @@ fn overstays(
     if csv {
         println!("subject,rule,first_day,last_day,days,still_present");
         for r in &rows {
-            println!(
-                "{},{},{},{},{},{}",
-                r.subject, r.rule, r.overstay.first_day, r.overstay.last_day, r.overstay.days, r.still_present
-            );
+            let cells = [
+                r.subject.to_string(),
+                r.rule.to_string(),
+                r.overstay.first_day.to_string(),
+                r.overstay.last_day.to_string(),
+                r.overstay.days.to_string(),
+                r.still_present.to_string(),
+            ];
+            let cells: Vec<String> = cells.iter().map(|c| fairgate_core::report::csv_cell(c)).collect();
+            println!("{}", cells.join(","));
         }
     } else {
         println!("{total} overstayers on {on}; page {page} ({} shown):", rows.len());

@@ -290,23 +290,61 @@ pub struct CompileErrors(pub Vec<Diagnostic>);
 /// The largest program file accepted, in bytes.
 pub const MAX_SOURCE: usize = 256 * 1024;
 
+/// The most diagnostics one compile reports; past it, one more says how many were
+/// left out (a file of thousands of unknown keys gets a short answer, fast).
+pub const MAX_DIAGNOSTICS: usize = 100;
+
 struct Compiler<'a> {
     src: &'a str,
     out: Vec<Diagnostic>,
+    /// Byte offsets where each line starts, for line and column in O(log n).
+    line_starts: Vec<usize>,
+    /// Diagnostics past [`MAX_DIAGNOSTICS`], counted, not kept.
+    dropped: usize,
+}
+
+impl<'a> Compiler<'a> {
+    fn new(src: &'a str) -> Self {
+        let line_starts = std::iter::once(0).chain(src.match_indices('\n').map(|(i, _)| i + 1)).collect();
+        Compiler { src, out: Vec::new(), line_starts, dropped: 0 }
+    }
+
+    /// Every diagnostic, in source order, with the count of those left out.
+    fn finish(mut self) -> Vec<Diagnostic> {
+        self.out.sort_by_key(|d| (d.line, d.column));
+        if self.dropped > 0 {
+            let last = self.out.last().map_or(1, |d| d.line);
+            self.out.push(Diagnostic {
+                line: last,
+                column: 1,
+                key: String::new(),
+                kind: DiagnosticKind::Invalid,
+                message: format!(
+                    "{} more problems are not shown (only the first {MAX_DIAGNOSTICS} are): fix these and compile again",
+                    self.dropped
+                ),
+            });
+        }
+        self.out
+    }
 }
 
 type Span = Option<Range<usize>>;
 
 impl Compiler<'_> {
     fn at(&self, span: &Span) -> (u32, u32) {
-        let offset = span.as_ref().map_or(0, |r| r.start).min(self.src.len());
-        let before = &self.src[..floor_char(self.src, offset)];
-        let line = before.matches('\n').count() as u32 + 1;
-        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) as u32 + 1;
-        (line, column)
+        let offset = floor_char(self.src, span.as_ref().map_or(0, |r| r.start).min(self.src.len()));
+        let line = self.line_starts.partition_point(|&start| start <= offset).max(1);
+        let start = self.line_starts[line - 1];
+        let column = self.src[start..offset].chars().count() as u32 + 1;
+        (line as u32, column)
     }
 
     fn err(&mut self, span: &Span, key: &str, kind: DiagnosticKind, message: impl Into<String>) {
+        if self.out.len() >= MAX_DIAGNOSTICS {
+            self.dropped += 1;
+            return;
+        }
         let (line, column) = self.at(span);
         self.out.push(Diagnostic { line, column, key: key.to_string(), kind, message: message.into() });
     }
@@ -422,7 +460,7 @@ fn key_span(table: &dyn TableLike, k: &str) -> Span {
 
 /// Compile a program file. Every error is reported, in source order.
 pub fn compile(src: &str) -> Result<ProgramSpec, CompileErrors> {
-    let mut c = Compiler { src, out: Vec::new() };
+    let mut c = Compiler::new(src);
     if src.len() > MAX_SOURCE {
         c.err(
             &None,
@@ -430,14 +468,14 @@ pub fn compile(src: &str) -> Result<ProgramSpec, CompileErrors> {
             DiagnosticKind::Invalid,
             format!("the file is larger than {} KiB: a program is a short document", MAX_SOURCE / 1024),
         );
-        return Err(CompileErrors(c.out));
+        return Err(CompileErrors(c.finish()));
     }
     let doc = match toml_edit::Document::parse(src) {
         Ok(d) => d,
         Err(e) => {
             let msg = e.message().trim().to_string();
             c.err(&e.span(), "", DiagnosticKind::Syntax, format!("this is not valid TOML: {msg}"));
-            return Err(CompileErrors(c.out));
+            return Err(CompileErrors(c.finish()));
         }
     };
     let top = doc.as_table();
@@ -453,9 +491,7 @@ pub fn compile(src: &str) -> Result<ProgramSpec, CompileErrors> {
     let notice_days = whole(&mut c, top, "", "notice_days", 10..181, "days").unwrap_or(10);
 
     if !c.out.is_empty() {
-        let mut out = c.out;
-        out.sort_by_key(|d| (d.line, d.column));
-        return Err(CompileErrors(out));
+        return Err(CompileErrors(c.finish()));
     }
     match header {
         Some(program) => {

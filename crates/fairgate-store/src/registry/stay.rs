@@ -261,7 +261,11 @@ impl Registry {
         let all = self.overstay_sweep(on, calculate)?;
         let total = all.len();
         let rows: Vec<OverstayRow> = match page {
-            Some((n, per)) => all.into_iter().skip(n.saturating_sub(1) * per).take(per).collect(),
+            // Checked: a huge page number must not wrap around to the first page.
+            Some((n, per)) => match n.saturating_sub(1).checked_mul(per) {
+                Some(skip) => all.into_iter().skip(skip).take(per).collect(),
+                None => Vec::new(),
+            },
             None => all,
         };
         if rows.is_empty() {
