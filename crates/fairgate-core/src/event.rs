@@ -333,6 +333,15 @@ pub struct AccessAttempted {
     pub outcome: AttemptOutcome,
 }
 
+/// An administrator added an authority to the public list that expungements cite
+/// (a court, a statute, a program's retention rule), with its reference. Sealed under
+/// the system key; the list is public (`GET /authorities`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthorityListed {
+    pub authority: crate::expungement::Authority,
+    pub listed_by: Actor,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
@@ -365,6 +374,7 @@ pub enum Event {
     AccessCodeReissued(AccessCodeReissued),
     AccountChanged(AccountChanged),
     AccessAttempted(AccessAttempted),
+    AuthorityListed(AuthorityListed),
 }
 
 /// The only thing about an event that is stored in the clear. Codes are stable forever.
@@ -400,6 +410,7 @@ pub enum EventKind {
     AccessCodeReissued = 27,
     AccountChanged = 28,
     AccessAttempted = 29,
+    AuthorityListed = 30,
 }
 
 impl EventKind {
@@ -445,6 +456,7 @@ impl EventKind {
             27 => Self::AccessCodeReissued,
             28 => Self::AccountChanged,
             29 => Self::AccessAttempted,
+            30 => Self::AuthorityListed,
             _ => return None,
         })
     }
@@ -482,6 +494,7 @@ impl Event {
             Event::AccessCodeReissued(_) => EventKind::AccessCodeReissued,
             Event::AccountChanged(_) => EventKind::AccountChanged,
             Event::AccessAttempted(_) => EventKind::AccessAttempted,
+            Event::AuthorityListed(_) => EventKind::AuthorityListed,
         }
     }
     /// The subject this event is about, if it is about a person.
@@ -507,6 +520,7 @@ impl Event {
             Event::AccessCodeReissued(e) => Some(e.subject),
             Event::AccountChanged(_)
             | Event::AccessAttempted(_)
+            | Event::AuthorityListed(_)
             | Event::ProgramActivated(_)
             | Event::ProgramDrafted(_)
             | Event::ProgramSignedOff(_)
@@ -585,12 +599,13 @@ mod tests {
             EventKind::AccessCodeReissued,
             EventKind::AccountChanged,
             EventKind::AccessAttempted,
+            EventKind::AuthorityListed,
         ] {
             assert_eq!(EventKind::from_code(k.code()), Some(k));
         }
         assert_eq!(EventKind::from_code(0), None);
         // `all` walks the codes without gaps: every kind, once, in order.
         let all: Vec<u16> = EventKind::all().map(EventKind::code).collect();
-        assert_eq!(all, (1..=29).collect::<Vec<u16>>());
+        assert_eq!(all, (1..=30).collect::<Vec<u16>>());
     }
 }

@@ -28,12 +28,51 @@ impl Scope {
     }
 }
 
+/// An authority an expungement may cite, from the list administrators maintain:
+/// `id` is what a request names; `name` and `reference` are what a certificate
+/// publishes. Free text typed for one case could name the person; a list entry,
+/// published before it is used, cannot be written for one case unseen.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Authority {
+    /// Lowercase letters, digits and dashes, e.g. `privacy-act-s7`.
+    pub id: String,
+    /// E.g. "Privacy Act, section 7 (erasure on request)".
+    pub name: String,
+    /// Where it is written, e.g. "Pub. L. 93-579, 88 Stat. 1896" or a URL.
+    pub reference: String,
+}
+
+impl Authority {
+    pub fn validate(&self) -> Result<Authority, Invalid> {
+        let mut e = Errors::default();
+        let id = self.id.trim();
+        if !(1..=64).contains(&id.len())
+            || !id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
+            e.push("id", "must be 1 to 64 lowercase letters, digits and dashes, e.g. privacy-act-s7");
+        }
+        let name = e.check(text("name", &self.name, 200, true));
+        let reference = e.check(text("reference", &self.reference, 300, true));
+        e.finish(|| Authority {
+            id: id.to_string(),
+            name: name.unwrap_or_default(),
+            reference: reference.unwrap_or_default(),
+        })
+    }
+    /// What a certificate publishes.
+    pub fn citation(&self) -> String {
+        format!("{} ({})", self.name, self.reference)
+    }
+}
+
 /// The body of an expungement request or approval.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ExpungementInput {
-    /// The authority that orders it (e.g. a court order or the statute); published
-    /// on the certificate, so it must not name the person.
+    /// The id of an authority on the public list (`GET /authorities`) that orders
+    /// it. The certificate publishes the list entry's name and reference, never
+    /// text typed for the case.
     pub authority: String,
     /// Why; kept sealed in the ledger, not published.
     pub reason: String,

@@ -224,7 +224,8 @@ impl Facts {
             | K::PortalActivated
             | K::AccessCodeReissued
             | K::AccountChanged
-            | K::AccessAttempted => false,
+            | K::AccessAttempted
+            | K::AuthorityListed => false,
         }
     }
 

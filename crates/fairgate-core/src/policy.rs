@@ -79,6 +79,7 @@ actions! {
     ReissueAccessCode = "reissue-access-code": [Supervisor] "issue a person a new portal activation code, with a reason (shown to the person)";
     Import = "import": [Admin] "import legacy records into a program";
     DesignationStatistics = "designation-statistics": [Auditor] "read designation rates by officer and place (aggregates only)";
+    ManageAuthorities = "manage-authorities": [Admin] "add an authority (with its reference) to the public list that expungements cite";
     ManageUsers = "manage-users": [Admin] "add, change, disable staff accounts and rotate their tokens";
     RotateKeys = "rotate-keys": [Admin] "rotate the master key";
     RunCompliance = "run-compliance": [Admin] "run the daily compliance run (obligations and notices)";

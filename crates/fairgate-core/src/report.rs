@@ -156,6 +156,7 @@ pub fn kind_name(kind: crate::event::EventKind) -> &'static str {
         K::AccessCodeReissued => "access-code-reissued",
         K::AccountChanged => "account-changed",
         K::AccessAttempted => "access-attempted",
+        K::AuthorityListed => "authority-listed",
     }
 }
 
@@ -224,6 +225,7 @@ pub fn for_each_tally<'a>(event: &'a Event, recorded_at: Timestamp, mut f: impl 
         | Event::AccessCodeReissued(_)
         | Event::AccountChanged(_)
         | Event::AccessAttempted(_)
+        | Event::AuthorityListed(_)
         | Event::ProgramActivated(_)
         | Event::ProgramDrafted(_)
         | Event::ProgramSignedOff(_)
@@ -383,9 +385,13 @@ mod csv_tests {
         #[test]
         fn no_cell_starts_a_formula(s in ".{0,40}") {
             let c = csv_cell(&s);
-            let first = c.trim_start_matches('"').chars().next();
-            prop_assert!(!matches!(first, Some('=' | '+' | '@' | '\t' | '\r')) || s.parse::<f64>().is_ok(), "{c}");
-            prop_assert!(first.is_none_or(|f| f != '-') || s.parse::<f64>().is_ok(), "{c}");
+            // What a spreadsheet reads: the cell unquoted.
+            let read = match c.strip_prefix('"').and_then(|c| c.strip_suffix('"')) {
+                Some(inner) => inner.replace("\"\"", "\""),
+                None => c.clone(),
+            };
+            let formula = read.starts_with(['=', '+', '-', '@', '\t', '\r']);
+            prop_assert!(!formula || s.parse::<f64>().is_ok(), "{c}");
         }
     }
 }

@@ -98,6 +98,7 @@ impl Timeline {
                 Event::PersonalDataAccessed(_)
                 | Event::AccountChanged(_)
                 | Event::AccessAttempted(_)
+                | Event::AuthorityListed(_)
                 | Event::LawEnforcementRequested(_)
                 | Event::LawEnforcementDecided(_)
                 | Event::NoticeServed(_)

@@ -70,10 +70,34 @@ pub async fn list(State(st): State<AppState>) -> Result<Json<Vec<Certificate>>, 
     Ok(Json(blocking(move || st.registry.certificates().map_err(Problem::from)).await?))
 }
 
+/// The authorities expungements may cite, each with its reference. Public: the
+/// certificates cite these entries, never text typed for one case.
+#[utoipa::path(get, path = "/authorities", tag = "expungement", responses((status = 200, body = Vec<fairgate_core::expungement::Authority>)))]
+pub async fn authorities(
+    State(st): State<AppState>,
+) -> Result<Json<Vec<fairgate_core::expungement::Authority>>, Problem> {
+    Ok(Json(blocking(move || st.registry.authorities().map_err(Problem::from)).await?))
+}
+
+/// Add an authority to the public list. Administrators; a ledger event.
+#[utoipa::path(post, path = "/authorities", tag = "expungement", request_body = fairgate_core::expungement::Authority,
+    security(("bearer" = [])),
+    responses((status = 201, body = crate::views::Recorded), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn add_authority(
+    State(st): State<AppState>,
+    caller: Caller,
+    ApiJson(input): ApiJson<fairgate_core::expungement::Authority>,
+) -> Result<(StatusCode, Json<crate::views::Recorded>), Problem> {
+    let receipt =
+        blocking(move || st.registry.list_authority(st.now(), &caller.actor(), &input).map_err(Problem::from)).await?;
+    tracing::info!(leaf = receipt.leaf_index, "authority listed");
+    Ok((StatusCode::CREATED, Json(crate::views::Recorded { receipt: receipt.into() })))
+}
+
 /// The body of `POST /programs/{id}/expunge/notice`.
 #[derive(Debug, serde::Deserialize, ToSchema)]
 pub struct ProgramNoticeInput {
-    /// The authority that orders it; published on the certificate.
+    /// The id of a listed authority (`GET /authorities`); the certificate cites its entry.
     pub authority: String,
     /// Why; kept sealed in the ledger.
     pub reason: String,

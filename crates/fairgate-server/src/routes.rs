@@ -111,6 +111,8 @@ pub const ROUTE_POLICY: &[(&str, &str, Guard)] = &[
     ("POST", "/subjects/{id}/expunge/approve", Guard::Command(Action::ApproveExpungement)),
     ("POST", "/subjects/{id}/expunge", Guard::Command(Action::Expunge)),
     ("GET", "/expungements", Guard::Public),
+    ("GET", "/authorities", Guard::Public),
+    ("POST", "/authorities", Guard::Command(Action::ManageAuthorities)),
     ("POST", "/programs/{id}/expunge/approve", Guard::Command(Action::ApproveProgramExpungement)),
     ("POST", "/programs/{id}/expunge/notice", Guard::Command(Action::NoticeProgramExpungement)),
     ("POST", "/programs/{id}/expunge", Guard::Command(Action::ExpungeProgram)),
@@ -256,6 +258,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(expungement::approve))
         .routes(routes!(expungement::expunge))
         .routes(routes!(expungement::list))
+        .routes(routes!(expungement::authorities, expungement::add_authority))
         .routes(routes!(expungement::approve_program))
         .routes(routes!(expungement::notice_program))
         .routes(routes!(expungement::expunge_program))

@@ -269,6 +269,8 @@ async fn the_openapi_document_matches_the_routes() {
         ("POST", "/portal/login"),
         ("POST", "/portal/activate"),
         ("GET", "/law-enforcement/queue"),
+        ("GET", "/authorities"),
+        ("POST", "/authorities"),
         ("POST", "/subjects/{id}/access-code"),
         ("GET", "/portal/records"),
         ("GET", "/portal/disclosures"),

@@ -404,3 +404,36 @@ async fn malformed_input_is_refused_by_name_bounded_and_exported_safely() {
     }
     s.stop().await;
 }
+
+/// Finding 8: a public certificate published whatever text the expungement request
+/// gave as its authority, so it could name the person. It now cites an entry of a
+/// public list that administrators maintain, with its reference.
+#[tokio::test]
+async fn a_certificate_cites_a_listed_authority_never_text_that_could_name_the_person() {
+    let s = start().await;
+    let id = s.specimen().await;
+    let before = s.tree_size().await;
+    let named =
+        json!({"authority": "Order concerning ANNA MARIA ERIKSSON, born 1974-08-12", "reason": "Asked by the person"});
+    let (st, b) = s.post(&s.auditor, &format!("/subjects/{id}/expunge/approve"), &named).await;
+    assert_eq!((st, b["errors"][0]["field"].as_str()), (422, Some("authority")), "{b}");
+    assert!(b["detail"].as_str().unwrap().contains("court-order"), "the refusal lists the ids: {b}");
+    assert_eq!(s.tree_size().await, before, "nothing was recorded");
+
+    // The list is the administrators' (a ledger event), and public.
+    let entry = json!({"id": "privacy-request", "name": "The person's request for erasure, granted", "reference": "Test Privacy Act s. 7"});
+    assert_eq!(s.post(&s.officer, "/authorities", &entry).await.0, 403);
+    assert_eq!(s.post(&s.admin, "/authorities", &entry).await.0, 201);
+    assert_eq!(s.post(&s.admin, "/authorities", &entry).await.0, 422, "an id is listed once");
+    let list: Value = s.client.get(s.url("/authorities")).send().await.unwrap().json().await.unwrap();
+    assert!(list.as_array().unwrap().iter().any(|a| a["id"] == "privacy-request"), "{list}");
+
+    let body = json!({"authority": "privacy-request", "reason": "ANNA MARIA ERIKSSON asked on 2026-11-01"});
+    assert_eq!(s.post(&s.auditor, &format!("/subjects/{id}/expunge/approve"), &body).await.0, 201);
+    let (st, cert) = s.post(&s.admin, &format!("/subjects/{id}/expunge"), &body).await;
+    assert_eq!(st, 201, "{cert}");
+    assert_eq!(cert["authority"], "The person's request for erasure, granted (Test Privacy Act s. 7)");
+    let public = s.client.get(s.url("/expungements")).send().await.unwrap().text().await.unwrap();
+    assert!(!public.contains("ERIKSSON") && !public.contains("ANNA"), "{public}");
+    s.stop().await;
+}

@@ -108,10 +108,10 @@ async fn a_full_registration_logs_no_personal_data() {
     let (st, _) = s.post(&s.officer, &format!("/subjects/{id}/notices"), &bad_notice).await;
     assert_eq!(st, 422);
     // A program's expungement: approval, the notice period, and the erasure after it.
-    let e = json!({"authority": "Repeal order 7", "reason": "EXPUNGE-REASON-42"});
+    let e = json!({"authority": "repeal-order", "reason": "EXPUNGE-REASON-42"});
     assert_eq!(s.post(&s.admin, "/programs/log-test/repeal", &json!({"reason": "Ended"})).await.0, 200);
     assert_eq!(s.post(&s.auditor, "/programs/log-test/expunge/approve", &e).await.0, 201);
-    let notice = json!({"authority": "Repeal order 7", "reason": "EXPUNGE-REASON-42", "copy_days": 30});
+    let notice = json!({"authority": "repeal-order", "reason": "EXPUNGE-REASON-42", "copy_days": 30});
     assert_eq!(s.post(&s.admin, "/programs/log-test/expunge/notice", &notice).await.0, 201);
     s.clock_offset.store(31 * 86_400, std::sync::atomic::Ordering::SeqCst);
     let (st, b) = s.post(&s.admin, "/programs/log-test/expunge", &json!({})).await;

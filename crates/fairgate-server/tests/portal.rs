@@ -100,7 +100,7 @@ async fn a_registrant_sees_their_own_records_and_who_looked_and_nobody_elses() {
     assert_eq!(portal_login(&s, &a_number, PASS).await.0, 200, "other numbers are not affected");
 
     // Expunged: the portal closes, sessions included.
-    let body = json!({"authority": "Order 1", "reason": "Asked by the person"});
+    let body = json!({"authority": "court-order", "reason": "Asked by the person"});
     assert_eq!(s.post(&s.auditor, &format!("/subjects/{a}/expunge/approve"), &body).await.0, 201);
     assert_eq!(s.post(&s.admin, &format!("/subjects/{a}/expunge"), &body).await.0, 201);
     assert_eq!(get(&s, &token, "/portal/records").await.0, 401);

@@ -112,6 +112,17 @@ fn run(reg: &Registry, action: Action, a: &Actor, id: SubjectId) -> Result<(), R
         Action::AnswerCorrection => {
             w(&|b| b.answer_correction(a, id, 1, &from(json!({"corrected": false, "reply": "no"}))))
         }
+        Action::ManageAuthorities => reg
+            .list_authority(
+                NOW,
+                a,
+                &fairgate_core::expungement::Authority {
+                    id: format!("a-{}", a.role),
+                    name: "An act".into(),
+                    reference: "s. 1".into(),
+                },
+            )
+            .map(|_| ()),
         Action::LawEnforcementQueue => reg.law_enforcement_queue(NOW, a).map(|_| ()),
         Action::ReissueAccessCode => w(&|b| b.reissue_access_code(a, id, "receipt lost").map(|_| ())),
         Action::Import => reg.import_rows(NOW, a, "nope", "f", Vec::new(), &mut |_, _| true).map(|_| ()),

@@ -39,6 +39,13 @@ fn fixture() -> Fixture {
 
 const NOW: Timestamp = Timestamp::constant(1_790_000_000, 0); // 2026-09-21
 
+/// List an authority expungements may cite (its citation is "NAME (REF)").
+fn listed(f: &Fixture, id: &str) {
+    let a =
+        fairgate_core::expungement::Authority { id: id.into(), name: format!("{id} name"), reference: "REF".into() };
+    f.reg.list_authority(NOW, &Actor::system("test"), &a).unwrap();
+}
+
 fn officer() -> Actor {
     Actor::new("u-officer", Role::Officer, "test")
 }
@@ -720,7 +727,8 @@ fn an_expunged_subject_leaves_no_trace_the_log_verifies_and_the_certificate_prov
     f.reg.compact_stay_facts().unwrap();
     let admin = Actor::new("u-admin", Role::Admin, "test");
     let auditor = Actor::new("u-aud", Role::Auditor, "test");
-    let input = ExpungementInput { authority: "Court order 2026-CV-0042".into(), reason: "Program repealed".into() };
+    listed(&f, "court-order");
+    let input = ExpungementInput { authority: "court-order".into(), reason: "Program repealed".into() };
 
     // An administrator alone cannot expunge; an auditor approves, then it runs.
     let err = f.reg.expunge_subject(NOW, &admin, gone, &input).unwrap_err();
@@ -729,7 +737,7 @@ fn an_expunged_subject_leaves_no_trace_the_log_verifies_and_the_certificate_prov
     f.reg.approve_expungement(NOW, &auditor, gone, &input).unwrap();
     let cert = f.reg.expunge_subject(NOW, &admin, gone, &input).unwrap();
     assert_eq!(cert.body.subjects, 1);
-    assert_eq!(cert.body.authority, "Court order 2026-CV-0042");
+    assert_eq!(cert.body.authority, "court-order name (REF)", "the list entry is cited");
     f.reg.verify_certificate(&cert).unwrap();
     assert_eq!(f.reg.certificates().unwrap(), vec![cert.clone()], "listed, and regenerated identically");
 
@@ -978,7 +986,8 @@ fn access_logs_are_destroyed_a_year_after_the_data_they_describe() {
     f.reg.read_timeline(NOW, &officer(), Purpose::BorderCheck, gone, "t").unwrap();
     let admin = Actor::new("u-admin", Role::Admin, "test");
     let auditor = Actor::new("u-aud", Role::Auditor, "test");
-    let input = ExpungementInput { authority: "Order".into(), reason: "Asked".into() };
+    listed(&f, "order");
+    let input = ExpungementInput { authority: "order".into(), reason: "Asked".into() };
     f.reg.approve_expungement(NOW, &auditor, gone, &input).unwrap();
     f.reg.expunge_subject(NOW, &admin, gone, &input).unwrap();
     let access_key = || {
@@ -1052,7 +1061,8 @@ fn a_programs_expungement_gives_notice_then_erases_only_what_came_from_it() {
     );
     f.reg.compact_stay_facts().unwrap();
 
-    let input = ExpungementInput { authority: "Repeal order 2026-17".into(), reason: "The program ended".into() };
+    listed(&f, "repeal-order");
+    let input = ExpungementInput { authority: "repeal-order".into(), reason: "The program ended".into() };
     // Not while the program can still require anything.
     assert!(f.reg.approve_program_expungement(NOW, &auditor, "callin-2003", &input).is_err());
     f.reg.write(NOW, |b| b.repeal_program(&admin, "callin-2003", "ended")).unwrap();

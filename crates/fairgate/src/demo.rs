@@ -299,6 +299,15 @@ pub fn seed_with(registry: &Registry, n: usize, now: Timestamp, progress: &dyn F
         registry.write(now, |b| b.sign_off_program(&auditor, &added.id, Some(added.version), why))?;
     }
     registry.write(now, |b| b.activate_program(&admin, &added.id, Some(added.version)))?;
+    // The authorities an expungement may cite: a public list, not text typed per case.
+    for (id, name, reference) in [
+        ("court-order", "Order of a court of competent jurisdiction", "Demo Judiciary Act s. 12"),
+        ("repeal-order", "Repeal of the program that collected the records", "Demo Registration Act s. 30"),
+        ("privacy-request", "The person's request for erasure, granted", "Demo Privacy Act s. 7"),
+    ] {
+        let a = fairgate_core::expungement::Authority { id: id.into(), name: name.into(), reference: reference.into() };
+        registry.list_authority(now, &admin, &a)?;
+    }
     // A bulk load: fold its crossings into the stay facts now, not on the first sweep.
     registry.compact_stay_facts()?;
     registry.sign_checkpoint(now)?;

@@ -27,7 +27,7 @@ pub struct ExpungeArgs {
     /// Days people have to download their records before a program's are erased.
     #[arg(long, default_value_t = fairgate_store::registry::program_expungement::DEFAULT_COPY_DAYS)]
     pub copy_days: i64,
-    /// The authority that orders it; printed on the public certificate, so it must not name the person.
+    /// The id of a listed authority (`fairgate authority list`); the public certificate cites its entry.
     #[arg(long)]
     pub authority: Option<String>,
     /// Why; sealed in the ledger, not published.

@@ -183,6 +183,9 @@ enum Command {
     /// Erase a person (with an auditor's approval) and print the signed certificate;
     /// `expunge verify CERT.json` checks one.
     Expunge(fairgate::expunge::ExpungeArgs),
+    /// The public list of authorities an expungement may cite.
+    #[command(subcommand)]
+    Authority(AuthorityCommand),
     /// Individual designations: statistics by officer and place, for auditors.
     #[command(subcommand)]
     Designations(fairgate::designations::DesignationsCommand),
@@ -190,6 +193,23 @@ enum Command {
     /// `serve` keeps serving), or show which one is in use.
     #[command(subcommand)]
     Keys(KeysCommand),
+}
+
+#[derive(Subcommand)]
+enum AuthorityCommand {
+    /// Add an authority (a ledger event). Expungements then name it by its id; their
+    /// certificates cite its name and reference.
+    Add {
+        /// Lowercase letters, digits and dashes, e.g. privacy-act-s7.
+        id: String,
+        #[arg(long)]
+        name: String,
+        /// Where it is written: a citation or a URL.
+        #[arg(long)]
+        reference: String,
+    },
+    /// List the authorities.
+    List,
 }
 
 #[derive(Subcommand)]
@@ -577,6 +597,23 @@ fn run(cli: Cli) -> Result<()> {
             fairgate::import::run(&open_existing(&cli.data)?.registry, &program, &file, &user, access_codes.as_deref())
         }
         Command::Expunge(args) => fairgate::expunge::run(&open_existing(&cli.data)?.registry, args),
+        Command::Authority(AuthorityCommand::Add { id, name, reference }) => {
+            let o = open_existing(&cli.data)?;
+            let a = fairgate_core::expungement::Authority { id, name, reference };
+            let r = o.registry.list_authority(
+                jiff::Timestamp::now(),
+                &fairgate_core::access::Actor::system("operator"),
+                &a,
+            )?;
+            println!("listed {} (leaf {}): {}", a.id, r.leaf_index, a.citation());
+            Ok(())
+        }
+        Command::Authority(AuthorityCommand::List) => {
+            for a in open_existing(&cli.data)?.registry.authorities()? {
+                println!("{:24} {}", a.id, a.citation());
+            }
+            Ok(())
+        }
         Command::Designations(cmd) => fairgate::designations::run(&open_existing(&cli.data)?.registry, cmd),
         Command::Program(cmd) => fairgate::program::run(&open_existing(&cli.data)?.registry, cmd),
         Command::Stay { rule, stays, exempt, on, json } => stay(&rule, &stays, &exempt, &on, json),

@@ -404,7 +404,7 @@ fn expunge_prints_a_certificate_that_verifies_until_altered() {
         conn.query_row("SELECT subject_id FROM subject_keys ORDER BY subject_no LIMIT 1", [], |r| r.get(0)).unwrap();
     drop(conn);
     let id: String = id.iter().map(|b| format!("{b:02x}")).collect();
-    let args = ["expunge", "--subject", &id, "--authority", "Order 7", "--reason", "Test", "--as", "demo-admin"];
+    let args = ["expunge", "--subject", &id, "--authority", "court-order", "--reason", "Test", "--as", "demo-admin"];
     let refused = fairgate(dir.path(), &args);
     assert!(!refused.status.success(), "an approver is required");
     let mut with = args.to_vec();
@@ -419,7 +419,9 @@ fn expunge_prints_a_certificate_that_verifies_until_altered() {
     let ok = fairgate(dir.path(), &["expunge", "verify", cert.to_str().unwrap()]);
     assert!(ok.status.success(), "{}", text(&ok.stderr));
     assert!(text(&ok.stdout).starts_with("ok: "));
-    std::fs::write(&cert, text(&out.stdout).replace("Order 7", "Order 8")).unwrap();
+    let printed = text(&out.stdout);
+    assert!(printed.contains("Order of a court of competent jurisdiction (Demo Judiciary Act s. 12)"), "{printed}");
+    std::fs::write(&cert, printed.replace("Demo Judiciary Act s. 12", "Demo Judiciary Act s. 13")).unwrap();
     let bad = fairgate(dir.path(), &["expunge", "verify", cert.to_str().unwrap()]);
     assert!(!bad.status.success());
     assert!(text(&bad.stderr).contains("does not verify"), "{}", text(&bad.stderr));

@@ -57,6 +57,14 @@ pub async fn start() -> Server {
     let admin = token("admin", Role::Admin);
     let adjudicator = token("adjudicator", Role::Adjudicator);
     let approver = token("approver", Role::Approver);
+    // The authorities expungements cite in these tests.
+    for (id, name, reference) in [
+        ("court-order", "Order of a court", "Test Court Rules r. 1"),
+        ("repeal-order", "Order repealing a program", "Test Act s. 9"),
+    ] {
+        let a = fairgate_core::expungement::Authority { id: id.into(), name: name.into(), reference: reference.into() };
+        registry.list_authority(jiff::Timestamp::now(), &operator, &a).unwrap();
+    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();

@@ -16,6 +16,63 @@ use jiff::Timestamp;
 
 use super::{corrupt, Receipt, Registry, RegistryError, Result};
 
+impl Registry {
+    /// The public list of authorities expungements may cite, in the order listed.
+    pub fn authorities(&self) -> Result<Vec<fairgate_core::expungement::Authority>> {
+        let idx: Vec<u64> =
+            self.store.system_leaves(EventKind::AuthorityListed.code())?.into_iter().map(|(i, _)| i).collect();
+        let mut out = Vec::new();
+        for l in self.store.leaves_at(&idx)? {
+            if let Event::AuthorityListed(e) = self.open_leaf(&l, &self.system)? {
+                out.push(e.authority);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Add an authority to the public list (administrators; a ledger event). An id
+    /// is listed once and never changes meaning.
+    pub fn list_authority(
+        &self,
+        now: Timestamp,
+        admin: &Actor,
+        authority: &fairgate_core::expungement::Authority,
+    ) -> Result<Receipt> {
+        policy::authorize(admin, Action::ManageAuthorities)?;
+        let authority = authority.validate()?;
+        if self.authorities()?.iter().any(|a| a.id == authority.id) {
+            return Err(fairgate_core::Invalid::one(
+                "id",
+                format!("`{}` is already listed: an id never changes meaning; pick another", authority.id),
+            )
+            .into());
+        }
+        let event = Event::AuthorityListed(AuthorityListed { authority, listed_by: admin.clone() });
+        let ((), receipt) = self.write(now, |b| b.append_system(event))?;
+        Ok(receipt)
+    }
+
+    /// An expungement request's authority, resolved on the list, as the certificate
+    /// will cite it, and its sealed reason.
+    pub(super) fn cite(&self, input: &ExpungementInput) -> Result<(String, String)> {
+        let (id, reason) = input.validate()?;
+        let list = self.authorities()?;
+        let Some(a) = list.iter().find(|a| a.id == id.trim()) else {
+            let known = list.iter().map(|a| a.id.as_str()).collect::<Vec<_>>().join(", ");
+            return Err(fairgate_core::Invalid::one(
+                "authority",
+                if known.is_empty() {
+                    "must be the id of a listed authority, and none is listed yet: an administrator adds one (POST /authorities or `fairgate authority add`)".to_string()
+                } else {
+                    format!("must be the id of a listed authority (GET /authorities): one of {known}")
+                },
+            )
+            .into());
+        };
+        Ok((a.citation(), reason))
+    }
+}
+
 /// One person under a retention rule.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct RetentionEntry {
@@ -103,7 +160,7 @@ impl Registry {
             Scope::Program { .. } => Action::ApproveProgramExpungement,
         };
         policy::authorize(auditor, action)?;
-        let (authority, reason) = input.validate()?;
+        let (authority, reason) = self.cite(input)?;
         let event =
             Event::ExpungementApproved(ExpungementApproved { scope, authority, reason, approved_by: auditor.clone() });
         let ((), receipt) = self.write(now, |b| b.append_system(event))?;
@@ -140,7 +197,7 @@ impl Registry {
         input: &ExpungementInput,
     ) -> Result<Certificate> {
         policy::authorize(admin, Action::Expunge)?;
-        let (authority, reason) = input.validate()?;
+        let (authority, reason) = self.cite(input)?;
         let (no, data) = self.subject_keys_of(id)?;
         let scope = Scope::Subject { subject: id.to_string() };
         let approved_by = self.approval(&scope, now)?.ok_or_else(|| {

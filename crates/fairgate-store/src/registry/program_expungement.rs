@@ -104,7 +104,7 @@ impl Registry {
         copy_days: i64,
     ) -> Result<ProgramExpungement> {
         policy::authorize(admin, Action::NoticeProgramExpungement)?;
-        let (authority, reason) = input.validate()?;
+        let (authority, reason) = self.cite(input)?;
         let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
         let erase_on = fairgate_core::expungement::erase_on(today, copy_days)?;
         self.program_book()?.check_expunge(program, today)?;
@@ -163,7 +163,7 @@ impl Registry {
         }
         let Some((notice_leaf, notice)) = self.program_expungement_notice(program)? else {
             return Err(RegistryError::NotPermitted(format!(
-                "no notice-and-copy period was opened for program {program}: open one first (fairgate expunge --program {program} --authority TEXT --reason TEXT)"
+                "no notice-and-copy period was opened for program {program}: open one first (fairgate expunge --program {program} --authority ID --reason TEXT)"
             )));
         };
         let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
