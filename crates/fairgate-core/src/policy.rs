@@ -156,6 +156,9 @@ pub enum Separation {
     /// The auditor who approved an expungement never carries it out.
     #[serde(rename = "expungement")]
     Expungement,
+    /// Nobody changes, disables or rotates the token of their own account.
+    #[serde(rename = "own-account")]
+    OwnAccount,
 }
 
 impl Separation {
@@ -164,6 +167,7 @@ impl Separation {
         Separation::DesignationReview,
         Separation::LawEnforcementDecision,
         Separation::Expungement,
+        Separation::OwnAccount,
     ];
     /// (first step, second step): the actions the two people take.
     pub fn steps(self) -> (Action, Action) {
@@ -172,6 +176,7 @@ impl Separation {
             Separation::DesignationReview => (Action::Designate, Action::ReviewDesignation),
             Separation::LawEnforcementDecision => (Action::RequestLawEnforcement, Action::ApproveLawEnforcement),
             Separation::Expungement => (Action::ApproveExpungement, Action::Expunge),
+            Separation::OwnAccount => (Action::ManageUsers, Action::ManageUsers),
         }
     }
     pub fn description(self) -> &'static str {
@@ -182,6 +187,9 @@ impl Separation {
                 "the person who requested law-enforcement access cannot approve or review it"
             }
             Separation::Expungement => "the person who approved an expungement cannot carry it out",
+            Separation::OwnAccount => {
+                "nobody changes their own account's role, token or access: another administrator does"
+            }
         }
     }
 }

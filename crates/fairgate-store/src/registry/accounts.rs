@@ -229,12 +229,8 @@ impl Registry {
             .store
             .user_by_name(name)?
             .ok_or_else(|| invalid("name", format!("there is no user named `{name}`: see `fairgate user list`")))?;
-        if user.id == by.id {
-            // Separation of duties: nobody changes their own role or access.
-            return Err(RegistryError::NotPermitted(
-                "you cannot change your own account: ask another administrator".into(),
-            ));
-        }
+        let holder = Account::from_row(user.clone())?.actor();
+        policy::separate(policy::Separation::OwnAccount, &holder, by)?;
         Ok(user)
     }
 
