@@ -112,7 +112,10 @@ async fn the_impact_analysis_cannot_single_out_one_person() {
     let (st, one) = s.post_for(&s.auditor, "oversight-audit", "/programs/impact", &target_only).await;
     assert_eq!(st, 200, "{one}");
     assert_eq!(s.tree_size().await, before + 1, "the analysis is logged");
-    assert_eq!((one["selected"].as_u64(), one["withheld"].clone()), (Some(0), json!(["selected"])), "{one}");
+    assert_eq!(one["selected"].as_u64(), Some(0), "{one}");
+    assert!(one["withheld"].as_array().unwrap().contains(&json!("selected")), "{one}");
+    let total = one["population"].as_u64().unwrap();
+    assert!(total == 0 || total >= 10, "{one}");
     assert_eq!(one["noise_scale"], 8.0);
     // Sweeping the stay threshold over the isolated person: never a figure under 10,
     // so the step where the target drops out cannot be seen.
