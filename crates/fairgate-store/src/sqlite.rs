@@ -321,6 +321,29 @@ fn key_order(keys: &[[u8; 32]]) -> Vec<usize> {
     order
 }
 
+/// Destroy the data keys of `subjects` with their sealed facts and portal
+/// credentials, and delete the rows `removals` names, inside `tx`.
+fn erase_in(tx: &rusqlite::Transaction<'_>, subjects: &[u64], removals: &[Projection]) -> Result<()> {
+    {
+        let mut key = tx.prepare_cached("UPDATE subject_keys SET data_key = NULL WHERE subject_no = ?1").map_err(be)?;
+        let mut stay = tx.prepare_cached("DELETE FROM p_stay_facts WHERE subject_no = ?1").map_err(be)?;
+        let mut comp = tx.prepare_cached("DELETE FROM p_compliance_facts WHERE subject_no = ?1").map_err(be)?;
+        for no in subjects {
+            let no = *no as i64;
+            key.execute([no]).map_err(be)?;
+            stay.execute([no]).map_err(be)?;
+            comp.execute([no]).map_err(be)?;
+        }
+        if !subjects.is_empty() {
+            // Sessions are few and short-lived: one pass over them.
+            let list = subjects.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(",");
+            tx.execute(&format!("DELETE FROM portal_sessions WHERE subject_no IN ({list})"), []).map_err(be)?;
+            tx.execute(&format!("DELETE FROM portal_accounts WHERE subject_no IN ({list})"), []).map_err(be)?;
+        }
+    }
+    remove_projections(tx, removals)
+}
+
 /// Delete the rows `rows` name, each as `insert_projections` would have added it.
 fn remove_projections(tx: &rusqlite::Transaction<'_>, rows: &[Projection]) -> Result<()> {
     let mut leaf = tx
@@ -483,6 +506,9 @@ impl LedgerStore for SqliteStore {
                     code.execute(params![r.leaf as i64, &r.hash[..], r.issued_ms]).map_err(be)?;
                 }
             }
+            if let Some(e) = &c.erase {
+                erase_in(&tx, &e.subjects, &e.removals)?;
+            }
             for (no, account) in &c.portal_accounts {
                 let no = *no as i64;
                 tx.execute("DELETE FROM portal_sessions WHERE subject_no = ?1", [no]).map_err(be)?;
@@ -495,7 +521,12 @@ impl LedgerStore for SqliteStore {
                 }
                 .map_err(be)?;
             }
-            tx.commit().map_err(be)
+            tx.commit().map_err(be)?;
+            if c.erase.is_some() {
+                // Copy the zeroed pages back into the main file and empty the WAL.
+                conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).map_err(be)?;
+            }
+            Ok(())
         })
     }
 
@@ -780,25 +811,7 @@ impl KeyStore for SqliteStore {
     fn erase(&self, subjects: &[u64], removals: &[Projection], replace: &[Projection], checkpoint: bool) -> Result<()> {
         self.write(|c| {
             let tx = c.transaction().map_err(be)?;
-            {
-                let mut key =
-                    tx.prepare_cached("UPDATE subject_keys SET data_key = NULL WHERE subject_no = ?1").map_err(be)?;
-                let mut stay = tx.prepare_cached("DELETE FROM p_stay_facts WHERE subject_no = ?1").map_err(be)?;
-                let mut comp = tx.prepare_cached("DELETE FROM p_compliance_facts WHERE subject_no = ?1").map_err(be)?;
-                for no in subjects {
-                    let no = *no as i64;
-                    key.execute([no]).map_err(be)?;
-                    stay.execute([no]).map_err(be)?;
-                    comp.execute([no]).map_err(be)?;
-                }
-                if !subjects.is_empty() {
-                    // Sessions are few and short-lived: one pass over them.
-                    let list = subjects.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(",");
-                    tx.execute(&format!("DELETE FROM portal_sessions WHERE subject_no IN ({list})"), []).map_err(be)?;
-                    tx.execute(&format!("DELETE FROM portal_accounts WHERE subject_no IN ({list})"), []).map_err(be)?;
-                }
-            }
-            remove_projections(&tx, removals)?;
+            erase_in(&tx, subjects, removals)?;
             insert_projections(&tx, replace)?;
             tx.commit().map_err(be)?;
             if checkpoint {

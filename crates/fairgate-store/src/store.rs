@@ -188,6 +188,19 @@ pub struct Commit {
     /// Portal passphrases set (`Some((argon2 PHC, activated ms))`) or removed (`None`),
     /// by subject number. Either way the subject's portal sessions end.
     pub portal_accounts: Vec<(u64, Option<(String, i64)>)>,
+    /// An erasure made in the same transaction as this commit's leaves (an
+    /// expungement's event and its erasure are one step: both or neither). The WAL is
+    /// checkpointed after it.
+    pub erase: Option<Erasure>,
+}
+
+/// People erased in a commit: their data keys destroyed, with their sealed facts and
+/// portal credentials, and the projection rows `removals` names deleted (as
+/// [`ProjectionStore::erase`] does).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Erasure {
+    pub subjects: Vec<u64>,
+    pub removals: Vec<Projection>,
 }
 
 /// A portal activation code as stored: the registration it came with, its keyed hash.

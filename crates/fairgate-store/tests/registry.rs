@@ -1228,3 +1228,55 @@ fn the_master_key_rotates_while_another_registry_keeps_serving_and_an_interrupti
     let verifier = NoteVerifier::parse(&after.verifier_key()).unwrap();
     assert!(verify(f.store.as_ref(), &verifier, &mut |_, _| {}).unwrap().ok());
 }
+
+/// Issue 15, item 5: an expungement's event and its erasure are one step. A failure
+/// inside the erasure (a trigger makes the database refuse to destroy the key, as a
+/// crash mid-way would leave it) leaves neither: no certificate, the person readable.
+/// Run again, both land; a retry appends nothing; a restart finds the certificate.
+#[test]
+fn an_expungement_is_one_step_both_or_neither_and_a_retry_appends_nothing() {
+    use fairgate_core::event::EventKind;
+    use fairgate_core::expungement::ExpungementInput;
+    let f = fixture();
+    let ids = seed(&f, 2);
+    let gone = ids[0];
+    let admin = Actor::new("u-admin", Role::Admin, "test");
+    let auditor = Actor::new("u-aud", Role::Auditor, "test");
+    listed(&f, "court-order");
+    let input = ExpungementInput { authority: "court-order".into(), reason: "Asked".into() };
+    f.reg.approve_expungement(NOW, &auditor, gone, &input).unwrap();
+    let expunged = |f: &Fixture| f.store.system_leaves(EventKind::Expunged.code()).unwrap().len();
+
+    let conn = rusqlite::Connection::open(&f.db).unwrap();
+    conn.execute_batch(
+        "CREATE TRIGGER crash BEFORE UPDATE OF data_key ON subject_keys BEGIN SELECT RAISE(ABORT, 'crash'); END;",
+    )
+    .unwrap();
+    let size = f.store.tree_size().unwrap();
+    assert!(f.reg.expunge_subject(NOW, &admin, gone, &input).is_err());
+    assert_eq!((f.store.tree_size().unwrap(), expunged(&f)), (size, 0), "no event without the erasure");
+    assert!(f.reg.read_timeline(NOW, &officer(), Purpose::BorderCheck, gone, "t").is_ok(), "and no erasure");
+
+    conn.execute_batch("DROP TRIGGER crash;").unwrap();
+    let cert = f.reg.expunge_subject(NOW, &admin, gone, &input).unwrap();
+    assert_eq!(expunged(&f), 1);
+    assert!(matches!(
+        f.reg.read_timeline(NOW, &officer(), Purpose::BorderCheck, gone, "t"),
+        Err(RegistryError::Erased(_))
+    ));
+    let size = f.store.tree_size().unwrap();
+    assert!(matches!(f.reg.expunge_subject(NOW, &admin, gone, &input), Err(RegistryError::Erased(_))));
+    assert_eq!((f.store.tree_size().unwrap(), expunged(&f)), (size, 1), "a retry appends no second event");
+
+    // A restart (another registry on the same files) finds the same certificate.
+    let again = Registry::open(
+        f.store.clone(),
+        SecretKey::from_bytes([1; 32]),
+        &SecretKey::from_bytes([2; 32]),
+        "test.example/log",
+        [3; 32],
+    )
+    .unwrap();
+    assert_eq!(again.certificates().unwrap(), vec![cert.clone()]);
+    again.verify_certificate(&cert).unwrap();
+}

@@ -214,26 +214,14 @@ impl Registry {
             expunged_by: admin.clone(),
             approved_by,
         });
-        let ((), receipt) = self.write(now, |b| b.append_system(event))?;
-        self.erase_people(&[(id, no, data)])?;
+        // The event and the erasure are one transaction: a crash leaves both or
+        // neither, and a retry finds the person erased (410), never a second event.
+        let ((), receipt) = self.write(now, |b| {
+            b.append_system(event)?;
+            b.erase_in_commit(&[(no, data.clone())])
+        })?;
         self.sign_checkpoint(now)?;
         self.certificate(receipt.leaf_index)
-    }
-
-    /// Destroy people's data keys and readable copies in one transaction (after
-    /// their expungement events are in the ledger), then checkpoint the WAL.
-    fn erase_people(&self, people: &[(SubjectId, u64, fairgate_ledger::keys::SecretKey)]) -> Result<()> {
-        // The writer lock first: nothing can be appended to them while their rows
-        // are worked out, and the writer must not keep anything it could seal with.
-        let mut w = self.lock()?;
-        let mut removals = Vec::new();
-        for (id, no, data) in people {
-            removals.extend(self.unproject(*no, data, &|_| true)?.0);
-            w.cache.remove(id);
-        }
-        let nos: Vec<u64> = people.iter().map(|(_, no, _)| *no).collect();
-        self.store.erase(&nos, &removals, &[], true)?;
-        Ok(())
     }
 
     /// What a subject's data leaves added to the projections, for the leaves whose key
@@ -317,8 +305,7 @@ impl Registry {
         }
         report.access_logs_erased = self.expire_access_logs(on)?;
         let system = Actor::new("system:retention", Role::Admin, "retention rules");
-        // In chunks: each person's expungement event, then their erasure, one
-        // transaction for the chunk's events and one for its erasures.
+        // In chunks: the chunk's expungement events and erasures in one transaction.
         let due: Vec<&RetentionEntry> = report.listed.iter().filter(|e| e.due).collect();
         for chunk in due.chunks(self.erase_chunk) {
             let mut people = Vec::with_capacity(chunk.len());
@@ -326,8 +313,9 @@ impl Registry {
                 let (no, data) = self.subject_keys_of(e.subject)?;
                 people.push((e.subject, no, data));
             }
+            // Each chunk's events and erasures are one transaction.
             let (leaves, _) = self.write(now, |b| {
-                chunk
+                let leaves = chunk
                     .iter()
                     .map(|e| {
                         let leaf = b.next_leaf();
@@ -341,9 +329,11 @@ impl Registry {
                         }))?;
                         Ok(leaf)
                     })
-                    .collect::<Result<Vec<u64>>>()
+                    .collect::<Result<Vec<u64>>>()?;
+                let erased: Vec<_> = people.iter().map(|(_, no, data)| (*no, data.clone())).collect();
+                b.erase_in_commit(&erased)?;
+                Ok(leaves)
             })?;
-            self.erase_people(&people)?;
             report.certificates.extend(leaves);
             report.erased += people.len() as u64;
         }
@@ -510,6 +500,22 @@ impl super::Batch<'_> {
     pub(super) fn append_system(&mut self, event: Event) -> Result<()> {
         let key = self.reg.system_sealer.clone();
         self.append(super::SYSTEM_SUBJECT_NO, super::SLOT_SYSTEM, &key, &event)?;
+        Ok(())
+    }
+}
+
+impl super::Batch<'_> {
+    /// Erase these people (subject number, data key) in this batch's own commit, so
+    /// their expungement events and the erasure land together. The writer forgets
+    /// every cached state after such a commit: it must keep nothing it could seal with.
+    pub(super) fn erase_in_commit(&mut self, people: &[(u64, fairgate_ledger::keys::SecretKey)]) -> Result<()> {
+        let mut removals = Vec::new();
+        for (no, data) in people {
+            removals.extend(self.reg.unproject(*no, data, &|_| true)?.0);
+        }
+        let e = self.commit.erase.get_or_insert_with(Default::default);
+        e.subjects.extend(people.iter().map(|(no, _)| *no));
+        e.removals.extend(removals);
         Ok(())
     }
 }

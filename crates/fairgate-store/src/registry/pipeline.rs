@@ -36,6 +36,10 @@ impl Registry {
                 w.cache.clear();
             }
             w.advance(advance);
+            if commit.erase.is_some() {
+                // Erased people's states held their data keys.
+                w.cache.clear();
+            }
         }
         Ok((value, Receipt { leaf_index: start, tree_size: w.frontier.size() }))
     }
