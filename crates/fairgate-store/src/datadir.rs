@@ -1,13 +1,20 @@
-//! The data directory: the database file and the two secret key files, created on
+//! The data directory and the key store, apart: the data directory holds the
+//! database and nothing that can read it; the key store (`--keys`, by default the
+//! data directory's sibling `fairgate-keys`) holds the secret keys, created on
 //! first use with owner-only permissions.
 //!
 //! ```text
 //! fairgate-data/
-//!   fairgate.db (+ -wal, -shm)   the SQLite database
+//!   fairgate.db (+ -wal, -shm)   the SQLite database: sealed, unreadable alone
+//! fairgate-keys/
 //!   master.key                   wraps every data key (hex, mode 0600)
 //!   master.key.next              only during `fairgate keys rotate`: the new master key
 //!   checkpoint.key               Ed25519 seed that signs checkpoints (hex, mode 0600)
 //! ```
+//!
+//! A copy of the data directory alone (a backup, a stolen disk) reads nothing. A
+//! data directory from before the split has its key files moved to the key store the
+//! first time it is opened.
 //!
 //! A rotation writes `master.key.next` first, re-wraps every stored key under it,
 //! then renames it over `master.key`. At every moment the files hold every key in
@@ -31,39 +38,97 @@ pub enum DataDirError {
     Permissions { path: PathBuf, mode: u32 },
     #[error("{path} does not hold a 64-digit hex key; restore it from backup (a new key cannot read existing data)")]
     Malformed { path: PathBuf },
+    #[error("--keys {keys} is inside the data directory {data}: keep the keys apart, so that a copy of the data reads nothing (e.g. --keys {data}/../fairgate-keys)")]
+    KeysInsideData { keys: PathBuf, data: PathBuf },
+    #[error("the key store {keys} has no master.key, but {data} holds a database: point --keys at the key store it was made with (a new key cannot read it)")]
+    NoKeys { keys: PathBuf, data: PathBuf },
 }
 
 pub struct DataDir {
     pub root: PathBuf,
+    /// The key store, apart from `root`.
+    pub keys: PathBuf,
     pub master_key: SecretKey,
     /// The next master key, while a rotation is under way.
     pub next_master_key: Option<SecretKey>,
     pub signing_seed: SecretKey,
-    /// True when this call created the directory's keys.
+    /// True when this call created the keys.
     pub created: bool,
+    /// Key files found in the data directory (from before the split) and moved.
+    pub moved_keys: Vec<PathBuf>,
 }
+
+/// The default key store of a data directory: its sibling `fairgate-keys` for
+/// `fairgate-data`; otherwise the sibling `NAME-keys`.
+pub fn default_keys(data: &Path) -> PathBuf {
+    let name = data.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let keys = match name.strip_suffix("-data") {
+        Some(stem) if !stem.is_empty() => format!("{stem}-keys"),
+        _ if name.is_empty() || name == "." => "fairgate-keys".to_string(),
+        _ => format!("{name}-keys"),
+    };
+    data.parent().unwrap_or(Path::new(".")).join(keys)
+}
+
+const KEY_FILES: [&str; 3] = ["master.key", "master.key.next", "checkpoint.key"];
 
 impl DataDir {
     pub fn db_path(&self) -> PathBuf {
         self.root.join("fairgate.db")
     }
 
-    /// Open `root`, creating it and its key files when missing.
-    pub fn open_or_create(root: &Path, rng: &mut (impl RngCore + CryptoRng)) -> Result<DataDir, DataDirError> {
+    /// Open `root` and the key store `keys`, creating them and the key files when
+    /// missing (but never new keys for a database that exists: they could not read it).
+    pub fn open_or_create(
+        root: &Path,
+        keys: &Path,
+        rng: &mut (impl RngCore + CryptoRng),
+    ) -> Result<DataDir, DataDirError> {
         let io = |path: &Path| {
             let path = path.to_path_buf();
             move |source| DataDirError::Io { path, source }
         };
         fs::create_dir_all(root).map_err(io(root))?;
-        let master_path = root.join("master.key");
+        fs::create_dir_all(keys).map_err(io(keys))?;
+        let (data_abs, keys_abs) =
+            (fs::canonicalize(root).map_err(io(root))?, fs::canonicalize(keys).map_err(io(keys))?);
+        if keys_abs.starts_with(&data_abs) {
+            return Err(DataDirError::KeysInsideData { keys: keys.to_path_buf(), data: root.to_path_buf() });
+        }
+        // A data directory from before the split: its keys move to the key store.
+        let mut moved_keys = Vec::new();
+        if !keys.join("master.key").exists() && root.join("master.key").exists() {
+            for f in KEY_FILES {
+                let (from, to) = (root.join(f), keys.join(f));
+                if from.exists() && !to.exists() {
+                    move_file(&from, &to).map_err(io(&from))?;
+                    moved_keys.push(to);
+                }
+            }
+            fs::File::open(keys).and_then(|d| d.sync_all()).map_err(io(keys))?;
+            fs::File::open(root).and_then(|d| d.sync_all()).map_err(io(root))?;
+        }
+        let master_path = keys.join("master.key");
         let created = !master_path.exists();
         if created {
+            if root.join("fairgate.db").exists() {
+                return Err(DataDirError::NoKeys { keys: keys.to_path_buf(), data: root.to_path_buf() });
+            }
             fs::set_permissions(root, fs::Permissions::from_mode(0o700)).map_err(io(root))?;
+            fs::set_permissions(keys, fs::Permissions::from_mode(0o700)).map_err(io(keys))?;
         }
         let master_key = key_file(&master_path, rng)?;
-        let signing_seed = key_file(&root.join("checkpoint.key"), rng)?;
-        let next_master_key = existing_key(&root.join(NEXT))?;
-        Ok(DataDir { root: root.to_path_buf(), master_key, next_master_key, signing_seed, created })
+        let signing_seed = key_file(&keys.join("checkpoint.key"), rng)?;
+        let next_master_key = existing_key(&keys.join(NEXT))?;
+        Ok(DataDir {
+            root: root.to_path_buf(),
+            keys: keys.to_path_buf(),
+            master_key,
+            next_master_key,
+            signing_seed,
+            created,
+            moved_keys,
+        })
     }
 
     /// The master keys, for `Registry::open`.
@@ -73,7 +138,7 @@ impl DataDir {
 
     /// Reads the master key files again whenever called (see the module comment).
     pub fn key_source(&self) -> KeySource {
-        let root = self.root.clone();
+        let root = self.keys.clone();
         Box::new(move || {
             let current = existing_key(&root.join("master.key"))
                 .map_err(|e| e.to_string())?
@@ -86,26 +151,38 @@ impl DataDir {
     /// Start a rotation: make `master.key.next`, unless one is there (a rotation
     /// that was interrupted resumes with it).
     pub fn begin_rotation(&mut self, rng: &mut (impl RngCore + CryptoRng)) -> Result<(), DataDirError> {
-        self.next_master_key = Some(key_file(&self.root.join(NEXT), rng)?);
+        self.next_master_key = Some(key_file(&self.keys.join(NEXT), rng)?);
         Ok(())
     }
 
     /// End a rotation: the next key becomes `master.key` (an atomic rename), and the
-    /// old key is gone from the directory.
+    /// old key is gone from the key store.
     pub fn finish_rotation(&mut self) -> Result<(), DataDirError> {
         let io = |path: &Path| {
             let path = path.to_path_buf();
             move |source| DataDirError::Io { path, source }
         };
-        let next = self.root.join(NEXT);
-        let master = self.root.join("master.key");
+        let next = self.keys.join(NEXT);
+        let master = self.keys.join("master.key");
         fs::rename(&next, &master).map_err(io(&next))?;
-        fs::File::open(&self.root).and_then(|d| d.sync_all()).map_err(io(&self.root))?;
+        fs::File::open(&self.keys).and_then(|d| d.sync_all()).map_err(io(&self.keys))?;
         if let Some(k) = self.next_master_key.take() {
             self.master_key = k;
         }
         Ok(())
     }
+}
+
+/// Move a file: a rename, or (across file systems) a copy made durable, then removed.
+fn move_file(from: &Path, to: &Path) -> std::io::Result<()> {
+    if fs::rename(from, to).is_ok() {
+        return Ok(());
+    }
+    let bytes = fs::read(from)?;
+    let mut f = fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(to)?;
+    f.write_all(&bytes)?;
+    f.sync_all()?;
+    fs::remove_file(from)
 }
 
 const NEXT: &str = "master.key.next";
@@ -141,15 +218,16 @@ mod tests {
     use rand::SeedableRng;
 
     #[test]
-    fn creates_private_key_files_once_and_reuses_them() {
+    fn creates_private_key_files_once_apart_from_the_data_and_reuses_them() {
         let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().join("data");
+        let (root, keys) = (dir.path().join("data"), dir.path().join("keys"));
         let mut rng = rand::rngs::StdRng::seed_from_u64(1);
-        let a = DataDir::open_or_create(&root, &mut rng).unwrap();
+        let a = DataDir::open_or_create(&root, &keys, &mut rng).unwrap();
         assert!(a.created);
-        let mode = fs::metadata(root.join("master.key")).unwrap().permissions().mode() & 0o777;
+        let mode = fs::metadata(keys.join("master.key")).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
-        let b = DataDir::open_or_create(&root, &mut rng).unwrap();
+        assert!(!root.join("master.key").exists() && !root.join("checkpoint.key").exists(), "no key in the data");
+        let b = DataDir::open_or_create(&root, &keys, &mut rng).unwrap();
         assert!(!b.created);
         assert_eq!(a.master_key.expose(), b.master_key.expose());
         assert_eq!(a.signing_seed.expose(), b.signing_seed.expose());
@@ -158,10 +236,45 @@ mod tests {
     #[test]
     fn refuses_a_key_others_can_read() {
         let dir = tempfile::tempdir().unwrap();
+        let (root, keys) = (dir.path().join("data"), dir.path().join("keys"));
         let mut rng = rand::rngs::StdRng::seed_from_u64(1);
-        DataDir::open_or_create(dir.path(), &mut rng).unwrap();
-        fs::set_permissions(dir.path().join("master.key"), fs::Permissions::from_mode(0o644)).unwrap();
-        let err = DataDir::open_or_create(dir.path(), &mut rng).err().unwrap();
+        DataDir::open_or_create(&root, &keys, &mut rng).unwrap();
+        fs::set_permissions(keys.join("master.key"), fs::Permissions::from_mode(0o644)).unwrap();
+        let err = DataDir::open_or_create(&root, &keys, &mut rng).err().unwrap();
         assert!(err.to_string().contains("chmod 600"), "{err}");
+    }
+
+    #[test]
+    fn keys_are_refused_inside_the_data_and_never_made_anew_for_a_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("data");
+        let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+        let err = DataDir::open_or_create(&root, &root.join("keys"), &mut rng).err().unwrap();
+        assert!(matches!(err, DataDirError::KeysInsideData { .. }), "{err}");
+        fs::write(root.join("fairgate.db"), b"").unwrap();
+        let err = DataDir::open_or_create(&root, &dir.path().join("elsewhere"), &mut rng).err().unwrap();
+        assert!(matches!(err, DataDirError::NoKeys { .. }), "{err}");
+    }
+
+    #[test]
+    fn a_data_directory_from_before_the_split_has_its_keys_moved_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let (root, keys) = (dir.path().join("data"), dir.path().join("keys"));
+        fs::create_dir_all(&root).unwrap();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+        let old = key_file(&root.join("master.key"), &mut rng).unwrap();
+        key_file(&root.join("checkpoint.key"), &mut rng).unwrap();
+        fs::write(root.join("fairgate.db"), b"").unwrap();
+        let d = DataDir::open_or_create(&root, &keys, &mut rng).unwrap();
+        assert_eq!(d.master_key.expose(), old.expose(), "the same key, moved");
+        assert_eq!(d.moved_keys.len(), 2);
+        assert!(!root.join("master.key").exists() && keys.join("master.key").exists());
+    }
+
+    #[test]
+    fn the_default_key_store_is_the_data_directorys_sibling() {
+        assert_eq!(default_keys(Path::new("./fairgate-data")), Path::new("./fairgate-keys"));
+        assert_eq!(default_keys(Path::new("/srv/fairgate-data")), Path::new("/srv/fairgate-keys"));
+        assert_eq!(default_keys(Path::new("/tmp/x")), Path::new("/tmp/x-keys"));
     }
 }

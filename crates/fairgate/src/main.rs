@@ -19,9 +19,13 @@ use rand::RngCore;
 #[derive(Parser)]
 #[command(name = "fairgate", version, about = "Entry-exit registration records that cannot single people out.")]
 struct Cli {
-    /// The data directory: database, master key and checkpoint signing key.
+    /// The data directory: the database (sealed: it reads nothing without the keys).
     #[arg(long, global = true, default_value = "./fairgate-data", env = "FAIRGATE_DATA")]
     data: PathBuf,
+    /// The key store, apart from the data: master key and checkpoint signing key.
+    /// Default: the data directory's sibling `fairgate-keys` (`NAME-keys` for another name).
+    #[arg(long, global = true, env = "FAIRGATE_KEYS")]
+    keys: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -370,26 +374,40 @@ pub(crate) fn seed() -> [u8; 32] {
     s
 }
 
-pub(crate) fn open(data: &Path, origin: &str) -> Result<Opened> {
-    let dir = DataDir::open_or_create(data, &mut rand::rngs::OsRng)
-        .with_context(|| format!("opening the data directory {}", data.display()))?;
+/// Where the data and the keys live.
+pub(crate) struct Dirs {
+    pub data: PathBuf,
+    pub keys: PathBuf,
+}
+
+pub(crate) fn open(dirs: &Dirs, origin: &str) -> Result<Opened> {
+    let dir = DataDir::open_or_create(&dirs.data, &dirs.keys, &mut rand::rngs::OsRng).with_context(|| {
+        format!("opening the data directory {} with the key store {}", dirs.data.display(), dirs.keys.display())
+    })?;
+    for k in &dir.moved_keys {
+        println!(
+            "moved {} out of the data directory, into the key store {}",
+            k.file_name().map(|n| n.to_string_lossy()).unwrap_or_default(),
+            dirs.keys.display()
+        );
+    }
     let store =
         Arc::new(SqliteStore::open(&dir.db_path()).with_context(|| format!("opening {}", dir.db_path().display()))?);
     let registry = Registry::open(store.clone(), dir.master_keys(), &dir.signing_seed, origin, seed())
-        .context("opening the registry (is master.key the one this database was made with?)")?
+        .context("opening the registry (is --keys the key store this database was made with?)")?
         .with_key_source(dir.key_source());
     Ok(Opened { registry: Arc::new(registry), store, created: dir.created })
 }
 
 /// Open an existing data directory; refuse to create one for commands that only read.
-fn open_existing(data: &Path) -> Result<Opened> {
-    if !data.join("master.key").exists() {
+fn open_existing(dirs: &Dirs) -> Result<Opened> {
+    if !dirs.data.join("fairgate.db").exists() {
         bail!(
-            "{} is not a Fairgate data directory (no master.key): pass --data DIR or run `fairgate serve` first",
-            data.display()
+            "{} is not a Fairgate data directory (no fairgate.db): pass --data DIR or run `fairgate serve` first",
+            dirs.data.display()
         );
     }
-    open(data, "fairgate.localhost/log")
+    open(dirs, "fairgate.localhost/log")
 }
 
 pub(crate) fn progress(len: u64, what: &str) -> indicatif::ProgressBar {
@@ -397,10 +415,10 @@ pub(crate) fn progress(len: u64, what: &str) -> indicatif::ProgressBar {
 }
 
 fn run(cli: Cli) -> Result<()> {
+    let keys = cli.keys.clone().unwrap_or_else(|| fairgate_store::datadir::default_keys(&cli.data));
+    let dirs = Dirs { data: cli.data.clone(), keys };
     match cli.command {
-        Command::Serve { listen, demo, origin, secure_cookies } => {
-            serve(&cli.data, &listen, demo, &origin, secure_cookies)
-        }
+        Command::Serve { listen, demo, origin, secure_cookies } => serve(&dirs, &listen, demo, &origin, secure_cookies),
         Command::Policy { markdown } => {
             if markdown {
                 print!("{}", fairgate_core::policy::markdown());
@@ -410,7 +428,7 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Demo { travellers } => {
-            let o = open(&cli.data, "fairgate.localhost/log")?;
+            let o = open(&dirs, "fairgate.localhost/log")?;
             if o.registry.tree_head()?.0 > 0 {
                 bail!(
                     "the database in {} is not empty: demo data is only seeded into an empty one",
@@ -430,7 +448,7 @@ fn run(cli: Cli) -> Result<()> {
             } else {
                 None
             };
-            let o = open(&cli.data, "fairgate.localhost/log")?;
+            let o = open(&dirs, "fairgate.localhost/log")?;
             let mut secret = [0u8; 64];
             rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut secret);
             // The operator at the console of the machine that holds the key files acts as the system.
@@ -451,7 +469,7 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::User(UserCommand::List) => {
-            let o = open_existing(&cli.data)?;
+            let o = open_existing(&dirs)?;
             println!("{:24} {:12} {:24} {:20} {:32} token expires", "name", "role", "agency", "id", "status");
             for s in o.registry.account_statuses()? {
                 let u = &s.account;
@@ -473,14 +491,14 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::User(UserCommand::Disable { name }) => {
-            let o = open_existing(&cli.data)?;
+            let o = open_existing(&dirs)?;
             let operator = fairgate_core::access::Actor::system("operator");
             o.registry.disable_user(jiff::Timestamp::now(), &operator, &name)?;
             println!("disabled {name}: its tokens and sessions no longer work");
             Ok(())
         }
         Command::User(UserCommand::RotateToken { name, token_days }) => {
-            let o = open_existing(&cli.data)?;
+            let o = open_existing(&dirs)?;
             let operator = fairgate_core::access::Actor::system("operator");
             let mut secret = [0u8; 32];
             rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut secret);
@@ -490,14 +508,14 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::User(UserCommand::SetRole { name, role }) => {
-            let o = open_existing(&cli.data)?;
+            let o = open_existing(&dirs)?;
             let operator = fairgate_core::access::Actor::system("operator");
             o.registry.set_role(jiff::Timestamp::now(), &operator, &name, staff_role(&role)?)?;
             println!("{name} is now {role}; their web sessions have ended");
             Ok(())
         }
         Command::User(UserCommand::History) => {
-            let o = open_existing(&cli.data)?;
+            let o = open_existing(&dirs)?;
             for e in o.registry.account_history()? {
                 println!(
                     "{}\t{}\t{}\t{}",
@@ -510,15 +528,15 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Audit(AuditCommand::Key) => {
-            println!("{}", open_existing(&cli.data)?.registry.verifier_key());
+            println!("{}", open_existing(&dirs)?.registry.verifier_key());
             Ok(())
         }
-        Command::Audit(AuditCommand::Verify) => audit_verify(&cli.data),
+        Command::Audit(AuditCommand::Verify) => audit_verify(&dirs),
         Command::Audit(AuditCommand::Monitor { url, state, key, full, samples }) => {
             audit_monitor(&url, &state, key.as_deref(), fairgate::monitor::Depth { full, samples })
         }
         Command::Rebuild => {
-            let o = open_existing(&cli.data)?;
+            let o = open_existing(&dirs)?;
             let bar = progress(o.registry.tree_head()?.0, "rebuilding");
             let report = o.registry.rebuild(&mut |done, _| bar.set_position(done))?;
             bar.finish_and_clear();
@@ -544,19 +562,19 @@ fn run(cli: Cli) -> Result<()> {
             fairgate::program::impact_from_file(&file, &p, json)
         }
         Command::Compliance(ComplianceCommand::Run { on, json }) => {
-            fairgate::compliance::run(&open_existing(&cli.data)?.registry, on.as_deref(), json)
+            fairgate::compliance::run(&open_existing(&dirs)?.registry, on.as_deref(), json)
         }
         Command::Obligations { subject, user, purpose, on, json } => fairgate::compliance::obligations(
-            &open_existing(&cli.data)?.registry,
+            &open_existing(&dirs)?.registry,
             &subject,
             &user,
             &purpose,
             on.as_deref(),
             json,
         ),
-        Command::Keys(KeysCommand::Rotate { chunk }) => rotate_keys(&cli.data, chunk),
+        Command::Keys(KeysCommand::Rotate { chunk }) => rotate_keys(&dirs, chunk),
         Command::Keys(KeysCommand::Status) => {
-            let dir = open_key_dir(&cli.data)?;
+            let dir = open_key_dir(&dirs)?;
             println!("master key {}", fairgate_ledger::keys::fingerprint(&dir.master_key));
             match &dir.next_master_key {
                 Some(k) => println!(
@@ -568,13 +586,13 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Retention(RetentionCommand::Run { on, dry_run, json }) => {
-            retention(&open_existing(&cli.data)?.registry, on.as_deref(), dry_run, json)
+            retention(&open_existing(&dirs)?.registry, on.as_deref(), dry_run, json)
         }
         Command::Notices(NoticesCommand::Send { due_before, user }) => {
-            fairgate::compliance::send(&open_existing(&cli.data)?.registry, &due_before, &user)
+            fairgate::compliance::send(&open_existing(&dirs)?.registry, &due_before, &user)
         }
         Command::Excuse { subject, obligation, category, text, approve, user } => fairgate::compliance::excuse(
-            &open_existing(&cli.data)?.registry,
+            &open_existing(&dirs)?.registry,
             &subject,
             &obligation,
             category.as_deref(),
@@ -584,7 +602,7 @@ fn run(cli: Cli) -> Result<()> {
         ),
         Command::Determine { subject, obligation, finding, reasons, evidence, user } => {
             fairgate::compliance::determine(
-                &open_existing(&cli.data)?.registry,
+                &open_existing(&dirs)?.registry,
                 &subject,
                 &obligation,
                 &finding,
@@ -594,11 +612,11 @@ fn run(cli: Cli) -> Result<()> {
             )
         }
         Command::Import { program, file, user, access_codes } => {
-            fairgate::import::run(&open_existing(&cli.data)?.registry, &program, &file, &user, access_codes.as_deref())
+            fairgate::import::run(&open_existing(&dirs)?.registry, &program, &file, &user, access_codes.as_deref())
         }
-        Command::Expunge(args) => fairgate::expunge::run(&open_existing(&cli.data)?.registry, args),
+        Command::Expunge(args) => fairgate::expunge::run(&open_existing(&dirs)?.registry, args),
         Command::Authority(AuthorityCommand::Add { id, name, reference }) => {
-            let o = open_existing(&cli.data)?;
+            let o = open_existing(&dirs)?;
             let a = fairgate_core::expungement::Authority { id, name, reference };
             let r = o.registry.list_authority(
                 jiff::Timestamp::now(),
@@ -609,33 +627,33 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Authority(AuthorityCommand::List) => {
-            for a in open_existing(&cli.data)?.registry.authorities()? {
+            for a in open_existing(&dirs)?.registry.authorities()? {
                 println!("{:24} {}", a.id, a.citation());
             }
             Ok(())
         }
-        Command::Designations(cmd) => fairgate::designations::run(&open_existing(&cli.data)?.registry, cmd),
-        Command::Program(cmd) => fairgate::program::run(&open_existing(&cli.data)?.registry, cmd),
+        Command::Designations(cmd) => fairgate::designations::run(&open_existing(&dirs)?.registry, cmd),
+        Command::Program(cmd) => fairgate::program::run(&open_existing(&dirs)?.registry, cmd),
         Command::Stay { rule, stays, exempt, on, json } => stay(&rule, &stays, &exempt, &on, json),
         Command::Overstays { on, user, purpose, csv, page, per_page } => {
-            overstays(&cli.data, on.as_deref(), &user, &purpose, csv, page, per_page)
+            overstays(&dirs, on.as_deref(), &user, &purpose, csv, page, per_page)
         }
     }
 }
 
-fn open_key_dir(data: &Path) -> Result<DataDir> {
-    if !data.join("master.key").exists() {
-        bail!("{} is not a Fairgate data directory (no master.key): pass --data DIR", data.display());
+fn open_key_dir(dirs: &Dirs) -> Result<DataDir> {
+    if !dirs.data.join("fairgate.db").exists() {
+        bail!("{} is not a Fairgate data directory (no fairgate.db): pass --data DIR", dirs.data.display());
     }
-    DataDir::open_or_create(data, &mut rand::rngs::OsRng)
-        .with_context(|| format!("opening the data directory {}", data.display()))
+    DataDir::open_or_create(&dirs.data, &dirs.keys, &mut rand::rngs::OsRng)
+        .with_context(|| format!("opening the key store {}", dirs.keys.display()))
 }
 
-fn rotate_keys(data: &Path, chunk: usize) -> Result<()> {
-    let mut dir = open_key_dir(data)?;
+fn rotate_keys(dirs: &Dirs, chunk: usize) -> Result<()> {
+    let mut dir = open_key_dir(dirs)?;
     let resuming = dir.next_master_key.is_some();
     dir.begin_rotation(&mut rand::rngs::OsRng).context("writing master.key.next")?;
-    let o = open_existing(data)?;
+    let o = open_existing(dirs)?;
     let bar = progress(o.registry.subject_count()?, "re-wrapping");
     let report = o.registry.rotate_master(
         jiff::Timestamp::now(),
@@ -663,8 +681,8 @@ fn rotate_keys(data: &Path, chunk: usize) -> Result<()> {
     Ok(())
 }
 
-fn audit_verify(data: &Path) -> Result<()> {
-    let o = open_existing(data)?;
+fn audit_verify(dirs: &Dirs) -> Result<()> {
+    let o = open_existing(dirs)?;
     let verifier = NoteVerifier::parse(&o.registry.verifier_key())?;
     let bar = progress(o.registry.tree_head()?.0, "verifying");
     let report = fairgate_store::audit::verify(o.store.as_ref(), &verifier, &mut |done, _| bar.set_position(done))?;
@@ -723,7 +741,7 @@ fn audit_monitor(url: &str, state_path: &Path, key: Option<&str>, depth: fairgat
 }
 
 fn overstays(
-    data: &Path,
+    dirs: &Dirs,
     on: Option<&str>,
     user: &str,
     purpose: &str,
@@ -739,7 +757,7 @@ fn overstays(
         Some(s) => fairgate_core::error::parse_date("on", s).map_err(|e| anyhow::anyhow!("--on: {}", e.message))?,
         None => jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date(),
     };
-    let o = open_existing(data)?;
+    let o = open_existing(dirs)?;
     let actor = fairgate::account(&o.registry, user, "--as")?;
     let paging = (!csv).then_some((page, per_page));
     let (rows, total, _) =
@@ -811,10 +829,14 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn serve(data: &Path, listen: &str, demo: bool, origin: &str, secure_cookies: bool) -> Result<()> {
-    let o = open(data, origin)?;
+fn serve(dirs: &Dirs, listen: &str, demo: bool, origin: &str, secure_cookies: bool) -> Result<()> {
+    let o = open(dirs, origin)?;
     if o.created {
-        println!("created data directory {} (master.key and checkpoint.key, mode 0600: back them up)", data.display());
+        println!(
+            "created data directory {} and key store {} (master.key and checkpoint.key, mode 0600: keep them apart from the data, and back them up apart)",
+            dirs.data.display(),
+            dirs.keys.display()
+        );
     }
     if demo {
         if o.registry.tree_head()?.0 == 0 && o.registry.accounts()?.is_empty() {

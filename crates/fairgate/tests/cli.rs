@@ -12,10 +12,13 @@ use std::sync::Arc;
 use fairgate_store::sqlite::SqliteStore;
 use fairgate_store::{LedgerStore, ProjectionStore};
 
-fn fairgate(data: &Path, args: &[&str]) -> Output {
+/// Run `fairgate` with the data in `DIR/data` and the keys apart, in `DIR/keys`.
+fn fairgate(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_fairgate"))
         .arg("--data")
-        .arg(data)
+        .arg(dir.join("data"))
+        .arg("--keys")
+        .arg(dir.join("keys"))
         .args(args)
         .env("RUST_LOG", "warn")
         .output()
@@ -37,7 +40,9 @@ fn user_add_prints_the_token_alone_on_the_last_line() {
 
     let mut child = Command::new(env!("CARGO_BIN_EXE_fairgate"))
         .arg("--data")
-        .arg(dir.path())
+        .arg(dir.path().join("data"))
+        .arg("--keys")
+        .arg(dir.path().join("keys"))
         .args(["user", "add", "smith", "--role", "supervisor", "--password-stdin"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -66,7 +71,7 @@ fn audit_verify_names_the_first_tampered_leaf_and_rebuild_is_identical() {
     assert!(ok.status.success(), "{}", text(&ok.stderr));
     assert!(text(&ok.stdout).starts_with("ok: "), "{}", text(&ok.stdout));
 
-    let db = dir.path().join("fairgate.db");
+    let db = dir.path().join("data/fairgate.db");
     let digest = || SqliteStore::open(&db).unwrap().projection_digest().unwrap();
     let before = digest();
     let rebuilt = fairgate(dir.path(), &["rebuild"]);
@@ -152,15 +157,19 @@ fn serve_demo_seeds_once_then_reuses_the_data() {
     assert!(programs.contains("\"id\":\"visitor-entry-exit\"") && programs.contains("\"in_force\":true"), "{programs}");
     stop(&mut child);
     for key in ["master.key", "checkpoint.key"] {
-        assert_eq!(std::fs::metadata(data.join(key)).unwrap().permissions().mode() & 0o777, 0o600, "{key}");
+        assert_eq!(
+            std::fs::metadata(data.join("keys").join(key)).unwrap().permissions().mode() & 0o777,
+            0o600,
+            "{key}"
+        );
     }
-    let leaves = SqliteStore::open(&data.join("fairgate.db")).unwrap().tree_size().unwrap();
+    let leaves = SqliteStore::open(&data.join("data/fairgate.db")).unwrap().tree_size().unwrap();
     assert!(leaves > 50_000, "10,000 travellers make many leaves: {leaves}");
 
     let (mut child, _, printed) = start();
     assert!(printed.join("\n").contains("reusing"), "{printed:?}");
     stop(&mut child);
-    assert_eq!(SqliteStore::open(&data.join("fairgate.db")).unwrap().tree_size().unwrap(), leaves);
+    assert_eq!(SqliteStore::open(&data.join("data/fairgate.db")).unwrap().tree_size().unwrap(), leaves);
 }
 
 fn stop(child: &mut Serving) {
@@ -198,7 +207,7 @@ fn stay_answers_in_json_with_exactly_the_documented_keys() {
     assert_eq!(v["max_days"], 0);
     assert!(v["stay_until"].is_null());
     assert_eq!(v["next_entry"]["max_days"], 90);
-    assert!(!dir.path().join("master.key").exists(), "the calculator needs no data directory");
+    assert!(!dir.path().join("keys/master.key").exists(), "the calculator needs no data directory");
 
     let plain =
         fairgate(dir.path(), &["stay", "--rule", "90/180", "--stay", "2014-01-01..2014-03-31", "--on", "2014-06-30"]);
@@ -235,7 +244,7 @@ fn stay_refuses_bad_input_naming_the_stay_and_prints_no_json() {
 fn overstays_lists_demo_overstayers_as_an_account_for_a_purpose() {
     let dir = tempfile::tempdir().unwrap();
     assert!(fairgate(dir.path(), &["demo", "--travellers", "300"]).status.success());
-    let leaves = || SqliteStore::open(&dir.path().join("fairgate.db")).unwrap().tree_size().unwrap();
+    let leaves = || SqliteStore::open(&dir.path().join("data/fairgate.db")).unwrap().tree_size().unwrap();
     let before = leaves();
     let out = fairgate(
         dir.path(),
@@ -399,7 +408,7 @@ fn the_compliance_run_issues_notices_once_and_they_can_be_printed() {
 fn expunge_prints_a_certificate_that_verifies_until_altered() {
     let dir = tempfile::tempdir().unwrap();
     assert!(fairgate(dir.path(), &["demo", "--travellers", "120"]).status.success());
-    let conn = rusqlite::Connection::open(dir.path().join("fairgate.db")).unwrap();
+    let conn = rusqlite::Connection::open(dir.path().join("data/fairgate.db")).unwrap();
     let id: Vec<u8> =
         conn.query_row("SELECT subject_id FROM subject_keys ORDER BY subject_no LIMIT 1", [], |r| r.get(0)).unwrap();
     drop(conn);
@@ -457,9 +466,9 @@ fn an_import_with_bad_rows_writes_nothing_and_names_every_bad_row() {
     );
     let file = dir.path().join("legacy.csv");
     std::fs::write(&file, &csv).unwrap();
-    let before = std::fs::metadata(dir.path().join("fairgate.db")).is_ok();
+    let before = std::fs::metadata(dir.path().join("data/fairgate.db")).is_ok();
     assert!(before);
-    let size = |d: &Path| SqliteStore::open(&d.join("fairgate.db")).unwrap().tree_size().unwrap();
+    let size = |d: &Path| SqliteStore::open(&d.join("data/fairgate.db")).unwrap().tree_size().unwrap();
     let leaves = size(dir.path());
     let out = fairgate(dir.path(), &["import", "--program", "old-callin", file.to_str().unwrap(), "--as", "ada"]);
     assert!(!out.status.success());
@@ -532,7 +541,7 @@ fn an_import_with_bad_rows_writes_nothing_and_names_every_bad_row() {
 fn a_retention_dry_run_lists_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     assert!(fairgate(dir.path(), &["demo", "--travellers", "120"]).status.success());
-    let size = || SqliteStore::open(&dir.path().join("fairgate.db")).unwrap().tree_size().unwrap();
+    let size = || SqliteStore::open(&dir.path().join("data/fairgate.db")).unwrap().tree_size().unwrap();
     let before = size();
     // Five years on, the demo program's 3-year rule has passed for everyone who left.
     let out = fairgate(dir.path(), &["retention", "run", "--on", "2031-06-01", "--dry-run", "--json"]);
@@ -577,7 +586,7 @@ fn keys_rotate_runs_beside_a_serving_server_which_keeps_reading_and_writing() {
         .and_then(|l| l.split_whitespace().last())
         .unwrap()
         .to_string();
-    let old_key = std::fs::read_to_string(data.join("master.key")).unwrap();
+    let old_key = std::fs::read_to_string(data.join("keys/master.key")).unwrap();
 
     let (mut child, url, _) = serve(data, &[]);
     let person = r#"{"document": {"kind": "P", "issuing_state": "UTO", "number": "ROT000001", "expires_on": "2031-04-15"}, "surname": "BEFORE", "given_names": "A", "birth_date": "1980-01-01", "sex": "F", "nationality": "UTO"}"#;
@@ -588,9 +597,9 @@ fn keys_rotate_runs_beside_a_serving_server_which_keeps_reading_and_writing() {
     let rotated = fairgate(data, &["keys", "rotate", "--chunk", "50"]);
     assert!(rotated.status.success(), "{}", text(&rotated.stderr));
     assert!(text(&rotated.stdout).contains("master key rotated"), "{}", text(&rotated.stdout));
-    assert!(!data.join("master.key.next").exists());
-    assert_ne!(std::fs::read_to_string(data.join("master.key")).unwrap(), old_key);
-    assert_eq!(std::fs::metadata(data.join("master.key")).unwrap().permissions().mode() & 0o777, 0o600);
+    assert!(!data.join("keys/master.key.next").exists());
+    assert_ne!(std::fs::read_to_string(data.join("keys/master.key")).unwrap(), old_key);
+    assert_eq!(std::fs::metadata(data.join("keys/master.key")).unwrap().permissions().mode() & 0o777, 0o600);
 
     // The server, started with the old key, reads the person (now under the new key)
     // and registers another.
@@ -638,4 +647,37 @@ fn users_are_listed_with_status_rotated_disabled_and_their_history_is_on_the_led
     for change in ["created", "token-rotated", "role-changed", "disabled"] {
         assert!(history.contains(change), "{change} in {history}");
     }
+}
+
+/// Issue 15, item 1: the keys live apart from the data. A copy of the data directory
+/// alone (a backup, a stolen disk) holds no key and reads nothing: opening it with
+/// any other key store is refused, never given new keys.
+#[test]
+fn a_copy_of_the_data_directory_alone_reads_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(fairgate(dir.path(), &["demo", "--travellers", "20"]).status.success());
+    let data = dir.path().join("data");
+    for entry in std::fs::read_dir(&data).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        assert!(name.starts_with("fairgate.db"), "only the database is in the data directory: {name}");
+    }
+    // The copy, with a key store of its own (empty): refused, naming --keys.
+    let stolen = tempfile::tempdir().unwrap();
+    std::fs::create_dir(stolen.path().join("data")).unwrap();
+    for entry in std::fs::read_dir(&data).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), stolen.path().join("data").join(entry.file_name())).unwrap();
+    }
+    let out = fairgate(stolen.path(), &["user", "list"]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("--keys"), "{}", text(&out.stderr));
+    assert!(!stolen.path().join("keys/master.key").exists(), "no new key was made for it");
+    // Keys inside the data directory are refused outright.
+    let inside = Command::new(env!("CARGO_BIN_EXE_fairgate"))
+        .args(["--data", data.to_str().unwrap(), "--keys", data.join("keys").to_str().unwrap(), "user", "list"])
+        .output()
+        .unwrap();
+    assert!(!inside.status.success() && text(&inside.stderr).contains("apart"), "{}", text(&inside.stderr));
+    // With its own key store, the same data reads.
+    assert!(fairgate(dir.path(), &["user", "list"]).status.success());
 }

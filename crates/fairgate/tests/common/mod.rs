@@ -16,14 +16,16 @@ impl Drop for Serving {
     }
 }
 
-/// Start `fairgate --data DATA serve --listen 127.0.0.1:0 EXTRA…` and wait until it
+/// Start `fairgate --data DIR/data --keys DIR/keys serve --listen 127.0.0.1:0 EXTRA…` and wait until it
 /// serves. Returns the child, its base URL (ending in `/`) and everything it printed
 /// until then; its later output is read and dropped, as a terminal would.
 pub fn serve(data: &Path, extra: &[&str]) -> (Serving, String, Vec<String>) {
     let mut child = Serving(
         Command::new(env!("CARGO_BIN_EXE_fairgate"))
             .arg("--data")
-            .arg(data)
+            .arg(data.join("data"))
+            .arg("--keys")
+            .arg(data.join("keys"))
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(extra)
             .env("RUST_LOG", "warn")
