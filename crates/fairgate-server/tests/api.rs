@@ -575,7 +575,9 @@ async fn a_crossing_by_someone_already_overstaying_is_accepted_and_flagged() {
     assert_eq!(t["crossings"][1]["overstay_at_crossing"]["days"], 20, "the flag is part of the record");
     assert!(t["crossings"][0]["overstay_at_crossing"].is_null());
 
-    // Someone leaving in time is not flagged, and nothing extra is logged.
+    // Someone leaving in time is not flagged; the check is logged just the same, so
+    // the public log shows the same leaves, of the same kinds and sizes (issue 15).
+    let flagged = public_leaves(&s, before, 2).await;
     let mut p = specimen();
     p["document"]["number"] = json!("F0000002");
     let other = s.post(&s.officer, "/subjects", &p).await.1["id"].as_str().unwrap().to_string();
@@ -583,6 +585,30 @@ async fn a_crossing_by_someone_already_overstaying_is_accepted_and_flagged() {
     let before = s.tree_size().await;
     let (_, b) = s.post(&s.officer, &format!("/subjects/{other}/crossings"), &exit("2026-04-20T15:00:00Z")).await;
     assert!(b["overstaying"].is_null());
-    assert_eq!(s.tree_size().await, before + 1);
+    assert_eq!(s.tree_size().await, before + 2);
+    let unflagged = public_leaves(&s, before, 2).await;
+    assert_eq!(flagged, unflagged, "(kind, length) of each public leaf");
+    assert_eq!(flagged[0].0, 3, "a crossing, then its access");
     s.stop().await;
+}
+
+/// The (kind, length) of `count` public leaves from `start`, as anyone reads them.
+async fn public_leaves(s: &Server, start: u64, count: u64) -> Vec<(u16, usize)> {
+    use base64::Engine;
+    let leaves: Vec<String> = s
+        .client
+        .get(s.url(&format!("/log/leaves?start={start}&count={count}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    leaves
+        .iter()
+        .map(|l| {
+            let b = base64::engine::general_purpose::STANDARD.decode(l).unwrap();
+            (u16::from_be_bytes([b[1], b[2]]), b.len())
+        })
+        .collect()
 }

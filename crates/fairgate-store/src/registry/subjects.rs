@@ -291,8 +291,9 @@ impl Batch<'_> {
     /// Record a crossing, first working out whether the person is already
     /// overstaying on its day (from the committed history). The crossing is
     /// accepted either way; an overstay found is sealed into the crossing event and
-    /// returned, and because it is shown to the recording officer, that disclosure is
-    /// logged as a `border-check` access in the same command.
+    /// returned. The check's answer, overstaying or not, is shown to the recording
+    /// officer, so it is logged as a `border-check` access in the same command,
+    /// every time: the public log shows the same two leaves whatever the answer.
     pub fn record_crossing_checked(
         &mut self,
         actor: &Actor,
@@ -306,9 +307,7 @@ impl Batch<'_> {
         let history = self.reg.dated_of(subject)?;
         let overstay = standing(&stays_from_crossings(history, day), day)?.ongoing_overstay;
         let leaf = self.append_crossing(actor, subject, crossing, overstay)?;
-        if overstay.is_some() {
-            self.record_access(subject, actor, Read::Stay, Purpose::BorderCheck, &["overstay"], request)?;
-        }
+        self.record_access(subject, actor, Read::Stay, Purpose::BorderCheck, &["overstay"], request)?;
         Ok((leaf, overstay))
     }
 
