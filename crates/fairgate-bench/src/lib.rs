@@ -66,7 +66,8 @@ fn peak_rss_mib() -> f64 {
 }
 
 /// The mean size of the leaves the benchmark writes (an entry and an exit
-/// alternate), so the baseline inserts rows of the same size.
+/// alternate, each padded to its size class), so the baseline inserts rows of the
+/// same size.
 fn crossing_leaf_bytes() -> usize {
     use fairgate_core::event::{CrossingRecorded, Event};
     let at = Timestamp::now();
@@ -83,7 +84,8 @@ fn crossing_leaf_bytes() -> usize {
             recorded_by: Actor::new("u-bench", Role::Officer, "bench"),
             overstay_at_crossing: None,
         });
-        serde_json::to_vec(&event).map(|v| v.len()).unwrap_or(0) + fairgate_ledger::leaf::MIN_LEN
+        let payload = serde_json::to_vec(&event).map(|v| v.len()).unwrap_or(0);
+        fairgate_ledger::leaf::padded_len(payload) + fairgate_ledger::leaf::MIN_LEN
     };
     (sample(true) + sample(false)) / 2
 }
