@@ -317,13 +317,21 @@ pub enum AttemptOutcome {
     /// An analysis over everyone's records that published noised aggregates only
     /// (it spends the privacy budget: see `program::impact::BUDGET`).
     Analysis,
+    /// A lookup that found this person (sealed under their access-log key: it is in
+    /// their accounting of disclosures). A lookup appends one such leaf per person
+    /// found, or one `NoMatch`: the public log shows the same kind either way.
+    Match,
 }
 
-/// An attempt to read personal data that disclosed nothing: a lookup without a
-/// match, or a refused read. Sealed under the system key and naming no person (not
-/// even the document number asked for), so that every attempt is on record.
+/// An attempt to read personal data: a lookup (found or not), a refused read, an
+/// analysis over the records. Without a `subject` it is sealed under the system key
+/// and names no person (not even the document number asked for); a lookup that found
+/// someone is sealed under that person's access-log key. Every attempt is on record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessAttempted {
+    /// The person a lookup found (`Match` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<SubjectId>,
     pub actor: Actor,
     /// The read, as the policy names it (e.g. `document-lookup`).
     pub read: String,
@@ -419,7 +427,13 @@ impl EventKind {
     }
     /// Sealed under the subject's access-log key (kept after their data is erased).
     pub fn is_access_log(self) -> bool {
-        matches!(self, Self::PersonalDataAccessed | Self::LawEnforcementRequested | Self::LawEnforcementDecided)
+        matches!(
+            self,
+            Self::PersonalDataAccessed
+                | Self::LawEnforcementRequested
+                | Self::LawEnforcementDecided
+                | Self::AccessAttempted
+        )
     }
     /// Every kind, in code order (codes run from 1 without gaps).
     pub fn all() -> impl Iterator<Item = Self> {
@@ -518,8 +532,8 @@ impl Event {
             Event::LawEnforcementDecided(e) => Some(e.subject),
             Event::PortalActivated(e) => Some(e.subject),
             Event::AccessCodeReissued(e) => Some(e.subject),
+            Event::AccessAttempted(e) => e.subject,
             Event::AccountChanged(_)
-            | Event::AccessAttempted(_)
             | Event::AuthorityListed(_)
             | Event::ProgramActivated(_)
             | Event::ProgramDrafted(_)

@@ -173,11 +173,15 @@ pub fn for_each_tally<'a>(event: &'a Event, recorded_at: Timestamp, mut f: impl 
         }),
         // A lookup that found nobody is a use of the system like one that found
         // someone: the data-use table does not tell them apart.
-        Event::AccessAttempted(e) if e.outcome == crate::event::AttemptOutcome::NoMatch => f(TallyRef {
-            metric: Metric::DataUse,
-            dims: [&e.actor.agency, e.actor.role.as_str(), e.purpose.as_str()],
-            month: month_index(recorded_at),
-        }),
+        Event::AccessAttempted(e)
+            if matches!(e.outcome, crate::event::AttemptOutcome::NoMatch | crate::event::AttemptOutcome::Match) =>
+        {
+            f(TallyRef {
+                metric: Metric::DataUse,
+                dims: [&e.actor.agency, e.actor.role.as_str(), e.purpose.as_str()],
+                month: month_index(recorded_at),
+            })
+        }
         Event::RegistrationRecorded(e) => f(TallyRef {
             metric: Metric::Registrations,
             dims: [&e.registration.place, e.registration.kind.as_str(), ""],

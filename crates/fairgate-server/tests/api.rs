@@ -591,24 +591,3 @@ async fn a_crossing_by_someone_already_overstaying_is_accepted_and_flagged() {
     assert_eq!(flagged[0].0, 3, "a crossing, then its access");
     s.stop().await;
 }
-
-/// The (kind, length) of `count` public leaves from `start`, as anyone reads them.
-async fn public_leaves(s: &Server, start: u64, count: u64) -> Vec<(u16, usize)> {
-    use base64::Engine;
-    let leaves: Vec<String> = s
-        .client
-        .get(s.url(&format!("/log/leaves?start={start}&count={count}")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    leaves
-        .iter()
-        .map(|l| {
-            let b = base64::engine::general_purpose::STANDARD.decode(l).unwrap();
-            (u16::from_be_bytes([b[1], b[2]]), b.len())
-        })
-        .collect()
-}

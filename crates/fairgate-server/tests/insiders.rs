@@ -55,6 +55,17 @@ async fn a_lookup_answers_alike_whether_or_not_the_person_exists_and_is_always_l
     assert_eq!(known["subjects"], json!([]));
     assert!(known["access_receipt"].is_object() && unknown["access_receipt"].is_object(), "both are logged");
     assert_eq!(s.tree_size().await, before + 2);
+    // And in the public log a lookup that finds someone looks like one that does not
+    // (issue 15): one leaf, of the same kind and size.
+    let before = s.tree_size().await;
+    let (_, found) =
+        s.post_for(&s.officer, "border-check", "/subjects/lookup", &json!({"document_number": "L898902C3"})).await;
+    assert_eq!(found["subjects"], json!([id]));
+    let (_, none) =
+        s.post_for(&s.officer, "border-check", "/subjects/lookup", &json!({"document_number": "Z0000000"})).await;
+    assert_eq!(none["subjects"], json!([]));
+    let leaves = public_leaves(&s, before, 2).await;
+    assert_eq!(leaves[0], leaves[1], "found and not found: {leaves:?}");
 
     // The same for a subject id: a real one and a made-up one are refused alike.
     let fake = "0123456789abcdef0123456789abcdef";

@@ -29,6 +29,9 @@ async fn a_registrant_sees_their_own_records_and_who_looked_and_nobody_elses() {
     let (a, a_number, a_code) = registered(&s, "A0000001", "ALPHA").await;
     let (b, b_number, b_code) = registered(&s, "B0000002", "BRAVO").await;
     assert_eq!(s.read(&s.officer, Some("border-check"), &format!("/subjects/{a}")).await.0, 200);
+    let (st, found) =
+        s.post_for(&s.officer, "border-check", "/subjects/lookup", &json!({"document_number": "A0000001"})).await;
+    assert_eq!((st, found["subjects"].clone()), (200, json!([a])));
     assert_eq!(s.read(&s.auditor, Some("oversight-audit"), &format!("/subjects/{b}")).await.0, 200);
 
     assert_eq!(activate(&s, &a_number, &b_code, PASS).await.0, 401, "another person's code");
@@ -52,6 +55,7 @@ async fn a_registrant_sees_their_own_records_and_who_looked_and_nobody_elses() {
         "{d:?}"
     );
     assert!(d.iter().all(|x| x["role"] != "auditor"), "B's reader is not A's: {d:?}");
+    assert!(d.iter().any(|x| x["request"] == "POST /subjects/lookup"), "a lookup that found them is listed: {d:?}");
     assert!(d.iter().any(|x| x["purpose"] == "subject-access"), "the person's own reads are listed too: {d:?}");
 
     let (st, all) = get(&s, &token, "/portal/export").await;

@@ -261,3 +261,24 @@ pub async fn web_login(s: &Server, name: &str, password: &str) -> reqwest::Respo
         .await
         .unwrap()
 }
+
+/// The (kind, length) of `count` public leaves from `start`, as anyone reads them.
+pub async fn public_leaves(s: &Server, start: u64, count: u64) -> Vec<(u16, usize)> {
+    use base64::Engine;
+    let leaves: Vec<String> = s
+        .client
+        .get(s.url(&format!("/log/leaves?start={start}&count={count}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    leaves
+        .iter()
+        .map(|l| {
+            let b = base64::engine::general_purpose::STANDARD.decode(l).unwrap();
+            (u16::from_be_bytes([b[1], b[2]]), b.len())
+        })
+        .collect()
+}

@@ -361,7 +361,11 @@ impl Registry {
             }
             let access = self.unwrap_slot(row.subject_no, super::SLOT_ACCESS, wrapped)?;
             let _w = self.lock()?;
-            let removals = self.tally_removals(row.subject_no, &access, &[EventKind::PersonalDataAccessed])?;
+            let removals = self.tally_removals(
+                row.subject_no,
+                &access,
+                &[EventKind::PersonalDataAccessed, EventKind::AccessAttempted],
+            )?;
             self.store.erase_access(row.subject_no, &removals)?;
             done += 1;
         }

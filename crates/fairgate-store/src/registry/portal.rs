@@ -243,7 +243,7 @@ impl Registry {
             .store
             .subject_leaves(row.subject_no, 0)?
             .into_iter()
-            .filter(|(_, k)| *k == EventKind::PersonalDataAccessed.code())
+            .filter(|(_, k)| *k == EventKind::PersonalDataAccessed.code() || *k == EventKind::AccessAttempted.code())
             .map(|(i, _)| i)
             .collect();
         let grants = self.grants(row.subject_no, &access)?;
@@ -252,7 +252,19 @@ impl Registry {
         for l in self.store.leaves_at(&idx)? {
             let header = fairgate_ledger::leaf::Header::decode(&l.leaf)
                 .map_err(|e| super::corrupt(format!("leaf {}: {e}", l.index)))?;
-            if let Event::PersonalDataAccessed(e) = self.open_leaf(&l, &access)? {
+            // A lookup that found the person is an access too.
+            let e = match self.open_leaf(&l, &access)? {
+                Event::PersonalDataAccessed(e) => Some(e),
+                Event::AccessAttempted(a) => a.subject.map(|subject| fairgate_core::event::PersonalDataAccessed {
+                    subject,
+                    actor: a.actor,
+                    purpose: a.purpose,
+                    fields: vec!["subject_id".into()],
+                    request: a.request,
+                }),
+                _ => None,
+            };
+            if let Some(e) = e {
                 let at = crate::project::recorded_at(header.timestamp_ms);
                 let grant = (e.purpose == Purpose::LawEnforcement)
                     .then(|| grants.iter().find(|g| g.covers(&e.actor.id, at)))

@@ -89,7 +89,7 @@ impl Registry {
                 b.record_attempt(actor, Read::DocumentLookup, purpose, request, AttemptOutcome::NoMatch)?;
             }
             for id in &ids {
-                b.record_access(*id, actor, Read::DocumentLookup, purpose, &["subject_id"], request)?;
+                b.record_lookup_match(*id, actor, purpose, request)?;
             }
             Ok(())
         })?;
@@ -352,12 +352,44 @@ impl Batch<'_> {
         outcome: AttemptOutcome,
     ) -> Result<()> {
         self.append_system(Event::AccessAttempted(fairgate_core::event::AccessAttempted {
+            subject: None,
             actor: actor.clone(),
             read: read.as_str().to_string(),
             purpose,
             request: request.to_string(),
             outcome,
         }))
+    }
+
+    /// Log that a lookup found `subject`: an `access-attempted` leaf of outcome
+    /// `match`, sealed under the person's access-log key (so it is in their accounting
+    /// of disclosures), the same kind as a lookup that found nobody.
+    pub(super) fn record_lookup_match(
+        &mut self,
+        subject: SubjectId,
+        actor: &Actor,
+        purpose: Purpose,
+        request: &str,
+    ) -> Result<()> {
+        policy::authorize_read(actor, Read::DocumentLookup, purpose)?;
+        policy::own_records(actor, &subject)?;
+        if purpose == Purpose::LawEnforcement {
+            self.reg.check_law_enforcement(subject, actor, self.now)?;
+        }
+        let (no, key) = {
+            let s = self.state(subject)?;
+            (s.no, s.access.clone())
+        };
+        let event = Event::AccessAttempted(fairgate_core::event::AccessAttempted {
+            subject: Some(subject),
+            actor: actor.clone(),
+            read: Read::DocumentLookup.as_str().to_string(),
+            purpose,
+            request: request.to_string(),
+            outcome: AttemptOutcome::Match,
+        });
+        self.append(no, SLOT_ACCESS, &key, &event)?;
+        Ok(())
     }
 
     pub(super) fn record_access(
