@@ -186,6 +186,17 @@ impl SqliteStore {
         f(&mut conn)
     }
 
+    /// An online, consistent copy of the database into `dest` (which must not exist),
+    /// taken while writers go on (`VACUUM INTO` reads one snapshot). The copy holds
+    /// what the database holds: sealed data, no key.
+    pub fn backup_to(&self, dest: &Path) -> Result<()> {
+        let target = dest.to_str().ok_or_else(|| StoreError::Backend(format!("{}: not UTF-8", dest.display())))?;
+        self.read(|c| c.execute("VACUUM INTO ?1", [target]).map(|_| ()).map_err(be))?;
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dest, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| StoreError::Backend(format!("{}: {e}", dest.display())))
+    }
+
     fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         let pooled = self.readers.lock().map_err(|_| StoreError::Backend("reader pool poisoned".into()))?.pop();
         let conn = match pooled {

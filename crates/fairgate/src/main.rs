@@ -67,6 +67,22 @@ enum Command {
     /// Check the log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Take an online, consistent copy of the database into a new directory while
+    /// `serve` runs. It never copies a key: it reads only with the key store of its
+    /// epoch, so once `keys rotate` destroys that epoch, the backup reads nothing
+    /// (and an erasure reaches it). Take backups again after each rotation.
+    Backup {
+        /// A directory that does not exist yet.
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Restore a backup into an empty data directory, checking that the key store
+    /// (--keys) can read it.
+    Restore {
+        /// A directory written by `fairgate backup`.
+        #[arg(long)]
+        from: PathBuf,
+    },
     /// Drop every projection and rebuild it from the ledger.
     Rebuild,
     /// List every subject overstaying on a day, or who overstayed before. Reads
@@ -532,6 +548,8 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Audit(AuditCommand::Verify) => audit_verify(&dirs),
+        Command::Backup { to } => backup(&dirs, &to),
+        Command::Restore { from } => restore(&dirs, &from),
         Command::Audit(AuditCommand::Monitor { url, state, key, full, samples }) => {
             audit_monitor(&url, &state, key.as_deref(), fairgate::monitor::Depth { full, samples })
         }
@@ -679,6 +697,64 @@ fn rotate_keys(dirs: &Dirs, chunk: usize) -> Result<()> {
     );
     println!("master.key now holds the new key. Back it up, and destroy every backup of the old one.");
     Ok(())
+}
+
+fn backup(dirs: &Dirs, to: &Path) -> Result<()> {
+    if to.exists() {
+        bail!("--to {}: already exists; give a new directory (a backup never overwrites one)", to.display());
+    }
+    let keys = open_key_dir(dirs)?;
+    let o = open_existing(dirs)?;
+    std::fs::create_dir_all(to).with_context(|| format!("--to {}", to.display()))?;
+    std::fs::set_permissions(to, std::os::unix::fs::PermissionsExt::from_mode(0o700))?;
+    o.store.backup_to(&to.join("fairgate.db")).context("copying the database")?;
+    let epoch = fairgate_ledger::keys::fingerprint(&keys.master_key);
+    let (size, _) = o.registry.tree_head()?;
+    let manifest = serde_json::json!({
+        "format": "fairgate-backup/v1",
+        "tree_size": size,
+        "master_key_epoch": epoch,
+        "taken_at": jiff::Timestamp::now().round(jiff::Unit::Second)?.to_string(),
+    });
+    std::fs::write(to.join("backup.json"), serde_json::to_string_pretty(&manifest)? + "\n")?;
+    println!(
+        "backed up {} leaves to {} (no key copied). It reads only with master key {epoch}: after the next `keys rotate` destroys it, this backup reads nothing; take a new one then.",
+        size,
+        to.display()
+    );
+    Ok(())
+}
+
+fn restore(dirs: &Dirs, from: &Path) -> Result<()> {
+    let src = from.join("fairgate.db");
+    if !src.exists() {
+        bail!("--from {}: no fairgate.db: give a directory written by `fairgate backup`", from.display());
+    }
+    let dest = dirs.data.join("fairgate.db");
+    if dest.exists() {
+        bail!("{} already holds a database: restore into an empty data directory (--data)", dirs.data.display());
+    }
+    std::fs::create_dir_all(&dirs.data)?;
+    std::fs::copy(&src, &dest).with_context(|| format!("copying {} to {}", src.display(), dest.display()))?;
+    std::fs::set_permissions(&dest, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+    match open_existing(dirs) {
+        Ok(o) => {
+            println!("restored {} leaves into {}", o.registry.tree_head()?.0, dirs.data.display());
+            Ok(())
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&dest);
+            let epoch = std::fs::read_to_string(from.join("backup.json"))
+                .ok()
+                .and_then(|m| serde_json::from_str::<serde_json::Value>(&m).ok())
+                .and_then(|m| m["master_key_epoch"].as_str().map(str::to_string))
+                .unwrap_or_else(|| "unknown".into());
+            bail!(
+                "this backup was taken under master key {epoch}, which the key store {} cannot read it with: that epoch was destroyed by a key rotation, so the backup reads nothing (erasures reach it). Nothing was restored. ({e:#})",
+                dirs.keys.display()
+            )
+        }
+    }
 }
 
 fn audit_verify(dirs: &Dirs) -> Result<()> {

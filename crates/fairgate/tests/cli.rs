@@ -681,3 +681,75 @@ fn a_copy_of_the_data_directory_alone_reads_nothing() {
     // With its own key store, the same data reads.
     assert!(fairgate(dir.path(), &["user", "list"]).status.success());
 }
+
+/// Issue 15, item 2: back up; expunge a person; rotate the master key (destroying the
+/// epoch the backup was taken under); restore the old backup beside the live key
+/// store: it reads nothing, the erased person included. A fresh backup restores and
+/// reads everyone else, and not the erased person.
+#[test]
+fn a_backup_from_before_a_rotation_reads_nothing_and_a_fresh_one_reads_everyone_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |data: &str, args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_fairgate"))
+            .arg("--data")
+            .arg(dir.path().join(data))
+            .arg("--keys")
+            .arg(dir.path().join("keys"))
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+    assert!(run("data", &["demo", "--travellers", "40"]).status.success());
+    let conn = rusqlite::Connection::open(dir.path().join("data/fairgate.db")).unwrap();
+    let ids: Vec<String> = conn
+        .prepare("SELECT subject_id FROM subject_keys WHERE subject_no > 0 ORDER BY subject_no LIMIT 2")
+        .unwrap()
+        .query_map([], |r| r.get::<_, Vec<u8>>(0))
+        .unwrap()
+        .map(|id| id.unwrap().iter().map(|b| format!("{b:02x}")).collect())
+        .collect();
+    drop(conn);
+    let b1 = dir.path().join("b1");
+    let out = run("data", &["backup", "--to", b1.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let mut files: Vec<String> =
+        std::fs::read_dir(&b1).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    files.sort();
+    assert_eq!(files, ["backup.json", "fairgate.db"], "no key in a backup");
+
+    let expunge = [
+        "expunge",
+        "--subject",
+        &ids[0],
+        "--authority",
+        "court-order",
+        "--reason",
+        "Test",
+        "--as",
+        "demo-admin",
+        "--approved-by",
+        "demo-auditor",
+    ];
+    assert!(run("data", &expunge).status.success());
+    let rotated = run("data", &["keys", "rotate"]);
+    assert!(rotated.status.success(), "{}", text(&rotated.stderr));
+
+    // The old backup, beside the live key store: refused, and nothing is left behind.
+    let old = run("data-old", &["restore", "--from", b1.to_str().unwrap()]);
+    assert!(!old.status.success());
+    assert!(text(&old.stderr).contains("epoch"), "{}", text(&old.stderr));
+    assert!(!dir.path().join("data-old/fairgate.db").exists());
+
+    // A fresh backup restores and reads everyone else; the erased person stays erased.
+    let b2 = dir.path().join("b2");
+    assert!(run("data", &["backup", "--to", b2.to_str().unwrap()]).status.success());
+    let restored = run("data-new", &["restore", "--from", b2.to_str().unwrap()]);
+    assert!(restored.status.success(), "{}", text(&restored.stderr));
+    let read = |id: &str| run("data-new", &["obligations", id, "--as", "demo-officer", "--purpose", "border-check"]);
+    let other = read(&ids[1]);
+    assert!(other.status.success(), "{}", text(&other.stderr));
+    let gone = read(&ids[0]);
+    assert!(!gone.status.success());
+    assert!(text(&gone.stderr).contains("erased"), "{}", text(&gone.stderr));
+}
