@@ -350,6 +350,17 @@ pub struct AuthorityListed {
     pub listed_by: Actor,
 }
 
+/// A master key epoch was destroyed (a rotation ended): every backup taken under it
+/// now reads nothing, so the erasures certified before it reach every backup. Lists
+/// those certificates by their expungement leaf.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErasureComplete {
+    /// The destroyed master key, by fingerprint.
+    pub epoch: String,
+    /// The expungement leaves whose erasure is now complete in backups.
+    pub certificates: Vec<u64>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
@@ -383,6 +394,7 @@ pub enum Event {
     AccountChanged(AccountChanged),
     AccessAttempted(AccessAttempted),
     AuthorityListed(AuthorityListed),
+    ErasureComplete(ErasureComplete),
 }
 
 /// The only thing about an event that is stored in the clear. Codes are stable forever.
@@ -419,6 +431,7 @@ pub enum EventKind {
     AccountChanged = 28,
     AccessAttempted = 29,
     AuthorityListed = 30,
+    ErasureComplete = 31,
 }
 
 impl EventKind {
@@ -471,6 +484,7 @@ impl EventKind {
             28 => Self::AccountChanged,
             29 => Self::AccessAttempted,
             30 => Self::AuthorityListed,
+            31 => Self::ErasureComplete,
             _ => return None,
         })
     }
@@ -509,6 +523,7 @@ impl Event {
             Event::AccountChanged(_) => EventKind::AccountChanged,
             Event::AccessAttempted(_) => EventKind::AccessAttempted,
             Event::AuthorityListed(_) => EventKind::AuthorityListed,
+            Event::ErasureComplete(_) => EventKind::ErasureComplete,
         }
     }
     /// The subject this event is about, if it is about a person.
@@ -535,6 +550,7 @@ impl Event {
             Event::AccessAttempted(e) => e.subject,
             Event::AccountChanged(_)
             | Event::AuthorityListed(_)
+            | Event::ErasureComplete(_)
             | Event::ProgramActivated(_)
             | Event::ProgramDrafted(_)
             | Event::ProgramSignedOff(_)
@@ -614,12 +630,13 @@ mod tests {
             EventKind::AccountChanged,
             EventKind::AccessAttempted,
             EventKind::AuthorityListed,
+            EventKind::ErasureComplete,
         ] {
             assert_eq!(EventKind::from_code(k.code()), Some(k));
         }
         assert_eq!(EventKind::from_code(0), None);
         // `all` walks the codes without gaps: every kind, once, in order.
         let all: Vec<u16> = EventKind::all().map(EventKind::code).collect();
-        assert_eq!(all, (1..=30).collect::<Vec<u16>>());
+        assert_eq!(all, (1..=31).collect::<Vec<u16>>());
     }
 }

@@ -225,7 +225,8 @@ impl Facts {
             | K::AccessCodeReissued
             | K::AccountChanged
             | K::AccessAttempted
-            | K::AuthorityListed => false,
+            | K::AuthorityListed
+            | K::ErasureComplete => false,
         }
     }
 

@@ -157,6 +157,7 @@ pub fn kind_name(kind: crate::event::EventKind) -> &'static str {
         K::AccountChanged => "account-changed",
         K::AccessAttempted => "access-attempted",
         K::AuthorityListed => "authority-listed",
+        K::ErasureComplete => "erasure-complete",
     }
 }
 
@@ -230,6 +231,7 @@ pub fn for_each_tally<'a>(event: &'a Event, recorded_at: Timestamp, mut f: impl 
         | Event::AccountChanged(_)
         | Event::AccessAttempted(_)
         | Event::AuthorityListed(_)
+        | Event::ErasureComplete(_)
         | Event::ProgramActivated(_)
         | Event::ProgramDrafted(_)
         | Event::ProgramSignedOff(_)

@@ -99,6 +99,7 @@ impl Timeline {
                 | Event::AccountChanged(_)
                 | Event::AccessAttempted(_)
                 | Event::AuthorityListed(_)
+                | Event::ErasureComplete(_)
                 | Event::LawEnforcementRequested(_)
                 | Event::LawEnforcementDecided(_)
                 | Event::NoticeServed(_)

@@ -84,6 +84,9 @@ pub fn project_rows(subject_no: u64, leaf_index: u64, event: &Event, blind_key: 
         Event::AccountChanged(_) => {
             out.push(Projection::SystemLeaf { leaf_index, kind: event.kind().code(), scope: ACCOUNTS_SCOPE.into() })
         }
+        Event::ErasureComplete(_) => {
+            out.push(Projection::SystemLeaf { leaf_index, kind: event.kind().code(), scope: "erasure".into() })
+        }
         Event::AuthorityListed(_) => {
             out.push(Projection::SystemLeaf { leaf_index, kind: event.kind().code(), scope: "authorities".into() })
         }

@@ -130,5 +130,11 @@ fn verify(registry: &Registry, path: &Path) -> Result<()> {
         "ok: the certificate is signed by this log's key, and its expungement event (leaf {}) is in the signed checkpoint",
         cert.body.leaf_index
     );
+    match registry.erasure_complete_at(cert.body.leaf_index)? {
+        Some(at) => println!("complete in backups on {}", at.round(jiff::Unit::Second).unwrap_or(at)),
+        None => println!(
+            "not yet complete in backups: backups taken before it still hold the data until the next `fairgate keys rotate` destroys their master key"
+        ),
+    }
     Ok(())
 }

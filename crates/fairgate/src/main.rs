@@ -688,6 +688,11 @@ fn rotate_keys(dirs: &Dirs, chunk: usize) -> Result<()> {
         bail!("the rotation stopped before the end: run `fairgate keys rotate` again to resume it");
     }
     dir.finish_rotation().context("replacing master.key with master.key.next")?;
+    // The old epoch is gone: every backup taken under it reads nothing, so the
+    // erasures certified so far now reach every backup.
+    if let Some(r) = o.registry.complete_erasures(jiff::Timestamp::now(), &report.old_fingerprint)? {
+        println!("erasures certified so far are now complete in every backup (leaf {})", r.leaf_index);
+    }
     if resuming {
         println!("resumed the rotation that was under way");
     }

@@ -731,9 +731,16 @@ fn a_backup_from_before_a_rotation_reads_nothing_and_a_fresh_one_reads_everyone_
         "--approved-by",
         "demo-auditor",
     ];
-    assert!(run("data", &expunge).status.success());
+    let out = run("data", &expunge);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let cert = dir.path().join("cert.json");
+    std::fs::write(&cert, &out.stdout).unwrap();
+    let verify = || text(&run("data", &["expunge", "verify", cert.to_str().unwrap()]).stdout);
+    assert!(verify().contains("not yet complete in backups"), "{}", verify());
     let rotated = run("data", &["keys", "rotate"]);
     assert!(rotated.status.success(), "{}", text(&rotated.stderr));
+    assert!(text(&rotated.stdout).contains("complete in every backup"), "{}", text(&rotated.stdout));
+    assert!(verify().contains("complete in backups on "), "{}", verify());
 
     // The old backup, beside the live key store: refused, and nothing is left behind.
     let old = run("data-old", &["restore", "--from", b1.to_str().unwrap()]);

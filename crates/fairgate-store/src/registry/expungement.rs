@@ -442,6 +442,47 @@ impl Registry {
     }
 
     /// Every expungement certificate, oldest first. Public: no personal data.
+    /// After a master key epoch is destroyed (the end of `keys rotate`): record that
+    /// every erasure certified so far, and not yet complete, now reaches every backup.
+    /// `None` when there was none to complete.
+    pub fn complete_erasures(&self, now: Timestamp, destroyed_epoch: &str) -> Result<Option<Receipt>> {
+        let done: std::collections::HashSet<u64> =
+            self.erasure_completions()?.into_iter().flat_map(|(_, c)| c).collect();
+        let pending: Vec<u64> = self
+            .store
+            .system_leaves(EventKind::Expunged.code())?
+            .into_iter()
+            .map(|(i, _)| i)
+            .filter(|i| !done.contains(i))
+            .collect();
+        if pending.is_empty() {
+            return Ok(None);
+        }
+        let event =
+            Event::ErasureComplete(ErasureComplete { epoch: destroyed_epoch.to_string(), certificates: pending });
+        Ok(Some(self.append_system_retrying(now, event)?))
+    }
+
+    /// Each erasure-complete record: when, and the expungement leaves it completes.
+    pub fn erasure_completions(&self) -> Result<Vec<(Timestamp, Vec<u64>)>> {
+        let idx: Vec<u64> =
+            self.store.system_leaves(EventKind::ErasureComplete.code())?.into_iter().map(|(i, _)| i).collect();
+        let mut out = Vec::new();
+        for l in self.store.leaves_at(&idx)? {
+            let header = Header::decode(&l.leaf).map_err(|e| corrupt(format!("leaf {}: {e}", l.index)))?;
+            if let Event::ErasureComplete(e) = self.open_leaf(&l, &self.system)? {
+                out.push((crate::project::recorded_at(header.timestamp_ms), e.certificates));
+            }
+        }
+        Ok(out)
+    }
+
+    /// When the erasure a certificate (by its expungement leaf) records reached every
+    /// backup, if it has.
+    pub fn erasure_complete_at(&self, leaf_index: u64) -> Result<Option<Timestamp>> {
+        Ok(self.erasure_completions()?.into_iter().find(|(_, c)| c.contains(&leaf_index)).map(|(at, _)| at))
+    }
+
     pub fn certificates(&self) -> Result<Vec<Certificate>> {
         self.store
             .system_leaves(EventKind::Expunged.code())?
