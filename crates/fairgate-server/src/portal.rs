@@ -82,6 +82,24 @@ fn refuse_staff(headers: &axum::http::HeaderMap) -> Result<(), Problem> {
     Ok(())
 }
 
+/// The limit keys of a portal attempt (the registration number and the address)
+/// and its time; refused when the limit is spent, or with staff credentials.
+fn admit_attempt(
+    st: &AppState,
+    headers: &axum::http::HeaderMap,
+    addr: crate::limits::ClientAddr,
+    number: &str,
+) -> Result<([crate::limits::Key; 2], jiff::Timestamp), Problem> {
+    refuse_staff(headers)?;
+    let now = st.now();
+    let keys =
+        [crate::limits::Key::Registration(st.registry.registration_blind(number)), crate::limits::Key::Address(addr.0)];
+    if !st.limits.allowed(&keys, now) {
+        return Err(too_many());
+    }
+    Ok((keys, now))
+}
+
 /// Open the portal for the first time: the registration number and the one-time
 /// activation code from the receipt, and a passphrase of your own. The code is
 /// void from then on (and 30 days after it was issued). If the portal was already
@@ -96,13 +114,7 @@ pub async fn activate(
     addr: crate::limits::ClientAddr,
     ApiJson(body): ApiJson<PortalActivation>,
 ) -> Result<Json<PortalSession>, Problem> {
-    refuse_staff(&headers)?;
-    let now = st.now();
-    let blind = st.registry.registration_blind(&body.registration_number);
-    let keys = [crate::limits::Key::Registration(blind), crate::limits::Key::Address(addr.0)];
-    if !st.limits.allowed(&keys, now) {
-        return Err(too_many());
-    }
+    let (keys, now) = admit_attempt(&st, &headers, addr, &body.registration_number)?;
     let st2 = st.clone();
     let secret = st.random::<48>();
     let outcome = crate::limits::hashing(&st, move || {
@@ -152,13 +164,7 @@ pub async fn login(
     addr: crate::limits::ClientAddr,
     ApiJson(body): ApiJson<PortalLogin>,
 ) -> Result<Json<PortalSession>, Problem> {
-    refuse_staff(&headers)?;
-    let now = st.now();
-    let blind = st.registry.registration_blind(&body.registration_number);
-    let keys = [crate::limits::Key::Registration(blind), crate::limits::Key::Address(addr.0)];
-    if !st.limits.allowed(&keys, now) {
-        return Err(too_many());
-    }
+    let (keys, now) = admit_attempt(&st, &headers, addr, &body.registration_number)?;
     let st2 = st.clone();
     let secret = st.random::<32>();
     let outcome = crate::limits::hashing(&st, move || {

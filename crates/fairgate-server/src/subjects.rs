@@ -268,6 +268,25 @@ pub async fn list_overstays(
     }))
 }
 
+/// The header of the overstay list as CSV.
+pub const OVERSTAY_CSV_HEADER: &str = "subject,rule,first_day,last_day,days,still_present";
+
+/// One overstayer as a CSV line (no line end), every cell safe in a spreadsheet.
+pub fn overstay_csv_line(r: &fairgate_store::registry::OverstayRow) -> String {
+    [
+        r.subject.to_string(),
+        r.rule.to_string(),
+        r.overstay.first_day.to_string(),
+        r.overstay.last_day.to_string(),
+        r.overstay.days.to_string(),
+        r.still_present.to_string(),
+    ]
+    .iter()
+    .map(|c| fairgate_core::report::csv_cell(c))
+    .collect::<Vec<_>>()
+    .join(",")
+}
+
 /// The whole overstay list on `on` as CSV: subject, rule, first_day, last_day, days, still_present. Same purposes and logging as `/overstays`.
 #[utoipa::path(get, path = "/overstays.csv", tag = "subjects",
     params(("on" = Option<String>, Query, description = "YYYY-MM-DD; default today"),
@@ -285,18 +304,9 @@ pub async fn overstays_csv(
         retrying(|| st.registry.read_overstays(st.now(), &actor, reader.purpose, on, None, "GET /overstays.csv"))
     })
     .await?;
-    let mut out = String::from("subject,rule,first_day,last_day,days,still_present\r\n");
+    let mut out = format!("{OVERSTAY_CSV_HEADER}\r\n");
     for r in &rows {
-        let cells = [
-            r.subject.to_string(),
-            r.rule.to_string(),
-            r.overstay.first_day.to_string(),
-            r.overstay.last_day.to_string(),
-            r.overstay.days.to_string(),
-            r.still_present.to_string(),
-        ];
-        let cells: Vec<String> = cells.iter().map(|c| fairgate_core::report::csv_cell(c)).collect();
-        out.push_str(&cells.join(","));
+        out.push_str(&overstay_csv_line(r));
         out.push_str("\r\n");
     }
     Ok((

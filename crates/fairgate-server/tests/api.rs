@@ -43,33 +43,12 @@ async fn an_officer_registers_a_traveller_and_reads_the_timeline() {
     assert_eq!(t["access_receipt"]["leaf_index"], b + 4);
     assert_eq!(s.tree_size().await, b + 5);
 
-    let (status, found) = s
-        .post_with_purpose(&s.officer, "registration", "/subjects/lookup", &json!({"document_number": "L898902C3"}))
-        .await;
+    let (status, found) =
+        s.post_for(&s.officer, "registration", "/subjects/lookup", &json!({"document_number": "L898902C3"})).await;
     assert_eq!(status, 200, "{found}");
     assert_eq!(found["subjects"], json!([id]));
     assert_eq!(s.tree_size().await, b + 6);
     s.stop().await;
-}
-
-trait WithPurpose {
-    async fn post_with_purpose(&self, token: &str, purpose: &str, path: &str, body: &Value) -> (u16, Value);
-}
-
-impl WithPurpose for Server {
-    async fn post_with_purpose(&self, token: &str, purpose: &str, path: &str, body: &Value) -> (u16, Value) {
-        let r = self
-            .client
-            .post(self.url(path))
-            .bearer_auth(token)
-            .header("Fairgate-Purpose", purpose)
-            .json(body)
-            .send()
-            .await
-            .unwrap();
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(Value::Null))
-    }
 }
 
 fn assert_problem(status: u16, body: &Value, want_status: u16, field: Option<&str>) {

@@ -844,18 +844,9 @@ fn overstays(
     let (rows, total, _) =
         o.registry.read_overstays(jiff::Timestamp::now(), &actor, purpose, on, paging, "fairgate overstays")?;
     if csv {
-        println!("subject,rule,first_day,last_day,days,still_present");
+        println!("{}", fairgate_server::subjects::OVERSTAY_CSV_HEADER);
         for r in &rows {
-            let cells = [
-                r.subject.to_string(),
-                r.rule.to_string(),
-                r.overstay.first_day.to_string(),
-                r.overstay.last_day.to_string(),
-                r.overstay.days.to_string(),
-                r.still_present.to_string(),
-            ];
-            let cells: Vec<String> = cells.iter().map(|c| fairgate_core::report::csv_cell(c)).collect();
-            println!("{}", cells.join(","));
+            println!("{}", fairgate_server::subjects::overstay_csv_line(r));
         }
     } else {
         println!("{total} overstayers on {on}; page {page} ({} shown):", rows.len());
