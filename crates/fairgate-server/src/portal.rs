@@ -132,12 +132,15 @@ pub async fn activate(
                 "the registration number or the activation code is not right: check both on your receipt",
             ));
         }
-        Err(R::Used(at)) => {
+        // Not when: whoever holds the receipt (the officer who printed it, too) must
+        // not learn when the person opened their portal. The person sees it, dated,
+        // in their records.
+        Err(R::Used(_)) => {
             return Err(Problem::new(
                 StatusCode::CONFLICT,
                 "already-activated",
                 "Already activated",
-                format!("this activation code was already used (or replaced) on {}: sign in with your passphrase. If you did not activate the portal then, ask an office for a new code; that activation stays on your record", at.round(jiff::Unit::Second).unwrap_or(at)),
+                "this activation code was already used (or replaced): sign in with your passphrase. If you did not activate the portal, ask an office for a new code; the activation stays on your record, dated, for you to see",
             ))
         }
         Err(R::Expired) => {

@@ -154,6 +154,7 @@ async fn the_officer_holding_the_receipt_cannot_read_anything_once_the_person_ha
     let (st, p) = activate(&s, &number2, &code2, PASS).await;
     assert_eq!(st, 409);
     assert!(p["detail"].as_str().unwrap().contains("ask an office for a new code"), "{p}");
+    assert!(!p["detail"].as_str().unwrap().contains("20"), "the receipt's holder does not learn when: {p}");
     // Re-issuing needs a supervisor and a reason; it ends the officer's session.
     let why = json!({"reason": "the person did not activate the portal themselves"});
     assert_eq!(s.post(&s.officer, &format!("/subjects/{id2}/access-code"), &why).await.0, 403);
