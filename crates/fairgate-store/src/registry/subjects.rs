@@ -361,6 +361,24 @@ impl Batch<'_> {
         }))
     }
 
+    /// The checks every logged read passes (the policy, the registrant's binding, a
+    /// law-enforcement grant), and the subject's number and access-log sealer.
+    fn access_log(
+        &mut self,
+        subject: SubjectId,
+        actor: &Actor,
+        read: Read,
+        purpose: Purpose,
+    ) -> Result<(u64, std::sync::Arc<fairgate_ledger::leaf::Sealer>)> {
+        policy::authorize_read(actor, read, purpose)?;
+        policy::own_records(actor, &subject)?;
+        if purpose == Purpose::LawEnforcement {
+            self.reg.check_law_enforcement(subject, actor, self.now)?;
+        }
+        let s = self.state(subject)?;
+        Ok((s.no, s.access.clone()))
+    }
+
     /// Log that a lookup found `subject`: an `access-attempted` leaf of outcome
     /// `match`, sealed under the person's access-log key (so it is in their accounting
     /// of disclosures), the same kind as a lookup that found nobody.
@@ -371,15 +389,7 @@ impl Batch<'_> {
         purpose: Purpose,
         request: &str,
     ) -> Result<()> {
-        policy::authorize_read(actor, Read::DocumentLookup, purpose)?;
-        policy::own_records(actor, &subject)?;
-        if purpose == Purpose::LawEnforcement {
-            self.reg.check_law_enforcement(subject, actor, self.now)?;
-        }
-        let (no, key) = {
-            let s = self.state(subject)?;
-            (s.no, s.access.clone())
-        };
+        let (no, key) = self.access_log(subject, actor, Read::DocumentLookup, purpose)?;
         let event = Event::AccessAttempted(fairgate_core::event::AccessAttempted {
             subject: Some(subject),
             actor: actor.clone(),
@@ -401,15 +411,7 @@ impl Batch<'_> {
         fields: &[&str],
         request: &str,
     ) -> Result<()> {
-        policy::authorize_read(actor, read, purpose)?;
-        policy::own_records(actor, &subject)?;
-        if purpose == Purpose::LawEnforcement {
-            self.reg.check_law_enforcement(subject, actor, self.now)?;
-        }
-        let (no, key) = {
-            let s = self.state(subject)?;
-            (s.no, s.access.clone())
-        };
+        let (no, key) = self.access_log(subject, actor, read, purpose)?;
         let event = Event::PersonalDataAccessed(PersonalDataAccessed {
             subject,
             actor: actor.clone(),
