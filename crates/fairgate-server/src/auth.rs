@@ -125,13 +125,16 @@ impl FromRequestParts<AppState> for Reader {
 /// The web session, if the browser sent a valid session cookie.
 pub struct WebSession(pub Option<(Caller, String)>);
 
+/// The value of the cookie `name`, if the request sent a non-empty one.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|kv| {
+        let (k, v) = kv.trim().split_once('=')?;
+        (k == name && !v.is_empty()).then(|| v.to_string())
+    })
+}
+
 pub fn session_cookie(parts: &Parts) -> Option<String> {
-    parts.headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(
-        |kv| {
-            let (k, v) = kv.trim().split_once('=')?;
-            (k == SESSION_COOKIE && !v.is_empty()).then(|| v.to_string())
-        },
-    )
+    cookie(&parts.headers, SESSION_COOKIE)
 }
 
 impl FromRequestParts<AppState> for WebSession {

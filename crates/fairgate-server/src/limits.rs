@@ -115,14 +115,12 @@ pub async fn hashing<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, Problem> + Send + 'static,
 ) -> Result<T, Problem> {
     let permit = st.limits.hashing.clone().acquire_owned().await.map_err(|_| Problem::internal())?;
-    let out = tokio::task::spawn_blocking(move || {
+    crate::auth::blocking(move || {
         let out = f();
         drop(permit);
         out
     })
     .await
-    .map_err(|_| Problem::internal())?;
-    out
 }
 
 /// The client's address (the TCP peer; unspecified when the server was not started

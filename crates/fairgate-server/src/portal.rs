@@ -68,11 +68,7 @@ fn refuse_staff(headers: &axum::http::HeaderMap) -> Result<(), Problem> {
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.trim_start().starts_with("Bearer fg_") || v.trim_start().starts_with("Bearer fs_"));
-    let cookie = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .any(|v| v.split(';').any(|kv| kv.trim().starts_with(crate::auth::SESSION_COOKIE)));
+    let cookie = crate::auth::cookie(headers, crate::auth::SESSION_COOKIE).is_some();
     if bearer || cookie {
         return Err(Problem::forbidden(
             "staff-credentials",

@@ -22,7 +22,7 @@ pub const CSRF_COOKIE: &str = "fairgate_csrf";
 
 /// The request's CSRF token, or a new one (with the cookie to set) when it has none.
 fn csrf_token(st: &AppState, headers: &HeaderMap) -> (String, Option<HeaderValue>) {
-    if let Some(t) = cookie_value(headers, CSRF_COOKIE).filter(|t| t.len() == 32) {
+    if let Some(t) = crate::auth::cookie(headers, CSRF_COOKIE).filter(|t| t.len() == 32) {
         return (t, None);
     }
     let t: String = st.random::<16>().iter().map(|b| format!("{b:02x}")).collect();
@@ -31,16 +31,9 @@ fn csrf_token(st: &AppState, headers: &HeaderMap) -> (String, Option<HeaderValue
     (t, c)
 }
 
-fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|kv| {
-        let (k, v) = kv.trim().split_once('=')?;
-        (k == name && !v.is_empty()).then(|| v.to_string())
-    })
-}
-
 /// Does the form's `csrf` field match the cookie? Compared without early exit.
 fn csrf_ok(headers: &HeaderMap, field: &str) -> bool {
-    cookie_value(headers, CSRF_COOKIE)
+    crate::auth::cookie(headers, CSRF_COOKIE)
         .is_some_and(|c| c.len() == field.len() && c.bytes().zip(field.bytes()).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0)
 }
 
