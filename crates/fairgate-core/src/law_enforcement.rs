@@ -48,9 +48,17 @@ pub struct Request {
     pub hold_until: Option<Date>,
 }
 
+/// The last day a hold may run to: [`MAX_HOLD_YEARS`] from `today`, or the day the
+/// person's records fall due for erasure (`keep_until`), whichever is first.
+pub fn latest_hold(today: Date, keep_until: Option<Date>) -> Date {
+    let cap = today.checked_add(jiff::Span::new().years(MAX_HOLD_YEARS)).unwrap_or(today);
+    keep_until.map_or(cap, |k| k.min(cap))
+}
+
 impl RequestInput {
-    /// `latest_hold` is the last day a hold may run to (see [`MAX_HOLD_YEARS`]).
-    pub fn validate(&self, today: Date, latest_hold: Date) -> Result<Request, Invalid> {
+    /// `keep_until`: when the person's records fall due for erasure, if known. A
+    /// hold past it is refused without naming it (it is the person's record).
+    pub fn validate(&self, today: Date, keep_until: Option<Date>) -> Result<Request, Invalid> {
         let mut e = Errors::default();
         let case_number = e.check(text("case_number", &self.case_number, 64, true));
         let reasons = e.check(text("reasons", &self.reasons, 2000, true));
@@ -60,11 +68,13 @@ impl RequestInput {
         };
         if hold_until.is_some_and(|h| h <= today) {
             e.push("hold_until", "must be a day after today");
-        } else if hold_until.is_some_and(|h| h > latest_hold) {
-            e.push(
-                "hold_until",
-                format!("must be {latest_hold} or earlier: a hold may not outlast the retention of the person's records (or {MAX_HOLD_YEARS} years); ask again before it ends if the case needs more"),
-            );
+        } else if let Some(h) = hold_until {
+            let cap = latest_hold(today, None);
+            if h > cap {
+                e.push("hold_until", format!("must be {cap} or earlier: a hold runs at most {MAX_HOLD_YEARS} years; ask again before it ends if the case needs more"));
+            } else if h > latest_hold(today, keep_until) {
+                e.push("hold_until", "is past the day the person's records fall due for erasure: a hold may not outlast them; ask for a shorter one");
+            }
         }
         e.finish(|| Request {
             case_number: case_number.unwrap_or_default(),
@@ -116,6 +126,22 @@ impl Grant {
     pub fn awaiting_decision(&self) -> bool {
         self.approved.is_none() || (self.request.emergency && self.review.is_none())
     }
+    /// Where a request awaiting a decision stands, for the approvers' queue.
+    pub fn queue_status(&self, now: Timestamp) -> &'static str {
+        if self.review_overdue(now) {
+            "review-overdue"
+        } else if self.approved.is_none() {
+            "awaiting-approval"
+        } else {
+            "awaiting-review"
+        }
+    }
+    /// By when an emergency access must be reviewed.
+    pub fn review_due(&self) -> Option<Timestamp> {
+        self.request.emergency.then(|| {
+            self.requested_at.checked_add(SignedDuration::from_hours(24 * REVIEW_DAYS)).unwrap_or(self.requested_at)
+        })
+    }
     /// Did this grant cover a read by `actor_id` at `at`? Compared in whole
     /// milliseconds, the precision of the ledger's leaf timestamps.
     pub fn covers(&self, actor_id: &str, at: Timestamp) -> bool {
@@ -125,13 +151,7 @@ impl Grant {
     }
     /// An emergency access not reviewed within 7 days.
     pub fn review_overdue(&self, now: Timestamp) -> bool {
-        self.request.emergency
-            && self.review.is_none()
-            && now
-                > self
-                    .requested_at
-                    .checked_add(SignedDuration::from_hours(24 * REVIEW_DAYS))
-                    .unwrap_or(self.requested_at)
+        self.review.is_none() && self.review_due().is_some_and(|due| now > due)
     }
 }
 
@@ -200,6 +220,24 @@ pub fn fold<'a>(events: impl IntoIterator<Item = &'a crate::event::Event>) -> Ve
 mod tests {
     use super::*;
     use crate::access::Role;
+
+    #[test]
+    fn a_hold_ends_by_the_retention_date_or_five_years_and_the_refusal_names_no_record() {
+        let today = jiff::civil::date(2026, 11, 30);
+        let ask = |h: &str| RequestInput {
+            case_number: "c".into(),
+            reasons: "r".into(),
+            emergency: false,
+            hold_until: Some(h.into()),
+        };
+        let keep = Some(jiff::civil::date(2028, 3, 14));
+        assert!(ask("2028-03-14").validate(today, keep).is_ok());
+        let e = ask("2028-03-15").validate(today, keep).unwrap_err();
+        assert!(!e.to_string().contains("2028-03-14"), "the person's retention date is not quoted: {e}");
+        let e = ask("9999-12-31").validate(today, None).unwrap_err();
+        assert!(e.to_string().contains("2031-11-30"), "the five-year cap is no one's record: {e}");
+        assert!(ask("2031-11-30").validate(today, None).is_ok());
+    }
 
     #[test]
     fn a_read_in_the_same_millisecond_as_an_emergency_request_is_covered() {

@@ -1024,24 +1024,15 @@ impl ProjectionStore for SqliteStore {
         })
     }
 
-    fn subjects_with_kind(&self, kind: u16) -> Result<Vec<u64>> {
+    fn law_enforcement_subjects(&self) -> Result<Vec<u64>> {
+        // The kind as a literal, so the planner uses the partial index of step 18.
+        debug_assert_eq!(fairgate_core::event::EventKind::LawEnforcementRequested.code(), 21);
         self.read(|c| {
-            debug_assert_eq!(fairgate_core::event::EventKind::LawEnforcementRequested.code(), 21);
-            // `kind = 21` literally for the law-enforcement requests, so the planner
-            // can use the partial index of step 18.
-            let sql = if kind == 21 {
-                "SELECT DISTINCT subject_no FROM p_subject_leaves WHERE kind = 21 ORDER BY subject_no"
-            } else {
-                "SELECT DISTINCT subject_no FROM p_subject_leaves WHERE kind = ?1 ORDER BY subject_no"
-            };
-            let mut st = c.prepare_cached(sql).map_err(be)?;
-            let params: Vec<i64> = if kind == 21 { Vec::new() } else { vec![kind as i64] };
-            let rows = st
-                .query_map(rusqlite::params_from_iter(params), |r| r.get::<_, i64>(0))
-                .map_err(be)?
-                .map(|r| r.map(|n| n as u64).map_err(be))
-                .collect::<Result<Vec<u64>>>()?;
-            Ok(rows)
+            let mut st = c
+                .prepare_cached("SELECT DISTINCT subject_no FROM p_subject_leaves WHERE kind = 21 ORDER BY subject_no")
+                .map_err(be)?;
+            let rows = st.query_map([], |r| r.get::<_, i64>(0)).map_err(be)?;
+            rows.map(|r| r.map(|n| n as u64).map_err(be)).collect()
         })
     }
 

@@ -373,9 +373,8 @@ pub trait ProjectionStore {
     fn import_through(&self, file: &str) -> Result<Option<u64>>;
     /// Leaves of system events of one kind: (leaf index, scope key), oldest first.
     fn system_leaves(&self, kind: u16) -> Result<Vec<(u64, String)>>;
-    /// The subjects with at least one leaf of `kind` (indexed only for the
-    /// law-enforcement requests; other kinds scan).
-    fn subjects_with_kind(&self, kind: u16) -> Result<Vec<u64>>;
+    /// The subjects with at least one law-enforcement request (a partial index).
+    fn law_enforcement_subjects(&self) -> Result<Vec<u64>>;
     /// Up to `limit` subjects with records of `program`, numbers above `after`, in order.
     fn program_subjects(&self, program: &str, after: u64, limit: usize) -> Result<Vec<u64>>;
     fn count_program_subjects(&self, program: &str) -> Result<u64>;

@@ -69,17 +69,13 @@ pub struct QueuedRequest {
 }
 
 impl Registry {
-    /// The last day a legal hold on `id` may run to: the day the person's records
-    /// fall due for erasure under the programs' retention rules, and never more than
-    /// `MAX_HOLD_YEARS` from `today`.
-    pub(crate) fn latest_hold(&self, id: SubjectId, today: jiff::civil::Date) -> Result<jiff::civil::Date> {
-        use fairgate_core::law_enforcement::MAX_HOLD_YEARS;
-        let cap = today.checked_add(jiff::Span::new().years(MAX_HOLD_YEARS)).unwrap_or(today);
+    /// When `id`'s records fall due for erasure under the programs' retention rules,
+    /// if they do (a hold may not outlast them: `law_enforcement::latest_hold`).
+    pub(crate) fn keep_until(&self, id: SubjectId, today: jiff::civil::Date) -> Result<Option<jiff::civil::Date>> {
         let (no, data) = self.subject_keys_of(id)?;
         let facts = self.compliance_facts(no, &data)?;
         let overstayed = self.stay_of(id, today)?.answer.overstay.is_some();
-        let due = fairgate_core::retention::due(&self.program_terms()?, &facts, overstayed, today);
-        Ok(due.map_or(cap, |d| d.keep_until.min(cap)))
+        Ok(fairgate_core::retention::due(&self.program_terms()?, &facts, overstayed, today).map(|d| d.keep_until))
     }
 
     /// Every request awaiting an approver's decision or review, oldest first, with
@@ -92,18 +88,6 @@ impl Registry {
             let Some(row) = self.store.subject_keys(no)? else { continue };
             let subject = SubjectId::from_bytes(row.subject_id);
             for g in grants.into_iter().filter(Grant::awaiting_decision) {
-                let review_due = g.request.emergency.then(|| {
-                    g.requested_at
-                        .checked_add(jiff::SignedDuration::from_hours(24 * fairgate_core::law_enforcement::REVIEW_DAYS))
-                        .unwrap_or(g.requested_at)
-                });
-                let status = if g.review_overdue(now) {
-                    "review-overdue"
-                } else if g.approved.is_none() {
-                    "awaiting-approval"
-                } else {
-                    "awaiting-review"
-                };
                 out.push(QueuedRequest {
                     subject,
                     number: g.number,
@@ -116,8 +100,8 @@ impl Registry {
                     requested_at: g.requested_at,
                     approved_at: g.approved.as_ref().map(|(_, at)| *at),
                     in_effect_until: g.window().map(|(_, end)| end).filter(|end| *end >= now),
-                    status,
-                    review_due,
+                    status: g.queue_status(now),
+                    review_due: g.review_due(),
                 });
             }
         }
@@ -135,7 +119,7 @@ impl Registry {
     /// keys outlive their data, so an erased person's requests still count).
     fn all_grants(&self) -> Result<Vec<(u64, Vec<Grant>)>> {
         let mut out = Vec::new();
-        for no in self.store.subjects_with_kind(EventKind::LawEnforcementRequested.code())? {
+        for no in self.store.law_enforcement_subjects()? {
             let Some(row) = self.store.subject_keys(no)? else { continue };
             let Some(wrapped) = row.access_key.as_ref() else { continue };
             let access = self.unwrap_slot(no, super::SLOT_ACCESS, wrapped)?;
@@ -164,7 +148,7 @@ impl super::Batch<'_> {
     pub fn request_law_enforcement(&mut self, actor: &Actor, id: SubjectId, input: &RequestInput) -> Result<u32> {
         fairgate_core::policy::authorize(actor, fairgate_core::policy::Action::RequestLawEnforcement)?;
         let today = self.today();
-        let request = input.validate(today, self.reg.latest_hold(id, today)?)?;
+        let request = input.validate(today, self.reg.keep_until(id, today)?)?;
         let (no, sealer, grants) = self.access_sealer(id)?;
         let number = grants.iter().map(|g| g.number).max().unwrap_or(0) + 1;
         let event = Event::LawEnforcementRequested(LawEnforcementRequested {
