@@ -256,6 +256,17 @@ pub const BUDGET_WINDOW_DAYS: i64 = 30;
 /// selected count by one each), sharing ε = 1: b = 4 × 2 / 1.
 pub const NOISE_SCALE: f64 = 8.0;
 
+/// May another analysis over the records run at `now_ms`, given when the earlier
+/// ones ran (milliseconds)? `Err` gives when the oldest in the window leaves it.
+pub fn budget_allows(earlier_ms: &[i64], now_ms: i64) -> Result<(), i64> {
+    let window = BUDGET_WINDOW_DAYS * 86_400_000;
+    let recent: Vec<i64> = earlier_ms.iter().copied().filter(|t| now_ms - t < window).collect();
+    if (recent.len() as f64 + 1.0) * EPSILON_PER_ANALYSIS <= BUDGET + 1e-9 {
+        return Ok(());
+    }
+    Err(recent.iter().min().map_or(now_ms, |t| t + window))
+}
+
 /// A Laplace(0, `b`) sample from a uniform sample `u` in [0, 1).
 pub fn laplace(b: f64, u: f64) -> f64 {
     let u = u - 0.5;
@@ -377,6 +388,15 @@ mod tests {
         }
         let rate = right as f64 / trials as f64;
         assert!(rate < 0.65, "the attacker guessed right {rate:.3} of the time");
+    }
+
+    #[test]
+    fn the_budget_allows_ten_analyses_in_any_thirty_days() {
+        let day = 86_400_000i64;
+        let ten: Vec<i64> = (0..10).map(|i| i * day).collect();
+        assert!(budget_allows(&ten[..9], 10 * day).is_ok());
+        assert_eq!(budget_allows(&ten, 10 * day), Err(30 * day), "the oldest leaves the window on day 30");
+        assert!(budget_allows(&ten, 30 * day).is_ok());
     }
 
     #[test]

@@ -59,14 +59,15 @@ impl Registry {
         source: &str,
         request: &str,
     ) -> Result<(Impact, Receipt)> {
-        use fairgate_core::program::impact::{release, BUDGET, BUDGET_WINDOW_DAYS, EPSILON_PER_ANALYSIS};
+        use fairgate_core::program::impact::{
+            budget_allows, release, BUDGET, BUDGET_WINDOW_DAYS, EPSILON_PER_ANALYSIS,
+        };
         self.admit(now, actor, Read::ProgramImpact, purpose, None, request)?;
         let spec = fairgate_core::program::lang::compile(source)?;
-        let (spent, frees) = self.analysis_budget_spent(now)?;
-        if spent + EPSILON_PER_ANALYSIS > BUDGET + 1e-9 {
-            let when = frees.map(|t| t.to_string()).unwrap_or_default();
+        if let Err(frees) = budget_allows(&self.analysis_times()?, now.as_millisecond()) {
             return Err(RegistryError::NotPermitted(format!(
-                "the privacy budget for analyses over the records ({BUDGET} per {BUDGET_WINDOW_DAYS} days, {EPSILON_PER_ANALYSIS} each) is spent until {when}: analyse a population file instead"
+                "the privacy budget for analyses over the records ({BUDGET} per {BUDGET_WINDOW_DAYS} days, {EPSILON_PER_ANALYSIS} each) is spent until {}: analyse a population file instead",
+                recorded_at(frees)
             )));
         }
         let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
@@ -86,11 +87,9 @@ impl Registry {
         Ok((out, receipt))
     }
 
-    /// The budget spent in the window before `now`, and when its oldest analysis
-    /// leaves the window. Read from the ledger, so a restart forgets nothing.
-    fn analysis_budget_spent(&self, now: Timestamp) -> Result<(f64, Option<Timestamp>)> {
-        use fairgate_core::program::impact::{BUDGET_WINDOW_DAYS, EPSILON_PER_ANALYSIS};
-        let window = BUDGET_WINDOW_DAYS * 86_400_000;
+    /// When each analysis over the records ran (the privacy budget's ledger; read
+    /// from the leaves, so a restart forgets nothing).
+    fn analysis_times(&self) -> Result<Vec<i64>> {
         let idx: Vec<u64> = self
             .store
             .system_leaves(EventKind::AccessAttempted.code())?
@@ -98,15 +97,11 @@ impl Registry {
             .filter(|(_, scope)| scope == crate::project::ANALYSES_SCOPE)
             .map(|(i, _)| i)
             .collect();
-        let mut times = Vec::new();
-        for l in self.store.leaves_at(&idx)? {
-            let h = Header::decode(&l.leaf).map_err(|e| corrupt(format!("leaf {}: {e}", l.index)))?;
-            if now.as_millisecond() - h.timestamp_ms < window {
-                times.push(h.timestamp_ms);
-            }
-        }
-        let oldest = times.iter().min().map(|t| recorded_at(t + window));
-        Ok((times.len() as f64 * EPSILON_PER_ANALYSIS, oldest))
+        self.store
+            .leaves_at(&idx)?
+            .iter()
+            .map(|l| Ok(Header::decode(&l.leaf).map_err(|e| corrupt(format!("leaf {}: {e}", l.index)))?.timestamp_ms))
+            .collect()
     }
 
     /// `program add`: compile, analyse over a population file and record a draft,
