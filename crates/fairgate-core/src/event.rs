@@ -172,6 +172,11 @@ pub struct Expunged {
     pub reason: String,
     pub expunged_by: Actor,
     pub approved_by: Actor,
+    /// The day the master key epoch in force ends, by the rotation schedule: from
+    /// then no backup holds the erased data (see `erasure-complete`). `None` when no
+    /// rotation is scheduled, and in events recorded before schedules existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backups_erased_by: Option<jiff::civil::Date>,
 }
 
 /// A program's records will be expunged on `erase_on`: until then every affected

@@ -112,6 +112,29 @@ pub fn erase_on(today: jiff::civil::Date, copy_days: i64) -> Result<jiff::civil:
         .ok_or_else(|| Invalid::one("copy_days", "is too large: give a number of days that ends before 9999"))
 }
 
+/// The master key is rotated every this many days unless the operator says otherwise.
+pub const DEFAULT_ROTATE_DAYS: u32 = 30;
+
+/// When a rotation is due: `period` after the epoch in force began.
+pub fn rotation_due(epoch_started: Timestamp, period: jiff::SignedDuration, now: Timestamp) -> bool {
+    period.is_positive() && epoch_started.checked_add(period).map(|due| now >= due).unwrap_or(false)
+}
+
+/// The day an erasure made at `now` reaches every backup: the day the epoch in force
+/// ends by the schedule (`period` after it began), or today when that rotation is
+/// already overdue (it runs at the scheduler's next check). `None` with no schedule.
+pub fn backups_erased_by(
+    epoch_started: Timestamp,
+    period: Option<jiff::SignedDuration>,
+    now: Timestamp,
+) -> Option<jiff::civil::Date> {
+    let period = period.filter(|p| p.is_positive())?;
+    let end = epoch_started.checked_add(period).ok()?.max(now);
+    // Round up to the whole day: the rotation may run any time on that day.
+    let day = end.to_zoned(jiff::tz::TimeZone::UTC).date();
+    Some(day)
+}
+
 /// The signed part of a certificate. Field order is the canonical order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CertificateBody {
@@ -128,6 +151,11 @@ pub struct CertificateBody {
     pub leaf_index: u64,
     /// A signed checkpoint (C2SP note) of a tree that includes that leaf.
     pub checkpoint: String,
+    /// The day the erasure reaches every backup: the end of the master key epoch in
+    /// force when it was made (absent when no rotation was scheduled). The
+    /// `erasure-complete` event in the log says when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backups_erased_by: Option<jiff::civil::Date>,
 }
 
 pub const CERTIFICATE_FORMAT: &str = "fairgate-expungement-certificate/v1";
@@ -162,6 +190,37 @@ mod tests {
                 }
             }
         }
+    }
+
+    proptest! {
+        #[test]
+        fn backups_are_erased_by_the_epochs_end_and_never_before_today(
+            started in 0i64..2_000_000_000, age in 0i64..200_000_000, days in 1i64..400,
+        ) {
+            let started = Timestamp::from_second(started).unwrap();
+            let now = Timestamp::from_second(started.as_second() + age).unwrap();
+            let period = jiff::SignedDuration::from_hours(24 * days);
+            let by = backups_erased_by(started, Some(period), now).unwrap();
+            let end = started.checked_add(period).unwrap();
+            let utc = |t: Timestamp| t.to_zoned(jiff::tz::TimeZone::UTC).date();
+            prop_assert!(by >= utc(now));
+            prop_assert!(by >= utc(end));
+            prop_assert_eq!(by, utc(end.max(now)));
+            // A rotation is due exactly when the epoch's end has passed.
+            prop_assert_eq!(rotation_due(started, period, now), now >= end);
+        }
+    }
+
+    #[test]
+    fn without_a_schedule_no_date_is_promised_and_nothing_is_due() {
+        let t = Timestamp::from_second(1_700_000_000).unwrap();
+        assert_eq!(backups_erased_by(t, None, t), None);
+        assert_eq!(backups_erased_by(t, Some(jiff::SignedDuration::ZERO), t), None);
+        let later = Timestamp::from_second(1_900_000_000).unwrap();
+        assert!(!rotation_due(t, jiff::SignedDuration::ZERO, later));
+        // 30 days after 2023-11-14T22:13:20Z.
+        let by = backups_erased_by(t, Some(jiff::SignedDuration::from_hours(24 * 30)), t).unwrap();
+        assert_eq!(by, jiff::civil::date(2023, 12, 14));
     }
 
     #[test]

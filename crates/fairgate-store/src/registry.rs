@@ -237,6 +237,8 @@ pub struct Registry {
     compaction_chunk: u64,
     import_batch: usize,
     erase_chunk: usize,
+    /// How long a master key epoch lasts by the rotation schedule (`None`: no schedule).
+    rotation_period: RwLock<Option<jiff::SignedDuration>>,
 }
 
 fn key_label(subject_no: u64, slot: u8) -> Vec<u8> {
@@ -255,6 +257,20 @@ fn place_book(store: &dyn Store) -> Result<PlaceBook> {
         places = store.places()?;
     }
     PlaceBook::resolve(places).map_err(corrupt)
+}
+
+/// Where the rotation schedule is kept: seconds per epoch, 0 for none.
+const ROTATION_META: &str = "rotation-period-seconds";
+
+/// The rotation schedule stored in the database; the default one before any was set.
+fn stored_rotation_period(store: &dyn Store) -> Result<Option<jiff::SignedDuration>> {
+    Ok(match store.meta(ROTATION_META)? {
+        Some(s) => {
+            let secs: i64 = s.parse().map_err(|_| corrupt(format!("meta {ROTATION_META} is not a number: {s}")))?;
+            Some(jiff::SignedDuration::from_secs(secs)).filter(|p| p.is_positive())
+        }
+        None => Some(jiff::SignedDuration::from_hours(24 * i64::from(fairgate_core::expungement::DEFAULT_ROTATE_DAYS))),
+    })
 }
 
 fn proof_error(e: ProofError<StoreError>) -> RegistryError {
@@ -307,6 +323,8 @@ impl Registry {
         let portal = system_key("portal-code")?;
         let frontier = frontier_of(store.as_ref())?;
         let next_subject_no = store.max_subject_no()? + 1;
+        let store_ref: &dyn Store = store.as_ref();
+        let rotation_period = stored_rotation_period(store_ref)?;
         let reg = Self {
             signer: NoteSigner::from_seed(origin, signing_seed.expose()),
             writer: Mutex::new(Writer { frontier, rng, cache: HashMap::new(), next_subject_no }),
@@ -324,6 +342,7 @@ impl Registry {
             compaction_chunk: COMPACTION_CHUNK,
             import_batch: import::IMPORT_BATCH,
             erase_chunk: program_expungement::ERASE_CHUNK,
+            rotation_period: RwLock::new(rotation_period),
         };
         reg.load_program_keys()?;
         Ok(reg)
@@ -335,6 +354,22 @@ impl Registry {
     pub fn with_key_source(mut self, source: keyring::KeySource) -> Self {
         self.key_source = Some(source);
         self
+    }
+
+    /// Set the rotation schedule the certificates promise (`serve --rotate-days`);
+    /// `None` when the master key is only rotated by hand. It is kept in the
+    /// database, so every command on it promises the same.
+    pub fn schedule_rotation(&self, period: Option<jiff::SignedDuration>) -> Result<()> {
+        let period = period.filter(|p| p.is_positive());
+        let secs = period.map(|p| p.as_secs()).unwrap_or(0);
+        self.store.put_meta(ROTATION_META, &secs.to_string())?;
+        *self.rotation_period.write().map_err(|_| corrupt("rotation lock poisoned"))? = period;
+        Ok(())
+    }
+
+    /// The rotation schedule in force.
+    pub fn rotation_period(&self) -> Option<jiff::SignedDuration> {
+        self.rotation_period.read().map(|p| *p).unwrap_or(None)
     }
 
     /// Keep at most `n` decrypted subject states between commands (tests use a

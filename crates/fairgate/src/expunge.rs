@@ -132,9 +132,14 @@ fn verify(registry: &Registry, path: &Path) -> Result<()> {
     );
     match registry.erasure_complete_at(cert.body.leaf_index)? {
         Some(at) => println!("complete in backups on {}", at.round(jiff::Unit::Second).unwrap_or(at)),
-        None => println!(
-            "not yet complete in backups: backups taken before it still hold the data until the next `fairgate keys rotate` destroys their master key"
-        ),
+        None => match cert.body.backups_erased_by {
+            Some(by) => println!(
+                "not yet complete in backups: backups taken before it still hold the data until the master key epoch ends, scheduled for {by} (or the next `fairgate keys rotate`)"
+            ),
+            None => println!(
+                "not yet complete in backups: backups taken before it still hold the data until the next `fairgate keys rotate` destroys their master key"
+            ),
+        },
     }
     Ok(())
 }

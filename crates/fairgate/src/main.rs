@@ -30,6 +30,32 @@ struct Cli {
     command: Command,
 }
 
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: String,
+    /// Seed synthetic demo data and demo accounts if the database is empty.
+    #[arg(long)]
+    demo: bool,
+    /// The log's name in its checkpoints, set on first run (e.g. registry.example.org/log).
+    #[arg(long, default_value = "fairgate.localhost/log")]
+    origin: String,
+    /// Mark cookies Secure even on a loopback address (they always are on any
+    /// other address: there the server must sit behind TLS).
+    #[arg(long)]
+    secure_cookies: bool,
+    /// Rotate the master key every this many days (0: only by hand, with `fairgate
+    /// keys rotate`). Each rotation destroys the previous key, so every erasure
+    /// reaches every backup by the end of the epoch it was made in; expungement
+    /// certificates state that day. Take a new backup after each rotation.
+    #[arg(long, default_value_t = fairgate_core::expungement::DEFAULT_ROTATE_DAYS)]
+    rotate_days: u32,
+    /// The epoch length as a duration ("90s", "2h"), overriding --rotate-days: for tests.
+    #[arg(long, hide = true)]
+    rotate_every: Option<jiff::SignedDuration>,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Print the access policy: who may run each command and read for which purpose
@@ -40,21 +66,7 @@ enum Command {
         markdown: bool,
     },
     /// Serve the API and web pages.
-    Serve {
-        /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:8080")]
-        listen: String,
-        /// Seed synthetic demo data and demo accounts if the database is empty.
-        #[arg(long)]
-        demo: bool,
-        /// The log's name in its checkpoints, set on first run (e.g. registry.example.org/log).
-        #[arg(long, default_value = "fairgate.localhost/log")]
-        origin: String,
-        /// Mark cookies Secure even on a loopback address (they always are on any
-        /// other address: there the server must sit behind TLS).
-        #[arg(long)]
-        secure_cookies: bool,
-    },
+    Serve(ServeArgs),
     /// Seed synthetic demo data into an empty database.
     Demo {
         /// How many synthetic travellers.
@@ -434,7 +446,7 @@ fn run(cli: Cli) -> Result<()> {
     let keys = cli.keys.clone().unwrap_or_else(|| fairgate_store::datadir::default_keys(&cli.data));
     let dirs = Dirs { data: cli.data.clone(), keys };
     match cli.command {
-        Command::Serve { listen, demo, origin, secure_cookies } => serve(&dirs, &listen, demo, &origin, secure_cookies),
+        Command::Serve(args) => serve(&dirs, &args),
         Command::Policy { markdown } => {
             if markdown {
                 print!("{}", fairgate_core::policy::markdown());
@@ -667,12 +679,20 @@ fn open_key_dir(dirs: &Dirs) -> Result<DataDir> {
         .with_context(|| format!("opening the key store {}", dirs.keys.display()))
 }
 
-fn rotate_keys(dirs: &Dirs, chunk: usize) -> Result<()> {
+struct Rotated {
+    report: fairgate_store::registry::keyring::RotationReport,
+    resumed: bool,
+    completion: Option<fairgate_store::registry::Receipt>,
+}
+
+/// Rotate the master key: make (or resume with) `master.key.next`, re-wrap every
+/// stored key under it, make it `master.key` (destroying the old one), and record
+/// that the erasures certified so far now reach every backup.
+fn rotate(dirs: &Dirs, chunk: usize, bar: &indicatif::ProgressBar) -> Result<Rotated> {
     let mut dir = open_key_dir(dirs)?;
-    let resuming = dir.next_master_key.is_some();
+    let resumed = dir.next_master_key.is_some();
     dir.begin_rotation(&mut rand::rngs::OsRng).context("writing master.key.next")?;
     let o = open_existing(dirs)?;
-    let bar = progress(o.registry.subject_count()?, "re-wrapping");
     let report = o.registry.rotate_master(
         jiff::Timestamp::now(),
         &fairgate_core::access::Actor::system("operator"),
@@ -690,10 +710,21 @@ fn rotate_keys(dirs: &Dirs, chunk: usize) -> Result<()> {
     dir.finish_rotation().context("replacing master.key with master.key.next")?;
     // The old epoch is gone: every backup taken under it reads nothing, so the
     // erasures certified so far now reach every backup.
-    if let Some(r) = o.registry.complete_erasures(jiff::Timestamp::now(), &report.old_fingerprint)? {
+    let completion = o.registry.complete_erasures(jiff::Timestamp::now(), &report.old_fingerprint)?;
+    Ok(Rotated { report, resumed, completion })
+}
+
+fn rotate_keys_quietly(dirs: &Dirs, chunk: usize) -> Result<fairgate_store::registry::keyring::RotationReport> {
+    Ok(rotate(dirs, chunk, &indicatif::ProgressBar::hidden())?.report)
+}
+
+fn rotate_keys(dirs: &Dirs, chunk: usize) -> Result<()> {
+    let bar = progress(0, "re-wrapping");
+    let Rotated { report, resumed, completion } = rotate(dirs, chunk, &bar)?;
+    if let Some(r) = completion {
         println!("erasures certified so far are now complete in every backup (leaf {})", r.leaf_index);
     }
-    if resuming {
+    if resumed {
         println!("resumed the rotation that was under way");
     }
     println!(
@@ -901,8 +932,14 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn serve(dirs: &Dirs, listen: &str, demo: bool, origin: &str, secure_cookies: bool) -> Result<()> {
+fn serve(dirs: &Dirs, args: &ServeArgs) -> Result<()> {
+    let ServeArgs { listen, demo, origin, secure_cookies, .. } = args;
+    let (listen, demo, secure_cookies) = (listen.as_str(), *demo, *secure_cookies);
     let o = open(dirs, origin)?;
+    let period = args
+        .rotate_every
+        .or_else(|| (args.rotate_days > 0).then(|| jiff::SignedDuration::from_hours(24 * i64::from(args.rotate_days))));
+    o.registry.schedule_rotation(period)?;
     if o.created {
         println!(
             "created data directory {} and key store {} (master.key and checkpoint.key, mode 0600: keep them apart from the data, and back them up apart)",
@@ -930,15 +967,71 @@ fn serve(dirs: &Dirs, listen: &str, demo: bool, origin: &str, secure_cookies: bo
         println!(
             "Fairgate is serving on http://{addr}/ (API description: http://{addr}/openapi.json). Ctrl-C stops it."
         );
+        let rotations = period.map(|p| rotation_schedule(dirs, o.registry.clone(), p));
         let mut state = fairgate_server::AppState::new(o.registry.clone());
         // Plain HTTP on loopback (a desk on this machine, the demo) is the one case
         // where a Secure cookie would never be sent back.
         state.secure_cookies = secure_cookies || !addr.ip().is_loopback();
         fairgate_server::serve(listener, state, shutdown).await?;
+        if let Some(r) = rotations {
+            r.stop();
+        }
         // Whoever started us may have stopped reading; a closed stdout is no reason to fail.
         let _ = writeln!(std::io::stdout(), "stopped; a final checkpoint was signed");
         Ok(())
     })
+}
+
+/// The rotation scheduler: a thread that checks, every tenth of the period (at most
+/// hourly), whether the epoch in force is older than the period, and then rotates
+/// the master key as `fairgate keys rotate` does, beside the serving registry.
+struct Rotations {
+    stop: std::sync::mpsc::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Rotations {
+    fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.thread.join();
+    }
+}
+
+fn rotation_schedule(dirs: &Dirs, registry: Arc<Registry>, period: jiff::SignedDuration) -> Rotations {
+    let dirs = Dirs { data: dirs.data.clone(), keys: dirs.keys.clone() };
+    let check = period
+        .checked_div(10)
+        .unwrap_or(period)
+        .clamp(jiff::SignedDuration::from_secs(1), jiff::SignedDuration::from_hours(1));
+    let check = std::time::Duration::try_from(check).unwrap_or(std::time::Duration::from_secs(3600));
+    let (stop, stopped) = std::sync::mpsc::channel::<()>();
+    let thread = std::thread::spawn(move || loop {
+        match stopped.recv_timeout(check) {
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            _ => return,
+        }
+        match registry.rotation_due(jiff::Timestamp::now()) {
+            Ok(false) => continue,
+            Ok(true) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "could not tell whether the master key is due for rotation");
+                continue;
+            }
+        }
+        tracing::info!("the master key epoch has ended: rotating");
+        match rotate_keys_quietly(&dirs, 1000) {
+            Ok(report) => tracing::info!(
+                old = %report.old_fingerprint,
+                new = %report.new_fingerprint,
+                rewrapped = report.rewrapped,
+                "master key rotated on schedule; the old epoch is destroyed"
+            ),
+            Err(e) => {
+                tracing::error!(error = %format!("{e:#}"), "the scheduled rotation failed; it is tried again at the next check")
+            }
+        }
+    });
+    Rotations { stop, thread }
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM. The handlers are installed when this is

@@ -618,6 +618,84 @@ fn keys_rotate_runs_beside_a_serving_server_which_keeps_reading_and_writing() {
     assert!(verified.status.success(), "{}", text(&verified.stderr));
 }
 
+/// `serve` rotates the master key on its schedule: once the epoch is older than the
+/// period, the scheduler re-wraps every key, destroys the old master key, and the
+/// erasures certified so far are recorded as complete in every backup; the server
+/// keeps reading and writing throughout, and everything opens with the new key alone.
+#[test]
+fn serve_rotates_the_master_key_on_schedule_and_completes_erasures() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let seeded = fairgate(data, &["demo", "--travellers", "60"]);
+    assert!(seeded.status.success(), "{}", text(&seeded.stderr));
+    let token = text(&seeded.stdout)
+        .lines()
+        .find(|l| l.trim_start().starts_with("demo-officer"))
+        .and_then(|l| l.split_whitespace().last())
+        .unwrap()
+        .to_string();
+    let conn = rusqlite::Connection::open(data.join("data/fairgate.db")).unwrap();
+    let id: String = conn
+        .query_row("SELECT subject_id FROM subject_keys WHERE subject_no > 0 ORDER BY subject_no LIMIT 1", [], |r| {
+            r.get::<_, Vec<u8>>(0)
+        })
+        .map(|id| id.iter().map(|b| format!("{b:02x}")).collect())
+        .unwrap();
+    drop(conn);
+    let expunged = fairgate(
+        data,
+        &[
+            "expunge",
+            "--subject",
+            &id,
+            "--authority",
+            "court-order",
+            "--reason",
+            "Test",
+            "--as",
+            "demo-admin",
+            "--approved-by",
+            "demo-auditor",
+        ],
+    );
+    assert!(expunged.status.success(), "{}", text(&expunged.stderr));
+    let cert = data.join("cert.json");
+    std::fs::write(&cert, &expunged.stdout).unwrap();
+    let old_key = std::fs::read(data.join("keys/master.key")).unwrap();
+
+    // An epoch of three seconds: the scheduler checks every second.
+    let (mut child, url, _) = serve(data, &["--rotate-every", "3s"]);
+    let person = r#"{"document": {"kind": "P", "issuing_state": "UTO", "number": "SCH000001", "expires_on": "2031-04-15"}, "surname": "BEFORE", "given_names": "A", "birth_date": "1980-01-01", "sex": "F", "nationality": "UTO"}"#;
+    let (st, b) = http(&format!("{url}subjects"), "POST", &token, Some(person));
+    assert_eq!(st, 201, "{b}");
+    let before = b.split("\"id\":\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::fs::read(data.join("keys/master.key")).unwrap() == old_key {
+        assert!(std::time::Instant::now() < deadline, "serve did not rotate the master key within a minute");
+        // The server keeps serving meanwhile.
+        let (st, b) = http(&format!("{url}subjects/{before}"), "GET", &token, None);
+        assert_eq!(st, 200, "{b}");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    // Give the scheduler time to record the completion after the key file changed.
+    let verify = || text(&fairgate(data, &["expunge", "verify", cert.to_str().unwrap()]).stdout);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !verify().contains("complete in backups on ") {
+        assert!(std::time::Instant::now() < deadline, "no erasure-complete record: {}", verify());
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let (st, b) = http(&format!("{url}subjects/{before}"), "GET", &token, None);
+    assert_eq!(st, 200, "{b}");
+    let (st, b) = http(&format!("{url}subjects"), "POST", &token, Some(&person.replace("SCH000001", "SCH000002")));
+    assert_eq!(st, 201, "{b}");
+    stop(&mut child);
+    assert!(!data.join("keys/master.key.next").exists());
+    let rebuilt = fairgate(data, &["rebuild"]);
+    assert!(rebuilt.status.success(), "{}", text(&rebuilt.stderr));
+    let verified = fairgate(data, &["audit", "verify"]);
+    assert!(verified.status.success(), "{}", text(&verified.stderr));
+}
+
 /// Finding 5 from the command line: `user list` shows status and token expiry,
 /// `user rotate-token` replaces the token, `user disable` ends the account, and
 /// `user history` shows every change from the ledger.
@@ -735,8 +813,15 @@ fn a_backup_from_before_a_rotation_reads_nothing_and_a_fresh_one_reads_everyone_
     assert!(out.status.success(), "{}", text(&out.stderr));
     let cert = dir.path().join("cert.json");
     std::fs::write(&cert, &out.stdout).unwrap();
+    // The certificate promises the day the erasure reaches every backup: the end of
+    // the epoch begun when the database was made, 30 days on by the default schedule.
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let by: jiff::civil::Date = json["backups_erased_by"].as_str().unwrap().parse().unwrap();
+    let today = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date();
+    assert!((29..=30).contains(&today.until(by).unwrap().get_days()), "{by} is the end of a 30-day epoch begun today");
     let verify = || text(&run("data", &["expunge", "verify", cert.to_str().unwrap()]).stdout);
     assert!(verify().contains("not yet complete in backups"), "{}", verify());
+    assert!(verify().contains(&format!("scheduled for {by}")), "{}", verify());
     let rotated = run("data", &["keys", "rotate"]);
     assert!(rotated.status.success(), "{}", text(&rotated.stderr));
     assert!(text(&rotated.stdout).contains("complete in every backup"), "{}", text(&rotated.stdout));

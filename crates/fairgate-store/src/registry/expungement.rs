@@ -213,6 +213,7 @@ impl Registry {
             reason,
             expunged_by: admin.clone(),
             approved_by,
+            backups_erased_by: self.backups_erased_by(now)?,
         });
         // The event and the erasure are one transaction: a crash leaves both or
         // neither, and a retry finds the person erased (410), never a second event.
@@ -307,6 +308,7 @@ impl Registry {
         let system = Actor::new("system:retention", Role::Admin, "retention rules");
         // In chunks: the chunk's expungement events and erasures in one transaction.
         let due: Vec<&RetentionEntry> = report.listed.iter().filter(|e| e.due).collect();
+        let backups_erased_by = self.backups_erased_by(now)?;
         for chunk in due.chunks(self.erase_chunk) {
             let mut people = Vec::with_capacity(chunk.len());
             for e in chunk {
@@ -326,6 +328,7 @@ impl Registry {
                             reason: format!("the retention period ended on {}", e.keep_until),
                             expunged_by: system.clone(),
                             approved_by: system.clone(),
+                            backups_erased_by,
                         }))?;
                         Ok(leaf)
                     })
@@ -436,6 +439,7 @@ impl Registry {
             expunged_at: crate::project::recorded_at(header.timestamp_ms),
             leaf_index,
             checkpoint: checkpoint.note,
+            backups_erased_by: e.backups_erased_by,
         };
         let signature = self.signer.sign_bytes(&canonical(&body));
         Ok(Certificate { body, signature })

@@ -405,6 +405,41 @@ impl Registry {
         }
     }
 
+    /// When the master key epoch in force began: the last completed rotation, or the
+    /// ledger's first leaf. `None` for an empty ledger.
+    pub fn master_epoch_started(&self) -> Result<Option<jiff::Timestamp>> {
+        let rotations = self.store.system_leaves(EventKind::MasterKeyRotated.code())?;
+        for (leaf, _) in rotations.into_iter().rev() {
+            if matches!(self.rotation_event(leaf)?, Some(e) if e.completed) {
+                return self.leaf_time(leaf).map(Some);
+            }
+        }
+        if self.store.tree_size()? == 0 {
+            return Ok(None);
+        }
+        self.leaf_time(0).map(Some)
+    }
+
+    /// Whether the rotation schedule says the master key is due for rotation at `now`.
+    pub fn rotation_due(&self, now: jiff::Timestamp) -> Result<bool> {
+        let (Some(period), Some(started)) = (self.rotation_period(), self.master_epoch_started()?) else {
+            return Ok(false);
+        };
+        Ok(fairgate_core::expungement::rotation_due(started, period, now))
+    }
+
+    /// The day an erasure made at `now` reaches every backup, by the schedule.
+    pub(super) fn backups_erased_by(&self, now: jiff::Timestamp) -> Result<Option<jiff::civil::Date>> {
+        let started = self.master_epoch_started()?.unwrap_or(now);
+        Ok(fairgate_core::expungement::backups_erased_by(started, self.rotation_period(), now))
+    }
+
+    fn leaf_time(&self, leaf: u64) -> Result<jiff::Timestamp> {
+        let row = self.store.leaves_at(&[leaf])?.pop().ok_or_else(|| corrupt(format!("leaf {leaf} is missing")))?;
+        let header = Header::decode(&row.leaf).map_err(|e| corrupt(format!("leaf {leaf}: {e}")))?;
+        Ok(crate::project::recorded_at(header.timestamp_ms))
+    }
+
     fn rotation_event(&self, leaf: u64) -> Result<Option<MasterKeyRotated>> {
         let row = self.store.leaves_at(&[leaf])?.pop().ok_or_else(|| corrupt(format!("leaf {leaf} is missing")))?;
         match self.open_leaf(&row, &self.system)? {

@@ -206,6 +206,7 @@ impl Registry {
             reason: notice.reason,
             expunged_by: admin.clone(),
             approved_by: notice.approved_by,
+            backups_erased_by: self.backups_erased_by(now)?,
         });
         let ((), receipt) = self.write(now, |b| b.append_system(event))?;
         self.store.checkpoint_wal()?;
