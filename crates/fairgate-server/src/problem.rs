@@ -108,6 +108,9 @@ impl From<RegistryError> for Problem {
                 "Concurrent write",
                 "another writer appended to the ledger at the same moment; nothing was written, send the request again",
             ),
+            RegistryError::Unavailable(why) => {
+                Problem::new(StatusCode::SERVICE_UNAVAILABLE, "try-again", "Not yet available", why)
+            }
             RegistryError::Program(errors) => {
                 let detail = format!("the program does not compile ({} error(s))", errors.0.len());
                 Problem::new(

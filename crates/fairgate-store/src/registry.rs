@@ -67,7 +67,7 @@ use rand::{RngCore, SeedableRng};
 use crate::facts;
 use crate::project::{project, project_rows, recorded_at, DOCUMENT_DOMAIN, REGISTRATION_DOMAIN};
 use crate::store::{
-    CheckpointRow, Commit, LeafRow, NodeRow, Projection, StayFactsRow, Store, StoreError, SubjectKeysRow,
+    CheckpointRow, Commit, LeafRow, Lease, NodeRow, Projection, StayFactsRow, Store, StoreError, SubjectKeysRow,
 };
 use crate::tree::{StoredTree, STORED_LEVEL_STEP};
 use fairgate_core::report::{for_each_tally, month_label, Metric};
@@ -135,6 +135,9 @@ pub enum RegistryError {
     /// A determination the rules refuse.
     #[error(transparent)]
     Determination(#[from] fairgate_core::obligation::DeterminationRefusal),
+    /// Something another process must do first (sign a checkpoint): try again soon.
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 type Result<T, E = RegistryError> = std::result::Result<T, E>;
@@ -239,6 +242,24 @@ pub struct Registry {
     erase_chunk: usize,
     /// How long a master key epoch lasts by the rotation schedule (`None`: no schedule).
     rotation_period: RwLock<Option<jiff::SignedDuration>>,
+    /// Who this registry is, to the signing lease (random per open).
+    lease_holder: String,
+    holds_lease: std::sync::atomic::AtomicBool,
+}
+
+/// How long the signing lease lasts unless renewed (a server renews it at every
+/// checkpoint tick, well within this).
+pub const LEASE_TTL: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// How long a command that needs a checkpoint (a certificate) waits for the process
+/// holding the signing lease to sign one.
+pub const CHECKPOINT_WAIT: std::time::Duration = std::time::Duration::from_secs(40);
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        // Best effort: a process that dies without this frees the lease when it expires.
+        let _ = self.release_signing_lease();
+    }
 }
 
 fn key_label(subject_no: u64, slot: u8) -> Vec<u8> {
@@ -325,6 +346,15 @@ impl Registry {
         let next_subject_no = store.max_subject_no()? + 1;
         let store_ref: &dyn Store = store.as_ref();
         let rotation_period = stored_rotation_period(store_ref)?;
+        // Unique per registry even when tests seed two alike: the process, a count
+        // of registries opened in it, and random bytes.
+        static OPENED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let lease_holder = {
+            let mut b = [0u8; 8];
+            rand::RngCore::fill_bytes(&mut rng, &mut b);
+            let n = OPENED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            format!("{}-{n}-{}", std::process::id(), b.iter().map(|x| format!("{x:02x}")).collect::<String>())
+        };
         let reg = Self {
             signer: NoteSigner::from_seed(origin, signing_seed.expose()),
             writer: Mutex::new(Writer { frontier, rng, cache: HashMap::new(), next_subject_no }),
@@ -343,6 +373,8 @@ impl Registry {
             import_batch: import::IMPORT_BATCH,
             erase_chunk: program_expungement::ERASE_CHUNK,
             rotation_period: RwLock::new(rotation_period),
+            lease_holder,
+            holds_lease: std::sync::atomic::AtomicBool::new(false),
         };
         reg.load_program_keys()?;
         Ok(reg)

@@ -95,6 +95,9 @@ const SCHEMA: &[&str] = &[
     // step: 90 days from it).
     "ALTER TABLE users ADD COLUMN disabled_ms INTEGER;
      UPDATE credentials SET expires_ms = CAST(strftime('%s', 'now') AS INTEGER) * 1000 + 90 * 86400000 WHERE kind = 'token' AND expires_ms IS NULL;",
+    // 20: the signing lease (one signer per database) and the witnesses' cosignatures.
+    "CREATE TABLE signing_lease (id INTEGER PRIMARY KEY CHECK (id = 1), holder TEXT NOT NULL, expires_ms INTEGER NOT NULL);
+     CREATE TABLE cosignatures (size INTEGER NOT NULL, witness TEXT NOT NULL, line TEXT NOT NULL, PRIMARY KEY (size, witness));",
 ];
 
 /// The projection tables, in the order they are cleared and digested.
@@ -609,14 +612,64 @@ impl LedgerStore for SqliteStore {
         })
     }
 
-    fn put_checkpoint(&self, cp: &CheckpointRow) -> Result<()> {
-        self.write(|c| {
-            c.execute(
-                "INSERT OR IGNORE INTO checkpoints (size, root, note, signed_at_ms) VALUES (?1, ?2, ?3, ?4)",
-                params![cp.size as i64, &cp.root[..], cp.note, cp.signed_at_ms],
+    fn put_checkpoint(&self, cp: Option<&CheckpointRow>, lease: &Lease, now_ms: i64) -> Result<Option<Lease>> {
+        self.write(|conn| {
+            // Immediate: the lease is read and written under the database's write lock,
+            // so two processes cannot both find it free.
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(be)?;
+            let held: Option<(String, i64)> = tx
+                .query_row("SELECT holder, expires_ms FROM signing_lease WHERE id = 1", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .optional()
+                .map_err(be)?;
+            if let Some((holder, expires_ms)) = held {
+                if holder != lease.holder && expires_ms > now_ms {
+                    return Ok(Some(Lease { holder, expires_ms }));
+                }
+            }
+            tx.execute(
+                "INSERT INTO signing_lease (id, holder, expires_ms) VALUES (1, ?1, ?2)
+                 ON CONFLICT (id) DO UPDATE SET holder = excluded.holder, expires_ms = excluded.expires_ms",
+                params![lease.holder, lease.expires_ms],
             )
-            .map(|_| ())
-            .map_err(be)
+            .map_err(be)?;
+            if let Some(cp) = cp {
+                tx.execute(
+                    "INSERT OR IGNORE INTO checkpoints (size, root, note, signed_at_ms) VALUES (?1, ?2, ?3, ?4)",
+                    params![cp.size as i64, &cp.root[..], cp.note, cp.signed_at_ms],
+                )
+                .map_err(be)?;
+            }
+            tx.commit().map_err(be)?;
+            Ok(None)
+        })
+    }
+
+    fn release_lease(&self, holder: &str) -> Result<()> {
+        self.write(|c| c.execute("DELETE FROM signing_lease WHERE holder = ?1", [holder]).map(|_| ()).map_err(be))
+    }
+
+    fn put_cosignatures(&self, size: u64, lines: &[(String, String)]) -> Result<()> {
+        self.write(|conn| {
+            let tx = conn.transaction().map_err(be)?;
+            for (witness, line) in lines {
+                tx.execute(
+                    "INSERT OR REPLACE INTO cosignatures (size, witness, line) VALUES (?1, ?2, ?3)",
+                    params![size as i64, witness, line],
+                )
+                .map_err(be)?;
+            }
+            tx.commit().map_err(be)
+        })
+    }
+
+    fn cosignatures(&self, size: u64) -> Result<Vec<(String, String)>> {
+        self.read(|c| {
+            let mut st =
+                c.prepare("SELECT witness, line FROM cosignatures WHERE size = ?1 ORDER BY witness").map_err(be)?;
+            let rows = st.query_map([size as i64], |r| Ok((r.get(0)?, r.get(1)?))).map_err(be)?;
+            rows.collect::<std::result::Result<Vec<_>, _>>().map_err(be)
         })
     }
 

@@ -222,6 +222,14 @@ pub struct PortalCode {
     pub used_ms: Option<i64>,
 }
 
+/// The right to sign checkpoints for this database: one holder at a time, until
+/// `expires_ms` unless renewed, so two processes on one database never both sign.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    pub holder: String,
+    pub expires_ms: i64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckpointRow {
     pub size: u64,
@@ -296,7 +304,18 @@ pub trait LedgerStore {
     fn leaf_hashes(&self, start: u64, count: u64) -> Result<Vec<Hash>>;
     /// Up to `count` stored subtree hashes of `level`, from index `start`.
     fn tree_nodes(&self, level: u32, start: u64, count: u64) -> Result<Vec<Hash>>;
-    fn put_checkpoint(&self, cp: &CheckpointRow) -> Result<()>;
+    /// Store a signed checkpoint under the signing lease, in one transaction: if
+    /// another holder's lease is unexpired at `now_ms` nothing is stored and that lease is
+    /// returned; otherwise the lease is taken or renewed for `lease.holder`, and the
+    /// checkpoint stored unless one was already signed at its size (the first stays:
+    /// the caller checked it signed the same root).
+    fn put_checkpoint(&self, cp: Option<&CheckpointRow>, lease: &Lease, now_ms: i64) -> Result<Option<Lease>>;
+    /// Give the signing lease up, if `holder` holds it.
+    fn release_lease(&self, holder: &str) -> Result<()>;
+    /// Record witness cosignature lines (`— name base64…\n`) for the checkpoint at `size`.
+    fn put_cosignatures(&self, size: u64, lines: &[(String, String)]) -> Result<()>;
+    /// The cosignature lines stored for the checkpoint at `size`, by witness name.
+    fn cosignatures(&self, size: u64) -> Result<Vec<(String, String)>>;
     fn latest_checkpoint(&self) -> Result<Option<CheckpointRow>>;
     fn checkpoints(&self) -> Result<Vec<CheckpointRow>>;
     /// Copy the WAL back into the main file and truncate it.

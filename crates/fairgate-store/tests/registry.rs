@@ -281,6 +281,41 @@ fn no_plaintext_reaches_the_database_files() {
 }
 
 #[test]
+fn two_registries_on_one_database_never_both_sign_the_lease_decides() {
+    let f = fixture();
+    let ids = seed(&f, 1);
+    let other = Registry::open(
+        f.store.clone(),
+        SecretKey::from_bytes([1; 32]),
+        &SecretKey::from_bytes([2; 32]),
+        "ignored",
+        [3; 32], // the same seed: the lease still tells them apart
+    )
+    .unwrap();
+    let first = f.reg.sign_checkpoint(NOW).unwrap().expect("the lease is free: the first signs");
+    other.write(NOW, |b| b.record_crossing(&officer(), ids[0], &crossing("exit", "2026-06-05T13:00:00Z"))).unwrap();
+    // The second registry sees a larger tree but holds no lease: it signs nothing.
+    assert_eq!(other.sign_checkpoint(NOW).unwrap(), None);
+    assert_eq!(f.store.checkpoints().unwrap().len(), 1);
+    // The holder signs the grown tree (it catches up with the other's write).
+    let second = f.reg.sign_checkpoint(NOW).unwrap().expect("the holder signs");
+    assert!(second.size > first.size);
+    other.write(NOW, |b| b.record_crossing(&officer(), ids[0], &crossing("entry", "2026-06-07T13:00:00Z"))).unwrap();
+    // Once the lease has expired unrenewed (its holder died), the other takes it over.
+    let later = NOW.checked_add(fairgate_store::registry::LEASE_TTL + std::time::Duration::from_secs(1)).unwrap();
+    assert_eq!(other.sign_checkpoint(NOW).unwrap(), None, "unexpired: still refused");
+    let third = other.sign_checkpoint(later).unwrap().expect("an expired lease is taken over");
+    assert!(third.size > second.size);
+    assert_eq!(f.reg.sign_checkpoint(later).unwrap(), None, "now the first one is the outsider");
+    // Released on drop: the first signs again at once.
+    drop(other);
+    f.reg.write(NOW, |b| b.record_crossing(&officer(), ids[0], &crossing("exit", "2026-06-09T13:00:00Z"))).unwrap();
+    assert!(f.reg.sign_checkpoint(later).unwrap().is_some());
+    let sizes: Vec<u64> = f.store.checkpoints().unwrap().iter().map(|c| c.size).collect();
+    assert!(sizes.windows(2).all(|w| w[0] < w[1]), "one checkpoint per size: {sizes:?}");
+}
+
+#[test]
 fn a_second_registry_on_the_same_file_sees_the_first_ones_writes() {
     let f = fixture();
     let ids = seed(&f, 2);

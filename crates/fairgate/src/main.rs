@@ -976,6 +976,8 @@ fn serve(dirs: &Dirs, args: &ServeArgs) -> Result<()> {
         if let Some(r) = rotations {
             r.stop();
         }
+        // Let another process sign at once rather than when the lease expires.
+        o.registry.release_signing_lease()?;
         // Whoever started us may have stopped reading; a closed stdout is no reason to fail.
         let _ = writeln!(std::io::stdout(), "stopped; a final checkpoint was signed");
         Ok(())

@@ -221,7 +221,7 @@ impl Registry {
             b.append_system(event)?;
             b.erase_in_commit(&[(no, data.clone())])
         })?;
-        self.sign_checkpoint(now)?;
+        self.checkpoint_including(now, receipt.leaf_index, super::CHECKPOINT_WAIT)?;
         self.certificate(receipt.leaf_index)
     }
 

@@ -48,9 +48,20 @@ impl Registry {
     /// (with `Corrupt`) to sign a tree that is not provably an extension of the last
     /// signed one: a ledger that shrank or whose stored leaves changed must never get
     /// a fresh signature that would hide it.
+    ///
+    /// Signing needs the database's signing lease (see [`Lease`]): a registry takes it
+    /// when it is free or expired and renews it each time it signs or checks, for
+    /// [`LEASE_TTL`]. While another registry (another process) holds it, nothing is
+    /// signed and `Ok(None)` is returned, so two processes on one database never
+    /// both sign.
     pub fn sign_checkpoint(&self, now: Timestamp) -> Result<Option<CheckpointRow>> {
         let w = self.lock()?;
         let (size, root) = (w.frontier.size(), w.frontier.root());
+        let lease = Lease {
+            holder: self.lease_holder.clone(),
+            expires_ms: now.as_millisecond().saturating_add(LEASE_TTL.as_millis() as i64),
+        };
+        let mut row = None;
         if let Some(last) = self.store.latest_checkpoint()? {
             if size < last.size {
                 return Err(corrupt(format!(
@@ -58,27 +69,82 @@ impl Registry {
                     last.size
                 )));
             }
-            if size == last.size {
-                if root != last.root {
-                    return Err(corrupt(format!(
-                        "the root at {size} differs from the signed checkpoint: refusing to sign"
-                    )));
-                }
-                return Ok(None);
-            }
-            let proof = consistency_proof(&mut StoredTree { store: self.store.as_ref() }, last.size, size)
-                .map_err(proof_error)?;
-            if !verify_consistency(last.size, size, &last.root, &root, &proof) {
+            if size == last.size && root != last.root {
                 return Err(corrupt(format!(
-                    "the stored tree at {size} is not consistent with the checkpoint signed at {}: refusing to sign",
-                    last.size
+                    "the root at {size} differs from the signed checkpoint: refusing to sign"
                 )));
             }
+            if size > last.size {
+                let proof = consistency_proof(&mut StoredTree { store: self.store.as_ref() }, last.size, size)
+                    .map_err(proof_error)?;
+                if !verify_consistency(last.size, size, &last.root, &root, &proof) {
+                    return Err(corrupt(format!(
+                        "the stored tree at {size} is not consistent with the checkpoint signed at {}: refusing to sign",
+                        last.size
+                    )));
+                }
+                row = Some(size);
+            }
+        } else {
+            row = Some(size);
         }
-        let cp = Checkpoint { origin: self.origin().to_string(), size, root };
-        let row = CheckpointRow { size, root, note: self.signer.sign(&cp), signed_at_ms: now.as_millisecond() };
-        self.store.put_checkpoint(&row)?;
-        Ok(Some(row))
+        let row = row.map(|size| {
+            let cp = Checkpoint { origin: self.origin().to_string(), size, root };
+            CheckpointRow { size, root, note: self.signer.sign(&cp), signed_at_ms: now.as_millisecond() }
+        });
+        match self.store.put_checkpoint(row.as_ref(), &lease, now.as_millisecond())? {
+            None => {
+                self.holds_lease.store(true, std::sync::atomic::Ordering::Relaxed);
+                Ok(row)
+            }
+            Some(other) => {
+                tracing::debug!(until_ms = other.expires_ms, "another process holds the signing lease: not signing");
+                Ok(None)
+            }
+        }
+    }
+
+    /// A signed checkpoint that includes leaf `leaf`: signed now, or (while another
+    /// process holds the signing lease) the one it signs next, waited for up to
+    /// `wait`.
+    pub fn checkpoint_including(&self, now: Timestamp, leaf: u64, wait: std::time::Duration) -> Result<CheckpointRow> {
+        self.sign_checkpoint(now)?;
+        let deadline = std::time::Instant::now() + wait;
+        loop {
+            if let Some(cp) = self.store.latest_checkpoint()?.filter(|c| c.size > leaf) {
+                return Ok(cp);
+            }
+            if std::time::Instant::now() >= deadline {
+                return Err(RegistryError::Unavailable(format!(
+                    "no checkpoint includes leaf {leaf} yet: the process that holds the signing lease (a running `fairgate serve`) signs one within seconds; try again"
+                )));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+
+    /// Give up the signing lease (a serving process stopping), so another process
+    /// may sign at once instead of when the lease expires.
+    pub fn release_signing_lease(&self) -> Result<()> {
+        if self.holds_lease.swap(false, std::sync::atomic::Ordering::Relaxed) {
+            self.store.release_lease(&self.lease_holder)?;
+        }
+        Ok(())
+    }
+
+    /// The checkpoint at `size` with the witnesses' cosignature lines appended, as
+    /// `/log/checkpoint` serves it.
+    pub fn cosigned_note(&self, cp: &CheckpointRow) -> Result<String> {
+        let mut note = cp.note.clone();
+        for (_, line) in self.store.cosignatures(cp.size)? {
+            note.push_str(&line);
+        }
+        Ok(note)
+    }
+
+    /// Keep witness cosignature lines for the checkpoint at `size`.
+    pub fn add_cosignatures(&self, size: u64, lines: &[(String, String)]) -> Result<()> {
+        Ok(self.store.put_cosignatures(size, lines)?)
     }
 
     /// The current tree size and root, as this writer sees them.

@@ -158,7 +158,7 @@ impl Registry {
             self.store.system_leaves(EventKind::Expunged.code())?.into_iter().find(|(_, s)| *s == key)
         {
             // Finished before, perhaps without its checkpoint.
-            self.sign_checkpoint(now)?;
+            self.checkpoint_including(now, leaf, super::CHECKPOINT_WAIT)?;
             return self.done(program, leaf, 0, 0);
         }
         let Some((notice_leaf, notice)) = self.program_expungement_notice(program)? else {
@@ -210,7 +210,7 @@ impl Registry {
         });
         let ((), receipt) = self.write(now, |b| b.append_system(event))?;
         self.store.checkpoint_wal()?;
-        self.sign_checkpoint(now)?;
+        self.checkpoint_including(now, receipt.leaf_index, super::CHECKPOINT_WAIT)?;
         self.done(program, receipt.leaf_index, fully, partly)
     }
 
