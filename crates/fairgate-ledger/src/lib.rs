@@ -4,7 +4,8 @@
 //! - [`leaf`]: the canonical leaf encoding (a minimal clear header, then AEAD ciphertext);
 //! - [`keys`]: data keys wrapped by the master key, opaque per-leaf key ids, blind indexes;
 //! - [`proof`]: RFC 9162 inclusion and consistency proofs, generated and verified;
-//! - [`checkpoint`]: C2SP checkpoints signed as Ed25519 signed notes.
+//! - [`checkpoint`]: C2SP checkpoints signed as Ed25519 signed notes;
+//! - [`witness`]: C2SP tlog-cosignature cosignatures and the tlog-witness rule.
 //!
 //! Randomness is always passed in by the caller.
 
@@ -13,6 +14,7 @@ pub mod keys;
 pub mod leaf;
 pub mod merkle;
 pub mod proof;
+pub mod witness;
 
 /// Everything that can go wrong in this crate.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

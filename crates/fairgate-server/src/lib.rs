@@ -26,6 +26,7 @@ pub mod subjects;
 pub mod transparency;
 pub mod views;
 pub mod web;
+pub mod witness;
 
 pub use routes::app;
 
@@ -64,6 +65,10 @@ pub struct AppState {
     pub limits: limits::Limits,
     /// The last day the daily compliance run ran for.
     pub compliance_ran: Arc<tokio::sync::Mutex<Option<jiff::civil::Date>>>,
+    /// How many witnesses cosign this log's checkpoints (`serve --witness`): when
+    /// some do, `/log/checkpoint` serves the latest checkpoint cosigned by all of
+    /// them (the latest one until any is).
+    pub witnesses: usize,
 }
 
 impl AppState {
@@ -77,6 +82,7 @@ impl AppState {
             program_activity_report: Default::default(),
             compliance_ran: Default::default(),
             limits: Default::default(),
+            witnesses: 0,
         }
     }
     /// Use this clock instead of the system's (tests fix or move time).
@@ -132,6 +138,10 @@ pub async fn serve(
     let result = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     signer.abort();
     sign_checkpoint(&state).await;
+    // Another process (or this one, restarted) may sign at once, not when the lease expires.
+    if let Err(e) = state.registry.release_signing_lease() {
+        tracing::warn!(error = %e, "could not release the signing lease; it expires by itself");
+    }
     result
 }
 

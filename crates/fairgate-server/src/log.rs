@@ -20,15 +20,24 @@ fn b64(hashes: &[[u8; 32]]) -> Vec<String> {
     hashes.iter().map(|h| B64.encode(h)).collect()
 }
 
-/// The latest signed checkpoint, or the one signed at `size` (C2SP checkpoint, Ed25519 signed note). No sign-in needed.
+/// The latest signed checkpoint, or the one signed at `size` (C2SP checkpoint, Ed25519 signed note), with the cosignature lines of the witnesses that cosigned it (C2SP tlog-cosignature). When the log has witnesses, the latest is the latest that all of them cosigned. No sign-in needed.
 #[utoipa::path(get, path = "/log/checkpoint", tag = "log",
     params(("size" = Option<u64>, Query, description = "A tree size at which a checkpoint was signed; default: the latest")),
     responses((status = 200, body = String, content_type = "text/plain"), (status = 404, body = Problem), (status = 503, body = Problem)))]
 pub async fn log_checkpoint(State(st): State<AppState>, q: QueryMap) -> Result<impl IntoResponse, Problem> {
     let size = number(&q, "size", None)?;
-    let found = blocking(move || st.registry.checkpoint(size).map_err(Problem::from)).await?;
+    let found = blocking(move || {
+        let cp = match size {
+            None if st.witnesses > 0 => {
+                st.registry.latest_cosigned(st.witnesses)?.map(Some).unwrap_or(st.registry.checkpoint(None)?)
+            }
+            _ => st.registry.checkpoint(size)?,
+        };
+        cp.map(|c| st.registry.cosigned_note(&c)).transpose().map_err(Problem::from)
+    })
+    .await?;
     let note = match (found, size) {
-        (Some(c), _) => c.note,
+        (Some(note), _) => note,
         (None, Some(n)) => {
             return Err(Problem::new(
                 StatusCode::NOT_FOUND,

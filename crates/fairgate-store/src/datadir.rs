@@ -195,7 +195,9 @@ fn existing_key(path: &Path) -> Result<Option<SecretKey>, DataDirError> {
     key_file(path, &mut rand::rngs::OsRng).map(Some)
 }
 
-fn key_file(path: &Path, rng: &mut (impl RngCore + CryptoRng)) -> Result<SecretKey, DataDirError> {
+/// Read the key file at `path` (refusing one others can read), or make it (mode
+/// 0600) with a fresh key when it does not exist.
+pub fn key_file(path: &Path, rng: &mut (impl RngCore + CryptoRng)) -> Result<SecretKey, DataDirError> {
     let io = |source| DataDirError::Io { path: path.to_path_buf(), source };
     if path.exists() {
         let mode = fs::metadata(path).map_err(io)?.permissions().mode() & 0o777;

@@ -350,8 +350,9 @@ impl Registry {
         // of registries opened in it, and random bytes.
         static OPENED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let lease_holder = {
+            // From the OS, not `rng`: the seeded stream stays the same for tests.
             let mut b = [0u8; 8];
-            rand::RngCore::fill_bytes(&mut rng, &mut b);
+            rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut b);
             let n = OPENED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             format!("{}-{n}-{}", std::process::id(), b.iter().map(|x| format!("{x:02x}")).collect::<String>())
         };

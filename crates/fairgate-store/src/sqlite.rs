@@ -664,6 +664,19 @@ impl LedgerStore for SqliteStore {
         })
     }
 
+    fn latest_cosigned(&self, n: usize) -> Result<Option<u64>> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT size FROM cosignatures GROUP BY size HAVING count(*) >= ?1 ORDER BY size DESC LIMIT 1",
+                [n as i64],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()
+            .map(|s| s.map(|s| s as u64))
+            .map_err(be)
+        })
+    }
+
     fn cosignatures(&self, size: u64) -> Result<Vec<(String, String)>> {
         self.read(|c| {
             let mut st =

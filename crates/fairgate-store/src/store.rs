@@ -316,6 +316,8 @@ pub trait LedgerStore {
     fn put_cosignatures(&self, size: u64, lines: &[(String, String)]) -> Result<()>;
     /// The cosignature lines stored for the checkpoint at `size`, by witness name.
     fn cosignatures(&self, size: u64) -> Result<Vec<(String, String)>>;
+    /// The largest size whose checkpoint has at least `n` cosignatures.
+    fn latest_cosigned(&self, n: usize) -> Result<Option<u64>>;
     fn latest_checkpoint(&self) -> Result<Option<CheckpointRow>>;
     fn checkpoints(&self) -> Result<Vec<CheckpointRow>>;
     /// Copy the WAL back into the main file and truncate it.

@@ -9,6 +9,7 @@ pub mod expunge;
 pub mod import;
 pub mod monitor;
 pub mod program;
+pub mod witness;
 
 /// A progress bar on standard error (hidden when it is not a terminal).
 pub fn progress_bar(len: u64, what: &str) -> indicatif::ProgressBar {

@@ -54,6 +54,32 @@ struct ServeArgs {
     /// The epoch length as a duration ("90s", "2h"), overriding --rotate-days: for tests.
     #[arg(long, hide = true)]
     rotate_every: Option<jiff::SignedDuration>,
+    /// A witness to submit each new checkpoint to, as URL=KEY: its submission
+    /// prefix and its cosignature verifier key (printed by `fairgate witness serve`).
+    /// Repeat for several. `/log/checkpoint` then serves the latest checkpoint that
+    /// all of them cosigned, with their cosignature lines.
+    #[arg(long, value_name = "URL=KEY")]
+    witness: Vec<String>,
+}
+
+#[derive(Subcommand)]
+enum WitnessCommand {
+    /// Run a C2SP tlog-witness: cosign the checkpoints of the logs it follows when
+    /// each is consistent with the last one it cosigned, and refuse (with the held
+    /// checkpoint as evidence) one that conflicts. Its key (witness.key) and what it
+    /// holds (witness-state.json, evidence.jsonl) live in --keys DIR (default
+    /// ./fairgate-witness). Needs no data directory.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:9090")]
+        listen: String,
+        /// The witness's name in its cosignatures (a schema-less URL).
+        #[arg(long, default_value = "witness.localhost")]
+        name: String,
+        /// A log to follow, as ORIGIN=KEY (the log's `fairgate audit key`). Repeat for several.
+        #[arg(long, value_name = "ORIGIN=KEY", required = true)]
+        log: Vec<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -67,6 +93,9 @@ enum Command {
     },
     /// Serve the API and web pages.
     Serve(ServeArgs),
+    /// Witness other logs' checkpoints (C2SP tlog-witness).
+    #[command(subcommand)]
+    Witness(WitnessCommand),
     /// Seed synthetic demo data into an empty database.
     Demo {
         /// How many synthetic travellers.
@@ -312,6 +341,13 @@ enum AuditCommand {
         /// How many random older leaves to check by inclusion proof on each run.
         #[arg(long, default_value_t = 16)]
         samples: u32,
+        /// A witness's cosignature verifier key. Repeat for several.
+        #[arg(long, value_name = "KEY")]
+        witness: Vec<String>,
+        /// Refuse a checkpoint without this many valid cosignatures from --witness
+        /// keys (default: all of them).
+        #[arg(long)]
+        quorum: Option<usize>,
     },
 }
 
@@ -562,8 +598,24 @@ fn run(cli: Cli) -> Result<()> {
         Command::Audit(AuditCommand::Verify) => audit_verify(&dirs),
         Command::Backup { to } => backup(&dirs, &to),
         Command::Restore { from } => restore(&dirs, &from),
-        Command::Audit(AuditCommand::Monitor { url, state, key, full, samples }) => {
-            audit_monitor(&url, &state, key.as_deref(), fairgate::monitor::Depth { full, samples })
+        Command::Audit(AuditCommand::Monitor { url, state, key, full, samples, witness, quorum }) => {
+            let witnesses = witness
+                .iter()
+                .map(|k| {
+                    fairgate_ledger::witness::CosignatureVerifier::parse(k)
+                        .map_err(|e| anyhow::anyhow!("--witness {k}: {e}"))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let need = quorum.unwrap_or(witnesses.len());
+            if need > witnesses.len() {
+                bail!("--quorum {need}: more than the {} --witness keys given", witnesses.len());
+            }
+            let quorum = fairgate::monitor::Quorum { witnesses, need };
+            audit_monitor(&url, &state, key.as_deref(), fairgate::monitor::Depth { full, samples }, &quorum)
+        }
+        Command::Witness(WitnessCommand::Serve { listen, name, log }) => {
+            let dir = cli.keys.clone().unwrap_or_else(|| PathBuf::from("./fairgate-witness"));
+            witness_serve(&dir, &listen, &name, &log)
         }
         Command::Rebuild => {
             let o = open_existing(&dirs)?;
@@ -820,7 +872,13 @@ fn audit_verify(dirs: &Dirs) -> Result<()> {
     }
 }
 
-fn audit_monitor(url: &str, state_path: &Path, key: Option<&str>, depth: fairgate::monitor::Depth) -> Result<()> {
+fn audit_monitor(
+    url: &str,
+    state_path: &Path,
+    key: Option<&str>,
+    depth: fairgate::monitor::Depth,
+    quorum: &fairgate::monitor::Quorum,
+) -> Result<()> {
     let previous: Option<fairgate::monitor::MonitorState> = match std::fs::read_to_string(state_path) {
         Ok(text) => Some(
             serde_json::from_str(&text)
@@ -831,7 +889,7 @@ fn audit_monitor(url: &str, state_path: &Path, key: Option<&str>, depth: fairgat
     };
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(60)).build()?;
-    let (next, report) = runtime.block_on(fairgate::monitor::check(&client, url, previous, key, depth))?;
+    let (next, report) = runtime.block_on(fairgate::monitor::check(&client, url, previous, key, depth, quorum))?;
     // Write the new state beside the old one, then rename: an interrupted run leaves the old state.
     let tmp = state_path.with_extension("tmp");
     std::fs::write(&tmp, serde_json::to_vec_pretty(&next)?).with_context(|| format!("writing {}", tmp.display()))?;
@@ -935,6 +993,11 @@ fn hex(bytes: &[u8]) -> String {
 fn serve(dirs: &Dirs, args: &ServeArgs) -> Result<()> {
     let ServeArgs { listen, demo, origin, secure_cookies, .. } = args;
     let (listen, demo, secure_cookies) = (listen.as_str(), *demo, *secure_cookies);
+    let targets = args
+        .witness
+        .iter()
+        .map(|w| fairgate::witness::parse_target(w).map_err(|e| anyhow::anyhow!(e)))
+        .collect::<Result<Vec<_>>>()?;
     let o = open(dirs, origin)?;
     let period = args
         .rotate_every
@@ -972,14 +1035,47 @@ fn serve(dirs: &Dirs, args: &ServeArgs) -> Result<()> {
         // Plain HTTP on loopback (a desk on this machine, the demo) is the one case
         // where a Secure cookie would never be sent back.
         state.secure_cookies = secure_cookies || !addr.ip().is_loopback();
+        state.witnesses = targets.len();
+        let submitter = (!targets.is_empty()).then(|| {
+            let s = fairgate::witness::Submitter::new(o.registry.clone(), targets);
+            tokio::spawn(fairgate::witness::submit_forever(s, std::time::Duration::from_secs(2)))
+        });
         fairgate_server::serve(listener, state, shutdown).await?;
         if let Some(r) = rotations {
             r.stop();
+        }
+        if let Some(s) = submitter {
+            s.abort();
         }
         // Let another process sign at once rather than when the lease expires.
         o.registry.release_signing_lease()?;
         // Whoever started us may have stopped reading; a closed stdout is no reason to fail.
         let _ = writeln!(std::io::stdout(), "stopped; a final checkpoint was signed");
+        Ok(())
+    })
+}
+
+fn witness_serve(dir: &Path, listen: &str, name: &str, logs: &[String]) -> Result<()> {
+    let logs = logs
+        .iter()
+        .map(|l| fairgate::witness::parse_log(l).map_err(|e| anyhow::anyhow!(e)))
+        .collect::<Result<std::collections::HashMap<_, _>>>()?;
+    std::fs::create_dir_all(dir).with_context(|| format!("--keys {}", dir.display()))?;
+    std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o700))
+        .with_context(|| format!("--keys {}", dir.display()))?;
+    let seed = fairgate_store::datadir::key_file(&dir.join("witness.key"), &mut rand::rngs::OsRng)
+        .with_context(|| format!("the witness key in {}", dir.display()))?;
+    let cosigner = fairgate_ledger::witness::Cosigner::from_seed(name, seed.expose());
+    let clock = Box::new(|| jiff::Timestamp::now().as_second().max(0) as u64);
+    let witness = Arc::new(fairgate_server::witness::Witness::open(cosigner, logs, dir, clock)?);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("--listen {listen}"))?;
+        let addr = listener.local_addr()?;
+        let shutdown = shutdown_signal()?;
+        println!("witness key: {}", witness.verifier_key());
+        println!("Fairgate witness is serving on http://{addr}/ (POST /add-checkpoint). Ctrl-C stops it.");
+        fairgate_server::witness::serve(listener, witness, shutdown).await?;
         Ok(())
     })
 }

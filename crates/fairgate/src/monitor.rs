@@ -46,6 +46,8 @@ pub enum MonitorError {
     Fork { from: u64, to: u64, old: String, new: String, proof: Vec<String> },
     #[error("rewrite: the leaves served up to {size} hash to root {computed}, but the signed checkpoint says {signed}\nnote:\n{note}")]
     Rewrite { size: u64, computed: String, signed: String, note: String },
+    #[error("the checkpoint at {size} carries {} valid cosignature(s) of the {need} required{}: refused\nnote:\n{note}", have.len(), if have.is_empty() { String::new() } else { format!(" (from {})", have.join(", ")) })]
+    Quorum { size: u64, have: Vec<String>, need: usize, note: String },
     #[error("truncated: the checkpoint covers {size} leaves but the log serves only {served}\nnote:\n{note}")]
     Truncated { size: u64, served: u64, note: String },
 }
@@ -96,6 +98,13 @@ pub struct Depth {
     pub samples: u32,
 }
 
+/// The witnesses a monitor requires: their keys, and how many must have cosigned.
+#[derive(Debug, Clone, Default)]
+pub struct Quorum {
+    pub witnesses: Vec<fairgate_ledger::witness::CosignatureVerifier>,
+    pub need: usize,
+}
+
 #[derive(Deserialize)]
 struct InclusionBody {
     hashes: Vec<String>,
@@ -139,6 +148,7 @@ pub async fn check(
     state: Option<MonitorState>,
     key: Option<&str>,
     depth: Depth,
+    quorum: &Quorum,
 ) -> Result<(MonitorState, MonitorReport), MonitorError> {
     let base = base.trim_end_matches('/');
     let (vkey, pinned_now) = match (key, &state) {
@@ -194,6 +204,15 @@ pub async fn check(
             }
         }
     };
+
+    // A fork is reported first (it carries both signed notes); then the witnesses.
+    if quorum.need > 0 {
+        let have: Vec<String> =
+            fairgate_ledger::witness::cosigned_by(&note, &quorum.witnesses).into_iter().map(str::to_string).collect();
+        if have.len() < quorum.need {
+            return Err(MonitorError::Quorum { size: cp.size, have, need: quorum.need, note });
+        }
+    }
 
     let start = frontier.size();
     while frontier.size() < cp.size {

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 mod common;
-use common::{serve, Serving};
+use common::{http, serve, stop};
 use std::sync::Arc;
 
 use fairgate_store::sqlite::SqliteStore;
@@ -170,12 +170,6 @@ fn serve_demo_seeds_once_then_reuses_the_data() {
     assert!(printed.join("\n").contains("reusing"), "{printed:?}");
     stop(&mut child);
     assert_eq!(SqliteStore::open(&data.join("data/fairgate.db")).unwrap().tree_size().unwrap(), leaves);
-}
-
-fn stop(child: &mut Serving) {
-    Command::new("kill").arg("-TERM").arg(child.0.id().to_string()).status().unwrap();
-    let status = child.0.wait().unwrap();
-    assert!(status.success(), "serve should stop cleanly on SIGTERM: {status}");
 }
 
 /// A tiny HTTP/1.1 GET over a TCP socket (the binary's tests need no HTTP client crate).
@@ -552,25 +546,6 @@ fn a_retention_dry_run_lists_and_changes_nothing() {
     assert!(listed.iter().any(|e| e["due"] == true), "{r}");
     assert!(listed[0]["rule"].as_str().unwrap().contains("after the last exit"), "{r}");
     assert_eq!(size(), before, "a dry run writes nothing");
-}
-
-/// One HTTP/1.1 request with a bearer token (and a purpose for reads); (status, body).
-fn http(url: &str, method: &str, token: &str, body: Option<&str>) -> (u16, String) {
-    use std::io::{Read, Write};
-    let rest = url.strip_prefix("http://").unwrap();
-    let (host, path) = rest.split_once('/').unwrap();
-    let mut s = std::net::TcpStream::connect(host).unwrap();
-    let body = body.unwrap_or("");
-    write!(
-        s,
-        "{method} /{path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\nFairgate-Purpose: border-check\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    let status = out.split_whitespace().nth(1).unwrap().parse().unwrap();
-    (status, out.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default())
 }
 
 #[test]

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use fairgate::monitor::{check, Depth, MonitorError, MonitorState};
+use fairgate::monitor::{check, Depth, MonitorError, MonitorState, Quorum};
 use fairgate_core::access::{Actor, Role};
 use fairgate_core::subject::SubjectInput;
 use fairgate_ledger::keys::SecretKey;
@@ -69,6 +69,8 @@ impl Running {
 
 const QUICK: Depth = Depth { full: false, samples: 4 };
 const FULL: Depth = Depth { full: true, samples: 0 };
+/// No witnesses required.
+const NONE: Quorum = Quorum { witnesses: vec![], need: 0 };
 
 fn client() -> reqwest::Client {
     reqwest::Client::new()
@@ -78,7 +80,7 @@ fn client() -> reqwest::Client {
 async fn honest_start(db: &Path) -> (Running, MonitorState) {
     let s = serve(db).await;
     s.grow(300, "A");
-    let (state, report) = check(&client(), &s.url, None, None, QUICK).await.unwrap();
+    let (state, report) = check(&client(), &s.url, None, None, QUICK, &NONE).await.unwrap();
     assert!(report.key_pinned_now);
     assert_eq!((report.from, report.to, report.leaves_downloaded), (None, 300, 300));
     (s, state)
@@ -88,16 +90,16 @@ async fn honest_start(db: &Path) -> (Running, MonitorState) {
 async fn an_honest_log_passes_run_after_run() {
     let dir = tempfile::tempdir().unwrap();
     let (s, state) = honest_start(&dir.path().join("f.db")).await;
-    let (state, report) = check(&client(), &s.url, Some(state), None, QUICK).await.unwrap();
+    let (state, report) = check(&client(), &s.url, Some(state), None, QUICK, &NONE).await.unwrap();
     assert_eq!((report.from, report.to, report.leaves_downloaded), (Some(300), 300, 0));
     s.grow(40, "B");
-    let (state, report) = check(&client(), &s.url, Some(state), None, QUICK).await.unwrap();
+    let (state, report) = check(&client(), &s.url, Some(state), None, QUICK, &NONE).await.unwrap();
     assert_eq!((report.from, report.to, report.leaves_downloaded), (Some(300), 340, 40));
     // Across a restart too (the server rebuilds its frontier from stored nodes).
     s.stop().await;
     let s = serve(&dir.path().join("f.db")).await;
     s.grow(1, "C");
-    let (_, report) = check(&client(), &s.url, Some(state), None, QUICK).await.unwrap();
+    let (_, report) = check(&client(), &s.url, Some(state), None, QUICK, &NONE).await.unwrap();
     assert_eq!(report.to, 341);
     s.stop().await;
 }
@@ -124,11 +126,11 @@ async fn a_tampered_leaf_is_caught() {
     // The server refuses to sign over its altered storage...
     assert!(s.registry.sign_checkpoint(jiff::Timestamp::now()).is_err());
     // ...and a full run of the monitor finds the leaf that no longer hashes to the signed root.
-    let err = check(&client(), &s.url, Some(state), None, FULL).await.unwrap_err();
+    let err = check(&client(), &s.url, Some(state), None, FULL, &NONE).await.unwrap_err();
     assert!(matches!(err, MonitorError::Rewrite { .. }), "{err}");
     assert!(err.to_string().contains("monitor.test/log"), "the evidence carries the signed notes: {err}");
     // A monitor that starts fresh recomputes everything and sees it too.
-    let err = check(&client(), &s.url, None, None, QUICK).await.unwrap_err();
+    let err = check(&client(), &s.url, None, None, QUICK, &NONE).await.unwrap_err();
     assert!(matches!(err, MonitorError::Rewrite { .. }), "{err}");
     s.stop().await;
 }
@@ -144,10 +146,10 @@ async fn a_reordered_log_is_caught() {
         "UPDATE ledger SET idx = -1 WHERE idx = 10; UPDATE ledger SET idx = 10 WHERE idx = 11; UPDATE ledger SET idx = 11 WHERE idx = -1;",
     );
     let s = serve(&db).await;
-    let err = check(&client(), &s.url, None, None, QUICK).await.unwrap_err();
+    let err = check(&client(), &s.url, None, None, QUICK, &NONE).await.unwrap_err();
     assert!(matches!(err, MonitorError::Rewrite { .. }), "{err}");
     s.grow(5, "B");
-    let err = check(&client(), &s.url, Some(state), None, FULL).await.unwrap_err();
+    let err = check(&client(), &s.url, Some(state), None, FULL, &NONE).await.unwrap_err();
     assert!(matches!(err, MonitorError::Rewrite { .. }), "{err}");
     s.stop().await;
 }
@@ -160,7 +162,7 @@ async fn a_truncated_log_is_caught() {
     s.stop().await;
     tamper(&db, "DELETE FROM ledger WHERE idx >= 297;");
     let s = serve(&db).await;
-    let err = check(&client(), &s.url, Some(state.clone()), None, QUICK).await.unwrap_err();
+    let err = check(&client(), &s.url, Some(state.clone()), None, QUICK, &NONE).await.unwrap_err();
     assert!(matches!(err, MonitorError::Truncated { size: 300, .. }), "{err}");
     assert!(s.registry.sign_checkpoint(jiff::Timestamp::now()).is_err(), "no signature over a shrunken ledger");
     s.stop().await;
@@ -171,9 +173,9 @@ async fn a_checkpoint_signed_by_another_key_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let (s, state) = honest_start(&dir.path().join("f.db")).await;
     let other = fairgate_ledger::checkpoint::NoteSigner::from_seed("monitor.test/log", &[9; 32]).verifier_key();
-    let err = check(&client(), &s.url, None, Some(&other), QUICK).await.unwrap_err();
+    let err = check(&client(), &s.url, None, Some(&other), QUICK, &NONE).await.unwrap_err();
     assert!(matches!(err, MonitorError::BadSignature { .. }), "{err}");
-    let err = check(&client(), &s.url, Some(state), Some(&other), QUICK).await.unwrap_err();
+    let err = check(&client(), &s.url, Some(state), Some(&other), QUICK, &NONE).await.unwrap_err();
     assert!(matches!(err, MonitorError::KeyChanged { .. }), "{err}");
     s.stop().await;
 }

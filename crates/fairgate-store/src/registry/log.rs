@@ -142,6 +142,14 @@ impl Registry {
         Ok(note)
     }
 
+    /// The latest checkpoint carrying at least `witnesses` cosignatures.
+    pub fn latest_cosigned(&self, witnesses: usize) -> Result<Option<CheckpointRow>> {
+        Ok(match self.store.latest_cosigned(witnesses)? {
+            Some(size) => self.checkpoint(Some(size))?,
+            None => None,
+        })
+    }
+
     /// Keep witness cosignature lines for the checkpoint at `size`.
     pub fn add_cosignatures(&self, size: u64, lines: &[(String, String)]) -> Result<()> {
         Ok(self.store.put_cosignatures(size, lines)?)

@@ -20,14 +20,22 @@ impl Drop for Serving {
 /// serves. Returns the child, its base URL (ending in `/`) and everything it printed
 /// until then; its later output is read and dropped, as a terminal would.
 pub fn serve(data: &Path, extra: &[&str]) -> (Serving, String, Vec<String>) {
+    let mut args = vec!["serve", "--listen", "127.0.0.1:0"];
+    args.extend_from_slice(extra);
+    start(&data.join("data"), &data.join("keys"), &args, "Fairgate is serving on ")
+}
+
+/// Start `fairgate --data DATA --keys KEYS ARGS…` and wait for the line starting
+/// with `ready` (which ends in the URL it serves on). Returns the child, that URL
+/// and everything printed until then.
+pub fn start(data: &Path, keys: &Path, args: &[&str], ready: &str) -> (Serving, String, Vec<String>) {
     let mut child = Serving(
         Command::new(env!("CARGO_BIN_EXE_fairgate"))
             .arg("--data")
-            .arg(data.join("data"))
+            .arg(data)
             .arg("--keys")
-            .arg(data.join("keys"))
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .args(extra)
+            .arg(keys)
+            .args(args)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .spawn()
@@ -36,12 +44,38 @@ pub fn serve(data: &Path, extra: &[&str]) -> (Serving, String, Vec<String>) {
     let mut lines = BufReader::new(child.0.stdout.take().unwrap()).lines();
     let mut printed = Vec::new();
     let url = loop {
-        let line = lines.next().expect("serve exited before it served").unwrap();
+        let line = lines.next().expect("the command exited before it served").unwrap();
         printed.push(line.clone());
-        if let Some(rest) = line.strip_prefix("Fairgate is serving on ") {
+        if let Some(rest) = line.strip_prefix(ready) {
             break rest.split_whitespace().next().unwrap().to_string();
         }
     };
     std::thread::spawn(move || lines.for_each(drop));
     (child, url, printed)
+}
+
+/// One HTTP/1.1 request with a bearer token (and a purpose for reads); (status, body).
+pub fn http(url: &str, method: &str, token: &str, body: Option<&str>) -> (u16, String) {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_once('/').unwrap();
+    let mut s = std::net::TcpStream::connect(host).unwrap();
+    let body = body.unwrap_or("");
+    write!(
+        s,
+        "{method} /{path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\nFairgate-Purpose: border-check\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let status = out.split_whitespace().nth(1).unwrap().parse().unwrap();
+    (status, out.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default())
+}
+
+/// Stop a served child with SIGTERM and check it stopped cleanly.
+pub fn stop(child: &mut Serving) {
+    Command::new("kill").arg("-TERM").arg(child.0.id().to_string()).status().unwrap();
+    let status = child.0.wait().unwrap();
+    assert!(status.success(), "serve should stop cleanly on SIGTERM: {status}");
 }
