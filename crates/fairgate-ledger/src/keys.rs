@@ -150,6 +150,38 @@ pub fn program_subject_key(program_key: &SecretKey, subject_no: u64, data_key: &
 
 /// A short public name of a key (the first 8 bytes of SHA-256 over a label and the
 /// key, hex), to say which master key is in use without revealing it.
+/// A master key: it wraps and unwraps the stored keys (AES-256-GCM: nonce, then
+/// ciphertext and tag, [`WRAPPED_LEN`] bytes, the label as associated data). Either
+/// held in memory (a [`SecretKey`] read from a key file) or inside a PKCS#11 token,
+/// where it is generated and never leaves. The caller supplies the nonce.
+pub trait MasterKey: Send + Sync {
+    fn wrap_key(&self, key: &SecretKey, label: &[u8], nonce: [u8; 12]) -> Result<Vec<u8>, LedgerError>;
+    fn unwrap_key(&self, wrapped: &[u8], label: &[u8]) -> Result<SecretKey, LedgerError>;
+    /// A short public name of the key (its epoch): never the key itself.
+    fn fingerprint(&self) -> String;
+}
+
+impl MasterKey for SecretKey {
+    fn wrap_key(&self, key: &SecretKey, label: &[u8], nonce: [u8; 12]) -> Result<Vec<u8>, LedgerError> {
+        let cipher = Aes256Gcm::new(GenericArray::from_slice(self.expose()));
+        let ct = cipher
+            .encrypt(Nonce::from_slice(&nonce), Payload { msg: key.expose(), aad: label })
+            .map_err(|_| LedgerError::Decrypt)?;
+        let mut out = Vec::with_capacity(WRAPPED_LEN);
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&ct);
+        Ok(out)
+    }
+
+    fn unwrap_key(&self, wrapped: &[u8], label: &[u8]) -> Result<SecretKey, LedgerError> {
+        unwrap(self, wrapped, label)
+    }
+
+    fn fingerprint(&self) -> String {
+        fingerprint(self)
+    }
+}
+
 pub fn fingerprint(key: &SecretKey) -> String {
     use sha2::Digest;
     let mut h = Sha256::new();

@@ -10,7 +10,13 @@
 //!   master.key                   wraps every data key (hex, mode 0600)
 //!   master.key.next              only during `fairgate keys rotate`: the new master key
 //!   checkpoint.key               Ed25519 seed that signs checkpoints (hex, mode 0600)
+//!   pkcs11.json                  optional: master keys live in this PKCS#11 token
 //! ```
+//!
+//! With `pkcs11.json` (see [`crate::hsm`]), new master keys are generated inside the
+//! token and `master.key` holds only a reference to one (`pkcs11:<id>`); ending an
+//! epoch destroys the token object (`master.key.destroy` records one still to
+//! destroy, finished at the next open if a crash intervened).
 //!
 //! A copy of the data directory alone (a backup, a stolen disk) reads nothing. A
 //! data directory from before the split has its key files moved to the key store the
@@ -25,9 +31,12 @@ use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use std::sync::Arc;
+
 use fairgate_ledger::keys::SecretKey;
 
-use crate::registry::keyring::{KeySource, MasterKeys};
+use crate::hsm::{parse_reference, HsmConfig, HsmError, Token};
+use crate::registry::keyring::{KeySource, Master, MasterKeys};
 use rand::{CryptoRng, RngCore};
 
 #[derive(Debug, thiserror::Error)]
@@ -42,15 +51,19 @@ pub enum DataDirError {
     KeysInsideData { keys: PathBuf, data: PathBuf },
     #[error("the key store {keys} has no master.key, but {data} holds a database: point --keys at the key store it was made with (a new key cannot read it)")]
     NoKeys { keys: PathBuf, data: PathBuf },
+    #[error("{path} names a key in a PKCS#11 token, but the key store has no pkcs11.json saying which token")]
+    NoTokenConfig { path: PathBuf },
+    #[error(transparent)]
+    Hsm(#[from] HsmError),
 }
 
 pub struct DataDir {
     pub root: PathBuf,
     /// The key store, apart from `root`.
     pub keys: PathBuf,
-    pub master_key: SecretKey,
+    pub master_key: Master,
     /// The next master key, while a rotation is under way.
-    pub next_master_key: Option<SecretKey>,
+    pub next_master_key: Option<Master>,
     pub signing_seed: SecretKey,
     /// True when this call created the keys.
     pub created: bool,
@@ -117,9 +130,10 @@ impl DataDir {
             fs::set_permissions(root, fs::Permissions::from_mode(0o700)).map_err(io(root))?;
             fs::set_permissions(keys, fs::Permissions::from_mode(0o700)).map_err(io(keys))?;
         }
-        let master_key = key_file(&master_path, rng)?;
+        let master_key = master_key_file(&master_path, keys, rng)?;
         let signing_seed = key_file(&keys.join("checkpoint.key"), rng)?;
-        let next_master_key = existing_key(&keys.join(NEXT))?;
+        let next_master_key = existing_master(&keys.join(NEXT), keys)?;
+        finish_destroying(keys)?;
         Ok(DataDir {
             root: root.to_path_buf(),
             keys: keys.to_path_buf(),
@@ -140,18 +154,19 @@ impl DataDir {
     pub fn key_source(&self) -> KeySource {
         let root = self.keys.clone();
         Box::new(move || {
-            let current = existing_key(&root.join("master.key"))
+            let current = existing_master(&root.join("master.key"), &root)
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| format!("{} is missing", root.join("master.key").display()))?;
-            let next = existing_key(&root.join(NEXT)).map_err(|e| e.to_string())?;
+            let next = existing_master(&root.join(NEXT), &root).map_err(|e| e.to_string())?;
             Ok(MasterKeys { current, next })
         })
     }
 
     /// Start a rotation: make `master.key.next`, unless one is there (a rotation
-    /// that was interrupted resumes with it).
+    /// that was interrupted resumes with it). With `pkcs11.json`, the new key is
+    /// generated in the token.
     pub fn begin_rotation(&mut self, rng: &mut (impl RngCore + CryptoRng)) -> Result<(), DataDirError> {
-        self.next_master_key = Some(key_file(&self.keys.join(NEXT), rng)?);
+        self.next_master_key = Some(master_key_file(&self.keys.join(NEXT), &self.keys, rng)?);
         Ok(())
     }
 
@@ -164,12 +179,26 @@ impl DataDir {
         };
         let next = self.keys.join(NEXT);
         let master = self.keys.join("master.key");
+        // A key in a token is not destroyed by the rename: note it first, so a crash
+        // before it is destroyed is finished at the next open.
+        let old = fs::read_to_string(&master).map_err(io(&master))?;
+        if parse_reference(&old).is_some() {
+            let pending = self.keys.join(DESTROY);
+            let mut f = fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&pending)
+                .map_err(io(&pending))?;
+            f.write_all(old.as_bytes()).and_then(|_| f.sync_all()).map_err(io(&pending))?;
+        }
         fs::rename(&next, &master).map_err(io(&next))?;
         fs::File::open(&self.keys).and_then(|d| d.sync_all()).map_err(io(&self.keys))?;
         if let Some(k) = self.next_master_key.take() {
             self.master_key = k;
         }
-        Ok(())
+        finish_destroying(&self.keys)
     }
 }
 
@@ -186,13 +215,65 @@ fn move_file(from: &Path, to: &Path) -> std::io::Result<()> {
 }
 
 const NEXT: &str = "master.key.next";
+/// A token key of an ended epoch, still to destroy.
+const DESTROY: &str = "master.key.destroy";
 
-fn existing_key(path: &Path) -> Result<Option<SecretKey>, DataDirError> {
+/// Destroy the token key `master.key.destroy` names, unless it is the one in force.
+fn finish_destroying(keys: &Path) -> Result<(), DataDirError> {
+    let pending = keys.join(DESTROY);
+    let Ok(text) = fs::read_to_string(&pending) else { return Ok(()) };
+    let current = fs::read_to_string(keys.join("master.key")).unwrap_or_default();
+    if let Some(id) = parse_reference(&text) {
+        if parse_reference(&current) != Some(id) {
+            let config = HsmConfig::read(keys)?.ok_or_else(|| DataDirError::NoTokenConfig { path: pending.clone() })?;
+            Token::open(&config)?.destroy(id)?;
+        }
+    }
+    fs::remove_file(&pending).map_err(|source| DataDirError::Io { path: pending.clone(), source })?;
+    fs::File::open(keys)
+        .and_then(|d| d.sync_all())
+        .map_err(|source| DataDirError::Io { path: keys.to_path_buf(), source })
+}
+
+fn existing_master(path: &Path, keys: &Path) -> Result<Option<Master>, DataDirError> {
     if !path.exists() {
         return Ok(None);
     }
-    // key_file only reads (and checks) a file that exists.
-    key_file(path, &mut rand::rngs::OsRng).map(Some)
+    // master_key_file only reads (and checks) a file that exists.
+    master_key_file(path, keys, &mut rand::rngs::OsRng).map(Some)
+}
+
+/// Read the master key file at `path`: a key, or a reference to one in the token.
+/// When it does not exist, make it: in the token if the key store has
+/// `pkcs11.json`, else a key file.
+fn master_key_file(path: &Path, keys: &Path, rng: &mut (impl RngCore + CryptoRng)) -> Result<Master, DataDirError> {
+    let io = |source| DataDirError::Io { path: path.to_path_buf(), source };
+    if path.exists() {
+        let mode = fs::metadata(path).map_err(io)?.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(DataDirError::Permissions { path: path.to_path_buf(), mode });
+        }
+        let text = fs::read_to_string(path).map_err(io)?;
+        if let Some(id) = parse_reference(&text) {
+            let config =
+                HsmConfig::read(keys)?.ok_or_else(|| DataDirError::NoTokenConfig { path: path.to_path_buf() })?;
+            return Ok(Arc::new(Token::open(&config)?.find(id)?));
+        }
+        let key = SecretKey::from_hex(&text).map_err(|_| DataDirError::Malformed { path: path.to_path_buf() })?;
+        return Ok(Arc::new(key));
+    }
+    match HsmConfig::read(keys)? {
+        Some(config) => {
+            let mut id = [0u8; 16];
+            rng.fill_bytes(&mut id);
+            let key = Token::open(&config)?.generate(id)?;
+            let mut f = fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(io)?;
+            f.write_all(key.reference().as_bytes()).map_err(io)?;
+            f.sync_all().map_err(io)?;
+            Ok(Arc::new(key))
+        }
+        None => Ok(Arc::new(key_file(path, rng)?)),
+    }
 }
 
 /// Read the key file at `path` (refusing one others can read), or make it (mode
@@ -231,7 +312,7 @@ mod tests {
         assert!(!root.join("master.key").exists() && !root.join("checkpoint.key").exists(), "no key in the data");
         let b = DataDir::open_or_create(&root, &keys, &mut rng).unwrap();
         assert!(!b.created);
-        assert_eq!(a.master_key.expose(), b.master_key.expose());
+        assert_eq!(a.master_key.fingerprint(), b.master_key.fingerprint());
         assert_eq!(a.signing_seed.expose(), b.signing_seed.expose());
     }
 
@@ -268,7 +349,7 @@ mod tests {
         key_file(&root.join("checkpoint.key"), &mut rng).unwrap();
         fs::write(root.join("fairgate.db"), b"").unwrap();
         let d = DataDir::open_or_create(&root, &keys, &mut rng).unwrap();
-        assert_eq!(d.master_key.expose(), old.expose(), "the same key, moved");
+        assert_eq!(d.master_key.fingerprint(), fairgate_ledger::keys::fingerprint(&old), "the same key, moved");
         assert_eq!(d.moved_keys.len(), 2);
         assert!(!root.join("master.key").exists() && keys.join("master.key").exists());
     }

@@ -15,6 +15,7 @@
 pub mod audit;
 pub mod datadir;
 pub mod facts;
+pub mod hsm;
 pub mod project;
 pub mod registry;
 pub mod sqlite;

@@ -56,7 +56,7 @@ use fairgate_core::subject::{NewSubject, SubjectInput};
 use fairgate_core::timeline::Timeline;
 use fairgate_core::Invalid;
 use fairgate_ledger::checkpoint::{Checkpoint, NoteSigner};
-use fairgate_ledger::keys::{blind_index, wrap, KeyIdCipher, KeyRef, RecordSealer, SecretKey};
+use fairgate_ledger::keys::{blind_index, KeyIdCipher, KeyRef, RecordSealer, SecretKey};
 use fairgate_ledger::leaf::{self, Header, Sealer};
 use fairgate_ledger::merkle::{leaf_hash, Frontier, Hash};
 use fairgate_ledger::LedgerError;
@@ -330,10 +330,12 @@ impl Registry {
             let label = format!("fairgate system key v1 {name}").into_bytes();
             let wrapped = match store.system_key(name)? {
                 Some(w) => w,
-                None => store.put_system_key(
-                    name,
-                    &wrap(masters.wrapping(), &SecretKey::generate(&mut rng), &label, &mut rng),
-                )?,
+                None => {
+                    let wrapped =
+                        keyring::wrap_under(masters.wrapping(), &SecretKey::generate(&mut rng), &label, &mut rng)
+                            .map_err(|e| corrupt(format!("the master key could not wrap system key {name}: {e}")))?;
+                    store.put_system_key(name, &wrapped)?
+                }
             };
             keyring::unwrap_any(&masters, &wrapped, &label)
                 .map_err(|_| corrupt(format!("system key {name} does not unwrap: is this the right master.key?")))

@@ -1219,7 +1219,7 @@ fn the_master_key_rotates_while_another_registry_keeps_serving_and_an_interrupti
     let digest = f.reg.projection_digest().unwrap();
 
     // The "key files": what a process would read from the data directory.
-    let files = Arc::new(Mutex::new(MasterKeys { current: old.clone(), next: None }));
+    let files = Arc::new(Mutex::new(MasterKeys::files(old.clone(), None)));
     let open = |keys: MasterKeys| {
         let files = files.clone();
         Registry::open(f.store.clone(), keys, &SecretKey::from_bytes([2; 32]), "test.example/log", [4; 32])
@@ -1227,12 +1227,12 @@ fn the_master_key_rotates_while_another_registry_keeps_serving_and_an_interrupti
             .with_key_source(Box::new(move || Ok(files.lock().unwrap().clone())))
     };
     // The serving registry knows only the old key.
-    let serving = open(MasterKeys { current: old.clone(), next: None });
+    let serving = open(MasterKeys::files(old.clone(), None));
     assert!(serving.read_timeline(NOW, &officer(), Purpose::BorderCheck, ids[0], "t").is_ok());
 
     // The rotation starts (the next key is written first), and is interrupted after one chunk.
-    *files.lock().unwrap() = MasterKeys { current: old.clone(), next: Some(new.clone()) };
-    let rotating = open(MasterKeys { current: old.clone(), next: Some(new.clone()) });
+    *files.lock().unwrap() = MasterKeys::files(old.clone(), Some(new.clone()));
+    let rotating = open(MasterKeys::files(old.clone(), Some(new.clone())));
     let first = rotating.rotate_master(NOW, &Actor::system("test"), 2, &mut |_, _| false).unwrap();
     assert!(!first.completed);
     assert!(first.rewrapped >= 3 + 1 + 4, "system keys, the program key and two subjects' two keys: {first:?}");
@@ -1247,10 +1247,10 @@ fn the_master_key_rotates_while_another_registry_keeps_serving_and_an_interrupti
     // Resumed, it finishes; then the old key is retired.
     let second = rotating.rotate_master(NOW, &Actor::system("test"), 2, &mut |_, _| true).unwrap();
     assert!(second.completed && second.already >= first.rewrapped, "{second:?}");
-    *files.lock().unwrap() = MasterKeys { current: new.clone(), next: None };
+    *files.lock().unwrap() = MasterKeys::files(new.clone(), None);
 
     // With only the new key, everything reads and rebuilds; with only the old one, nothing opens.
-    let after = open(MasterKeys { current: new.clone(), next: None });
+    let after = open(MasterKeys::files(new.clone(), None));
     for id in ids.iter().copied().chain([legacy, fresh]) {
         assert!(after.read_timeline(NOW, &officer(), Purpose::BorderCheck, id, "t").is_ok(), "{id}");
     }

@@ -392,6 +392,24 @@ enum KeysCommand {
     },
     /// Which master key is in use (by fingerprint), and whether a rotation is under way.
     Status,
+    /// Keep master keys in a PKCS#11 token (an HSM) from now on: writes pkcs11.json
+    /// into the key store after checking the token opens with the PIN. A new key
+    /// store then makes its first master key in the token; an existing one moves
+    /// there at the next `fairgate keys rotate`. Keys never leave the token.
+    Hsm {
+        /// The HSM's PKCS#11 module, e.g. /usr/lib/softhsm/libsofthsm2.so
+        #[arg(long)]
+        module: PathBuf,
+        /// The token's label.
+        #[arg(long)]
+        token: String,
+        /// The environment variable that holds the user PIN whenever Fairgate runs.
+        #[arg(long, conflicts_with = "pin_file", required_unless_present = "pin_file")]
+        pin_env: Option<String>,
+        /// Or a file (mode 0600) that holds it.
+        #[arg(long)]
+        pin_file: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -655,14 +673,35 @@ fn run(cli: Cli) -> Result<()> {
             json,
         ),
         Command::Keys(KeysCommand::Rotate { chunk }) => rotate_keys(&dirs, chunk),
+        Command::Keys(KeysCommand::Hsm { module, token, pin_env, pin_file }) => {
+            use fairgate_store::hsm::{HsmConfig, Token, CONFIG_FILE};
+            let path = dirs.keys.join(CONFIG_FILE);
+            if path.exists() {
+                bail!("{} exists: edit it, or remove it first", path.display());
+            }
+            let config = HsmConfig { module, token, pin_env, pin_file };
+            Token::open(&config).context("checking the token opens with the PIN")?;
+            std::fs::create_dir_all(&dirs.keys)?;
+            std::fs::set_permissions(&dirs.keys, std::os::unix::fs::PermissionsExt::from_mode(0o700))?;
+            std::fs::write(&path, serde_json::to_string_pretty(&config)? + "\n")
+                .with_context(|| format!("writing {}", path.display()))?;
+            if dirs.keys.join("master.key").exists() {
+                println!(
+                    "wrote {}: the token opens. The master key in force is still a file: run `fairgate keys rotate` to move to a key made in the token (the file key is then destroyed).",
+                    path.display()
+                );
+            } else {
+                println!("wrote {}: the token opens. The first master key will be made in the token.", path.display());
+            }
+            Ok(())
+        }
         Command::Keys(KeysCommand::Status) => {
             let dir = open_key_dir(&dirs)?;
-            println!("master key {}", fairgate_ledger::keys::fingerprint(&dir.master_key));
+            println!("master key {}", dir.master_key.fingerprint());
             match &dir.next_master_key {
-                Some(k) => println!(
-                    "a rotation to {} is under way: run `fairgate keys rotate` to finish it",
-                    fairgate_ledger::keys::fingerprint(k)
-                ),
+                Some(k) => {
+                    println!("a rotation to {} is under way: run `fairgate keys rotate` to finish it", k.fingerprint())
+                }
                 None => println!("no rotation under way"),
             }
             Ok(())
@@ -796,7 +835,7 @@ fn backup(dirs: &Dirs, to: &Path) -> Result<()> {
     std::fs::create_dir_all(to).with_context(|| format!("--to {}", to.display()))?;
     std::fs::set_permissions(to, std::os::unix::fs::PermissionsExt::from_mode(0o700))?;
     o.store.backup_to(&to.join("fairgate.db")).context("copying the database")?;
-    let epoch = fairgate_ledger::keys::fingerprint(&keys.master_key);
+    let epoch = keys.master_key.fingerprint();
     let (size, _) = o.registry.tree_head()?;
     let manifest = serde_json::json!({
         "format": "fairgate-backup/v1",

@@ -6,7 +6,9 @@
 
 use fairgate_core::event::{Event, EventKind, MasterKeyRotated};
 use fairgate_core::Invalid;
-use fairgate_ledger::keys::{fingerprint, program_subject_key, unwrap, wrap, SecretKey};
+use std::sync::Arc;
+
+use fairgate_ledger::keys::{program_subject_key, MasterKey, SecretKey};
 use fairgate_ledger::leaf::Header;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -17,28 +19,48 @@ use crate::store::{LeafRow, Rewrap};
 /// Key slots from this one up name a program's records: slot 16 + the program key's ordinal.
 pub const SLOT_PROGRAM_BASE: u8 = 16;
 
+/// A master key, in memory or in a token.
+pub type Master = Arc<dyn MasterKey>;
+
 /// The master keys a registry knows: the one in force and, while a rotation is
 /// under way, the next one. New keys are wrapped under the next one when there is one.
 #[derive(Clone)]
 pub struct MasterKeys {
-    pub current: SecretKey,
-    pub next: Option<SecretKey>,
+    pub current: Master,
+    pub next: Option<Master>,
 }
 
 impl MasterKeys {
-    pub fn wrapping(&self) -> &SecretKey {
+    /// Master keys held in memory (key files, tests).
+    pub fn files(current: SecretKey, next: Option<SecretKey>) -> Self {
+        MasterKeys { current: Arc::new(current), next: next.map(|k| Arc::new(k) as Master) }
+    }
+
+    pub fn wrapping(&self) -> &Master {
         self.next.as_ref().unwrap_or(&self.current)
     }
 
-    fn all(&self) -> impl Iterator<Item = &SecretKey> {
+    fn all(&self) -> impl Iterator<Item = &Master> {
         self.next.iter().chain(std::iter::once(&self.current))
     }
 }
 
 impl From<SecretKey> for MasterKeys {
     fn from(current: SecretKey) -> Self {
-        MasterKeys { current, next: None }
+        MasterKeys::files(current, None)
     }
+}
+
+/// Wrap `key` under `master` with a fresh nonce from `rng`.
+pub(super) fn wrap_under(
+    master: &Master,
+    key: &SecretKey,
+    label: &[u8],
+    rng: &mut impl rand::RngCore,
+) -> std::result::Result<Vec<u8>, fairgate_ledger::LedgerError> {
+    let mut nonce = [0u8; 12];
+    rng.fill_bytes(&mut nonce);
+    master.wrap_key(key, label, nonce)
 }
 
 /// Where a registry can read the master keys again (the data directory's key files),
@@ -61,7 +83,7 @@ pub(super) fn unwrap_any(
 ) -> std::result::Result<SecretKey, fairgate_ledger::LedgerError> {
     let mut last = fairgate_ledger::LedgerError::Decrypt;
     for m in masters.all() {
-        match unwrap(m, wrapped, label) {
+        match m.unwrap_key(wrapped, label) {
             Ok(k) => return Ok(k),
             Err(e) => last = e,
         }
@@ -124,7 +146,8 @@ impl Registry {
     /// Wrap a new key under the master key new keys go under.
     pub(super) fn wrap_new(&self, key: &SecretKey, label: &[u8], rng: &mut StdRng) -> Result<Vec<u8>> {
         let m = self.masters.read().map_err(|_| corrupt("master keys lock poisoned"))?;
-        Ok(wrap(m.wrapping(), key, label, rng))
+        wrap_under(m.wrapping(), key, label, rng)
+            .map_err(|e| corrupt(format!("the master key could not wrap a key: {e}")))
     }
 
     /// Read the program keys again from the store. Keys made by batches still being
@@ -300,8 +323,8 @@ impl Registry {
         let Some(next) = masters.next.clone() else {
             return Err(RegistryError::NotPermitted("no next master key: start a rotation first".into()));
         };
-        let old_fp = fingerprint(&masters.current);
-        let new_fp = fingerprint(&next);
+        let old_fp = masters.current.fingerprint();
+        let new_fp = next.fingerprint();
         let mut report =
             RotationReport { old_fingerprint: old_fp.clone(), new_fingerprint: new_fp.clone(), ..Default::default() };
         let started = self
@@ -324,13 +347,18 @@ impl Registry {
             StdRng::from_seed(seed)
         };
         let mut rewrap = |old: &[u8], label: &[u8], report: &mut RotationReport| -> Result<Option<Vec<u8>>> {
-            if unwrap(&next, old, label).is_ok() {
+            if next.unwrap_key(old, label).is_ok() {
                 report.already += 1;
                 return Ok(None);
             }
-            let key = unwrap(&masters.current, old, label)
+            let key = masters
+                .current
+                .unwrap_key(old, label)
                 .map_err(|_| corrupt("a stored key unwraps under neither the old nor the new master key"))?;
-            Ok(Some(wrap(&next, &key, label, &mut rng)))
+            Ok(Some(
+                wrap_under(&next, &key, label, &mut rng)
+                    .map_err(|e| corrupt(format!("the new master key could not wrap a key: {e}")))?,
+            ))
         };
         // The system's keys and the programs' (there are few), before the subjects'
         // and again after them, for any made meanwhile.
