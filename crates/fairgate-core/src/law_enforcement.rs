@@ -144,10 +144,14 @@ impl Grant {
     }
     /// Did this grant cover a read by `actor_id` at `at`? Compared in whole
     /// milliseconds, the precision of the ledger's leaf timestamps.
+    ///
+    /// `at` is a leaf's public time, in whole seconds: the window opens at the start
+    /// of the second it began in, so a read in that second counts as under it.
     pub fn covers(&self, actor_id: &str, at: Timestamp) -> bool {
         let ms = at.as_millisecond();
+        let second = |t: Timestamp| t.as_millisecond().div_euclid(1000) * 1000;
         self.requested_by.id == actor_id
-            && self.window().is_some_and(|(s, e)| s.as_millisecond() <= ms && ms <= e.as_millisecond())
+            && self.window().is_some_and(|(s, e)| second(s) <= ms && ms <= e.as_millisecond())
     }
     /// An emergency access not reviewed within 7 days.
     pub fn review_overdue(&self, now: Timestamp) -> bool {
@@ -240,7 +244,7 @@ mod tests {
     }
 
     #[test]
-    fn a_read_in_the_same_millisecond_as_an_emergency_request_is_covered() {
+    fn a_read_in_the_same_second_as_an_emergency_request_is_covered() {
         let requested_at: Timestamp = "2026-11-29T11:32:41.586900Z".parse().unwrap();
         let g = Grant {
             number: 1,
@@ -250,9 +254,12 @@ mod tests {
             approved: None,
             review: None,
         };
-        // Leaf headers keep milliseconds: the read is recorded at .586.
-        assert!(g.covers("u-sup", "2026-11-29T11:32:41.586Z".parse().unwrap()));
-        assert!(!g.covers("u-sup", "2026-11-29T11:32:41.585Z".parse().unwrap()));
+        // Leaf headers keep whole seconds: the read is recorded at 11:32:41.
+        assert!(g.covers("u-sup", "2026-11-29T11:32:41Z".parse().unwrap()));
+        assert!(!g.covers("u-sup", "2026-11-29T11:32:40Z".parse().unwrap()));
         assert!(!g.covers("u-other", "2026-11-29T11:32:42Z".parse().unwrap()));
+        // And the end: 24 hours after the request (an unconfirmed emergency access).
+        assert!(g.covers("u-sup", "2026-11-30T11:32:41Z".parse().unwrap()));
+        assert!(!g.covers("u-sup", "2026-11-30T11:32:42Z".parse().unwrap()));
     }
 }

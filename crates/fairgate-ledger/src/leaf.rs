@@ -44,6 +44,16 @@ pub fn padded_len(n: usize) -> usize {
         None => need.div_ceil(4096) * 4096,
     }
 }
+/// Leaf times are public, so they are no finer than the log needs: whole seconds
+/// (the header's millisecond field is always a multiple of this). Ordering comes
+/// from the leaf index; the exact times of what a leaf records are sealed inside it.
+pub const TIME_GRANULARITY_MS: i64 = 1000;
+
+/// The public time of a leaf written at `ms` (milliseconds since the epoch).
+pub fn public_time_ms(ms: i64) -> i64 {
+    ms.div_euclid(TIME_GRANULARITY_MS) * TIME_GRANULARITY_MS
+}
+
 pub const HEADER_LEN: usize = 27;
 pub const NONCE_LEN: usize = 12;
 pub const TAG_LEN: usize = 16;

@@ -522,6 +522,9 @@ impl LedgerStore for SqliteStore {
             }
             if let Some(e) = &c.erase {
                 erase_in(&tx, &e.subjects, &e.removals)?;
+                for p in &e.program_keys {
+                    tx.execute("UPDATE program_keys SET wrapped = NULL WHERE program = ?1", [p]).map_err(be)?;
+                }
             }
             for (no, account) in &c.portal_accounts {
                 let no = *no as i64;

@@ -201,6 +201,8 @@ pub struct Commit {
 pub struct Erasure {
     pub subjects: Vec<u64>,
     pub removals: Vec<Projection>,
+    /// Programs whose keys are destroyed (the end of a program's expungement).
+    pub program_keys: Vec<String>,
 }
 
 /// A portal activation code as stored: the registration it came with, its keyed hash.

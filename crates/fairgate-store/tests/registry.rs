@@ -12,7 +12,7 @@ use fairgate_ledger::keys::SecretKey;
 use fairgate_store::audit::verify;
 use fairgate_store::registry::compliance::RunReport;
 use fairgate_store::sqlite::SqliteStore;
-use fairgate_store::{LedgerStore, ProjectionStore, Registry, RegistryError};
+use fairgate_store::{KeyStore, LedgerStore, ProjectionStore, Registry, RegistryError};
 use jiff::Timestamp;
 
 struct Fixture {
@@ -1314,4 +1314,162 @@ fn an_expungement_is_one_step_both_or_neither_and_a_retry_appends_nothing() {
     .unwrap();
     assert_eq!(again.certificates().unwrap(), vec![cert.clone()]);
     again.verify_certificate(&cert).unwrap();
+}
+
+/// A database at `dir/fairgate.db` with the program `callin-2003` noticed for
+/// expungement (erase on 2026-12-20): three people known only from it, and one
+/// also registered at the desk. Returns the fixture.
+fn noticed_program_at(dir: tempfile::TempDir) -> Fixture {
+    use fairgate_core::expungement::ExpungementInput;
+    let db = dir.path().join("fairgate.db");
+    let store = Arc::new(SqliteStore::open(&db).unwrap());
+    let reg = Registry::open(
+        store.clone(),
+        SecretKey::from_bytes([1; 32]),
+        &SecretKey::from_bytes([2; 32]),
+        "test.example/log",
+        [3; 32],
+    )
+    .unwrap()
+    .with_erase_chunk(1);
+    let f = Fixture { _dir: dir, db, store, reg };
+    let admin = Actor::new("u-admin", Role::Admin, "test");
+    seed(&f, 3);
+    draft_callin(&f);
+    let rows: Vec<_> = [
+        ("LEG000001", "LEGACYONE"),
+        ("LEG000002", "LEGACYTWO"),
+        ("LEG000003", "LEGACYTHREE"),
+        ("DOC000001", "SURNAME1"),
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, (d, s))| {
+        let (a, b) = legacy_row(&f, d, s, "OLDNAME", "1961-03-17");
+        (i as u64 + 2, a, b)
+    })
+    .collect();
+    f.reg.import_rows(NOW, &admin, "callin-2003", "file-hash", rows, &mut |_, _| true).unwrap();
+    listed(&f, "repeal-order");
+    let input = ExpungementInput { authority: "repeal-order".into(), reason: "The program ended".into() };
+    f.reg.write(NOW, |b| b.repeal_program(&admin, "callin-2003", "ended")).unwrap();
+    f.reg.approve_program_expungement(NOW, &Actor::new("u-aud", Role::Auditor, "test"), "callin-2003", &input).unwrap();
+    f.reg.notice_program_expungement(NOW, &admin, "callin-2003", &input, 90).unwrap();
+    f
+}
+
+const AFTER_NOTICE: Timestamp = Timestamp::constant(1_797_843_600, 0); // 2026-12-21T09:00:00Z
+
+/// The child half of the crash test: run by the test below in a process of its
+/// own, it carries out the expungement named by `FAIRGATE_CRASH_OP` on the
+/// database in `FAIRGATE_CRASH_DB` and dies at the step `FAIRGATE_FAILPOINT` names.
+#[test]
+#[ignore = "run by an_expungement_killed_between_any_two_steps_ends_with_certificate_and_erasure_or_neither"]
+fn crash_child() {
+    use fairgate_core::expungement::ExpungementInput;
+    let db = std::path::PathBuf::from(std::env::var("FAIRGATE_CRASH_DB").expect("run by the crash test"));
+    let store = Arc::new(SqliteStore::open(&db).unwrap());
+    let reg = Registry::open(
+        store,
+        SecretKey::from_bytes([1; 32]),
+        &SecretKey::from_bytes([2; 32]),
+        "test.example/log",
+        [4; 32],
+    )
+    .unwrap()
+    .with_erase_chunk(1);
+    let admin = Actor::new("u-admin", Role::Admin, "test");
+    match std::env::var("FAIRGATE_CRASH_OP").unwrap().as_str() {
+        "program" => {
+            reg.expunge_program(AFTER_NOTICE, &admin, "callin-2003", &mut |_, _| true).unwrap();
+        }
+        subject => {
+            let id: fairgate_core::ids::SubjectId = subject.parse().unwrap();
+            let input = ExpungementInput { authority: "repeal-order".into(), reason: "Asked".into() };
+            reg.approve_expungement(AFTER_NOTICE, &Actor::new("u-aud", Role::Auditor, "test"), id, &input).unwrap();
+            reg.expunge_subject(AFTER_NOTICE, &admin, id, &input).unwrap();
+        }
+    }
+    panic!("the failpoint {:?} was never reached", std::env::var("FAIRGATE_FAILPOINT"));
+}
+
+/// Run `crash_child` in its own process, which must die at `step`.
+fn crash_at(db: &std::path::Path, op: &str, step: &str) {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "crash_child", "--ignored", "--nocapture"])
+        .env("FAIRGATE_CRASH_DB", db)
+        .env("FAIRGATE_CRASH_OP", op)
+        .env("FAIRGATE_FAILPOINT", step)
+        .output()
+        .unwrap();
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(
+        out.status.signal(),
+        Some(6),
+        "the child must die (SIGABRT) at {step}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Item 5 of issue 15: kill the process between each pair of steps of an
+/// expungement; after the next start (`recover`), the end state is the
+/// certificate and the erasure, never one without the other, and a retry appends
+/// no second event.
+#[test]
+fn an_expungement_killed_between_any_two_steps_ends_with_certificate_and_erasure_or_neither() {
+    use fairgate_core::expungement::Scope;
+    use fairgate_store::registry::program_expungement::ProgramExpungement;
+    let admin = Actor::new("u-admin", Role::Admin, "test");
+    for step in ["program-expunge:journaled", "program-expunge:chunk", "program-expunge:committed"] {
+        let f = noticed_program_at(tempfile::tempdir().unwrap());
+        crash_at(&f.db, "program", step);
+        // Before the next start: either nothing is certified yet, or the key is
+        // already gone with its certificate — never a certificate over live data.
+        let keys = |f: &Fixture| f.store.program_keys().unwrap().into_iter().find(|k| k.program == "callin-2003");
+        let certified = f.store.system_leaves(fairgate_core::event::EventKind::Expunged.code()).unwrap().len();
+        assert_eq!(
+            certified == 1,
+            keys(&f).unwrap().wrapped.is_none(),
+            "{step}: the event and the key's end go together"
+        );
+        // The next start finishes it.
+        let reg = reopened(&f, |r| r);
+        assert_eq!(reg.recover(AFTER_NOTICE).unwrap(), vec!["callin-2003".to_string()], "{step}");
+        assert!(keys(&f).unwrap().wrapped.is_none(), "{step}: the program key is destroyed");
+        assert_eq!(f.store.count_program_subjects("callin-2003").unwrap(), 0, "{step}");
+        let certs = reg.certificates().unwrap();
+        assert_eq!(certs.len(), 1, "{step}: one certificate");
+        assert_eq!(certs[0].body.scope, Scope::Program { program: "callin-2003".into() });
+        reg.verify_certificate(&certs[0]).unwrap();
+        // Nothing more to finish, and a retry returns the same certificate.
+        assert!(reg.recover(AFTER_NOTICE).unwrap().is_empty());
+        let again = reg.expunge_program(AFTER_NOTICE, &admin, "callin-2003", &mut |_, _| true).unwrap();
+        assert!(
+            matches!(&again, ProgramExpungement::Done { certificate, .. } if **certificate == certs[0]),
+            "{again:?}"
+        );
+        assert_eq!(reg.certificates().unwrap().len(), 1);
+        let verifier = NoteVerifier::parse(&reg.verifier_key()).unwrap();
+        assert!(verify(f.store.as_ref(), &verifier, &mut |_, _| {}).unwrap().ok(), "{step}");
+        assert_absent_from_disk(&f, &["LEGACYONE", "LEG000002", "OLDNAME"]);
+    }
+
+    // A person's expungement, killed after its one transaction: erased and certified.
+    let f = fixture();
+    let ids = seed(&f, 2);
+    listed(&f, "repeal-order");
+    crash_at(&f.db, &ids[0].to_string(), "subject-expunge:committed");
+    let reg = reopened(&f, |r| r);
+    assert!(reg.recover(AFTER_NOTICE).unwrap().is_empty());
+    reg.sign_checkpoint(AFTER_NOTICE).unwrap();
+    assert_eq!(reg.certificates().unwrap().len(), 1, "certified");
+    assert!(matches!(
+        reg.read_timeline(AFTER_NOTICE, &officer(), Purpose::BorderCheck, ids[0], "t"),
+        Err(RegistryError::Erased(_))
+    ));
+    let input =
+        fairgate_core::expungement::ExpungementInput { authority: "repeal-order".into(), reason: "Asked".into() };
+    assert!(matches!(reg.expunge_subject(AFTER_NOTICE, &admin, ids[0], &input), Err(RegistryError::Erased(_))));
+    assert_eq!(reg.certificates().unwrap().len(), 1, "a retry appends no second event");
 }

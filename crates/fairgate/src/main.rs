@@ -478,6 +478,10 @@ pub(crate) fn open(dirs: &Dirs, origin: &str) -> Result<Opened> {
     let registry = Registry::open(store.clone(), dir.master_keys(), &dir.signing_seed, origin, seed())
         .context("opening the registry (is --keys the key store this database was made with?)")?
         .with_key_source(dir.key_source());
+    // Finish whatever an interruption (a crash, a kill) left half done.
+    for program in registry.recover(jiff::Timestamp::now()).context("finishing an interrupted expungement")? {
+        eprintln!("finished the expungement of program {program}, which had been interrupted");
+    }
     Ok(Opened { registry: Arc::new(registry), store, created: dir.created })
 }
 

@@ -221,6 +221,7 @@ impl Registry {
             b.append_system(event)?;
             b.erase_in_commit(&[(no, data.clone())])
         })?;
+        super::program_expungement::failpoint("subject-expunge:committed");
         self.checkpoint_including(now, receipt.leaf_index, super::CHECKPOINT_WAIT)?;
         self.certificate(receipt.leaf_index)
     }
@@ -566,5 +567,11 @@ impl super::Batch<'_> {
         e.subjects.extend(people.iter().map(|(no, _)| *no));
         e.removals.extend(removals);
         Ok(())
+    }
+
+    /// Destroy a program's key in this commit (the last step of its expungement,
+    /// in one transaction with the event that certifies it).
+    pub(super) fn destroy_program_key_in_commit(&mut self, program: &str) {
+        self.commit.erase.get_or_insert_with(Default::default).program_keys.push(program.to_string());
     }
 }

@@ -212,7 +212,8 @@ impl Batch<'_> {
         };
         let index = self.frontier.size();
         let key_id = self.reg.key_ids.seal(KeyRef { subject_no, leaf_index: index, slot });
-        let header = Header { kind: event.kind().code(), timestamp_ms: self.now.as_millisecond(), key_id };
+        let header =
+            Header { kind: event.kind().code(), timestamp_ms: leaf::public_time_ms(self.now.as_millisecond()), key_id };
         self.payload.clear();
         serde_json::to_writer(&mut self.payload, event).map_err(corrupt)?;
         let bytes = sealer.seal(&header, &self.payload, self.rng);

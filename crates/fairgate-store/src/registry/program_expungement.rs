@@ -5,7 +5,9 @@
 //! others lose the program's records (sealed under the program's key, which is
 //! destroyed at the end). The work goes in chunks, each one transaction, so it can
 //! stop anywhere and be run again; a second run after the end changes nothing and
-//! returns the same certificate.
+//! returns the same certificate. The program key's destruction and the `expunged`
+//! event are one transaction, and a journal (a meta row) names the expungements
+//! under way, which [`Registry::recover`] finishes at the next start of any command.
 
 use fairgate_core::access::Actor;
 use fairgate_core::event::*;
@@ -20,6 +22,17 @@ use super::{corrupt, Receipt, Registry, RegistryError, Result};
 pub use fairgate_core::expungement::{DEFAULT_COPY_DAYS, MIN_COPY_DAYS};
 /// People per transaction.
 pub const ERASE_CHUNK: usize = 2_000;
+
+/// The meta key of the program expungements under way: `[(program, admin)]`.
+const JOURNAL: &str = "program-expungements-under-way";
+
+/// A crash-test hook: when `FAIRGATE_FAILPOINT` names this step, the process dies
+/// here (SIGABRT, as abrupt as a power cut for the database). Inert otherwise.
+pub fn failpoint(step: &str) {
+    if std::env::var_os("FAIRGATE_FAILPOINT").is_some_and(|v| v == step) {
+        std::process::abort();
+    }
+}
 
 /// Where a program-wide expungement stands.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -157,7 +170,8 @@ impl Registry {
         if let Some((leaf, _)) =
             self.store.system_leaves(EventKind::Expunged.code())?.into_iter().find(|(_, s)| *s == key)
         {
-            // Finished before, perhaps without its checkpoint.
+            // Finished before, perhaps without its checkpoint or clearing its journal.
+            self.journal(program, None)?;
             self.checkpoint_including(now, leaf, super::CHECKPOINT_WAIT)?;
             return self.done(program, leaf, 0, 0);
         }
@@ -178,6 +192,10 @@ impl Registry {
         let total = self.store.count_program_subjects(program)?;
         let (mut fully, mut partly, mut done) = (0u64, 0u64, 0u64);
         let (slot, live) = self.program_slot(program)?;
+        // The journal: from here on, an interruption is finished by the next start
+        // of any command (`recover`), never left half done.
+        self.journal(program, Some(admin))?;
+        failpoint("program-expunge:journaled");
         loop {
             // Rows are deleted as people are done, so each chunk starts from the first.
             let nos = self.store.program_subjects(program, 0, self.erase_chunk)?;
@@ -188,16 +206,13 @@ impl Registry {
             fully += f;
             partly += p;
             done += nos.len() as u64;
+            failpoint("program-expunge:chunk");
             if !progress(done, total) {
                 let remaining = self.store.count_program_subjects(program)?;
                 if remaining > 0 {
                     return Ok(ProgramExpungement::Stopped { program: program.to_string(), done, remaining });
                 }
             }
-        }
-        if live {
-            self.store.destroy_program_key(program)?;
-            self.load_program_keys()?;
         }
         let event = Event::Expunged(Expunged {
             scope: Scope::Program { program: program.to_string() },
@@ -208,10 +223,56 @@ impl Registry {
             approved_by: notice.approved_by,
             backups_erased_by: self.backups_erased_by(now)?,
         });
-        let ((), receipt) = self.write(now, |b| b.append_system(event))?;
-        self.store.checkpoint_wal()?;
+        // The key's destruction and the event that certifies it: one transaction.
+        let ((), receipt) = self.write(now, |b| {
+            b.append_system(event)?;
+            if live {
+                b.destroy_program_key_in_commit(program);
+            }
+            Ok(())
+        })?;
+        self.load_program_keys()?;
+        failpoint("program-expunge:committed");
+        self.journal(program, None)?;
         self.checkpoint_including(now, receipt.leaf_index, super::CHECKPOINT_WAIT)?;
         self.done(program, receipt.leaf_index, fully, partly)
+    }
+
+    /// Note (`Some(admin)`) or clear (`None`) a program expungement under way.
+    fn journal(&self, program: &str, admin: Option<&Actor>) -> Result<()> {
+        let mut open = self.journaled()?;
+        open.retain(|(p, _)| p != program);
+        if let Some(a) = admin {
+            open.push((program.to_string(), a.clone()));
+        }
+        let text = serde_json::to_string(&open).map_err(corrupt)?;
+        Ok(self.store.put_meta(JOURNAL, &text)?)
+    }
+
+    fn journaled(&self) -> Result<Vec<(String, Actor)>> {
+        match self.store.meta(JOURNAL)? {
+            Some(t) => serde_json::from_str(&t).map_err(|e| corrupt(format!("meta {JOURNAL}: {e}"))),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// Finish what an interruption left half done: every program expungement that
+    /// had begun erasing is carried to its end (erasure, key destruction and
+    /// certificate), as its administrator asked. Every command runs this when it
+    /// opens the database; it does nothing when nothing was interrupted. Returns
+    /// the programs finished.
+    pub fn recover(&self, now: Timestamp) -> Result<Vec<String>> {
+        let mut finished = Vec::new();
+        for (program, admin) in self.journaled()? {
+            tracing::warn!(%program, "finishing a program expungement that was interrupted");
+            match self.expunge_program(now, &admin, &program, &mut |_, _| true)? {
+                ProgramExpungement::Done { .. } => finished.push(program),
+                other => {
+                    return Err(corrupt(format!("the interrupted expungement of {program} did not finish: {other:?}")))
+                }
+            }
+        }
+        Ok(finished)
     }
 
     fn done(&self, program: &str, leaf: u64, fully: u64, partly: u64) -> Result<ProgramExpungement> {
