@@ -537,6 +537,56 @@ async fn the_overstay_list_is_paginated_purpose_bound_and_logged() {
     s.stop().await;
 }
 
+/// Issue 15: whether a person is designated never shows in the public log. Every
+/// routine command on a designated person (crossings, reads, the stay, the
+/// obligations, a look-up by document) appends leaves of the same kinds and sizes as
+/// on someone who is not.
+#[tokio::test]
+async fn commands_on_a_designated_person_leave_the_same_public_leaves_as_on_anyone_else() {
+    let s = start().await;
+    let mut ids = Vec::new();
+    for number in ["D0000001", "D0000002"] {
+        let mut p = specimen();
+        p["document"]["number"] = json!(number);
+        let (st, b) = s.post(&s.officer, "/subjects", &p).await;
+        assert_eq!(st, 201, "{b}");
+        ids.push(b["id"].as_str().unwrap().to_string());
+    }
+    let d = json!({"reason": "document-anomaly", "facts": "The data page laminate lifts", "place": "JFK"});
+    assert_eq!(s.post(&s.officer, &format!("/subjects/{}/designations", ids[0]), &d).await.0, 201);
+    let (st, b) = s.post(&s.supervisor, &format!("/subjects/{}/designations/1/review", ids[0]), &json!({"approve": true})).await;
+    assert!(st == 200 || st == 201, "{st} {b}");
+
+    let mut traces = Vec::new();
+    for (id, number) in ids.iter().zip(["D0000001", "D0000002"]) {
+        let mut trace = Vec::new();
+        let entry = json!({"direction": "entry", "port": "JFK", "at": "2026-01-05T15:00:00Z", "admission_class": "B-2", "admitted_until": "2026-04-30"});
+        let steps: Vec<(&str, String, Option<Value>, Option<&str>)> = vec![
+            ("POST", format!("/subjects/{id}/crossings"), Some(entry), None),
+            ("POST", format!("/subjects/{id}/crossings"), Some(exit("2026-03-20T15:00:00Z")), None),
+            ("GET", format!("/subjects/{id}"), None, Some("border-check")),
+            ("GET", format!("/subjects/{id}/stay"), None, Some("border-check")),
+            ("GET", format!("/subjects/{id}/obligations"), None, Some("border-check")),
+            ("POST", "/subjects/lookup".to_string(), Some(json!({"document_number": number})), Some("border-check")),
+        ];
+        for (method, path, body, purpose) in steps {
+            let before = s.tree_size().await;
+            let st = match (method, body, purpose) {
+                ("POST", Some(b), Some(p)) => s.post_for(&s.officer, p, &path, &b).await.0,
+                ("POST", Some(b), None) => s.post(&s.officer, &path, &b).await.0,
+                _ => s.read(&s.officer, purpose, &path).await.0,
+            };
+            assert!(st == 200 || st == 201, "{method} {path}: {st}");
+            let after = s.tree_size().await;
+            trace.push((path.replace(id.as_str(), "{id}"), public_leaves(&s, before, after - before).await));
+        }
+        traces.push(trace);
+    }
+    assert_eq!(traces[0], traces[1], "designated, then not: (kind, length) of each public leaf, command by command");
+    assert!(traces[0].iter().all(|(_, leaves)| !leaves.is_empty()), "every command is logged: {:?}", traces[0]);
+    s.stop().await;
+}
+
 #[tokio::test]
 async fn a_crossing_by_someone_already_overstaying_is_accepted_and_flagged() {
     let s = start().await;
