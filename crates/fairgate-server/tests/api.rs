@@ -554,7 +554,8 @@ async fn commands_on_a_designated_person_leave_the_same_public_leaves_as_on_anyo
     }
     let d = json!({"reason": "document-anomaly", "facts": "The data page laminate lifts", "place": "JFK"});
     assert_eq!(s.post(&s.officer, &format!("/subjects/{}/designations", ids[0]), &d).await.0, 201);
-    let (st, b) = s.post(&s.supervisor, &format!("/subjects/{}/designations/1/review", ids[0]), &json!({"approve": true})).await;
+    let (st, b) =
+        s.post(&s.supervisor, &format!("/subjects/{}/designations/1/review", ids[0]), &json!({"approve": true})).await;
     assert!(st == 200 || st == 201, "{st} {b}");
 
     let mut traces = Vec::new();

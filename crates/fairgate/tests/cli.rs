@@ -638,8 +638,15 @@ fn serve_rotates_the_master_key_on_schedule_and_completes_erasures() {
     std::fs::write(&cert, &expunged.stdout).unwrap();
     let old_key = std::fs::read(data.join("keys/master.key")).unwrap();
 
-    // An epoch of three seconds: the scheduler checks every second.
-    let (mut child, url, _) = serve(data, &["--rotate-every", "3s"]);
+    // An epoch of three seconds: the scheduler checks every second. Its log is kept.
+    let log = data.join("serve.log");
+    let (mut child, url, _) = common::start_logged(
+        &data.join("data"),
+        &data.join("keys"),
+        &["serve", "--listen", "127.0.0.1:0", "--rotate-every", "3s"],
+        "Fairgate is serving on ",
+        Some(&log),
+    );
     let person = r#"{"document": {"kind": "P", "issuing_state": "UTO", "number": "SCH000001", "expires_on": "2031-04-15"}, "surname": "BEFORE", "given_names": "A", "birth_date": "1980-01-01", "sex": "F", "nationality": "UTO"}"#;
     let (st, b) = http(&format!("{url}subjects"), "POST", &token, Some(person));
     assert_eq!(st, 201, "{b}");
@@ -665,6 +672,12 @@ fn serve_rotates_the_master_key_on_schedule_and_completes_erasures() {
     assert_eq!(st, 201, "{b}");
     stop(&mut child);
     assert!(!data.join("keys/master.key.next").exists());
+    // The log says the rotation happened, and names nobody.
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(logged.contains("master key rotated on schedule"), "{logged}");
+    for personal in ["BEFORE", "SCH000001", "SCH000002", "1980-01-01", &id] {
+        assert!(!logged.contains(personal), "{personal} in the log:\n{logged}");
+    }
     let rebuilt = fairgate(data, &["rebuild"]);
     assert!(rebuilt.status.success(), "{}", text(&rebuilt.stderr));
     let verified = fairgate(data, &["audit", "verify"]);

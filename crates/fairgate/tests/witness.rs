@@ -10,7 +10,7 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{http, start, stop, Serving};
+use common::{http, start, start_logged, stop, Serving};
 
 fn fairgate(data: &Path, keys: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_fairgate"))
@@ -138,8 +138,14 @@ fn a_restored_backup_that_forks_the_log_is_refused_by_the_witness_and_caught_by_
     let forked = dir.path().join("data-restored");
     let out = fairgate(&forked, &keys, &["restore", "--from", backup.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let (mut fork, furl, _) =
-        start(&forked, &keys, &["serve", "--listen", "127.0.0.1:0", "--witness", &target], "Fairgate is serving on ");
+    let fork_log = dir.path().join("fork.log");
+    let (mut fork, furl, _) = start_logged(
+        &forked,
+        &keys,
+        &["serve", "--listen", "127.0.0.1:0", "--witness", &target],
+        "Fairgate is serving on ",
+        Some(&fork_log),
+    );
     // Each registration is at least one leaf: this many take it past the live head.
     grow(&furl, &token, (live_size - backup_size + 2) as usize, "FORK");
     let fork_note = wait_for("a checkpoint of the forked log past the live head", || {
@@ -182,4 +188,10 @@ fn a_restored_backup_that_forks_the_log_is_refused_by_the_witness_and_caught_by_
     assert!(err.contains(live_note.lines().nth(2).unwrap()), "the remembered note: {err}");
     assert!(err.contains(fork_note.lines().nth(2).unwrap()), "the forked note: {err}");
     stop(&mut fork);
+    // The forked server logged the refusal, and no one's personal data.
+    let logged = std::fs::read_to_string(&fork_log).unwrap();
+    assert!(logged.contains("the witness refused this log's checkpoint"), "{logged}");
+    for personal in ["WITNESSED", "FORK00000", "1980-01-01"] {
+        assert!(!logged.contains(personal), "{personal} in the log:\n{logged}");
+    }
 }

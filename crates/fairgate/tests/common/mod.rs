@@ -29,18 +29,24 @@ pub fn serve(data: &Path, extra: &[&str]) -> (Serving, String, Vec<String>) {
 /// with `ready` (which ends in the URL it serves on). Returns the child, that URL
 /// and everything printed until then.
 pub fn start(data: &Path, keys: &Path, args: &[&str], ready: &str) -> (Serving, String, Vec<String>) {
-    let mut child = Serving(
-        Command::new(env!("CARGO_BIN_EXE_fairgate"))
-            .arg("--data")
-            .arg(data)
-            .arg("--keys")
-            .arg(keys)
-            .args(args)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
+    start_logged(data, keys, args, ready, None)
+}
+
+/// As [`start`], with the process's log (at `info`) written to `log` when given.
+pub fn start_logged(
+    data: &Path,
+    keys: &Path,
+    args: &[&str],
+    ready: &str,
+    log: Option<&Path>,
+) -> (Serving, String, Vec<String>) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_fairgate"));
+    command.arg("--data").arg(data).arg("--keys").arg(keys).args(args).stdout(Stdio::piped());
+    match log {
+        Some(path) => command.env("RUST_LOG", "info").stderr(std::fs::File::create(path).unwrap()),
+        None => command.env("RUST_LOG", "warn"),
+    };
+    let mut child = Serving(command.spawn().unwrap());
     let mut lines = BufReader::new(child.0.stdout.take().unwrap()).lines();
     let mut printed = Vec::new();
     let url = loop {
