@@ -100,3 +100,31 @@ proptest! {
         let _ = RegistrationNumber::parse(&s);
     }
 }
+
+/// Zones of the right shapes with arbitrary MRZ characters, and arbitrary text.
+fn zone() -> impl Strategy<Value = String> {
+    prop_oneof![
+        any::<String>(),
+        "[A-Z0-9<]{30}\n[A-Z0-9<]{30}\n[A-Z0-9<]{30}",
+        "[A-Z0-9<]{36}\n[A-Z0-9<]{36}",
+        "[A-Z0-9<]{44}\n[A-Z0-9<]{44}",
+        "[IACPV]<[A-Z<]{3}[A-Z0-9<]{25}\n[0-9<]{30}\n[A-Z<]{30}",
+        "P<[A-Z]{3}[A-Z<]{39}\n[A-Z0-9<]{9}[0-9][A-Z]{3}[0-9]{6}[0-9][FMX<][0-9]{6}[0-9][A-Z0-9<]{14}[0-9<][0-9]",
+        "[A-Z0-9<\n ]{0,120}",
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+    #[test]
+    fn reading_any_zone_never_panics(z in zone()) {
+        let today = jiff::civil::date(2026, 11, 30);
+        match fairgate_core::mrz::read(&z, today) {
+            Ok((r, failures)) => prop_assert_eq!(r.valid, failures.is_empty()),
+            Err(errors) => {
+                prop_assert!(!errors.is_empty());
+                prop_assert!(errors.iter().all(|e| !e.message.is_empty() && !e.field.is_empty()));
+            }
+        }
+    }
+}

@@ -11,6 +11,7 @@
 pub mod auth;
 pub mod compliance;
 pub mod designations;
+pub mod documents;
 pub mod expungement;
 pub mod headers;
 pub mod json;

@@ -26,7 +26,8 @@ use utoipa_axum::routes;
 use crate::auth::{caller_of, purpose_of};
 use crate::problem::Problem;
 use crate::{
-    compliance, designations, expungement, law_enforcement, log, portal, programs, subjects, transparency, web,
+    compliance, designations, documents, expungement, law_enforcement, log, portal, programs, subjects, transparency,
+    web,
 };
 use crate::{logging, AppState, BODY_LIMIT};
 
@@ -94,6 +95,7 @@ pub const ROUTE_POLICY: &[(&str, &str, Guard)] = &[
     ("POST", "/programs", Guard::Command(Action::ProgramDraft)),
     ("GET", "/programs/{id}", Guard::Public),
     ("POST", "/programs/impact", Guard::Staff),
+    ("POST", "/documents/mrz", Guard::Staff),
     ("POST", "/programs/{id}/activate", Guard::Command(Action::ProgramActivate)),
     ("POST", "/programs/{id}/sign-off", Guard::Command(Action::ProgramSignOff)),
     ("POST", "/programs/{id}/repeal", Guard::Command(Action::ProgramRepeal)),
@@ -275,6 +277,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(law_enforcement::request))
         .routes(routes!(law_enforcement::approve))
         .routes(routes!(law_enforcement::review))
+        .routes(routes!(documents::read_mrz))
         .routes(routes!(subjects::create_subject))
         .routes(routes!(subjects::lookup_subjects))
         .routes(routes!(subjects::get_subject))

@@ -11,7 +11,7 @@ use axum::Json;
 use fairgate_core::crossing::CrossingInput;
 use fairgate_core::place::PlaceKind;
 use fairgate_core::registration::RegistrationInput;
-use fairgate_core::subject::SubjectInput;
+use fairgate_core::subject::SubjectRequest;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -72,16 +72,17 @@ pub struct CreatedSubject {
     pub receipt: ReceiptView,
 }
 
-/// Create a subject from travel-document data. Officers and supervisors.
-#[utoipa::path(post, path = "/subjects", tag = "subjects", request_body = SubjectInput,
+/// Create a subject from travel-document data: the typed fields, or the document's machine-readable zone as `mrz` (every check digit must hold). Officers and supervisors.
+#[utoipa::path(post, path = "/subjects", tag = "subjects", request_body = SubjectRequest,
     security(("bearer" = [])),
     responses((status = 201, body = CreatedSubject), (status = 400, body = Problem), (status = 422, body = Problem),
               (status = 401, body = Problem), (status = 403, body = Problem)))]
 pub async fn create_subject(
     State(st): State<AppState>,
     caller: Caller,
-    ApiJson(input): ApiJson<SubjectInput>,
+    ApiJson(request): ApiJson<SubjectRequest>,
 ) -> Result<(StatusCode, Json<CreatedSubject>), Problem> {
+    let input = request.resolve(st.today()).map_err(|e| Problem::invalid(e.0))?;
     let (id, receipt) = blocking(move || {
         let actor = caller.actor();
         retrying(|| st.registry.write(st.now(), |b| b.create_subject(&actor, &input)))

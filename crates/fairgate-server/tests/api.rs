@@ -139,11 +139,12 @@ async fn bad_input_names_the_field_and_writes_nothing() {
         .unwrap();
     let st = r.status().as_u16();
     assert_problem(st, &r.json().await.unwrap(), 400, Some("body"));
-    // Missing fields, at the top and nested.
+    // Missing fields, at the top (a validation error: the zone may stand in for
+    // them) and nested (the body's shape).
     let mut body = specimen();
     body.as_object_mut().unwrap().remove("surname");
     let (st, b) = s.post(&s.officer, "/subjects", &body).await;
-    assert_problem(st, &b, 400, Some("surname"));
+    assert_problem(st, &b, 422, Some("surname"));
     let mut body = specimen();
     body["document"].as_object_mut().unwrap().remove("number");
     let (st, b) = s.post(&s.officer, "/subjects", &body).await;
@@ -261,6 +262,7 @@ async fn the_openapi_document_matches_the_routes() {
         ("POST", "/subjects/{id}/law-enforcement/{number}/approve"),
         ("POST", "/subjects/{id}/law-enforcement/{number}/review"),
         ("POST", "/subjects"),
+        ("POST", "/documents/mrz"),
         ("POST", "/subjects/lookup"),
         ("GET", "/subjects/{id}"),
         ("GET", "/subjects/{id}/stay"),
@@ -290,7 +292,8 @@ async fn the_openapi_document_matches_the_routes() {
         let body: Value = r.json().await.unwrap_or(Value::Null);
         assert_ne!(body["type"], "/problems/not-found", "{method} {path} is documented but not routed");
     }
-    assert!(doc["components"]["schemas"]["SubjectInput"].is_object());
+    assert!(doc["components"]["schemas"]["SubjectRequest"].is_object());
+    assert!(doc["components"]["schemas"]["MrzReading"].is_object());
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
     s.stop().await;
 }
@@ -534,6 +537,50 @@ async fn the_overstay_list_is_paginated_purpose_bound_and_logged() {
     assert!(csv.starts_with("subject,rule,first_day,last_day,days,still_present\r\n"));
     assert!(csv.contains(&format!("{current},admitted-until,2026-05-01,2026-05-20,20,true")), "{csv}");
     assert_eq!(csv.lines().count(), 3);
+    s.stop().await;
+}
+
+/// A zone read over HTTP: the same object as `fairgate mrz`, nothing stored; and a
+/// subject created from a zone instead of typed fields.
+#[tokio::test]
+async fn a_zone_is_read_without_storing_anything_and_creates_a_subject() {
+    let s = start().await;
+    let zone = "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159ZE184226B<<<<<10";
+    let before = s.tree_size().await;
+    let (st, b) = s.post(&s.officer, "/documents/mrz", &json!({"mrz": zone})).await;
+    assert_eq!(st, 200, "{b}");
+    assert_eq!(
+        (b["format"].as_str(), b["document_number"].as_str(), b["valid"].as_bool()),
+        (Some("TD3"), Some("L898902C3"), Some(true))
+    );
+    assert_eq!(s.tree_size().await, before, "reading a zone stores nothing");
+    // A failed check: still answered, with the failure named.
+    let (st, b) = s.post(&s.officer, "/documents/mrz", &json!({"mrz": zone.replace("C36UTO", "C33UTO")})).await;
+    assert_eq!((st, b["valid"].as_bool()), (200, Some(false)), "{b}");
+    assert_eq!(b["errors"][0]["message"], "line 2, column 10: document number check digit is 3, the number gives 6");
+    // Not a zone: 422 naming `mrz`. Without signing in: 401.
+    let (st, b) = s.post(&s.officer, "/documents/mrz", &json!({"mrz": "P<UTO"})).await;
+    assert_eq!((st, b["errors"][0]["field"].as_str()), (422, Some("mrz")), "{b}");
+    let anonymous = s.client.post(s.url("/documents/mrz")).json(&json!({"mrz": zone})).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+
+    // A subject from a zone (a TD1 card with a long number): the same record as typed.
+    let card = "I<UTOD23145890<7349<<<<<<<<<<<\n3407127M9507122UTO<<<<<<<<<<<2\nSTEVENSON<<PETER<JOHN<<<<<<<<<";
+    let (st, b) = s.post(&s.officer, "/subjects", &json!({"mrz": card})).await;
+    assert_eq!(st, 201, "{b}");
+    let id = b["id"].as_str().unwrap().to_string();
+    let (_, t) = s.read(&s.officer, Some("border-check"), &format!("/subjects/{id}")).await;
+    assert_eq!(t["surname"], "STEVENSON", "{t}");
+    assert_eq!(t["given_names"], "PETER JOHN");
+    assert_eq!(t["document"]["number"], "D23145890734");
+    assert_eq!(t["birth_date"], "1934-07-12");
+    // A zone that fails its checks creates nothing; a zone with typed fields is refused.
+    let before = s.tree_size().await;
+    let (st, b) = s.post(&s.officer, "/subjects", &json!({"mrz": card.replace("<<<2\nSTEV", "<<<3\nSTEV")})).await;
+    assert_eq!((st, b["errors"][0]["field"].as_str()), (422, Some("mrz")), "{b}");
+    let (st, b) = s.post(&s.officer, "/subjects", &json!({"mrz": card, "surname": "OTHER"})).await;
+    assert_eq!((st, b["errors"][0]["field"].as_str()), (422, Some("surname")), "{b}");
+    assert_eq!(s.tree_size().await, before);
     s.stop().await;
 }
 

@@ -93,6 +93,12 @@ enum Command {
     },
     /// Serve the API and web pages.
     Serve(ServeArgs),
+    /// Read a travel document's machine-readable zone (ICAO 9303: TD1, TD2, TD3,
+    /// MRV-A, MRV-B) from standard input and print what it says as one JSON object:
+    /// every field, each check digit, each OCR repair a check digit confirmed. Exits
+    /// 1 when a check fails or the zone cannot be read; the errors, with line and
+    /// column, go to standard error. Needs no data directory; stores nothing.
+    Mrz,
     /// Witness other logs' checkpoints (C2SP tlog-witness).
     #[command(subcommand)]
     Witness(WitnessCommand),
@@ -635,6 +641,7 @@ fn run(cli: Cli) -> Result<()> {
             let quorum = fairgate::monitor::Quorum { witnesses, need };
             audit_monitor(&url, &state, key.as_deref(), fairgate::monitor::Depth { full, samples }, &quorum)
         }
+        Command::Mrz => mrz(),
         Command::Witness(WitnessCommand::Serve { listen, name, log }) => {
             let dir = cli.keys.clone().unwrap_or_else(|| PathBuf::from("./fairgate-witness"));
             witness_serve(&dir, &listen, &name, &log)
@@ -1096,6 +1103,34 @@ fn serve(dirs: &Dirs, args: &ServeArgs) -> Result<()> {
         let _ = writeln!(std::io::stdout(), "stopped; a final checkpoint was signed");
         Ok(())
     })
+}
+
+fn mrz() -> Result<()> {
+    use std::io::Read;
+    let mut input = String::new();
+    std::io::stdin().lock().read_to_string(&mut input).context("reading the zone from standard input")?;
+    let today = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date();
+    match fairgate_core::mrz::read(&input, today) {
+        Ok((reading, failures)) => {
+            let view = fairgate_server::documents::MrzReading::new(reading, &failures);
+            println!("{}", serde_json::to_string_pretty(&view)?);
+            for f in &failures {
+                eprintln!("{f}");
+            }
+            if !failures.is_empty() {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
+        Err(errors) => {
+            let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
+            println!("{}", serde_json::to_string_pretty(&serde_json::json!({"valid": false, "errors": messages}))?);
+            for m in &messages {
+                eprintln!("{m}");
+            }
+            std::process::exit(1);
+        }
+    }
 }
 
 fn witness_serve(dir: &Path, listen: &str, name: &str, logs: &[String]) -> Result<()> {

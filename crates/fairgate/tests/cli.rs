@@ -184,6 +184,68 @@ fn reqwest_blocking_get(url: &str) -> String {
     out
 }
 
+/// Run `fairgate mrz` with `zone` on standard input.
+fn mrz(zone: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fairgate"))
+        .arg("mrz")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(zone.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn mrz_prints_the_documented_object_and_exits_1_with_each_failed_check_on_stderr() {
+    let ok = mrz("I<UTOD23145890<7349<<<<<<<<<<<\n3407127M9507122UTO<<<<<<<<<<<2\nSTEVENSON<<PETER<JOHN<<<<<<<<<\n");
+    assert!(ok.status.success(), "{}", text(&ok.stderr));
+    assert!(ok.stderr.is_empty(), "{}", text(&ok.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&ok.stdout).unwrap();
+    let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "birth_date",
+            "checks",
+            "document_code",
+            "document_number",
+            "errors",
+            "expiry_date",
+            "format",
+            "given_names",
+            "issuing_state",
+            "name_truncated",
+            "nationality",
+            "optional_data",
+            "repairs",
+            "sex",
+            "surname",
+            "valid"
+        ]
+    );
+    assert_eq!(v["format"], "TD1");
+    assert_eq!(v["document_number"], "D23145890734");
+    assert_eq!((v["birth_date"].as_str(), v["expiry_date"].as_str()), (Some("1934-07-12"), Some("1995-07-12")));
+    assert_eq!(v["valid"], true);
+    assert_eq!(v["checks"][0], serde_json::json!({"field": "document_number", "ok": true}));
+
+    let bad = mrz("P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C33UTO7408122F1204159ZE184226B<<<<<10\n");
+    assert_eq!(bad.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&bad.stdout).unwrap();
+    assert_eq!(v["valid"], false);
+    assert_eq!(
+        text(&bad.stderr).lines().next(),
+        Some("line 2, column 10: document number check digit is 3, the number gives 6")
+    );
+    let garbage = mrz("hello\n");
+    assert_eq!(garbage.status.code(), Some(1));
+    assert!(text(&garbage.stderr).contains("2 of 44 (TD3, MRV-A)"), "{}", text(&garbage.stderr));
+}
+
 #[test]
 fn stay_answers_in_json_with_exactly_the_documented_keys() {
     let dir = tempfile::tempdir().unwrap();
