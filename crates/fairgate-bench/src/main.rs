@@ -32,6 +32,9 @@ enum BenchCommand {
     Import(bench::ImportArgs),
     /// A program-wide expungement of a population, against expunging people one at a time.
     Expunge(bench::ExpungeArgs),
+    /// Read machine-readable zones (every check digit and field), against splitting
+    /// the same zones into fields by position alone.
+    Mrz(bench::MrzArgs),
 }
 
 fn main() {
@@ -43,6 +46,7 @@ fn main() {
         BenchCommand::Compliance(args) => bench::compliance(&args),
         BenchCommand::Import(args) => bench::import(&args),
         BenchCommand::Expunge(args) => bench::expunge(&args),
+        BenchCommand::Mrz(args) => bench::mrz(&args),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

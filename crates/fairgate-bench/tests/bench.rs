@@ -71,6 +71,15 @@ fn bench_log_reports_proof_and_verify_figures() {
 }
 
 #[test]
+fn bench_mrz_reads_every_zone_as_valid_and_times_the_split_beside_it() {
+    let out = bench(&["mrz", "--zones", "500", "--passes", "2", "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let r: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).unwrap();
+    assert_eq!(r["reads"], 1000, "every zone of every format read as valid");
+    assert!(r["reads_per_second"].as_f64().unwrap() > 0.0 && r["splits_per_second"].as_f64().unwrap() > 0.0, "{r}");
+}
+
+#[test]
 fn bench_stay_times_both_calculators() {
     let out = bench(&["stay", "--iterations", "200", "--json"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
