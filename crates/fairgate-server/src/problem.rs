@@ -19,6 +19,10 @@ pub struct Problem {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     #[schema(value_type = Vec<Object>)]
     pub errors: Vec<FieldError>,
+    /// Extension members (RFC 9457 §3.2), e.g. the subject a 409 names.
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    pub extensions: serde_json::Map<String, serde_json::Value>,
     #[serde(skip)]
     pub www_authenticate: bool,
 }
@@ -31,8 +35,15 @@ impl Problem {
             status: status.as_u16(),
             detail: detail.into(),
             errors: Vec::new(),
+            extensions: serde_json::Map::new(),
             www_authenticate: false,
         }
+    }
+
+    /// Add an extension member.
+    pub fn with(mut self, key: &str, value: serde_json::Value) -> Self {
+        self.extensions.insert(key.to_string(), value);
+        self
     }
 
     pub fn with_errors(mut self, errors: Vec<FieldError>) -> Self {
@@ -108,6 +119,25 @@ impl From<RegistryError> for Problem {
                 "Concurrent write",
                 "another writer appended to the ledger at the same moment; nothing was written, send the request again",
             ),
+            RegistryError::DocumentOnRecord { subject, receipt } => {
+                let p = Problem::new(
+                    StatusCode::CONFLICT,
+                    "document-on-record",
+                    "This document is on record already",
+                    format!(
+                        "subject {subject} holds this document: one person, one record. Use that subject (add a renewed document with POST /subjects/{{id}}/documents); this answer was logged as a read"
+                    ),
+                )
+                .with_errors(vec![FieldError::new("document", "is on record already, for the subject named in `subject`")])
+                .with("subject", serde_json::Value::String(subject.to_string()));
+                match receipt {
+                    Some(r) => p.with(
+                        "access_receipt",
+                        serde_json::json!({"leaf_index": r.leaf_index, "tree_size": r.tree_size}),
+                    ),
+                    None => p,
+                }
+            }
             RegistryError::Unavailable(why) => {
                 Problem::new(StatusCode::SERVICE_UNAVAILABLE, "try-again", "Not yet available", why)
             }

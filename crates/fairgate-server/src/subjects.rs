@@ -72,20 +72,28 @@ pub struct CreatedSubject {
     pub receipt: ReceiptView,
 }
 
-/// Create a subject from travel-document data: the typed fields, or the document's machine-readable zone as `mrz` (every check digit must hold). Officers and supervisors.
+/// Create a subject from travel-document data: the typed fields, or the document's machine-readable zone as `mrz` (every check digit must hold). A document already on record (kind, issuing state, number) answers 409 naming its subject, a read logged for the purpose in `Fairgate-Purpose` (default `registration`). Officers and supervisors.
 #[utoipa::path(post, path = "/subjects", tag = "subjects", request_body = SubjectRequest,
+    params(("Fairgate-Purpose" = Option<String>, Header, description = "Why the answer may name a person already on record; default registration")),
     security(("bearer" = [])),
-    responses((status = 201, body = CreatedSubject), (status = 400, body = Problem), (status = 422, body = Problem),
+    responses((status = 201, body = CreatedSubject), (status = 400, body = Problem), (status = 409, body = Problem, description = "The document is on record: `subject` names its holder"), (status = 422, body = Problem),
               (status = 401, body = Problem), (status = 403, body = Problem)))]
 pub async fn create_subject(
     State(st): State<AppState>,
     caller: Caller,
+    headers: axum::http::HeaderMap,
     ApiJson(request): ApiJson<SubjectRequest>,
 ) -> Result<(StatusCode, Json<CreatedSubject>), Problem> {
+    // A document on record already is answered with its subject: a read, for the
+    // purpose stated (registration unless the header says otherwise).
+    let purpose = match headers.get(crate::auth::PURPOSE_HEADER) {
+        Some(_) => crate::auth::purpose_of(&caller, &headers)?,
+        None => fairgate_core::access::Purpose::Registration,
+    };
     let input = request.resolve(st.today()).map_err(|e| Problem::invalid(e.0))?;
     let (id, receipt) = blocking(move || {
         let actor = caller.actor();
-        retrying(|| st.registry.write(st.now(), |b| b.create_subject(&actor, &input)))
+        retrying(|| st.registry.create_subject(st.now(), &actor, purpose, &input, "POST /subjects"))
     })
     .await?;
     tracing::info!(subject = %id, leaf = receipt.leaf_index, "subject created");

@@ -584,6 +584,40 @@ async fn a_zone_is_read_without_storing_anything_and_creates_a_subject() {
     s.stop().await;
 }
 
+/// One person, one record per document: a second subject with a document on
+/// record is refused with 409 naming the holder, and that answer is a logged read.
+#[tokio::test]
+async fn a_document_on_record_is_answered_with_its_subject_and_the_answer_is_logged() {
+    let s = start().await;
+    let (st, b) = s.post(&s.officer, "/subjects", &specimen()).await;
+    assert_eq!(st, 201, "{b}");
+    let first = b["id"].as_str().unwrap().to_string();
+    let before = s.tree_size().await;
+    let (st, b) = s.post(&s.officer, "/subjects", &specimen()).await;
+    assert_eq!(st, 409, "{b}");
+    assert_eq!(b["subject"], first.as_str());
+    assert_eq!(b["errors"][0]["field"], "document");
+    assert_eq!(b["access_receipt"]["leaf_index"], before, "the answer was logged before it was given");
+    assert_eq!(s.tree_size().await, before + 1, "one leaf: the read, no subject");
+    // Typed or scanned, the same document is the same document.
+    let zone = "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159ZE184226B<<<<<10";
+    let (st, b) = s.post(&s.officer, "/subjects", &json!({"mrz": zone})).await;
+    assert_eq!((st, b["subject"].as_str()), (409, Some(first.as_str())), "{b}");
+    // The same number from another state is another document.
+    let mut other = specimen();
+    other["document"]["issuing_state"] = json!("D");
+    assert_eq!(s.post(&s.officer, "/subjects", &other).await.0, 201);
+    // A purpose the role may not use is refused before anything is looked up: the
+    // same 403 whether or not the document is on record.
+    let mut fresh = specimen();
+    fresh["document"]["number"] = json!("NEW000001");
+    let (st1, b1) = s.post_for(&s.officer, "oversight-audit", "/subjects", &specimen()).await;
+    let (st2, b2) = s.post_for(&s.officer, "oversight-audit", "/subjects", &fresh).await;
+    assert_eq!((st1, st2), (403, 403), "{b1} {b2}");
+    assert_eq!(b1["detail"], b2["detail"]);
+    s.stop().await;
+}
+
 /// Issue 15: whether a person is designated never shows in the public log. Every
 /// routine command on a designated person (crossings, reads, the stay, the
 /// obligations, a look-up by document) appends leaves of the same kinds and sizes as

@@ -138,6 +138,11 @@ pub enum RegistryError {
     /// Something another process must do first (sign a checkpoint): try again soon.
     #[error("{0}")]
     Unavailable(String),
+    /// A subject holds this document already (its kind, issuing state and number):
+    /// one person, one record. `receipt` is where the read that tells it was logged
+    /// (absent inside a batch, before it is).
+    #[error("a subject with this document is already on record: {subject}; add a new document to that person instead of creating another")]
+    DocumentOnRecord { subject: SubjectId, receipt: Option<Receipt> },
 }
 
 type Result<T, E = RegistryError> = std::result::Result<T, E>;

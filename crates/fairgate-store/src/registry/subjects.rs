@@ -96,6 +96,46 @@ impl Registry {
         Ok((ids, Some(receipt)))
     }
 
+    /// Create a subject (`Batch::create_subject` in a command of its own). When the
+    /// document is on record already, the answer names that subject: that is a read,
+    /// so it is logged first, for `purpose`, on the person's access log (the purpose
+    /// is checked before anything is looked up, whatever the outcome).
+    pub fn create_subject(
+        &self,
+        now: Timestamp,
+        actor: &Actor,
+        purpose: Purpose,
+        input: &SubjectInput,
+        request: &str,
+    ) -> Result<(SubjectId, Receipt)> {
+        self.admit(now, actor, Read::DocumentLookup, purpose, None, request)?;
+        match self.write(now, |b| b.create_subject(actor, input)) {
+            Err(RegistryError::DocumentOnRecord { subject, .. }) => {
+                let ((), receipt) = self.write(now, |b| b.record_lookup_match(subject, actor, purpose, request))?;
+                Err(RegistryError::DocumentOnRecord { subject, receipt: Some(receipt) })
+            }
+            other => other,
+        }
+    }
+
+    /// The live subject holding `doc` (same kind, issuing state and number), if any.
+    pub(crate) fn document_holder(&self, doc: &fairgate_core::document::TravelDocument) -> Result<Option<SubjectId>> {
+        let blind = blind_index(&self.blind, DOCUMENT_DOMAIN, &doc.number);
+        for no in self.store.subjects_by_document(&blind)? {
+            let Some(row) = self.store.subject_keys(no)? else { continue };
+            let Some((data, _)) = self.unwrap_keys(&row)? else { continue };
+            for (_, e) in self.subject_events(no, &data, &[EventKind::SubjectCreated])? {
+                if let Event::SubjectCreated(c) = e {
+                    let d = &c.person.document;
+                    if d.number == doc.number && d.issuing_state == doc.issuing_state && d.kind == doc.kind {
+                        return Ok(Some(SubjectId::from_bytes(row.subject_id)));
+                    }
+                }
+            }
+        }
+        Ok(None)
+    }
+
     /// Log a read that the server's route guard refused before it reached the
     /// registry (the refusal is the policy's; this only puts it on record).
     pub fn record_refused_read(
@@ -141,10 +181,15 @@ impl Registry {
 }
 
 impl Batch<'_> {
-    /// Create a subject from travel-document data.
+    /// Create a subject from travel-document data. A document already on record
+    /// (kind, issuing state and number) is refused with `DocumentOnRecord`: one
+    /// person, one record. Nothing is logged here: see `Registry::create_subject`.
     pub fn create_subject(&mut self, actor: &Actor, input: &SubjectInput) -> Result<SubjectId> {
         policy::authorize(actor, Action::CreateSubject)?;
         let person = input.validate(self.today())?;
+        if let Some(subject) = self.reg.document_holder(&person.document)? {
+            return Err(RegistryError::DocumentOnRecord { subject, receipt: None });
+        }
         self.new_subject(actor, person)
     }
 
