@@ -22,7 +22,7 @@ pub struct Problem {
     /// Extension members (RFC 9457 §3.2), e.g. the subject a 409 names.
     #[serde(flatten)]
     #[schema(value_type = Object)]
-    pub extensions: serde_json::Map<String, serde_json::Value>,
+    pub extensions: Box<serde_json::Map<String, serde_json::Value>>,
     #[serde(skip)]
     pub www_authenticate: bool,
 }
@@ -35,7 +35,7 @@ impl Problem {
             status: status.as_u16(),
             detail: detail.into(),
             errors: Vec::new(),
-            extensions: serde_json::Map::new(),
+            extensions: Box::default(),
             www_authenticate: false,
         }
     }
