@@ -355,6 +355,17 @@ pub struct AuthorityListed {
     pub listed_by: Actor,
 }
 
+/// A further travel document of the same person (a renewal, a new passport): the
+/// person keeps their id, and every document they held stays in their history, each
+/// one finding them in a look-up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocumentAdded {
+    pub subject: SubjectId,
+    pub document: crate::document::TravelDocument,
+    pub added_by: Actor,
+    pub at: jiff::Timestamp,
+}
+
 /// A master key epoch was destroyed (a rotation ended): every backup taken under it
 /// now reads nothing, so the erasures certified before it reach every backup. Lists
 /// those certificates by their expungement leaf.
@@ -400,6 +411,7 @@ pub enum Event {
     AccessAttempted(AccessAttempted),
     AuthorityListed(AuthorityListed),
     ErasureComplete(ErasureComplete),
+    DocumentAdded(DocumentAdded),
 }
 
 /// The only thing about an event that is stored in the clear. Codes are stable forever.
@@ -437,6 +449,7 @@ pub enum EventKind {
     AccessAttempted = 29,
     AuthorityListed = 30,
     ErasureComplete = 31,
+    DocumentAdded = 32,
 }
 
 impl EventKind {
@@ -490,6 +503,7 @@ impl EventKind {
             29 => Self::AccessAttempted,
             30 => Self::AuthorityListed,
             31 => Self::ErasureComplete,
+            32 => Self::DocumentAdded,
             _ => return None,
         })
     }
@@ -529,6 +543,7 @@ impl Event {
             Event::AccessAttempted(_) => EventKind::AccessAttempted,
             Event::AuthorityListed(_) => EventKind::AuthorityListed,
             Event::ErasureComplete(_) => EventKind::ErasureComplete,
+            Event::DocumentAdded(_) => EventKind::DocumentAdded,
         }
     }
     /// The subject this event is about, if it is about a person.
@@ -553,6 +568,7 @@ impl Event {
             Event::PortalActivated(e) => Some(e.subject),
             Event::AccessCodeReissued(e) => Some(e.subject),
             Event::AccessAttempted(e) => e.subject,
+            Event::DocumentAdded(e) => Some(e.subject),
             Event::AccountChanged(_)
             | Event::AuthorityListed(_)
             | Event::ErasureComplete(_)
@@ -636,12 +652,13 @@ mod tests {
             EventKind::AccessAttempted,
             EventKind::AuthorityListed,
             EventKind::ErasureComplete,
+            EventKind::DocumentAdded,
         ] {
             assert_eq!(EventKind::from_code(k.code()), Some(k));
         }
         assert_eq!(EventKind::from_code(0), None);
         // `all` walks the codes without gaps: every kind, once, in order.
         let all: Vec<u16> = EventKind::all().map(EventKind::code).collect();
-        assert_eq!(all, (1..=31).collect::<Vec<u16>>());
+        assert_eq!(all, (1..=32).collect::<Vec<u16>>());
     }
 }

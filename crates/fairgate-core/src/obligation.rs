@@ -226,7 +226,8 @@ impl Facts {
             | K::AccountChanged
             | K::AccessAttempted
             | K::AuthorityListed
-            | K::ErasureComplete => false,
+            | K::ErasureComplete
+            | K::DocumentAdded => false,
         }
     }
 

@@ -52,6 +52,7 @@ macro_rules! actions {
 
 actions! {
     CreateSubject = "create-subject": [Officer, Supervisor] "record a person from their travel document";
+    AddDocument = "add-document": [Officer, Supervisor] "add a person's new travel document (a renewal) to their record";
     RecordRegistration = "record-registration": [Officer, Supervisor] "record a registration and its interview";
     RecordCrossing = "record-crossing": [Officer, Supervisor] "record an entry or an exit";
     Designate = "designate": [Officer, Supervisor] "designate a person for closer monitoring (needs a supervisor's review)";

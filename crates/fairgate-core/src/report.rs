@@ -158,6 +158,7 @@ pub fn kind_name(kind: crate::event::EventKind) -> &'static str {
         K::AccessAttempted => "access-attempted",
         K::AuthorityListed => "authority-listed",
         K::ErasureComplete => "erasure-complete",
+        K::DocumentAdded => "document-added",
     }
 }
 
@@ -232,6 +233,7 @@ pub fn for_each_tally<'a>(event: &'a Event, recorded_at: Timestamp, mut f: impl 
         | Event::AccessAttempted(_)
         | Event::AuthorityListed(_)
         | Event::ErasureComplete(_)
+        | Event::DocumentAdded(_)
         | Event::ProgramActivated(_)
         | Event::ProgramDrafted(_)
         | Event::ProgramSignedOff(_)

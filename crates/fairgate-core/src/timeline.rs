@@ -45,6 +45,16 @@ pub struct Timeline {
     /// Portal activations and activation codes re-issued, oldest first: the person
     /// sees an activation they did not make.
     pub portal: Vec<PortalEntry>,
+    /// Every travel document the person has held, oldest first; `document` above
+    /// is the newest.
+    pub documents: Vec<DocumentEntry>,
+}
+
+/// One travel document of the person's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocumentEntry {
+    pub document: crate::document::TravelDocument,
+    pub leaf_index: u64,
 }
 
 /// Something that happened to the person's portal access.
@@ -75,6 +85,7 @@ impl Timeline {
         let mut designations = Vec::new();
         let mut corrections = Vec::new();
         let mut portal = Vec::new();
+        let mut added = Vec::new();
         for (leaf_index, event) in events {
             match event {
                 Event::SubjectCreated(e) => created = Some((e.subject, e.person, leaf_index)),
@@ -95,6 +106,7 @@ impl Timeline {
                 Event::AccessCodeReissued(e) => {
                     portal.push(PortalEntry::CodeReissued { at: e.at, reason: e.reason, by: e.by })
                 }
+                Event::DocumentAdded(e) => added.push(DocumentEntry { document: e.document, leaf_index }),
                 Event::PersonalDataAccessed(_)
                 | Event::AccountChanged(_)
                 | Event::AccessAttempted(_)
@@ -119,13 +131,29 @@ impl Timeline {
                 | Event::ProgramRepealed(_) => {}
             }
         }
-        let (id, person, created_leaf_index) = created?;
+        let (id, mut person, created_leaf_index) = created?;
+        added.sort_by_key(|d| d.leaf_index);
+        let mut documents = vec![DocumentEntry { document: person.document.clone(), leaf_index: created_leaf_index }];
+        documents.extend(added);
+        if let Some(newest) = documents.last() {
+            person.document = newest.document.clone();
+        }
         registrations.sort_by_key(|r| (r.registration.at, r.leaf_index));
         crossings.sort_by_key(|c| (c.crossing.at, c.leaf_index));
         let designations = crate::designation::fold(&designations);
         let corrections = crate::correction::fold(&corrections);
         portal.sort_by_key(PortalEntry::at);
-        Some(Timeline { id, person, created_leaf_index, registrations, crossings, designations, corrections, portal })
+        Some(Timeline {
+            id,
+            person,
+            created_leaf_index,
+            registrations,
+            crossings,
+            designations,
+            corrections,
+            portal,
+            documents,
+        })
     }
 
     pub fn crossing_facts(&self) -> Vec<CrossingFact> {

@@ -96,6 +96,7 @@ pub const ROUTE_POLICY: &[(&str, &str, Guard)] = &[
     ("GET", "/programs/{id}", Guard::Public),
     ("POST", "/programs/impact", Guard::Staff),
     ("POST", "/documents/mrz", Guard::Staff),
+    ("POST", "/subjects/{id}/documents", Guard::Command(Action::AddDocument)),
     ("POST", "/programs/{id}/activate", Guard::Command(Action::ProgramActivate)),
     ("POST", "/programs/{id}/sign-off", Guard::Command(Action::ProgramSignOff)),
     ("POST", "/programs/{id}/repeal", Guard::Command(Action::ProgramRepeal)),
@@ -279,6 +280,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(law_enforcement::review))
         .routes(routes!(documents::read_mrz))
         .routes(routes!(subjects::create_subject))
+        .routes(routes!(subjects::add_document))
         .routes(routes!(subjects::lookup_subjects))
         .routes(routes!(subjects::get_subject))
         .routes(routes!(subjects::get_stay))

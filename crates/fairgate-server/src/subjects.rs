@@ -9,6 +9,7 @@ use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::Json;
 use fairgate_core::crossing::CrossingInput;
+use fairgate_core::document::DocumentInput;
 use fairgate_core::place::PlaceKind;
 use fairgate_core::registration::RegistrationInput;
 use fairgate_core::subject::SubjectRequest;
@@ -98,6 +99,34 @@ pub async fn create_subject(
     .await?;
     tracing::info!(subject = %id, leaf = receipt.leaf_index, "subject created");
     Ok((StatusCode::CREATED, Json(CreatedSubject { id: id.to_string(), receipt: receipt.into() })))
+}
+
+/// Add a person's new travel document (a renewal, a new passport): they keep their id and their history. A document another person holds answers 409 naming them, a read logged for the purpose in `Fairgate-Purpose` (default `registration`). Officers and supervisors.
+#[utoipa::path(post, path = "/subjects/{id}/documents", tag = "subjects", request_body = DocumentInput,
+    params(("id" = String, Path, description = "Subject id"),
+           ("Fairgate-Purpose" = Option<String>, Header, description = "Why the answer may name a person already on record; default registration")),
+    security(("bearer" = [])),
+    responses((status = 201, body = ReceiptView), (status = 409, body = Problem, description = "Another person holds this document: `subject` names them"),
+              (status = 404, body = Problem), (status = 410, body = Problem), (status = 422, body = Problem)))]
+pub async fn add_document(
+    State(st): State<AppState>,
+    caller: Caller,
+    headers: axum::http::HeaderMap,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<DocumentInput>,
+) -> Result<(StatusCode, Json<ReceiptView>), Problem> {
+    let id = subject_id(&id)?;
+    let purpose = match headers.get(crate::auth::PURPOSE_HEADER) {
+        Some(_) => crate::auth::purpose_of(&caller, &headers)?,
+        None => fairgate_core::access::Purpose::Registration,
+    };
+    let receipt = blocking(move || {
+        let actor = caller.actor();
+        retrying(|| st.registry.add_document(st.now(), &actor, purpose, id, &input, "POST /subjects/{id}/documents"))
+    })
+    .await?;
+    tracing::info!(subject = %id, leaf = receipt.leaf_index, "document added");
+    Ok((StatusCode::CREATED, Json(receipt.into())))
 }
 
 #[derive(Deserialize, ToSchema)]

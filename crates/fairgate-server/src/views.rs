@@ -99,7 +99,11 @@ pub struct CrossingView {
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct TimelineView {
     pub id: String,
+    /// The newest travel document.
     pub document: DocumentView,
+    /// Every travel document the person has held, oldest first (the first is the one
+    /// they were recorded with).
+    pub documents: Vec<DocumentView>,
     pub surname: String,
     pub given_names: String,
     pub birth_date: String,
@@ -125,8 +129,15 @@ pub struct TimelineView {
 impl TimelineView {
     pub(crate) fn new(t: Timeline, receipt: Receipt, now: jiff::Timestamp) -> Self {
         let p = t.person;
+        let view = |d: fairgate_core::document::TravelDocument| DocumentView {
+            kind: d.kind,
+            issuing_state: d.issuing_state,
+            number: d.number,
+            expires_on: d.expires_on.to_string(),
+        };
         Self {
             id: t.id.to_string(),
+            documents: t.documents.into_iter().map(|d| view(d.document)).collect(),
             document: DocumentView {
                 kind: p.document.kind,
                 issuing_state: p.document.issuing_state,

@@ -263,6 +263,7 @@ async fn the_openapi_document_matches_the_routes() {
         ("POST", "/subjects/{id}/law-enforcement/{number}/review"),
         ("POST", "/subjects"),
         ("POST", "/documents/mrz"),
+        ("POST", "/subjects/{id}/documents"),
         ("POST", "/subjects/lookup"),
         ("GET", "/subjects/{id}"),
         ("GET", "/subjects/{id}/stay"),
@@ -615,6 +616,54 @@ async fn a_document_on_record_is_answered_with_its_subject_and_the_answer_is_log
     let (st2, b2) = s.post_for(&s.officer, "oversight-audit", "/subjects", &fresh).await;
     assert_eq!((st1, st2), (403, 403), "{b1} {b2}");
     assert_eq!(b1["detail"], b2["detail"]);
+    s.stop().await;
+}
+
+/// A renewed passport joins the person's record: one id, a document history, and a
+/// look-up by either number finds them.
+#[tokio::test]
+async fn a_new_document_keeps_the_person_and_either_number_finds_them() {
+    let s = start().await;
+    let (_, b) = s.post(&s.officer, "/subjects", &specimen()).await;
+    let id = b["id"].as_str().unwrap().to_string();
+    let renewed = json!({"kind": "P", "issuing_state": "UTO", "number": "R1234567", "expires_on": "2036-04-15"});
+    let (st, b) = s.post(&s.officer, &format!("/subjects/{id}/documents"), &renewed).await;
+    assert_eq!(st, 201, "{b}");
+    assert!(b["leaf_index"].as_u64().is_some(), "{b}");
+    let (_, t) = s.read(&s.officer, Some("border-check"), &format!("/subjects/{id}")).await;
+    assert_eq!(t["document"]["number"], "R1234567", "the newest document");
+    let numbers: Vec<&str> = t["documents"].as_array().unwrap().iter().map(|d| d["number"].as_str().unwrap()).collect();
+    assert_eq!(numbers, ["L898902C3", "R1234567"]);
+    for number in ["L898902C3", "R1234567"] {
+        let (st, found) =
+            s.post_for(&s.officer, "registration", "/subjects/lookup", &json!({"document_number": number})).await;
+        assert_eq!((st, found["subjects"].clone()), (200, json!([id])), "{number}");
+    }
+    // The renewed document cannot start a second record, nor join another person's.
+    let mut twin = specimen();
+    twin["document"] = renewed.clone();
+    let (st, b) = s.post(&s.officer, "/subjects", &twin).await;
+    assert_eq!((st, b["subject"].as_str()), (409, Some(id.as_str())), "{b}");
+    let mut other = specimen();
+    other["document"]["number"] = json!("OTHER0001");
+    let (_, b) = s.post(&s.officer, "/subjects", &other).await;
+    let other_id = b["id"].as_str().unwrap().to_string();
+    let (st, b) = s.post(&s.officer, &format!("/subjects/{other_id}/documents"), &renewed).await;
+    assert_eq!((st, b["subject"].as_str()), (409, Some(id.as_str())), "{b}");
+    // Adding a document the person already holds: 422 naming the field.
+    let (st, b) = s.post(&s.officer, &format!("/subjects/{id}/documents"), &renewed).await;
+    assert_eq!((st, b["errors"][0]["field"].as_str()), (422, Some("document")), "{b}");
+    // Only officers and supervisors add documents.
+    assert_eq!(
+        s.post(
+            &s.auditor,
+            &format!("/subjects/{id}/documents"),
+            &json!({"kind": "P", "issuing_state": "UTO", "number": "X1", "expires_on": "2036-01-01"})
+        )
+        .await
+        .0,
+        403
+    );
     s.stop().await;
 }
 

@@ -57,6 +57,10 @@ pub fn project_rows(subject_no: u64, leaf_index: u64, event: &Event, blind_key: 
                 subject_no,
             });
         }
+        Event::DocumentAdded(e) => out.push(Projection::Document {
+            blind: blind_index(blind_key, DOCUMENT_DOMAIN, &e.document.number),
+            subject_no,
+        }),
         Event::RegistrationRecorded(e) => {
             out.push(Projection::Registration {
                 blind: blind_index(blind_key, REGISTRATION_DOMAIN, e.number.as_str()),

@@ -58,6 +58,13 @@ fn run(reg: &Registry, action: Action, a: &Actor, id: SubjectId) -> Result<(), R
     let program = "[program]\nid = \"nope\"\n";
     match action {
         Action::CreateSubject => w(&|b| b.create_subject(a, &from(person())).map(|_| ())),
+        Action::AddDocument => w(&|b| {
+            b.add_document(
+                a,
+                id,
+                &from(json!({"kind": "P", "issuing_state": "UTO", "number": "RENEW0001", "expires_on": "2036-01-01"})),
+            )
+        }),
         Action::RecordRegistration => w(&|b| {
             b.record_registration(a, id, &from(json!({"kind": "office", "place": "NYC-FO", "voluntary": true})))
                 .map(|_| ())

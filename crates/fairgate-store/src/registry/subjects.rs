@@ -118,18 +118,41 @@ impl Registry {
         }
     }
 
+    /// Add a person's new travel document (a renewal, a new passport); they keep
+    /// their id. A document another person holds answers as in `create_subject`.
+    pub fn add_document(
+        &self,
+        now: Timestamp,
+        actor: &Actor,
+        purpose: Purpose,
+        subject: SubjectId,
+        input: &fairgate_core::document::DocumentInput,
+        request: &str,
+    ) -> Result<Receipt> {
+        self.admit(now, actor, Read::DocumentLookup, purpose, None, request)?;
+        match self.write(now, |b| b.add_document(actor, subject, input)) {
+            Err(RegistryError::DocumentOnRecord { subject: holder, .. }) => {
+                let ((), receipt) = self.write(now, |b| b.record_lookup_match(holder, actor, purpose, request))?;
+                Err(RegistryError::DocumentOnRecord { subject: holder, receipt: Some(receipt) })
+            }
+            other => other.map(|((), r)| r),
+        }
+    }
+
     /// The live subject holding `doc` (same kind, issuing state and number), if any.
     pub(crate) fn document_holder(&self, doc: &fairgate_core::document::TravelDocument) -> Result<Option<SubjectId>> {
         let blind = blind_index(&self.blind, DOCUMENT_DOMAIN, &doc.number);
         for no in self.store.subjects_by_document(&blind)? {
             let Some(row) = self.store.subject_keys(no)? else { continue };
             let Some((data, _)) = self.unwrap_keys(&row)? else { continue };
-            for (_, e) in self.subject_events(no, &data, &[EventKind::SubjectCreated])? {
-                if let Event::SubjectCreated(c) = e {
-                    let d = &c.person.document;
-                    if d.number == doc.number && d.issuing_state == doc.issuing_state && d.kind == doc.kind {
-                        return Ok(Some(SubjectId::from_bytes(row.subject_id)));
-                    }
+            for (_, e) in self.subject_events(no, &data, &[EventKind::SubjectCreated, EventKind::DocumentAdded])? {
+                let d = match &e {
+                    Event::SubjectCreated(c) => &c.person.document,
+                    Event::DocumentAdded(a) => &a.document,
+                    _ => continue,
+                };
+                if d.number == doc.number && d.issuing_state == doc.issuing_state && d.kind == doc.kind {
+                    return Ok(Some(SubjectId::from_bytes(row.subject_id)));
                 }
             }
         }
@@ -191,6 +214,35 @@ impl Batch<'_> {
             return Err(RegistryError::DocumentOnRecord { subject, receipt: None });
         }
         self.new_subject(actor, person)
+    }
+
+    /// Add a new travel document to a person's record (see `Registry::add_document`).
+    pub fn add_document(
+        &mut self,
+        actor: &Actor,
+        subject: SubjectId,
+        input: &fairgate_core::document::DocumentInput,
+    ) -> Result<()> {
+        policy::authorize(actor, Action::AddDocument)?;
+        let document = input.validate("document")?;
+        let (no, sealer) = {
+            let s = self.state(subject)?;
+            (s.no, s.data.clone())
+        };
+        match self.reg.document_holder(&document)? {
+            Some(holder) if holder == subject => {
+                return Err(Invalid::one("document", "is this person's already: nothing to add").into())
+            }
+            Some(holder) => return Err(RegistryError::DocumentOnRecord { subject: holder, receipt: None }),
+            None => {}
+        }
+        let event = Event::DocumentAdded(fairgate_core::event::DocumentAdded {
+            subject,
+            document,
+            added_by: actor.clone(),
+            at: self.now,
+        });
+        self.append(no, SLOT_DATA, &sealer, &event).map(|_| ())
     }
 
     /// Create a subject from data already validated (bulk loads, the demo).
