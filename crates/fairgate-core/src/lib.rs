@@ -17,6 +17,7 @@ pub mod expungement;
 pub mod ids;
 pub mod import;
 pub mod law_enforcement;
+pub mod minutiae;
 pub mod mrz;
 pub mod obligation;
 pub mod place;

@@ -682,7 +682,8 @@ fn yymmdd(d: Date) -> String {
 
 /// Write `f` as a machine-readable zone (its lines, without newlines). Names too
 /// long for the zone are cut at its end, as Doc 9303 allows. On TD1 the optional
-/// data goes into the first optional field (after a long number's overflow).
+/// data goes into the first optional field (after a long number's overflow), and
+/// what follows a space into the second, as `read` joins them.
 pub fn encode(f: &Fields) -> Result<Vec<String>, EncodeError> {
     let (n, width) = f.format.shape();
     let mut lines = vec![vec![b'<'; width]; n];
@@ -717,7 +718,12 @@ pub fn encode(f: &Fields) -> Result<Vec<String>, EncodeError> {
     };
     lines[lay.sex.0][lay.sex.1] = sex;
     let number = f.document_number.as_bytes();
-    let mut optional = f.optional_data.replace(' ', "<");
+    // TD1's two optional fields are read joined by a space: split them again.
+    let (first, second) = match (f.format, f.optional_data.split_once(' ')) {
+        (Format::Td1, Some((a, b))) => (a.to_string(), b.to_string()),
+        _ => (f.optional_data.clone(), String::new()),
+    };
+    let mut optional = first.replace(' ', "<");
     let (nl, ns, nlen) = lay.number;
     if number.len() > nlen {
         if !matches!(f.format, Format::Td1 | Format::Td2) {
@@ -734,6 +740,9 @@ pub fn encode(f: &Fields) -> Result<Vec<String>, EncodeError> {
     }
     let (l, s, len) = lay.optional[0];
     put(&mut lines[l], s, len, optional.trim_end_matches('<'), "optional_data")?;
+    if let Some(&(l, s, len)) = lay.optional.get(1) {
+        put(&mut lines[l], s, len, &second.replace(' ', "<"), "optional_data")?;
+    }
     let fill = |lines: &mut Vec<Vec<u8>>, covers: &[Span], at: (usize, usize)| {
         let d = check_digit(&covered(lines, covers));
         lines[at.0][at.1] = d;
@@ -887,6 +896,18 @@ mod tests {
         // One line holding both (as some readers send it) reads the same.
         let one = "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<L898902C36UTO7408122F1204159ZE184226B<<<<<10";
         assert!(read(one, TODAY).unwrap().0.valid);
+    }
+
+    /// Found by `cargo fuzz run mrz`: TD1's second optional field came back in the first.
+    #[test]
+    fn both_td1_optional_fields_survive_a_round_trip() {
+        let zone = "I<UT<3D3149058<73<<<4<<94<<<<<\n3407127M9507122UTUTO0<<<<<<<<2\nSTEVENSON<<PETER<JOHN<<<<AN<<<";
+        let (r, failures) = read(zone, TODAY).unwrap();
+        assert!(failures.is_empty(), "{failures:?}");
+        assert_eq!(r.fields.optional_data, "<<4<<94 TO0");
+        let (again, failures) = read(&encode(&r.fields).unwrap().join("\n"), TODAY).unwrap();
+        assert!(failures.is_empty());
+        assert_eq!(again.fields, r.fields);
     }
 
     #[test]
