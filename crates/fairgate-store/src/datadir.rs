@@ -247,13 +247,7 @@ fn existing_master(path: &Path, keys: &Path) -> Result<Option<Master>, DataDirEr
 /// When it does not exist, make it: in the token if the key store has
 /// `pkcs11.json`, else a key file.
 fn master_key_file(path: &Path, keys: &Path, rng: &mut (impl RngCore + CryptoRng)) -> Result<Master, DataDirError> {
-    let io = |source| DataDirError::Io { path: path.to_path_buf(), source };
-    if path.exists() {
-        let mode = fs::metadata(path).map_err(io)?.permissions().mode() & 0o777;
-        if mode & 0o077 != 0 {
-            return Err(DataDirError::Permissions { path: path.to_path_buf(), mode });
-        }
-        let text = fs::read_to_string(path).map_err(io)?;
+    if let Some(text) = read_private(path)? {
         if let Some(id) = parse_reference(&text) {
             let config =
                 HsmConfig::read(keys)?.ok_or_else(|| DataDirError::NoTokenConfig { path: path.to_path_buf() })?;
@@ -267,31 +261,42 @@ fn master_key_file(path: &Path, keys: &Path, rng: &mut (impl RngCore + CryptoRng
             let mut id = [0u8; 16];
             rng.fill_bytes(&mut id);
             let key = Token::open(&config)?.generate(id)?;
-            let mut f = fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(io)?;
-            f.write_all(key.reference().as_bytes()).map_err(io)?;
-            f.sync_all().map_err(io)?;
+            write_private(path, &key.reference())?;
             Ok(Arc::new(key))
         }
         None => Ok(Arc::new(key_file(path, rng)?)),
     }
 }
 
+/// The text of a key file, refusing one others can read; `None` when it does not exist.
+fn read_private(path: &Path) -> Result<Option<String>, DataDirError> {
+    let io = |source| DataDirError::Io { path: path.to_path_buf(), source };
+    if !path.exists() {
+        return Ok(None);
+    }
+    let mode = fs::metadata(path).map_err(io)?.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(DataDirError::Permissions { path: path.to_path_buf(), mode });
+    }
+    fs::read_to_string(path).map(Some).map_err(io)
+}
+
+/// Write a new key file (mode 0600, never over an existing one), made durable.
+fn write_private(path: &Path, text: &str) -> Result<(), DataDirError> {
+    let io = |source| DataDirError::Io { path: path.to_path_buf(), source };
+    let mut f = fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(io)?;
+    f.write_all(text.as_bytes()).map_err(io)?;
+    f.sync_all().map_err(io)
+}
+
 /// Read the key file at `path` (refusing one others can read), or make it (mode
 /// 0600) with a fresh key when it does not exist.
 pub fn key_file(path: &Path, rng: &mut (impl RngCore + CryptoRng)) -> Result<SecretKey, DataDirError> {
-    let io = |source| DataDirError::Io { path: path.to_path_buf(), source };
-    if path.exists() {
-        let mode = fs::metadata(path).map_err(io)?.permissions().mode() & 0o777;
-        if mode & 0o077 != 0 {
-            return Err(DataDirError::Permissions { path: path.to_path_buf(), mode });
-        }
-        let text = fs::read_to_string(path).map_err(io)?;
+    if let Some(text) = read_private(path)? {
         return SecretKey::from_hex(&text).map_err(|_| DataDirError::Malformed { path: path.to_path_buf() });
     }
     let key = SecretKey::generate(rng);
-    let mut f = fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(io)?;
-    f.write_all(format!("{}\n", key.to_hex()).as_bytes()).map_err(io)?;
-    f.sync_all().map_err(io)?;
+    write_private(path, &format!("{}\n", key.to_hex()))?;
     Ok(key)
 }
 

@@ -617,12 +617,7 @@ fn keys_rotate_runs_beside_a_serving_server_which_keeps_reading_and_writing() {
     let seeded = fairgate(data, &["demo", "--travellers", "200"]);
     assert!(seeded.status.success(), "{}", text(&seeded.stderr));
     let out = text(&seeded.stdout);
-    let token = out
-        .lines()
-        .find(|l| l.trim_start().starts_with("demo-officer"))
-        .and_then(|l| l.split_whitespace().last())
-        .unwrap()
-        .to_string();
+    let token = common::demo_token(&out, "demo-officer");
     let old_key = std::fs::read_to_string(data.join("keys/master.key")).unwrap();
 
     let (mut child, url, _) = serve(data, &[]);
@@ -665,20 +660,8 @@ fn serve_rotates_the_master_key_on_schedule_and_completes_erasures() {
     let data = dir.path();
     let seeded = fairgate(data, &["demo", "--travellers", "60"]);
     assert!(seeded.status.success(), "{}", text(&seeded.stderr));
-    let token = text(&seeded.stdout)
-        .lines()
-        .find(|l| l.trim_start().starts_with("demo-officer"))
-        .and_then(|l| l.split_whitespace().last())
-        .unwrap()
-        .to_string();
-    let conn = rusqlite::Connection::open(data.join("data/fairgate.db")).unwrap();
-    let id: String = conn
-        .query_row("SELECT subject_id FROM subject_keys WHERE subject_no > 0 ORDER BY subject_no LIMIT 1", [], |r| {
-            r.get::<_, Vec<u8>>(0)
-        })
-        .map(|id| id.iter().map(|b| format!("{b:02x}")).collect())
-        .unwrap();
-    drop(conn);
+    let token = common::demo_token(&text(&seeded.stdout), "demo-officer");
+    let id = common::first_subjects(&data.join("data/fairgate.db"), 1).remove(0);
     let expunged = fairgate(
         data,
         &[
@@ -829,15 +812,7 @@ fn a_backup_from_before_a_rotation_reads_nothing_and_a_fresh_one_reads_everyone_
             .unwrap()
     };
     assert!(run("data", &["demo", "--travellers", "40"]).status.success());
-    let conn = rusqlite::Connection::open(dir.path().join("data/fairgate.db")).unwrap();
-    let ids: Vec<String> = conn
-        .prepare("SELECT subject_id FROM subject_keys WHERE subject_no > 0 ORDER BY subject_no LIMIT 2")
-        .unwrap()
-        .query_map([], |r| r.get::<_, Vec<u8>>(0))
-        .unwrap()
-        .map(|id| id.unwrap().iter().map(|b| format!("{b:02x}")).collect())
-        .collect();
-    drop(conn);
+    let ids = common::first_subjects(&dir.path().join("data/fairgate.db"), 2);
     let b1 = dir.path().join("b1");
     let out = run("data", &["backup", "--to", b1.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out.stderr));

@@ -10,6 +10,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod common;
+
 const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
 const PIN: &str = "246810";
 
@@ -91,14 +93,7 @@ fn master_keys_made_in_a_pkcs11_token_never_leave_it_and_a_rotation_destroys_the
     let status = hsm.run(&data, &keys, &["keys", "status"], Some(PIN));
     assert!(text(&status.stdout).contains("master key hsm-"), "{}", text(&status.stdout));
 
-    let conn = rusqlite::Connection::open(data.join("fairgate.db")).unwrap();
-    let id: String = conn
-        .query_row("SELECT subject_id FROM subject_keys WHERE subject_no > 0 ORDER BY subject_no LIMIT 1", [], |r| {
-            r.get::<_, Vec<u8>>(0)
-        })
-        .map(|id| id.iter().map(|b| format!("{b:02x}")).collect())
-        .unwrap();
-    drop(conn);
+    let id = common::first_subjects(&data.join("fairgate.db"), 1).remove(0);
     let read = |pin: Option<&str>, data: &Path, keys: &Path| {
         hsm.run(data, keys, &["obligations", &id, "--as", "demo-officer", "--purpose", "border-check"], pin)
     };

@@ -78,12 +78,7 @@ fn a_restored_backup_that_forks_the_log_is_refused_by_the_witness_and_caught_by_
     let (data, keys) = (dir.path().join("data"), dir.path().join("keys"));
     let seeded = fairgate(&data, &keys, &["demo", "--travellers", "30"]);
     assert!(seeded.status.success(), "{}", text(&seeded.stderr));
-    let token = text(&seeded.stdout)
-        .lines()
-        .find(|l| l.trim_start().starts_with("demo-officer"))
-        .and_then(|l| l.split_whitespace().last())
-        .unwrap()
-        .to_string();
+    let token = common::demo_token(&text(&seeded.stdout), "demo-officer");
     let log_key = text(&fairgate(&data, &keys, &["audit", "key"]).stdout).trim().to_string();
     let origin = log_key.split('+').next().unwrap().to_string();
     let backup = dir.path().join("backup");

@@ -85,3 +85,26 @@ pub fn stop(child: &mut Serving) {
     let status = child.0.wait().unwrap();
     assert!(status.success(), "serve should stop cleanly on SIGTERM: {status}");
 }
+
+/// The API token `fairgate demo` printed for `account` (e.g. `demo-officer`).
+pub fn demo_token(stdout: &str, account: &str) -> String {
+    stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with(account))
+        .and_then(|l| l.split_whitespace().last())
+        .unwrap_or_else(|| panic!("no token for {account} in:\n{stdout}"))
+        .to_string()
+}
+
+/// The ids (hex) of the first `n` people in the database `db`.
+pub fn first_subjects(db: &Path, n: usize) -> Vec<String> {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let mut st =
+        conn.prepare("SELECT subject_id FROM subject_keys WHERE subject_no > 0 ORDER BY subject_no LIMIT ?1").unwrap();
+    let ids = st
+        .query_map([n as i64], |r| r.get::<_, Vec<u8>>(0))
+        .unwrap()
+        .map(|id| id.unwrap().iter().map(|b| format!("{b:02x}")).collect())
+        .collect();
+    ids
+}
