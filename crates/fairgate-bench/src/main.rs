@@ -35,6 +35,9 @@ enum BenchCommand {
     /// Read machine-readable zones (every check digit and field), against splitting
     /// the same zones into fields by position alone.
     Mrz(bench::MrzArgs),
+    /// Parse and seal ten-finger ISO/IEC 19794-2 minutiae records, against copying
+    /// the same bytes.
+    Biometrics(bench::BiometricsArgs),
 }
 
 fn main() {
@@ -47,6 +50,7 @@ fn main() {
         BenchCommand::Import(args) => bench::import(&args),
         BenchCommand::Expunge(args) => bench::expunge(&args),
         BenchCommand::Mrz(args) => bench::mrz(&args),
+        BenchCommand::Biometrics(args) => bench::biometrics(&args),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

@@ -80,6 +80,17 @@ fn bench_mrz_reads_every_zone_as_valid_and_times_the_split_beside_it() {
 }
 
 #[test]
+fn bench_biometrics_parses_and_seals_every_record() {
+    let out = bench(&["biometrics", "--records", "50", "--passes", "2", "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let r: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).unwrap();
+    assert_eq!(r["record_bytes"], 24 + 10 * (4 + 40 * 6 + 2));
+    for key in ["parses_per_second", "seals_per_second", "copies_per_second"] {
+        assert!(r[key].as_f64().unwrap() > 0.0, "{key} in {r}");
+    }
+}
+
+#[test]
 fn bench_stay_times_both_calculators() {
     let out = bench(&["stay", "--iterations", "200", "--json"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
