@@ -49,14 +49,40 @@ impl Checkpoint {
     }
 }
 
-fn key_hash(name: &str, public: &VerifyingKey) -> [u8; 4] {
+/// A signed-note key hash: SHA-256(name || "\n" || signature type || public key)[:4].
+pub(crate) fn key_hash_of(name: &str, alg: u8, public: &VerifyingKey) -> [u8; 4] {
     let mut h = Sha256::new();
     h.update(name.as_bytes());
     h.update(b"\n");
-    h.update([ED25519_ALG]);
+    h.update([alg]);
     h.update(public.as_bytes());
     let d = h.finalize();
     [d[0], d[1], d[2], d[3]]
+}
+
+fn key_hash(name: &str, public: &VerifyingKey) -> [u8; 4] {
+    key_hash_of(name, ED25519_ALG, public)
+}
+
+/// Parse a signed-note verifier key `<name>+<hex key hash>+<base64(alg || public key)>`
+/// of signature type `alg` (Ed25519 keys only): its name, key hash and key.
+/// `what` names the key in errors.
+pub(crate) fn parse_vkey(vkey: &str, alg: u8, what: &str) -> Result<(String, [u8; 4], VerifyingKey), LedgerError> {
+    let bad = |m: &str| LedgerError::MalformedKey(format!("{what}: {m}"));
+    let mut parts = vkey.trim().splitn(3, '+');
+    let name = parts.next().filter(|n| !n.is_empty()).ok_or_else(|| bad("missing name"))?;
+    let hash = parts.next().and_then(|h| hex::decode(h).ok()).ok_or_else(|| bad("key hash is not hex"))?;
+    let raw = parts.next().and_then(|k| B64.decode(k).ok()).ok_or_else(|| bad("key is not base64"))?;
+    if raw.len() != 33 || raw[0] != alg {
+        return Err(bad(&format!("not an Ed25519 key of signature type 0x{alg:02x}")));
+    }
+    let key = VerifyingKey::from_bytes(raw[1..].try_into().map_err(|_| bad("key length"))?)
+        .map_err(|_| bad("invalid Ed25519 point"))?;
+    let hash: [u8; 4] = hash.try_into().map_err(|_| bad("key hash is not 4 bytes"))?;
+    if hash != key_hash_of(name, alg, &key) {
+        return Err(bad("key hash does not match name and key"));
+    }
+    Ok((name.to_string(), hash, key))
 }
 
 /// Signs checkpoints under a key name (by convention the log's origin).
@@ -111,21 +137,8 @@ pub struct NoteVerifier {
 
 impl NoteVerifier {
     pub fn parse(vkey: &str) -> Result<Self, LedgerError> {
-        let bad = |m: &str| LedgerError::MalformedKey(format!("verifier key: {m}"));
-        let mut parts = vkey.trim().splitn(3, '+');
-        let name = parts.next().filter(|n| !n.is_empty()).ok_or_else(|| bad("missing name"))?;
-        let hash = parts.next().and_then(|h| hex::decode(h).ok()).ok_or_else(|| bad("key hash is not hex"))?;
-        let raw = parts.next().and_then(|k| B64.decode(k).ok()).ok_or_else(|| bad("key is not base64"))?;
-        if raw.len() != 33 || raw[0] != ED25519_ALG {
-            return Err(bad("not an Ed25519 key"));
-        }
-        let key = VerifyingKey::from_bytes(raw[1..].try_into().map_err(|_| bad("key length"))?)
-            .map_err(|_| bad("invalid Ed25519 point"))?;
-        let hash: [u8; 4] = hash.try_into().map_err(|_| bad("key hash is not 4 bytes"))?;
-        if hash != key_hash(name, &key) {
-            return Err(bad("key hash does not match name and key"));
-        }
-        Ok(Self { name: name.to_string(), hash, key })
+        let (name, hash, key) = parse_vkey(vkey, ED25519_ALG, "verifier key")?;
+        Ok(Self { name, hash, key })
     }
 
     /// Check a [`NoteSigner::sign_bytes`] signature over `msg`.

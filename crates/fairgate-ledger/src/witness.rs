@@ -16,7 +16,6 @@
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
-use sha2::{Digest, Sha256};
 
 use crate::checkpoint::{Checkpoint, NoteVerifier};
 use crate::merkle::Hash;
@@ -30,13 +29,7 @@ pub const MAX_PROOF_LINES: usize = 63;
 const EM_DASH: &str = "\u{2014}";
 
 fn key_id(name: &str, public: &VerifyingKey) -> [u8; 4] {
-    let mut h = Sha256::new();
-    h.update(name.as_bytes());
-    h.update(b"\n");
-    h.update([COSIGNATURE_ALG]);
-    h.update(public.as_bytes());
-    let d = h.finalize();
-    [d[0], d[1], d[2], d[3]]
+    crate::checkpoint::key_hash_of(name, COSIGNATURE_ALG, public)
 }
 
 /// The message a `cosignature/v1` signs: the header line, the time line, and the
@@ -98,21 +91,8 @@ pub struct CosignatureVerifier {
 
 impl CosignatureVerifier {
     pub fn parse(vkey: &str) -> Result<Self, LedgerError> {
-        let bad = |m: &str| LedgerError::MalformedKey(format!("witness key: {m}"));
-        let mut parts = vkey.trim().splitn(3, '+');
-        let name = parts.next().filter(|n| !n.is_empty()).ok_or_else(|| bad("missing name"))?;
-        let id = parts.next().and_then(|h| hex::decode(h).ok()).ok_or_else(|| bad("key id is not hex"))?;
-        let raw = parts.next().and_then(|k| B64.decode(k).ok()).ok_or_else(|| bad("key is not base64"))?;
-        if raw.len() != 33 || raw[0] != COSIGNATURE_ALG {
-            return Err(bad("not an Ed25519 cosignature key (type 0x04)"));
-        }
-        let key = VerifyingKey::from_bytes(raw[1..].try_into().map_err(|_| bad("key length"))?)
-            .map_err(|_| bad("invalid Ed25519 point"))?;
-        let id: [u8; 4] = id.try_into().map_err(|_| bad("key id is not 4 bytes"))?;
-        if id != key_id(name, &key) {
-            return Err(bad("key id does not match name and key"));
-        }
-        Ok(Self { name: name.to_string(), id, key })
+        let (name, id, key) = crate::checkpoint::parse_vkey(vkey, COSIGNATURE_ALG, "witness key")?;
+        Ok(Self { name, id, key })
     }
 
     pub fn name(&self) -> &str {
