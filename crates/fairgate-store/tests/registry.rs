@@ -26,18 +26,24 @@ fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("fairgate.db");
     let store = Arc::new(SqliteStore::open(&db).unwrap());
-    let reg = Registry::open(
-        store.clone(),
-        SecretKey::from_bytes([1; 32]),
-        &SecretKey::from_bytes([2; 32]),
-        "test.example/log",
-        [3; 32],
-    )
-    .unwrap();
+    let reg = registry_on(store.clone(), 3);
     Fixture { _dir: dir, db, store, reg }
 }
 
 const NOW: Timestamp = Timestamp::constant(1_790_000_000, 0); // 2026-09-21
+
+/// A registry over `store` with the test keys, its random numbers seeded by `seed`
+/// (a second registry on one database is a second process's).
+fn registry_on(store: Arc<SqliteStore>, seed: u8) -> Registry {
+    Registry::open(
+        store,
+        SecretKey::from_bytes([1; 32]),
+        &SecretKey::from_bytes([2; 32]),
+        "test.example/log",
+        [seed; 32],
+    )
+    .unwrap()
+}
 
 /// List an authority expungements may cite (its citation is "NAME (REF)").
 fn listed(f: &Fixture, id: &str) {
@@ -319,14 +325,7 @@ fn two_registries_on_one_database_never_both_sign_the_lease_decides() {
 fn a_second_registry_on_the_same_file_sees_the_first_ones_writes() {
     let f = fixture();
     let ids = seed(&f, 2);
-    let other = Registry::open(
-        f.store.clone(),
-        SecretKey::from_bytes([1; 32]),
-        &SecretKey::from_bytes([2; 32]),
-        "ignored",
-        [4; 32],
-    )
-    .unwrap();
+    let other = registry_on(f.store.clone(), 4);
     assert_eq!(other.origin(), "test.example/log");
     other.write(NOW, |b| b.record_crossing(&officer(), ids[0], &crossing("exit", "2026-06-05T13:00:00Z"))).unwrap();
     // The first registry notices the ledger grew and re-reads, so its history check sees the exit.
@@ -607,17 +606,10 @@ fn check_stays_against_the_ledger(f: &Fixture, ids: &[fairgate_core::ids::Subjec
 fn the_stay_facts_agree_with_the_ledger_through_reloads_rebuilds_and_erasure() {
     let mut f = fixture();
     // A tiny cache, so that most commands reload their subject from the stay facts.
-    f.reg = Registry::open(
-        f.store.clone(),
-        SecretKey::from_bytes([1; 32]),
-        &SecretKey::from_bytes([2; 32]),
-        "test.example/log",
-        [4; 32],
-    )
-    .unwrap()
-    .with_cache_limit(3)
-    // Compaction in steps of 7 leaves, so that subjects straddle many steps.
-    .with_compaction_chunk(7);
+    f.reg = registry_on(f.store.clone(), 4)
+        .with_cache_limit(3)
+        // Compaction in steps of 7 leaves, so that subjects straddle many steps.
+        .with_compaction_chunk(7);
     let ids = travel_population(&f, 120, 11);
     let days =
         ["2025-03-01", "2025-09-30", "2026-01-15", "2026-09-21"].map(|d| d.parse::<jiff::civil::Date>().unwrap());
@@ -669,14 +661,7 @@ fn a_ledger_written_before_the_stay_facts_is_read_from_its_leaves_until_compacte
     let conn = rusqlite::Connection::open(&f.db).unwrap();
     conn.execute_batch("DELETE FROM p_stay_facts; DELETE FROM p_stay_facts_through;").unwrap();
     let facts_rows = || conn.query_row("SELECT COUNT(*) FROM p_stay_facts", [], |r| r.get::<_, i64>(0)).unwrap();
-    let reg = Registry::open(
-        f.store.clone(),
-        SecretKey::from_bytes([1; 32]),
-        &SecretKey::from_bytes([2; 32]),
-        "test.example/log",
-        [5; 32],
-    )
-    .unwrap();
+    let reg = registry_on(f.store.clone(), 5);
     assert_eq!(stays(&reg), before_stays, "answered from the leaves");
     assert_eq!(facts_rows(), 0, "nothing was compacted to answer them");
     let (after, _, _) = reg.read_overstays(NOW, &auditor, Purpose::OversightAudit, on, None, "t").unwrap();
@@ -840,16 +825,7 @@ fn an_expunged_subject_leaves_no_trace_the_log_verifies_and_the_certificate_prov
 
 /// The fixture's registry opened again with other settings.
 fn reopened(f: &Fixture, tune: impl FnOnce(Registry) -> Registry) -> Registry {
-    tune(
-        Registry::open(
-            f.store.clone(),
-            SecretKey::from_bytes([1; 32]),
-            &SecretKey::from_bytes([2; 32]),
-            "test.example/log",
-            [3; 32],
-        )
-        .unwrap(),
-    )
+    tune(registry_on(f.store.clone(), 3))
 }
 
 /// Draft the old call-in program that legacy rows are imported into.
@@ -1304,14 +1280,7 @@ fn an_expungement_is_one_step_both_or_neither_and_a_retry_appends_nothing() {
     assert_eq!((f.store.tree_size().unwrap(), expunged(&f)), (size, 1), "a retry appends no second event");
 
     // A restart (another registry on the same files) finds the same certificate.
-    let again = Registry::open(
-        f.store.clone(),
-        SecretKey::from_bytes([1; 32]),
-        &SecretKey::from_bytes([2; 32]),
-        "test.example/log",
-        [3; 32],
-    )
-    .unwrap();
+    let again = registry_on(f.store.clone(), 3);
     assert_eq!(again.certificates().unwrap(), vec![cert.clone()]);
     again.verify_certificate(&cert).unwrap();
 }
@@ -1323,15 +1292,7 @@ fn noticed_program_at(dir: tempfile::TempDir) -> Fixture {
     use fairgate_core::expungement::ExpungementInput;
     let db = dir.path().join("fairgate.db");
     let store = Arc::new(SqliteStore::open(&db).unwrap());
-    let reg = Registry::open(
-        store.clone(),
-        SecretKey::from_bytes([1; 32]),
-        &SecretKey::from_bytes([2; 32]),
-        "test.example/log",
-        [3; 32],
-    )
-    .unwrap()
-    .with_erase_chunk(1);
+    let reg = registry_on(store.clone(), 3).with_erase_chunk(1);
     let f = Fixture { _dir: dir, db, store, reg };
     let admin = Actor::new("u-admin", Role::Admin, "test");
     seed(&f, 3);
@@ -1369,15 +1330,7 @@ fn crash_child() {
     use fairgate_core::expungement::ExpungementInput;
     let db = std::path::PathBuf::from(std::env::var("FAIRGATE_CRASH_DB").expect("run by the crash test"));
     let store = Arc::new(SqliteStore::open(&db).unwrap());
-    let reg = Registry::open(
-        store,
-        SecretKey::from_bytes([1; 32]),
-        &SecretKey::from_bytes([2; 32]),
-        "test.example/log",
-        [4; 32],
-    )
-    .unwrap()
-    .with_erase_chunk(1);
+    let reg = registry_on(store, 4).with_erase_chunk(1);
     let admin = Actor::new("u-admin", Role::Admin, "test");
     match std::env::var("FAIRGATE_CRASH_OP").unwrap().as_str() {
         "program" => {

@@ -14,15 +14,7 @@ use fairgate_store::{LedgerStore, ProjectionStore};
 
 /// Run `fairgate` with the data in `DIR/data` and the keys apart, in `DIR/keys`.
 fn fairgate(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fairgate"))
-        .arg("--data")
-        .arg(dir.join("data"))
-        .arg("--keys")
-        .arg(dir.join("keys"))
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap()
+    common::fairgate_at(&dir.join("data"), &dir.join("keys"), args)
 }
 
 fn text(b: &[u8]) -> String {
@@ -662,22 +654,7 @@ fn serve_rotates_the_master_key_on_schedule_and_completes_erasures() {
     assert!(seeded.status.success(), "{}", text(&seeded.stderr));
     let token = common::demo_token(&text(&seeded.stdout), "demo-officer");
     let id = common::first_subjects(&data.join("data/fairgate.db"), 1).remove(0);
-    let expunged = fairgate(
-        data,
-        &[
-            "expunge",
-            "--subject",
-            &id,
-            "--authority",
-            "court-order",
-            "--reason",
-            "Test",
-            "--as",
-            "demo-admin",
-            "--approved-by",
-            "demo-auditor",
-        ],
-    );
+    let expunged = fairgate(data, &common::expunge_args(&id));
     assert!(expunged.status.success(), "{}", text(&expunged.stderr));
     let cert = data.join("cert.json");
     std::fs::write(&cert, &expunged.stdout).unwrap();
@@ -821,19 +798,7 @@ fn a_backup_from_before_a_rotation_reads_nothing_and_a_fresh_one_reads_everyone_
     files.sort();
     assert_eq!(files, ["backup.json", "fairgate.db"], "no key in a backup");
 
-    let expunge = [
-        "expunge",
-        "--subject",
-        &ids[0],
-        "--authority",
-        "court-order",
-        "--reason",
-        "Test",
-        "--as",
-        "demo-admin",
-        "--approved-by",
-        "demo-auditor",
-    ];
+    let expunge = common::expunge_args(&ids[0]);
     let out = run("data", &expunge);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let cert = dir.path().join("cert.json");

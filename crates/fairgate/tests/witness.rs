@@ -6,23 +6,13 @@
 //! signed notes.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
 mod common;
 use common::{http, start, start_logged, stop, Serving};
 
-fn fairgate(data: &Path, keys: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fairgate"))
-        .arg("--data")
-        .arg(data)
-        .arg("--keys")
-        .arg(keys)
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap()
-}
+use common::fairgate_at as fairgate;
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()

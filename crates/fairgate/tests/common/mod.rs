@@ -108,3 +108,34 @@ pub fn first_subjects(db: &Path, n: usize) -> Vec<String> {
         .collect();
     ids
 }
+
+/// Run `fairgate --data DATA --keys KEYS ARGS…` to completion.
+pub fn fairgate_at(data: &Path, keys: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_fairgate"))
+        .arg("--data")
+        .arg(data)
+        .arg("--keys")
+        .arg(keys)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+/// The arguments of `fairgate expunge` for one demo person, by the demo's admin
+/// with the demo auditor's approval.
+pub fn expunge_args(id: &str) -> [&str; 11] {
+    [
+        "expunge",
+        "--subject",
+        id,
+        "--authority",
+        "court-order",
+        "--reason",
+        "Test",
+        "--as",
+        "demo-admin",
+        "--approved-by",
+        "demo-auditor",
+    ]
+}
