@@ -116,7 +116,7 @@ impl Registry {
             }
             if std::time::Instant::now() >= deadline {
                 return Err(RegistryError::Unavailable(format!(
-                    "no checkpoint includes leaf {leaf} yet: the process that holds the signing lease (a running `fairgate serve`) signs one within seconds; try again"
+                    "no checkpoint includes leaf {leaf} yet: what was recorded stays recorded (an expungement is done, and its certificate will be listed at GET /expungements); the process holding the signing lease (a running `fairgate serve`) signs a checkpoint within seconds, or within 30 if it died"
                 )));
             }
             std::thread::sleep(std::time::Duration::from_millis(100));
