@@ -71,14 +71,8 @@ pub struct MinutiaeRecord {
     pub views: Vec<FingerView>,
 }
 
-/// What is wrong, and at which byte.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
-#[error("byte {offset}, {field}: {message}")]
-pub struct RecordError {
-    pub offset: usize,
-    pub field: &'static str,
-    pub message: String,
-}
+pub use crate::record::RecordError;
+use crate::record::{bad, Reader};
 
 /// The names of the finger positions, 0 to 10.
 pub const POSITIONS: [&str; 11] = [
@@ -97,42 +91,9 @@ pub const POSITIONS: [&str; 11] = [
 
 const IMPRESSIONS: [u8; 6] = [0, 1, 2, 3, 8, 9];
 
-struct Reader<'a> {
-    b: &'a [u8],
-    at: usize,
-}
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize, field: &'static str) -> Result<&'a [u8], RecordError> {
-        let end = self.at.checked_add(n).filter(|e| *e <= self.b.len()).ok_or_else(|| RecordError {
-            offset: self.at,
-            field,
-            message: format!("the record ends here: {n} more bytes needed, {} left", self.b.len() - self.at),
-        })?;
-        let s = &self.b[self.at..end];
-        self.at = end;
-        Ok(s)
-    }
-    fn u8(&mut self, field: &'static str) -> Result<u8, RecordError> {
-        Ok(self.take(1, field)?[0])
-    }
-    fn u16(&mut self, field: &'static str) -> Result<u16, RecordError> {
-        let s = self.take(2, field)?;
-        Ok(u16::from_be_bytes([s[0], s[1]]))
-    }
-    fn u32(&mut self, field: &'static str) -> Result<u32, RecordError> {
-        let s = self.take(4, field)?;
-        Ok(u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
-    }
-}
-
-fn bad(offset: usize, field: &'static str, message: impl Into<String>) -> RecordError {
-    RecordError { offset, field, message: message.into() }
-}
-
 /// Parse a record, checking every field.
 pub fn parse(b: &[u8]) -> Result<MinutiaeRecord, RecordError> {
-    let mut r = Reader { b, at: 0 };
+    let mut r = Reader::new(b);
     if r.take(4, "format identifier")? != FORMAT_ID {
         return Err(bad(0, "format identifier", "not `FMR\\0`: this is not an ISO/IEC 19794-2 finger minutiae record"));
     }
