@@ -177,6 +177,19 @@ mod tests {
     }
 
     #[test]
+    fn a_jpeg_from_an_independent_encoder_is_a_usable_portrait_and_a_cut_one_is_not() {
+        let jpeg = include_bytes!("../testdata/face-7.jpg").to_vec();
+        let mut img = FaceImage::frontal(ImageDataType::Jpeg, 480, 640, jpeg.clone());
+        img.landmarks = synthetic::face(7).landmarks;
+        let p = check_portrait(&img).unwrap();
+        assert!(p.contrast > 20.0, "{p:?}");
+        img.data.truncate(600);
+        let e = check_portrait(&img).unwrap_err();
+        assert_eq!(e.field, "image data");
+        assert!(e.message.ends_with("capture again"), "{e}");
+    }
+
+    #[test]
     fn a_blank_image_is_refused_as_blank() {
         let data = png(480, 640, |_, _| 200);
         let img = FaceImage::frontal(ImageDataType::Png, 480, 640, data);
