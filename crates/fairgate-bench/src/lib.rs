@@ -782,6 +782,7 @@ pub fn run_compliance(args: &ComplianceArgs, dir: &std::path::Path) -> Result<Co
                         voluntary: false,
                         program: None,
                         import: None,
+                        captures: None,
                     },
                 )?;
             }
@@ -1032,6 +1033,7 @@ pub fn run_expunge(args: &ExpungeArgs, dir: &std::path::Path) -> Result<ExpungeB
                 voluntary: false,
                 program: None,
                 import: None,
+                captures: None,
             };
             (i + 2, person, reg)
         })

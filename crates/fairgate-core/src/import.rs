@@ -66,6 +66,7 @@ impl ImportRow {
             at: Some(at),
             interview: None,
             voluntary: false,
+            captures: None,
         };
         let s = subject.validate(now.to_zoned(jiff::tz::TimeZone::UTC).date());
         let r = registration.validate(places, now);

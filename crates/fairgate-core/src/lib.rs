@@ -7,6 +7,8 @@
 //! tested with fixed inputs.
 
 pub mod access;
+pub mod capture;
+pub mod cbeff;
 pub mod correction;
 pub mod crossing;
 pub mod designation;

@@ -119,6 +119,7 @@ reads! {
     Clearance = "clearance": [BenefitAdjudication] "the facts a benefit decision may use";
     Notice = "notice": [Registration, BorderCheck, ComplianceReview, BenefitAdjudication, OversightAudit, LawEnforcement] "the notice document of an obligation";
     PendingNotices = "pending-notices": [ComplianceReview] "notices issued and not yet served, as documents";
+    Biometrics = "biometrics": [Registration, BorderCheck, SubjectAccess, LawEnforcement] "a person's face and fingerprint records (CBEFF or ANSI/NIST-ITL)";
     Disclosures = "disclosures": [SubjectAccess] "who read a person's records and why";
     ProgramImpact = "program-impact": [OversightAudit] "a program's impact analysis over everyone on record (noised aggregates of 10 or more, within a privacy budget)";
 }

@@ -4,6 +4,7 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use crate::capture::{CaptureSummary, CapturesInput};
 use crate::error::{clip, parse_instant, text, Errors, Invalid};
 use crate::place::{PlaceBook, PlaceKind};
 
@@ -69,6 +70,10 @@ pub struct NewRegistration {
     /// Where an imported record came from: the file's SHA-256 and the line.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub import: Option<ImportRef>,
+    /// What was captured (face, fingers) and what was not and why; the records
+    /// themselves are sealed apart from the public log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub captures: Option<CaptureSummary>,
 }
 
 /// The source of an imported record.
@@ -98,6 +103,11 @@ pub struct RegistrationInput {
     /// registration is then recorded as voluntary. Ignored when a program requires it.
     #[serde(default)]
     pub voluntary: bool,
+    /// The photograph and fingerprints taken, as ISO/IEC 19794 records in base64,
+    /// and what was not taken and why. A program's `[capture]` section says what is
+    /// required.
+    #[serde(default)]
+    pub captures: Option<CapturesInput>,
 }
 
 impl RegistrationInput {
@@ -177,6 +187,7 @@ impl RegistrationInput {
             voluntary: self.voluntary,
             program: None,
             import: None,
+            captures: None,
         })
     }
 }
@@ -190,7 +201,14 @@ mod tests {
     }
 
     fn input(kind: &str, place: &str) -> RegistrationInput {
-        RegistrationInput { kind: kind.into(), place: place.into(), at: None, interview: None, voluntary: false }
+        RegistrationInput {
+            kind: kind.into(),
+            place: place.into(),
+            at: None,
+            interview: None,
+            voluntary: false,
+            captures: None,
+        }
     }
 
     const NOW: Timestamp = Timestamp::constant(1_780_000_000, 0);

@@ -71,6 +71,7 @@ proptest! {
                 ..Default::default()
             }),
             voluntary: with_at,
+            captures: None,
         };
         let _ = input.validate(&book(), NOW);
     }

@@ -9,6 +9,7 @@
 //! `auth`, `limits`, `headers`, `views`, `json`, `problem`, `logging`. No module imports one above it.
 
 pub mod auth;
+pub mod biometrics;
 pub mod compliance;
 pub mod designations;
 pub mod documents;

@@ -26,8 +26,8 @@ use utoipa_axum::routes;
 use crate::auth::{caller_of, purpose_of};
 use crate::problem::Problem;
 use crate::{
-    compliance, designations, documents, expungement, law_enforcement, log, portal, programs, subjects, transparency,
-    web,
+    biometrics, compliance, designations, documents, expungement, law_enforcement, log, portal, programs, subjects,
+    transparency, web,
 };
 use crate::{logging, AppState, BODY_LIMIT};
 
@@ -137,6 +137,7 @@ pub const ROUTE_POLICY: &[(&str, &str, Guard)] = &[
     ("POST", "/subjects/lookup", Guard::Read(Read::DocumentLookup)),
     ("GET", "/subjects/{id}", Guard::Read(Read::Timeline)),
     ("GET", "/subjects/{id}/stay", Guard::Read(Read::Stay)),
+    ("GET", "/subjects/{id}/biometrics", Guard::Read(Read::Biometrics)),
     ("GET", "/overstays", Guard::Read(Read::OverstayList)),
     ("GET", "/overstays.csv", Guard::Read(Read::OverstayList)),
     ("POST", "/subjects/{id}/registrations", Guard::Command(Action::RecordRegistration)),
@@ -284,6 +285,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(subjects::lookup_subjects))
         .routes(routes!(subjects::get_subject))
         .routes(routes!(subjects::get_stay))
+        .routes(routes!(biometrics::export))
         .routes(routes!(subjects::list_overstays))
         .routes(routes!(subjects::overstays_csv))
         .routes(routes!(subjects::create_registration))

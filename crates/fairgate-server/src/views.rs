@@ -78,7 +78,43 @@ pub struct RegistrationView {
     pub voluntary: bool,
     /// The program that required it (or that an imported record belongs to).
     pub program: Option<String>,
+    /// What was captured and what was not, and why (the records themselves: `GET /subjects/{id}/biometrics`).
+    pub captures: Option<CapturesView>,
     pub leaf_index: u64,
+}
+
+/// A registration's captures.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct CapturesView {
+    pub face: bool,
+    /// Finger positions captured (ISO/IEC 19794-2: 1 right thumb … 10 left little).
+    pub fingers: Vec<u8>,
+    pub not_captured: Vec<NotCapturedView>,
+    /// SHA-256 of the sealed records, as the ledger commits to them.
+    pub sealed: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct NotCapturedView {
+    /// `face`, or a finger such as `right-index`.
+    pub what: String,
+    /// `under-minimum-age`, `temporary-injury`, `permanent-impossibility` or `equipment-failure`.
+    pub reason: String,
+}
+
+impl From<fairgate_core::capture::CaptureSummary> for CapturesView {
+    fn from(c: fairgate_core::capture::CaptureSummary) -> Self {
+        CapturesView {
+            face: c.face,
+            fingers: c.fingers,
+            not_captured: c
+                .not_captured
+                .into_iter()
+                .map(|n| NotCapturedView { what: n.what.name().into(), reason: n.reason.as_str().into() })
+                .collect(),
+            sealed: c.sealed,
+        }
+    }
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -161,6 +197,7 @@ impl TimelineView {
                     interview: r.registration.interview,
                     voluntary: r.registration.voluntary,
                     program: r.registration.program,
+                    captures: r.registration.captures.map(CapturesView::from),
                     leaf_index: r.leaf_index,
                 })
                 .collect(),

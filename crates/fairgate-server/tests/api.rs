@@ -267,6 +267,7 @@ async fn the_openapi_document_matches_the_routes() {
         ("POST", "/subjects/lookup"),
         ("GET", "/subjects/{id}"),
         ("GET", "/subjects/{id}/stay"),
+        ("GET", "/subjects/{id}/biometrics"),
         ("GET", "/overstays"),
         ("GET", "/overstays.csv"),
         ("POST", "/subjects/{id}/registrations"),

@@ -98,6 +98,9 @@ const SCHEMA: &[&str] = &[
     // 20: the signing lease (one signer per database) and the witnesses' cosignatures.
     "CREATE TABLE signing_lease (id INTEGER PRIMARY KEY CHECK (id = 1), holder TEXT NOT NULL, expires_ms INTEGER NOT NULL);
      CREATE TABLE cosignatures (size INTEGER NOT NULL, witness TEXT NOT NULL, line TEXT NOT NULL, PRIMARY KEY (size, witness));",
+    // 21: biometric records (CBEFF, sealed), beside the ledger, by registration leaf.
+    "CREATE TABLE biometrics (leaf_index INTEGER PRIMARY KEY, subject_no INTEGER NOT NULL, sealed BLOB NOT NULL);
+     CREATE INDEX biometrics_subject ON biometrics (subject_no);",
 ];
 
 /// The projection tables, in the order they are cleared and digested.
@@ -342,11 +345,13 @@ fn erase_in(tx: &rusqlite::Transaction<'_>, subjects: &[u64], removals: &[Projec
         let mut key = tx.prepare_cached("UPDATE subject_keys SET data_key = NULL WHERE subject_no = ?1").map_err(be)?;
         let mut stay = tx.prepare_cached("DELETE FROM p_stay_facts WHERE subject_no = ?1").map_err(be)?;
         let mut comp = tx.prepare_cached("DELETE FROM p_compliance_facts WHERE subject_no = ?1").map_err(be)?;
+        let mut bio = tx.prepare_cached("DELETE FROM biometrics WHERE subject_no = ?1").map_err(be)?;
         for no in subjects {
             let no = *no as i64;
             key.execute([no]).map_err(be)?;
             stay.execute([no]).map_err(be)?;
             comp.execute([no]).map_err(be)?;
+            bio.execute([no]).map_err(be)?;
         }
         if !subjects.is_empty() {
             // Sessions are few and short-lived: one pass over them.
@@ -518,6 +523,14 @@ impl LedgerStore for SqliteStore {
                 // Keyed by the registration's leaf: appended in order, like the ledger.
                 for r in &c.portal_codes {
                     code.execute(params![r.leaf as i64, &r.hash[..], r.issued_ms]).map_err(be)?;
+                }
+            }
+            if !c.biometrics.is_empty() {
+                let mut st = tx
+                    .prepare_cached("INSERT INTO biometrics (leaf_index, subject_no, sealed) VALUES (?1, ?2, ?3)")
+                    .map_err(be)?;
+                for b in &c.biometrics {
+                    st.execute(params![b.leaf as i64, b.subject_no as i64, &b.sealed]).map_err(be)?;
                 }
             }
             if let Some(e) = &c.erase {
@@ -1015,6 +1028,20 @@ impl ProjectionStore for SqliteStore {
     fn subject_count(&self) -> Result<u64> {
         self.read(|c| {
             c.query_row("SELECT COUNT(*) FROM p_subjects", [], |r| r.get::<_, i64>(0)).map(|n| n as u64).map_err(be)
+        })
+    }
+
+    fn biometrics(&self, subject_no: u64) -> Result<Vec<BiometricRow>> {
+        self.read(|c| {
+            let mut st = c
+                .prepare_cached("SELECT leaf_index, sealed FROM biometrics WHERE subject_no = ?1 ORDER BY leaf_index")
+                .map_err(be)?;
+            let rows = st
+                .query_map([subject_no as i64], |r| {
+                    Ok(BiometricRow { leaf: r.get::<_, i64>(0)? as u64, subject_no, sealed: r.get(1)? })
+                })
+                .map_err(be)?;
+            rows.collect::<std::result::Result<Vec<_>, _>>().map_err(be)
         })
     }
 

@@ -188,6 +188,9 @@ pub struct Commit {
     /// Portal passphrases set (`Some((argon2 PHC, activated ms))`) or removed (`None`),
     /// by subject number. Either way the subject's portal sessions end.
     pub portal_accounts: Vec<(u64, Option<(String, i64)>)>,
+    /// Biometric records sealed with this commit's registrations, kept apart from
+    /// the public log (see [`BiometricRow`]).
+    pub biometrics: Vec<BiometricRow>,
     /// An erasure made in the same transaction as this commit's leaves (an
     /// expungement's event and its erasure are one step: both or neither). The WAL is
     /// checkpointed after it.
@@ -203,6 +206,19 @@ pub struct Erasure {
     pub removals: Vec<Projection>,
     /// Programs whose keys are destroyed (the end of a program's expungement).
     pub program_keys: Vec<String>,
+}
+
+/// A registration's biometric records (CBEFF, sealed like a leaf under the key of the
+/// registration's leaf) stored beside the ledger rather than in it: the public log
+/// then shows no difference between a registration with ten fingerprints and one
+/// without. The registration's event carries the SHA-256 of `sealed`. Erasing the
+/// person deletes the row; a projection rebuild keeps it (it is not derived).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BiometricRow {
+    /// The leaf index of the registration the records were captured with.
+    pub leaf: u64,
+    pub subject_no: u64,
+    pub sealed: Vec<u8>,
 }
 
 /// A portal activation code as stored: the registration it came with, its keyed hash.
@@ -383,6 +399,9 @@ pub trait ProjectionStore {
     /// Every cell of one tally metric: (dimensions, month, count).
     fn tallies(&self, metric: &str) -> Result<Vec<([String; 3], String, u64)>>;
     fn subject_count(&self) -> Result<u64>;
+    /// A person's sealed biometric records, by registration leaf, oldest first. Not a
+    /// projection: a rebuild keeps them.
+    fn biometrics(&self, subject_no: u64) -> Result<Vec<BiometricRow>>;
     /// A subject's sealed stay facts: (through_leaf, sealed), if it has crossings
     /// before [`ProjectionStore::stay_facts_through`].
     fn stay_facts(&self, subject_no: u64) -> Result<Option<(u64, Vec<u8>)>>;

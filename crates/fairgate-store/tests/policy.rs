@@ -183,6 +183,7 @@ fn read(reg: &Registry, r: Read, a: &Actor, purpose: Purpose, id: SubjectId) -> 
         Read::OverstayList => reg.read_overstays(NOW, a, purpose, on, Some((1, 10)), "t").map(|_| ()),
         Read::Obligations => reg.read_obligations(NOW, a, purpose, id, on, "t").map(|_| ()),
         Read::Notice => reg.read_notice(NOW, a, purpose, id, "x", "t").map(|_| ()),
+        Read::Biometrics => reg.read_biometrics(NOW, a, purpose, id, "t").map(|_| ()),
         // These state their one purpose themselves.
         Read::Clearance if purpose == Purpose::BenefitAdjudication => {
             reg.read_clearance(NOW, a, id, on, "t").map(|_| ())

@@ -82,6 +82,7 @@ fn registration() -> RegistrationInput {
         at: Some("2026-06-03T14:00:00Z".into()),
         // No program requires these test subjects to register.
         voluntary: true,
+        captures: None,
         interview: Some(Interview {
             questions: vec![QuestionAnswer {
                 question: "Purpose of the visit?".into(),

@@ -177,6 +177,7 @@ fn traveller(rng: &mut StdRng, now: Timestamp, today: Date) -> Traveller {
         voluntary,
         program: None,
         import: None,
+        captures: None,
     };
     let mut port = first_port;
     loop {
@@ -221,6 +222,7 @@ fn traveller(rng: &mut StdRng, now: Timestamp, today: Date) -> Traveller {
         voluntary,
         program: None,
         import: None,
+        captures: None,
     });
     let later_registration = later_registration.filter(|r| r.at < now);
     Traveller { person, registration, later_registration, crossings, designated: false }

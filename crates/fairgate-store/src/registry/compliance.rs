@@ -155,11 +155,14 @@ impl Registry {
     /// Does a program in force require this person to make `reg`? `Ok` names the
     /// program; `Err` says why not, naming each program and the selection clause
     /// that does not hold.
+    /// Whether a program in force requires this registration: `Ok` with the program's
+    /// capture requirement and the person's age on the day (when their birth date is
+    /// known), or `Err` with why none does.
     pub(crate) fn registration_required(
         &self,
         id: SubjectId,
         reg: &fairgate_core::registration::NewRegistration,
-    ) -> Result<std::result::Result<String, String>> {
+    ) -> Result<std::result::Result<(fairgate_core::capture::Requirement, Option<u32>), String>> {
         let mut facts = match self.subject_keys_of(id) {
             Ok((no, data)) => self.compliance_facts(no, &data)?,
             // Created earlier in this same command: nothing else is on record yet.
@@ -179,7 +182,19 @@ impl Registry {
         let mut why = Vec::new();
         for t in &terms {
             match explain_selection(t, &facts, day) {
-                Ok(_) => return Ok(Ok(t.spec.program.id.clone())),
+                Ok(_) => {
+                    let c = &t.spec.capture;
+                    let req = fairgate_core::capture::Requirement::new(
+                        &t.spec.program.id,
+                        c.face,
+                        c.fingerprints,
+                        c.fingerprints_min_age,
+                    );
+                    let age = facts.birth_date.and_then(|b| {
+                        b.until((jiff::Unit::Year, day)).ok().and_then(|span| u32::try_from(span.get_years()).ok())
+                    });
+                    return Ok(Ok((req, age)));
+                }
                 Err(w) => why.push(format!("{}: {}", t.spec.program.id, w.join("; "))),
             }
         }

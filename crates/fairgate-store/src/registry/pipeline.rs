@@ -5,6 +5,10 @@
 
 use super::*;
 
+/// The header kind of sealed biometric records: not an event kind (those are below
+/// 1,000), so a sealed record can never pass for a leaf.
+pub(crate) const BIOMETRICS_KIND: u16 = 0xB10;
+
 impl Registry {
     pub(super) fn lock(&self) -> Result<MutexGuard<'_, Writer>> {
         let mut w = self.writer.lock().map_err(|_| corrupt("writer lock poisoned"))?;
@@ -172,17 +176,17 @@ impl Batch<'_> {
         self.append_sealed(subject_no, slot, sealer, event, data.as_ref())
     }
 
-    /// Append with the subject's data key at hand (`data`), which a program's record
-    /// needs: it goes under that program's key for the person, not `sealer`.
-    pub(super) fn append_sealed(
+    /// The key slot and sealer a leaf of `event` gets: `None` for the caller's own, or for a
+    /// program's record the key derived from that program's key and the subject's
+    /// data key (`data`), made in this batch when the program has none yet.
+    fn leaf_sealer(
         &mut self,
         subject_no: u64,
         slot: u8,
-        sealer: &Sealer,
         event: &Event,
         data: Option<&SecretKey>,
-    ) -> Result<u64> {
-        let program = match (slot, event.program_tag(), data) {
+    ) -> Result<(u8, Option<Sealer>)> {
+        match (slot, event.program_tag(), data) {
             (SLOT_DATA, Some(p), Some(data)) => {
                 let made = self.commit.program_keys.iter().zip(&self.new_program_keys).find(|(r, _)| r.program == p);
                 let (ordinal, key) = match made {
@@ -199,17 +203,52 @@ impl Batch<'_> {
                     },
                 };
                 let derived = fairgate_ledger::keys::program_subject_key(&key, subject_no, data);
-                Some((keyring::SLOT_PROGRAM_BASE + ordinal, Sealer::new(&derived)))
+                Ok((keyring::SLOT_PROGRAM_BASE + ordinal, Some(Sealer::new(&derived))))
             }
             (SLOT_DATA, Some(p), None) => {
-                return Err(corrupt(format!("a record of program {p} was sealed without the subject's data key")))
+                Err(corrupt(format!("a record of program {p} was sealed without the subject's data key")))
             }
+            _ => Ok((slot, None)),
+        }
+    }
+
+    /// Seal biometric records for the leaf `event` is about to become: in leaf
+    /// format, under the same key and key id, with a kind no event has, so that
+    /// they open exactly when that leaf does and erasure reaches them alike.
+    pub(super) fn seal_beside(
+        &mut self,
+        subject_no: u64,
+        sealer: &Sealer,
+        event: &Event,
+        birs: &[fairgate_core::cbeff::Bir],
+    ) -> Result<Vec<u8>> {
+        let data = match (event.program_tag(), event.subject()) {
+            (Some(_), Some(id)) => Some(self.state(id)?.data_key.clone()),
             _ => None,
         };
-        let (slot, sealer) = match &program {
-            Some((s, sealer)) => (*s, sealer),
-            None => (slot, sealer),
-        };
+        let (slot, program_sealer) = self.leaf_sealer(subject_no, SLOT_DATA, event, data.as_ref())?;
+        let sealer = program_sealer.as_ref().unwrap_or(sealer);
+        let key_id = self.reg.key_ids.seal(KeyRef { subject_no, leaf_index: self.frontier.size(), slot });
+        let header =
+            Header { kind: BIOMETRICS_KIND, timestamp_ms: leaf::public_time_ms(self.now.as_millisecond()), key_id };
+        let mut payload = serde_json::to_vec(birs).map_err(corrupt)?;
+        let sealed = sealer.seal(&header, &payload, self.rng);
+        zeroize::Zeroize::zeroize(&mut payload);
+        Ok(sealed)
+    }
+
+    /// Append with the subject's data key at hand (`data`), which a program's record
+    /// needs: it goes under that program's key for the person, not `sealer`.
+    pub(super) fn append_sealed(
+        &mut self,
+        subject_no: u64,
+        slot: u8,
+        sealer: &Sealer,
+        event: &Event,
+        data: Option<&SecretKey>,
+    ) -> Result<u64> {
+        let (slot, program_sealer) = self.leaf_sealer(subject_no, slot, event, data)?;
+        let sealer = program_sealer.as_ref().unwrap_or(sealer);
         let index = self.frontier.size();
         let key_id = self.reg.key_ids.seal(KeyRef { subject_no, leaf_index: index, slot });
         let header =

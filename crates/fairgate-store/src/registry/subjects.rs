@@ -56,6 +56,41 @@ impl Registry {
         Ok((timeline, receipt))
     }
 
+    /// A person's biometric records (every registration's, oldest first), for
+    /// `purpose`: logged like any read before they are returned. Records of an
+    /// expunged program's registrations no longer open and are left out.
+    pub fn read_biometrics(
+        &self,
+        now: Timestamp,
+        actor: &Actor,
+        purpose: Purpose,
+        id: SubjectId,
+        request: &str,
+    ) -> Result<(Vec<fairgate_core::cbeff::Bir>, Receipt)> {
+        self.admit(now, actor, Read::Biometrics, purpose, Some(id), request)?;
+        let row = self.store.subject_keys_by_id(id.as_bytes())?.ok_or(RegistryError::UnknownSubject(id))?;
+        let (data, _) = self.unwrap_keys(&row)?.ok_or(RegistryError::Erased(id))?;
+        let mut birs = Vec::new();
+        for b in self.store.biometrics(row.subject_no)? {
+            let as_leaf = crate::store::LeafRow { index: b.leaf, leaf: b.sealed, hash: [0; 32] };
+            let Some(key) = self.leaf_key(self.slot_of(&as_leaf)?, row.subject_no, Some(&data), None)? else {
+                continue;
+            };
+            let (header, mut payload) = leaf::open(&as_leaf.leaf, &key)
+                .map_err(|e| corrupt(format!("biometric records of leaf {}: {e}", b.leaf)))?;
+            if header.kind != pipeline::BIOMETRICS_KIND {
+                return Err(corrupt(format!("the biometric records of leaf {} have kind {}", b.leaf, header.kind)));
+            }
+            let parsed: Vec<fairgate_core::cbeff::Bir> = serde_json::from_slice(&payload)
+                .map_err(|e| corrupt(format!("biometric records of leaf {}: {e}", b.leaf)))?;
+            zeroize::Zeroize::zeroize(&mut payload);
+            birs.extend(parsed);
+        }
+        let ((), receipt) =
+            self.write(now, |b| b.record_access(id, actor, Read::Biometrics, purpose, &["biometrics"], request))?;
+        Ok((birs, receipt))
+    }
+
     /// Find subjects by travel-document number through the blind index. Each match
     /// is an access, logged before the ids are returned.
     pub fn lookup_document(
@@ -282,11 +317,18 @@ impl Batch<'_> {
     ) -> Result<RegistrationNumber> {
         policy::authorize(actor, Action::RecordRegistration)?;
         let mut reg = input.validate(&self.reg.places, self.now)?;
+        // The records decode and parse before anything else is looked at.
+        let captures = match &input.captures {
+            Some(c) => Some(c.decode()?),
+            None => None,
+        };
         // Checked before anything is recorded: is this person required to register?
+        let mut requirement = None;
         match self.reg.registration_required(subject, &reg)? {
-            Ok(program) => {
+            Ok((req, age)) => {
                 reg.voluntary = false;
-                reg.program = Some(program);
+                reg.program = Some(req.program.clone());
+                requirement = Some((req, age));
             }
             Err(_) if reg.voluntary => {}
             // Why not is worked out from the person's record, which a refusal must not
@@ -300,7 +342,31 @@ impl Batch<'_> {
                 .into())
             }
         }
-        self.new_registration(actor, subject, reg)
+        let captures = captures.unwrap_or_else(|| fairgate_core::capture::Captures {
+            face: None,
+            fingers: Default::default(),
+            not_captured: vec![],
+        });
+        let (req, age) = match &requirement {
+            Some((r, a)) => (Some(r), *a),
+            None => (None, None),
+        };
+        if captures.is_empty() && req.is_none_or(|r| !r.face && r.fingers.is_empty()) {
+            // Nothing captured and nothing required: no captures section at all.
+            return self.new_registration(actor, subject, reg, None);
+        }
+        let (captures, summary) = captures.check(req, age)?;
+        if let Some((_, rec)) = &captures.face {
+            for img in &rec.images {
+                fairgate_biometrics::check_portrait(img)
+                    .map_err(|r| Invalid::one("captures.face", format!("{}: {}", r.field, r.message)))?;
+            }
+        }
+        reg.captures = Some(summary);
+        // Sealed even when empty: every registration with captures carries a digest
+        // and a sealed record, whatever was taken, so neither tells on the person.
+        let birs = captures.birs(reg.at);
+        self.new_registration(actor, subject, reg, Some(birs))
     }
 
     /// Record a registration already validated (bulk loads, the demo).
@@ -311,16 +377,31 @@ impl Batch<'_> {
         registration: NewRegistration,
     ) -> Result<RegistrationNumber> {
         policy::authorize(actor, Action::RecordRegistration)?;
-        self.new_registration(actor, subject, registration)
+        self.new_registration(actor, subject, registration, None)
     }
 
-    /// The one way a registration is recorded: its number, its event, and the
-    /// person's portal access code, all in this batch's commit.
-    pub(crate) fn new_registration(
+    /// Record a registration already validated, with biometric records already
+    /// checked (the demo's generated ones).
+    pub fn record_validated_registration_with(
         &mut self,
         actor: &Actor,
         subject: SubjectId,
         registration: NewRegistration,
+        birs: Vec<fairgate_core::cbeff::Bir>,
+    ) -> Result<RegistrationNumber> {
+        policy::authorize(actor, Action::RecordRegistration)?;
+        self.new_registration(actor, subject, registration, (!birs.is_empty()).then_some(birs))
+    }
+
+    /// The one way a registration is recorded: its number, its event, its sealed
+    /// biometric records (when `birs` is given), and the person's portal access code,
+    /// all in this batch's commit.
+    pub(crate) fn new_registration(
+        &mut self,
+        actor: &Actor,
+        subject: SubjectId,
+        mut registration: NewRegistration,
+        birs: Option<Vec<fairgate_core::cbeff::Bir>>,
     ) -> Result<RegistrationNumber> {
         if self.reg.places.get(&registration.place).is_none() {
             return Err(Invalid::one("place", format!("`{}` is not a known port or office", registration.place)).into());
@@ -333,12 +414,27 @@ impl Batch<'_> {
             Some(n) => n,
             None => self.new_registration_number()?,
         };
-        let event = Event::RegistrationRecorded(RegistrationRecorded {
+        let mut event = Event::RegistrationRecorded(RegistrationRecorded {
             subject,
             number: number.clone(),
-            registration,
+            registration: registration.clone(),
             officer: actor.clone(),
         });
+        if let Some(birs) = birs {
+            // Sealed first, under the key the registration's leaf will have, so that
+            // the event can commit to the sealed bytes.
+            let sealed = self.seal_beside(no, &key, &event, &birs)?;
+            let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&sealed));
+            registration.captures.get_or_insert_with(Default::default).sealed = Some(digest);
+            event = Event::RegistrationRecorded(RegistrationRecorded {
+                subject,
+                number: number.clone(),
+                registration,
+                officer: actor.clone(),
+            });
+            let leaf = self.frontier.size();
+            self.commit.biometrics.push(crate::store::BiometricRow { leaf, subject_no: no, sealed });
+        }
         let leaf = self.append(no, SLOT_DATA, &key, &event)?;
         self.issue_access_code(&number, leaf);
         Ok(number)

@@ -1,0 +1,186 @@
+//! Captures on a registration through HTTP: a program's `[capture]` section is
+//! enforced (the missing fingers named), a blank portrait is refused with a reason an
+//! officer can act on, the records come back as CBEFF for a purpose (a logged read),
+//! they never reach the public log, and erasure removes them.
+
+mod common;
+
+use base64::Engine as _;
+use common::*;
+use fairgate_store::ProjectionStore;
+use serde_json::{json, Value};
+
+fn b64(b: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(b)
+}
+
+fn face(seed: u64) -> String {
+    let rec = fairgate_biometrics::synthetic::face_record(seed, (2026, 11, 30));
+    b64(&fairgate_core::face::encode(&rec).unwrap())
+}
+
+fn fingers(seed: u64, positions: &[u8]) -> String {
+    b64(&fairgate_core::minutiae::encode(&fairgate_biometrics::synthetic::minutiae(seed, positions)).unwrap())
+}
+
+/// A program in force requiring a photograph and four fingerprints from WT visitors
+/// of 14 and over; returns the id of a WT visitor it requires to register.
+async fn program_and_visitor(s: &Server) -> (String, String) {
+    let source = format!(
+        "id = \"visitor-capture\"\ntitle = \"Visitor registration with biometrics\"\nlegal_basis = \"Test Act s. 4\"\nstarts = {}\nsunset = {}\n\n[selection]\nadmission_class = [\"WT\"]\n\n[capture]\nface = true\nfingerprints = 4\nfingerprints_min_age = 14\n\n[[obligations]]\nkind = \"register\"\nwithin_days = 5\n",
+        day(-60),
+        day(300)
+    );
+    // Drafted and activated a month ago, so that it is in force on the days used below.
+    s.clock_offset.store(-30 * 86_400, std::sync::atomic::Ordering::SeqCst);
+    let (st, b) = s.post(&s.admin, "/programs", &json!({"source": source, "population": wt_population()})).await;
+    assert_eq!(st, 201, "{b}");
+    assert_eq!(s.post(&s.admin, "/programs/visitor-capture/activate", &json!({})).await.0, 200);
+    s.clock_offset.store(0, std::sync::atomic::Ordering::SeqCst);
+    let id = s.specimen().await;
+    let at = format!("{}T10:00:00Z", day(-1));
+    let mut e = entry(&at);
+    e["admission_class"] = json!("WT");
+    e["admitted_until"] = json!(day(60).to_string());
+    assert_eq!(s.post(&s.officer, &format!("/subjects/{id}/crossings"), &e).await.0, 201);
+    (id, format!("{}T11:00:00Z", day(-1)))
+}
+
+fn registration_at(at: &str, captures: Value) -> Value {
+    json!({"kind": "port-of-entry", "place": "JFK", "at": at, "captures": captures})
+}
+
+#[tokio::test]
+async fn a_registration_without_the_required_captures_is_refused_naming_what_is_missing() {
+    let s = start().await;
+    let (id, at) = program_and_visitor(&s).await;
+    let path = format!("/subjects/{id}/registrations");
+    let (st, b) = s.post(&s.officer, &path, &registration_at(&at, json!({}))).await;
+    assert_eq!(st, 422, "{b}");
+    let errors: Vec<(String, String)> = b["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["field"].as_str().unwrap().into(), e["message"].as_str().unwrap().into()))
+        .collect();
+    assert_eq!(errors[0].0, "captures.face");
+    assert_eq!(errors[1].0, "captures.fingerprints");
+    assert!(
+        errors[1].1.contains("missing: right index (2), left index (7), right middle (3), left middle (8)"),
+        "{errors:?}"
+    );
+
+    // Two fingers taken, the other two excused: accepted, and the reasons are kept.
+    let captures = json!({"face": face(1), "fingerprints": [fingers(1, &[2, 7])],
+                          "not_captured": [{"what": "right-middle", "reason": "temporary-injury"},
+                                           {"what": "left-middle", "reason": "equipment-failure"}]});
+    let (st, b) = s.post(&s.officer, &path, &registration_at(&at, captures)).await;
+    assert_eq!(st, 201, "{b}");
+    let (st, t) = s.read(&s.officer, Some("registration"), &format!("/subjects/{id}")).await;
+    assert_eq!(st, 200);
+    let c = &t["registrations"][0]["captures"];
+    assert_eq!((c["face"].as_bool(), c["fingers"].clone()), (Some(true), json!([2, 7])), "{t}");
+    assert_eq!(
+        c["not_captured"],
+        json!([{"what": "right-middle", "reason": "temporary-injury"}, {"what": "left-middle", "reason": "equipment-failure"}])
+    );
+    assert_eq!(c["sealed"].as_str().map(str::len), Some(64), "the ledger commits to the sealed records: {c}");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_blank_or_small_portrait_is_refused_with_a_reason_an_officer_can_act_on() {
+    let s = start().await;
+    let (id, at) = program_and_visitor(&s).await;
+    let path = format!("/subjects/{id}/registrations");
+    let blank = fairgate_biometrics::synthetic::encode_png_gray(480, 640, &vec![128u8; 480 * 640]);
+    let rec = fairgate_core::face::FaceRecord {
+        temporal_semantics: 0,
+        images: vec![fairgate_core::face::FaceImage::frontal(fairgate_core::face::ImageDataType::Png, 480, 640, blank)],
+    };
+    let captures =
+        json!({"face": b64(&fairgate_core::face::encode(&rec).unwrap()), "fingerprints": [fingers(2, &[2, 7, 3, 8])]});
+    let (st, b) = s.post(&s.officer, &path, &registration_at(&at, captures)).await;
+    assert_eq!(st, 422, "{b}");
+    assert_eq!(b["errors"][0]["field"], "captures.face");
+    let m = b["errors"][0]["message"].as_str().unwrap();
+    assert!(m.contains("blank or nearly uniform") && m.ends_with("capture again"), "{m}");
+    // A record that is not a face record at all names the byte.
+    let captures = json!({"face": b64(b"FMR\0 20\0junk"), "fingerprints": [fingers(2, &[2, 7, 3, 8])]});
+    let (st, b) = s.post(&s.officer, &path, &registration_at(&at, captures)).await;
+    assert_eq!(st, 422);
+    assert!(b["errors"][0]["message"].as_str().unwrap().starts_with("byte 0, format identifier"), "{b}");
+    // Nothing was recorded by the refusals.
+    assert!(s.store.biometrics(1).unwrap().is_empty());
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn the_records_come_back_as_cbeff_for_a_purpose_never_reach_the_public_log_and_go_with_erasure() {
+    let s = start().await;
+    let (a, at) = program_and_visitor(&s).await;
+    // Another visitor the program requires, whose captures all failed.
+    let (st, b) = s
+        .post(
+            &s.officer,
+            "/subjects",
+            &json!({"document": {"kind": "P", "issuing_state": "UTO", "number": "X1234567", "expires_on": "2031-04-15"},
+                    "surname": "NILSSON", "given_names": "BO", "birth_date": "1974-08-12", "sex": "M", "nationality": "UTO"}),
+        )
+        .await;
+    assert_eq!(st, 201, "{b}");
+    let b_id = b["id"].as_str().unwrap().to_string();
+    let mut e = entry(&format!("{}T10:00:00Z", day(-1)));
+    e["admission_class"] = json!("WT");
+    e["admitted_until"] = json!(day(60).to_string());
+    assert_eq!(s.post(&s.officer, &format!("/subjects/{b_id}/crossings"), &e).await.0, 201);
+
+    let full = json!({"face": face(3), "fingerprints": [fingers(3, &[2, 7]), fingers(4, &[3, 8])]});
+    let none = json!({"not_captured": [{"what": "face", "reason": "equipment-failure"},
+                                       {"what": "fingerprints", "reason": "equipment-failure"}]});
+    let mut traces = Vec::new();
+    for (id, captures) in [(&a, full), (&b_id, none)] {
+        let before = s.tree_size().await;
+        let (st, r) =
+            s.post(&s.officer, &format!("/subjects/{id}/registrations"), &registration_at(&at, captures)).await;
+        assert_eq!(st, 201, "{r}");
+        traces.push(public_leaves(&s, before, s.tree_size().await - before).await);
+    }
+    assert_eq!(
+        traces[0], traces[1],
+        "a face and four fingerprints leave the public log as a registration without them"
+    );
+
+    // CBEFF, for a purpose, logged.
+    let url = s.url(&format!("/subjects/{a}/biometrics"));
+    let r = s.client.get(&url).bearer_auth(&s.officer).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 403, "no purpose, no read");
+    let before = s.tree_size().await;
+    let r = s.client.get(&url).bearer_auth(&s.officer).header("Fairgate-Purpose", "border-check").send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(r.headers()["content-type"], "application/xml; charset=utf-8");
+    let leaf: u64 = r.headers()["fairgate-access-leaf"].to_str().unwrap().parse().unwrap();
+    assert_eq!(leaf, before, "the read was logged before it was answered");
+    let xml = r.text().await.unwrap();
+    assert_eq!(xml.matches("<BDBInfo>").count(), 5, "{xml}");
+    assert!(xml.contains("<Format><Organization>257</Organization><Type>8</Type></Format>"));
+    assert!(xml.contains("<Subtype>Left MiddleFinger</Subtype>"));
+    let face_rec =
+        fairgate_core::face::encode(&fairgate_biometrics::synthetic::face_record(3, (2026, 11, 30))).unwrap();
+    assert!(xml.contains(&format!("<BDB>{}</BDB>", b64(&face_rec))), "the face record comes back byte for byte");
+    // An auditor has no purpose that reads biometrics.
+    let r =
+        s.client.get(&url).bearer_auth(&s.auditor).header("Fairgate-Purpose", "oversight-audit").send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+
+    // Erasure removes the sealed records with the person.
+    let no = s.registry.subject_no(a.parse().unwrap()).unwrap();
+    assert_eq!(s.store.biometrics(no).unwrap().len(), 1);
+    let body = json!({"authority": "court-order", "reason": "Ordered"});
+    assert_eq!(s.post(&s.auditor, &format!("/subjects/{a}/expunge/approve"), &body).await.0, 201);
+    assert_eq!(s.post(&s.admin, &format!("/subjects/{a}/expunge"), &body).await.0, 201);
+    assert!(s.store.biometrics(no).unwrap().is_empty());
+    let r = s.client.get(&url).bearer_auth(&s.officer).header("Fairgate-Purpose", "border-check").send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 410);
+    s.stop().await;
+}
