@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{clip, Errors, Invalid};
 use crate::face::{self, FaceRecord};
+use crate::finger_image::{self, FingerImageRecord};
 use crate::minutiae::{self, FingerView, MinutiaeRecord, POSITIONS};
 
 /// Why something was not captured: the fixed list an officer chooses from.
@@ -124,6 +125,14 @@ pub struct CapturesInput {
     /// fingers, and each finger is kept as its own record.
     #[serde(default)]
     pub fingerprints: Vec<String>,
+    /// ISO/IEC 19794-4:2011 finger image records (one or more fingers each).
+    #[serde(default)]
+    pub finger_images: Vec<String>,
+    /// An ANSI/NIST-ITL 1-2011 transaction file (traditional encoding) from a
+    /// capture station: its Type-9 minutiae and Type-4 or Type-14 finger images
+    /// are taken as if sent in `fingerprints` and `finger_images`.
+    #[serde(default)]
+    pub an2k: Option<String>,
     /// What was not captured, and why.
     #[serde(default)]
     pub not_captured: Vec<NotCapturedInput>,
@@ -136,6 +145,8 @@ pub struct Captures {
     pub face: Option<(Vec<u8>, FaceRecord)>,
     /// By finger position: a one-finger minutiae record.
     pub fingers: BTreeMap<u8, MinutiaeRecord>,
+    /// By finger position: a one-finger image record.
+    pub images: BTreeMap<u8, FingerImageRecord>,
     pub not_captured: Vec<NotCaptured>,
 }
 
@@ -289,36 +300,80 @@ impl CapturesInput {
             },
         };
         let mut fingers: BTreeMap<u8, MinutiaeRecord> = BTreeMap::new();
+        let mut images: BTreeMap<u8, FingerImageRecord> = BTreeMap::new();
+        let mut minutiae_records: Vec<(String, MinutiaeRecord)> = Vec::new();
+        let mut image_records: Vec<(String, FingerImageRecord)> = Vec::new();
         for (i, s) in self.fingerprints.iter().enumerate() {
             let field = format!("captures.fingerprints[{i}]");
-            let rec = match b64(s) {
-                Err(m) => {
-                    e.push(&field, m);
-                    continue;
+            match b64(s).map(|bytes| minutiae::parse(&bytes)) {
+                Err(m) => e.push(&field, m),
+                Ok(Err(err)) => e.push(&field, format!("{err}; export the record again as ISO/IEC 19794-2:2005")),
+                Ok(Ok(rec)) => minutiae_records.push((field, rec)),
+            }
+        }
+        for (i, s) in self.finger_images.iter().enumerate() {
+            let field = format!("captures.finger_images[{i}]");
+            match b64(s).map(|bytes| finger_image::parse(&bytes)) {
+                Err(m) => e.push(&field, m),
+                Ok(Err(err)) => e.push(&field, format!("{err}; export the record again as ISO/IEC 19794-4:2011")),
+                Ok(Ok(rec)) => image_records.push((field, rec)),
+            }
+        }
+        if let Some(file) = &self.an2k {
+            let field = "captures.an2k".to_string();
+            match b64(file).map(|bytes| crate::an2k::parse(&bytes).and_then(|t| crate::an2k::to_records(&t))) {
+                Err(m) => e.push(&field, m),
+                Ok(Err(err)) => {
+                    e.push(&field, format!("{err}; export the transaction again in the traditional encoding"))
                 }
-                Ok(bytes) => match minutiae::parse(&bytes) {
-                    Err(err) => {
-                        e.push(&field, format!("{err}; export the record again as ISO/IEC 19794-2:2005"));
-                        continue;
-                    }
-                    Ok(rec) => rec,
-                },
-            };
+                Ok(Ok((m, i))) => {
+                    minutiae_records.extend(m.into_iter().map(|r| (field.clone(), r)));
+                    image_records.extend(i.into_iter().map(|r| (field.clone(), r)));
+                }
+            }
+        }
+        for (field, rec) in &minutiae_records {
             for v in &rec.views {
                 if v.position == 0 {
-                    e.push(&field, "holds a finger of unknown position (0): say which finger each view is");
+                    e.push(field, "holds a finger of unknown position (0): say which finger each view is");
                     continue;
                 }
                 match fingers.entry(v.position) {
                     std::collections::btree_map::Entry::Occupied(_) => e.push(
-                        &field,
+                        field,
                         format!(
                             "holds the {} a second time: send one view of each finger",
                             POSITIONS[v.position as usize]
                         ),
                     ),
                     std::collections::btree_map::Entry::Vacant(slot) => {
-                        slot.insert(one_finger(&rec, v));
+                        slot.insert(one_finger(rec, v));
+                    }
+                }
+            }
+        }
+        for (field, rec) in &image_records {
+            for img in &rec.images {
+                if !(1..=10).contains(&img.position) {
+                    e.push(
+                        field,
+                        format!(
+                            "holds position {}: take each finger apart, at positions 1 (right thumb) to 10 (left little)",
+                            img.position
+                        ),
+                    );
+                    continue;
+                }
+                match images.entry(img.position) {
+                    std::collections::btree_map::Entry::Occupied(_) => e.push(
+                        field,
+                        format!(
+                            "holds an image of the {} a second time: send one of each finger",
+                            POSITIONS[img.position as usize]
+                        ),
+                    ),
+                    std::collections::btree_map::Entry::Vacant(slot) => {
+                        slot.insert(FingerImageRecord { certified: rec.certified, images: vec![img.clone()] });
                     }
                 }
             }
@@ -354,7 +409,7 @@ impl CapturesInput {
             for w in what {
                 let captured = match w {
                     Biometric::Face => face.is_some(),
-                    Biometric::Finger(p) => fingers.contains_key(&p),
+                    Biometric::Finger(p) => fingers.contains_key(&p) || images.contains_key(&p),
                 };
                 if captured {
                     // `fingerprints` excuses the fingers that are missing only.
@@ -372,7 +427,7 @@ impl CapturesInput {
             }
         }
         not_captured.sort();
-        e.finish(|| Captures { face, fingers, not_captured })
+        e.finish(|| Captures { face, fingers, images, not_captured })
     }
 }
 
@@ -387,7 +442,12 @@ fn finger_list(p: &[u8]) -> String {
 
 impl Captures {
     pub fn is_empty(&self) -> bool {
-        self.face.is_none() && self.fingers.is_empty() && self.not_captured.is_empty()
+        self.face.is_none() && self.fingers.is_empty() && self.images.is_empty() && self.not_captured.is_empty()
+    }
+
+    /// Whether a finger was captured, as minutiae or as an image.
+    pub fn has_finger(&self, p: u8) -> bool {
+        self.fingers.contains_key(&p) || self.images.contains_key(&p)
     }
 
     /// Check the captures against the program's requirement (none for a voluntary
@@ -427,9 +487,7 @@ impl Captures {
             }
             if too_young {
                 for p in &r.fingers {
-                    if !self.fingers.contains_key(p)
-                        && !self.not_captured.iter().any(|n| n.what == Biometric::Finger(*p))
-                    {
+                    if !self.has_finger(*p) && !self.not_captured.iter().any(|n| n.what == Biometric::Finger(*p)) {
                         self.not_captured.push(NotCaptured {
                             what: Biometric::Finger(*p),
                             reason: NotCapturedReason::UnderMinimumAge,
@@ -442,9 +500,7 @@ impl Captures {
                 .fingers
                 .iter()
                 .copied()
-                .filter(|p| {
-                    !self.fingers.contains_key(p) && !self.not_captured.iter().any(|n| n.what == Biometric::Finger(*p))
-                })
+                .filter(|p| !self.has_finger(*p) && !self.not_captured.iter().any(|n| n.what == Biometric::Finger(*p)))
                 .collect();
             if !missing.is_empty() {
                 e.push(
@@ -460,7 +516,7 @@ impl Captures {
         }
         let summary = CaptureSummary {
             face: self.face.is_some(),
-            fingers: self.fingers.keys().copied().collect(),
+            fingers: (1..=10).filter(|p| self.has_finger(*p)).collect(),
             not_captured: self.not_captured.clone(),
             sealed: None,
         };
@@ -515,6 +571,8 @@ mod tests {
         CapturesInput {
             face: face.then(|| enc(&face_record())),
             fingerprints: fingers.iter().map(|f| enc(&minutiae_record(f))).collect(),
+            finger_images: vec![],
+            an2k: None,
             not_captured: not
                 .iter()
                 .map(|(w, r)| NotCapturedInput { what: w.to_string(), reason: r.to_string() })

@@ -126,8 +126,44 @@ impl Captures {
                 bdb: crate::minutiae::encode(rec).unwrap_or_default(),
             });
         }
+        for (position, rec) in &self.images {
+            let img = rec.images.first();
+            out.push(Bir {
+                format_owner: SC37,
+                format_type: FORMAT_FINGER_IMAGE,
+                created: img.and_then(|i| capture_instant(&i.captured)).unwrap_or(at),
+                modality: Modality::Finger,
+                finger: Some(*position),
+                level: Level::Raw,
+                quality: img.and_then(|i| i.quality.iter().map(|q| q.score).find(|s| *s <= 100)),
+                // Parsed from a valid record and cut to one finger: it encodes.
+                bdb: crate::finger_image::encode(rec).unwrap_or_default(),
+            });
+        }
         out
     }
+}
+
+/// A person's records by kind: the face, the minutiae, the finger images.
+pub type Unwrapped = (
+    Option<crate::face::FaceRecord>,
+    Vec<crate::minutiae::MinutiaeRecord>,
+    Vec<crate::finger_image::FingerImageRecord>,
+);
+
+/// The records inside a list of BIRs, parsed: the face, the minutiae and the finger
+/// images (for the ANSI/NIST export and the matchers).
+pub fn unwrap(birs: &[Bir]) -> Result<Unwrapped, crate::record::RecordError> {
+    let (mut face, mut minutiae, mut images) = (None, Vec::new(), Vec::new());
+    for b in birs {
+        match (b.format_owner, b.format_type) {
+            (SC37, FORMAT_FACE_IMAGE) => face = Some(crate::face::parse(&b.bdb)?),
+            (SC37, FORMAT_FINGER_MINUTIAE) => minutiae.push(crate::minutiae::parse(&b.bdb)?),
+            (SC37, FORMAT_FINGER_IMAGE) => images.push(crate::finger_image::parse(&b.bdb)?),
+            _ => {}
+        }
+    }
+    Ok((face, minutiae, images))
 }
 
 fn push_version(out: &mut String, indent: &str) {

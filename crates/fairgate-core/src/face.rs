@@ -180,7 +180,7 @@ mod serde_bytes_hex {
     }
 }
 
-fn check_capture_time(t: &CaptureTime, at: usize) -> Result<(), RecordError> {
+pub(crate) fn check_capture_time(t: &CaptureTime, at: usize) -> Result<(), RecordError> {
     let f = "capture date and time";
     let range = |v: u8, lo: u8, hi: u8, what: &str, off: usize| -> Result<(), RecordError> {
         if v != 0xFF && !(lo..=hi).contains(&v) {

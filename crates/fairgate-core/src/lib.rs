@@ -7,6 +7,7 @@
 //! tested with fixed inputs.
 
 pub mod access;
+pub mod an2k;
 pub mod capture;
 pub mod cbeff;
 pub mod correction;
@@ -17,6 +18,7 @@ pub mod error;
 pub mod event;
 pub mod expungement;
 pub mod face;
+pub mod finger_image;
 pub mod ids;
 pub mod import;
 pub mod law_enforcement;

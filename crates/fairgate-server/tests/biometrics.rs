@@ -168,6 +168,32 @@ async fn the_records_come_back_as_cbeff_for_a_purpose_never_reach_the_public_log
     let face_rec =
         fairgate_core::face::encode(&fairgate_biometrics::synthetic::face_record(3, (2026, 11, 30))).unwrap();
     assert!(xml.contains(&format!("<BDB>{}</BDB>", b64(&face_rec))), "the face record comes back byte for byte");
+    // The same records as an ANSI/NIST-ITL transaction: Type-9 minutiae that read back
+    // to the fingers sent, and the face as Type-10.
+    let r = s
+        .client
+        .get(format!("{url}?format=an2k"))
+        .bearer_auth(&s.officer)
+        .header("Fairgate-Purpose", "border-check")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let file = r.bytes().await.unwrap();
+    let t = fairgate_core::an2k::parse(&file).unwrap();
+    let kinds: Vec<u8> = t.records.iter().map(|r| r.kind()).collect();
+    assert_eq!(kinds, vec![2, 9, 9, 9, 9, 10]);
+    let (minutiae, _) = fairgate_core::an2k::to_records(&t).unwrap();
+    let sent = fairgate_biometrics::synthetic::minutiae(3, &[2, 7]);
+    let back = minutiae.iter().find(|m| m.views[0].position == 7).unwrap();
+    let original = sent.views.iter().find(|v| v.position == 7).unwrap();
+    let xy = |v: &fairgate_core::minutiae::FingerView| {
+        v.minutiae.iter().map(|m| (m.x, m.y, m.angle, m.kind)).collect::<Vec<_>>()
+    };
+    assert_eq!(xy(&back.views[0]), xy(original), "positions, angles and types come back exactly");
+    if let Ok(dir) = std::env::var("FAIRGATE_WRITE_AN2K") {
+        std::fs::write(format!("{dir}/export.an2"), &file).unwrap();
+    }
     // An auditor has no purpose that reads biometrics.
     let r =
         s.client.get(&url).bearer_auth(&s.auditor).header("Fairgate-Purpose", "oversight-audit").send().await.unwrap();
@@ -182,5 +208,39 @@ async fn the_records_come_back_as_cbeff_for_a_purpose_never_reach_the_public_log
     assert!(s.store.biometrics(no).unwrap().is_empty());
     let r = s.client.get(&url).bearer_auth(&s.officer).header("Fairgate-Purpose", "border-check").send().await.unwrap();
     assert_eq!(r.status().as_u16(), 410);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn an_ansi_nist_file_from_a_capture_station_gives_the_fingerprints() {
+    let s = start().await;
+    let (id, at) = program_and_visitor(&s).await;
+    let env = fairgate_core::an2k::Envelope {
+        tot: "CAR".into(),
+        date: "20261130".into(),
+        dai: "FAIRGATE".into(),
+        ori: "STATION7".into(),
+        tcn: "1".into(),
+        type4: true,
+    };
+    let prints = fairgate_biometrics::synthetic::minutiae(5, &[2, 7, 3]);
+    let image = fairgate_core::finger_image::FingerImageRecord {
+        certified: false,
+        images: vec![fairgate_core::finger_image::FingerImage::plain(8, 2, 2, vec![9, 8, 7, 6])],
+    };
+    let file = fairgate_core::an2k::from_records(&env, None, &[prints], &[image]).unwrap();
+    let captures = json!({"face": face(5), "an2k": b64(&file)});
+    let (st, b) = s.post(&s.officer, &format!("/subjects/{id}/registrations"), &registration_at(&at, captures)).await;
+    assert_eq!(st, 201, "{b}");
+    let (_, t) = s.read(&s.officer, Some("registration"), &format!("/subjects/{id}")).await;
+    assert_eq!(t["registrations"][0]["captures"]["fingers"], json!([2, 3, 7, 8]), "minutiae for three, an image for the fourth");
+    // A damaged file names the byte.
+    let mut bad = file.clone();
+    bad[29] = b'9';
+    let captures = json!({"face": face(5), "an2k": b64(&bad)});
+    let (st, b) = s.post(&s.officer, &format!("/subjects/{id}/registrations"), &registration_at(&at, captures)).await;
+    assert_eq!(st, 422, "{b}");
+    assert_eq!(b["errors"][0]["field"], "captures.an2k");
+    assert!(b["errors"][0]["message"].as_str().unwrap().starts_with("byte 0, 1.003 CNT"), "{b}");
     s.stop().await;
 }

@@ -345,6 +345,7 @@ impl Batch<'_> {
         let captures = captures.unwrap_or_else(|| fairgate_core::capture::Captures {
             face: None,
             fingers: Default::default(),
+            images: Default::default(),
             not_captured: vec![],
         });
         let (req, age) = match &requirement {

@@ -1,0 +1,11 @@
+//! ISO/IEC 19794-5 face records: any bytes are refused with an offset inside them,
+//! or read; what is read writes back to the same bytes.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    match fairgate_core::face::parse(data) {
+        Err(e) => assert!(e.offset <= data.len()),
+        Ok(rec) => assert_eq!(fairgate_core::face::encode(&rec).unwrap(), data),
+    }
+});
