@@ -233,7 +233,11 @@ async fn an_ansi_nist_file_from_a_capture_station_gives_the_fingerprints() {
     let (st, b) = s.post(&s.officer, &format!("/subjects/{id}/registrations"), &registration_at(&at, captures)).await;
     assert_eq!(st, 201, "{b}");
     let (_, t) = s.read(&s.officer, Some("registration"), &format!("/subjects/{id}")).await;
-    assert_eq!(t["registrations"][0]["captures"]["fingers"], json!([2, 3, 7, 8]), "minutiae for three, an image for the fourth");
+    assert_eq!(
+        t["registrations"][0]["captures"]["fingers"],
+        json!([2, 3, 7, 8]),
+        "minutiae for three, an image for the fourth"
+    );
     // A damaged file names the byte.
     let mut bad = file.clone();
     bad[29] = b'9';

@@ -238,6 +238,34 @@ fn purpose_for(class: &str) -> &'static str {
     }
 }
 
+/// How many of the first travellers have a photograph and fingerprints on record:
+/// enough for every screen to show some, few enough that seeding stays quick.
+pub const DEMO_CAPTURED: usize = 300;
+
+/// A registration with a generated face (nobody's) and the minutiae of both index
+/// and middle fingers, as a capture station would send them.
+fn with_captures(r: &NewRegistration, seed: u64) -> Result<(NewRegistration, Vec<fairgate_core::cbeff::Bir>)> {
+    use fairgate_biometrics::synthetic;
+    let day = r.at.to_zoned(jiff::tz::TimeZone::UTC).date();
+    let face = synthetic::face_record(seed, (day.year() as u16, day.month() as u8, day.day() as u8));
+    let face_bytes = fairgate_core::face::encode(&face)?;
+    let prints = synthetic::minutiae(seed, &[2, 7, 3, 8]);
+    let captures = fairgate_core::capture::Captures {
+        face: Some((face_bytes, face)),
+        fingers: prints
+            .views
+            .iter()
+            .map(|v| (v.position, fairgate_core::minutiae::MinutiaeRecord { views: vec![v.clone()], ..prints.clone() }))
+            .collect(),
+        images: Default::default(),
+        not_captured: vec![],
+    };
+    let (captures, summary) = captures.check(None, None).map_err(|e| anyhow::anyhow!("demo captures: {e:?}"))?;
+    let mut registration = r.clone();
+    registration.captures = Some(summary);
+    Ok((registration, captures.birs(r.at)))
+}
+
 /// What seeding left: the ledger's size, and the registration number and portal
 /// access code of the first synthetic traveller, so the portal can be tried.
 #[derive(Debug, Clone)]
@@ -252,12 +280,19 @@ pub fn seed_with(registry: &Registry, n: usize, now: Timestamp, progress: &dyn F
     let officer = Actor::new("u-demo-seed", Role::Officer, "demo");
     let supervisor = Actor::new("u-demo-supervisor", Role::Supervisor, "demo");
     let people = population(n, now);
+    let captured = people
+        .iter()
+        .take(DEMO_CAPTURED)
+        .enumerate()
+        .map(|(i, t)| with_captures(&t.registration, i as u64))
+        .collect::<Result<Vec<_>>>()?;
     let mut chunks = people.chunks(100);
     let mut done = 0u64;
     let mut portal_sample = None;
     registry.write_stream(now, |b| {
         let Some(chunk) = chunks.next() else { return Ok(false) };
-        for t in chunk {
+        for (k, t) in chunk.iter().enumerate() {
+            let index = done as usize + k;
             let id = b.create_validated_subject(&officer, t.person.clone())?;
             // About one traveller in a hundred is designated for a document anomaly and
             // approved by a supervisor, so the designation statistics have something to show.
@@ -271,7 +306,11 @@ pub fn seed_with(registry: &Registry, n: usize, now: Timestamp, progress: &dyn F
                 let n = b.designate(&officer, id, &input)?;
                 b.review_designation(&supervisor, id, n, true, None)?;
             }
-            let number = b.record_validated_registration(&officer, id, t.registration.clone())?;
+            let number = if let Some((registration, birs)) = captured.get(index) {
+                b.record_validated_registration_with(&officer, id, registration.clone(), birs.clone())?
+            } else {
+                b.record_validated_registration(&officer, id, t.registration.clone())?
+            };
             if portal_sample.is_none() {
                 portal_sample = b.access_code(&number).map(|c| (number.to_string(), c.to_string()));
             }

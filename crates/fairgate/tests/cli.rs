@@ -132,6 +132,32 @@ fn the_demo_seed_leaves_no_plaintext_in_the_database_or_its_wal() {
     // The scan does find plaintext when it is there.
     assert!(needles.iter().all(|n| !n.is_empty()));
     assert_absent(&on_disk, &needles);
+    // Nor the demo's faces and fingerprints: a stretch of the first face's image and
+    // of its minutiae record, as bytes.
+    let face = fairgate_biometrics::synthetic::face(0).data;
+    let prints = fairgate_core::minutiae::encode(&fairgate_biometrics::synthetic::minutiae(0, &[2, 7, 3, 8])).unwrap();
+    for (what, bytes) in [("face", &face[100..164]), ("minutiae", &prints[30..94])] {
+        for (name, file) in &on_disk {
+            assert!(!file.windows(bytes.len()).any(|w| w == bytes), "the demo {what} is readable in {name}");
+        }
+    }
+    // They are there, sealed: the first travellers have a usable portrait and four fingers.
+    let officer = fairgate_core::access::Actor::new("u-test", fairgate_core::access::Role::Officer, "t");
+    let first = fairgate_store::KeyStore::live_subjects(&*store)
+        .unwrap()
+        .into_iter()
+        .filter(|(no, _)| *no > 0)
+        .min_by_key(|(no, _)| *no)
+        .unwrap()
+        .1;
+    let id = fairgate_core::ids::SubjectId::from_bytes(first);
+    let (birs, _) =
+        registry.read_biometrics(now, &officer, fairgate_core::access::Purpose::BorderCheck, id, "test").unwrap();
+    assert_eq!(birs.len(), 5, "a face and four fingers");
+    let (face, minutiae, _) = fairgate_core::cbeff::unwrap(&birs).unwrap();
+    let portrait = fairgate_biometrics::check_portrait(&face.unwrap().images[0]).unwrap();
+    assert_eq!((portrait.width, portrait.height), (480, 640));
+    assert_eq!(minutiae.iter().map(|m| m.views[0].position).collect::<Vec<_>>(), vec![2, 3, 7, 8]);
 }
 
 #[test]
@@ -834,4 +860,48 @@ fn a_backup_from_before_a_rotation_reads_nothing_and_a_fresh_one_reads_everyone_
     let gone = read(&ids[0]);
     assert!(!gone.status.success());
     assert!(text(&gone.stderr).contains("erased"), "{}", text(&gone.stderr));
+}
+
+#[test]
+fn biometric_captures_and_their_export_never_reach_the_log() {
+    use base64::Engine as _;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let seeded = fairgate(data, &["demo", "--travellers", "20"]);
+    assert!(seeded.status.success(), "{}", text(&seeded.stderr));
+    let token = common::demo_token(&text(&seeded.stdout), "demo-officer");
+    let log = data.join("serve.log");
+    let (mut child, url, _) = common::start_logged(
+        &data.join("data"),
+        &data.join("keys"),
+        &["serve", "--listen", "127.0.0.1:0"],
+        "Fairgate is serving on ",
+        Some(&log),
+    );
+    let person = r#"{"document": {"kind": "P", "issuing_state": "UTO", "number": "BIO000001", "expires_on": "2031-04-15"}, "surname": "CAPTURED", "given_names": "B", "birth_date": "1980-01-01", "sex": "F", "nationality": "UTO"}"#;
+    let (st, b) = http(&format!("{url}subjects"), "POST", &token, Some(person));
+    assert_eq!(st, 201, "{b}");
+    let id = b.split("\"id\":\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let face =
+        b64(&fairgate_core::face::encode(&fairgate_biometrics::synthetic::face_record(9, (2026, 11, 30))).unwrap());
+    let prints = b64(&fairgate_core::minutiae::encode(&fairgate_biometrics::synthetic::minutiae(9, &[2, 7])).unwrap());
+    let registration = format!(
+        r#"{{"kind": "port-of-entry", "place": "JFK", "voluntary": true, "captures": {{"face": "{face}", "fingerprints": ["{prints}"]}}}}"#
+    );
+    let (st, b) = http(&format!("{url}subjects/{id}/registrations"), "POST", &token, Some(&registration));
+    assert_eq!(st, 201, "{b}");
+    // A refused capture: its error is answered, and neither it nor the record is logged.
+    let refused = registration.replace(&face[..40], "AAAA");
+    let (st, _) = http(&format!("{url}subjects/{id}/registrations"), "POST", &token, Some(&refused));
+    assert_eq!(st, 422);
+    let (st, xml) = http(&format!("{url}subjects/{id}/biometrics"), "GET", &token, None);
+    assert_eq!(st, 200);
+    assert!(xml.contains(&face), "the export holds the face record");
+    stop(&mut child);
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(logged.contains("biometrics read"), "{logged}");
+    for personal in ["CAPTURED", "BIO000001", "1980-01-01", &face[100..140], &prints[20..60], "FAC", "FMR"] {
+        assert!(!logged.contains(personal), "{personal} in the log:\n{logged}");
+    }
 }
