@@ -81,11 +81,23 @@ fn bench_mrz_reads_every_zone_as_valid_and_times_the_split_beside_it() {
 
 #[test]
 fn bench_biometrics_parses_and_seals_every_record() {
-    let out = bench(&["biometrics", "--records", "50", "--passes", "2", "--json"]);
+    let out = bench(&["biometrics", "--records", "50", "--passes", "2", "--faces", "3", "--json"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let r: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).unwrap();
     assert_eq!(r["record_bytes"], 24 + 10 * (4 + 40 * 6 + 2));
-    for key in ["parses_per_second", "seals_per_second", "copies_per_second"] {
+    assert_eq!(r["faces"], 3);
+    assert!(r["face_record_bytes"].as_u64().unwrap() > 1_000, "a 480 × 640 PNG portrait: {r}");
+    assert!(r["an2k_bytes"].as_u64().unwrap() > r["record_bytes"].as_u64().unwrap(), "text is longer: {r}");
+    for key in [
+        "parses_per_second",
+        "seals_per_second",
+        "copies_per_second",
+        "face_parses_per_second",
+        "portrait_checks_per_second",
+        "face_seals_per_second",
+        "an2k_writes_per_second",
+        "an2k_reads_per_second",
+    ] {
         assert!(r[key].as_f64().unwrap() > 0.0, "{key} in {r}");
     }
 }

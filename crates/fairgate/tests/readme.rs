@@ -33,6 +33,7 @@ const EXPECTED: &[&str] = &[
     "200",    // overstays, as the supervisor
     "403",    // a read without a purpose
     "200",    // the same read with one
+    "200",    // the person's biometric records (CBEFF)
     "200",    // lookup by document number
     "200",    // programs
     "exit 0", // a program that checks
