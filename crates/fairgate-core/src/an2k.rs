@@ -33,15 +33,18 @@ pub const VERSION: &str = "0500";
 pub const FRAME_FIELD: u16 = 900;
 
 /// One tagged field: its number and its subfields, each a list of items.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Field {
     pub number: u16,
     pub subfields: Vec<Vec<String>>,
+    /// Where the field's tag starts in the file it was read from (0 when written).
+    #[serde(skip)]
+    pub at: usize,
 }
 
 impl Field {
     pub fn text(number: u16, value: impl Into<String>) -> Field {
-        Field { number, subfields: vec![vec![value.into()]] }
+        Field { number, subfields: vec![vec![value.into()]], at: 0 }
     }
     /// The first item of the first subfield.
     pub fn value(&self) -> &str {
@@ -54,7 +57,8 @@ impl Field {
 pub enum Record {
     /// A tagged record (Type-2, -9, -10, -14): its fields after LEN and IDC, and
     /// the binary data of field 999 when it has one.
-    Tagged { kind: u8, idc: u8, fields: Vec<Field>, data: Option<Vec<u8>> },
+    /// `at`: where it starts in the file it was read from (0 when written).
+    Tagged { kind: u8, idc: u8, fields: Vec<Field>, data: Option<Vec<u8>>, at: usize },
     /// A Type-4 fingerprint image.
     Type4 {
         idc: u8,
@@ -65,6 +69,8 @@ pub enum Record {
         height: u16,
         compression: u8,
         data: Vec<u8>,
+        /// Where the record starts in the file it was read from (0 when written).
+        at: usize,
     },
 }
 
@@ -149,12 +155,12 @@ pub fn encode(t: &Transaction) -> Result<Vec<u8>, RecordError> {
     for r in &t.records {
         cnt.push(vec![r.kind().to_string(), r.idc().to_string()]);
     }
-    let mut header = vec![Field::text(2, t.version.clone()), Field { number: 3, subfields: cnt }];
+    let mut header = vec![Field::text(2, t.version.clone()), Field { number: 3, subfields: cnt, at: 0 }];
     header.extend(t.header.iter().cloned());
     let mut out = tagged(1, &header, None);
     for r in &t.records {
         match r {
-            Record::Tagged { kind, idc, fields, data } => {
+            Record::Tagged { kind, idc, fields, data, .. } => {
                 if is_binary(*kind) || *kind == 1 {
                     return Err(bad(out.len(), "record type", format!("Type-{kind} is not a tagged record")));
                 }
@@ -162,7 +168,7 @@ pub fn encode(t: &Transaction) -> Result<Vec<u8>, RecordError> {
                 all.extend(fields.iter().cloned());
                 out.extend_from_slice(&tagged(*kind, &all, data.as_deref()));
             }
-            Record::Type4 { idc, impression, positions, scanning, width, height, compression, data } => {
+            Record::Type4 { idc, impression, positions, scanning, width, height, compression, data, .. } => {
                 let len = u32::try_from(18 + data.len()).map_err(|_| bad(out.len(), "4.001 LEN", "more than 4 GiB"))?;
                 out.extend_from_slice(&len.to_be_bytes());
                 out.extend_from_slice(&[*idc, *impression]);
@@ -238,7 +244,7 @@ fn parse_tagged(b: &[u8], at: usize, kind: u8) -> Result<Tagged, RecordError> {
         let value =
             std::str::from_utf8(&b[v..stop]).map_err(|_| bad(v, "field value", format!("field {tag} is not text")))?;
         let subfields = value.split(RS as char).map(|s| s.split(US as char).map(str::to_string).collect()).collect();
-        fields.push(Field { number, subfields });
+        fields.push(Field { number, subfields, at: p });
         p = stop + 1;
     }
     if p < end {
@@ -250,10 +256,11 @@ fn parse_tagged(b: &[u8], at: usize, kind: u8) -> Result<Tagged, RecordError> {
     Ok((end, fields, data))
 }
 
+/// A numeric field: `at` is where its record starts, for a missing field.
 fn number_field<T: TryFrom<usize>>(r: &[Field], number: u16, at: usize, name: &'static str) -> Result<T, RecordError> {
     let f = r.iter().find(|f| f.number == number).ok_or_else(|| bad(at, name, "is missing"))?;
-    let n = digits(f.value().as_bytes(), at, name)?;
-    T::try_from(n).map_err(|_| bad(at, name, format!("{n} is out of range")))
+    let n = digits(f.value().as_bytes(), f.at, name)?;
+    T::try_from(n).map_err(|_| bad(f.at, name, format!("{n} is out of range")))
 }
 
 /// Parse a transaction, checking every length, the record count and each IDC.
@@ -262,32 +269,29 @@ pub fn parse(b: &[u8]) -> Result<Transaction, RecordError> {
         return Err(bad(0, "1.001 LEN", "the file is empty"));
     }
     let (mut at, t1, _) = parse_tagged(b, 0, 1)?;
-    let version = t1
-        .iter()
-        .find(|f| f.number == 2)
-        .map(|f| f.value().to_string())
-        .ok_or_else(|| bad(0, "1.002 VER", "is missing"))?;
+    let ver = t1.iter().find(|f| f.number == 2).ok_or_else(|| bad(0, "1.002 VER", "is missing"))?;
+    let version = ver.value().to_string();
     if version.len() != 4 || !version.bytes().all(|c| c.is_ascii_digit()) {
-        return Err(bad(0, "1.002 VER", format!("`{version}` is not a four-digit version")));
+        return Err(bad(ver.at, "1.002 VER", format!("`{version}` is not a four-digit version")));
     }
     let cnt = t1.iter().find(|f| f.number == 3).ok_or_else(|| bad(0, "1.003 CNT", "is missing"))?;
-    let first = cnt.subfields.first().ok_or_else(|| bad(0, "1.003 CNT", "is empty"))?;
+    let first = cnt.subfields.first().ok_or_else(|| bad(cnt.at, "1.003 CNT", "is empty"))?;
     if first.len() != 2 || first[0] != "1" {
-        return Err(bad(0, "1.003 CNT", "the first subfield must be `1`, then the number of other records"));
+        return Err(bad(cnt.at, "1.003 CNT", "the first subfield must be `1`, then the number of other records"));
     }
-    let count = digits(first[1].as_bytes(), 0, "1.003 CNT")?;
+    let count = digits(first[1].as_bytes(), cnt.at, "1.003 CNT")?;
     if count + 1 != cnt.subfields.len() {
-        return Err(bad(0, "1.003 CNT", format!("says {count} records and lists {}", cnt.subfields.len() - 1)));
+        return Err(bad(cnt.at, "1.003 CNT", format!("says {count} records and lists {}", cnt.subfields.len() - 1)));
     }
     let mut records = Vec::with_capacity(count);
     for sub in &cnt.subfields[1..] {
         if sub.len() != 2 {
-            return Err(bad(0, "1.003 CNT", "each subfield is a record type and an IDC"));
+            return Err(bad(cnt.at, "1.003 CNT", "each subfield is a record type and an IDC"));
         }
-        let kind = u8::try_from(digits(sub[0].as_bytes(), 0, "1.003 CNT")?)
-            .map_err(|_| bad(0, "1.003 CNT", "record type out of range"))?;
-        let idc = u8::try_from(digits(sub[1].as_bytes(), 0, "1.003 CNT")?)
-            .map_err(|_| bad(0, "1.003 CNT", "IDC out of range"))?;
+        let kind = u8::try_from(digits(sub[0].as_bytes(), cnt.at, "1.003 CNT")?)
+            .map_err(|_| bad(cnt.at, "1.003 CNT", "record type out of range"))?;
+        let idc = u8::try_from(digits(sub[1].as_bytes(), cnt.at, "1.003 CNT")?)
+            .map_err(|_| bad(cnt.at, "1.003 CNT", "IDC out of range"))?;
         if at >= b.len() {
             return Err(bad(at, "record length", format!("the file ends before the Type-{kind} record CNT lists")));
         }
@@ -314,6 +318,7 @@ pub fn parse(b: &[u8]) -> Result<Transaction, RecordError> {
                 height: u16::from_be_bytes([h[15], h[16]]),
                 compression: h[17],
                 data: h[18..].to_vec(),
+                at,
             });
             at = end;
         } else if is_binary(kind) || kind == 1 {
@@ -329,7 +334,7 @@ pub fn parse(b: &[u8]) -> Result<Transaction, RecordError> {
                 return Err(bad(at, "IDC", format!("Type-{kind} record has IDC {found}, CNT says {idc}")));
             }
             fields.retain(|f| f.number > 2);
-            records.push(Record::Tagged { kind, idc, fields, data });
+            records.push(Record::Tagged { kind, idc, fields, data, at });
             at = end;
         }
     }
@@ -403,16 +408,16 @@ fn type9(rec: &MinutiaeRecord, v: &FingerView, idc: u8) -> Record {
     let mut fields = vec![
         Field::text(3, v.impression.to_string()),
         Field::text(4, "S"),
-        Field { number: 5, subfields: vec![vec!["FAIRGATE".into(), "A".into()]] },
+        Field { number: 5, subfields: vec![vec!["FAIRGATE".into(), "A".into()]], at: 0 },
         Field::text(6, format!("{:02}", v.position)),
-        Field { number: 7, subfields: vec![vec!["T".into(), "UN".into()]] },
+        Field { number: 7, subfields: vec![vec!["T".into(), "UN".into()]], at: 0 },
         Field::text(10, v.minutiae.len().to_string()),
         Field::text(11, "0"),
     ];
     if !mrc.is_empty() {
-        fields.push(Field { number: 12, subfields: mrc });
+        fields.push(Field { number: 12, subfields: mrc, at: 0 });
     }
-    Record::Tagged { kind: 9, idc, fields, data: None }
+    Record::Tagged { kind: 9, idc, fields, data: None, at: 0 }
 }
 
 fn compression_name(c: Compression) -> &'static str {
@@ -489,9 +494,9 @@ pub fn from_records(
     }
     let mut type2 = vec![];
     if !frames.is_empty() {
-        type2.push(Field { number: FRAME_FIELD, subfields: frames });
+        type2.push(Field { number: FRAME_FIELD, subfields: frames, at: 0 });
     }
-    records.push(Record::Tagged { kind: 2, idc: 0, fields: type2, data: None });
+    records.push(Record::Tagged { kind: 2, idc: 0, fields: type2, data: None, at: 0 });
     if let Some(face) = face {
         for img in &face.images {
             let cga = match img.data_type {
@@ -517,6 +522,7 @@ pub fn from_records(
                     Field::text(12, csp),
                 ],
                 data: Some(img.data.clone()),
+                at: 0,
             });
         }
     }
@@ -537,6 +543,7 @@ pub fn from_records(
                     height: i.height,
                     compression: u8::from(i.compression == Compression::Wsq),
                     data: i.data.clone(),
+                    at: 0,
                 });
                 continue;
             }
@@ -557,6 +564,7 @@ pub fn from_records(
                     Field::text(13, i.position.to_string()),
                 ],
                 data: Some(i.data.clone()),
+                at: 0,
             });
         }
     }
@@ -584,21 +592,28 @@ pub fn to_records(t: &Transaction) -> Result<(Vec<MinutiaeRecord>, Vec<FingerIma
         .and_then(|r| r.field(FRAME_FIELD))
         .map(|f| f.subfields.clone())
         .unwrap_or_default();
+    let frame_at = t.records.iter().find(|r| r.kind() == 2).and_then(|r| r.field(FRAME_FIELD)).map_or(0, |f| f.at);
     let num = |s: &str, name: &'static str| -> Result<u16, RecordError> {
-        u16::try_from(digits(s.trim().as_bytes(), 0, name)?).map_err(|_| bad(0, name, format!("{s} is out of range")))
+        u16::try_from(digits(s.trim().as_bytes(), frame_at, name)?)
+            .map_err(|_| bad(frame_at, name, format!("{s} is out of range")))
     };
     let mut minutiae = Vec::new();
     let mut images = Vec::new();
     for r in &t.records {
         match r {
-            Record::Tagged { kind: 9, idc, fields, .. } => {
+            Record::Tagged { kind: 9, idc, fields, at, .. } => {
                 if fields.iter().find(|f| f.number == 4).map(Field::value) != Some("S") {
-                    return Err(bad(0, "9.004 FMT", format!("Type-9 record {idc} is not in the standard format (S)")));
+                    return Err(bad(
+                        *at,
+                        "9.004 FMT",
+                        format!("Type-9 record {idc} is not in the standard format (S)"),
+                    ));
                 }
-                let position: u8 = number_field(fields, 6, 0, "9.006 FGP")?;
-                let impression: u8 = number_field(fields, 3, 0, "9.003 IMP")?;
+                let position: u8 = number_field(fields, 6, *at, "9.006 FGP")?;
+                let impression: u8 = number_field(fields, 3, *at, "9.003 IMP")?;
                 let mut raw = Vec::new();
                 if let Some(f) = fields.iter().find(|f| f.number == 12) {
+                    let at = f.at;
                     for s in &f.subfields {
                         if s.len() < 4 || s[1].len() != 11 {
                             return Err(bad(
@@ -609,13 +624,13 @@ pub fn to_records(t: &Transaction) -> Result<(Vec<MinutiaeRecord>, Vec<FingerIma
                         }
                         // Bytes, not characters: a field of eleven bytes may not be eleven ASCII characters.
                         let xyt = s[1].as_bytes();
-                        let x = digits(&xyt[0..4], 0, "9.012 MRC")? as u32;
-                        let y = digits(&xyt[4..8], 0, "9.012 MRC")? as u32;
-                        let theta = digits(&xyt[8..11], 0, "9.012 MRC")? as u32;
+                        let x = digits(&xyt[0..4], at, "9.012 MRC")? as u32;
+                        let y = digits(&xyt[4..8], at, "9.012 MRC")? as u32;
+                        let theta = digits(&xyt[8..11], at, "9.012 MRC")? as u32;
                         if theta >= 360 {
-                            return Err(bad(0, "9.012 MRC", format!("angle {theta} is not 0 to 359")));
+                            return Err(bad(at, "9.012 MRC", format!("angle {theta} is not 0 to 359")));
                         }
-                        let q = u8::try_from(digits(s[2].as_bytes(), 0, "9.012 MRC")?).unwrap_or(0);
+                        let q = u8::try_from(digits(s[2].as_bytes(), at, "9.012 MRC")?).unwrap_or(0);
                         let kind = match s[3].as_str() {
                             "A" => MinutiaType::RidgeEnding,
                             "B" => MinutiaType::Bifurcation,
@@ -682,35 +697,36 @@ pub fn to_records(t: &Transaction) -> Result<(Vec<MinutiaeRecord>, Vec<FingerIma
                     }],
                 });
             }
-            Record::Tagged { kind: 14, idc, fields, data } => {
-                let data =
-                    data.clone().ok_or_else(|| bad(0, "14.999 DATA", format!("Type-14 record {idc} has no image")))?;
+            Record::Tagged { kind: 14, idc, fields, data, at } => {
+                let data = data
+                    .clone()
+                    .ok_or_else(|| bad(*at, "14.999 DATA", format!("Type-14 record {idc} has no image")))?;
                 let cga = fields.iter().find(|f| f.number == 11).map(Field::value).unwrap_or("");
                 let compression = compression_from_name(cga).ok_or_else(|| {
-                    bad(0, "14.011 CGA", format!("`{cga}` is not NONE, WSQ20, JPEGB, JPEGL, JP2, JP2L or PNG"))
+                    bad(*at, "14.011 CGA", format!("`{cga}` is not NONE, WSQ20, JPEGB, JPEGL, JP2, JP2L or PNG"))
                 })?;
                 let mut i = FingerImage::plain(
-                    number_field(fields, 13, 0, "14.013 FGP")?,
-                    number_field(fields, 6, 0, "14.006 HLL")?,
-                    number_field(fields, 7, 0, "14.007 VLL")?,
+                    number_field(fields, 13, *at, "14.013 FGP")?,
+                    number_field(fields, 6, *at, "14.006 HLL")?,
+                    number_field(fields, 7, *at, "14.007 VLL")?,
                     data,
                 );
-                i.impression = number_field(fields, 3, 0, "14.003 IMP")?;
-                i.scale_units = number_field(fields, 8, 0, "14.008 SLC")?;
+                i.impression = number_field(fields, 3, *at, "14.003 IMP")?;
+                i.scale_units = number_field(fields, 8, *at, "14.008 SLC")?;
                 i.image_rate =
-                    (number_field(fields, 9, 0, "14.009 THPS")?, number_field(fields, 10, 0, "14.010 TVPS")?);
+                    (number_field(fields, 9, *at, "14.009 THPS")?, number_field(fields, 10, *at, "14.010 TVPS")?);
                 i.capture_rate = i.image_rate;
-                i.bit_depth = number_field(fields, 12, 0, "14.012 BPX")?;
+                i.bit_depth = number_field(fields, 12, *at, "14.012 BPX")?;
                 i.compression = compression;
                 images.push(FingerImageRecord { certified: false, images: vec![i] });
             }
-            Record::Type4 { idc, impression, positions, width, height, compression, data, .. } => {
+            Record::Type4 { idc, impression, positions, width, height, compression, data, at, .. } => {
                 let compression = match compression {
                     0 => Compression::None,
                     1 => Compression::Wsq,
                     c => {
                         return Err(bad(
-                            0,
+                            *at + 17,
                             "4.008 GCA",
                             format!("Type-4 record {idc}: compression {c} is not 0 (none) or 1 (WSQ)"),
                         ))
@@ -814,12 +830,16 @@ mod tests {
         assert_eq!(e(&g[..50]), "byte 6, record length: 123 bytes run past the end of the file (50 bytes)");
         let mut b = g.clone();
         b[29] = b'3'; // CNT says three records
-        assert_eq!(e(&b), "byte 0, 1.003 CNT: says 3 records and lists 2");
+        assert_eq!(e(&b), "byte 21, 1.003 CNT: says 3 records and lists 2");
         let mut b = g.clone();
         let at = 123 + 37 + 16; // the IDC of the Type-9 record
         assert_eq!(b[at], b'2');
         b[at] = b'5';
         assert_eq!(e(&b), "byte 160, IDC: Type-9 record has IDC 5, CNT says 2");
+        // A field that parses but does not convert names its own offset.
+        let text = String::from_utf8(g.clone()).unwrap().replace("05081772270", "05081772370");
+        let t = parse(text.as_bytes()).unwrap();
+        assert_eq!(to_records(&t).unwrap_err().to_string(), "byte 247, 9.012 MRC: angle 370 is not 0 to 359");
         let mut extra = g.clone();
         extra.push(0);
         assert_eq!(e(&extra), "byte 293, 1.003 CNT: 1 bytes follow the last record CNT lists");

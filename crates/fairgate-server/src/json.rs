@@ -9,7 +9,9 @@ use serde::de::DeserializeOwned;
 use crate::problem::Problem;
 use crate::BODY_LIMIT;
 
-pub struct ApiJson<T>(pub T);
+/// A JSON body of at most `LIMIT` bytes (1 MiB unless a route needs more: a
+/// registration's captures can carry images, see `CAPTURE_BODY_LIMIT`).
+pub struct ApiJson<T, const LIMIT: usize = BODY_LIMIT>(pub T);
 
 /// Turn serde's message for a missing field into the dotted path of that field.
 fn field_path(path: &str, message: &str) -> String {
@@ -22,10 +24,10 @@ fn field_path(path: &str, message: &str) -> String {
     }
 }
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+impl<S: Send + Sync, T: DeserializeOwned, const LIMIT: usize> FromRequest<S> for ApiJson<T, LIMIT> {
     type Rejection = Problem;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, Problem> {
+    async fn from_request(req: Request, _state: &S) -> Result<Self, Problem> {
         let is_json =
             req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
                 v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
@@ -38,16 +40,28 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                 "send the body as JSON with `Content-Type: application/json`",
             ));
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                Problem::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "body-too-large",
-                    "Request body too large",
-                    format!(
-                        "the body is larger than {BODY_LIMIT} bytes: shorten free-text fields or split the request"
-                    ),
-                )
+        let too_large = || {
+            let hint = if LIMIT > BODY_LIMIT {
+                "send images compressed (JPEG, PNG or WSQ), or fewer at a time"
+            } else {
+                "shorten free-text fields or split the request"
+            };
+            Problem::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body-too-large",
+                "Request body too large",
+                format!("the body is larger than {LIMIT} bytes: {hint}"),
+            )
+        };
+        let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > LIMIT as u64) {
+            return Err(too_large());
+        }
+        // Read with this extractor's own limit (the router's default limit is for
+        // the other extractors).
+        let bytes: Bytes = axum::body::to_bytes(req.into_body(), LIMIT).await.map_err(|e| {
+            if std::error::Error::source(&e).is_some_and(|s| s.to_string().contains("length limit")) {
+                too_large()
             } else {
                 Problem::bad_request("body", "the request body could not be read")
             }

@@ -41,6 +41,9 @@ use jiff::Timestamp;
 
 /// The largest request body accepted, in bytes.
 pub const BODY_LIMIT: usize = 1024 * 1024;
+/// The body limit of a registration, whose captures may carry a portrait and ten
+/// finger images in base64.
+pub const CAPTURE_BODY_LIMIT: usize = 16 * 1024 * 1024;
 
 /// How often a new checkpoint is signed while the log grows.
 pub const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(10);

@@ -377,7 +377,7 @@ pub async fn create_registration(
     State(st): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    ApiJson(input): ApiJson<RegistrationInput>,
+    ApiJson(input): ApiJson<RegistrationInput, { crate::CAPTURE_BODY_LIMIT }>,
 ) -> Result<(StatusCode, Json<CreatedRegistration>), Problem> {
     let id = subject_id(&id)?;
     // The access code is issued in the same commit as the registration.

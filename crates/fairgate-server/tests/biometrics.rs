@@ -238,6 +238,21 @@ async fn an_ansi_nist_file_from_a_capture_station_gives_the_fingerprints() {
         json!([2, 3, 7, 8]),
         "minutiae for three, an image for the fourth"
     );
+    // An uncompressed finger image is large: a registration takes up to 16 MiB.
+    let big = fairgate_core::finger_image::FingerImageRecord {
+        certified: false,
+        images: vec![fairgate_core::finger_image::FingerImage::plain(4, 1000, 1000, vec![128; 1_000_000])],
+    };
+    let big = b64(&fairgate_core::finger_image::encode(&big).unwrap());
+    assert!(big.len() > 1024 * 1024);
+    let captures = json!({"face": face(6), "fingerprints": [fingers(6, &[2, 7, 3, 8])], "finger_images": [big]});
+    let (st, b) = s.post(&s.officer, &format!("/subjects/{id}/registrations"), &registration_at(&at, captures)).await;
+    assert_eq!(st, 201, "{b}");
+    let huge = "A".repeat(17 * 1024 * 1024);
+    let captures = json!({"face": huge});
+    let (st, b) = s.post(&s.officer, &format!("/subjects/{id}/registrations"), &registration_at(&at, captures)).await;
+    assert_eq!(st, 413, "{b}");
+    assert!(b["detail"].as_str().unwrap().contains("send images compressed"), "{b}");
     // A damaged file names the byte.
     let mut bad = file.clone();
     bad[29] = b'9';
@@ -245,6 +260,6 @@ async fn an_ansi_nist_file_from_a_capture_station_gives_the_fingerprints() {
     let (st, b) = s.post(&s.officer, &format!("/subjects/{id}/registrations"), &registration_at(&at, captures)).await;
     assert_eq!(st, 422, "{b}");
     assert_eq!(b["errors"][0]["field"], "captures.an2k");
-    assert!(b["errors"][0]["message"].as_str().unwrap().starts_with("byte 0, 1.003 CNT"), "{b}");
+    assert!(b["errors"][0]["message"].as_str().unwrap().starts_with("byte 21, 1.003 CNT"), "{b}");
     s.stop().await;
 }
