@@ -366,6 +366,24 @@ pub struct DocumentAdded {
     pub at: jiff::Timestamp,
 }
 
+/// An administrator added a port or office, or changed one (`edit`): its whole
+/// definition, closures aside (those are `PlaceClosed`). Sealed under the system
+/// key; the list is public (`GET /places`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlaceSet {
+    pub place: crate::place::Place,
+    pub edit: bool,
+    pub by: Actor,
+}
+
+/// A place closed, for a time or for good, with the reason (published with it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlaceClosed {
+    pub code: String,
+    pub closure: crate::place::Closure,
+    pub by: Actor,
+}
+
 /// A master key epoch was destroyed (a rotation ended): every backup taken under it
 /// now reads nothing, so the erasures certified before it reach every backup. Lists
 /// those certificates by their expungement leaf.
@@ -412,6 +430,8 @@ pub enum Event {
     AuthorityListed(AuthorityListed),
     ErasureComplete(ErasureComplete),
     DocumentAdded(DocumentAdded),
+    PlaceSet(PlaceSet),
+    PlaceClosed(PlaceClosed),
 }
 
 /// The only thing about an event that is stored in the clear. Codes are stable forever.
@@ -450,6 +470,8 @@ pub enum EventKind {
     AuthorityListed = 30,
     ErasureComplete = 31,
     DocumentAdded = 32,
+    PlaceSet = 33,
+    PlaceClosed = 34,
 }
 
 impl EventKind {
@@ -504,6 +526,8 @@ impl EventKind {
             30 => Self::AuthorityListed,
             31 => Self::ErasureComplete,
             32 => Self::DocumentAdded,
+            33 => Self::PlaceSet,
+            34 => Self::PlaceClosed,
             _ => return None,
         })
     }
@@ -544,6 +568,8 @@ impl Event {
             Event::AuthorityListed(_) => EventKind::AuthorityListed,
             Event::ErasureComplete(_) => EventKind::ErasureComplete,
             Event::DocumentAdded(_) => EventKind::DocumentAdded,
+            Event::PlaceSet(_) => EventKind::PlaceSet,
+            Event::PlaceClosed(_) => EventKind::PlaceClosed,
         }
     }
     /// The subject this event is about, if it is about a person.
@@ -571,6 +597,8 @@ impl Event {
             Event::DocumentAdded(e) => Some(e.subject),
             Event::AccountChanged(_)
             | Event::AuthorityListed(_)
+            | Event::PlaceSet(_)
+            | Event::PlaceClosed(_)
             | Event::ErasureComplete(_)
             | Event::ProgramActivated(_)
             | Event::ProgramDrafted(_)
@@ -653,12 +681,14 @@ mod tests {
             EventKind::AuthorityListed,
             EventKind::ErasureComplete,
             EventKind::DocumentAdded,
+            EventKind::PlaceSet,
+            EventKind::PlaceClosed,
         ] {
             assert_eq!(EventKind::from_code(k.code()), Some(k));
         }
         assert_eq!(EventKind::from_code(0), None);
         // `all` walks the codes without gaps: every kind, once, in order.
         let all: Vec<u16> = EventKind::all().map(EventKind::code).collect();
-        assert_eq!(all, (1..=32).collect::<Vec<u16>>());
+        assert_eq!(all, (1..=34).collect::<Vec<u16>>());
     }
 }

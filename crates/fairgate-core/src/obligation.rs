@@ -227,7 +227,9 @@ impl Facts {
             | K::AccessAttempted
             | K::AuthorityListed
             | K::ErasureComplete
-            | K::DocumentAdded => false,
+            | K::DocumentAdded
+            | K::PlaceSet
+            | K::PlaceClosed => false,
         }
     }
 

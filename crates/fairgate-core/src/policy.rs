@@ -80,6 +80,7 @@ actions! {
     ReissueAccessCode = "reissue-access-code": [Supervisor] "issue a person a new portal activation code, with a reason (shown to the person)";
     Import = "import": [Admin] "import legacy records into a program";
     DesignationStatistics = "designation-statistics": [Auditor] "read designation rates by officer and place (aggregates only)";
+    ManagePlaces = "manage-places": [Admin] "add, change and close ports and offices";
     ManageAuthorities = "manage-authorities": [Admin] "add an authority (with its reference) to the public list that expungements cite";
     ManageUsers = "manage-users": [Admin] "add, change, disable staff accounts and rotate their tokens";
     RotateKeys = "rotate-keys": [Admin] "rotate the master key";

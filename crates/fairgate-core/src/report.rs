@@ -159,6 +159,8 @@ pub fn kind_name(kind: crate::event::EventKind) -> &'static str {
         K::AuthorityListed => "authority-listed",
         K::ErasureComplete => "erasure-complete",
         K::DocumentAdded => "document-added",
+        K::PlaceSet => "place-set",
+        K::PlaceClosed => "place-closed",
     }
 }
 
@@ -234,6 +236,8 @@ pub fn for_each_tally<'a>(event: &'a Event, recorded_at: Timestamp, mut f: impl 
         | Event::AuthorityListed(_)
         | Event::ErasureComplete(_)
         | Event::DocumentAdded(_)
+        | Event::PlaceSet(_)
+        | Event::PlaceClosed(_)
         | Event::ProgramActivated(_)
         | Event::ProgramDrafted(_)
         | Event::ProgramSignedOff(_)

@@ -111,6 +111,8 @@ impl Timeline {
                 | Event::AccountChanged(_)
                 | Event::AccessAttempted(_)
                 | Event::AuthorityListed(_)
+                | Event::PlaceSet(_)
+                | Event::PlaceClosed(_)
                 | Event::ErasureComplete(_)
                 | Event::LawEnforcementRequested(_)
                 | Event::LawEnforcementDecided(_)

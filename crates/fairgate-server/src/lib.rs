@@ -20,6 +20,7 @@ pub mod law_enforcement;
 pub mod limits;
 pub mod log;
 pub mod logging;
+pub mod places;
 pub mod portal;
 pub mod problem;
 pub mod programs;

@@ -26,8 +26,8 @@ use utoipa_axum::routes;
 use crate::auth::{caller_of, purpose_of};
 use crate::problem::Problem;
 use crate::{
-    biometrics, compliance, designations, documents, expungement, law_enforcement, log, portal, programs, subjects,
-    transparency, web,
+    biometrics, compliance, designations, documents, expungement, law_enforcement, log, places, portal, programs,
+    subjects, transparency, web,
 };
 use crate::{logging, AppState, BODY_LIMIT};
 
@@ -116,6 +116,10 @@ pub const ROUTE_POLICY: &[(&str, &str, Guard)] = &[
     ("GET", "/expungements", Guard::Public),
     ("GET", "/authorities", Guard::Public),
     ("POST", "/authorities", Guard::Command(Action::ManageAuthorities)),
+    ("GET", "/places", Guard::Public),
+    ("POST", "/places", Guard::Command(Action::ManagePlaces)),
+    ("PUT", "/places/{code}", Guard::Command(Action::ManagePlaces)),
+    ("POST", "/places/{code}/close", Guard::Command(Action::ManagePlaces)),
     ("POST", "/programs/{id}/expunge/approve", Guard::Command(Action::ApproveProgramExpungement)),
     ("POST", "/programs/{id}/expunge/notice", Guard::Command(Action::NoticeProgramExpungement)),
     ("POST", "/programs/{id}/expunge", Guard::Command(Action::ExpungeProgram)),
@@ -280,6 +284,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(law_enforcement::approve))
         .routes(routes!(law_enforcement::review))
         .routes(routes!(documents::read_mrz))
+        .routes(routes!(places::list, places::add))
+        .routes(routes!(places::edit))
+        .routes(routes!(places::close))
         .routes(routes!(subjects::create_subject))
         .routes(routes!(subjects::add_document))
         .routes(routes!(subjects::lookup_subjects))

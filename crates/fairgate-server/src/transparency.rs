@@ -355,6 +355,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(fairgate_store::sqlite::SqliteStore::open(&dir.path().join("f.db")).unwrap());
         let key = fairgate_ledger::keys::SecretKey::from_bytes;
+        fairgate_store::LedgerStore::put_places(&*store, &fairgate_core::place::default_places()).unwrap();
         let registry = fairgate_store::Registry::open(store, key([1; 32]), &key([2; 32]), "t/log", [3; 32]).unwrap();
         let mut st = AppState::new(Arc::new(registry));
         let secs = Arc::new(AtomicI64::new(1_795_000_000)); // 2026-11-18

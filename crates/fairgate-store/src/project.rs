@@ -94,6 +94,9 @@ pub fn project_rows(subject_no: u64, leaf_index: u64, event: &Event, blind_key: 
         Event::AuthorityListed(_) => {
             out.push(Projection::SystemLeaf { leaf_index, kind: event.kind().code(), scope: "authorities".into() })
         }
+        Event::PlaceSet(_) | Event::PlaceClosed(_) => {
+            out.push(Projection::SystemLeaf { leaf_index, kind: event.kind().code(), scope: "places".into() })
+        }
         // A lookup's match is the person's (a subject leaf, above); the rest name nobody.
         Event::AccessAttempted(e) if e.subject.is_some() => {}
         Event::AccessAttempted(e) => out.push(Projection::SystemLeaf {

@@ -22,6 +22,7 @@ pub mod keyring;
 pub mod law_enforcement;
 mod log;
 mod pipeline;
+mod places;
 pub mod portal;
 pub mod program_expungement;
 mod programs;
@@ -239,7 +240,9 @@ pub struct Registry {
     portal: SecretKey,
     system_sealer: Arc<Sealer>,
     signer: NoteSigner,
-    places: PlaceBook,
+    /// The ports and offices: the legacy `places` table with the place events folded
+    /// over it; reloaded after a place command and when another process appended.
+    places: RwLock<Arc<PlaceBook>>,
     writer: Mutex<Writer>,
     cache_limit: usize,
     compaction_chunk: u64,
@@ -275,14 +278,19 @@ fn corrupt(e: impl std::fmt::Display) -> RegistryError {
     RegistryError::Corrupt(e.to_string())
 }
 
-/// Build the place book, resolving each place's IANA zone.
-fn place_book(store: &dyn Store) -> Result<PlaceBook> {
+/// The places of databases made before places were ledger events (the `places`
+/// table, which a new database leaves empty); the events are folded over them.
+fn legacy_places(store: &dyn Store) -> Result<Vec<fairgate_core::place::Place>> {
     let mut places = store.places()?;
-    if places.is_empty() {
-        store.put_places(&default_places())?;
-        places = store.places()?;
+    // Those databases had only the built-in ports and offices: give them the details
+    // (hours, desks, service areas) those now carry.
+    let defaults = default_places();
+    for p in &mut places {
+        if let Some(d) = defaults.iter().find(|d| d.code == p.code && d.kind == p.kind) {
+            *p = d.clone();
+        }
     }
-    PlaceBook::resolve(places).map_err(corrupt)
+    Ok(places)
 }
 
 /// Where the rotation schedule is kept: seconds per epoch, 0 for none.
@@ -323,7 +331,7 @@ impl Registry {
     ) -> Result<Self> {
         let masters: keyring::MasterKeys = masters.into();
         let mut rng = StdRng::from_seed(seed);
-        let places = place_book(store.as_ref())?;
+        let places = PlaceBook::resolve(legacy_places(store.as_ref())?).map_err(corrupt)?;
         let origin = match store.meta("origin")? {
             Some(o) => o,
             None => {
@@ -375,7 +383,7 @@ impl Registry {
             system_sealer: Arc::new(Sealer::new(&system)),
             system,
             portal,
-            places,
+            places: RwLock::new(Arc::new(places)),
             cache_limit: CACHE_LIMIT,
             compaction_chunk: COMPACTION_CHUNK,
             import_batch: import::IMPORT_BATCH,
@@ -385,6 +393,7 @@ impl Registry {
             holds_lease: std::sync::atomic::AtomicBool::new(false),
         };
         reg.load_program_keys()?;
+        reg.load_places()?;
         Ok(reg)
     }
 
@@ -448,8 +457,9 @@ impl Registry {
         Ok(self.store.subject_count()?)
     }
 
-    pub fn places(&self) -> &PlaceBook {
-        &self.places
+    /// The ports and offices as they stand.
+    pub fn places(&self) -> Arc<PlaceBook> {
+        self.places.read().map(|b| b.clone()).unwrap_or_default()
     }
 
     pub fn origin(&self) -> &str {

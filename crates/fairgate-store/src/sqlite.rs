@@ -729,7 +729,7 @@ impl LedgerStore for SqliteStore {
                     "office" => PlaceKind::Office,
                     other => return Err(StoreError::Corrupt(format!("place {code} has unknown kind {other}"))),
                 };
-                Ok(Place { code, name, kind, zone })
+                Ok(Place { code, name, kind, zone, ..Place::bare() })
             })
             .collect()
         })

@@ -12,7 +12,7 @@ use fairgate_core::ids::SubjectId;
 use fairgate_core::policy::{self, Action, Read, Refusal};
 use fairgate_ledger::keys::SecretKey;
 use fairgate_store::sqlite::SqliteStore;
-use fairgate_store::{Registry, RegistryError};
+use fairgate_store::{LedgerStore, Registry, RegistryError};
 use jiff::Timestamp;
 use serde_json::json;
 
@@ -21,6 +21,7 @@ const NOW: Timestamp = Timestamp::constant(1_790_000_000, 0);
 fn registry() -> (tempfile::TempDir, Registry, SubjectId) {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(SqliteStore::open(&dir.path().join("fairgate.db")).unwrap());
+    store.put_places(&fairgate_core::place::default_places()).unwrap();
     let reg =
         Registry::open(store, SecretKey::from_bytes([1; 32]), &SecretKey::from_bytes([2; 32]), "test/log", [3; 32])
             .unwrap();
@@ -118,6 +119,11 @@ fn run(reg: &Registry, action: Action, a: &Actor, id: SubjectId) -> Result<(), R
         }
         Action::AnswerCorrection => {
             w(&|b| b.answer_correction(a, id, 1, &from(json!({"corrected": false, "reply": "no"}))))
+        }
+        Action::ManagePlaces => {
+            let mut place = fairgate_core::place::PlaceInput::of(&fairgate_core::place::default_places()[0]);
+            place.code = format!("P-{}", a.role).to_uppercase().chars().take(12).collect();
+            reg.set_place(NOW, a, &place, false).map(|_| ())
         }
         Action::ManageAuthorities => reg
             .list_authority(

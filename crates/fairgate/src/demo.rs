@@ -279,6 +279,10 @@ pub struct Seeded {
 pub fn seed_with(registry: &Registry, n: usize, now: Timestamp, progress: &dyn Fn(u64)) -> Result<Seeded> {
     let officer = Actor::new("u-demo-seed", Role::Officer, "demo");
     let supervisor = Actor::new("u-demo-supervisor", Role::Supervisor, "demo");
+    // The demo's ports and offices are demo data: ledger events, like any place an
+    // administrator adds.
+    let admin = Actor::new("u-demo-seed", Role::Admin, "demo");
+    registry.add_places(now, &admin, &fairgate_core::place::default_places())?;
     let people = population(n, now);
     let captured = people
         .iter()
@@ -328,7 +332,7 @@ pub fn seed_with(registry: &Registry, n: usize, now: Timestamp, progress: &dyn F
     // The program goes through the same checks as any other: drafted with an impact
     // analysis over the population just written, then activated.
     let source = demo_program(now.to_zoned(jiff::tz::TimeZone::UTC).date());
-    let admin = Actor::new("u-demo-seed", Role::Admin, "demo");
+
     // The analysis runs over the synthetic population as a file would give it: what
     // the demo wrote, not a read of the records.
     let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();

@@ -76,7 +76,7 @@ pub fn run(registry: &Registry, program: &str, path: &Path, user: &str, codes: O
     let name = path.display().to_string();
     let mut valid = Vec::with_capacity(rows.len());
     for (line, row) in rows {
-        match row.validate(registry.places(), now) {
+        match row.validate(&registry.places(), now) {
             Ok((s, r)) => valid.push((line, s, r)),
             Err(e) => {
                 for fe in e.0 {

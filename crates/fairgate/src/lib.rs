@@ -8,6 +8,7 @@ pub mod designations;
 pub mod expunge;
 pub mod import;
 pub mod monitor;
+pub mod places;
 pub mod program;
 pub mod witness;
 

@@ -253,6 +253,9 @@ enum Command {
     /// The public list of authorities an expungement may cite.
     #[command(subcommand)]
     Authority(AuthorityCommand),
+    /// Ports and offices: list, add, change, close (administrators; ledger events).
+    #[command(subcommand)]
+    Places(fairgate::places::PlacesCommand),
     /// Individual designations: statistics by officer and place, for auditors.
     #[command(subcommand)]
     Designations(fairgate::designations::DesignationsCommand),
@@ -765,6 +768,7 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Designations(cmd) => fairgate::designations::run(&open_existing(&dirs)?.registry, cmd),
+        Command::Places(cmd) => fairgate::places::run(&open_existing(&dirs)?.registry, cmd),
         Command::Program(cmd) => fairgate::program::run(&open_existing(&dirs)?.registry, cmd),
         Command::Stay { rule, stays, exempt, on, json } => stay(&rule, &stays, &exempt, &on, json),
         Command::Overstays { on, user, purpose, csv, page, per_page } => {

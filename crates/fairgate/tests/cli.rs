@@ -515,6 +515,7 @@ fn expunge_prints_a_certificate_that_verifies_until_altered() {
 fn an_import_with_bad_rows_writes_nothing_and_names_every_bad_row() {
     let dir = tempfile::tempdir().unwrap();
     assert!(fairgate(dir.path(), &["user", "add", "ada", "--role", "admin"]).status.success());
+    assert!(fairgate(dir.path(), &["places", "add", "--demo", "--as", "ada"]).status.success());
     let program = dir.path().join("old.toml");
     std::fs::write(
         &program,
@@ -904,4 +905,95 @@ fn biometric_captures_and_their_export_never_reach_the_log() {
     for personal in ["CAPTURED", "BIO000001", "1980-01-01", &face[100..140], &prints[20..60], "FAC", "FMR"] {
         assert!(!logged.contains(personal), "{personal} in the log:\n{logged}");
     }
+}
+
+#[test]
+fn places_are_added_changed_and_closed_as_ledger_events_by_an_administrator() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert!(fairgate(d, &["user", "add", "ada", "--role", "admin"]).status.success());
+    assert!(fairgate(d, &["user", "add", "olu", "--role", "officer"]).status.success());
+    // A new installation has no places: the demo's are demo data.
+    let empty = fairgate(d, &["places", "list"]);
+    assert!(text(&empty.stdout).contains("no places yet"), "{}", text(&empty.stdout));
+
+    let office = d.join("bos.json");
+    std::fs::write(
+        &office,
+        r#"{"code": "bos-fo", "name": "Boston field office", "kind": "office", "zone": "America/New_York",
+            "address": "4 Demo Square, Boston, MA (synthetic)", "service_area": ["021", "022"],
+            "hours": {"mon": "08:30-16:30", "tue": "08:30-16:30", "wed": "08:30-12:00"},
+            "holidays": ["2026-12-25"], "desks": 3,
+            "minutes": {"registration": 20, "re_registration": 15, "interview": 30}}"#,
+    )
+    .unwrap();
+    let refused = fairgate(d, &["places", "add", office.to_str().unwrap(), "--as", "olu"]);
+    assert!(!refused.status.success(), "officers do not add places");
+    let added = fairgate(d, &["places", "add", office.to_str().unwrap(), "--as", "ada"]);
+    assert!(added.status.success(), "{}", text(&added.stderr));
+    assert!(text(&added.stdout).starts_with("added BOS-FO (leaf "), "{}", text(&added.stdout));
+    let again = fairgate(d, &["places", "add", office.to_str().unwrap(), "--as", "ada"]);
+    assert!(text(&again.stderr).contains("code: BOS-FO is already a place"), "{}", text(&again.stderr));
+
+    // A bad file names every bad field.
+    let bad = d.join("bad.json");
+    std::fs::write(&bad, r#"{"code": "X", "name": "", "kind": "office", "zone": "Nowhere/Else", "desks": 0}"#).unwrap();
+    let out = fairgate(d, &["places", "add", bad.to_str().unwrap(), "--as", "ada"]);
+    let err = text(&out.stderr);
+    for field in ["code:", "name:", "zone:", "address:", "service_area:", "hours:", "desks:", "minutes.registration:"] {
+        assert!(err.contains(field), "{field} in {err}");
+    }
+
+    // Changed: four desks, Thursdays too. Then closed for three days with a reason.
+    let text_of = std::fs::read_to_string(&office).unwrap();
+    std::fs::write(
+        &office,
+        text_of.replace("\"desks\": 3", "\"desks\": 4").replace("\"wed\"", "\"thu\": \"09:00-13:00\", \"wed\""),
+    )
+    .unwrap();
+    let edited = fairgate(d, &["places", "edit", office.to_str().unwrap(), "--as", "ada"]);
+    assert!(edited.status.success(), "{}", text(&edited.stderr));
+    let closed = fairgate(
+        d,
+        &[
+            "places",
+            "close",
+            "BOS-FO",
+            "--from",
+            "2027-01-04",
+            "--until",
+            "2027-01-06",
+            "--reason",
+            "Burst pipe",
+            "--as",
+            "ada",
+        ],
+    );
+    assert!(closed.status.success(), "{}", text(&closed.stderr));
+    let backwards = fairgate(
+        d,
+        &["places", "close", "BOS-FO", "--from", "2027-02-02", "--until", "2027-02-01", "--reason", "x", "--as", "ada"],
+    );
+    assert!(text(&backwards.stderr).contains("until: is before `from`"), "{}", text(&backwards.stderr));
+
+    // A fresh process folds the events: the change and the closure are there.
+    let listed = fairgate(d, &["places", "list", "--json"]);
+    let places: Vec<fairgate_core::place::Place> = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(places.len(), 1);
+    let bos = &places[0];
+    assert_eq!((bos.code.as_str(), bos.desks), ("BOS-FO", 4));
+    assert_eq!(bos.hours[3].map(|h| h.to_string()).as_deref(), Some("09:00-13:00"));
+    assert_eq!(bos.closures.len(), 1);
+    assert_eq!(bos.closures[0].reason, "Burst pipe");
+    assert_eq!(bos.open_on("2027-01-05".parse().unwrap()), None, "closed");
+    assert!(bos.open_on("2027-01-07".parse().unwrap()).is_some(), "open again on the Thursday");
+    let human = text(&fairgate(d, &["places", "list"]).stdout);
+    assert!(human.contains("closed 2027-01-04 to 2027-01-06: Burst pipe"), "{human}");
+
+    // The demo's places are added as events too, and the log verifies.
+    assert!(fairgate(d, &["places", "add", "--demo", "--as", "ada"]).status.success());
+    let listed = fairgate(d, &["places", "list", "--json"]);
+    let places: Vec<fairgate_core::place::Place> = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(places.len(), 12);
+    assert!(fairgate(d, &["audit", "verify"]).status.success());
 }

@@ -21,6 +21,7 @@ struct Running {
 
 async fn serve(db: &Path) -> Running {
     let store = Arc::new(SqliteStore::open(db).unwrap());
+    fairgate_store::LedgerStore::put_places(&*store, &fairgate_core::place::default_places()).unwrap();
     let registry = Arc::new(
         Registry::open(
             store,

@@ -33,6 +33,8 @@ pub const PASSWORD: &str = "a long enough password";
 pub async fn start() -> Server {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(SqliteStore::open(&dir.path().join("fairgate.db")).unwrap());
+    // The demo's ports and offices, without ledger events (as an older database has them).
+    store.put_places(&fairgate_core::place::default_places()).unwrap();
     let registry = Registry::open(
         store.clone(),
         SecretKey::from_bytes([1; 32]),

@@ -81,7 +81,7 @@ fn open_facts(subject_no: u64, data: &SecretKey, through: u64, sealed: &[u8]) ->
 }
 
 fn day_at(reg: &Registry, place: &str, at: Timestamp) -> Date {
-    let tz = reg.places.get(place).map(|p| p.tz.clone()).unwrap_or(jiff::tz::TimeZone::UTC);
+    let tz = reg.places().get(place).map(|p| p.tz.clone()).unwrap_or(jiff::tz::TimeZone::UTC);
     at.to_zoned(tz).date()
 }
 
@@ -420,8 +420,9 @@ pub struct PendingNotice {
 impl Registry {
     /// The offices where obligations can be met, by code.
     fn offices(&self) -> Vec<String> {
+        let book = self.places();
         let mut v: Vec<&fairgate_core::place::ZonedPlace> =
-            self.places.iter().filter(|p| p.place.kind == fairgate_core::place::PlaceKind::Office).collect();
+            book.iter().filter(|p| p.place.kind == fairgate_core::place::PlaceKind::Office).collect();
         v.sort_by(|a, b| a.place.code.cmp(&b.place.code));
         v.into_iter().map(|p| format!("{} ({})", p.place.name, p.place.code)).collect()
     }

@@ -85,7 +85,7 @@ impl Batch<'_> {
         input: &fairgate_core::designation::DesignationInput,
     ) -> Result<u32> {
         policy::authorize(actor, Action::Designate)?;
-        let designation = input.validate(&self.reg.places)?;
+        let designation = input.validate(&self.reg.places())?;
         let (no, sealer, existing) = self.designations(subject)?;
         let number = existing.iter().map(|d| d.number).max().unwrap_or(0) + 1;
         let event = Event::SubjectDesignated(SubjectDesignated {

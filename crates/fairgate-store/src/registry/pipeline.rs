@@ -20,6 +20,8 @@ impl Registry {
             // It may have started a key rotation or destroyed a program's key.
             self.reload_masters();
             self.load_program_keys()?;
+            // Or changed a port or office.
+            self.load_places()?;
         }
         Ok(w)
     }

@@ -212,7 +212,7 @@ impl Registry {
 
     /// A crossing with the local calendar day at its port.
     pub(super) fn dated(&self, c: &Crossing) -> DatedCrossing {
-        let tz = self.places.get(&c.port).map(|p| p.tz.clone()).unwrap_or(jiff::tz::TimeZone::UTC);
+        let tz = self.places().get(&c.port).map(|p| p.tz.clone()).unwrap_or(jiff::tz::TimeZone::UTC);
         DatedCrossing {
             direction: c.direction,
             at: c.at,

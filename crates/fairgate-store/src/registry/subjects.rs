@@ -316,7 +316,7 @@ impl Batch<'_> {
         input: &RegistrationInput,
     ) -> Result<RegistrationNumber> {
         policy::authorize(actor, Action::RecordRegistration)?;
-        let mut reg = input.validate(&self.reg.places, self.now)?;
+        let mut reg = input.validate(&self.reg.places(), self.now)?;
         // The records decode and parse before anything else is looked at.
         let captures = match &input.captures {
             Some(c) => Some(c.decode()?),
@@ -404,7 +404,7 @@ impl Batch<'_> {
         mut registration: NewRegistration,
         birs: Option<Vec<fairgate_core::cbeff::Bir>>,
     ) -> Result<RegistrationNumber> {
-        if self.reg.places.get(&registration.place).is_none() {
+        if self.reg.places().get(&registration.place).is_none() {
             return Err(Invalid::one("place", format!("`{}` is not a known port or office", registration.place)).into());
         }
         let (no, key) = {
@@ -472,7 +472,7 @@ impl Batch<'_> {
     /// Record an entry or exit. An exit must close an entry recorded before it.
     pub fn record_crossing(&mut self, actor: &Actor, subject: SubjectId, input: &CrossingInput) -> Result<u64> {
         policy::authorize(actor, Action::RecordCrossing)?;
-        let crossing = input.validate(&self.reg.places, self.now)?;
+        let crossing = input.validate(&self.reg.places(), self.now)?;
         self.append_crossing(actor, subject, crossing, None)
     }
 
@@ -496,7 +496,7 @@ impl Batch<'_> {
         request: &str,
     ) -> Result<(u64, Option<fairgate_core::stay::Overstay>)> {
         policy::authorize(actor, Action::RecordCrossing)?;
-        let crossing = input.validate(&self.reg.places, self.now)?;
+        let crossing = input.validate(&self.reg.places(), self.now)?;
         let day = self.reg.dated(&crossing).local_day;
         let history = self.reg.dated_of(subject)?;
         let overstay = standing(&stays_from_crossings(history, day), day)?.ongoing_overstay;
@@ -514,7 +514,7 @@ impl Batch<'_> {
         crossing: Crossing,
         overstay_at_crossing: Option<fairgate_core::stay::Overstay>,
     ) -> Result<u64> {
-        if !self.reg.places.get(&crossing.port).is_some_and(|p| p.place.kind == PlaceKind::Port) {
+        if !self.reg.places().get(&crossing.port).is_some_and(|p| p.place.kind == PlaceKind::Port) {
             return Err(Invalid::one("port", format!("`{}` is not a known port: see GET /ports", crossing.port)).into());
         }
         let fact = CrossingFact { at: crossing.at, direction: crossing.direction };
