@@ -66,7 +66,11 @@ async fn every_route_and_role_is_allowed_or_refused_as_the_policy_says() {
     for (method, template) in documented() {
         let m = axum::http::Method::from_bytes(method.as_bytes()).unwrap();
         let guard = guard_of(&m, &template).unwrap();
-        let path = template.replace("{id}", &id).replace("{number}", "1").replace("{file}", "report.csv");
+        let path = template
+            .replace("{id}", &id)
+            .replace("{number}", "1")
+            .replace("{file}", "report.csv")
+            .replace("{code}", "NYC-FO");
         for (role, token) in &tokens {
             // For a read: a purpose the role may use for it, if there is one (law
             // enforcement also needs a grant, so it is not the one tried).
@@ -81,7 +85,7 @@ async fn every_route_and_role_is_allowed_or_refused_as_the_policy_says() {
             };
             let mut req = match method.as_str() {
                 "GET" => s.client.get(s.url(&path)),
-                _ => s.client.post(s.url(&path)).json(&json!({})),
+                _ => s.client.request(m.clone(), s.url(&path)).json(&json!({})),
             }
             .bearer_auth(token);
             if let Some(p) = purpose {
