@@ -67,6 +67,9 @@ pub struct ProgramDrafted {
     /// `file` (a population file) or `database` (the registered subjects).
     pub population_source: String,
     pub drafted_by: Actor,
+    /// The capacity plan of its office registrations, when it has any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<crate::plan::PlanSummary>,
 }
 
 /// An auditor cleared a draft whose impact analysis could not clear it.

@@ -26,6 +26,7 @@ pub mod minutiae;
 pub mod mrz;
 pub mod obligation;
 pub mod place;
+pub mod plan;
 pub mod policy;
 pub mod program;
 pub mod record;

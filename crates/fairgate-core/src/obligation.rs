@@ -295,6 +295,7 @@ impl Facts {
                 (end.since(*e).map_or(0, |s| s.get_days()) + 1).max(0) as u32
             }),
             designated: self.designated_from.is_some_and(|f| f <= d),
+            postal_code: None,
         }
     }
 }

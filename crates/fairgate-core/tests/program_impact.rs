@@ -38,6 +38,7 @@ fn population() -> Vec<Person> {
                 admitted_on: Some(date(2026, 1 + (mix(i, 4) % 12) as i8, 1)),
                 stay_days: Some((mix(i, 5) % 120) as u32),
                 designated: false,
+                postal_code: None,
             }
         })
         .collect()

@@ -45,6 +45,11 @@ pub struct ProgramView {
     pub leaf_index: u64,
     /// Whether the impact analysis flagged a group (null for programs from before drafts).
     pub impact_flagged: Option<bool>,
+    /// The capacity plan of its office registrations: whether the offices can serve
+    /// everyone in time, the days short, the waits, the deadline that would fit
+    /// (docs/offices.md). Null for programs without a registration deadline.
+    #[schema(value_type = Option<Object>)]
+    pub plan: Option<fairgate_core::plan::PlanSummary>,
     /// Auditors' sign-offs of this version, with their reasons.
     pub sign_offs: Vec<DecisionView>,
     /// The repeal of the program, if it was repealed.
@@ -90,6 +95,7 @@ fn views(
                 in_force: status == Status::Active,
                 leaf_index,
                 impact_flagged: v.impact.as_ref().map(|i| i.flagged),
+                plan: v.plan.clone(),
                 sign_offs: v.sign_offs.iter().map(|d| decision(d, names)).collect(),
                 repealed: rec.repealed.as_ref().map(|d| decision(d, names)),
             }
@@ -151,6 +157,7 @@ pub async fn show_program(State(st): State<AppState>, Path(id): Path<String>) ->
                         "source": v.source,
                         "compiled": compiled,
                         "impact": v.impact,
+                        "plan": v.plan,
                         "population_source": v.population_source,
                     })
                 })

@@ -141,3 +141,43 @@ async fn a_program_ends_by_itself_after_its_sunset() {
     assert!(b["detail"].as_str().unwrap().contains("sunset"), "{b}");
     s.stop().await;
 }
+
+#[tokio::test]
+async fn a_program_whose_offices_cannot_serve_everyone_in_time_is_published_with_its_plan_and_not_activated() {
+    let s = start().await;
+    let source = format!(
+        "id = \"callin\"\ntitle = \"Call-in\"\nlegal_basis = \"Test Act s. 5\"\nstarts = {}\nsunset = {}\n\n[selection]\nadmission_class = [\"WT\"]\n\n[[obligations]]\nkind = \"register\"\nwithin_days = 2\n",
+        today_plus(1),
+        today_plus(365)
+    );
+    // Without postal codes, nobody's office is known: the draft is refused.
+    let nameless: Vec<Value> = (0..60)
+        .map(|i| {
+            let (n, sex) = (["UTO", "VAL"][i % 2], ["F", "M"][i % 2]);
+            json!({"nationality": n, "sex": sex, "birth_date": "1980-01-01", "admission_class": "WT"})
+        })
+        .collect();
+    let (st, b) = s.post(&s.admin, "/programs", &json!({"source": source, "population": nameless})).await;
+    assert_eq!((st, b["errors"][0]["field"].as_str()), (422, Some("population")), "{b}");
+    assert!(b["errors"][0]["message"].as_str().unwrap().contains("60 people the program selects have no postal_code"));
+    // 1,000 people at the Chicago office (120 registrations a weekday), two days to come.
+    let many: Vec<Value> = (0..1000)
+        .map(|i| {
+            let (n, sex) = (["UTO", "VAL"][i % 2], ["F", "M"][(i / 2) % 2]);
+            json!({"nationality": n, "sex": sex, "birth_date": "1980-01-01", "admission_class": "WT", "postal_code": "60601"})
+        })
+        .collect();
+    let (st, b) = s.post(&s.admin, "/programs", &json!({"source": source, "population": many})).await;
+    assert_eq!(st, 201, "{b}");
+    let (st, b) = s.post(&s.admin, "/programs/callin/activate", &json!({})).await;
+    assert_eq!(st, 409, "{b}");
+    let detail = b["detail"].as_str().unwrap();
+    assert!(detail.contains("its offices cannot serve everyone within 2 days (CHI-FO is "), "{detail}");
+    assert!(detail.contains("days would fit"), "{detail}");
+    // The plan is published with the program.
+    let listed = programs(&s).await;
+    let plan = &listed.iter().find(|p| p["id"] == "callin").unwrap()["plan"];
+    assert_eq!((plan["feasible"].as_bool(), plan["people"].as_u64()), (Some(false), Some(1000)), "{plan}");
+    assert!(plan["phased_wait_p95_minutes"].as_f64().unwrap() < 120.0, "{plan}");
+    s.stop().await;
+}

@@ -109,6 +109,7 @@ impl Traveller {
             admitted_on,
             stay_days,
             designated: self.designated,
+            postal_code: None,
         }
     }
 }

@@ -32,6 +32,23 @@ pub enum ProgramCommand {
         #[arg(long = "as", value_name = "USER")]
         user: Option<String>,
     },
+    /// The capacity plan of the program's office registrations: per office and day,
+    /// the people booked against the desks' capacity up to each deadline, the
+    /// shortfalls, and the waits a queue simulation expects; when it fails, a phased
+    /// schedule (cohorts by the day obligations began) and the deadline that would
+    /// fit. Exit 1 when the plan is not feasible. Offices are this database's.
+    Plan {
+        file: PathBuf,
+        /// JSON lines as for `impact`, each with a "postal_code" (the office serving
+        /// it is the one whose service area is its longest prefix).
+        #[arg(long)]
+        population: PathBuf,
+        #[arg(long)]
+        json: bool,
+        /// The simulation's seed: the same seed gives the same figures.
+        #[arg(long, default_value_t = 2002)]
+        seed: u64,
+    },
     /// Add a program (or the next version of one) as a draft, with its impact
     /// analysis over a population file.
     Add {
@@ -102,6 +119,110 @@ pub fn read_population(file: &Path) -> Result<Vec<Person>> {
         );
     }
     Ok(out)
+}
+
+/// A line of a plan's population: the impact analysis's fields and a postal code.
+#[derive(serde::Deserialize)]
+struct PlanLine {
+    #[serde(flatten)]
+    person: Person,
+    postal_code: String,
+}
+
+/// The plan of a program file's office registrations over a population file, at
+/// this database's offices; `None` when the program has no registration deadline.
+pub fn plan_from_file(
+    registry: &Registry,
+    file: &Path,
+    population: &Path,
+    seed: u64,
+) -> Result<Option<fairgate_core::plan::Plan>> {
+    let spec =
+        compile(&read_source(file)?).map_err(|e| anyhow::anyhow!("{}: does not compile: {e:?}", file.display()))?;
+    let Some(within) = spec
+        .obligations
+        .iter()
+        .find(|o| o.kind == fairgate_core::program::lang::ObligationKind::Register)
+        .and_then(|o| o.within_days)
+    else {
+        return Ok(None);
+    };
+    let text = std::fs::read_to_string(population).with_context(|| format!("reading {}", population.display()))?;
+    let mut people = Vec::new();
+    let mut errors = Vec::new();
+    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        match serde_json::from_str::<PlanLine>(line) {
+            Ok(l) => {
+                let starts = l.person.admitted_on.map_or(spec.program.starts, |a| a.max(spec.program.starts));
+                if fairgate_core::program::impact::selects(&spec.selection, &l.person, starts) {
+                    people.push(fairgate_core::plan::PlanPerson { postal_code: l.postal_code, starts });
+                }
+            }
+            Err(e) => errors.push(format!("{}:{}: {e}", population.display(), i + 1)),
+        }
+    }
+    if !errors.is_empty() {
+        bail!(
+            "{} line(s) are not valid (the fields of `program impact`, and postal_code):\n{}",
+            errors.len(),
+            errors.iter().take(20).cloned().collect::<Vec<_>>().join("\n")
+        );
+    }
+    Ok(Some(fairgate_core::plan::plan(
+        &registry.places(),
+        fairgate_core::place::ServiceKind::Registration,
+        within,
+        &people,
+        seed,
+    )))
+}
+
+/// A plan as text: each office, the worst shortfalls, and the proposal.
+pub fn plan_text(p: &fairgate_core::plan::Plan) -> String {
+    let mut out = format!(
+        "{}: registrations within {} days\n",
+        if p.feasible { "feasible" } else { "NOT FEASIBLE" },
+        p.within_days
+    );
+    if p.unassigned > 0 {
+        out.push_str(&format!("{} people live where no office serves: widen an office's service area\n", p.unassigned));
+    }
+    for o in &p.offices {
+        out.push_str(&format!(
+            "  {:8} {:>8} people, {:>8} short, p95 wait {:.0} min\n",
+            o.office, o.people, o.shortfall, o.wait_p95_minutes
+        ));
+    }
+    for d in p.shortfalls.iter().take(10) {
+        out.push_str(&format!(
+            "  short: {} on {}: {} people past their deadline (capacity {}, booked {}), p95 wait {:.0} min\n",
+            d.office, d.day, d.shortfall, d.capacity, d.booked, d.wait_p95_minutes
+        ));
+    }
+    if let Some(pr) = &p.proposal {
+        match pr.fitting_within_days {
+            Some(n) => out.push_str(&format!("  a deadline of {n} days would fit every office\n")),
+            None => out.push_str("  no deadline under a century fits: add offices or desks\n"),
+        }
+        out.push_str(&format!(
+            "  phased schedule: {} cohort(s) by the day obligations began, each with a {}-day window; p95 wait {:.0} min\n",
+            pr.cohorts.len(),
+            p.within_days,
+            pr.wait_p95_minutes
+        ));
+        for c in pr.cohorts.iter().take(12) {
+            out.push_str(&format!(
+                "    {} cohort {}: {} people, window {}..{}: {}\n",
+                c.office,
+                c.cohort + 1,
+                c.people,
+                c.window_from,
+                c.window_until,
+                c.selector
+            ));
+        }
+    }
+    out
 }
 
 /// `program check`: `Ok(summary)` or every diagnostic as `FILE:LINE:COL: message`.
@@ -190,6 +311,21 @@ pub fn run(registry: &Registry, cmd: ProgramCommand) -> Result<()> {
                 receipt.leaf_index,
                 fairgate_core::program::impact::NOISE_SCALE
             );
+        }
+        ProgramCommand::Plan { file, population, json, seed } => {
+            let plan = plan_from_file(registry, &file, &population, seed)?;
+            let Some(plan) = plan else {
+                println!("the program has no office registration with a deadline: nothing to plan");
+                return Ok(());
+            };
+            if json {
+                println!("{}", serde_json::to_string_pretty(&plan)?);
+            } else {
+                print!("{}", plan_text(&plan));
+            }
+            if !plan.feasible {
+                bail!("the plan is not feasible: the offices cannot serve everyone before their deadlines");
+            }
         }
         ProgramCommand::Add { file, population, user } => {
             let people = population.as_deref().map(read_population).transpose()?;

@@ -997,3 +997,68 @@ fn places_are_added_changed_and_closed_as_ledger_events_by_an_administrator() {
     assert_eq!(places.len(), 12);
     assert!(fairgate(d, &["audit", "verify"]).status.success());
 }
+
+#[test]
+fn a_2002_call_in_plan_fails_and_proposes_a_phased_schedule_with_waits_under_two_hours() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert!(fairgate(d, &["user", "add", "ada", "--role", "admin"]).status.success());
+    assert!(fairgate(d, &["places", "add", "--demo", "--as", "ada"]).status.success());
+    let program = d.join("callin.toml");
+    std::fs::write(
+        &program,
+        "id = \"callin-group-2\"\ntitle = \"Call-in, group 2\"\nlegal_basis = \"67 FR 70526\"\nstarts = 2026-12-16\nsunset = 2027-12-31\n\n[selection]\nadmission_class = [\"WT\"]\n\n[[obligations]]\nkind = \"register\"\nwithin_days = 30\n",
+    )
+    .unwrap();
+    // About 80,000 people, half served by one office (New York), 30 days to come.
+    let mut lines = String::new();
+    for i in 0..80_000u32 {
+        let postal = if i % 2 == 0 {
+            "10001"
+        } else if i % 4 == 1 {
+            "60601"
+        } else {
+            "90012"
+        };
+        lines.push_str(&format!(
+            "{{\"nationality\":\"UTO\",\"sex\":\"{}\",\"birth_date\":\"1975-01-01\",\"admission_class\":\"WT\",\"admitted_on\":\"2026-06-01\",\"postal_code\":\"{postal}\"}}\n",
+            if i % 3 == 0 { "F" } else { "M" }
+        ));
+    }
+    let pop = d.join("group2.jsonl");
+    std::fs::write(&pop, lines).unwrap();
+    let out =
+        fairgate(d, &["program", "plan", program.to_str().unwrap(), "--population", pop.to_str().unwrap(), "--json"]);
+    assert!(!out.status.success(), "an infeasible plan exits 1");
+    assert!(text(&out.stderr).contains("the plan is not feasible"), "{}", text(&out.stderr));
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(plan["feasible"], false);
+    assert_eq!(plan["offices"].as_array().unwrap().len(), 3);
+    let worst = &plan["shortfalls"][0];
+    assert_eq!((worst["office"].as_str(), worst["day"].as_str()), (Some("NYC-FO"), Some("2027-01-15")));
+    assert!(worst["wait_p95_minutes"].as_f64().unwrap() > 120.0, "the deadline day's line: {worst}");
+    let proposal = &plan["proposal"];
+    assert!(proposal["wait_p95_minutes"].as_f64().unwrap() < 120.0, "{}", proposal["wait_p95_minutes"]);
+    assert!(proposal["fitting_within_days"].as_u64().unwrap() > 30);
+    let cohorts = proposal["cohorts"].as_array().unwrap();
+    assert_eq!(cohorts.iter().map(|c| c["people"].as_u64().unwrap()).sum::<u64>(), 80_000);
+    // Drafted with that population, it cannot be put in force: the refusal names the
+    // office, the day and the shortfall, and the deadline that would fit.
+    let added = fairgate(
+        d,
+        &["program", "add", program.to_str().unwrap(), "--population", pop.to_str().unwrap(), "--as", "ada"],
+    );
+    assert!(added.status.success(), "{}", text(&added.stderr));
+    let refused = fairgate(d, &["program", "activate", "callin-group-2", "--as", "ada"]);
+    assert!(!refused.status.success());
+    let why = text(&refused.stderr);
+    assert!(why.contains("cannot be put in force: its offices cannot serve everyone within 30 days"), "{why}");
+    assert!(why.contains("NYC-FO is 35584 people short on 2027-01-15"), "{why}");
+    assert!(why.contains("days would fit"), "{why}");
+    // The text names the days short and the deadline that would fit.
+    let out = fairgate(d, &["program", "plan", program.to_str().unwrap(), "--population", pop.to_str().unwrap()]);
+    let shown = text(&out.stdout);
+    assert!(shown.starts_with("NOT FEASIBLE: registrations within 30 days"), "{shown}");
+    assert!(shown.contains("short: NYC-FO on 2027-01-15"), "{shown}");
+    assert!(shown.contains("would fit every office"), "{shown}");
+}

@@ -36,6 +36,10 @@ pub struct Person {
     /// Individually designated (the population file may leave it out).
     #[serde(default)]
     pub designated: bool,
+    /// Where the person lives, for the capacity plan (their office). Never a
+    /// selector: the impact analysis does not look at it.
+    #[serde(default)]
+    pub postal_code: Option<String>,
 }
 
 /// Whole years between `birth` and `on`.

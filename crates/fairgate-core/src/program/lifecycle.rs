@@ -49,6 +49,9 @@ pub struct Version {
     pub impact: Option<Impact>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub population_source: Option<String>,
+    /// The capacity plan of its office registrations (published with the program).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan: Option<crate::plan::PlanSummary>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub drafted: Option<Stamp>,
     pub sign_offs: Vec<Decision>,
@@ -181,6 +184,7 @@ impl ProgramBook {
                     source: Some(e.source.clone()),
                     impact: Some(e.impact.clone()),
                     population_source: Some(e.population_source.clone()),
+                    plan: e.plan.clone(),
                     drafted: Some(stamp(&e.drafted_by, at, leaf_index)),
                     sign_offs: Vec::new(),
                     activated: None,
@@ -204,6 +208,7 @@ impl ProgramBook {
                         source: None,
                         impact: None,
                         population_source: None,
+                        plan: None,
                         drafted: None,
                         sign_offs: Vec::new(),
                         activated: Some(s),
@@ -293,6 +298,30 @@ impl ProgramBook {
                 return Err(Refusal::NeedsSignOff { id: id.to_string(), version: n, why });
             }
         }
+        // The offices must be able to serve everyone before their deadlines: no
+        // sign-off overrides a capacity plan that fails.
+        if let Some(plan) = v.plan.as_ref().filter(|p| !p.feasible) {
+            let days: Vec<String> = plan
+                .shortfalls
+                .iter()
+                .take(5)
+                .map(|(office, day, n)| format!("{office} is {n} people short on {day}"))
+                .collect();
+            let unassigned = if plan.unassigned > 0 {
+                format!("{} people live where no office serves; ", plan.unassigned)
+            } else {
+                String::new()
+            };
+            let fit = match plan.fitting_within_days {
+                Some(d) => format!("a deadline of {d} days would fit, or the phased schedule in its plan"),
+                None => "add offices or desks".to_string(),
+            };
+            return Err(Refusal::Conflict(format!(
+                "program `{id}` v{n} cannot be put in force: its offices cannot serve everyone within {} days ({unassigned}{}); draft a new version: {fit}",
+                plan.within_days,
+                days.join(", ")
+            )));
+        }
         Ok(v.program.clone())
     }
 
@@ -364,6 +393,7 @@ mod tests {
             impact,
             population_source: "file".into(),
             drafted_by: Actor::new("u-admin", Role::Admin, "A"),
+            plan: None,
         })
     }
 

@@ -179,7 +179,7 @@ pub fn wt_population() -> Value {
         (0..60)
             .map(|i| {
                 let (n, sex) = (["UTO", "VAL"][i % 2], ["F", "M"][(i / 2) % 2]);
-                json!({"nationality": n, "sex": sex, "birth_date": "1980-01-01", "admission_class": "WT"})
+                json!({"nationality": n, "sex": sex, "birth_date": "1980-01-01", "admission_class": "WT", "postal_code": "10001"})
             })
             .collect(),
     )

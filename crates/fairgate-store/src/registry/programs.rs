@@ -15,6 +15,9 @@ pub struct AddedProgram {
     pub population_source: String,
 }
 
+/// The seed of a draft's queue simulation: the same population gives the same plan.
+const PLAN_SEED: u64 = 2002;
+
 impl Registry {
     /// Every program with every version and transition, folded from the ledger.
     /// Programs are public: reading them is not an access to personal data.
@@ -126,11 +129,58 @@ impl Registry {
             .into());
         };
         let (spec, impact) = self.program_impact(source, population, today)?;
+        let plan = self.capacity_plan(&spec, population)?;
         let population_source = "file";
-        let ((version, _), receipt) =
-            self.write(now, |b| b.draft_program(actor, &spec, source, impact.clone(), population_source))?;
+        let ((version, _), receipt) = self.write(now, |b| {
+            b.draft_program_with_plan(actor, &spec, source, impact.clone(), population_source, plan.clone())
+        })?;
         let added = AddedProgram { id: spec.program.id, version, impact, population_source: population_source.into() };
         Ok((added, receipt))
+    }
+
+    /// The capacity plan of a program's office registrations over a population file
+    /// (at this registry's offices), when the program has a registration deadline.
+    /// Every person it selects must have a postal code: their office depends on it.
+    fn capacity_plan(
+        &self,
+        spec: &fairgate_core::program::lang::ProgramSpec,
+        population: &[Person],
+    ) -> Result<Option<fairgate_core::plan::PlanSummary>> {
+        use fairgate_core::program::lang::ObligationKind;
+        let Some(within) =
+            spec.obligations.iter().find(|o| o.kind == ObligationKind::Register).and_then(|o| o.within_days)
+        else {
+            return Ok(None);
+        };
+        let mut people = Vec::new();
+        let mut missing = 0usize;
+        for p in population {
+            let starts = p.admitted_on.map_or(spec.program.starts, |a| a.max(spec.program.starts));
+            if !fairgate_core::program::impact::selects(&spec.selection, p, starts) {
+                continue;
+            }
+            match &p.postal_code {
+                Some(pc) if !pc.trim().is_empty() => {
+                    people.push(fairgate_core::plan::PlanPerson { postal_code: pc.clone(), starts })
+                }
+                _ => missing += 1,
+            }
+        }
+        if missing > 0 {
+            return Err(fairgate_core::Invalid::one(
+                "population",
+                format!("{missing} people the program selects have no postal_code: its capacity plan needs each one's to know their office (docs/offices.md)"),
+            )
+            .into());
+        }
+        let plan = fairgate_core::plan::plan(
+            &self.places(),
+            fairgate_core::place::ServiceKind::Registration,
+            within,
+            &people,
+            PLAN_SEED,
+        );
+        Ok(Some(plan.summary()))
     }
 
     /// The population for an impact analysis: every live subject's nationality, sex
@@ -183,6 +233,8 @@ impl Registry {
                 stay_days: latest
                     .map(|s| (s.period.end.since(s.period.start).map_or(0, |d| d.get_days()) + 1).max(0) as u32),
                 designated,
+                // Addresses are not on record yet (change reports will carry them).
+                postal_code: None,
             });
         }
         Ok(out)
@@ -216,6 +268,19 @@ impl Batch<'_> {
         impact: Impact,
         population_source: &str,
     ) -> Result<(u32, u64)> {
+        self.draft_program_with_plan(actor, spec, source, impact, population_source, None)
+    }
+
+    /// Draft a program with its capacity plan (checked again at activation).
+    pub fn draft_program_with_plan(
+        &mut self,
+        actor: &Actor,
+        spec: &ProgramSpec,
+        source: &str,
+        impact: Impact,
+        population_source: &str,
+        plan: Option<fairgate_core::plan::PlanSummary>,
+    ) -> Result<(u32, u64)> {
         policy::authorize(actor, Action::ProgramDraft)?;
         let version = self.program_book()?.check_draft(&spec.program)?;
         let mut program = spec.program.clone();
@@ -226,6 +291,7 @@ impl Batch<'_> {
             impact,
             population_source: population_source.to_string(),
             drafted_by: actor.clone(),
+            plan,
         }))?;
         Ok((version, leaf))
     }
