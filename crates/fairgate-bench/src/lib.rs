@@ -1441,3 +1441,110 @@ pub fn biometrics(args: &BiometricsArgs) -> Result<()> {
     }
     Ok(())
 }
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct PlanArgs {
+    /// People the program selects.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub people: usize,
+    /// Offices, each serving a two-digit postal prefix.
+    #[arg(long, default_value_t = 50)]
+    pub offices: usize,
+    /// Days to register.
+    #[arg(long, default_value_t = 30)]
+    pub within_days: u32,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PlanReport {
+    pub people: usize,
+    pub offices: usize,
+    pub office_days: usize,
+    pub feasible: bool,
+    pub fitting_within_days: Option<u32>,
+    /// The whole plan, with the queue simulation (seconds).
+    pub plan_seconds: f64,
+    /// The baseline: the same plan without the simulation (seconds).
+    pub without_simulation_seconds: f64,
+}
+
+/// `offices` offices of 10 desks, weekdays 08:00-16:00, 20-minute registrations,
+/// and `people` spread over them (postal prefixes 00..) whose obligations began over
+/// 60 days: a call-in of the 2002 shape, at scale.
+fn plan_inputs(
+    people: usize,
+    offices: usize,
+) -> Result<(fairgate_core::place::PlaceBook, Vec<fairgate_core::plan::PlanPerson>)> {
+    use fairgate_core::place::{Hours, Place, PlaceKind, ServiceMinutes};
+    use rand::{Rng, SeedableRng};
+    let h = Some(Hours { opens: 480, closes: 960 });
+    let places: Vec<Place> = (0..offices)
+        .map(|i| Place {
+            code: format!("B{i:02}"),
+            name: format!("Bench office {i}"),
+            kind: PlaceKind::Office,
+            zone: "America/New_York".into(),
+            address: "synthetic".into(),
+            service_area: vec![format!("{i:02}")],
+            hours: [h, h, h, h, h, None, None],
+            desks: 10,
+            minutes: ServiceMinutes { registration: 20, re_registration: 15, interview: 30 },
+            ..Place::bare()
+        })
+        .collect();
+    let book = fairgate_core::place::PlaceBook::resolve(places).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(2002);
+    let first: jiff::civil::Date = jiff::civil::date(2026, 12, 1);
+    let people = (0..people)
+        .map(|_| fairgate_core::plan::PlanPerson {
+            postal_code: format!("{:02}{:03}", rng.gen_range(0..offices), rng.gen_range(0..1000)),
+            starts: first.checked_add(jiff::Span::new().days(rng.gen_range(0..60))).unwrap_or(first),
+        })
+        .collect();
+    Ok((book, people))
+}
+
+pub fn run_plan(args: &PlanArgs) -> Result<PlanReport> {
+    let (book, people) = plan_inputs(args.people, args.offices)?;
+    let kind = fairgate_core::place::ServiceKind::Registration;
+    let t = Instant::now();
+    let bare = fairgate_core::plan::plan_with(&book, kind, args.within_days, &people, 1, false);
+    let without_simulation_seconds = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let full = fairgate_core::plan::plan(&book, kind, args.within_days, &people, 1);
+    let plan_seconds = t.elapsed().as_secs_f64();
+    std::hint::black_box(&bare);
+    Ok(PlanReport {
+        people: args.people,
+        offices: args.offices,
+        office_days: full.days.len(),
+        feasible: full.feasible,
+        fitting_within_days: full.proposal.as_ref().and_then(|p| p.fitting_within_days),
+        plan_seconds,
+        without_simulation_seconds,
+    })
+}
+
+pub fn plan(args: &PlanArgs) -> Result<()> {
+    let r = run_plan(args)?;
+    if args.json {
+        println!("{}", serde_json::to_string(&r)?);
+    } else {
+        println!(
+            "{} people over {} offices ({} office days, {}): plan with the queue simulation {:.2} s, without it {:.2} s",
+            r.people,
+            r.offices,
+            r.office_days,
+            match (r.feasible, r.fitting_within_days) {
+                (true, _) => "feasible".to_string(),
+                (false, Some(d)) => format!("not feasible, {d} days would fit"),
+                (false, None) => "not feasible".to_string(),
+            },
+            r.plan_seconds,
+            r.without_simulation_seconds
+        );
+    }
+    Ok(())
+}

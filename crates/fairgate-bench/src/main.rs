@@ -38,6 +38,10 @@ enum BenchCommand {
     /// Parse and seal ten-finger ISO/IEC 19794-2 minutiae records, against copying
     /// the same bytes.
     Biometrics(bench::BiometricsArgs),
+    /// The capacity plan of a call-in over many offices (booking, shortfalls, the
+    /// queue simulation and a phased schedule), against the same plan without the
+    /// simulation.
+    Plan(bench::PlanArgs),
 }
 
 fn main() {
@@ -51,6 +55,7 @@ fn main() {
         BenchCommand::Expunge(args) => bench::expunge(&args),
         BenchCommand::Mrz(args) => bench::mrz(&args),
         BenchCommand::Biometrics(args) => bench::biometrics(&args),
+        BenchCommand::Plan(args) => bench::plan(&args),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

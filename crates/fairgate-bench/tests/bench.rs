@@ -141,3 +141,16 @@ fn bench_compliance_reports_three_obligations_each_and_an_idempotent_second_run(
     assert!(r["notices_issued"].as_u64().unwrap() > 150, "the unregistered tenth at least: {r}");
     assert!(r["second_run_seconds"].as_f64().unwrap() > 0.0 && r["floor_seconds"].as_f64().unwrap() > 0.0);
 }
+
+#[test]
+fn bench_plan_times_the_plan_with_and_without_the_simulation() {
+    let out = bench(&["plan", "--people", "20000", "--offices", "5", "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let r: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).unwrap();
+    assert_eq!((r["people"].as_u64(), r["offices"].as_u64()), (Some(20_000), Some(5)));
+    assert!(r["office_days"].as_u64().unwrap() > 0, "{r}");
+    assert!(
+        r["plan_seconds"].as_f64().unwrap() > 0.0 && r["without_simulation_seconds"].as_f64().unwrap() > 0.0,
+        "{r}"
+    );
+}

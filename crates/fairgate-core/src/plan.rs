@@ -230,13 +230,14 @@ fn schedule(place: &Place, kind: ServiceKind, starts: &[Date], within: u32) -> (
     (out, booked_on)
 }
 
-fn days_of(place: &Place, kind: ServiceKind, schedule: &[(Date, u32, u32, u32)], seed: u64) -> Vec<DayPlan> {
+fn days_of(place: &Place, kind: ServiceKind, schedule: &[Slot], seed: u64, simulate: bool) -> Vec<DayPlan> {
     let mut rng = Mix(seed ^ place.code.bytes().fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b))));
     schedule
         .iter()
         .filter(|(_, c, b, s)| *c > 0 || *b > 0 || *s > 0)
         .map(|&(day, capacity, booked, shortfall)| {
-            let (p50, p95) = simulate_day(place, day, kind, booked, shortfall, &mut rng);
+            let (p50, p95) =
+                if simulate { simulate_day(place, day, kind, booked, shortfall, &mut rng) } else { (0.0, 0.0) };
             DayPlan {
                 office: place.code.clone(),
                 day,
@@ -253,6 +254,19 @@ fn days_of(place: &Place, kind: ServiceKind, schedule: &[(Date, u32, u32, u32)],
 
 /// The plan of `people` at `offices` for one kind of service within `within_days`.
 pub fn plan(offices: &PlaceBook, kind: ServiceKind, within_days: u32, people: &[PlanPerson], seed: u64) -> Plan {
+    plan_with(offices, kind, within_days, people, seed, true)
+}
+
+/// [`plan`], with the queue simulation left out when `simulate` is false (every
+/// wait then 0): the benchmarks' baseline.
+pub fn plan_with(
+    offices: &PlaceBook,
+    kind: ServiceKind,
+    within_days: u32,
+    people: &[PlanPerson],
+    seed: u64,
+    simulate: bool,
+) -> Plan {
     let mut by_office: BTreeMap<String, Vec<Date>> = BTreeMap::new();
     let mut unassigned = 0u64;
     for p in people {
@@ -271,7 +285,7 @@ pub fn plan(offices: &PlaceBook, kind: ServiceKind, within_days: u32, people: &[
         }
         starts.sort_unstable();
         let (sched, _) = schedule(place, kind, &starts, within_days);
-        let office_days = days_of(place, kind, &sched, seed);
+        let office_days = days_of(place, kind, &sched, seed, simulate);
         let shortfall: u64 = office_days.iter().map(|d| u64::from(d.shortfall)).sum();
         let p95 = office_days.iter().map(|d| d.wait_p95_minutes).fold(0.0, f64::max);
         summaries.push(OfficeSummary {
@@ -286,14 +300,20 @@ pub fn plan(offices: &PlaceBook, kind: ServiceKind, within_days: u32, people: &[
     let mut shortfalls: Vec<DayPlan> = days.iter().filter(|d| d.shortfall > 0).cloned().collect();
     shortfalls.sort_by(|a, b| b.shortfall.cmp(&a.shortfall).then(a.day.cmp(&b.day)));
     let feasible = unassigned == 0 && shortfalls.is_empty();
-    let proposal = (!feasible).then(|| propose(&per_office, kind, within_days, seed));
+    let proposal = (!feasible).then(|| propose(&per_office, kind, within_days, seed, simulate));
     Plan { feasible, within_days, service: kind, unassigned, offices: summaries, days, shortfalls, proposal }
 }
 
 /// The shortest uniform deadline every office meets, and a phased schedule: each
 /// office's people, in the order their obligations began, booked day by day at
 /// capacity, cut into cohorts of `within_days` days of booking each.
-fn propose(per_office: &[(Place, Vec<Date>)], kind: ServiceKind, within_days: u32, seed: u64) -> Proposal {
+fn propose(
+    per_office: &[(Place, Vec<Date>)],
+    kind: ServiceKind,
+    within_days: u32,
+    seed: u64,
+    simulate: bool,
+) -> Proposal {
     let fits =
         |n: u32| per_office.iter().all(|(p, starts)| schedule(p, kind, starts, n).0.iter().all(|(_, _, _, s)| *s == 0));
     let mut fitting = None;
@@ -381,7 +401,7 @@ fn propose(per_office: &[(Place, Vec<Date>)], kind: ServiceKind, within_days: u3
             c
         });
         cohorts.extend(current);
-        days.extend(days_of(place, kind, &sched, seed));
+        days.extend(days_of(place, kind, &sched, seed, simulate));
     }
     let p95 = days.iter().map(|d| d.wait_p95_minutes).fold(0.0, f64::max);
     Proposal { fitting_within_days: fitting, cohorts, wait_p95_minutes: p95, days }
