@@ -154,6 +154,9 @@ pub struct ChangeReported {
     pub subject: SubjectId,
     pub report: crate::obligation::ChangeReport,
     pub recorded_by: Actor,
+    /// The new address, employer or school (reports from before this field have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<crate::obligation::ChangeDetails>,
 }
 
 /// An auditor approved an expungement (sealed under the system key).

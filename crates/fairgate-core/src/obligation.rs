@@ -847,13 +847,46 @@ pub struct DeterminationInput {
     pub evidence: Vec<String>,
 }
 
+/// A postal address, as the person gives it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Address {
+    pub street: String,
+    pub city: String,
+    /// The office serving the person is found by it (docs/offices.md).
+    pub postal_code: String,
+    /// ISO 3166-1 alpha-3 or the country's name, when not this country.
+    #[serde(default)]
+    pub country: String,
+}
+
+/// What changed, as reported: the new address, employer or school. Sealed with the
+/// report under the person's key.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChangeDetails {
+    Address(Address),
+    Employer(String),
+    School(String),
+}
+
 /// The body of a change report.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChangeInput {
     /// address, employer or school.
     pub change: String,
+    /// YYYY-MM-DD: when it changed (a "report within N days" duty counts from it).
     pub changed_on: String,
+    /// The new address, for a change of address.
+    #[serde(default)]
+    pub address: Option<Address>,
+    /// The new employer's name, for a change of employer.
+    #[serde(default)]
+    pub employer: Option<String>,
+    /// The new school's name, for a change of school.
+    #[serde(default)]
+    pub school: Option<String>,
 }
 
 impl ChangeInput {
@@ -873,6 +906,78 @@ impl ChangeInput {
             changed_on: changed_on.unwrap_or(today),
             reported_on: today,
         })
+    }
+
+    /// The report and what changed: the new address (street, city and postal code
+    /// required), employer or school, given in the field of its kind and no other.
+    pub fn validate_details(&self, today: Date) -> Result<(ChangeReport, ChangeDetails), crate::Invalid> {
+        use crate::error::{text, Errors};
+        let report = self.validate(today);
+        let mut e = Errors::default();
+        let kind = self.change.trim();
+        for (field, given) in [
+            ("address", self.address.is_some()),
+            ("employer", self.employer.is_some()),
+            ("school", self.school.is_some()),
+        ] {
+            if given && field != kind {
+                e.push(field, format!("is given with a change of {kind}: send only the new {kind}, in `{kind}`"));
+            }
+        }
+        let details = match kind {
+            "address" => match &self.address {
+                None => {
+                    e.push("address", "is required for a change of address: the new street, city and postal_code");
+                    None
+                }
+                Some(a) => {
+                    let street = e.check(text("address.street", &a.street, 200, true));
+                    let city = e.check(text("address.city", &a.city, 100, true));
+                    let pc = a.postal_code.trim().to_uppercase();
+                    if pc.is_empty()
+                        || pc.len() > 12
+                        || !pc.chars().all(|c| c.is_ascii_alphanumeric() || c == ' ' || c == '-')
+                    {
+                        e.push("address.postal_code", "must be 1 to 12 letters, digits, spaces or hyphens");
+                    }
+                    let country = e.check(text("address.country", &a.country, 60, false));
+                    match (street, city, country) {
+                        (Some(street), Some(city), Some(country)) => {
+                            Some(ChangeDetails::Address(Address { street, city, postal_code: pc, country }))
+                        }
+                        _ => None,
+                    }
+                }
+            },
+            "employer" => match &self.employer {
+                None => {
+                    e.push("employer", "is required for a change of employer: the new employer's name");
+                    None
+                }
+                Some(n) => e.check(text("employer", n, 200, true)).map(ChangeDetails::Employer),
+            },
+            "school" => match &self.school {
+                None => {
+                    e.push("school", "is required for a change of school: the new school's name");
+                    None
+                }
+                Some(n) => e.check(text("school", n, 200, true)).map(ChangeDetails::School),
+            },
+            _ => None,
+        };
+        let mut errors = match report {
+            Ok(_) => Vec::new(),
+            Err(i) => i.0,
+        };
+        let rest = e.finish(|| ()).err().map(|i| i.0).unwrap_or_default();
+        errors.extend(rest);
+        if !errors.is_empty() {
+            return Err(crate::Invalid(errors));
+        }
+        match (self.validate(today), details) {
+            (Ok(r), Some(d)) => Ok((r, d)),
+            _ => Err(crate::Invalid::one("change", "must be one of address, employer, school")),
+        }
     }
 }
 

@@ -48,6 +48,8 @@ pub struct Timeline {
     /// Every travel document the person has held, oldest first; `document` above
     /// is the newest.
     pub documents: Vec<DocumentEntry>,
+    /// The address of the latest change of address reported (by the day it changed).
+    pub address: Option<crate::obligation::Address>,
 }
 
 /// One travel document of the person's history.
@@ -86,6 +88,7 @@ impl Timeline {
         let mut corrections = Vec::new();
         let mut portal = Vec::new();
         let mut added = Vec::new();
+        let mut address: Option<(jiff::civil::Date, u64, crate::obligation::Address)> = None;
         for (leaf_index, event) in events {
             match event {
                 Event::SubjectCreated(e) => created = Some((e.subject, e.person, leaf_index)),
@@ -107,6 +110,14 @@ impl Timeline {
                     portal.push(PortalEntry::CodeReissued { at: e.at, reason: e.reason, by: e.by })
                 }
                 Event::DocumentAdded(e) => added.push(DocumentEntry { document: e.document, leaf_index }),
+                Event::ChangeReported(e) => {
+                    if let Some(crate::obligation::ChangeDetails::Address(a)) = e.details {
+                        let key = (e.report.changed_on, leaf_index);
+                        if address.as_ref().is_none_or(|(d, l, _)| (*d, *l) < key) {
+                            address = Some((key.0, key.1, a));
+                        }
+                    }
+                }
                 Event::PersonalDataAccessed(_)
                 | Event::AccountChanged(_)
                 | Event::AccessAttempted(_)
@@ -120,7 +131,6 @@ impl Timeline {
                 | Event::ObligationExcused(_)
                 | Event::ExcuseApproved(_)
                 | Event::DeterminationRecorded(_)
-                | Event::ChangeReported(_)
                 | Event::NoticeIssued(_)
                 | Event::ExpungementApproved(_)
                 | Event::Expunged(_)
@@ -155,6 +165,7 @@ impl Timeline {
             corrections,
             portal,
             documents,
+            address: address.map(|(_, _, a)| a),
         })
     }
 

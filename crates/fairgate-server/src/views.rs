@@ -158,6 +158,9 @@ pub struct TimelineView {
     /// first: an activation the person did not make shows here.
     #[schema(value_type = Vec<Object>)]
     pub portal: Vec<fairgate_core::timeline::PortalEntry>,
+    /// The address of the latest change of address reported; notices send the
+    /// person to the office serving it.
+    pub address: Option<fairgate_core::obligation::Address>,
     /// Where this read was logged.
     pub access_receipt: ReceiptView,
 }
@@ -173,6 +176,7 @@ impl TimelineView {
         };
         Self {
             id: t.id.to_string(),
+            address: t.address,
             documents: t.documents.into_iter().map(|d| view(d.document)).collect(),
             document: DocumentView {
                 kind: p.document.kind,

@@ -96,7 +96,28 @@ async fn an_obligation_from_notice_to_clearance_to_repeal() {
         .send()
         .await
         .unwrap();
-    assert!(txt.text().await.unwrap().starts_with("Your registration needs renewing\n"));
+    let txt = txt.text().await.unwrap();
+    assert!(txt.starts_with("Your registration needs renewing\n"));
+    assert!(txt.contains("New York field office") && txt.contains("Chicago field office"), "every office: {txt}");
+    // With a change of address on record, the notice sends the person to the office
+    // serving it, with its address and hours.
+    let moved = json!({"change": "address", "changed_on": day(-1).to_string(),
+                       "address": {"street": "12 Elm Street", "city": "Chicago", "postal_code": "60601"}});
+    assert_eq!(s.post(&s.officer, &format!("/subjects/{id}/changes"), &moved).await.0, 201);
+    let txt = s
+        .client
+        .get(format!("{url}&format=text"))
+        .bearer_auth(&s.officer)
+        .header("Fairgate-Purpose", "border-check")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(txt.contains("Chicago field office (CHI-FO), 2 Demo Street"), "{txt}");
+    assert!(txt.contains("the office for your address; open Mon 08:00-16:00"), "{txt}");
+    assert!(!txt.contains("New York field office"), "{txt}");
 
     // Clearance is for benefit adjudication only, and shows the overdue obligation.
     assert_eq!(s.read(&s.officer, Some("border-check"), &format!("/subjects/{id}/clearance")).await.0, 403);
@@ -184,5 +205,33 @@ async fn a_person_the_program_does_not_select_is_told_why() {
     let (_, t) = s.read(&s.officer, Some("border-check"), &format!("/subjects/{id}")).await;
     assert_eq!(t["registrations"][0]["voluntary"], true, "labelled voluntary: {t}");
     assert!(t["registrations"][0]["program"].is_null());
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_change_of_address_carries_the_new_address_and_notices_send_the_person_to_the_office_serving_it() {
+    let s = start().await;
+    let id = s.specimen().await;
+    let path = format!("/subjects/{id}/changes");
+    // The kind and its details must agree; each missing piece is named.
+    let (st, b) = s.post(&s.officer, &path, &json!({"change": "address", "changed_on": "2026-07-01"})).await;
+    assert_eq!((st, b["errors"][0]["field"].as_str()), (422, Some("address")), "{b}");
+    let (st, b) = s
+        .post(&s.officer, &path, &json!({"change": "employer", "changed_on": "2026-07-01", "school": "Evening School"}))
+        .await;
+    assert_eq!(st, 422);
+    let fields: Vec<&str> = b["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, vec!["school", "employer"], "{b}");
+    let moved = json!({"change": "address", "changed_on": "2026-07-01",
+                       "address": {"street": "12 Elm Street", "city": "Chicago", "postal_code": "60601"}});
+    assert_eq!(s.post(&s.officer, &path, &moved).await.0, 201);
+    // An older change reported later does not replace the newer address.
+    let older = json!({"change": "address", "changed_on": "2026-06-01",
+                       "address": {"street": "1 Old Road", "city": "Los Angeles", "postal_code": "90012"}});
+    assert_eq!(s.post(&s.officer, &path, &older).await.0, 201);
+    let (st, t) = s.read(&s.officer, Some("registration"), &format!("/subjects/{id}")).await;
+    assert_eq!(st, 200);
+    assert_eq!(t["address"]["street"], "12 Elm Street", "{t}");
+    assert_eq!(t["address"]["postal_code"], "60601");
     s.stop().await;
 }

@@ -101,7 +101,12 @@ async fn a_full_registration_logs_no_personal_data() {
     let (st, _) = s.read(&s.adjudicator, Some("benefit-adjudication"), &format!("/subjects/{id}/clearance")).await;
     assert_eq!(st, 200);
     let (st, _) = s
-        .post(&s.officer, &format!("/subjects/{id}/changes"), &json!({"change": "address", "changed_on": "2026-07-01"}))
+        .post(
+            &s.officer,
+            &format!("/subjects/{id}/changes"),
+            &json!({"change": "address", "changed_on": "2026-07-01",
+                    "address": {"street": "12 SECRET ELM STREET", "city": "CHICAGO", "postal_code": "60601"}}),
+        )
         .await;
     assert_eq!(st, 201);
     let bad_notice = json!({"obligation": "NOTICE-SECRET-KEY", "channel": "mail", "served_on": "2026-07-01", "proof": "PROOF-SECRET-55"});
@@ -134,6 +139,7 @@ async fn a_full_registration_logs_no_personal_data() {
     );
     assert!(text.contains(&id), "pseudonymous ids are what logs carry");
     for needle in [
+        "SECRET ELM",
         "ERIKSSON",
         "Eriksson",
         "ANNA",

@@ -97,9 +97,9 @@ fn run(reg: &Registry, action: Action, a: &Actor, id: SubjectId) -> Result<(), R
                 &from(json!({"obligation": "x", "finding": "not-willful", "reasons": "r", "evidence": ["e"]})),
             )
         }),
-        Action::ReportChange => {
-            w(&|b| b.report_change(a, id, &from(json!({"change": "address", "changed_on": "2026-09-01"}))))
-        }
+        Action::ReportChange => w(&|b| {
+            b.report_change(a, id, &from(json!({"change": "employer", "changed_on": "2026-09-01", "employer": "Acme"})))
+        }),
         Action::ProgramDraft => reg.add_program(NOW, a, program, Some(&[])).map(|_| ()),
         Action::ProgramSignOff => w(&|b| b.sign_off_program(a, "nope", None, "fine").map(|_| ())),
         Action::ProgramActivate => w(&|b| b.activate_program(a, "nope", None).map(|_| ())),

@@ -388,9 +388,14 @@ impl Batch<'_> {
     /// Record a change of address, employer or school the person reported today.
     pub fn report_change(&mut self, actor: &Actor, id: SubjectId, input: &ChangeInput) -> Result<()> {
         policy::authorize(actor, Action::ReportChange)?;
-        let report = input.validate(self.today())?;
+        let (report, details) = input.validate_details(self.today())?;
         let (no, sealer) = self.data_sealer(id)?;
-        let event = Event::ChangeReported(ChangeReported { subject: id, report, recorded_by: actor.clone() });
+        let event = Event::ChangeReported(ChangeReported {
+            subject: id,
+            report,
+            recorded_by: actor.clone(),
+            details: Some(details),
+        });
         self.append(no, super::SLOT_DATA, &sealer, &event)?;
         Ok(())
     }
@@ -418,6 +423,42 @@ pub struct PendingNotice {
 }
 
 impl Registry {
+    /// The person's address: the latest change of address reported, by the day it
+    /// changed. Not logged here: the callers are reads that log themselves.
+    pub(crate) fn current_address(&self, id: SubjectId) -> Result<Option<fairgate_core::obligation::Address>> {
+        let (no, data) = self.subject_keys_of(id)?;
+        let mut best: Option<(Date, u64, fairgate_core::obligation::Address)> = None;
+        for (leaf, e) in self.subject_events(no, &data, &[EventKind::ChangeReported])? {
+            if let Event::ChangeReported(c) = e {
+                if let Some(fairgate_core::obligation::ChangeDetails::Address(a)) = c.details {
+                    if best.as_ref().is_none_or(|(d, l, _)| (*d, *l) < (c.report.changed_on, leaf)) {
+                        best = Some((c.report.changed_on, leaf, a));
+                    }
+                }
+            }
+        }
+        Ok(best.map(|(_, _, a)| a))
+    }
+
+    /// Where a person should go: the office serving their address, with its address
+    /// and hours, when one does; otherwise every office.
+    fn offices_for(&self, address: Option<&fairgate_core::obligation::Address>, on: Date) -> Vec<String> {
+        let book = self.places();
+        if let Some(o) = address.and_then(|a| book.office_for(&a.postal_code, on)) {
+            let days = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+            let hours: Vec<String> =
+                o.place.hours.iter().zip(days).filter_map(|(h, d)| h.map(|h| format!("{d} {h}"))).collect();
+            return vec![format!(
+                "{} ({}), {}: the office for your address; open {}",
+                o.place.name,
+                o.place.code,
+                o.place.address,
+                hours.join(", ")
+            )];
+        }
+        self.offices()
+    }
+
     /// The offices where obligations can be met, by code.
     fn offices(&self) -> Vec<String> {
         let book = self.places();
@@ -557,7 +598,8 @@ impl Registry {
             .iter()
             .find(|t| t.spec.program.id == o.program && t.spec.program.version == o.version)
             .ok_or_else(|| unknown_obligation(key))?;
-        let offices = self.offices();
+        let address = self.current_address(id)?;
+        let offices = self.offices_for(address.as_ref(), utc_day(now));
         let doc = fairgate_core::obligation::notice_document(o, &term.spec, &offices);
         let ((), receipt) =
             self.write(now, |b| b.record_access(id, actor, Read::Notice, purpose, &["notice"], request))?;
