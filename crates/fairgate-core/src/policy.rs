@@ -61,7 +61,7 @@ actions! {
     Excuse = "excuse": [Officer, Adjudicator] "excuse an obligation for good cause (needs a supervisor's approval)";
     ApproveExcuse = "approve-excuse": [Supervisor] "approve an excuse";
     Determine = "determine": [Adjudicator] "record a determination on an obligation";
-    ReportChange = "report-change": [Officer, Supervisor] "record a change of address, employer or school";
+    ReportChange = "report-change": [Officer, Supervisor, Registrant] "record a change of address, employer or school (a registrant: their own, in the portal)";
     ProgramDraft = "program-draft": [Admin] "add a program, or amend one, as a draft";
     ProgramSignOff = "program-sign-off": [Auditor] "sign off a draft the impact analysis could not clear";
     ProgramActivate = "program-activate": [Admin] "activate a program version";

@@ -391,6 +391,24 @@ pub async fn request_correction(
     Ok((StatusCode::CREATED, Json(CorrectionRequested { number, reply_due: due.to_string() })))
 }
 
+/// Report one's own change of address, employer or school, with the new one (the
+/// latest address is where notices send the person). A ledger event, sealed.
+#[utoipa::path(post, path = "/portal/changes", tag = "portal", request_body = fairgate_core::obligation::ChangeInput,
+    security(("bearer" = [])),
+    responses((status = 201, body = crate::views::Recorded), (status = 401, body = Problem), (status = 422, body = Problem)))]
+pub async fn report_change(
+    State(st): State<AppState>,
+    me: Registrant,
+    ApiJson(input): ApiJson<fairgate_core::obligation::ChangeInput>,
+) -> Result<(StatusCode, Json<crate::views::Recorded>), Problem> {
+    let ((), receipt) = blocking(move || {
+        st.registry.write(st.now(), |b| b.report_change(&me.actor(), me.subject, &input)).map_err(Problem::from)
+    })
+    .await?;
+    tracing::info!(leaf = receipt.leaf_index, "change reported in the portal");
+    Ok((StatusCode::CREATED, Json(crate::views::Recorded { receipt: receipt.into() })))
+}
+
 /// The signed-in person's correction requests, with their answers and status.
 #[utoipa::path(get, path = "/portal/corrections", tag = "portal", security(("bearer" = [])),
     responses((status = 200, body = Vec<Object>), (status = 401, body = Problem)))]

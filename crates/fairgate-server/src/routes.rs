@@ -131,6 +131,7 @@ pub const ROUTE_POLICY: &[(&str, &str, Guard)] = &[
     ("GET", "/portal/disclosures", Guard::Portal),
     ("GET", "/portal/export", Guard::Portal),
     ("POST", "/portal/corrections", Guard::Portal),
+    ("POST", "/portal/changes", Guard::Portal),
     ("GET", "/portal/corrections", Guard::Portal),
     ("POST", "/subjects/{id}/corrections/{number}/answer", Guard::Command(Action::AnswerCorrection)),
     ("POST", "/subjects/{id}/law-enforcement", Guard::Command(Action::RequestLawEnforcement)),
@@ -279,6 +280,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(portal::disclosures))
         .routes(routes!(portal::export))
         .routes(routes!(portal::request_correction, portal::list_corrections))
+        .routes(routes!(portal::report_change))
         .routes(routes!(portal::answer_correction))
         .routes(routes!(law_enforcement::request))
         .routes(routes!(law_enforcement::approve))

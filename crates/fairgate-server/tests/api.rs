@@ -256,6 +256,7 @@ async fn the_openapi_document_matches_the_routes() {
         ("GET", "/portal/disclosures"),
         ("GET", "/portal/export"),
         ("POST", "/portal/corrections"),
+        ("POST", "/portal/changes"),
         ("GET", "/portal/corrections"),
         ("POST", "/subjects/{id}/corrections/{number}/answer"),
         ("POST", "/subjects/{id}/law-enforcement"),

@@ -74,6 +74,22 @@ async fn a_registrant_sees_their_own_records_and_who_looked_and_nobody_elses() {
         .unwrap();
     assert!(page.contains("Who looked at your records") && page.contains("ALPHA") && !page.contains("BRAVO"));
 
+    // A change of address, reported by the person: it becomes their address.
+    let moved = json!({"change": "address", "changed_on": "2026-07-01",
+                       "address": {"street": "12 Elm Street", "city": "Chicago", "postal_code": "60601"}});
+    let r = s.client.post(s.url("/portal/changes")).bearer_auth(&token).json(&moved).send().await.unwrap();
+    assert_eq!(r.status(), 201);
+    let (_, t) = s.read(&s.officer, Some("registration"), &format!("/subjects/{a}")).await;
+    assert_eq!(t["address"]["postal_code"], "60601", "{t}");
+    let r = s
+        .client
+        .post(s.url("/portal/changes"))
+        .bearer_auth(&token)
+        .json(&json!({"change": "school", "changed_on": "2026-07-01"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422, "each missing piece is named");
     // A correction request: answered within 45 days, by a supervisor, with reasons.
     let r = s
         .client

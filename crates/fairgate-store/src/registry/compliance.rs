@@ -388,6 +388,7 @@ impl Batch<'_> {
     /// Record a change of address, employer or school the person reported today.
     pub fn report_change(&mut self, actor: &Actor, id: SubjectId, input: &ChangeInput) -> Result<()> {
         policy::authorize(actor, Action::ReportChange)?;
+        policy::own_records(actor, &id)?;
         let (report, details) = input.validate_details(self.today())?;
         let (no, sealer) = self.data_sealer(id)?;
         let event = Event::ChangeReported(ChangeReported {
