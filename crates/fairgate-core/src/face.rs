@@ -202,15 +202,18 @@ pub(crate) fn check_capture_time(t: &CaptureTime, at: usize) -> Result<(), Recor
     Ok(())
 }
 
-fn parse_image(r: &mut Reader<'_>, record_end: usize) -> Result<FaceImage, RecordError> {
-    let start = r.at;
-    let len = r.u32("representation length")? as usize;
-    let end = start.checked_add(len).filter(|e| *e <= record_end).ok_or_else(|| {
-        bad(start, "representation length", format!("{len} bytes run past the record's end at byte {record_end}"))
-    })?;
-    if len < REPRESENTATION_FIXED_LEN {
-        return Err(bad(start, "representation length", format!("{len} is shorter than any representation")));
-    }
+/// What every representation of the 2011 biometric data interchange formats (parts 4
+/// and 5 of ISO/IEC 19794) begins with, after its length: when and with what it was
+/// captured, and its quality blocks.
+pub(crate) struct RepresentationHead {
+    pub captured: CaptureTime,
+    pub device_technology: u8,
+    pub device_vendor: u16,
+    pub device_type: u16,
+    pub quality: Vec<QualityBlock>,
+}
+
+pub(crate) fn read_representation_head(r: &mut Reader<'_>) -> Result<RepresentationHead, RecordError> {
     let t_at = r.at;
     let captured = CaptureTime {
         year: r.u16("capture date and time")?,
@@ -239,6 +242,37 @@ fn parse_image(r: &mut Reader<'_>, record_end: usize) -> Result<FaceImage, Recor
             algorithm: r.u16("quality algorithm")?,
         });
     }
+    Ok(RepresentationHead { captured, device_technology, device_vendor, device_type, quality })
+}
+
+pub(crate) fn write_representation_head(out: &mut Vec<u8>, h: &RepresentationHead) -> Result<(), RecordError> {
+    let t = &h.captured;
+    out.extend_from_slice(&t.year.to_be_bytes());
+    out.extend_from_slice(&[t.month, t.day, t.hour, t.minute, t.second]);
+    out.extend_from_slice(&t.millisecond.to_be_bytes());
+    out.push(h.device_technology);
+    out.extend_from_slice(&h.device_vendor.to_be_bytes());
+    out.extend_from_slice(&h.device_type.to_be_bytes());
+    out.push(u8::try_from(h.quality.len()).map_err(|_| bad(out.len(), "number of quality blocks", "more than 255"))?);
+    for q in &h.quality {
+        out.push(q.score);
+        out.extend_from_slice(&q.vendor.to_be_bytes());
+        out.extend_from_slice(&q.algorithm.to_be_bytes());
+    }
+    Ok(())
+}
+
+fn parse_image(r: &mut Reader<'_>, record_end: usize) -> Result<FaceImage, RecordError> {
+    let start = r.at;
+    let len = r.u32("representation length")? as usize;
+    let end = start.checked_add(len).filter(|e| *e <= record_end).ok_or_else(|| {
+        bad(start, "representation length", format!("{len} bytes run past the record's end at byte {record_end}"))
+    })?;
+    if len < REPRESENTATION_FIXED_LEN {
+        return Err(bad(start, "representation length", format!("{len} is shorter than any representation")));
+    }
+    let RepresentationHead { captured, device_technology, device_vendor, device_type, quality } =
+        read_representation_head(r)?;
     let n_landmarks = r.u16("number of landmark points")?;
     let g_at = r.at;
     let gender = r.u8("gender")?;
@@ -410,21 +444,16 @@ pub fn encode(rec: &FaceRecord) -> Result<Vec<u8>, RecordError> {
     for i in &rec.images {
         let start = out.len();
         out.extend_from_slice(&[0; 4]);
-        let t = &i.captured;
-        out.extend_from_slice(&t.year.to_be_bytes());
-        out.extend_from_slice(&[t.month, t.day, t.hour, t.minute, t.second]);
-        out.extend_from_slice(&t.millisecond.to_be_bytes());
-        out.push(i.device_technology);
-        out.extend_from_slice(&i.device_vendor.to_be_bytes());
-        out.extend_from_slice(&i.device_type.to_be_bytes());
-        out.push(
-            u8::try_from(i.quality.len()).map_err(|_| bad(out.len(), "number of quality blocks", "more than 255"))?,
-        );
-        for q in &i.quality {
-            out.push(q.score);
-            out.extend_from_slice(&q.vendor.to_be_bytes());
-            out.extend_from_slice(&q.algorithm.to_be_bytes());
-        }
+        write_representation_head(
+            &mut out,
+            &RepresentationHead {
+                captured: i.captured,
+                device_technology: i.device_technology,
+                device_vendor: i.device_vendor,
+                device_type: i.device_type,
+                quality: i.quality.clone(),
+            },
+        )?;
         let n = u16::try_from(i.landmarks.len())
             .map_err(|_| bad(out.len(), "number of landmark points", "more than 65,535"))?;
         out.extend_from_slice(&n.to_be_bytes());

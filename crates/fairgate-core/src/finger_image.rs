@@ -34,7 +34,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::face::{check_capture_time, CaptureTime, QualityBlock};
+use crate::face::{read_representation_head, write_representation_head, CaptureTime, QualityBlock, RepresentationHead};
 pub use crate::record::RecordError;
 use crate::record::{bad, Reader};
 
@@ -161,34 +161,8 @@ fn parse_image(r: &mut Reader<'_>, record_end: usize, certified: bool) -> Result
     let end = start.checked_add(len).filter(|e| *e <= record_end).ok_or_else(|| {
         bad(start, "representation length", format!("{len} bytes run past the record's end at byte {record_end}"))
     })?;
-    let t_at = r.at;
-    let captured = CaptureTime {
-        year: r.u16("capture date and time")?,
-        month: r.u8("capture date and time")?,
-        day: r.u8("capture date and time")?,
-        hour: r.u8("capture date and time")?,
-        minute: r.u8("capture date and time")?,
-        second: r.u8("capture date and time")?,
-        millisecond: r.u16("capture date and time")?,
-    };
-    check_capture_time(&captured, t_at)?;
-    let device_technology = r.u8("capture device technology")?;
-    let device_vendor = r.u16("capture device vendor")?;
-    let device_type = r.u16("capture device type")?;
-    let n_quality = r.u8("number of quality blocks")?;
-    let mut quality = Vec::with_capacity(n_quality as usize);
-    for _ in 0..n_quality {
-        let at = r.at;
-        let score = r.u8("quality score")?;
-        if score > 100 && score != 255 {
-            return Err(bad(at, "quality score", format!("{score} is not 0 to 100 (or 255, failed)")));
-        }
-        quality.push(QualityBlock {
-            score,
-            vendor: r.u16("quality algorithm vendor")?,
-            algorithm: r.u16("quality algorithm")?,
-        });
-    }
+    let RepresentationHead { captured, device_technology, device_vendor, device_type, quality } =
+        read_representation_head(r)?;
     let mut certifications = Vec::new();
     if certified {
         let n = r.u8("number of certification blocks")?;
@@ -333,21 +307,16 @@ pub fn encode(rec: &FingerImageRecord) -> Result<Vec<u8>, RecordError> {
     for i in &rec.images {
         let start = out.len();
         out.extend_from_slice(&[0; 4]);
-        let t = &i.captured;
-        out.extend_from_slice(&t.year.to_be_bytes());
-        out.extend_from_slice(&[t.month, t.day, t.hour, t.minute, t.second]);
-        out.extend_from_slice(&t.millisecond.to_be_bytes());
-        out.push(i.device_technology);
-        out.extend_from_slice(&i.device_vendor.to_be_bytes());
-        out.extend_from_slice(&i.device_type.to_be_bytes());
-        out.push(
-            u8::try_from(i.quality.len()).map_err(|_| bad(out.len(), "number of quality blocks", "more than 255"))?,
-        );
-        for q in &i.quality {
-            out.push(q.score);
-            out.extend_from_slice(&q.vendor.to_be_bytes());
-            out.extend_from_slice(&q.algorithm.to_be_bytes());
-        }
+        write_representation_head(
+            &mut out,
+            &RepresentationHead {
+                captured: i.captured,
+                device_technology: i.device_technology,
+                device_vendor: i.device_vendor,
+                device_type: i.device_type,
+                quality: i.quality.clone(),
+            },
+        )?;
         if rec.certified {
             out.push(
                 u8::try_from(i.certifications.len())
