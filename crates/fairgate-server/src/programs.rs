@@ -354,3 +354,55 @@ pub async fn repeal_program(
 ) -> Result<Json<TransitionDone>, Problem> {
     transition(st, caller, id, body, |b, actor, id, body| b.repeal_program(actor, id, reason(body)).map(|_| None)).await
 }
+
+/// The body of `POST /programs/{id}/plan`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct PlanRequest {
+    /// The people to plan for: the lines of an impact analysis, each with its
+    /// `postal_code`.
+    #[schema(value_type = Vec<Object>)]
+    pub population: Vec<Person>,
+    /// The version; the latest when left out.
+    #[serde(default)]
+    pub version: Option<u32>,
+}
+
+/// The capacity plan of a program's office registrations over a population, at this
+/// server's offices (docs/offices.md): per office and day the people booked, the
+/// capacity, the shortfall and the waits a queue simulation expects; when it fails,
+/// the deadline that would fit and a phased schedule. `format=svg` draws the p95
+/// wait per office and day, as written and as phased. Staff; nothing on record is
+/// read, nothing is recorded.
+#[utoipa::path(post, path = "/programs/{id}/plan", tag = "programs", request_body = PlanRequest,
+    params(("id" = String, Path, description = "Program id"),
+           ("format" = Option<String>, Query, description = "`json` (the default) or `svg`")),
+    security(("bearer" = [])),
+    responses((status = 200, body = Object), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn program_plan(
+    State(st): State<AppState>,
+    _caller: Caller,
+    Path(id): Path<String>,
+    q: crate::views::QueryMap,
+    ApiJson(body): ApiJson<PlanRequest>,
+) -> Result<axum::response::Response, Problem> {
+    use axum::response::IntoResponse;
+    let q = q.map_err(|_| Problem::bad_request("query", "the query string is not valid URL encoding"))?;
+    let svg = match q.get("format").map(String::as_str) {
+        None | Some("json") => false,
+        Some("svg") => true,
+        Some(_) => return Err(Problem::bad_request("format", "must be json (the default) or svg")),
+    };
+    let plan =
+        blocking(move || st.registry.program_plan(&id, body.version, &body.population).map_err(Problem::from)).await?;
+    let Some(plan) = plan else {
+        return Err(Problem::bad_request(
+            "id",
+            "this program has no office registration with a deadline: nothing to plan",
+        ));
+    };
+    if svg {
+        let chart = crate::transparency::wait_chart(&plan);
+        return Ok(([(axum::http::header::CONTENT_TYPE, "image/svg+xml")], chart).into_response());
+    }
+    Ok(Json(plan).into_response())
+}

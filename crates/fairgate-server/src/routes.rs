@@ -95,6 +95,7 @@ pub const ROUTE_POLICY: &[(&str, &str, Guard)] = &[
     ("POST", "/programs", Guard::Command(Action::ProgramDraft)),
     ("GET", "/programs/{id}", Guard::Public),
     ("POST", "/programs/impact", Guard::Staff),
+    ("POST", "/programs/{id}/plan", Guard::Staff),
     ("POST", "/documents/mrz", Guard::Staff),
     ("POST", "/subjects/{id}/documents", Guard::Command(Action::AddDocument)),
     ("POST", "/programs/{id}/activate", Guard::Command(Action::ProgramActivate)),
@@ -289,6 +290,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(places::list, places::add))
         .routes(routes!(places::edit))
         .routes(routes!(places::close))
+        .routes(routes!(programs::program_plan))
         .routes(routes!(subjects::create_subject))
         .routes(routes!(subjects::add_document))
         .routes(routes!(subjects::lookup_subjects))

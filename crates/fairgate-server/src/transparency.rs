@@ -226,6 +226,62 @@ pub async fn report_csv(State(st): State<AppState>, Path(file): Path<String>) ->
     ))
 }
 
+/// The p95 wait per office and day of a capacity plan, as written (solid) and as
+/// phased (dashed, when the plan proposes a schedule), as an SVG string.
+pub fn wait_chart(plan: &fairgate_core::plan::Plan) -> String {
+    let mut svg = String::new();
+    let mut all: Vec<&fairgate_core::plan::DayPlan> = plan.days.iter().collect();
+    if let Some(p) = &plan.proposal {
+        all.extend(p.days.iter());
+    }
+    let (Some(first), Some(last)) = (all.iter().map(|d| d.day).min(), all.iter().map(|d| d.day).max()) else {
+        return svg;
+    };
+    let span = (last - first).get_days().max(1) as f64;
+    let max = all.iter().map(|d| d.wait_p95_minutes).fold(60.0, f64::max);
+    let offices: std::collections::BTreeSet<&str> = all.iter().map(|d| d.office.as_str()).collect();
+    let colours = [
+        RGBColor(0, 94, 162),
+        RGBColor(216, 57, 51),
+        RGBColor(0, 135, 90),
+        RGBColor(112, 48, 160),
+        RGBColor(230, 130, 0),
+    ];
+    {
+        let root = SVGBackend::with_string(&mut svg, (760, 320)).into_drawing_area();
+        let drawn = (|| -> Result<(), Box<dyn std::error::Error + '_>> {
+            root.fill(&WHITE)?;
+            let mut chart = ChartBuilder::on(&root)
+                .caption("p95 wait by office and day (minutes): as written, and phased (dashed)", ("sans-serif", 15))
+                .margin(12)
+                .x_label_area_size(34)
+                .y_label_area_size(56)
+                .build_cartesian_2d(0f64..span, 0f64..max * 1.1)?;
+            chart.configure_mesh().x_desc(format!("days from {first}")).y_desc("minutes").draw()?;
+            let at = |d: &fairgate_core::plan::DayPlan| ((d.day - first).get_days() as f64, d.wait_p95_minutes);
+            for (i, office) in offices.iter().enumerate() {
+                let colour = colours[i % colours.len()];
+                let written: Vec<(f64, f64)> = plan.days.iter().filter(|d| d.office == *office).map(at).collect();
+                chart
+                    .draw_series(LineSeries::new(written, colour.stroke_width(2)))?
+                    .label(office.to_string())
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], colour.stroke_width(2)));
+                if let Some(p) = &plan.proposal {
+                    let phased: Vec<(f64, f64)> = p.days.iter().filter(|d| d.office == *office).map(at).collect();
+                    chart.draw_series(DashedLineSeries::new(phased, 6, 4, colour.stroke_width(1)))?;
+                }
+            }
+            chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).draw()?;
+            root.present()?;
+            Ok(())
+        })();
+        if let Err(e) = drawn {
+            tracing::warn!(error = %e, "chart could not be drawn");
+        }
+    }
+    svg
+}
+
 /// A bar chart of monthly totals, as an SVG string.
 fn bar_chart(title: &str, series: &[(String, u64)]) -> String {
     let mut svg = String::new();

@@ -265,6 +265,7 @@ async fn the_openapi_document_matches_the_routes() {
         ("POST", "/subjects"),
         ("POST", "/documents/mrz"),
         ("GET", "/places"),
+        ("POST", "/programs/{id}/plan"),
         ("POST", "/places"),
         ("PUT", "/places/{code}"),
         ("POST", "/places/{code}/close"),

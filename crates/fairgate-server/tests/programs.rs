@@ -167,13 +167,36 @@ async fn a_program_whose_offices_cannot_serve_everyone_in_time_is_published_with
             json!({"nationality": n, "sex": sex, "birth_date": "1980-01-01", "admission_class": "WT", "postal_code": "60601"})
         })
         .collect();
-    let (st, b) = s.post(&s.admin, "/programs", &json!({"source": source, "population": many})).await;
+    let (st, b) = s.post(&s.admin, "/programs", &json!({"source": source, "population": many.clone()})).await;
     assert_eq!(st, 201, "{b}");
     let (st, b) = s.post(&s.admin, "/programs/callin/activate", &json!({})).await;
     assert_eq!(st, 409, "{b}");
     let detail = b["detail"].as_str().unwrap();
     assert!(detail.contains("its offices cannot serve everyone within 2 days (CHI-FO is "), "{detail}");
     assert!(detail.contains("days would fit"), "{detail}");
+    // The whole plan, over any population, and its chart.
+    let few: Vec<Value> = many.iter().take(100).cloned().collect();
+    let (st, plan) = s.post(&s.officer, "/programs/callin/plan", &json!({"population": few})).await;
+    assert_eq!(st, 200, "{plan}");
+    assert_eq!(plan["feasible"], true, "100 people fit in two days at 120 a day: {plan}");
+    assert_eq!(plan["days"].as_array().unwrap().iter().map(|d| d["booked"].as_u64().unwrap()).sum::<u64>(), 100);
+    let r = s
+        .client
+        .post(s.url("/programs/callin/plan?format=svg"))
+        .bearer_auth(&s.officer)
+        .json(&json!({"population": many}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["content-type"], "image/svg+xml");
+    let svg = r.text().await.unwrap();
+    assert!(
+        svg.starts_with("<svg") && svg.contains("CHI-FO") && svg.contains("p95 wait"),
+        "{}",
+        &svg[..svg.len().min(300)]
+    );
+    let (st, _) = s.post(&s.officer, "/programs/nope/plan", &json!({"population": []})).await;
+    assert_eq!(st, 422);
     // The plan is published with the program.
     let listed = programs(&s).await;
     let plan = &listed.iter().find(|p| p["id"] == "callin").unwrap()["plan"];

@@ -146,6 +146,39 @@ impl Registry {
         spec: &fairgate_core::program::lang::ProgramSpec,
         population: &[Person],
     ) -> Result<Option<fairgate_core::plan::PlanSummary>> {
+        Ok(self.plan_over(spec, population)?.map(|p| p.summary()))
+    }
+
+    /// The whole capacity plan of a drafted program (default: its latest version)
+    /// over a population, at this registry's offices; `None` when it has no
+    /// registration deadline. Reads nothing on record.
+    pub fn program_plan(
+        &self,
+        id: &str,
+        version: Option<u32>,
+        population: &[Person],
+    ) -> Result<Option<fairgate_core::plan::Plan>> {
+        let book = self.program_book()?;
+        let rec = book.get(id).ok_or_else(|| {
+            fairgate_core::Invalid::one("id", format!("there is no program `{id}`: see GET /programs"))
+        })?;
+        let v = match version {
+            Some(n) => rec.versions.iter().find(|v| v.program.version == n),
+            None => rec.versions.iter().max_by_key(|v| v.program.version),
+        }
+        .ok_or_else(|| fairgate_core::Invalid::one("version", format!("program `{id}` has no such version")))?;
+        let source = v.source.as_deref().ok_or_else(|| {
+            fairgate_core::Invalid::one("version", "was put in force before drafts kept their file: it has no plan")
+        })?;
+        let spec = fairgate_core::program::lang::compile(source)?;
+        self.plan_over(&spec, population)
+    }
+
+    fn plan_over(
+        &self,
+        spec: &fairgate_core::program::lang::ProgramSpec,
+        population: &[Person],
+    ) -> Result<Option<fairgate_core::plan::Plan>> {
         use fairgate_core::program::lang::ObligationKind;
         let Some(within) =
             spec.obligations.iter().find(|o| o.kind == ObligationKind::Register).and_then(|o| o.within_days)
@@ -180,7 +213,7 @@ impl Registry {
             &people,
             PLAN_SEED,
         );
-        Ok(Some(plan.summary()))
+        Ok(Some(plan))
     }
 
     /// The population for an impact analysis: every live subject's nationality, sex
