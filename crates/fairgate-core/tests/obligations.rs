@@ -191,6 +191,14 @@ fn departures_and_change_reports() {
     assert!(dep.explanation.contains("(after the due date)"), "{}", dep.explanation);
     let change = get(&os, "visitor-2027/v1/obligations[3]/1");
     assert_eq!((change.due, change.state), (date(2027, 3, 11), State::Met));
+    // Reported 19 days after the change, against 10 allowed: counted from the change
+    // date the person (or an officer) recorded, not from the day it was reported.
+    assert!(change.explanation.contains("(after the due date)"), "{}", change.explanation);
+    // A change nobody reported is not a fact: there is no obligation for it at all.
+    let mut unreported = visitor();
+    unreported.exits.push(date(2027, 5, 3));
+    let os = obligations(&[term()], &unreported, date(2027, 6, 1));
+    assert!(os.iter().all(|o| !o.key.starts_with("visitor-2027/v1/obligations[3]/")), "{os:?}");
 }
 
 fn any_facts() -> impl Strategy<Value = Facts> {
