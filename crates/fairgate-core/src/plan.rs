@@ -252,6 +252,46 @@ fn days_of(place: &Place, kind: ServiceKind, schedule: &[Slot], seed: u64, simul
         .collect()
 }
 
+/// The seed drafts and `program plan` use: the same population gives the same plan.
+pub const SEED: u64 = 2002;
+
+/// The plan of a program's office registrations over a population: each person it
+/// selects, counted from the day their obligation begins (the program's start, or
+/// their admission when later), at the office serving their postal code. `Ok(None)`
+/// when the program has no registration deadline; refused, naming the population,
+/// when someone it selects has no postal code.
+pub fn plan_program(
+    spec: &crate::program::lang::ProgramSpec,
+    population: &[crate::program::impact::Person],
+    offices: &PlaceBook,
+    seed: u64,
+) -> Result<Option<Plan>, crate::Invalid> {
+    use crate::program::lang::ObligationKind;
+    let Some(within) = spec.obligations.iter().find(|o| o.kind == ObligationKind::Register).and_then(|o| o.within_days)
+    else {
+        return Ok(None);
+    };
+    let mut people = Vec::new();
+    let mut missing = 0usize;
+    for p in population {
+        let starts = p.admitted_on.map_or(spec.program.starts, |a| a.max(spec.program.starts));
+        if !crate::program::impact::selects(&spec.selection, p, starts) {
+            continue;
+        }
+        match &p.postal_code {
+            Some(pc) if !pc.trim().is_empty() => people.push(PlanPerson { postal_code: pc.clone(), starts }),
+            _ => missing += 1,
+        }
+    }
+    if missing > 0 {
+        return Err(crate::Invalid::one(
+            "population",
+            format!("{missing} people the program selects have no postal_code: its capacity plan needs each one's to know their office (docs/offices.md)"),
+        ));
+    }
+    Ok(Some(plan(offices, ServiceKind::Registration, within, &people, seed)))
+}
+
 /// The plan of `people` at `offices` for one kind of service within `within_days`.
 pub fn plan(offices: &PlaceBook, kind: ServiceKind, within_days: u32, people: &[PlanPerson], seed: u64) -> Plan {
     plan_with(offices, kind, within_days, people, seed, true)

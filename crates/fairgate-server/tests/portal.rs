@@ -81,6 +81,10 @@ async fn a_registrant_sees_their_own_records_and_who_looked_and_nobody_elses() {
     assert_eq!(r.status(), 201);
     let (_, t) = s.read(&s.officer, Some("registration"), &format!("/subjects/{a}")).await;
     assert_eq!(t["address"]["postal_code"], "60601", "{t}");
+    // That read disclosed the address, and the person is told so.
+    let (_, d) = get(&s, &token, "/portal/disclosures").await;
+    let read = d.as_array().unwrap().iter().rev().find(|x| x["request"] == "GET /subjects/{id}").unwrap();
+    assert!(read["fields"].as_array().unwrap().contains(&json!("address")), "{read}");
     let r = s
         .client
         .post(s.url("/portal/changes"))

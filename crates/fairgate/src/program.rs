@@ -45,8 +45,8 @@ pub enum ProgramCommand {
         population: PathBuf,
         #[arg(long)]
         json: bool,
-        /// The simulation's seed: the same seed gives the same figures.
-        #[arg(long, default_value_t = 2002)]
+        /// The simulation's seed: the same seed gives the same figures (drafts use 2002).
+        #[arg(long, default_value_t = fairgate_core::plan::SEED)]
         seed: u64,
     },
     /// Add a program (or the next version of one) as a draft, with its impact
@@ -121,14 +121,6 @@ pub fn read_population(file: &Path) -> Result<Vec<Person>> {
     Ok(out)
 }
 
-/// A line of a plan's population: the impact analysis's fields and a postal code.
-#[derive(serde::Deserialize)]
-struct PlanLine {
-    #[serde(flatten)]
-    person: Person,
-    postal_code: String,
-}
-
 /// The plan of a program file's office registrations over a population file, at
 /// this database's offices; `None` when the program has no registration deadline.
 pub fn plan_from_file(
@@ -139,42 +131,10 @@ pub fn plan_from_file(
 ) -> Result<Option<fairgate_core::plan::Plan>> {
     let spec =
         compile(&read_source(file)?).map_err(|e| anyhow::anyhow!("{}: does not compile: {e:?}", file.display()))?;
-    let Some(within) = spec
-        .obligations
-        .iter()
-        .find(|o| o.kind == fairgate_core::program::lang::ObligationKind::Register)
-        .and_then(|o| o.within_days)
-    else {
-        return Ok(None);
-    };
-    let text = std::fs::read_to_string(population).with_context(|| format!("reading {}", population.display()))?;
-    let mut people = Vec::new();
-    let mut errors = Vec::new();
-    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-        match serde_json::from_str::<PlanLine>(line) {
-            Ok(l) => {
-                let starts = l.person.admitted_on.map_or(spec.program.starts, |a| a.max(spec.program.starts));
-                if fairgate_core::program::impact::selects(&spec.selection, &l.person, starts) {
-                    people.push(fairgate_core::plan::PlanPerson { postal_code: l.postal_code, starts });
-                }
-            }
-            Err(e) => errors.push(format!("{}:{}: {e}", population.display(), i + 1)),
-        }
-    }
-    if !errors.is_empty() {
-        bail!(
-            "{} line(s) are not valid (the fields of `program impact`, and postal_code):\n{}",
-            errors.len(),
-            errors.iter().take(20).cloned().collect::<Vec<_>>().join("\n")
-        );
-    }
-    Ok(Some(fairgate_core::plan::plan(
-        &registry.places(),
-        fairgate_core::place::ServiceKind::Registration,
-        within,
-        &people,
-        seed,
-    )))
+    let people = read_population(population)?;
+    fairgate_core::plan::plan_program(&spec, &people, &registry.places(), seed).map_err(|e| {
+        anyhow::anyhow!("{}", e.0.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("\n"))
+    })
 }
 
 /// A plan as text: each office, the worst shortfalls, and the proposal.

@@ -15,9 +15,6 @@ pub struct AddedProgram {
     pub population_source: String,
 }
 
-/// The seed of a draft's queue simulation: the same population gives the same plan.
-const PLAN_SEED: u64 = 2002;
-
 impl Registry {
     /// Every program with every version and transition, folded from the ledger.
     /// Programs are public: reading them is not an access to personal data.
@@ -179,41 +176,7 @@ impl Registry {
         spec: &fairgate_core::program::lang::ProgramSpec,
         population: &[Person],
     ) -> Result<Option<fairgate_core::plan::Plan>> {
-        use fairgate_core::program::lang::ObligationKind;
-        let Some(within) =
-            spec.obligations.iter().find(|o| o.kind == ObligationKind::Register).and_then(|o| o.within_days)
-        else {
-            return Ok(None);
-        };
-        let mut people = Vec::new();
-        let mut missing = 0usize;
-        for p in population {
-            let starts = p.admitted_on.map_or(spec.program.starts, |a| a.max(spec.program.starts));
-            if !fairgate_core::program::impact::selects(&spec.selection, p, starts) {
-                continue;
-            }
-            match &p.postal_code {
-                Some(pc) if !pc.trim().is_empty() => {
-                    people.push(fairgate_core::plan::PlanPerson { postal_code: pc.clone(), starts })
-                }
-                _ => missing += 1,
-            }
-        }
-        if missing > 0 {
-            return Err(fairgate_core::Invalid::one(
-                "population",
-                format!("{missing} people the program selects have no postal_code: its capacity plan needs each one's to know their office (docs/offices.md)"),
-            )
-            .into());
-        }
-        let plan = fairgate_core::plan::plan(
-            &self.places(),
-            fairgate_core::place::ServiceKind::Registration,
-            within,
-            &people,
-            PLAN_SEED,
-        );
-        Ok(Some(plan))
+        Ok(fairgate_core::plan::plan_program(spec, population, &self.places(), fairgate_core::plan::SEED)?)
     }
 
     /// The population for an impact analysis: every live subject's nationality, sex

@@ -50,6 +50,7 @@ impl Registry {
             "interviews",
             "crossings",
             "designations",
+            "address",
         ];
         let ((), receipt) =
             self.write(now, |b| b.record_access(id, actor, Read::Timeline, purpose, &fields, request))?;
