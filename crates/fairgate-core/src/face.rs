@@ -27,7 +27,7 @@
 use serde::{Deserialize, Serialize};
 
 pub use crate::record::RecordError;
-use crate::record::{bad, Reader};
+use crate::record::{bad, read_prefix, Reader};
 
 pub const FORMAT_ID: &[u8; 4] = b"FAC\0";
 pub const VERSION: &[u8; 4] = b"030\0";
@@ -396,22 +396,14 @@ fn parse_image(r: &mut Reader<'_>, record_end: usize) -> Result<FaceImage, Recor
 /// Parse a record, checking every header field.
 pub fn parse(b: &[u8]) -> Result<FaceRecord, RecordError> {
     let mut r = Reader::new(b);
-    if r.take(4, "format identifier")? != FORMAT_ID {
-        return Err(bad(0, "format identifier", "not `FAC\\0`: this is not an ISO/IEC 19794-5 face image record"));
-    }
-    let version = r.take(4, "version")?;
-    if version != VERSION {
-        let hint = if version == b"010\0" {
-            "`010` is the 2005 edition; export the record as ISO/IEC 19794-5:2011 (`030`)"
-        } else {
-            "not `030\\0`: only ISO/IEC 19794-5:2011 records are read"
-        };
-        return Err(bad(4, "version", hint));
-    }
-    let length = r.u32("record length")? as usize;
-    if length != b.len() {
-        return Err(bad(8, "record length", format!("says {length} bytes, the record has {}", b.len())));
-    }
+    read_prefix(
+        &mut r,
+        FORMAT_ID,
+        "an ISO/IEC 19794-5 face image record",
+        VERSION,
+        "ISO/IEC 19794-5:2011",
+        &[(b"010\0", "`010` is the 2005 edition; export the record as ISO/IEC 19794-5:2011 (`030`)")],
+    )?;
     let count = r.u16("number of representations")?;
     if count == 0 {
         return Err(bad(12, "number of representations", "is 0: a record holds at least one image"));

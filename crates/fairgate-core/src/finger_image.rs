@@ -36,7 +36,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::face::{read_representation_head, write_representation_head, CaptureTime, QualityBlock, RepresentationHead};
 pub use crate::record::RecordError;
-use crate::record::{bad, Reader};
+use crate::record::{bad, read_prefix, Reader};
 
 pub const FORMAT_ID: &[u8; 4] = b"FIR\0";
 pub const VERSION: &[u8; 4] = b"020\0";
@@ -250,16 +250,7 @@ fn parse_image(r: &mut Reader<'_>, record_end: usize, certified: bool) -> Result
 /// Parse a record, checking every header field.
 pub fn parse(b: &[u8]) -> Result<FingerImageRecord, RecordError> {
     let mut r = Reader::new(b);
-    if r.take(4, "format identifier")? != FORMAT_ID {
-        return Err(bad(0, "format identifier", "not `FIR\\0`: this is not an ISO/IEC 19794-4 finger image record"));
-    }
-    if r.take(4, "version")? != VERSION {
-        return Err(bad(4, "version", "not `020\\0`: only ISO/IEC 19794-4:2011 records are read"));
-    }
-    let length = r.u32("record length")? as usize;
-    if length != b.len() {
-        return Err(bad(8, "record length", format!("says {length} bytes, the record has {}", b.len())));
-    }
+    read_prefix(&mut r, FORMAT_ID, "an ISO/IEC 19794-4 finger image record", VERSION, "ISO/IEC 19794-4:2011", &[])?;
     let count = r.u16("number of representations")?;
     if count == 0 {
         return Err(bad(12, "number of representations", "is 0: a record holds at least one image"));

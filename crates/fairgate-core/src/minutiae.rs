@@ -72,7 +72,7 @@ pub struct MinutiaeRecord {
 }
 
 pub use crate::record::RecordError;
-use crate::record::{bad, Reader};
+use crate::record::{bad, read_prefix, Reader};
 
 /// The names of the finger positions, 0 to 10.
 pub const POSITIONS: [&str; 11] = [
@@ -94,16 +94,7 @@ const IMPRESSIONS: [u8; 6] = [0, 1, 2, 3, 8, 9];
 /// Parse a record, checking every field.
 pub fn parse(b: &[u8]) -> Result<MinutiaeRecord, RecordError> {
     let mut r = Reader::new(b);
-    if r.take(4, "format identifier")? != FORMAT_ID {
-        return Err(bad(0, "format identifier", "not `FMR\\0`: this is not an ISO/IEC 19794-2 finger minutiae record"));
-    }
-    if r.take(4, "version")? != VERSION {
-        return Err(bad(4, "version", "not ` 20\\0`: only ISO/IEC 19794-2:2005 records are read"));
-    }
-    let length = r.u32("record length")? as usize;
-    if length != b.len() {
-        return Err(bad(8, "record length", format!("says {length} bytes, the record has {}", b.len())));
-    }
+    read_prefix(&mut r, FORMAT_ID, "an ISO/IEC 19794-2 finger minutiae record", VERSION, "ISO/IEC 19794-2:2005", &[])?;
     let equipment = r.u16("capture equipment")?;
     let width = r.u16("image width")?;
     let height = r.u16("image height")?;

@@ -17,6 +17,38 @@ pub(crate) fn bad(offset: usize, field: &'static str, message: impl Into<String>
     RecordError { offset, field, message: message.into() }
 }
 
+/// The first 12 bytes every ISO/IEC 19794 record starts with: the format identifier
+/// (`id`), the version and the record length, which must be the input's. `what`
+/// names the record ("an ISO/IEC 19794-2 finger minutiae record"), `edition` the one
+/// read ("ISO/IEC 19794-2:2005"); `known` answers other versions with what to do.
+pub(crate) fn read_prefix(
+    r: &mut Reader<'_>,
+    id: &[u8; 4],
+    what: &str,
+    version: &[u8; 4],
+    edition: &str,
+    known: &[(&[u8; 4], &str)],
+) -> Result<(), RecordError> {
+    let shown = |b: &[u8; 4]| format!("{}\\0", String::from_utf8_lossy(&b[..3]));
+    if r.take(4, "format identifier")? != id {
+        return Err(bad(0, "format identifier", format!("not `{}`: this is not {what}", shown(id))));
+    }
+    let found = r.take(4, "version")?;
+    if found != version {
+        let hint = known.iter().find(|(v, _)| found == &v[..]).map(|(_, h)| h.to_string());
+        return Err(bad(
+            4,
+            "version",
+            hint.unwrap_or_else(|| format!("not `{}`: only {edition} records are read", shown(version))),
+        ));
+    }
+    let length = r.u32("record length")? as usize;
+    if length != r.b.len() {
+        return Err(bad(8, "record length", format!("says {length} bytes, the record has {}", r.b.len())));
+    }
+    Ok(())
+}
+
 /// A cursor over a record that never reads past its end.
 pub(crate) struct Reader<'a> {
     pub(crate) b: &'a [u8],
