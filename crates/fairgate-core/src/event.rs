@@ -401,6 +401,69 @@ pub struct ErasureComplete {
     pub certificates: Vec<u64>,
 }
 
+/// A slot was booked for an office obligation (with a notice, by the person, at a
+/// desk, after a missed appointment, or after a closure). `replaces` is the slot it
+/// frees, when it moves a booking that had not come yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppointmentBooked {
+    pub subject: SubjectId,
+    pub appointment: crate::appointment::Appointment,
+    pub replaces: Option<crate::appointment::Slot>,
+    pub at: jiff::Timestamp,
+}
+
+/// The daily run found an appointment missed (its day passed without a check-in).
+/// Never a penalty by itself: the run books a new slot and issues a new notice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppointmentMissed {
+    pub subject: SubjectId,
+    pub obligation: String,
+    pub slot: crate::appointment::Slot,
+    pub noted_on: jiff::civil::Date,
+    /// The ISO week of the slot's day (the public report's unit).
+    pub week: String,
+}
+
+/// A step of a visit at an office desk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "step", rename_all = "kebab-case")]
+pub enum Step {
+    /// Arrived, with the obligation and today's slot start if they have one
+    /// (none: a walk-in).
+    CheckIn { obligation: Option<String>, slot_start: Option<u16> },
+    /// Called to a desk after waiting `waited` minutes.
+    Called { desk: u16, waited: u16 },
+    /// Served.
+    Served,
+    /// Sent to another office, with the reason.
+    SentElsewhere { to: String, reason: String },
+}
+
+/// A step of a person's visit at an office, with its time. `week` is the office's
+/// ISO week of the day (the public report's unit).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeskStep {
+    pub subject: SubjectId,
+    pub office: String,
+    pub step: Step,
+    pub at: jiff::Timestamp,
+    pub week: String,
+    pub by: Actor,
+}
+
+/// An interview held at an office, with the program's questions and the answers
+/// given (sealed like every record about the person).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InterviewRecorded {
+    pub subject: SubjectId,
+    /// The interview obligation it meets, when there is one.
+    pub obligation: Option<String>,
+    pub place: String,
+    pub at: jiff::Timestamp,
+    pub answers: Vec<crate::appointment::InterviewAnswer>,
+    pub recorded_by: Actor,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
@@ -438,6 +501,10 @@ pub enum Event {
     DocumentAdded(DocumentAdded),
     PlaceSet(PlaceSet),
     PlaceClosed(PlaceClosed),
+    AppointmentBooked(AppointmentBooked),
+    AppointmentMissed(AppointmentMissed),
+    DeskStep(DeskStep),
+    InterviewRecorded(InterviewRecorded),
 }
 
 /// The only thing about an event that is stored in the clear. Codes are stable forever.
@@ -478,6 +545,10 @@ pub enum EventKind {
     DocumentAdded = 32,
     PlaceSet = 33,
     PlaceClosed = 34,
+    AppointmentBooked = 35,
+    AppointmentMissed = 36,
+    DeskStep = 37,
+    InterviewRecorded = 38,
 }
 
 impl EventKind {
@@ -534,6 +605,10 @@ impl EventKind {
             32 => Self::DocumentAdded,
             33 => Self::PlaceSet,
             34 => Self::PlaceClosed,
+            35 => Self::AppointmentBooked,
+            36 => Self::AppointmentMissed,
+            37 => Self::DeskStep,
+            38 => Self::InterviewRecorded,
             _ => return None,
         })
     }
@@ -576,6 +651,10 @@ impl Event {
             Event::DocumentAdded(_) => EventKind::DocumentAdded,
             Event::PlaceSet(_) => EventKind::PlaceSet,
             Event::PlaceClosed(_) => EventKind::PlaceClosed,
+            Event::AppointmentBooked(_) => EventKind::AppointmentBooked,
+            Event::AppointmentMissed(_) => EventKind::AppointmentMissed,
+            Event::DeskStep(_) => EventKind::DeskStep,
+            Event::InterviewRecorded(_) => EventKind::InterviewRecorded,
         }
     }
     /// The subject this event is about, if it is about a person.
@@ -601,6 +680,10 @@ impl Event {
             Event::AccessCodeReissued(e) => Some(e.subject),
             Event::AccessAttempted(e) => e.subject,
             Event::DocumentAdded(e) => Some(e.subject),
+            Event::AppointmentBooked(e) => Some(e.subject),
+            Event::AppointmentMissed(e) => Some(e.subject),
+            Event::DeskStep(e) => Some(e.subject),
+            Event::InterviewRecorded(e) => Some(e.subject),
             Event::AccountChanged(_)
             | Event::AuthorityListed(_)
             | Event::PlaceSet(_)
@@ -633,6 +716,9 @@ impl Event {
             Event::ObligationExcused(e) => of_key(&e.excuse.obligation),
             Event::ExcuseApproved(e) => of_key(&e.obligation),
             Event::DeterminationRecorded(e) => of_key(&e.determination.obligation),
+            Event::AppointmentBooked(e) => of_key(&e.appointment.obligation),
+            Event::AppointmentMissed(e) => of_key(&e.obligation),
+            Event::InterviewRecorded(e) => e.obligation.as_deref().and_then(of_key),
             _ => None,
         }
     }
@@ -689,12 +775,16 @@ mod tests {
             EventKind::DocumentAdded,
             EventKind::PlaceSet,
             EventKind::PlaceClosed,
+            EventKind::AppointmentBooked,
+            EventKind::AppointmentMissed,
+            EventKind::DeskStep,
+            EventKind::InterviewRecorded,
         ] {
             assert_eq!(EventKind::from_code(k.code()), Some(k));
         }
         assert_eq!(EventKind::from_code(0), None);
         // `all` walks the codes without gaps: every kind, once, in order.
         let all: Vec<u16> = EventKind::all().map(EventKind::code).collect();
-        assert_eq!(all, (1..=34).collect::<Vec<u16>>());
+        assert_eq!(all, (1..=38).collect::<Vec<u16>>());
     }
 }

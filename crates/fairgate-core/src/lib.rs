@@ -8,6 +8,7 @@
 
 pub mod access;
 pub mod an2k;
+pub mod appointment;
 pub mod capture;
 pub mod cbeff;
 pub mod correction;

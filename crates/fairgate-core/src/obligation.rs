@@ -187,6 +187,17 @@ pub struct Facts {
     pub determinations: Vec<Determination>,
     /// Keys of obligations whose notice the daily run has issued (not yet served).
     pub issued: Vec<String>,
+    /// Every booking, in the order made; the last per obligation is the current one.
+    pub appointments: Vec<crate::appointment::Appointment>,
+    /// (day, office) of each check-in at an office desk, in the office's calendar.
+    pub check_ins: Vec<(Date, String)>,
+    /// (obligation, slot day) of each appointment recorded as missed.
+    pub missed: Vec<(String, Date)>,
+    /// Days of each interview held (in the office's calendar).
+    pub interviews: Vec<Date>,
+    /// The postal code of the current address (the latest change of address
+    /// reported, by the day it changed) with that day: it picks the person's office.
+    pub postal_code: Option<(Date, String)>,
 }
 
 impl Facts {
@@ -206,7 +217,11 @@ impl Facts {
             | K::ExcuseApproved
             | K::DeterminationRecorded
             | K::ChangeReported
-            | K::NoticeIssued => true,
+            | K::NoticeIssued
+            | K::AppointmentBooked
+            | K::AppointmentMissed
+            | K::DeskStep
+            | K::InterviewRecorded => true,
             K::PersonalDataAccessed
             | K::ProgramActivated
             | K::ProgramDrafted
@@ -272,8 +287,24 @@ impl Facts {
                 }
             }
             Event::DeterminationRecorded(e) => self.determinations.push(e.determination.clone()),
-            Event::ChangeReported(e) => self.change_reports.push(e.report.clone()),
+            Event::ChangeReported(e) => {
+                self.change_reports.push(e.report.clone());
+                if let Some(ChangeDetails::Address(a)) = &e.details {
+                    // Events come in leaf order: a later report of the same day wins.
+                    if self.postal_code.as_ref().is_none_or(|(d, _)| *d <= e.report.changed_on) {
+                        self.postal_code = Some((e.report.changed_on, a.postal_code.clone()));
+                    }
+                }
+            }
             Event::NoticeIssued(e) => self.issued.push(e.obligation.clone()),
+            Event::AppointmentBooked(e) => self.appointments.push(e.appointment.clone()),
+            Event::AppointmentMissed(e) => self.missed.push((e.obligation.clone(), e.slot.day)),
+            Event::DeskStep(e) => {
+                if let crate::event::Step::CheckIn { .. } = e.step {
+                    self.check_ins.push((day_at(&e.office, e.at), e.office.clone()));
+                }
+            }
+            Event::InterviewRecorded(e) => insert_sorted(&mut self.interviews, day_at(&e.place, e.at)),
             _ => {}
         }
     }
@@ -295,7 +326,7 @@ impl Facts {
                 (end.since(*e).map_or(0, |s| s.get_days()) + 1).max(0) as u32
             }),
             designated: self.designated_from.is_some_and(|f| f <= d),
-            postal_code: None,
+            postal_code: self.postal_code.as_ref().map(|(_, p)| p.clone()),
         }
     }
 }
@@ -358,6 +389,7 @@ fn kind_words(k: ObligationKind) -> (&'static str, &'static str) {
         ObligationKind::Reregister => ("Re-registration", "re-registration"),
         ObligationKind::ReportChange => ("A change report", "change report"),
         ObligationKind::RecordDeparture => ("A recorded departure", "recorded departure"),
+        ObligationKind::Interview => ("An interview", "interview"),
     }
 }
 
@@ -400,10 +432,13 @@ fn derive_raw(term: &Term, facts: &Facts, start: Date, on: Date) -> Vec<Raw> {
                 let met_on = facts.registrations.iter().copied().filter(|r| *r >= start && *r <= on).min();
                 out.push(Raw { clause: i, occurrence: 1, kind: rule.kind, due, met_on, what: String::new() });
             }
-            ObligationKind::Reregister => {
+            ObligationKind::Reregister | ObligationKind::Interview => {
                 let every = rule.every_days.unwrap_or(365).max(1) as i64;
                 let mut anchor =
                     facts.registrations.iter().copied().filter(|r| *r >= start && *r <= on).min().unwrap_or(start);
+                // A re-registration is met by a registration, an interview by an interview.
+                let meets =
+                    if rule.kind == ObligationKind::Interview { &facts.interviews } else { &facts.registrations };
                 let mut k = 1;
                 // Every occurrence due up to `on`, and the next one ahead.
                 loop {
@@ -411,7 +446,7 @@ fn derive_raw(term: &Term, facts: &Facts, start: Date, on: Date) -> Vec<Raw> {
                     if end.is_some_and(|e| due >= e && k > 1) {
                         break;
                     }
-                    let met_on = facts.registrations.iter().copied().filter(|r| *r > anchor && *r <= on).min();
+                    let met_on = meets.iter().copied().filter(|r| *r > anchor && *r <= on).min();
                     out.push(Raw { clause: i, occurrence: k, kind: rule.kind, due, met_on, what: String::new() });
                     if due > on || k >= 500 {
                         break;
@@ -471,10 +506,13 @@ pub fn obligations(terms: &[Term], facts: &Facts, on: Date) -> Vec<Obligation> {
                 .min_by_key(|n| n.served_on)
                 .cloned();
             let min_notice = i64::from(term.spec.notice_days.max(DEFAULT_NOTICE_DAYS as u32));
-            let effective_due = match &notice {
+            let noticed_due = match &notice {
                 Some(n) => raw.due.max(n.served_on.checked_add(min_notice.days()).unwrap_or(n.served_on)),
                 None => raw.due,
             };
+            let bookings: Vec<&crate::appointment::Appointment> =
+                facts.appointments.iter().filter(|a| a.obligation == key).collect();
+            let effective_due = crate::appointment::system_deadline(noticed_due, &bookings);
             let excused = facts.excuses.iter().any(|e| e.obligation == key && e.approved_on.is_some_and(|a| a <= on));
             let ended = term.ended_by(on);
             // What happens after the program ended meets nothing under it.
@@ -500,6 +538,8 @@ pub fn obligations(terms: &[Term], facts: &Facts, on: Date) -> Vec<Obligation> {
                 ended,
                 on,
                 notice_days: min_notice,
+                noticed_due,
+                booking: bookings.last().copied(),
             });
             out.push(Obligation {
                 key,
@@ -534,6 +574,9 @@ struct ExplainArgs<'a> {
     ended: Option<(Date, Ending)>,
     on: Date,
     notice_days: i64,
+    /// The due date after the notice rule, before bookings and closures.
+    noticed_due: Date,
+    booking: Option<&'a crate::appointment::Appointment>,
 }
 
 /// One paragraph, from the facts only.
@@ -551,14 +594,23 @@ fn explain(a: &ExplainArgs<'_>) -> String {
                 (None, Some(p)) => s.push_str(&format!(" (proof: {p}).")),
                 (None, None) => s.push('.'),
             }
-            if a.effective_due > a.due {
+            if a.noticed_due > a.due {
                 s.push_str(&format!(
                     " Because the notice left fewer than {} days, the due date moved to {}.",
-                    a.notice_days, a.effective_due
+                    a.notice_days, a.noticed_due
                 ));
             }
         }
         None => s.push_str(" No notice has been served, so it cannot become overdue."),
+    }
+    if let Some(b) = a.booking {
+        s.push_str(&format!(" Appointment: {} ({}).", b.slot, b.by.as_str()));
+        if a.effective_due > a.noticed_due {
+            s.push_str(&format!(
+                " The due date moved to {} because an office closed or the slot the system gave was later.",
+                a.effective_due
+            ));
+        }
     }
     match a.state {
         State::Met => {
@@ -1003,6 +1055,8 @@ pub struct NoticeDocument {
     pub what: String,
     pub by_when: String,
     pub where_: Vec<String>,
+    /// The slot booked for the person, with how to move it.
+    pub appointment: Option<String>,
     pub bring: Vec<String>,
     pub rights: Vec<String>,
     pub reference: String,
@@ -1011,7 +1065,12 @@ pub struct NoticeDocument {
 /// Compose the notice of `o` under `spec`. `offices` are the places where it can be
 /// done (names with codes). No name or address is put in: the notice is addressed
 /// by whoever serves it.
-pub fn notice_document(o: &Obligation, spec: &ProgramSpec, offices: &[String]) -> NoticeDocument {
+pub fn notice_document(
+    o: &Obligation,
+    spec: &ProgramSpec,
+    offices: &[String],
+    appointment: Option<&crate::appointment::Appointment>,
+) -> NoticeDocument {
     let (what, title) = match o.kind {
         ObligationKind::Register => ("Register in person at a port of entry or at one of the offices below.", "You need to register"),
         ObligationKind::Reregister => ("Come to one of the offices below to renew your registration.", "Your registration needs renewing"),
@@ -1023,6 +1082,7 @@ pub fn notice_document(o: &Obligation, spec: &ProgramSpec, offices: &[String]) -
             "When you leave the country, ask the officer at the port to record your departure.",
             "Please have your departure recorded",
         ),
+        ObligationKind::Interview => ("Come to the office below for your interview.", "Your interview is due"),
     };
     let mut bring = vec!["Your passport or other travel document.".to_string(), "This notice.".to_string()];
     if spec.capture.face || spec.capture.fingerprints > 0 {
@@ -1037,6 +1097,15 @@ pub fn notice_document(o: &Obligation, spec: &ProgramSpec, offices: &[String]) -
         what: what.to_string(),
         by_when: format!("By {} (inclusive).", o.effective_due),
         where_: offices.to_vec(),
+        appointment: appointment.map(|a| {
+            format!(
+                "{} {}, at {} ({} minutes). To move it, use the portal (Appointments) or ask at any office desk; you can also come without one and be served when a desk is free.",
+                a.slot.day,
+                a.slot.time(),
+                a.slot.office,
+                a.slot.minutes
+            )
+        }),
         bring,
         rights: vec![
             format!(
@@ -1044,7 +1113,7 @@ pub fn notice_document(o: &Obligation, spec: &ProgramSpec, offices: &[String]) -
                 spec.program.title, spec.program.id, spec.program.legal_basis, spec.program.sunset
             ),
             "If you cannot come in time for a good reason (illness, travel disruption, a family emergency, a notice that reached you late), tell an office: you can be excused, and the date can move.".to_string(),
-            "Missing the date is not in itself a finding against you. Only a person, after hearing you, can decide whether a failure was willful, and never without this notice having been served.".to_string(),
+            "Missing the date or an appointment is not in itself a finding against you: a missed appointment brings a new one. Only a person, after hearing you, can decide whether a failure was willful, and never without this notice having been served.".to_string(),
             "You may bring a lawyer or another representative, and ask for an interpreter at no cost.".to_string(),
             "You can see every record held about you, who has looked at it and why, and ask for a correction.".to_string(),
         ],
@@ -1064,6 +1133,9 @@ impl NoticeDocument {
         );
         for w in &self.where_ {
             s.push_str(&format!("  - {w}\n"));
+        }
+        if let Some(a) = &self.appointment {
+            s.push_str(&format!("\nYour appointment\n  {a}\n"));
         }
         s.push_str("\nWhat to bring\n");
         for b in &self.bring {

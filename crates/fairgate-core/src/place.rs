@@ -669,6 +669,35 @@ impl PlaceBook {
         }
         best.map(|(p, _)| p)
     }
+    /// The office nearest to office `code` that is open on `on` and not closed for
+    /// good: places carry no coordinates, so "nearest" is by postal code, the
+    /// office whose service area shares the longest prefix with `code`'s (postal
+    /// codes are assigned by area). Ties go to the first code.
+    pub fn nearest_open(&self, code: &str, on: Date) -> Option<&ZonedPlace> {
+        let from = self.get(code)?;
+        let common = |a: &str, b: &str| a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count();
+        let mut best: Option<(&ZonedPlace, usize)> = None;
+        for p in self.by_code.values() {
+            if p.place.code == from.place.code
+                || p.place.kind != PlaceKind::Office
+                || p.place.closed_for_good(on)
+                || p.place.open_on(on).is_none() && p.place.closures.iter().any(|c| c.covers(on))
+            {
+                continue;
+            }
+            let n = from
+                .place
+                .service_area
+                .iter()
+                .flat_map(|a| p.place.service_area.iter().map(move |b| common(a, b)))
+                .max()
+                .unwrap_or(0);
+            if best.is_none_or(|(_, b)| n > b) {
+                best = Some((p, n));
+            }
+        }
+        best.map(|(p, _)| p)
+    }
     /// Codes of the places of one kind, for messages that list the choices.
     pub fn codes(&self, kind: PlaceKind) -> String {
         self.by_code

@@ -62,6 +62,9 @@ actions! {
     ApproveExcuse = "approve-excuse": [Supervisor] "approve an excuse";
     Determine = "determine": [Adjudicator] "record a determination on an obligation";
     ReportChange = "report-change": [Officer, Supervisor, Registrant] "record a change of address, employer or school (a registrant: their own, in the portal)";
+    BookAppointment = "book-appointment": [Officer, Supervisor, Registrant] "book or move an appointment for an office obligation (a registrant: their own, in the portal)";
+    ServeDesk = "serve-desk": [Officer, Supervisor] "check people in at an office desk, call the next, record them served or sent elsewhere";
+    RecordInterview = "record-interview": [Officer, Supervisor] "record an interview held at an office, with the program's questions and the answers";
     ProgramDraft = "program-draft": [Admin] "add a program, or amend one, as a draft";
     ProgramSignOff = "program-sign-off": [Auditor] "sign off a draft the impact analysis could not clear";
     ProgramActivate = "program-activate": [Admin] "activate a program version";

@@ -38,10 +38,14 @@ pub enum Metric {
     /// program selects, by program and port or office, in the month they happened
     /// (an overstay: the month it began). Computed once a day from sealed records.
     ProgramActivity,
+    /// Office visits, by office, ISO week (office calendar) and measure: `served`,
+    /// `sent-elsewhere`, `missed` (appointments), or a wait band such as `<=15`
+    /// (minutes from arrival, or from the slot's start, to being called).
+    DeskQueue,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 8] = [
+    pub const ALL: [Metric; 9] = [
         Metric::DataUse,
         Metric::Registrations,
         Metric::Crossings,
@@ -50,6 +54,7 @@ impl Metric {
         Metric::Designations,
         Metric::Expungements,
         Metric::ProgramActivity,
+        Metric::DeskQueue,
     ];
 
     pub fn as_str(&self) -> &'static str {
@@ -62,6 +67,7 @@ impl Metric {
             Metric::Designations => "designations",
             Metric::Expungements => "expungements",
             Metric::ProgramActivity => "program-activity",
+            Metric::DeskQueue => "desk-queue",
         }
     }
 
@@ -80,6 +86,7 @@ impl Metric {
             Metric::Designations => &["place", "reason"],
             Metric::Expungements => &["scope"],
             Metric::ProgramActivity => &["activity", "program", "place"],
+            Metric::DeskQueue => &["office", "week", "measure"],
         }
     }
 }
@@ -161,6 +168,10 @@ pub fn kind_name(kind: crate::event::EventKind) -> &'static str {
         K::DocumentAdded => "document-added",
         K::PlaceSet => "place-set",
         K::PlaceClosed => "place-closed",
+        K::AppointmentBooked => "appointment-booked",
+        K::AppointmentMissed => "appointment-missed",
+        K::DeskStep => "desk-step",
+        K::InterviewRecorded => "interview-recorded",
     }
 }
 
@@ -213,7 +224,23 @@ pub fn for_each_tally<'a>(event: &'a Event, recorded_at: Timestamp, mut f: impl 
             dims: [&e.designation.place, e.designation.reason.as_str(), ""],
             month: month_index(e.at),
         }),
+        Event::DeskStep(e) => {
+            let measure = match &e.step {
+                crate::event::Step::Called { waited, .. } => crate::appointment::wait_band(*waited),
+                crate::event::Step::Served => "served",
+                crate::event::Step::SentElsewhere { .. } => "sent-elsewhere",
+                crate::event::Step::CheckIn { .. } => return,
+            };
+            f(TallyRef { metric: Metric::DeskQueue, dims: [&e.office, &e.week, measure], month: month_index(e.at) })
+        }
+        Event::AppointmentMissed(e) => f(TallyRef {
+            metric: Metric::DeskQueue,
+            dims: [&e.slot.office, &e.week, "missed"],
+            month: month_index(recorded_at),
+        }),
         Event::SubjectCreated(_)
+        | Event::AppointmentBooked(_)
+        | Event::InterviewRecorded(_)
         | Event::DesignationReviewed(_)
         | Event::NoticeServed(_)
         | Event::ObligationExcused(_)

@@ -50,6 +50,20 @@ pub struct Timeline {
     pub documents: Vec<DocumentEntry>,
     /// The address of the latest change of address reported (by the day it changed).
     pub address: Option<crate::obligation::Address>,
+    /// The current booking of each obligation, soonest first.
+    pub appointments: Vec<crate::appointment::Appointment>,
+    /// Interviews held, with the answers given, oldest first.
+    pub interviews: Vec<InterviewEntry>,
+}
+
+/// An interview held.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InterviewEntry {
+    pub place: String,
+    pub at: jiff::Timestamp,
+    pub obligation: Option<String>,
+    pub answers: Vec<crate::appointment::InterviewAnswer>,
+    pub leaf_index: u64,
 }
 
 /// One travel document of the person's history.
@@ -89,6 +103,8 @@ impl Timeline {
         let mut portal = Vec::new();
         let mut added = Vec::new();
         let mut address: Option<(jiff::civil::Date, u64, crate::obligation::Address)> = None;
+        let mut appointments = Vec::new();
+        let mut interviews = Vec::new();
         for (leaf_index, event) in events {
             match event {
                 Event::SubjectCreated(e) => created = Some((e.subject, e.person, leaf_index)),
@@ -118,7 +134,17 @@ impl Timeline {
                         }
                     }
                 }
+                Event::AppointmentBooked(e) => appointments.push((leaf_index, e.appointment)),
+                Event::InterviewRecorded(e) => interviews.push(InterviewEntry {
+                    place: e.place,
+                    at: e.at,
+                    obligation: e.obligation,
+                    answers: e.answers,
+                    leaf_index,
+                }),
                 Event::PersonalDataAccessed(_)
+                | Event::AppointmentMissed(_)
+                | Event::DeskStep(_)
                 | Event::AccountChanged(_)
                 | Event::AccessAttempted(_)
                 | Event::AuthorityListed(_)
@@ -166,6 +192,22 @@ impl Timeline {
             portal,
             documents,
             address: address.map(|(_, _, a)| a),
+            appointments: {
+                // The latest booking of each obligation.
+                appointments.sort_by_key(|(l, _)| std::cmp::Reverse(*l));
+                let mut current: Vec<crate::appointment::Appointment> = Vec::new();
+                for (_, a) in appointments {
+                    if !current.iter().any(|c| c.obligation == a.obligation) {
+                        current.push(a);
+                    }
+                }
+                current.sort_by_key(|a| (a.slot.day, a.slot.start));
+                current
+            },
+            interviews: {
+                interviews.sort_by_key(|i| (i.at, i.leaf_index));
+                interviews
+            },
         })
     }
 

@@ -28,6 +28,7 @@ pub mod routes;
 pub mod subjects;
 pub mod transparency;
 pub mod views;
+pub mod visits;
 pub mod web;
 pub mod witness;
 

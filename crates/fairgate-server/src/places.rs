@@ -58,16 +58,24 @@ pub async fn edit(
 /// Administrators; a ledger event.
 #[utoipa::path(post, path = "/places/{code}/close", tag = "reference", request_body = ClosureInput,
     params(("code" = String, Path, description = "The place's code")), security(("bearer" = [])),
-    responses((status = 201, body = Recorded), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = ClosedAnswer), (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn close(
     State(st): State<AppState>,
     caller: Caller,
     Path(code): Path<String>,
     ApiJson(input): ApiJson<ClosureInput>,
-) -> Result<(StatusCode, Json<Recorded>), Problem> {
-    let receipt =
+) -> Result<(StatusCode, Json<ClosedAnswer>), Problem> {
+    let closed =
         blocking(move || st.registry.close_place(st.now(), &caller.actor(), &code, &input).map_err(Problem::from))
             .await?;
-    tracing::info!(leaf = receipt.leaf_index, "place closed");
-    Ok((StatusCode::CREATED, Json(Recorded { receipt: receipt.into() })))
+    tracing::info!(leaf = closed.receipt.leaf_index, moved = closed.moved, "place closed");
+    Ok((StatusCode::CREATED, Json(ClosedAnswer { receipt: closed.receipt.into(), moved: closed.moved })))
+}
+
+/// A closure recorded, and how many appointments it moved to the nearest open
+/// office (each with its deadline extended by the closure and a new notice).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ClosedAnswer {
+    pub receipt: crate::views::ReceiptView,
+    pub moved: u64,
 }

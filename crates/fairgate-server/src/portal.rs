@@ -232,7 +232,7 @@ pub struct Registrant {
 impl Registrant {
     /// The registrant acts under an id bound to their own person, so the registry
     /// refuses them anyone else's records (`policy::own_records`).
-    fn actor(&self) -> Actor {
+    pub(crate) fn actor(&self) -> Actor {
         Actor::new(fairgate_core::policy::registrant_id(&self.subject), Role::Registrant, "the person themselves")
     }
 }

@@ -27,7 +27,7 @@ use crate::auth::{caller_of, purpose_of};
 use crate::problem::Problem;
 use crate::{
     biometrics, compliance, designations, documents, expungement, law_enforcement, log, places, portal, programs,
-    subjects, transparency, web,
+    subjects, transparency, visits, web,
 };
 use crate::{logging, AppState, BODY_LIMIT};
 
@@ -43,6 +43,7 @@ use crate::{logging, AppState, BODY_LIMIT};
     tags(
         (name = "subjects", description = "Subjects, registrations and crossings"),
         (name = "reference", description = "Ports and offices"),
+        (name = "offices", description = "Appointments, the desk queue and interviews at offices"),
         (name = "programs", description = "Programs: the public list, impact analysis and lifecycle"),
         (name = "compliance", description = "Obligations, notices, excuses, determinations and benefit clearance"),
         (name = "law-enforcement", description = "Requests, independent approval, emergency review and legal holds"),
@@ -121,6 +122,13 @@ pub const ROUTE_POLICY: &[(&str, &str, Guard)] = &[
     ("POST", "/places", Guard::Command(Action::ManagePlaces)),
     ("PUT", "/places/{code}", Guard::Command(Action::ManagePlaces)),
     ("POST", "/places/{code}/close", Guard::Command(Action::ManagePlaces)),
+    ("POST", "/subjects/{id}/appointments", Guard::Command(Action::BookAppointment)),
+    ("POST", "/portal/appointments", Guard::Portal),
+    ("GET", "/offices/{code}/queue", Guard::Command(Action::ServeDesk)),
+    ("POST", "/offices/{code}/queue", Guard::Command(Action::ServeDesk)),
+    ("POST", "/offices/{code}/queue/call", Guard::Command(Action::ServeDesk)),
+    ("POST", "/offices/{code}/queue/{subject}/done", Guard::Command(Action::ServeDesk)),
+    ("POST", "/subjects/{id}/interviews", Guard::Command(Action::RecordInterview)),
     ("POST", "/programs/{id}/expunge/approve", Guard::Command(Action::ApproveProgramExpungement)),
     ("POST", "/programs/{id}/expunge/notice", Guard::Command(Action::NoticeProgramExpungement)),
     ("POST", "/programs/{id}/expunge", Guard::Command(Action::ExpungeProgram)),
@@ -290,6 +298,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(places::list, places::add))
         .routes(routes!(places::edit))
         .routes(routes!(places::close))
+        .routes(routes!(visits::book))
+        .routes(routes!(visits::portal_book))
+        .routes(routes!(visits::queue, visits::check_in))
+        .routes(routes!(visits::call))
+        .routes(routes!(visits::done))
+        .routes(routes!(visits::interview))
         .routes(routes!(programs::program_plan))
         .routes(routes!(subjects::create_subject))
         .routes(routes!(subjects::add_document))

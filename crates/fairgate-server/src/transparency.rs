@@ -78,6 +78,14 @@ pub struct Report {
     /// Expungement certificates issued, by scope and month (the certificates
     /// themselves are at /expungements).
     pub expungements: Table,
+    /// Office visits by office, ISO week and measure (served, sent elsewhere,
+    /// appointments missed, wait bands), in the month they happened.
+    pub desk_queue: Table,
+    /// The same per office and week: people served, sent elsewhere, appointments
+    /// missed, and the median and 95th-percentile wait (as the upper bound of their
+    /// band), small cells suppressed.
+    #[schema(value_type = Vec<Object>)]
+    pub desk_weeks: Vec<fairgate_core::appointment::DeskWeek>,
     pub programs: Vec<ProgramView>,
     /// Emergency law-enforcement accesses not reviewed by an approver within 7 days
     /// (each such grant has ended by itself).
@@ -168,6 +176,10 @@ fn build(st: &AppState, overstays: Table, program_activity: Table) -> Result<Rep
         program_activity,
         designations: table(st, Metric::Designations)?,
         expungements: table(st, Metric::Expungements)?,
+        desk_queue: table(st, Metric::DeskQueue)?,
+        desk_weeks: fairgate_core::appointment::desk_weeks(
+            &st.registry.tallies(Metric::DeskQueue).map_err(Problem::from)?,
+        ),
         programs,
         overdue_emergency_reviews: st.registry.overdue_emergency_reviews(now).map_err(Problem::from)?,
         not_yet_reported: vec![],
@@ -187,7 +199,7 @@ use fairgate_core::report::csv_cell as csv_field;
 /// One table of the report as CSV: its dimensions, `month`, `count` (empty when
 /// suppressed) and `suppressed`.
 #[utoipa::path(get, path = "/transparency/{file}", tag = "transparency",
-    params(("file" = String, Path, description = "data-use.csv, registrations.csv, crossings.csv, log-events.csv, overstays.csv, program-activity.csv, designations.csv or expungements.csv")),
+    params(("file" = String, Path, description = "data-use.csv, registrations.csv, crossings.csv, log-events.csv, overstays.csv, program-activity.csv, designations.csv, expungements.csv or desk-queue.csv")),
     responses((status = 200, body = String, content_type = "text/csv"), (status = 404, body = Problem)))]
 pub async fn report_csv(State(st): State<AppState>, Path(file): Path<String>) -> Result<impl IntoResponse, Problem> {
     let metric = file.strip_suffix(".csv").and_then(Metric::parse).ok_or_else(|| {
@@ -195,7 +207,7 @@ pub async fn report_csv(State(st): State<AppState>, Path(file): Path<String>) ->
             StatusCode::NOT_FOUND,
             "not-found",
             "No such table",
-            "the tables are data-use.csv, registrations.csv, crossings.csv, log-events.csv, overstays.csv, program-activity.csv, designations.csv and expungements.csv",
+            "the tables are data-use.csv, registrations.csv, crossings.csv, log-events.csv, overstays.csv, program-activity.csv, designations.csv, expungements.csv and desk-queue.csv",
         )
         .with_errors(vec![fairgate_core::FieldError::new("file", "is not one of the report's tables")])
     })?;
@@ -391,6 +403,21 @@ pub async fn report_page(State(st): State<AppState>) -> Result<Markup, Problem> 
             (section("Activity by program", "Registrations, crossings, individual designations and overstays of the people each program selects, while it selects them, by program and port or office. Recomputed once a day.", &r.program_activity))
             (section("Individual designations", "Designations of one person for closer monitoring, by the place and the reason category. Designation rates per officer, by nationality and sex, are watched by auditors.", &r.designations))
             (section("Expungement certificates", "Erasures carried out, by scope (one person, or a repealed program's records) and month. Each certificate is listed at /expungements and can be checked against the log.", &r.expungements))
+            h2 { "Office visits" }
+            p { "People served at each office per ISO week, sent to another office, appointments missed, and the median and 95th-percentile wait from arrival (or from the slot's start, for someone who came early) to being called, as the upper bound of a band. Counts under " (r.min_cell) " are suppressed, and so are waits when fewer than " (r.min_cell) " were measured." }
+            @if r.desk_weeks.is_empty() { p { "No office visit has been recorded." } } @else {
+                table {
+                    thead { tr { th { "office" } th { "week" } th { "served" } th { "sent elsewhere" } th { "appointments missed" } th { "median wait (min)" } th { "p95 wait (min)" } } }
+                    tbody { @for w in &r.desk_weeks { tr {
+                        td { (w.office) } td { (w.week) }
+                        td { (w.served.map_or("<10".to_string(), |n| n.to_string())) }
+                        td { (w.sent_elsewhere.map_or("<10".to_string(), |n| n.to_string())) }
+                        td { (w.appointments_missed.map_or("<10".to_string(), |n| n.to_string())) }
+                        td { (w.wait_median.as_deref().unwrap_or("suppressed")) }
+                        td { (w.wait_p95.as_deref().unwrap_or("suppressed")) }
+                    } } }
+                }
+            }
             (section("Log events", "Leaves by event kind and the month they were recorded. Anyone can recompute this table from the clear leaf headers at /log/leaves.", &r.log_events))
             @if !r.not_yet_reported.is_empty() {
                 h2 { "Not reported yet" }

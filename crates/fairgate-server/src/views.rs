@@ -161,6 +161,13 @@ pub struct TimelineView {
     /// The address of the latest change of address reported; notices send the
     /// person to the office serving it.
     pub address: Option<fairgate_core::obligation::Address>,
+    /// The current booking of each office obligation (office, day, start, minutes;
+    /// who chose it; days a closure added to its deadline), soonest first.
+    #[schema(value_type = Vec<Object>)]
+    pub appointments: Vec<fairgate_core::appointment::Appointment>,
+    /// Interviews held, with each question and the answer given, oldest first.
+    #[schema(value_type = Vec<Object>)]
+    pub interviews: Vec<fairgate_core::timeline::InterviewEntry>,
     /// Where this read was logged.
     pub access_receipt: ReceiptView,
 }
@@ -177,6 +184,8 @@ impl TimelineView {
         Self {
             id: t.id.to_string(),
             address: t.address,
+            appointments: t.appointments,
+            interviews: t.interviews,
             documents: t.documents.into_iter().map(|d| view(d.document)).collect(),
             document: DocumentView {
                 kind: p.document.kind,

@@ -70,7 +70,8 @@ async fn every_route_and_role_is_allowed_or_refused_as_the_policy_says() {
             .replace("{id}", &id)
             .replace("{number}", "1")
             .replace("{file}", "report.csv")
-            .replace("{code}", "NYC-FO");
+            .replace("{code}", "NYC-FO")
+            .replace("{subject}", &id);
         for (role, token) in &tokens {
             // For a read: a purpose the role may use for it, if there is one (law
             // enforcement also needs a grant, so it is not the one tried).

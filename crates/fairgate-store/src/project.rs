@@ -5,7 +5,7 @@ use fairgate_core::event::AttemptOutcome;
 use fairgate_core::event::Event;
 use fairgate_ledger::keys::{blind_index, SecretKey};
 
-use crate::store::Projection;
+use crate::store::{Projection, QueueOp};
 
 /// Blind-index domain of document numbers.
 pub const DOCUMENT_DOMAIN: &str = "document-number";
@@ -104,7 +104,32 @@ pub fn project_rows(subject_no: u64, leaf_index: u64, event: &Event, blind_key: 
             kind: event.kind().code(),
             scope: if e.outcome == AttemptOutcome::Analysis { ANALYSES_SCOPE } else { ATTEMPTS_SCOPE }.into(),
         }),
+        Event::AppointmentBooked(e) => {
+            let slot = |s: &fairgate_core::appointment::Slot, delta| Projection::SlotLoad {
+                office: s.office.clone(),
+                day: s.day.to_string(),
+                start: s.start,
+                minutes: s.minutes,
+                delta,
+            };
+            out.push(slot(&e.appointment.slot, 1));
+            if let Some(old) = &e.replaces {
+                out.push(slot(old, -1));
+            }
+        }
+        Event::DeskStep(e) => {
+            use fairgate_core::event::Step;
+            let at_ms = e.at.as_millisecond();
+            let op = match &e.step {
+                Step::CheckIn { slot_start, .. } => QueueOp::Arrive { at_ms, slot_start: *slot_start },
+                Step::Called { desk, .. } => QueueOp::Call { at_ms, desk: *desk },
+                Step::Served | Step::SentElsewhere { .. } => QueueOp::Leave,
+            };
+            out.push(Projection::Queue { office: e.office.clone(), subject_no, op });
+        }
         Event::CrossingRecorded(_)
+        | Event::AppointmentMissed(_)
+        | Event::InterviewRecorded(_)
         | Event::PersonalDataAccessed(_)
         | Event::SubjectDesignated(_)
         | Event::DesignationReviewed(_)

@@ -14,6 +14,7 @@
 //! `import`, `keyring`, `log` (proofs and checkpoints) and `rebuild`.
 
 pub mod accounts;
+pub mod appointments;
 pub mod compliance;
 mod designations;
 pub mod expungement;
@@ -23,6 +24,7 @@ pub mod law_enforcement;
 mod log;
 mod pipeline;
 mod places;
+pub use places::Closed;
 pub mod portal;
 pub mod program_expungement;
 mod programs;

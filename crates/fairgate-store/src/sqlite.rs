@@ -101,6 +101,12 @@ const SCHEMA: &[&str] = &[
     // 21: biometric records (CBEFF, sealed), beside the ledger, by registration leaf.
     "CREATE TABLE biometrics (leaf_index INTEGER PRIMARY KEY, subject_no INTEGER NOT NULL, sealed BLOB NOT NULL);
      CREATE INDEX biometrics_subject ON biometrics (subject_no);",
+    // 22: appointments (bookings per office slot, counts only) and the offices'
+    // waiting lists (pseudonymous numbers and times); both rebuilt from the ledger.
+    // The compliance facts now keep the current postal code: fold them again.
+    "CREATE TABLE p_slot_loads (office TEXT NOT NULL, day TEXT NOT NULL, start INTEGER NOT NULL, minutes INTEGER NOT NULL, booked INTEGER NOT NULL, PRIMARY KEY (office, day, start, minutes)) WITHOUT ROWID;
+     CREATE TABLE p_desk_queue (office TEXT NOT NULL, subject_no INTEGER NOT NULL, arrived_ms INTEGER NOT NULL, slot_start INTEGER, called_ms INTEGER, desk INTEGER, PRIMARY KEY (office, subject_no)) WITHOUT ROWID;
+     DELETE FROM p_compliance_facts; DELETE FROM p_stay_facts; DELETE FROM p_stay_facts_through;",
 ];
 
 /// The projection tables, in the order they are cleared and digested.
@@ -117,6 +123,8 @@ const PROJECTIONS: &[&str] = &[
     "p_system_leaves",
     "p_imports",
     "p_program_subjects",
+    "p_slot_loads",
+    "p_desk_queue",
 ];
 
 /// `p_subject_leaves` is keyed by (bucket, subject, leaf) with buckets of this many
@@ -310,6 +318,8 @@ fn insert_projections(tx: &rusqlite::Transaction<'_>, rows: &[Projection]) -> Re
             Projection::ProgramSubject { program, subject_no } => tx
                 .prepare_cached("INSERT OR IGNORE INTO p_program_subjects (program, subject_no) VALUES (?1, ?2)")
                 .and_then(|mut st| st.execute(params![program, *subject_no as i64])),
+            Projection::SlotLoad { office, day, start, minutes, delta } => slot_load(tx, office, day, *start, *minutes, *delta),
+            Projection::Queue { office, subject_no, op } => queue_op(tx, office, *subject_no, op),
             Projection::TallyRemove { metric, dims, month, count } => {
                 let key = params![metric, dims[0], dims[1], dims[2], month];
                 tx.execute(
@@ -329,6 +339,46 @@ fn insert_projections(tx: &rusqlite::Transaction<'_>, rows: &[Projection]) -> Re
         tally.execute(params![metric, dims[0], dims[1], dims[2], month, count as i64]).map_err(be)?;
     }
     Ok(())
+}
+
+/// Add `delta` bookings to a slot; a slot that reaches zero is removed (as a
+/// rebuild would never create it).
+fn slot_load(
+    tx: &rusqlite::Transaction<'_>,
+    office: &str,
+    day: &str,
+    start: u16,
+    minutes: u16,
+    delta: i64,
+) -> rusqlite::Result<usize> {
+    let key = params![office, day, i64::from(start), i64::from(minutes)];
+    tx.prepare_cached(
+        "INSERT INTO p_slot_loads (office, day, start, minutes, booked) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (office, day, start, minutes) DO UPDATE SET booked = booked + excluded.booked",
+    )?
+    .execute(params![office, day, i64::from(start), i64::from(minutes), delta])?;
+    tx.prepare_cached(
+        "DELETE FROM p_slot_loads WHERE office = ?1 AND day = ?2 AND start = ?3 AND minutes = ?4 AND booked <= 0",
+    )?
+    .execute(key)
+}
+
+fn queue_op(tx: &rusqlite::Transaction<'_>, office: &str, subject_no: u64, op: &QueueOp) -> rusqlite::Result<usize> {
+    let no = subject_no as i64;
+    match op {
+        QueueOp::Arrive { at_ms, slot_start } => tx
+            .prepare_cached(
+                "INSERT INTO p_desk_queue (office, subject_no, arrived_ms, slot_start, called_ms, desk) VALUES (?1, ?2, ?3, ?4, NULL, NULL)
+                 ON CONFLICT (office, subject_no) DO UPDATE SET arrived_ms = excluded.arrived_ms, slot_start = excluded.slot_start, called_ms = NULL, desk = NULL",
+            )?
+            .execute(params![office, no, at_ms, slot_start.map(i64::from)]),
+        QueueOp::Call { at_ms, desk } => tx
+            .prepare_cached("UPDATE p_desk_queue SET called_ms = ?3, desk = ?4 WHERE office = ?1 AND subject_no = ?2")?
+            .execute(params![office, no, at_ms, i64::from(*desk)]),
+        QueueOp::Leave => tx
+            .prepare_cached("DELETE FROM p_desk_queue WHERE office = ?1 AND subject_no = ?2")?
+            .execute(params![office, no]),
+    }
 }
 
 /// The positions of `keys` in ascending key order.
@@ -392,6 +442,10 @@ fn remove_projections(tx: &rusqlite::Transaction<'_>, rows: &[Projection]) -> Re
                 *tallies.entry((metric.as_str(), dims, month.as_str())).or_default() += count;
                 continue;
             }
+            Projection::SlotLoad { office, day, start, minutes, delta } => {
+                slot_load(tx, office, day, *start, *minutes, -*delta)
+            }
+            Projection::Queue { office, subject_no, .. } => queue_op(tx, office, *subject_no, &QueueOp::Leave),
             // The high-water mark of an import stays (the lines are in the ledger);
             // the rest are not a person's rows.
             Projection::ImportLine { .. }
@@ -1211,6 +1265,45 @@ impl ProjectionStore for SqliteStore {
         })
     }
 
+    fn slot_loads(&self, office: &str, day: &str) -> Result<Vec<(u16, u16, u32)>> {
+        self.read(|c| {
+            let mut st = c
+                .prepare_cached(
+                    "SELECT start, minutes, booked FROM p_slot_loads WHERE office = ?1 AND day = ?2 ORDER BY start, minutes",
+                )
+                .map_err(be)?;
+            let rows = st
+                .query_map(params![office, day], |r| {
+                    Ok((r.get::<_, i64>(0)? as u16, r.get::<_, i64>(1)? as u16, r.get::<_, i64>(2)?.max(0) as u32))
+                })
+                .map_err(be)?;
+            rows.map(|r| r.map_err(be)).collect()
+        })
+    }
+
+    fn desk_queue(&self, office: &str) -> Result<Vec<QueueRow>> {
+        self.read(|c| {
+            let mut st = c
+                .prepare_cached(
+                    "SELECT subject_no, arrived_ms, slot_start, called_ms, desk FROM p_desk_queue WHERE office = ?1 ORDER BY arrived_ms, subject_no",
+                )
+                .map_err(be)?;
+            let rows = st
+                .query_map([office], |r| {
+                    let called: Option<i64> = r.get(3)?;
+                    let desk: Option<i64> = r.get(4)?;
+                    Ok(QueueRow {
+                        subject_no: r.get::<_, i64>(0)? as u64,
+                        arrived_ms: r.get(1)?,
+                        slot_start: r.get::<_, Option<i64>>(2)?.map(|s| s as u16),
+                        called: called.map(|c| (c, desk.unwrap_or(0) as u16)),
+                    })
+                })
+                .map_err(be)?;
+            rows.map(|r| r.map_err(be)).collect()
+        })
+    }
+
     fn drop_projections(&self) -> Result<()> {
         self.write(|c| {
             let tx = c.transaction().map_err(be)?;
@@ -1232,7 +1325,7 @@ impl ProjectionStore for SqliteStore {
     fn projection_digest(&self) -> Result<ProjectionDigest> {
         self.read(|c| {
             let mut h = Sha256::new();
-            let mut counts = [0u64; 12];
+            let mut counts = [0u64; 14];
             let queries = [
                 "SELECT subject_no, created_leaf, NULL FROM p_subjects ORDER BY subject_no",
                 "SELECT blind, subject_no, NULL FROM p_documents ORDER BY blind, subject_no",
@@ -1246,6 +1339,8 @@ impl ProjectionStore for SqliteStore {
                 "SELECT leaf_index, kind, scope FROM p_system_leaves ORDER BY leaf_index",
                 "SELECT file, through, NULL FROM p_imports ORDER BY file",
                 "SELECT program, subject_no, NULL FROM p_program_subjects ORDER BY program, subject_no",
+                "SELECT office || '|' || day || '|' || start, minutes, booked FROM p_slot_loads ORDER BY office, day, start, minutes",
+                "SELECT office || '|' || subject_no, arrived_ms || '|' || COALESCE(slot_start, ''), COALESCE(called_ms, '') || '|' || COALESCE(desk, '') FROM p_desk_queue ORDER BY office, subject_no",
             ];
             for (i, q) in queries.iter().enumerate() {
                 let mut st = c.prepare(q).map_err(be)?;
@@ -1270,6 +1365,8 @@ impl ProjectionStore for SqliteStore {
                 system_leaves: counts[9],
                 imports: counts[10],
                 program_subjects: counts[11],
+                slot_loads: counts[12],
+                queue: counts[13],
                 hash: h.finalize().into(),
             })
         })

@@ -114,6 +114,42 @@ pub enum Projection {
         program: String,
         subject_no: u64,
     },
+    /// Add `delta` bookings to an office slot (counts only: who booked is sealed).
+    SlotLoad {
+        office: String,
+        day: String,
+        start: u16,
+        minutes: u16,
+        delta: i64,
+    },
+    /// A change to an office's waiting list (pseudonymous subject numbers and times
+    /// only: why they came is sealed).
+    Queue {
+        office: String,
+        subject_no: u64,
+        op: QueueOp,
+    },
+}
+
+/// A change to a waiting list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QueueOp {
+    /// Arrived at `at_ms`, with today's slot start (minutes after local midnight).
+    Arrive { at_ms: i64, slot_start: Option<u16> },
+    /// Called to a desk at `at_ms`.
+    Call { at_ms: i64, desk: u16 },
+    /// Served or sent elsewhere: off the list.
+    Leave,
+}
+
+/// Someone on an office's waiting list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueRow {
+    pub subject_no: u64,
+    pub arrived_ms: i64,
+    pub slot_start: Option<u16>,
+    /// When called, and to which desk.
+    pub called: Option<(i64, u16)>,
 }
 
 /// A program's key, wrapped under the master key; `None` once destroyed (the
@@ -301,6 +337,8 @@ pub struct ProjectionDigest {
     pub system_leaves: u64,
     pub imports: u64,
     pub program_subjects: u64,
+    pub slot_loads: u64,
+    pub queue: u64,
     /// SHA-256 over every projection row in a fixed order.
     pub hash: Hash,
 }
@@ -426,6 +464,10 @@ pub trait ProjectionStore {
     /// Every live subject's compliance facts joined with their stay facts, in subject
     /// order, in chunks; stops early when `f` returns `false`.
     fn scan_compliance_facts(&self, chunk: usize, f: &mut dyn FnMut(Vec<ComplianceRow>) -> bool) -> Result<()>;
+    /// The bookings of an office day (`YYYY-MM-DD`): (start, minutes, how many).
+    fn slot_loads(&self, office: &str, day: &str) -> Result<Vec<(u16, u16, u32)>>;
+    /// An office's waiting list, in arrival order.
+    fn desk_queue(&self, office: &str) -> Result<Vec<QueueRow>>;
     fn drop_projections(&self) -> Result<()>;
     fn apply_projections(&self, rows: &[Projection]) -> Result<()>;
     fn projection_digest(&self) -> Result<ProjectionDigest>;

@@ -100,6 +100,13 @@ fn run(reg: &Registry, action: Action, a: &Actor, id: SubjectId) -> Result<(), R
         Action::ReportChange => w(&|b| {
             b.report_change(a, id, &from(json!({"change": "employer", "changed_on": "2026-09-01", "employer": "Acme"})))
         }),
+        Action::BookAppointment => {
+            w(&|b| b.book_appointment(a, id, &from(json!({"obligation": "x/v1/obligations[0]/1"}))).map(|_| ()))
+        }
+        Action::ServeDesk => w(&|b| b.check_in(a, "NYC-FO", id).map(|_| ())),
+        Action::RecordInterview => {
+            w(&|b| b.record_interview(a, id, &from(json!({"place": "NYC-FO", "obligation": "x", "answers": []}))))
+        }
         Action::ProgramDraft => reg.add_program(NOW, a, program, Some(&[])).map(|_| ()),
         Action::ProgramSignOff => w(&|b| b.sign_off_program(a, "nope", None, "fine").map(|_| ())),
         Action::ProgramActivate => w(&|b| b.activate_program(a, "nope", None).map(|_| ())),

@@ -132,7 +132,12 @@ pub fn run(registry: &Registry, cmd: PlacesCommand) -> Result<()> {
             let actor = crate::account(registry, &user, "--as")?;
             let input = ClosureInput { from, until, reason };
             let r = registry.close_place(now, &actor, &code, &input).map_err(invalid)?;
-            println!("closed {} (leaf {})", code.trim().to_uppercase(), r.leaf_index);
+            println!(
+                "closed {} (leaf {}); {} appointment(s) moved to the nearest open office, with new notices",
+                code.trim().to_uppercase(),
+                r.receipt.leaf_index,
+                r.moved
+            );
         }
     }
     Ok(())

@@ -108,14 +108,18 @@ pub enum ObligationKind {
     Reregister,
     ReportChange,
     RecordDeparture,
+    /// A periodic interview at an office (the 30-day and annual interviews), with
+    /// the questions of the program's `[interview]` section.
+    Interview,
 }
 
 impl ObligationKind {
-    pub const ALL: [ObligationKind; 4] = [
+    pub const ALL: [ObligationKind; 5] = [
         ObligationKind::Register,
         ObligationKind::Reregister,
         ObligationKind::ReportChange,
         ObligationKind::RecordDeparture,
+        ObligationKind::Interview,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -123,6 +127,7 @@ impl ObligationKind {
             ObligationKind::Reregister => "reregister",
             ObligationKind::ReportChange => "report-change",
             ObligationKind::RecordDeparture => "record-departure",
+            ObligationKind::Interview => "interview",
         }
     }
 }
@@ -486,6 +491,14 @@ pub fn compile(src: &str) -> Result<ProgramSpec, CompileErrors> {
     let capture = capture(&mut c, top);
     let interview = interview(&mut c, top);
     let obligations = obligations(&mut c, top);
+    if obligations.iter().any(|o| o.kind == ObligationKind::Interview) && interview.questions.is_empty() {
+        c.err(
+            &span_of(top, "obligations"),
+            "interview.questions",
+            DiagnosticKind::Missing,
+            "`interview.questions` is required when an obligation is an interview: the questions it asks".to_string(),
+        );
+    }
     let stay = stay(&mut c, top);
     let retention = retention(&mut c, top);
     let notice_days = whole(&mut c, top, "", "notice_days", 10..181, "days").unwrap_or(10);
@@ -794,7 +807,7 @@ fn obligations(c: &mut Compiler<'_>, top: &dyn TableLike) -> Vec<ObligationRule>
                     &span,
                     &format!("{path}.kind"),
                     DiagnosticKind::Missing,
-                    format!("`{path}.kind` is required: one of register, reregister, report-change, record-departure"),
+                    format!("`{path}.kind` is required: one of register, reregister, report-change, record-departure, interview"),
                 );
                 None
             }
@@ -804,7 +817,7 @@ fn obligations(c: &mut Compiler<'_>, top: &dyn TableLike) -> Vec<ObligationRule>
                     c.invalid(
                         &span_of(t, "kind"),
                         &format!("{path}.kind"),
-                        "must be one of register, reregister, report-change, record-departure",
+                        "must be one of register, reregister, report-change, record-departure, interview",
                     );
                     None
                 }
@@ -847,7 +860,7 @@ fn obligations(c: &mut Compiler<'_>, top: &dyn TableLike) -> Vec<ObligationRule>
             );
         };
         match kind {
-            ObligationKind::Reregister => {
+            ObligationKind::Reregister | ObligationKind::Interview => {
                 if every_days.is_none() && t.get("every_days").is_none() {
                     needs(c, "every_days", "how often, in days");
                 }

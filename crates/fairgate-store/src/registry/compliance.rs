@@ -273,7 +273,7 @@ impl Registry {
     }
 }
 
-fn unknown_obligation(key: &str) -> RegistryError {
+pub(super) fn unknown_obligation(key: &str) -> RegistryError {
     fairgate_core::Invalid::one(
         "obligation",
         format!("`{key}` is not one of this person's obligations: take the key from GET /subjects/{{id}}/obligations"),
@@ -282,7 +282,10 @@ fn unknown_obligation(key: &str) -> RegistryError {
 }
 
 impl Batch<'_> {
-    fn data_sealer(&mut self, id: SubjectId) -> Result<(u64, std::sync::Arc<fairgate_ledger::leaf::Sealer>)> {
+    pub(super) fn data_sealer(
+        &mut self,
+        id: SubjectId,
+    ) -> Result<(u64, std::sync::Arc<fairgate_ledger::leaf::Sealer>)> {
         let s = self.state(id)?;
         Ok((s.no, s.data.clone()))
     }
@@ -414,6 +417,10 @@ pub struct RunReport {
     pub void: u64,
     /// Notices issued by this run (none on a second run for the same day).
     pub notices_issued: u64,
+    /// Slots booked with those notices, and after missed appointments.
+    pub appointments_booked: u64,
+    /// Appointments found missed (each brings a new notice and a new slot).
+    pub appointments_missed: u64,
 }
 
 /// A notice issued and not yet served, ready to be printed or sent.
@@ -446,18 +453,27 @@ impl Registry {
     fn offices_for(&self, address: Option<&fairgate_core::obligation::Address>, on: Date) -> Vec<String> {
         let book = self.places();
         if let Some(o) = address.and_then(|a| book.office_for(&a.postal_code, on)) {
+            return self.offices_for_code(&o.place.code).unwrap_or_default();
+        }
+        self.offices()
+    }
+
+    /// One office, with its address and hours, as a notice names it.
+    fn offices_for_code(&self, code: &str) -> Option<Vec<String>> {
+        let book = self.places();
+        {
+            let o = book.get(code)?;
             let days = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
             let hours: Vec<String> =
                 o.place.hours.iter().zip(days).filter_map(|(h, d)| h.map(|h| format!("{d} {h}"))).collect();
-            return vec![format!(
+            Some(vec![format!(
                 "{} ({}), {}: the office for your address; open {}",
                 o.place.name,
                 o.place.code,
                 o.place.address,
                 hours.join(", ")
-            )];
+            )])
         }
-        self.offices()
     }
 
     /// The offices where obligations can be met, by code.
@@ -488,19 +504,68 @@ impl Registry {
         let (mut report, to_issue, _) = self.evaluate_all(&terms, on, progress, total, false)?;
         report.on = Some(on);
         for chunk in to_issue.chunks(10_000) {
-            self.write(now, |b| {
-                let mut last: Option<(u64, fairgate_ledger::leaf::Sealer)> = None;
-                for i in chunk {
-                    if last.as_ref().is_none_or(|(no, _)| *no != i.no) {
-                        last = Some((i.no, fairgate_ledger::leaf::Sealer::new(&i.data)));
-                    }
-                    if let Some((_, sealer)) = &last {
+            let (booked, missed) = self
+                .write(now, |b| {
+                    let mut last: Option<(u64, fairgate_ledger::leaf::Sealer)> = None;
+                    let mut slots = super::appointments::SlotBook::default();
+                    let (mut booked, mut missed) = (0u64, 0u64);
+                    for i in chunk {
+                        if last.as_ref().is_none_or(|(no, _)| *no != i.no) {
+                            last = Some((i.no, fairgate_ledger::leaf::Sealer::new(&i.data)));
+                        }
+                        let Some((_, sealer)) = &last else { continue };
+                        if let Some(slot) = &i.missed {
+                            let week = fairgate_core::appointment::iso_week(slot.day);
+                            let event = Event::AppointmentMissed(AppointmentMissed {
+                                subject: i.id,
+                                obligation: i.key.clone(),
+                                slot: slot.clone(),
+                                noted_on: on,
+                                week,
+                            });
+                            b.append_sealed(i.no, super::SLOT_DATA, sealer, &event, Some(&i.data))?;
+                            missed += 1;
+                        }
                         b.issue_notice(i.id, i.no, sealer, &i.data, &i.key, i.due, on)?;
+                        let Some(service) = i.service else { continue };
+                        // The missed appointment's office, unless it has closed for good;
+                        // else the one serving the person's address.
+                        let place = i
+                            .missed
+                            .as_ref()
+                            .and_then(|s| self.places().get(&s.office).map(|p| p.place.clone()))
+                            .filter(|p| !p.closed_for_good(on))
+                            .or_else(|| super::appointments::office_of(self, i.postal_code.as_deref(), on));
+                        let Some(place) = place else { continue };
+                        let from = on.tomorrow().unwrap_or(on);
+                        if let Some(slot) = slots.for_system(self, &place, service, from, i.due)? {
+                            slots.take(&slot);
+                            let by = if i.missed.is_some() {
+                                fairgate_core::appointment::BookedBy::Missed
+                            } else {
+                                fairgate_core::appointment::BookedBy::Notice
+                            };
+                            let event = Event::AppointmentBooked(AppointmentBooked {
+                                subject: i.id,
+                                appointment: fairgate_core::appointment::Appointment {
+                                    obligation: i.key.clone(),
+                                    slot,
+                                    by,
+                                    extend_days: 0,
+                                },
+                                replaces: None,
+                                at: now,
+                            });
+                            b.append_sealed(i.no, super::SLOT_DATA, sealer, &event, Some(&i.data))?;
+                            booked += 1;
+                        }
                     }
-                }
-                Ok(())
-            })?;
+                    Ok((booked, missed))
+                })?
+                .0;
             report.notices_issued += chunk.len() as u64;
+            report.appointments_booked += booked;
+            report.appointments_missed += missed;
         }
         progress(total, total);
         Ok(report)
@@ -557,9 +622,14 @@ impl Registry {
                 else {
                     continue;
                 };
+                let booking = facts.appointments.iter().rev().find(|a| a.obligation == o.key);
+                let offices = match booking {
+                    Some(a) => self.offices_for_code(&a.slot.office).unwrap_or_else(|| offices.clone()),
+                    None => offices.clone(),
+                };
                 out.push(PendingNotice {
                     subject: id,
-                    document: fairgate_core::obligation::notice_document(&o, &term.spec, &offices),
+                    document: fairgate_core::obligation::notice_document(&o, &term.spec, &offices, booking),
                 });
             }
         }
@@ -599,9 +669,17 @@ impl Registry {
             .iter()
             .find(|t| t.spec.program.id == o.program && t.spec.program.version == o.version)
             .ok_or_else(|| unknown_obligation(key))?;
-        let address = self.current_address(id)?;
-        let offices = self.offices_for(address.as_ref(), utc_day(now));
-        let doc = fairgate_core::obligation::notice_document(o, &term.spec, &offices);
+        let (no, data) = self.subject_keys_of(id)?;
+        let facts = self.compliance_facts(no, &data)?;
+        let booking = facts.appointments.iter().rev().find(|a| a.obligation == o.key);
+        let offices = match booking.and_then(|a| self.offices_for_code(&a.slot.office)) {
+            Some(o) => o,
+            None => {
+                let address = self.current_address(id)?;
+                self.offices_for(address.as_ref(), utc_day(now))
+            }
+        };
+        let doc = fairgate_core::obligation::notice_document(o, &term.spec, &offices, booking);
         let ((), receipt) =
             self.write(now, |b| b.record_access(id, actor, Read::Notice, purpose, &["notice"], request))?;
         Ok((doc, receipt))
@@ -631,6 +709,13 @@ struct Issue {
     data: SecretKey,
     key: String,
     due: Date,
+    /// The service to book a slot for, when the obligation is met at an office and
+    /// has no booking still to come.
+    service: Option<fairgate_core::place::ServiceKind>,
+    /// The person's postal code (their office).
+    postal_code: Option<String>,
+    /// The appointment just found missed.
+    missed: Option<fairgate_core::appointment::Slot>,
 }
 
 impl Registry {
@@ -772,13 +857,28 @@ impl Registry {
                 State::Excused => part.report.excused += 1,
                 State::Void => part.report.void += 1,
             }
-            if fairgate_core::obligation::needs_notice(&o, &facts, on) {
+            let service = fairgate_core::appointment::service_of(o.kind);
+            let current = facts.appointments.iter().rev().find(|a| a.obligation == o.key);
+            let missed = match (service, current) {
+                (Some(_), Some(a))
+                    if matches!(o.state, State::Pending | State::Overdue)
+                        && fairgate_core::appointment::missed(a, &facts.check_ins, &facts.missed, on) =>
+                {
+                    Some(a.slot.clone())
+                }
+                _ => None,
+            };
+            let needs = fairgate_core::obligation::needs_notice(&o, &facts, on);
+            if needs || missed.is_some() {
                 part.to_issue.push(Issue {
                     id: SubjectId::from_bytes(row.subject_id),
                     no: row.subject_no,
                     data: data.clone(),
                     key: o.key,
                     due: o.effective_due,
+                    service: service.filter(|_| missed.is_some() || current.is_none()),
+                    postal_code: facts.postal_code.as_ref().map(|(_, p)| p.clone()),
+                    missed,
                 });
             }
         }
@@ -792,7 +892,7 @@ impl Batch<'_> {
     /// obligation is a program's): a notice changes nothing the writer's per-subject
     /// state holds, so that state is not loaded.
     #[allow(clippy::too_many_arguments)]
-    fn issue_notice(
+    pub(super) fn issue_notice(
         &mut self,
         id: SubjectId,
         no: u64,

@@ -11,6 +11,13 @@ use jiff::Timestamp;
 
 use super::*;
 
+/// A closure recorded, and the bookings it moved.
+#[derive(Debug, Clone, Copy)]
+pub struct Closed {
+    pub receipt: Receipt,
+    pub moved: u64,
+}
+
 impl Registry {
     /// Fold the place events over the legacy places and make the result current.
     pub(super) fn load_places(&self) -> Result<()> {
@@ -91,8 +98,10 @@ impl Registry {
     }
 
     /// Close a place for a time, or for good, with the reason. Administrators only;
-    /// a ledger event, published with the place.
-    pub fn close_place(&self, now: Timestamp, admin: &Actor, code: &str, input: &ClosureInput) -> Result<Receipt> {
+    /// a ledger event, published with the place. The bookings it covers move to the
+    /// nearest open office with their deadlines extended by the closure, and each
+    /// person gets a new notice (`Closed::moved` counts them).
+    pub fn close_place(&self, now: Timestamp, admin: &Actor, code: &str, input: &ClosureInput) -> Result<Closed> {
         policy::authorize(admin, Action::ManagePlaces)?;
         let closure = input.validate()?;
         let code = code.trim().to_uppercase();
@@ -102,10 +111,13 @@ impl Registry {
         if place.closed_for_good(closure.from) {
             return Err(Invalid::one("code", format!("{code} is closed for good already")).into());
         }
-        let event = Event::PlaceClosed(PlaceClosed { code, closure, by: admin.clone() });
+        let event = Event::PlaceClosed(PlaceClosed { code: code.clone(), closure: closure.clone(), by: admin.clone() });
         let ((), receipt) = self.write(now, |b| b.append_system(event))?;
         self.load_places()?;
-        Ok(receipt)
+        // If this fails, the closure stands; closing again is refused only for good,
+        // so a bounded closure can be sent again to finish the moves.
+        let moved = self.move_for_closure(now, &code, &closure)?;
+        Ok(Closed { receipt, moved })
     }
 
     /// Add the places not yet known among `places` (the demo's, a migration), in one

@@ -51,6 +51,7 @@ impl Registry {
             "crossings",
             "designations",
             "address",
+            "appointments",
         ];
         let ((), receipt) =
             self.write(now, |b| b.record_access(id, actor, Read::Timeline, purpose, &fields, request))?;
