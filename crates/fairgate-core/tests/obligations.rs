@@ -326,3 +326,61 @@ fn activity_is_attributed_to_the_program_that_selected_the_person_while_it_did()
         "the registration before selection and the exit after the repeal do not count"
     );
 }
+
+/// A 30-day interview program: the interview is met by an interview, not by a
+/// registration, and counts from the last one held.
+fn interviews() -> Term {
+    let spec = compile(
+        r#"id = "interviews"
+title = "Interviews"
+legal_basis = "Act"
+starts = 2027-01-01
+sunset = 2028-12-31
+[selection]
+admission_class = ["WT"]
+[interview]
+questions = ["Where do you live?"]
+[[obligations]]
+kind = "interview"
+every_days = 30
+"#,
+    )
+    .unwrap();
+    Term { spec, from: date(2027, 1, 1), until: None }
+}
+
+#[test]
+fn an_interview_is_met_by_an_interview_every_30_days() {
+    let mut f = visitor();
+    f.registrations.push(date(2027, 2, 20));
+    let os = obligations(&[interviews()], &f, date(2027, 3, 10));
+    let first = get(&os, "interviews/v1/obligations[0]/1");
+    assert_eq!((first.due, first.state), (date(2027, 3, 3), State::Pending), "a registration is no interview");
+    assert!(first.explanation.starts_with("An interview was due on 2027-03-03"), "{}", first.explanation);
+    f.interviews.push(date(2027, 3, 1));
+    let os = obligations(&[interviews()], &f, date(2027, 3, 10));
+    assert_eq!(get(&os, "interviews/v1/obligations[0]/1").state, State::Met);
+    assert_eq!(get(&os, "interviews/v1/obligations[0]/2").due, date(2027, 3, 31), "counted from the interview");
+}
+
+#[test]
+fn a_slot_the_system_gives_after_the_deadline_moves_it_and_the_persons_own_choice_does_not() {
+    use fairgate_core::appointment::{Appointment, BookedBy, Slot};
+    let key = "interviews/v1/obligations[0]/1";
+    let booking = |day: Date, by| Appointment {
+        obligation: key.into(),
+        slot: Slot { office: "NYC-FO".into(), day, start: 540, minutes: 30 },
+        by,
+        extend_days: 0,
+    };
+    let mut f = visitor();
+    f.notices.push(served(key, date(2027, 2, 1)));
+    f.appointments.push(booking(date(2027, 3, 8), BookedBy::Notice));
+    let o = get(&obligations(&[interviews()], &f, date(2027, 3, 6)), key).clone();
+    assert_eq!((o.due, o.effective_due), (date(2027, 3, 3), date(2027, 3, 8)));
+    assert_eq!(o.state, State::Pending, "not overdue while the system's own slot is ahead");
+    assert!(o.explanation.contains("Appointment: 2027-03-08 09:00-09:30 at NYC-FO (notice)"), "{}", o.explanation);
+    f.appointments.push(booking(date(2027, 3, 2), BookedBy::Portal));
+    let o = get(&obligations(&[interviews()], &f, date(2027, 3, 6)), key).clone();
+    assert_eq!((o.effective_due, o.state), (date(2027, 3, 3), State::Overdue));
+}

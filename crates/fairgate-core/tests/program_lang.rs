@@ -221,3 +221,15 @@ fn a_file_of_thousands_of_unknown_keys_gets_a_short_answer_with_right_places() {
         assert_eq!((d.line, d.column), (n + 1, 1), "{d:?}");
     }
 }
+
+#[test]
+fn an_interview_obligation_needs_the_questions_it_asks() {
+    let src = "id = \"interviews\"\ntitle = \"I\"\nlegal_basis = \"Act\"\nstarts = 2027-01-01\nsunset = 2028-01-01\n[selection]\nadmission_class = [\"WT\"]\n[[obligations]]\nkind = \"interview\"\nevery_days = 30\n";
+    let e = fairgate_core::program::lang::compile(src).unwrap_err();
+    assert!(e.0.iter().any(|d| d.key == "interview.questions"), "{e:?}");
+    let e = fairgate_core::program::lang::compile(&src.replace("every_days = 30\n", "")).unwrap_err();
+    assert!(e.0.iter().any(|d| d.key == "obligations[0].every_days"), "{e:?}");
+    let ok = src.replace("[[obligations]]", "[interview]\nquestions = [\"Where do you live?\"]\n[[obligations]]");
+    let r = fairgate_core::program::lang::compile(&ok);
+    assert!(r.is_ok(), "{:?}", r.err());
+}

@@ -199,5 +199,33 @@ async fn from_a_booked_slot_to_the_desk_and_through_a_missed_appointment_and_a_c
     assert_eq!(obligation(&s, &id, INTERVIEW).await["state"], "met");
     let (_, t) = s.read(&s.officer, Some("border-check"), &format!("/subjects/{id}")).await;
     assert_eq!(t["interviews"][0]["answers"][1], json!({"question": "Where do you work?", "answer": "A bakery"}));
+
+    // Registered today at the office, the person moves their next interview in the
+    // portal; their choice must end by the due date.
+    let mut r = registration();
+    r["kind"] = json!("office");
+    r["place"] = json!("NYC-FO");
+    r["at"] = json!(jiff::Timestamp::now().to_string());
+    let (st, r) = s.post(&s.officer, &format!("/subjects/{id}/registrations"), &r).await;
+    assert_eq!(st, 201, "{r}");
+    let (st, session) = activate(
+        &s,
+        r["registration_number"].as_str().unwrap(),
+        r["access_code"].as_str().unwrap(),
+        "a long passphrase",
+    )
+    .await;
+    assert_eq!(st, 200, "{session}");
+    let token = session["token"].as_str().unwrap();
+    let next = obligation(&s, &id, INTERVIEW).await;
+    assert_eq!(next["state"], "pending", "the first interview counts from the registration: {next}");
+    let mine = json!({"obligation": INTERVIEW, "from": day(2).to_string()});
+    let r = s.client.post(s.url("/portal/appointments")).bearer_auth(token).json(&mine).send().await.unwrap();
+    assert_eq!(r.status(), 201);
+    let b: Value = r.json().await.unwrap();
+    assert_eq!((b["slot"]["office"].as_str(), b["by"].as_str()), (Some("NYC-FO"), Some("portal")), "{b}");
+    assert!(date(&b["slot"]["day"]) >= day(2), "{b}");
+    let r = s.client.post(s.url("/portal/appointments")).bearer_auth(&s.officer).json(&mine).send().await.unwrap();
+    assert_eq!(r.status(), 401, "a staff token is no portal session");
     s.stop().await;
 }

@@ -1431,3 +1431,56 @@ fn an_expungement_killed_between_any_two_steps_ends_with_certificate_and_erasure
     assert!(matches!(reg.expunge_subject(AFTER_NOTICE, &admin, ids[0], &input), Err(RegistryError::Erased(_))));
     assert_eq!(reg.certificates().unwrap().len(), 1, "a retry appends no second event");
 }
+
+#[test]
+fn bookings_are_counts_that_erasure_frees_and_a_rebuild_recounts() {
+    use fairgate_core::expungement::ExpungementInput;
+    use fairgate_core::program::impact::analyse;
+    use fairgate_core::program::lang::compile;
+    let f = fixture();
+    let admin = Actor::new("u-admin", Role::Admin, "test");
+    let auditor = Actor::new("u-aud", Role::Auditor, "test");
+    let source = "id = \"interviews\"\ntitle = \"I\"\nlegal_basis = \"Act\"\nstarts = 2026-05-01\nsunset = 2027-05-01\n[selection]\nadmission_class = [\"B-2\"]\n[interview]\nquestions = [\"Q?\"]\n[[obligations]]\nkind = \"interview\"\nevery_days = 30\n";
+    let spec = compile(source).unwrap();
+    let then: Timestamp = "2026-05-01T09:00:00Z".parse().unwrap();
+    let impact = analyse(&spec.selection, &[], jiff::civil::date(2026, 5, 1));
+    f.reg.write(then, |b| b.draft_program(&admin, &spec, source, impact, "file")).unwrap();
+    f.reg.write(then, |b| b.sign_off_program(&auditor, "interviews", None, "test")).unwrap();
+    f.reg.write(then, |b| b.activate_program(&admin, "interviews", None)).unwrap();
+    let ids = seed(&f, 2);
+    // Registered 06-03: interviews due 07-03, 08-02, 09-01 and 10-01; the last is open ahead.
+    let key = "interviews/v1/obligations[0]/4";
+    let input: fairgate_core::appointment::BookingInput =
+        serde_json::from_value(serde_json::json!({"obligation": key, "office": "NYC-FO", "from": "2026-09-22"}))
+            .unwrap();
+    let mut days = Vec::new();
+    for id in &ids {
+        let (a, _) = f.reg.write(NOW, |b| b.book_appointment(&officer(), *id, &input)).unwrap();
+        assert_eq!(
+            (a.slot.office.as_str(), a.slot.day, a.slot.minutes),
+            ("NYC-FO", jiff::civil::date(2026, 9, 22), 30)
+        );
+        days.push(a.slot.day.to_string());
+    }
+    // Two at 08:00 (NYC-FO has 8 desks), counted without a name.
+    assert_eq!(f.store.slot_loads("NYC-FO", &days[0]).unwrap(), vec![(480, 30, 2)]);
+    f.reg.write(NOW, |b| b.check_in(&officer(), "NYC-FO", ids[1])).unwrap();
+    assert_eq!(f.store.desk_queue("NYC-FO").unwrap().len(), 1);
+    let digest = f.reg.projection_digest().unwrap();
+    assert_eq!((digest.slot_loads, digest.queue), (1, 1));
+    f.store.drop_projections().unwrap();
+    f.reg.rebuild(&mut |_, _| {}).unwrap();
+    assert_eq!(f.reg.projection_digest().unwrap(), digest, "bookings and the waiting list rebuild alike");
+
+    // Erasing one person frees their slot and takes them off the list.
+    listed(&f, "court-order");
+    let why = ExpungementInput { authority: "court-order".into(), reason: "Court order".into() };
+    f.reg.approve_expungement(NOW, &auditor, ids[1], &why).unwrap();
+    f.reg.expunge_subject(NOW, &admin, ids[1], &why).unwrap();
+    assert_eq!(f.store.slot_loads("NYC-FO", &days[0]).unwrap(), vec![(480, 30, 1)]);
+    assert_eq!(f.store.desk_queue("NYC-FO").unwrap(), vec![]);
+    let digest = f.reg.projection_digest().unwrap();
+    f.store.drop_projections().unwrap();
+    f.reg.rebuild(&mut |_, _| {}).unwrap();
+    assert_eq!(f.reg.projection_digest().unwrap(), digest, "a rebuild cannot read the erased booking either");
+}

@@ -1062,3 +1062,53 @@ fn a_2002_call_in_plan_fails_and_proposes_a_phased_schedule_with_waits_under_two
     assert!(shown.contains("short: NYC-FO on 2027-01-15"), "{shown}");
     assert!(shown.contains("would fit every office"), "{shown}");
 }
+
+#[test]
+fn office_visits_and_changes_of_address_never_reach_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let seeded = fairgate(data, &["demo", "--travellers", "20"]);
+    assert!(seeded.status.success(), "{}", text(&seeded.stderr));
+    let token = common::demo_token(&text(&seeded.stdout), "demo-officer");
+    let log = data.join("serve.log");
+    let (mut child, url, _) = common::start_logged(
+        &data.join("data"),
+        &data.join("keys"),
+        &["serve", "--listen", "127.0.0.1:0"],
+        "Fairgate is serving on ",
+        Some(&log),
+    );
+    let person = r#"{"document": {"kind": "P", "issuing_state": "UTO", "number": "VIS000001", "expires_on": "2031-04-15"}, "surname": "VISITOR", "given_names": "C", "birth_date": "1981-02-03", "sex": "F", "nationality": "UTO"}"#;
+    let (st, b) = http(&format!("{url}subjects"), "POST", &token, Some(person));
+    assert_eq!(st, 201, "{b}");
+    let id = b.split("\"id\":\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let moved = r#"{"change": "address", "changed_on": "2026-07-01", "address": {"street": "77 Quince Lane", "city": "Brooklyn", "postal_code": "11201"}}"#;
+    let (st, b) = http(&format!("{url}subjects/{id}/changes"), "POST", &token, Some(moved));
+    assert_eq!(st, 201, "{b}");
+    let (st, b) =
+        http(&format!("{url}offices/NYC-FO/queue"), "POST", &token, Some(&format!(r#"{{"subject": "{id}"}}"#)));
+    assert_eq!(st, 201, "{b}");
+    let (st, b) = http(&format!("{url}offices/NYC-FO/queue/call"), "POST", &token, Some(r#"{"desk": 1}"#));
+    assert_eq!(st, 200, "{b}");
+    let (st, b) = http(
+        &format!("{url}offices/NYC-FO/queue/{id}/done"),
+        "POST",
+        &token,
+        Some(r#"{"outcome": "sent-elsewhere", "to": "CHI-FO", "reason": "Needs the Quince Lane interpreter"}"#),
+    );
+    assert_eq!(st, 201, "{b}");
+    // A refused booking is answered, and its input is not logged either.
+    let (st, _) = http(
+        &format!("{url}subjects/{id}/appointments"),
+        "POST",
+        &token,
+        Some(r#"{"obligation": "Quince/v1/obligations[0]/1"}"#),
+    );
+    assert_eq!(st, 422);
+    stop(&mut child);
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(logged.contains("checked in") && logged.contains("visit ended"), "{logged}");
+    for personal in ["VISITOR", "VIS000001", "1981-02-03", "Quince", "Brooklyn", "11201", "interpreter"] {
+        assert!(!logged.contains(personal), "{personal} in the log:\n{logged}");
+    }
+}
