@@ -464,6 +464,29 @@ pub struct InterviewRecorded {
     pub recorded_by: Actor,
 }
 
+/// How the person is to be contacted: an email address for notices, and the
+/// language they are written in (sealed; used for communication only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactSet {
+    pub subject: SubjectId,
+    pub contact: crate::delivery::Contact,
+    pub by: Actor,
+    pub at: jiff::Timestamp,
+}
+
+/// One attempt to deliver an issued notice, with its outcome: to the portal, by
+/// email (`detail`: the relay's answer or why it failed), or printed as a letter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoticeDelivered {
+    pub subject: SubjectId,
+    pub obligation: String,
+    pub issued_on: jiff::civil::Date,
+    pub channel: crate::delivery::DeliveryChannel,
+    pub ok: bool,
+    pub detail: String,
+    pub at: jiff::Timestamp,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
@@ -505,6 +528,8 @@ pub enum Event {
     AppointmentMissed(AppointmentMissed),
     DeskStep(DeskStep),
     InterviewRecorded(InterviewRecorded),
+    ContactSet(ContactSet),
+    NoticeDelivered(NoticeDelivered),
 }
 
 /// The only thing about an event that is stored in the clear. Codes are stable forever.
@@ -549,6 +574,8 @@ pub enum EventKind {
     AppointmentMissed = 36,
     DeskStep = 37,
     InterviewRecorded = 38,
+    ContactSet = 39,
+    NoticeDelivered = 40,
 }
 
 impl EventKind {
@@ -609,6 +636,8 @@ impl EventKind {
             36 => Self::AppointmentMissed,
             37 => Self::DeskStep,
             38 => Self::InterviewRecorded,
+            39 => Self::ContactSet,
+            40 => Self::NoticeDelivered,
             _ => return None,
         })
     }
@@ -655,6 +684,8 @@ impl Event {
             Event::AppointmentMissed(_) => EventKind::AppointmentMissed,
             Event::DeskStep(_) => EventKind::DeskStep,
             Event::InterviewRecorded(_) => EventKind::InterviewRecorded,
+            Event::ContactSet(_) => EventKind::ContactSet,
+            Event::NoticeDelivered(_) => EventKind::NoticeDelivered,
         }
     }
     /// The subject this event is about, if it is about a person.
@@ -684,6 +715,8 @@ impl Event {
             Event::AppointmentMissed(e) => Some(e.subject),
             Event::DeskStep(e) => Some(e.subject),
             Event::InterviewRecorded(e) => Some(e.subject),
+            Event::ContactSet(e) => Some(e.subject),
+            Event::NoticeDelivered(e) => Some(e.subject),
             Event::AccountChanged(_)
             | Event::AuthorityListed(_)
             | Event::PlaceSet(_)
@@ -719,6 +752,7 @@ impl Event {
             Event::AppointmentBooked(e) => of_key(&e.appointment.obligation),
             Event::AppointmentMissed(e) => of_key(&e.obligation),
             Event::InterviewRecorded(e) => e.obligation.as_deref().and_then(of_key),
+            Event::NoticeDelivered(e) => of_key(&e.obligation),
             _ => None,
         }
     }
@@ -779,12 +813,14 @@ mod tests {
             EventKind::AppointmentMissed,
             EventKind::DeskStep,
             EventKind::InterviewRecorded,
+            EventKind::ContactSet,
+            EventKind::NoticeDelivered,
         ] {
             assert_eq!(EventKind::from_code(k.code()), Some(k));
         }
         assert_eq!(EventKind::from_code(0), None);
         // `all` walks the codes without gaps: every kind, once, in order.
         let all: Vec<u16> = EventKind::all().map(EventKind::code).collect();
-        assert_eq!(all, (1..=38).collect::<Vec<u16>>());
+        assert_eq!(all, (1..=40).collect::<Vec<u16>>());
     }
 }

@@ -198,6 +198,12 @@ pub struct Facts {
     /// The postal code of the current address (the latest change of address
     /// reported, by the day it changed) with that day: it picks the person's office.
     pub postal_code: Option<(Date, String)>,
+    /// (obligation, day) of every notice issued.
+    pub issued_on: Vec<(String, Date)>,
+    /// How the person is contacted (the latest given).
+    pub contact: Option<crate::delivery::Contact>,
+    /// Every delivery attempt of an issued notice.
+    pub deliveries: Vec<crate::delivery::Delivery>,
 }
 
 impl Facts {
@@ -221,7 +227,9 @@ impl Facts {
             | K::AppointmentBooked
             | K::AppointmentMissed
             | K::DeskStep
-            | K::InterviewRecorded => true,
+            | K::InterviewRecorded
+            | K::ContactSet
+            | K::NoticeDelivered => true,
             K::PersonalDataAccessed
             | K::ProgramActivated
             | K::ProgramDrafted
@@ -296,7 +304,18 @@ impl Facts {
                     }
                 }
             }
-            Event::NoticeIssued(e) => self.issued.push(e.obligation.clone()),
+            Event::NoticeIssued(e) => {
+                self.issued.push(e.obligation.clone());
+                self.issued_on.push((e.obligation.clone(), e.issued_on));
+            }
+            Event::ContactSet(e) => self.contact = Some(e.contact.clone()),
+            Event::NoticeDelivered(e) => self.deliveries.push(crate::delivery::Delivery {
+                obligation: e.obligation.clone(),
+                issued_on: e.issued_on,
+                channel: e.channel,
+                ok: e.ok,
+                on: utc(e.at),
+            }),
             Event::AppointmentBooked(e) => self.appointments.push(e.appointment.clone()),
             Event::AppointmentMissed(e) => self.missed.push((e.obligation.clone(), e.slot.day)),
             Event::DeskStep(e) => {
@@ -1050,6 +1069,8 @@ pub fn needs_notice(o: &Obligation, facts: &Facts, on: Date) -> bool {
 /// person's rights. Rendered as text here and as a printable page by the server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NoticeDocument {
+    /// The language it is written in (the person's).
+    pub lang: crate::i18n::Language,
     pub title: String,
     pub obligation: String,
     pub what: String,
@@ -1070,78 +1091,89 @@ pub fn notice_document(
     spec: &ProgramSpec,
     offices: &[String],
     appointment: Option<&crate::appointment::Appointment>,
+    lang: crate::i18n::Language,
 ) -> NoticeDocument {
-    let (what, title) = match o.kind {
-        ObligationKind::Register => ("Register in person at a port of entry or at one of the offices below.", "You need to register"),
-        ObligationKind::Reregister => ("Come to one of the offices below to renew your registration.", "Your registration needs renewing"),
-        ObligationKind::ReportChange => (
-            "Tell one of the offices below about your change of address, employer or school, in person or through the portal.",
-            "Please report your change",
-        ),
-        ObligationKind::RecordDeparture => (
-            "When you leave the country, ask the officer at the port to record your departure.",
-            "Please have your departure recorded",
-        ),
-        ObligationKind::Interview => ("Come to the office below for your interview.", "Your interview is due"),
+    use crate::i18n::text;
+    let t = |id: &str| text(lang, id, &[]);
+    let kind = match o.kind {
+        ObligationKind::Register => "register",
+        ObligationKind::Reregister => "reregister",
+        ObligationKind::ReportChange => "report-change",
+        ObligationKind::RecordDeparture => "record-departure",
+        ObligationKind::Interview => "interview",
     };
-    let mut bring = vec!["Your passport or other travel document.".to_string(), "This notice.".to_string()];
-    if spec.capture.face || spec.capture.fingerprints > 0 {
-        bring.push(format!(
-            "Nothing else: a photograph{} will be taken at the office.",
-            if spec.capture.fingerprints > 0 { " and fingerprints" } else { "" }
-        ));
+    let mut bring = vec![t("notice-bring-document"), t("notice-bring-notice")];
+    if spec.capture.fingerprints > 0 {
+        bring.push(t("notice-bring-photo-prints"));
+    } else if spec.capture.face {
+        bring.push(t("notice-bring-photo"));
     }
+    let due = o.effective_due.to_string();
     NoticeDocument {
-        title: title.to_string(),
+        lang,
+        title: t(&format!("notice-{kind}-title")),
         obligation: o.key.clone(),
-        what: what.to_string(),
-        by_when: format!("By {} (inclusive).", o.effective_due),
+        what: t(&format!("notice-{kind}-what")),
+        by_when: text(lang, "notice-by", &[("date", &due)]),
         where_: offices.to_vec(),
         appointment: appointment.map(|a| {
-            format!(
-                "{} {}, at {} ({} minutes). To move it, use the portal (Appointments) or ask at any office desk; you can also come without one and be served when a desk is free.",
-                a.slot.day,
-                a.slot.time(),
-                a.slot.office,
-                a.slot.minutes
+            text(
+                lang,
+                "notice-appointment",
+                &[
+                    ("day", &a.slot.day.to_string()),
+                    ("time", &a.slot.time()),
+                    ("office", &a.slot.office),
+                    ("minutes", &a.slot.minutes.to_string()),
+                ],
             )
         }),
         bring,
         rights: vec![
-            format!(
-                "This is required by {} ({}), {}. It ends on {} at the latest.",
-                spec.program.title, spec.program.id, spec.program.legal_basis, spec.program.sunset
+            text(
+                lang,
+                "notice-right-basis",
+                &[
+                    ("title", &spec.program.title),
+                    ("id", &spec.program.id),
+                    ("basis", &spec.program.legal_basis),
+                    ("sunset", &spec.program.sunset.to_string()),
+                ],
             ),
-            "If you cannot come in time for a good reason (illness, travel disruption, a family emergency, a notice that reached you late), tell an office: you can be excused, and the date can move.".to_string(),
-            "Missing the date or an appointment is not in itself a finding against you: a missed appointment brings a new one. Only a person, after hearing you, can decide whether a failure was willful, and never without this notice having been served.".to_string(),
-            "You may bring a lawyer or another representative, and ask for an interpreter at no cost.".to_string(),
-            "You can see every record held about you, who has looked at it and why, and ask for a correction.".to_string(),
+            t("notice-right-good-cause"),
+            t("notice-right-not-a-finding"),
+            t("notice-right-counsel"),
+            t("notice-right-records"),
         ],
-        reference: format!("Reference: {}", o.key),
+        reference: text(lang, "notice-reference", &[("key", &o.key)]),
     }
 }
 
 impl NoticeDocument {
     /// The notice as plain text, for print or email.
     pub fn text(&self) -> String {
+        let h = |id: &str| crate::i18n::text(self.lang, id, &[]);
         let mut s = format!(
-            "{}\n{}\n\nWhat to do\n  {}\n\nBy when\n  {}\n\nWhere\n",
+            "{}\n{}\n\n{}\n  {}\n\n{}\n  {}\n\n{}\n",
             self.title,
-            "=".repeat(self.title.len()),
+            "=".repeat(self.title.chars().count()),
+            h("notice-heading-what"),
             self.what,
-            self.by_when
+            h("notice-heading-when"),
+            self.by_when,
+            h("notice-heading-where"),
         );
         for w in &self.where_ {
             s.push_str(&format!("  - {w}\n"));
         }
         if let Some(a) = &self.appointment {
-            s.push_str(&format!("\nYour appointment\n  {a}\n"));
+            s.push_str(&format!("\n{}\n  {a}\n", h("notice-heading-appointment")));
         }
-        s.push_str("\nWhat to bring\n");
+        s.push_str(&format!("\n{}\n", h("notice-heading-bring")));
         for b in &self.bring {
             s.push_str(&format!("  - {b}\n"));
         }
-        s.push_str("\nYour rights\n");
+        s.push_str(&format!("\n{}\n", h("notice-heading-rights")));
         for r in &self.rights {
             s.push_str(&format!("  - {r}\n"));
         }

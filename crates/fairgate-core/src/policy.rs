@@ -63,6 +63,7 @@ actions! {
     Determine = "determine": [Adjudicator] "record a determination on an obligation";
     ReportChange = "report-change": [Officer, Supervisor, Registrant] "record a change of address, employer or school (a registrant: their own, in the portal)";
     BookAppointment = "book-appointment": [Officer, Supervisor, Registrant] "book or move an appointment for an office obligation (a registrant: their own, in the portal)";
+    SetContact = "set-contact": [Officer, Supervisor, Registrant] "record how a person is contacted: an email address for notices and their language (a registrant: their own, in the portal)";
     ServeDesk = "serve-desk": [Officer, Supervisor] "check people in at an office desk, call the next, record them served or sent elsewhere";
     RecordInterview = "record-interview": [Officer, Supervisor] "record an interview held at an office, with the program's questions and the answers";
     ProgramDraft = "program-draft": [Admin] "add a program, or amend one, as a draft";
@@ -121,8 +122,8 @@ reads! {
     OverstayList = "overstay-list": [ComplianceReview, OversightAudit] "the list of everyone overstaying";
     Obligations = "obligations": [Registration, BorderCheck, ComplianceReview, BenefitAdjudication, OversightAudit, LawEnforcement] "what a person must do, and why";
     Clearance = "clearance": [BenefitAdjudication] "the facts a benefit decision may use";
-    Notice = "notice": [Registration, BorderCheck, ComplianceReview, BenefitAdjudication, OversightAudit, LawEnforcement] "the notice document of an obligation";
-    PendingNotices = "pending-notices": [ComplianceReview] "notices issued and not yet served, as documents";
+    Notice = "notice": [Registration, BorderCheck, ComplianceReview, BenefitAdjudication, OversightAudit, LawEnforcement, SubjectAccess] "the notice document of an obligation (the person: their own, in the portal)";
+    PendingNotices = "pending-notices": [ComplianceReview] "notices issued and not yet served, as documents, and the letters to print";
     Biometrics = "biometrics": [Registration, BorderCheck, SubjectAccess, LawEnforcement] "a person's face and fingerprint records (CBEFF or ANSI/NIST-ITL)";
     Disclosures = "disclosures": [SubjectAccess] "who read a person's records and why";
     ProgramImpact = "program-impact": [OversightAudit] "a program's impact analysis over everyone on record (noised aggregates of 10 or more, within a privacy budget)";

@@ -172,6 +172,8 @@ pub fn kind_name(kind: crate::event::EventKind) -> &'static str {
         K::AppointmentMissed => "appointment-missed",
         K::DeskStep => "desk-step",
         K::InterviewRecorded => "interview-recorded",
+        K::ContactSet => "contact-set",
+        K::NoticeDelivered => "notice-delivered",
     }
 }
 
@@ -241,6 +243,8 @@ pub fn for_each_tally<'a>(event: &'a Event, recorded_at: Timestamp, mut f: impl 
         Event::SubjectCreated(_)
         | Event::AppointmentBooked(_)
         | Event::InterviewRecorded(_)
+        | Event::ContactSet(_)
+        | Event::NoticeDelivered(_)
         | Event::DesignationReviewed(_)
         | Event::NoticeServed(_)
         | Event::ObligationExcused(_)

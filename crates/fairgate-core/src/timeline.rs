@@ -54,6 +54,8 @@ pub struct Timeline {
     pub appointments: Vec<crate::appointment::Appointment>,
     /// Interviews held, with the answers given, oldest first.
     pub interviews: Vec<InterviewEntry>,
+    /// How the person is contacted: email for notices, and their language.
+    pub contact: Option<crate::delivery::Contact>,
 }
 
 /// An interview held.
@@ -105,6 +107,7 @@ impl Timeline {
         let mut address: Option<(jiff::civil::Date, u64, crate::obligation::Address)> = None;
         let mut appointments = Vec::new();
         let mut interviews = Vec::new();
+        let mut contact: Option<(u64, crate::delivery::Contact)> = None;
         for (leaf_index, event) in events {
             match event {
                 Event::SubjectCreated(e) => created = Some((e.subject, e.person, leaf_index)),
@@ -142,7 +145,13 @@ impl Timeline {
                     answers: e.answers,
                     leaf_index,
                 }),
+                Event::ContactSet(e) => {
+                    if contact.as_ref().is_none_or(|(l, _)| *l < leaf_index) {
+                        contact = Some((leaf_index, e.contact));
+                    }
+                }
                 Event::PersonalDataAccessed(_)
+                | Event::NoticeDelivered(_)
                 | Event::AppointmentMissed(_)
                 | Event::DeskStep(_)
                 | Event::AccountChanged(_)
@@ -208,6 +217,7 @@ impl Timeline {
                 interviews.sort_by_key(|i| (i.at, i.leaf_index));
                 interviews
             },
+            contact: contact.map(|(_, c)| c),
         })
     }
 

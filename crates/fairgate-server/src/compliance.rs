@@ -219,14 +219,5 @@ pub async fn get_notice(
     if text {
         return Ok(([(axum::http::header::CONTENT_TYPE, "text/plain; charset=utf-8")], doc.text()).into_response());
     }
-    let body = maud::html! {
-        h1 { (doc.title) }
-        h2 { "What to do" } p { (doc.what) }
-        h2 { "By when" } p { strong { (doc.by_when) } }
-        h2 { "Where" } ul { @for w in &doc.where_ { li { (w) } } }
-        h2 { "What to bring" } ul { @for b in &doc.bring { li { (b) } } }
-        h2 { "Your rights" } ul { @for r in &doc.rights { li { (r) } } }
-        p { small { (doc.reference) } }
-    };
-    Ok(crate::views::page(&doc.title, body).into_response())
+    Ok(crate::views::page(&doc.title, crate::views::notice_html(&doc)).into_response())
 }

@@ -20,6 +20,8 @@ pub mod law_enforcement;
 pub mod limits;
 pub mod log;
 pub mod logging;
+pub mod mail;
+pub mod notices;
 pub mod places;
 pub mod portal;
 pub mod problem;
@@ -76,6 +78,9 @@ pub struct AppState {
     /// some do, `/log/checkpoint` serves the latest checkpoint cosigned by all of
     /// them (the latest one until any is).
     pub witnesses: usize,
+    /// The mail relay notices go out through (`serve --smtp`); none: portal and
+    /// letters only.
+    pub mailer: Option<Arc<dyn fairgate_store::registry::notices::Mailer>>,
 }
 
 impl AppState {
@@ -90,7 +95,13 @@ impl AppState {
             compliance_ran: Default::default(),
             limits: Default::default(),
             witnesses: 0,
+            mailer: None,
         }
+    }
+    /// Send notices by email through this relay.
+    pub fn with_mailer(mut self, mailer: Arc<dyn fairgate_store::registry::notices::Mailer>) -> Self {
+        self.mailer = Some(mailer);
+        self
     }
     /// Use this clock instead of the system's (tests fix or move time).
     pub fn with_clock(mut self, clock: Clock) -> Self {
@@ -165,13 +176,21 @@ async fn compliance_run(state: &AppState) {
     let job = move || {
         let system = fairgate_core::access::Actor::system("daily");
         let r = st.registry.compliance_run(st.now(), &system, today, &mut |_, _| {})?;
+        let d = st.registry.deliver_notices(st.now(), &system, today, st.mailer.as_deref())?;
         let kept = st.registry.retention_run(st.now(), &system, today, false)?;
-        Ok::<_, fairgate_store::RegistryError>((r, kept.erased))
+        Ok::<_, fairgate_store::RegistryError>((r, d, kept.erased))
     };
     match tokio::task::spawn_blocking(job).await {
-        Ok(Ok((r, erased))) => {
+        Ok(Ok((r, d, erased))) => {
             *ran = Some(today);
-            tracing::info!(on = %today, subjects = r.subjects, notices = r.notices_issued, overdue = r.overdue, erased, "daily compliance and retention run");
+            tracing::info!(on = %today, subjects = r.subjects, notices = r.notices_issued, appointments = r.appointments_booked, missed = r.appointments_missed, overdue = r.overdue, erased, "daily compliance and retention run");
+            tracing::info!(
+                portal = d.portal,
+                emailed = d.emailed,
+                email_failed = d.email_failed,
+                letters_due = d.letters_due,
+                "notices delivered"
+            );
         }
         Ok(Err(e)) => tracing::error!(error = %e, "the compliance run failed"),
         Err(e) => tracing::error!(error = %e, "the compliance run task failed"),

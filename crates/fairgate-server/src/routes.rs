@@ -26,8 +26,8 @@ use utoipa_axum::routes;
 use crate::auth::{caller_of, purpose_of};
 use crate::problem::Problem;
 use crate::{
-    biometrics, compliance, designations, documents, expungement, law_enforcement, log, places, portal, programs,
-    subjects, transparency, visits, web,
+    biometrics, compliance, designations, documents, expungement, law_enforcement, log, notices, places, portal,
+    programs, subjects, transparency, visits, web,
 };
 use crate::{logging, AppState, BODY_LIMIT};
 
@@ -129,6 +129,10 @@ pub const ROUTE_POLICY: &[(&str, &str, Guard)] = &[
     ("POST", "/offices/{code}/queue/call", Guard::Command(Action::ServeDesk)),
     ("POST", "/offices/{code}/queue/{subject}/done", Guard::Command(Action::ServeDesk)),
     ("POST", "/subjects/{id}/interviews", Guard::Command(Action::RecordInterview)),
+    ("POST", "/subjects/{id}/contact", Guard::Command(Action::SetContact)),
+    ("POST", "/portal/contact", Guard::Portal),
+    ("GET", "/portal/notices", Guard::Portal),
+    ("POST", "/notices/letters", Guard::Read(Read::PendingNotices)),
     ("POST", "/programs/{id}/expunge/approve", Guard::Command(Action::ApproveProgramExpungement)),
     ("POST", "/programs/{id}/expunge/notice", Guard::Command(Action::NoticeProgramExpungement)),
     ("POST", "/programs/{id}/expunge", Guard::Command(Action::ExpungeProgram)),
@@ -304,6 +308,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(visits::call))
         .routes(routes!(visits::done))
         .routes(routes!(visits::interview))
+        .routes(routes!(notices::set_contact))
+        .routes(routes!(notices::portal_contact))
+        .routes(routes!(notices::portal_notices))
+        .routes(routes!(notices::letters))
         .routes(routes!(programs::program_plan))
         .routes(routes!(subjects::create_subject))
         .routes(routes!(subjects::add_document))

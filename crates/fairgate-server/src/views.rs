@@ -168,6 +168,8 @@ pub struct TimelineView {
     /// Interviews held, with each question and the answer given, oldest first.
     #[schema(value_type = Vec<Object>)]
     pub interviews: Vec<fairgate_core::timeline::InterviewEntry>,
+    /// How the person is contacted: an email address for notices, and their language.
+    pub contact: Option<fairgate_core::delivery::Contact>,
     /// Where this read was logged.
     pub access_receipt: ReceiptView,
 }
@@ -186,6 +188,7 @@ impl TimelineView {
             address: t.address,
             appointments: t.appointments,
             interviews: t.interviews,
+            contact: t.contact,
             documents: t.documents.into_iter().map(|d| view(d.document)).collect(),
             document: DocumentView {
                 kind: p.document.kind,
@@ -287,7 +290,27 @@ pub(crate) fn required(q: &QueryMap, name: &str) -> Result<u64, Problem> {
 pub const STYLESHEET: &str = "body{font:16px/1.5 system-ui,sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem;color:#1b1b1b}
 label{display:block;margin-top:1rem;font-weight:600} input{font-size:1rem;padding:.4rem;width:100%;max-width:20rem}
 button{margin-top:1rem;font-size:1rem;padding:.5rem 1.2rem} .error{border-left:4px solid #b50909;padding:.5rem 1rem;background:#f4e3db}
+article.notice{border-top:2px solid #1b1b1b;margin-top:2rem} article.notice .due{font-weight:700}
+@media print{body{max-width:none;margin:0;font-size:12pt} header{display:none} article.notice{border:0;margin:0;break-after:page;page-break-after:always} article.notice:last-child{break-after:auto;page-break-after:auto}}
 ";
+
+/// One notice, in its own language and direction (`dir="rtl"` for Arabic): what to
+/// do, by when, where, the appointment, what to bring, the person's rights.
+pub(crate) fn notice_html(doc: &fairgate_core::obligation::NoticeDocument) -> Markup {
+    let h = |id: &str| fairgate_core::i18n::text(doc.lang, id, &[]);
+    html! {
+        article.notice lang=(doc.lang.tag()) dir=(doc.lang.dir()) {
+            h1 { (doc.title) }
+            h2 { (h("notice-heading-what")) } p { (doc.what) }
+            h2 { (h("notice-heading-when")) } p.due { (doc.by_when) }
+            h2 { (h("notice-heading-where")) } ul { @for w in &doc.where_ { li { (w) } } }
+            @if let Some(a) = &doc.appointment { h2 { (h("notice-heading-appointment")) } p { (a) } }
+            h2 { (h("notice-heading-bring")) } ul { @for b in &doc.bring { li { (b) } } }
+            h2 { (h("notice-heading-rights")) } ul { @for r in &doc.rights { li { (r) } } }
+            p { small { (doc.reference) } }
+        }
+    }
+}
 
 pub(crate) fn page(title: &str, body: Markup) -> Markup {
     html! {

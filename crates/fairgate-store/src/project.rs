@@ -130,6 +130,8 @@ pub fn project_rows(subject_no: u64, leaf_index: u64, event: &Event, blind_key: 
         Event::CrossingRecorded(_)
         | Event::AppointmentMissed(_)
         | Event::InterviewRecorded(_)
+        | Event::ContactSet(_)
+        | Event::NoticeDelivered(_)
         | Event::PersonalDataAccessed(_)
         | Event::SubjectDesignated(_)
         | Event::DesignationReviewed(_)

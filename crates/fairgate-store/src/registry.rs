@@ -22,6 +22,7 @@ pub mod import;
 pub mod keyring;
 pub mod law_enforcement;
 mod log;
+pub mod notices;
 mod pipeline;
 mod places;
 pub use places::Closed;

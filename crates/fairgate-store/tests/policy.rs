@@ -103,6 +103,7 @@ fn run(reg: &Registry, action: Action, a: &Actor, id: SubjectId) -> Result<(), R
         Action::BookAppointment => {
             w(&|b| b.book_appointment(a, id, &from(json!({"obligation": "x/v1/obligations[0]/1"}))).map(|_| ()))
         }
+        Action::SetContact => w(&|b| b.set_contact(a, id, &from(json!({"language": "es"}))).map(|_| ())),
         Action::ServeDesk => w(&|b| b.check_in(a, "NYC-FO", id).map(|_| ())),
         Action::RecordInterview => {
             w(&|b| b.record_interview(a, id, &from(json!({"place": "NYC-FO", "obligation": "x", "answers": []}))))

@@ -41,6 +41,26 @@ pub fn run(registry: &Registry, on: Option<&str>, json: bool) -> Result<()> {
     Ok(())
 }
 
+/// `fairgate notices deliver [--on DATE] [--smtp HOST:PORT --smtp-from ADDRESS]`.
+pub fn deliver(
+    registry: &Registry,
+    on: Option<&str>,
+    mailer: Option<&dyn fairgate_store::registry::notices::Mailer>,
+    json: bool,
+) -> Result<()> {
+    let on = date("on", on)?;
+    let r = registry.deliver_notices(jiff::Timestamp::now(), &Actor::system("cli"), on, mailer)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+    } else {
+        println!(
+            "notices for {on}: {} put in the portal, {} emailed, {} email attempt(s) failed, {} letter(s) to print",
+            r.portal, r.emailed, r.email_failed, r.letters_due
+        );
+    }
+    Ok(())
+}
+
 /// `fairgate obligations SUBJECT --as USER --purpose P [--on DATE] [--json]`.
 pub fn obligations(
     registry: &Registry,

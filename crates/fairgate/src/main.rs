@@ -60,6 +60,28 @@ struct ServeArgs {
     /// all of them cosigned, with their cosignature lines.
     #[arg(long, value_name = "URL=KEY")]
     witness: Vec<String>,
+    /// Send notices by email through this SMTP relay (HOST:PORT, plain SMTP: a relay
+    /// on this machine or its private network). Without it notices go to the portal
+    /// and, for people without an email address, to the letters to print.
+    #[arg(long, value_name = "HOST:PORT", requires = "smtp_from")]
+    smtp: Option<String>,
+    /// The sender address of notice emails.
+    #[arg(long, value_name = "ADDRESS")]
+    smtp_from: Option<String>,
+}
+
+/// `--smtp` and `--smtp-from` as a mailer, or why not.
+fn mailer(
+    smtp: &Option<String>,
+    from: &Option<String>,
+) -> Result<Option<std::sync::Arc<fairgate_server::mail::SmtpMailer>>> {
+    match (smtp, from) {
+        (Some(relay), Some(from)) => Ok(Some(std::sync::Arc::new(
+            fairgate_server::mail::SmtpMailer::new(relay, from).map_err(|e| anyhow::anyhow!("{e}"))?,
+        ))),
+        (None, _) => Ok(None),
+        (Some(_), None) => bail!("--smtp-from is required with --smtp: the sender address of notice emails"),
+    }
 }
 
 #[derive(Subcommand)]
@@ -430,6 +452,20 @@ enum NoticesCommand {
         #[arg(long = "as", value_name = "USER")]
         user: String,
     },
+    /// Deliver the open issued notices (what `serve` does daily after the compliance
+    /// run): to each person's portal, and by email through --smtp when they gave an
+    /// address. Every attempt is recorded with its outcome.
+    Deliver {
+        /// The day to deliver for (default today, UTC).
+        #[arg(long)]
+        on: Option<String>,
+        #[arg(long, value_name = "HOST:PORT", requires = "smtp_from")]
+        smtp: Option<String>,
+        #[arg(long, value_name = "ADDRESS")]
+        smtp_from: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// A staff role from `--role`.
@@ -725,6 +761,14 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Notices(NoticesCommand::Send { due_before, user }) => {
             fairgate::compliance::send(&open_existing(&dirs)?.registry, &due_before, &user)
+        }
+        Command::Notices(NoticesCommand::Deliver { on, smtp, smtp_from, json }) => {
+            let m = mailer(&smtp, &smtp_from)?;
+            let m: Option<&dyn fairgate_store::registry::notices::Mailer> = match &m {
+                Some(m) => Some(m.as_ref()),
+                None => None,
+            };
+            fairgate::compliance::deliver(&open_existing(&dirs)?.registry, on.as_deref(), m, json)
         }
         Command::Excuse { subject, obligation, category, text, approve, user } => fairgate::compliance::excuse(
             &open_existing(&dirs)?.registry,
@@ -1052,6 +1096,7 @@ fn serve(dirs: &Dirs, args: &ServeArgs) -> Result<()> {
         .iter()
         .map(|w| fairgate::witness::parse_target(w).map_err(|e| anyhow::anyhow!(e)))
         .collect::<Result<Vec<_>>>()?;
+    let mail = mailer(&args.smtp, &args.smtp_from)?;
     let o = open(dirs, origin)?;
     let period = args
         .rotate_every
@@ -1090,6 +1135,9 @@ fn serve(dirs: &Dirs, args: &ServeArgs) -> Result<()> {
         // where a Secure cookie would never be sent back.
         state.secure_cookies = secure_cookies || !addr.ip().is_loopback();
         state.witnesses = targets.len();
+        if let Some(m) = mail {
+            state = state.with_mailer(m);
+        }
         let submitter = (!targets.is_empty()).then(|| {
             let s = fairgate::witness::Submitter::new(o.registry.clone(), targets);
             tokio::spawn(fairgate::witness::submit_forever(s, std::time::Duration::from_secs(2)))

@@ -431,49 +431,46 @@ pub struct PendingNotice {
 }
 
 impl Registry {
-    /// The person's address: the latest change of address reported, by the day it
-    /// changed. Not logged here: the callers are reads that log themselves.
-    pub(crate) fn current_address(&self, id: SubjectId) -> Result<Option<fairgate_core::obligation::Address>> {
-        let (no, data) = self.subject_keys_of(id)?;
-        let mut best: Option<(Date, u64, fairgate_core::obligation::Address)> = None;
-        for (leaf, e) in self.subject_events(no, &data, &[EventKind::ChangeReported])? {
-            if let Event::ChangeReported(c) = e {
-                if let Some(fairgate_core::obligation::ChangeDetails::Address(a)) = c.details {
-                    if best.as_ref().is_none_or(|(d, l, _)| (*d, *l) < (c.report.changed_on, leaf)) {
-                        best = Some((c.report.changed_on, leaf, a));
-                    }
-                }
-            }
-        }
-        Ok(best.map(|(_, _, a)| a))
-    }
-
-    /// Where a person should go: the office serving their address, with its address
-    /// and hours, when one does; otherwise every office.
-    fn offices_for(&self, address: Option<&fairgate_core::obligation::Address>, on: Date) -> Vec<String> {
+    /// The notice of obligation `o` as the person should get it: in their language,
+    /// naming their booked slot's office, or the office serving their address, or
+    /// every office. `None` when the program's version is not found.
+    pub(crate) fn notice_for(
+        &self,
+        terms: &[Term],
+        facts: &Facts,
+        o: &Obligation,
+        on: Date,
+    ) -> Option<fairgate_core::obligation::NoticeDocument> {
+        let term = terms.iter().find(|t| t.spec.program.id == o.program && t.spec.program.version == o.version)?;
+        let lang = facts.contact.as_ref().map(|c| c.language).unwrap_or_default();
+        let booking = facts.appointments.iter().rev().find(|a| a.obligation == o.key);
         let book = self.places();
-        if let Some(o) = address.and_then(|a| book.office_for(&a.postal_code, on)) {
-            return self.offices_for_code(&o.place.code).unwrap_or_default();
-        }
-        self.offices()
+        let office = booking.map(|a| a.slot.office.clone()).or_else(|| {
+            facts.postal_code.as_ref().and_then(|(_, pc)| book.office_for(pc, on)).map(|p| p.place.code.clone())
+        });
+        let offices =
+            office.and_then(|c| self.office_line(&c, lang)).map(|l| vec![l]).unwrap_or_else(|| self.offices());
+        Some(fairgate_core::obligation::notice_document(o, &term.spec, &offices, booking, lang))
     }
 
     /// One office, with its address and hours, as a notice names it.
-    fn offices_for_code(&self, code: &str) -> Option<Vec<String>> {
+    fn office_line(&self, code: &str, lang: fairgate_core::i18n::Language) -> Option<String> {
+        use fairgate_core::i18n::text;
         let book = self.places();
-        {
-            let o = book.get(code)?;
-            let days = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
-            let hours: Vec<String> =
-                o.place.hours.iter().zip(days).filter_map(|(h, d)| h.map(|h| format!("{d} {h}"))).collect();
-            Some(vec![format!(
-                "{} ({}), {}: the office for your address; open {}",
-                o.place.name,
-                o.place.code,
-                o.place.address,
-                hours.join(", ")
-            )])
-        }
+        let o = book.get(code)?;
+        let days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"].map(|d| text(lang, &format!("weekday-{d}"), &[]));
+        let hours: Vec<String> =
+            o.place.hours.iter().zip(days).filter_map(|(h, d)| h.map(|h| format!("{d} {h}"))).collect();
+        Some(text(
+            lang,
+            "notice-office-yours",
+            &[
+                ("name", &o.place.name),
+                ("code", &o.place.code),
+                ("address", &o.place.address),
+                ("hours", &hours.join(", ")),
+            ],
+        ))
     }
 
     /// The offices where obligations can be met, by code.
@@ -601,7 +598,6 @@ impl Registry {
     ) -> Result<Vec<PendingNotice>> {
         policy::authorize_read(actor, Read::PendingNotices, Purpose::ComplianceReview)?;
         let terms = self.program_terms()?;
-        let offices = self.offices();
         let today = utc_day(now);
         let mut out = Vec::new();
         for (no, id) in self.store.live_subjects()? {
@@ -617,20 +613,9 @@ impl Registry {
                 if !waiting || o.effective_due >= before {
                     continue;
                 }
-                let Some(term) =
-                    terms.iter().find(|t| t.spec.program.id == o.program && t.spec.program.version == o.version)
-                else {
-                    continue;
-                };
-                let booking = facts.appointments.iter().rev().find(|a| a.obligation == o.key);
-                let offices = match booking {
-                    Some(a) => self.offices_for_code(&a.slot.office).unwrap_or_else(|| offices.clone()),
-                    None => offices.clone(),
-                };
-                out.push(PendingNotice {
-                    subject: id,
-                    document: fairgate_core::obligation::notice_document(&o, &term.spec, &offices, booking),
-                });
+                if let Some(document) = self.notice_for(&terms, &facts, &o, today) {
+                    out.push(PendingNotice { subject: id, document });
+                }
             }
         }
         if !out.is_empty() {
@@ -662,24 +647,10 @@ impl Registry {
         request: &str,
     ) -> Result<(fairgate_core::obligation::NoticeDocument, Receipt)> {
         self.admit(now, actor, Read::Notice, purpose, Some(id), request)?;
-        let (answer, _) = self.obligations_of(id, utc_day(now))?;
+        let (answer, facts) = self.obligations_of(id, utc_day(now))?;
         let o = answer.obligations.iter().find(|o| o.key == key).ok_or_else(|| unknown_obligation(key))?;
         let terms = self.program_terms()?;
-        let term = terms
-            .iter()
-            .find(|t| t.spec.program.id == o.program && t.spec.program.version == o.version)
-            .ok_or_else(|| unknown_obligation(key))?;
-        let (no, data) = self.subject_keys_of(id)?;
-        let facts = self.compliance_facts(no, &data)?;
-        let booking = facts.appointments.iter().rev().find(|a| a.obligation == o.key);
-        let offices = match booking.and_then(|a| self.offices_for_code(&a.slot.office)) {
-            Some(o) => o,
-            None => {
-                let address = self.current_address(id)?;
-                self.offices_for(address.as_ref(), utc_day(now))
-            }
-        };
-        let doc = fairgate_core::obligation::notice_document(o, &term.spec, &offices, booking);
+        let doc = self.notice_for(&terms, &facts, o, utc_day(now)).ok_or_else(|| unknown_obligation(key))?;
         let ((), receipt) =
             self.write(now, |b| b.record_access(id, actor, Read::Notice, purpose, &["notice"], request))?;
         Ok((doc, receipt))

@@ -52,6 +52,7 @@ impl Registry {
             "designations",
             "address",
             "appointments",
+            "contact",
         ];
         let ((), receipt) =
             self.write(now, |b| b.record_access(id, actor, Read::Timeline, purpose, &fields, request))?;

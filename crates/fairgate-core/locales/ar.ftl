@@ -1,0 +1,46 @@
+# إشعارات Fairgate وإيصالاته، باللغة العربية (تُعرض من اليمين إلى اليسار).
+
+notice-heading-what = ما المطلوب منك
+notice-heading-when = الموعد النهائي
+notice-heading-where = المكان
+notice-heading-appointment = موعدك
+notice-heading-bring = ما يجب إحضاره
+notice-heading-rights = حقوقك
+notice-reference = المرجع: { $key }
+notice-by = في موعد أقصاه { $date } (شاملًا).
+
+notice-register-title = يجب عليك التسجيل
+notice-register-what = سجّل شخصيًا في أحد منافذ الدخول أو في أحد المكاتب المذكورة أدناه.
+notice-reregister-title = يجب تجديد تسجيلك
+notice-reregister-what = احضر إلى أحد المكاتب المذكورة أدناه لتجديد تسجيلك.
+notice-report-change-title = يرجى الإبلاغ عن التغيير
+notice-report-change-what = أبلغ أحد المكاتب المذكورة أدناه بتغيير عنوانك أو صاحب عملك أو مدرستك، شخصيًا أو عبر البوابة.
+notice-record-departure-title = يرجى تسجيل مغادرتك
+notice-record-departure-what = عند مغادرتك البلاد، اطلب من الموظف في المنفذ تسجيل مغادرتك.
+notice-interview-title = حان موعد مقابلتك
+notice-interview-what = احضر إلى المكتب المذكور أدناه لإجراء مقابلتك.
+
+notice-appointment = { $day } الساعة { $time }، في { $office } ({ $minutes } دقيقة). لتغيير الموعد استخدم البوابة (المواعيد) أو اسأل عند أي شباك في أي مكتب؛ ويمكنك أيضًا الحضور دون موعد وستُخدم عندما يتوفر شباك.
+notice-office-yours = { $name } ({ $code })، { $address }: المكتب الخاص بعنوانك؛ مفتوح { $hours }
+
+notice-bring-document = جواز سفرك أو وثيقة سفر أخرى.
+notice-bring-notice = هذا الإشعار.
+notice-bring-photo = لا شيء آخر: ستُلتقط لك صورة في المكتب.
+notice-bring-photo-prints = لا شيء آخر: ستُلتقط لك صورة وبصمات أصابع في المكتب.
+
+notice-right-basis = هذا مطلوب بموجب { $title } ({ $id })، { $basis }. وينتهي في موعد أقصاه { $sunset }.
+notice-right-good-cause = إذا لم تتمكن من الحضور في الوقت المحدد لسبب وجيه (مرض، تعطل السفر، حالة طارئة عائلية، إشعار وصلك متأخرًا)، فأبلغ أحد المكاتب: يمكن إعفاؤك، ويمكن تغيير الموعد.
+notice-right-not-a-finding = عدم الحضور في الموعد أو في موعد محدد لا يُعد في حد ذاته حكمًا ضدك: الموعد الفائت يُمنح بدلًا منه موعد جديد. ولا يقرر إلا شخص، بعد الاستماع إليك، ما إذا كان التقصير متعمدًا، ولا يكون ذلك أبدًا دون أن يكون هذا الإشعار قد سُلّم إليك.
+notice-right-counsel = يمكنك إحضار محامٍ أو ممثل آخر، وطلب مترجم دون أي تكلفة.
+notice-right-records = يمكنك الاطلاع على كل السجلات المحفوظة عنك، ومن اطلع عليها ولماذا، وطلب تصحيحها.
+
+notice-email-subject = { $title } (المرجع { $key })
+notice-letter-title = إشعارات للطباعة
+
+weekday-mon = الاثنين
+weekday-tue = الثلاثاء
+weekday-wed = الأربعاء
+weekday-thu = الخميس
+weekday-fri = الجمعة
+weekday-sat = السبت
+weekday-sun = الأحد

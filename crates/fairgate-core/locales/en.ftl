@@ -1,0 +1,47 @@
+# Fairgate's notices and receipts, in English (the reference catalog: every other
+# language has every message here; a test checks it).
+
+notice-heading-what = What to do
+notice-heading-when = By when
+notice-heading-where = Where
+notice-heading-appointment = Your appointment
+notice-heading-bring = What to bring
+notice-heading-rights = Your rights
+notice-reference = Reference: { $key }
+notice-by = By { $date } (inclusive).
+
+notice-register-title = You need to register
+notice-register-what = Register in person at a port of entry or at one of the offices below.
+notice-reregister-title = Your registration needs renewing
+notice-reregister-what = Come to one of the offices below to renew your registration.
+notice-report-change-title = Please report your change
+notice-report-change-what = Tell one of the offices below about your change of address, employer or school, in person or through the portal.
+notice-record-departure-title = Please have your departure recorded
+notice-record-departure-what = When you leave the country, ask the officer at the port to record your departure.
+notice-interview-title = Your interview is due
+notice-interview-what = Come to the office below for your interview.
+
+notice-appointment = { $day } { $time }, at { $office } ({ $minutes } minutes). To move it, use the portal (Appointments) or ask at any office desk; you can also come without one and be served when a desk is free.
+notice-office-yours = { $name } ({ $code }), { $address }: the office for your address; open { $hours }
+
+notice-bring-document = Your passport or other travel document.
+notice-bring-notice = This notice.
+notice-bring-photo = Nothing else: a photograph will be taken at the office.
+notice-bring-photo-prints = Nothing else: a photograph and fingerprints will be taken at the office.
+
+notice-right-basis = This is required by { $title } ({ $id }), { $basis }. It ends on { $sunset } at the latest.
+notice-right-good-cause = If you cannot come in time for a good reason (illness, travel disruption, a family emergency, a notice that reached you late), tell an office: you can be excused, and the date can move.
+notice-right-not-a-finding = Missing the date or an appointment is not in itself a finding against you: a missed appointment brings a new one. Only a person, after hearing you, can decide whether a failure was willful, and never without this notice having been served.
+notice-right-counsel = You may bring a lawyer or another representative, and ask for an interpreter at no cost.
+notice-right-records = You can see every record held about you, who has looked at it and why, and ask for a correction.
+
+notice-email-subject = { $title } (reference { $key })
+notice-letter-title = Notices to print
+
+weekday-mon = Mon
+weekday-tue = Tue
+weekday-wed = Wed
+weekday-thu = Thu
+weekday-fri = Fri
+weekday-sat = Sat
+weekday-sun = Sun

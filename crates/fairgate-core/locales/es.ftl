@@ -1,0 +1,46 @@
+# Avisos y recibos de Fairgate, en español.
+
+notice-heading-what = Qué debe hacer
+notice-heading-when = Plazo
+notice-heading-where = Dónde
+notice-heading-appointment = Su cita
+notice-heading-bring = Qué debe traer
+notice-heading-rights = Sus derechos
+notice-reference = Referencia: { $key }
+notice-by = A más tardar el { $date } (inclusive).
+
+notice-register-title = Debe registrarse
+notice-register-what = Regístrese en persona en un puerto de entrada o en una de las oficinas indicadas abajo.
+notice-reregister-title = Debe renovar su registro
+notice-reregister-what = Acuda a una de las oficinas indicadas abajo para renovar su registro.
+notice-report-change-title = Informe de su cambio
+notice-report-change-what = Informe a una de las oficinas indicadas abajo de su cambio de domicilio, de empleador o de centro de estudios, en persona o por el portal.
+notice-record-departure-title = Haga registrar su salida
+notice-record-departure-what = Cuando salga del país, pida al agente del puerto que registre su salida.
+notice-interview-title = Le corresponde una entrevista
+notice-interview-what = Acuda a la oficina indicada abajo para su entrevista.
+
+notice-appointment = { $day } a las { $time }, en { $office } ({ $minutes } minutos). Para cambiarla, use el portal (Citas) o pregunte en cualquier ventanilla de una oficina; también puede venir sin cita y se le atenderá cuando haya una ventanilla libre.
+notice-office-yours = { $name } ({ $code }), { $address }: la oficina de su domicilio; abierta { $hours }
+
+notice-bring-document = Su pasaporte u otro documento de viaje.
+notice-bring-notice = Este aviso.
+notice-bring-photo = Nada más: se le tomará una fotografía en la oficina.
+notice-bring-photo-prints = Nada más: se le tomarán una fotografía y las huellas dactilares en la oficina.
+
+notice-right-basis = Esto lo exige { $title } ({ $id }), { $basis }. Termina a más tardar el { $sunset }.
+notice-right-good-cause = Si no puede venir a tiempo por un motivo justificado (enfermedad, problemas de transporte, una emergencia familiar, un aviso que le llegó tarde), dígaselo a una oficina: se le puede dispensar y la fecha puede cambiar.
+notice-right-not-a-finding = No acudir en la fecha o a una cita no es por sí mismo una conclusión en su contra: una cita perdida da lugar a una nueva. Solo una persona, después de escucharle, puede decidir si un incumplimiento fue intencionado, y nunca sin que se le haya entregado este aviso.
+notice-right-counsel = Puede venir con un abogado u otro representante, y pedir un intérprete sin costo.
+notice-right-records = Puede ver todos los datos que se guardan sobre usted, quién los ha consultado y por qué, y pedir una corrección.
+
+notice-email-subject = { $title } (referencia { $key })
+notice-letter-title = Avisos para imprimir
+
+weekday-mon = lun
+weekday-tue = mar
+weekday-wed = mié
+weekday-thu = jue
+weekday-fri = vie
+weekday-sat = sáb
+weekday-sun = dom
