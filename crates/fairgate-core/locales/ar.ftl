@@ -44,3 +44,9 @@ weekday-thu = الخميس
 weekday-fri = الجمعة
 weekday-sat = السبت
 weekday-sun = الأحد
+
+receipt-title = FAIRGATE: إيصال التسجيل
+receipt-number = رقم التسجيل: { $number }
+receipt-code = رمز الدخول إلى البوابة: { $code }
+receipt-leaf = مُسجَّل في السجل العام عند الورقة { $leaf } (حجم الشجرة { $size }).
+receipt-keep = احتفظ بهذا الإيصال: فهو يثبت أنك سجّلت. بالرقم والرمز يمكنك أن ترى في ‎/portal كل السجلات المحفوظة عنك، وكل من اطلع عليها ولماذا.

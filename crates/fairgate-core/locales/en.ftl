@@ -45,3 +45,9 @@ weekday-thu = Thu
 weekday-fri = Fri
 weekday-sat = Sat
 weekday-sun = Sun
+
+receipt-title = FAIRGATE REGISTRATION RECEIPT
+receipt-number = Registration number: { $number }
+receipt-code = Portal access code: { $code }
+receipt-leaf = Recorded in the public log at leaf { $leaf } (tree size { $size }).
+receipt-keep = Keep this receipt: it proves that you registered. With the number and the code you can see every record held on you, and everyone who has looked at it and why, at /portal.

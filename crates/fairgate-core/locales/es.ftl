@@ -44,3 +44,9 @@ weekday-thu = jue
 weekday-fri = vie
 weekday-sat = sáb
 weekday-sun = dom
+
+receipt-title = FAIRGATE: RECIBO DE REGISTRO
+receipt-number = Número de registro: { $number }
+receipt-code = Código de acceso al portal: { $code }
+receipt-leaf = Anotado en el registro público en la hoja { $leaf } (tamaño del árbol { $size }).
+receipt-keep = Guarde este recibo: prueba que usted se registró. Con el número y el código puede ver en /portal todos los datos que se guardan sobre usted, y quién los ha consultado y por qué.

@@ -94,6 +94,20 @@ pub fn text(lang: Language, id: &str, args: &[(&str, &str)]) -> String {
     id.to_string()
 }
 
+/// A registration receipt, printed for the person at the desk.
+pub fn receipt(lang: Language, number: &str, code: &str, leaf: u64, size: u64) -> String {
+    let (leaf, size) = (leaf.to_string(), size.to_string());
+    [
+        text(lang, "receipt-title", &[]),
+        text(lang, "receipt-number", &[("number", number)]),
+        text(lang, "receipt-code", &[("code", code)]),
+        text(lang, "receipt-leaf", &[("leaf", &leaf), ("size", &size)]),
+        text(lang, "receipt-keep", &[]),
+    ]
+    .join("\n")
+        + "\n"
+}
+
 /// The ids of the messages of one catalog.
 pub fn message_ids(lang: Language) -> Vec<String> {
     lang.source()

@@ -381,25 +381,21 @@ pub async fn create_registration(
 ) -> Result<(StatusCode, Json<CreatedRegistration>), Problem> {
     let id = subject_id(&id)?;
     // The access code is issued in the same commit as the registration.
-    let ((number, access_code), receipt) = blocking(move || {
+    let ((number, access_code, lang), receipt) = blocking(move || {
         let actor = caller.actor();
         retrying(|| {
             st.registry.write(st.now(), |b| {
                 let number = b.record_registration(&actor, id, &input)?;
                 let code = b.access_code(&number).unwrap_or_default().to_string();
-                Ok((number, code))
+                Ok((number, code, b.language_of(id)?))
             })
         })
     })
     .await?;
     tracing::info!(subject = %id, leaf = receipt.leaf_index, "registration recorded");
-    let printed_receipt = format!(
-        "FAIRGATE REGISTRATION RECEIPT\nRegistration number: {number}\nPortal access code: {access_code}\n\
-         Recorded in the public log at leaf {} (tree size {}).\n\
-         Keep this receipt: it proves that you registered. With the number and the code you can see every\n\
-         record held on you, and everyone who has looked at it and why, at /portal.\n",
-        receipt.leaf_index, receipt.tree_size
-    );
+    // In the person's language (their contact details), English otherwise.
+    let printed_receipt =
+        fairgate_core::i18n::receipt(lang, &number.to_string(), &access_code, receipt.leaf_index, receipt.tree_size);
     Ok((
         StatusCode::CREATED,
         Json(CreatedRegistration {

@@ -175,5 +175,20 @@ async fn notices_go_to_the_portal_by_email_in_the_persons_language_and_as_letter
     let (_, o) = s.read(&s.officer, Some("border-check"), &format!("/subjects/{badr}/obligations")).await;
     assert!(o["obligations"].as_array().unwrap().iter().all(|o| o["state"] != "overdue"), "{o}");
     let _: Value = o;
+
+    // The receipt printed at a registration is in the person's language too.
+    let mut p = specimen();
+    p["document"]["number"] = json!("N0000003");
+    let (_, b) = s.post(&s.officer, "/subjects", &p).await;
+    let carmen = b["id"].as_str().unwrap().to_string();
+    assert_eq!(s.post(&s.officer, &format!("/subjects/{carmen}/contact"), &json!({"language": "es"})).await.0, 201);
+    let (st, r) = s.post(&s.officer, &format!("/subjects/{carmen}/registrations"), &registration()).await;
+    assert_eq!(st, 201, "{r}");
+    let printed = r["printed_receipt"].as_str().unwrap();
+    assert!(printed.starts_with("FAIRGATE: RECIBO DE REGISTRO\n"), "{printed}");
+    assert!(
+        printed.contains(&format!("Código de acceso al portal: {}", r["access_code"].as_str().unwrap())),
+        "{printed}"
+    );
     s.stop().await;
 }

@@ -1064,7 +1064,7 @@ fn a_2002_call_in_plan_fails_and_proposes_a_phased_schedule_with_waits_under_two
 }
 
 #[test]
-fn office_visits_and_changes_of_address_never_reach_the_log() {
+fn office_visits_contact_details_and_changes_of_address_never_reach_the_log() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path();
     let seeded = fairgate(data, &["demo", "--travellers", "20"]);
@@ -1090,6 +1090,9 @@ fn office_visits_and_changes_of_address_never_reach_the_log() {
     assert_eq!(st, 201, "{b}");
     let (st, b) = http(&format!("{url}offices/NYC-FO/queue/call"), "POST", &token, Some(r#"{"desk": 1}"#));
     assert_eq!(st, 200, "{b}");
+    let contact = r#"{"email": "quince.lane@example.org", "language": "ar"}"#;
+    let (st, b) = http(&format!("{url}subjects/{id}/contact"), "POST", &token, Some(contact));
+    assert_eq!(st, 201, "{b}");
     let (st, b) = http(
         &format!("{url}offices/NYC-FO/queue/{id}/done"),
         "POST",
@@ -1108,7 +1111,8 @@ fn office_visits_and_changes_of_address_never_reach_the_log() {
     stop(&mut child);
     let logged = std::fs::read_to_string(&log).unwrap();
     assert!(logged.contains("checked in") && logged.contains("visit ended"), "{logged}");
-    for personal in ["VISITOR", "VIS000001", "1981-02-03", "Quince", "Brooklyn", "11201", "interpreter"] {
+    assert!(logged.contains("contact details recorded"), "{logged}");
+    for personal in ["VISITOR", "VIS000001", "1981-02-03", "Quince", "quince", "Brooklyn", "11201", "interpreter"] {
         assert!(!logged.contains(personal), "{personal} in the log:\n{logged}");
     }
 }

@@ -256,6 +256,17 @@ fn clip(s: &str) -> String {
 }
 
 impl Batch<'_> {
+    /// The language the person chose (English when they chose none), for what is
+    /// printed for them at a desk. Reads only their contact events.
+    pub fn language_of(&mut self, id: SubjectId) -> Result<Language> {
+        let (no, data) = self.reg.subject_keys_of(id)?;
+        let latest = self.reg.subject_events(no, &data, &[EventKind::ContactSet])?.into_iter().max_by_key(|(l, _)| *l);
+        Ok(match latest {
+            Some((_, Event::ContactSet(c))) => c.contact.language,
+            _ => Language::En,
+        })
+    }
+
     /// Record how the person is contacted: an email address for notices (or none)
     /// and their language. Staff, or the person in the portal.
     pub fn set_contact(&mut self, actor: &Actor, id: SubjectId, input: &ContactInput) -> Result<Contact> {
