@@ -72,13 +72,18 @@ pub struct ProgramDrafted {
     pub plan: Option<crate::plan::PlanSummary>,
 }
 
-/// An auditor cleared a draft whose impact analysis could not clear it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// An auditor cleared a draft whose impact analysis could not clear it. The
+/// record carries the draft's capacity plan as the auditor signed over it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProgramSignedOff {
     pub id: String,
     pub version: u32,
     pub reason: String,
     pub signed_off_by: Actor,
+    /// The capacity plan of the version signed off (none: it has no office
+    /// registration with a deadline, or it was drafted before plans).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<crate::plan::PlanSummary>,
 }
 
 /// An officer designated a subject for closer monitoring. Sealed under the
@@ -464,6 +469,16 @@ pub struct InterviewRecorded {
     pub recorded_by: Actor,
 }
 
+/// A booking still to come was released: its obligation was met (or ended) before
+/// it, so the slot is free for someone else.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppointmentReleased {
+    pub subject: SubjectId,
+    pub obligation: String,
+    pub slot: crate::appointment::Slot,
+    pub on: jiff::civil::Date,
+}
+
 /// How the person is to be contacted: an email address for notices, and the
 /// language they are written in (sealed; used for communication only).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -530,6 +545,7 @@ pub enum Event {
     InterviewRecorded(InterviewRecorded),
     ContactSet(ContactSet),
     NoticeDelivered(NoticeDelivered),
+    AppointmentReleased(AppointmentReleased),
 }
 
 /// The only thing about an event that is stored in the clear. Codes are stable forever.
@@ -576,6 +592,7 @@ pub enum EventKind {
     InterviewRecorded = 38,
     ContactSet = 39,
     NoticeDelivered = 40,
+    AppointmentReleased = 41,
 }
 
 impl EventKind {
@@ -638,6 +655,7 @@ impl EventKind {
             38 => Self::InterviewRecorded,
             39 => Self::ContactSet,
             40 => Self::NoticeDelivered,
+            41 => Self::AppointmentReleased,
             _ => return None,
         })
     }
@@ -686,6 +704,7 @@ impl Event {
             Event::InterviewRecorded(_) => EventKind::InterviewRecorded,
             Event::ContactSet(_) => EventKind::ContactSet,
             Event::NoticeDelivered(_) => EventKind::NoticeDelivered,
+            Event::AppointmentReleased(_) => EventKind::AppointmentReleased,
         }
     }
     /// The subject this event is about, if it is about a person.
@@ -717,6 +736,7 @@ impl Event {
             Event::InterviewRecorded(e) => Some(e.subject),
             Event::ContactSet(e) => Some(e.subject),
             Event::NoticeDelivered(e) => Some(e.subject),
+            Event::AppointmentReleased(e) => Some(e.subject),
             Event::AccountChanged(_)
             | Event::AuthorityListed(_)
             | Event::PlaceSet(_)
@@ -753,6 +773,7 @@ impl Event {
             Event::AppointmentMissed(e) => of_key(&e.obligation),
             Event::InterviewRecorded(e) => e.obligation.as_deref().and_then(of_key),
             Event::NoticeDelivered(e) => of_key(&e.obligation),
+            Event::AppointmentReleased(e) => of_key(&e.obligation),
             _ => None,
         }
     }
@@ -815,12 +836,13 @@ mod tests {
             EventKind::InterviewRecorded,
             EventKind::ContactSet,
             EventKind::NoticeDelivered,
+            EventKind::AppointmentReleased,
         ] {
             assert_eq!(EventKind::from_code(k.code()), Some(k));
         }
         assert_eq!(EventKind::from_code(0), None);
         // `all` walks the codes without gaps: every kind, once, in order.
         let all: Vec<u16> = EventKind::all().map(EventKind::code).collect();
-        assert_eq!(all, (1..=40).collect::<Vec<u16>>());
+        assert_eq!(all, (1..=41).collect::<Vec<u16>>());
     }
 }

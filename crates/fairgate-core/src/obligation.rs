@@ -204,6 +204,17 @@ pub struct Facts {
     pub contact: Option<crate::delivery::Contact>,
     /// Every delivery attempt of an issued notice.
     pub deliveries: Vec<crate::delivery::Delivery>,
+    /// (obligation, slot) of each booking released before its day.
+    pub released: Vec<(String, crate::appointment::Slot)>,
+}
+
+impl Facts {
+    /// The booking of obligation `key` that still stands: the latest, unless it was
+    /// released.
+    pub fn booking(&self, key: &str) -> Option<&crate::appointment::Appointment> {
+        let a = self.appointments.iter().rev().find(|a| a.obligation == key)?;
+        (!self.released.iter().any(|(k, s)| k == key && *s == a.slot)).then_some(a)
+    }
 }
 
 impl Facts {
@@ -229,7 +240,8 @@ impl Facts {
             | K::DeskStep
             | K::InterviewRecorded
             | K::ContactSet
-            | K::NoticeDelivered => true,
+            | K::NoticeDelivered
+            | K::AppointmentReleased => true,
             K::PersonalDataAccessed
             | K::ProgramActivated
             | K::ProgramDrafted
@@ -309,6 +321,7 @@ impl Facts {
                 self.issued_on.push((e.obligation.clone(), e.issued_on));
             }
             Event::ContactSet(e) => self.contact = Some(e.contact.clone()),
+            Event::AppointmentReleased(e) => self.released.push((e.obligation.clone(), e.slot.clone())),
             Event::NoticeDelivered(e) => self.deliveries.push(crate::delivery::Delivery {
                 obligation: e.obligation.clone(),
                 issued_on: e.issued_on,
@@ -529,8 +542,11 @@ pub fn obligations(terms: &[Term], facts: &Facts, on: Date) -> Vec<Obligation> {
                 Some(n) => raw.due.max(n.served_on.checked_add(min_notice.days()).unwrap_or(n.served_on)),
                 None => raw.due,
             };
-            let bookings: Vec<&crate::appointment::Appointment> =
-                facts.appointments.iter().filter(|a| a.obligation == key).collect();
+            let bookings: Vec<&crate::appointment::Appointment> = facts
+                .appointments
+                .iter()
+                .filter(|a| a.obligation == key && !facts.released.iter().any(|(k, s)| *k == key && *s == a.slot))
+                .collect();
             let effective_due = crate::appointment::system_deadline(noticed_due, &bookings);
             let excused = facts.excuses.iter().any(|e| e.obligation == key && e.approved_on.is_some_and(|a| a <= on));
             let ended = term.ended_by(on);
@@ -558,7 +574,7 @@ pub fn obligations(terms: &[Term], facts: &Facts, on: Date) -> Vec<Obligation> {
                 on,
                 notice_days: min_notice,
                 noticed_due,
-                booking: bookings.last().copied(),
+                booking: facts.booking(&key),
             });
             out.push(Obligation {
                 key,

@@ -113,6 +113,36 @@ pub struct PlanSummary {
     pub phased_cohorts: usize,
 }
 
+impl PlanSummary {
+    /// What may be published of a plan over the live records, like an impact
+    /// analysis over them: every count noised (Laplace, `impact::NOISE_SCALE`; the
+    /// caller's uniform samples), shortfalls under `min` left out, people and
+    /// unassigned under `min` published as 0, waits to the nearest 5 minutes. Whether
+    /// it is feasible is the exact plan's (the activation gate needs it).
+    pub fn released(&self, min: u64, uniform: &mut dyn FnMut() -> f64) -> PlanSummary {
+        use crate::program::impact::{laplace, NOISE_SCALE};
+        let mut noisy = |n: u64| (n as f64 + laplace(NOISE_SCALE, uniform())).round().max(0.0) as u64;
+        let floor = |n: u64| if n < min { 0 } else { n };
+        let five = |m: f64| (m / 5.0).round() * 5.0;
+        PlanSummary {
+            feasible: self.feasible,
+            within_days: self.within_days,
+            people: floor(noisy(self.people)),
+            unassigned: floor(noisy(self.unassigned)),
+            shortfalls: self
+                .shortfalls
+                .iter()
+                .map(|(o, d, n)| (o.clone(), *d, noisy(u64::from(*n)).min(u64::from(u32::MAX)) as u32))
+                .filter(|(_, _, n)| u64::from(*n) >= min)
+                .collect(),
+            wait_p95_minutes: five(self.wait_p95_minutes),
+            phased_wait_p95_minutes: self.phased_wait_p95_minutes.map(five),
+            fitting_within_days: self.fitting_within_days,
+            phased_cohorts: self.phased_cohorts,
+        }
+    }
+}
+
 impl Plan {
     pub fn summary(&self) -> PlanSummary {
         PlanSummary {
@@ -266,6 +296,19 @@ pub fn plan_program(
     offices: &PlaceBook,
     seed: u64,
 ) -> Result<Option<Plan>, crate::Invalid> {
+    plan_program_with(spec, population, offices, seed, true)
+}
+
+/// [`plan_program`]; with `require_postal` false, the people selected without a
+/// postal code are counted as `unassigned` instead of refusing the plan (over the
+/// records, where an address is known only once a change of address is reported).
+pub fn plan_program_with(
+    spec: &crate::program::lang::ProgramSpec,
+    population: &[crate::program::impact::Person],
+    offices: &PlaceBook,
+    seed: u64,
+    require_postal: bool,
+) -> Result<Option<Plan>, crate::Invalid> {
     use crate::program::lang::ObligationKind;
     let Some(within) = spec.obligations.iter().find(|o| o.kind == ObligationKind::Register).and_then(|o| o.within_days)
     else {
@@ -283,13 +326,15 @@ pub fn plan_program(
             _ => missing += 1,
         }
     }
-    if missing > 0 {
+    if missing > 0 && require_postal {
         return Err(crate::Invalid::one(
             "population",
             format!("{missing} people the program selects have no postal_code: its capacity plan needs each one's to know their office (docs/offices.md)"),
         ));
     }
-    Ok(Some(plan(offices, ServiceKind::Registration, within, &people, seed)))
+    let mut p = plan(offices, ServiceKind::Registration, within, &people, seed);
+    p.unassigned += missing as u64;
+    Ok(Some(p))
 }
 
 /// The plan of `people` at `offices` for one kind of service within `within_days`.

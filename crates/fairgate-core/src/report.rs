@@ -174,6 +174,7 @@ pub fn kind_name(kind: crate::event::EventKind) -> &'static str {
         K::InterviewRecorded => "interview-recorded",
         K::ContactSet => "contact-set",
         K::NoticeDelivered => "notice-delivered",
+        K::AppointmentReleased => "appointment-released",
     }
 }
 
@@ -245,6 +246,7 @@ pub fn for_each_tally<'a>(event: &'a Event, recorded_at: Timestamp, mut f: impl 
         | Event::InterviewRecorded(_)
         | Event::ContactSet(_)
         | Event::NoticeDelivered(_)
+        | Event::AppointmentReleased(_)
         | Event::DesignationReviewed(_)
         | Event::NoticeServed(_)
         | Event::ObligationExcused(_)

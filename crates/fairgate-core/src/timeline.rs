@@ -108,6 +108,7 @@ impl Timeline {
         let mut appointments = Vec::new();
         let mut interviews = Vec::new();
         let mut contact: Option<(u64, crate::delivery::Contact)> = None;
+        let mut released: Vec<(String, crate::appointment::Slot)> = Vec::new();
         for (leaf_index, event) in events {
             match event {
                 Event::SubjectCreated(e) => created = Some((e.subject, e.person, leaf_index)),
@@ -150,6 +151,7 @@ impl Timeline {
                         contact = Some((leaf_index, e.contact));
                     }
                 }
+                Event::AppointmentReleased(e) => released.push((e.obligation, e.slot)),
                 Event::PersonalDataAccessed(_)
                 | Event::NoticeDelivered(_)
                 | Event::AppointmentMissed(_)
@@ -205,9 +207,13 @@ impl Timeline {
                 // The latest booking of each obligation.
                 appointments.sort_by_key(|(l, _)| std::cmp::Reverse(*l));
                 let mut current: Vec<crate::appointment::Appointment> = Vec::new();
+                let mut seen: Vec<String> = Vec::new();
                 for (_, a) in appointments {
-                    if !current.iter().any(|c| c.obligation == a.obligation) {
-                        current.push(a);
+                    if !seen.contains(&a.obligation) {
+                        seen.push(a.obligation.clone());
+                        if !released.iter().any(|(k, s)| *k == a.obligation && *s == a.slot) {
+                            current.push(a);
+                        }
                     }
                 }
                 current.sort_by_key(|a| (a.slot.day, a.slot.start));

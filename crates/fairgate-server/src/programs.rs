@@ -26,6 +26,10 @@ pub struct DecisionView {
     pub at: String,
     pub reason: String,
     pub leaf_index: u64,
+    /// For a sign-off: the capacity plan of the version, as the auditor signed over it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub plan: Option<fairgate_core::plan::PlanSummary>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -71,6 +75,7 @@ fn decision(
         at: d.stamp.at.to_string(),
         reason: d.reason.clone(),
         leaf_index: d.stamp.leaf_index,
+        plan: d.plan.clone(),
     }
 }
 
@@ -359,9 +364,10 @@ pub async fn repeal_program(
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct PlanRequest {
     /// The people to plan for: the lines of an impact analysis, each with its
-    /// `postal_code`.
-    #[schema(value_type = Vec<Object>)]
-    pub population: Vec<Person>,
+    /// `postal_code`. Left out: everyone on record (auditors, logged, noised).
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub population: Option<Vec<Person>>,
     /// The version; the latest when left out.
     #[serde(default)]
     pub version: Option<u32>,
@@ -372,15 +378,19 @@ pub struct PlanRequest {
 /// capacity, the shortfall and the waits a queue simulation expects; when it fails,
 /// the deadline that would fit and a phased schedule. `format=svg` draws the p95
 /// wait per office and day, as written and as phased. Staff; nothing on record is
-/// read, nothing is recorded.
+/// read, nothing is recorded. Without a `population`, over everyone on record at
+/// their current addresses: auditors with `Fairgate-Purpose: oversight-audit`,
+/// logged, within the privacy budget of analyses, and answered as a noised summary.
 #[utoipa::path(post, path = "/programs/{id}/plan", tag = "programs", request_body = PlanRequest,
     params(("id" = String, Path, description = "Program id"),
-           ("format" = Option<String>, Query, description = "`json` (the default) or `svg`")),
+           ("format" = Option<String>, Query, description = "`json` (the default) or `svg`"),
+           ("Fairgate-Purpose" = Option<String>, Header, description = "oversight-audit, for a plan over everyone on record")),
     security(("bearer" = [])),
     responses((status = 200, body = Object), (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn program_plan(
     State(st): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
+    headers: axum::http::HeaderMap,
     Path(id): Path<String>,
     q: crate::views::QueryMap,
     ApiJson(body): ApiJson<PlanRequest>,
@@ -392,8 +402,29 @@ pub async fn program_plan(
         Some("svg") => true,
         Some(_) => return Err(Problem::bad_request("format", "must be json (the default) or svg")),
     };
+    let Some(population) = body.population else {
+        if svg {
+            return Err(Problem::bad_request("format", "a plan over the records is a summary: svg needs a population"));
+        }
+        let purpose = crate::auth::purpose_of(&caller, &headers)?;
+        let (summary, receipt) = blocking(move || {
+            let source = st.registry.program_source(&id, body.version).map_err(Problem::from)?;
+            st.registry
+                .program_plan_over_records(st.now(), &caller.actor(), purpose, &source, "POST /programs/{id}/plan")
+                .map_err(Problem::from)
+        })
+        .await?;
+        tracing::info!(leaf = receipt.leaf_index, "capacity plan over the records");
+        let Some(summary) = summary else {
+            return Err(Problem::bad_request(
+                "id",
+                "this program has no office registration with a deadline: nothing to plan",
+            ));
+        };
+        return Ok(Json(summary).into_response());
+    };
     let plan =
-        blocking(move || st.registry.program_plan(&id, body.version, &body.population).map_err(Problem::from)).await?;
+        blocking(move || st.registry.program_plan(&id, body.version, &population).map_err(Problem::from)).await?;
     let Some(plan) = plan else {
         return Err(Problem::bad_request(
             "id",

@@ -202,5 +202,26 @@ async fn a_program_whose_offices_cannot_serve_everyone_in_time_is_published_with
     let plan = &listed.iter().find(|p| p["id"] == "callin").unwrap()["plan"];
     assert_eq!((plan["feasible"].as_bool(), plan["people"].as_u64()), (Some(false), Some(1000)), "{plan}");
     assert!(plan["phased_wait_p95_minutes"].as_f64().unwrap() < 120.0, "{plan}");
+    // An auditor's sign-off records the plan they signed over (and does not
+    // override it: activation is still refused).
+    let (st, b) = s
+        .post(&s.auditor, "/programs/callin/sign-off", &json!({"reason": "Reviewed the plan with the field office"}))
+        .await;
+    assert_eq!(st, 200, "{b}");
+    let listed = programs(&s).await;
+    let signed = &listed.iter().find(|p| p["id"] == "callin").unwrap()["sign_offs"][0];
+    assert_eq!(
+        (signed["plan"]["feasible"].as_bool(), signed["plan"]["people"].as_u64()),
+        (Some(false), Some(1000)),
+        "{signed}"
+    );
+    assert_eq!(s.post(&s.admin, "/programs/callin/activate", &json!({})).await.0, 409);
+    // Over everyone on record (nobody yet): an auditor's logged analysis, a summary.
+    let size = s.tree_size().await;
+    let (st, b) = s.post_for(&s.auditor, "oversight-audit", "/programs/callin/plan", &json!({})).await;
+    assert_eq!((st, b["feasible"].as_bool(), b["people"].as_u64()), (200, Some(true), Some(0)), "{b}");
+    assert_eq!(s.tree_size().await, size + 1, "the analysis is on the log");
+    let (st, b) = s.post_for(&s.officer, "border-check", "/programs/callin/plan", &json!({})).await;
+    assert_eq!(st, 403, "{b}");
     s.stop().await;
 }

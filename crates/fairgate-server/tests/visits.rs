@@ -172,6 +172,7 @@ async fn from_a_booked_slot_to_the_desk_and_through_a_missed_appointment_and_a_c
     let a = appointments(&s, &id).await.into_iter().find(|a| a["obligation"] == REGISTER).unwrap();
     assert_eq!((a["by"].as_str(), a["extend_days"].as_u64()), (Some("closure"), Some(3)), "{a}");
     assert_ne!(a["slot"]["office"], "CHI-FO");
+    let moved = a["slot"].clone();
     let moved_due = date(&obligation(&s, &id, REGISTER).await["effective_due"]);
     assert!(moved_due >= before.checked_add(jiff::Span::new().days(3)).unwrap(), "{before} → {moved_due}");
     assert_eq!(s.store.slot_loads("CHI-FO", &rebooked.to_string()).unwrap(), vec![], "the closed slot is freed");
@@ -227,5 +228,17 @@ async fn from_a_booked_slot_to_the_desk_and_through_a_missed_appointment_and_a_c
     assert!(date(&b["slot"]["day"]) >= day(2), "{b}");
     let r = s.client.post(s.url("/portal/appointments")).bearer_auth(&s.officer).json(&mine).send().await.unwrap();
     assert_eq!(r.status(), 401, "a staff token is no portal session");
+    // Registered today, the person no longer needs the registration slot the closure
+    // gave them: the next run frees it for someone else.
+    assert_eq!(obligation(&s, &id, REGISTER).await["state"], "met");
+    let load = |st: &Server| {
+        st.store.slot_loads(moved["office"].as_str().unwrap(), moved["day"].as_str().unwrap()).unwrap().len()
+    };
+    assert_eq!(load(&s), 1);
+    let report = run(&s, day(0));
+    assert_eq!(report.appointments_released, 1, "{report:?}");
+    assert_eq!(load(&s), 0);
+    assert!(!appointments(&s, &id).await.iter().any(|a| a["obligation"] == REGISTER));
+    assert_eq!(run(&s, day(0)).appointments_released, 0, "released once");
     s.stop().await;
 }

@@ -117,6 +117,13 @@ pub fn project_rows(subject_no: u64, leaf_index: u64, event: &Event, blind_key: 
                 out.push(slot(old, -1));
             }
         }
+        Event::AppointmentReleased(e) => out.push(Projection::SlotLoad {
+            office: e.slot.office.clone(),
+            day: e.slot.day.to_string(),
+            start: e.slot.start,
+            minutes: e.slot.minutes,
+            delta: -1,
+        }),
         Event::DeskStep(e) => {
             use fairgate_core::event::Step;
             let at_ms = e.at.as_millisecond();

@@ -1484,3 +1484,43 @@ fn bookings_are_counts_that_erasure_frees_and_a_rebuild_recounts() {
     f.reg.rebuild(&mut |_, _| {}).unwrap();
     assert_eq!(f.reg.projection_digest().unwrap(), digest, "a rebuild cannot read the erased booking either");
 }
+
+#[test]
+fn the_capacity_plan_over_the_records_uses_current_addresses_and_is_logged_and_noised() {
+    let f = fixture();
+    let ids = seed(&f, 150);
+    // Everyone moved to Chicago (CHI-FO: 5 desks, 20 minutes, 120 registrations a day).
+    f.reg
+        .write(NOW, |b| {
+            for id in &ids {
+                b.report_change(
+                    &officer(),
+                    *id,
+                    &serde_json::from_value(serde_json::json!({"change": "address", "changed_on": "2026-06-01",
+                        "address": {"street": "1 Lake St", "city": "Chicago", "postal_code": "60601"}}))
+                    .unwrap(),
+                )?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    // A call-in of B-2 visitors, everyone the day it starts.
+    let source = "id = \"callin\"\ntitle = \"C\"\nlegal_basis = \"Act\"\nstarts = 2026-09-22\nsunset = 2027-09-22\n[selection]\nadmission_class = [\"B-2\"]\n[[obligations]]\nkind = \"register\"\nwithin_days = 0\n";
+    let auditor = Actor::new("u-aud", Role::Auditor, "test");
+    assert!(matches!(
+        f.reg.program_plan_over_records(NOW, &officer(), Purpose::BorderCheck, source, "t"),
+        Err(RegistryError::Forbidden(_))
+    ));
+    let size = f.store.tree_size().unwrap();
+    let (plan, receipt) = f.reg.program_plan_over_records(NOW, &auditor, Purpose::OversightAudit, source, "t").unwrap();
+    let plan = plan.unwrap();
+    assert!(!plan.feasible, "150 people, 120 a day: {plan:?}");
+    assert!(plan.people.abs_diff(150) <= 40, "noised, near 150: {plan:?}");
+    assert_eq!(
+        plan.shortfalls.first().map(|s| (s.0.as_str(), s.1)),
+        Some(("CHI-FO", jiff::civil::date(2026, 9, 22))),
+        "{plan:?}"
+    );
+    assert_eq!(plan.unassigned, 0, "{plan:?}");
+    assert_eq!((receipt.leaf_index, f.store.tree_size().unwrap()), (size, size + 1), "one analysis leaf, logged");
+}

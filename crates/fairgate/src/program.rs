@@ -40,11 +40,16 @@ pub enum ProgramCommand {
     Plan {
         file: PathBuf,
         /// JSON lines as for `impact`, each with a "postal_code" (the office serving
-        /// it is the one whose service area is its longest prefix).
+        /// it is the one whose service area is its longest prefix). Without it,
+        /// everyone on record at their current address: an auditor's analysis (--as),
+        /// logged, within the privacy budget, answered as a noised summary.
         #[arg(long)]
-        population: PathBuf,
+        population: Option<PathBuf>,
         #[arg(long)]
         json: bool,
+        /// The auditor account acting (needed without --population).
+        #[arg(long = "as", value_name = "USER")]
+        user: Option<String>,
         /// The simulation's seed: the same seed gives the same figures (drafts use 2002).
         #[arg(long, default_value_t = fairgate_core::plan::SEED)]
         seed: u64,
@@ -272,7 +277,42 @@ pub fn run(registry: &Registry, cmd: ProgramCommand) -> Result<()> {
                 fairgate_core::program::impact::NOISE_SCALE
             );
         }
-        ProgramCommand::Plan { file, population, json, seed } => {
+        ProgramCommand::Plan { file, population: None, json, user, .. } => {
+            let Some(user) = user else {
+                anyhow::bail!("--as AUDITOR is needed to plan over everyone on record (or give --population FILE)");
+            };
+            let actor = actor(registry, &user)?;
+            let (summary, receipt) = registry.program_plan_over_records(
+                now,
+                &actor,
+                fairgate_core::access::Purpose::OversightAudit,
+                &read_source(&file)?,
+                "fairgate program plan",
+            )?;
+            let Some(summary) = summary else {
+                println!("the program has no office registration with a deadline: nothing to plan");
+                return Ok(());
+            };
+            if json {
+                println!("{}", serde_json::to_string_pretty(&summary)?);
+            } else {
+                println!(
+                    "over everyone on record: {}; about {} people, {} without an office; worst p95 wait {} min",
+                    if summary.feasible { "feasible" } else { "NOT feasible" },
+                    summary.people,
+                    summary.unassigned,
+                    summary.wait_p95_minutes
+                );
+                for (office, day, n) in &summary.shortfalls {
+                    println!("  {office} {day}: about {n} people short");
+                }
+            }
+            eprintln!("logged at leaf {}; counts are noised, none under 10", receipt.leaf_index);
+            if !summary.feasible {
+                bail!("the plan is not feasible: the offices cannot serve everyone before their deadlines");
+            }
+        }
+        ProgramCommand::Plan { file, population: Some(population), json, seed, .. } => {
             let plan = plan_from_file(registry, &file, &population, seed)?;
             let Some(plan) = plan else {
                 println!("the program has no office registration with a deadline: nothing to plan");

@@ -31,11 +31,14 @@ pub struct Stamp {
     pub leaf_index: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Decision {
     #[serde(flatten)]
     pub stamp: Stamp,
     pub reason: String,
+    /// For a sign-off: the capacity plan the auditor signed over.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan: Option<crate::plan::PlanSummary>,
 }
 
 /// One version of one program.
@@ -193,8 +196,11 @@ impl ProgramBook {
             Event::ProgramSignedOff(e) => {
                 let rec = self.entry(&e.id);
                 if let Some(v) = rec.versions.iter_mut().find(|v| v.program.version == e.version) {
-                    v.sign_offs
-                        .push(Decision { stamp: stamp(&e.signed_off_by, at, leaf_index), reason: e.reason.clone() });
+                    v.sign_offs.push(Decision {
+                        stamp: stamp(&e.signed_off_by, at, leaf_index),
+                        reason: e.reason.clone(),
+                        plan: e.plan.clone(),
+                    });
                 }
             }
             Event::ProgramActivated(e) => {
@@ -217,8 +223,11 @@ impl ProgramBook {
             }
             Event::ProgramRepealed(e) => {
                 let rec = self.entry(&e.id);
-                rec.repealed =
-                    Some(Decision { stamp: stamp(&e.repealed_by, at, leaf_index), reason: e.reason.clone() });
+                rec.repealed = Some(Decision {
+                    stamp: stamp(&e.repealed_by, at, leaf_index),
+                    reason: e.reason.clone(),
+                    plan: None,
+                });
             }
             _ => {}
         }
@@ -436,6 +445,7 @@ mod tests {
                 version: 1,
                 reason: "pilot at one port".into(),
                 signed_off_by: Actor::new("u-aud", Role::Auditor, "OIG"),
+                plan: None,
             }),
             T,
             1,

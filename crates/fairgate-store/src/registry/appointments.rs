@@ -171,21 +171,13 @@ impl Registry {
                         return false;
                     }
                 };
-                let affected: Vec<&Appointment> = facts
-                    .appointments
-                    .iter()
-                    .rev()
-                    .filter(|a| a.slot.office == code && closure.covers(a.slot.day) && a.slot.day >= today)
-                    .collect();
-                if affected.is_empty() {
+                let hit = |a: &Appointment| a.slot.office == code && closure.covers(a.slot.day) && a.slot.day >= today;
+                if !facts.appointments.iter().any(hit) {
                     continue;
                 }
                 for o in fairgate_core::obligation::obligations(&terms, &facts, today) {
-                    let current = facts.appointments.iter().rev().find(|a| a.obligation == o.key);
-                    let (Some(a), Some(service)) = (current, service_of(o.kind)) else { continue };
-                    if !affected.iter().any(|x| std::ptr::eq(*x, a))
-                        || !matches!(o.state, State::Pending | State::Overdue)
-                    {
+                    let (Some(a), Some(service)) = (facts.booking(&o.key), service_of(o.kind)) else { continue };
+                    if !hit(a) || !matches!(o.state, State::Pending | State::Overdue) {
                         continue;
                     }
                     moves.push(Move {
@@ -295,7 +287,7 @@ impl Batch<'_> {
             )
             .into());
         };
-        let current = facts.appointments.iter().rev().find(|a| a.obligation == o.key).cloned();
+        let current = facts.booking(&o.key).cloned();
         let place = match (
             &input.office,
             office_of(self.reg, facts.postal_code.as_ref().map(|(_, p)| p.as_str()), utc_today),
@@ -356,14 +348,11 @@ impl Batch<'_> {
         let (today, _) = local(&place, self.now);
         let (no, data) = self.reg.subject_keys_of(id)?;
         let facts = self.reg.compliance_facts(no, &data)?;
-        let mut current: Vec<&Appointment> = Vec::new();
-        for a in facts.appointments.iter().rev() {
-            if !current.iter().any(|c| c.obligation == a.obligation) {
-                current.push(a);
-            }
-        }
-        let slot = current
+        let mut keys: Vec<&str> = facts.appointments.iter().map(|a| a.obligation.as_str()).collect();
+        keys.dedup();
+        let slot = keys
             .into_iter()
+            .filter_map(|k| facts.booking(k))
             .filter(|a| a.slot.office == place.place.code && a.slot.day == today)
             .min_by_key(|a| a.slot.start);
         let (no, sealer) = self.data_sealer(id)?;

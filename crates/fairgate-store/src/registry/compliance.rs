@@ -421,6 +421,9 @@ pub struct RunReport {
     pub appointments_booked: u64,
     /// Appointments found missed (each brings a new notice and a new slot).
     pub appointments_missed: u64,
+    /// Bookings still to come released because their obligation was met (or
+    /// excused, or ended) before them.
+    pub appointments_released: u64,
 }
 
 /// A notice issued and not yet served, ready to be printed or sent.
@@ -443,7 +446,7 @@ impl Registry {
     ) -> Option<fairgate_core::obligation::NoticeDocument> {
         let term = terms.iter().find(|t| t.spec.program.id == o.program && t.spec.program.version == o.version)?;
         let lang = facts.contact.as_ref().map(|c| c.language).unwrap_or_default();
-        let booking = facts.appointments.iter().rev().find(|a| a.obligation == o.key);
+        let booking = facts.booking(&o.key);
         let book = self.places();
         let office = booking.map(|a| a.slot.office.clone()).or_else(|| {
             facts.postal_code.as_ref().and_then(|(_, pc)| book.office_for(pc, on)).map(|p| p.place.code.clone())
@@ -501,16 +504,28 @@ impl Registry {
         let (mut report, to_issue, _) = self.evaluate_all(&terms, on, progress, total, false)?;
         report.on = Some(on);
         for chunk in to_issue.chunks(10_000) {
-            let (booked, missed) = self
+            let (issued, booked, missed, released) = self
                 .write(now, |b| {
                     let mut last: Option<(u64, fairgate_ledger::leaf::Sealer)> = None;
                     let mut slots = super::appointments::SlotBook::default();
-                    let (mut booked, mut missed) = (0u64, 0u64);
+                    let (mut issued, mut booked, mut missed, mut released) = (0u64, 0u64, 0u64, 0u64);
                     for i in chunk {
                         if last.as_ref().is_none_or(|(no, _)| *no != i.no) {
                             last = Some((i.no, fairgate_ledger::leaf::Sealer::new(&i.data)));
                         }
                         let Some((_, sealer)) = &last else { continue };
+                        if let Some(slot) = &i.release {
+                            let event = Event::AppointmentReleased(AppointmentReleased {
+                                subject: i.id,
+                                obligation: i.key.clone(),
+                                slot: slot.clone(),
+                                on,
+                            });
+                            b.append_sealed(i.no, super::SLOT_DATA, sealer, &event, Some(&i.data))?;
+                            slots.release(slot);
+                            released += 1;
+                            continue;
+                        }
                         if let Some(slot) = &i.missed {
                             let week = fairgate_core::appointment::iso_week(slot.day);
                             let event = Event::AppointmentMissed(AppointmentMissed {
@@ -524,6 +539,7 @@ impl Registry {
                             missed += 1;
                         }
                         b.issue_notice(i.id, i.no, sealer, &i.data, &i.key, i.due, on)?;
+                        issued += 1;
                         let Some(service) = i.service else { continue };
                         // The missed appointment's office, unless it has closed for good;
                         // else the one serving the person's address.
@@ -557,12 +573,13 @@ impl Registry {
                             booked += 1;
                         }
                     }
-                    Ok((booked, missed))
+                    Ok((issued, booked, missed, released))
                 })?
                 .0;
-            report.notices_issued += chunk.len() as u64;
+            report.notices_issued += issued;
             report.appointments_booked += booked;
             report.appointments_missed += missed;
+            report.appointments_released += released;
         }
         progress(total, total);
         Ok(report)
@@ -687,6 +704,8 @@ struct Issue {
     postal_code: Option<String>,
     /// The appointment just found missed.
     missed: Option<fairgate_core::appointment::Slot>,
+    /// A booking to release (and nothing else to do).
+    release: Option<fairgate_core::appointment::Slot>,
 }
 
 impl Registry {
@@ -829,7 +848,7 @@ impl Registry {
                 State::Void => part.report.void += 1,
             }
             let service = fairgate_core::appointment::service_of(o.kind);
-            let current = facts.appointments.iter().rev().find(|a| a.obligation == o.key);
+            let current = facts.booking(&o.key);
             let missed = match (service, current) {
                 (Some(_), Some(a))
                     if matches!(o.state, State::Pending | State::Overdue)
@@ -839,6 +858,22 @@ impl Registry {
                 }
                 _ => None,
             };
+            if let Some(a) =
+                current.filter(|a| matches!(o.state, State::Met | State::Excused | State::Void) && a.slot.day >= on)
+            {
+                part.to_issue.push(Issue {
+                    id: SubjectId::from_bytes(row.subject_id),
+                    no: row.subject_no,
+                    data: data.clone(),
+                    key: o.key.clone(),
+                    due: o.effective_due,
+                    service: None,
+                    postal_code: None,
+                    missed: None,
+                    release: Some(a.slot.clone()),
+                });
+                continue;
+            }
             let needs = fairgate_core::obligation::needs_notice(&o, &facts, on);
             if needs || missed.is_some() {
                 part.to_issue.push(Issue {
@@ -850,6 +885,7 @@ impl Registry {
                     service: service.filter(|_| missed.is_some() || current.is_none()),
                     postal_code: facts.postal_code.as_ref().map(|(_, p)| p.clone()),
                     missed,
+                    release: None,
                 });
             }
         }

@@ -87,6 +87,46 @@ impl Registry {
         Ok((out, receipt))
     }
 
+    /// The capacity plan of a program file over everyone on record (their current
+    /// addresses; people without one are `unassigned`): the policy's
+    /// `program-impact` read, logged as an analysis, within the same privacy budget,
+    /// released noised (`PlanSummary::released`). `None` when the program has no
+    /// office registration with a deadline.
+    pub fn program_plan_over_records(
+        &self,
+        now: Timestamp,
+        actor: &Actor,
+        purpose: Purpose,
+        source: &str,
+        request: &str,
+    ) -> Result<(Option<fairgate_core::plan::PlanSummary>, Receipt)> {
+        use fairgate_core::program::impact::{budget_allows, BUDGET, BUDGET_WINDOW_DAYS, EPSILON_PER_ANALYSIS};
+        self.admit(now, actor, Read::ProgramImpact, purpose, None, request)?;
+        let spec = fairgate_core::program::lang::compile(source)?;
+        if let Err(frees) = budget_allows(&self.analysis_times()?, now.as_millisecond()) {
+            return Err(RegistryError::NotPermitted(format!(
+                "the privacy budget for analyses over the records ({BUDGET} per {BUDGET_WINDOW_DAYS} days, {EPSILON_PER_ANALYSIS} each) is spent until {}: plan over a population file instead",
+                recorded_at(frees)
+            )));
+        }
+        let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
+        let people = self.impact_population(today)?;
+        let exact =
+            fairgate_core::plan::plan_program_with(&spec, &people, &self.places(), fairgate_core::plan::SEED, false)?
+                .map(|p| p.summary());
+        self.write(now, |b| {
+            b.record_attempt(
+                actor,
+                Read::ProgramImpact,
+                purpose,
+                request,
+                fairgate_core::event::AttemptOutcome::Analysis,
+            )?;
+            let rng = &mut *b.rng;
+            Ok(exact.map(|p| p.released(fairgate_core::report::MIN_CELL, &mut || rand::Rng::gen::<f64>(rng))))
+        })
+    }
+
     /// When each analysis over the records ran (the privacy budget's ledger; read
     /// from the leaves, so a restart forgets nothing).
     fn analysis_times(&self) -> Result<Vec<i64>> {
@@ -155,6 +195,12 @@ impl Registry {
         version: Option<u32>,
         population: &[Person],
     ) -> Result<Option<fairgate_core::plan::Plan>> {
+        let spec = fairgate_core::program::lang::compile(&self.program_source(id, version)?)?;
+        self.plan_over(&spec, population)
+    }
+
+    /// The program file of a version (the latest when `None`).
+    pub fn program_source(&self, id: &str, version: Option<u32>) -> Result<String> {
         let book = self.program_book()?;
         let rec = book.get(id).ok_or_else(|| {
             fairgate_core::Invalid::one("id", format!("there is no program `{id}`: see GET /programs"))
@@ -164,11 +210,10 @@ impl Registry {
             None => rec.versions.iter().max_by_key(|v| v.program.version),
         }
         .ok_or_else(|| fairgate_core::Invalid::one("version", format!("program `{id}` has no such version")))?;
-        let source = v.source.as_deref().ok_or_else(|| {
+        let source = v.source.clone().ok_or_else(|| {
             fairgate_core::Invalid::one("version", "was put in force before drafts kept their file: it has no plan")
         })?;
-        let spec = fairgate_core::program::lang::compile(source)?;
-        self.plan_over(&spec, population)
+        Ok(source)
     }
 
     fn plan_over(
@@ -229,8 +274,8 @@ impl Registry {
                 stay_days: latest
                     .map(|s| (s.period.end.since(s.period.start).map_or(0, |d| d.get_days()) + 1).max(0) as u32),
                 designated,
-                // Addresses are not on record yet (change reports will carry them).
-                postal_code: None,
+                // The current address's, from the latest change of address reported.
+                postal_code: self.compliance_facts(no, &data)?.postal_code.map(|(_, p)| p),
             });
         }
         Ok(out)
@@ -313,12 +358,21 @@ impl Batch<'_> {
     ) -> Result<(u32, u64)> {
         policy::authorize(actor, Action::ProgramSignOff)?;
         let reason = reason_text(reason)?;
-        let version = self.program_book()?.check_sign_off(id, version)?;
+        let book = self.program_book()?;
+        let version = book.check_sign_off(id, version)?;
+        // The plan the auditor signs over goes into their record.
+        let plan = book
+            .programs
+            .iter()
+            .find(|p| p.id == id)
+            .and_then(|p| p.versions.iter().find(|v| v.program.version == version))
+            .and_then(|v| v.plan.clone());
         let leaf = self.append_program(Event::ProgramSignedOff(ProgramSignedOff {
             id: id.to_string(),
             version,
             reason,
             signed_off_by: actor.clone(),
+            plan,
         }))?;
         Ok((version, leaf))
     }
