@@ -50,3 +50,22 @@ receipt-number = رقم التسجيل: { $number }
 receipt-code = رمز الدخول إلى البوابة: { $code }
 receipt-leaf = مُسجَّل في السجل العام عند الورقة { $leaf } (حجم الشجرة { $size }).
 receipt-keep = احتفظ بهذا الإيصال: فهو يثبت أنك سجّلت. بالرقم والرمز يمكنك أن ترى في ‎/portal كل السجلات المحفوظة عنك، وكل من اطلع عليها ولماذا.
+
+notice-no-appointment = لا يوجد موعد محجوز لك: احجز موعدًا عبر البوابة (المواعيد) أو عند أي شباك في أي مكتب، أو احضر دون موعد وستُخدم عندما يتوفر شباك.
+
+portal-records-title = سجلاتك
+portal-records-intro = كل ما يحتفظ به Fairgate عنك، وكل من اطلع عليه، حتى { $when }.
+portal-erasure = ستُمحى سجلاتك من البرنامج { $program } في { $day }. احتفظ بهذه النسخة إذا كنت قد تحتاج إلى إثبات أنك امتثلت.
+portal-you = أنت
+portal-person = { $names }، تاريخ الميلاد { $born }، { $nationality }. الوثيقة { $document }.
+portal-registrations = التسجيلات
+portal-registration = { $number }: { $kind } في { $place } بتاريخ { $at }
+portal-voluntary = (طوعي)
+portal-crossings = الدخول والخروج
+portal-crossing = { $direction } في { $port } بتاريخ { $at }
+portal-disclosures = من اطلع على سجلاتك، ولماذا
+portal-col-when = متى
+portal-col-agency = الجهة
+portal-col-role = الصفة
+portal-col-purpose = الغرض
+portal-col-what = ماذا

@@ -51,3 +51,22 @@ receipt-number = Registration number: { $number }
 receipt-code = Portal access code: { $code }
 receipt-leaf = Recorded in the public log at leaf { $leaf } (tree size { $size }).
 receipt-keep = Keep this receipt: it proves that you registered. With the number and the code you can see every record held on you, and everyone who has looked at it and why, at /portal.
+
+notice-no-appointment = No appointment is booked for you: book one in the portal (Appointments) or at any office desk, or come without one and be served when a desk is free.
+
+portal-records-title = Your records
+portal-records-intro = Everything Fairgate holds on you, and everyone who looked at it, as of { $when }.
+portal-erasure = Your records from program { $program } will be erased on { $day }. Keep this copy if you may need to show that you complied.
+portal-you = You
+portal-person = { $names }, born { $born }, { $nationality }. Document { $document }.
+portal-registrations = Registrations
+portal-registration = { $number }: { $kind } at { $place } on { $at }
+portal-voluntary = (voluntary)
+portal-crossings = Entries and exits
+portal-crossing = { $direction } at { $port } on { $at }
+portal-disclosures = Who looked at your records, and why
+portal-col-when = when
+portal-col-agency = agency
+portal-col-role = role
+portal-col-purpose = purpose
+portal-col-what = what

@@ -50,3 +50,22 @@ receipt-number = Número de registro: { $number }
 receipt-code = Código de acceso al portal: { $code }
 receipt-leaf = Anotado en el registro público en la hoja { $leaf } (tamaño del árbol { $size }).
 receipt-keep = Guarde este recibo: prueba que usted se registró. Con el número y el código puede ver en /portal todos los datos que se guardan sobre usted, y quién los ha consultado y por qué.
+
+notice-no-appointment = No tiene una cita reservada: reserve una en el portal (Citas) o en cualquier ventanilla de una oficina, o venga sin cita y se le atenderá cuando haya una ventanilla libre.
+
+portal-records-title = Sus datos
+portal-records-intro = Todo lo que Fairgate guarda sobre usted, y todos los que lo consultaron, a fecha de { $when }.
+portal-erasure = Sus datos del programa { $program } se borrarán el { $day }. Guarde esta copia si puede necesitar demostrar que cumplió.
+portal-you = Usted
+portal-person = { $names }, nacido/a el { $born }, { $nationality }. Documento { $document }.
+portal-registrations = Registros
+portal-registration = { $number }: { $kind } en { $place } el { $at }
+portal-voluntary = (voluntario)
+portal-crossings = Entradas y salidas
+portal-crossing = { $direction } en { $port } el { $at }
+portal-disclosures = Quién consultó sus datos, y por qué
+portal-col-when = cuándo
+portal-col-agency = organismo
+portal-col-role = función
+portal-col-purpose = finalidad
+portal-col-what = qué

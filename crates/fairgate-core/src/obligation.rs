@@ -1094,6 +1094,9 @@ pub struct NoticeDocument {
     pub where_: Vec<String>,
     /// The slot booked for the person, with how to move it.
     pub appointment: Option<String>,
+    /// For an office obligation without a booking: how to book one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub no_appointment: Option<String>,
     pub bring: Vec<String>,
     pub rights: Vec<String>,
     pub reference: String,
@@ -1144,6 +1147,8 @@ pub fn notice_document(
                 ],
             )
         }),
+        no_appointment: (appointment.is_none() && crate::appointment::service_of(o.kind).is_some())
+            .then(|| t("notice-no-appointment")),
         bring,
         rights: vec![
             text(
@@ -1182,7 +1187,7 @@ impl NoticeDocument {
         for w in &self.where_ {
             s.push_str(&format!("  - {w}\n"));
         }
-        if let Some(a) = &self.appointment {
+        if let Some(a) = self.appointment.as_ref().or(self.no_appointment.as_ref()) {
             s.push_str(&format!("\n{}\n  {a}\n", h("notice-heading-appointment")));
         }
         s.push_str(&format!("\n{}\n", h("notice-heading-bring")));

@@ -345,25 +345,32 @@ pub async fn export(
         return Ok(([(header::CONTENT_DISPOSITION, "attachment; filename=\"fairgate-my-records.json\"")], Json(body))
             .into_response());
     }
+    let lang = view.contact.as_ref().map(|c| c.language).unwrap_or_default();
+    let t = |id: &str, args: &[(&str, &str)]| fairgate_core::i18n::text(lang, id, args);
+    let when = now.round(jiff::Unit::Second).unwrap_or(now).to_string();
+    let names = format!("{} {}", view.given_names, view.surname);
     let page = maud::html! {
-        h1 { "Your records" }
-        p { "Everything Fairgate holds on you, and everyone who looked at it, as of " (now.round(jiff::Unit::Second).unwrap_or(now)) "." }
+        h1 { (t("portal-records-title", &[])) }
+        p { (t("portal-records-intro", &[("when", &when)])) }
         @for e in &pending {
-            p.notice { "Your records from program " (e.program) " will be erased on " (e.erase_on) ". Keep this copy if you may need to show that you complied." }
+            p.notice { (t("portal-erasure", &[("program", &e.program), ("day", &e.erase_on.to_string())])) }
         }
-        h2 { "You" }
-        p { (view.given_names) " " (view.surname) ", born " (view.birth_date) ", " (view.nationality) ". Document " (view.document.number) "." }
-        h2 { "Registrations" }
-        ul { @for r in &view.registrations { li { (r.registration_number) ": " (r.kind) " at " (r.place) " on " (r.at) @if r.voluntary { " (voluntary)" } } } }
-        h2 { "Entries and exits" }
-        ul { @for c in &view.crossings { li { (c.direction) " at " (c.port) " on " (c.at) } } }
-        h2 { "Who looked at your records, and why" }
+        h2 { (t("portal-you", &[])) }
+        p { (t("portal-person", &[("names", &names), ("born", &view.birth_date), ("nationality", &view.nationality), ("document", &view.document.number)])) }
+        h2 { (t("portal-registrations", &[])) }
+        ul { @for r in &view.registrations { li {
+            (t("portal-registration", &[("number", &r.registration_number), ("kind", &r.kind), ("place", &r.place), ("at", &r.at)]))
+            @if r.voluntary { " " (t("portal-voluntary", &[])) }
+        } } }
+        h2 { (t("portal-crossings", &[])) }
+        ul { @for c in &view.crossings { li { (t("portal-crossing", &[("direction", &c.direction), ("port", &c.port), ("at", &c.at)])) } } }
+        h2 { (t("portal-disclosures", &[])) }
         table {
-            thead { tr { th { "when" } th { "agency" } th { "role" } th { "purpose" } th { "what" } } }
+            thead { tr { th { (t("portal-col-when", &[])) } th { (t("portal-col-agency", &[])) } th { (t("portal-col-role", &[])) } th { (t("portal-col-purpose", &[])) } th { (t("portal-col-what", &[])) } } }
             tbody { @for d in &list { tr { td { (d.at) } td { (d.agency) } td { (d.role) } td { (d.purpose) } td { (d.fields.join(", ")) } } } }
         }
     };
-    Ok(crate::views::page("Your records", page).into_response())
+    Ok(crate::views::page_in(lang, &t("portal-records-title", &[]), page).into_response())
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

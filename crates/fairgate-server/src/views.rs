@@ -304,7 +304,7 @@ pub(crate) fn notice_html(doc: &fairgate_core::obligation::NoticeDocument) -> Ma
             h2 { (h("notice-heading-what")) } p { (doc.what) }
             h2 { (h("notice-heading-when")) } p.due { (doc.by_when) }
             h2 { (h("notice-heading-where")) } ul { @for w in &doc.where_ { li { (w) } } }
-            @if let Some(a) = &doc.appointment { h2 { (h("notice-heading-appointment")) } p { (a) } }
+            @if let Some(a) = doc.appointment.as_ref().or(doc.no_appointment.as_ref()) { h2 { (h("notice-heading-appointment")) } p { (a) } }
             h2 { (h("notice-heading-bring")) } ul { @for b in &doc.bring { li { (b) } } }
             h2 { (h("notice-heading-rights")) } ul { @for r in &doc.rights { li { (r) } } }
             p { small { (doc.reference) } }
@@ -313,9 +313,14 @@ pub(crate) fn notice_html(doc: &fairgate_core::obligation::NoticeDocument) -> Ma
 }
 
 pub(crate) fn page(title: &str, body: Markup) -> Markup {
+    page_in(fairgate_core::i18n::Language::En, title, body)
+}
+
+/// A page in a language, laid out in its direction.
+pub(crate) fn page_in(lang: fairgate_core::i18n::Language, title: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
-        html lang="en" {
+        html lang=(lang.tag()) dir=(lang.dir()) {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";

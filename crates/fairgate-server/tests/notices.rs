@@ -158,6 +158,7 @@ async fn notices_go_to_the_portal_by_email_in_the_persons_language_and_as_letter
     assert_eq!(st, 200, "{notices}");
     assert_eq!(notices[0]["title"], "Debe renovar su registro", "{notices}");
     assert_eq!(notices[0]["lang"], "es");
+    assert!(notices[0]["no_appointment"].as_str().unwrap().starts_with("No tiene una cita reservada"), "{notices}");
     let r = s
         .client
         .post(s.url("/portal/contact"))
@@ -169,6 +170,11 @@ async fn notices_go_to_the_portal_by_email_in_the_persons_language_and_as_letter
     assert_eq!(r.status(), 201);
     let (_, notices) = get(&s, token, "/portal/notices").await;
     assert_eq!(notices[0]["lang"], "ar", "{notices}");
+    // The portal's own page speaks her language too, right to left.
+    let page = s.client.get(s.url("/portal/export?format=html")).bearer_auth(token).send().await.unwrap();
+    let page = page.text().await.unwrap();
+    assert!(page.contains(r#"<html lang="ar" dir="rtl">"#) && page.contains("من اطلع على سجلاتك"), "{page}");
+    assert!(!page.contains("Who looked"), "{page}");
     let (_, t) = s.read(&s.officer, Some("border-check"), &format!("/subjects/{ana}")).await;
     assert_eq!(t["contact"], json!({"email": null, "language": "ar"}), "the latest contact details: {t}");
     // None of this is service: nothing is overdue.
