@@ -56,6 +56,18 @@ pub struct Timeline {
     pub interviews: Vec<InterviewEntry>,
     /// How the person is contacted: email for notices, and their language.
     pub contact: Option<crate::delivery::Contact>,
+    /// Appointments recorded as missed, oldest first: facts an adjudicator may
+    /// weigh like any other, never a finding by themselves.
+    pub missed_appointments: Vec<MissedEntry>,
+}
+
+/// An appointment whose day passed without a check-in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MissedEntry {
+    pub obligation: String,
+    pub slot: crate::appointment::Slot,
+    pub noted_on: jiff::civil::Date,
+    pub leaf_index: u64,
 }
 
 /// An interview held.
@@ -109,6 +121,7 @@ impl Timeline {
         let mut interviews = Vec::new();
         let mut contact: Option<(u64, crate::delivery::Contact)> = None;
         let mut released: Vec<(String, crate::appointment::Slot)> = Vec::new();
+        let mut missed: Vec<MissedEntry> = Vec::new();
         for (leaf_index, event) in events {
             match event {
                 Event::SubjectCreated(e) => created = Some((e.subject, e.person, leaf_index)),
@@ -152,9 +165,14 @@ impl Timeline {
                     }
                 }
                 Event::AppointmentReleased(e) => released.push((e.obligation, e.slot)),
+                Event::AppointmentMissed(e) => missed.push(MissedEntry {
+                    obligation: e.obligation,
+                    slot: e.slot,
+                    noted_on: e.noted_on,
+                    leaf_index,
+                }),
                 Event::PersonalDataAccessed(_)
                 | Event::NoticeDelivered(_)
-                | Event::AppointmentMissed(_)
                 | Event::DeskStep(_)
                 | Event::AccountChanged(_)
                 | Event::AccessAttempted(_)
@@ -224,6 +242,10 @@ impl Timeline {
                 interviews
             },
             contact: contact.map(|(_, c)| c),
+            missed_appointments: {
+                missed.sort_by_key(|m| m.leaf_index);
+                missed
+            },
         })
     }
 

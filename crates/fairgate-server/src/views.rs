@@ -170,6 +170,10 @@ pub struct TimelineView {
     pub interviews: Vec<fairgate_core::timeline::InterviewEntry>,
     /// How the person is contacted: an email address for notices, and their language.
     pub contact: Option<fairgate_core::delivery::Contact>,
+    /// Appointments recorded as missed (a fact an adjudicator may weigh, never a
+    /// finding by itself), oldest first.
+    #[schema(value_type = Vec<Object>)]
+    pub missed_appointments: Vec<fairgate_core::timeline::MissedEntry>,
     /// Where this read was logged.
     pub access_receipt: ReceiptView,
 }
@@ -189,6 +193,7 @@ impl TimelineView {
             appointments: t.appointments,
             interviews: t.interviews,
             contact: t.contact,
+            missed_appointments: t.missed_appointments,
             documents: t.documents.into_iter().map(|d| view(d.document)).collect(),
             document: DocumentView {
                 kind: p.document.kind,

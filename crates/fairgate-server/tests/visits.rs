@@ -160,6 +160,10 @@ async fn from_a_booked_slot_to_the_desk_and_through_a_missed_appointment_and_a_c
     let rebooked = date(&a["slot"]["day"]);
     assert!(rebooked > after, "{a}");
     assert_ne!(obligation(&s, &id, REGISTER).await["state"], "overdue", "a missed appointment is no penalty");
+    // It is on the record, for an adjudicator to weigh like any other fact.
+    let (_, t) = s.read(&s.officer, Some("border-check"), &format!("/subjects/{id}")).await;
+    let missed = t["missed_appointments"].as_array().unwrap();
+    assert!(missed.iter().any(|m| m["obligation"] == REGISTER && m["slot"]["office"] == "CHI-FO"), "{t}");
 
     // CHI-FO closes over the new slot: the booking moves to another office and the
     // deadline moves by the closure's three days.

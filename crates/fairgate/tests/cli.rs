@@ -863,22 +863,28 @@ fn a_backup_from_before_a_rotation_reads_nothing_and_a_fresh_one_reads_everyone_
     assert!(text(&gone.stderr).contains("erased"), "{}", text(&gone.stderr));
 }
 
-#[test]
-fn biometric_captures_and_their_export_never_reach_the_log() {
-    use base64::Engine as _;
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path();
+/// A demo database with 20 travellers served on a free port, its log kept: the
+/// server, its URL, the demo officer's token and the log file.
+fn demo_served_with_log(data: &std::path::Path) -> (common::Serving, String, String, std::path::PathBuf) {
     let seeded = fairgate(data, &["demo", "--travellers", "20"]);
     assert!(seeded.status.success(), "{}", text(&seeded.stderr));
     let token = common::demo_token(&text(&seeded.stdout), "demo-officer");
     let log = data.join("serve.log");
-    let (mut child, url, _) = common::start_logged(
+    let (child, url, _) = common::start_logged(
         &data.join("data"),
         &data.join("keys"),
         &["serve", "--listen", "127.0.0.1:0"],
         "Fairgate is serving on ",
         Some(&log),
     );
+    (child, url, token, log)
+}
+
+#[test]
+fn biometric_captures_and_their_export_never_reach_the_log() {
+    use base64::Engine as _;
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, url, token, log) = demo_served_with_log(dir.path());
     let person = r#"{"document": {"kind": "P", "issuing_state": "UTO", "number": "BIO000001", "expires_on": "2031-04-15"}, "surname": "CAPTURED", "given_names": "B", "birth_date": "1980-01-01", "sex": "F", "nationality": "UTO"}"#;
     let (st, b) = http(&format!("{url}subjects"), "POST", &token, Some(person));
     assert_eq!(st, 201, "{b}");
@@ -1066,18 +1072,7 @@ fn a_2002_call_in_plan_fails_and_proposes_a_phased_schedule_with_waits_under_two
 #[test]
 fn office_visits_contact_details_and_changes_of_address_never_reach_the_log() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path();
-    let seeded = fairgate(data, &["demo", "--travellers", "20"]);
-    assert!(seeded.status.success(), "{}", text(&seeded.stderr));
-    let token = common::demo_token(&text(&seeded.stdout), "demo-officer");
-    let log = data.join("serve.log");
-    let (mut child, url, _) = common::start_logged(
-        &data.join("data"),
-        &data.join("keys"),
-        &["serve", "--listen", "127.0.0.1:0"],
-        "Fairgate is serving on ",
-        Some(&log),
-    );
+    let (mut child, url, token, log) = demo_served_with_log(dir.path());
     let person = r#"{"document": {"kind": "P", "issuing_state": "UTO", "number": "VIS000001", "expires_on": "2031-04-15"}, "surname": "VISITOR", "given_names": "C", "birth_date": "1981-02-03", "sex": "F", "nationality": "UTO"}"#;
     let (st, b) = http(&format!("{url}subjects"), "POST", &token, Some(person));
     assert_eq!(st, 201, "{b}");

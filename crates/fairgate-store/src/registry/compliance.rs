@@ -282,6 +282,13 @@ pub(super) fn unknown_obligation(key: &str) -> RegistryError {
 }
 
 impl Batch<'_> {
+    /// Log that staff read a person's notice document for compliance review (the
+    /// pending notices, the letters to print).
+    pub(super) fn log_notice_read(&mut self, subject: SubjectId, actor: &Actor, request: &str) -> Result<()> {
+        self.record_access(subject, actor, Read::PendingNotices, Purpose::ComplianceReview, &["notice"], request)?;
+        Ok(())
+    }
+
     pub(super) fn data_sealer(
         &mut self,
         id: SubjectId,
@@ -638,14 +645,7 @@ impl Registry {
         if !out.is_empty() {
             self.write(now, |b| {
                 for n in &out {
-                    b.record_access(
-                        n.subject,
-                        actor,
-                        Read::PendingNotices,
-                        Purpose::ComplianceReview,
-                        &["notice"],
-                        request,
-                    )?;
+                    b.log_notice_read(n.subject, actor, request)?;
                 }
                 Ok(())
             })?;

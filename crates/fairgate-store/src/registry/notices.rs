@@ -200,14 +200,7 @@ impl Registry {
                 let mut logged: Vec<SubjectId> = Vec::new();
                 for (no, data, key, day, n) in &out {
                     if !logged.contains(&n.subject) {
-                        b.record_access(
-                            n.subject,
-                            actor,
-                            Read::PendingNotices,
-                            Purpose::ComplianceReview,
-                            &["notice"],
-                            request,
-                        )?;
+                        b.log_notice_read(n.subject, actor, request)?;
                         logged.push(n.subject);
                     }
                     let event = Event::NoticeDelivered(NoticeDelivered {

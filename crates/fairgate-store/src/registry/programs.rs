@@ -59,19 +59,8 @@ impl Registry {
         source: &str,
         request: &str,
     ) -> Result<(Impact, Receipt)> {
-        use fairgate_core::program::impact::{
-            budget_allows, release, BUDGET, BUDGET_WINDOW_DAYS, EPSILON_PER_ANALYSIS,
-        };
-        self.admit(now, actor, Read::ProgramImpact, purpose, None, request)?;
-        let spec = fairgate_core::program::lang::compile(source)?;
-        if let Err(frees) = budget_allows(&self.analysis_times()?, now.as_millisecond()) {
-            return Err(RegistryError::NotPermitted(format!(
-                "the privacy budget for analyses over the records ({BUDGET} per {BUDGET_WINDOW_DAYS} days, {EPSILON_PER_ANALYSIS} each) is spent until {}: analyse a population file instead",
-                recorded_at(frees)
-            )));
-        }
-        let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
-        let people = self.impact_population(today)?;
+        use fairgate_core::program::impact::release;
+        let (spec, people, today) = self.admit_analysis(now, actor, purpose, source, request, "analyse")?;
         let exact = fairgate_core::program::impact::analyse(&spec.selection, &people, today);
         let (out, receipt) = self.write(now, |b| {
             b.record_attempt(
@@ -100,17 +89,7 @@ impl Registry {
         source: &str,
         request: &str,
     ) -> Result<(Option<fairgate_core::plan::PlanSummary>, Receipt)> {
-        use fairgate_core::program::impact::{budget_allows, BUDGET, BUDGET_WINDOW_DAYS, EPSILON_PER_ANALYSIS};
-        self.admit(now, actor, Read::ProgramImpact, purpose, None, request)?;
-        let spec = fairgate_core::program::lang::compile(source)?;
-        if let Err(frees) = budget_allows(&self.analysis_times()?, now.as_millisecond()) {
-            return Err(RegistryError::NotPermitted(format!(
-                "the privacy budget for analyses over the records ({BUDGET} per {BUDGET_WINDOW_DAYS} days, {EPSILON_PER_ANALYSIS} each) is spent until {}: plan over a population file instead",
-                recorded_at(frees)
-            )));
-        }
-        let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
-        let people = self.impact_population(today)?;
+        let (spec, people, _) = self.admit_analysis(now, actor, purpose, source, request, "plan over")?;
         let exact =
             fairgate_core::plan::plan_program_with(&spec, &people, &self.places(), fairgate_core::plan::SEED, false)?
                 .map(|p| p.summary());
@@ -125,6 +104,32 @@ impl Registry {
             let rng = &mut *b.rng;
             Ok(exact.map(|p| p.released(fairgate_core::report::MIN_CELL, &mut || rand::Rng::gen::<f64>(rng))))
         })
+    }
+
+    /// What every analysis over the records passes first: the read's policy (an
+    /// auditor's, for oversight), the program file, and the privacy budget; then the
+    /// population on record today. `verb` says what to do with a file instead.
+    fn admit_analysis(
+        &self,
+        now: Timestamp,
+        actor: &Actor,
+        purpose: Purpose,
+        source: &str,
+        request: &str,
+        verb: &str,
+    ) -> Result<(ProgramSpec, Vec<Person>, jiff::civil::Date)> {
+        use fairgate_core::program::impact::{budget_allows, BUDGET, BUDGET_WINDOW_DAYS, EPSILON_PER_ANALYSIS};
+        self.admit(now, actor, Read::ProgramImpact, purpose, None, request)?;
+        let spec = fairgate_core::program::lang::compile(source)?;
+        if let Err(frees) = budget_allows(&self.analysis_times()?, now.as_millisecond()) {
+            return Err(RegistryError::NotPermitted(format!(
+                "the privacy budget for analyses over the records ({BUDGET} per {BUDGET_WINDOW_DAYS} days, {EPSILON_PER_ANALYSIS} each) is spent until {}: {verb} a population file instead",
+                recorded_at(frees)
+            )));
+        }
+        let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
+        let people = self.impact_population(today)?;
+        Ok((spec, people, today))
     }
 
     /// When each analysis over the records ran (the privacy budget's ledger; read

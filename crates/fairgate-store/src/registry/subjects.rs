@@ -52,6 +52,7 @@ impl Registry {
             "designations",
             "address",
             "appointments",
+            "missed_appointments",
             "contact",
         ];
         let ((), receipt) =
