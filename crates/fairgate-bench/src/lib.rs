@@ -1443,6 +1443,89 @@ pub fn biometrics(args: &BiometricsArgs) -> Result<()> {
 }
 
 #[derive(clap::Args, Debug, Clone)]
+pub struct MatchingArgs {
+    /// Fingers of the generated evaluation set (two impressions each).
+    #[arg(long, default_value_t = 200)]
+    pub fingers: u64,
+    #[arg(long, default_value_t = 2002)]
+    pub seed: u64,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct MatchingReport {
+    pub fingers: u64,
+    pub comparisons: usize,
+    /// Mean minutiae and cylinders per impression.
+    pub minutiae: f64,
+    pub cylinders: f64,
+    /// Making a template (the cylinders) from one impression, microseconds.
+    pub template_us: f64,
+    /// One-finger 1:1 comparison of two templates (MCC, LSS-R), microseconds:
+    /// median, p99 and the mean.
+    pub compare_p50_us: f64,
+    pub compare_p99_us: f64,
+    pub compare_mean_us: f64,
+    /// The baseline in the same run: every cylinder pair's similarity and nothing
+    /// else (the pair matrix the score is selected from), mean microseconds.
+    pub pair_matrix_mean_us: f64,
+}
+
+pub fn run_matching(args: &MatchingArgs) -> Result<MatchingReport> {
+    use fairgate_biometrics::fingerprint::{compare, pair_matrix, Template};
+    let set = fairgate_biometrics::evaluation::set(args.seed, args.fingers);
+    let impressions: Vec<&Vec<fairgate_biometrics::fingerprint::Point>> =
+        set.iter().flat_map(|f| f.impressions.iter()).collect();
+    let t = Instant::now();
+    let templates: Vec<Template> = impressions.iter().map(|p| Template::new(p)).collect();
+    let template_us = t.elapsed().as_secs_f64() * 1e6 / templates.len().max(1) as f64;
+    // Each first impression against every second impression, one pair at a time.
+    let pairs: Vec<(usize, usize)> =
+        (0..set.len()).flat_map(|i| (0..set.len()).map(move |j| (2 * i, 2 * j + 1))).collect();
+    let mut times = Vec::with_capacity(pairs.len());
+    let mut sink = 0.0;
+    for (a, b) in &pairs {
+        let t = Instant::now();
+        sink += compare(&templates[*a], &templates[*b]);
+        times.push(t.elapsed().as_secs_f64() * 1e6);
+    }
+    let t = Instant::now();
+    for (a, b) in &pairs {
+        sink += pair_matrix(&templates[*a], &templates[*b]);
+    }
+    let floor = t.elapsed().as_secs_f64() * 1e6 / pairs.len().max(1) as f64;
+    std::hint::black_box(sink);
+    let mean = times.iter().sum::<f64>() / times.len().max(1) as f64;
+    times.sort_by(f64::total_cmp);
+    let q = |p: f64| times.get(((times.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(0.0);
+    Ok(MatchingReport {
+        fingers: args.fingers,
+        comparisons: pairs.len(),
+        minutiae: impressions.iter().map(|p| p.len()).sum::<usize>() as f64 / impressions.len().max(1) as f64,
+        cylinders: templates.iter().map(Template::len).sum::<usize>() as f64 / templates.len().max(1) as f64,
+        template_us,
+        compare_p50_us: q(0.5),
+        compare_p99_us: q(0.99),
+        compare_mean_us: mean,
+        pair_matrix_mean_us: floor,
+    })
+}
+
+pub fn matching(args: &MatchingArgs) -> Result<()> {
+    let r = run_matching(args)?;
+    if args.json {
+        println!("{}", serde_json::to_string(&r)?);
+    } else {
+        println!(
+            "fingerprint 1:1 (one finger, MCC with LSS-R) over {} comparisons: p50 {:.1} µs, p99 {:.1} µs, mean {:.1} µs (the pair matrix alone: {:.1} µs); a template takes {:.1} µs ({:.1} minutiae, {:.1} cylinders)",
+            r.comparisons, r.compare_p50_us, r.compare_p99_us, r.compare_mean_us, r.pair_matrix_mean_us, r.template_us, r.minutiae, r.cylinders
+        );
+    }
+    Ok(())
+}
+
+#[derive(clap::Args, Debug, Clone)]
 pub struct PlanArgs {
     /// People the program selects.
     #[arg(long, default_value_t = 1_000_000)]

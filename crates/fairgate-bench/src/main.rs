@@ -42,6 +42,9 @@ enum BenchCommand {
     /// queue simulation and a phased schedule), against the same plan without the
     /// simulation.
     Plan(bench::PlanArgs),
+    /// One-finger 1:1 fingerprint comparison (MCC, LSS-R) over the generated set,
+    /// per comparison, against computing the cylinder-pair matrix alone.
+    Matching(bench::MatchingArgs),
 }
 
 fn main() {
@@ -56,6 +59,7 @@ fn main() {
         BenchCommand::Mrz(args) => bench::mrz(&args),
         BenchCommand::Biometrics(args) => bench::biometrics(&args),
         BenchCommand::Plan(args) => bench::plan(&args),
+        BenchCommand::Matching(args) => bench::matching(&args),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

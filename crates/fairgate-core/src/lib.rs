@@ -25,6 +25,7 @@ pub mod i18n;
 pub mod ids;
 pub mod import;
 pub mod law_enforcement;
+pub mod matching;
 pub mod minutiae;
 pub mod mrz;
 pub mod obligation;

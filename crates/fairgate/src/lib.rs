@@ -2,6 +2,7 @@
 //! monitor, the legacy-file reader and the commands, kept here so tests (and
 //! `fairgate-bench`) can call them directly.
 
+pub mod biometrics;
 pub mod compliance;
 pub mod demo;
 pub mod designations;

@@ -222,6 +222,10 @@ enum Command {
     /// Notices issued by the daily run and not yet served.
     #[command(subcommand)]
     Notices(NoticesCommand),
+    /// The fingerprint matcher, for integrators and evaluators: compare two records,
+    /// or measure the error rates on the generated evaluation set. Needs no database.
+    #[command(subcommand)]
+    Biometrics(BiometricsCommand),
     /// Excuse an obligation for good cause, or (`--approve`, supervisors) approve an excuse.
     Excuse {
         subject: String,
@@ -440,6 +444,38 @@ enum KeysCommand {
         /// Or a file (mode 0600) that holds it.
         #[arg(long)]
         pin_file: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum BiometricsCommand {
+    /// Compare two fingerprint records (ISO/IEC 19794-2 minutiae, or ANSI/NIST-ITL
+    /// Type-9): the score (fused over the finger positions both hold), the threshold
+    /// and its false-match rate, and the decision (match or no-match). A decision is
+    /// for a person to act on, never a refusal by itself.
+    Compare {
+        a: PathBuf,
+        b: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Generate the evaluation set (seeded), compare every genuine and impostor pair,
+    /// and report FNMR at FMR 10^-3 and 10^-4 and the error rates per group (sex, age
+    /// band), flagging a group whose rate is more than 1.25 times the rest's.
+    Evaluate {
+        /// How many fingers (each with two impressions).
+        #[arg(long, default_value_t = 1000)]
+        fingers: u64,
+        #[arg(long, default_value_t = 2002)]
+        seed: u64,
+        /// Impostor comparisons per finger (default: every other finger).
+        #[arg(long)]
+        impostors: Option<usize>,
+        /// Write the DET curve here, as SVG.
+        #[arg(long)]
+        det: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -761,6 +797,10 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Notices(NoticesCommand::Send { due_before, user }) => {
             fairgate::compliance::send(&open_existing(&dirs)?.registry, &due_before, &user)
+        }
+        Command::Biometrics(BiometricsCommand::Compare { a, b, json }) => fairgate::biometrics::compare(&a, &b, json),
+        Command::Biometrics(BiometricsCommand::Evaluate { fingers, seed, impostors, det, json }) => {
+            fairgate::biometrics::evaluate(fingers, seed, impostors, det.as_deref(), json)
         }
         Command::Notices(NoticesCommand::Deliver { on, smtp, smtp_from, json }) => {
             let m = mailer(&smtp, &smtp_from)?;

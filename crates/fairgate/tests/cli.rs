@@ -1111,3 +1111,55 @@ fn office_visits_contact_details_and_changes_of_address_never_reach_the_log() {
         assert!(!logged.contains(personal), "{personal} in the log:\n{logged}");
     }
 }
+
+#[test]
+fn biometrics_compare_scores_two_records_and_evaluate_measures_the_error_rates() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let write = |name: &str, rec: &fairgate_core::minutiae::MinutiaeRecord| {
+        let p = d.join(name);
+        std::fs::write(&p, fairgate_core::minutiae::encode(rec).unwrap()).unwrap();
+        p
+    };
+    let a = fairgate_biometrics::synthetic::minutiae(9, &[2, 7]);
+    // The same fingers captured again: turned a little, moved, two minutiae missed.
+    let mut again = a.clone();
+    for v in &mut again.views {
+        v.minutiae.truncate(v.minutiae.len() - 2);
+        for m in &mut v.minutiae {
+            m.x += 12;
+            m.y = m.y.saturating_sub(7);
+        }
+    }
+    let (pa, pb) = (write("a.fmr", &a), write("b.fmr", &again));
+    let pc = write("c.fmr", &fairgate_biometrics::synthetic::minutiae(10, &[2, 7]));
+    let run = |args: &[&str]| fairgate(d, args);
+    let same = run(&["biometrics", "compare", pa.to_str().unwrap(), pb.to_str().unwrap(), "--json"]);
+    assert!(same.status.success(), "{}", text(&same.stderr));
+    let v: serde_json::Value = serde_json::from_str(&text(&same.stdout)).unwrap();
+    assert_eq!((v["decision"].as_str(), v["fingers"].clone()), (Some("match"), serde_json::json!([2, 7])), "{v}");
+    assert!(v["score"].as_f64().unwrap() > v["threshold"].as_f64().unwrap());
+    let other = run(&["biometrics", "compare", pa.to_str().unwrap(), pc.to_str().unwrap()]);
+    assert!(text(&other.stdout).contains("no-match"), "{}", text(&other.stdout));
+    let face = d.join("face.jpg");
+    std::fs::write(&face, b"\xFF\xD8\xFF\xE0 not much of a face").unwrap();
+    let refused = run(&["biometrics", "compare", pa.to_str().unwrap(), face.to_str().unwrap()]);
+    assert!(!refused.status.success());
+    assert!(text(&refused.stderr).contains("face matcher is not installed"), "{}", text(&refused.stderr));
+    let svg = d.join("det.svg");
+    let eval = run(&[
+        "biometrics",
+        "evaluate",
+        "--fingers",
+        "20",
+        "--impostors",
+        "5",
+        "--det",
+        svg.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(eval.status.success(), "{}", text(&eval.stderr));
+    let r: serde_json::Value = serde_json::from_str(&text(&eval.stdout)).unwrap();
+    assert_eq!((r["genuine"].as_u64(), r["impostor"].as_u64(), r["seed"].as_u64()), (Some(20), Some(100), Some(2002)));
+    assert!(std::fs::read_to_string(&svg).unwrap().contains("<polyline"));
+}
