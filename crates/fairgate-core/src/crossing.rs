@@ -56,6 +56,11 @@ pub struct CrossingInput {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(example = "2026-05-30"))]
     pub admitted_until: Option<String>,
+    /// Fingerprints taken at the port, compared 1:1 with the person's on record. A
+    /// no-match refers the person to secondary inspection; it never stops the
+    /// crossing being recorded.
+    #[serde(default)]
+    pub probe: Option<crate::matching::ProbeInput>,
 }
 
 fn admission_class(s: &str) -> Result<String, FieldError> {
@@ -230,6 +235,7 @@ mod tests {
             at: at.into(),
             admission_class: Some("b-2".into()),
             admitted_until: Some("2026-05-30".into()),
+            probe: None,
         }
     }
 
@@ -258,6 +264,7 @@ mod tests {
             at: "yesterday".into(),
             admission_class: None,
             admitted_until: None,
+            probe: None,
         };
         let fields: Vec<_> = bad.validate(&book(), NOW).unwrap_err().0.into_iter().map(|e| e.field).collect();
         assert_eq!(fields, ["direction", "port", "at"]);

@@ -479,6 +479,19 @@ pub struct AppointmentReleased {
     pub on: jiff::civil::Date,
 }
 
+/// A biometric comparison referred the person to a person: a 1:1 no-match to
+/// secondary inspection. A referral records that an officer must look again; it
+/// decides nothing, and the crossing or registration it came with stands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReferralRecorded {
+    pub subject: SubjectId,
+    pub comparison: crate::matching::Comparison,
+    /// The port or office.
+    pub place: String,
+    pub by: Actor,
+    pub at: jiff::Timestamp,
+}
+
 /// How the person is to be contacted: an email address for notices, and the
 /// language they are written in (sealed; used for communication only).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -546,6 +559,7 @@ pub enum Event {
     ContactSet(ContactSet),
     NoticeDelivered(NoticeDelivered),
     AppointmentReleased(AppointmentReleased),
+    ReferralRecorded(ReferralRecorded),
 }
 
 /// The only thing about an event that is stored in the clear. Codes are stable forever.
@@ -593,6 +607,7 @@ pub enum EventKind {
     ContactSet = 39,
     NoticeDelivered = 40,
     AppointmentReleased = 41,
+    ReferralRecorded = 42,
 }
 
 impl EventKind {
@@ -656,6 +671,7 @@ impl EventKind {
             39 => Self::ContactSet,
             40 => Self::NoticeDelivered,
             41 => Self::AppointmentReleased,
+            42 => Self::ReferralRecorded,
             _ => return None,
         })
     }
@@ -705,6 +721,7 @@ impl Event {
             Event::ContactSet(_) => EventKind::ContactSet,
             Event::NoticeDelivered(_) => EventKind::NoticeDelivered,
             Event::AppointmentReleased(_) => EventKind::AppointmentReleased,
+            Event::ReferralRecorded(_) => EventKind::ReferralRecorded,
         }
     }
     /// The subject this event is about, if it is about a person.
@@ -737,6 +754,7 @@ impl Event {
             Event::ContactSet(e) => Some(e.subject),
             Event::NoticeDelivered(e) => Some(e.subject),
             Event::AppointmentReleased(e) => Some(e.subject),
+            Event::ReferralRecorded(e) => Some(e.subject),
             Event::AccountChanged(_)
             | Event::AuthorityListed(_)
             | Event::PlaceSet(_)
@@ -837,12 +855,13 @@ mod tests {
             EventKind::ContactSet,
             EventKind::NoticeDelivered,
             EventKind::AppointmentReleased,
+            EventKind::ReferralRecorded,
         ] {
             assert_eq!(EventKind::from_code(k.code()), Some(k));
         }
         assert_eq!(EventKind::from_code(0), None);
         // `all` walks the codes without gaps: every kind, once, in order.
         let all: Vec<u16> = EventKind::all().map(EventKind::code).collect();
-        assert_eq!(all, (1..=41).collect::<Vec<u16>>());
+        assert_eq!(all, (1..=42).collect::<Vec<u16>>());
     }
 }

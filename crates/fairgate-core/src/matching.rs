@@ -119,6 +119,38 @@ impl Comparison {
     }
 }
 
+/// A probe taken at a desk or a port: fingerprint records to compare with the
+/// person's on record, base64 ISO/IEC 19794-2 minutiae records.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ProbeInput {
+    #[serde(default)]
+    pub fingerprints: Vec<String>,
+}
+
+impl ProbeInput {
+    /// The records, each checked; a bad one is named by its index.
+    pub fn validate(&self) -> Result<Vec<crate::minutiae::MinutiaeRecord>, crate::Invalid> {
+        use base64::Engine as _;
+        let mut e = crate::error::Errors::default();
+        let mut out = Vec::new();
+        if self.fingerprints.len() > 10 {
+            e.push("probe.fingerprints", "has more than 10 records: one per finger at most");
+        }
+        for (i, b) in self.fingerprints.iter().enumerate().take(10) {
+            let field = format!("probe.fingerprints[{i}]");
+            match base64::engine::general_purpose::STANDARD.decode(b.trim()) {
+                Err(_) => e.push(field, "is not base64: send the ISO/IEC 19794-2 record as standard base64"),
+                Ok(bytes) => match crate::minutiae::parse(&bytes) {
+                    Ok(r) => out.push(r),
+                    Err(err) => e.push(field, format!("is not a minutiae record: {err}")),
+                },
+            }
+        }
+        e.finish(|| out)
+    }
+}
+
 /// A detection-error trade-off: for each threshold, the false non-match rate over
 /// the genuine scores and the false match rate over the impostor scores.
 #[derive(Debug, Clone, PartialEq, Serialize)]

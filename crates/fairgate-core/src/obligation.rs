@@ -264,7 +264,8 @@ impl Facts {
             | K::ErasureComplete
             | K::DocumentAdded
             | K::PlaceSet
-            | K::PlaceClosed => false,
+            | K::PlaceClosed
+            | K::ReferralRecorded => false,
         }
     }
 

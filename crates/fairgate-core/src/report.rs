@@ -175,6 +175,7 @@ pub fn kind_name(kind: crate::event::EventKind) -> &'static str {
         K::ContactSet => "contact-set",
         K::NoticeDelivered => "notice-delivered",
         K::AppointmentReleased => "appointment-released",
+        K::ReferralRecorded => "referral-recorded",
     }
 }
 
@@ -247,6 +248,7 @@ pub fn for_each_tally<'a>(event: &'a Event, recorded_at: Timestamp, mut f: impl 
         | Event::ContactSet(_)
         | Event::NoticeDelivered(_)
         | Event::AppointmentReleased(_)
+        | Event::ReferralRecorded(_)
         | Event::DesignationReviewed(_)
         | Event::NoticeServed(_)
         | Event::ObligationExcused(_)

@@ -28,7 +28,7 @@ pub struct CrossingEntry {
     pub overstay_at_crossing: Option<crate::stay::Overstay>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Timeline {
     pub id: SubjectId,
     #[serde(flatten)]
@@ -59,6 +59,9 @@ pub struct Timeline {
     /// Appointments recorded as missed, oldest first: facts an adjudicator may
     /// weigh like any other, never a finding by themselves.
     pub missed_appointments: Vec<MissedEntry>,
+    /// Biometric comparisons that referred the person to an officer (secondary
+    /// inspection), oldest first.
+    pub referrals: Vec<crate::event::ReferralRecorded>,
 }
 
 /// An appointment whose day passed without a check-in.
@@ -122,6 +125,7 @@ impl Timeline {
         let mut contact: Option<(u64, crate::delivery::Contact)> = None;
         let mut released: Vec<(String, crate::appointment::Slot)> = Vec::new();
         let mut missed: Vec<MissedEntry> = Vec::new();
+        let mut referrals: Vec<crate::event::ReferralRecorded> = Vec::new();
         for (leaf_index, event) in events {
             match event {
                 Event::SubjectCreated(e) => created = Some((e.subject, e.person, leaf_index)),
@@ -171,6 +175,7 @@ impl Timeline {
                     noted_on: e.noted_on,
                     leaf_index,
                 }),
+                Event::ReferralRecorded(e) => referrals.push(e),
                 Event::PersonalDataAccessed(_)
                 | Event::NoticeDelivered(_)
                 | Event::DeskStep(_)
@@ -242,6 +247,10 @@ impl Timeline {
                 interviews
             },
             contact: contact.map(|(_, c)| c),
+            referrals: {
+                referrals.sort_by_key(|r| r.at);
+                referrals
+            },
             missed_appointments: {
                 missed.sort_by_key(|m| m.leaf_index);
                 missed

@@ -414,6 +414,11 @@ pub struct CreatedCrossing {
     /// crossing is recorded all the same; the flag is sealed into it.
     #[schema(value_type = Option<Object>)]
     pub overstaying: Option<fairgate_core::stay::Overstay>,
+    /// With a fingerprint probe: match, no-match or not-checked, with the score and
+    /// the threshold. A no-match refers the person to secondary inspection (recorded);
+    /// the crossing is recorded whatever the comparison says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comparison: Option<fairgate_core::matching::Comparison>,
 }
 
 /// Record an entry or an exit. An exit must follow the entry it closes. Officers and supervisors.
@@ -429,6 +434,16 @@ pub async fn create_crossing(
     ApiJson(input): ApiJson<CrossingInput>,
 ) -> Result<(StatusCode, Json<CreatedCrossing>), Problem> {
     let id = subject_id(&id)?;
+    // A probe that cannot be read is refused before anything is recorded.
+    let probe = input
+        .probe
+        .as_ref()
+        .map(|p| p.validate())
+        .transpose()
+        .map_err(|e| Problem::from(fairgate_store::RegistryError::from(e)))?;
+    let st2 = st.clone();
+    let actor = caller.actor();
+    let port = input.port.trim().to_uppercase();
     let ((_, overstaying), receipt) = blocking(move || {
         let actor = caller.actor();
         retrying(|| {
@@ -438,5 +453,26 @@ pub async fn create_crossing(
     })
     .await?;
     tracing::info!(subject = %id, leaf = receipt.leaf_index, flagged = overstaying.is_some(), "crossing recorded");
-    Ok((StatusCode::CREATED, Json(CreatedCrossing { receipt: receipt.into(), overstaying })))
+    let comparison = match probe {
+        None => None,
+        Some(probe) => {
+            let (c, _) = blocking(move || {
+                st2.registry
+                    .verify_fingerprints(
+                        st2.now(),
+                        &actor,
+                        fairgate_core::access::Purpose::BorderCheck,
+                        id,
+                        &port,
+                        &probe,
+                        "POST /subjects/{id}/crossings",
+                    )
+                    .map_err(Problem::from)
+            })
+            .await?;
+            tracing::info!(subject = %id, decision = ?c.decision, "fingerprints compared at the crossing");
+            Some(c)
+        }
+    };
+    Ok((StatusCode::CREATED, Json(CreatedCrossing { receipt: receipt.into(), overstaying, comparison })))
 }

@@ -174,6 +174,9 @@ pub struct TimelineView {
     /// finding by itself), oldest first.
     #[schema(value_type = Vec<Object>)]
     pub missed_appointments: Vec<fairgate_core::timeline::MissedEntry>,
+    /// Biometric comparisons that referred the person to secondary inspection.
+    #[schema(value_type = Vec<Object>)]
+    pub referrals: Vec<fairgate_core::event::ReferralRecorded>,
     /// Where this read was logged.
     pub access_receipt: ReceiptView,
 }
@@ -194,6 +197,7 @@ impl TimelineView {
             interviews: t.interviews,
             contact: t.contact,
             missed_appointments: t.missed_appointments,
+            referrals: t.referrals,
             documents: t.documents.into_iter().map(|d| view(d.document)).collect(),
             document: DocumentView {
                 kind: p.document.kind,

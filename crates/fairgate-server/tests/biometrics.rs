@@ -263,3 +263,64 @@ async fn an_ansi_nist_file_from_a_capture_station_gives_the_fingerprints() {
     assert!(b["errors"][0]["message"].as_str().unwrap().starts_with("byte 21, 1.003 CNT"), "{b}");
     s.stop().await;
 }
+
+#[tokio::test]
+async fn fingerprints_taken_at_a_crossing_are_compared_and_a_no_match_refers_without_blocking() {
+    let s = start().await;
+    let (a, at) = program_and_visitor(&s).await;
+    let full = json!({"face": face(3), "fingerprints": [fingers(3, &[2, 7]), fingers(4, &[3, 8])]});
+    let (st, r) = s.post(&s.officer, &format!("/subjects/{a}/registrations"), &registration_at(&at, full)).await;
+    assert_eq!(st, 201, "{r}");
+    // The same fingers at the exit: a match, nobody referred.
+    let mut out = exit(&format!("{}T12:00:00Z", day(-1)));
+    out["probe"] = json!({"fingerprints": [fingers(3, &[2, 7])]});
+    let (st, b) = s.post(&s.officer, &format!("/subjects/{a}/crossings"), &out).await;
+    assert_eq!(st, 201, "{b}");
+    let c = &b["comparison"];
+    assert_eq!((c["decision"].as_str(), c["referral"].as_str()), (Some("match"), Some("none")), "{b}");
+    assert!(c["score"].as_f64().unwrap() >= c["threshold"].as_f64().unwrap());
+    // Someone else's fingers at the next entry: recorded all the same, and referred.
+    let mut back = entry(&format!("{}T13:00:00Z", day(-1)));
+    back["admission_class"] = json!("WT");
+    back["admitted_until"] = json!(day(60).to_string());
+    back["probe"] = json!({"fingerprints": [fingers(99, &[2, 7])]});
+    let (st, b) = s.post(&s.officer, &format!("/subjects/{a}/crossings"), &back).await;
+    assert_eq!(st, 201, "a no-match never blocks the crossing: {b}");
+    let c = &b["comparison"];
+    assert_eq!(
+        (c["decision"].as_str(), c["referral"].as_str()),
+        (Some("no-match"), Some("secondary-inspection")),
+        "{b}"
+    );
+    let (_, t) = s.read(&s.officer, Some("border-check"), &format!("/subjects/{a}")).await;
+    assert_eq!(t["crossings"].as_array().unwrap().len(), 3, "{t}");
+    assert_eq!(t["referrals"].as_array().unwrap().len(), 1, "{t}");
+    assert_eq!(t["referrals"][0]["place"], "JFK");
+    // Nobody on record to compare with: not checked, never a no-match.
+    let other = s
+        .post(
+            &s.officer,
+            "/subjects",
+            &json!({"document": {"kind": "P", "issuing_state": "UTO", "number": "Z7654321", "expires_on": "2031-04-15"},
+                    "surname": "LUND", "given_names": "EVA", "birth_date": "1980-02-02", "sex": "F", "nationality": "UTO"}),
+        )
+        .await
+        .1["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut first = entry(&format!("{}T09:00:00Z", day(-1)));
+    first["admitted_until"] = json!(day(60).to_string());
+    first["probe"] = json!({"fingerprints": [fingers(3, &[2, 7])]});
+    let (st, b) = s.post(&s.officer, &format!("/subjects/{other}/crossings"), &first).await;
+    assert_eq!((st, b["comparison"]["decision"].as_str()), (201, Some("not-checked")), "{b}");
+    assert_eq!(b["comparison"]["referral"], "none");
+    // A probe that is not a record is refused, naming it, before anything is recorded.
+    let size = s.tree_size().await;
+    let mut bad = exit(&format!("{}T14:00:00Z", day(-1)));
+    bad["probe"] = json!({"fingerprints": ["bm90IGEgcmVjb3Jk"]});
+    let (st, b) = s.post(&s.officer, &format!("/subjects/{a}/crossings"), &bad).await;
+    assert_eq!((st, b["errors"][0]["field"].as_str()), (422, Some("probe.fingerprints[0]")), "{b}");
+    assert_eq!(s.tree_size().await, size);
+    s.stop().await;
+}

@@ -139,6 +139,7 @@ pub fn project_rows(subject_no: u64, leaf_index: u64, event: &Event, blind_key: 
         | Event::InterviewRecorded(_)
         | Event::ContactSet(_)
         | Event::NoticeDelivered(_)
+        | Event::ReferralRecorded(_)
         | Event::PersonalDataAccessed(_)
         | Event::SubjectDesignated(_)
         | Event::DesignationReviewed(_)

@@ -75,6 +75,7 @@ fn crossing(direction: &str, at: &str) -> CrossingInput {
         at: at.into(),
         admission_class: entry.then(|| "B-2".into()),
         admitted_until: entry.then(|| "2026-09-01".into()),
+        probe: None,
     }
 }
 
@@ -514,6 +515,7 @@ fn travel_population(f: &Fixture, n: usize, seed: u64) -> Vec<fairgate_core::ids
                 at: at.to_string(),
                 admission_class: entry.then(|| class.into()),
                 admitted_until: entry.then(|| until.to_string()),
+                probe: None,
             });
             // Sometimes the same local day, sometimes months later.
             let hours = if rng.gen_bool(0.2) { rng.gen_range(1..6) } else { rng.gen_range(24..24 * 150) };

@@ -60,18 +60,8 @@ impl Registry {
         Ok((timeline, receipt))
     }
 
-    /// A person's biometric records (every registration's, oldest first), for
-    /// `purpose`: logged like any read before they are returned. Records of an
-    /// expunged program's registrations no longer open and are left out.
-    pub fn read_biometrics(
-        &self,
-        now: Timestamp,
-        actor: &Actor,
-        purpose: Purpose,
-        id: SubjectId,
-        request: &str,
-    ) -> Result<(Vec<fairgate_core::cbeff::Bir>, Receipt)> {
-        self.admit(now, actor, Read::Biometrics, purpose, Some(id), request)?;
+    /// A person's sealed biometric records, opened (not logged: the callers are).
+    fn stored_birs(&self, id: SubjectId) -> Result<Vec<fairgate_core::cbeff::Bir>> {
         let row = self.store.subject_keys_by_id(id.as_bytes())?.ok_or(RegistryError::UnknownSubject(id))?;
         let (data, _) = self.unwrap_keys(&row)?.ok_or(RegistryError::Erased(id))?;
         let mut birs = Vec::new();
@@ -90,6 +80,77 @@ impl Registry {
             zeroize::Zeroize::zeroize(&mut payload);
             birs.extend(parsed);
         }
+        Ok(birs)
+    }
+
+    /// Compare fingerprints taken at a port or a desk with the person's on record
+    /// (1:1, fused over the finger positions both hold; the best of their
+    /// registrations'). A purpose-bound read of their templates, logged; a no-match
+    /// records a referral to secondary inspection, and decides nothing else.
+    #[allow(clippy::too_many_arguments)]
+    pub fn verify_fingerprints(
+        &self,
+        now: Timestamp,
+        actor: &Actor,
+        purpose: Purpose,
+        id: SubjectId,
+        place: &str,
+        probe: &[fairgate_core::minutiae::MinutiaeRecord],
+        request: &str,
+    ) -> Result<(fairgate_core::matching::Comparison, Receipt)> {
+        use fairgate_core::matching::{Comparison, Context, Referral, FINGER_THRESHOLD};
+        self.admit(now, actor, Read::Biometrics, purpose, Some(id), request)?;
+        let stored = fairgate_core::cbeff::unwrap(&self.stored_birs(id)?)
+            .map_err(|e| corrupt(format!("the biometric records of a subject: {e}")))?
+            .1;
+        let mut probe_all = fairgate_core::minutiae::MinutiaeRecord {
+            certification: 0,
+            device_type: 0,
+            width: 0,
+            height: 0,
+            x_resolution: 197,
+            y_resolution: 197,
+            views: Vec::new(),
+        };
+        for r in probe {
+            probe_all.views.extend(r.views.iter().cloned());
+        }
+        let score = stored
+            .iter()
+            .filter_map(|r| fairgate_biometrics::fingerprint::compare_records(&probe_all, r))
+            .fold(None, |best: Option<f64>, s| Some(best.map_or(s, |b| b.max(s))));
+        let comparison = Comparison::new(score, &FINGER_THRESHOLD, Context::Verification);
+        let ((), receipt) = self.write(now, |b| {
+            b.record_access(id, actor, Read::Biometrics, purpose, &["fingerprint-comparison"], request)?;
+            if comparison.referral == Referral::SecondaryInspection {
+                let (no, sealer) = b.data_sealer(id)?;
+                let event = Event::ReferralRecorded(fairgate_core::event::ReferralRecorded {
+                    subject: id,
+                    comparison,
+                    place: place.to_string(),
+                    by: actor.clone(),
+                    at: now,
+                });
+                b.append(no, SLOT_DATA, &sealer, &event)?;
+            }
+            Ok(())
+        })?;
+        Ok((comparison, receipt))
+    }
+
+    /// A person's biometric records (every registration's, oldest first), for
+    /// `purpose`: logged like any read before they are returned. Records of an
+    /// expunged program's registrations no longer open and are left out.
+    pub fn read_biometrics(
+        &self,
+        now: Timestamp,
+        actor: &Actor,
+        purpose: Purpose,
+        id: SubjectId,
+        request: &str,
+    ) -> Result<(Vec<fairgate_core::cbeff::Bir>, Receipt)> {
+        self.admit(now, actor, Read::Biometrics, purpose, Some(id), request)?;
+        let birs = self.stored_birs(id)?;
         let ((), receipt) =
             self.write(now, |b| b.record_access(id, actor, Read::Biometrics, purpose, &["biometrics"], request))?;
         Ok((birs, receipt))
