@@ -125,6 +125,7 @@ reads! {
     Notice = "notice": [Registration, BorderCheck, ComplianceReview, BenefitAdjudication, OversightAudit, LawEnforcement, SubjectAccess] "the notice document of an obligation (the person: their own, in the portal)";
     PendingNotices = "pending-notices": [ComplianceReview] "notices issued and not yet served, as documents, and the letters to print";
     Biometrics = "biometrics": [Registration, BorderCheck, SubjectAccess, LawEnforcement] "a person's face and fingerprint records (CBEFF or ANSI/NIST-ITL)";
+    DeskQueue = "desk-queue": [Registration] "who is waiting at an office today (pseudonymous ids, arrival, slot, desk)";
     Disclosures = "disclosures": [SubjectAccess] "who read a person's records and why";
     ProgramImpact = "program-impact": [OversightAudit] "a program's impact analysis over everyone on record (noised aggregates of 10 or more, within a privacy budget)";
 }

@@ -124,7 +124,7 @@ pub const ROUTE_POLICY: &[(&str, &str, Guard)] = &[
     ("POST", "/places/{code}/close", Guard::Command(Action::ManagePlaces)),
     ("POST", "/subjects/{id}/appointments", Guard::Command(Action::BookAppointment)),
     ("POST", "/portal/appointments", Guard::Portal),
-    ("GET", "/offices/{code}/queue", Guard::Command(Action::ServeDesk)),
+    ("GET", "/offices/{code}/queue", Guard::Read(Read::DeskQueue)),
     ("POST", "/offices/{code}/queue", Guard::Command(Action::ServeDesk)),
     ("POST", "/offices/{code}/queue/call", Guard::Command(Action::ServeDesk)),
     ("POST", "/offices/{code}/queue/{subject}/done", Guard::Command(Action::ServeDesk)),

@@ -81,17 +81,23 @@ pub struct QueueView {
     pub called: Option<String>,
 }
 
-/// An office's waiting list today, in arrival order (pseudonymous ids). Staff.
+/// An office's waiting list today, in arrival order (pseudonymous ids). Staff, with
+/// `Fairgate-Purpose: registration`; each person listed is a logged read.
 #[utoipa::path(get, path = "/offices/{code}/queue", tag = "offices",
-    params(("code" = String, Path, description = "The office's code")), security(("bearer" = [])),
+    params(("code" = String, Path, description = "The office's code"),
+           ("Fairgate-Purpose" = String, Header, description = "registration")), security(("bearer" = [])),
     responses((status = 200, body = Vec<QueueView>), (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn queue(
     State(st): State<AppState>,
-    caller: Caller,
+    reader: crate::auth::Reader,
     Path(code): Path<String>,
 ) -> Result<Json<Vec<QueueView>>, Problem> {
-    let list =
-        blocking(move || st.registry.desk_queue(st.now(), &caller.actor(), &code).map_err(Problem::from)).await?;
+    let list = blocking(move || {
+        st.registry
+            .desk_queue(st.now(), &reader.caller.actor(), reader.purpose, &code, "GET /offices/{code}/queue")
+            .map_err(Problem::from)
+    })
+    .await?;
     Ok(Json(
         list.into_iter()
             .map(|e| QueueView {

@@ -124,7 +124,9 @@ async fn from_a_booked_slot_to_the_desk_and_through_a_missed_appointment_and_a_c
     // A walk-in today at CHI-FO: checked in, called, served.
     let (st, b) = s.post(&s.officer, "/offices/CHI-FO/queue", &json!({"subject": id})).await;
     assert_eq!((st, b["walk_in"].as_bool()), (201, Some(true)), "their slot is another day: {b}");
-    let (st, q) = get(&s, &s.officer, "/offices/CHI-FO/queue").await;
+    let (st, _) = get(&s, &s.officer, "/offices/CHI-FO/queue").await;
+    assert_eq!(st, 403, "who waits is personal: a purpose is needed");
+    let (st, q) = s.read(&s.officer, Some("registration"), "/offices/CHI-FO/queue").await;
     assert_eq!((st, q.as_array().map(Vec::len)), (200, Some(1)), "{q}");
     assert_eq!(q[0]["subject"], json!(id));
     let (st, b) = s.post(&s.officer, "/offices/CHI-FO/queue/call", &json!({"desk": 9})).await;
@@ -134,7 +136,7 @@ async fn from_a_booked_slot_to_the_desk_and_through_a_missed_appointment_and_a_c
     assert!(b["waited_minutes"].as_u64().unwrap() <= 1, "{b}");
     let (st, b) = s.post(&s.officer, &format!("/offices/CHI-FO/queue/{id}/done"), &json!({"outcome": "served"})).await;
     assert_eq!(st, 201, "{b}");
-    let (_, q) = get(&s, &s.officer, "/offices/CHI-FO/queue").await;
+    let (_, q) = s.read(&s.officer, Some("registration"), "/offices/CHI-FO/queue").await;
     assert_eq!(q, json!([]), "served people leave the list");
     let (st, b) = s.post(&s.officer, "/offices/CHI-FO/queue/call", &json!({"desk": 1})).await;
     assert_eq!((st, b["subject"].clone()), (200, Value::Null), "nobody waits: {b}");

@@ -198,6 +198,7 @@ fn read(reg: &Registry, r: Read, a: &Actor, purpose: Purpose, id: SubjectId) -> 
         Read::Obligations => reg.read_obligations(NOW, a, purpose, id, on, "t").map(|_| ()),
         Read::Notice => reg.read_notice(NOW, a, purpose, id, "x", "t").map(|_| ()),
         Read::Biometrics => reg.read_biometrics(NOW, a, purpose, id, "t").map(|_| ()),
+        Read::DeskQueue => reg.desk_queue(NOW, a, purpose, "NYC-FO", "t").map(|_| ()),
         // These state their one purpose themselves.
         Read::Clearance if purpose == Purpose::BenefitAdjudication => {
             reg.read_clearance(NOW, a, id, on, "t").map(|_| ())

@@ -237,9 +237,18 @@ impl Registry {
     }
 
     /// An office's waiting list today (its calendar), in arrival order: pseudonymous
-    /// ids and times only. Staff at a desk.
-    pub fn desk_queue(&self, now: Timestamp, actor: &Actor, code: &str) -> Result<Vec<QueueEntry>> {
-        policy::authorize(actor, Action::ServeDesk)?;
+    /// ids and times only. Staff at a desk, for registration; who is at an office
+    /// when is about them, so each person listed gets an access event, before the
+    /// list is returned.
+    pub fn desk_queue(
+        &self,
+        now: Timestamp,
+        actor: &Actor,
+        purpose: fairgate_core::access::Purpose,
+        code: &str,
+        request: &str,
+    ) -> Result<Vec<QueueEntry>> {
+        policy::authorize_read(actor, fairgate_core::policy::Read::DeskQueue, purpose)?;
         let place = office(self, "code", code, now.to_zoned(jiff::tz::TimeZone::UTC).date())?;
         let (today, _) = local(&place, now);
         let mut out = Vec::new();
@@ -256,6 +265,21 @@ impl Registry {
                 desk: row.called.map(|(_, d)| d),
                 called: row.called.and_then(|(t, _)| Timestamp::from_millisecond(t).ok()),
             });
+        }
+        if !out.is_empty() {
+            self.write(now, |b| {
+                for e in &out {
+                    b.record_access(
+                        e.subject,
+                        actor,
+                        fairgate_core::policy::Read::DeskQueue,
+                        purpose,
+                        &["desk-queue"],
+                        request,
+                    )?;
+                }
+                Ok(())
+            })?;
         }
         Ok(out)
     }
