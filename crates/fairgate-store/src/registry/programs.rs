@@ -62,16 +62,8 @@ impl Registry {
         use fairgate_core::program::impact::release;
         let (spec, people, today) = self.admit_analysis(now, actor, purpose, source, request, "analyse")?;
         let exact = fairgate_core::program::impact::analyse(&spec.selection, &people, today);
-        let (out, receipt) = self.write(now, |b| {
-            b.record_attempt(
-                actor,
-                Read::ProgramImpact,
-                purpose,
-                request,
-                fairgate_core::event::AttemptOutcome::Analysis,
-            )?;
-            let rng = &mut *b.rng;
-            Ok(release(&exact, fairgate_core::report::MIN_CELL, &mut || rand::Rng::gen::<f64>(rng)))
+        let (out, receipt) = self.log_analysis(now, actor, purpose, request, |uniform| {
+            release(&exact, fairgate_core::report::MIN_CELL, uniform)
         })?;
         Ok((out, receipt))
     }
@@ -93,16 +85,8 @@ impl Registry {
         let exact =
             fairgate_core::plan::plan_program_with(&spec, &people, &self.places(), fairgate_core::plan::SEED, false)?
                 .map(|p| p.summary());
-        self.write(now, |b| {
-            b.record_attempt(
-                actor,
-                Read::ProgramImpact,
-                purpose,
-                request,
-                fairgate_core::event::AttemptOutcome::Analysis,
-            )?;
-            let rng = &mut *b.rng;
-            Ok(exact.map(|p| p.released(fairgate_core::report::MIN_CELL, &mut || rand::Rng::gen::<f64>(rng))))
+        self.log_analysis(now, actor, purpose, request, |uniform| {
+            exact.map(|p| p.released(fairgate_core::report::MIN_CELL, uniform))
         })
     }
 
@@ -130,6 +114,29 @@ impl Registry {
         let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
         let people = self.impact_population(today)?;
         Ok((spec, people, today))
+    }
+
+    /// Log an analysis over the records (it spends the privacy budget) and release
+    /// its figures with the registry's randomness, in one commit.
+    fn log_analysis<T>(
+        &self,
+        now: Timestamp,
+        actor: &Actor,
+        purpose: Purpose,
+        request: &str,
+        release: impl FnOnce(&mut dyn FnMut() -> f64) -> T,
+    ) -> Result<(T, Receipt)> {
+        self.write(now, |b| {
+            b.record_attempt(
+                actor,
+                Read::ProgramImpact,
+                purpose,
+                request,
+                fairgate_core::event::AttemptOutcome::Analysis,
+            )?;
+            let rng = &mut *b.rng;
+            Ok(release(&mut || rand::Rng::gen::<f64>(rng)))
+        })
     }
 
     /// When each analysis over the records ran (the privacy budget's ledger; read
