@@ -272,10 +272,22 @@ async fn fingerprints_taken_at_a_crossing_are_compared_and_a_no_match_refers_wit
     let (st, r) = s.post(&s.officer, &format!("/subjects/{a}/registrations"), &registration_at(&at, full)).await;
     assert_eq!(st, 201, "{r}");
     // The same fingers at the exit: a match, nobody referred.
+    // A crossing without a probe appends its leaves; the comparison adds one more,
+    // the logged read of the person's templates.
+    let size = s.tree_size().await;
+    let mut plain = exit(&format!("{}T11:30:00Z", day(-1)));
+    assert_eq!(s.post(&s.officer, &format!("/subjects/{a}/crossings"), &plain).await.0, 201);
+    let crossing_leaves = s.tree_size().await - size;
+    plain = entry(&format!("{}T11:45:00Z", day(-1)));
+    plain["admission_class"] = json!("WT");
+    plain["admitted_until"] = json!(day(60).to_string());
+    assert_eq!(s.post(&s.officer, &format!("/subjects/{a}/crossings"), &plain).await.0, 201);
     let mut out = exit(&format!("{}T12:00:00Z", day(-1)));
     out["probe"] = json!({"fingerprints": [fingers(3, &[2, 7])]});
+    let size = s.tree_size().await;
     let (st, b) = s.post(&s.officer, &format!("/subjects/{a}/crossings"), &out).await;
     assert_eq!(st, 201, "{b}");
+    assert_eq!(s.tree_size().await - size, crossing_leaves + 1, "the comparison is a logged read");
     let c = &b["comparison"];
     assert_eq!((c["decision"].as_str(), c["referral"].as_str()), (Some("match"), Some("none")), "{b}");
     assert!(c["score"].as_f64().unwrap() >= c["threshold"].as_f64().unwrap());
@@ -293,7 +305,7 @@ async fn fingerprints_taken_at_a_crossing_are_compared_and_a_no_match_refers_wit
         "{b}"
     );
     let (_, t) = s.read(&s.officer, Some("border-check"), &format!("/subjects/{a}")).await;
-    assert_eq!(t["crossings"].as_array().unwrap().len(), 3, "{t}");
+    assert_eq!(t["crossings"].as_array().unwrap().len(), 5, "{t}");
     assert_eq!(t["referrals"].as_array().unwrap().len(), 1, "{t}");
     assert_eq!(t["referrals"][0]["place"], "JFK");
     // Nobody on record to compare with: not checked, never a no-match.
