@@ -222,8 +222,17 @@ pub struct GroupRates {
 /// more than 1.25 times the rest of the set's (and the rest's is above zero, or it
 /// is above zero while the rest's is zero).
 pub fn by_group(fingers: &[Finger], scores: &Scores, threshold: f64) -> Vec<GroupRates> {
-    type Label = fn(&Finger) -> &'static str;
-    let labels: [(&str, Label); 2] = [("sex", |f| f.sex), ("age", |f| f.age_band)];
+    let labels: Vec<Vec<(String, String)>> = fingers
+        .iter()
+        .map(|f| vec![("sex".to_string(), f.sex.to_string()), ("age".to_string(), f.age_band.to_string())])
+        .collect();
+    by_labels(&labels, scores, threshold)
+}
+
+/// The same for any labels: `labels[i]` are record `i`'s (name, value) pairs, and a
+/// pair of records counts in the groups of its first record. Groups come in the
+/// order the label names first appear, values sorted.
+pub fn by_labels(labels: &[Vec<(String, String)>], scores: &Scores, threshold: f64) -> Vec<GroupRates> {
     let rate = |v: &[f64], ok: &dyn Fn(f64) -> bool| {
         if v.is_empty() {
             0.0
@@ -231,15 +240,24 @@ pub fn by_group(fingers: &[Finger], scores: &Scores, threshold: f64) -> Vec<Grou
             v.iter().filter(|s| ok(**s)).count() as f64 / v.len() as f64
         }
     };
+    let mut names: Vec<&str> = Vec::new();
+    for l in labels.iter().flatten() {
+        if !names.contains(&l.0.as_str()) {
+            names.push(&l.0);
+        }
+    }
+    let value = |i: usize, name: &str| -> Option<&str> {
+        labels.get(i).and_then(|l| l.iter().find(|(n, _)| n == name)).map(|(_, v)| v.as_str())
+    };
     let mut out = Vec::new();
-    for (name, label) in labels {
-        let mut values: Vec<&str> = fingers.iter().map(label).collect();
+    for name in names {
+        let mut values: Vec<&str> = (0..labels.len()).filter_map(|i| value(i, name)).collect();
         values.sort_unstable();
         values.dedup();
         for v in values {
             let split = |pairs: &[(f64, usize)]| -> (Vec<f64>, Vec<f64>) {
                 type Pairs<'p> = Vec<&'p (f64, usize)>;
-                let (a, b): (Pairs, Pairs) = pairs.iter().partition(|(_, i)| label(&fingers[*i]) == v);
+                let (a, b): (Pairs, Pairs) = pairs.iter().partition(|(_, i)| value(*i, name) == Some(v));
                 (a.into_iter().map(|p| p.0).collect(), b.into_iter().map(|p| p.0).collect())
             };
             let (g_in, g_out) = split(&scores.genuine);
@@ -259,6 +277,34 @@ pub fn by_group(fingers: &[Finger], scores: &Scores, threshold: f64) -> Vec<Grou
         }
     }
     out
+}
+
+/// Score pairs of records on all cores: `compare(i, j)` for each (i, j) given, the
+/// pair labelled with `i`. Pairs that compare nothing (`None`) are left out.
+pub fn score_pairs(
+    genuine: &[(usize, usize)],
+    impostor: &[(usize, usize)],
+    compare: &(dyn Fn(usize, usize) -> Option<f64> + Sync),
+) -> Scores {
+    let run = |pairs: &[(usize, usize)]| -> Vec<(f64, usize)> {
+        let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 16);
+        let per = pairs.len().div_ceil(workers).max(1);
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = pairs
+                .chunks(per)
+                .map(|chunk| {
+                    scope.spawn(move || -> Vec<(f64, usize)> {
+                        chunk.iter().filter_map(|(i, j)| compare(*i, *j).map(|s| (s, *i))).collect()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect::<Vec<(f64, usize)>>()
+        })
+    };
+    Scores { genuine: run(genuine), impostor: run(impostor) }
 }
 
 /// What an evaluation reports.

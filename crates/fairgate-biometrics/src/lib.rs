@@ -6,7 +6,9 @@
 //! threshold, the decision, the referral) is the core's (`fairgate_core::matching`).
 
 pub mod evaluation;
+pub mod face;
 pub mod fingerprint;
+pub mod index;
 pub mod portrait;
 pub mod synthetic;
 

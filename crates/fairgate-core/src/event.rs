@@ -479,16 +479,60 @@ pub struct AppointmentReleased {
     pub on: jiff::civil::Date,
 }
 
-/// A biometric comparison referred the person to a person: a 1:1 no-match to
-/// secondary inspection. A referral records that an officer must look again; it
-/// decides nothing, and the crossing or registration it came with stands.
+/// A 1:1 biometric comparison at a port or a desk, recorded whatever its outcome.
+/// A no-match refers the person to secondary inspection: an officer must look
+/// again; it decides nothing, and the crossing or registration it came with stands.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ReferralRecorded {
+pub struct ComparisonRecorded {
     pub subject: SubjectId,
     pub comparison: crate::matching::Comparison,
     /// The port or office.
     pub place: String,
     pub by: Actor,
+    pub at: jiff::Timestamp,
+}
+
+/// One person on record whose biometrics a 1:N search at enrolment found at or
+/// above the threshold: a candidate for a supervisor to look at, never a finding.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Candidate {
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub subject: SubjectId,
+    pub modality: crate::matching::Modality,
+    pub score: f64,
+    pub threshold: f64,
+}
+
+/// The 1:N search at a registration, and the people on record it found who may be
+/// this person under another document (often none). Recorded for every search, so
+/// the public log looks the same whatever it found. Candidates are referred to a
+/// supervisor's review; nothing is merged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IdentificationSearched {
+    pub subject: SubjectId,
+    /// The registration whose captures were searched.
+    pub registration: RegistrationNumber,
+    /// People in the gallery when it was searched.
+    pub searched: u64,
+    pub candidates: Vec<Candidate>,
+    pub at: jiff::Timestamp,
+}
+
+/// A supervisor's decision on a 1:N candidate, with the reason, recorded on both
+/// people's records: the same person (the records are linked as one person's) or
+/// two people (kept apart; the candidate is not raised again between them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentificationDecided {
+    pub subject: SubjectId,
+    /// This is the record whose search raised the candidate (the other copy is on
+    /// the candidate's record).
+    pub searched: bool,
+    /// The other record.
+    pub other: SubjectId,
+    pub same_person: bool,
+    pub reason: String,
+    pub decided_by: Actor,
     pub at: jiff::Timestamp,
 }
 
@@ -559,7 +603,9 @@ pub enum Event {
     ContactSet(ContactSet),
     NoticeDelivered(NoticeDelivered),
     AppointmentReleased(AppointmentReleased),
-    ReferralRecorded(ReferralRecorded),
+    ComparisonRecorded(ComparisonRecorded),
+    IdentificationSearched(IdentificationSearched),
+    IdentificationDecided(IdentificationDecided),
 }
 
 /// The only thing about an event that is stored in the clear. Codes are stable forever.
@@ -607,7 +653,9 @@ pub enum EventKind {
     ContactSet = 39,
     NoticeDelivered = 40,
     AppointmentReleased = 41,
-    ReferralRecorded = 42,
+    ComparisonRecorded = 42,
+    IdentificationSearched = 43,
+    IdentificationDecided = 44,
 }
 
 impl EventKind {
@@ -671,7 +719,9 @@ impl EventKind {
             39 => Self::ContactSet,
             40 => Self::NoticeDelivered,
             41 => Self::AppointmentReleased,
-            42 => Self::ReferralRecorded,
+            42 => Self::ComparisonRecorded,
+            43 => Self::IdentificationSearched,
+            44 => Self::IdentificationDecided,
             _ => return None,
         })
     }
@@ -721,7 +771,9 @@ impl Event {
             Event::ContactSet(_) => EventKind::ContactSet,
             Event::NoticeDelivered(_) => EventKind::NoticeDelivered,
             Event::AppointmentReleased(_) => EventKind::AppointmentReleased,
-            Event::ReferralRecorded(_) => EventKind::ReferralRecorded,
+            Event::ComparisonRecorded(_) => EventKind::ComparisonRecorded,
+            Event::IdentificationSearched(_) => EventKind::IdentificationSearched,
+            Event::IdentificationDecided(_) => EventKind::IdentificationDecided,
         }
     }
     /// The subject this event is about, if it is about a person.
@@ -754,7 +806,9 @@ impl Event {
             Event::ContactSet(e) => Some(e.subject),
             Event::NoticeDelivered(e) => Some(e.subject),
             Event::AppointmentReleased(e) => Some(e.subject),
-            Event::ReferralRecorded(e) => Some(e.subject),
+            Event::ComparisonRecorded(e) => Some(e.subject),
+            Event::IdentificationSearched(e) => Some(e.subject),
+            Event::IdentificationDecided(e) => Some(e.subject),
             Event::AccountChanged(_)
             | Event::AuthorityListed(_)
             | Event::PlaceSet(_)
@@ -855,13 +909,15 @@ mod tests {
             EventKind::ContactSet,
             EventKind::NoticeDelivered,
             EventKind::AppointmentReleased,
-            EventKind::ReferralRecorded,
+            EventKind::ComparisonRecorded,
+            EventKind::IdentificationSearched,
+            EventKind::IdentificationDecided,
         ] {
             assert_eq!(EventKind::from_code(k.code()), Some(k));
         }
         assert_eq!(EventKind::from_code(0), None);
         // `all` walks the codes without gaps: every kind, once, in order.
         let all: Vec<u16> = EventKind::all().map(EventKind::code).collect();
-        assert_eq!(all, (1..=42).collect::<Vec<u16>>());
+        assert_eq!(all, (1..=44).collect::<Vec<u16>>());
     }
 }

@@ -67,6 +67,7 @@ impl ImportRow {
             interview: None,
             voluntary: false,
             captures: None,
+            probe: None,
         };
         let s = subject.validate(now.to_zoned(jiff::tz::TimeZone::UTC).date());
         let r = registration.validate(places, now);

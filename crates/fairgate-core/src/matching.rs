@@ -35,6 +35,13 @@ pub struct Threshold {
 /// rate of 1 in 10,000.
 pub const FINGER_THRESHOLD: Threshold = Threshold { modality: Modality::Finger, score: 0.0286, fmr: 1e-4 };
 
+/// Faces: the cosine similarity of two SFace embeddings at which the model's
+/// authors report same-person decisions on LFW (0.363). Not measured here: the
+/// photographs Fairgate can ship without a download are too few to measure a
+/// false-match rate (docs/biometrics.md), so `fmr` is not a number (serialized as
+/// null): unknown, and said so rather than guessed.
+pub const FACE_THRESHOLD: Threshold = Threshold { modality: Modality::Face, score: 0.363, fmr: f64::NAN };
+
 /// The outcome of one comparison.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -119,13 +126,16 @@ impl Comparison {
     }
 }
 
-/// A probe taken at a desk or a port: fingerprint records to compare with the
-/// person's on record, base64 ISO/IEC 19794-2 minutiae records.
+/// A probe taken at a desk or a port, to compare with the person's on record:
+/// base64 ISO/IEC 19794-2 minutiae records, and a photograph (base64 JPEG or PNG,
+/// or an ISO/IEC 19794-5 face record holding one).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProbeInput {
     #[serde(default)]
     pub fingerprints: Vec<String>,
+    #[serde(default)]
+    pub face: Option<String>,
 }
 
 impl ProbeInput {
@@ -148,6 +158,33 @@ impl ProbeInput {
             }
         }
         e.finish(|| out)
+    }
+}
+
+impl ProbeInput {
+    /// The photograph's image bytes (JPEG or PNG), if one was sent; a face record
+    /// gives its first image.
+    pub fn face_image(&self) -> Result<Option<Vec<u8>>, crate::Invalid> {
+        use base64::Engine as _;
+        let Some(b) = self.face.as_deref() else { return Ok(None) };
+        let bytes = base64::engine::general_purpose::STANDARD.decode(b.trim()).map_err(|_| {
+            crate::Invalid::one("probe.face", "is not base64: send the JPEG, PNG or face record as standard base64")
+        })?;
+        if bytes.starts_with(b"FAC\0") {
+            let rec = crate::face::parse(&bytes)
+                .map_err(|e| crate::Invalid::one("probe.face", format!("is not a face record: {e}")))?;
+            return rec
+                .images
+                .into_iter()
+                .next()
+                .map(|i| Some(i.data))
+                .ok_or_else(|| crate::Invalid::one("probe.face", "holds no image"));
+        }
+        if bytes.starts_with(&[0xFF, 0xD8]) || bytes.starts_with(&[0x89, b'P', b'N', b'G']) {
+            Ok(Some(bytes))
+        } else {
+            Err(crate::Invalid::one("probe.face", "is neither a JPEG, a PNG nor an ISO/IEC 19794-5 face record"))
+        }
     }
 }
 

@@ -265,7 +265,9 @@ impl Facts {
             | K::DocumentAdded
             | K::PlaceSet
             | K::PlaceClosed
-            | K::ReferralRecorded => false,
+            | K::ComparisonRecorded
+            | K::IdentificationSearched
+            | K::IdentificationDecided => false,
         }
     }
 

@@ -57,6 +57,7 @@ actions! {
     RecordCrossing = "record-crossing": [Officer, Supervisor] "record an entry or an exit";
     Designate = "designate": [Officer, Supervisor] "designate a person for closer monitoring (needs a supervisor's review)";
     ReviewDesignation = "review-designation": [Supervisor] "approve or reject a pending designation";
+    DecideIdentification = "decide-identification": [Supervisor] "decide a 1:N candidate from an enrolment: the same person (link the records) or two people (keep them apart), with a reason";
     ServeNotice = "serve-notice": [Officer, Supervisor] "record that a notice was served";
     Excuse = "excuse": [Officer, Adjudicator] "excuse an obligation for good cause (needs a supervisor's approval)";
     ApproveExcuse = "approve-excuse": [Supervisor] "approve an excuse";
@@ -126,6 +127,7 @@ reads! {
     PendingNotices = "pending-notices": [ComplianceReview] "notices issued and not yet served, as documents, and the letters to print";
     Biometrics = "biometrics": [Registration, BorderCheck, SubjectAccess, LawEnforcement] "a person's face and fingerprint records (CBEFF or ANSI/NIST-ITL)";
     DeskQueue = "desk-queue": [Registration] "who is waiting at an office today (pseudonymous ids, arrival, slot, desk)";
+    IdentificationReviews = "identification-reviews": [Registration] "the 1:N candidates from enrolments awaiting a supervisor's decision (pseudonymous ids and scores)";
     Disclosures = "disclosures": [SubjectAccess] "who read a person's records and why";
     ProgramImpact = "program-impact": [OversightAudit] "a program's impact analysis over everyone on record (noised aggregates of 10 or more, within a privacy budget)";
 }

@@ -108,6 +108,12 @@ pub struct RegistrationInput {
     /// required.
     #[serde(default)]
     pub captures: Option<CapturesInput>,
+    /// Fingerprints to compare with the person's on record from earlier
+    /// registrations (1:1, as at a crossing): the answer carries match, no-match or
+    /// not-checked; a no-match refers the person to secondary inspection and the
+    /// registration stands.
+    #[serde(default)]
+    pub probe: Option<crate::matching::ProbeInput>,
 }
 
 impl RegistrationInput {
@@ -208,6 +214,7 @@ mod tests {
             interview: None,
             voluntary: false,
             captures: None,
+            probe: None,
         }
     }
 

@@ -175,7 +175,9 @@ pub fn kind_name(kind: crate::event::EventKind) -> &'static str {
         K::ContactSet => "contact-set",
         K::NoticeDelivered => "notice-delivered",
         K::AppointmentReleased => "appointment-released",
-        K::ReferralRecorded => "referral-recorded",
+        K::ComparisonRecorded => "comparison-recorded",
+        K::IdentificationSearched => "identification-searched",
+        K::IdentificationDecided => "identification-decided",
     }
 }
 
@@ -248,7 +250,9 @@ pub fn for_each_tally<'a>(event: &'a Event, recorded_at: Timestamp, mut f: impl 
         | Event::ContactSet(_)
         | Event::NoticeDelivered(_)
         | Event::AppointmentReleased(_)
-        | Event::ReferralRecorded(_)
+        | Event::ComparisonRecorded(_)
+        | Event::IdentificationSearched(_)
+        | Event::IdentificationDecided(_)
         | Event::DesignationReviewed(_)
         | Event::NoticeServed(_)
         | Event::ObligationExcused(_)

@@ -61,7 +61,13 @@ pub struct Timeline {
     pub missed_appointments: Vec<MissedEntry>,
     /// Biometric comparisons that referred the person to an officer (secondary
     /// inspection), oldest first.
-    pub referrals: Vec<crate::event::ReferralRecorded>,
+    pub referrals: Vec<crate::event::ComparisonRecorded>,
+    /// 1:N searches at this person's registrations that found candidates, and the
+    /// supervisors' decisions about them (or about this record as someone else's candidate),
+    /// oldest first.
+    pub identification: Vec<Event>,
+    /// Records a supervisor decided are this same person's (linked, not merged away).
+    pub same_person_as: Vec<crate::ids::SubjectId>,
 }
 
 /// An appointment whose day passed without a check-in.
@@ -125,7 +131,9 @@ impl Timeline {
         let mut contact: Option<(u64, crate::delivery::Contact)> = None;
         let mut released: Vec<(String, crate::appointment::Slot)> = Vec::new();
         let mut missed: Vec<MissedEntry> = Vec::new();
-        let mut referrals: Vec<crate::event::ReferralRecorded> = Vec::new();
+        let mut referrals: Vec<crate::event::ComparisonRecorded> = Vec::new();
+        let mut identification: Vec<Event> = Vec::new();
+        let mut same_person_as = Vec::new();
         for (leaf_index, event) in events {
             match event {
                 Event::SubjectCreated(e) => created = Some((e.subject, e.person, leaf_index)),
@@ -175,7 +183,20 @@ impl Timeline {
                     noted_on: e.noted_on,
                     leaf_index,
                 }),
-                Event::ReferralRecorded(e) => referrals.push(e),
+                Event::ComparisonRecorded(e) if e.comparison.referral != crate::matching::Referral::None => {
+                    referrals.push(e)
+                }
+                Event::ComparisonRecorded(_) => {}
+                Event::IdentificationSearched(e) if !e.candidates.is_empty() => {
+                    identification.push(Event::IdentificationSearched(e))
+                }
+                Event::IdentificationSearched(_) => {}
+                Event::IdentificationDecided(e) => {
+                    if e.same_person && !same_person_as.contains(&e.other) {
+                        same_person_as.push(e.other);
+                    }
+                    identification.push(Event::IdentificationDecided(e));
+                }
                 Event::PersonalDataAccessed(_)
                 | Event::NoticeDelivered(_)
                 | Event::DeskStep(_)
@@ -247,6 +268,8 @@ impl Timeline {
                 interviews
             },
             contact: contact.map(|(_, c)| c),
+            identification,
+            same_person_as,
             referrals: {
                 referrals.sort_by_key(|r| r.at);
                 referrals

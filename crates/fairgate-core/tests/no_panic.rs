@@ -55,10 +55,14 @@ proptest! {
             at: f[2].clone(),
             admission_class: class.then(|| f[3].clone()),
             admitted_until: until.then(|| f[4].clone()),
-            probe: Some(fairgate_core::matching::ProbeInput { fingerprints: vec![f[0].clone(), f[4].clone()] }),
+            probe: Some(fairgate_core::matching::ProbeInput {
+                fingerprints: vec![f[0].clone(), f[4].clone()],
+                face: Some(f[1].clone()),
+            }),
         };
         let _ = input.validate(&book(), NOW);
         let _ = input.probe.as_ref().map(|p| p.validate());
+        let _ = input.probe.as_ref().map(|p| p.face_image());
     }
 
     #[test]
@@ -74,6 +78,7 @@ proptest! {
             }),
             voluntary: with_at,
             captures: None,
+            probe: None,
         };
         let _ = input.validate(&book(), NOW);
     }

@@ -15,6 +15,7 @@ pub mod designations;
 pub mod documents;
 pub mod expungement;
 pub mod headers;
+pub mod identification;
 pub mod json;
 pub mod law_enforcement;
 pub mod limits;
@@ -81,6 +82,8 @@ pub struct AppState {
     /// The mail relay notices go out through (`serve --smtp`); none: portal and
     /// letters only.
     pub mailer: Option<Arc<dyn fairgate_store::registry::notices::Mailer>>,
+    /// Why the face matcher is not installed, if it is not (`/healthz` says).
+    pub face_unavailable: Option<String>,
 }
 
 impl AppState {
@@ -96,6 +99,7 @@ impl AppState {
             limits: Default::default(),
             witnesses: 0,
             mailer: None,
+            face_unavailable: None,
         }
     }
     /// Send notices by email through this relay.

@@ -26,8 +26,8 @@ use utoipa_axum::routes;
 use crate::auth::{caller_of, purpose_of};
 use crate::problem::Problem;
 use crate::{
-    biometrics, compliance, designations, documents, expungement, law_enforcement, log, notices, places, portal,
-    programs, subjects, transparency, visits, web,
+    biometrics, compliance, designations, documents, expungement, identification, law_enforcement, log, notices,
+    places, portal, programs, subjects, transparency, visits, web,
 };
 use crate::{logging, AppState, BODY_LIMIT};
 
@@ -151,6 +151,8 @@ pub const ROUTE_POLICY: &[(&str, &str, Guard)] = &[
     ("POST", "/subjects/{id}/law-enforcement/{number}/approve", Guard::Command(Action::ApproveLawEnforcement)),
     ("POST", "/subjects/{id}/law-enforcement/{number}/review", Guard::Command(Action::ReviewEmergencyAccess)),
     ("GET", "/law-enforcement/queue", Guard::Command(Action::LawEnforcementQueue)),
+    ("GET", "/identification/reviews", Guard::Read(Read::IdentificationReviews)),
+    ("POST", "/identification/reviews/{subject}", Guard::Command(Action::DecideIdentification)),
     ("POST", "/subjects", Guard::Command(Action::CreateSubject)),
     ("POST", "/subjects/lookup", Guard::Read(Read::DocumentLookup)),
     ("GET", "/subjects/{id}", Guard::Read(Read::Timeline)),
@@ -303,6 +305,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(places::edit))
         .routes(routes!(places::close))
         .routes(routes!(visits::book))
+        .routes(routes!(identification::reviews))
+        .routes(routes!(identification::decide))
         .routes(routes!(visits::portal_book))
         .routes(routes!(visits::queue, visits::check_in))
         .routes(routes!(visits::call))

@@ -26,13 +26,30 @@ use crate::AppState;
 pub struct Health {
     status: String,
     tree_size: u64,
+    matchers: Matchers,
 }
 
-/// Ready to serve.
+/// Which biometric matchers this server has.
+#[derive(Serialize, ToSchema)]
+pub struct Matchers {
+    /// Always `available` (built in).
+    fingerprint: String,
+    /// `available`, or `unavailable: why` (the models are not installed: run
+    /// scripts/setup-faces.sh). Without it faces are not compared (`not-checked`)
+    /// and fingerprints still are.
+    face: String,
+}
+
+/// Ready to serve, and which matchers are available.
 #[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, body = Health)))]
 pub async fn healthz(State(st): State<AppState>) -> Result<Json<Health>, Problem> {
+    let face = match (st.registry.face_matcher(), st.face_unavailable.as_deref()) {
+        (Some(_), _) => "available".to_string(),
+        (None, Some(why)) => format!("unavailable: {why}"),
+        (None, None) => "unavailable: not configured".to_string(),
+    };
     let (tree_size, _) = blocking(move || st.registry.tree_head().map_err(Problem::from)).await?;
-    Ok(Json(Health { status: "ok".into(), tree_size }))
+    Ok(Json(Health { status: "ok".into(), tree_size, matchers: Matchers { fingerprint: "available".into(), face } }))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -365,6 +382,17 @@ pub struct CreatedRegistration {
     pub printed_receipt: String,
     /// The person's portal access code, shown once (it is on the printed receipt).
     pub access_code: String,
+    /// With captures: the 1:N search of everyone else on record. Candidates go to a
+    /// supervisor (`GET /identification/reviews`); the registration stands.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identification: Option<crate::identification::IdentificationView>,
+    /// With a fingerprint probe: the 1:1 comparison with the person's earlier records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comparison: Option<fairgate_core::matching::Comparison>,
+    /// With a photograph in the probe: the 1:1 face comparison (not-checked when
+    /// the face matcher is not installed or nothing is on record).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub face_comparison: Option<fairgate_core::matching::Comparison>,
 }
 
 /// Record a registration with its interview. Officers and supervisors.
@@ -380,19 +408,43 @@ pub async fn create_registration(
     ApiJson(input): ApiJson<RegistrationInput, { crate::CAPTURE_BODY_LIMIT }>,
 ) -> Result<(StatusCode, Json<CreatedRegistration>), Problem> {
     let id = subject_id(&id)?;
-    // The access code is issued in the same commit as the registration.
-    let ((number, access_code, lang), receipt) = blocking(move || {
+    // A probe that cannot be read is refused before anything is recorded.
+    let probe = read_probe(&st, input.probe.clone()).await?;
+    let place = input.place.trim().to_uppercase();
+    let st2 = st.clone();
+    let actor = caller.actor();
+    // The access code is issued in the same commit as the registration, and the
+    // 1:N search runs in it too.
+    let ((number, access_code, lang, identification), receipt) = blocking(move || {
         let actor = caller.actor();
         retrying(|| {
             st.registry.write(st.now(), |b| {
                 let number = b.record_registration(&actor, id, &input)?;
                 let code = b.access_code(&number).unwrap_or_default().to_string();
-                Ok((number, code, b.language_of(id)?))
+                let found = b.identification(&number).map(crate::identification::IdentificationView::from);
+                Ok((number, code, b.language_of(id)?, found))
             })
         })
     })
     .await?;
-    tracing::info!(subject = %id, leaf = receipt.leaf_index, "registration recorded");
+    tracing::info!(
+        subject = %id,
+        leaf = receipt.leaf_index,
+        candidates = identification.as_ref().map_or(0, |i| i.candidates.len()),
+        "registration recorded"
+    );
+    // Compared with the records of earlier registrations only (leaves before this one).
+    let (comparison, face_comparison) = compare_probe(
+        &st2,
+        actor,
+        fairgate_core::access::Purpose::Registration,
+        id,
+        place,
+        probe,
+        receipt.leaf_index,
+        "POST /subjects/{id}/registrations",
+    )
+    .await?;
     // In the person's language (their contact details), English otherwise.
     let printed_receipt =
         fairgate_core::i18n::receipt(lang, &number.to_string(), &access_code, receipt.leaf_index, receipt.tree_size);
@@ -403,6 +455,9 @@ pub async fn create_registration(
             receipt: receipt.into(),
             printed_receipt,
             access_code,
+            identification,
+            comparison,
+            face_comparison,
         }),
     ))
 }
@@ -419,6 +474,77 @@ pub struct CreatedCrossing {
     /// the crossing is recorded whatever the comparison says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comparison: Option<fairgate_core::matching::Comparison>,
+    /// With a photograph in the probe: the 1:1 face comparison, likewise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub face_comparison: Option<fairgate_core::matching::Comparison>,
+}
+
+/// A probe, read before anything is recorded: its fingerprint records, and whether
+/// a photograph came with it and, if the face matcher is installed, its embedding.
+pub(crate) struct Probe {
+    fingers: Vec<fairgate_core::minutiae::MinutiaeRecord>,
+    face: Option<Option<[f32; fairgate_store::registry::identification::FACE_DIM]>>,
+}
+
+/// Read a request's probe; a record or photograph that cannot be read (or holds no
+/// face) is refused, naming the field.
+pub(crate) async fn read_probe(
+    st: &AppState,
+    input: Option<fairgate_core::matching::ProbeInput>,
+) -> Result<Option<Probe>, Problem> {
+    let Some(input) = input else { return Ok(None) };
+    let invalid = |e: fairgate_core::Invalid| Problem::from(fairgate_store::RegistryError::from(e));
+    let fingers = input.validate().map_err(invalid)?;
+    let image = input.face_image().map_err(invalid)?;
+    let st = st.clone();
+    let face = match image {
+        None => None,
+        Some(image) => Some(blocking(move || st.registry.embed_probe_face(&image).map_err(Problem::from)).await?),
+    };
+    Ok(Some(Probe { fingers, face }))
+}
+
+/// Compare a probe with the person's records (before leaf `before`): fingerprints
+/// if it has any, the face if it has one. Each is a logged read with its outcome
+/// recorded; a no-match refers and decides nothing.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn compare_probe(
+    st: &AppState,
+    actor: fairgate_core::access::Actor,
+    purpose: fairgate_core::access::Purpose,
+    id: fairgate_core::ids::SubjectId,
+    place: String,
+    probe: Option<Probe>,
+    before: u64,
+    request: &'static str,
+) -> Result<(Option<fairgate_core::matching::Comparison>, Option<fairgate_core::matching::Comparison>), Problem> {
+    let Some(probe) = probe else { return Ok((None, None)) };
+    let st = st.clone();
+    blocking(move || {
+        let fingers = if probe.fingers.is_empty() {
+            None
+        } else {
+            let (c, _) = st
+                .registry
+                .verify_fingerprints(st.now(), &actor, purpose, id, &place, &probe.fingers, before, request)
+                .map_err(Problem::from)?;
+            tracing::info!(subject = %id, decision = ?c.decision, "fingerprints compared");
+            Some(c)
+        };
+        let face = match probe.face {
+            None => None,
+            Some(embedding) => {
+                let (c, _) = st
+                    .registry
+                    .verify_face(st.now(), &actor, purpose, id, &place, embedding, before, request)
+                    .map_err(Problem::from)?;
+                tracing::info!(subject = %id, decision = ?c.decision, "face compared");
+                Some(c)
+            }
+        };
+        Ok((fingers, face))
+    })
+    .await
 }
 
 /// Record an entry or an exit. An exit must follow the entry it closes. Officers and supervisors.
@@ -435,12 +561,7 @@ pub async fn create_crossing(
 ) -> Result<(StatusCode, Json<CreatedCrossing>), Problem> {
     let id = subject_id(&id)?;
     // A probe that cannot be read is refused before anything is recorded.
-    let probe = input
-        .probe
-        .as_ref()
-        .map(|p| p.validate())
-        .transpose()
-        .map_err(|e| Problem::from(fairgate_store::RegistryError::from(e)))?;
+    let probe = read_probe(&st, input.probe.clone()).await?;
     let st2 = st.clone();
     let actor = caller.actor();
     let port = input.port.trim().to_uppercase();
@@ -453,26 +574,19 @@ pub async fn create_crossing(
     })
     .await?;
     tracing::info!(subject = %id, leaf = receipt.leaf_index, flagged = overstaying.is_some(), "crossing recorded");
-    let comparison = match probe {
-        None => None,
-        Some(probe) => {
-            let (c, _) = blocking(move || {
-                st2.registry
-                    .verify_fingerprints(
-                        st2.now(),
-                        &actor,
-                        fairgate_core::access::Purpose::BorderCheck,
-                        id,
-                        &port,
-                        &probe,
-                        "POST /subjects/{id}/crossings",
-                    )
-                    .map_err(Problem::from)
-            })
-            .await?;
-            tracing::info!(subject = %id, decision = ?c.decision, "fingerprints compared at the crossing");
-            Some(c)
-        }
-    };
-    Ok((StatusCode::CREATED, Json(CreatedCrossing { receipt: receipt.into(), overstaying, comparison })))
+    let (comparison, face_comparison) = compare_probe(
+        &st2,
+        actor,
+        fairgate_core::access::Purpose::BorderCheck,
+        id,
+        port,
+        probe,
+        u64::MAX,
+        "POST /subjects/{id}/crossings",
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedCrossing { receipt: receipt.into(), overstaying, comparison, face_comparison }),
+    ))
 }

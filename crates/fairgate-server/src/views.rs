@@ -176,7 +176,13 @@ pub struct TimelineView {
     pub missed_appointments: Vec<fairgate_core::timeline::MissedEntry>,
     /// Biometric comparisons that referred the person to secondary inspection.
     #[schema(value_type = Vec<Object>)]
-    pub referrals: Vec<fairgate_core::event::ReferralRecorded>,
+    pub referrals: Vec<fairgate_core::event::ComparisonRecorded>,
+    /// 1:N searches at this person's registrations that found candidates, and the
+    /// supervisors' decisions (with reasons), oldest first.
+    #[schema(value_type = Vec<Object>)]
+    pub identification: Vec<fairgate_core::event::Event>,
+    /// Records a supervisor decided are this same person's (linked; both kept).
+    pub same_person_as: Vec<String>,
     /// Where this read was logged.
     pub access_receipt: ReceiptView,
 }
@@ -198,6 +204,8 @@ impl TimelineView {
             contact: t.contact,
             missed_appointments: t.missed_appointments,
             referrals: t.referrals,
+            identification: t.identification,
+            same_person_as: t.same_person_as.iter().map(ToString::to_string).collect(),
             documents: t.documents.into_iter().map(|d| view(d.document)).collect(),
             document: DocumentView {
                 kind: p.document.kind,

@@ -249,6 +249,8 @@ async fn the_openapi_document_matches_the_routes() {
         ("POST", "/portal/login"),
         ("POST", "/portal/activate"),
         ("GET", "/law-enforcement/queue"),
+        ("GET", "/identification/reviews"),
+        ("POST", "/identification/reviews/{subject}"),
         ("GET", "/authorities"),
         ("POST", "/authorities"),
         ("POST", "/subjects/{id}/access-code"),

@@ -272,8 +272,8 @@ async fn fingerprints_taken_at_a_crossing_are_compared_and_a_no_match_refers_wit
     let (st, r) = s.post(&s.officer, &format!("/subjects/{a}/registrations"), &registration_at(&at, full)).await;
     assert_eq!(st, 201, "{r}");
     // The same fingers at the exit: a match, nobody referred.
-    // A crossing without a probe appends its leaves; the comparison adds one more,
-    // the logged read of the person's templates.
+    // A crossing without a probe appends its leaves; the comparison adds two more,
+    // the logged read of the person's templates and the comparison's record.
     let size = s.tree_size().await;
     let mut plain = exit(&format!("{}T11:30:00Z", day(-1)));
     assert_eq!(s.post(&s.officer, &format!("/subjects/{a}/crossings"), &plain).await.0, 201);
@@ -287,7 +287,7 @@ async fn fingerprints_taken_at_a_crossing_are_compared_and_a_no_match_refers_wit
     let size = s.tree_size().await;
     let (st, b) = s.post(&s.officer, &format!("/subjects/{a}/crossings"), &out).await;
     assert_eq!(st, 201, "{b}");
-    assert_eq!(s.tree_size().await - size, crossing_leaves + 1, "the comparison is a logged read");
+    assert_eq!(s.tree_size().await - size, crossing_leaves + 2, "the comparison is a logged read, and recorded");
     let c = &b["comparison"];
     assert_eq!((c["decision"].as_str(), c["referral"].as_str()), (Some("match"), Some("none")), "{b}");
     assert!(c["score"].as_f64().unwrap() >= c["threshold"].as_f64().unwrap());
@@ -296,8 +296,14 @@ async fn fingerprints_taken_at_a_crossing_are_compared_and_a_no_match_refers_wit
     back["admission_class"] = json!("WT");
     back["admitted_until"] = json!(day(60).to_string());
     back["probe"] = json!({"fingerprints": [fingers(99, &[2, 7])]});
+    let size = s.tree_size().await;
     let (st, b) = s.post(&s.officer, &format!("/subjects/{a}/crossings"), &back).await;
     assert_eq!(st, 201, "a no-match never blocks the crossing: {b}");
+    assert_eq!(
+        s.tree_size().await - size,
+        crossing_leaves + 2,
+        "a no-match leaves the same public leaves as a match: the log does not tell who was referred"
+    );
     let c = &b["comparison"];
     assert_eq!(
         (c["decision"].as_str(), c["referral"].as_str()),
@@ -334,5 +340,198 @@ async fn fingerprints_taken_at_a_crossing_are_compared_and_a_no_match_refers_wit
     let (st, b) = s.post(&s.officer, &format!("/subjects/{a}/crossings"), &bad).await;
     assert_eq!((st, b["errors"][0]["field"].as_str()), (422, Some("probe.fingerprints[0]")), "{b}");
     assert_eq!(s.tree_size().await, size);
+    s.stop().await;
+}
+
+fn person(number: &str, surname: &str) -> Value {
+    json!({"document": {"kind": "P", "issuing_state": "UTO", "number": number, "expires_on": "2031-04-15"},
+           "surname": surname, "given_names": "TEST", "birth_date": "1980-02-02", "sex": "F", "nationality": "UTO"})
+}
+
+fn voluntary(captures: Value) -> Value {
+    json!({"kind": "port-of-entry", "place": "JFK", "voluntary": true, "captures": captures})
+}
+
+/// Public leaves appended since `from`: (kind, length) each.
+async fn leaves_since(s: &Server, from: u64) -> Vec<(u16, usize)> {
+    let to = s.tree_size().await;
+    public_leaves(s, from, to - from).await
+}
+
+#[tokio::test]
+async fn an_enrolment_is_searched_against_everyone_and_a_supervisor_decides_with_a_reason() {
+    let s = start().await;
+    let mut ids = Vec::new();
+    for (n, name) in [("A1000001", "FIRST"), ("B2000002", "SECOND"), ("C3000003", "THIRD"), ("D4000004", "FOURTH")] {
+        let (st, b) = s.post(&s.officer, "/subjects", &person(n, name)).await;
+        assert_eq!(st, 201, "{b}");
+        ids.push(b["id"].as_str().unwrap().to_string());
+    }
+    let (a, b, c, d) = (&ids[0], &ids[1], &ids[2], &ids[3]);
+    // A enrols: nobody else on record yet.
+    let (st, r) = s
+        .post(
+            &s.officer,
+            &format!("/subjects/{a}/registrations"),
+            &voluntary(json!({"fingerprints": [fingers(41, &[2, 7, 3, 8])]})),
+        )
+        .await;
+    assert_eq!(st, 201, "{r}");
+    assert_eq!(r["identification"]["candidates"], json!([]), "{r}");
+    assert_eq!(r["identification"]["referral"], "none");
+    // B enrols under another passport with A's fingers: A is a candidate, for a supervisor.
+    let from_b = s.tree_size().await;
+    let (st, r) = s
+        .post(
+            &s.officer,
+            &format!("/subjects/{b}/registrations"),
+            &voluntary(json!({"fingerprints": [fingers(41, &[2, 7])]})),
+        )
+        .await;
+    assert_eq!(st, 201, "the registration stands: {r}");
+    let found = &r["identification"];
+    assert_eq!(found["searched"], 1, "{r}");
+    assert_eq!(found["referral"], "supervisor-review");
+    assert_eq!(found["candidates"][0]["subject"].as_str(), Some(a.as_str()), "{r}");
+    assert_eq!(found["candidates"][0]["modality"], "finger");
+    assert!(found["candidates"][0]["score"].as_f64().unwrap() >= found["candidates"][0]["threshold"].as_f64().unwrap());
+    let b_leaves = leaves_since(&s, from_b).await;
+    // C enrols with other fingers: no candidate, and the public log shows the same.
+    let from_c = s.tree_size().await;
+    let (st, r) = s
+        .post(
+            &s.officer,
+            &format!("/subjects/{c}/registrations"),
+            &voluntary(json!({"fingerprints": [fingers(77, &[2, 7])]})),
+        )
+        .await;
+    assert_eq!(st, 201, "{r}");
+    assert_eq!(r["identification"]["candidates"], json!([]), "{r}");
+    assert_eq!(r["identification"]["searched"], 2);
+    assert_eq!(leaves_since(&s, from_c).await, b_leaves, "a hit and a miss leave the same public leaves");
+
+    // The supervisors' queue: a read with a purpose, logged for each person listed.
+    let (st, _) = s.read(&s.supervisor, None, "/identification/reviews").await;
+    assert_eq!(st, 403, "no purpose, no read");
+    let before = s.tree_size().await;
+    let (st, q) = s.read(&s.supervisor, Some("registration"), "/identification/reviews").await;
+    assert_eq!(st, 200, "{q}");
+    let q = q.as_array().unwrap().clone();
+    assert_eq!(q.len(), 1, "{q:?}");
+    assert_eq!(q[0]["subject"].as_str(), Some(b.as_str()));
+    assert_eq!(q[0]["candidates"][0]["subject"].as_str(), Some(a.as_str()));
+    assert_eq!(s.tree_size().await - before, 2, "one access each for B and A");
+
+    // A decision needs a reason; an officer cannot decide.
+    let path = format!("/identification/reviews/{b}");
+    let (st, e) =
+        s.post(&s.supervisor, &path, &json!({"candidate": a, "decision": "same-person", "reason": " "})).await;
+    assert_eq!((st, e["errors"][0]["field"].as_str()), (422, Some("reason")), "{e}");
+    let (st, _) = s.post(&s.officer, &path, &json!({"candidate": a, "decision": "same-person", "reason": "x"})).await;
+    assert_eq!(st, 403);
+    let (st, e) =
+        s.post(&s.supervisor, &path, &json!({"candidate": c, "decision": "same-person", "reason": "x"})).await;
+    assert_eq!((st, e["errors"][0]["field"].as_str()), (422, Some("candidate")), "{e}");
+    let (st, e) = s.post(&s.supervisor, &path, &json!({"candidate": a, "decision": "perhaps", "reason": "x"})).await;
+    assert_eq!((st, e["errors"][0]["field"].as_str()), (422, Some("decision")), "{e}");
+    let reason = "Compared the portraits and the documents: the same woman, who renewed her passport";
+    let (st, e) =
+        s.post(&s.supervisor, &path, &json!({"candidate": a, "decision": "same-person", "reason": reason})).await;
+    assert_eq!(st, 201, "{e}");
+    let (_, q) = s.read(&s.supervisor, Some("registration"), "/identification/reviews").await;
+    assert_eq!(q, json!([]), "decided: off the queue");
+    // Both records say so, with the reason; nothing was merged away.
+    for (me, them) in [(b, a), (a, b)] {
+        let (_, t) = s.read(&s.officer, Some("registration"), &format!("/subjects/{me}")).await;
+        assert_eq!(t["same_person_as"], json!([them]), "{t}");
+        assert!(t.to_string().contains(reason), "{t}");
+    }
+    // Re-registering B does not raise A again.
+    let (_, r) = s
+        .post(
+            &s.officer,
+            &format!("/subjects/{b}/registrations"),
+            &voluntary(json!({"fingerprints": [fingers(41, &[2, 7])]})),
+        )
+        .await;
+    assert_eq!(r["identification"]["candidates"], json!([]), "{r}");
+
+    // A is expunged: out of the gallery in the same commit; D with A's fingers finds nobody.
+    let body = json!({"authority": "court-order", "reason": "Ordered"});
+    assert_eq!(s.post(&s.auditor, &format!("/subjects/{a}/expunge/approve"), &body).await.0, 201);
+    assert_eq!(s.post(&s.admin, &format!("/subjects/{a}/expunge"), &body).await.0, 201);
+    let (st, r) = s
+        .post(
+            &s.officer,
+            &format!("/subjects/{d}/registrations"),
+            &voluntary(json!({"fingerprints": [fingers(41, &[3, 8])]})),
+        )
+        .await;
+    assert_eq!(st, 201, "{r}");
+    let names: Vec<&str> =
+        r["identification"]["candidates"].as_array().unwrap().iter().filter_map(|c| c["subject"].as_str()).collect();
+    assert!(!names.contains(&a.as_str()), "{r}");
+    // ... but B, who gave A's fingers 2 and 7, not 3 and 8, shares no position with D: nobody.
+    assert!(names.is_empty(), "{r}");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn the_gallery_is_rebuilt_from_the_sealed_records_after_a_restart() {
+    let s = start().await;
+    let (st, b) = s.post(&s.officer, "/subjects", &person("A1000001", "FIRST")).await;
+    assert_eq!(st, 201, "{b}");
+    let a = b["id"].as_str().unwrap().to_string();
+    let (st, r) = s
+        .post(
+            &s.officer,
+            &format!("/subjects/{a}/registrations"),
+            &voluntary(json!({"fingerprints": [fingers(41, &[2, 7])]})),
+        )
+        .await;
+    assert_eq!(st, 201, "{r}");
+    // What a restart does: the gallery is dropped and built again from the store.
+    let stats = s.registry.build_gallery(&mut |_, _| {}).unwrap();
+    assert_eq!((stats.people, stats.fingers, stats.faces), (1, 2, 0));
+    let (_, b) = s.post(&s.officer, "/subjects", &person("B2000002", "SECOND")).await;
+    let b = b["id"].as_str().unwrap().to_string();
+    let (_, r) = s
+        .post(
+            &s.officer,
+            &format!("/subjects/{b}/registrations"),
+            &voluntary(json!({"fingerprints": [fingers(41, &[2])]})),
+        )
+        .await;
+    assert_eq!(r["identification"]["candidates"][0]["subject"].as_str(), Some(a.as_str()), "{r}");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_re_registration_compares_its_probe_with_the_earlier_records_only() {
+    let s = start().await;
+    let (_, b) = s.post(&s.officer, "/subjects", &person("A1000001", "FIRST")).await;
+    let a = b["id"].as_str().unwrap().to_string();
+    let path = format!("/subjects/{a}/registrations");
+    // The first registration has nothing earlier to compare with: not checked, even
+    // though its own captures are the probe's fingers.
+    let mut first = voluntary(json!({"fingerprints": [fingers(5, &[2, 7])]}));
+    first["probe"] = json!({"fingerprints": [fingers(5, &[2, 7])]});
+    let (st, r) = s.post(&s.officer, &path, &first).await;
+    assert_eq!((st, r["comparison"]["decision"].as_str()), (201, Some("not-checked")), "{r}");
+    // At a re-registration, the same fingers match.
+    let mut again = voluntary(json!({"fingerprints": [fingers(5, &[2, 7])]}));
+    again["kind"] = json!("re-registration");
+    again["place"] = json!("NYC-FO");
+    again["probe"] = json!({"fingerprints": [fingers(5, &[2])]});
+    let (st, r) = s.post(&s.officer, &path, &again).await;
+    assert_eq!((st, r["comparison"]["decision"].as_str()), (201, Some("match")), "{r}");
+    // Someone else's: recorded all the same, and referred to secondary inspection.
+    again["probe"] = json!({"fingerprints": [fingers(66, &[2])]});
+    let (st, r) = s.post(&s.officer, &path, &again).await;
+    assert_eq!(st, 201, "a no-match never blocks the registration: {r}");
+    assert_eq!(r["comparison"]["referral"], "secondary-inspection", "{r}");
+    let (_, t) = s.read(&s.officer, Some("registration"), &format!("/subjects/{a}")).await;
+    assert_eq!(t["registrations"].as_array().unwrap().len(), 3);
+    assert_eq!(t["referrals"][0]["place"], "NYC-FO", "{t}");
     s.stop().await;
 }

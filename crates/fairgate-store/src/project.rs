@@ -134,12 +134,23 @@ pub fn project_rows(subject_no: u64, leaf_index: u64, event: &Event, blind_key: 
             };
             out.push(Projection::Queue { office: e.office.clone(), subject_no, op });
         }
+        Event::IdentificationSearched(e) if !e.candidates.is_empty() => {
+            // One decision per person found (a face and a finger hit on one person are one).
+            let mut people: Vec<_> = e.candidates.iter().map(|c| c.subject).collect();
+            people.sort();
+            people.dedup();
+            out.push(Projection::IdentificationReview { subject_no, delta: people.len() as i64 })
+        }
+        Event::IdentificationDecided(e) if e.searched => {
+            out.push(Projection::IdentificationReview { subject_no, delta: -1 })
+        }
+        Event::IdentificationSearched(_) | Event::IdentificationDecided(_) => {}
         Event::CrossingRecorded(_)
         | Event::AppointmentMissed(_)
         | Event::InterviewRecorded(_)
         | Event::ContactSet(_)
         | Event::NoticeDelivered(_)
-        | Event::ReferralRecorded(_)
+        | Event::ComparisonRecorded(_)
         | Event::PersonalDataAccessed(_)
         | Event::SubjectDesignated(_)
         | Event::DesignationReviewed(_)

@@ -18,6 +18,7 @@ pub mod appointments;
 pub mod compliance;
 mod designations;
 pub mod expungement;
+pub mod identification;
 pub mod import;
 pub mod keyring;
 pub mod law_enforcement;
@@ -210,6 +211,8 @@ impl Writer {
             program_events: Vec::new(),
             designation_events: Vec::new(),
             access_codes: Vec::new(),
+            gallery_adds: Vec::new(),
+            identifications: Vec::new(),
         }
     }
 
@@ -229,6 +232,8 @@ struct Advance {
     next_subject_no: u64,
     /// Program keys the batch made: (ordinal, program, key).
     program_keys: Vec<(u8, String, SecretKey)>,
+    /// What the batch's registrations add to the 1:N gallery (by subject number).
+    gallery_adds: Vec<(u64, fairgate_biometrics::index::Features)>,
 }
 
 pub struct Registry {
@@ -256,6 +261,11 @@ pub struct Registry {
     /// Who this registry is, to the signing lease (random per open).
     lease_holder: String,
     holds_lease: std::sync::atomic::AtomicBool,
+    /// The 1:N gallery; `None` until built (at start-up or first use) and after a
+    /// change it cannot follow (another process appended, a program was expunged).
+    gallery: RwLock<Option<fairgate_biometrics::index::Gallery>>,
+    /// The face matcher, when installed.
+    faces: RwLock<Option<Arc<dyn fairgate_biometrics::face::FaceEmbedder>>>,
 }
 
 /// How long the signing lease lasts unless renewed (a server renews it at every
@@ -394,6 +404,8 @@ impl Registry {
             rotation_period: RwLock::new(rotation_period),
             lease_holder,
             holds_lease: std::sync::atomic::AtomicBool::new(false),
+            gallery: RwLock::new(None),
+            faces: RwLock::new(None),
         };
         reg.load_program_keys()?;
         reg.load_places()?;
@@ -550,4 +562,8 @@ pub struct Batch<'a> {
     designation_events: Vec<(SubjectId, Event)>,
     /// Portal access codes issued with this batch's registrations, to hand out once.
     access_codes: Vec<(RegistrationNumber, String)>,
+    /// What this batch's registrations add to the 1:N gallery, once committed.
+    gallery_adds: Vec<(u64, fairgate_biometrics::index::Features)>,
+    /// The 1:N searches of this batch's registrations, to answer with.
+    identifications: Vec<(RegistrationNumber, identification::Identification)>,
 }

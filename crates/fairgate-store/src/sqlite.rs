@@ -107,6 +107,9 @@ const SCHEMA: &[&str] = &[
     "CREATE TABLE p_slot_loads (office TEXT NOT NULL, day TEXT NOT NULL, start INTEGER NOT NULL, minutes INTEGER NOT NULL, booked INTEGER NOT NULL, PRIMARY KEY (office, day, start, minutes)) WITHOUT ROWID;
      CREATE TABLE p_desk_queue (office TEXT NOT NULL, subject_no INTEGER NOT NULL, arrived_ms INTEGER NOT NULL, slot_start INTEGER, called_ms INTEGER, desk INTEGER, PRIMARY KEY (office, subject_no)) WITHOUT ROWID;
      DELETE FROM p_compliance_facts; DELETE FROM p_stay_facts; DELETE FROM p_stay_facts_through;",
+    // 23: the people whose enrolment's 1:N search has candidates awaiting a
+    // supervisor's decision (numbers only; rebuilt from the ledger).
+    "CREATE TABLE p_identification_reviews (subject_no INTEGER PRIMARY KEY, pending INTEGER NOT NULL);",
 ];
 
 /// The projection tables, in the order they are cleared and digested.
@@ -125,6 +128,7 @@ const PROJECTIONS: &[&str] = &[
     "p_program_subjects",
     "p_slot_loads",
     "p_desk_queue",
+    "p_identification_reviews",
 ];
 
 /// `p_subject_leaves` is keyed by (bucket, subject, leaf) with buckets of this many
@@ -320,6 +324,7 @@ fn insert_projections(tx: &rusqlite::Transaction<'_>, rows: &[Projection]) -> Re
                 .and_then(|mut st| st.execute(params![program, *subject_no as i64])),
             Projection::SlotLoad { office, day, start, minutes, delta } => slot_load(tx, office, day, *start, *minutes, *delta),
             Projection::Queue { office, subject_no, op } => queue_op(tx, office, *subject_no, op),
+            Projection::IdentificationReview { subject_no, delta } => review_op(tx, *subject_no, *delta),
             Projection::TallyRemove { metric, dims, month, count } => {
                 let key = params![metric, dims[0], dims[1], dims[2], month];
                 tx.execute(
@@ -361,6 +366,16 @@ fn slot_load(
         "DELETE FROM p_slot_loads WHERE office = ?1 AND day = ?2 AND start = ?3 AND minutes = ?4 AND booked <= 0",
     )?
     .execute(key)
+}
+
+fn review_op(tx: &rusqlite::Transaction<'_>, subject_no: u64, delta: i64) -> rusqlite::Result<usize> {
+    tx.prepare_cached(
+        "INSERT INTO p_identification_reviews (subject_no, pending) VALUES (?1, ?2)
+         ON CONFLICT (subject_no) DO UPDATE SET pending = pending + excluded.pending",
+    )?
+    .execute(params![subject_no as i64, delta])?;
+    tx.prepare_cached("DELETE FROM p_identification_reviews WHERE subject_no = ?1 AND pending <= 0")?
+        .execute([subject_no as i64])
 }
 
 fn queue_op(tx: &rusqlite::Transaction<'_>, office: &str, subject_no: u64, op: &QueueOp) -> rusqlite::Result<usize> {
@@ -446,6 +461,10 @@ fn remove_projections(tx: &rusqlite::Transaction<'_>, rows: &[Projection]) -> Re
                 slot_load(tx, office, day, *start, *minutes, -*delta)
             }
             Projection::Queue { office, subject_no, .. } => queue_op(tx, office, *subject_no, &QueueOp::Leave),
+            Projection::IdentificationReview { subject_no, .. } => tx
+                .prepare_cached("DELETE FROM p_identification_reviews WHERE subject_no = ?1")
+                .map_err(be)?
+                .execute([*subject_no as i64]),
             // The high-water mark of an import stays (the lines are in the ledger);
             // the rest are not a person's rows.
             Projection::ImportLine { .. }
@@ -1186,6 +1205,29 @@ impl ProjectionStore for SqliteStore {
         })
     }
 
+    fn identification_subjects(&self) -> Result<Vec<u64>> {
+        self.read(|c| {
+            let mut st = c
+                .prepare_cached("SELECT subject_no FROM p_identification_reviews WHERE pending > 0 ORDER BY subject_no")
+                .map_err(be)?;
+            let rows = st.query_map([], |r| r.get::<_, i64>(0)).map_err(be)?;
+            rows.map(|r| r.map(|n| n as u64).map_err(be)).collect()
+        })
+    }
+
+    fn biometric_subjects(&self) -> Result<Vec<u64>> {
+        self.read(|c| {
+            let mut st = c
+                .prepare_cached(
+                    "SELECT DISTINCT b.subject_no FROM biometrics b JOIN subject_keys k ON k.subject_no = b.subject_no
+                     WHERE k.data_key IS NOT NULL ORDER BY b.subject_no",
+                )
+                .map_err(be)?;
+            let rows = st.query_map([], |r| r.get::<_, i64>(0)).map_err(be)?;
+            rows.map(|r| r.map(|n| n as u64).map_err(be)).collect()
+        })
+    }
+
     fn program_subjects(&self, program: &str, after: u64, limit: usize) -> Result<Vec<u64>> {
         self.read(|c| {
             let mut st = c
@@ -1325,7 +1367,7 @@ impl ProjectionStore for SqliteStore {
     fn projection_digest(&self) -> Result<ProjectionDigest> {
         self.read(|c| {
             let mut h = Sha256::new();
-            let mut counts = [0u64; 14];
+            let mut counts = [0u64; 15];
             let queries = [
                 "SELECT subject_no, created_leaf, NULL FROM p_subjects ORDER BY subject_no",
                 "SELECT blind, subject_no, NULL FROM p_documents ORDER BY blind, subject_no",
@@ -1341,6 +1383,7 @@ impl ProjectionStore for SqliteStore {
                 "SELECT program, subject_no, NULL FROM p_program_subjects ORDER BY program, subject_no",
                 "SELECT office || '|' || day || '|' || start, minutes, booked FROM p_slot_loads ORDER BY office, day, start, minutes",
                 "SELECT office || '|' || subject_no, arrived_ms || '|' || COALESCE(slot_start, ''), COALESCE(called_ms, '') || '|' || COALESCE(desk, '') FROM p_desk_queue ORDER BY office, subject_no",
+                "SELECT subject_no, pending, NULL FROM p_identification_reviews ORDER BY subject_no",
             ];
             for (i, q) in queries.iter().enumerate() {
                 let mut st = c.prepare(q).map_err(be)?;
@@ -1367,6 +1410,7 @@ impl ProjectionStore for SqliteStore {
                 program_subjects: counts[11],
                 slot_loads: counts[12],
                 queue: counts[13],
+                identification_reviews: counts[14],
                 hash: h.finalize().into(),
             })
         })

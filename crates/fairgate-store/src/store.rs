@@ -122,6 +122,12 @@ pub enum Projection {
         minutes: u16,
         delta: i64,
     },
+    /// 1:N candidates awaiting a supervisor's decision: `delta` more (a search found
+    /// some) or fewer (one was decided) for the person searched.
+    IdentificationReview {
+        subject_no: u64,
+        delta: i64,
+    },
     /// A change to an office's waiting list (pseudonymous subject numbers and times
     /// only: why they came is sealed).
     Queue {
@@ -339,6 +345,7 @@ pub struct ProjectionDigest {
     pub program_subjects: u64,
     pub slot_loads: u64,
     pub queue: u64,
+    pub identification_reviews: u64,
     /// SHA-256 over every projection row in a fixed order.
     pub hash: Hash,
 }
@@ -455,6 +462,10 @@ pub trait ProjectionStore {
     fn system_leaves(&self, kind: u16) -> Result<Vec<(u64, String)>>;
     /// The subjects with at least one law-enforcement request (a partial index).
     fn law_enforcement_subjects(&self) -> Result<Vec<u64>>;
+    /// The subjects whose 1:N searches have candidates awaiting a decision.
+    fn identification_subjects(&self) -> Result<Vec<u64>>;
+    /// The live subjects with biometric records, in order (the 1:N gallery's rebuild).
+    fn biometric_subjects(&self) -> Result<Vec<u64>>;
     /// Up to `limit` subjects with records of `program`, numbers above `after`, in order.
     fn program_subjects(&self, program: &str, after: u64, limit: usize) -> Result<Vec<u64>>;
     fn count_program_subjects(&self, program: &str) -> Result<u64>;

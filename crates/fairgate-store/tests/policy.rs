@@ -83,6 +83,7 @@ fn run(reg: &Registry, action: Action, a: &Actor, id: SubjectId) -> Result<(), R
             w(&|b| b.designate(a, id, &from(json!({"reason": "nope", "facts": "", "place": "JFK"}))).map(|_| ()))
         }
         Action::ReviewDesignation => w(&|b| b.review_designation(a, id, 1, true, None)),
+        Action::DecideIdentification => w(&|b| b.decide_identification(a, id, id, false, "not the same")),
         Action::ServeNotice => w(&|b| {
             b.serve_notice(a, id, &from(json!({"obligation": "x", "channel": "mail", "served_on": "2026-09-01"})))
         }),
@@ -199,6 +200,7 @@ fn read(reg: &Registry, r: Read, a: &Actor, purpose: Purpose, id: SubjectId) -> 
         Read::Notice => reg.read_notice(NOW, a, purpose, id, "x", "t").map(|_| ()),
         Read::Biometrics => reg.read_biometrics(NOW, a, purpose, id, "t").map(|_| ()),
         Read::DeskQueue => reg.desk_queue(NOW, a, purpose, "NYC-FO", "t").map(|_| ()),
+        Read::IdentificationReviews => reg.identification_reviews(NOW, a, purpose, "t").map(|_| ()),
         // These state their one purpose themselves.
         Read::Clearance if purpose == Purpose::BenefitAdjudication => {
             reg.read_clearance(NOW, a, id, on, "t").map(|_| ())

@@ -87,6 +87,7 @@ fn registration() -> RegistrationInput {
         // No program requires these test subjects to register.
         voluntary: true,
         captures: None,
+        probe: None,
         interview: Some(Interview {
             questions: vec![QuestionAnswer {
                 question: "Purpose of the visit?".into(),

@@ -68,6 +68,11 @@ struct ServeArgs {
     /// The sender address of notice emails.
     #[arg(long, value_name = "ADDRESS")]
     smtp_from: Option<String>,
+    /// The face matcher's files (ONNX Runtime and the YuNet and SFace models), as
+    /// scripts/setup-faces.sh installs them. Without them faces are not compared
+    /// (`not-checked`; /healthz says why) and fingerprints still are.
+    #[arg(long, value_name = "DIR", env = "FAIRGATE_FACES", default_value = "fairgate-faces")]
+    faces: PathBuf,
 }
 
 /// `--smtp` and `--smtp-from` as a mailer, or why not.
@@ -449,20 +454,36 @@ enum KeysCommand {
 
 #[derive(Subcommand)]
 enum BiometricsCommand {
-    /// Compare two fingerprint records (ISO/IEC 19794-2 minutiae, or ANSI/NIST-ITL
-    /// Type-9): the score (fused over the finger positions both hold), the threshold
-    /// and its false-match rate, and the decision (match or no-match). A decision is
-    /// for a person to act on, never a refusal by itself.
+    /// Compare two records of one modality: fingerprints (ISO/IEC 19794-2 minutiae,
+    /// or ANSI/NIST-ITL Type-9; the score fused over the finger positions both hold)
+    /// or faces (a JPEG, a PNG or an ISO/IEC 19794-5 record; cosine similarity of
+    /// SFace embeddings, which needs the face matcher: scripts/setup-faces.sh).
+    /// Prints the score, the threshold and the decision (match or no-match). A
+    /// decision is for a person to act on, never a refusal by itself.
     Compare {
         a: PathBuf,
         b: PathBuf,
         #[arg(long)]
         json: bool,
+        /// The face matcher's files.
+        #[arg(long, value_name = "DIR", env = "FAIRGATE_FACES", default_value = "fairgate-faces")]
+        faces: PathBuf,
     },
-    /// Generate the evaluation set (seeded), compare every genuine and impostor pair,
-    /// and report FNMR at FMR 10^-3 and 10^-4 and the error rates per group (sex, age
-    /// band), flagging a group whose rate is more than 1.25 times the rest's.
+    /// Generate the evaluation set (seeded), or read one from disk (--set), compare
+    /// every genuine and impostor pair, and report FNMR at FMR 10^-3 and 10^-4 and
+    /// the error rates per group (sex, age band, or every label the set carries),
+    /// flagging a group whose rate is more than 1.25 times the rest's.
     Evaluate {
+        /// An evaluation set on disk: DIR/labels.csv (`file,subject,LABEL...`, one
+        /// row per record) and the record files (19794-2 minutiae, or faces).
+        #[arg(long, value_name = "DIR", conflicts_with_all = ["write_set", "seed"])]
+        set: Option<PathBuf>,
+        /// Write the generated set to DIR in the form --set reads, and stop.
+        #[arg(long, value_name = "DIR")]
+        write_set: Option<PathBuf>,
+        /// The face matcher's files (for a set of faces).
+        #[arg(long, value_name = "DIR", env = "FAIRGATE_FACES", default_value = "fairgate-faces")]
+        faces: PathBuf,
         /// How many fingers (each with two impressions).
         #[arg(long, default_value_t = 1000)]
         fingers: u64,
@@ -798,10 +819,23 @@ fn run(cli: Cli) -> Result<()> {
         Command::Notices(NoticesCommand::Send { due_before, user }) => {
             fairgate::compliance::send(&open_existing(&dirs)?.registry, &due_before, &user)
         }
-        Command::Biometrics(BiometricsCommand::Compare { a, b, json }) => fairgate::biometrics::compare(&a, &b, json),
-        Command::Biometrics(BiometricsCommand::Evaluate { fingers, seed, impostors, det, json }) => {
-            fairgate::biometrics::evaluate(fingers, seed, impostors, det.as_deref(), json)
+        Command::Biometrics(BiometricsCommand::Compare { a, b, json, faces }) => {
+            fairgate::biometrics::compare(&a, &b, json, &faces)
         }
+        Command::Biometrics(BiometricsCommand::Evaluate {
+            set,
+            write_set,
+            faces,
+            fingers,
+            seed,
+            impostors,
+            det,
+            json,
+        }) => match (set, write_set) {
+            (Some(dir), _) => fairgate::biometrics::evaluate_set(&dir, impostors, det.as_deref(), json, &faces),
+            (None, Some(dir)) => fairgate::biometrics::write_set(&dir, fingers, seed),
+            (None, None) => fairgate::biometrics::evaluate(fingers, seed, impostors, det.as_deref(), json),
+        },
         Command::Notices(NoticesCommand::Deliver { on, smtp, smtp_from, json }) => {
             let m = mailer(&smtp, &smtp_from)?;
             let m: Option<&dyn fairgate_store::registry::notices::Mailer> = match &m {
@@ -1159,6 +1193,27 @@ fn serve(dirs: &Dirs, args: &ServeArgs) -> Result<()> {
     } else if o.registry.accounts()?.is_empty() {
         println!("no users yet: create one with `fairgate user add NAME --role officer`");
     }
+    let face_unavailable = match fairgate_biometrics::face::OnnxFaces::load(&args.faces) {
+        Ok(engine) => {
+            o.registry.set_face_matcher(Some(std::sync::Arc::new(engine)));
+            println!("face matcher: available ({})", args.faces.display());
+            None
+        }
+        Err(e) => {
+            println!("face matcher: {e}; faces will be not-checked, fingerprints are compared");
+            Some(e.to_string())
+        }
+    };
+    // The 1:N gallery, from the sealed records, before the first registration needs it.
+    let started = std::time::Instant::now();
+    let g = o.registry.build_gallery(&mut |_, _| {})?;
+    println!(
+        "1:N gallery: {} people ({} faces, {} fingers) in {:.1} s",
+        g.people,
+        g.faces,
+        g.fingers,
+        started.elapsed().as_secs_f64()
+    );
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("--listen {listen}"))?;
@@ -1175,6 +1230,7 @@ fn serve(dirs: &Dirs, args: &ServeArgs) -> Result<()> {
         // where a Secure cookie would never be sent back.
         state.secure_cookies = secure_cookies || !addr.ip().is_loopback();
         state.witnesses = targets.len();
+        state.face_unavailable = face_unavailable;
         if let Some(m) = mail {
             state = state.with_mailer(m);
         }

@@ -1145,7 +1145,35 @@ fn biometrics_compare_scores_two_records_and_evaluate_measures_the_error_rates()
     std::fs::write(&face, b"\xFF\xD8\xFF\xE0 not much of a face").unwrap();
     let refused = run(&["biometrics", "compare", pa.to_str().unwrap(), face.to_str().unwrap()]);
     assert!(!refused.status.success());
-    assert!(text(&refused.stderr).contains("face matcher is not installed"), "{}", text(&refused.stderr));
+    assert!(text(&refused.stderr).contains("not of one modality"), "{}", text(&refused.stderr));
+    // Two faces, with no face matcher where --faces points: said so, with what to run.
+    let nowhere = d.join("no-faces");
+    let refused = run(&[
+        "biometrics",
+        "compare",
+        face.to_str().unwrap(),
+        face.to_str().unwrap(),
+        "--faces",
+        nowhere.to_str().unwrap(),
+    ]);
+    assert!(!refused.status.success());
+    let err = text(&refused.stderr);
+    assert!(err.contains("face matcher is not installed") && err.contains("setup-faces.sh"), "{err}");
+    // With the matcher (scripts/setup-faces.sh; CI installs it): real photographs.
+    let faces = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fairgate-faces");
+    if faces.join("libonnxruntime.so").is_file() {
+        let photo = |n: &str| faces.join("photos").join(n).to_str().unwrap().to_string();
+        let f = faces.to_str().unwrap();
+        let same =
+            run(&["biometrics", "compare", &photo("astronaut.png"), &photo("astronaut.png"), "--json", "--faces", f]);
+        assert!(same.status.success(), "{}", text(&same.stderr));
+        let v: serde_json::Value = serde_json::from_str(&text(&same.stdout)).unwrap();
+        assert_eq!((v["modality"].as_str(), v["decision"].as_str()), (Some("face"), Some("match")), "{v}");
+        let other = run(&["biometrics", "compare", &photo("astronaut.png"), &photo("camera.png"), "--faces", f]);
+        assert!(text(&other.stdout).contains("no-match"), "{}", text(&other.stdout));
+    } else {
+        assert!(std::env::var_os("FAIRGATE_REQUIRE_FACES").is_none(), "the face matcher is not installed");
+    }
     let svg = d.join("det.svg");
     let eval = run(&[
         "biometrics",
@@ -1162,4 +1190,38 @@ fn biometrics_compare_scores_two_records_and_evaluate_measures_the_error_rates()
     let r: serde_json::Value = serde_json::from_str(&text(&eval.stdout)).unwrap();
     assert_eq!((r["genuine"].as_u64(), r["impostor"].as_u64(), r["seed"].as_u64()), (Some(20), Some(100), Some(2002)));
     assert!(std::fs::read_to_string(&svg).unwrap().contains("<polyline"));
+
+    // The same set on disk, read back with --set: the same pairs, the same groups,
+    // and (minutiae rounded to whole pixels and ISO angle units) nearly the same rates.
+    let set = d.join("set");
+    let wrote = run(&["biometrics", "evaluate", "--write-set", set.to_str().unwrap(), "--fingers", "40"]);
+    assert!(wrote.status.success(), "{}", text(&wrote.stderr));
+    let labels = std::fs::read_to_string(set.join("labels.csv")).unwrap();
+    assert!(labels.starts_with("file,subject,sex,age\n"), "{labels}");
+    assert_eq!(labels.lines().count(), 81);
+    let generated = run(&["biometrics", "evaluate", "--fingers", "40", "--json"]);
+    let generated: serde_json::Value = serde_json::from_str(&text(&generated.stdout)).unwrap();
+    let read = run(&["biometrics", "evaluate", "--set", set.to_str().unwrap(), "--json"]);
+    assert!(read.status.success(), "{}", text(&read.stderr));
+    let read: serde_json::Value = serde_json::from_str(&text(&read.stdout)).unwrap();
+    // Every record against every other subject's: twice the generated set's pairs.
+    assert_eq!((read["genuine"].as_u64(), read["impostor"].as_u64()), (Some(40), Some(80 * 78)), "{read}");
+    let groups = |v: &serde_json::Value| -> Vec<String> {
+        v["groups"].as_array().unwrap().iter().map(|g| g["group"].as_str().unwrap().to_string()).collect()
+    };
+    assert_eq!(groups(&read), groups(&generated));
+    let fnmr = |v: &serde_json::Value, g: &str| {
+        v["groups"].as_array().unwrap().iter().find(|x| x["group"] == g).unwrap()["fnmr"].as_f64().unwrap()
+    };
+    assert!((fnmr(&read, "age=65+") - fnmr(&generated, "age=65+")).abs() <= 0.2, "{read} {generated}");
+    assert!(
+        read["groups"].as_array().unwrap().iter().any(|g| g["group"] == "age=65+" && g["flagged"] == true),
+        "{read}"
+    );
+    // A set without labels.csv says what it needs.
+    let empty = d.join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let refused = run(&["biometrics", "evaluate", "--set", empty.to_str().unwrap()]);
+    assert!(!refused.status.success());
+    assert!(text(&refused.stderr).contains("file,subject"), "{}", text(&refused.stderr));
 }

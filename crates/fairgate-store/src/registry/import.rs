@@ -133,7 +133,7 @@ impl Registry {
                 known.insert(blind, id);
                 reg.program = Some(program.to_string());
                 reg.import = Some(ImportRef { file: file.to_string(), line });
-                let number = b.new_registration(actor, id, reg, None)?;
+                let number = b.new_registration(actor, id, reg, None, None)?;
                 if let Some(code) = b.access_code(&number) {
                     report.access_codes.push((line, number.to_string(), code.to_string()));
                 }

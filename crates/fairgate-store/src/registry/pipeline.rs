@@ -22,6 +22,8 @@ impl Registry {
             self.load_program_keys()?;
             // Or changed a port or office.
             self.load_places()?;
+            // Or registered or erased people: the gallery is built again when next needed.
+            self.invalidate_gallery();
         }
         Ok(w)
     }
@@ -34,9 +36,12 @@ impl Registry {
         let start = w.frontier.size();
         let mut batch = w.batch(self, now);
         let value = f(&mut batch)?;
-        let (commit, advance) = batch.into_parts();
+        let (commit, mut advance) = batch.into_parts();
         if !commit.leaves.is_empty() {
             self.store.commit(&commit)?;
+            // The gallery follows the commit before the writer lock is let go: no
+            // search sees an erased person, and each sees every registration before it.
+            self.follow_commit(&commit, std::mem::take(&mut advance.gallery_adds));
             self.remember_program_keys(&advance.program_keys)?;
             if w.cache.len() + advance.overlay.len() > self.cache_limit {
                 w.cache.clear();
@@ -85,6 +90,10 @@ impl Registry {
                         if commit.leaves.is_empty() {
                             continue;
                         }
+                        if !advance.gallery_adds.is_empty() || commit.erase.is_some() {
+                            // Bulk loads: built again from the store when next needed.
+                            self.invalidate_gallery();
+                        }
                         // Later batches seal with these keys before this one is committed.
                         self.remember_program_keys(&advance.program_keys)?;
                         if tx.send(commit).is_err() {
@@ -125,7 +134,8 @@ impl Registry {
 
 impl Batch<'_> {
     pub(super) fn into_parts(self) -> (Commit, Advance) {
-        let Batch { overlay, frontier, next_subject_no, mut commit, tallies, new_program_keys, .. } = self;
+        let Batch { overlay, frontier, next_subject_no, mut commit, tallies, new_program_keys, gallery_adds, .. } =
+            self;
         let program_keys = commit
             .program_keys
             .iter()
@@ -138,7 +148,7 @@ impl Batch<'_> {
             month: month_label(month),
             count,
         }));
-        (commit, Advance { overlay, frontier, next_subject_no, program_keys })
+        (commit, Advance { overlay, frontier, next_subject_no, program_keys, gallery_adds })
     }
 
     pub fn now(&self) -> Timestamp {
@@ -223,6 +233,7 @@ impl Batch<'_> {
         sealer: &Sealer,
         event: &Event,
         birs: &[fairgate_core::cbeff::Bir],
+        face: Option<&[f32; fairgate_biometrics::index::FACE_DIM]>,
     ) -> Result<Vec<u8>> {
         let data = match (event.program_tag(), event.subject()) {
             (Some(_), Some(id)) => Some(self.state(id)?.data_key.clone()),
@@ -233,7 +244,7 @@ impl Batch<'_> {
         let key_id = self.reg.key_ids.seal(KeyRef { subject_no, leaf_index: self.frontier.size(), slot });
         let header =
             Header { kind: BIOMETRICS_KIND, timestamp_ms: leaf::public_time_ms(self.now.as_millisecond()), key_id };
-        let mut payload = serde_json::to_vec(birs).map_err(corrupt)?;
+        let mut payload = identification::seal_payload(birs, face)?;
         let sealed = sealer.seal(&header, &payload, self.rng);
         zeroize::Zeroize::zeroize(&mut payload);
         Ok(sealed)

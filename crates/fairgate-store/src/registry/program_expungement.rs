@@ -334,6 +334,9 @@ impl Registry {
             }
         }
         self.store.erase(&erased, &removals, &replace, false)?;
+        // Erased people and the program's records leave the 1:N gallery: it is built
+        // again, without them, when next searched.
+        self.invalidate_gallery();
         Ok((erased.len() as u64, partly))
     }
 

@@ -64,29 +64,14 @@ impl Registry {
     fn stored_birs(&self, id: SubjectId) -> Result<Vec<fairgate_core::cbeff::Bir>> {
         let row = self.store.subject_keys_by_id(id.as_bytes())?.ok_or(RegistryError::UnknownSubject(id))?;
         let (data, _) = self.unwrap_keys(&row)?.ok_or(RegistryError::Erased(id))?;
-        let mut birs = Vec::new();
-        for b in self.store.biometrics(row.subject_no)? {
-            let as_leaf = crate::store::LeafRow { index: b.leaf, leaf: b.sealed, hash: [0; 32] };
-            let Some(key) = self.leaf_key(self.slot_of(&as_leaf)?, row.subject_no, Some(&data), None)? else {
-                continue;
-            };
-            let (header, mut payload) = leaf::open(&as_leaf.leaf, &key)
-                .map_err(|e| corrupt(format!("biometric records of leaf {}: {e}", b.leaf)))?;
-            if header.kind != pipeline::BIOMETRICS_KIND {
-                return Err(corrupt(format!("the biometric records of leaf {} have kind {}", b.leaf, header.kind)));
-            }
-            let parsed: Vec<fairgate_core::cbeff::Bir> = serde_json::from_slice(&payload)
-                .map_err(|e| corrupt(format!("biometric records of leaf {}: {e}", b.leaf)))?;
-            zeroize::Zeroize::zeroize(&mut payload);
-            birs.extend(parsed);
-        }
-        Ok(birs)
+        Ok(self.open_biometrics(row.subject_no, &data)?.0)
     }
 
     /// Compare fingerprints taken at a port or a desk with the person's on record
     /// (1:1, fused over the finger positions both hold; the best of their
-    /// registrations'). A purpose-bound read of their templates, logged; a no-match
-    /// records a referral to secondary inspection, and decides nothing else.
+    /// registrations' recorded before leaf `before`). A purpose-bound read of their
+    /// templates, logged; the outcome is recorded, and a no-match refers the person
+    /// to secondary inspection and decides nothing else.
     #[allow(clippy::too_many_arguments)]
     pub fn verify_fingerprints(
         &self,
@@ -96,11 +81,16 @@ impl Registry {
         id: SubjectId,
         place: &str,
         probe: &[fairgate_core::minutiae::MinutiaeRecord],
+        before: u64,
         request: &str,
     ) -> Result<(fairgate_core::matching::Comparison, Receipt)> {
-        use fairgate_core::matching::{Comparison, Context, Referral, FINGER_THRESHOLD};
+        use fairgate_core::matching::{Comparison, Context, FINGER_THRESHOLD};
         self.admit(now, actor, Read::Biometrics, purpose, Some(id), request)?;
-        let stored = fairgate_core::cbeff::unwrap(&self.stored_birs(id)?)
+        let row = self.store.subject_keys_by_id(id.as_bytes())?.ok_or(RegistryError::UnknownSubject(id))?;
+        let (data, _) = self.unwrap_keys(&row)?.ok_or(RegistryError::Erased(id))?;
+        // Only records from before `before` (a registration's own captures are not its probe's reference).
+        let birs = self.open_biometrics_before(row.subject_no, &data, before)?.0;
+        let stored = fairgate_core::cbeff::unwrap(&birs)
             .map_err(|e| corrupt(format!("the biometric records of a subject: {e}")))?
             .1;
         let mut probe_all = fairgate_core::minutiae::MinutiaeRecord {
@@ -122,17 +112,17 @@ impl Registry {
         let comparison = Comparison::new(score, &FINGER_THRESHOLD, Context::Verification);
         let ((), receipt) = self.write(now, |b| {
             b.record_access(id, actor, Read::Biometrics, purpose, &["fingerprint-comparison"], request)?;
-            if comparison.referral == Referral::SecondaryInspection {
-                let (no, sealer) = b.data_sealer(id)?;
-                let event = Event::ReferralRecorded(fairgate_core::event::ReferralRecorded {
-                    subject: id,
-                    comparison,
-                    place: place.to_string(),
-                    by: actor.clone(),
-                    at: now,
-                });
-                b.append(no, SLOT_DATA, &sealer, &event)?;
-            }
+            // Recorded whatever the outcome, so the public log shows the same leaves
+            // for a match, a no-match and nothing to compare; only a no-match refers.
+            let (no, sealer) = b.data_sealer(id)?;
+            let event = Event::ComparisonRecorded(fairgate_core::event::ComparisonRecorded {
+                subject: id,
+                comparison,
+                place: place.to_string(),
+                by: actor.clone(),
+                at: now,
+            });
+            b.append(no, SLOT_DATA, &sealer, &event)?;
             Ok(())
         })?;
         Ok((comparison, receipt))
@@ -419,7 +409,7 @@ impl Batch<'_> {
         };
         if captures.is_empty() && req.is_none_or(|r| !r.face && r.fingers.is_empty()) {
             // Nothing captured and nothing required: no captures section at all.
-            return self.new_registration(actor, subject, reg, None);
+            return self.new_registration(actor, subject, reg, None, None);
         }
         let (captures, summary) = captures.check(req, age)?;
         if let Some((_, rec)) = &captures.face {
@@ -429,10 +419,19 @@ impl Batch<'_> {
             }
         }
         reg.captures = Some(summary);
+        let features = self.capture_features(&captures)?;
         // Sealed even when empty: every registration with captures carries a digest
         // and a sealed record, whatever was taken, so neither tells on the person.
         let birs = captures.birs(reg.at);
-        self.new_registration(actor, subject, reg, Some(birs))
+        let number = self.new_registration(actor, subject, reg, Some(birs), features.face.as_ref())?;
+        // Searched against everyone else on record, and recorded, whatever it finds.
+        let found = self.identify(actor, subject, &number, &features)?;
+        if !features.is_empty() {
+            let no = self.state(subject)?.no;
+            self.gallery_adds.push((no, features));
+        }
+        self.identifications.push((number.clone(), found));
+        Ok(number)
     }
 
     /// Record a registration already validated (bulk loads, the demo).
@@ -443,7 +442,7 @@ impl Batch<'_> {
         registration: NewRegistration,
     ) -> Result<RegistrationNumber> {
         policy::authorize(actor, Action::RecordRegistration)?;
-        self.new_registration(actor, subject, registration, None)
+        self.new_registration(actor, subject, registration, None, None)
     }
 
     /// Record a registration already validated, with biometric records already
@@ -456,7 +455,7 @@ impl Batch<'_> {
         birs: Vec<fairgate_core::cbeff::Bir>,
     ) -> Result<RegistrationNumber> {
         policy::authorize(actor, Action::RecordRegistration)?;
-        self.new_registration(actor, subject, registration, (!birs.is_empty()).then_some(birs))
+        self.new_registration(actor, subject, registration, (!birs.is_empty()).then_some(birs), None)
     }
 
     /// The one way a registration is recorded: its number, its event, its sealed
@@ -468,6 +467,7 @@ impl Batch<'_> {
         subject: SubjectId,
         mut registration: NewRegistration,
         birs: Option<Vec<fairgate_core::cbeff::Bir>>,
+        face: Option<&[f32; fairgate_biometrics::index::FACE_DIM]>,
     ) -> Result<RegistrationNumber> {
         if self.reg.places().get(&registration.place).is_none() {
             return Err(Invalid::one("place", format!("`{}` is not a known port or office", registration.place)).into());
@@ -489,7 +489,7 @@ impl Batch<'_> {
         if let Some(birs) = birs {
             // Sealed first, under the key the registration's leaf will have, so that
             // the event can commit to the sealed bytes.
-            let sealed = self.seal_beside(no, &key, &event, &birs)?;
+            let sealed = self.seal_beside(no, &key, &event, &birs, face)?;
             let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&sealed));
             registration.captures.get_or_insert_with(Default::default).sealed = Some(digest);
             event = Event::RegistrationRecorded(RegistrationRecorded {
