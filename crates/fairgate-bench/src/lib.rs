@@ -1631,3 +1631,305 @@ pub fn plan(args: &PlanArgs) -> Result<()> {
     }
     Ok(())
 }
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct IdentificationArgs {
+    /// People in the gallery (each with a face embedding and --fingers fingers).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub people: usize,
+    /// Fingers per person (positions 2, 3, ...: right index first).
+    #[arg(long, default_value_t = 2)]
+    pub fingers: u8,
+    /// Searches timed (face scan, finger shortlist), each with a mate in the gallery.
+    #[arg(long, default_value_t = 100)]
+    pub searches: usize,
+    /// Registrations timed through the registry, with the gallery full.
+    #[arg(long, default_value_t = 100)]
+    pub enrolments: usize,
+    /// The face matcher's files: with them each timed registration carries a real
+    /// photograph, embedded and searched; without, fingerprints only.
+    #[arg(long, value_name = "DIR")]
+    pub faces: Option<std::path::PathBuf>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct IdentificationReport {
+    pub people: usize,
+    pub fingers_per_person: u8,
+    pub build_seconds: f64,
+    /// Face 1:N, exact, vectorised on all cores (ms per search).
+    pub face_p50_ms: f64,
+    pub face_p99_ms: f64,
+    /// The baseline: the same scan as a plain scalar loop on one core (ms, mean).
+    pub face_scalar_ms: f64,
+    /// The mate was the best face.
+    pub face_mates_first: usize,
+    /// Finger shortlist (exact signature scan) and the MCC of its 20 (ms per search).
+    pub finger_p50_ms: f64,
+    pub finger_p99_ms: f64,
+    /// The mate made the shortlist, and scored at or above the threshold.
+    pub finger_mates_shortlisted: usize,
+    pub finger_mates_matched: usize,
+    pub searches: usize,
+    /// Whole registrations (validation, captures, face embedding if any, 1:N, seal,
+    /// commit) through the registry with the gallery full (ms).
+    pub enrol_p50_ms: f64,
+    pub enrol_p99_ms: f64,
+    pub enrolments: usize,
+    pub enrol_with_face: bool,
+}
+
+/// Standard base64, as the API takes records.
+fn base64_of(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn percentile_ms(v: &mut [f64], q: f64) -> f64 {
+    v.sort_by(f64::total_cmp);
+    if v.is_empty() {
+        return 0.0;
+    }
+    v[((v.len() - 1) as f64 * q).round() as usize] * 1e3
+}
+
+/// A random unit vector (a stand-in embedding; the scan does not care what made it).
+fn random_unit(rng: &mut fairgate_biometrics::evaluation::Rng) -> [f32; fairgate_biometrics::index::FACE_DIM] {
+    let v: Vec<f32> = (0..fairgate_biometrics::index::FACE_DIM).map(|_| rng.normal() as f32).collect();
+    fairgate_biometrics::index::normalized(&v).unwrap_or([0.0; fairgate_biometrics::index::FACE_DIM])
+}
+
+/// Gallery person `i`: a face and fingers at positions 2.. from the generated masters
+/// (first impressions). `take` 2 gives the same person's second impressions and a
+/// face near theirs: a mate.
+fn gallery_person(i: u64, fingers: u8, take: u64) -> fairgate_biometrics::index::Features {
+    use fairgate_biometrics::evaluation::{impression, master, Difficulty, Rng};
+    let mut rng = Rng::new(i.wrapping_mul(0x9E37_79B9) ^ 0xFACE);
+    let mut face = random_unit(&mut rng);
+    if take == 2 {
+        let mut noise = Rng::new(i ^ 0xBEEF);
+        let v: Vec<f32> = face.iter().map(|x| x + 0.03 * noise.normal() as f32).collect();
+        face = fairgate_biometrics::index::normalized(&v).unwrap_or(face);
+    }
+    let fingers = (0..fingers)
+        .filter_map(|k| {
+            let pos = 2 + k;
+            let f = i * 10 + u64::from(pos);
+            fairgate_biometrics::index::Finger::from_points(
+                pos,
+                &impression(&master(f), f * 2 + take, Difficulty::Typical),
+            )
+        })
+        .collect();
+    fairgate_biometrics::index::Features { fingers, face: Some(face) }
+}
+
+pub fn run_identification(args: &IdentificationArgs, dir: &std::path::Path) -> Result<IdentificationReport> {
+    use fairgate_biometrics::index::Gallery;
+    let store = Arc::new(SqliteStore::open(&dir.join("fairgate.db"))?);
+    let registry = throwaway_registry(store, "bench.fairgate/identification")?;
+    // Gallery people get store numbers far above any the registry hands out.
+    const OFFSET: u64 = 1 << 40;
+    let t = Instant::now();
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let per = args.people.div_ceil(workers).max(1);
+    let bar = indicatif::ProgressBar::new(args.people as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("generating the gallery [{bar:40}] {pos}/{len} people ({eta} left)")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let people: Vec<(u64, fairgate_biometrics::index::Features)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..args.people)
+            .step_by(per)
+            .map(|start| {
+                let bar = bar.clone();
+                scope.spawn(move || {
+                    (start..(start + per).min(args.people))
+                        .map(|i| {
+                            if i % 10_000 == 0 {
+                                bar.inc(10_000);
+                            }
+                            (OFFSET + i as u64, gallery_person(i as u64, args.fingers, 1))
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+    });
+    bar.finish_and_clear();
+    registry.bench_fill_gallery(people.iter().cloned())?;
+    // The same people in a gallery of our own, for the search timings.
+    let mut gallery = Gallery::new();
+    for (no, f) in &people {
+        gallery.insert(*no, f);
+    }
+    drop(people);
+    let build_seconds = t.elapsed().as_secs_f64();
+
+    let mut face_times = Vec::new();
+    let mut finger_times = Vec::new();
+    let (mut face_first, mut shortlisted, mut matched) = (0, 0, 0);
+    let stride = (args.people / args.searches.max(1)).max(1);
+    let probes: Vec<u64> = (0..args.searches).map(|k| (k * stride) as u64).collect();
+    for &i in &probes {
+        let probe = gallery_person(i, args.fingers, 2);
+        let face = probe.face.unwrap_or([0.0; fairgate_biometrics::index::FACE_DIM]);
+        let t = Instant::now();
+        let hits = gallery.search_face(&face, fairgate_core::matching::FACE_THRESHOLD.score as f32, None, workers);
+        face_times.push(t.elapsed().as_secs_f64());
+        face_first += usize::from(hits.first().is_some_and(|h| h.subject_no == OFFSET + i));
+        let t = Instant::now();
+        let templates = probe.templates();
+        let short =
+            gallery.shortlist_fingers(&probe.fingers, fairgate_store::registry::identification::SHORTLIST, &|_| false);
+        let scores: Vec<(u64, f64)> = short
+            .iter()
+            .filter_map(|h| gallery.compare_fingers(h.subject_no, &templates).map(|s| (h.subject_no, s)))
+            .collect();
+        finger_times.push(t.elapsed().as_secs_f64());
+        shortlisted += usize::from(short.iter().any(|h| h.subject_no == OFFSET + i));
+        matched += usize::from(
+            scores.iter().any(|(n, s)| *n == OFFSET + i && *s >= fairgate_core::matching::FINGER_THRESHOLD.score),
+        );
+    }
+    // The baseline: a plain scalar loop, one core.
+    let baseline_runs = args.searches.clamp(1, 10);
+    let t = Instant::now();
+    let mut sink = 0;
+    for &i in probes.iter().take(baseline_runs) {
+        let face = gallery_person(i, 0, 2).face.unwrap_or([0.0; fairgate_biometrics::index::FACE_DIM]);
+        sink += gallery.search_face_scalar(&face, fairgate_core::matching::FACE_THRESHOLD.score as f32);
+    }
+    let face_scalar_ms = t.elapsed().as_secs_f64() * 1e3 / baseline_runs as f64;
+    std::hint::black_box(sink);
+    drop(gallery);
+
+    // Whole registrations through the registry, the gallery full.
+    let engine = match &args.faces {
+        Some(dir) => {
+            Some(fairgate_biometrics::face::OnnxFaces::load(dir).map_err(|e| anyhow::anyhow!("--faces: {e}"))?)
+        }
+        None => None,
+    };
+    let face_capture = match &engine {
+        Some(_) => {
+            let dir = args.faces.as_deref().unwrap_or(std::path::Path::new("."));
+            let photo = std::fs::read(dir.join("photos/astronaut.png"))?;
+            let img = fairgate_biometrics::face::Rgb::decode(&photo).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let mut rec = fairgate_biometrics::synthetic::face_record(1, (2026, 11, 30));
+            let i = &mut rec.images[0];
+            i.data = photo;
+            i.data_type = fairgate_core::face::ImageDataType::Png;
+            (i.width, i.height) = (img.width as u16, img.height as u16);
+            i.landmarks.clear();
+            Some(base64_of(&fairgate_core::face::encode(&rec).map_err(|e| anyhow::anyhow!("{e}"))?))
+        }
+        None => None,
+    };
+    if let Some(e) = engine {
+        registry.set_face_matcher(Some(Arc::new(e)));
+    }
+    let actor = Actor::new("u-bench", Role::Officer, "bench");
+    let now = Timestamp::now();
+    let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
+    let mut enrol_times = Vec::with_capacity(args.enrolments);
+    for k in 0..args.enrolments {
+        let ((id, _), _) = registry
+            .write(now, |b| Ok((b.create_validated_subject(&actor, synthetic_person("ID", k as u64, today))?, ())))?;
+        // The second impressions of a gallery person's fingers: their mate is there.
+        let mate = (k * stride) as u64;
+        let record = fairgate_core::minutiae::MinutiaeRecord {
+            certification: 0,
+            device_type: 0,
+            width: 500,
+            height: 550,
+            x_resolution: 197,
+            y_resolution: 197,
+            views: gallery_person(mate, args.fingers, 2)
+                .fingers
+                .iter()
+                .map(|f| fairgate_core::minutiae::FingerView {
+                    position: f.position,
+                    view: 0,
+                    impression: 0,
+                    quality: 60,
+                    minutiae: f
+                        .minutiae
+                        .iter()
+                        .map(|m| fairgate_core::minutiae::Minutia {
+                            kind: fairgate_core::minutiae::MinutiaType::Other,
+                            x: m.x,
+                            y: m.y,
+                            angle: m.angle,
+                            quality: 0,
+                        })
+                        .collect(),
+                    extended: vec![],
+                })
+                .collect(),
+        };
+        let fingerprints = base64_of(&fairgate_core::minutiae::encode(&record).map_err(|e| anyhow::anyhow!("{e}"))?);
+        let input: fairgate_core::registration::RegistrationInput = serde_json::from_value(serde_json::json!({
+            "kind": "port-of-entry", "place": "JFK", "voluntary": true,
+            "captures": {"fingerprints": [fingerprints], "face": face_capture},
+        }))?;
+        let t = Instant::now();
+        registry.write(now, |b| b.record_registration(&actor, id, &input))?;
+        enrol_times.push(t.elapsed().as_secs_f64());
+    }
+    let searches = probes.len();
+    Ok(IdentificationReport {
+        people: args.people,
+        fingers_per_person: args.fingers,
+        build_seconds,
+        face_p50_ms: percentile_ms(&mut face_times.clone(), 0.5),
+        face_p99_ms: percentile_ms(&mut face_times, 0.99),
+        face_scalar_ms,
+        face_mates_first: face_first,
+        finger_p50_ms: percentile_ms(&mut finger_times.clone(), 0.5),
+        finger_p99_ms: percentile_ms(&mut finger_times, 0.99),
+        finger_mates_shortlisted: shortlisted,
+        finger_mates_matched: matched,
+        searches,
+        enrol_p50_ms: percentile_ms(&mut enrol_times.clone(), 0.5),
+        enrol_p99_ms: percentile_ms(&mut enrol_times, 0.99),
+        enrolments: args.enrolments,
+        enrol_with_face: face_capture.is_some(),
+    })
+}
+
+pub fn identification(args: &IdentificationArgs) -> Result<()> {
+    let r = in_scratch_dir(&None, "identification", &["fairgate.db"], |d| run_identification(args, d))?;
+    if args.json {
+        println!("{}", serde_json::to_string(&r)?);
+    } else {
+        println!(
+            "gallery of {} people ({} fingers each, a face each) built in {:.0} s\n\
+             face 1:N (exact): p50 {:.1} ms, p99 {:.1} ms; plain scalar loop {:.1} ms; mate first in {}/{}\n\
+             fingers 1:N (signature shortlist of 20, then MCC): p50 {:.1} ms, p99 {:.1} ms; mate shortlisted {}/{}, matched {}/{}\n\
+             registration with 1:N ({}): p50 {:.1} ms, p99 {:.1} ms over {}",
+            r.people,
+            r.fingers_per_person,
+            r.build_seconds,
+            r.face_p50_ms,
+            r.face_p99_ms,
+            r.face_scalar_ms,
+            r.face_mates_first,
+            r.searches,
+            r.finger_p50_ms,
+            r.finger_p99_ms,
+            r.finger_mates_shortlisted,
+            r.searches,
+            r.finger_mates_matched,
+            r.searches,
+            if r.enrol_with_face { "fingerprints and a photograph" } else { "fingerprints" },
+            r.enrol_p50_ms,
+            r.enrol_p99_ms,
+            r.enrolments
+        );
+    }
+    Ok(())
+}

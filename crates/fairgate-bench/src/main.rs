@@ -45,6 +45,10 @@ enum BenchCommand {
     /// One-finger 1:1 fingerprint comparison (MCC, LSS-R) over the generated set,
     /// per comparison, against computing the cylinder-pair matrix alone.
     Matching(bench::MatchingArgs),
+    /// 1:N at enrolment at scale: a gallery of a million people (a face and two
+    /// fingers each), the exact face scan against a plain scalar loop, the finger
+    /// shortlist and its MCC, and whole registrations through the registry.
+    Identification(bench::IdentificationArgs),
 }
 
 fn main() {
@@ -60,6 +64,7 @@ fn main() {
         BenchCommand::Biometrics(args) => bench::biometrics(&args),
         BenchCommand::Plan(args) => bench::plan(&args),
         BenchCommand::Matching(args) => bench::matching(&args),
+        BenchCommand::Identification(args) => bench::identification(&args),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

@@ -163,6 +163,21 @@ pub struct Finger {
     pub minutiae: Box<[Minutia]>,
 }
 
+impl Finger {
+    /// A finger from points (rounded to whole pixels and ISO angle units, as a
+    /// 19794-2 record would carry them); `None` when too sparse to sign.
+    pub fn from_points(position: u8, points: &[Point]) -> Option<Finger> {
+        let to_iso = |p: &Point| Minutia {
+            x: p.x.round().clamp(0.0, 65535.0) as u16,
+            y: p.y.round().clamp(0.0, 65535.0) as u16,
+            angle: ((p.t.rem_euclid(std::f64::consts::TAU)) * 256.0 / std::f64::consts::TAU).round() as u16 as u8,
+        };
+        let minutiae: Box<[Minutia]> = points.iter().map(to_iso).collect();
+        let pts: Vec<Point> = minutiae.iter().map(Minutia::point).collect();
+        Some(Finger { position, signature: finger_signature(&pts)?, minutiae })
+    }
+}
+
 /// What one person contributes to the gallery.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Features {
@@ -421,14 +436,7 @@ mod tests {
     }
 
     fn finger(position: u8, points: &[Point]) -> Finger {
-        let to_iso = |p: &Point| Minutia {
-            x: p.x.round().clamp(0.0, 65535.0) as u16,
-            y: p.y.round().clamp(0.0, 65535.0) as u16,
-            angle: ((p.t.rem_euclid(std::f64::consts::TAU)) * 256.0 / std::f64::consts::TAU).round() as u16 as u8,
-        };
-        let minutiae: Box<[Minutia]> = points.iter().map(to_iso).collect();
-        let pts: Vec<Point> = minutiae.iter().map(Minutia::point).collect();
-        Finger { position, signature: finger_signature(&pts).unwrap(), minutiae }
+        Finger::from_points(position, points).unwrap()
     }
 
     #[test]
