@@ -266,6 +266,7 @@ impl Gallery {
         if f.is_empty() {
             return;
         }
+        let known = self.slot_of.contains_key(&subject_no);
         let slot = match self.slot_of.get(&subject_no) {
             Some(s) => *s,
             None => {
@@ -291,7 +292,10 @@ impl Gallery {
         }
         for finger in &f.fingers {
             let list = &mut self.fingers[usize::from(finger.position).min(10)];
-            if !list.iter().any(|(s, g, _)| *s == slot && *g == finger.signature) {
+            // Only someone already in the gallery (a re-registration) can repeat a
+            // finger; a newcomer's are appended without a look (a million inserts
+            // must not each scan the list).
+            if !known || !list.iter().any(|(s, g, _)| *s == slot && *g == finger.signature) {
                 list.push((slot, finger.signature, finger.minutiae.clone()));
             }
         }
@@ -501,6 +505,17 @@ mod tests {
         eprintln!("four fingers: mate first {top1}/200, in top 10 of 2000: {top10}/200");
         assert!(top10 >= 170, "{top10}/200");
         assert!(g.remove(3) && g.compare_fingers(3, &[]).is_none());
+    }
+
+    #[test]
+    fn a_re_registration_adds_new_fingers_and_repeats_none() {
+        let mut g = Gallery::new();
+        let one = finger(2, &master(1));
+        let two = finger(7, &master(2));
+        g.insert(5, &Features { fingers: vec![one.clone()], face: None });
+        g.insert(5, &Features { fingers: vec![one.clone(), two], face: None });
+        g.insert(6, &Features { fingers: vec![one], face: None });
+        assert_eq!((g.len(), g.fingers()), (2, 3), "person 5 holds fingers 2 and 7 once each; person 6 its own");
     }
 
     #[test]

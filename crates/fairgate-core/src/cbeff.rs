@@ -215,9 +215,72 @@ pub fn to_xml(birs: &[Bir]) -> String {
     out
 }
 
+/// A data block read from CBEFF XML: (format owner, format type, the block).
+pub type DataBlock = (u16, u16, Vec<u8>);
+
+/// The data blocks of a CBEFF XML document (as `to_xml` writes it, or any in the
+/// ISO/IEC 19785-3 patron format): (format owner, format type, data block) for each
+/// BIR that has a `BDB`, in order. The format is read from the `Format` element
+/// before each `BDB`; a BDB without one is refused, naming it.
+pub fn data_blocks(xml: &str) -> Result<Vec<DataBlock>, String> {
+    let between = |s: &str, open: &str, close: &str| -> Option<(usize, usize)> {
+        let a = s.find(open)? + open.len();
+        let b = a + s[a..].find(close)?;
+        Some((a, b))
+    };
+    let mut out = Vec::new();
+    let mut rest = xml;
+    let mut n = 0;
+    while let Some((a, b)) = between(rest, "<BDB>", "</BDB>") {
+        n += 1;
+        let before = &rest[..a];
+        let format = before.rfind("<Format>").map(|i| &before[i..]);
+        let field = |f: &str, tag: &str| -> Option<u16> {
+            let (x, y) = between(f, &format!("<{tag}>"), &format!("</{tag}>"))?;
+            f[x..y].trim().parse().ok()
+        };
+        let (owner, kind) = match format.map(|f| (field(f, "Organization"), field(f, "Type"))) {
+            Some((Some(o), Some(t))) => (o, t),
+            _ => return Err(format!("BDB {n}: no Format (Organization and Type) before it")),
+        };
+        let text: String = rest[a..b].chars().filter(|c| !c.is_whitespace()).collect();
+        let bdb = base64::engine::general_purpose::STANDARD.decode(text).map_err(|_| format!("BDB {n}: not base64"))?;
+        out.push((owner, kind, bdb));
+        rest = &rest[b + "</BDB>".len()..];
+    }
+    if out.is_empty() {
+        return Err("no BDB element: not a CBEFF XML document".into());
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_xml_export_reads_back_to_its_data_blocks() {
+        let birs = sample();
+        let blocks = data_blocks(&to_xml(&birs)).unwrap();
+        assert_eq!(blocks.len(), birs.len());
+        for (b, (owner, kind, bdb)) in birs.iter().zip(&blocks) {
+            assert_eq!((b.format_owner, b.format_type, &b.bdb), (*owner, *kind, bdb));
+        }
+        assert!(data_blocks("<BIR></BIR>").is_err());
+        assert!(data_blocks("<BIR><BDB>AAAA</BDB></BIR>").unwrap_err().contains("no Format"));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_is_read_or_refused_never_a_panic(s in ".{0,300}", cut in 0usize..2000) {
+            let _ = data_blocks(&s);
+            let xml = to_xml(&sample());
+            let cut = cut.min(xml.len());
+            if xml.is_char_boundary(cut) {
+                let _ = data_blocks(&xml[..cut]);
+            }
+        }
+    }
 
     fn sample() -> Vec<Bir> {
         vec![

@@ -515,8 +515,45 @@ pub struct IdentificationSearched {
     pub registration: RegistrationNumber,
     /// People in the gallery when it was searched.
     pub searched: u64,
+    /// The best candidates, at most `MAX_LISTED`.
     pub candidates: Vec<Candidate>,
+    /// Candidates beyond the listed ones (a supervisor searches again by hand).
+    #[serde(default)]
+    pub not_listed: u64,
     pub at: jiff::Timestamp,
+    /// Spaces that bring every search's payload to one size, so a leaf's size class
+    /// does not tell how many candidates it found (see `with_candidates`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub pad: String,
+}
+
+impl IdentificationSearched {
+    /// The most candidates one search lists.
+    pub const MAX_LISTED: usize = 20;
+    /// Every search's payload is padded to this many bytes (JSON, as sealed): more
+    /// than the largest with `MAX_LISTED` candidates, so every one falls in the
+    /// same padded size class.
+    pub const PAYLOAD: usize = 3200;
+
+    /// The search's event, with at most `MAX_LISTED` candidates (best first) and
+    /// padded to `PAYLOAD` bytes.
+    pub fn with_candidates(
+        subject: SubjectId,
+        registration: RegistrationNumber,
+        searched: u64,
+        mut candidates: Vec<Candidate>,
+        at: jiff::Timestamp,
+    ) -> Event {
+        candidates.sort_by(|a, b| b.score.total_cmp(&a.score));
+        let not_listed = candidates.len().saturating_sub(Self::MAX_LISTED) as u64;
+        candidates.truncate(Self::MAX_LISTED);
+        let mut e =
+            IdentificationSearched { subject, registration, searched, candidates, not_listed, at, pad: String::new() };
+        let len = serde_json::to_vec(&Event::IdentificationSearched(e.clone())).map_or(0, |v| v.len());
+        // `"pad":"…"` and its comma take 9 bytes besides the spaces.
+        e.pad = " ".repeat(Self::PAYLOAD.saturating_sub(len + 9).max(1));
+        Event::IdentificationSearched(e)
+    }
 }
 
 /// A supervisor's decision on a 1:N candidate, with the reason, recorded on both
@@ -919,5 +956,34 @@ mod tests {
         // `all` walks the codes without gaps: every kind, once, in order.
         let all: Vec<u16> = EventKind::all().map(EventKind::code).collect();
         assert_eq!(all, (1..=44).collect::<Vec<u16>>());
+    }
+
+    /// A search that found nobody and one that found the most it lists seal to
+    /// payloads of one size: the public log cannot tell them apart.
+    #[test]
+    fn every_identification_search_has_one_payload_size() {
+        let subject = SubjectId::from_bytes([1; 16]);
+        let number = RegistrationNumber::from_entropy(7);
+        let at = jiff::Timestamp::from_second(1_780_000_000).unwrap();
+        let candidate = |i: u8| Candidate {
+            subject: SubjectId::from_bytes([i; 16]),
+            modality: crate::matching::Modality::Finger,
+            score: 0.123_456_789_012_345_6 + f64::from(i),
+            threshold: 0.0286,
+        };
+        let size = |e: &Event| serde_json::to_vec(e).unwrap().len();
+        let none = IdentificationSearched::with_candidates(subject, number.clone(), 0, vec![], at);
+        let many = IdentificationSearched::with_candidates(
+            subject,
+            number.clone(),
+            u64::MAX,
+            (0..30).map(candidate).collect(),
+            at,
+        );
+        assert_eq!(size(&none), IdentificationSearched::PAYLOAD);
+        assert_eq!(size(&many), IdentificationSearched::PAYLOAD);
+        let Event::IdentificationSearched(m) = &many else { unreachable!() };
+        assert_eq!((m.candidates.len(), m.not_listed), (20, 10));
+        assert!(m.candidates[0].score > m.candidates[19].score, "the best are kept");
     }
 }

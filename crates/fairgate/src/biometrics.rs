@@ -14,6 +14,18 @@ fn read_minutiae(path: &Path) -> Result<MinutiaeRecord> {
     if bytes.starts_with(fairgate_core::minutiae::FORMAT_ID) {
         return fairgate_core::minutiae::parse(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()));
     }
+    if let Some(blocks) = cbeff_blocks(&bytes, path)? {
+        use fairgate_core::cbeff::{FORMAT_FINGER_MINUTIAE, SC37};
+        let mut records = Vec::new();
+        for (_, _, bdb) in blocks.into_iter().filter(|(o, t, _)| (*o, *t) == (SC37, FORMAT_FINGER_MINUTIAE)) {
+            records.push(fairgate_core::minutiae::parse(&bdb).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?);
+        }
+        let merged = records.into_iter().reduce(|mut a, b| {
+            a.views.extend(b.views);
+            a
+        });
+        return merged.with_context(|| format!("{}: the CBEFF file holds no finger minutiae block", path.display()));
+    }
     if bytes.starts_with(b"1.001:") {
         let t = fairgate_core::an2k::parse(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         let (mut records, _) =
@@ -27,14 +39,32 @@ fn read_minutiae(path: &Path) -> Result<MinutiaeRecord> {
             .with_context(|| format!("{}: the transaction holds no minutiae (Type-9) record", path.display()));
     }
     bail!(
-        "{}: not a record this command reads: give an ISO/IEC 19794-2 minutiae record (starting FMR) or an ANSI/NIST-ITL file",
+        "{}: not a record this command reads: give an ISO/IEC 19794-2 minutiae record (starting FMR), a CBEFF XML file or an ANSI/NIST-ITL file",
         path.display()
     )
 }
 
-/// The image in a face file: a JPEG or PNG as it is, or the first image of an
-/// ISO/IEC 19794-5 record. `None`: not a face.
+/// The data blocks of a CBEFF XML file (`GET /subjects/{id}/biometrics` gives one),
+/// or `None` when the file is not XML.
+fn cbeff_blocks(bytes: &[u8], path: &Path) -> Result<Option<Vec<fairgate_core::cbeff::DataBlock>>> {
+    let text = String::from_utf8_lossy(bytes);
+    let t = text.trim_start();
+    if !(t.starts_with("<?xml") || t.starts_with("<BIR")) {
+        return Ok(None);
+    }
+    fairgate_core::cbeff::data_blocks(t).map(Some).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
+/// The image in a face file: a JPEG or PNG as it is, the first image of an ISO/IEC
+/// 19794-5 record, or of a CBEFF file's face block. `None`: not a face.
 fn face_image(bytes: &[u8], path: &Path) -> Result<Option<Vec<u8>>> {
+    if let Some(blocks) = cbeff_blocks(bytes, path)? {
+        use fairgate_core::cbeff::{FORMAT_FACE_IMAGE, SC37};
+        return match blocks.into_iter().find(|(o, t, _)| (*o, *t) == (SC37, FORMAT_FACE_IMAGE)) {
+            Some((_, _, bdb)) => face_image(&bdb, path),
+            None => Ok(None),
+        };
+    }
     if bytes.starts_with(fairgate_core::face::FORMAT_ID) {
         let rec = fairgate_core::face::parse(bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         let img =

@@ -455,8 +455,9 @@ enum KeysCommand {
 #[derive(Subcommand)]
 enum BiometricsCommand {
     /// Compare two records of one modality: fingerprints (ISO/IEC 19794-2 minutiae,
-    /// or ANSI/NIST-ITL Type-9; the score fused over the finger positions both hold)
-    /// or faces (a JPEG, a PNG or an ISO/IEC 19794-5 record; cosine similarity of
+    /// a CBEFF XML file or ANSI/NIST-ITL Type-9; the score fused over the finger
+    /// positions both hold) or faces (a JPEG, a PNG, an ISO/IEC 19794-5 record or a
+    /// CBEFF XML file's face; cosine similarity of
     /// SFace embeddings, which needs the face matcher: scripts/setup-faces.sh).
     /// Prints the score, the threshold and the decision (match or no-match). A
     /// decision is for a person to act on, never a refusal by itself.

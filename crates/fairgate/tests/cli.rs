@@ -1141,6 +1141,23 @@ fn biometrics_compare_scores_two_records_and_evaluate_measures_the_error_rates()
     assert!(v["score"].as_f64().unwrap() > v["threshold"].as_f64().unwrap());
     let other = run(&["biometrics", "compare", pa.to_str().unwrap(), pc.to_str().unwrap()]);
     assert!(text(&other.stdout).contains("no-match"), "{}", text(&other.stdout));
+    // A CBEFF XML file, as GET /subjects/{id}/biometrics exports one.
+    let bir = fairgate_core::cbeff::Bir {
+        format_owner: fairgate_core::cbeff::SC37,
+        format_type: fairgate_core::cbeff::FORMAT_FINGER_MINUTIAE,
+        created: "2026-11-30T09:00:00Z".parse().unwrap(),
+        modality: fairgate_core::cbeff::Modality::Finger,
+        finger: None,
+        level: fairgate_core::cbeff::Level::Processed,
+        quality: None,
+        bdb: fairgate_core::minutiae::encode(&a).unwrap(),
+    };
+    let xml = d.join("a.xml");
+    std::fs::write(&xml, fairgate_core::cbeff::to_xml(&[bir])).unwrap();
+    let from_xml = run(&["biometrics", "compare", xml.to_str().unwrap(), pb.to_str().unwrap(), "--json"]);
+    assert!(from_xml.status.success(), "{}", text(&from_xml.stderr));
+    let v: serde_json::Value = serde_json::from_str(&text(&from_xml.stdout)).unwrap();
+    assert_eq!(v["decision"], "match", "{v}");
     let face = d.join("face.jpg");
     std::fs::write(&face, b"\xFF\xD8\xFF\xE0 not much of a face").unwrap();
     let refused = run(&["biometrics", "compare", pa.to_str().unwrap(), face.to_str().unwrap()]);

@@ -432,13 +432,8 @@ impl Batch<'_> {
             &["identification-search"],
             "1:N search at enrolment",
         )?;
-        let event = Event::IdentificationSearched(IdentificationSearched {
-            subject,
-            registration: number.clone(),
-            searched,
-            candidates: candidates.clone(),
-            at: self.now,
-        });
+        let event =
+            IdentificationSearched::with_candidates(subject, number.clone(), searched, candidates.clone(), self.now);
         self.append(no, SLOT_DATA, &sealer, &event)?;
         let referral = if candidates.is_empty() { Referral::None } else { Referral::SupervisorReview };
         Ok(Identification { searched, face_searched: features.face.is_some(), candidates, referral })
