@@ -168,10 +168,16 @@ pub fn evaluate(fingers: u64, seed: u64, impostors: Option<usize>, det: Option<&
             None => println!("  FMR {label}: too few impostor comparisons to measure"),
         }
     }
-    println!("per group at the threshold in use ({}):", FINGER_THRESHOLD.score);
-    for g in &r.groups {
+    print_groups(FINGER_THRESHOLD.score, &r.groups);
+    Ok(())
+}
+
+/// The per-group table of an evaluation, for people.
+fn print_groups(threshold: f64, groups: &[fairgate_biometrics::evaluation::GroupRates]) {
+    println!("per group at the threshold in use ({threshold}):");
+    for g in groups {
         println!(
-            "  {:<12} FNMR {:.3} ({} genuine), FMR {:.2e} ({} impostor){}",
+            "  {:<16} FNMR {:.3} ({} genuine), FMR {:.2e} ({} impostor){}",
             g.group,
             g.fnmr,
             g.genuine,
@@ -180,7 +186,6 @@ pub fn evaluate(fingers: u64, seed: u64, impostors: Option<usize>, det: Option<&
             if g.flagged { "  FLAGGED: more than 1.25 times the rest" } else { "" }
         );
     }
-    Ok(())
 }
 
 /// The file naming an evaluation set's records in `--set DIR`.
@@ -336,18 +341,7 @@ pub fn evaluate_set(dir: &Path, impostors: Option<usize>, det: Option<&Path>, js
             None => println!("  FMR {label}: too few impostor comparisons to measure"),
         }
     }
-    println!("per group at the threshold in use ({}):", threshold.score);
-    for g in &groups {
-        println!(
-            "  {:<16} FNMR {:.3} ({} genuine), FMR {:.2e} ({} impostor){}",
-            g.group,
-            g.fnmr,
-            g.genuine,
-            g.fmr,
-            g.impostor,
-            if g.flagged { "  FLAGGED: more than 1.25 times the rest" } else { "" }
-        );
-    }
+    print_groups(threshold.score, &groups);
     Ok(())
 }
 

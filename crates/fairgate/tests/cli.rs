@@ -905,10 +905,45 @@ fn biometric_captures_and_their_export_never_reach_the_log() {
     let (st, xml) = http(&format!("{url}subjects/{id}/biometrics"), "GET", &token, None);
     assert_eq!(st, 200);
     assert!(xml.contains(&face), "the export holds the face record");
+    // Someone else enrols with the same fingers: a 1:N candidate; a supervisor decides
+    // with a reason; the first person's fingers are compared at a crossing.
+    let twin = person.replace("BIO000001", "BIO000002").replace("CAPTURED", "TWINNED");
+    let (st, b) = http(&format!("{url}subjects"), "POST", &token, Some(&twin));
+    assert_eq!(st, 201, "{b}");
+    let twin_id = b.split("\"id\":\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let (st, b) = http(&format!("{url}subjects/{twin_id}/registrations"), "POST", &token, Some(&registration));
+    assert_eq!(st, 201, "{b}");
+    assert!(b.contains(&format!("\"subject\":\"{id}\"")), "a candidate: {b}");
+    let added = fairgate(dir.path(), &["user", "add", "sup", "--role", "supervisor"]);
+    assert!(added.status.success(), "{}", text(&added.stderr));
+    let supervisor = text(&added.stdout).lines().last().unwrap().trim().to_string();
+    let decision = format!(
+        r#"{{"candidate": "{id}", "decision": "different-people", "reason": "SEPARATELYBORN checked both passports"}}"#
+    );
+    let (st, b) = http(&format!("{url}identification/reviews/{twin_id}"), "POST", &supervisor, Some(&decision));
+    assert_eq!(st, 201, "{b}");
+    let crossing = format!(
+        r#"{{"direction": "entry", "port": "JFK", "at": "2026-06-01T10:00:00Z", "admission_class": "B-2", "admitted_until": "2026-09-01", "probe": {{"fingerprints": ["{prints}"]}}}}"#
+    );
+    let (st, b) = http(&format!("{url}subjects/{id}/crossings"), "POST", &token, Some(&crossing));
+    assert_eq!(st, 201, "{b}");
+    assert!(b.contains("\"decision\":\"match\""), "{b}");
     stop(&mut child);
     let logged = std::fs::read_to_string(&log).unwrap();
     assert!(logged.contains("biometrics read"), "{logged}");
-    for personal in ["CAPTURED", "BIO000001", "1980-01-01", &face[100..140], &prints[20..60], "FAC", "FMR"] {
+    assert!(logged.contains("1:N candidate decided") && logged.contains("fingerprints compared"), "{logged}");
+    for personal in [
+        "CAPTURED",
+        "TWINNED",
+        "BIO000001",
+        "BIO000002",
+        "1980-01-01",
+        "SEPARATELYBORN",
+        &face[100..140],
+        &prints[20..60],
+        "FAC",
+        "FMR",
+    ] {
         assert!(!logged.contains(personal), "{personal} in the log:\n{logged}");
     }
 }

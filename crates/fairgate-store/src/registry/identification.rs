@@ -304,19 +304,7 @@ impl Registry {
             _ => None,
         };
         let comparison = Comparison::new(score, &FACE_THRESHOLD, Context::Verification);
-        let ((), receipt) = self.write(now, |b| {
-            b.record_access(id, actor, Read::Biometrics, purpose, &["face-comparison"], request)?;
-            let (no, sealer) = b.data_sealer(id)?;
-            let event = Event::ComparisonRecorded(fairgate_core::event::ComparisonRecorded {
-                subject: id,
-                comparison,
-                place: place.to_string(),
-                by: actor.clone(),
-                at: now,
-            });
-            b.append(no, SLOT_DATA, &sealer, &event)?;
-            Ok(())
-        })?;
+        let receipt = self.record_comparison(now, actor, purpose, id, place, comparison, "face-comparison", request)?;
         Ok((comparison, receipt))
     }
 
@@ -416,7 +404,8 @@ impl Batch<'_> {
         })?;
         let mut candidates = Vec::new();
         for (n, modality, score) in hits {
-            let Some(row) = reg.store.subject_keys(n)? else { continue };
+            // Someone erased is never a candidate, even if the gallery lagged.
+            let Some(row) = reg.store.subject_keys(n)?.filter(|r| r.data_key.is_some()) else { continue };
             let threshold = match modality {
                 Modality::Face => FACE_THRESHOLD.score,
                 Modality::Finger => FINGER_THRESHOLD.score,

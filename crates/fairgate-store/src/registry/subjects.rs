@@ -110,10 +110,29 @@ impl Registry {
             .filter_map(|r| fairgate_biometrics::fingerprint::compare_records(&probe_all, r))
             .fold(None, |best: Option<f64>, s| Some(best.map_or(s, |b| b.max(s))));
         let comparison = Comparison::new(score, &FINGER_THRESHOLD, Context::Verification);
+        let receipt =
+            self.record_comparison(now, actor, purpose, id, place, comparison, "fingerprint-comparison", request)?;
+        Ok((comparison, receipt))
+    }
+
+    /// Log a 1:1 comparison's read of the person's templates and record its outcome,
+    /// in one command. Recorded whatever the outcome, so the public log shows the
+    /// same leaves for a match, a no-match and nothing to compare; only a no-match
+    /// refers (the event carries the referral).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn record_comparison(
+        &self,
+        now: Timestamp,
+        actor: &Actor,
+        purpose: Purpose,
+        id: SubjectId,
+        place: &str,
+        comparison: fairgate_core::matching::Comparison,
+        field: &str,
+        request: &str,
+    ) -> Result<Receipt> {
         let ((), receipt) = self.write(now, |b| {
-            b.record_access(id, actor, Read::Biometrics, purpose, &["fingerprint-comparison"], request)?;
-            // Recorded whatever the outcome, so the public log shows the same leaves
-            // for a match, a no-match and nothing to compare; only a no-match refers.
+            b.record_access(id, actor, Read::Biometrics, purpose, &[field], request)?;
             let (no, sealer) = b.data_sealer(id)?;
             let event = Event::ComparisonRecorded(fairgate_core::event::ComparisonRecorded {
                 subject: id,
@@ -125,7 +144,7 @@ impl Registry {
             b.append(no, SLOT_DATA, &sealer, &event)?;
             Ok(())
         })?;
-        Ok((comparison, receipt))
+        Ok(receipt)
     }
 
     /// A person's biometric records (every registration's, oldest first), for
