@@ -1,6 +1,6 @@
 //! Security headers on every response: a Content-Security-Policy that allows
-//! nothing but this origin's styles (no scripts, no framing, forms to this origin
-//! only), `X-Content-Type-Options: nosniff`, `Referrer-Policy: no-referrer`, and
+//! nothing but this origin's styles, fonts, images and scripts (no inline script,
+//! no framing, forms to this origin only), `X-Content-Type-Options: nosniff`, `Referrer-Policy: no-referrer`, and
 //! `Cache-Control: no-store` on everything that is not a public route (so nothing
 //! personal stays in a browser's or proxy's cache).
 
@@ -9,8 +9,7 @@ use axum::http::{header, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::Response;
 
-pub const CONTENT_SECURITY_POLICY: &str =
-    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; font-src 'self'; script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// Pages and files that hold nothing personal and may be cached.
 const PUBLIC_PAGES: &[&str] = &["/static/fairgate.css", "/openapi.json", "/transparency"];
@@ -25,6 +24,10 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if path.starts_with("/assets/") {
+        // Versioned design-system files: their own long-lived Cache-Control stands.
+        return resp;
+    }
     let public = method == Method::GET
         && (PUBLIC_PAGES.contains(&path.as_str())
             || crate::routes::ROUTE_POLICY.iter().any(|(m, template, g)| {

@@ -8,10 +8,12 @@
 //! `expungement`, `law_enforcement`, `portal`, `transparency`, `log`, `web`) →
 //! `auth`, `limits`, `headers`, `views`, `json`, `problem`, `logging`. No module imports one above it.
 
+pub mod assets;
 pub mod auth;
 pub mod biometrics;
 pub mod compliance;
 pub mod designations;
+pub mod desk;
 pub mod documents;
 pub mod expungement;
 pub mod headers;

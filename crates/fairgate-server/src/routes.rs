@@ -348,6 +348,10 @@ fn pages() -> Router<AppState> {
         .route("/login", get(web::login_page).post(web::login_submit))
         .route("/logout", post(web::logout))
         .route("/transparency", get(transparency::report_page))
+        .route("/assets/{version}/{*path}", get(crate::assets::serve))
+        .route("/desk", get(crate::desk::desk))
+        .route("/desk/find", post(crate::desk::find))
+        .route("/desk/subjects/{id}", get(crate::desk::subject))
         .route(
             "/static/fairgate.css",
             get(|| async {

@@ -303,12 +303,14 @@ pub(crate) fn required(q: &QueryMap, name: &str) -> Result<u64, Problem> {
     number(q, name, None)?.ok_or_else(|| Problem::bad_request(name, format!("the query parameter {name} is required")))
 }
 
-/// The pages' stylesheet, served at `/static/fairgate.css`.
-pub const STYLESHEET: &str = "body{font:16px/1.5 system-ui,sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem;color:#1b1b1b}
-label{display:block;margin-top:1rem;font-weight:600} input{font-size:1rem;padding:.4rem;width:100%;max-width:20rem}
-button{margin-top:1rem;font-size:1rem;padding:.5rem 1.2rem} .error{border-left:4px solid #b50909;padding:.5rem 1rem;background:#f4e3db}
+/// Fairgate's own few styles, after the design system's (served at
+/// `/static/fairgate.css`): bare forms and tables on pages not yet given USWDS
+/// classes, the notice letters, and print.
+pub const STYLESHEET: &str = "main label{display:block;margin-top:1rem;font-weight:600}
+main input:not([class]){font-size:1rem;padding:.4rem;width:100%;max-width:20rem} main button:not([class]){margin-top:1rem;font-size:1rem;padding:.5rem 1.2rem}
+.error{border-left:4px solid #b50909;padding:.5rem 1rem;background:#f4e3db}
 article.notice{border-top:2px solid #1b1b1b;margin-top:2rem} article.notice .due{font-weight:700}
-@media print{body{max-width:none;margin:0;font-size:12pt} header{display:none} article.notice{border:0;margin:0;break-after:page;page-break-after:always} article.notice:last-child{break-after:auto;page-break-after:auto}}
+@media print{.usa-skipnav,.usa-header,.usa-footer{display:none} body{font-size:12pt} article.notice{border:0;margin:0;break-after:page;page-break-after:always} article.notice:last-child{break-after:auto;page-break-after:auto}}
 ";
 
 /// One notice, in its own language and direction (`dir="rtl"` for Arabic): what to
@@ -333,8 +335,12 @@ pub(crate) fn page(title: &str, body: Markup) -> Markup {
     page_in(fairgate_core::i18n::Language::En, title, body)
 }
 
-/// A page in a language, laid out in its direction.
+/// A page in a language, laid out in its direction, in the U.S. Web Design System:
+/// a skip link, the header, the page in a grid container, and a footer with the
+/// public pages. Styles, fonts and scripts come from this origin only
+/// (`crate::assets`); every page works without its scripts.
 pub(crate) fn page_in(lang: fairgate_core::i18n::Language, title: &str, body: Markup) -> Markup {
+    use crate::assets::uswds;
     html! {
         (DOCTYPE)
         html lang=(lang.tag()) dir=(lang.dir()) {
@@ -342,13 +348,35 @@ pub(crate) fn page_in(lang: fairgate_core::i18n::Language, title: &str, body: Ma
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · Fairgate" }
+                link rel="stylesheet" href=(uswds("css/uswds.min.css"));
                 // A file of our own, not inline: the Content-Security-Policy allows
                 // styles from this origin only.
                 link rel="stylesheet" href="/static/fairgate.css";
+                script src=(uswds("js/uswds-init.min.js")) {}
             }
             body {
-                header { a href="/" { strong { "Fairgate" } } }
-                main { (body) }
+                a.usa-skipnav href="#main-content" { "Skip to main content" }
+                header.usa-header.usa-header--basic {
+                    div.usa-nav-container {
+                        div.usa-navbar {
+                            div.usa-logo { em.usa-logo__text { a href="/" title="Fairgate home" { "Fairgate" } } }
+                        }
+                    }
+                }
+                main #main-content .grid-container .padding-bottom-4 { (body) }
+                footer.usa-footer.usa-footer--slim {
+                    div.usa-footer__primary-section {
+                        nav.grid-container aria-label="Public pages" {
+                            ul.usa-list.usa-list--unstyled.display-flex.flex-wrap {
+                                li.margin-right-3 { a.usa-link href="/transparency" { "Transparency report" } }
+                                li.margin-right-3 { a.usa-link href="/access-policy" { "Access policy" } }
+                                li.margin-right-3 { a.usa-link href="/log/checkpoint" { "Log checkpoint" } }
+                                li.margin-right-3 { a.usa-link href="/openapi.json" { "API description" } }
+                            }
+                        }
+                    }
+                }
+                script src=(uswds("js/uswds.min.js")) {}
             }
         }
     }

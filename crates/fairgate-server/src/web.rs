@@ -1,5 +1,6 @@
 //! The web pages: a home page that says what Fairgate is, and sign-in / sign-out
-//! with a session cookie. Pages are server-rendered HTML (maud) and need no script.
+//! with a session cookie (the desks are in `desk`). Pages are server-rendered HTML
+//! (maud) in the U.S. Web Design System's layout, and need no script.
 //! Every form carries a CSRF token (double submit against a SameSite=Strict cookie).
 
 use axum::extract::rejection::FormRejection;
@@ -21,7 +22,7 @@ use crate::AppState;
 pub const CSRF_COOKIE: &str = "fairgate_csrf";
 
 /// The request's CSRF token, or a new one (with the cookie to set) when it has none.
-fn csrf_token(st: &AppState, headers: &HeaderMap) -> (String, Option<HeaderValue>) {
+pub(crate) fn csrf_token(st: &AppState, headers: &HeaderMap) -> (String, Option<HeaderValue>) {
     if let Some(t) = crate::auth::cookie(headers, CSRF_COOKIE).filter(|t| t.len() == 32) {
         return (t, None);
     }
@@ -32,12 +33,12 @@ fn csrf_token(st: &AppState, headers: &HeaderMap) -> (String, Option<HeaderValue
 }
 
 /// Does the form's `csrf` field match the cookie? Compared without early exit.
-fn csrf_ok(headers: &HeaderMap, field: &str) -> bool {
+pub(crate) fn csrf_ok(headers: &HeaderMap, field: &str) -> bool {
     crate::auth::cookie(headers, CSRF_COOKIE)
         .is_some_and(|c| c.len() == field.len() && c.bytes().zip(field.bytes()).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0)
 }
 
-fn csrf_refused() -> Response {
+pub(crate) fn csrf_refused() -> Response {
     (
         StatusCode::FORBIDDEN,
         page(
@@ -48,7 +49,7 @@ fn csrf_refused() -> Response {
         .into_response()
 }
 
-fn with_cookie(resp: impl IntoResponse, cookie: Option<HeaderValue>) -> Response {
+pub(crate) fn with_cookie(resp: impl IntoResponse, cookie: Option<HeaderValue>) -> Response {
     let mut resp = resp.into_response();
     if let Some(c) = cookie {
         resp.headers_mut().append(header::SET_COOKIE, c);
@@ -66,8 +67,8 @@ fn home_page(session: WebSession, csrf: &str) -> Markup {
         "Home",
         html! {
             h1 { "Fairgate" }
-            p { "Entry-exit registration records for non-citizens: registrations, interviews, entries and exits, and how long each person stayed. It is built so that it cannot single people out." }
-            ul {
+            p.usa-intro { "Entry-exit registration records for non-citizens: registrations, interviews, entries and exits, and how long each person stayed. It is built so that it cannot single people out." }
+            ul.usa-list {
                 li { strong { "No singling out." } " Who must register is declared in a program that cannot select by race, religion, national origin, sex, language or name." }
                 li { strong { "Sunset and repeal." } " Every program ends; nothing from a repealed program is held against anyone." }
                 li { strong { "Real erasure." } " Personal data is encrypted under a key per person; erasing destroys the key." }
@@ -77,12 +78,13 @@ fn home_page(session: WebSession, csrf: &str) -> Markup {
             @match session.0 {
                 Some((caller, _)) => {
                     p { "Signed in as " strong { (caller.name) } " (" (caller.role) ")." }
+                    p { a.usa-button href="/desk" { "Open the desk" } }
                     form method="post" action="/logout" {
                         input type="hidden" name="csrf" value=(csrf);
-                        button type="submit" { "Sign out" }
+                        button.usa-button.usa-button--outline type="submit" { "Sign out" }
                     }
                 }
-                None => p { a href="/login" { "Sign in" } }
+                None => p { a.usa-button href="/login" { "Sign in" } }
             }
         },
     )
@@ -93,14 +95,16 @@ fn login_form(error: Option<&str>, csrf: &str) -> Markup {
         "Sign in",
         html! {
             h1 { "Sign in" }
-            @if let Some(e) = error { p class="error" role="alert" { (e) } }
-            form method="post" action="/login" {
+            @if let Some(e) = error {
+                div.usa-alert.usa-alert--error.usa-alert--slim role="alert" { div.usa-alert__body { p.usa-alert__text { (e) } } }
+            }
+            form.usa-form method="post" action="/login" {
                 input type="hidden" name="csrf" value=(csrf);
-                label for="name" { "User name" }
-                input id="name" name="name" autocomplete="username" required;
-                label for="password" { "Password" }
-                input id="password" name="password" type="password" autocomplete="current-password" required;
-                button type="submit" { "Sign in" }
+                label.usa-label for="name" { "User name" }
+                input.usa-input id="name" name="name" autocomplete="username" required;
+                label.usa-label for="password" { "Password" }
+                input.usa-input id="password" name="password" type="password" autocomplete="current-password" required;
+                button.usa-button type="submit" { "Sign in" }
             }
         },
     )

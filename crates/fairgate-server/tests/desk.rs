@@ -1,0 +1,131 @@
+//! The officer's desk in the browser, driven as a browser would (cookies, the CSRF
+//! token, form posts): sign in, find a person by document number for a purpose the
+//! role may state, open the record; each read is logged before it is shown and the
+//! page says where. Purposes the role may not use are neither offered nor accepted.
+
+mod common;
+
+use common::*;
+
+/// Sign in on the web page: the session and CSRF cookies, as one Cookie header.
+async fn signed_in(s: &Server, name: &str) -> String {
+    let (_, csrf_pair) = csrf(s, "/login", None).await;
+    let r = web_login(s, name, PASSWORD).await;
+    assert_eq!(r.status().as_u16(), 303, "signed in and sent home");
+    let session = r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    format!("{session}; {csrf_pair}")
+}
+
+async fn page(s: &Server, cookie: &str, path: &str) -> (u16, String) {
+    let r = s.client.get(s.url(path)).header("cookie", cookie).send().await.unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+fn form_token(html: &str) -> String {
+    html.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn an_officer_finds_a_person_and_opens_the_record_each_read_logged_and_shown() {
+    let s = start().await;
+    let id = s.specimen().await;
+    // Without a session the desk sends you to sign in.
+    let r = s.client.get(s.url("/desk")).send().await.unwrap();
+    assert_eq!((r.status().as_u16(), r.headers()["location"].to_str().unwrap()), (303, "/login"));
+
+    let cookie = signed_in(&s, "officer").await;
+    let (st, html) = page(&s, &cookie, "/desk").await;
+    assert_eq!(st, 200, "{html}");
+    // Only an officer's purposes for a look-up are offered.
+    assert!(
+        html.contains("<option value=\"registration\"") && html.contains("<option value=\"border-check\""),
+        "{html}"
+    );
+    for never in ["law-enforcement", "oversight-audit", "benefit-adjudication"] {
+        assert!(!html.contains(&format!("value=\"{never}\"")), "{never} offered to an officer");
+    }
+    let csrf = form_token(&html);
+
+    // No purpose: asked for one, nothing read or logged.
+    let size = s.tree_size().await;
+    let post = |fields: Vec<(&'static str, String)>| {
+        s.client.post(s.url("/desk/find")).header("cookie", cookie.clone()).form(&fields).send()
+    };
+    let r = post(vec![("csrf", csrf.clone()), ("document_number", "L898902C3".into()), ("purpose", "".into())])
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 422);
+    assert!(r.text().await.unwrap().contains("Purpose of this read: choose one"));
+    assert_eq!(s.tree_size().await, size);
+    // A purpose the role may not state is refused by the registry, and logged as an attempt.
+    let r = post(vec![
+        ("csrf", csrf.clone()),
+        ("document_number", "L898902C3".into()),
+        ("purpose", "law-enforcement".into()),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+    // Without the form token: refused.
+    let r = post(vec![
+        ("csrf", "0".repeat(32)),
+        ("document_number", "L898902C3".into()),
+        ("purpose", "border-check".into()),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+    assert!(r.text().await.unwrap().contains("This form has expired"));
+
+    // The look-up: logged first, the page says where, and links the record.
+    let before = s.tree_size().await;
+    let r =
+        post(vec![("csrf", csrf.clone()), ("document_number", "L898902C3".into()), ("purpose", "border-check".into())])
+            .await
+            .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let html = r.text().await.unwrap();
+    assert_eq!(s.tree_size().await, before + 1, "one access logged");
+    assert!(html.contains(&format!("leaf <strong>{before}</strong>")), "{html}");
+    assert!(html.contains("Read for <strong>border-check</strong>"), "{html}");
+    let link = format!("/desk/subjects/{id}?purpose=border-check");
+    assert!(html.contains(&link), "{html}");
+    // Unknown documents: said plainly, and the attempt logged too.
+    let r =
+        post(vec![("csrf", csrf.clone()), ("document_number", "ZZ0000000".into()), ("purpose", "border-check".into())])
+            .await
+            .unwrap();
+    assert!(r.text().await.unwrap().contains("Nobody on record holds this document."));
+
+    // Opening the record without a purpose asks for one and reads nothing.
+    let size = s.tree_size().await;
+    let (st, html) = page(&s, &cookie, &format!("/desk/subjects/{id}")).await;
+    assert_eq!(st, 200);
+    assert!(html.contains("Choose why you are reading") && !html.contains("ERIKSSON"), "{html}");
+    assert_eq!(s.tree_size().await, size);
+    // With one: the record, and the receipt of its read.
+    let (st, html) = page(&s, &cookie, &link).await;
+    assert_eq!(st, 200, "{html}");
+    assert!(html.contains("ERIKSSON, ANNA MARIA") && html.contains("L898902C3"), "{html}");
+    assert!(html.contains(&format!("leaf <strong>{size}</strong>")), "{html}");
+    assert_eq!(s.tree_size().await, size + 1);
+    // A purpose the role may not use for this read: refused, nothing shown.
+    let (st, html) = page(&s, &cookie, &format!("/desk/subjects/{id}?purpose=law-enforcement")).await;
+    assert_eq!(st, 403);
+    assert!(!html.contains("ERIKSSON"));
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn an_auditor_is_offered_only_oversight_and_a_stranger_no_desk() {
+    let s = start().await;
+    let cookie = signed_in(&s, "auditor").await;
+    let (st, html) = page(&s, &cookie, "/desk").await;
+    assert_eq!(st, 200);
+    assert!(html.contains("value=\"oversight-audit\""), "{html}");
+    assert!(!html.contains("value=\"border-check\"") && !html.contains("value=\"registration\""), "{html}");
+    // A made-up session cookie is no session.
+    let r = s.client.get(s.url("/desk")).header("cookie", "fairgate_session=forged").send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 303);
+    s.stop().await;
+}
