@@ -29,6 +29,7 @@ pub mod places;
 pub mod portal;
 pub mod problem;
 pub mod programs;
+pub mod public;
 pub mod routes;
 pub mod subjects;
 pub mod transparency;

@@ -369,7 +369,9 @@ pub(crate) fn page_in(lang: fairgate_core::i18n::Language, title: &str, body: Ma
                         nav.grid-container aria-label="Public pages" {
                             ul.usa-list.usa-list--unstyled.display-flex.flex-wrap {
                                 li.margin-right-3 { a.usa-link href="/transparency" { "Transparency report" } }
-                                li.margin-right-3 { a.usa-link href="/access-policy" { "Access policy" } }
+                                li.margin-right-3 { a.usa-link href="/public/calculator" { "Stay calculator" } }
+                                li.margin-right-3 { a.usa-link href="/public/programs" { "Programs" } }
+                                li.margin-right-3 { a.usa-link href="/public/policy" { "Access policy" } }
                                 li.margin-right-3 { a.usa-link href="/log/checkpoint" { "Log checkpoint" } }
                                 li.margin-right-3 { a.usa-link href="/openapi.json" { "API description" } }
                             }
