@@ -1,6 +1,7 @@
 //! The public's pages that need no account (issue 19 adds the rest): the 90/180
-//! stay calculator as a form, the programs with their sunsets, and the access
-//! policy. Nothing typed into it is stored or logged; it is
+//! stay calculator as a form, the programs with their sunsets, the access policy,
+//! the log's checkpoint with its witnesses, and the expungement certificates with
+//! how to verify one. Nothing typed into it is stored or logged; it is
 //! posted (with the CSRF token) rather than put in a URL, so the dates stay out of
 //! browser history and proxies.
 
@@ -207,4 +208,89 @@ pub async fn policy() -> Response {
         p { "As data: " a.usa-link href="/access-policy" { "/access-policy" } "." }
     };
     page("Access policy", body).into_response()
+}
+
+/// `GET /public/log`: the log's latest checkpoint (cosigned by the witnesses when
+/// there are any), its signatures, and how anyone checks it.
+pub async fn log(State(st): State<AppState>) -> Result<Response, crate::problem::Problem> {
+    let witnesses = st.witnesses;
+    let st2 = st.clone();
+    let note = crate::auth::blocking(move || {
+        let cp = match witnesses {
+            0 => st2.registry.checkpoint(None)?,
+            n => st2.registry.latest_cosigned(n)?.map(Some).unwrap_or(st2.registry.checkpoint(None)?),
+        };
+        cp.map(|c| st2.registry.cosigned_note(&c)).transpose().map_err(crate::problem::Problem::from)
+    })
+    .await?;
+    let key = st.registry.verifier_key();
+    // A signed note's signature lines start with an em dash.
+    let signatures = note.as_deref().map_or(0, |n| n.lines().filter(|l| l.starts_with('\u{2014}')).count());
+    let body = html! {
+        h1 { "The public log" }
+        p.usa-intro { "Every fact Fairgate records, and every read of personal data, is a leaf of an append-only Merkle tree (RFC 9162). Leaves are encrypted; their number, order and size class are public. Anyone can check that the log only grows." }
+        h2 { "Latest checkpoint" }
+        @match &note {
+            Some(n) => {
+                pre.bg-base-lightest.padding-2 { (n) }
+                p {
+                    (signatures) " signature" @if signatures != 1 { "s" } ": the log's own"
+                    @if witnesses > 0 { ", and the cosignatures of the " (witnesses) " witnesses this server submits to (a checkpoint is served once all of them cosigned)" }
+                    "."
+                }
+            }
+            None => p { "The server signs its first checkpoint when it starts: reload in a few seconds." }
+        }
+        h2 { "Check it yourself" }
+        ol.usa-list {
+            li { "The verifier key of this log: " code { (key) } }
+            li { "Run " code { "fairgate audit monitor --url URL --state FILE --key KEY" } " from anywhere: it checks the signature, that the log is consistent with what it saw last time, and the root recomputed from the leaves; it fails with the evidence on a fork or a rewrite." }
+            li { "The raw data: " a.usa-link href="/log/checkpoint" { "/log/checkpoint" } ", " code { "/log/leaves" } ", " code { "/log/proof/inclusion" } " and " code { "/log/proof/consistency" } " (described at " a.usa-link href="/openapi.json" { "/openapi.json" } ")." }
+        }
+    };
+    Ok(page("The public log", body).into_response())
+}
+
+/// `GET /public/expungements`: every expungement certificate, and how to verify one.
+pub async fn expungements(State(st): State<AppState>) -> Result<Response, crate::problem::Problem> {
+    let certs =
+        crate::auth::blocking(move || st.registry.certificates().map_err(crate::problem::Problem::from)).await?;
+    let body = html! {
+        h1 { "Expungement certificates" }
+        p.usa-intro { "When a person's records, or a repealed program's, are expunged, their keys are destroyed and Fairgate signs a certificate. A person is named only by a pseudonymous id." }
+        @if certs.is_empty() { p { "No records have been expunged." } } @else {
+            table.usa-table.usa-table--stacked {
+                caption { "Certificates, oldest first" }
+                thead { tr {
+                    th scope="col" { "Whose records" } th scope="col" { "Authority" } th scope="col" { "Expunged" }
+                    th scope="col" { "Log leaf" } th scope="col" { "Erased from backups by" }
+                } }
+                tbody {
+                    @for c in &certs {
+                        tr {
+                            th scope="row" data-label="Whose records" {
+                                @match &c.body.scope {
+                                    fairgate_core::expungement::Scope::Subject { subject } => { "person " code { (subject) } }
+                                    fairgate_core::expungement::Scope::Program { program } => { "program " code { (program) } }
+                                }
+                            }
+                            td data-label="Authority" { (c.body.authority) }
+                            td data-label="Expunged" { (c.body.expunged_at) }
+                            td data-label="Log leaf" { (c.body.leaf_index) }
+                            td data-label="Erased from backups by" {
+                                @match c.body.backups_erased_by { Some(d) => (d), None => "when the master key is next rotated" }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        h2 { "Verify a certificate" }
+        p {
+            "Save one from " a.usa-link href="/expungements" { "/expungements" } " as a file and run "
+            code { "fairgate expunge verify CERT.json" } ": it checks the signature, the checkpoint, and that the event is included in the log. "
+            "The checkpoint in the certificate must be consistent with the log's: see " a.usa-link href="/public/log" { "the public log" } "."
+        }
+    };
+    Ok(page("Expungement certificates", body).into_response())
 }

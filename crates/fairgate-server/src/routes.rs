@@ -352,6 +352,8 @@ fn pages() -> Router<AppState> {
         .route("/public/calculator", get(crate::public::calculator).post(crate::public::calculate))
         .route("/public/programs", get(crate::public::programs))
         .route("/public/policy", get(crate::public::policy))
+        .route("/public/log", get(crate::public::log))
+        .route("/public/expungements", get(crate::public::expungements))
         .route("/desk", get(crate::desk::desk))
         .route("/desk/find", post(crate::desk::find))
         .route("/desk/subjects/{id}", get(crate::desk::subject))

@@ -372,7 +372,8 @@ pub(crate) fn page_in(lang: fairgate_core::i18n::Language, title: &str, body: Ma
                                 li.margin-right-3 { a.usa-link href="/public/calculator" { "Stay calculator" } }
                                 li.margin-right-3 { a.usa-link href="/public/programs" { "Programs" } }
                                 li.margin-right-3 { a.usa-link href="/public/policy" { "Access policy" } }
-                                li.margin-right-3 { a.usa-link href="/log/checkpoint" { "Log checkpoint" } }
+                                li.margin-right-3 { a.usa-link href="/public/log" { "The public log" } }
+                                li.margin-right-3 { a.usa-link href="/public/expungements" { "Expungements" } }
                                 li.margin-right-3 { a.usa-link href="/openapi.json" { "API description" } }
                             }
                         }

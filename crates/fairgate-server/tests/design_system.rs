@@ -51,7 +51,16 @@ async fn every_file_the_stylesheet_names_is_served_from_the_binary() {
 #[tokio::test]
 async fn pages_use_the_design_system_with_a_skip_link_and_landmarks() {
     let s = start().await;
-    for path in ["/", "/login", "/transparency", "/public/calculator"] {
+    for path in [
+        "/",
+        "/login",
+        "/transparency",
+        "/public/calculator",
+        "/public/programs",
+        "/public/policy",
+        "/public/log",
+        "/public/expungements",
+    ] {
         let r = s.client.get(s.url(path)).send().await.unwrap();
         assert_eq!(r.status().as_u16(), 200, "{path}");
         let csp = r.headers()["content-security-policy"].to_str().unwrap().to_string();

@@ -95,3 +95,24 @@ async fn the_programs_and_the_access_policy_are_pages_anyone_can_read() {
     assert_eq!((cells[role("officer")], cells[role("auditor")]), ("yes", ""), "{crossing}");
     s.stop().await;
 }
+
+#[tokio::test]
+async fn the_log_and_the_expungement_certificates_have_pages_with_how_to_check_them() {
+    let s = start().await;
+    let id = s.specimen().await;
+    let body = serde_json::json!({"authority": "court-order", "reason": "Ordered"});
+    assert_eq!(s.post(&s.auditor, &format!("/subjects/{id}/expunge/approve"), &body).await.0, 201);
+    assert_eq!(s.post(&s.admin, &format!("/subjects/{id}/expunge"), &body).await.0, 201);
+    let html = s.client.get(s.url("/public/expungements")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains(&format!("person <code>{id}</code>")), "{html}");
+    assert!(html.contains("Order of a court") && html.contains("fairgate expunge verify CERT.json"), "{html}");
+    assert!(!html.contains("ERIKSSON") && !html.contains("L898902C3"), "a pseudonymous id only");
+
+    let checkpoint = s.registry_checkpoint().await;
+    let html = s.client.get(s.url("/public/log")).send().await.unwrap().text().await.unwrap();
+    let first = checkpoint.lines().next().unwrap();
+    assert!(html.contains(first), "the checkpoint's origin line: {html}");
+    assert!(html.contains(&s.registry.verifier_key()), "the key to check it with");
+    assert!(html.contains("fairgate audit monitor"), "{html}");
+    s.stop().await;
+}
