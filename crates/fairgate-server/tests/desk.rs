@@ -129,3 +129,38 @@ async fn an_auditor_is_offered_only_oversight_and_a_stranger_no_desk() {
     assert_eq!(r.status().as_u16(), 303);
     s.stop().await;
 }
+
+#[tokio::test]
+async fn a_session_left_idle_for_thirty_minutes_ends_and_none_outlives_twelve_hours() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let s = start().await;
+    let minutes = |m: i64| s.clock_offset.store(m * 60, SeqCst);
+    let open = |cookie: String| {
+        let s = &s;
+        async move { s.client.get(s.url("/desk")).header("cookie", cookie).send().await.unwrap().status().as_u16() }
+    };
+    let cookie = signed_in(&s, "officer").await;
+    // In use every 25 minutes, it lives on.
+    for m in [25, 50, 75] {
+        minutes(m);
+        assert_eq!(open(cookie.clone()).await, 200, "in use at minute {m}");
+    }
+    // Left alone for 31 minutes: ended, back to sign-in.
+    minutes(75 + 31);
+    assert_eq!(open(cookie.clone()).await, 303);
+    minutes(75 + 40);
+    assert_eq!(open(cookie.clone()).await, 303, "an ended session stays ended");
+
+    // However busy, not past 12 hours from sign-in.
+    minutes(0);
+    let cookie = signed_in(&s, "officer").await;
+    let mut m = 0;
+    while m < 12 * 60 - 20 {
+        m += 20;
+        minutes(m);
+        assert_eq!(open(cookie.clone()).await, 200, "minute {m}");
+    }
+    minutes(12 * 60 + 1);
+    assert_eq!(open(cookie.clone()).await, 303, "12 hours after sign-in");
+    s.stop().await;
+}

@@ -1458,6 +1458,14 @@ impl AccountStore for SqliteStore {
         })
     }
 
+    fn touch_credential(&self, hash: &[u8; 32], expires_ms: i64) -> Result<()> {
+        self.write(|c| {
+            c.execute("UPDATE credentials SET expires_ms = ?2 WHERE hash = ?1", params![&hash[..], expires_ms])
+                .map(|_| ())
+                .map_err(be)
+        })
+    }
+
     fn put_credential(
         &self,
         hash: &[u8; 32],

@@ -490,6 +490,8 @@ pub trait AccountStore {
     fn put_user(&self, user: &UserRow) -> Result<()>;
     fn user_by_name(&self, name: &str) -> Result<Option<UserRow>>;
     fn users(&self) -> Result<Vec<UserRow>>;
+    /// Move a credential's expiry (a web session's idle deadline).
+    fn touch_credential(&self, hash: &[u8; 32], expires_ms: i64) -> Result<()>;
     fn put_credential(
         &self,
         hash: &[u8; 32],

@@ -16,8 +16,10 @@ use fairgate_core::event::{AccountChange, AccountChanged, Event, EventKind};
 use super::{Registry, RegistryError, Result};
 use crate::store::{CredentialKind, StoreError, UserRow};
 
-/// How long a web session lasts.
+/// How long a web session lasts at most, however busy.
 pub const SESSION_HOURS: i64 = 12;
+/// A web session left alone this long ends.
+pub const SESSION_IDLE_MINUTES: i64 = 30;
 /// How long an API token lasts unless another period is given.
 pub const DEFAULT_TOKEN_DAYS: i64 = 90;
 pub const MIN_PASSWORD_LEN: usize = 12;
@@ -71,6 +73,18 @@ pub struct NewAccount {
 
 pub fn hash_secret(secret: &str) -> [u8; 32] {
     Sha256::digest(secret.as_bytes()).into()
+}
+
+/// When a session (`fs2_MILLIS_…`) began; `None` for an older session, which keeps
+/// the fixed expiry it was given.
+fn session_began(session: &str) -> Option<i64> {
+    session.strip_prefix("fs2_")?.split_once('_')?.0.parse().ok()
+}
+
+/// A session's idle deadline after a use at `now`: `SESSION_IDLE_MINUTES` on, but
+/// never past `SESSION_HOURS` from when it `began`.
+fn idle_deadline(began: i64, now: i64) -> i64 {
+    (now + SESSION_IDLE_MINUTES * 60_000).min(began + SESSION_HOURS * 3_600_000)
 }
 
 fn secret_text(prefix: &str, raw: &[u8; 32]) -> String {
@@ -331,8 +345,10 @@ impl Registry {
         if !verify_password(password, hash) {
             return Ok(None);
         }
-        let session = secret_text("fs_", &secret);
-        let expires = now.as_millisecond() + SESSION_HOURS * 3_600_000;
+        // The session says when it began, so its 12-hour limit needs no column of
+        // its own; the stored expiry is the idle deadline, moved on at each use.
+        let session = format!("fs2_{}_{}", now.as_millisecond(), &secret_text("", &secret));
+        let expires = idle_deadline(now.as_millisecond(), now.as_millisecond());
         self.store.put_credential(&hash_secret(&session), &user.id, CredentialKind::Session, Some(expires))?;
         Ok(Some((Account::from_row(user)?, session)))
     }
@@ -342,12 +358,25 @@ impl Registry {
         Ok(self.store.delete_credential(&hash_secret(session))?)
     }
 
-    /// The account behind a bearer token or a live web session.
+    /// The account behind a bearer token or a live web session. A session in use
+    /// lives on for another `SESSION_IDLE_MINUTES`, never past `SESSION_HOURS`
+    /// from its sign-in; one left idle, or past that, has ended.
     pub fn account_by_credential(&self, now: Timestamp, secret: &str, kind: CredentialKind) -> Result<Option<Account>> {
-        self.store
-            .user_by_credential(&hash_secret(secret), kind, now.as_millisecond())?
-            .map(Account::from_row)
-            .transpose()
+        let hash = hash_secret(secret);
+        // (A session past its deadline is not found; it is not deleted here, so a
+        // forged cookie costs no write.)
+        let Some(row) = self.store.user_by_credential(&hash, kind, now.as_millisecond())? else { return Ok(None) };
+        if kind == CredentialKind::Session {
+            if let Some(began) = session_began(secret) {
+                let now = now.as_millisecond();
+                if now >= began + SESSION_HOURS * 3_600_000 {
+                    self.store.delete_credential(&hash)?;
+                    return Ok(None);
+                }
+                self.store.touch_credential(&hash, idle_deadline(began, now))?;
+            }
+        }
+        Account::from_row(row).map(Some)
     }
 
     /// The account with this name, if any.
