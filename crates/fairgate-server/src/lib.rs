@@ -27,6 +27,7 @@ pub mod mail;
 pub mod notices;
 pub mod places;
 pub mod portal;
+pub mod portal_web;
 pub mod problem;
 pub mod programs;
 pub mod public;

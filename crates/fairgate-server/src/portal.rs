@@ -80,7 +80,7 @@ fn refuse_staff(headers: &axum::http::HeaderMap) -> Result<(), Problem> {
 
 /// The limit keys of a portal attempt (the registration number and the address)
 /// and its time; refused when the limit is spent, or with staff credentials.
-fn admit_attempt(
+pub(crate) fn admit_attempt(
     st: &AppState,
     headers: &axum::http::HeaderMap,
     addr: crate::limits::ClientAddr,

@@ -60,6 +60,7 @@ async fn pages_use_the_design_system_with_a_skip_link_and_landmarks() {
         "/public/policy",
         "/public/log",
         "/public/expungements",
+        "/portal",
     ] {
         let r = s.client.get(s.url(path)).send().await.unwrap();
         assert_eq!(r.status().as_u16(), 200, "{path}");
