@@ -120,6 +120,23 @@ fn signed_in(st: &AppState, token: &str) -> Response {
     resp
 }
 
+/// What every portal form passes first: its token, then the attempt limits (which
+/// also refuse staff credentials). The refusal is the page to answer with.
+fn admit_form(
+    st: &AppState,
+    headers: &HeaderMap,
+    addr: crate::limits::ClientAddr,
+    csrf: &str,
+    sent: &str,
+    number: &str,
+) -> Result<([crate::limits::Key; 2], jiff::Timestamp), Box<Response>> {
+    if !csrf_ok(headers, sent) {
+        return Err(Box::new(csrf_refused()));
+    }
+    crate::portal::admit_attempt(st, headers, addr, number)
+        .map_err(|p| Box::new(again(csrf, StatusCode::from_u16(p.status).unwrap_or(StatusCode::FORBIDDEN), &p.detail)))
+}
+
 /// `POST /portal/web/activate`.
 pub async fn activate(
     State(st): State<AppState>,
@@ -129,12 +146,9 @@ pub async fn activate(
 ) -> Result<Response, Problem> {
     let (csrf, _) = csrf_token(&st, &headers);
     let Ok(Form(f)) = form else { return Ok(again(&csrf, StatusCode::BAD_REQUEST, "Send the form again.")) };
-    if !csrf_ok(&headers, &f.csrf) {
-        return Ok(csrf_refused());
-    }
-    let (keys, now) = match crate::portal::admit_attempt(&st, &headers, addr, &f.registration_number) {
+    let (keys, now) = match admit_form(&st, &headers, addr, &csrf, &f.csrf, &f.registration_number) {
         Ok(x) => x,
-        Err(p) => return Ok(again(&csrf, StatusCode::from_u16(p.status).unwrap_or(StatusCode::FORBIDDEN), &p.detail)),
+        Err(r) => return Ok(*r),
     };
     let st2 = st.clone();
     let secret = st.random::<48>();
@@ -172,12 +186,9 @@ pub async fn login(
 ) -> Result<Response, Problem> {
     let (csrf, _) = csrf_token(&st, &headers);
     let Ok(Form(f)) = form else { return Ok(again(&csrf, StatusCode::BAD_REQUEST, "Send the form again.")) };
-    if !csrf_ok(&headers, &f.csrf) {
-        return Ok(csrf_refused());
-    }
-    let (keys, now) = match crate::portal::admit_attempt(&st, &headers, addr, &f.registration_number) {
+    let (keys, now) = match admit_form(&st, &headers, addr, &csrf, &f.csrf, &f.registration_number) {
         Ok(x) => x,
-        Err(p) => return Ok(again(&csrf, StatusCode::from_u16(p.status).unwrap_or(StatusCode::FORBIDDEN), &p.detail)),
+        Err(r) => return Ok(*r),
     };
     let st2 = st.clone();
     let secret = st.random::<32>();

@@ -20,48 +20,24 @@ async fn a_person_activates_the_portal_from_the_receipt_and_sees_who_looked_and_
     let post = |path: &'static str, fields: Vec<(&'static str, String)>, cookie: String| {
         s.client.post(s.url(path)).header("cookie", cookie).form(&fields).send()
     };
-    // A wrong code: said so, nothing opened.
-    let r = post(
-        "/portal/web/activate",
+    const PASS: &str = "correct horse battery";
+    let activation = |code: &str| {
         vec![
             ("csrf", token.clone()),
-            ("registration_number", number.into()),
-            ("access_code", "AAAA-AAAA-AAAA".into()),
-            ("passphrase", "correct horse battery".into()),
-        ],
-        pair.clone(),
-    )
-    .await
-    .unwrap();
+            ("registration_number", number.to_string()),
+            ("access_code", code.to_string()),
+            ("passphrase", PASS.to_string()),
+        ]
+    };
+    // A wrong code: said so, nothing opened.
+    let r = post("/portal/web/activate", activation("AAAA-AAAA-AAAA"), pair.clone()).await.unwrap();
     assert_eq!(r.status().as_u16(), 401);
     assert!(r.text().await.unwrap().contains("not right"));
     // With a staff session cookie in the browser: refused (the portal is the person's own).
-    let r = post(
-        "/portal/web/activate",
-        vec![
-            ("csrf", token.clone()),
-            ("registration_number", number.into()),
-            ("access_code", code.into()),
-            ("passphrase", "correct horse battery".into()),
-        ],
-        format!("{pair}; fairgate_session=fs2_1_x"),
-    )
-    .await
-    .unwrap();
+    let r = post("/portal/web/activate", activation(code), format!("{pair}; fairgate_session=fs2_1_x")).await.unwrap();
     assert_eq!(r.status().as_u16(), 403);
     // The right code and a passphrase: in, with a cookie for /portal only.
-    let r = post(
-        "/portal/web/activate",
-        vec![
-            ("csrf", token.clone()),
-            ("registration_number", number.into()),
-            ("access_code", code.into()),
-            ("passphrase", "correct horse battery".into()),
-        ],
-        pair.clone(),
-    )
-    .await
-    .unwrap();
+    let r = post("/portal/web/activate", activation(code), pair.clone()).await.unwrap();
     assert_eq!(r.status().as_u16(), 303);
     let set = r.headers()["set-cookie"].to_str().unwrap().to_string();
     assert!(set.contains("Path=/portal") && set.contains("HttpOnly"), "{set}");
@@ -72,26 +48,11 @@ async fn a_person_activates_the_portal_from_the_receipt_and_sees_who_looked_and_
     assert!(html.contains("ERIKSSON, ANNA MARIA"), "{html}");
     assert!(html.contains("Test Agency (officer)") && html.contains("border-check"), "who looked and why: {html}");
     // The code is spent: activating again says to sign in; signing in works.
-    let r = post(
-        "/portal/web/activate",
-        vec![
-            ("csrf", token.clone()),
-            ("registration_number", number.into()),
-            ("access_code", code.into()),
-            ("passphrase", "correct horse battery".into()),
-        ],
-        pair.clone(),
-    )
-    .await
-    .unwrap();
+    let r = post("/portal/web/activate", activation(code), pair.clone()).await.unwrap();
     assert_eq!(r.status().as_u16(), 409);
     let r = post(
         "/portal/web/login",
-        vec![
-            ("csrf", token.clone()),
-            ("registration_number", number.into()),
-            ("passphrase", "correct horse battery".into()),
-        ],
+        vec![("csrf", token.clone()), ("registration_number", number.into()), ("passphrase", PASS.into())],
         pair.clone(),
     )
     .await
