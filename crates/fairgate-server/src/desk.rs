@@ -1,5 +1,6 @@
-//! The officer's desk in the browser (the first of the web desks): find people by
-//! travel-document number, and open a person's record. Every read of personal data
+//! The desks in the browser (the first of them): find people by travel-document
+//! number and open a person's record (officers), and the 1:N candidates with their
+//! decisions (supervisors). Every read of personal data
 //! asks for its purpose first, offering only the purposes the signed-in role may
 //! state for that read, shows the purpose on the page, and shows where the read was
 //! logged (the leaf of the public log), as the API's `Fairgate-Access-Leaf` does.
@@ -288,4 +289,159 @@ pub async fn subject(
         p { a.usa-link href="/desk" { "Back to the desk" } }
     };
     Ok(page("Record", body).into_response())
+}
+
+/// `GET /desk/identification?purpose=…`: the supervisors' queue of 1:N candidates
+/// from enrolments (a read logged for each person listed), each with a decision
+/// form. Without a purpose, the page asks for one.
+pub async fn identification(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    session: WebSession,
+    Query(q): Query<PurposeQuery>,
+) -> Result<Response, Problem> {
+    let caller = match staff(session) {
+        Ok(c) => c,
+        Err(r) => return Ok(*r),
+    };
+    let (csrf, cookie) = csrf_token(&st, &headers);
+    let purpose = match q.purpose.as_deref().filter(|p| !p.is_empty()).map(str::parse::<Purpose>) {
+        None => {
+            let ask = html! {
+                h1 { "1:N candidates" }
+                p { "The people whose enrolment found someone alike on record. Reading the list is logged on each person's record: choose why." }
+                form.usa-form method="get" action="/desk/identification" {
+                    (purpose_select(caller.role, Read::IdentificationReviews, None))
+                    button.usa-button type="submit" { "Show the candidates" }
+                }
+            };
+            return Ok(with_cookie(page("1:N candidates", ask), cookie));
+        }
+        Some(Err(_)) => return Ok(refused(StatusCode::UNPROCESSABLE_ENTITY, "purpose: not a purpose Fairgate knows.")),
+        Some(Ok(p)) => p,
+    };
+    let actor = caller.actor();
+    let st2 = st.clone();
+    let list = blocking(move || {
+        Ok(st2.registry.identification_reviews(st2.now(), &actor, purpose, "web /desk/identification"))
+    })
+    .await?;
+    let list = match list {
+        Ok(l) => l,
+        Err(e @ fairgate_store::RegistryError::Forbidden(_)) => {
+            return Ok(refused(StatusCode::FORBIDDEN, &Problem::from(e).detail))
+        }
+        Err(e) => return Err(Problem::from(e)),
+    };
+    let body = html! {
+        h1 { "1:N candidates" }
+        p { "Read for " strong { (purpose.as_str()) } ": each person listed has this read on their access log. A score decides nothing: compare the records, then decide, with your reason." }
+        @if list.is_empty() { p { "Nothing awaits a decision." } }
+        @for r in &list {
+            section.border-top.padding-y-2 {
+                h2 { "Enrolment " (r.registration) }
+                p { "Searched " (r.at) " for " a.usa-link href=(format!("/desk/subjects/{}?purpose={}", r.subject, purpose.as_str())) { code { (r.subject) } } }
+                table.usa-table.usa-table--borderless {
+                    caption { "Candidates" }
+                    thead { tr { th scope="col" { "Person on record" } th scope="col" { "By" } th scope="col" { "Score" } th scope="col" { "Threshold" } } }
+                    tbody {
+                        @for c in &r.candidates {
+                            tr {
+                                th scope="row" { a.usa-link href=(format!("/desk/subjects/{}?purpose={}", c.subject, purpose.as_str())) { code { (c.subject) } } }
+                                td { (match c.modality { fairgate_core::matching::Modality::Face => "face", fairgate_core::matching::Modality::Finger => "fingerprints" }) }
+                                td { (format!("{:.4}", c.score)) }
+                                td { (format!("{:.4}", c.threshold)) }
+                            }
+                        }
+                    }
+                }
+                @for c in &r.candidates {
+                    form.usa-form method="post" action=(format!("/desk/identification/{}", r.subject)) {
+                        input type="hidden" name="csrf" value=(csrf);
+                        input type="hidden" name="candidate" value=(c.subject.to_string());
+                        fieldset.usa-fieldset {
+                            legend.usa-legend { "Decision on " code { (c.subject) } }
+                            div.usa-radio {
+                                input.usa-radio__input type="radio" name="decision" value="same-person" id=(format!("same-{}", c.subject)) required;
+                                label.usa-radio__label for=(format!("same-{}", c.subject)) { "The same person: link the records" }
+                            }
+                            div.usa-radio {
+                                input.usa-radio__input type="radio" name="decision" value="different-people" id=(format!("diff-{}", c.subject));
+                                label.usa-radio__label for=(format!("diff-{}", c.subject)) { "Two people: keep them apart" }
+                            }
+                        }
+                        label.usa-label for=(format!("reason-{}", c.subject)) { "Reason (required)" }
+                        textarea.usa-textarea name="reason" id=(format!("reason-{}", c.subject)) required rows="3" {}
+                        button.usa-button type="submit" { "Record the decision" }
+                    }
+                }
+            }
+        }
+    };
+    Ok(with_cookie(page("1:N candidates", body), cookie))
+}
+
+#[derive(Deserialize)]
+pub struct DecisionForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    candidate: String,
+    #[serde(default)]
+    decision: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST /desk/identification/{subject}`: a supervisor's decision, with its reason.
+pub async fn decide(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    session: WebSession,
+    Path(subject): Path<String>,
+    form: Result<Form<DecisionForm>, FormRejection>,
+) -> Result<Response, Problem> {
+    let caller = match staff(session) {
+        Ok(c) => c,
+        Err(r) => return Ok(*r),
+    };
+    let Ok(Form(f)) = form else { return Ok(refused(StatusCode::BAD_REQUEST, "Send the form again.")) };
+    if !csrf_ok(&headers, &f.csrf) {
+        return Ok(csrf_refused());
+    }
+    let (Ok(id), Ok(other)) =
+        (subject.parse::<fairgate_core::ids::SubjectId>(), f.candidate.parse::<fairgate_core::ids::SubjectId>())
+    else {
+        return Ok(refused(StatusCode::NOT_FOUND, "No such record."));
+    };
+    let same = match f.decision.as_str() {
+        "same-person" => true,
+        "different-people" => false,
+        _ => return Ok(refused(StatusCode::UNPROCESSABLE_ENTITY, "decision: choose the same person or two people.")),
+    };
+    let actor = caller.actor();
+    let st2 = st.clone();
+    let done = blocking(move || {
+        Ok(st2.registry.write(st2.now(), |b| b.decide_identification(&actor, id, other, same, &f.reason)))
+    })
+    .await?;
+    match done {
+        Ok(((), r)) => {
+            tracing::info!(subject = %id, same_person = same, "1:N candidate decided (web)");
+            let body = html! {
+                h1 { "Decision recorded" }
+                div.usa-alert.usa-alert--success { div.usa-alert__body { p.usa-alert__text { "Recorded on both records, at leaf " (r.leaf_index) " of the public log." } } }
+                p { a.usa-link href="/desk/identification" { "Back to the candidates" } }
+            };
+            Ok(page("Decision recorded", body).into_response())
+        }
+        Err(fairgate_store::RegistryError::Invalid(e)) => {
+            let msg = e.0.iter().map(|x| format!("{}: {}", x.field, x.message)).collect::<Vec<_>>().join("; ");
+            Ok(refused(StatusCode::UNPROCESSABLE_ENTITY, &msg))
+        }
+        Err(e @ fairgate_store::RegistryError::Forbidden(_)) => {
+            Ok(refused(StatusCode::FORBIDDEN, &Problem::from(e).detail))
+        }
+        Err(e) => Err(Problem::from(e)),
+    }
 }

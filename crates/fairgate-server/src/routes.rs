@@ -362,6 +362,8 @@ fn pages() -> Router<AppState> {
         .route("/desk", get(crate::desk::desk))
         .route("/desk/find", post(crate::desk::find))
         .route("/desk/subjects/{id}", get(crate::desk::subject))
+        .route("/desk/identification", get(crate::desk::identification))
+        .route("/desk/identification/{subject}", post(crate::desk::decide))
         .route(
             "/static/fairgate.css",
             get(|| async {

@@ -164,3 +164,72 @@ async fn a_session_left_idle_for_thirty_minutes_ends_and_none_outlives_twelve_ho
     assert_eq!(open(cookie.clone()).await, 303, "12 hours after sign-in");
     s.stop().await;
 }
+
+#[tokio::test]
+async fn a_supervisor_decides_a_1_n_candidate_in_the_browser_with_a_reason() {
+    use base64::Engine as _;
+    let s = start().await;
+    let prints = base64::engine::general_purpose::STANDARD
+        .encode(fairgate_core::minutiae::encode(&fairgate_biometrics::synthetic::minutiae(41, &[2, 7])).unwrap());
+    let mut ids = Vec::new();
+    for (n, name) in [("A1000001", "FIRST"), ("B2000002", "SECOND")] {
+        let body = serde_json::json!({"document": {"kind": "P", "issuing_state": "UTO", "number": n, "expires_on": "2031-04-15"},
+                                      "surname": name, "given_names": "TEST", "birth_date": "1980-02-02", "sex": "F", "nationality": "UTO"});
+        let (_, b) = s.post(&s.officer, "/subjects", &body).await;
+        let id = b["id"].as_str().unwrap().to_string();
+        let reg = serde_json::json!({"kind": "port-of-entry", "place": "JFK", "voluntary": true, "captures": {"fingerprints": [prints]}});
+        assert_eq!(s.post(&s.officer, &format!("/subjects/{id}/registrations"), &reg).await.0, 201);
+        ids.push(id);
+    }
+    let (a, b) = (&ids[0], &ids[1]);
+    let cookie = signed_in(&s, "supervisor").await;
+    // The purpose first; a supervisor may read the queue for registration only.
+    let (st, html) = page(&s, &cookie, "/desk/identification").await;
+    assert_eq!(st, 200);
+    assert!(html.contains("value=\"registration\"") && !html.contains("value=\"border-check\""), "{html}");
+    let size = s.tree_size().await;
+    let (st, html) = page(&s, &cookie, "/desk/identification?purpose=registration").await;
+    assert_eq!(st, 200, "{html}");
+    assert_eq!(s.tree_size().await, size + 2, "a logged read for each person listed");
+    assert!(html.contains(&format!("action=\"/desk/identification/{b}\"")) && html.contains(a.as_str()), "{html}");
+    let csrf = form_token(&html);
+    let decide = |reason: &'static str| {
+        s.client
+            .post(s.url(&format!("/desk/identification/{b}")))
+            .header("cookie", cookie.clone())
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("candidate", a.as_str()),
+                ("decision", "different-people"),
+                ("reason", reason),
+            ])
+            .send()
+    };
+    let r = decide("  ").await.unwrap();
+    assert_eq!(r.status().as_u16(), 422);
+    assert!(r.text().await.unwrap().contains("reason"));
+    let r = decide("Different birth dates in the passports and different faces").await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(r.text().await.unwrap().contains("Decision recorded"));
+    let (_, html) = page(&s, &cookie, "/desk/identification?purpose=registration").await;
+    assert!(html.contains("Nothing awaits a decision."), "{html}");
+    // An officer may not decide.
+    let officer = signed_in(&s, "officer").await;
+    let r = s
+        .client
+        .post(s.url(&format!("/desk/identification/{b}")))
+        .header("cookie", officer.clone())
+        .form(&[
+            ("csrf", form_token(&page(&s, &officer, "/desk").await.1).as_str()),
+            ("candidate", a.as_str()),
+            ("decision", "same-person"),
+            ("reason", "x"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Not shown") && !html.contains("expired"), "the policy refuses, not the form token: {html}");
+    s.stop().await;
+}
