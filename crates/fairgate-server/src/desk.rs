@@ -229,10 +229,22 @@ pub async fn subject(
     };
     let actor = caller.actor();
     let st2 = st.clone();
-    let read =
-        blocking(move || Ok(st2.registry.read_timeline(st2.now(), &actor, purpose, id, "web /desk/subjects/{id}")))
-            .await?;
-    let (t, logged) = match read {
+    // The stay panel is a read of its own (Read::Stay), made for the same purpose
+    // when the role may: logged on its own.
+    let with_stay = allows_read(caller.role, Read::Stay, purpose);
+    let read = blocking(move || {
+        let t = st2.registry.read_timeline(st2.now(), &actor, purpose, id, "web /desk/subjects/{id}");
+        let stay = match (&t, with_stay) {
+            (Ok(_), true) => {
+                let today = st2.now().to_zoned(jiff::tz::TimeZone::UTC).date();
+                Some(st2.registry.read_stay(st2.now(), &actor, purpose, id, today, "web /desk/subjects/{id}"))
+            }
+            _ => None,
+        };
+        Ok(t.map(|t| (t, stay)))
+    })
+    .await?;
+    let ((t, logged), stay) = match read {
         Ok(x) => x,
         Err(e @ fairgate_store::RegistryError::Forbidden(_)) => {
             return Ok(refused(StatusCode::FORBIDDEN, &Problem::from(e).detail))
@@ -251,6 +263,30 @@ pub async fn subject(
             dt { "Born" } dd { (p.birth_date) }
             dt { "Nationality" } dd { (p.nationality) }
             dt { "Record" } dd { code { (t.id) } }
+        }
+        h2 { "Stay" }
+        @match &stay {
+            Some(Ok(((rule, a), r))) => {
+                div.usa-summary-box role="region" aria-labelledby="stay-heading" {
+                    div.usa-summary-box__body {
+                        h3.usa-summary-box__heading #stay-heading { "Rule " (rule.to_string()) ", on " (a.on) }
+                        ul.usa-list {
+                            li { "Days used in the window from " (a.window_start) ": " strong { (a.days_used) } }
+                            @match a.stay_until {
+                                Some(d) => li { "May stay until " strong { (d) } },
+                                None => li { "A stay today would break the rule." },
+                            }
+                            @if let Some(o) = a.overstay {
+                                li { strong { "Overstay: " (o.days) " days" } ", " (o.first_day) " to " (o.last_day) " (a fact for an adjudicator, not a finding)" }
+                            }
+                            @if let Some(n) = a.next_entry { li { "Next day a stay is allowed: " (n.date) ", for up to " (n.max_days) " days" } }
+                        }
+                        p.text-base { "This stay read was logged at leaf " (r.leaf_index) "." }
+                    }
+                }
+            }
+            Some(Err(_)) => p { "The stay could not be worked out from the crossings on record." }
+            None => p { "Your role may not read the stay for " (purpose.as_str()) "." }
         }
         h2 { "Registrations" }
         @if t.registrations.is_empty() { p { "None." } } @else {

@@ -108,7 +108,10 @@ async fn an_officer_finds_a_person_and_opens_the_record_each_read_logged_and_sho
     assert_eq!(st, 200, "{html}");
     assert!(html.contains("ERIKSSON, ANNA MARIA") && html.contains("L898902C3"), "{html}");
     assert!(html.contains(&format!("leaf <strong>{size}</strong>")), "{html}");
-    assert_eq!(s.tree_size().await, size + 1);
+    // The stay panel is a read of its own, logged next.
+    assert!(html.contains("Days used in the window from"), "{html}");
+    assert!(html.contains(&format!("This stay read was logged at leaf {}.", size + 1)), "{html}");
+    assert_eq!(s.tree_size().await, size + 2);
     // A purpose the role may not use for this read: refused, nothing shown.
     let (st, html) = page(&s, &cookie, &format!("/desk/subjects/{id}?purpose=law-enforcement")).await;
     assert_eq!(st, 403);
