@@ -14,31 +14,6 @@ use crate::problem::Problem;
 use crate::views::{retrying, subject_id, ReceiptView};
 use crate::AppState;
 
-/// A candidate, as the queue and a registration's answer show it.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct CandidateView {
-    /// The subject id of the person on record.
-    pub subject: String,
-    /// `finger` or `face`.
-    pub modality: String,
-    pub score: f64,
-    pub threshold: f64,
-}
-
-impl From<&fairgate_core::event::Candidate> for CandidateView {
-    fn from(c: &fairgate_core::event::Candidate) -> Self {
-        CandidateView {
-            subject: c.subject.to_string(),
-            modality: match c.modality {
-                fairgate_core::matching::Modality::Finger => "finger".into(),
-                fairgate_core::matching::Modality::Face => "face".into(),
-            },
-            score: c.score,
-            threshold: c.threshold,
-        }
-    }
-}
-
 /// What a registration's 1:N search found.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct IdentificationView {
@@ -46,10 +21,10 @@ pub struct IdentificationView {
     pub searched: u64,
     /// Whether a face was searched (the face matcher is installed and a face was taken).
     pub face_searched: bool,
-    pub candidates: Vec<CandidateView>,
+    pub candidates: Vec<fairgate_core::event::Candidate>,
     /// `supervisor-review` when there are candidates, else `none`. The registration
     /// stands either way; nothing is merged by a score.
-    pub referral: String,
+    pub referral: fairgate_core::matching::Referral,
 }
 
 impl From<&fairgate_store::registry::identification::Identification> for IdentificationView {
@@ -57,12 +32,8 @@ impl From<&fairgate_store::registry::identification::Identification> for Identif
         IdentificationView {
             searched: i.searched,
             face_searched: i.face_searched,
-            candidates: i.candidates.iter().map(CandidateView::from).collect(),
-            referral: match i.referral {
-                fairgate_core::matching::Referral::SupervisorReview => "supervisor-review".into(),
-                fairgate_core::matching::Referral::SecondaryInspection => "secondary-inspection".into(),
-                fairgate_core::matching::Referral::None => "none".into(),
-            },
+            candidates: i.candidates.clone(),
+            referral: i.referral,
         }
     }
 }
@@ -74,7 +45,7 @@ pub struct ReviewView {
     pub subject: String,
     pub registration_number: String,
     pub searched_at: String,
-    pub candidates: Vec<CandidateView>,
+    pub candidates: Vec<fairgate_core::event::Candidate>,
 }
 
 /// The 1:N candidates awaiting a decision, oldest person first. Staff with
@@ -101,7 +72,7 @@ pub async fn reviews(State(st): State<AppState>, reader: Reader) -> Result<Json<
                 subject: r.subject.to_string(),
                 registration_number: r.registration.to_string(),
                 searched_at: r.at.to_string(),
-                candidates: r.candidates.iter().map(CandidateView::from).collect(),
+                candidates: r.candidates.clone(),
             })
             .collect(),
     ))

@@ -275,18 +275,23 @@ pub struct LogoutForm {
     csrf: String,
 }
 
-/// `POST /portal/web/logout`: the cookie is cleared (the session ends at its expiry).
+/// `POST /portal/web/logout`: the session ends (its token opens nothing more) and
+/// the cookie is cleared.
 pub async fn logout(
     State(st): State<AppState>,
     headers: HeaderMap,
     form: Result<Form<LogoutForm>, FormRejection>,
-) -> Response {
+) -> Result<Response, Problem> {
     match form {
         Ok(Form(f)) if csrf_ok(&headers, &f.csrf) => {
+            if let Some(token) = crate::auth::cookie(&headers, PORTAL_COOKIE) {
+                let st2 = st.clone();
+                blocking(move || st2.registry.portal_sign_out(&token).map_err(|_| Problem::internal())).await?;
+            }
             let mut resp = Redirect::to("/portal").into_response();
             resp.headers_mut().insert(header::SET_COOKIE, session_cookie(&st, "", 0));
-            resp
+            Ok(resp)
         }
-        _ => csrf_refused(),
+        _ => Ok(csrf_refused()),
     }
 }

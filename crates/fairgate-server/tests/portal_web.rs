@@ -58,6 +58,19 @@ async fn a_person_activates_the_portal_from_the_receipt_and_sees_who_looked_and_
     .await
     .unwrap();
     assert_eq!(r.status().as_u16(), 303);
+    // Signing out ends the session itself, not only the cookie: the old token opens nothing.
+    let r = s
+        .client
+        .post(s.url("/portal/web/logout"))
+        .header("cookie", format!("{session}; {pair}"))
+        .form(&[("csrf", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 303);
+    assert!(r.headers()["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
+    let r = s.client.get(s.url("/portal/me")).header("cookie", format!("{session}; {pair}")).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 303, "the signed-out session is over");
     // Without a session, /portal/me sends you to the forms.
     let r = s.client.get(s.url("/portal/me")).send().await.unwrap();
     assert_eq!((r.status().as_u16(), r.headers()["location"].to_str().unwrap()), (303, "/portal"));

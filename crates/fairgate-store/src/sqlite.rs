@@ -1599,6 +1599,10 @@ impl AccountStore for SqliteStore {
             .map_err(be)
         })
     }
+
+    fn delete_portal_session(&self, hash: &[u8; 32]) -> Result<()> {
+        self.write(|c| c.execute("DELETE FROM portal_sessions WHERE hash = ?1", [&hash[..]]).map(|_| ()).map_err(be))
+    }
 }
 
 impl SqliteStore {

@@ -516,4 +516,6 @@ pub trait AccountStore {
     fn put_portal_session(&self, hash: &[u8; 32], subject_no: u64, expires_ms: i64) -> Result<()>;
     /// The subject of a live portal session.
     fn portal_session(&self, hash: &[u8; 32], now_ms: i64) -> Result<Option<u64>>;
+    /// End one portal session (the person signed out).
+    fn delete_portal_session(&self, hash: &[u8; 32]) -> Result<()>;
 }

@@ -221,6 +221,11 @@ impl Registry {
         Ok(self.store.subject_keys(no)?.filter(|r| r.data_key.is_some()).map(|r| SubjectId::from_bytes(r.subject_id)))
     }
 
+    /// End a portal session: the token no longer opens anything.
+    pub fn portal_sign_out(&self, token: &str) -> Result<()> {
+        Ok(self.store.delete_portal_session(&super::accounts::hash_secret(token))?)
+    }
+
     /// The subject number of a live subject id.
     pub fn subject_no(&self, id: SubjectId) -> Result<u64> {
         Ok(self.subject_keys_of(id)?.0)
