@@ -521,6 +521,65 @@ impl FaceImage {
     }
 }
 
+/// The width, height and encoding of a JPEG or PNG photograph, read from its header
+/// (PNG's IHDR, or JPEG's first start-of-frame marker). `None` when it is neither,
+/// or the header is cut short.
+pub fn photo_size(b: &[u8]) -> Option<(ImageDataType, u16, u16)> {
+    if b.starts_with(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]) {
+        if b.get(12..16)? != b"IHDR" {
+            return None;
+        }
+        let w = u32::from_be_bytes(b.get(16..20)?.try_into().ok()?);
+        let h = u32::from_be_bytes(b.get(20..24)?.try_into().ok()?);
+        return Some((ImageDataType::Png, u16::try_from(w).ok()?, u16::try_from(h).ok()?));
+    }
+    if !b.starts_with(&[0xFF, 0xD8]) {
+        return None;
+    }
+    let mut i = 2;
+    loop {
+        // Markers may be padded with 0xFF bytes.
+        while *b.get(i)? == 0xFF && *b.get(i + 1)? == 0xFF {
+            i += 1;
+        }
+        if *b.get(i)? != 0xFF {
+            return None;
+        }
+        let marker = *b.get(i + 1)?;
+        // Markers without a length: TEM, RSTn.
+        if marker == 0x01 || (0xD0..=0xD7).contains(&marker) {
+            i += 2;
+            continue;
+        }
+        if marker == 0xD9 || marker == 0xDA {
+            return None;
+        }
+        let len = usize::from(u16::from_be_bytes([*b.get(i + 2)?, *b.get(i + 3)?]));
+        // SOF0–SOF15, less DHT (C4), JPG (C8) and DAC (CC).
+        if (0xC0..=0xCF).contains(&marker) && ![0xC4, 0xC8, 0xCC].contains(&marker) {
+            let h = u16::from_be_bytes([*b.get(i + 5)?, *b.get(i + 6)?]);
+            let w = u16::from_be_bytes([*b.get(i + 7)?, *b.get(i + 8)?]);
+            return Some((ImageDataType::Jpeg, w, h));
+        }
+        if len < 2 {
+            return None;
+        }
+        i += 2 + len;
+    }
+}
+
+/// A photograph taken at a desk (a JPEG or PNG file, or a camera frame) as an
+/// ISO/IEC 19794-5:2011 face record: one plain frontal image, every optional field
+/// unspecified, as a capture station would write it.
+pub fn photo_record(photo: &[u8]) -> Result<Vec<u8>, RecordError> {
+    let (kind, w, h) =
+        photo_size(photo).ok_or_else(|| bad(0, "photograph", "is neither a JPEG nor a PNG file (or its header is cut short)"))?;
+    if w == 0 || h == 0 {
+        return Err(bad(0, "photograph", "has no pixels"));
+    }
+    encode(&FaceRecord { temporal_semantics: 0, images: vec![FaceImage::frontal(kind, w, h, photo.to_vec())] })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -634,6 +693,38 @@ mod tests {
                     prop_assert!(e.offset <= input.len(), "{e}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn photo_sizes_are_read_from_png_and_jpeg_headers() {
+        let mut png = vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13];
+        png.extend_from_slice(b"IHDR");
+        png.extend_from_slice(&640u32.to_be_bytes());
+        png.extend_from_slice(&480u32.to_be_bytes());
+        png.extend_from_slice(&[8, 2, 0, 0, 0]);
+        assert_eq!(photo_size(&png), Some((ImageDataType::Png, 640, 480)));
+        // SOI, an APP0 segment of 16 bytes, then SOF2 (progressive) 300 high, 200 wide.
+        let mut jpeg = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10];
+        jpeg.extend_from_slice(&[0; 14]);
+        jpeg.extend_from_slice(&[0xFF, 0xC2, 0x00, 0x11, 0x08, 0x01, 0x2C, 0x00, 0xC8, 0x03]);
+        assert_eq!(photo_size(&jpeg), Some((ImageDataType::Jpeg, 200, 300)));
+        let rec = parse(&photo_record(&jpeg).unwrap()).unwrap();
+        assert_eq!((rec.images[0].width, rec.images[0].height), (200, 300));
+        assert_eq!(rec.images[0].data, jpeg);
+        // A DHT segment is not a frame header.
+        let dht = [0xFF, 0xD8, 0xFF, 0xC4, 0x00, 0x04, 0x00, 0x00, 0xFF, 0xD9];
+        assert_eq!(photo_size(&dht), None);
+        assert!(photo_record(b"GIF89a").unwrap_err().to_string().contains("photograph"));
+    }
+
+    proptest::proptest! {
+        /// Whatever bytes come from an upload, reading the header never panics.
+        #[test]
+        fn photo_size_never_panics(mut b in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300), jpeg in proptest::prelude::any::<bool>()) {
+            if jpeg { b.splice(0..0, [0xFF, 0xD8]); }
+            let _ = photo_size(&b);
+            let _ = photo_record(&b);
         }
     }
 }

@@ -24,12 +24,12 @@ use crate::web::{csrf_ok, csrf_refused, csrf_token, with_cookie};
 use crate::AppState;
 
 /// The purposes `role` may state for `read`, in the policy's order.
-fn purposes(role: Role, read: Read) -> Vec<Purpose> {
+pub(crate) fn purposes(role: Role, read: Read) -> Vec<Purpose> {
     Purpose::ALL.iter().copied().filter(|p| allows_read(role, read, *p)).collect()
 }
 
 /// The purpose chooser: a required select of the allowed purposes.
-fn purpose_select(role: Role, read: Read, chosen: Option<Purpose>) -> Markup {
+pub(crate) fn purpose_select(role: Role, read: Read, chosen: Option<Purpose>) -> Markup {
     html! {
         label.usa-label for="purpose" { "Purpose of this read" }
         span.usa-hint #purpose-hint { "Stated on the record and in the person's access log. Only the purposes your role may use are offered." }
@@ -43,7 +43,7 @@ fn purpose_select(role: Role, read: Read, chosen: Option<Purpose>) -> Markup {
 }
 
 /// "This read was logged": the leaf and the tree size after it.
-fn receipt(r: &fairgate_store::Receipt, purpose: Purpose) -> Markup {
+pub(crate) fn receipt(r: &fairgate_store::Receipt, purpose: Purpose) -> Markup {
     html! {
         div.usa-alert.usa-alert--info.usa-alert--slim {
             div.usa-alert__body {
@@ -56,7 +56,7 @@ fn receipt(r: &fairgate_store::Receipt, purpose: Purpose) -> Markup {
     }
 }
 
-fn refused(status: StatusCode, message: &str) -> Response {
+pub(crate) fn refused(status: StatusCode, message: &str) -> Response {
     (
         status,
         page(
@@ -73,7 +73,7 @@ fn refused(status: StatusCode, message: &str) -> Response {
 
 /// The signed-in member of staff, or the response to give instead (sign in first;
 /// a registrant's session is not a desk's).
-fn staff(session: WebSession) -> Result<Caller, Box<Response>> {
+pub(crate) fn staff(session: WebSession) -> Result<Caller, Box<Response>> {
     match session.0 {
         None => Err(Box::new(Redirect::to("/login").into_response())),
         Some((c, _)) if c.role == Role::Registrant => {
@@ -101,6 +101,20 @@ fn find_form(caller: &Caller, csrf: &str, number: &str, purpose: Option<Purpose>
     }
 }
 
+/// The other desks the role works at.
+pub(crate) fn desk_links(role: Role) -> Markup {
+    let mut links: Vec<(&str, &str)> = vec![];
+    if !purposes(role, Read::IdentificationReviews).is_empty() {
+        links.push(("/desk/identification", "1:N candidates"));
+    }
+    html! {
+        @if !links.is_empty() {
+            h2 { "Other desks" }
+            ul.usa-list { @for (href, text) in links { li { a.usa-link href=(href) { (text) } } } }
+        }
+    }
+}
+
 /// `GET /desk`: the officer's desk, starting with the search.
 pub async fn desk(State(st): State<AppState>, headers: HeaderMap, session: WebSession) -> Response {
     let caller = match staff(session) {
@@ -108,7 +122,14 @@ pub async fn desk(State(st): State<AppState>, headers: HeaderMap, session: WebSe
         Err(r) => return *r,
     };
     let (csrf, cookie) = csrf_token(&st, &headers);
-    with_cookie(page("Desk", find_form(&caller, &csrf, "", None, None)), cookie)
+    let body = html! {
+        (find_form(&caller, &csrf, "", None, None))
+        @if fairgate_core::policy::allows(caller.role, fairgate_core::policy::Action::CreateSubject) {
+            (crate::officer::create_form(&csrf, "", None))
+        }
+        (desk_links(caller.role))
+    };
+    with_cookie(page("Desk", body), cookie)
 }
 
 #[derive(Deserialize)]
@@ -160,7 +181,7 @@ pub async fn find(
     let (ids, logged) = match found {
         Ok(x) => x,
         Err(fairgate_store::RegistryError::Invalid(e)) => {
-            let msg = e.0.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; ");
+            let msg = field_errors(&e);
             return Ok((
                 StatusCode::UNPROCESSABLE_ENTITY,
                 page("Desk", find_form(&caller, &csrf, &form.document_number, Some(purpose), Some(&msg))),
@@ -193,7 +214,15 @@ pub async fn find(
 #[derive(Deserialize)]
 pub struct PurposeQuery {
     #[serde(default)]
-    purpose: Option<String>,
+    pub(crate) purpose: Option<String>,
+    /// Set by the desk after creating the record: the leaf it was recorded at.
+    #[serde(default)]
+    pub(crate) created: Option<u64>,
+}
+
+/// A refused command's field errors, one line: "field: what to do; …".
+pub(crate) fn field_errors(e: &fairgate_core::Invalid) -> String {
+    e.0.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; ")
 }
 
 /// `GET /desk/subjects/{id}?purpose=…`: a person's record, read for the purpose;
@@ -232,19 +261,28 @@ pub async fn subject(
     // The stay panel is a read of its own (Read::Stay), made for the same purpose
     // when the role may: logged on its own.
     let with_stay = allows_read(caller.role, Read::Stay, purpose);
+    // So is the obligations panel (Read::Obligations).
+    let with_obligations = allows_read(caller.role, Read::Obligations, purpose);
+    let role = caller.role;
     let read = blocking(move || {
         let t = st2.registry.read_timeline(st2.now(), &actor, purpose, id, "web /desk/subjects/{id}");
+        let today = st2.today();
         let stay = match (&t, with_stay) {
             (Ok(_), true) => {
-                let today = st2.now().to_zoned(jiff::tz::TimeZone::UTC).date();
                 Some(st2.registry.read_stay(st2.now(), &actor, purpose, id, today, "web /desk/subjects/{id}"))
             }
             _ => None,
         };
-        Ok(t.map(|t| (t, stay)))
+        let obligations = match (&t, with_obligations) {
+            (Ok(_), true) => {
+                Some(st2.registry.read_obligations(st2.now(), &actor, purpose, id, today, "web /desk/subjects/{id}"))
+            }
+            _ => None,
+        };
+        Ok(t.map(|t| (t, stay, obligations)))
     })
     .await?;
-    let ((t, logged), stay) = match read {
+    let ((t, logged), stay, obligations) = match read {
         Ok(x) => x,
         Err(e @ fairgate_store::RegistryError::Forbidden(_)) => {
             return Ok(refused(StatusCode::FORBIDDEN, &Problem::from(e).detail))
@@ -257,7 +295,11 @@ pub async fn subject(
     let p = &t.person;
     let body = html! {
         h1 { (p.surname) ", " (p.given_names) }
+        @if let Some(leaf) = q.created {
+            div.usa-alert.usa-alert--success.usa-alert--slim role="status" { div.usa-alert__body { p.usa-alert__text { "Recorded from the document at leaf " (leaf) " of the public log." } } }
+        }
         (receipt(&logged, purpose))
+        (crate::officer::actions(role, t.id))
         dl {
             dt { "Travel document" } dd { (p.document.kind) " " (p.document.issuing_state) " " (p.document.number) ", expires " (p.document.expires_on) }
             dt { "Born" } dd { (p.birth_date) }
@@ -287,6 +329,12 @@ pub async fn subject(
             }
             Some(Err(_)) => p { "The stay could not be worked out from the crossings on record." }
             None => p { "Your role may not read the stay for " (purpose.as_str()) "." }
+        }
+        h2 { "Obligations" }
+        @match &obligations {
+            Some(Ok((a, r))) => (crate::officer::obligations_panel(a, r)),
+            Some(Err(_)) => p { "The obligations could not be worked out." },
+            None => p { "Your role may not read the obligations for " (purpose.as_str()) "." },
         }
         h2 { "Registrations" }
         @if t.registrations.is_empty() { p { "None." } } @else {
@@ -472,8 +520,7 @@ pub async fn decide(
             Ok(page("Decision recorded", body).into_response())
         }
         Err(fairgate_store::RegistryError::Invalid(e)) => {
-            let msg = e.0.iter().map(|x| format!("{}: {}", x.field, x.message)).collect::<Vec<_>>().join("; ");
-            Ok(refused(StatusCode::UNPROCESSABLE_ENTITY, &msg))
+            Ok(refused(StatusCode::UNPROCESSABLE_ENTITY, &field_errors(&e)))
         }
         Err(e @ fairgate_store::RegistryError::Forbidden(_)) => {
             Ok(refused(StatusCode::FORBIDDEN, &Problem::from(e).detail))

@@ -13,7 +13,7 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self';
 
 /// Pages and files that hold nothing personal and may be cached.
 const PUBLIC_PAGES: &[&str] =
-    &["/static/fairgate.css", "/openapi.json", "/transparency", "/public/programs", "/public/policy"];
+    &["/static/fairgate.css", "/static/desk.js", "/openapi.json", "/transparency", "/public/programs", "/public/policy"];
 
 pub async fn security_headers(req: Request, next: Next) -> Response {
     let method = req.method().clone();

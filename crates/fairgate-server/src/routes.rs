@@ -361,9 +361,29 @@ fn pages() -> Router<AppState> {
         .route("/portal/web/logout", post(crate::portal_web::logout))
         .route("/desk", get(crate::desk::desk))
         .route("/desk/find", post(crate::desk::find))
+        .route("/desk/subjects", post(crate::officer::create))
         .route("/desk/subjects/{id}", get(crate::desk::subject))
+        .route(
+            "/desk/subjects/{id}/register",
+            get(crate::officer::register_page)
+                .post(crate::officer::register)
+                .layer(DefaultBodyLimit::max(crate::CAPTURE_BODY_LIMIT)),
+        )
+        .route(
+            "/desk/subjects/{id}/crossing",
+            get(crate::officer::crossing_page)
+                .post(crate::officer::crossing)
+                .layer(DefaultBodyLimit::max(crate::CAPTURE_BODY_LIMIT)),
+        )
+        .route("/desk/subjects/{id}/designate", get(crate::officer::designate_page).post(crate::officer::designate))
         .route("/desk/identification", get(crate::desk::identification))
         .route("/desk/identification/{subject}", post(crate::desk::decide))
+        .route(
+            "/static/desk.js",
+            get(|| async {
+                ([(axum::http::header::CONTENT_TYPE, "text/javascript; charset=utf-8")], crate::officer::DESK_SCRIPT)
+            }),
+        )
         .route(
             "/static/fairgate.css",
             get(|| async {

@@ -310,7 +310,10 @@ pub const STYLESHEET: &str = "main label{display:block;margin-top:1rem;font-weig
 main input:not([class]){font-size:1rem;padding:.4rem;width:100%;max-width:20rem} main button:not([class]){margin-top:1rem;font-size:1rem;padding:.5rem 1.2rem}
 .error{border-left:4px solid #b50909;padding:.5rem 1rem;background:#f4e3db}
 article.notice{border-top:2px solid #1b1b1b;margin-top:2rem} article.notice .due{font-weight:700}
-@media print{.usa-skipnav,.usa-header,.usa-footer{display:none} body{font-size:12pt} article.notice{border:0;margin:0;break-after:page;page-break-after:always} article.notice:last-child{break-after:auto;page-break-after:auto}}
+.fairgate-mrz{font-family:monospace;letter-spacing:.05em;max-width:36rem}
+pre.fairgate-receipt{font-size:1.05rem;border:1px dashed #565c65;padding:1rem;max-width:40rem;white-space:pre-wrap}
+video.fairgate-camera{display:block;max-width:100%;width:24rem;margin-top:.5rem}
+@media print{.usa-skipnav,.usa-header,.usa-footer,.fairgate-no-print{display:none} pre.fairgate-receipt{border:0} body{font-size:12pt} article.notice{border:0;margin:0;break-after:page;page-break-after:always} article.notice:last-child{break-after:auto;page-break-after:auto}}
 ";
 
 /// One notice, in its own language and direction (`dir="rtl"` for Arabic): what to
@@ -380,6 +383,7 @@ pub(crate) fn page_in(lang: fairgate_core::i18n::Language, title: &str, body: Ma
                     }
                 }
                 script src=(uswds("js/uswds.min.js")) {}
+                script src="/static/desk.js" {}
             }
         }
     }
