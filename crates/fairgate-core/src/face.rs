@@ -572,8 +572,8 @@ pub fn photo_size(b: &[u8]) -> Option<(ImageDataType, u16, u16)> {
 /// ISO/IEC 19794-5:2011 face record: one plain frontal image, every optional field
 /// unspecified, as a capture station would write it.
 pub fn photo_record(photo: &[u8]) -> Result<Vec<u8>, RecordError> {
-    let (kind, w, h) =
-        photo_size(photo).ok_or_else(|| bad(0, "photograph", "is neither a JPEG nor a PNG file (or its header is cut short)"))?;
+    let (kind, w, h) = photo_size(photo)
+        .ok_or_else(|| bad(0, "photograph", "is neither a JPEG nor a PNG file (or its header is cut short)"))?;
     if w == 0 || h == 0 {
         return Err(bad(0, "photograph", "has no pixels"));
     }

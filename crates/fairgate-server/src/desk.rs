@@ -323,7 +323,7 @@ pub async fn subject(
                             }
                             @if let Some(n) = a.next_entry { li { "Next day a stay is allowed: " (n.date) ", for up to " (n.max_days) " days" } }
                         }
-                        p.text-base { "This stay read was logged at leaf " (r.leaf_index) "." }
+                        p.text-base-dark { "This stay read was logged at leaf " (r.leaf_index) "." }
                     }
                 }
             }

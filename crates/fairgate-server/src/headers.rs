@@ -12,8 +12,14 @@ use axum::response::Response;
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; font-src 'self'; script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// Pages and files that hold nothing personal and may be cached.
-const PUBLIC_PAGES: &[&str] =
-    &["/static/fairgate.css", "/static/desk.js", "/openapi.json", "/transparency", "/public/programs", "/public/policy"];
+const PUBLIC_PAGES: &[&str] = &[
+    "/static/fairgate.css",
+    "/static/desk.js",
+    "/openapi.json",
+    "/transparency",
+    "/public/programs",
+    "/public/policy",
+];
 
 pub async fn security_headers(req: Request, next: Next) -> Response {
     let method = req.method().clone();

@@ -191,7 +191,7 @@ pub(crate) fn obligations_panel(
                         li { strong { (o.kind.as_str()) " · " (format!("{:?}", o.state).to_lowercase()) } ", due " (o.effective_due) ": " (o.explanation) }
                     }
                 }
-                p.text-base { "This obligations read was logged at leaf " (r.leaf_index) "." }
+                p.text-base-dark { "This obligations read was logged at leaf " (r.leaf_index) "." }
             }
         }
     }
@@ -240,7 +240,8 @@ impl Upload {
             };
             let name = field.name().unwrap_or_default().to_string();
             let is_file = field.file_name().is_some();
-            let bytes = field.bytes().await.map_err(|e| format!("{name}: the upload broke off ({e}): send it again"))?;
+            let bytes =
+                field.bytes().await.map_err(|e| format!("{name}: the upload broke off ({e}): send it again"))?;
             if is_file {
                 if !bytes.is_empty() {
                     u.files.entry(name).or_default().push(bytes.to_vec());
@@ -266,9 +267,12 @@ fn b64(b: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(b)
 }
 
+/// Base64 minutiae records, image records, and an ANSI/NIST-ITL transaction.
+type Fingerprints = (Vec<String>, Vec<String>, Option<String>);
+
 /// Uploaded fingerprint files, sorted by what they are: ISO/IEC 19794-2 minutiae
 /// records, 19794-4 image records, or one ANSI/NIST-ITL transaction.
-fn sort_fingerprints(files: &[Vec<u8>]) -> Result<(Vec<String>, Vec<String>, Option<String>), String> {
+fn sort_fingerprints(files: &[Vec<u8>]) -> Result<Fingerprints, String> {
     let (mut minutiae, mut images, mut an2k) = (vec![], vec![], None);
     for (i, f) in files.iter().enumerate() {
         if f.starts_with(b"FMR\0") {
@@ -710,9 +714,8 @@ pub async fn crossing(
     let done = blocking(move || {
         let actor = caller.actor();
         Ok(retrying(|| {
-            st2.registry.write(st2.now(), |b| {
-                b.record_crossing_checked(&actor, id, &input, "web /desk/subjects/{id}/crossing")
-            })
+            st2.registry
+                .write(st2.now(), |b| b.record_crossing_checked(&actor, id, &input, "web /desk/subjects/{id}/crossing"))
         }))
     })
     .await?;
@@ -721,13 +724,21 @@ pub async fn crossing(
         Err(p) => return Ok(problem_refusal(p)),
     };
     tracing::info!(subject = %id, leaf = r.leaf_index, flagged = overstaying.is_some(), "crossing recorded (web)");
-    let (fingers, face) =
-        match compare_probe(&st, actor, Purpose::BorderCheck, id, port, probe, u64::MAX, "web /desk/subjects/{id}/crossing")
-            .await
-        {
-            Ok(x) => x,
-            Err(p) => return Ok(problem_refusal(p)),
-        };
+    let (fingers, face) = match compare_probe(
+        &st,
+        actor,
+        Purpose::BorderCheck,
+        id,
+        port,
+        probe,
+        u64::MAX,
+        "web /desk/subjects/{id}/crossing",
+    )
+    .await
+    {
+        Ok(x) => x,
+        Err(p) => return Ok(problem_refusal(p)),
+    };
     let body = html! {
         h1 { "Crossing recorded" }
         (success_alert(html! { "Recorded at leaf " (r.leaf_index) " of the public log." }))

@@ -239,7 +239,7 @@ pub async fn me(State(st): State<AppState>, headers: HeaderMap) -> Result<Respon
     let body = html! {
         h1 { "Your records" }
         p { (p.surname) ", " (p.given_names) " · " (p.document.kind) " " (p.document.number) }
-        p.text-base { "This page was logged as your own read, at leaf " (logged.leaf_index) " of the public log." }
+        p.text-base-dark { "This page was logged as your own read, at leaf " (logged.leaf_index) " of the public log." }
         h2 { "Registrations" }
         ul.usa-list { @for r in &t.registrations { li { (r.number) " · " (r.registration.place) " · " (r.registration.at) } } }
         h2 { "Entries and exits" }

@@ -65,6 +65,7 @@
             var dt = new DataTransfer();
             dt.items.add(new File([blob], "camera.jpg", { type: "image/jpeg" }));
             input.files = dt.files;
+            input.dispatchEvent(new Event("change", { bubbles: true }));
             status.textContent = "Photograph taken (" + c.width + " by " + c.height + "). It is sent with the form.";
           }, "image/jpeg", 0.92);
         });

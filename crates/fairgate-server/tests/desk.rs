@@ -7,24 +7,6 @@ mod common;
 
 use common::*;
 
-/// Sign in on the web page: the session and CSRF cookies, as one Cookie header.
-async fn signed_in(s: &Server, name: &str) -> String {
-    let (_, csrf_pair) = csrf(s, "/login", None).await;
-    let r = web_login(s, name, PASSWORD).await;
-    assert_eq!(r.status().as_u16(), 303, "signed in and sent home");
-    let session = r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
-    format!("{session}; {csrf_pair}")
-}
-
-async fn page(s: &Server, cookie: &str, path: &str) -> (u16, String) {
-    let r = s.client.get(s.url(path)).header("cookie", cookie).send().await.unwrap();
-    (r.status().as_u16(), r.text().await.unwrap())
-}
-
-fn form_token(html: &str) -> String {
-    html.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string()
-}
-
 #[tokio::test]
 async fn an_officer_finds_a_person_and_opens_the_record_each_read_logged_and_shown() {
     let s = start().await;
@@ -111,7 +93,9 @@ async fn an_officer_finds_a_person_and_opens_the_record_each_read_logged_and_sho
     // The stay panel is a read of its own, logged next.
     assert!(html.contains("Days used in the window from"), "{html}");
     assert!(html.contains(&format!("This stay read was logged at leaf {}.", size + 1)), "{html}");
-    assert_eq!(s.tree_size().await, size + 2);
+    // So is the obligations panel.
+    assert!(html.contains(&format!("This obligations read was logged at leaf {}.", size + 2)), "{html}");
+    assert_eq!(s.tree_size().await, size + 3);
     // A purpose the role may not use for this read: refused, nothing shown.
     let (st, html) = page(&s, &cookie, &format!("/desk/subjects/{id}?purpose=law-enforcement")).await;
     assert_eq!(st, 403);

@@ -157,3 +157,116 @@ async fn a_full_registration_logs_no_personal_data() {
         assert!(!text.contains(needle), "log output contains {needle}:\n{text}");
     }
 }
+
+/// The officer's desk in the browser: a person recorded from the zone, a
+/// registration with an answer, a photograph and fingerprints uploaded, an entry,
+/// a designation and a look-up. Forms carry names, answers and facts; none may
+/// reach the logs.
+#[tokio::test]
+async fn the_officer_desk_in_the_browser_logs_no_personal_data() {
+    use reqwest::multipart::{Form, Part};
+    let logs = capture();
+    let s = start().await;
+    let cookie = signed_in(&s, "officer").await;
+    let (_, html) = page(&s, &cookie, "/desk").await;
+    let csrf = form_token(&html);
+    let zone = "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159ZE184226B<<<<<10";
+    let post = |path: &str, fields: Vec<(&'static str, String)>| {
+        s.client.post(s.url(path)).header("cookie", cookie.clone()).form(&fields).send()
+    };
+    // A bad zone first: refused, and its names must not be echoed into the logs.
+    let r =
+        post("/desk/subjects", vec![("csrf", csrf.clone()), ("mrz", zone.replace("C36UTO", "C33UTO"))]).await.unwrap();
+    assert_eq!(r.status(), 422);
+    let r = post("/desk/subjects", vec![("csrf", csrf.clone()), ("mrz", zone.into())]).await.unwrap();
+    assert_eq!(r.status(), 303);
+    let id = r.headers()["location"]
+        .to_str()
+        .unwrap()
+        .trim_start_matches("/desk/subjects/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
+    let photo = fairgate_biometrics::synthetic::face_record(3, (2026, 11, 30)).images.remove(0).data;
+    let prints = fairgate_core::minutiae::encode(&fairgate_biometrics::synthetic::minutiae(3, &[2, 7])).unwrap();
+    let form = Form::new()
+        .text("csrf", csrf.clone())
+        .text("kind", "port-of-entry")
+        .text("place", "JFK")
+        .text("voluntary", "true")
+        .text("question", "Where will you stay?")
+        .text("answer", "DESK-ANSWER-SECRET")
+        .text("notes", "DESK-NOTES-SECRET")
+        .part("photo", Part::bytes(photo).file_name("p.png"))
+        .part("fingerprints", Part::bytes(prints).file_name("f.fmr"));
+    let r = s
+        .client
+        .post(s.url(&format!("/desk/subjects/{id}/register")))
+        .header("cookie", cookie.clone())
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let form = Form::new()
+        .text("csrf", csrf.clone())
+        .text("direction", "entry")
+        .text("port", "JFK")
+        .text("at", "2026-06-03T13:00")
+        .text("admission_class", "B-2");
+    let r = s
+        .client
+        .post(s.url(&format!("/desk/subjects/{id}/crossing")))
+        .header("cookie", cookie.clone())
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let r = post(
+        &format!("/desk/subjects/{id}/designate"),
+        vec![
+            ("csrf", csrf.clone()),
+            ("reason", "document-anomaly".into()),
+            ("facts", "DESK-FACTS-SECRET about the laminate".into()),
+            ("case_number", "".into()),
+            ("place", "JFK".into()),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = post(
+        "/desk/find",
+        vec![("csrf", csrf.clone()), ("purpose", "border-check".into()), ("document_number", "L898902C3".into())],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    let (st, _) = page(&s, &cookie, &format!("/desk/subjects/{id}?purpose=border-check")).await;
+    assert_eq!(st, 200);
+    s.stop().await;
+
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        text.contains("subject created (web)")
+            && text.contains("registration recorded (web)")
+            && text.contains("crossing recorded (web)")
+            && text.contains("designated (web)"),
+        "the capture must see the flow:\n{text}"
+    );
+    assert!(text.contains(&id), "pseudonymous ids are what logs carry");
+    for needle in [
+        "ERIKSSON",
+        "ANNA",
+        "L898902C3",
+        "1974-08-12",
+        "DESK-ANSWER-SECRET",
+        "DESK-NOTES-SECRET",
+        "DESK-FACTS-SECRET",
+        "2026-06-03T13",
+    ] {
+        assert!(!text.contains(needle), "log output contains {needle}:\n{text}");
+    }
+}

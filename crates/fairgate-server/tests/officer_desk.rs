@@ -11,44 +11,12 @@ use common::*;
 use reqwest::multipart::{Form, Part};
 use serde_json::json;
 
-async fn signed_in(s: &Server, name: &str) -> String {
-    let (_, csrf_pair) = csrf(s, "/login", None).await;
-    let r = web_login(s, name, PASSWORD).await;
-    assert_eq!(r.status().as_u16(), 303, "signed in and sent home");
-    let session = r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
-    format!("{session}; {csrf_pair}")
-}
-
-async fn page(s: &Server, cookie: &str, path: &str) -> (u16, String) {
-    let r = s.client.get(s.url(path)).header("cookie", cookie).send().await.unwrap();
-    (r.status().as_u16(), r.text().await.unwrap())
-}
-
-fn form_token(html: &str) -> String {
-    html.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string()
-}
-
 async fn upload(s: &Server, cookie: &str, path: &str, form: Form) -> (u16, String) {
     let r = s.client.post(s.url(path)).header("cookie", cookie).multipart(form).send().await.unwrap();
     (r.status().as_u16(), r.text().await.unwrap())
 }
 
 const ZONE: &str = "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159ZE184226B<<<<<10";
-
-/// A program in force for WT visitors: a photograph and two fingerprints, an
-/// interview question, registration within 5 days.
-async fn program(s: &Server) {
-    let source = format!(
-        "id = \"visitor-desk\"\ntitle = \"Visitor registration at the desk\"\nlegal_basis = \"Test Act s. 4\"\nstarts = {}\nsunset = {}\n\n[selection]\nadmission_class = [\"WT\"]\n\n[capture]\nface = true\nfingerprints = 2\n\n[interview]\nquestions = [\"Where will you stay?\"]\n\n[[obligations]]\nkind = \"register\"\nwithin_days = 5\n",
-        day(-60),
-        day(300)
-    );
-    s.clock_offset.store(-30 * 86_400, std::sync::atomic::Ordering::SeqCst);
-    let (st, b) = s.post(&s.admin, "/programs", &json!({"source": source, "population": wt_population()})).await;
-    assert_eq!(st, 201, "{b}");
-    assert_eq!(s.post(&s.admin, "/programs/visitor-desk/activate", &json!({})).await.0, 200);
-    s.clock_offset.store(0, std::sync::atomic::Ordering::SeqCst);
-}
 
 fn photo_png(seed: u64) -> Vec<u8> {
     fairgate_biometrics::synthetic::face_record(seed, (2026, 11, 30)).images.remove(0).data
@@ -71,7 +39,7 @@ fn file(bytes: Vec<u8>, name: &str) -> Part {
 #[tokio::test]
 async fn an_officer_records_registers_crosses_and_designates_in_the_browser() {
     let s = start().await;
-    program(&s).await;
+    desk_program(&s).await;
     let cookie = signed_in(&s, "officer").await;
 
     // The desk offers the MRZ form; a zone whose check digit fails is refused, naming it.

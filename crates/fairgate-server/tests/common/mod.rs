@@ -284,3 +284,38 @@ pub async fn public_leaves(s: &Server, start: u64, count: u64) -> Vec<(u16, usiz
         })
         .collect()
 }
+
+/// A program in force for WT visitors: a photograph and two fingerprints, an
+/// interview question, registration within 5 days.
+pub async fn desk_program(s: &Server) {
+    let source = format!(
+        "id = \"visitor-desk\"\ntitle = \"Visitor registration at the desk\"\nlegal_basis = \"Test Act s. 4\"\nstarts = {}\nsunset = {}\n\n[selection]\nadmission_class = [\"WT\"]\n\n[capture]\nface = true\nfingerprints = 2\n\n[interview]\nquestions = [\"Where will you stay?\"]\n\n[[obligations]]\nkind = \"register\"\nwithin_days = 5\n",
+        day(-60),
+        day(300)
+    );
+    s.clock_offset.store(-30 * 86_400, std::sync::atomic::Ordering::SeqCst);
+    let (st, b) = s.post(&s.admin, "/programs", &json!({"source": source, "population": wt_population()})).await;
+    assert_eq!(st, 201, "{b}");
+    assert_eq!(s.post(&s.admin, "/programs/visitor-desk/activate", &json!({})).await.0, 200);
+    s.clock_offset.store(0, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Sign in on the web page: the session and CSRF cookies, as one Cookie header.
+pub async fn signed_in(s: &Server, name: &str) -> String {
+    let (_, csrf_pair) = csrf(s, "/login", None).await;
+    let r = web_login(s, name, PASSWORD).await;
+    assert_eq!(r.status().as_u16(), 303, "signed in and sent home");
+    let session = r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    format!("{session}; {csrf_pair}")
+}
+
+/// A page as a signed-in browser gets it: status and HTML.
+pub async fn page(s: &Server, cookie: &str, path: &str) -> (u16, String) {
+    let r = s.client.get(s.url(path)).header("cookie", cookie).send().await.unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+/// The CSRF token in a page's first form.
+pub fn form_token(html: &str) -> String {
+    html.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string()
+}
