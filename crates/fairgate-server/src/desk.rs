@@ -104,6 +104,9 @@ fn find_form(caller: &Caller, csrf: &str, number: &str, purpose: Option<Purpose>
 /// The other desks the role works at.
 pub(crate) fn desk_links(role: Role) -> Markup {
     let mut links: Vec<(&str, &str)> = vec![];
+    if !purposes(role, Read::DeskQueue).is_empty() {
+        links.push(("/desk/office", "Office desk: appointments and the waiting list"));
+    }
     if !purposes(role, Read::IdentificationReviews).is_empty() {
         links.push(("/desk/identification", "1:N candidates"));
     }

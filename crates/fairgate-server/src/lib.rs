@@ -25,6 +25,7 @@ pub mod log;
 pub mod logging;
 pub mod mail;
 pub mod notices;
+pub mod office;
 pub mod officer;
 pub mod places;
 pub mod portal;

@@ -188,7 +188,7 @@ pub(crate) fn obligations_panel(
                 @if answer.obligations.is_empty() { p { "No program in force asks anything of this person." } }
                 ul.usa-list {
                     @for o in &answer.obligations {
-                        li { strong { (o.kind.as_str()) " · " (format!("{:?}", o.state).to_lowercase()) } ", due " (o.effective_due) ": " (o.explanation) }
+                        li { strong { (o.kind.as_str()) " · " (o.state.as_str()) } ", due " (o.effective_due) ": " (o.explanation) }
                     }
                 }
                 p.text-base-dark { "This obligations read was logged at leaf " (r.leaf_index) "." }
@@ -209,6 +209,9 @@ pub(crate) fn actions(role: Role, id: SubjectId) -> Markup {
                 }
                 @if allows(role, Action::RecordCrossing) {
                     li.usa-button-group__item { a.usa-button.usa-button--outline href=(format!("/desk/subjects/{id}/crossing")) { "Record an entry or exit" } }
+                }
+                @if allows(role, Action::BookAppointment) {
+                    li.usa-button-group__item { a.usa-button.usa-button--outline href=(format!("/desk/subjects/{id}/appointment")) { "Book or move an appointment" } }
                 }
                 @if allows(role, Action::Designate) {
                     li.usa-button-group__item { a.usa-button.usa-button--outline href=(format!("/desk/subjects/{id}/designate")) { "Designate" } }

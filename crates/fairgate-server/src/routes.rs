@@ -375,6 +375,11 @@ fn pages() -> Router<AppState> {
                 .post(crate::officer::crossing)
                 .layer(DefaultBodyLimit::max(crate::CAPTURE_BODY_LIMIT)),
         )
+        .route("/desk/subjects/{id}/appointment", get(crate::office::appointment_page).post(crate::office::book))
+        .route("/desk/office", get(crate::office::office))
+        .route("/desk/office/check-in", post(crate::office::check_in))
+        .route("/desk/office/call", post(crate::office::call))
+        .route("/desk/office/done", post(crate::office::done))
         .route("/desk/subjects/{id}/designate", get(crate::officer::designate_page).post(crate::officer::designate))
         .route("/desk/identification", get(crate::desk::identification))
         .route("/desk/identification/{subject}", post(crate::desk::decide))

@@ -253,6 +253,49 @@ async fn a_supervisor_decides_a_1_to_n_candidate_with_a_reason() {
     s.stop().await;
 }
 
+/// The office desk: an appointment booked from the record, then the person
+/// checked in by document, called to a desk and served.
+#[tokio::test]
+async fn the_office_desk_checks_in_calls_and_serves() {
+    let s = start().await;
+    let Some(mut b) = Browser::start(&s.base, "office").await else { return };
+    desk_program(&s).await;
+    let id = s.specimen().await;
+    let mut e = entry(&format!("{}T10:00:00Z", day(-1)));
+    e["admission_class"] = json!("WT");
+    e["admitted_until"] = json!(day(60).to_string());
+    assert_eq!(s.post(&s.officer, &format!("/subjects/{id}/crossings"), &e).await.0, 201);
+    sign_in(&mut b, "officer").await;
+    b.goto(&format!("/desk/subjects/{id}?purpose=registration")).await;
+    b.click_text("Book or move an appointment").await;
+    b.check("appointment-form").await;
+    b.select("office-0", "CHI-FO").await;
+    b.click_text("Book the earliest free slot").await;
+    let text = b.check("appointment-booked").await;
+    assert!(text.contains("Appointment booked") && text.contains("CHI-FO"), "{text}");
+
+    b.goto("/desk").await;
+    b.click_text("Office desk: appointments and the waiting list").await;
+    b.check("office-choose").await;
+    b.select("office", "CHI-FO").await;
+    b.select("purpose", "registration").await;
+    b.click_text("Open the office desk").await;
+    b.check("office-empty").await;
+    b.fill("document_number", "L898902C3").await;
+    b.click_text("Check in").await;
+    let text = b.check("office-checked-in").await;
+    assert!(text.contains("Checked in") && text.contains(&id[..8]), "{text}");
+    b.select("desk", "3").await;
+    b.click_text("Call the next").await;
+    let text = b.check("office-called").await;
+    assert!(text.contains("Called"), "{text}");
+    b.click_text("Served").await;
+    let text = b.check("office-served").await;
+    assert!(text.contains("served"), "{text}");
+    b.stop().await;
+    s.stop().await;
+}
+
 /// The public pages, as anyone reads them: what Fairgate is, the programs, the
 /// transparency report, the calculator as a form, the log and its checkpoint, the
 /// expungement certificates, the access policy.

@@ -117,6 +117,21 @@ fn local(place: &ZonedPlace, t: Timestamp) -> (Date, u16) {
     (z.date(), (i32::from(z.hour()) * 60 + i32::from(z.minute())) as u16)
 }
 
+/// An office's day, for its desk (see `Registry::office_day`).
+#[derive(Debug, Clone)]
+pub struct OfficeDay {
+    pub code: String,
+    pub name: String,
+    pub day: Date,
+    /// Minutes after local midnight now.
+    pub minute: u16,
+    /// Closed today when `None`.
+    pub hours: Option<fairgate_core::place::Hours>,
+    pub desks: u16,
+    /// Booked slots: start (minutes after midnight), length, bookings.
+    pub slots: Vec<(u16, u16, u32)>,
+}
+
 /// A person's place in an office's waiting list, as staff see it (pseudonymous).
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct QueueEntry {
@@ -234,6 +249,25 @@ impl Registry {
                 .0;
         }
         Ok(moved)
+    }
+
+    /// An office's day as its desk plans it: the local date now, the opening hours
+    /// and desks, and each booked slot (start, length, how many booked). Counts
+    /// only: who is booked is sealed in their records, and this says nothing about
+    /// anyone, so it is not a read of personal data.
+    pub fn office_day(&self, now: Timestamp, code: &str) -> Result<OfficeDay> {
+        let place = office(self, "code", code, now.to_zoned(jiff::tz::TimeZone::UTC).date())?;
+        let (today, minute) = local(&place, now);
+        let slots = self.store.slot_loads(&place.place.code, &today.to_string())?;
+        Ok(OfficeDay {
+            code: place.place.code.clone(),
+            name: place.place.name.clone(),
+            day: today,
+            minute,
+            hours: place.place.open_on(today),
+            desks: place.place.desks,
+            slots,
+        })
     }
 
     /// An office's waiting list today (its calendar), in arrival order: pseudonymous
