@@ -233,13 +233,16 @@ pub struct OfficeForm {
 fn admitted(
     headers: &HeaderMap,
     form: Result<Form<OfficeForm>, FormRejection>,
-) -> Result<(OfficeForm, Purpose), Response> {
-    let Ok(Form(f)) = form else { return Err(refused(StatusCode::BAD_REQUEST, "Send the form again.")) };
+) -> Result<(OfficeForm, Purpose), Box<Response>> {
+    let Ok(Form(f)) = form else { return Err(Box::new(refused(StatusCode::BAD_REQUEST, "Send the form again."))) };
     if !csrf_ok(headers, &f.csrf) {
-        return Err(csrf_refused());
+        return Err(Box::new(csrf_refused()));
     }
     let Ok(p) = f.purpose.parse::<Purpose>() else {
-        return Err(refused(StatusCode::UNPROCESSABLE_ENTITY, "purpose: choose one on the office desk first."));
+        return Err(Box::new(refused(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "purpose: choose one on the office desk first.",
+        )));
     };
     Ok((f, p))
 }
@@ -257,7 +260,7 @@ pub async fn check_in(
     };
     let (f, purpose) = match admitted(&headers, form) {
         Ok(x) => x,
-        Err(r) => return Ok(r),
+        Err(r) => return Ok(*r),
     };
     let actor = caller.actor();
     let st2 = st.clone();
@@ -304,7 +307,7 @@ pub async fn call(
     };
     let (f, purpose) = match admitted(&headers, form) {
         Ok(x) => x,
-        Err(r) => return Ok(r),
+        Err(r) => return Ok(*r),
     };
     let Ok(desk) = f.desk.trim().parse::<u16>() else {
         return Ok(refused(StatusCode::UNPROCESSABLE_ENTITY, "desk: choose the desk number."));
@@ -336,7 +339,7 @@ pub async fn done(
     };
     let (f, purpose) = match admitted(&headers, form) {
         Ok(x) => x,
-        Err(r) => return Ok(r),
+        Err(r) => return Ok(*r),
     };
     let Ok(id) = f.subject.parse::<fairgate_core::ids::SubjectId>() else {
         return Ok(refused(StatusCode::NOT_FOUND, "No such record."));
