@@ -122,9 +122,14 @@ impl Grant {
             && self.window().is_some_and(|(s, e)| s <= now && now <= e)
     }
     /// Waiting for an approver: a request not yet approved, or an emergency access
-    /// not yet reviewed.
+    /// not yet reviewed (once reviewed, it is decided: an emergency access is never
+    /// approved, it is reviewed).
     pub fn awaiting_decision(&self) -> bool {
-        self.approved.is_none() || (self.request.emergency && self.review.is_none())
+        if self.request.emergency {
+            self.review.is_none()
+        } else {
+            self.approved.is_none()
+        }
     }
     /// Where a request awaiting a decision stands, for the approvers' queue.
     pub fn queue_status(&self, now: Timestamp) -> &'static str {

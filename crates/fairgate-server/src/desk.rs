@@ -103,13 +103,14 @@ fn find_form(caller: &Caller, csrf: &str, number: &str, purpose: Option<Purpose>
 
 /// The other desks the role works at.
 pub(crate) fn desk_links(role: Role) -> Markup {
-    let mut links: Vec<(&str, &str)> = vec![];
+    let mut links: Vec<(String, &str)> = vec![];
     if !purposes(role, Read::DeskQueue).is_empty() {
-        links.push(("/desk/office", "Office desk: appointments and the waiting list"));
+        links.push(("/desk/office".into(), "Office desk: appointments and the waiting list"));
     }
     if !purposes(role, Read::IdentificationReviews).is_empty() {
-        links.push(("/desk/identification", "1:N candidates"));
+        links.push(("/desk/identification".into(), "1:N candidates"));
     }
+    links.extend(crate::queues::links(role));
     html! {
         @if !links.is_empty() {
             h2 { "Other desks" }
@@ -126,7 +127,12 @@ pub async fn desk(State(st): State<AppState>, headers: HeaderMap, session: WebSe
     };
     let (csrf, cookie) = csrf_token(&st, &headers);
     let body = html! {
-        (find_form(&caller, &csrf, "", None, None))
+        @if purposes(caller.role, Read::DocumentLookup).is_empty() {
+            h1 { "Desk" }
+            p { "Signed in as " strong { (caller.name) } " (" (caller.role) ")." }
+        } @else {
+            (find_form(&caller, &csrf, "", None, None))
+        }
         @if fairgate_core::policy::allows(caller.role, fairgate_core::policy::Action::CreateSubject) {
             (crate::officer::create_form(&csrf, "", None))
         }

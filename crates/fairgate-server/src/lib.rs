@@ -33,6 +33,7 @@ pub mod portal_web;
 pub mod problem;
 pub mod programs;
 pub mod public;
+pub mod queues;
 pub mod routes;
 pub mod subjects;
 pub mod transparency;

@@ -376,6 +376,10 @@ fn pages() -> Router<AppState> {
                 .layer(DefaultBodyLimit::max(crate::CAPTURE_BODY_LIMIT)),
         )
         .route("/desk/subjects/{id}/appointment", get(crate::office::appointment_page).post(crate::office::book))
+        .route("/desk/queues/{queue}", get(crate::queues::queue))
+        .route("/desk/queues/{queue}/{subject}", post(crate::queues::decide))
+        .route("/desk/law-enforcement", get(crate::queues::law_enforcement))
+        .route("/desk/law-enforcement/{subject}/{number}", post(crate::queues::law_enforcement_decide))
         .route("/desk/office", get(crate::office::office))
         .route("/desk/office/check-in", post(crate::office::check_in))
         .route("/desk/office/call", post(crate::office::call))

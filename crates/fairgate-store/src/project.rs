@@ -5,7 +5,7 @@ use fairgate_core::event::AttemptOutcome;
 use fairgate_core::event::Event;
 use fairgate_ledger::keys::{blind_index, SecretKey};
 
-use crate::store::{Projection, QueueOp};
+use crate::store::{work, Projection, QueueOp};
 
 /// Blind-index domain of document numbers.
 pub const DOCUMENT_DOMAIN: &str = "document-number";
@@ -145,6 +145,18 @@ pub fn project_rows(subject_no: u64, leaf_index: u64, event: &Event, blind_key: 
             out.push(Projection::IdentificationReview { subject_no, delta: -1 })
         }
         Event::IdentificationSearched(_) | Event::IdentificationDecided(_) => {}
+        Event::SubjectDesignated(e) => out.push(work(work::DESIGNATION, subject_no, e.number.to_string(), true)),
+        Event::DesignationReviewed(e) => out.push(work(work::DESIGNATION, subject_no, e.number.to_string(), false)),
+        Event::ObligationExcused(e) if e.excuse.approved_on.is_none() => {
+            out.push(work(work::EXCUSE, subject_no, e.excuse.obligation.clone(), true))
+        }
+        Event::ExcuseApproved(e) => out.push(work(work::EXCUSE, subject_no, e.obligation.clone(), false)),
+        Event::NoticeServed(e) => out.push(work(work::DETERMINATION, subject_no, e.notice.obligation.clone(), true)),
+        Event::DeterminationRecorded(e) => {
+            out.push(work(work::DETERMINATION, subject_no, e.determination.obligation.clone(), false))
+        }
+        Event::CorrectionRequested(e) => out.push(work(work::CORRECTION, subject_no, e.number.to_string(), true)),
+        Event::CorrectionAnswered(e) => out.push(work(work::CORRECTION, subject_no, e.number.to_string(), false)),
         Event::CrossingRecorded(_)
         | Event::AppointmentMissed(_)
         | Event::InterviewRecorded(_)
@@ -152,19 +164,16 @@ pub fn project_rows(subject_no: u64, leaf_index: u64, event: &Event, blind_key: 
         | Event::NoticeDelivered(_)
         | Event::ComparisonRecorded(_)
         | Event::PersonalDataAccessed(_)
-        | Event::SubjectDesignated(_)
-        | Event::DesignationReviewed(_)
-        | Event::NoticeServed(_)
-        | Event::ObligationExcused(_)
-        | Event::ExcuseApproved(_)
-        | Event::DeterminationRecorded(_)
         | Event::ChangeReported(_)
         | Event::NoticeIssued(_)
-        | Event::CorrectionRequested(_)
-        | Event::CorrectionAnswered(_)
+        | Event::ObligationExcused(_)
         | Event::LawEnforcementRequested(_)
         | Event::LawEnforcementDecided(_)
         | Event::PortalActivated(_)
         | Event::AccessCodeReissued(_) => {}
     }
+}
+
+fn work(queue: u8, subject_no: u64, item: String, open: bool) -> Projection {
+    Projection::Work { queue, subject_no, item, open }
 }

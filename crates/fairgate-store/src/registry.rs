@@ -33,6 +33,7 @@ mod programs;
 mod rebuild;
 mod stay;
 mod subjects;
+pub mod work;
 
 pub use programs::AddedProgram;
 pub use rebuild::RebuildReport;

@@ -110,6 +110,10 @@ const SCHEMA: &[&str] = &[
     // 23: the people whose enrolment's 1:N search has candidates awaiting a
     // supervisor's decision (numbers only; rebuilt from the ledger).
     "CREATE TABLE p_identification_reviews (subject_no INTEGER PRIMARY KEY, pending INTEGER NOT NULL);",
+    // 24: the staff work queues (designations to review, excuses to approve, notices
+    // that may need a determination, corrections to answer): numbers and keys only,
+    // rebuilt from the ledger (`fairgate rebuild` fills it on an older database).
+    "CREATE TABLE p_work (queue INTEGER NOT NULL, subject_no INTEGER NOT NULL, item TEXT NOT NULL, PRIMARY KEY (queue, subject_no, item)) WITHOUT ROWID;",
 ];
 
 /// The projection tables, in the order they are cleared and digested.
@@ -129,6 +133,7 @@ const PROJECTIONS: &[&str] = &[
     "p_slot_loads",
     "p_desk_queue",
     "p_identification_reviews",
+    "p_work",
 ];
 
 /// `p_subject_leaves` is keyed by (bucket, subject, leaf) with buckets of this many
@@ -325,6 +330,7 @@ fn insert_projections(tx: &rusqlite::Transaction<'_>, rows: &[Projection]) -> Re
             Projection::SlotLoad { office, day, start, minutes, delta } => slot_load(tx, office, day, *start, *minutes, *delta),
             Projection::Queue { office, subject_no, op } => queue_op(tx, office, *subject_no, op),
             Projection::IdentificationReview { subject_no, delta } => review_op(tx, *subject_no, *delta),
+            Projection::Work { queue, subject_no, item, open } => work_op(tx, *queue, *subject_no, item, *open),
             Projection::TallyRemove { metric, dims, month, count } => {
                 let key = params![metric, dims[0], dims[1], dims[2], month];
                 tx.execute(
@@ -366,6 +372,21 @@ fn slot_load(
         "DELETE FROM p_slot_loads WHERE office = ?1 AND day = ?2 AND start = ?3 AND minutes = ?4 AND booked <= 0",
     )?
     .execute(key)
+}
+
+fn work_op(
+    tx: &rusqlite::Transaction<'_>,
+    queue: u8,
+    subject_no: u64,
+    item: &str,
+    open: bool,
+) -> rusqlite::Result<usize> {
+    let sql = if open {
+        "INSERT OR IGNORE INTO p_work (queue, subject_no, item) VALUES (?1, ?2, ?3)"
+    } else {
+        "DELETE FROM p_work WHERE queue = ?1 AND subject_no = ?2 AND item = ?3"
+    };
+    tx.prepare_cached(sql)?.execute(params![i64::from(queue), subject_no as i64, item])
 }
 
 fn review_op(tx: &rusqlite::Transaction<'_>, subject_no: u64, delta: i64) -> rusqlite::Result<usize> {
@@ -465,6 +486,9 @@ fn remove_projections(tx: &rusqlite::Transaction<'_>, rows: &[Projection]) -> Re
                 .prepare_cached("DELETE FROM p_identification_reviews WHERE subject_no = ?1")
                 .map_err(be)?
                 .execute([*subject_no as i64]),
+            Projection::Work { subject_no, .. } => {
+                tx.prepare_cached("DELETE FROM p_work WHERE subject_no = ?1").map_err(be)?.execute([*subject_no as i64])
+            }
             // The high-water mark of an import stays (the lines are in the ledger);
             // the rest are not a person's rows.
             Projection::ImportLine { .. }
@@ -1215,6 +1239,18 @@ impl ProjectionStore for SqliteStore {
         })
     }
 
+    fn work_items(&self, queue: u8) -> Result<Vec<(u64, String)>> {
+        self.read(|c| {
+            let mut st = c
+                .prepare_cached("SELECT subject_no, item FROM p_work WHERE queue = ?1 ORDER BY subject_no, item")
+                .map_err(be)?;
+            let rows = st
+                .query_map([i64::from(queue)], |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, String>(1)?)))
+                .map_err(be)?;
+            rows.map(|r| r.map_err(be)).collect()
+        })
+    }
+
     fn biometric_subjects(&self) -> Result<Vec<u64>> {
         self.read(|c| {
             let mut st = c
@@ -1367,7 +1403,7 @@ impl ProjectionStore for SqliteStore {
     fn projection_digest(&self) -> Result<ProjectionDigest> {
         self.read(|c| {
             let mut h = Sha256::new();
-            let mut counts = [0u64; 15];
+            let mut counts = [0u64; 16];
             let queries = [
                 "SELECT subject_no, created_leaf, NULL FROM p_subjects ORDER BY subject_no",
                 "SELECT blind, subject_no, NULL FROM p_documents ORDER BY blind, subject_no",
@@ -1384,6 +1420,7 @@ impl ProjectionStore for SqliteStore {
                 "SELECT office || '|' || day || '|' || start, minutes, booked FROM p_slot_loads ORDER BY office, day, start, minutes",
                 "SELECT office || '|' || subject_no, arrived_ms || '|' || COALESCE(slot_start, ''), COALESCE(called_ms, '') || '|' || COALESCE(desk, '') FROM p_desk_queue ORDER BY office, subject_no",
                 "SELECT subject_no, pending, NULL FROM p_identification_reviews ORDER BY subject_no",
+                "SELECT queue, subject_no, item FROM p_work ORDER BY queue, subject_no, item",
             ];
             for (i, q) in queries.iter().enumerate() {
                 let mut st = c.prepare(q).map_err(be)?;
@@ -1411,6 +1448,7 @@ impl ProjectionStore for SqliteStore {
                 slot_loads: counts[12],
                 queue: counts[13],
                 identification_reviews: counts[14],
+                work: counts[15],
                 hash: h.finalize().into(),
             })
         })

@@ -128,6 +128,16 @@ pub enum Projection {
         subject_no: u64,
         delta: i64,
     },
+    /// An item of staff work opened or closed for a person (see [`work`]): a
+    /// designation to review, an excuse to approve, a served notice that may need a
+    /// determination, a correction to answer. The item's number or obligation key
+    /// only: what it says is sealed in the person's records.
+    Work {
+        queue: u8,
+        subject_no: u64,
+        item: String,
+        open: bool,
+    },
     /// A change to an office's waiting list (pseudonymous subject numbers and times
     /// only: why they came is sealed).
     Queue {
@@ -346,6 +356,7 @@ pub struct ProjectionDigest {
     pub slot_loads: u64,
     pub queue: u64,
     pub identification_reviews: u64,
+    pub work: u64,
     /// SHA-256 over every projection row in a fixed order.
     pub hash: Hash,
 }
@@ -464,6 +475,9 @@ pub trait ProjectionStore {
     fn law_enforcement_subjects(&self) -> Result<Vec<u64>>;
     /// The subjects whose 1:N searches have candidates awaiting a decision.
     fn identification_subjects(&self) -> Result<Vec<u64>>;
+    /// The people with open items in a staff work queue (see [`work`]), with the
+    /// items, in subject-number order.
+    fn work_items(&self, queue: u8) -> Result<Vec<(u64, String)>>;
     /// The live subjects with biometric records, in order (the 1:N gallery's rebuild).
     fn biometric_subjects(&self) -> Result<Vec<u64>>;
     /// Up to `limit` subjects with records of `program`, numbers above `after`, in order.
@@ -518,4 +532,16 @@ pub trait AccountStore {
     fn portal_session(&self, hash: &[u8; 32], now_ms: i64) -> Result<Option<u64>>;
     /// End one portal session (the person signed out).
     fn delete_portal_session(&self, hash: &[u8; 32]) -> Result<()>;
+}
+
+/// The staff work queues of [`Projection::Work`].
+pub mod work {
+    /// Designations awaiting a supervisor's review (item: the designation number).
+    pub const DESIGNATION: u8 = 1;
+    /// Excuses awaiting a supervisor's approval (item: the obligation key).
+    pub const EXCUSE: u8 = 2;
+    /// Served notices whose obligation has no determination yet (item: the obligation key).
+    pub const DETERMINATION: u8 = 3;
+    /// Correction requests awaiting an answer (item: the request number).
+    pub const CORRECTION: u8 = 4;
 }

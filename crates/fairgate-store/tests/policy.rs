@@ -201,6 +201,9 @@ fn read(reg: &Registry, r: Read, a: &Actor, purpose: Purpose, id: SubjectId) -> 
         Read::Biometrics => reg.read_biometrics(NOW, a, purpose, id, "t").map(|_| ()),
         Read::DeskQueue => reg.desk_queue(NOW, a, purpose, "NYC-FO", "t").map(|_| ()),
         Read::IdentificationReviews => reg.identification_reviews(NOW, a, purpose, "t").map(|_| ()),
+        Read::WorkQueue => reg
+            .work_queue(NOW, a, purpose, fairgate_store::registry::work::Queue::Determinations, on, "t")
+            .map(|_| ()),
         // These state their one purpose themselves.
         Read::Clearance if purpose == Purpose::BenefitAdjudication => {
             reg.read_clearance(NOW, a, id, on, "t").map(|_| ())
