@@ -129,6 +129,7 @@ reads! {
     DeskQueue = "desk-queue": [Registration] "who is waiting at an office today (pseudonymous ids, arrival, slot, desk)";
     IdentificationReviews = "identification-reviews": [Registration] "the 1:N candidates from enrolments awaiting a supervisor's decision (pseudonymous ids and scores)";
     WorkQueue = "work-queue": [ComplianceReview, BenefitAdjudication] "the staff work queues: designations to review, excuses to approve, overdue obligations awaiting a determination, corrections to answer (each listed person's item, as recorded)";
+    AccessLog = "access-log": [OversightAudit] "a search of the access log: who read whose records, why and when, by member of staff, purpose and day";
     Disclosures = "disclosures": [SubjectAccess] "who read a person's records and why";
     ProgramImpact = "program-impact": [OversightAudit] "a program's impact analysis over everyone on record (noised aggregates of 10 or more, within a privacy budget)";
 }

@@ -111,6 +111,7 @@ pub(crate) fn desk_links(role: Role) -> Markup {
         links.push(("/desk/identification".into(), "1:N candidates"));
     }
     links.extend(crate::queues::links(role));
+    links.extend(crate::oversight::links(role));
     html! {
         @if !links.is_empty() {
             h2 { "Other desks" }

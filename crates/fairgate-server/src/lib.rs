@@ -27,6 +27,7 @@ pub mod mail;
 pub mod notices;
 pub mod office;
 pub mod officer;
+pub mod oversight;
 pub mod places;
 pub mod portal;
 pub mod portal_web;

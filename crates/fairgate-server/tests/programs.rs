@@ -16,35 +16,6 @@ fn today_plus(days: i64) -> String {
         .to_string()
 }
 
-fn source(class: &str) -> String {
-    format!(
-        "id = \"pilot-visitors\"\ntitle = \"Pilot visitor registration\"\nlegal_basis = \"Test Act s. 2\"\nstarts = {}\nsunset = {}\n\n[selection]\nadmission_class = [\"{class}\"]\n",
-        today_plus(-10),
-        today_plus(365)
-    )
-}
-
-/// 400 people over four nationalities; class `E-9` is held only by `KAR` nationals.
-fn population() -> Value {
-    let nations = ["UTO", "KAR", "VAL", "ZEN"];
-    let people: Vec<Value> = (0..400)
-        .map(|i| {
-            let n = nations[i % 4];
-            let class = if n == "KAR" && i % 3 == 0 {
-                "E-9"
-            } else if (i / 4) % 2 == 0 {
-                "WT"
-            } else {
-                "B-2"
-            };
-            json!({"nationality": n, "sex": if (i / 8) % 2 == 0 { "F" } else { "M" },
-                   "birth_date": format!("{}-05-01", 1960 + (i * 7) % 50), "admission_class": class,
-                   "purpose_of_admission": "tourism", "admitted_on": "2026-06-01", "stay_days": (i * 13) % 90})
-        })
-        .collect();
-    Value::Array(people)
-}
-
 async fn programs(s: &Server) -> Vec<Value> {
     s.client.get(s.url("/programs")).send().await.unwrap().json().await.unwrap()
 }
@@ -54,7 +25,7 @@ async fn a_program_goes_from_draft_to_repeal_and_every_step_is_public() {
     let s = start().await;
 
     // The 2002 call-in shape does not compile; the errors give line and column.
-    let callin = format!("{}nationality = [\"IR\", \"SY\"]\nsex = \"M\"\n", source("WT"));
+    let callin = format!("{}nationality = [\"IR\", \"SY\"]\nsex = \"M\"\n", pilot_source("WT"));
     let (st, b) = s.post(&s.admin, "/programs", &json!({"source": callin})).await;
     assert_eq!(st, 422, "{b}");
     assert_eq!(b["errors"][0]["field"], "source:9:1");
@@ -62,7 +33,7 @@ async fn a_program_goes_from_draft_to_repeal_and_every_step_is_public() {
     assert!(b["errors"][1]["message"].as_str().unwrap().contains("`selection.sex`"), "{b}");
 
     // Only an administrator adds programs.
-    let proxy = json!({"source": source("E-9"), "population": population()});
+    let proxy = json!({"source": pilot_source("E-9"), "population": pilot_population()});
     assert_eq!(s.post(&s.officer, "/programs", &proxy).await.0, 403);
 
     // A proxy for nationality: drafted, flagged, and refused activation without a sign-off.
@@ -98,7 +69,8 @@ async fn a_program_goes_from_draft_to_repeal_and_every_step_is_public() {
     assert_eq!(detail["documents"][0]["impact"]["flagged"], true);
 
     // An amendment is a new version through the same checks; this one clears alone.
-    let (st, b) = s.post(&s.admin, "/programs", &json!({"source": source("WT"), "population": population()})).await;
+    let (st, b) =
+        s.post(&s.admin, "/programs", &json!({"source": pilot_source("WT"), "population": pilot_population()})).await;
     assert_eq!((st, b["version"].as_u64(), b["impact"]["flagged"].as_bool()), (201, Some(2), Some(false)), "{b}");
     let (st, _) = s.post(&s.admin, "/programs/pilot-visitors/activate", &json!({"version": 2})).await;
     assert_eq!(st, 200);
@@ -115,7 +87,8 @@ async fn a_program_goes_from_draft_to_repeal_and_every_step_is_public() {
     assert_eq!((st, b["status"].as_str()), (200, Some("repealed")), "{b}");
     assert!(programs(&s).await.iter().all(|p| p["status"] == "repealed" && p["in_force"] == false));
     assert_eq!(programs(&s).await[0]["repealed"]["reason"], "The pilot ended early");
-    let (st, b) = s.post(&s.admin, "/programs", &json!({"source": source("WT"), "population": population()})).await;
+    let (st, b) =
+        s.post(&s.admin, "/programs", &json!({"source": pilot_source("WT"), "population": pilot_population()})).await;
     assert_eq!(st, 409, "{b}");
     let (st, _) = s.post(&s.admin, "/programs/pilot-visitors/activate", &json!({"version": 2})).await;
     assert_eq!(st, 409);
@@ -125,7 +98,7 @@ async fn a_program_goes_from_draft_to_repeal_and_every_step_is_public() {
 #[tokio::test]
 async fn a_program_ends_by_itself_after_its_sunset() {
     let s = start().await;
-    let body = json!({"source": source("WT"), "population": population()});
+    let body = json!({"source": pilot_source("WT"), "population": pilot_population()});
     assert_eq!(s.post(&s.admin, "/programs", &body).await.0, 201);
     assert_eq!(s.post(&s.admin, "/programs/pilot-visitors/activate", &json!({})).await.0, 200);
     assert_eq!(programs(&s).await[0]["status"], "active");

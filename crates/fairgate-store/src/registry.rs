@@ -24,6 +24,7 @@ pub mod keyring;
 pub mod law_enforcement;
 mod log;
 pub mod notices;
+pub mod oversight;
 mod pipeline;
 mod places;
 pub use places::Closed;

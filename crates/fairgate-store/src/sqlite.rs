@@ -1037,6 +1037,35 @@ impl ProjectionStore for SqliteStore {
         })
     }
 
+    fn kind_leaves_in(&self, kind: u16, from: u64, to: u64) -> Result<Vec<(u64, u64)>> {
+        if to <= from {
+            return Ok(Vec::new());
+        }
+        self.read(|c| {
+            // The buckets bound the scan; the leaf range and kind filter within them.
+            let mut st = c
+                .prepare_cached(
+                    "SELECT leaf_index, subject_no FROM p_subject_leaves
+                     WHERE bucket BETWEEN ?1 AND ?2 AND leaf_index >= ?3 AND leaf_index < ?4 AND kind = ?5
+                     ORDER BY leaf_index",
+                )
+                .map_err(be)?;
+            let rows = st
+                .query_map(
+                    params![
+                        (from >> BUCKET_BITS) as i64,
+                        ((to - 1) >> BUCKET_BITS) as i64,
+                        from as i64,
+                        to as i64,
+                        i64::from(kind)
+                    ],
+                    |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
+                )
+                .map_err(be)?;
+            rows.map(|r| r.map_err(be)).collect()
+        })
+    }
+
     fn subject_leaves(&self, subject_no: u64, from: u64) -> Result<Vec<(u64, u16)>> {
         self.read(|c| {
             let size = size_of(c)?;

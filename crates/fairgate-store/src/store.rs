@@ -441,6 +441,9 @@ pub trait ProjectionStore {
     fn subjects_by_document(&self, blind: &[u8; 32]) -> Result<Vec<u64>>;
     /// A subject's leaves with index `from` or later, as (index, event kind), in order.
     fn subject_leaves(&self, subject_no: u64, from: u64) -> Result<Vec<(u64, u16)>>;
+    /// Every person's leaves of one kind in the leaf range `from..to`, in leaf
+    /// order: (leaf index, subject number). For the auditors' access-log search.
+    fn kind_leaves_in(&self, kind: u16, from: u64, to: u64) -> Result<Vec<(u64, u64)>>;
     fn registration_exists(&self, blind: &[u8; 32]) -> Result<bool>;
     /// [`ProjectionStore::subjects_by_document`] for many blinds at once (bulk loads).
     fn subjects_by_documents(&self, blinds: &[[u8; 32]]) -> Result<Vec<Vec<u64>>> {

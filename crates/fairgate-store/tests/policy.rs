@@ -201,6 +201,10 @@ fn read(reg: &Registry, r: Read, a: &Actor, purpose: Purpose, id: SubjectId) -> 
         Read::Biometrics => reg.read_biometrics(NOW, a, purpose, id, "t").map(|_| ()),
         Read::DeskQueue => reg.desk_queue(NOW, a, purpose, "NYC-FO", "t").map(|_| ()),
         Read::IdentificationReviews => reg.identification_reviews(NOW, a, purpose, "t").map(|_| ()),
+        Read::AccessLog if purpose == Purpose::OversightAudit => {
+            let search = fairgate_store::registry::oversight::AccessSearch { staff: None, purpose: None, from: on, to: on };
+            reg.search_access_log(NOW, a, &search, "t").map(|_| ())
+        }
         Read::WorkQueue => reg
             .work_queue(NOW, a, purpose, fairgate_store::registry::work::Queue::Determinations, on, "t")
             .map(|_| ()),
@@ -221,7 +225,7 @@ fn read(reg: &Registry, r: Read, a: &Actor, purpose: Purpose, id: SubjectId) -> 
                 "t",
             )
             .map(|_| ()),
-        Read::Clearance | Read::PendingNotices | Read::Disclosures => return None,
+        Read::Clearance | Read::PendingNotices | Read::Disclosures | Read::AccessLog => return None,
     })
 }
 

@@ -129,10 +129,37 @@ impl Browser {
         self.css(selector).await.click().await.unwrap();
     }
 
-    /// Click the link or button whose text is exactly `text`.
-    pub async fn click_text(&self, text: &str) {
+    async fn by_text(&self, text: &str) -> fantoccini::elements::Element {
         let x = format!("//a[normalize-space()='{text}'] | //button[normalize-space()='{text}']");
-        self.client.find(Locator::XPath(&x)).await.unwrap_or_else(|e| panic!("{text}: {e}")).click().await.unwrap();
+        self.client.find(Locator::XPath(&x)).await.unwrap_or_else(|e| panic!("{text}: {e}"))
+    }
+
+    /// Click the link or button whose text is exactly `text`, and wait for the page
+    /// it leads to (a new document, loaded).
+    pub async fn click_text(&self, text: &str) {
+        self.client.execute("window.__fairgate_old_page = true;", vec![]).await.unwrap();
+        self.by_text(text).await.click().await.unwrap();
+        self.new_page().await;
+    }
+
+    /// Click a button that stays on the page (the camera's, say).
+    pub async fn press_text(&self, text: &str) {
+        self.by_text(text).await.click().await.unwrap();
+    }
+
+    /// Wait until the document is a new one (the old was marked) and loaded.
+    async fn new_page(&self) {
+        for _ in 0..200 {
+            let v = self
+                .client
+                .execute("return window.__fairgate_old_page !== true && document.readyState === 'complete';", vec![])
+                .await;
+            if v.ok() == Some(json!(true)) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no new page within 10 s");
     }
 
     /// The text of the page's main content.
@@ -205,18 +232,9 @@ impl Browser {
     /// Press Enter at the focused element and wait for the next page.
     pub async fn enter(&self) {
         use fantoccini::key::Key;
+        self.client.execute("window.__fairgate_old_page = true;", vec![]).await.unwrap();
         self.keys(&char::from(Key::Enter).to_string()).await;
-        self.settle().await;
-    }
-
-    /// Wait until the page has loaded.
-    pub async fn settle(&self) {
-        for _ in 0..100 {
-            if self.client.execute("return document.readyState;", vec![]).await.ok() == Some(json!("complete")) {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        self.new_page().await;
     }
 
     pub async fn stop(mut self) {

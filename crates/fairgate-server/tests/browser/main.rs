@@ -32,7 +32,7 @@ async fn sign_in(b: &mut Browser, name: &str) {
     b.fill("name", name).await;
     b.fill("password", PASSWORD).await;
     b.click_text("Sign in").await;
-    assert_eq!(b.path().await, "/");
+    assert_eq!(b.path().await, "/", "{}", b.main_text().await);
 }
 
 /// The officer registers a traveller from the MRZ with a photograph and
@@ -86,7 +86,7 @@ async fn an_officer_registers_a_traveller_who_then_sees_who_looked_and_why() {
     b.fill("answer-0", "WITH MY SISTER IN QUEENS").await;
     b.click("label[for=interpreter]").await;
     // The camera enhancement fills the photograph's file field with a frame.
-    b.click_text("Use the camera").await;
+    b.press_text("Use the camera").await;
     b.client
         .wait()
         .for_element(fantoccini::Locator::XPath("//button[normalize-space()='Take the photograph']"))
@@ -104,7 +104,7 @@ async fn an_officer_registers_a_traveller_who_then_sees_who_looked_and_why() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    b.click_text("Take the photograph").await;
+    b.press_text("Take the photograph").await;
     b.client
         .wait()
         .for_element(fantoccini::Locator::XPath("//p[@role='status' and contains(., 'Photograph taken')]"))
@@ -249,6 +249,26 @@ async fn a_supervisor_decides_a_1_to_n_candidate_with_a_reason() {
     b.click_text("Record the decision").await;
     let text = b.check("decided").await;
     assert!(text.contains("Recorded on both records"), "{text}");
+
+    // The designations queue: one to review within its 72 hours.
+    let mut p = specimen();
+    p["document"]["number"] = json!("D23145890");
+    let (st, made) = s.post(&s.officer, "/subjects", &p).await;
+    assert_eq!(st, 201, "{made}");
+    let id = made["id"].as_str().unwrap().to_string();
+    let d = json!({"reason": "document-anomaly", "facts": "The data page laminate lifts at a corner", "place": "JFK"});
+    assert_eq!(s.post(&s.officer, &format!("/subjects/{id}/designations"), &d).await.0, 201);
+    b.goto("/desk").await;
+    b.click_text("Designations to review").await;
+    b.check("designations-purpose").await;
+    b.select("purpose", "compliance-review").await;
+    b.click_text("Show the queue").await;
+    let text = b.check("designations").await;
+    assert!(text.contains("laminate lifts") && text.contains("hours left"), "{text}");
+    b.click("label[for=approve-0]").await;
+    b.fill("reason-0", "Checked the document: the laminate is lifting").await;
+    b.click_text("Record the review").await;
+    b.check("designation-reviewed").await;
     b.stop().await;
     s.stop().await;
 }
@@ -292,6 +312,41 @@ async fn the_office_desk_checks_in_calls_and_serves() {
     b.click_text("Served").await;
     let text = b.check("office-served").await;
     assert!(text.contains("served"), "{text}");
+    b.stop().await;
+    s.stop().await;
+}
+
+/// An auditor signs off a flagged program after reading its impact analysis and
+/// plan, reads the designation statistics and searches the access log.
+#[tokio::test]
+async fn an_auditor_signs_off_a_program_after_reading_its_analysis_and_plan() {
+    let s = start().await;
+    let Some(mut b) = Browser::start(&s.base, "auditor").await else { return };
+    let (st, r) =
+        s.post(&s.admin, "/programs", &json!({"source": pilot_source("E-9"), "population": pilot_population()})).await;
+    assert_eq!(st, 201, "{r}");
+    sign_in(&mut b, "auditor").await;
+    b.goto("/desk").await;
+    b.check("desk").await;
+    b.click_text("Programs: impact analyses, capacity plans and decisions").await;
+    b.check("programs").await;
+    b.click_text("Pilot visitor registration").await;
+    let text = b.check("program").await;
+    assert!(text.contains("Flagged") && text.contains("Capacity plan"), "{text}");
+    b.click("label[for=read-it]").await;
+    b.fill("reason", "The class is a treaty category; the concentration is expected and reviewed").await;
+    b.click_text("Sign off").await;
+    let text = b.check("signed-off").await;
+    assert!(text.contains("Recorded at leaf"), "{text}");
+    b.goto("/desk/designations").await;
+    b.check("designation-statistics").await;
+    b.goto("/desk/access-log").await;
+    b.check("access-log").await;
+    b.click_text("Search").await;
+    let text = b.check("access-log-results").await;
+    assert!(text.contains("reads found"), "{text}");
+    b.goto("/desk/expungements").await;
+    b.check("expungements").await;
     b.stop().await;
     s.stop().await;
 }

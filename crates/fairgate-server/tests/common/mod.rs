@@ -319,3 +319,33 @@ pub async fn page(s: &Server, cookie: &str, path: &str) -> (u16, String) {
 pub fn form_token(html: &str) -> String {
     html.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string()
 }
+
+/// The pilot program of the lifecycle tests, selecting one admission class.
+pub fn pilot_source(class: &str) -> String {
+    format!(
+        "id = \"pilot-visitors\"\ntitle = \"Pilot visitor registration\"\nlegal_basis = \"Test Act s. 2\"\nstarts = {}\nsunset = {}\n\n[selection]\nadmission_class = [\"{class}\"]\n",
+        day(-10),
+        day(365)
+    )
+}
+
+/// 400 people over four nationalities; class `E-9` is held only by `KAR` nationals.
+pub fn pilot_population() -> Value {
+    let nations = ["UTO", "KAR", "VAL", "ZEN"];
+    let people: Vec<Value> = (0..400)
+        .map(|i| {
+            let n = nations[i % 4];
+            let class = if n == "KAR" && i % 3 == 0 {
+                "E-9"
+            } else if (i / 4) % 2 == 0 {
+                "WT"
+            } else {
+                "B-2"
+            };
+            json!({"nationality": n, "sex": if (i / 8) % 2 == 0 { "F" } else { "M" },
+                   "birth_date": format!("{}-05-01", 1960 + (i * 7) % 50), "admission_class": class,
+                   "purpose_of_admission": "tourism", "admitted_on": "2026-06-01", "stay_days": (i * 13) % 90})
+        })
+        .collect();
+    Value::Array(people)
+}
