@@ -112,6 +112,7 @@ pub(crate) fn desk_links(role: Role) -> Markup {
     }
     links.extend(crate::queues::links(role));
     links.extend(crate::oversight::links(role));
+    links.extend(crate::admin::links(role));
     html! {
         @if !links.is_empty() {
             h2 { "Other desks" }

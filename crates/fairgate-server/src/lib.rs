@@ -8,6 +8,7 @@
 //! `expungement`, `law_enforcement`, `portal`, `transparency`, `log`, `web`) →
 //! `auth`, `limits`, `headers`, `views`, `json`, `problem`, `logging`. No module imports one above it.
 
+pub mod admin;
 pub mod assets;
 pub mod auth;
 pub mod biometrics;

@@ -351,6 +351,44 @@ async fn an_auditor_signs_off_a_program_after_reading_its_analysis_and_plan() {
     s.stop().await;
 }
 
+/// An administrator adds an account, closes an office for a week, and reads the
+/// key epoch and the backup routine.
+#[tokio::test]
+async fn an_administrator_adds_an_account_and_closes_an_office() {
+    let s = start().await;
+    let Some(mut b) = Browser::start(&s.base, "administrator").await else { return };
+    sign_in(&mut b, "admin").await;
+    b.goto("/desk").await;
+    b.check("desk").await;
+    b.click_text("Staff accounts").await;
+    b.check("accounts").await;
+    b.fill("name", "clerk").await;
+    b.select("role", "officer").await;
+    b.fill("agency", "Port Authority").await;
+    b.fill("password", PASSWORD).await;
+    b.click_text("Add the account").await;
+    let text = b.check("account-added").await;
+    assert!(text.contains("shown only now") && text.contains("fg_"), "{text}");
+    b.goto("/desk/places").await;
+    b.check("places").await;
+    b.select("code", "CHI-FO").await;
+    b.client
+        .execute(
+            "document.getElementById('from').value = arguments[0]; document.getElementById('until').value = arguments[1];",
+            vec![json!(day(10).to_string()), json!(day(16).to_string())],
+        )
+        .await
+        .unwrap();
+    b.fill("reason", "Renovation").await;
+    b.click_text("Close it").await;
+    let text = b.check("place-closed").await;
+    assert!(text.contains("CHI-FO is closed"), "{text}");
+    b.goto("/desk/keys").await;
+    b.check("keys").await;
+    b.stop().await;
+    s.stop().await;
+}
+
 /// The public pages, as anyone reads them: what Fairgate is, the programs, the
 /// transparency report, the calculator as a form, the log and its checkpoint, the
 /// expungement certificates, the access policy.

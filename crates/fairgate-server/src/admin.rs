@@ -1,0 +1,383 @@
+//! The administrators' desk in the browser: staff accounts (add with a password,
+//! disable, rotate a token, shown once), ports and offices (listed, closed for a
+//! span or for good, with the bookings moved), and the master key epoch with the
+//! backup routine it implies. Every change is a ledger event written by the
+//! registry; nobody changes their own account. Programs and expungements are on
+//! the pages of `oversight`.
+
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Form;
+use fairgate_core::access::Role;
+use fairgate_core::policy::{allows, Action};
+use fairgate_store::RegistryError;
+use maud::{html, Markup};
+use serde::Deserialize;
+
+use crate::auth::{blocking, WebSession};
+use crate::desk::{field_errors, refused, staff};
+use crate::problem::Problem;
+use crate::views::page;
+use crate::web::{csrf_ok, csrf_refused, csrf_token, with_cookie};
+use crate::AppState;
+
+/// The administrator's pages, for the desk's links.
+pub(crate) fn links(role: Role) -> Vec<(String, &'static str)> {
+    let mut out = vec![];
+    if allows(role, Action::ManageUsers) {
+        out.push(("/desk/accounts".into(), "Staff accounts"));
+    }
+    if allows(role, Action::ManagePlaces) {
+        out.push(("/desk/places".into(), "Ports and offices"));
+        out.push(("/desk/keys".into(), "Key epochs and backups"));
+    }
+    out
+}
+
+fn refusal(e: RegistryError) -> Result<Response, Problem> {
+    match e {
+        RegistryError::Invalid(e) => Ok(refused(StatusCode::UNPROCESSABLE_ENTITY, &field_errors(&e))),
+        e @ (RegistryError::Forbidden(_) | RegistryError::NotPermitted(_)) => {
+            let p = Problem::from(e);
+            Ok(refused(StatusCode::from_u16(p.status).unwrap_or(StatusCode::FORBIDDEN), &p.detail))
+        }
+        e => Err(Problem::from(e)),
+    }
+}
+
+fn done(title: &str, message: Markup, back: &str) -> Response {
+    page(
+        title,
+        html! {
+            h1 { (title) }
+            div.usa-alert.usa-alert--success.usa-alert--slim role="status" { div.usa-alert__body { p.usa-alert__text { (message) } } }
+            p { a.usa-link href=(back) { "Back" } }
+        },
+    )
+    .into_response()
+}
+
+/// Administrators only: the others are refused before anything is read.
+fn admin_only(role: Role, action: Action) -> Option<Response> {
+    (!allows(role, action)).then(|| refused(StatusCode::FORBIDDEN, "Administrators only."))
+}
+
+// ---------------------------------------------------------------------------
+// Accounts
+
+/// `GET /desk/accounts`.
+pub async fn accounts(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    session: WebSession,
+) -> Result<Response, Problem> {
+    let caller = match staff(session) {
+        Ok(c) => c,
+        Err(r) => return Ok(*r),
+    };
+    if let Some(r) = admin_only(caller.role, Action::ManageUsers) {
+        return Ok(r);
+    }
+    let (csrf, cookie) = csrf_token(&st, &headers);
+    let st2 = st.clone();
+    let list = blocking(move || st2.registry.account_statuses().map_err(Problem::from)).await?;
+    let body = html! {
+        h1 { "Staff accounts" }
+        table.usa-table.usa-table--stacked {
+            caption { "Every account; changes are on the public log (as account events)" }
+            thead { tr { th scope="col" { "Name" } th scope="col" { "Role" } th scope="col" { "Agency" } th scope="col" { "Status" } th scope="col" { "Token expires" } th scope="col" { "Change" } } }
+            tbody {
+                @for a in &list {
+                    tr {
+                        th scope="row" data-label="Name" { (a.account.name) }
+                        td data-label="Role" { (a.account.role) }
+                        td data-label="Agency" { (a.account.agency) }
+                        td data-label="Status" { @match a.disabled { Some(t) => { "disabled " (t.strftime("%Y-%m-%d")) }, None => "active" } }
+                        td data-label="Token expires" { @match a.token_expires { Some(t) => (t.strftime("%Y-%m-%d")), None => "-" } }
+                        td data-label="Change" {
+                            @if a.disabled.is_none() && a.account.user_id != caller.user_id {
+                                form method="post" action=(format!("/desk/accounts/{}/rotate", a.account.name)) {
+                                    input type="hidden" name="csrf" value=(csrf);
+                                    button.usa-button.usa-button--unstyled type="submit" { "New token for " (a.account.name) }
+                                }
+                                form method="post" action=(format!("/desk/accounts/{}/disable", a.account.name)) {
+                                    input type="hidden" name="csrf" value=(csrf);
+                                    button.usa-button.usa-button--unstyled type="submit" { "Disable " (a.account.name) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        h2 { "Add an account" }
+        form.usa-form method="post" action="/desk/accounts" {
+            input type="hidden" name="csrf" value=(csrf);
+            label.usa-label for="name" { "User name" }
+            input.usa-input #name name="name" required autocomplete="off";
+            label.usa-label for="role" { "Role" }
+            select.usa-select #role name="role" required {
+                @for r in [Role::Officer, Role::Supervisor, Role::Adjudicator, Role::Auditor, Role::Approver, Role::Admin] {
+                    option value=(r.as_str()) { (r.as_str()) }
+                }
+            }
+            label.usa-label for="agency" { "Agency" }
+            input.usa-input #agency name="agency" required;
+            label.usa-label for="password" { "Password for the web (at least 12 characters)" }
+            input.usa-input #password name="password" type="password" required autocomplete="new-password";
+            button.usa-button type="submit" { "Add the account" }
+        }
+    };
+    Ok(with_cookie(page("Staff accounts", body), cookie))
+}
+
+#[derive(Deserialize)]
+pub struct AccountForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    agency: String,
+    #[serde(default)]
+    password: String,
+}
+
+/// `POST /desk/accounts`: a new account; its API token is shown once.
+pub async fn add_account(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    session: WebSession,
+    form: Result<Form<AccountForm>, FormRejection>,
+) -> Result<Response, Problem> {
+    let caller = match staff(session) {
+        Ok(c) => c,
+        Err(r) => return Ok(*r),
+    };
+    let Ok(Form(f)) = form else { return Ok(refused(StatusCode::BAD_REQUEST, "Send the form again.")) };
+    if !csrf_ok(&headers, &f.csrf) {
+        return Ok(csrf_refused());
+    }
+    let Ok(role) = f.role.parse::<Role>() else {
+        return Ok(refused(StatusCode::UNPROCESSABLE_ENTITY, "role: choose one from the list."));
+    };
+    let actor = caller.actor();
+    let secret = st.random::<64>();
+    let st2 = st.clone();
+    let name = f.name.trim().to_string();
+    let r = crate::limits::hashing(&st, move || {
+        Ok(st2.registry.add_user(st2.now(), &actor, &name, role, f.agency.trim(), Some(&f.password), secret))
+    })
+    .await?;
+    match r {
+        Ok(a) => {
+            tracing::info!(user = %a.account.user_id, "account added (web)");
+            Ok(done(
+                "Account added",
+                html! { "Account " strong { (a.account.name) } " (" (a.account.role) "). Its API token, shown only now: " code { (a.token) } },
+                "/desk/accounts",
+            ))
+        }
+        Err(e) => refusal(e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /desk/accounts/{name}/{change}`: disable, or rotate the token (shown once).
+pub async fn change_account(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    session: WebSession,
+    Path((name, change)): Path<(String, String)>,
+    form: Result<Form<CsrfForm>, FormRejection>,
+) -> Result<Response, Problem> {
+    let caller = match staff(session) {
+        Ok(c) => c,
+        Err(r) => return Ok(*r),
+    };
+    if !form.is_ok_and(|Form(f)| csrf_ok(&headers, &f.csrf)) {
+        return Ok(csrf_refused());
+    }
+    let actor = caller.actor();
+    let secret = st.random::<32>();
+    let st2 = st.clone();
+    let n2 = name.clone();
+    let c2 = change.clone();
+    let r = blocking(move || {
+        Ok(match c2.as_str() {
+            "disable" => st2.registry.disable_user(st2.now(), &actor, &n2).map(|()| None),
+            "rotate" => st2.registry.rotate_token(st2.now(), &actor, &n2, 90, secret).map(Some),
+            _ => Err(fairgate_core::Invalid::one("change", "is disable or rotate").into()),
+        })
+    })
+    .await?;
+    match r {
+        Ok(token) => {
+            tracing::info!(change = %change, "account changed (web)");
+            Ok(done(
+                "Account changed",
+                html! {
+                    @match token {
+                        Some(t) => { "A new API token for " strong { (name) } " (good for 90 days), shown only now: " code { (t) } ". The old one no longer works." }
+                        None => { strong { (name) } " is disabled: its sessions and token reach nothing." }
+                    }
+                },
+                "/desk/accounts",
+            ))
+        }
+        Err(e) => refusal(e),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Places
+
+/// `GET /desk/places`: every port and office; a closure form for each.
+pub async fn places(State(st): State<AppState>, headers: HeaderMap, session: WebSession) -> Result<Response, Problem> {
+    let caller = match staff(session) {
+        Ok(c) => c,
+        Err(r) => return Ok(*r),
+    };
+    if let Some(r) = admin_only(caller.role, Action::ManagePlaces) {
+        return Ok(r);
+    }
+    let (csrf, cookie) = csrf_token(&st, &headers);
+    let st2 = st.clone();
+    let list = blocking(move || st2.registry.place_list().map_err(Problem::from)).await?;
+    let body = html! {
+        h1 { "Ports and offices" }
+        p { "Adding and changing a place's hours takes its whole description: " code { "POST /places" } " and " code { "PUT /places/{code}" } " (docs/offices.md). Closing one is here: bookings on the days it is closed move to the nearest open office, and the people are told." }
+        table.usa-table.usa-table--borderless {
+            caption { "Places" }
+            thead { tr { th scope="col" { "Code" } th scope="col" { "Name" } th scope="col" { "Kind" } th scope="col" { "Time zone" } th scope="col" { "Desks" } th scope="col" { "Closures" } } }
+            tbody {
+                @for p in &list {
+                    tr {
+                        th scope="row" { (p.code) }
+                        td { (p.name) }
+                        td { (format!("{:?}", p.kind).to_lowercase()) }
+                        td { (p.zone) }
+                        td { (p.desks) }
+                        td { @for c in &p.closures { (c.from) @if let Some(u) = c.until { " to " (u) } @else { " for good" } ": " (c.reason) br; } }
+                    }
+                }
+            }
+        }
+        h2 { "Close a place" }
+        form.usa-form method="post" action="/desk/places/close" {
+            input type="hidden" name="csrf" value=(csrf);
+            label.usa-label for="code" { "Place" }
+            select.usa-select #code name="code" required {
+                option value="" { "- Select -" }
+                @for p in &list { option value=(p.code) { (p.code) " · " (p.name) } }
+            }
+            label.usa-label for="from" { "First day closed" }
+            input.usa-input #from name="from" type="date" required;
+            label.usa-label for="until" { "Last day closed (empty: for good)" }
+            input.usa-input #until name="until" type="date";
+            label.usa-label for="reason" { "Reason (published)" }
+            input.usa-input #reason name="reason" required;
+            button.usa-button type="submit" { "Close it" }
+        }
+    };
+    Ok(with_cookie(page("Ports and offices", body), cookie))
+}
+
+#[derive(Deserialize)]
+pub struct CloseForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    until: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST /desk/places/close`.
+pub async fn close_place(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    session: WebSession,
+    form: Result<Form<CloseForm>, FormRejection>,
+) -> Result<Response, Problem> {
+    let caller = match staff(session) {
+        Ok(c) => c,
+        Err(r) => return Ok(*r),
+    };
+    let Ok(Form(f)) = form else { return Ok(refused(StatusCode::BAD_REQUEST, "Send the form again.")) };
+    if !csrf_ok(&headers, &f.csrf) {
+        return Ok(csrf_refused());
+    }
+    let input = fairgate_core::place::ClosureInput {
+        from: f.from,
+        until: Some(f.until).filter(|u| !u.trim().is_empty()),
+        reason: f.reason,
+    };
+    let actor = caller.actor();
+    let st2 = st.clone();
+    let code = f.code.clone();
+    let r = blocking(move || Ok(st2.registry.close_place(st2.now(), &actor, &code, &input))).await?;
+    match r {
+        Ok(c) => {
+            tracing::info!(place = %f.code, moved = c.moved, "place closed (web)");
+            Ok(done(
+                "Closed",
+                html! { (f.code) " is closed; " (c.moved) " bookings moved. Recorded at leaf " (c.receipt.leaf_index) "." },
+                "/desk/places",
+            ))
+        }
+        Err(e) => refusal(e),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Keys and backups
+
+/// `GET /desk/keys`: the master key epoch in force, whether a rotation is due, and
+/// the backup routine (the commands run on the server, beside the key store).
+pub async fn keys(State(st): State<AppState>, session: WebSession) -> Result<Response, Problem> {
+    let caller = match staff(session) {
+        Ok(c) => c,
+        Err(r) => return Ok(*r),
+    };
+    if let Some(r) = admin_only(caller.role, Action::ManagePlaces) {
+        return Ok(r);
+    }
+    let st2 = st.clone();
+    let (started, due, completions) = blocking(move || {
+        let now = st2.now();
+        Ok((
+            st2.registry.master_epoch_started().map_err(Problem::from)?,
+            st2.registry.rotation_due(now).map_err(Problem::from)?,
+            st2.registry.erasure_completions().map_err(Problem::from)?,
+        ))
+    })
+    .await?;
+    let body = html! {
+        h1 { "Key epochs and backups" }
+        dl {
+            dt { "The master key epoch in force began" } dd { @match started { Some(t) => (t.strftime("%Y-%m-%d %H:%M UTC")), None => "(empty ledger)" } }
+            dt { "Rotation" } dd { @if due { strong { "due now" } ": " code { "fairgate keys rotate" } " (serve also rotates on its schedule, " code { "--rotate-days" } ")" } @else { "not due" } }
+            dt { "Epochs destroyed, completing erasures in backups" } dd { (completions.len()) }
+        }
+        h2 { "Backups" }
+        p { "A backup is taken while serve runs, and never holds key material: " code { "fairgate backup --to DIR" } ". A backup becomes unreadable as a whole once its epoch is destroyed by a rotation, which is what makes an erasure reach it: take a backup again after each rotation. Restore into an empty data directory with " code { "fairgate restore --from DIR" } " (docs/privacy.md)." }
+        h2 { "Erasures completed in backups" }
+        @if completions.is_empty() { p { "None yet." } }
+        ul.usa-list { @for (at, certs) in &completions { li { (at.strftime("%Y-%m-%d")) ": " (certs.len()) " certificates complete" } } }
+    };
+    Ok(page("Key epochs and backups", body).into_response())
+}
