@@ -326,15 +326,25 @@ pub async fn export(
         Some("html") => true,
         Some(_) => return Err(Problem::bad_request("format", "must be json or html")),
     };
+    export_for(st, me, html, "GET /portal/export").await
+}
+
+/// Everything held on the person and every access to it (reads logged), as JSON
+/// to download or as a page in their language; the API and the web portal both.
+pub(crate) async fn export_for(
+    st: AppState,
+    me: Registrant,
+    html: bool,
+    request: &'static str,
+) -> Result<Response, Problem> {
     let now = st.now();
     let (t, receipt, list, pending) = blocking(move || {
         let actor = me.actor();
         let (t, receipt) = st
             .registry
-            .read_timeline(now, &actor, Purpose::SubjectAccess, me.subject, "GET /portal/export")
+            .read_timeline(now, &actor, Purpose::SubjectAccess, me.subject, request)
             .map_err(Problem::from)?;
-        let (list, _) =
-            st.registry.read_disclosures(now, &actor, me.subject, "GET /portal/export").map_err(Problem::from)?;
+        let (list, _) = st.registry.read_disclosures(now, &actor, me.subject, request).map_err(Problem::from)?;
         let pending = st.registry.pending_erasures(me.subject).map_err(Problem::from)?;
         Ok((t, receipt, list, pending))
     })

@@ -344,6 +344,7 @@ pub(crate) fn page(title: &str, body: Markup) -> Markup {
 /// (`crate::assets`); every page works without its scripts.
 pub(crate) fn page_in(lang: fairgate_core::i18n::Language, title: &str, body: Markup) -> Markup {
     use crate::assets::uswds;
+    let t = |id: &str| fairgate_core::i18n::text(lang, id, &[]);
     html! {
         (DOCTYPE)
         html lang=(lang.tag()) dir=(lang.dir()) {
@@ -358,7 +359,7 @@ pub(crate) fn page_in(lang: fairgate_core::i18n::Language, title: &str, body: Ma
                 script src=(uswds("js/uswds-init.min.js")) {}
             }
             body {
-                a.usa-skipnav href="#main-content" { "Skip to main content" }
+                a.usa-skipnav href="#main-content" { (t("layout-skip")) }
                 header.usa-header.usa-header--basic {
                     div.usa-nav-container {
                         div.usa-navbar {
@@ -369,15 +370,19 @@ pub(crate) fn page_in(lang: fairgate_core::i18n::Language, title: &str, body: Ma
                 main #main-content .grid-container .padding-bottom-4 { (body) }
                 footer.usa-footer.usa-footer--slim {
                     div.usa-footer__primary-section {
-                        nav.grid-container aria-label="Public pages" {
+                        nav.grid-container aria-label=(t("layout-public-pages")) {
                             ul.usa-list.usa-list--unstyled.display-flex.flex-wrap {
-                                li.margin-right-3 { a.usa-link href="/transparency" { "Transparency report" } }
-                                li.margin-right-3 { a.usa-link href="/public/calculator" { "Stay calculator" } }
-                                li.margin-right-3 { a.usa-link href="/public/programs" { "Programs" } }
-                                li.margin-right-3 { a.usa-link href="/public/policy" { "Access policy" } }
-                                li.margin-right-3 { a.usa-link href="/public/log" { "The public log" } }
-                                li.margin-right-3 { a.usa-link href="/public/expungements" { "Expungements" } }
-                                li.margin-right-3 { a.usa-link href="/openapi.json" { "API description" } }
+                                @for (href, id) in [
+                                    ("/transparency", "layout-transparency"),
+                                    ("/public/calculator", "layout-calculator"),
+                                    ("/public/programs", "layout-programs"),
+                                    ("/public/policy", "layout-policy"),
+                                    ("/public/log", "layout-log"),
+                                    ("/public/expungements", "layout-expungements"),
+                                    ("/openapi.json", "layout-api"),
+                                ] {
+                                    li.margin-right-3.margin-left-3 { a.usa-link href=(href) { (t(id)) } }
+                                }
                             }
                         }
                     }

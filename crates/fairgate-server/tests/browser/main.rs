@@ -157,6 +157,20 @@ async fn an_officer_registers_a_traveller_who_then_sees_who_looked_and_why() {
         text.contains("Test Agency") && text.contains("registration") && text.contains("border-check"),
         "who looked and why: {text}"
     );
+    // In Arabic, right to left, and in Spanish.
+    b.click_text("العربية").await;
+    let text = b.check("portal-me-ar").await;
+    assert!(text.contains("من اطلع على سجلاتك"), "{text}");
+    let dir = b.client.execute("return document.documentElement.dir;", vec![]).await.unwrap();
+    assert_eq!(dir, json!("rtl"));
+    b.click_text("Español").await;
+    b.check("portal-me-es").await;
+    // A correction asked for, in Spanish.
+    b.fill("c-field", "given_names").await;
+    b.fill("c-text", "Mis nombres son ANNA MARIE").await;
+    b.click_text("Pedir la corrección").await;
+    let text = b.check("portal-correction-sent").await;
+    assert!(text.contains("Solicitud 1 enviada"), "{text}");
     b.stop().await;
     s.stop().await;
 }
