@@ -1933,3 +1933,246 @@ pub fn identification(args: &IdentificationArgs) -> Result<()> {
     }
     Ok(())
 }
+
+// ---------------------------------------------------------------------------
+// pages: the web desks' budgets
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct PagesArgs {
+    /// Demo travellers to seed (the demo's scale: `serve --demo` seeds 10,000).
+    #[arg(long, default_value_t = 10_000)]
+    pub travellers: usize,
+    /// Requests per page.
+    #[arg(long, default_value_t = 20)]
+    pub requests: usize,
+    /// Working directory (default: a fresh one under the system's temporary directory).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// One page's figures.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PageFigures {
+    pub page: String,
+    pub role: String,
+    pub p50_ms: f64,
+    pub max_ms: f64,
+    /// The HTML's size, in bytes.
+    pub html_bytes: usize,
+    /// What a first visit transfers beyond the design system's versioned (cached)
+    /// files: the HTML, Fairgate's stylesheet and the desk script.
+    pub transfer_bytes: usize,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PagesReport {
+    pub travellers: usize,
+    pub requests: usize,
+    pub pages: Vec<PageFigures>,
+    /// `GET /healthz` over the same connection: the HTTP floor (baseline).
+    pub healthz_p50_ms: f64,
+    pub worst_p50_ms: f64,
+    pub worst_max_ms: f64,
+    pub largest_transfer_bytes: usize,
+    /// Every page's p50 under 50 ms and transfer under 150 KB.
+    pub within_budgets: bool,
+}
+
+pub fn pages(args: &PagesArgs) -> Result<()> {
+    let r = in_scratch_dir(&args.dir, "pages", &["fairgate.db"], |d| run_pages(args, d))?;
+    if args.json {
+        println!("{}", serde_json::to_string(&r)?);
+        return Ok(());
+    }
+    println!("{:<58} {:>10} {:>8} {:>8} {:>11}", "page", "role", "p50 ms", "max ms", "transfer KB");
+    for p in &r.pages {
+        println!(
+            "{:<58} {:>10} {:>8.2} {:>8.2} {:>11.1}",
+            p.page,
+            p.role,
+            p.p50_ms,
+            p.max_ms,
+            p.transfer_bytes as f64 / 1024.0
+        );
+    }
+    println!("GET /healthz (baseline, the HTTP floor): p50 {:.2} ms", r.healthz_p50_ms);
+    println!(
+        "worst page: p50 {:.2} ms, max {:.2} ms (budget 50 ms); largest transfer {:.1} KB (budget 150 KB): {}",
+        r.worst_p50_ms,
+        r.worst_max_ms,
+        r.largest_transfer_bytes as f64 / 1024.0,
+        if r.within_budgets { "within budgets" } else { "OVER BUDGET" }
+    );
+    Ok(())
+}
+
+pub fn run_pages(args: &PagesArgs, dir: &std::path::Path) -> Result<PagesReport> {
+    use fairgate_core::access::{Actor, Role};
+    let store = Arc::new(SqliteStore::open(&dir.join("fairgate.db"))?);
+    let mut seed = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut seed);
+    let registry = Arc::new(Registry::open(
+        store.clone(),
+        SecretKey::generate(&mut rand::rngs::OsRng),
+        &SecretKey::generate(&mut rand::rngs::OsRng),
+        "bench/pages",
+        seed,
+    )?);
+    eprintln!("bench pages: seeding {} demo travellers", args.travellers);
+    fairgate::demo::seed(&registry, args.travellers)?;
+    const PASSWORD: &str = "a long enough password";
+    let operator = Actor::system("bench");
+    for (name, role) in [
+        ("officer", Role::Officer),
+        ("supervisor", Role::Supervisor),
+        ("adjudicator", Role::Adjudicator),
+        ("auditor", Role::Auditor),
+        ("approver", Role::Approver),
+        ("admin", Role::Admin),
+    ] {
+        let mut secret = [0u8; 64];
+        rand::rngs::OsRng.fill_bytes(&mut secret);
+        registry.add_user(jiff::Timestamp::now(), &operator, name, role, "Bench Agency", Some(PASSWORD), secret)?;
+    }
+    let subject = fairgate_store::KeyStore::live_subjects(&*store)?
+        .first()
+        .map(|(_, id)| fairgate_core::ids::SubjectId::from_bytes(*id))
+        .context("the demo seeded nobody")?;
+    let today = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date();
+    let s = subject;
+    let pages: Vec<(&str, String)> = vec![
+        ("", "/".into()),
+        ("", "/login".into()),
+        ("", "/portal".into()),
+        ("", "/transparency".into()),
+        ("", "/public/calculator".into()),
+        ("", "/public/programs".into()),
+        ("", "/public/policy".into()),
+        ("", "/public/log".into()),
+        ("", "/public/expungements".into()),
+        ("officer", "/desk".into()),
+        ("officer", format!("/desk/subjects/{s}?purpose=border-check")),
+        ("officer", format!("/desk/subjects/{s}/register")),
+        ("officer", format!("/desk/subjects/{s}/crossing")),
+        ("officer", format!("/desk/subjects/{s}/designate")),
+        ("officer", format!("/desk/subjects/{s}/appointment")),
+        ("officer", "/desk/office?office=NYC-FO&purpose=registration".into()),
+        ("supervisor", "/desk/identification?purpose=registration".into()),
+        ("supervisor", "/desk/queues/designations?purpose=compliance-review".into()),
+        ("supervisor", "/desk/queues/excuses?purpose=compliance-review".into()),
+        ("supervisor", "/desk/queues/corrections?purpose=compliance-review".into()),
+        ("adjudicator", "/desk/queues/determinations?purpose=benefit-adjudication".into()),
+        ("approver", "/desk/law-enforcement".into()),
+        ("auditor", "/desk/programs".into()),
+        ("auditor", "/desk/programs/visitor-entry-exit".into()),
+        ("auditor", "/desk/designations".into()),
+        ("auditor", format!("/desk/access-log?staff=&purpose=&from={today}&to={today}")),
+        ("admin", "/desk/accounts".into()),
+        ("admin", "/desk/places".into()),
+        ("admin", "/desk/keys".into()),
+    ];
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let base = format!("http://{}", listener.local_addr()?);
+        let (stop, rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(fairgate_server::serve(
+            listener,
+            fairgate_server::AppState::new(registry.clone()),
+            async move {
+                let _ = rx.await;
+            },
+        ));
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
+        let get_text = |url: String, cookie: String| {
+            let client = client.clone();
+            async move {
+                let r = client.get(url).header("cookie", cookie).send().await?;
+                let status = r.status();
+                let cookies: Vec<String> = r
+                    .headers()
+                    .get_all("set-cookie")
+                    .iter()
+                    .filter_map(|v| v.to_str().ok()?.split(';').next().map(String::from))
+                    .collect();
+                anyhow::Ok((status, cookies, r.text().await?))
+            }
+        };
+        // Fairgate's own files, fetched once: part of what a first visit transfers.
+        let own = get_text(format!("{base}/static/fairgate.css"), String::new()).await?.2.len()
+            + get_text(format!("{base}/static/desk.js"), String::new()).await?.2.len();
+        let mut sessions = std::collections::HashMap::new();
+        for role in ["officer", "supervisor", "adjudicator", "auditor", "approver", "admin"] {
+            let (_, cookies, html) = get_text(format!("{base}/login"), String::new()).await?;
+            let csrf_pair = cookies.into_iter().find(|c| c.starts_with("fairgate_csrf=")).context("no csrf cookie")?;
+            let token = html
+                .split("name=\"csrf\" value=\"")
+                .nth(1)
+                .and_then(|t| t.split('"').next())
+                .context("no csrf field")?
+                .to_string();
+            let r = client
+                .post(format!("{base}/login"))
+                .header("cookie", &csrf_pair)
+                .form(&[("name", role), ("password", PASSWORD), ("csrf", token.as_str())])
+                .send()
+                .await?;
+            let session = r
+                .headers()
+                .get("set-cookie")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split(';').next())
+                .context("sign-in failed")?
+                .to_string();
+            sessions.insert(role, format!("{session}; {csrf_pair}"));
+        }
+        let percentile = |mut v: Vec<f64>, p: f64| {
+            v.sort_by(f64::total_cmp);
+            v[((v.len() as f64 - 1.0) * p).round() as usize]
+        };
+        let mut out = Vec::new();
+        for (role, path) in &pages {
+            let cookie = sessions.get(role).cloned().unwrap_or_default();
+            let mut times = Vec::with_capacity(args.requests);
+            let mut bytes = 0;
+            for _ in 0..args.requests {
+                let t = Instant::now();
+                let (status, _, html) = get_text(format!("{base}{path}"), cookie.clone()).await?;
+                times.push(t.elapsed().as_secs_f64() * 1e3);
+                anyhow::ensure!(status.is_success(), "{path} as {role}: {status}");
+                bytes = html.len();
+            }
+            out.push(PageFigures {
+                page: path.clone(),
+                role: if role.is_empty() { "anyone".into() } else { role.to_string() },
+                p50_ms: percentile(times.clone(), 0.5),
+                max_ms: percentile(times, 1.0),
+                html_bytes: bytes,
+                transfer_bytes: bytes + own,
+            });
+        }
+        let mut floor = Vec::new();
+        for _ in 0..args.requests.max(20) {
+            let t = Instant::now();
+            get_text(format!("{base}/healthz"), String::new()).await?;
+            floor.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+        let _ = stop.send(());
+        server.await??;
+        let worst_p50_ms = out.iter().map(|p| p.p50_ms).fold(0.0, f64::max);
+        let worst_max_ms = out.iter().map(|p| p.max_ms).fold(0.0, f64::max);
+        let largest_transfer_bytes = out.iter().map(|p| p.transfer_bytes).max().unwrap_or(0);
+        Ok(PagesReport {
+            travellers: args.travellers,
+            requests: args.requests,
+            within_budgets: worst_p50_ms < 50.0 && largest_transfer_bytes < 150 * 1024,
+            pages: out,
+            healthz_p50_ms: percentile(floor, 0.5),
+            worst_p50_ms,
+            worst_max_ms,
+            largest_transfer_bytes,
+        })
+    })
+}

@@ -49,6 +49,10 @@ enum BenchCommand {
     /// fingers each), the exact face scan against a plain scalar loop, the finger
     /// shortlist and its MCC, and whole registrations through the registry.
     Identification(bench::IdentificationArgs),
+    /// The web desks' budgets at demo scale: every page's server-side time over
+    /// loopback (p50 and max; budget 50 ms) and what a first visit transfers beyond
+    /// the cached design-system files (budget 150 KB), against `GET /healthz`.
+    Pages(bench::PagesArgs),
 }
 
 fn main() {
@@ -65,6 +69,7 @@ fn main() {
         BenchCommand::Plan(args) => bench::plan(&args),
         BenchCommand::Matching(args) => bench::matching(&args),
         BenchCommand::Identification(args) => bench::identification(&args),
+        BenchCommand::Pages(args) => bench::pages(&args),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

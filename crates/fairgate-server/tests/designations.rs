@@ -108,5 +108,13 @@ async fn an_officer_who_designates_one_nationality_is_flagged_for_auditors() {
         .collect();
     assert_eq!(flagged, ["DEU"]);
     assert_eq!(b["places"][0]["unit"], "JFK");
+    // The statistics are kept between reads (they read everyone), and a new
+    // designation is counted at once all the same.
+    let id = traveller(&s, 80, "FRA").await;
+    let (st, _) = s.post(&s.officer, &format!("/subjects/{id}/designations"), &designation("document-anomaly")).await;
+    assert_eq!(st, 201);
+    let (_, b) = s.read(&s.auditor, None, "/designations/stats").await;
+    let officer = &b["officers"][0];
+    assert_eq!((officer["encountered"].as_u64(), officer["designated"].as_u64()), (Some(81), Some(21)), "{b}");
     s.stop().await;
 }

@@ -3,6 +3,9 @@
 
 use super::*;
 
+/// How long worked-out statistics are kept at most.
+const STATS_KEPT: std::time::Duration = std::time::Duration::from_secs(600);
+
 impl Registry {
     /// Designation rates per officer and per place, by nationality and sex, with the
     /// impact analysis's flag test (auditors). Every live subject is read; only
@@ -10,6 +13,43 @@ impl Registry {
     /// logged. Officers are named by account id.
     pub fn designation_stats(&self, actor: &Actor) -> Result<fairgate_core::designation::Stats> {
         policy::authorize(actor, Action::DesignationStatistics)?;
+        if let Ok(g) = self.designation_stats.lock() {
+            if let Some((_, stats)) = g.as_ref().filter(|(at, _)| at.elapsed() < STATS_KEPT) {
+                return Ok(stats.clone());
+            }
+        }
+        let stats = self.work_out_designation_stats()?;
+        if let Ok(mut g) = self.designation_stats.lock() {
+            *g = Some((std::time::Instant::now(), stats.clone()));
+        }
+        Ok(stats)
+    }
+
+    /// Forget the statistics when a commit may change them (see the field).
+    pub(super) fn follow_commit_for_stats(&self, commit: &crate::store::Commit) {
+        let relevant = [
+            EventKind::SubjectCreated.code(),
+            EventKind::RegistrationRecorded.code(),
+            EventKind::CrossingRecorded.code(),
+            EventKind::SubjectDesignated.code(),
+        ];
+        let touches = commit.erase.is_some()
+            || commit
+                .projections
+                .iter()
+                .any(|p| matches!(p, crate::store::Projection::SubjectLeaf { kind, .. } if relevant.contains(kind)));
+        if touches {
+            self.forget_designation_stats();
+        }
+    }
+
+    pub(super) fn forget_designation_stats(&self) {
+        if let Ok(mut g) = self.designation_stats.lock() {
+            *g = None;
+        }
+    }
+
+    fn work_out_designation_stats(&self) -> Result<fairgate_core::designation::Stats> {
         use fairgate_core::designation::Encounter;
         let kinds = [
             EventKind::SubjectCreated,

@@ -42,6 +42,7 @@ impl Registry {
             // The gallery follows the commit before the writer lock is let go: no
             // search sees an erased person, and each sees every registration before it.
             self.follow_commit(&commit, std::mem::take(&mut advance.gallery_adds));
+            self.follow_commit_for_stats(&commit);
             self.remember_program_keys(&advance.program_keys)?;
             if w.cache.len() + advance.overlay.len() > self.cache_limit {
                 w.cache.clear();
@@ -79,6 +80,7 @@ impl Registry {
                 let committer = scope.spawn(move || -> Result<()> {
                     for commit in rx {
                         self.store.commit(&commit)?;
+                        self.follow_commit_for_stats(&commit);
                     }
                     Ok(())
                 });

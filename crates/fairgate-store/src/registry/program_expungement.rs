@@ -334,6 +334,7 @@ impl Registry {
             }
         }
         self.store.erase(&erased, &removals, &replace, false)?;
+        self.forget_designation_stats();
         // Erased people and the program's records leave the 1:N gallery: it is built
         // again, without them, when next searched.
         self.invalidate_gallery();
