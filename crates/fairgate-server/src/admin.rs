@@ -85,7 +85,8 @@ pub async fn accounts(
     let list = blocking(move || st2.registry.account_statuses().map_err(Problem::from)).await?;
     let body = html! {
         h1 { "Staff accounts" }
-        table.usa-table.usa-table--stacked {
+        (crate::views::table_filter("accounts", "Filter the accounts"))
+        table #accounts .usa-table.usa-table--stacked {
             caption { "Every account; changes are on the public log (as account events)" }
             thead { tr { th scope="col" { "Name" } th scope="col" { "Role" } th scope="col" { "Agency" } th scope="col" { "Status" } th scope="col" { "Token expires" } th scope="col" { "Change" } } }
             tbody {
@@ -256,7 +257,8 @@ pub async fn places(State(st): State<AppState>, headers: HeaderMap, session: Web
     let body = html! {
         h1 { "Ports and offices" }
         p { "Adding and changing a place's hours takes its whole description: " code { "POST /places" } " and " code { "PUT /places/{code}" } " (docs/offices.md). Closing one is here: bookings on the days it is closed move to the nearest open office, and the people are told." }
-        table.usa-table.usa-table--borderless {
+        (crate::views::table_filter("places", "Filter the places"))
+        table #places .usa-table.usa-table--borderless {
             caption { "Places" }
             thead { tr { th scope="col" { "Code" } th scope="col" { "Name" } th scope="col" { "Kind" } th scope="col" { "Time zone" } th scope="col" { "Desks" } th scope="col" { "Closures" } } }
             tbody {

@@ -93,9 +93,9 @@ fn find_form(caller: &Caller, csrf: &str, number: &str, purpose: Option<Purpose>
         form.usa-form method="post" action="/desk/find" {
             input type="hidden" name="csrf" value=(csrf);
             (purpose_select(caller.role, Read::DocumentLookup, purpose))
-            label.usa-label for="document_number" { "Travel document number" }
-            span.usa-hint #number-hint { "As printed in the document, or read from its machine-readable zone." }
-            input.usa-input #document_number name="document_number" value=(number) required autocomplete="off" aria-describedby="number-hint";
+            label.usa-label for="document_number" { "Travel document number, or the machine-readable zone" }
+            span.usa-hint #number-hint { "As printed in the document, or scan its machine-readable zone here." }
+            textarea.usa-textarea.fairgate-mrz #document_number name="document_number" rows="2" required autocomplete="off" spellcheck="false" aria-describedby="number-hint" data-mrz { (number) }
             button.usa-button type="submit" { "Find" }
         }
     }
@@ -183,7 +183,22 @@ pub async fn find(
         )
             .into_response());
     };
-    let number = form.document_number.clone();
+    // A scanned zone is read for its document number (every check digit must hold).
+    let number = if form.document_number.contains('<') {
+        match fairgate_core::mrz::read(&form.document_number, st.today()) {
+            Ok((r, _)) if r.valid => r.fields.document_number.clone(),
+            _ => {
+                let e = "document_number: the machine-readable zone does not read (a check digit fails): scan it again or type the number.";
+                return Ok((
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    page("Desk", find_form(&caller, &csrf, "", Some(purpose), Some(e))),
+                )
+                    .into_response());
+            }
+        }
+    } else {
+        form.document_number.clone()
+    };
     let actor = caller.actor();
     let st2 = st.clone();
     let found =

@@ -91,7 +91,8 @@ pub async fn programs(
     .await?;
     let body = html! {
         h1 { "Programs" }
-        table.usa-table.usa-table--stacked {
+        (crate::views::table_filter("programs", "Filter the programs"))
+        table #programs .usa-table.usa-table--stacked {
             caption { "Every version; open one to read its impact analysis and capacity plan" }
             thead { tr { th scope="col" { "Program" } th scope="col" { "Version" } th scope="col" { "Status" } th scope="col" { "Impact analysis" } th scope="col" { "Sign-offs" } } }
             tbody {
@@ -477,7 +478,8 @@ pub async fn access_log(
         p.text-base-dark { "This search was logged on the record of each person below." }
         @if more { p { strong { "More than " (hits.len()) " reads: narrow the search." } } }
         @if !hits.is_empty() {
-            table.usa-table.usa-table--borderless.usa-table--compact {
+            (crate::views::table_filter("reads", "Filter the reads found"))
+            table #reads .usa-table.usa-table--borderless.usa-table--compact {
                 caption { "Reads, oldest first" }
                 thead { tr { th scope="col" { "When (UTC)" } th scope="col" { "Who" } th scope="col" { "Purpose" } th scope="col" { "Record" } th scope="col" { "What" } th scope="col" { "Leaf" } } }
                 tbody {

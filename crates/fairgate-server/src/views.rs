@@ -393,3 +393,16 @@ pub(crate) fn page_in(lang: fairgate_core::i18n::Language, title: &str, body: Ma
         }
     }
 }
+
+/// A live filter over the table with id `table` (static/desk.js): hidden without a
+/// script; it only hides rows already on the page, so it reads nothing more.
+pub(crate) fn table_filter(table: &str, label: &str) -> Markup {
+    let id = format!("filter-{table}");
+    html! {
+        div.margin-top-2 data-filter=(table) hidden {
+            label.usa-label for=(id) { (label) }
+            input.usa-input id=(id) type="search" autocomplete="off";
+            p.usa-hint role="status" aria-live="polite" {}
+        }
+    }
+}

@@ -27,6 +27,26 @@
     });
   });
 
+  // Live search: a filter over a table already on the page (nothing more is
+  // fetched, so nothing more is read or logged). Hidden without a script.
+  document.querySelectorAll("[data-filter]").forEach(function (box) {
+    var input = box.querySelector("input");
+    var table = document.getElementById(box.getAttribute("data-filter"));
+    if (!input || !table) { return; }
+    box.hidden = false;
+    var status = box.querySelector("[role=status]");
+    input.addEventListener("input", function () {
+      var q = input.value.trim().toLowerCase();
+      var shown = 0;
+      table.querySelectorAll("tbody tr").forEach(function (tr) {
+        var hit = q === "" || tr.textContent.toLowerCase().indexOf(q) !== -1;
+        tr.hidden = !hit;
+        if (hit) { shown += 1; }
+      });
+      if (status) { status.textContent = shown + " shown"; }
+    });
+  });
+
   // Camera capture: where the browser offers a camera, add a live view and a
   // button that puts the frame into the photograph's file field, so the form
   // sends it exactly as an uploaded file.

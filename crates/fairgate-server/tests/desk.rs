@@ -72,6 +72,25 @@ async fn an_officer_finds_a_person_and_opens_the_record_each_read_logged_and_sho
     assert!(html.contains("Read for <strong>border-check</strong>"), "{html}");
     let link = format!("/desk/subjects/{id}?purpose=border-check");
     assert!(html.contains(&link), "{html}");
+    // The scanned zone finds the same person; a zone whose check digit fails is
+    // refused, naming the field, and reads nobody.
+    let zone = "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159ZE184226B<<<<<10";
+    let r = post(vec![("csrf", csrf.clone()), ("document_number", zone.into()), ("purpose", "border-check".into())])
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(r.text().await.unwrap().contains(&link));
+    let size = s.tree_size().await;
+    let r = post(vec![
+        ("csrf", csrf.clone()),
+        ("document_number", zone.replace("C36UTO", "C33UTO")),
+        ("purpose", "border-check".into()),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(r.status().as_u16(), 422);
+    assert!(r.text().await.unwrap().contains("document_number: the machine-readable zone does not read"));
+    assert_eq!(s.tree_size().await, size);
     // Unknown documents: said plainly, and the attempt logged too.
     let r =
         post(vec![("csrf", csrf.clone()), ("document_number", "ZZ0000000".into()), ("purpose", "border-check".into())])

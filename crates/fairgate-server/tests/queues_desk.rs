@@ -10,37 +10,6 @@ mod common;
 use common::*;
 use serde_json::json;
 
-const REREG: &str = "visitor-rereg/v1/obligations[1]/1";
-
-/// A WT visitor 50 days in, registered on arrival, whose 30-day re-registration is
-/// overdue after a served notice; returns their id, registration number and code.
-async fn overdue_visitor(s: &Server) -> (String, String, String) {
-    let program = format!(
-        "id = \"visitor-rereg\"\ntitle = \"Visitor re-registration\"\nlegal_basis = \"Test Act s. 3\"\nstarts = {}\nsunset = {}\n\n[selection]\nadmission_class = [\"WT\"]\n\n[[obligations]]\nkind = \"register\"\nwithin_days = 5\n\n[[obligations]]\nkind = \"reregister\"\nevery_days = 30\n",
-        day(-90),
-        day(300)
-    );
-    s.clock_offset.store(-60 * 86_400, std::sync::atomic::Ordering::SeqCst);
-    let (st, b) = s.post(&s.admin, "/programs", &json!({"source": program, "population": wt_population()})).await;
-    assert_eq!(st, 201, "{b}");
-    assert_eq!(s.post(&s.admin, "/programs/visitor-rereg/activate", &json!({})).await.0, 200);
-    s.clock_offset.store(0, std::sync::atomic::Ordering::SeqCst);
-    let id = s.specimen().await;
-    let at = format!("{}T14:00:00Z", day(-50));
-    let mut e = entry(&at);
-    e["admission_class"] = json!("WT");
-    e["admitted_until"] = json!(day(40).to_string());
-    assert_eq!(s.post(&s.officer, &format!("/subjects/{id}/crossings"), &e).await.0, 201);
-    let mut r = registration();
-    r["at"] = json!(at);
-    let (st, r) = s.post(&s.officer, &format!("/subjects/{id}/registrations"), &r).await;
-    assert_eq!(st, 201, "{r}");
-    let notice =
-        json!({"obligation": REREG, "channel": "mail", "served_on": day(-45).to_string(), "proof": "RR123456789US"});
-    assert_eq!(s.post(&s.officer, &format!("/subjects/{id}/notices"), &notice).await.0, 201);
-    (id, r["registration_number"].as_str().unwrap().into(), r["access_code"].as_str().unwrap().into())
-}
-
 #[tokio::test]
 async fn each_queue_lists_what_waits_and_takes_a_decision_with_its_reason() {
     let s = start().await;

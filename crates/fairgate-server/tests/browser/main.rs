@@ -376,6 +376,13 @@ async fn an_administrator_adds_an_account_and_closes_an_office() {
     b.check("desk").await;
     b.click_text("Staff accounts").await;
     b.check("accounts").await;
+    // The live filter hides the rows that do not match (nothing more is fetched).
+    let visible = "return [...document.querySelectorAll('#accounts tbody tr')].filter(r => !r.hidden).length;";
+    let all = b.client.execute(visible, vec![]).await.unwrap();
+    b.fill("filter-accounts", "auditor").await;
+    assert_eq!(b.client.execute(visible, vec![]).await.unwrap(), json!(1), "of {all}");
+    b.check("accounts-filtered").await;
+    b.fill("filter-accounts", "").await;
     b.fill("name", "clerk").await;
     b.select("role", "officer").await;
     b.fill("agency", "Port Authority").await;
@@ -399,6 +406,43 @@ async fn an_administrator_adds_an_account_and_closes_an_office() {
     assert!(text.contains("CHI-FO is closed"), "{text}");
     b.goto("/desk/keys").await;
     b.check("keys").await;
+    b.stop().await;
+    s.stop().await;
+}
+
+/// An adjudicator determines an overdue obligation, reading the notice served;
+/// an approver reviews an emergency law-enforcement access.
+#[tokio::test]
+async fn an_adjudicator_determines_and_an_approver_reviews_an_emergency_access() {
+    let s = start().await;
+    let Some(mut b) = Browser::start(&s.base, "adjudicator-approver").await else { return };
+    let (id, _, _) = overdue_visitor(&s).await;
+    sign_in(&mut b, "adjudicator").await;
+    b.goto("/desk").await;
+    b.check("adjudicator-desk").await;
+    b.click_text("Determinations").await;
+    b.select("purpose", "benefit-adjudication").await;
+    b.click_text("Show the queue").await;
+    let text = b.check("determinations").await;
+    assert!(text.contains("RR123456789US"), "the notice served: {text}");
+    b.click("label[for=not-willful-0]").await;
+    b.fill("reasons-0", "The person was in hospital").await;
+    b.click_text("Record the determination").await;
+    b.check("determined").await;
+    b.goto("/").await;
+    b.click_text("Sign out").await;
+
+    let em = json!({"case_number": "PD-77", "reasons": "Imminent threat reported", "emergency": true});
+    assert_eq!(s.post(&s.supervisor, &format!("/subjects/{id}/law-enforcement"), &em).await.0, 201);
+    sign_in(&mut b, "approver").await;
+    b.goto("/desk").await;
+    b.click_text("Law-enforcement requests and emergency reviews").await;
+    let text = b.check("law-enforcement").await;
+    assert!(text.contains("PD-77"), "{text}");
+    b.click("label[for=not-upheld-0]").await;
+    b.fill("le-reason-0", "No threat was substantiated").await;
+    b.click_text("Record the review").await;
+    b.check("reviewed").await;
     b.stop().await;
     s.stop().await;
 }
