@@ -12,12 +12,11 @@ use axum::response::{IntoResponse, Response};
 use axum::Form;
 use fairgate_core::access::Role;
 use fairgate_core::policy::{allows, Action};
-use fairgate_store::RegistryError;
-use maud::{html, Markup};
+use maud::html;
 use serde::Deserialize;
 
 use crate::auth::{blocking, WebSession};
-use crate::desk::{field_errors, refused, staff};
+use crate::desk::{done_page, refused, registry_refusal, staff};
 use crate::problem::Problem;
 use crate::views::page;
 use crate::web::{csrf_ok, csrf_refused, csrf_token, with_cookie};
@@ -34,29 +33,6 @@ pub(crate) fn links(role: Role) -> Vec<(String, &'static str)> {
         out.push(("/desk/keys".into(), "Key epochs and backups"));
     }
     out
-}
-
-fn refusal(e: RegistryError) -> Result<Response, Problem> {
-    match e {
-        RegistryError::Invalid(e) => Ok(refused(StatusCode::UNPROCESSABLE_ENTITY, &field_errors(&e))),
-        e @ (RegistryError::Forbidden(_) | RegistryError::NotPermitted(_)) => {
-            let p = Problem::from(e);
-            Ok(refused(StatusCode::from_u16(p.status).unwrap_or(StatusCode::FORBIDDEN), &p.detail))
-        }
-        e => Err(Problem::from(e)),
-    }
-}
-
-fn done(title: &str, message: Markup, back: &str) -> Response {
-    page(
-        title,
-        html! {
-            h1 { (title) }
-            div.usa-alert.usa-alert--success.usa-alert--slim role="status" { div.usa-alert__body { p.usa-alert__text { (message) } } }
-            p { a.usa-link href=(back) { "Back" } }
-        },
-    )
-    .into_response()
 }
 
 /// Administrators only: the others are refused before anything is read.
@@ -177,13 +153,13 @@ pub async fn add_account(
     match r {
         Ok(a) => {
             tracing::info!(user = %a.account.user_id, "account added (web)");
-            Ok(done(
+            Ok(done_page(
                 "Account added",
                 html! { "Account " strong { (a.account.name) } " (" (a.account.role) "). Its API token, shown only now: " code { (a.token) } },
                 "/desk/accounts",
             ))
         }
-        Err(e) => refusal(e),
+        Err(e) => registry_refusal(e),
     }
 }
 
@@ -224,7 +200,7 @@ pub async fn change_account(
     match r {
         Ok(token) => {
             tracing::info!(change = %change, "account changed (web)");
-            Ok(done(
+            Ok(done_page(
                 "Account changed",
                 html! {
                     @match token {
@@ -235,7 +211,7 @@ pub async fn change_account(
                 "/desk/accounts",
             ))
         }
-        Err(e) => refusal(e),
+        Err(e) => registry_refusal(e),
     }
 }
 
@@ -335,13 +311,13 @@ pub async fn close_place(
     match r {
         Ok(c) => {
             tracing::info!(place = %f.code, moved = c.moved, "place closed (web)");
-            Ok(done(
+            Ok(done_page(
                 "Closed",
                 html! { (f.code) " is closed; " (c.moved) " bookings moved. Recorded at leaf " (c.receipt.leaf_index) "." },
                 "/desk/places",
             ))
         }
-        Err(e) => refusal(e),
+        Err(e) => registry_refusal(e),
     }
 }
 

@@ -246,6 +246,48 @@ pub struct PurposeQuery {
     pub(crate) created: Option<u64>,
 }
 
+/// A refused registry call as the page to answer with: the field errors of bad
+/// input, a missing or erased record, and any other refusal a person can act on
+/// (the policy's, a conflict) with what to do; anything else is the server's.
+pub(crate) fn registry_refusal(e: fairgate_store::RegistryError) -> Result<Response, Problem> {
+    use fairgate_store::RegistryError as E;
+    match e {
+        E::Invalid(e) => Ok(refused(StatusCode::UNPROCESSABLE_ENTITY, &field_errors(&e))),
+        E::UnknownSubject(_) | E::Erased(_) => Ok(refused(StatusCode::NOT_FOUND, "No such record (or it was erased).")),
+        e => {
+            let p = Problem::from(e);
+            if p.status < 500 {
+                Ok(problem_refusal(p))
+            } else {
+                Err(p)
+            }
+        }
+    }
+}
+
+/// A problem a person can act on, as a page: its field errors, or its detail.
+pub(crate) fn problem_refusal(p: Problem) -> Response {
+    let detail = if p.errors.is_empty() {
+        p.detail.clone()
+    } else {
+        p.errors.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; ")
+    };
+    refused(StatusCode::from_u16(p.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY), &detail)
+}
+
+/// "Done": what was recorded, and the way back.
+pub(crate) fn done_page(title: &str, message: Markup, back: &str) -> Response {
+    page(
+        title,
+        html! {
+            h1 { (title) }
+            div.usa-alert.usa-alert--success.usa-alert--slim role="status" { div.usa-alert__body { p.usa-alert__text { (message) } } }
+            p { a.usa-link href=(back) { "Back" } }
+        },
+    )
+    .into_response()
+}
+
 /// A refused command's field errors, one line: "field: what to do; …".
 pub(crate) fn field_errors(e: &fairgate_core::Invalid) -> String {
     e.0.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; ")

@@ -14,12 +14,11 @@ use fairgate_core::access::Purpose;
 use fairgate_core::appointment::{service_of, BookingInput, VisitOutcome};
 use fairgate_core::place::PlaceKind;
 use fairgate_core::policy::Read;
-use fairgate_store::RegistryError;
 use maud::{html, Markup};
 use serde::Deserialize;
 
 use crate::auth::{blocking, WebSession};
-use crate::desk::{field_errors, purpose_select, receipt, refused, staff};
+use crate::desk::{purpose_select, receipt, refused, registry_refusal, staff};
 use crate::problem::Problem;
 use crate::views::page;
 use crate::web::{csrf_ok, csrf_refused, csrf_token, with_cookie};
@@ -39,17 +38,6 @@ fn office_select(st: &AppState, chosen: &str) -> Markup {
                 option value=(p.place.code) selected[p.place.code == chosen] { (p.place.code) " · " (p.place.name) }
             }
         }
-    }
-}
-
-fn refusal(e: RegistryError) -> Result<Response, Problem> {
-    match e {
-        RegistryError::Invalid(e) => Ok(refused(StatusCode::UNPROCESSABLE_ENTITY, &field_errors(&e))),
-        e @ RegistryError::Forbidden(_) => Ok(refused(StatusCode::FORBIDDEN, &Problem::from(e).detail)),
-        RegistryError::UnknownSubject(_) | RegistryError::Erased(_) => {
-            Ok(refused(StatusCode::NOT_FOUND, "No such record (or it was erased)."))
-        }
-        e => Err(Problem::from(e)),
     }
 }
 
@@ -117,7 +105,7 @@ pub async fn office(
     .await?;
     let (day, queue) = match read {
         Ok(x) => x,
-        Err(e) => return refusal(e),
+        Err(e) => return registry_refusal(e),
     };
     let hidden = html! {
         input type="hidden" name="csrf" value=(csrf);
@@ -290,7 +278,7 @@ pub async fn check_in(
             StatusCode::NOT_FOUND,
             "document_number: nobody on record holds this document (the look-up was logged). Record the person at the officer's desk first.",
         )),
-        Err(e) => refusal(e),
+        Err(e) => registry_refusal(e),
     }
 }
 
@@ -322,7 +310,7 @@ pub async fn call(
             Ok(back(&f.office.trim().to_uppercase(), purpose, "called"))
         }
         Ok((None, _)) => Ok(back(&f.office.trim().to_uppercase(), purpose, "nobody")),
-        Err(e) => refusal(e),
+        Err(e) => registry_refusal(e),
     }
 }
 
@@ -359,7 +347,7 @@ pub async fn done(
             tracing::info!(subject = %id, leaf = r.leaf_index, "visit ended (web)");
             Ok(back(&f.office.trim().to_uppercase(), purpose, note))
         }
-        Err(e) => refusal(e),
+        Err(e) => registry_refusal(e),
     }
 }
 
@@ -399,7 +387,7 @@ pub async fn appointment_page(
     .await?;
     let (answer, logged) = match read {
         Ok(x) => x,
-        Err(e) => return refusal(e),
+        Err(e) => return registry_refusal(e),
     };
     let bookable: Vec<_> = answer
         .obligations
@@ -487,6 +475,6 @@ pub async fn book(
             };
             Ok(page("Appointment booked", body).into_response())
         }
-        Err(e) => refusal(e),
+        Err(e) => registry_refusal(e),
     }
 }

@@ -26,7 +26,7 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use crate::auth::{blocking, WebSession};
-use crate::desk::{field_errors, refused, staff};
+use crate::desk::{field_errors, problem_refusal, refused, registry_refusal, staff};
 use crate::problem::Problem;
 use crate::subjects::{compare_probe, read_probe};
 use crate::views::{page, retrying};
@@ -46,27 +46,6 @@ fn success_alert(message: Markup) -> Markup {
     html! {
         div.usa-alert.usa-alert--success.usa-alert--slim role="status" { div.usa-alert__body { p.usa-alert__text { (message) } } }
     }
-}
-
-/// What a refused registry call says to the person at the desk.
-fn registry_refusal(e: RegistryError) -> Result<Response, Problem> {
-    match e {
-        RegistryError::Invalid(e) => Ok(refused(StatusCode::UNPROCESSABLE_ENTITY, &field_errors(&e))),
-        e @ RegistryError::Forbidden(_) => Ok(refused(StatusCode::FORBIDDEN, &Problem::from(e).detail)),
-        RegistryError::UnknownSubject(_) | RegistryError::Erased(_) => {
-            Ok(refused(StatusCode::NOT_FOUND, "No such record (or it was erased)."))
-        }
-        e => Err(Problem::from(e)),
-    }
-}
-
-fn problem_refusal(p: Problem) -> Response {
-    let detail = if p.errors.is_empty() {
-        p.detail.clone()
-    } else {
-        p.errors.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; ")
-    };
-    refused(StatusCode::from_u16(p.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY), &detail)
 }
 
 fn subject(raw: &str) -> Result<SubjectId, Box<Response>> {

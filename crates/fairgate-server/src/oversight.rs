@@ -13,12 +13,11 @@ use axum::response::{IntoResponse, Response};
 use axum::Form;
 use fairgate_core::access::{Purpose, Role};
 use fairgate_core::policy::{allows, Action};
-use fairgate_store::RegistryError;
 use maud::{html, Markup};
 use serde::Deserialize;
 
 use crate::auth::{blocking, WebSession};
-use crate::desk::{field_errors, refused, staff};
+use crate::desk::{done_page, refused, registry_refusal, staff};
 use crate::problem::Problem;
 use crate::views::page;
 use crate::web::{csrf_ok, csrf_refused, csrf_token, with_cookie};
@@ -40,33 +39,6 @@ pub(crate) fn links(role: Role) -> Vec<(String, &'static str)> {
         out.push(("/desk/expungements".into(), "Expungements"));
     }
     out
-}
-
-fn refusal(e: RegistryError) -> Result<Response, Problem> {
-    match e {
-        RegistryError::Invalid(e) => Ok(refused(StatusCode::UNPROCESSABLE_ENTITY, &field_errors(&e))),
-        e @ RegistryError::Forbidden(_) => Ok(refused(StatusCode::FORBIDDEN, &Problem::from(e).detail)),
-        e => {
-            let p = Problem::from(e);
-            if p.status == 409 {
-                Ok(refused(StatusCode::CONFLICT, &p.detail))
-            } else {
-                Err(p)
-            }
-        }
-    }
-}
-
-fn done_page(title: &str, message: Markup, back: &str) -> Response {
-    page(
-        title,
-        html! {
-            h1 { (title) }
-            div.usa-alert.usa-alert--success.usa-alert--slim role="status" { div.usa-alert__body { p.usa-alert__text { (message) } } }
-            p { a.usa-link href=(back) { "Back" } }
-        },
-    )
-    .into_response()
 }
 
 // ---------------------------------------------------------------------------
@@ -293,7 +265,7 @@ pub async fn draft(
                 &back,
             ))
         }
-        Err(e) => refusal(e),
+        Err(e) => registry_refusal(e),
     }
 }
 
@@ -341,7 +313,7 @@ pub async fn step(
                 &format!("/desk/programs/{id}"),
             ))
         }
-        Err(e) => refusal(e),
+        Err(e) => registry_refusal(e),
     }
 }
 
@@ -360,7 +332,7 @@ pub async fn designations(State(st): State<AppState>, session: WebSession) -> Re
     let stats = blocking(move || Ok(st2.registry.designation_stats(&actor))).await?;
     let stats = match stats {
         Ok(s) => s,
-        Err(e) => return refusal(e),
+        Err(e) => return registry_refusal(e),
     };
     let names = st.registry.account_names().unwrap_or_default();
     let name = |id: &str| names.iter().find(|(i, _)| i == id).map_or(id.to_string(), |(_, n)| n.clone());
@@ -468,7 +440,7 @@ pub async fn access_log(
             .await?;
     let (hits, more) = match found {
         Ok(x) => x,
-        Err(e) => return refusal(e),
+        Err(e) => return registry_refusal(e),
     };
     let name = |id: &str| names.iter().find(|(i, _)| i == id).map_or(id.to_string(), |(_, n)| n.clone());
     let body = html! {
@@ -585,6 +557,6 @@ pub async fn expunge(
             let what = if approve { "Approved" } else { "Expunged" };
             Ok(done_page(what, html! { (what) " at leaf " (leaf) " of the public log." }, "/desk/expungements"))
         }
-        Err(e) => refusal(e),
+        Err(e) => registry_refusal(e),
     }
 }

@@ -19,7 +19,7 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use crate::auth::{blocking, WebSession};
-use crate::desk::{field_errors, purpose_select, purposes, refused, staff, PurposeQuery};
+use crate::desk::{purpose_select, purposes, refused, registry_refusal, staff, PurposeQuery};
 use crate::problem::Problem;
 use crate::views::page;
 use crate::web::{csrf_ok, csrf_refused, csrf_token, with_cookie};
@@ -48,17 +48,6 @@ pub(crate) fn links(role: Role) -> Vec<(String, &'static str)> {
         out.push(("/desk/law-enforcement".into(), "Law-enforcement requests and emergency reviews"));
     }
     out
-}
-
-fn refusal(e: RegistryError) -> Result<Response, Problem> {
-    match e {
-        RegistryError::Invalid(e) => Ok(refused(StatusCode::UNPROCESSABLE_ENTITY, &field_errors(&e))),
-        e @ RegistryError::Forbidden(_) => Ok(refused(StatusCode::FORBIDDEN, &Problem::from(e).detail)),
-        RegistryError::UnknownSubject(_) | RegistryError::Erased(_) => {
-            Ok(refused(StatusCode::NOT_FOUND, "No such record (or it was erased)."))
-        }
-        e => Err(Problem::from(e)),
-    }
 }
 
 fn reason_field(id: &str, label: &str) -> Markup {
@@ -209,7 +198,7 @@ pub async fn queue(
     .await?;
     let list = match list {
         Ok(l) => l,
-        Err(e) => return refusal(e),
+        Err(e) => return registry_refusal(e),
     };
     let now = st.now();
     let body = html! {
@@ -320,7 +309,7 @@ pub async fn decide(
     };
     match done {
         Err(e) => Ok(refused(StatusCode::UNPROCESSABLE_ENTITY, e)),
-        Ok(Err(e)) => refusal(e),
+        Ok(Err(e)) => registry_refusal(e),
         Ok(Ok(())) => {
             tracing::info!(subject = %id, queue = queue.as_str(), "queue item decided (web)");
             let back = format!("/desk/queues/{}?purpose={purpose}", queue.as_str());
@@ -354,7 +343,7 @@ pub async fn law_enforcement(
     let list = blocking(move || Ok(st2.registry.law_enforcement_queue(st2.now(), &actor))).await?;
     let list = match list {
         Ok(l) => l,
-        Err(e) => return refusal(e),
+        Err(e) => return registry_refusal(e),
     };
     let decides = fairgate_core::policy::allows(caller.role, fairgate_core::policy::Action::ApproveLawEnforcement);
     let body = html! {
@@ -444,6 +433,6 @@ pub async fn law_enforcement_decide(
             };
             Ok(page("Recorded", body).into_response())
         }
-        Err(e) => refusal(e),
+        Err(e) => registry_refusal(e),
     }
 }
