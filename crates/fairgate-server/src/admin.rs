@@ -218,8 +218,22 @@ pub async fn change_account(
 // ---------------------------------------------------------------------------
 // Places
 
-/// `GET /desk/places`: every port and office; a closure form for each.
-pub async fn places(State(st): State<AppState>, headers: HeaderMap, session: WebSession) -> Result<Response, Problem> {
+#[derive(Deserialize, Default)]
+pub struct PlacesQuery {
+    /// The code of a place to change: its description fills the form.
+    #[serde(default)]
+    edit: String,
+}
+
+/// `GET /desk/places?edit=CODE`: every port and office, the form that adds or
+/// changes one (its whole description, as `POST /places` takes it), and the form
+/// that closes one.
+pub async fn places(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    session: WebSession,
+    axum::extract::Query(q): axum::extract::Query<PlacesQuery>,
+) -> Result<Response, Problem> {
     let caller = match staff(session) {
         Ok(c) => c,
         Err(r) => return Ok(*r),
@@ -230,13 +244,23 @@ pub async fn places(State(st): State<AppState>, headers: HeaderMap, session: Web
     let (csrf, cookie) = csrf_token(&st, &headers);
     let st2 = st.clone();
     let list = blocking(move || st2.registry.place_list().map_err(Problem::from)).await?;
+    let editing = list.iter().find(|p| p.code == q.edit.trim());
+    let description = match editing {
+        Some(p) => serde_json::to_string_pretty(&fairgate_core::place::PlaceInput::of(p)).unwrap_or_default(),
+        None => serde_json::to_string_pretty(&serde_json::json!({
+            "code": "", "name": "", "kind": "office", "zone": "America/New_York", "address": "",
+            "service_area": [], "hours": {"mon": "08:00-16:00"}, "holidays": [], "desks": 1,
+            "minutes": {"registration": 20, "interview": 30, "re_registration": 15}
+        }))
+        .unwrap_or_default(),
+    };
     let body = html! {
         h1 { "Ports and offices" }
-        p { "Adding and changing a place's hours takes its whole description: " code { "POST /places" } " and " code { "PUT /places/{code}" } " (docs/offices.md). Closing one is here: bookings on the days it is closed move to the nearest open office, and the people are told." }
+        p { "Closing a place moves the bookings on the days it is closed to the nearest open office, and the people are told. Every change is a ledger event." }
         (crate::views::table_filter("places", "Filter the places"))
         table #places .usa-table.usa-table--borderless {
             caption { "Places" }
-            thead { tr { th scope="col" { "Code" } th scope="col" { "Name" } th scope="col" { "Kind" } th scope="col" { "Time zone" } th scope="col" { "Desks" } th scope="col" { "Closures" } } }
+            thead { tr { th scope="col" { "Code" } th scope="col" { "Name" } th scope="col" { "Kind" } th scope="col" { "Time zone" } th scope="col" { "Desks" } th scope="col" { "Closures" } th scope="col" { "Change" } } }
             tbody {
                 @for p in &list {
                     tr {
@@ -246,9 +270,19 @@ pub async fn places(State(st): State<AppState>, headers: HeaderMap, session: Web
                         td { (p.zone) }
                         td { (p.desks) }
                         td { @for c in &p.closures { (c.from) @if let Some(u) = c.until { " to " (u) } @else { " for good" } ": " (c.reason) br; } }
+                        td { a.usa-link href=(format!("/desk/places?edit={}#describe", p.code)) { "Change " (p.code) } }
                     }
                 }
             }
+        }
+        h2 #describe { @if let Some(p) = editing { "Change " (p.code) } @else { "Add a place" } }
+        form.usa-form.usa-form--large method="post" action="/desk/places" {
+            input type="hidden" name="csrf" value=(csrf);
+            input type="hidden" name="edit" value=(if editing.is_some() { "yes" } else { "" });
+            label.usa-label for="description" { "The place's description (JSON, as docs/offices.md gives it)" }
+            span.usa-hint #description-hint { "An office needs its address, service area (postal-code prefixes), hours by weekday, desks and minutes per service; a port needs none of them." }
+            textarea.usa-textarea.fairgate-mrz #description name="description" rows="16" required spellcheck="false" aria-describedby="description-hint" { (description) }
+            button.usa-button type="submit" { @if editing.is_some() { "Save the change" } @else { "Add the place" } }
         }
         h2 { "Close a place" }
         form.usa-form method="post" action="/desk/places/close" {
@@ -268,6 +302,58 @@ pub async fn places(State(st): State<AppState>, headers: HeaderMap, session: Web
         }
     };
     Ok(with_cookie(page("Ports and offices", body), cookie))
+}
+
+#[derive(Deserialize)]
+pub struct PlaceForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    edit: String,
+    #[serde(default)]
+    description: String,
+}
+
+/// `POST /desk/places`: add a place, or change one, from its description.
+pub async fn set_place(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    session: WebSession,
+    form: Result<Form<PlaceForm>, FormRejection>,
+) -> Result<Response, Problem> {
+    let caller = match staff(session) {
+        Ok(c) => c,
+        Err(r) => return Ok(*r),
+    };
+    let Ok(Form(f)) = form else { return Ok(refused(StatusCode::BAD_REQUEST, "Send the form again.")) };
+    if !csrf_ok(&headers, &f.csrf) {
+        return Ok(csrf_refused());
+    }
+    let input: fairgate_core::place::PlaceInput = match serde_json::from_str(&f.description) {
+        Ok(i) => i,
+        Err(e) => {
+            return Ok(refused(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &format!("description: not a place's description ({e}): see docs/offices.md"),
+            ))
+        }
+    };
+    let edit = f.edit == "yes";
+    let actor = caller.actor();
+    let st2 = st.clone();
+    let code = input.code.clone();
+    let r = blocking(move || Ok(st2.registry.set_place(st2.now(), &actor, &input, edit))).await?;
+    match r {
+        Ok(r) => {
+            tracing::info!(place = %code, edit, "place set (web)");
+            Ok(done_page(
+                if edit { "Place changed" } else { "Place added" },
+                html! { (code) ", recorded at leaf " (r.leaf_index) "." },
+                "/desk/places",
+            ))
+        }
+        Err(e) => registry_refusal(e),
+    }
 }
 
 #[derive(Deserialize)]

@@ -392,7 +392,7 @@ fn pages() -> Router<AppState> {
         .route("/desk/expungements", get(crate::oversight::expungements).post(crate::oversight::expunge))
         .route("/desk/accounts", get(crate::admin::accounts).post(crate::admin::add_account))
         .route("/desk/accounts/{name}/{change}", post(crate::admin::change_account))
-        .route("/desk/places", get(crate::admin::places))
+        .route("/desk/places", get(crate::admin::places).post(crate::admin::set_place))
         .route("/desk/places/close", post(crate::admin::close_place))
         .route("/desk/keys", get(crate::admin::keys))
         .route("/desk/office", get(crate::office::office))

@@ -89,6 +89,40 @@ async fn an_administrator_manages_accounts_places_and_sees_the_key_epoch() {
     let (_, html) = page(&s, &admin, "/desk/places").await;
     assert!(html.contains("Renovation") && html.contains(&until), "{html}");
 
+    // A place added from its description, then changed; a description that is not
+    // one is refused, naming the field.
+    let (st, html) =
+        post_form(&s, &admin, "/desk/places", &[("csrf", &csrf), ("edit", ""), ("description", "{")]).await;
+    assert_eq!(st, 422);
+    assert!(html.contains("description:"), "{html}");
+    let office = |hours: &str| {
+        serde_json::json!({"code": "BOS-FO", "name": "Boston field office", "kind": "office", "zone": "America/New_York",
+            "address": "3 Demo Wharf, Boston, MA", "service_area": ["021"], "hours": {"mon": hours, "tue": hours},
+            "holidays": [], "desks": 2, "minutes": {"registration": 20, "interview": 30, "re_registration": 15}})
+        .to_string()
+    };
+    let (st, html) = post_form(
+        &s,
+        &admin,
+        "/desk/places",
+        &[("csrf", &csrf), ("edit", ""), ("description", &office("08:00-16:00"))],
+    )
+    .await;
+    assert_eq!(st, 200, "{html}");
+    let (_, html) = page(&s, &admin, "/desk/places?edit=BOS-FO").await;
+    assert!(html.contains("Change BOS-FO") && html.contains("3 Demo Wharf"), "prefilled: {html}");
+    let (st, html) = post_form(
+        &s,
+        &admin,
+        "/desk/places",
+        &[("csrf", &csrf), ("edit", "yes"), ("description", &office("09:00-17:00"))],
+    )
+    .await;
+    assert_eq!(st, 200, "{html}");
+    let places: serde_json::Value = s.client.get(s.url("/places")).send().await.unwrap().json().await.unwrap();
+    let bos = places.as_array().unwrap().iter().find(|p| p["code"] == "BOS-FO").unwrap();
+    assert_eq!(bos["hours"][0]["opens"], 540, "opens at 09:00 now: {bos}");
+
     // Keys and backups.
     let (st, html) = page(&s, &admin, "/desk/keys").await;
     assert_eq!(st, 200);
