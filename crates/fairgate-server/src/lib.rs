@@ -152,6 +152,16 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // The designation statistics read everyone: worked out once at start, in the
+    // background, so that the auditors' page answers at once.
+    {
+        let state = state.clone();
+        tokio::task::spawn_blocking(move || {
+            if let Err(e) = state.registry.refresh_designation_stats() {
+                tracing::error!(error = %e, "designation statistics not worked out");
+            }
+        });
+    }
     let signer = {
         let state = state.clone();
         tokio::spawn(async move {

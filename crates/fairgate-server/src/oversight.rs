@@ -329,11 +329,20 @@ pub async fn designations(State(st): State<AppState>, session: WebSession) -> Re
     };
     let actor = caller.actor();
     let st2 = st.clone();
-    let stats = blocking(move || Ok(st2.registry.designation_stats(&actor))).await?;
-    let stats = match stats {
+    let stats = blocking(move || Ok(st2.registry.designation_stats_at_once(&actor))).await?;
+    let (stats, age) = match stats {
         Ok(s) => s,
         Err(e) => return registry_refusal(e),
     };
+    if age.is_some() {
+        // Out of date: shown at once, and worked out again in the background.
+        let st3 = st.clone();
+        tokio::task::spawn_blocking(move || {
+            if let Err(e) = st3.registry.refresh_designation_stats() {
+                tracing::error!(error = %e, "designation statistics not worked out");
+            }
+        });
+    }
     let names = st.registry.account_names().unwrap_or_default();
     let name = |id: &str| names.iter().find(|(i, _)| i == id).map_or(id.to_string(), |(_, n)| n.clone());
     let table = |title: &str, units: &[fairgate_core::designation::UnitStats], officers: bool| {
@@ -355,6 +364,9 @@ pub async fn designations(State(st): State<AppState>, session: WebSession) -> Re
     };
     let body = html! {
         h1 { "Designation statistics" }
+        @if let Some(a) = age {
+            p.text-base-dark { "Worked out " (a.as_secs() / 60) " minutes ago; records made since are being counted now: reload in a moment." }
+        }
         p { @if stats.flagged { strong { "Flagged:" } " someone designates one group far more than the rest." } @else { "Nothing is flagged." } }
         (table("By officer", &stats.officers, true))
         (table("By place", &stats.places, false))

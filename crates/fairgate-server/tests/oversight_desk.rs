@@ -150,3 +150,32 @@ async fn an_expungement_is_approved_by_an_auditor_and_carried_out_by_an_administ
     assert_eq!(certs.as_array().unwrap().len(), 1, "{certs}");
     s.stop().await;
 }
+
+/// The statistics page answers at once: after a new designation it shows the
+/// figures it has, says they are being brought up to date, and does so in the
+/// background (the API counts a new designation at once: `designations.rs`).
+#[tokio::test]
+async fn the_statistics_page_answers_at_once_and_catches_up_in_the_background() {
+    async fn caught_up(s: &Server, cookie: &str) -> bool {
+        for _ in 0..100 {
+            let (st, html) = page(s, cookie, "/desk/designations").await;
+            assert_eq!(st, 200);
+            if !html.contains("being counted now") {
+                return true;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        false
+    }
+    let s = start().await;
+    let id = s.specimen().await;
+    let auditor = signed_in(&s, "auditor").await;
+    // Worked out at start; the person recorded since is counted in the background.
+    assert!(caught_up(&s, &auditor).await);
+    let d = serde_json::json!({"reason": "document-anomaly", "facts": "The data page laminate lifts at a corner", "place": "JFK"});
+    assert_eq!(s.post(&s.officer, &format!("/subjects/{id}/designations"), &d).await.0, 201);
+    let (_, html) = page(&s, &auditor, "/desk/designations").await;
+    assert!(html.contains("being counted now"), "out of date, said so: {html}");
+    assert!(caught_up(&s, &auditor).await, "worked out again in the background");
+    s.stop().await;
+}

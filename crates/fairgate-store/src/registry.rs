@@ -266,11 +266,11 @@ pub struct Registry {
     /// The 1:N gallery; `None` until built (at start-up or first use) and after a
     /// change it cannot follow (another process appended, a program was expunged).
     gallery: RwLock<Option<fairgate_biometrics::index::Gallery>>,
-    /// The designation statistics last worked out, and when (they read every
-    /// person): kept until a commit records people, registrations, crossings or
-    /// designations, or erases anyone, and for ten minutes at most (another process
-    /// may write to the same database).
-    designation_stats: Mutex<Option<(std::time::Instant, fairgate_core::designation::Stats)>>,
+    /// The designation statistics last worked out, when, and whether still fresh
+    /// (they read every person): out of date once a commit records people,
+    /// registrations, crossings or designations, and after ten minutes (another
+    /// process may write to the same database); dropped when anyone is erased.
+    designation_stats: Mutex<Option<(std::time::Instant, fairgate_core::designation::Stats, bool)>>,
     /// The face matcher, when installed.
     faces: RwLock<Option<Arc<dyn fairgate_biometrics::face::FaceEmbedder>>>,
 }

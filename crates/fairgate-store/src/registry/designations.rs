@@ -14,32 +14,66 @@ impl Registry {
     pub fn designation_stats(&self, actor: &Actor) -> Result<fairgate_core::designation::Stats> {
         policy::authorize(actor, Action::DesignationStatistics)?;
         if let Ok(g) = self.designation_stats.lock() {
-            if let Some((_, stats)) = g.as_ref().filter(|(at, _)| at.elapsed() < STATS_KEPT) {
+            if let Some((_, stats, _)) = g.as_ref().filter(|(at, _, fresh)| *fresh && at.elapsed() < STATS_KEPT) {
                 return Ok(stats.clone());
             }
         }
+        self.refresh_designation_stats()
+    }
+
+    /// The statistics as last worked out, at once, for a page: with their age when
+    /// a commit may have changed them since (or they are older than ten minutes),
+    /// in which case the caller has them worked out again in the background
+    /// ([`Registry::refresh_designation_stats`]). Worked out here only when there are
+    /// none (a server warms them at start).
+    pub fn designation_stats_at_once(
+        &self,
+        actor: &Actor,
+    ) -> Result<(fairgate_core::designation::Stats, Option<std::time::Duration>)> {
+        policy::authorize(actor, Action::DesignationStatistics)?;
+        if let Ok(g) = self.designation_stats.lock() {
+            if let Some((at, stats, fresh)) = g.as_ref() {
+                let stale = !*fresh || at.elapsed() >= STATS_KEPT;
+                return Ok((stats.clone(), stale.then(|| at.elapsed())));
+            }
+        }
+        Ok((self.refresh_designation_stats()?, None))
+    }
+
+    /// Work the statistics out now and keep them (aggregates only; nothing is
+    /// logged, as for the auditors' read).
+    pub fn refresh_designation_stats(&self) -> Result<fairgate_core::designation::Stats> {
         let stats = self.work_out_designation_stats()?;
         if let Ok(mut g) = self.designation_stats.lock() {
-            *g = Some((std::time::Instant::now(), stats.clone()));
+            *g = Some((std::time::Instant::now(), stats.clone(), true));
         }
         Ok(stats)
     }
 
-    /// Forget the statistics when a commit may change them (see the field).
+    /// Mark the statistics out of date when a commit may change them (see the
+    /// field); drop them when anyone is erased (nothing of an erased person stays,
+    /// not even in an aggregate kept in memory).
     pub(super) fn follow_commit_for_stats(&self, commit: &crate::store::Commit) {
+        if commit.erase.is_some() {
+            self.forget_designation_stats();
+            return;
+        }
         let relevant = [
             EventKind::SubjectCreated.code(),
             EventKind::RegistrationRecorded.code(),
             EventKind::CrossingRecorded.code(),
             EventKind::SubjectDesignated.code(),
         ];
-        let touches = commit.erase.is_some()
-            || commit
-                .projections
-                .iter()
-                .any(|p| matches!(p, crate::store::Projection::SubjectLeaf { kind, .. } if relevant.contains(kind)));
+        let touches = commit
+            .projections
+            .iter()
+            .any(|p| matches!(p, crate::store::Projection::SubjectLeaf { kind, .. } if relevant.contains(kind)));
         if touches {
-            self.forget_designation_stats();
+            if let Ok(mut g) = self.designation_stats.lock() {
+                if let Some((_, _, fresh)) = g.as_mut() {
+                    *fresh = false;
+                }
+            }
         }
     }
 
