@@ -16,7 +16,7 @@ use maud::html;
 use serde::Deserialize;
 
 use crate::auth::{blocking, WebSession};
-use crate::desk::{done_page, refused, registry_refusal, staff};
+use crate::desk::{done_page, refused, registry_refusal, staff, staff_form};
 use crate::problem::Problem;
 use crate::views::page;
 use crate::web::{csrf_ok, csrf_refused, csrf_token, with_cookie};
@@ -131,14 +131,10 @@ pub async fn add_account(
     session: WebSession,
     form: Result<Form<AccountForm>, FormRejection>,
 ) -> Result<Response, Problem> {
-    let caller = match staff(session) {
-        Ok(c) => c,
+    let (caller, f) = match staff_form(session, &headers, form) {
+        Ok(x) => x,
         Err(r) => return Ok(*r),
     };
-    let Ok(Form(f)) = form else { return Ok(refused(StatusCode::BAD_REQUEST, "Send the form again.")) };
-    if !csrf_ok(&headers, &f.csrf) {
-        return Ok(csrf_refused());
-    }
     let Ok(role) = f.role.parse::<Role>() else {
         return Ok(refused(StatusCode::UNPROCESSABLE_ENTITY, "role: choose one from the list."));
     };
@@ -321,14 +317,10 @@ pub async fn set_place(
     session: WebSession,
     form: Result<Form<PlaceForm>, FormRejection>,
 ) -> Result<Response, Problem> {
-    let caller = match staff(session) {
-        Ok(c) => c,
+    let (caller, f) = match staff_form(session, &headers, form) {
+        Ok(x) => x,
         Err(r) => return Ok(*r),
     };
-    let Ok(Form(f)) = form else { return Ok(refused(StatusCode::BAD_REQUEST, "Send the form again.")) };
-    if !csrf_ok(&headers, &f.csrf) {
-        return Ok(csrf_refused());
-    }
     let input: fairgate_core::place::PlaceInput = match serde_json::from_str(&f.description) {
         Ok(i) => i,
         Err(e) => {
@@ -377,14 +369,10 @@ pub async fn close_place(
     session: WebSession,
     form: Result<Form<CloseForm>, FormRejection>,
 ) -> Result<Response, Problem> {
-    let caller = match staff(session) {
-        Ok(c) => c,
+    let (caller, f) = match staff_form(session, &headers, form) {
+        Ok(x) => x,
         Err(r) => return Ok(*r),
     };
-    let Ok(Form(f)) = form else { return Ok(refused(StatusCode::BAD_REQUEST, "Send the form again.")) };
-    if !csrf_ok(&headers, &f.csrf) {
-        return Ok(csrf_refused());
-    }
     let input = fairgate_core::place::ClosureInput {
         from: f.from,
         until: Some(f.until).filter(|u| !u.trim().is_empty()),
@@ -445,3 +433,5 @@ pub async fn keys(State(st): State<AppState>, session: WebSession) -> Result<Res
     };
     Ok(page("Key epochs and backups", body).into_response())
 }
+
+crate::desk::csrf_forms!(AccountForm, PlaceForm, CloseForm);

@@ -288,6 +288,38 @@ pub(crate) fn done_page(title: &str, message: Markup, back: &str) -> Response {
     .into_response()
 }
 
+/// A form that carries its CSRF token.
+pub(crate) trait CsrfForm {
+    fn csrf(&self) -> &str;
+}
+
+/// Declare the forms whose field `csrf` holds the token.
+macro_rules! csrf_forms {
+    ($($t:ty),+ $(,)?) => {
+        $(impl $crate::desk::CsrfForm for $t {
+            fn csrf(&self) -> &str {
+                &self.csrf
+            }
+        })+
+    };
+}
+pub(crate) use csrf_forms;
+
+/// What every desk form passes first: a member of staff signed in, a form that
+/// parsed, and its token. The refusal is the page to answer with.
+pub(crate) fn staff_form<T: CsrfForm>(
+    session: WebSession,
+    headers: &HeaderMap,
+    form: Result<Form<T>, FormRejection>,
+) -> Result<(Caller, T), Box<Response>> {
+    let caller = staff(session)?;
+    let Ok(Form(f)) = form else { return Err(Box::new(refused(StatusCode::BAD_REQUEST, "Send the form again."))) };
+    if !csrf_ok(headers, f.csrf()) {
+        return Err(Box::new(csrf_refused()));
+    }
+    Ok((caller, f))
+}
+
 /// A refused command's field errors, one line: "field: what to do; …".
 pub(crate) fn field_errors(e: &fairgate_core::Invalid) -> String {
     e.0.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; ")
@@ -553,14 +585,10 @@ pub async fn decide(
     Path(subject): Path<String>,
     form: Result<Form<DecisionForm>, FormRejection>,
 ) -> Result<Response, Problem> {
-    let caller = match staff(session) {
-        Ok(c) => c,
+    let (caller, f) = match staff_form(session, &headers, form) {
+        Ok(x) => x,
         Err(r) => return Ok(*r),
     };
-    let Ok(Form(f)) = form else { return Ok(refused(StatusCode::BAD_REQUEST, "Send the form again.")) };
-    if !csrf_ok(&headers, &f.csrf) {
-        return Ok(csrf_refused());
-    }
     let (Ok(id), Ok(other)) =
         (subject.parse::<fairgate_core::ids::SubjectId>(), f.candidate.parse::<fairgate_core::ids::SubjectId>())
     else {
@@ -596,3 +624,5 @@ pub async fn decide(
         Err(e) => Err(Problem::from(e)),
     }
 }
+
+csrf_forms!(DecisionForm);

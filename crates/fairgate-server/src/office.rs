@@ -21,7 +21,7 @@ use crate::auth::{blocking, WebSession};
 use crate::desk::{purpose_select, receipt, refused, registry_refusal, staff};
 use crate::problem::Problem;
 use crate::views::page;
-use crate::web::{csrf_ok, csrf_refused, csrf_token, with_cookie};
+use crate::web::{csrf_token, with_cookie};
 use crate::AppState;
 
 fn hhmm(m: u16) -> String {
@@ -219,20 +219,18 @@ pub struct OfficeForm {
 
 /// The form, checked: its token and its purpose.
 fn admitted(
+    session: WebSession,
     headers: &HeaderMap,
     form: Result<Form<OfficeForm>, FormRejection>,
-) -> Result<(OfficeForm, Purpose), Box<Response>> {
-    let Ok(Form(f)) = form else { return Err(Box::new(refused(StatusCode::BAD_REQUEST, "Send the form again."))) };
-    if !csrf_ok(headers, &f.csrf) {
-        return Err(Box::new(csrf_refused()));
-    }
+) -> Result<(crate::auth::Caller, OfficeForm, Purpose), Box<Response>> {
+    let (caller, f) = crate::desk::staff_form(session, headers, form)?;
     let Ok(p) = f.purpose.parse::<Purpose>() else {
         return Err(Box::new(refused(
             StatusCode::UNPROCESSABLE_ENTITY,
             "purpose: choose one on the office desk first.",
         )));
     };
-    Ok((f, p))
+    Ok((caller, f, p))
 }
 
 /// `POST /desk/office/check-in`: find the person by document (logged), check them in.
@@ -242,11 +240,7 @@ pub async fn check_in(
     session: WebSession,
     form: Result<Form<OfficeForm>, FormRejection>,
 ) -> Result<Response, Problem> {
-    let caller = match staff(session) {
-        Ok(c) => c,
-        Err(r) => return Ok(*r),
-    };
-    let (f, purpose) = match admitted(&headers, form) {
+    let (caller, f, purpose) = match admitted(session, &headers, form) {
         Ok(x) => x,
         Err(r) => return Ok(*r),
     };
@@ -289,11 +283,7 @@ pub async fn call(
     session: WebSession,
     form: Result<Form<OfficeForm>, FormRejection>,
 ) -> Result<Response, Problem> {
-    let caller = match staff(session) {
-        Ok(c) => c,
-        Err(r) => return Ok(*r),
-    };
-    let (f, purpose) = match admitted(&headers, form) {
+    let (caller, f, purpose) = match admitted(session, &headers, form) {
         Ok(x) => x,
         Err(r) => return Ok(*r),
     };
@@ -321,11 +311,7 @@ pub async fn done(
     session: WebSession,
     form: Result<Form<OfficeForm>, FormRejection>,
 ) -> Result<Response, Problem> {
-    let caller = match staff(session) {
-        Ok(c) => c,
-        Err(r) => return Ok(*r),
-    };
-    let (f, purpose) = match admitted(&headers, form) {
+    let (caller, f, purpose) = match admitted(session, &headers, form) {
         Ok(x) => x,
         Err(r) => return Ok(*r),
     };
@@ -444,17 +430,13 @@ pub async fn book(
     Path(id): Path<String>,
     form: Result<Form<BookForm>, FormRejection>,
 ) -> Result<Response, Problem> {
-    let caller = match staff(session) {
-        Ok(c) => c,
+    let (caller, f) = match crate::desk::staff_form(session, &headers, form) {
+        Ok(x) => x,
         Err(r) => return Ok(*r),
     };
     let Ok(id) = id.parse::<fairgate_core::ids::SubjectId>() else {
         return Ok(refused(StatusCode::NOT_FOUND, "No such record."));
     };
-    let Ok(Form(f)) = form else { return Ok(refused(StatusCode::BAD_REQUEST, "Send the form again.")) };
-    if !csrf_ok(&headers, &f.csrf) {
-        return Ok(csrf_refused());
-    }
     let input = BookingInput {
         obligation: f.obligation,
         office: Some(f.office).filter(|o| !o.trim().is_empty()),
@@ -478,3 +460,5 @@ pub async fn book(
         Err(e) => registry_refusal(e),
     }
 }
+
+crate::desk::csrf_forms!(BookForm, OfficeForm);

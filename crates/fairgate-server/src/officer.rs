@@ -802,18 +802,14 @@ pub async fn designate(
     Path(id): Path<String>,
     form: Result<Form<DesignateForm>, FormRejection>,
 ) -> Result<Response, Problem> {
-    let caller = match staff(session) {
-        Ok(c) => c,
+    let (caller, f) = match crate::desk::staff_form(session, &headers, form) {
+        Ok(x) => x,
         Err(r) => return Ok(*r),
     };
     let id = match subject(&id) {
         Ok(i) => i,
         Err(r) => return Ok(*r),
     };
-    let Ok(Form(f)) = form else { return Ok(refused(StatusCode::BAD_REQUEST, "Send the form again.")) };
-    if !csrf_ok(&headers, &f.csrf) {
-        return Ok(csrf_refused());
-    }
     let input = fairgate_core::designation::DesignationInput {
         reason: f.reason,
         facts: f.facts,
@@ -836,3 +832,5 @@ pub async fn designate(
         Err(e) => registry_refusal(e),
     }
 }
+
+crate::desk::csrf_forms!(DesignateForm);

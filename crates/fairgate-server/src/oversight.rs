@@ -17,10 +17,10 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use crate::auth::{blocking, WebSession};
-use crate::desk::{done_page, refused, registry_refusal, staff};
+use crate::desk::{done_page, refused, registry_refusal, staff, staff_form};
 use crate::problem::Problem;
 use crate::views::page;
-use crate::web::{csrf_ok, csrf_refused, csrf_token, with_cookie};
+use crate::web::{csrf_token, with_cookie};
 use crate::AppState;
 
 /// The oversight pages a role may open, for the desk's links.
@@ -235,14 +235,10 @@ pub async fn draft(
     session: WebSession,
     form: Result<Form<ProgramForm>, FormRejection>,
 ) -> Result<Response, Problem> {
-    let caller = match staff(session) {
-        Ok(c) => c,
+    let (caller, f) = match staff_form(session, &headers, form) {
+        Ok(x) => x,
         Err(r) => return Ok(*r),
     };
-    let Ok(Form(f)) = form else { return Ok(refused(StatusCode::BAD_REQUEST, "Send the form again.")) };
-    if !csrf_ok(&headers, &f.csrf) {
-        return Ok(csrf_refused());
-    }
     let people: Vec<fairgate_core::program::impact::Person> = match serde_json::from_str(&f.population) {
         Ok(p) => p,
         Err(e) => {
@@ -277,14 +273,10 @@ pub async fn step(
     Path((id, step)): Path<(String, String)>,
     form: Result<Form<ProgramForm>, FormRejection>,
 ) -> Result<Response, Problem> {
-    let caller = match staff(session) {
-        Ok(c) => c,
+    let (caller, f) = match staff_form(session, &headers, form) {
+        Ok(x) => x,
         Err(r) => return Ok(*r),
     };
-    let Ok(Form(f)) = form else { return Ok(refused(StatusCode::BAD_REQUEST, "Send the form again.")) };
-    if !csrf_ok(&headers, &f.csrf) {
-        return Ok(csrf_refused());
-    }
     let version = f.version.trim().parse::<u32>().ok();
     if step == "sign-off" && f.read != "yes" {
         return Ok(refused(
@@ -540,14 +532,10 @@ pub async fn expunge(
     session: WebSession,
     form: Result<Form<ExpungeForm>, FormRejection>,
 ) -> Result<Response, Problem> {
-    let caller = match staff(session) {
-        Ok(c) => c,
+    let (caller, f) = match staff_form(session, &headers, form) {
+        Ok(x) => x,
         Err(r) => return Ok(*r),
     };
-    let Ok(Form(f)) = form else { return Ok(refused(StatusCode::BAD_REQUEST, "Send the form again.")) };
-    if !csrf_ok(&headers, &f.csrf) {
-        return Ok(csrf_refused());
-    }
     let Ok(id) = f.subject.trim().parse::<fairgate_core::ids::SubjectId>() else {
         return Ok(refused(StatusCode::UNPROCESSABLE_ENTITY, "subject: the record id is 32 hexadecimal digits."));
     };
@@ -572,3 +560,5 @@ pub async fn expunge(
         Err(e) => registry_refusal(e),
     }
 }
+
+crate::desk::csrf_forms!(ProgramForm, ExpungeForm);

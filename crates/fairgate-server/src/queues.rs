@@ -19,7 +19,7 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use crate::auth::{blocking, WebSession};
-use crate::desk::{purpose_select, purposes, refused, registry_refusal, staff, PurposeQuery};
+use crate::desk::{purpose_select, purposes, refused, registry_refusal, staff, staff_form, PurposeQuery};
 use crate::problem::Problem;
 use crate::views::page;
 use crate::web::{csrf_ok, csrf_refused, csrf_token, with_cookie};
@@ -398,14 +398,10 @@ pub async fn law_enforcement_decide(
     Path((subject, number)): Path<(String, u32)>,
     form: Result<Form<DecisionForm>, FormRejection>,
 ) -> Result<Response, Problem> {
-    let caller = match staff(session) {
-        Ok(c) => c,
+    let (caller, f) = match staff_form(session, &headers, form) {
+        Ok(x) => x,
         Err(r) => return Ok(*r),
     };
-    let Ok(Form(f)) = form else { return Ok(refused(StatusCode::BAD_REQUEST, "Send the form again.")) };
-    if !csrf_ok(&headers, &f.csrf) {
-        return Ok(csrf_refused());
-    }
     let Ok(id) = subject.parse::<fairgate_core::ids::SubjectId>() else {
         return Ok(refused(StatusCode::NOT_FOUND, "No such record."));
     };
@@ -436,3 +432,5 @@ pub async fn law_enforcement_decide(
         Err(e) => registry_refusal(e),
     }
 }
+
+crate::desk::csrf_forms!(DecisionForm);

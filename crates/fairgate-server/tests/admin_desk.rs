@@ -71,8 +71,26 @@ async fn an_administrator_manages_accounts_places_and_sees_the_key_epoch() {
     // One's own account: refused by the registry.
     let (st, _) = post_form(&s, &admin, "/desk/accounts/admin/rotate", &[("csrf", &csrf)]).await;
     assert_eq!(st, 403);
-    // Without the token: refused.
+    // Without the token: refused, and nothing recorded (each desk form passes
+    // `desk::staff_form`).
     assert_eq!(post_form(&s, &admin, "/desk/accounts/officer/disable", &[("csrf", "0")]).await.0, 403);
+    let size = s.tree_size().await;
+    for (path, fields) in [
+        ("/desk/accounts", vec![("name", "mallory"), ("role", "admin"), ("agency", "X"), ("password", PASSWORD)]),
+        ("/desk/places/close", vec![("code", "NYC-FO"), ("from", "2026-12-24"), ("until", ""), ("reason", "x")]),
+        (
+            "/desk/expungements",
+            vec![("subject", "00000000000000000000000000000000"), ("authority", "court-order"), ("reason", "x")],
+        ),
+        ("/desk/programs", vec![("source", "x"), ("population", "[]")]),
+    ] {
+        let mut f = vec![("csrf", "0".repeat(32))];
+        f.extend(fields.into_iter().map(|(k, v)| (k, v.to_string())));
+        let r = s.client.post(s.url(path)).header("cookie", &admin).form(&f).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 403, "{path}");
+        assert!(r.text().await.unwrap().contains("This form has expired"), "{path}");
+    }
+    assert_eq!(s.tree_size().await, size, "nothing recorded");
 
     // A place closed for a week, the reason published.
     let (_, html) = page(&s, &admin, "/desk/places").await;
