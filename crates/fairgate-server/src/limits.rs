@@ -171,7 +171,7 @@ mod tests {
     async fn no_more_than_the_hashing_slots_run_at_once() {
         use std::sync::atomic::{AtomicUsize, Ordering};
         let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(fairgate_store::sqlite::SqliteStore::open(&dir.path().join("f.db")).unwrap());
+        let store = fairgate_store::backend::test_store(&dir.path().join("f.db")).unwrap().store();
         let reg = fairgate_store::Registry::open(
             store,
             fairgate_ledger::keys::SecretKey::from_bytes([1; 32]),

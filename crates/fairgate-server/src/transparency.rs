@@ -436,7 +436,7 @@ mod tests {
     #[tokio::test]
     async fn the_overstay_table_is_computed_on_first_request_and_renewed_when_the_day_turns() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(fairgate_store::sqlite::SqliteStore::open(&dir.path().join("f.db")).unwrap());
+        let store = fairgate_store::backend::test_store(&dir.path().join("f.db")).unwrap().store();
         let key = fairgate_ledger::keys::SecretKey::from_bytes;
         fairgate_store::LedgerStore::put_places(&*store, &fairgate_core::place::default_places()).unwrap();
         let registry = fairgate_store::Registry::open(store, key([1; 32]), &key([2; 32]), "t/log", [3; 32]).unwrap();

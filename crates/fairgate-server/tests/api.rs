@@ -5,7 +5,6 @@ mod common;
 
 use common::*;
 use fairgate_core::ids::RegistrationNumber;
-use fairgate_store::LedgerStore;
 use serde_json::{json, Value};
 
 #[tokio::test]

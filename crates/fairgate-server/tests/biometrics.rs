@@ -7,7 +7,6 @@ mod common;
 
 use base64::Engine as _;
 use common::*;
-use fairgate_store::ProjectionStore;
 use serde_json::{json, Value};
 
 fn b64(b: &[u8]) -> String {

@@ -8,7 +8,6 @@ mod common;
 
 use common::*;
 use fairgate_core::access::Actor;
-use fairgate_store::store::ProjectionStore;
 use serde_json::{json, Value};
 
 fn program() -> String {

@@ -1457,29 +1457,18 @@ impl ProjectionStore for SqliteStore {
                 while let Some(r) = rows.next().map_err(be)? {
                     counts[i] += 1;
                     for col in 0..3 {
-                        let v: rusqlite::types::Value = r.get(col).map_err(be)?;
-                        h.update(format!("{i}:{col}:{v:?};").as_bytes());
+                        let v = match r.get::<_, rusqlite::types::Value>(col).map_err(be)? {
+                            rusqlite::types::Value::Null => None,
+                            rusqlite::types::Value::Integer(n) => Some(DigestValue::Integer(n)),
+                            rusqlite::types::Value::Real(f) => Some(DigestValue::Text(f.to_string())),
+                            rusqlite::types::Value::Text(t) => Some(DigestValue::Text(t)),
+                            rusqlite::types::Value::Blob(b) => Some(DigestValue::Blob(b)),
+                        };
+                        h.update(digest_cell(i, col, v.as_ref()).as_bytes());
                     }
                 }
             }
-            Ok(ProjectionDigest {
-                subjects: counts[0],
-                documents: counts[1],
-                subject_leaves: counts[2],
-                registrations: counts[3],
-                programs: counts[4],
-                tallies: counts[5],
-                stay_facts: counts[6],
-                compliance_facts: counts[8],
-                system_leaves: counts[9],
-                imports: counts[10],
-                program_subjects: counts[11],
-                slot_loads: counts[12],
-                queue: counts[13],
-                identification_reviews: counts[14],
-                work: counts[15],
-                hash: h.finalize().into(),
-            })
+            Ok(digest_from(counts, h.finalize().into()))
         })
     }
 }
@@ -1669,6 +1658,68 @@ impl AccountStore for SqliteStore {
 
     fn delete_portal_session(&self, hash: &[u8; 32]) -> Result<()> {
         self.write(|c| c.execute("DELETE FROM portal_sessions WHERE hash = ?1", [&hash[..]]).map(|_| ()).map_err(be))
+    }
+}
+
+impl TableCopy for SqliteStore {
+    fn copy_rows(&self, table: &str, offset: u64, limit: u64) -> Result<Vec<CopiedRow>> {
+        let (table, cols, order) = copied_table(table)?;
+        let width = cols.split(',').count();
+        self.read(|c| {
+            let mut st =
+                c.prepare(&format!("SELECT {cols} FROM {table} ORDER BY {order} LIMIT ?1 OFFSET ?2")).map_err(be)?;
+            let mut rows = st.query(params![limit as i64, offset as i64]).map_err(be)?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next().map_err(be)? {
+                let mut row = Vec::with_capacity(width);
+                for i in 0..width {
+                    row.push(match r.get::<_, rusqlite::types::Value>(i).map_err(be)? {
+                        rusqlite::types::Value::Null => None,
+                        rusqlite::types::Value::Integer(n) => Some(DigestValue::Integer(n)),
+                        rusqlite::types::Value::Real(f) => Some(DigestValue::Text(f.to_string())),
+                        rusqlite::types::Value::Text(t) => Some(DigestValue::Text(t)),
+                        rusqlite::types::Value::Blob(b) => Some(DigestValue::Blob(b)),
+                    });
+                }
+                out.push(row);
+            }
+            Ok(out)
+        })
+    }
+
+    fn put_rows(&self, table: &str, rows: &[CopiedRow]) -> Result<()> {
+        let (table, cols, _) = copied_table(table)?;
+        let width = cols.split(',').count();
+        let marks = (1..=width).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
+        self.write(|c| {
+            let tx = c.transaction().map_err(be)?;
+            {
+                let mut st =
+                    tx.prepare(&format!("INSERT OR IGNORE INTO {table} ({cols}) VALUES ({marks})")).map_err(be)?;
+                for row in rows {
+                    let values: Vec<rusqlite::types::Value> = row
+                        .iter()
+                        .map(|v| match v {
+                            None => rusqlite::types::Value::Null,
+                            Some(DigestValue::Integer(n)) => rusqlite::types::Value::Integer(*n),
+                            Some(DigestValue::Text(t)) => rusqlite::types::Value::Text(t.clone()),
+                            Some(DigestValue::Blob(b)) => rusqlite::types::Value::Blob(b.clone()),
+                        })
+                        .collect();
+                    st.execute(rusqlite::params_from_iter(values)).map_err(be)?;
+                }
+            }
+            tx.commit().map_err(be)
+        })
+    }
+
+    fn count_rows(&self, table: &str) -> Result<u64> {
+        let (table, _, _) = copied_table(table)?;
+        self.read(|c| {
+            c.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get::<_, i64>(0))
+                .map(|n| n as u64)
+                .map_err(be)
+        })
     }
 }
 

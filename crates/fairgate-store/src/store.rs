@@ -361,12 +361,96 @@ pub struct ProjectionDigest {
     pub hash: Hash,
 }
 
+/// One cell of a projection row as the digest sees it, whichever database held it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DigestValue {
+    Integer(i64),
+    Text(String),
+    Blob(Vec<u8>),
+}
+
+/// The bytes a cell adds to [`ProjectionDigest::hash`]: the same for the same row on
+/// SQLite and on PostgreSQL, so a store copied from one to the other can be compared.
+pub fn digest_cell(table: usize, col: usize, v: Option<&DigestValue>) -> String {
+    match v {
+        None => format!("{table}:{col}:N;"),
+        Some(DigestValue::Integer(i)) => format!("{table}:{col}:I{i};"),
+        Some(DigestValue::Text(t)) => format!("{table}:{col}:T{}:{t};", t.len()),
+        Some(DigestValue::Blob(b)) => format!("{table}:{col}:B{};", hex::encode(b)),
+    }
+}
+
+/// A digest from the row counts of the sixteen projection queries, in their order.
+pub fn digest_from(counts: [u64; 16], hash: Hash) -> ProjectionDigest {
+    ProjectionDigest {
+        subjects: counts[0],
+        documents: counts[1],
+        subject_leaves: counts[2],
+        registrations: counts[3],
+        programs: counts[4],
+        tallies: counts[5],
+        stay_facts: counts[6],
+        compliance_facts: counts[8],
+        system_leaves: counts[9],
+        imports: counts[10],
+        program_subjects: counts[11],
+        slot_loads: counts[12],
+        queue: counts[13],
+        identification_reviews: counts[14],
+        work: counts[15],
+        hash,
+    }
+}
+
 /// Persistence for Fairgate, in four roles so that a second implementation (PostgreSQL)
 /// can be written one piece at a time. Implementations must make `commit` atomic and
 /// durable, keep leaves append-only, and store nothing but what they are given.
-pub trait Store: LedgerStore + KeyStore + ProjectionStore + AccountStore + Send + Sync {}
+pub trait Store: LedgerStore + KeyStore + ProjectionStore + AccountStore + TableCopy + Send + Sync {}
 
-impl<T: LedgerStore + KeyStore + ProjectionStore + AccountStore + Send + Sync> Store for T {}
+impl<T: LedgerStore + KeyStore + ProjectionStore + AccountStore + TableCopy + Send + Sync> Store for T {}
+
+/// The tables `migrate-store` copies row for row (everything stored that is neither
+/// a ledger leaf nor a projection), with the columns copied, the first being the
+/// order rows are read in.
+pub const COPIED_TABLES: &[(&str, &str, &str)] = &[
+    ("system_keys", "name, wrapped", "name"),
+    ("program_keys", "ordinal, program, wrapped", "ordinal"),
+    ("subject_keys", "subject_no, subject_id, data_key, access_key", "subject_no"),
+    ("meta", "key, value", "key"),
+    ("places", "code, name, kind, zone", "code"),
+    ("users", "id, name, role, password_hash, created_ms, agency, disabled_ms", "id"),
+    ("credentials", "hash, user_id, kind, expires_ms", "hash"),
+    ("checkpoints", "size, root, note, signed_at_ms", "size"),
+    ("cosignatures", "size, witness, line", "size, witness"),
+    ("portal_codes", "leaf_index, code_hash, issued_ms, used_ms", "leaf_index"),
+    ("portal_accounts", "subject_no, passphrase, activated_ms", "subject_no"),
+    ("biometrics", "leaf_index, subject_no, sealed", "leaf_index"),
+    ("tree_nodes", "level, idx, hash", "level, idx"),
+];
+
+/// A row of a copied table: its cells in [`COPIED_TABLES`]' column order.
+pub type CopiedRow = Vec<Option<DigestValue>>;
+
+/// Row-for-row copying of [`COPIED_TABLES`], for moving a database between stores.
+pub trait TableCopy {
+    /// Up to `limit` rows of `table` (one of [`COPIED_TABLES`]) in key order, after
+    /// skipping `offset`.
+    fn copy_rows(&self, table: &str, offset: u64, limit: u64) -> Result<Vec<CopiedRow>>;
+    /// Insert rows into `table` in one transaction; a row whose key is already there
+    /// is left as it is (a resumed copy writes some twice).
+    fn put_rows(&self, table: &str, rows: &[CopiedRow]) -> Result<()>;
+    /// How many rows `table` holds.
+    fn count_rows(&self, table: &str) -> Result<u64>;
+}
+
+/// The columns and order of a copied table, or an error naming the table.
+pub fn copied_table(table: &str) -> Result<(&'static str, &'static str, &'static str)> {
+    COPIED_TABLES
+        .iter()
+        .copied()
+        .find(|(t, _, _)| *t == table)
+        .ok_or_else(|| StoreError::Backend(format!("{table} is not a table migrate-store copies")))
+}
 
 /// The log itself: leaves, stored tree hashes, signed checkpoints, and the
 /// log's settings (its origin, the places). `commit` is the one write of facts.

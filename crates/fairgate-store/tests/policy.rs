@@ -5,14 +5,11 @@
 //! must never fail for the policy. The match in `run` is exhaustive, so an action
 //! added to the policy without a case here does not compile.
 
-use std::sync::Arc;
-
 use fairgate_core::access::{Actor, Purpose, Role};
 use fairgate_core::ids::SubjectId;
 use fairgate_core::policy::{self, Action, Read, Refusal};
 use fairgate_ledger::keys::SecretKey;
-use fairgate_store::sqlite::SqliteStore;
-use fairgate_store::{LedgerStore, Registry, RegistryError};
+use fairgate_store::{Registry, RegistryError};
 use jiff::Timestamp;
 use serde_json::json;
 
@@ -20,7 +17,7 @@ const NOW: Timestamp = Timestamp::constant(1_790_000_000, 0);
 
 fn registry() -> (tempfile::TempDir, Registry, SubjectId) {
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SqliteStore::open(&dir.path().join("fairgate.db")).unwrap());
+    let store = fairgate_store::backend::test_store(&dir.path().join("fairgate.db")).unwrap().store();
     store.put_places(&fairgate_core::place::default_places()).unwrap();
     let reg =
         Registry::open(store, SecretKey::from_bytes([1; 32]), &SecretKey::from_bytes([2; 32]), "test/log", [3; 32])

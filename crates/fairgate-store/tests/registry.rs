@@ -10,31 +10,48 @@ use fairgate_core::subject::SubjectInput;
 use fairgate_ledger::checkpoint::NoteVerifier;
 use fairgate_ledger::keys::SecretKey;
 use fairgate_store::audit::verify;
+use fairgate_store::backend::{test_database, test_store};
 use fairgate_store::registry::compliance::RunReport;
-use fairgate_store::sqlite::SqliteStore;
-use fairgate_store::{KeyStore, LedgerStore, ProjectionStore, Registry, RegistryError};
+use fairgate_store::Store;
+use fairgate_store::{Registry, RegistryError};
 use jiff::Timestamp;
 
 struct Fixture {
     _dir: tempfile::TempDir,
     db: std::path::PathBuf,
-    store: Arc<SqliteStore>,
+    store: Arc<dyn Store>,
     reg: Registry,
 }
 
 fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("fairgate.db");
-    let store = Arc::new(SqliteStore::open(&db).unwrap());
+    let store = store_at(&db);
     let reg = registry_on(store.clone(), 3);
     Fixture { _dir: dir, db, store, reg }
+}
+
+/// The store a test opens at `path`: SQLite there, or its own PostgreSQL schema when
+/// `FAIRGATE_TEST_DATABASE` is set.
+fn store_at(path: &std::path::Path) -> Arc<dyn Store> {
+    test_store(path).unwrap().store()
+}
+
+/// The SQLite file under test, for the tests that tamper with it or read its bytes;
+/// `None` on PostgreSQL (the test then stops there: what it checks is the file).
+fn sqlite(f: &Fixture) -> Option<rusqlite::Connection> {
+    if test_database().is_some() {
+        eprintln!("this part reads the SQLite file itself: not run on PostgreSQL");
+        return None;
+    }
+    Some(rusqlite::Connection::open(&f.db).unwrap())
 }
 
 const NOW: Timestamp = Timestamp::constant(1_790_000_000, 0); // 2026-09-21
 
 /// A registry over `store` with the test keys, its random numbers seeded by `seed`
 /// (a second registry on one database is a second process's).
-fn registry_on(store: Arc<SqliteStore>, seed: u8) -> Registry {
+fn registry_on(store: Arc<dyn Store>, seed: u8) -> Registry {
     // The demo's ports and offices, as a database from before places were events
     // holds them (no leaves, so tree sizes stay as the tests expect).
     store.put_places(&fairgate_core::place::default_places()).unwrap();
@@ -234,7 +251,10 @@ fn verify_passes_then_names_a_tampered_leaf() {
     assert_eq!(report.checkpoints_checked, 1);
     assert_eq!(report.root, f.reg.tree_head().unwrap().1);
 
-    let conn = rusqlite::Connection::open(&f.db).unwrap();
+    let conn = match sqlite(&f) {
+        Some(c) => c,
+        None => return,
+    };
     let mut leaf: Vec<u8> = conn.query_row("SELECT leaf FROM ledger WHERE idx = 17", [], |r| r.get(0)).unwrap();
     leaf[60] ^= 0x01;
     conn.execute("UPDATE ledger SET leaf = ?1 WHERE idx = 17", [&leaf]).unwrap();
@@ -254,7 +274,10 @@ fn destroying_a_subjects_keys_makes_their_leaves_unreadable_and_the_log_still_ve
     let f = fixture();
     let ids = seed(&f, 3);
     f.reg.sign_checkpoint(NOW).unwrap();
-    let conn = rusqlite::Connection::open(&f.db).unwrap();
+    let conn = match sqlite(&f) {
+        Some(c) => c,
+        None => return,
+    };
     conn.execute(
         "UPDATE subject_keys SET data_key = NULL, access_key = NULL WHERE subject_id = ?1",
         [&ids[1].as_bytes()[..]],
@@ -276,6 +299,9 @@ fn destroying_a_subjects_keys_makes_their_leaves_unreadable_and_the_log_still_ve
 #[test]
 fn no_plaintext_reaches_the_database_files() {
     let f = fixture();
+    if sqlite(&f).is_none() {
+        return;
+    }
     seed(&f, 20);
     // The stay facts hold each crossing's class ("B-2") and local day: they must be sealed too.
     assert_eq!(f.reg.compact_stay_facts().unwrap(), 20);
@@ -379,7 +405,7 @@ fn a_stream_commits_batch_by_batch_and_stops_at_the_first_failure() {
 #[test]
 fn a_stream_that_outgrows_the_cache_reloads_only_committed_states() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SqliteStore::open(&dir.path().join("f.db")).unwrap());
+    let store = store_at(&dir.path().join("f.db"));
     store.put_places(&fairgate_core::place::default_places()).unwrap();
     let reg =
         Registry::open(store.clone(), SecretKey::from_bytes([1; 32]), &SecretKey::from_bytes([2; 32]), "t", [3; 32])
@@ -469,6 +495,9 @@ fn programs_go_through_drafts_sign_off_activation_and_repeal_and_rebuild() {
     let err = f.reg.write(NOW, |b| b.draft_program(&admin, &spec, source, impact.clone(), "database")).unwrap_err();
     assert!(matches!(err, RegistryError::Refused(Refusal::Repealed(_))), "{err}");
     // The program's text is sealed like everything else.
+    if sqlite(&f).is_none() {
+        return;
+    }
     let bytes = std::fs::read(&f.db).unwrap();
     assert!(!bytes.windows(12).any(|w| w == b"Demo Act s. "));
 }
@@ -478,6 +507,9 @@ fn database_files_are_private_to_the_owner() {
     use std::os::unix::fs::PermissionsExt;
     let f = fixture();
     seed(&f, 1);
+    if sqlite(&f).is_none() {
+        return;
+    }
     let dir = f.db.parent().unwrap();
     let mut seen = 0;
     for name in ["fairgate.db", "fairgate.db-wal", "fairgate.db-shm"] {
@@ -638,7 +670,10 @@ fn the_stay_facts_agree_with_the_ledger_through_reloads_rebuilds_and_erasure() {
     let auditor = Actor::new("u-aud", Role::Auditor, "test");
     let (rows, _, _) = f.reg.read_overstays(NOW, &auditor, Purpose::OversightAudit, days[3], None, "t").unwrap();
     let gone = rows[0].subject;
-    let conn = rusqlite::Connection::open(&f.db).unwrap();
+    let conn = match sqlite(&f) {
+        Some(c) => c,
+        None => return,
+    };
     conn.execute(
         "UPDATE subject_keys SET data_key = NULL, access_key = NULL WHERE subject_id = ?1",
         [&gone.as_bytes()[..]],
@@ -666,7 +701,10 @@ fn a_ledger_written_before_the_stay_facts_is_read_from_its_leaves_until_compacte
     let (before, _, _) = f.reg.read_overstays(NOW, &auditor, Purpose::OversightAudit, on, None, "t").unwrap();
     assert!(!before.is_empty());
     // What schema step 7 gives an old database: the tables, empty, and no mark.
-    let conn = rusqlite::Connection::open(&f.db).unwrap();
+    let conn = match sqlite(&f) {
+        Some(c) => c,
+        None => return,
+    };
     conn.execute_batch("DELETE FROM p_stay_facts; DELETE FROM p_stay_facts_through;").unwrap();
     let facts_rows = || conn.query_row("SELECT COUNT(*) FROM p_stay_facts", [], |r| r.get::<_, i64>(0)).unwrap();
     let reg = registry_on(f.store.clone(), 5);
@@ -729,6 +767,9 @@ fn encodings(s: &str) -> Vec<Vec<u8>> {
 /// No file of the database (main, WAL, shared memory) holds any of `needles`, in
 /// UTF-8, UTF-16 (LE, BE) or hex.
 fn assert_absent_from_disk(f: &Fixture, needles: &[&str]) {
+    if sqlite(f).is_none() {
+        return;
+    }
     let files: Vec<(String, Vec<u8>)> = std::fs::read_dir(f.db.parent().unwrap())
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -802,7 +843,10 @@ fn an_expunged_subject_leaves_no_trace_the_log_verifies_and_the_certificate_prov
         f.reg.read_timeline(NOW, &officer(), Purpose::BorderCheck, gone, "t"),
         Err(RegistryError::Erased(_))
     ));
-    let conn = rusqlite::Connection::open(&f.db).unwrap();
+    let conn = match sqlite(&f) {
+        Some(c) => c,
+        None => return,
+    };
     let no: i64 = conn
         .query_row("SELECT subject_no FROM subject_keys WHERE subject_id = ?1", [&gone.as_bytes()[..]], |r| r.get(0))
         .unwrap();
@@ -1009,15 +1053,7 @@ fn access_logs_are_destroyed_a_year_after_the_data_they_describe() {
     let input = ExpungementInput { authority: "order".into(), reason: "Asked".into() };
     f.reg.approve_expungement(NOW, &auditor, gone, &input).unwrap();
     f.reg.expunge_subject(NOW, &admin, gone, &input).unwrap();
-    let access_key = || {
-        let conn = rusqlite::Connection::open(&f.db).unwrap();
-        let k: Option<Vec<u8>> = conn
-            .query_row("SELECT access_key FROM subject_keys WHERE subject_id = ?1", [&gone.as_bytes()[..]], |r| {
-                r.get(0)
-            })
-            .unwrap();
-        k
-    };
+    let access_key = || f.store.subject_keys_by_id(gone.as_bytes()).unwrap().and_then(|k| k.access_key);
     assert!(access_key().is_some(), "kept with the access log after the data is gone");
     let day = |n: i64| NOW.to_zoned(jiff::tz::TimeZone::UTC).date().checked_add(jiff::Span::new().days(n)).unwrap();
     assert_eq!(f.reg.retention_run(NOW, &Actor::system("test"), day(300), false).unwrap().access_logs_erased, 0);
@@ -1159,7 +1195,10 @@ fn a_programs_expungement_gives_notice_then_erases_only_what_came_from_it() {
     // No file holds the erased people or the program's record, in any encoding.
     assert_absent_from_disk(&f, &["LEGACYONE", "LEGACYTHREE", "LEG000002", "1961-03-17", "OLDNAME", "2003-01-10"]);
     // The person also registered at the desk keeps one registration row, not the program's.
-    let conn = rusqlite::Connection::open(&f.db).unwrap();
+    let conn = match sqlite(&f) {
+        Some(c) => c,
+        None => return,
+    };
     let regs: i64 = conn
         .query_row(
             "SELECT COUNT(*) FROM p_registrations r JOIN subject_keys k ON k.subject_no = r.subject_no WHERE k.subject_id = ?1",
@@ -1266,7 +1305,10 @@ fn an_expungement_is_one_step_both_or_neither_and_a_retry_appends_nothing() {
     f.reg.approve_expungement(NOW, &auditor, gone, &input).unwrap();
     let expunged = |f: &Fixture| f.store.system_leaves(EventKind::Expunged.code()).unwrap().len();
 
-    let conn = rusqlite::Connection::open(&f.db).unwrap();
+    let conn = match sqlite(&f) {
+        Some(c) => c,
+        None => return,
+    };
     conn.execute_batch(
         "CREATE TRIGGER crash BEFORE UPDATE OF data_key ON subject_keys BEGIN SELECT RAISE(ABORT, 'crash'); END;",
     )
@@ -1299,7 +1341,7 @@ fn an_expungement_is_one_step_both_or_neither_and_a_retry_appends_nothing() {
 fn noticed_program_at(dir: tempfile::TempDir) -> Fixture {
     use fairgate_core::expungement::ExpungementInput;
     let db = dir.path().join("fairgate.db");
-    let store = Arc::new(SqliteStore::open(&db).unwrap());
+    let store = store_at(&db);
     let reg = registry_on(store.clone(), 3).with_erase_chunk(1);
     let f = Fixture { _dir: dir, db, store, reg };
     let admin = Actor::new("u-admin", Role::Admin, "test");
@@ -1337,7 +1379,7 @@ const AFTER_NOTICE: Timestamp = Timestamp::constant(1_797_843_600, 0); // 2026-1
 fn crash_child() {
     use fairgate_core::expungement::ExpungementInput;
     let db = std::path::PathBuf::from(std::env::var("FAIRGATE_CRASH_DB").expect("run by the crash test"));
-    let store = Arc::new(SqliteStore::open(&db).unwrap());
+    let store = store_at(&db);
     let reg = registry_on(store, 4).with_erase_chunk(1);
     let admin = Actor::new("u-admin", Role::Admin, "test");
     match std::env::var("FAIRGATE_CRASH_OP").unwrap().as_str() {

@@ -11,8 +11,8 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use fairgate_core::access::Role;
 use fairgate_ledger::checkpoint::NoteVerifier;
+use fairgate_store::backend::{Database, Opened as StoreBackend};
 use fairgate_store::datadir::DataDir;
-use fairgate_store::sqlite::SqliteStore;
 use fairgate_store::Registry;
 use rand::RngCore;
 
@@ -26,6 +26,12 @@ struct Cli {
     /// Default: the data directory's sibling `fairgate-keys` (`NAME-keys` for another name).
     #[arg(long, global = true, env = "FAIRGATE_KEYS")]
     keys: Option<PathBuf>,
+    /// The database: the embedded SQLite file in --data (the default), or
+    /// PostgreSQL, as postgres://USER:PASSWORD@HOST[:PORT][,HOST2[:PORT]]/DBNAME
+    /// (add ?target_session_attrs=read-write with several hosts, to always reach the
+    /// primary). The key store stays on this machine either way.
+    #[arg(long, global = true, env = "FAIRGATE_DATABASE", value_name = "URL")]
+    database: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -159,6 +165,22 @@ enum Command {
     },
     /// Drop every projection and rebuild it from the ledger.
     Rebuild,
+    /// Copy a database into another store (SQLite to PostgreSQL, or back): the
+    /// ledger through ordinary commits, keys, accounts and codes row for row; then
+    /// rebuild the projections on the target and check it (`audit verify`, the same
+    /// root, the same projections). Stop `serve` first. Interrupted, it resumes
+    /// where it stopped when run again.
+    MigrateStore {
+        /// The database to copy: sqlite:DIR or postgres://…
+        #[arg(long)]
+        from: String,
+        /// The database to copy into (empty, or an interrupted copy of --from).
+        #[arg(long)]
+        to: String,
+        /// Rows per transaction.
+        #[arg(long, default_value_t = 10_000)]
+        chunk: u64,
+    },
     /// List every subject overstaying on a day, or who overstayed before. Reads
     /// personal data: it acts as an existing account, for a stated purpose
     /// (compliance-review or oversight-audit), and each listed subject's access is logged.
@@ -549,7 +571,9 @@ fn main() {
 
 pub(crate) struct Opened {
     pub registry: Arc<Registry>,
-    pub store: Arc<SqliteStore>,
+    pub store: Arc<dyn fairgate_store::Store>,
+    /// The store as its own kind (a SQLite backup needs the file).
+    pub backend: fairgate_store::backend::Opened,
     pub created: bool,
 }
 
@@ -563,9 +587,28 @@ pub(crate) fn seed() -> [u8; 32] {
 pub(crate) struct Dirs {
     pub data: PathBuf,
     pub keys: PathBuf,
+    /// `Sqlite(data)` unless --database names PostgreSQL.
+    pub database: Database,
 }
 
 pub(crate) fn open(dirs: &Dirs, origin: &str) -> Result<Opened> {
+    // A PostgreSQL database that already holds keys is never given new ones (the
+    // SQLite case is DataDir's check: a fairgate.db without a key store).
+    let early = match &dirs.database {
+        Database::Postgres(_) => {
+            let b = StoreBackend::open(&dirs.database)
+                .with_context(|| format!("opening the database {}", dirs.database.display()))?;
+            if !dirs.keys.join("master.key").exists() && b.store().system_key("key-id")?.is_some() {
+                bail!(
+                    "the database {} holds data but the key store {} has no master.key: pass --keys with the key store this database was made with",
+                    dirs.database.display(),
+                    dirs.keys.display()
+                );
+            }
+            Some(b)
+        }
+        Database::Sqlite(_) => None,
+    };
     let dir = DataDir::open_or_create(&dirs.data, &dirs.keys, &mut rand::rngs::OsRng).with_context(|| {
         format!("opening the data directory {} with the key store {}", dirs.data.display(), dirs.keys.display())
     })?;
@@ -576,8 +619,11 @@ pub(crate) fn open(dirs: &Dirs, origin: &str) -> Result<Opened> {
             dirs.keys.display()
         );
     }
-    let store =
-        Arc::new(SqliteStore::open(&dir.db_path()).with_context(|| format!("opening {}", dir.db_path().display()))?);
+    let backend = match early {
+        Some(b) => b,
+        None => StoreBackend::open(&dirs.database).with_context(|| format!("opening {}", dir.db_path().display()))?,
+    };
+    let store = backend.store();
     let registry = Registry::open(store.clone(), dir.master_keys(), &dir.signing_seed, origin, seed())
         .context("opening the registry (is --keys the key store this database was made with?)")?
         .with_key_source(dir.key_source());
@@ -585,12 +631,12 @@ pub(crate) fn open(dirs: &Dirs, origin: &str) -> Result<Opened> {
     for program in registry.recover(jiff::Timestamp::now()).context("finishing an interrupted expungement")? {
         eprintln!("finished the expungement of program {program}, which had been interrupted");
     }
-    Ok(Opened { registry: Arc::new(registry), store, created: dir.created })
+    Ok(Opened { registry: Arc::new(registry), store, backend, created: dir.created })
 }
 
 /// Open an existing data directory; refuse to create one for commands that only read.
 fn open_existing(dirs: &Dirs) -> Result<Opened> {
-    if !dirs.data.join("fairgate.db").exists() {
+    if matches!(dirs.database, Database::Sqlite(_)) && !dirs.data.join("fairgate.db").exists() {
         bail!(
             "{} is not a Fairgate data directory (no fairgate.db): pass --data DIR or run `fairgate serve` first",
             dirs.data.display()
@@ -605,7 +651,11 @@ pub(crate) fn progress(len: u64, what: &str) -> indicatif::ProgressBar {
 
 fn run(cli: Cli) -> Result<()> {
     let keys = cli.keys.clone().unwrap_or_else(|| fairgate_store::datadir::default_keys(&cli.data));
-    let dirs = Dirs { data: cli.data.clone(), keys };
+    let database = match &cli.database {
+        Some(spec) => Database::parse(spec).map_err(|e| anyhow::anyhow!("--database {e}"))?,
+        None => Database::Sqlite(cli.data.clone()),
+    };
+    let dirs = Dirs { data: cli.data.clone(), keys, database };
     match cli.command {
         Command::Serve(args) => serve(&dirs, &args),
         Command::Policy { markdown } => {
@@ -743,6 +793,7 @@ fn run(cli: Cli) -> Result<()> {
             let dir = cli.keys.clone().unwrap_or_else(|| PathBuf::from("./fairgate-witness"));
             witness_serve(&dir, &listen, &name, &log)
         }
+        Command::MigrateStore { from, to, chunk } => migrate_store(cli.keys.clone(), &cli.data, &from, &to, chunk),
         Command::Rebuild => {
             let o = open_existing(&dirs)?;
             let bar = progress(o.registry.tree_head()?.0, "rebuilding");
@@ -897,7 +948,7 @@ fn run(cli: Cli) -> Result<()> {
 }
 
 fn open_key_dir(dirs: &Dirs) -> Result<DataDir> {
-    if !dirs.data.join("fairgate.db").exists() {
+    if matches!(dirs.database, Database::Sqlite(_)) && !dirs.data.join("fairgate.db").exists() {
         bail!("{} is not a Fairgate data directory (no fairgate.db): pass --data DIR", dirs.data.display());
     }
     DataDir::open_or_create(&dirs.data, &dirs.keys, &mut rand::rngs::OsRng)
@@ -968,7 +1019,12 @@ fn backup(dirs: &Dirs, to: &Path) -> Result<()> {
     let o = open_existing(dirs)?;
     std::fs::create_dir_all(to).with_context(|| format!("--to {}", to.display()))?;
     std::fs::set_permissions(to, std::os::unix::fs::PermissionsExt::from_mode(0o700))?;
-    o.store.backup_to(&to.join("fairgate.db")).context("copying the database")?;
+    let fairgate_store::backend::Opened::Sqlite(sqlite) = &o.backend else {
+        bail!(
+            "fairgate backup copies the SQLite file; a PostgreSQL database is backed up with PostgreSQL's own tools (pg_basebackup and a WAL archive, or pg_dump): docs/privacy.md says how erasure and the key epochs reach those copies"
+        );
+    };
+    sqlite.backup_to(&to.join("fairgate.db")).context("copying the database")?;
     let epoch = keys.master_key.fingerprint();
     let (size, _) = o.registry.tree_head()?;
     let manifest = serde_json::json!({
@@ -987,6 +1043,11 @@ fn backup(dirs: &Dirs, to: &Path) -> Result<()> {
 }
 
 fn restore(dirs: &Dirs, from: &Path) -> Result<()> {
+    if let Database::Postgres(_) = dirs.database {
+        bail!(
+            "fairgate restore writes a SQLite data directory; to move a backup onto PostgreSQL, restore it (without --database) and then run `fairgate migrate-store --from sqlite:DIR --to postgres://…`"
+        );
+    }
     let src = from.join("fairgate.db");
     if !src.exists() {
         bail!("--from {}: no fairgate.db: give a directory written by `fairgate backup`", from.display());
@@ -1016,6 +1077,119 @@ fn restore(dirs: &Dirs, from: &Path) -> Result<()> {
             )
         }
     }
+}
+
+fn migrate_store(keys: Option<PathBuf>, data: &Path, from: &str, to: &str, chunk: u64) -> Result<()> {
+    let from_db = Database::parse(from).map_err(|e| anyhow::anyhow!("--from {e}"))?;
+    let to_db = Database::parse(to).map_err(|e| anyhow::anyhow!("--to {e}"))?;
+    if from_db == to_db {
+        bail!("--from and --to name the same database: give the database to copy into as --to");
+    }
+    if let Database::Sqlite(dir) = &from_db {
+        if !dir.join("fairgate.db").exists() {
+            bail!("--from {}: no fairgate.db there: give the data directory `serve` uses", from_db.display());
+        }
+    }
+    if let Database::Sqlite(dir) = &to_db {
+        if dir.join("fairgate.db").exists() && !dir.join("fairgate.db").is_file() {
+            bail!("--to {}: fairgate.db is not a file", to_db.display());
+        }
+    }
+    // The key store the source was made with: --keys, else beside the SQLite side's
+    // data directory (or --data's).
+    let key_data = match (&from_db, &to_db) {
+        (Database::Sqlite(d), _) | (_, Database::Sqlite(d)) => d.clone(),
+        _ => data.to_path_buf(),
+    };
+    let keys = keys.unwrap_or_else(|| fairgate_store::datadir::default_keys(&key_data));
+    if !keys.join("master.key").exists() {
+        bail!(
+            "{} holds no master.key: pass --keys with the key store the source database was made with",
+            keys.display()
+        );
+    }
+    let source = StoreBackend::open(&from_db).with_context(|| format!("opening --from {}", from_db.display()))?;
+    let target = StoreBackend::open(&to_db).with_context(|| format!("opening --to {}", to_db.display()))?;
+    let bar = progress(0, "copying");
+    let report = fairgate_store::migrate::copy_store(
+        source.store().as_ref(),
+        target.store().as_ref(),
+        chunk,
+        &mut |step, done, total| {
+            bar.set_message(step.to_string());
+            bar.set_length(total);
+            bar.set_position(done);
+            true
+        },
+    )
+    .context("copying (run the same command again to resume)")?;
+    bar.finish_and_clear();
+    if report.resumed_at > 0 {
+        println!("resumed: the target already held {} leaves", report.resumed_at);
+    }
+    let rows: u64 = report.tables.iter().map(|(_, n)| n).sum();
+    println!(
+        "copied {} leaves and {rows} rows of keys, accounts, codes, checkpoints and tree hashes into {}",
+        report.leaves_copied,
+        to_db.display()
+    );
+    let dir = DataDir::open_or_create(&key_data, &keys, &mut rand::rngs::OsRng)
+        .with_context(|| format!("opening the key store {}", keys.display()))?;
+    let registry =
+        Registry::open(target.store(), dir.master_keys(), &dir.signing_seed, "fairgate.localhost/log", seed())
+            .context("opening the copy (is --keys the key store the source was made with?)")?;
+    let bar = progress(report.tree_size, "rebuilding projections");
+    registry.rebuild(&mut |done, _| bar.set_position(done))?;
+    bar.finish_and_clear();
+    // The sealed facts are folded again by the rebuild (new ciphertexts); every
+    // other projection must come out row for row the same.
+    let (a, b) = (source.store().projection_digest()?, target.store().projection_digest()?);
+    let plain = |d: &fairgate_store::store::ProjectionDigest| {
+        [
+            d.subjects,
+            d.documents,
+            d.subject_leaves,
+            d.registrations,
+            d.programs,
+            d.tallies,
+            d.system_leaves,
+            d.imports,
+            d.program_subjects,
+            d.slot_loads,
+            d.queue,
+            d.identification_reviews,
+            d.work,
+        ]
+    };
+    if plain(&a) != plain(&b) {
+        bail!("the rebuilt projections differ from the source's:\n  source {a:?}\n  target {b:?}");
+    }
+    let verifier = NoteVerifier::parse(&registry.verifier_key())?;
+    let check = fairgate_store::audit::verify(target.store().as_ref(), &verifier, &mut |_, _| {})?;
+    if !check.ok() {
+        bail!("audit verify fails on the copy: {:?}", check.problems);
+    }
+    let (_, source_root) = {
+        let s = source.store();
+        let f = fairgate_store::tree::frontier(s.as_ref(), s.tree_size()?)?;
+        (0, f.root())
+    };
+    if check.root != source_root {
+        bail!("the copy's root differs from the source's");
+    }
+    println!(
+        "projections rebuilt ({} people, {} leaves indexed; the same as the source's)",
+        b.subjects, b.subject_leaves
+    );
+    println!(
+        "audit verify ok on {}: {} leaves, root {}, {} signed checkpoints, the same root as {}",
+        to_db.display(),
+        check.tree_size,
+        hex(&check.root),
+        check.checkpoints_checked,
+        from_db.display()
+    );
+    Ok(())
 }
 
 fn audit_verify(dirs: &Dirs) -> Result<()> {
@@ -1323,7 +1497,7 @@ impl Rotations {
 }
 
 fn rotation_schedule(dirs: &Dirs, registry: Arc<Registry>, period: jiff::SignedDuration) -> Rotations {
-    let dirs = Dirs { data: dirs.data.clone(), keys: dirs.keys.clone() };
+    let dirs = Dirs { data: dirs.data.clone(), keys: dirs.keys.clone(), database: dirs.database.clone() };
     let check = period
         .checked_div(10)
         .unwrap_or(period)

@@ -6,15 +6,14 @@ use std::sync::Arc;
 use fairgate_core::access::Role;
 use fairgate_ledger::keys::SecretKey;
 use fairgate_server::AppState;
-use fairgate_store::sqlite::SqliteStore;
-use fairgate_store::{LedgerStore, Registry, Store};
+use fairgate_store::{Registry, Store};
 use serde_json::{json, Value};
 
 pub struct Server {
     pub registry: Arc<Registry>,
     pub base: String,
     pub client: reqwest::Client,
-    pub store: Arc<SqliteStore>,
+    pub store: Arc<dyn Store>,
     pub officer: String,
     pub supervisor: String,
     pub auditor: String,
@@ -32,7 +31,7 @@ pub const PASSWORD: &str = "a long enough password";
 
 pub async fn start() -> Server {
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SqliteStore::open(&dir.path().join("fairgate.db")).unwrap());
+    let store = fairgate_store::backend::test_store(&dir.path().join("fairgate.db")).unwrap().store();
     // The demo's ports and offices, without ledger events (as an older database has them).
     store.put_places(&fairgate_core::place::default_places()).unwrap();
     let registry = Registry::open(

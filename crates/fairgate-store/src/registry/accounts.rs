@@ -415,7 +415,7 @@ mod tests {
     #[test]
     fn every_sign_in_costs_one_password_check_whatever_the_account() {
         let dir = tempfile::tempdir().unwrap();
-        let store = std::sync::Arc::new(crate::sqlite::SqliteStore::open(&dir.path().join("f.db")).unwrap());
+        let store = crate::backend::test_store(&dir.path().join("f.db")).unwrap().store();
         let reg = Registry::open(
             store,
             fairgate_ledger::keys::SecretKey::from_bytes([1; 32]),
