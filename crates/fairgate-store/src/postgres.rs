@@ -130,7 +130,16 @@ fn pe(e: tokio_postgres::Error) -> StoreError {
     // error alone is often just "db error".
     match e.as_db_error() {
         Some(db) => StoreError::Backend(format!("PostgreSQL: {} ({})", db.message(), db.code().code())),
-        None => StoreError::Backend(format!("PostgreSQL: {e}")),
+        None => {
+            // The cause ("Connection refused") is the error's source, not its text.
+            let mut text = format!("PostgreSQL: {e}");
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                text.push_str(&format!(": {s}"));
+                source = s.source();
+            }
+            StoreError::Backend(text)
+        }
     }
 }
 
@@ -300,7 +309,10 @@ impl PgStore {
         });
         let client = block_on(task)
             .map_err(|e| StoreError::Backend(format!("PostgreSQL connection task: {e}")))?
-            .map_err(|e| StoreError::Backend(format!("connecting to PostgreSQL: {e}")))?;
+            .map_err(|e| match pe(e) {
+                StoreError::Backend(m) => StoreError::Backend(format!("connecting to {m}: check --database")),
+                other => other,
+            })?;
         let mut conn = Conn { client, statements: HashMap::new() };
         // The server's NOTICEs ("already exists, skipping") are not worth a log line.
         conn.batch("SET client_min_messages TO warning")?;

@@ -1569,3 +1569,76 @@ fn the_capacity_plan_over_the_records_uses_current_addresses_and_is_logged_and_n
     assert_eq!(plan.unassigned, 0, "{plan:?}");
     assert_eq!((receipt.leaf_index, f.store.tree_size().unwrap()), (size, size + 1), "one analysis leaf, logged");
 }
+
+/// Issue 20: a database copied from SQLite into PostgreSQL (`migrate-store`), with
+/// the copy interrupted once and resumed, has the same leaves, root and
+/// checkpoints, reads the same records, and rebuilds to the same projections, row
+/// for row (the digest is the same on both stores). Needs `FAIRGATE_TEST_DATABASE`.
+#[test]
+fn a_copy_into_postgresql_resumes_and_has_the_same_root_records_and_projections() {
+    use fairgate_store::migrate::copy_store;
+    let Some(url) = test_database() else {
+        eprintln!("FAIRGATE_TEST_DATABASE is not set: the copy into PostgreSQL is not tried");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("source.db");
+    let source: Arc<dyn Store> = Arc::new(fairgate_store::sqlite::SqliteStore::open(&db).unwrap());
+    let f = Fixture { reg: registry_on(source.clone(), 3), _dir: dir, db, store: source.clone() };
+    let ids = seed(&f, 12);
+    f.reg.sign_checkpoint(NOW).unwrap().unwrap();
+    let gone = ids[3];
+    let admin = Actor::new("u-admin", Role::Admin, "test");
+    listed(&f, "order");
+    let input = fairgate_core::expungement::ExpungementInput { authority: "order".into(), reason: "Asked".into() };
+    f.reg.approve_expungement(NOW, &Actor::new("u-aud", Role::Auditor, "test"), gone, &input).unwrap();
+    f.reg.expunge_subject(NOW, &admin, gone, &input).unwrap();
+    f.reg.sign_checkpoint(NOW).unwrap();
+    let checkpoints = source.checkpoints().unwrap().len();
+    assert!(checkpoints >= 2);
+
+    let target: Arc<dyn Store> = Arc::new(
+        fairgate_store::postgres::PgStore::open_in(&url, Some(&fairgate_store::backend::test_schema(&f.db))).unwrap(),
+    );
+    // Interrupted after the first chunk of the ledger...
+    let first = copy_store(source.as_ref(), target.as_ref(), 7, &mut |step, _, _| step != "ledger").unwrap();
+    assert!(!first.complete);
+    assert_eq!(first.leaves_copied, 7);
+    // ... and resumed where it stopped, copying no row twice.
+    let second = copy_store(source.as_ref(), target.as_ref(), 7, &mut |_, _, _| true).unwrap();
+    assert!(second.complete);
+    assert_eq!(second.resumed_at, 7);
+    assert!(second.tables.iter().all(|(_, n)| *n == 0), "{:?}", second.tables);
+    assert_eq!(first.leaves_copied + second.leaves_copied, source.tree_size().unwrap());
+    // A third run finds nothing to do.
+    let third = copy_store(source.as_ref(), target.as_ref(), 7, &mut |_, _, _| true).unwrap();
+    assert!(third.complete && third.leaves_copied == 0);
+
+    let copy = registry_on(target.clone(), 4);
+    copy.rebuild(&mut |_, _| {}).unwrap();
+    f.reg.rebuild(&mut |_, _| {}).unwrap();
+    assert_eq!(copy.projection_digest().unwrap(), f.reg.projection_digest().unwrap(), "row for row");
+    assert_eq!(copy.tree_head().unwrap(), f.reg.tree_head().unwrap());
+    assert_eq!(target.checkpoints().unwrap(), source.checkpoints().unwrap());
+    let verifier = NoteVerifier::parse(&copy.verifier_key()).unwrap();
+    let report = verify(target.as_ref(), &verifier, &mut |_, _| {}).unwrap();
+    assert!(report.ok() && report.checkpoints_checked == checkpoints, "{:?}", report.problems);
+    let auditor = Actor::new("u-aud", Role::Auditor, "test");
+    for id in &ids {
+        let read = |r: &Registry| r.read_timeline(NOW, &auditor, Purpose::OversightAudit, *id, "t").map(|t| t.0);
+        match (read(&f.reg), read(&copy)) {
+            (Ok(a), Ok(b)) => assert_eq!(a, b),
+            (Err(RegistryError::Erased(_)), Err(RegistryError::Erased(_))) => assert_eq!(*id, gone),
+            (a, b) => panic!("{id}: {a:?} against {b:?}"),
+        }
+    }
+    // A target that is another database is refused, not overwritten.
+    let other: Arc<dyn Store> = Arc::new(
+        fairgate_store::postgres::PgStore::open_in(&url, Some(&fairgate_store::backend::test_schema(&f.db.join("x"))))
+            .unwrap(),
+    );
+    let stranger = registry_on(other.clone(), 5);
+    stranger.write(NOW, |b| b.create_subject(&officer(), &person("OTHER", "OTH000001"))).unwrap();
+    let err = copy_store(source.as_ref(), other.as_ref(), 7, &mut |_, _, _| true).unwrap_err();
+    assert!(err.to_string().contains("another database"), "{err}");
+}

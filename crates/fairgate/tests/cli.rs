@@ -169,9 +169,9 @@ fn serve_demo_seeds_once_then_reuses_the_data() {
     let printed = printed.join("\n");
     assert!(printed.contains("seeded 10000 synthetic travellers"), "{printed}");
     assert!(printed.contains("demo-officer") && printed.contains("token fg_"), "{printed}");
-    let health = reqwest_blocking_get(&format!("{url}healthz"));
+    let health = common::http_get(&format!("{url}healthz"));
     assert!(health.contains("\"status\":\"ok\""), "{health}");
-    let programs = reqwest_blocking_get(&format!("{url}programs"));
+    let programs = common::http_get(&format!("{url}programs"));
     assert!(programs.contains("\"id\":\"visitor-entry-exit\"") && programs.contains("\"in_force\":true"), "{programs}");
     stop(&mut child);
     for key in ["master.key", "checkpoint.key"] {
@@ -188,18 +188,6 @@ fn serve_demo_seeds_once_then_reuses_the_data() {
     assert!(printed.join("\n").contains("reusing"), "{printed:?}");
     stop(&mut child);
     assert_eq!(SqliteStore::open(&data.join("data/fairgate.db")).unwrap().tree_size().unwrap(), leaves);
-}
-
-/// A tiny HTTP/1.1 GET over a TCP socket (the binary's tests need no HTTP client crate).
-fn reqwest_blocking_get(url: &str) -> String {
-    use std::io::{Read, Write};
-    let rest = url.strip_prefix("http://").unwrap();
-    let (host, path) = rest.split_once('/').unwrap();
-    let mut s = std::net::TcpStream::connect(host).unwrap();
-    write!(s, "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    out
 }
 
 /// Run `fairgate mrz` with `zone` on standard input.

@@ -139,3 +139,15 @@ pub fn expunge_args(id: &str) -> [&str; 11] {
         "demo-auditor",
     ]
 }
+
+/// A tiny HTTP/1.1 GET over a TCP socket (the binary's tests need no HTTP client crate).
+pub fn http_get(url: &str) -> String {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_once('/').unwrap();
+    let mut s = std::net::TcpStream::connect(host).unwrap();
+    write!(s, "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
