@@ -33,11 +33,15 @@ impl std::ops::Deref for Caller {
     }
 }
 
-/// Run blocking work (SQLite, argon2) off the async threads.
+/// Run blocking work (the database, argon2) off the async threads, with the
+/// request's idempotency key (see [`crate::idempotency`]) for its first commit.
 pub async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, Problem> + Send + 'static,
 ) -> Result<T, Problem> {
-    tokio::task::spawn_blocking(f).await.map_err(|_| Problem::internal())?
+    let key = crate::idempotency::current();
+    tokio::task::spawn_blocking(move || fairgate_store::registry::idempotency::with_key(key, f))
+        .await
+        .map_err(|_| Problem::internal())?
 }
 
 async fn caller_for(state: &AppState, secret: String, kind: CredentialKind) -> Result<Option<Caller>, Problem> {

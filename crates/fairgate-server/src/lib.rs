@@ -18,6 +18,7 @@ pub mod desk;
 pub mod documents;
 pub mod expungement;
 pub mod headers;
+pub mod idempotency;
 pub mod identification;
 pub mod json;
 pub mod law_enforcement;

@@ -25,6 +25,9 @@ pub struct Problem {
     pub extensions: Box<serde_json::Map<String, serde_json::Value>>,
     #[serde(skip)]
     pub www_authenticate: bool,
+    /// Seconds to wait before trying again (a `Retry-After` header).
+    #[serde(skip)]
+    pub retry_after: Option<u32>,
 }
 
 impl Problem {
@@ -37,6 +40,7 @@ impl Problem {
             errors: Vec::new(),
             extensions: Box::default(),
             www_authenticate: false,
+            retry_after: None,
         }
     }
 
@@ -92,6 +96,9 @@ impl IntoResponse for Problem {
         if self.www_authenticate {
             resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
+        if let Some(secs) = self.retry_after {
+            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         resp
     }
 }
@@ -139,8 +146,31 @@ impl From<RegistryError> for Problem {
                 }
             }
             RegistryError::Unavailable(why) => {
-                Problem::new(StatusCode::SERVICE_UNAVAILABLE, "try-again", "Not yet available", why)
+                let mut p = Problem::new(StatusCode::SERVICE_UNAVAILABLE, "try-again", "Not yet available", why);
+                p.retry_after = Some(1);
+                p
             }
+            RegistryError::Store(StoreError::Unavailable(why)) => {
+                tracing::warn!(error = %why, "the database is unavailable");
+                let mut p = Problem::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "database-unavailable",
+                    "The database is unavailable",
+                    "the database could not be reached (a failover may be under way); nothing was recorded unless an earlier try with the same Idempotency-Key was: send the request again with the same Idempotency-Key",
+                );
+                p.retry_after = Some(2);
+                p
+            }
+            RegistryError::AlreadyRecorded(r) => Problem::new(
+                StatusCode::CONFLICT,
+                "already-recorded",
+                "Recorded already",
+                format!(
+                    "a request with this Idempotency-Key was recorded already, at leaf {}; nothing was recorded again",
+                    r.leaf_index
+                ),
+            )
+            .with("receipt", serde_json::json!({"leaf_index": r.leaf_index, "tree_size": r.tree_size})),
             RegistryError::Program(errors) => {
                 let detail = format!("the program does not compile ({} error(s))", errors.0.len());
                 Problem::new(

@@ -427,6 +427,7 @@ pub fn app(state: AppState) -> Router {
         .merge(pages())
         .fallback(crate::problem::not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn(crate::idempotency::capture))
         .layer(axum::middleware::from_fn(crate::headers::security_headers))
         .layer(axum::middleware::from_fn(logging::log_requests))
         .with_state(state)

@@ -770,3 +770,45 @@ async fn a_crossing_by_someone_already_overstaying_is_accepted_and_flagged() {
     assert_eq!(flagged[0].0, 3, "a crossing, then its access");
     s.stop().await;
 }
+
+/// Issue 20: a write sent twice with one Idempotency-Key (the client timed out, or
+/// got 503 during a failover) is recorded once; the retry answers 409
+/// `already-recorded` with where the first landed. The key is bound to the
+/// credential and the route; a malformed key is refused naming the header.
+#[tokio::test]
+async fn a_write_retried_with_its_idempotency_key_is_recorded_once() {
+    let s = start().await;
+    let id = s.specimen().await;
+    let path = format!("/subjects/{id}/crossings");
+    let send = |token: &str, key: &str, body: Value| {
+        let req = s.client.post(s.url(&path)).bearer_auth(token).header("Idempotency-Key", key).json(&body).send();
+        async move {
+            let r = req.await.unwrap();
+            (r.status().as_u16(), r.headers().get("retry-after").is_some(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let before = s.tree_size().await;
+    let (st, _, first) = send(&s.officer, "7f1c3a55-crossing-1", entry("2026-06-03T13:00:00Z")).await;
+    assert_eq!(st, 201, "{first}");
+    let after_first = s.tree_size().await;
+    assert!(after_first > before);
+
+    let (st, _, again) = send(&s.officer, "7f1c3a55-crossing-1", entry("2026-06-03T13:00:00Z")).await;
+    assert_problem(st, &again, 409, None);
+    assert_eq!(again["type"], "/problems/already-recorded", "{again}");
+    assert_eq!(again["receipt"]["leaf_index"], first["receipt"]["leaf_index"], "{again} {first}");
+    assert_eq!(s.tree_size().await, after_first, "nothing recorded twice");
+    let (_, t) = s.read(&s.auditor, Some("oversight-audit"), &format!("/subjects/{id}")).await;
+    assert_eq!(t["crossings"].as_array().unwrap().len(), 1, "{t}");
+
+    // Another key is another request; the same key from someone else is theirs.
+    let (st, _, b) = send(&s.officer, "7f1c3a55-crossing-2", exit("2026-06-20T10:00:00Z")).await;
+    assert_eq!(st, 201, "{b}");
+    let (st, _, b) = send(&s.supervisor, "7f1c3a55-crossing-1", entry("2026-07-01T10:00:00Z")).await;
+    assert_ne!(b["type"], "/problems/already-recorded", "{st} {b}");
+
+    for bad in ["", "has a space", &"k".repeat(256)] {
+        let (st, _, b) = send(&s.officer, bad, entry("2026-08-01T10:00:00Z")).await;
+        assert_problem(st, &b, 400, Some("Idempotency-Key"));
+    }
+}

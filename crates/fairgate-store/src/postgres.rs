@@ -78,7 +78,14 @@ const SCHEMA: &[&str] = &[
                                 called_ms BIGINT, desk BIGINT, PRIMARY KEY (office, subject_no));
      CREATE TABLE p_identification_reviews (subject_no BIGINT PRIMARY KEY, pending BIGINT NOT NULL);
      CREATE TABLE p_work (queue BIGINT NOT NULL, subject_no BIGINT NOT NULL, item TEXT COLLATE "C" NOT NULL, PRIMARY KEY (queue, subject_no, item));"#,
+    // 2: each command's idempotency key, with where it landed (kept a day).
+    "CREATE TABLE idempotency (key BYTEA PRIMARY KEY, leaf_index BIGINT NOT NULL, tree_size BIGINT NOT NULL, created_ms BIGINT NOT NULL);
+     CREATE INDEX idempotency_created ON idempotency (created_ms);",
 ];
+
+/// How long a commit whose connection broke is retried, waiting for the database
+/// (a new primary, after a failover) to come back.
+const RETRY_FOR: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The projection tables, in the order they are cleared (as in the SQLite store).
 const PROJECTIONS: &[&str] = &[
@@ -125,21 +132,55 @@ fn block_on<F: Future>(f: F) -> F::Output {
     }
 }
 
+/// Whether an error means the database cannot be reached now, rather than that the
+/// statement is wrong: a broken connection, a server shutting down or starting, a
+/// read-only server (a primary demoted in a failover), too many connections.
+fn unavailable(e: &tokio_postgres::Error) -> bool {
+    match e.code() {
+        Some(code) => {
+            let c = code.code();
+            c.starts_with("08") || c.starts_with("57P") || c == "25006" || c == "53300"
+        }
+        None => {
+            // No SQLSTATE: a broken or refused connection (an I/O error underneath),
+            // a timeout, or a mistake of ours (a type that does not convert).
+            let mut source = std::error::Error::source(e);
+            while let Some(s) = source {
+                if s.is::<std::io::Error>() {
+                    return true;
+                }
+                source = s.source();
+            }
+            let text = e.to_string();
+            e.is_closed() || text.contains("connect") || text.contains("timed out") || text.contains("timeout")
+        }
+    }
+}
+
 fn pe(e: tokio_postgres::Error) -> StoreError {
+    if unavailable(&e) {
+        let why = match e.as_db_error() {
+            Some(db) => format!("PostgreSQL: {} ({})", db.message(), db.code().code()),
+            None => format!("PostgreSQL: {e}"),
+        };
+        return StoreError::Unavailable(why);
+    }
     // The server's message (`DbError`) says what failed; the Display of the outer
     // error alone is often just "db error".
     match e.as_db_error() {
         Some(db) => StoreError::Backend(format!("PostgreSQL: {} ({})", db.message(), db.code().code())),
-        None => {
-            // The cause ("Connection refused") is the error's source, not its text.
-            let mut text = format!("PostgreSQL: {e}");
-            let mut source = std::error::Error::source(&e);
-            while let Some(s) = source {
-                text.push_str(&format!(": {s}"));
-                source = s.source();
-            }
-            StoreError::Backend(text)
+        None => StoreError::Backend(format!("PostgreSQL: {e}")),
+    }
+}
+
+fn pe_plain(e: &tokio_postgres::Error) -> StoreError {
+    match e.as_db_error() {
+        Some(db) if !unavailable(e) => {
+            StoreError::Backend(format!("PostgreSQL: {} ({})", db.message(), db.code().code()))
         }
+        Some(db) => StoreError::Unavailable(format!("PostgreSQL: {} ({})", db.message(), db.code().code())),
+        None if unavailable(e) => StoreError::Unavailable(format!("PostgreSQL: {e}")),
+        None => StoreError::Backend(format!("PostgreSQL: {e}")),
     }
 }
 
@@ -309,9 +350,22 @@ impl PgStore {
         });
         let client = block_on(task)
             .map_err(|e| StoreError::Backend(format!("PostgreSQL connection task: {e}")))?
-            .map_err(|e| match pe(e) {
-                StoreError::Backend(m) => StoreError::Backend(format!("connecting to {m}: check --database")),
-                other => other,
+            .map_err(|e| {
+                let hint = |m: String| {
+                    // The cause ("Connection refused") is the error's source, not its text.
+                    let mut text = format!("connecting to {m}");
+                    let mut source = std::error::Error::source(&e);
+                    while let Some(s) = source {
+                        text.push_str(&format!(": {s}"));
+                        source = s.source();
+                    }
+                    text + ": check --database"
+                };
+                match pe_plain(&e) {
+                    StoreError::Unavailable(m) => StoreError::Unavailable(hint(m)),
+                    StoreError::Backend(m) => StoreError::Backend(hint(m)),
+                    other => other,
+                }
             })?;
         let mut conn = Conn { client, statements: HashMap::new() };
         // The server's NOTICEs ("already exists, skipping") are not worth a log line.
@@ -353,7 +407,7 @@ impl PgStore {
             return Err(StoreError::Backend("no PostgreSQL connection".into()));
         };
         let out = f(conn);
-        if conn.client.is_closed() {
+        if conn.client.is_closed() || matches!(out, Err(StoreError::Unavailable(_))) {
             // The next write connects again (to the new primary, after a failover).
             *guard = None;
         }
@@ -367,7 +421,7 @@ impl PgStore {
             _ => self.connect()?,
         };
         let out = f(&mut conn);
-        if !conn.client.is_closed() {
+        if !conn.client.is_closed() && !matches!(out, Err(StoreError::Unavailable(_))) {
             if let Ok(mut pool) = self.readers.lock() {
                 if pool.len() < 8 {
                     pool.push(conn);
@@ -781,8 +835,9 @@ fn u64s(rows: Vec<Row>) -> Result<Vec<u64>> {
     rows.iter().map(|r| get::<i64>(r, 0).map(|v| v as u64)).collect()
 }
 
-impl LedgerStore for PgStore {
-    fn commit(&self, commit: &Commit) -> Result<()> {
+impl PgStore {
+    /// One attempt at a commit.
+    fn commit_once(&self, commit: &Commit) -> Result<()> {
         let erased = self.write(|c| {
             c.tx(|c| {
                 // Commits queue here, whichever process makes them; then the
@@ -865,6 +920,19 @@ impl LedgerStore for PgStore {
                         c.exec("UPDATE program_keys SET wrapped = NULL WHERE program = $1", &[p])?;
                     }
                 }
+                if let (Some((key, at)), Some(first)) = (&commit.idempotency, commit.leaves.first()) {
+                    let end = first.index + commit.leaves.len() as u64;
+                    c.exec(
+                        "INSERT INTO idempotency (key, leaf_index, tree_size, created_ms) VALUES ($1, $2, $3, $4)",
+                        &[&&key[..], &n(first.index), &n(end), at],
+                    )?;
+                    if first.index / 4096 != end / 4096 {
+                        c.exec(
+                            "DELETE FROM idempotency WHERE created_ms < $1",
+                            &[&(at - crate::sqlite::IDEMPOTENCY_KEEP_MS)],
+                        )?;
+                    }
+                }
                 for (no, account) in &commit.portal_accounts {
                     c.exec("DELETE FROM portal_sessions WHERE subject_no = $1", &[&n(*no)])?;
                     match account {
@@ -887,9 +955,62 @@ impl LedgerStore for PgStore {
             other => other,
         })?;
         if erased {
-            self.write(|c| self.vacuum_erased(c))?;
+            // The erasure is committed; pruning the old row versions can wait for
+            // autovacuum if the database went away meanwhile.
+            if let Err(e) = self.write(|c| self.vacuum_erased(c)) {
+                tracing::warn!(error = %e, "vacuum after an erasure failed; autovacuum will prune");
+            }
         }
         Ok(())
+    }
+}
+
+impl LedgerStore for PgStore {
+    /// A commit whose connection broke is retried on a new connection (to the new
+    /// primary, after a failover) for up to a minute: first it asks whether the
+    /// commit landed before the break (its idempotency key is there), and only if
+    /// not does it commit again, with the same expected tree size.
+    fn commit(&self, commit: &Commit) -> Result<()> {
+        let started = std::time::Instant::now();
+        let mut wait = std::time::Duration::from_millis(100);
+        let mut landed_unknown = false;
+        loop {
+            if landed_unknown {
+                if let Some((key, _)) = &commit.idempotency {
+                    match self.idempotent(key) {
+                        Ok(Some(_)) => return Ok(()),
+                        Ok(None) => {}
+                        Err(StoreError::Unavailable(_)) if started.elapsed() < RETRY_FOR => {
+                            std::thread::sleep(wait);
+                            wait = (wait * 2).min(std::time::Duration::from_secs(1));
+                            continue;
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+            match self.commit_once(commit) {
+                Err(StoreError::Unavailable(why)) => {
+                    // Without a key, whether it landed cannot be told: say so.
+                    if commit.idempotency.is_none() || started.elapsed() >= RETRY_FOR {
+                        return Err(StoreError::Unavailable(why));
+                    }
+                    tracing::warn!(error = %why, "a commit's connection broke; retrying on a new one");
+                    landed_unknown = true;
+                    std::thread::sleep(wait);
+                    wait = (wait * 2).min(std::time::Duration::from_secs(1));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn idempotent(&self, key: &[u8; 32]) -> Result<Option<(u64, u64)>> {
+        self.read(|c| {
+            c.opt("SELECT leaf_index, tree_size FROM idempotency WHERE key = $1", &[&&key[..]])?
+                .map(|r| Ok((get::<i64>(&r, 0)? as u64, get::<i64>(&r, 1)? as u64)))
+                .transpose()
+        })
     }
 
     fn tree_size(&self) -> Result<u64> {

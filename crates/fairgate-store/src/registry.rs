@@ -18,6 +18,7 @@ pub mod appointments;
 pub mod compliance;
 mod designations;
 pub mod expungement;
+pub mod idempotency;
 pub mod identification;
 pub mod import;
 pub mod keyring;
@@ -142,6 +143,10 @@ pub enum RegistryError {
     /// A determination the rules refuse.
     #[error(transparent)]
     Determination(#[from] fairgate_core::obligation::DeterminationRefusal),
+    /// A request with this idempotency key was recorded already, here: nothing was
+    /// recorded again.
+    #[error("this request was recorded already (leaf {}); nothing was recorded again", .0.leaf_index)]
+    AlreadyRecorded(Receipt),
     /// Something another process must do first (sign a checkpoint): try again soon.
     #[error("{0}")]
     Unavailable(String),

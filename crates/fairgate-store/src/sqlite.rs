@@ -114,7 +114,14 @@ const SCHEMA: &[&str] = &[
     // that may need a determination, corrections to answer): numbers and keys only,
     // rebuilt from the ledger (`fairgate rebuild` fills it on an older database).
     "CREATE TABLE p_work (queue INTEGER NOT NULL, subject_no INTEGER NOT NULL, item TEXT NOT NULL, PRIMARY KEY (queue, subject_no, item)) WITHOUT ROWID;",
+    // 25: each command's idempotency key, with where it landed (kept a day).
+    "CREATE TABLE idempotency (key BLOB PRIMARY KEY, leaf_index INTEGER NOT NULL, tree_size INTEGER NOT NULL, created_ms INTEGER NOT NULL) WITHOUT ROWID;
+     CREATE INDEX idempotency_created ON idempotency (created_ms);",
 ];
+
+/// How long an idempotency key is kept: a retry comes within seconds; a day covers
+/// a client that comes back after an outage.
+pub const IDEMPOTENCY_KEEP_MS: i64 = 86_400_000;
 
 /// The projection tables, in the order they are cleared and digested.
 const PROJECTIONS: &[&str] = &[
@@ -636,6 +643,19 @@ impl LedgerStore for SqliteStore {
                     tx.execute("UPDATE program_keys SET wrapped = NULL WHERE program = ?1", [p]).map_err(be)?;
                 }
             }
+            if let (Some((key, at)), Some(first)) = (&c.idempotency, c.leaves.first()) {
+                let end = first.index + c.leaves.len() as u64;
+                tx.prepare_cached(
+                    "INSERT INTO idempotency (key, leaf_index, tree_size, created_ms) VALUES (?1, ?2, ?3, ?4)",
+                )
+                .and_then(|mut st| st.execute(params![&key[..], first.index as i64, end as i64, at]))
+                .map_err(be)?;
+                // Now and then, forget the keys older than a day.
+                if first.index / 4096 != end / 4096 {
+                    tx.execute("DELETE FROM idempotency WHERE created_ms < ?1", [at - IDEMPOTENCY_KEEP_MS])
+                        .map_err(be)?;
+                }
+            }
             for (no, account) in &c.portal_accounts {
                 let no = *no as i64;
                 tx.execute("DELETE FROM portal_sessions WHERE subject_no = ?1", [no]).map_err(be)?;
@@ -659,6 +679,16 @@ impl LedgerStore for SqliteStore {
 
     fn tree_size(&self) -> Result<u64> {
         self.read(size_of)
+    }
+
+    fn idempotent(&self, key: &[u8; 32]) -> Result<Option<(u64, u64)>> {
+        self.read(|c| {
+            c.prepare_cached("SELECT leaf_index, tree_size FROM idempotency WHERE key = ?1")
+                .map_err(be)?
+                .query_row([&key[..]], |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)))
+                .optional()
+                .map_err(be)
+        })
     }
 
     fn leaves(&self, start: u64, count: u64) -> Result<Vec<LeafRow>> {

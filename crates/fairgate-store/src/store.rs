@@ -14,6 +14,10 @@ pub enum StoreError {
     Duplicate { what: String },
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
+    /// The database cannot be reached now (the connection broke, the server is
+    /// shutting down or read-only, a failover is under way): try again shortly.
+    #[error("the database is unavailable ({0}); try again shortly")]
+    Unavailable(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -243,6 +247,10 @@ pub struct Commit {
     /// Biometric records sealed with this commit's registrations, kept apart from
     /// the public log (see [`BiometricRow`]).
     pub biometrics: Vec<BiometricRow>,
+    /// The command's idempotency key and the time it was made (ms): stored in the
+    /// same transaction, so whether a commit whose connection broke landed can be
+    /// told afterwards, and a retried request is never recorded twice.
+    pub idempotency: Option<([u8; 32], i64)>,
     /// An erasure made in the same transaction as this commit's leaves (an
     /// expungement's event and its erasure are one step: both or neither). The WAL is
     /// checkpointed after it.
@@ -456,6 +464,9 @@ pub fn copied_table(table: &str) -> Result<(&'static str, &'static str, &'static
 /// log's settings (its origin, the places). `commit` is the one write of facts.
 pub trait LedgerStore {
     fn commit(&self, c: &Commit) -> Result<()>;
+    /// Where the commit made under an idempotency key landed: (its first leaf, the
+    /// tree size after it), if one was.
+    fn idempotent(&self, key: &[u8; 32]) -> Result<Option<(u64, u64)>>;
     fn tree_size(&self) -> Result<u64>;
     fn leaves(&self, start: u64, count: u64) -> Result<Vec<LeafRow>>;
     fn leaves_at(&self, indexes: &[u64]) -> Result<Vec<LeafRow>>;

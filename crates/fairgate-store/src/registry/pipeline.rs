@@ -32,12 +32,25 @@ impl Registry {
     /// or the commit fails, nothing is.
     pub fn write<T>(&self, now: Timestamp, f: impl FnOnce(&mut Batch<'_>) -> Result<T>) -> Result<(T, Receipt)> {
         let mut guard = self.lock()?;
+        let client_key = idempotency::take();
+        if let Some(key) = &client_key {
+            if let Some((leaf_index, tree_size)) = self.store.idempotent(key)? {
+                return Err(RegistryError::AlreadyRecorded(Receipt { leaf_index, tree_size }));
+            }
+        }
         let w = &mut *guard;
         let start = w.frontier.size();
         let mut batch = w.batch(self, now);
         let value = f(&mut batch)?;
-        let (commit, mut advance) = batch.into_parts();
+        let (mut commit, mut advance) = batch.into_parts();
         if !commit.leaves.is_empty() {
+            // From the OS, not the writer's seeded generator (tests' streams stay the same).
+            let key = client_key.unwrap_or_else(|| {
+                let mut k = [0u8; 32];
+                rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut k);
+                k
+            });
+            commit.idempotency = Some((key, now.as_millisecond()));
             self.store.commit(&commit)?;
             // The gallery follows the commit before the writer lock is let go: no
             // search sees an erased person, and each sees every registration before it.
