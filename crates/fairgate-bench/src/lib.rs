@@ -18,12 +18,17 @@ use fairgate_core::ids::SubjectId;
 use fairgate_core::subject::{NewSubject, Sex};
 use fairgate_ledger::keys::SecretKey;
 use fairgate_store::sqlite::SqliteStore;
+use fairgate_store::Store;
 use fairgate_store::{LedgerStore, Registry};
 use jiff::{SignedDuration, Timestamp, ToSpan};
 use rand::RngCore;
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct IngestArgs {
+    /// Run on PostgreSQL instead of SQLite: a postgres:// URL whose user may create
+    /// schemas (the benchmark works in a fresh schema and drops it after).
+    #[arg(long, value_name = "URL")]
+    pub database: Option<String>,
     /// Number of crossing events to append.
     #[arg(long, default_value_t = 1_000_000)]
     pub events: u64,
@@ -91,7 +96,7 @@ fn crossing_leaf_bytes() -> usize {
 }
 
 /// A registry over `store` with fresh random keys: benchmark data is thrown away.
-fn throwaway_registry(store: Arc<SqliteStore>, origin: &str) -> Result<Registry> {
+fn throwaway_registry(store: Arc<dyn Store>, origin: &str) -> Result<Registry> {
     let mut seed = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut seed);
     // The demo's ports and offices, without ledger events: benchmarks measure the records.
@@ -103,6 +108,80 @@ fn throwaway_registry(store: Arc<SqliteStore>, origin: &str) -> Result<Registry>
         origin,
         seed,
     )?)
+}
+
+/// The store a benchmark runs on: SQLite in its scratch directory, or with
+/// `--database` a fresh schema of a PostgreSQL database, dropped when this is.
+struct BenchStore {
+    store: Arc<dyn Store>,
+    pg: Option<Arc<fairgate_store::postgres::PgStore>>,
+}
+
+impl BenchStore {
+    fn open(dir: &std::path::Path, database: &Option<String>, name: &str) -> Result<Self> {
+        Ok(match database {
+            None => Self { store: Arc::new(SqliteStore::open(&dir.join("fairgate.db"))?), pg: None },
+            Some(url) => {
+                let schema = format!("fairgate_bench_{name}_{}", std::process::id());
+                let pg = Arc::new(fairgate_store::postgres::PgStore::open_in(url, Some(&schema))?);
+                Self { store: pg.clone(), pg: Some(pg) }
+            }
+        })
+    }
+}
+
+impl Drop for BenchStore {
+    fn drop(&mut self) {
+        if let Some(pg) = &self.pg {
+            if let Err(e) = pg.drop_schema() {
+                eprintln!("the benchmark's schema was not dropped: {e}");
+            }
+        }
+    }
+}
+
+/// The ingest baseline on PostgreSQL: `rows` rows of `row_bytes` bytes plus a 32-byte
+/// hash inserted into a fresh table, `batch` rows per transaction, in one `UNNEST`
+/// statement each (as the store writes the ledger), with no cryptography.
+pub fn bare_postgres_insert_baseline(
+    url: &str,
+    rows: u64,
+    row_bytes: usize,
+    batch: u64,
+) -> Result<std::time::Duration> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let (mut client, connection) = url.parse::<tokio_postgres::Config>()?.connect(tokio_postgres::NoTls).await?;
+        tokio::spawn(connection);
+        let table = format!("fairgate_bench_bare_{}", std::process::id());
+        client.batch_execute(&format!("DROP TABLE IF EXISTS {table}; CREATE TABLE {table} (idx BIGINT PRIMARY KEY, leaf BYTEA NOT NULL, hash BYTEA NOT NULL)")).await?;
+        let insert = client
+            .prepare(&format!("INSERT INTO {table} (idx, leaf, hash) SELECT * FROM UNNEST($1::int8[], $2::bytea[], $3::bytea[])"))
+            .await?;
+        let blob: Vec<u8> = (0..row_bytes).map(|i| (i as u8).wrapping_mul(31).wrapping_add(7)).collect();
+        let hash = vec![0x5au8; 32];
+        let started = Instant::now();
+        let mut idx = 0u64;
+        while idx < rows {
+            let end = (idx + batch).min(rows);
+            let ids: Vec<i64> = (idx as i64..end as i64).collect();
+            let leaves: Vec<Vec<u8>> = (idx..end)
+                .map(|i| {
+                    let mut b = blob.clone();
+                    b[0] = i as u8; // rows differ, as leaves do
+                    b
+                })
+                .collect();
+            let hashes: Vec<&[u8]> = vec![&hash[..]; ids.len()];
+            let tx = client.transaction().await?;
+            tx.execute(&insert, &[&ids, &leaves, &hashes]).await?;
+            tx.commit().await?;
+            idx = end;
+        }
+        let took = started.elapsed();
+        client.batch_execute(&format!("DROP TABLE {table}")).await?;
+        Ok(took)
+    })
 }
 
 /// A crossing at `port`: an entry (with its admission class and admitted-until day)
@@ -173,10 +252,16 @@ pub fn run_ingest(args: &IngestArgs, dir: &std::path::Path) -> Result<IngestRepo
     // The baseline is timed before and after the real run and the faster of the two
     // is reported, so disk write-back from one run cannot flatter the ratio.
     let leaf_bytes = crossing_leaf_bytes();
-    let baseline_before =
-        bare_insert_baseline(&dir.join("baseline-1.db"), args.events, leaf_bytes, args.batch)?.as_secs_f64();
-    let store = Arc::new(SqliteStore::open(&dir.join("fairgate.db"))?);
-    let registry = throwaway_registry(store.clone(), "bench/ingest")?;
+    let baseline = |file: &str| -> Result<f64> {
+        Ok(match &args.database {
+            None => bare_insert_baseline(&dir.join(file), args.events, leaf_bytes, args.batch)?,
+            Some(url) => bare_postgres_insert_baseline(url, args.events, leaf_bytes, args.batch)?,
+        }
+        .as_secs_f64())
+    };
+    let baseline_before = baseline("baseline-1.db")?;
+    let store = BenchStore::open(dir, &args.database, "ingest")?;
+    let registry = throwaway_registry(store.store.clone(), "bench/ingest")?;
     let officer = Actor::new("u-bench", Role::Officer, "bench");
     let now = Timestamp::now();
     let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
@@ -212,8 +297,7 @@ pub fn run_ingest(args: &IngestArgs, dir: &std::path::Path) -> Result<IngestRepo
     drop(registry);
     drop(store);
 
-    let baseline_after =
-        bare_insert_baseline(&dir.join("baseline-2.db"), args.events, leaf_bytes, args.batch)?.as_secs_f64();
+    let baseline_after = baseline("baseline-2.db")?;
     let baseline = baseline_before.min(baseline_after);
     let events_per_sec = args.events as f64 / seconds;
     let baseline_rows_per_sec = args.events as f64 / baseline;
@@ -532,6 +616,10 @@ pub fn stay(args: &StayArgs) -> Result<()> {
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct SweepArgs {
+    /// Run on PostgreSQL instead of SQLite: a postgres:// URL whose user may create
+    /// schemas (the benchmark works in a fresh schema and drops it after).
+    #[arg(long, value_name = "URL")]
+    pub database: Option<String>,
     /// Travellers in the population.
     #[arg(long, default_value_t = 1_000_000)]
     pub travellers: u64,
@@ -633,8 +721,8 @@ fn build_population(registry: &Registry, args: &SweepArgs, now: Timestamp) -> Re
 }
 
 pub fn run_sweep(args: &SweepArgs, dir: &std::path::Path) -> Result<SweepReport> {
-    let store = Arc::new(SqliteStore::open(&dir.join("fairgate.db"))?);
-    let registry = throwaway_registry(store, "bench/sweep")?;
+    let store = BenchStore::open(dir, &args.database, "sweep")?;
+    let registry = throwaway_registry(store.store.clone(), "bench/sweep")?;
     let now = Timestamp::now();
     let on = now.to_zoned(jiff::tz::TimeZone::UTC).date();
     let started = Instant::now();
@@ -710,6 +798,10 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
 
 #[derive(clap::Args)]
 pub struct ComplianceArgs {
+    /// Run on PostgreSQL instead of SQLite: a postgres:// URL whose user may create
+    /// schemas (the benchmark works in a fresh schema and drops it after).
+    #[arg(long, value_name = "URL")]
+    pub database: Option<String>,
     /// People in the population; each has three obligations.
     #[arg(long, default_value_t = 1_000_000)]
     pub subjects: u64,
@@ -742,8 +834,8 @@ pub struct ComplianceReport {
 /// arrival), written through the real write path.
 pub fn run_compliance(args: &ComplianceArgs, dir: &std::path::Path) -> Result<ComplianceReport> {
     use fairgate_core::registration::{NewRegistration, RegistrationKind};
-    let store = Arc::new(SqliteStore::open(&dir.join("fairgate.db"))?);
-    let registry = throwaway_registry(store, "bench/compliance")?;
+    let store = BenchStore::open(dir, &args.database, "compliance")?;
+    let registry = throwaway_registry(store.store.clone(), "bench/compliance")?;
     let now = Timestamp::now();
     let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
     let started = Instant::now();
@@ -855,6 +947,10 @@ pub fn compliance(args: &ComplianceArgs) -> Result<()> {
 
 #[derive(clap::Args)]
 pub struct ImportArgs {
+    /// Run on PostgreSQL instead of SQLite: a postgres:// URL whose user may create
+    /// schemas (the benchmark works in a fresh schema and drops it after).
+    #[arg(long, value_name = "URL")]
+    pub database: Option<String>,
     /// Rows in the synthetic legacy file (one in ten is a second registration of the row before).
     #[arg(long, default_value_t = 1_000_000)]
     pub rows: u64,
@@ -901,8 +997,8 @@ pub fn run_import(args: &ImportArgs, dir: &std::path::Path) -> Result<ImportBenc
             )?;
         }
     }
-    let store = Arc::new(SqliteStore::open(&dir.join("fairgate.db"))?);
-    let mut registry = throwaway_registry(store, "bench/import")?;
+    let store = BenchStore::open(dir, &args.database, "import")?;
+    let mut registry = throwaway_registry(store.store.clone(), "bench/import")?;
     if let Some(n) = args.batch {
         registry = registry.with_import_batch(n);
     }
@@ -962,6 +1058,10 @@ pub fn import(args: &ImportArgs) -> Result<()> {
 
 #[derive(clap::Args)]
 pub struct ExpungeArgs {
+    /// Run on PostgreSQL instead of SQLite: a postgres:// URL whose user may create
+    /// schemas (the benchmark works in a fresh schema and drops it after).
+    #[arg(long, value_name = "URL")]
+    pub database: Option<String>,
     /// People with records of the program to expunge (one in ten also has a crossing
     /// recorded at the border, so only the program's records of theirs go).
     #[arg(long, default_value_t = 100_000)]
@@ -996,8 +1096,8 @@ pub struct ExpungeBenchReport {
 pub fn run_expunge(args: &ExpungeArgs, dir: &std::path::Path) -> Result<ExpungeBenchReport> {
     use fairgate_core::expungement::ExpungementInput;
     use fairgate_store::registry::program_expungement::ProgramExpungement;
-    let store = Arc::new(SqliteStore::open(&dir.join("fairgate.db"))?);
-    let registry = throwaway_registry(store.clone(), "bench/expunge")?;
+    let store = BenchStore::open(dir, &args.database, "expunge")?;
+    let registry = throwaway_registry(store.store.clone(), "bench/expunge")?;
     let now = Timestamp::now();
     let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
     let admin = Actor::new("u-bench-admin", Role::Admin, "bench");
