@@ -159,7 +159,7 @@ pub fn bare_postgres_insert_baseline(
             .prepare(&format!("INSERT INTO {table} (idx, leaf, hash) SELECT * FROM UNNEST($1::int8[], $2::bytea[], $3::bytea[])"))
             .await?;
         let blob: Vec<u8> = (0..row_bytes).map(|i| (i as u8).wrapping_mul(31).wrapping_add(7)).collect();
-        let hash = vec![0x5au8; 32];
+        let hash = [0x5au8; 32];
         let started = Instant::now();
         let mut idx = 0u64;
         while idx < rows {
