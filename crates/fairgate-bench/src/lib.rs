@@ -355,8 +355,12 @@ pub fn ingest(args: &IngestArgs) -> Result<()> {
             "fairgate: {:>10.0} events/s  ({} events in {:.2} s; each encrypted, Merkle-hashed, projected, committed)",
             r.events_per_sec, r.events, r.seconds
         );
+        let bare = match args.database {
+            None => "bare SQLite insert",
+            Some(_) => "bare PostgreSQL UNNEST insert",
+        };
         println!(
-            "baseline: {:>10.0} rows/s    (bare SQLite insert of {}-byte rows, same pragmas and batches, {:.2} s)",
+            "baseline: {:>10.0} rows/s    ({bare} of {}-byte rows, same settings and batches, {:.2} s)",
             r.baseline_rows_per_sec, r.leaf_bytes, r.baseline_seconds
         );
         println!("ratio:    {:>10.2} of the baseline", r.ratio_to_baseline);
@@ -1148,7 +1152,14 @@ pub fn run_expunge(args: &ExpungeArgs, dir: &std::path::Path) -> Result<ExpungeB
     bar.finish_and_clear();
     registry.compact_stay_facts()?;
     registry.write(now, |b| b.repeal_program(&admin, "legacy", "benchmark"))?;
-    let input = ExpungementInput { authority: "Benchmark".into(), reason: "Benchmark".into() };
+    // Expungements cite a listed authority.
+    let authority = fairgate_core::expungement::Authority {
+        id: "benchmark".into(),
+        name: "Benchmark".into(),
+        reference: "none".into(),
+    };
+    registry.list_authority(now, &admin, &authority)?;
+    let input = ExpungementInput { authority: "benchmark".into(), reason: "Benchmark".into() };
     registry.approve_program_expungement(now, &auditor, "legacy", &input)?;
     registry.notice_program_expungement(now, &admin, "legacy", &input, 90)?;
     let setup_seconds = t.elapsed().as_secs_f64();

@@ -143,6 +143,22 @@ fn bench_compliance_reports_three_obligations_each_and_an_idempotent_second_run(
 }
 
 #[test]
+fn bench_expunge_erases_the_program_and_times_the_one_at_a_time_baseline() {
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().join("expunge");
+    let out = bench(&["expunge", "--subjects", "300", "--baseline", "5", "--dir", work.to_str().unwrap(), "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let r: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).unwrap();
+    assert_eq!(r["subjects"].as_u64(), Some(300));
+    assert_eq!(r["fully"].as_u64().unwrap() + r["partly"].as_u64().unwrap(), 300, "{r}");
+    assert!(r["partly"].as_u64().unwrap() > 0, "one in ten also crossed at the border: {r}");
+    assert_eq!(r["baseline_subjects"].as_u64(), Some(5));
+    assert!(
+        r["subjects_per_second"].as_f64().unwrap() > 0.0 && r["baseline_subjects_per_second"].as_f64().unwrap() > 0.0
+    );
+}
+
+#[test]
 fn bench_plan_times_the_plan_with_and_without_the_simulation() {
     let out = bench(&["plan", "--people", "20000", "--offices", "5", "--json"]);
     assert!(out.status.success(), "{}", text(&out.stderr));

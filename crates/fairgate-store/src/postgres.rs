@@ -14,7 +14,7 @@
 //! - Text columns collate as `"C"`, so every `ORDER BY` agrees with SQLite's byte
 //!   order and the projection digest is the same on both stores.
 //! - Erasure: a destroyed key is deleted (set to NULL) in the commit that erases; the
-//!   tables that held it are vacuumed after. Copies PostgreSQL keeps outside the live
+//!   key tables are vacuumed after. Copies PostgreSQL keeps outside the live
 //!   rows (dead tuples until vacuumed, WAL, archives, base backups) hold the key only
 //!   wrapped under the master key's epoch, and read nothing once it is destroyed (see
 //!   docs/privacy.md).
@@ -431,10 +431,12 @@ impl PgStore {
         out
     }
 
-    /// Vacuum the tables an erasure deleted key material from, so the dead row
-    /// versions that still held it are pruned now rather than by autovacuum later.
+    /// Vacuum the tables an erasure destroyed keys in, so the dead row versions that
+    /// still held a wrapped key are pruned now rather than by autovacuum later. (The
+    /// sealed facts and biometric records deleted with them are ciphertext under
+    /// those keys: pruning them adds nothing.)
     fn vacuum_erased(&self, c: &mut Conn) -> Result<()> {
-        c.batch("VACUUM subject_keys, program_keys, p_stay_facts, p_compliance_facts, biometrics")
+        c.batch("VACUUM subject_keys, program_keys")
     }
 
     /// The tree size, through the connection `c` (inside a transaction or not).
@@ -460,6 +462,36 @@ impl PgStore {
                     })
                 })
                 .collect()
+        })
+    }
+
+    /// Stream the rows of one query (one snapshot, read as the server sends them),
+    /// handing them to `f` in chunks; stops early when `f` returns `false`.
+    fn scan<T>(
+        &self,
+        sql: &'static str,
+        chunk: usize,
+        row: &mut dyn FnMut(&Row) -> Result<T>,
+        f: &mut dyn FnMut(Vec<T>) -> bool,
+    ) -> Result<()> {
+        use futures_util::StreamExt;
+        let chunk = chunk.max(1);
+        self.read(|c| {
+            let st = c.statement(sql)?;
+            let stream = block_on(c.client.query_raw(&st, std::iter::empty::<i64>())).map_err(pe)?;
+            let mut stream = std::pin::pin!(stream);
+            let mut buf = Vec::with_capacity(chunk);
+            while let Some(r) = block_on(stream.as_mut().next()) {
+                buf.push(row(&r.map_err(pe)?)?);
+                if buf.len() == chunk && !f(std::mem::replace(&mut buf, Vec::with_capacity(chunk))) {
+                    // The rest of the rows are read and dropped by the connection.
+                    return Ok(());
+                }
+            }
+            if !buf.is_empty() {
+                f(buf);
+            }
+            Ok(())
         })
     }
 
@@ -1456,38 +1488,22 @@ impl ProjectionStore for PgStore {
     }
 
     fn scan_stay_facts(&self, chunk: usize, f: &mut dyn FnMut(Vec<StayFactsRow>) -> bool) -> Result<()> {
-        let chunk = chunk.max(1);
-        let mut after = -1i64;
-        // Keyset pages, each its own statement: a connection is never held open
-        // across the caller's work on a chunk.
-        loop {
-            let rows = self.read(|c| {
-                c.rows(
-                    "SELECT f.subject_no, k.subject_id, k.data_key, f.through_leaf, f.sealed
-                     FROM p_stay_facts f JOIN subject_keys k ON k.subject_no = f.subject_no
-                     WHERE k.data_key IS NOT NULL AND f.subject_no > $1 ORDER BY f.subject_no LIMIT $2",
-                    &[&after, &(chunk as i64)],
-                )
-            })?;
-            let full = rows.len() == chunk;
-            let buf = rows
-                .iter()
-                .map(|r| {
-                    Ok(StayFactsRow {
-                        subject_no: get::<i64>(r, 0)? as u64,
-                        subject_id: id_from(get(r, 1)?)?,
-                        data_key: get(r, 2)?,
-                        through_leaf: get::<i64>(r, 3)? as u64,
-                        sealed: get(r, 4)?,
-                    })
+        self.scan(
+            "SELECT f.subject_no, k.subject_id, k.data_key, f.through_leaf, f.sealed
+             FROM p_stay_facts f JOIN subject_keys k ON k.subject_no = f.subject_no
+             WHERE k.data_key IS NOT NULL ORDER BY f.subject_no",
+            chunk,
+            &mut |r| {
+                Ok(StayFactsRow {
+                    subject_no: get::<i64>(r, 0)? as u64,
+                    subject_id: id_from(get(r, 1)?)?,
+                    data_key: get(r, 2)?,
+                    through_leaf: get::<i64>(r, 3)? as u64,
+                    sealed: get(r, 4)?,
                 })
-                .collect::<Result<Vec<_>>>()?;
-            let Some(last) = buf.last() else { return Ok(()) };
-            after = n(last.subject_no);
-            if !f(buf) || !full {
-                return Ok(());
-            }
-        }
+            },
+            f,
+        )
     }
 
     fn import_through(&self, file: &str) -> Result<Option<u64>> {
@@ -1577,40 +1593,26 @@ impl ProjectionStore for PgStore {
     }
 
     fn scan_compliance_facts(&self, chunk: usize, f: &mut dyn FnMut(Vec<ComplianceRow>) -> bool) -> Result<()> {
-        let chunk = chunk.max(1);
-        let mut after = -1i64;
-        loop {
-            let rows = self.read(|c| {
-                c.rows(
-                    "SELECT f.subject_no, k.subject_id, k.data_key, f.through_leaf, f.sealed, s.through_leaf, s.sealed
-                     FROM p_compliance_facts f JOIN subject_keys k ON k.subject_no = f.subject_no
-                     LEFT JOIN p_stay_facts s ON s.subject_no = f.subject_no
-                     WHERE k.data_key IS NOT NULL AND f.subject_no > $1 ORDER BY f.subject_no LIMIT $2",
-                    &[&after, &(chunk as i64)],
-                )
-            })?;
-            let full = rows.len() == chunk;
-            let buf = rows
-                .iter()
-                .map(|r| {
-                    let stay_through: Option<i64> = get(r, 5)?;
-                    let stay_sealed: Option<Vec<u8>> = get(r, 6)?;
-                    Ok(ComplianceRow {
-                        subject_no: get::<i64>(r, 0)? as u64,
-                        subject_id: id_from(get(r, 1)?)?,
-                        data_key: get(r, 2)?,
-                        through_leaf: get::<i64>(r, 3)? as u64,
-                        sealed: get(r, 4)?,
-                        stay: stay_through.zip(stay_sealed).map(|(t, s)| (t as u64, s)),
-                    })
+        self.scan(
+            "SELECT f.subject_no, k.subject_id, k.data_key, f.through_leaf, f.sealed, s.through_leaf, s.sealed
+             FROM p_compliance_facts f JOIN subject_keys k ON k.subject_no = f.subject_no
+             LEFT JOIN p_stay_facts s ON s.subject_no = f.subject_no
+             WHERE k.data_key IS NOT NULL ORDER BY f.subject_no",
+            chunk,
+            &mut |r| {
+                let stay_through: Option<i64> = get(r, 5)?;
+                let stay_sealed: Option<Vec<u8>> = get(r, 6)?;
+                Ok(ComplianceRow {
+                    subject_no: get::<i64>(r, 0)? as u64,
+                    subject_id: id_from(get(r, 1)?)?,
+                    data_key: get(r, 2)?,
+                    through_leaf: get::<i64>(r, 3)? as u64,
+                    sealed: get(r, 4)?,
+                    stay: stay_through.zip(stay_sealed).map(|(t, s)| (t as u64, s)),
                 })
-                .collect::<Result<Vec<_>>>()?;
-            let Some(last) = buf.last() else { return Ok(()) };
-            after = n(last.subject_no);
-            if !f(buf) || !full {
-                return Ok(());
-            }
-        }
+            },
+            f,
+        )
     }
 
     fn slot_loads(&self, office: &str, day: &str) -> Result<Vec<(u16, u16, u32)>> {
