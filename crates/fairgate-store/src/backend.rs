@@ -87,6 +87,14 @@ pub fn test_database() -> Option<String> {
     std::env::var("FAIRGATE_TEST_DATABASE").ok().filter(|v| !v.trim().is_empty())
 }
 
+/// A PostgreSQL database for the tests that are about PostgreSQL itself (copying a
+/// store into it, serving from it): `FAIRGATE_TEST_POSTGRES`, else
+/// `FAIRGATE_TEST_DATABASE`. `.ci/run` sets the first for its SQLite pass, so those
+/// tests run there without moving every other test onto PostgreSQL.
+pub fn test_postgres() -> Option<String> {
+    std::env::var("FAIRGATE_TEST_POSTGRES").ok().filter(|v| !v.trim().is_empty()).or_else(test_database)
+}
+
 /// The schema a test's store gets on PostgreSQL: named after the path its SQLite
 /// file would have, so reopening the same path reopens the same store, and two tests
 /// (each with its own temporary directory) never share one.

@@ -87,26 +87,6 @@ const SCHEMA: &[&str] = &[
 /// (a new primary, after a failover) to come back.
 const RETRY_FOR: std::time::Duration = std::time::Duration::from_secs(60);
 
-/// The projection tables, in the order they are cleared (as in the SQLite store).
-const PROJECTIONS: &[&str] = &[
-    "p_subjects",
-    "p_documents",
-    "p_subject_leaves",
-    "p_registrations",
-    "p_program_leaves",
-    "p_tallies",
-    "p_stay_facts",
-    "p_stay_facts_through",
-    "p_compliance_facts",
-    "p_system_leaves",
-    "p_imports",
-    "p_program_subjects",
-    "p_slot_loads",
-    "p_desk_queue",
-    "p_identification_reviews",
-    "p_work",
-];
-
 /// Run a future to completion on this thread. The futures of a `tokio_postgres::Client`
 /// only talk over channels to the connection task (which runs on the store's own
 /// runtime), so they need no runtime here: this works on any thread, an async
@@ -1649,7 +1629,7 @@ impl ProjectionStore for PgStore {
     }
 
     fn drop_projections(&self) -> Result<()> {
-        self.write(|c| c.batch(&format!("TRUNCATE {}", PROJECTIONS.join(", "))))
+        self.write(|c| c.batch(&format!("TRUNCATE {}", PROJECTION_TABLES.join(", "))))
     }
 
     fn apply_projections(&self, rows: &[Projection]) -> Result<()> {
@@ -1657,28 +1637,10 @@ impl ProjectionStore for PgStore {
     }
 
     fn projection_digest(&self) -> Result<ProjectionDigest> {
-        let queries = [
-            "SELECT subject_no, created_leaf, NULL FROM p_subjects ORDER BY subject_no",
-            "SELECT blind, subject_no, NULL FROM p_documents ORDER BY blind, subject_no",
-            "SELECT subject_no, leaf_index, kind FROM p_subject_leaves ORDER BY subject_no, leaf_index",
-            "SELECT blind, subject_no, leaf_index FROM p_registrations ORDER BY blind",
-            "SELECT leaf_index, program_id, NULL FROM p_program_leaves ORDER BY leaf_index",
-            "SELECT metric || '|' || d1 || '|' || d2 || '|' || d3, month, count FROM p_tallies ORDER BY metric, d1, d2, d3, month",
-            "SELECT subject_no, through_leaf, sealed FROM p_stay_facts ORDER BY subject_no",
-            "SELECT through, NULL, NULL FROM p_stay_facts_through",
-            "SELECT subject_no, through_leaf, sealed FROM p_compliance_facts ORDER BY subject_no",
-            "SELECT leaf_index, kind, scope FROM p_system_leaves ORDER BY leaf_index",
-            "SELECT file, through, NULL FROM p_imports ORDER BY file",
-            "SELECT program, subject_no, NULL FROM p_program_subjects ORDER BY program, subject_no",
-            "SELECT office || '|' || day || '|' || start, minutes, booked FROM p_slot_loads ORDER BY office, day, start, minutes",
-            "SELECT office || '|' || subject_no, arrived_ms || '|' || COALESCE(slot_start::text, ''), COALESCE(called_ms::text, '') || '|' || COALESCE(desk::text, '') FROM p_desk_queue ORDER BY office, subject_no",
-            "SELECT subject_no, pending, NULL FROM p_identification_reviews ORDER BY subject_no",
-            "SELECT queue, subject_no, item FROM p_work ORDER BY queue, subject_no, item",
-        ];
         self.read(|c| {
             let mut h = Sha256::new();
             let mut counts = [0u64; 16];
-            for (i, q) in queries.iter().enumerate() {
+            for (i, q) in DIGEST_QUERIES.iter().enumerate() {
                 for r in c.rows(q, &[])? {
                     counts[i] += 1;
                     for col in 0..3 {

@@ -123,26 +123,6 @@ const SCHEMA: &[&str] = &[
 /// a client that comes back after an outage.
 pub const IDEMPOTENCY_KEEP_MS: i64 = 86_400_000;
 
-/// The projection tables, in the order they are cleared and digested.
-const PROJECTIONS: &[&str] = &[
-    "p_subjects",
-    "p_documents",
-    "p_subject_leaves",
-    "p_registrations",
-    "p_program_leaves",
-    "p_tallies",
-    "p_stay_facts",
-    "p_stay_facts_through",
-    "p_compliance_facts",
-    "p_system_leaves",
-    "p_imports",
-    "p_program_subjects",
-    "p_slot_loads",
-    "p_desk_queue",
-    "p_identification_reviews",
-    "p_work",
-];
-
 /// `p_subject_leaves` is keyed by (bucket, subject, leaf) with buckets of this many
 /// leaves. Appends then only touch the current bucket's pages: keyed by subject
 /// first, a batch spread over many subjects would dirty nearly every page of the
@@ -1444,7 +1424,7 @@ impl ProjectionStore for SqliteStore {
     fn drop_projections(&self) -> Result<()> {
         self.write(|c| {
             let tx = c.transaction().map_err(be)?;
-            for t in PROJECTIONS {
+            for t in PROJECTION_TABLES {
                 tx.execute(&format!("DELETE FROM {t}"), []).map_err(be)?;
             }
             tx.commit().map_err(be)
@@ -1463,25 +1443,7 @@ impl ProjectionStore for SqliteStore {
         self.read(|c| {
             let mut h = Sha256::new();
             let mut counts = [0u64; 16];
-            let queries = [
-                "SELECT subject_no, created_leaf, NULL FROM p_subjects ORDER BY subject_no",
-                "SELECT blind, subject_no, NULL FROM p_documents ORDER BY blind, subject_no",
-                "SELECT subject_no, leaf_index, kind FROM p_subject_leaves ORDER BY subject_no, leaf_index",
-                "SELECT blind, subject_no, leaf_index FROM p_registrations ORDER BY blind",
-                "SELECT leaf_index, program_id, NULL FROM p_program_leaves ORDER BY leaf_index",
-                "SELECT metric || '|' || d1 || '|' || d2 || '|' || d3, month, count FROM p_tallies ORDER BY metric, d1, d2, d3, month",
-                "SELECT subject_no, through_leaf, sealed FROM p_stay_facts ORDER BY subject_no",
-                "SELECT through, NULL, NULL FROM p_stay_facts_through",
-                "SELECT subject_no, through_leaf, sealed FROM p_compliance_facts ORDER BY subject_no",
-                "SELECT leaf_index, kind, scope FROM p_system_leaves ORDER BY leaf_index",
-                "SELECT file, through, NULL FROM p_imports ORDER BY file",
-                "SELECT program, subject_no, NULL FROM p_program_subjects ORDER BY program, subject_no",
-                "SELECT office || '|' || day || '|' || start, minutes, booked FROM p_slot_loads ORDER BY office, day, start, minutes",
-                "SELECT office || '|' || subject_no, arrived_ms || '|' || COALESCE(slot_start, ''), COALESCE(called_ms, '') || '|' || COALESCE(desk, '') FROM p_desk_queue ORDER BY office, subject_no",
-                "SELECT subject_no, pending, NULL FROM p_identification_reviews ORDER BY subject_no",
-                "SELECT queue, subject_no, item FROM p_work ORDER BY queue, subject_no, item",
-            ];
-            for (i, q) in queries.iter().enumerate() {
+            for (i, q) in DIGEST_QUERIES.iter().enumerate() {
                 let mut st = c.prepare(q).map_err(be)?;
                 let mut rows = st.query([]).map_err(be)?;
                 while let Some(r) = rows.next().map_err(be)? {

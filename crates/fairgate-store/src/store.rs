@@ -369,6 +369,48 @@ pub struct ProjectionDigest {
     pub hash: Hash,
 }
 
+/// The projection tables, in the order they are cleared and digested (both stores).
+pub const PROJECTION_TABLES: &[&str] = &[
+    "p_subjects",
+    "p_documents",
+    "p_subject_leaves",
+    "p_registrations",
+    "p_program_leaves",
+    "p_tallies",
+    "p_stay_facts",
+    "p_stay_facts_through",
+    "p_compliance_facts",
+    "p_system_leaves",
+    "p_imports",
+    "p_program_subjects",
+    "p_slot_loads",
+    "p_desk_queue",
+    "p_identification_reviews",
+    "p_work",
+];
+
+/// The rows [`ProjectionStore::projection_digest`] hashes, three cells each, one query
+/// per projection table in [`PROJECTION_TABLES`]' order. Written in the SQL both
+/// stores speak, so the same rows digest alike on SQLite and PostgreSQL.
+pub const DIGEST_QUERIES: [&str; 16] = [
+    "SELECT subject_no, created_leaf, NULL FROM p_subjects ORDER BY subject_no",
+    "SELECT blind, subject_no, NULL FROM p_documents ORDER BY blind, subject_no",
+    "SELECT subject_no, leaf_index, kind FROM p_subject_leaves ORDER BY subject_no, leaf_index",
+    "SELECT blind, subject_no, leaf_index FROM p_registrations ORDER BY blind",
+    "SELECT leaf_index, program_id, NULL FROM p_program_leaves ORDER BY leaf_index",
+    "SELECT metric || '|' || d1 || '|' || d2 || '|' || d3, month, count FROM p_tallies ORDER BY metric, d1, d2, d3, month",
+    "SELECT subject_no, through_leaf, sealed FROM p_stay_facts ORDER BY subject_no",
+    "SELECT through, NULL, NULL FROM p_stay_facts_through",
+    "SELECT subject_no, through_leaf, sealed FROM p_compliance_facts ORDER BY subject_no",
+    "SELECT leaf_index, kind, scope FROM p_system_leaves ORDER BY leaf_index",
+    "SELECT file, through, NULL FROM p_imports ORDER BY file",
+    "SELECT program, subject_no, NULL FROM p_program_subjects ORDER BY program, subject_no",
+    "SELECT office || '|' || day || '|' || CAST(start AS TEXT), minutes, booked FROM p_slot_loads ORDER BY office, day, start, minutes",
+    "SELECT office || '|' || CAST(subject_no AS TEXT), CAST(arrived_ms AS TEXT) || '|' || COALESCE(CAST(slot_start AS TEXT), ''), COALESCE(CAST(called_ms AS TEXT), '') || '|' || COALESCE(CAST(desk AS TEXT), '') FROM p_desk_queue ORDER BY office, subject_no",
+    "SELECT subject_no, pending, NULL FROM p_identification_reviews ORDER BY subject_no",
+    "SELECT queue, subject_no, item FROM p_work ORDER BY queue, subject_no, item",
+];
+
 /// One cell of a projection row as the digest sees it, whichever database held it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DigestValue {

@@ -1573,12 +1573,13 @@ fn the_capacity_plan_over_the_records_uses_current_addresses_and_is_logged_and_n
 /// Issue 20: a database copied from SQLite into PostgreSQL (`migrate-store`), with
 /// the copy interrupted once and resumed, has the same leaves, root and
 /// checkpoints, reads the same records, and rebuilds to the same projections, row
-/// for row (the digest is the same on both stores). Needs `FAIRGATE_TEST_DATABASE`.
+/// for row (the digest is the same on both stores). Needs `FAIRGATE_TEST_POSTGRES`
+/// (or `FAIRGATE_TEST_DATABASE`).
 #[test]
 fn a_copy_into_postgresql_resumes_and_has_the_same_root_records_and_projections() {
     use fairgate_store::migrate::copy_store;
-    let Some(url) = test_database() else {
-        eprintln!("FAIRGATE_TEST_DATABASE is not set: the copy into PostgreSQL is not tried");
+    let Some(url) = fairgate_store::backend::test_postgres() else {
+        eprintln!("no FAIRGATE_TEST_POSTGRES or FAIRGATE_TEST_DATABASE: the copy into PostgreSQL is not tried");
         return;
     };
     let dir = tempfile::tempdir().unwrap();

@@ -1,7 +1,8 @@
 //! Fairgate on PostgreSQL from the command line: `migrate-store` copies a demo
 //! database out of SQLite (and resumes as a no-op), and `--database` then serves
-//! and verifies the copy. Runs when `FAIRGATE_TEST_DATABASE` names a database
-//! (`.ci/run` sets it); each run gets a schema of its own.
+//! and verifies the copy. Runs when `FAIRGATE_TEST_POSTGRES` or
+//! `FAIRGATE_TEST_DATABASE` names a database (`.ci/run` sets the first); each run
+//! gets a schema of its own.
 
 mod common;
 
@@ -34,8 +35,8 @@ fn root_of(verify: &str) -> String {
 
 #[test]
 fn a_demo_database_moves_to_postgresql_and_serves_and_verifies_there_with_the_same_root() {
-    let Some(url) = fairgate_store::backend::test_database() else {
-        eprintln!("FAIRGATE_TEST_DATABASE is not set: not run");
+    let Some(url) = fairgate_store::backend::test_postgres() else {
+        eprintln!("neither FAIRGATE_TEST_POSTGRES nor FAIRGATE_TEST_DATABASE is set: not run");
         return;
     };
     let dir = tempfile::tempdir().unwrap();
