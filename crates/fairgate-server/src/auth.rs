@@ -47,10 +47,8 @@ pub async fn blocking<T: Send + 'static>(
 async fn caller_for(state: &AppState, secret: String, kind: CredentialKind) -> Result<Option<Caller>, Problem> {
     let st = state.clone();
     blocking(move || {
-        st.registry.account_by_credential(st.now(), &secret, kind).map(|a| a.map(Caller)).map_err(|e| {
-            tracing::error!(error = %e, "credential lookup failed");
-            Problem::internal()
-        })
+        // A database that cannot be reached answers 503 (try again), not 500.
+        st.registry.account_by_credential(st.now(), &secret, kind).map(|a| a.map(Caller)).map_err(Problem::from)
     })
     .await
 }

@@ -216,7 +216,9 @@ async fn check(st: &AppState, g: Guard, req: &mut Request) -> Result<(), Problem
     let caller = match caller_of(st, req.headers()).await {
         Ok(c) => c,
         Err(p) => {
-            if req.headers().contains_key(axum::http::header::AUTHORIZATION) {
+            // Only a token that is not valid counts as a guess: a lookup that failed
+            // (the database is failing over) must not lock every client out.
+            if p.status == 401 && req.headers().contains_key(axum::http::header::AUTHORIZATION) {
                 st.limits.failed(&addr, now);
             }
             return Err(p);

@@ -23,7 +23,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
-use fairgate_core::place::{Place, PlaceKind};
+use fairgate_core::place::Place;
 use fairgate_ledger::merkle::Hash;
 use sha2::{Digest, Sha256};
 use tokio_postgres::error::SqlState;
@@ -1169,14 +1169,8 @@ impl LedgerStore for PgStore {
             let rows = c.rows("SELECT code, name, kind, zone FROM places ORDER BY code", &[])?;
             rows.iter()
                 .map(|r| {
-                    let (code, name, kind, zone): (String, String, String, String) =
-                        (get(r, 0)?, get(r, 1)?, get(r, 2)?, get(r, 3)?);
-                    let kind = match kind.as_str() {
-                        "port" => PlaceKind::Port,
-                        "office" => PlaceKind::Office,
-                        other => return Err(StoreError::Corrupt(format!("place {code} has unknown kind {other}"))),
-                    };
-                    Ok(Place { code, name, kind, zone, ..Place::bare() })
+                    let kind: String = get(r, 2)?;
+                    place_from_row(get(r, 0)?, get(r, 1)?, &kind, get(r, 3)?)
                 })
                 .collect()
         })
@@ -1186,10 +1180,7 @@ impl LedgerStore for PgStore {
         self.write(|c| {
             c.tx(|c| {
                 for p in places {
-                    let kind = match p.kind {
-                        PlaceKind::Port => "port",
-                        PlaceKind::Office => "office",
-                    };
+                    let kind = place_kind_column(p);
                     c.exec(
                         "INSERT INTO places (code, name, kind, zone) VALUES ($1, $2, $3, $4)
                          ON CONFLICT (code) DO UPDATE SET name = excluded.name, kind = excluded.kind, zone = excluded.zone",

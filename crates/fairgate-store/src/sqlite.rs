@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::sync::Mutex;
 
-use fairgate_core::place::{Place, PlaceKind};
+use fairgate_core::place::Place;
 use fairgate_ledger::merkle::Hash;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use sha2::{Digest, Sha256};
@@ -831,12 +831,7 @@ impl LedgerStore for SqliteStore {
                 .map_err(be)?;
             rows.map(|r| {
                 let (code, name, kind, zone) = r.map_err(be)?;
-                let kind = match kind.as_str() {
-                    "port" => PlaceKind::Port,
-                    "office" => PlaceKind::Office,
-                    other => return Err(StoreError::Corrupt(format!("place {code} has unknown kind {other}"))),
-                };
-                Ok(Place { code, name, kind, zone, ..Place::bare() })
+                place_from_row(code, name, &kind, zone)
             })
             .collect()
         })
@@ -846,10 +841,7 @@ impl LedgerStore for SqliteStore {
         self.write(|c| {
             let tx = c.transaction().map_err(be)?;
             for p in places {
-                let kind = match p.kind {
-                    PlaceKind::Port => "port",
-                    PlaceKind::Office => "office",
-                };
+                let kind = place_kind_column(p);
                 tx.execute(
                     "INSERT OR REPLACE INTO places (code, name, kind, zone) VALUES (?1, ?2, ?3, ?4)",
                     params![p.code, p.name, kind, p.zone],

@@ -411,6 +411,24 @@ pub const DIGEST_QUERIES: [&str; 16] = [
     "SELECT queue, subject_no, item FROM p_work ORDER BY queue, subject_no, item",
 ];
 
+/// A row of the legacy `places` table (code, name, kind, zone) as a place.
+pub fn place_from_row(code: String, name: String, kind: &str, zone: String) -> Result<Place> {
+    let kind = match kind {
+        "port" => fairgate_core::place::PlaceKind::Port,
+        "office" => fairgate_core::place::PlaceKind::Office,
+        other => return Err(StoreError::Corrupt(format!("place {code} has unknown kind {other}"))),
+    };
+    Ok(Place { code, name, kind, zone, ..Place::bare() })
+}
+
+/// The `kind` column of a place in the legacy `places` table.
+pub fn place_kind_column(p: &Place) -> &'static str {
+    match p.kind {
+        fairgate_core::place::PlaceKind::Port => "port",
+        fairgate_core::place::PlaceKind::Office => "office",
+    }
+}
+
 /// One cell of a projection row as the digest sees it, whichever database held it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DigestValue {
