@@ -73,13 +73,6 @@ impl Opened {
             Opened::Postgres(s) => s.clone(),
         }
     }
-
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Opened::Sqlite(_) => "SQLite",
-            Opened::Postgres(_) => "PostgreSQL",
-        }
-    }
 }
 
 /// The PostgreSQL database tests run on, when `FAIRGATE_TEST_DATABASE` names one.

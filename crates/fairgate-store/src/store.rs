@@ -470,9 +470,10 @@ pub fn digest_from(counts: [u64; 16], hash: Hash) -> ProjectionDigest {
     }
 }
 
-/// Persistence for Fairgate, in four roles so that a second implementation (PostgreSQL)
-/// can be written one piece at a time. Implementations must make `commit` atomic and
-/// durable, keep leaves append-only, and store nothing but what they are given.
+/// Persistence for Fairgate, in five roles, implemented by [`crate::sqlite`] and
+/// [`crate::postgres`]. Implementations must make `commit` atomic and durable (and
+/// store its idempotency key in the same transaction), keep leaves append-only, and
+/// store nothing but what they are given.
 pub trait Store: LedgerStore + KeyStore + ProjectionStore + AccountStore + TableCopy + Send + Sync {}
 
 impl<T: LedgerStore + KeyStore + ProjectionStore + AccountStore + TableCopy + Send + Sync> Store for T {}

@@ -1169,11 +1169,8 @@ fn migrate_store(keys: Option<PathBuf>, data: &Path, from: &str, to: &str, chunk
     if !check.ok() {
         bail!("audit verify fails on the copy: {:?}", check.problems);
     }
-    let (_, source_root) = {
-        let s = source.store();
-        let f = fairgate_store::tree::frontier(s.as_ref(), s.tree_size()?)?;
-        (0, f.root())
-    };
+    let s = source.store();
+    let source_root = fairgate_store::tree::frontier(s.as_ref(), s.tree_size()?)?.root();
     if check.root != source_root {
         bail!("the copy's root differs from the source's");
     }

@@ -51,7 +51,11 @@ fn a_demo_database_moves_to_postgresql_and_serves_and_verifies_there_with_the_sa
     let out = ok(fairgate(dir.path(), &["migrate-store", "--from", &from, "--to", &target]), "migrate-store");
     assert!(out.contains("the same root"), "{out}");
     assert!(out.contains(&sqlite_root), "{out}");
-    assert!(!out.contains("fairgate:fairgate@") || !url.contains(":fairgate@"), "the password is never printed: {out}");
+    // The password is never printed.
+    let password = url.split("://").nth(1).and_then(|r| r.split('@').next()).and_then(|u| u.split_once(':'));
+    if let Some((_, password)) = password {
+        assert!(!out.contains(&format!(":{password}@")), "{out}");
+    }
 
     // Run again: resumed at the end, nothing copied twice.
     let again = ok(fairgate(dir.path(), &["migrate-store", "--from", &from, "--to", &target]), "migrate-store again");
