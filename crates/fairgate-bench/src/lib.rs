@@ -6,6 +6,8 @@
 //! checking it alone) and `expunge` (a program-wide erasure against one person at a
 //! time). The binary `fairgate-bench` runs them; no product crate depends on this one.
 
+pub mod http;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;

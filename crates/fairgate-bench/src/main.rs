@@ -53,6 +53,11 @@ enum BenchCommand {
     /// loopback (p50 and max; budget 50 ms) and what a first visit transfers beyond
     /// the cached design-system files (budget 150 KB), against `GET /healthz`.
     Pages(bench::PagesArgs),
+    /// An open-loop load test of a real `fairgate serve` over loopback: crossings,
+    /// logged reads and passport look-ups at fixed arrival rates over a prepared
+    /// database (a million people by default), each beside `GET /healthz` at the
+    /// same rate; latency from each request's intended send time.
+    Http(bench::http::HttpArgs),
 }
 
 fn main() {
@@ -70,6 +75,7 @@ fn main() {
         BenchCommand::Matching(args) => bench::matching(&args),
         BenchCommand::Identification(args) => bench::identification(&args),
         BenchCommand::Pages(args) => bench::pages(&args),
+        BenchCommand::Http(args) => bench::http::http(&args),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

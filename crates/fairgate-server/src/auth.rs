@@ -15,6 +15,10 @@ use fairgate_store::store::CredentialKind;
 use crate::problem::Problem;
 use crate::AppState;
 
+/// How many requests' blocking work (the database, argon2) runs at once. Group
+/// commit gathers the commands among them that arrive while a commit is written.
+pub const BLOCKING_SLOTS: usize = 32;
+
 /// The header that states why personal data is being read.
 pub const PURPOSE_HEADER: &str = "fairgate-purpose";
 /// The web session cookie.
@@ -35,9 +39,15 @@ impl std::ops::Deref for Caller {
 
 /// Run blocking work (the database, argon2) off the async threads, with the
 /// request's idempotency key (see [`crate::idempotency`]) for its first commit.
+///
+/// At most [`BLOCKING_SLOTS`] run at once; the rest wait here, on the async side. A
+/// thousand requests in flight then queue for the database instead of becoming a
+/// thousand threads that contend for its locks and each open a connection.
 pub async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, Problem> + Send + 'static,
 ) -> Result<T, Problem> {
+    static SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(BLOCKING_SLOTS);
+    let _slot = SLOTS.acquire().await.map_err(|_| Problem::internal())?;
     let key = crate::idempotency::current();
     tokio::task::spawn_blocking(move || fairgate_store::registry::idempotency::with_key(key, f))
         .await

@@ -158,8 +158,10 @@ pub async fn serve(
     {
         let state = state.clone();
         tokio::task::spawn_blocking(move || {
-            if let Err(e) = state.registry.refresh_designation_stats() {
-                tracing::error!(error = %e, "designation statistics not worked out");
+            let started = std::time::Instant::now();
+            match state.registry.refresh_designation_stats() {
+                Ok(_) => tracing::info!(ms = started.elapsed().as_millis() as u64, "designation statistics worked out"),
+                Err(e) => tracing::error!(error = %e, "designation statistics not worked out"),
             }
         });
     }
@@ -224,7 +226,12 @@ async fn compliance_run(state: &AppState) {
 /// Keep the stay facts compacted, so an overstay sweep has little left to fold in.
 async fn compact_stay_facts(state: &AppState) {
     let st = state.clone();
-    match tokio::task::spawn_blocking(move || st.registry.compact_stay_facts()).await {
+    match tokio::task::spawn_blocking(move || {
+        // Small chunks: each holds the writer lock while requests wait.
+        st.registry.compact_stay_facts_by(fairgate_store::registry::BACKGROUND_COMPACTION_CHUNK)
+    })
+    .await
+    {
         Ok(Ok(0)) => {}
         Ok(Ok(n)) => tracing::debug!(crossings = n, "compacted the stay facts"),
         Ok(Err(e)) => tracing::error!(error = %e, "could not compact the stay facts"),

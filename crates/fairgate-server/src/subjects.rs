@@ -568,8 +568,10 @@ pub async fn create_crossing(
     let ((_, overstaying), receipt) = blocking(move || {
         let actor = caller.actor();
         retrying(|| {
-            st.registry
-                .write(st.now(), |b| b.record_crossing_checked(&actor, id, &input, "POST /subjects/{id}/crossings"))
+            // Reads only this person's rows: it may join a group commit in flight.
+            st.registry.write_for(id, st.now(), |b| {
+                b.record_crossing_checked(&actor, id, &input, "POST /subjects/{id}/crossings")
+            })
         })
     })
     .await?;

@@ -849,16 +849,19 @@ fn u64s(rows: Vec<Row>) -> Result<Vec<u64>> {
 
 impl PgStore {
     /// One attempt at a commit.
-    fn commit_once(&self, commit: &Commit) -> Result<()> {
+    fn commit_once(&self, group: &[Commit]) -> Result<()> {
+        let Some(expected) = crate::store::group_start(group)? else { return Ok(()) };
         let erased = self.write(|c| {
             c.tx(|c| {
                 // Commits queue here, whichever process makes them; then the
                 // compare-and-set on the tree size.
                 c.exec("SELECT pg_advisory_xact_lock($1)", &[&self.lock_key])?;
                 let found = Self::size_on(c)?;
-                if found != commit.expected_size {
-                    return Err(StoreError::Conflict { expected: commit.expected_size, found });
+                if found != expected {
+                    return Err(StoreError::Conflict { expected, found });
                 }
+                // In order: each commit builds on the one before it.
+                for commit in group {
                 if !commit.subject_keys.is_empty() {
                     let mut sorted: Vec<&SubjectKeysRow> = commit.subject_keys.iter().collect();
                     sorted.sort_unstable_by_key(|k| k.subject_id);
@@ -956,13 +959,14 @@ impl PgStore {
                         None => c.exec("DELETE FROM portal_accounts WHERE subject_no = $1", &[&n(*no)]),
                     }?;
                 }
-                Ok(commit.erase.is_some())
+                }
+                Ok(group.iter().any(|c| c.erase.is_some()))
             })
         })
         .map_err(|e| match e {
             // Another process appended the same index first.
             StoreError::Backend(m) if m.contains("(23505)") && m.contains("ledger_pkey") => {
-                StoreError::Conflict { expected: commit.expected_size, found: commit.expected_size + 1 }
+                StoreError::Conflict { expected, found: expected + 1 }
             }
             other => other,
         })?;
@@ -982,13 +986,15 @@ impl LedgerStore for PgStore {
     /// primary, after a failover) for up to a minute: first it asks whether the
     /// commit landed before the break (its idempotency key is there), and only if
     /// not does it commit again, with the same expected tree size.
-    fn commit(&self, commit: &Commit) -> Result<()> {
+    fn commit_group(&self, group: &[Commit]) -> Result<()> {
+        // A group lands whole or not at all: any one key tells.
+        let key = group.iter().find_map(|c| c.idempotency.as_ref());
         let started = std::time::Instant::now();
         let mut wait = std::time::Duration::from_millis(100);
         let mut landed_unknown = false;
         loop {
             if landed_unknown {
-                if let Some((key, _)) = &commit.idempotency {
+                if let Some((key, _)) = key {
                     match self.idempotent(key) {
                         Ok(Some(_)) => return Ok(()),
                         Ok(None) => {}
@@ -1001,10 +1007,10 @@ impl LedgerStore for PgStore {
                     }
                 }
             }
-            match self.commit_once(commit) {
+            match self.commit_once(group) {
                 Err(StoreError::Unavailable(why)) => {
                     // Without a key, whether it landed cannot be told: say so.
-                    if commit.idempotency.is_none() || started.elapsed() >= RETRY_FOR {
+                    if key.is_none() || started.elapsed() >= RETRY_FOR {
                         return Err(StoreError::Unavailable(why));
                     }
                     tracing::warn!(error = %why, "a commit's connection broke; retrying on a new one");

@@ -27,6 +27,7 @@ mod log;
 pub mod notices;
 pub mod oversight;
 mod pipeline;
+pub use pipeline::GroupCommitCounts;
 mod places;
 pub use places::Closed;
 pub mod portal;
@@ -105,6 +106,8 @@ fn reason_text(reason: &str) -> Result<String> {
 
 /// Leaves per compaction step of the stay facts (about a second's work).
 const COMPACTION_CHUNK: u64 = 1 << 18;
+/// Leaves per chunk when a serving process compacts in the background.
+pub const BACKGROUND_COMPACTION_CHUNK: u64 = 2_048;
 
 /// Decrypted subject states kept between commands; cleared when it grows past this.
 const CACHE_LIMIT: usize = 200_000;
@@ -259,6 +262,9 @@ pub struct Registry {
     /// over it; reloaded after a place command and when another process appended.
     places: RwLock<Arc<PlaceBook>>,
     writer: Mutex<Writer>,
+    /// Commits handed over and not yet written (see `pipeline::Group`).
+    group: Mutex<pipeline::Group>,
+    group_done: std::sync::Condvar,
     cache_limit: usize,
     compaction_chunk: u64,
     import_batch: usize,
@@ -398,6 +404,8 @@ impl Registry {
         };
         let reg = Self {
             signer: NoteSigner::from_seed(origin, signing_seed.expose()),
+            group: Mutex::new(pipeline::Group::default()),
+            group_done: std::sync::Condvar::new(),
             writer: Mutex::new(Writer { frontier, rng, cache: HashMap::new(), next_subject_no }),
             store,
             masters: RwLock::new(masters),

@@ -4,7 +4,7 @@
 //! temp files).
 
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use fairgate_core::place::Place;
 use fairgate_ledger::merkle::Hash;
@@ -142,6 +142,72 @@ pub struct SqliteStore {
     path: std::path::PathBuf,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
+    /// The WAL checkpointer thread (see [`Checkpointer`]).
+    checkpointer: Checkpointer,
+}
+
+/// Copies the write-ahead log back into the database file on a thread of its own,
+/// so that no commit waits for it. SQLite's automatic checkpoint runs inside the
+/// commit that fills the log past 1,000 pages: under sustained writes that was a
+/// commit every second or so taking tens of milliseconds (the database file's
+/// writes and its sync), and every command queued behind it. The writer's automatic
+/// checkpoint stays on as a backstop, at [`BACKSTOP_PAGES`], should this thread
+/// fall behind. Durability does not change: a commit is durable once its log
+/// frames are synced, before it returns.
+struct Checkpointer {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    /// Commits since the thread last looked.
+    commits: Arc<std::sync::atomic::AtomicU64>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// The writer's own automatic checkpoint, in pages (the background one runs first).
+const BACKSTOP_PAGES: i64 = 16_384;
+
+impl Checkpointer {
+    fn start(path: &Path) -> Self {
+        use std::sync::atomic::Ordering;
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let commits = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let (stop2, commits2, path) = (stop.clone(), commits.clone(), path.to_path_buf());
+        let thread = std::thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || {
+                let mut conn: Option<Connection> = None;
+                while !stop2.load(Ordering::Relaxed) {
+                    std::thread::park_timeout(std::time::Duration::from_millis(200));
+                    if commits2.swap(0, Ordering::Relaxed) == 0 {
+                        continue;
+                    }
+                    if conn.is_none() {
+                        conn = Connection::open(&path).ok().filter(|c| configure(c).is_ok());
+                    }
+                    if let Some(c) = &conn {
+                        // PASSIVE: copies what no reader still needs, never waits for
+                        // a writer or a reader. A failure is retried on the next beat.
+                        if let Err(e) = c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                            tracing::debug!(error = %e, "background WAL checkpoint failed; retried later");
+                        }
+                    }
+                }
+            })
+            .ok();
+        Self { stop, commits, thread }
+    }
+
+    fn committed(&self) {
+        self.commits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            t.thread().unpark();
+            let _ = t.join();
+        }
+    }
 }
 
 /// The pragmas every connection runs with (public so that a benchmark's bare-SQLite
@@ -152,6 +218,9 @@ pub const PRAGMAS: &str = "PRAGMA journal_mode=WAL;
      PRAGMA temp_store=MEMORY;
      PRAGMA foreign_keys=ON;
      PRAGMA cache_size=-65536;";
+
+/// Reader connections kept open for reuse.
+const READER_POOL: usize = 48;
 
 fn configure(conn: &Connection) -> Result<()> {
     conn.execute_batch(PRAGMAS).map_err(be)?;
@@ -184,7 +253,13 @@ impl SqliteStore {
         // The one writer gets a larger cache: a bulk commit touches pages of every
         // blind index, and spilling them mid-transaction doubles the writes.
         conn.execute_batch("PRAGMA cache_size=-262144;").map_err(be)?;
-        Ok(Self { path: path.to_path_buf(), writer: Mutex::new(conn), readers: Mutex::new(Vec::new()) })
+        conn.pragma_update(None, "wal_autocheckpoint", BACKSTOP_PAGES).map_err(be)?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            writer: Mutex::new(conn),
+            readers: Mutex::new(Vec::new()),
+            checkpointer: Checkpointer::start(path),
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -219,7 +294,9 @@ impl SqliteStore {
         };
         let out = f(&conn);
         if let Ok(mut pool) = self.readers.lock() {
-            if pool.len() < 8 {
+            // Opening a connection parses the schema: under load (every request
+            // reads) a small pool reopened one per request.
+            if pool.len() < READER_POOL {
                 pool.push(conn);
             }
         }
@@ -554,13 +631,16 @@ fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<UserRow> {
 }
 
 impl LedgerStore for SqliteStore {
-    fn commit(&self, c: &Commit) -> Result<()> {
+    fn commit_group(&self, group: &[Commit]) -> Result<()> {
+        let Some(expected) = crate::store::group_start(group)? else { return Ok(()) };
         self.write(|conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(be)?;
             let found = size_of(&tx)?;
-            if found != c.expected_size {
-                return Err(StoreError::Conflict { expected: c.expected_size, found });
+            if found != expected {
+                return Err(StoreError::Conflict { expected, found });
             }
+            // In order: each commit builds on the one before it.
+            for c in group {
             {
                 let mut keys = tx
                     .prepare_cached("INSERT INTO subject_keys (subject_no, subject_id, data_key, access_key) VALUES (?1, ?2, ?3, ?4)")
@@ -648,8 +728,10 @@ impl LedgerStore for SqliteStore {
                 }
                 .map_err(be)?;
             }
+            }
             tx.commit().map_err(be)?;
-            if c.erase.is_some() {
+            self.checkpointer.committed();
+            if group.iter().any(|c| c.erase.is_some()) {
                 // Copy the zeroed pages back into the main file and empty the WAL.
                 conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).map_err(be)?;
             }

@@ -4,7 +4,7 @@
 use fairgate_core::place::Place;
 use fairgate_ledger::merkle::Hash;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     #[error("database error: {0}")]
     Backend(String),
@@ -513,6 +513,23 @@ pub trait TableCopy {
 }
 
 /// The columns and order of a copied table, or an error naming the table.
+/// Check that each commit of a group builds on the one before it, and that an
+/// erasing commit is alone; the first one's expected size is returned.
+pub fn group_start(group: &[Commit]) -> Result<Option<u64>> {
+    let Some(first) = group.first() else { return Ok(None) };
+    if group.len() > 1 && group.iter().any(|c| c.erase.is_some()) {
+        return Err(StoreError::Corrupt("an erasing commit was grouped with others".into()));
+    }
+    let mut size = first.expected_size;
+    for c in group {
+        if c.expected_size != size {
+            return Err(StoreError::Conflict { expected: c.expected_size, found: size });
+        }
+        size += c.leaves.len() as u64;
+    }
+    Ok(Some(first.expected_size))
+}
+
 pub fn copied_table(table: &str) -> Result<(&'static str, &'static str, &'static str)> {
     COPIED_TABLES
         .iter()
@@ -524,7 +541,14 @@ pub fn copied_table(table: &str) -> Result<(&'static str, &'static str, &'static
 /// The log itself: leaves, stored tree hashes, signed checkpoints, and the
 /// log's settings (its origin, the places). `commit` is the one write of facts.
 pub trait LedgerStore {
-    fn commit(&self, c: &Commit) -> Result<()>;
+    fn commit(&self, c: &Commit) -> Result<()> {
+        self.commit_group(std::slice::from_ref(c))
+    }
+    /// Commit several commits, each building on the one before it, in one
+    /// transaction (group commit: one durable write for all): every one or none.
+    /// The first one's `expected_size` is compared with the tree size; the others'
+    /// must follow on. An erasing commit must be alone.
+    fn commit_group(&self, group: &[Commit]) -> Result<()>;
     /// Where the commit made under an idempotency key landed: (its first leaf, the
     /// tree size after it), if one was.
     fn idempotent(&self, key: &[u8; 32]) -> Result<Option<(u64, u64)>>;

@@ -9,31 +9,179 @@ use super::*;
 /// 1,000), so a sealed record can never pass for a leaf.
 pub(crate) const BIOMETRICS_KIND: u16 = 0xB10;
 
+/// What a command must see in the store before it runs.
+#[derive(Clone, Copy)]
+enum Waits {
+    /// Every command before it (the default).
+    All,
+    /// The commands that touched this person (it reads only their rows).
+    Subject(SubjectId),
+    /// Nothing (it reads nothing from the store).
+    Nothing,
+}
+
+/// Commits written in one transaction at most (group commit).
+const MAX_GROUP: usize = 1024;
+
+/// Group commit: commands hand their commits over under the writer lock, then wait
+/// without it while one of them writes everything handed over in one transaction
+/// and one sync. Later commands build on commits still being written; if a group
+/// fails, they fail with it and the writer is reloaded from the store.
+#[derive(Default)]
+pub(crate) struct Group {
+    /// Handed over, waiting for the next transaction, with their numbers.
+    queue: Vec<(u64, Commit)>,
+    /// The number of the last commit handed over (the first is 1).
+    next: u64,
+    /// Every commit up to this number has ended, committed or failed.
+    settled: u64,
+    /// The tree size after the last commit that was committed here.
+    settled_size: u64,
+    /// Failed ranges of commit numbers, with the error; the latest few.
+    failures: std::collections::VecDeque<(u64, u64, StoreError)>,
+    /// A transaction is being written (by a waiting command, without this lock).
+    flushing: bool,
+    /// A transaction failed: the writer ran ahead of the store and is reloaded
+    /// before the next command builds on it.
+    stale: bool,
+    /// The idempotency keys of commits handed over and not yet committed.
+    keys: HashMap<[u8; 32], Receipt>,
+    /// The last commit that touched each person, while it may be unsettled.
+    subjects: HashMap<SubjectId, u64>,
+    /// Transactions written, and the commits they held (since the registry opened).
+    transactions: u64,
+    grouped: u64,
+}
+
+/// How group commit has gone since the registry opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct GroupCommitCounts {
+    /// Transactions written for commands (each one sync).
+    pub transactions: u64,
+    /// The commands' commits they held.
+    pub commits: u64,
+}
+
 impl Registry {
+    /// Take the writer lock with every commit handed over settled first (committed
+    /// or failed): the store then holds everything the writer's state holds. Every
+    /// path but a command's own [`Registry::write`] takes the writer this way.
     pub(super) fn lock(&self) -> Result<MutexGuard<'_, Writer>> {
         let mut w = self.writer.lock().map_err(|_| corrupt("writer lock poisoned"))?;
-        // Another process (a CLI command beside the server) may have appended.
-        if self.store.tree_size()? != w.frontier.size() {
+        // A failure is the failing commands' to report; this path only needs the
+        // writer and the store to agree, which the reload below sees to.
+        let _ = self.settle_all();
+        self.refresh(&mut w)?;
+        Ok(w)
+    }
+
+    /// Bring the writer up to date with the store when nothing is in flight: after a
+    /// failed group commit (the writer ran ahead of the store), or when another
+    /// process (a CLI command beside the server) appended.
+    fn refresh(&self, w: &mut Writer) -> Result<()> {
+        let (stale, idle) = {
+            let g = self.group_lock()?;
+            (g.stale, g.queue.is_empty() && !g.flushing && g.settled == g.next)
+        };
+        if !idle {
+            // Only a command path gets here with commits in flight; the
+            // compare-and-set of their commit catches another process's appends.
+            return Ok(());
+        }
+        if stale || self.store.tree_size()? != w.frontier.size() {
             w.frontier = frontier_of(self.store.as_ref())?;
             w.cache.clear();
             w.next_subject_no = self.store.max_subject_no()? + 1;
             // It may have started a key rotation or destroyed a program's key.
             self.reload_masters();
-            self.load_program_keys()?;
+            if stale {
+                // Keys made by commands that failed are gone.
+                self.reset_program_keys()?;
+            } else {
+                self.load_program_keys()?;
+            }
             // Or changed a port or office.
             self.load_places()?;
             // Or registered or erased people: the gallery is built again when next needed.
             self.invalidate_gallery();
+            self.group_lock()?.stale = false;
         }
-        Ok(w)
+        Ok(())
+    }
+
+    pub(super) fn group_lock(&self) -> Result<MutexGuard<'_, Group>> {
+        self.group.lock().map_err(|_| corrupt("group commit lock poisoned"))
     }
 
     /// Run one command: everything `f` records is committed atomically, or, if `f`
-    /// or the commit fails, nothing is.
+    /// or the commit fails, nothing is. The command sees every command before it in
+    /// the store (it waits for those still being committed), and returns once its
+    /// own commit is durable: commands that arrive meanwhile share that commit's
+    /// transaction and sync (group commit).
     pub fn write<T>(&self, now: Timestamp, f: impl FnOnce(&mut Batch<'_>) -> Result<T>) -> Result<(T, Receipt)> {
-        let mut guard = self.lock()?;
+        self.write_pipelined(now, Waits::All, f)
+    }
+
+    /// [`Registry::write`] for a command that reads nothing from the store but the
+    /// rows of `subject` (and what the registry holds in memory: places, keys): it
+    /// waits only for commits that touched `subject`, so it can build on commands
+    /// still being committed and join their group. Crossings and access events.
+    pub fn write_for<T>(
+        &self,
+        subject: SubjectId,
+        now: Timestamp,
+        f: impl FnOnce(&mut Batch<'_>) -> Result<T>,
+    ) -> Result<(T, Receipt)> {
+        self.write_pipelined(now, Waits::Subject(subject), f)
+    }
+
+    /// Log a read of `subjects` (none: an attempt that names nobody) with a command
+    /// that appends access events alone: pipelined (see [`Registry::write_for`])
+    /// unless it names several people or the purpose is law enforcement (whose
+    /// grants are read from the store).
+    pub(super) fn write_access<T>(
+        &self,
+        subjects: &[SubjectId],
+        purpose: Purpose,
+        now: Timestamp,
+        f: impl FnOnce(&mut Batch<'_>) -> Result<T>,
+    ) -> Result<(T, Receipt)> {
+        let waits = match subjects {
+            _ if purpose == Purpose::LawEnforcement => Waits::All,
+            [] => Waits::Nothing,
+            [one] => Waits::Subject(*one),
+            _ => Waits::All,
+        };
+        self.write_pipelined(now, waits, f)
+    }
+
+    fn write_pipelined<T>(
+        &self,
+        now: Timestamp,
+        waits: Waits,
+        f: impl FnOnce(&mut Batch<'_>) -> Result<T>,
+    ) -> Result<(T, Receipt)> {
+        let mut guard = self.writer.lock().map_err(|_| corrupt("writer lock poisoned"))?;
+        let wait_for = {
+            let g = self.group_lock()?;
+            match waits {
+                Waits::All => g.next,
+                Waits::Subject(id) => g.subjects.get(&id).copied().unwrap_or(0),
+                Waits::Nothing => 0,
+            }
+        };
+        // Whichever way it ends, a failure is also reported to the command that made
+        // the failing commit; this one builds on a reloaded writer.
+        if wait_for > 0 && self.settle(wait_for).is_err() {
+            let _ = self.settle_all();
+        }
+        self.refresh(&mut guard)?;
         let client_key = idempotency::take();
         if let Some(key) = &client_key {
+            let handed = self.group_lock()?.keys.get(key).copied();
+            if let Some(r) = handed {
+                return Err(RegistryError::AlreadyRecorded(r));
+            }
             if let Some((leaf_index, tree_size)) = self.store.idempotent(key)? {
                 return Err(RegistryError::AlreadyRecorded(Receipt { leaf_index, tree_size }));
             }
@@ -43,30 +191,143 @@ impl Registry {
         let mut batch = w.batch(self, now);
         let value = f(&mut batch)?;
         let (mut commit, mut advance) = batch.into_parts();
-        if !commit.leaves.is_empty() {
-            // From the OS, not the writer's seeded generator (tests' streams stay the same).
-            let key = client_key.unwrap_or_else(|| {
-                let mut k = [0u8; 32];
-                rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut k);
-                k
-            });
-            commit.idempotency = Some((key, now.as_millisecond()));
-            self.store.commit(&commit)?;
-            // The gallery follows the commit before the writer lock is let go: no
-            // search sees an erased person, and each sees every registration before it.
-            self.follow_commit(&commit, std::mem::take(&mut advance.gallery_adds));
-            self.follow_commit_for_stats(&commit);
-            self.remember_program_keys(&advance.program_keys)?;
-            if w.cache.len() + advance.overlay.len() > self.cache_limit {
-                w.cache.clear();
-            }
-            w.advance(advance);
-            if commit.erase.is_some() {
-                // Erased people's states held their data keys.
-                w.cache.clear();
-            }
+        if commit.leaves.is_empty() {
+            return Ok((value, Receipt { leaf_index: start, tree_size: w.frontier.size() }));
         }
-        Ok((value, Receipt { leaf_index: start, tree_size: w.frontier.size() }))
+        // From the OS, not the writer's seeded generator (tests' streams stay the same).
+        let key = client_key.unwrap_or_else(|| {
+            let mut k = [0u8; 32];
+            rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut k);
+            k
+        });
+        commit.idempotency = Some((key, now.as_millisecond()));
+        let receipt = Receipt { leaf_index: start, tree_size: start + commit.leaves.len() as u64 };
+        let erasing = commit.erase.is_some();
+        // The gallery follows the commit before the writer lock is let go: no
+        // search sees an erased person, and each sees every registration before it.
+        self.follow_commit(&commit, std::mem::take(&mut advance.gallery_adds));
+        self.follow_commit_for_stats(&commit);
+        let touched: Vec<SubjectId> = advance.overlay.keys().copied().collect();
+        let seq = self.hand_over(commit, receipt, &touched)?;
+        self.remember_program_keys(&advance.program_keys)?;
+        if erasing || w.cache.len() + advance.overlay.len() > self.cache_limit {
+            // A state is only ever loaded from the store once every commit that
+            // touched it is there: settle before the cache is emptied. Erased
+            // people's states held their data keys.
+            self.settle(seq)?;
+            if erasing {
+                w.advance(advance);
+                w.cache.clear();
+            } else {
+                w.cache.clear();
+                w.advance(advance);
+            }
+            return Ok((value, receipt));
+        }
+        w.advance(advance);
+        drop(guard);
+        self.settle(seq)?;
+        Ok((value, receipt))
+    }
+
+    /// Hand a built commit over to the group (under the writer lock). Refused while
+    /// the writer is stale: the commit was built on commits that failed.
+    fn hand_over(&self, commit: Commit, receipt: Receipt, touched: &[SubjectId]) -> Result<u64> {
+        let mut g = self.group_lock()?;
+        if g.stale {
+            return Err(StoreError::Conflict { expected: commit.expected_size, found: g.settled_size }.into());
+        }
+        g.next += 1;
+        let seq = g.next;
+        if let Some((key, _)) = &commit.idempotency {
+            g.keys.insert(*key, receipt);
+        }
+        for id in touched {
+            g.subjects.insert(*id, seq);
+        }
+        g.queue.push((seq, commit));
+        Ok(seq)
+    }
+
+    /// Transactions written for commands so far, and the commits they held.
+    pub fn group_commit_counts(&self) -> GroupCommitCounts {
+        self.group
+            .lock()
+            .map(|g| GroupCommitCounts { transactions: g.transactions, commits: g.grouped })
+            .unwrap_or(GroupCommitCounts { transactions: 0, commits: 0 })
+    }
+
+    /// Wait until every commit handed over so far is settled.
+    pub(super) fn settle_all(&self) -> Result<()> {
+        let next = self.group_lock()?.next;
+        self.settle(next)
+    }
+
+    /// Wait until commit `seq` is settled, and say how it ended. When no commit is
+    /// being written, this thread writes everything queued, in one transaction and
+    /// one sync (an erasing commit alone), and wakes the others.
+    pub(super) fn settle(&self, seq: u64) -> Result<()> {
+        let mut g = self.group_lock()?;
+        loop {
+            if g.settled >= seq {
+                return match g.failures.iter().find(|(a, b, _)| (*a..=*b).contains(&seq)) {
+                    Some((_, _, e)) => Err(e.clone().into()),
+                    None => Ok(()),
+                };
+            }
+            if g.flushing || g.queue.is_empty() {
+                g = self.group_done.wait(g).map_err(|_| corrupt("group commit lock poisoned"))?;
+                continue;
+            }
+            let take = match g.queue.iter().position(|(_, c)| c.erase.is_some()) {
+                Some(0) => 1,
+                Some(i) => i,
+                None => g.queue.len(),
+            }
+            .min(MAX_GROUP);
+            let batch: Vec<(u64, Commit)> = g.queue.drain(..take).collect();
+            g.flushing = true;
+            drop(g);
+            let (first, last) = (batch[0].0, batch[batch.len() - 1].0);
+            let commits: Vec<Commit> = batch.into_iter().map(|(_, c)| c).collect();
+            let result = self.store.commit_group(&commits);
+            g = self.group_lock()?;
+            g.flushing = false;
+            g.transactions += 1;
+            g.grouped += commits.len() as u64;
+            match result {
+                Ok(()) => {
+                    g.settled = last;
+                    g.settled_size =
+                        commits[commits.len() - 1].expected_size + commits[commits.len() - 1].leaves.len() as u64;
+                    for c in &commits {
+                        if let Some((k, _)) = &c.idempotency {
+                            g.keys.remove(k);
+                        }
+                    }
+                }
+                Err(e) => {
+                    // These failed, and so does every commit handed over after them:
+                    // each was built on them. The writer is reloaded before the next
+                    // command builds on it.
+                    tracing::warn!(error = %e, commits = g.next - first + 1, "a group commit failed");
+                    let through = g.next;
+                    g.failures.push_back((first, through, e));
+                    if g.failures.len() > 16 {
+                        g.failures.pop_front();
+                    }
+                    g.queue.clear();
+                    g.keys.clear();
+                    g.settled = through;
+                    g.stale = true;
+                }
+            }
+            let settled = g.settled;
+            if g.subjects.len() > 4096 {
+                g.subjects.retain(|_, s| *s > settled);
+            }
+            self.group_done.notify_all();
+        }
     }
 
     /// Run a stream of commands for bulk loads. `fill` adds commands to each batch it

@@ -55,8 +55,9 @@ impl Registry {
             "missed_appointments",
             "contact",
         ];
-        let ((), receipt) =
-            self.write(now, |b| b.record_access(id, actor, Read::Timeline, purpose, &fields, request))?;
+        let ((), receipt) = self.write_access(&[id], purpose, now, |b| {
+            b.record_access(id, actor, Read::Timeline, purpose, &fields, request)
+        })?;
         Ok((timeline, receipt))
     }
 
@@ -193,7 +194,7 @@ impl Registry {
         }
         // Every lookup is logged, found or not: a match on each person's access log, no
         // match as an attempt that names nobody.
-        let ((), receipt) = self.write(now, |b| {
+        let ((), receipt) = self.write_access(&ids, purpose, now, |b| {
             if ids.is_empty() {
                 b.record_attempt(actor, Read::DocumentLookup, purpose, request, AttemptOutcome::NoMatch)?;
             }
