@@ -1,6 +1,7 @@
 //! Legacy import: one row of records kept elsewhere (an old program's
 //! registrations), checked with the same validators as a desk registration. The
-//! binary reads CSV or JSON lines into [`ImportRow`]s; the registry writes them.
+//! binary reads a file; [`parse_rows`] turns its bytes (CSV or JSON lines) into
+//! [`ImportRow`]s; the registry writes them.
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -32,6 +33,58 @@ pub struct ImportRow {
     pub place: String,
     /// RFC 3339, or a plain `YYYY-MM-DD` (taken as noon UTC).
     pub registered_at: String,
+}
+
+/// The two kinds of legacy file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    /// RFC 4180 with a header row naming [`ImportRow`]'s fields.
+    Csv,
+    /// One JSON object per line; blank lines are skipped.
+    JsonLines,
+}
+
+/// Rows with their line numbers, and every problem as `NAME:LINE: message`.
+pub type ParsedRows = (Vec<(u64, ImportRow)>, Vec<String>);
+
+/// Parse a legacy file's bytes (`name` is how problems name it). A problem with
+/// the file as a whole (no header row, not UTF-8) is the `Err`; problems with rows
+/// are listed, each with its line.
+pub fn parse_rows(name: &str, kind: FileKind, bytes: &[u8]) -> Result<ParsedRows, String> {
+    let mut rows = Vec::new();
+    let mut errors = Vec::new();
+    match kind {
+        FileKind::Csv => {
+            let mut r = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(bytes);
+            let headers =
+                r.headers().map_err(|e| format!("{name}: the first line must be the header row ({e})"))?.clone();
+            for rec in r.records() {
+                match rec {
+                    Ok(rec) => {
+                        let line = rec.position().map_or(0, |p| p.line());
+                        match rec.deserialize::<ImportRow>(Some(&headers)) {
+                            Ok(row) => rows.push((line, row)),
+                            Err(e) => errors.push(format!("{name}:{line}: {e}")),
+                        }
+                    }
+                    Err(e) => errors.push(format!("{name}:{}: {e}", e.position().map_or(0, |p| p.line()))),
+                }
+            }
+        }
+        FileKind::JsonLines => {
+            let text = std::str::from_utf8(bytes).map_err(|_| format!("{name} is not UTF-8"))?;
+            for (i, l) in text.lines().enumerate() {
+                if l.trim().is_empty() {
+                    continue;
+                }
+                match serde_json::from_str::<ImportRow>(l) {
+                    Ok(row) => rows.push((i as u64 + 1, row)),
+                    Err(e) => errors.push(format!("{name}:{}: {e}", i + 1)),
+                }
+            }
+        }
+    }
+    Ok((rows, errors))
 }
 
 fn passport() -> String {

@@ -5,8 +5,9 @@
 //! registry; nobody changes their own account. Programs and expungements are on
 //! the pages of `oversight`.
 
+use crate::json::Path;
 use axum::extract::rejection::FormRejection;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Form;

@@ -4,7 +4,8 @@
 //! the receipt is in the `Fairgate-Access-Leaf` and `Fairgate-Tree-Size` headers.
 //! The records are never logged, and no error quotes them.
 
-use axum::extract::{Path, State};
+use crate::json::Path;
+use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 

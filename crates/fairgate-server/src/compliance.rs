@@ -2,7 +2,8 @@
 //! records that change them (notices, excuses and their approval, determinations,
 //! change reports). Reads are purpose-checked and logged; the rules are the core's.
 
-use axum::extract::{Path, State};
+use crate::json::Path;
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use fairgate_core::obligation::{ChangeInput, DeterminationInput, ExcuseInput, NoticeInput};

@@ -2,7 +2,8 @@
 //! within 72 hours, and auditors read the designation statistics by officer and
 //! place, broken down by nationality and sex. The rules are the core's.
 
-use axum::extract::{Path, State};
+use crate::json::Path;
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use fairgate_core::designation::{DesignationInput, Stats};

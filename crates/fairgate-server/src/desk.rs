@@ -7,8 +7,9 @@
 //! The registry decides and logs; this module only renders. Pages work without
 //! JavaScript; forms carry the CSRF token.
 
+use crate::json::Path;
 use axum::extract::rejection::FormRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;

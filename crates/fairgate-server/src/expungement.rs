@@ -2,7 +2,8 @@
 //! receives the signed certificate (for a program, after a notice-and-copy period);
 //! certificates are listed publicly.
 
-use axum::extract::{Path, State};
+use crate::json::Path;
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use fairgate_core::expungement::{Certificate, ExpungementInput};

@@ -2,7 +2,8 @@
 //! found (a logged read, with a purpose), and the decision on each (same person:
 //! the records are linked; two people: kept apart), always with a reason.
 
-use axum::extract::{Path, State};
+use crate::json::Path;
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};

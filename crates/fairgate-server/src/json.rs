@@ -1,5 +1,6 @@
-//! The JSON body extractor: malformed JSON, a wrong type, a missing field, a wrong
-//! content type or an oversized body each become a problem+json naming the field.
+//! The JSON body and path extractors: malformed JSON, a wrong type, a missing field, a wrong
+//! content type, an oversized body or a path parameter that does not parse each
+//! become a problem+json naming the field.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
@@ -104,6 +105,28 @@ impl<S: Send + Sync, T: DeserializeOwned, const LIMIT: usize> FromRequest<S> for
             .with_errors(vec![fairgate_core::FieldError::new(&field, "is not a field of this request: remove it")]));
         }
         Ok(ApiJson(value))
+    }
+}
+
+/// Path parameters, as axum's `Path`, except that one that does not parse (a
+/// number that is not one, bytes that are not UTF-8) is answered like every other
+/// error, as problem+json naming the path (axum's own answer is plain text).
+pub struct Path<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> axum::extract::FromRequestParts<S> for Path<T> {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, Problem> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(v)) => Ok(Self(v)),
+            Err(e) => Err(Problem::new(
+                StatusCode::BAD_REQUEST,
+                "invalid-path",
+                "The path is not valid",
+                format!("{}: use the ids and numbers as the API's answers give them", e.body_text()),
+            )
+            .with_errors(vec![fairgate_core::FieldError::new("path", e.body_text())])),
+        }
     }
 }
 

@@ -2,7 +2,8 @@
 //! independent approver approves (or reviews an emergency access); reads for the
 //! purpose `law-enforcement` then need a grant in effect (the registry checks it).
 
-use axum::extract::{Path, State};
+use crate::json::Path;
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use fairgate_core::law_enforcement::RequestInput;

@@ -3,7 +3,8 @@
 //! portal (JSON, or a printable page in their language), and the letters to print
 //! (one notice a page, each in its person's language and direction).
 
-use axum::extract::{Path, State};
+use crate::json::Path;
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;

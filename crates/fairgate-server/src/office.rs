@@ -5,8 +5,9 @@
 //! to another office with a reason), and booking or moving a person's appointment
 //! from their record. The registry decides and logs; this module renders.
 
+use crate::json::Path;
 use axum::extract::rejection::FormRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;

@@ -9,8 +9,9 @@
 
 use std::collections::HashMap;
 
+use crate::json::Path;
 use axum::extract::rejection::FormRejection;
-use axum::extract::{Multipart, Path, State};
+use axum::extract::{Multipart, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;

@@ -6,8 +6,9 @@
 //! purpose and day (itself logged on each person found); and expungements (an
 //! auditor approves, an administrator carries out, each citing a listed authority).
 
+use crate::json::Path;
 use axum::extract::rejection::FormRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Form;

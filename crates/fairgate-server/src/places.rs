@@ -2,7 +2,8 @@
 //! (address, hours, service area, closures with their reasons), and the
 //! administrators' add, change and close, each a ledger event.
 
-use axum::extract::{Path, State};
+use crate::json::Path;
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 

@@ -207,7 +207,7 @@ pub struct Reissued {
 pub async fn reissue(
     State(st): State<AppState>,
     caller: crate::auth::Caller,
-    axum::extract::Path(id): axum::extract::Path<String>,
+    crate::json::Path(id): crate::json::Path<String>,
     ApiJson(input): ApiJson<ReissueInput>,
 ) -> Result<(StatusCode, Json<Reissued>), Problem> {
     let id = crate::views::subject_id(&id)?;
@@ -452,7 +452,7 @@ pub async fn list_corrections(
 pub async fn answer_correction(
     State(st): State<AppState>,
     caller: crate::auth::Caller,
-    axum::extract::Path((id, number)): axum::extract::Path<(String, u32)>,
+    crate::json::Path((id, number)): crate::json::Path<(String, u32)>,
     ApiJson(input): ApiJson<fairgate_core::correction::AnswerInput>,
 ) -> Result<(StatusCode, Json<crate::views::Recorded>), Problem> {
     let id = crate::views::subject_id(&id)?;

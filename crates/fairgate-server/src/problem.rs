@@ -156,7 +156,9 @@ impl From<RegistryError> for Problem {
                     StatusCode::SERVICE_UNAVAILABLE,
                     "database-unavailable",
                     "The database is unavailable",
-                    "the database could not be reached (a failover may be under way); nothing was recorded unless an earlier try with the same Idempotency-Key was: send the request again with the same Idempotency-Key",
+                    format!(
+                        "{why}. Nothing was recorded unless an earlier try with the same Idempotency-Key was, and nothing that must be logged was read: send the request again (with the same Idempotency-Key) shortly"
+                    ),
                 );
                 p.retry_after = Some(2);
                 p

@@ -3,7 +3,8 @@
 //! repeal). The rules are the core's; each transition is one ledger event with the
 //! caller as actor.
 
-use axum::extract::{Path, State};
+use crate::json::Path;
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use fairgate_core::program::impact::{Impact, Person};

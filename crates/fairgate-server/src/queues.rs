@@ -6,8 +6,9 @@
 //! Each queue of personal data asks for its purpose and is logged per person
 //! listed; each decision takes its reason. The registry decides and logs.
 
+use crate::json::Path;
 use axum::extract::rejection::FormRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Form;

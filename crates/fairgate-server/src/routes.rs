@@ -340,7 +340,76 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// The OpenAPI document of the API.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    router().split_for_parts().1
+    with_common_responses(router().split_for_parts().1)
+}
+
+/// Document, on every operation, the answers that come from the layers every route
+/// passes through rather than from its handler, each as `application/problem+json`
+/// (as every error is sent): a malformed request (400) and an unreachable database
+/// (503) anywhere; no valid credential (401), a refusal by the access policy (403)
+/// and too many failed credentials (429) where a credential is needed; a body too
+/// large (413), not JSON (415) or with an invalid field (422) where there is a body;
+/// and no such resource (404) where the path names one. A handler's own errors,
+/// documented with `body = Problem`, are sent as problem+json too: said so here.
+fn with_common_responses(doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    use serde_json::{json, Value};
+    let Ok(mut v) = serde_json::to_value(&doc) else { return doc };
+    let problem = json!({ "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } });
+    /// (status, description, whether it applies to an operation at a path).
+    type Common = (&'static str, &'static str, fn(&Value, &str) -> bool);
+    let common: [Common; 9] = [
+        (
+            "400",
+            "The request is malformed: a header, the path, the query or the body (the problem says which).",
+            |_, _| true,
+        ),
+        ("401", "No valid credential: send `Authorization: Bearer TOKEN`.", |op, _| secured(op)),
+        ("403", "The access policy refuses this role, purpose or step (GET /access-policy).", |op, _| secured(op)),
+        ("404", "Nothing has the id or code the path names.", |_, path| path.contains('{')),
+        ("413", "The body is larger than this route accepts.", |op, _| op.get("requestBody").is_some()),
+        ("415", "The body is not JSON: send `Content-Type: application/json`.", |op, _| {
+            op.get("requestBody").is_some()
+        }),
+        ("422", "A field is invalid: `errors` names each one and what to do.", |op, _| op.get("requestBody").is_some()),
+        ("429", "Too many failed credentials from this address: try again after `Retry-After` seconds.", |op, _| {
+            secured(op)
+        }),
+        ("503", "The database cannot be reached now: try again after `Retry-After` seconds.", |_, _| true),
+    ];
+    fn secured(op: &Value) -> bool {
+        op.get("security").and_then(Value::as_array).is_some_and(|s| !s.is_empty())
+    }
+    if let Some(paths) = v.get_mut("paths").and_then(Value::as_object_mut) {
+        for (path, item) in paths.iter_mut() {
+            let Some(item) = item.as_object_mut() else { continue };
+            for (method, op) in item.iter_mut() {
+                if !["get", "post", "put", "delete", "patch"].contains(&method.as_str()) {
+                    continue;
+                }
+                let flags: Vec<bool> = common.iter().map(|(_, _, applies)| applies(op, path)).collect();
+                let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else { continue };
+                for (code, response) in responses.iter_mut() {
+                    let error = code.starts_with('4') || code.starts_with('5');
+                    if let Some(content) = response.get_mut("content").and_then(Value::as_object_mut) {
+                        if error {
+                            if let Some(body) = content.remove("application/json") {
+                                content.insert("application/problem+json".into(), body);
+                            }
+                        }
+                    }
+                }
+                for ((code, description, _), applies) in common.iter().zip(flags) {
+                    if applies && !responses.contains_key(*code) {
+                        responses.insert(
+                            code.to_string(),
+                            json!({ "description": description, "content": problem.clone() }),
+                        );
+                    }
+                }
+            }
+        }
+    }
+    serde_json::from_value(v).unwrap_or(doc)
 }
 
 /// The web pages (server-rendered HTML; they handle their own session cookie).
@@ -422,7 +491,7 @@ fn pages() -> Router<AppState> {
 pub fn app(state: AppState) -> Router {
     let (api, doc) = router().split_for_parts();
     let api = api.route_layer(axum::middleware::from_fn_with_state(state.clone(), guard));
-    let doc = Arc::new(doc);
+    let doc = Arc::new(with_common_responses(doc));
     Router::new()
         .merge(api)
         .route("/openapi.json", get(move || async move { Json(doc.as_ref().clone()) }))

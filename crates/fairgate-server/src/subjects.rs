@@ -4,7 +4,8 @@
 //! lists of ports and offices. Every read is purpose-checked and logged by the
 //! registry before it returns.
 
-use axum::extract::{Path, State};
+use crate::json::Path;
+use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::Json;

@@ -3,7 +3,8 @@
 //! under 10 are suppressed by the core's rule. Served as JSON, as CSV per table, and
 //! as an HTML page whose charts are SVG drawn on the server (no script needed).
 
-use axum::extract::{Path, State};
+use crate::json::Path;
+use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::Json;

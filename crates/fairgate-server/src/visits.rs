@@ -3,7 +3,8 @@
 //! sent elsewhere) and interviews. Every step is a sealed ledger event; the queue
 //! shows staff pseudonymous ids only.
 
-use axum::extract::{Path, State};
+use crate::json::Path;
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use fairgate_core::appointment::{Appointment, BookingInput, InterviewInput, Slot, VisitOutcome};

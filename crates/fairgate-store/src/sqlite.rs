@@ -130,8 +130,27 @@ pub const IDEMPOTENCY_KEEP_MS: i64 = 86_400_000;
 /// subject's leaves costs one index seek per bucket.
 const BUCKET_BITS: u32 = 16;
 
+/// A SQLite error as the store's. A full disk, a file system that went read-only,
+/// an I/O error or a lock held past the busy timeout is `Unavailable` (the server
+/// answers 503 with Retry-After: nothing was written, and service resumes by itself
+/// once space or the disk returns); anything else is a `Backend` error.
 fn be(e: rusqlite::Error) -> StoreError {
-    StoreError::Backend(e.to_string())
+    use rusqlite::ErrorCode as C;
+    match e.sqlite_error_code() {
+        Some(C::DiskFull) => {
+            StoreError::Unavailable(format!("the disk holding the database is full ({e}): free space"))
+        }
+        Some(C::ReadOnly) => {
+            StoreError::Unavailable(format!("the database's file system is read-only ({e}): make it writable"))
+        }
+        Some(C::SystemIoFailure) | Some(C::CannotOpen) => {
+            StoreError::Unavailable(format!("the database's disk failed a read or write ({e})"))
+        }
+        Some(C::DatabaseBusy) | Some(C::DatabaseLocked) => {
+            StoreError::Unavailable(format!("another process held the database for too long ({e})"))
+        }
+        _ => StoreError::Backend(e.to_string()),
+    }
 }
 
 fn hash_from(v: Vec<u8>) -> Result<Hash> {

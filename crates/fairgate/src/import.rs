@@ -6,8 +6,12 @@
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use fairgate_core::import::ImportRow;
-use fairgate_store::Registry;
+use fairgate_core::import::{parse_rows, FileKind, ImportRow};
+use fairgate_store::store::StoreError;
+use fairgate_store::{Registry, RegistryError};
+
+/// How many times an import resumes after another process's write got in the way.
+const CONFLICT_RETRIES: u32 = 50;
 use sha2::Digest;
 
 /// A parsed file: its SHA-256 (hex), its rows with their line numbers, and every
@@ -19,41 +23,13 @@ pub fn read_rows(path: &Path) -> Result<Parsed> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let hash = sha2::Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect::<String>();
     let name = path.display().to_string();
-    let mut rows = Vec::new();
-    let mut errors = Vec::new();
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
-    match ext.as_str() {
-        "csv" => {
-            let mut r = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(bytes.as_slice());
-            let headers =
-                r.headers().with_context(|| format!("{name}: the first line must be the header row"))?.clone();
-            for rec in r.records() {
-                match rec {
-                    Ok(rec) => {
-                        let line = rec.position().map_or(0, |p| p.line());
-                        match rec.deserialize::<ImportRow>(Some(&headers)) {
-                            Ok(row) => rows.push((line, row)),
-                            Err(e) => errors.push(format!("{name}:{line}: {e}")),
-                        }
-                    }
-                    Err(e) => errors.push(format!("{name}:{}: {e}", e.position().map_or(0, |p| p.line()))),
-                }
-            }
-        }
-        "jsonl" | "ndjson" | "json" => {
-            let text = String::from_utf8(bytes).with_context(|| format!("{name} is not UTF-8"))?;
-            for (i, l) in text.lines().enumerate() {
-                if l.trim().is_empty() {
-                    continue;
-                }
-                match serde_json::from_str::<ImportRow>(l) {
-                    Ok(row) => rows.push((i as u64 + 1, row)),
-                    Err(e) => errors.push(format!("{name}:{}: {e}", i + 1)),
-                }
-            }
-        }
+    let kind = match ext.as_str() {
+        "csv" => FileKind::Csv,
+        "jsonl" | "ndjson" | "json" => FileKind::JsonLines,
         _ => bail!("{name}: the file must end in .csv (with a header row) or .jsonl (one JSON object per line)"),
-    }
+    };
+    let (rows, errors) = parse_rows(&name, kind, &bytes).map_err(anyhow::Error::msg)?;
     Ok((hash, rows, errors))
 }
 
@@ -96,10 +72,29 @@ pub fn run(registry: &Registry, program: &str, path: &Path, user: &str, codes: O
         );
     }
     let bar = crate::progress_bar(valid.len() as u64, "importing");
-    let report = registry.import_rows(now, &actor, program, &hash, valid, &mut |done, _| {
-        bar.set_position(done);
-        true
-    })?;
+    // A server beside this command writes too: when it appends while a batch is
+    // being committed, the batch is refused (nothing of it is written) and the
+    // import resumes from the last batch written, as a second run would.
+    let total = valid.len() as u64;
+    let through = registry.import_through(&hash)?;
+    let before = valid.iter().filter(|(line, _, _)| *line <= through).count() as u64;
+    let mut resumed = 0;
+    let mut report = loop {
+        match registry.import_rows(now, &actor, program, &hash, valid.clone(), &mut |done, _| {
+            bar.set_position(done);
+            true
+        }) {
+            Ok(r) => break r,
+            Err(RegistryError::Store(StoreError::Conflict { .. })) if resumed < CONFLICT_RETRIES => {
+                resumed += 1;
+                bar.println("another process wrote meanwhile: resuming the import from the last batch written");
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
+    // Rows written by a pass that was then refused count as written by this command.
+    report.already = before;
+    report.written = total - before;
     bar.finish_and_clear();
     if let Some(out) = codes_out.as_mut() {
         use std::io::Write;

@@ -41,6 +41,12 @@ impl Registry {
     /// is `file`, into `program`. Rows up to the line an earlier run reached are
     /// skipped. `progress(done, total)` is called after each batch; returning `false`
     /// stops after that batch (what a killed process would leave).
+    /// The last source line of the file with this SHA-256 (hex) that earlier runs
+    /// wrote (0: none).
+    pub fn import_through(&self, file: &str) -> Result<u64> {
+        Ok(self.store.import_through(file)?.unwrap_or(0))
+    }
+
     pub fn import_rows(
         &self,
         now: Timestamp,

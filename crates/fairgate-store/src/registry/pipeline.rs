@@ -310,7 +310,12 @@ impl Registry {
                     // These failed, and so does every commit handed over after them:
                     // each was built on them. The writer is reloaded before the next
                     // command builds on it.
-                    tracing::warn!(error = %e, commits = g.next - first + 1, "a group commit failed");
+                    if matches!(e, StoreError::Conflict { .. }) {
+                        // Another process appended: expected, and retried by the callers.
+                        tracing::debug!(error = %e, commits = g.next - first + 1, "a group commit met another writer");
+                    } else {
+                        tracing::warn!(error = %e, commits = g.next - first + 1, "a group commit failed");
+                    }
                     let through = g.next;
                     g.failures.push_back((first, through, e));
                     if g.failures.len() > 16 {
