@@ -87,6 +87,11 @@ pub struct HttpArgs {
     /// Skip the GET /healthz floor beside each mix.
     #[arg(long)]
     pub no_floor: bool,
+    /// Soak instead: run crossings, logged reads and look-ups together, at half
+    /// their target rates (or --rate each), for this many minutes, and print each
+    /// minute's p50, p99 and errors per mix with the server's resident memory.
+    #[arg(long, value_name = "MINUTES")]
+    pub soak: Option<u64>,
     /// Write every measured request to this CSV file (mix, intended send time in
     /// ms from the run's start, latency in ms; -1 for an error): for finding
     /// what a tail lines up with.
@@ -423,6 +428,39 @@ async fn open_loop(
     }
 }
 
+/// The soak: every mix at once, minute after minute; each minute's figures are
+/// printed as they come (and returned), with the server's RSS.
+async fn soak(target: &Arc<Target>, args: &HttpArgs, minutes: u64, pid: u32) -> Result<Vec<RunFigures>> {
+    let client = reqwest::Client::builder().pool_max_idle_per_host(4096).build()?;
+    let rate = |m: Mix| args.rate.unwrap_or(m.target_rate() / 2.0);
+    let mut all = Vec::new();
+    println!("minute  mix        rate/s  achieved/s  p50 ms  p99 ms  max ms  errors  server RSS MiB");
+    for minute in 1..=minutes {
+        let (mut t1, mut t2, mut t3) = (Vec::new(), Vec::new(), Vec::new());
+        let (a, b, c) = tokio::join!(
+            open_loop(&client, target, Mix::Crossings, rate(Mix::Crossings), 59.0, args.max_in_flight, &mut t1),
+            open_loop(&client, target, Mix::Reads, rate(Mix::Reads), 59.0, args.max_in_flight, &mut t2),
+            open_loop(&client, target, Mix::Lookups, rate(Mix::Lookups), 59.0, args.max_in_flight, &mut t3),
+        );
+        let rss = rss_mib(pid);
+        for f in [a, b, c] {
+            println!(
+                "{minute:>6}  {:<10} {:>6.0} {:>11.0} {:>7.2} {:>7.2} {:>7.1} {:>7} {:>15.0}",
+                format!("{:?}", f.mix).to_lowercase(),
+                f.rate,
+                f.achieved_per_sec,
+                f.p50_ms,
+                f.p99_ms,
+                f.max_ms,
+                f.errors,
+                rss
+            );
+            all.push(f);
+        }
+    }
+    Ok(all)
+}
+
 pub fn run_http(args: &HttpArgs, dir: &Path) -> Result<HttpReport> {
     if args.subjects == 0 {
         bail!("--subjects must be at least 1");
@@ -446,6 +484,13 @@ pub fn run_http(args: &HttpArgs, dir: &Path) -> Result<HttpReport> {
         next_crossing: AtomicU64::new(rand::rngs::OsRng.next_u64() % args.subjects),
         crossing_at: (Timestamp::now() - jiff::SignedDuration::from_hours(1)).to_string(),
     });
+    if let Some(minutes) = args.soak {
+        let pid = server.0.id();
+        let minutes = runtime.block_on(soak(&target, args, minutes, pid))?;
+        let server_rss_mib = rss_mib(pid);
+        drop(server);
+        return Ok(HttpReport { subjects: args.subjects, seconds: args.seconds, runs: minutes, server_rss_mib });
+    }
     let runs = runtime.block_on(async {
         let client = reqwest::Client::builder().pool_max_idle_per_host(4096).build()?;
         // Open a pool of connections before measuring.
@@ -487,6 +532,10 @@ pub fn http(args: &HttpArgs) -> Result<()> {
     };
     std::fs::create_dir_all(&dir).with_context(|| format!("--dir {}", dir.display()))?;
     let r = run_http(args, &dir)?;
+    if args.soak.is_some() {
+        println!("server RSS at the end: {:.0} MiB", r.server_rss_mib);
+        return Ok(());
+    }
     if args.json {
         println!("{}", serde_json::to_string(&r)?);
         return Ok(());

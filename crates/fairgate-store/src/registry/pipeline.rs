@@ -175,6 +175,11 @@ impl Registry {
         if wait_for > 0 && self.settle(wait_for).is_err() {
             let _ = self.settle_all();
         }
+        // After a failed transaction, drain what is in flight (it fails too), so the
+        // reload below happens now rather than after this command fails as well.
+        if self.group_lock()?.stale {
+            let _ = self.settle_all();
+        }
         self.refresh(&mut guard)?;
         let client_key = idempotency::take();
         if let Some(key) = &client_key {
