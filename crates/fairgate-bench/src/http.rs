@@ -411,7 +411,7 @@ async fn open_loop(
     latencies.sort_by(f64::total_cmp);
     let p = |q: f64| crate::percentile(&latencies, q);
     let p99 = p(0.99);
-    let target_p99_ms = (mix != Mix::Healthz).then(|| mix.target_p99_ms()).flatten();
+    let target_p99_ms = mix.target_p99_ms();
     RunFigures {
         mix,
         rate,

@@ -143,7 +143,9 @@ fn be(e: rusqlite::Error) -> StoreError {
         Some(C::ReadOnly) => {
             StoreError::Unavailable(format!("the database's file system is read-only ({e}): make it writable"))
         }
-        Some(C::SystemIoFailure) | Some(C::CannotOpen) => {
+        // (Not `CannotOpen`: at start-up that is a wrong path or permissions, and
+        // "try again shortly" would be the wrong advice.)
+        Some(C::SystemIoFailure) => {
             StoreError::Unavailable(format!("the database's disk failed a read or write ({e})"))
         }
         Some(C::DatabaseBusy) | Some(C::DatabaseLocked) => {

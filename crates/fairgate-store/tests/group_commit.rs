@@ -2,6 +2,9 @@
 //! acknowledged one is on the ledger exactly once, and a transaction that fails takes
 //! with it only commands that were never acknowledged, those built on it included.
 
+mod common;
+
+use common::{registry_on, NOW};
 use std::sync::{Arc, Mutex};
 
 use fairgate_core::access::{Actor, Purpose, Role};
@@ -9,27 +12,11 @@ use fairgate_core::crossing::CrossingInput;
 use fairgate_core::ids::SubjectId;
 use fairgate_core::subject::SubjectInput;
 use fairgate_ledger::checkpoint::NoteVerifier;
-use fairgate_ledger::keys::SecretKey;
 use fairgate_store::audit::verify;
 use fairgate_store::backend::test_store;
 use fairgate_store::store::StoreError;
 use fairgate_store::Store;
 use fairgate_store::{Registry, RegistryError};
-use jiff::Timestamp;
-
-const NOW: Timestamp = Timestamp::constant(1_790_000_000, 0); // 2026-09-21
-
-fn registry_on(store: Arc<dyn Store>, seed: u8) -> Registry {
-    store.put_places(&fairgate_core::place::default_places()).unwrap();
-    Registry::open(
-        store,
-        SecretKey::from_bytes([1; 32]),
-        &SecretKey::from_bytes([2; 32]),
-        "test.example/log",
-        [seed; 32],
-    )
-    .unwrap()
-}
 
 fn officer() -> Actor {
     Actor::new("u-officer", Role::Officer, "test")

@@ -1,6 +1,9 @@
 //! The registry over a real SQLite file: commands, refusals that write nothing,
 //! rebuild, tamper detection, key destruction and the absence of plaintext on disk.
 
+mod common;
+
+use common::{registry_on, NOW};
 use std::sync::Arc;
 
 use fairgate_core::access::{Actor, Purpose, Role};
@@ -45,24 +48,6 @@ fn sqlite(f: &Fixture) -> Option<rusqlite::Connection> {
         return None;
     }
     Some(rusqlite::Connection::open(&f.db).unwrap())
-}
-
-const NOW: Timestamp = Timestamp::constant(1_790_000_000, 0); // 2026-09-21
-
-/// A registry over `store` with the test keys, its random numbers seeded by `seed`
-/// (a second registry on one database is a second process's).
-fn registry_on(store: Arc<dyn Store>, seed: u8) -> Registry {
-    // The demo's ports and offices, as a database from before places were events
-    // holds them (no leaves, so tree sizes stay as the tests expect).
-    store.put_places(&fairgate_core::place::default_places()).unwrap();
-    Registry::open(
-        store,
-        SecretKey::from_bytes([1; 32]),
-        &SecretKey::from_bytes([2; 32]),
-        "test.example/log",
-        [seed; 32],
-    )
-    .unwrap()
 }
 
 /// List an authority expungements may cite (its citation is "NAME (REF)").

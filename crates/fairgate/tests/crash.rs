@@ -14,7 +14,8 @@
 //!    every row written; a rotation cut short finishes on open).
 //!
 //! Runs `FAIRGATE_CRASH_RUNS` times (default 20, as CI runs it; the campaign for
-//! RELIABILITY.md is 200). Each run's kill moment comes from its number, so a
+//! RELIABILITY.md is 200). Each run's kill moment comes from its number (through
+//! the project's SplitMix64, `fairgate_biometrics::evaluation::Rng`), so a
 //! failing run is reproduced with `FAIRGATE_CRASH_FIRST=N FAIRGATE_CRASH_RUNS=1`.
 //! The summary goes to `target/crash-report.json`.
 
@@ -61,19 +62,6 @@ fn request(
     let status: u16 = text.split_whitespace().nth(1)?.parse().ok()?;
     let (_, b) = text.split_once("\r\n\r\n")?;
     Some((status, serde_json::from_str(b).unwrap_or(Value::Null)))
-}
-
-/// A small deterministic generator (SplitMix64): each run's moments come from its
-/// number, spread over the whole range however close the numbers are.
-struct Lcg(u64);
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
 }
 
 struct Template {
@@ -205,8 +193,8 @@ fn run(t: &Template, n: u64, seed: u64) -> Value {
     copy_dir(&t.root.join("data"), &dir.path().join("data"));
     copy_dir(&t.root.join("keys"), &dir.path().join("keys"));
     let (data, keys) = (dir.path().join("data"), dir.path().join("keys"));
-    let mut rng = Lcg(seed);
-    let kill_after = Duration::from_millis(300 + rng.next() % 2_700);
+    let mut rng = fairgate_biometrics::evaluation::Rng::new(seed);
+    let kill_after = Duration::from_millis(300 + rng.next_u64() % 2_700);
 
     let (server, base, _) = common::start(
         &data,
@@ -390,15 +378,7 @@ fn run(t: &Template, n: u64, seed: u64) -> Value {
     // 2. The log verifies; every acknowledged read's access leaf is in it.
     let mut server = server;
     common::stop(&mut server);
-    let v = common::fairgate_at(&data, &keys, &["audit", "verify"]);
-    let printed = String::from_utf8_lossy(&v.stdout).to_string();
-    assert!(v.status.success(), "run {n}: audit verify: {printed}{}", String::from_utf8_lossy(&v.stderr));
-    let size: u64 = printed
-        .split("ok: ")
-        .nth(1)
-        .and_then(|r| r.split_whitespace().next())
-        .and_then(|n| n.replace(',', "").parse().ok())
-        .unwrap_or_else(|| panic!("run {n}: no leaf count in {printed}"));
+    let size = common::verified_leaves(&data, &keys);
     for leaf in &acked.reads {
         assert!(*leaf < size, "run {n}: an acknowledged read's access leaf {leaf} is beyond the log ({size} leaves)");
     }

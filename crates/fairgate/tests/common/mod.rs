@@ -151,3 +151,17 @@ pub fn http_get(url: &str) -> String {
     s.read_to_string(&mut out).unwrap();
     out
 }
+
+/// Run `fairgate audit verify` on DATA/KEYS, require it to pass, and return the
+/// number of leaves it verified (`ok: N leaves, root …`).
+pub fn verified_leaves(data: &Path, keys: &Path) -> u64 {
+    let v = fairgate_at(data, keys, &["audit", "verify"]);
+    let printed = String::from_utf8_lossy(&v.stdout).to_string();
+    assert!(v.status.success(), "audit verify: {printed}{}", String::from_utf8_lossy(&v.stderr));
+    printed
+        .split("ok: ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|n| n.replace(',', "").parse().ok())
+        .unwrap_or_else(|| panic!("no leaf count in {printed}"))
+}
