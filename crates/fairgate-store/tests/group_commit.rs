@@ -42,9 +42,16 @@ fn entry() -> CrossingInput {
 }
 
 fn people(reg: &Registry, n: usize) -> Vec<SubjectId> {
-    reg.write(NOW, |b| (0..n).map(|i| b.create_subject(&officer(), &person(i))).collect::<Result<Vec<_>, _>>())
-        .unwrap()
-        .0
+    people_from(reg, 0, n)
+}
+
+/// `n` new people, numbered from `first` (document numbers are unique per number).
+fn people_from(reg: &Registry, first: usize, n: usize) -> Vec<SubjectId> {
+    reg.write(NOW, |b| {
+        (first..first + n).map(|i| b.create_subject(&officer(), &person(i))).collect::<Result<Vec<_>, _>>()
+    })
+    .unwrap()
+    .0
 }
 
 /// What the threads got back: each acknowledged command's first leaf, and which
@@ -151,38 +158,49 @@ fn a_transaction_that_fails_takes_only_unacknowledged_commands_with_it() {
     let path = dir.path().join("fairgate.db");
     let store = test_store(&path).unwrap().store();
     let reg = Arc::new(registry_on(store.clone(), 3));
-    let ids = people(&reg, 400);
     // A second registry on the same database (a CLI command beside the server)
     // appends while the threads write: the transaction in flight then fails its
-    // compare-and-set, and with it every command built on it.
+    // compare-and-set, and with it every command built on it. Whether an append
+    // lands while a group is in flight is a race, so rounds repeat (each on fresh
+    // people, each checked in full) until one has; a round takes well under a
+    // second, and in practice the first or second round meets a conflict.
     let other_store = test_store(&path).unwrap().store();
     let other = registry_on(other_store, 5);
-    let extra = ids[ids.len() - 1];
-    let (spare, ids) = ids.split_last().unwrap();
-    assert_eq!(*spare, extra);
-    let beside = std::sync::atomic::AtomicUsize::new(0);
-    let acks = hammer(&reg, ids, 8, |done| {
-        while !done.load(std::sync::atomic::Ordering::Relaxed) {
-            std::thread::sleep(std::time::Duration::from_millis(1));
+    const ROUNDS: usize = 25;
+    const PER_ROUND: usize = 200;
+    let (mut failures, mut beside_total) = (0, 0);
+    for round in 0..ROUNDS {
+        let ids = people_from(&reg, round * (PER_ROUND + 1), PER_ROUND + 1);
+        let (extra, ids) = ids.split_last().unwrap();
+        let extra = *extra;
+        let beside = std::sync::atomic::AtomicUsize::new(0);
+        let acks = hammer(&reg, ids, 8, |done| {
             // It loses most races to the group (which commits back to back): it
-            // tries again until it lands.
-            for _ in 0..200 {
+            // keeps trying, without pause, until the threads are done.
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
                 if other.read_timeline(NOW, &officer(), Purpose::BorderCheck, extra, "beside").is_ok() {
                     beside.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    break;
                 }
             }
+        });
+        beside_total += beside.into_inner();
+        failures += acks.failures;
+        let mut on_record = entries_on_record(store.clone(), ids);
+        let mut acked = acks.entries.clone();
+        on_record.sort();
+        acked.sort();
+        assert_eq!(on_record, acked, "round {round}: an acknowledged entry was lost, or a failed one was written");
+        // The registry carries on after the failures, on the reloaded writer.
+        let (_, r) = reg.read_timeline(NOW, &officer(), Purpose::BorderCheck, ids[0], "after").unwrap();
+        assert!(r.leaf_index > 0);
+        if failures > 0 {
+            eprintln!("round {round}: {failures} commands failed with a conflict; {beside_total} appended beside");
+            break;
         }
-    });
-    eprintln!("{} commands failed with a conflict; {} appended beside", acks.failures, beside.into_inner());
-    assert!(acks.failures > 0, "the appends beside never met a transaction in flight: the test proved nothing");
-    let mut on_record = entries_on_record(store.clone(), ids);
-    let mut acked = acks.entries.clone();
-    on_record.sort();
-    acked.sort();
-    assert_eq!(on_record, acked, "an acknowledged entry was lost, or a failed one was written");
-    // The registry carries on after the failures, on the reloaded writer.
-    let (_, r) = reg.read_timeline(NOW, &officer(), Purpose::BorderCheck, ids[0], "after").unwrap();
-    assert!(r.leaf_index > 0);
+    }
+    assert!(
+        failures > 0,
+        "in {ROUNDS} rounds the appends beside ({beside_total}) never met a transaction in flight: the test proved nothing"
+    );
     verified(store.as_ref(), &reg);
 }
