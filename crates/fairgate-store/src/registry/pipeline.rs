@@ -37,8 +37,10 @@ pub(crate) struct Group {
     settled: u64,
     /// The tree size after the last commit that was committed here.
     settled_size: u64,
-    /// Failed ranges of commit numbers, with the error; the latest few.
-    failures: std::collections::VecDeque<(u64, u64, StoreError)>,
+    /// Failed ranges of commit numbers, each kept until every command in it has
+    /// been told (never dropped earlier: a command that found no failure for its
+    /// commit would report it as committed).
+    failures: Vec<Failure>,
     /// A transaction is being written (by a waiting command, without this lock).
     flushing: bool,
     /// A transaction failed: the writer ran ahead of the store and is reloaded
@@ -51,6 +53,15 @@ pub(crate) struct Group {
     /// Transactions written, and the commits they held (since the registry opened).
     transactions: u64,
     grouped: u64,
+}
+
+/// A failed transaction and the commits it took with it.
+struct Failure {
+    first: u64,
+    through: u64,
+    error: StoreError,
+    /// The commands of this range not yet told of the failure.
+    untold: u64,
 }
 
 /// How group commit has gone since the registry opened.
@@ -214,12 +225,16 @@ impl Registry {
         self.follow_commit_for_stats(&commit);
         let touched: Vec<SubjectId> = advance.overlay.keys().copied().collect();
         let seq = self.hand_over(commit, receipt, &touched)?;
-        self.remember_program_keys(&advance.program_keys)?;
+        if let Err(e) = self.remember_program_keys(&advance.program_keys) {
+            // Its commit is in the group: collect its outcome before failing.
+            let _ = self.settle_own(seq);
+            return Err(e);
+        }
         if erasing || w.cache.len() + advance.overlay.len() > self.cache_limit {
             // A state is only ever loaded from the store once every commit that
             // touched it is there: settle before the cache is emptied. Erased
             // people's states held their data keys.
-            self.settle(seq)?;
+            self.settle_own(seq)?;
             if erasing {
                 w.advance(advance);
                 w.cache.clear();
@@ -231,7 +246,7 @@ impl Registry {
         }
         w.advance(advance);
         drop(guard);
-        self.settle(seq)?;
+        self.settle_own(seq)?;
         Ok((value, receipt))
     }
 
@@ -268,17 +283,36 @@ impl Registry {
         self.settle(next)
     }
 
-    /// Wait until commit `seq` is settled, and say how it ended. When no commit is
-    /// being written, this thread writes everything queued, in one transaction and
-    /// one sync (an erasing commit alone), and wakes the others.
+    /// Wait until commit `seq` is settled, and say how it ended (for a command that
+    /// waits on another's commit; see [`Registry::settle_own`]).
     pub(super) fn settle(&self, seq: u64) -> Result<()> {
+        self.settle_as(seq, false)
+    }
+
+    /// [`Registry::settle`] for the command that handed commit `seq` over: the
+    /// answer it acknowledges (or refuses) its caller with. A failure is kept until
+    /// each of its commands has been told.
+    fn settle_own(&self, seq: u64) -> Result<()> {
+        self.settle_as(seq, true)
+    }
+
+    /// When no commit is being written, this thread writes everything queued, in
+    /// one transaction and one sync (an erasing commit alone), and wakes the others.
+    fn settle_as(&self, seq: u64, own: bool) -> Result<()> {
         let mut g = self.group_lock()?;
         loop {
             if g.settled >= seq {
-                return match g.failures.iter().find(|(a, b, _)| (*a..=*b).contains(&seq)) {
-                    Some((_, _, e)) => Err(e.clone().into()),
-                    None => Ok(()),
+                let Some(k) = g.failures.iter().position(|f| (f.first..=f.through).contains(&seq)) else {
+                    return Ok(());
                 };
+                let error = g.failures[k].error.clone();
+                if own {
+                    g.failures[k].untold -= 1;
+                    if g.failures[k].untold == 0 {
+                        g.failures.swap_remove(k);
+                    }
+                }
+                return Err(error.into());
             }
             if g.flushing || g.queue.is_empty() {
                 g = self.group_done.wait(g).map_err(|_| corrupt("group commit lock poisoned"))?;
@@ -322,10 +356,7 @@ impl Registry {
                         tracing::warn!(error = %e, commits = g.next - first + 1, "a group commit failed");
                     }
                     let through = g.next;
-                    g.failures.push_back((first, through, e));
-                    if g.failures.len() > 16 {
-                        g.failures.pop_front();
-                    }
+                    g.failures.push(Failure { first, through, error: e, untold: through - first + 1 });
                     g.queue.clear();
                     g.keys.clear();
                     g.settled = through;
@@ -583,5 +614,75 @@ impl Batch<'_> {
     /// subject again), so the writer's cache does not fill with it.
     pub fn forget(&mut self, id: SubjectId) {
         self.overlay.remove(&id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn registry(dir: &std::path::Path) -> Registry {
+        let store = crate::backend::test_store(&dir.join("f.db")).unwrap().store();
+        Registry::open(
+            store,
+            fairgate_ledger::keys::SecretKey::from_bytes([1; 32]),
+            &fairgate_ledger::keys::SecretKey::from_bytes([2; 32]),
+            "t/log",
+            [5; 32],
+        )
+        .unwrap()
+    }
+
+    /// Found by the read-only disk test: the failures were a ring of the latest 16,
+    /// so a command that woke after 16 more groups had failed (a disk gone bad fails
+    /// every group, back to back) found no failure for its commit and acknowledged a
+    /// write that was never made. Each failure is now kept until each of its
+    /// commands has been told, and a waiter that is not the commit's owner does not
+    /// use up the owner's answer.
+    #[test]
+    fn a_commit_whose_group_failed_is_refused_however_many_groups_failed_since() {
+        let dir = tempfile::tempdir().unwrap();
+        let reg = registry(dir.path());
+        {
+            let mut g = reg.group_lock().unwrap();
+            for seq in 1..=40 {
+                g.failures.push(Failure {
+                    first: seq,
+                    through: seq,
+                    error: StoreError::Unavailable(format!("group {seq}")),
+                    untold: 1,
+                });
+            }
+            g.next = 40;
+            g.settled = 40;
+        }
+        // Another command waiting on commit 1 learns it failed, and so does its owner.
+        assert!(reg.settle(1).is_err());
+        let first = reg.settle_own(1).unwrap_err().to_string();
+        assert!(first.contains("group 1"), "{first}");
+        // Each owner is told once; then the failure is forgotten.
+        for seq in 2..=40 {
+            assert!(reg.settle_own(seq).is_err(), "commit {seq} failed but was reported committed");
+        }
+        assert!(reg.group_lock().unwrap().failures.is_empty(), "every failure was told and dropped");
+    }
+
+    /// A failed range holds every commit handed over while it was in flight: each
+    /// of their owners is refused, and the range goes once the last has been told.
+    #[test]
+    fn a_failed_range_is_kept_until_its_last_command_is_told() {
+        let dir = tempfile::tempdir().unwrap();
+        let reg = registry(dir.path());
+        {
+            let mut g = reg.group_lock().unwrap();
+            g.failures.push(Failure { first: 1, through: 3, error: StoreError::Unavailable("disk".into()), untold: 3 });
+            g.next = 3;
+            g.settled = 3;
+        }
+        for seq in [3, 1, 2] {
+            assert!(reg.settle_own(seq).is_err(), "commit {seq}");
+            let left = reg.group_lock().unwrap().failures.len();
+            assert_eq!(left, usize::from(seq != 2), "after commit {seq} was told");
+        }
     }
 }
