@@ -1400,6 +1400,39 @@ fn crash_at(db: &std::path::Path, op: &str, step: &str) {
     );
 }
 
+/// Found by the crash harness (issue 21): a server killed while a program-wide
+/// expungement ran left the signing lease to itself for 30 s, and the next start's
+/// `recover` waited for a checkpoint it could not sign, then failed: the server
+/// would not start. `recover` now finishes the erasure and returns at once; the
+/// certificate follows with the first checkpoint signed after the lease runs out.
+#[test]
+fn recovery_does_not_wait_for_a_checkpoint_a_dead_process_holds_the_lease_to_sign() {
+    use fairgate_store::store::Lease;
+    let f = noticed_program_at(tempfile::tempdir().unwrap());
+    crash_at(&f.db, "program", "program-expunge:chunk");
+    // The dead process held the signing lease until 30 s after the kill.
+    let until = AFTER_NOTICE.as_millisecond() + 30_000;
+    let dead = Lease { holder: "killed-server".into(), expires_ms: until };
+    assert!(f.store.put_checkpoint(None, &dead, AFTER_NOTICE.as_millisecond()).unwrap().is_none());
+    let reg = reopened(&f, |r| r);
+    let started = std::time::Instant::now();
+    assert_eq!(reg.recover(AFTER_NOTICE).unwrap(), vec!["callin-2003".to_string()]);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "recover waited {:?} for a checkpoint it cannot sign",
+        started.elapsed()
+    );
+    assert_eq!(f.store.count_program_subjects("callin-2003").unwrap(), 0, "the erasure is finished");
+    assert!(reg.certificates().unwrap().is_empty(), "no checkpoint includes the event yet");
+    // Once the lease has run out, the next checkpoint certifies it.
+    let later = Timestamp::from_millisecond(until + 1).unwrap();
+    reg.sign_checkpoint(later).unwrap();
+    let certs = reg.certificates().unwrap();
+    assert_eq!(certs.len(), 1);
+    reg.verify_certificate(&certs[0]).unwrap();
+    assert!(reg.recover(later).unwrap().is_empty(), "nothing is left to finish");
+}
+
 /// Item 5 of issue 15: kill the process between each pair of steps of an
 /// expungement; after the next start (`recover`), the end state is the
 /// certificate and the erasure, never one without the other, and a retry appends

@@ -13,8 +13,16 @@
 //! 4. every interrupted bulk operation resumes to completion (the import finds
 //!    every row written; a rotation cut short finishes on open).
 //!
+//! A program-wide expungement (`fairgate expunge --program`, another process, its
+//! notice period over) starts at a moment drawn from the run, often shortly before
+//! the kill, so that the kill lands inside it; after the restart it is run again
+//! and must end with one certificate and the program's people gone.
+//!
 //! Runs `FAIRGATE_CRASH_RUNS` times (default 20, as CI runs it; the campaign for
-//! RELIABILITY.md is 200). Each run's kill moment comes from its number (through
+//! RELIABILITY.md is 200) on SQLite, and `FAIRGATE_CRASH_PG_RUNS` times (default
+//! 10) on PostgreSQL when `FAIRGATE_TEST_POSTGRES` names a database: each run
+//! copies the prepared database into a schema of its own (`migrate-store`), and
+//! the kill takes the Fairgate processes, not the database server. Each run's kill moment comes from its number (through
 //! the project's SplitMix64, `fairgate_biometrics::evaluation::Rng`), so a
 //! failing run is reproduced with `FAIRGATE_CRASH_FIRST=N FAIRGATE_CRASH_RUNS=1`.
 //! The summary goes to `target/crash-report.json`.
@@ -32,6 +40,8 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 const IMPORT_ROWS: usize = 2_000;
+/// The people of the program whose expungement runs during each run.
+const GONE_ROWS: usize = 1_500;
 
 /// One request; `None` when the connection failed or broke (not acknowledged).
 fn request(
@@ -100,6 +110,28 @@ fn template() -> Template {
     }
     let import = root.join("legacy.csv");
     std::fs::write(&import, csv).unwrap();
+    // A program whose expungement each run carries out: its people imported, the
+    // program repealed, approved for expungement and noticed 40 days ago (in this
+    // process, back-dated: the notice period is 30 days at least), so that
+    // `fairgate expunge --program gone-callin` erases at once.
+    let gone = root.join("gone.toml");
+    std::fs::write(
+        &gone,
+        "id = \"gone-callin\"\ntitle = \"Gone call-in\"\nlegal_basis = \"67 FR 67766\"\nstarts = 2026-01-01\nsunset = 2026-12-31\n[selection]\nmin_stay_days = 30\n",
+    )
+    .unwrap();
+    let add =
+        fg(&["program", "add", gone.to_str().unwrap(), "--population", pop.to_str().unwrap(), "--as", "demo-admin"]);
+    assert!(add.status.success(), "{}", String::from_utf8_lossy(&add.stderr));
+    let mut csv = String::from("document_kind,issuing_state,document_number,document_expires_on,surname,given_names,birth_date,sex,nationality,registration_kind,place,registered_at\n");
+    for i in 0..GONE_ROWS {
+        csv.push_str(&format!("P,UTO,GONE{i:06},2030-01-01,GONE{i},TEST,1970-01-01,X,UTO,office,NYC-FO,2003-01-10\n"));
+    }
+    let gone_rows = root.join("gone.csv");
+    std::fs::write(&gone_rows, csv).unwrap();
+    let imported = fg(&["import", "--program", "gone-callin", gone_rows.to_str().unwrap(), "--as", "demo-admin"]);
+    assert!(imported.status.success(), "{}", String::from_utf8_lossy(&imported.stderr));
+    notice_gone_program(&root);
     // People with no crossing yet, for the entries (a demo traveller may be in the
     // country already, and an entry then waits for an exit).
     let officer = common::demo_token(&stdout, "demo-officer");
@@ -133,6 +165,25 @@ fn template() -> Template {
         root,
         _dir: dir,
     }
+}
+
+/// Repeal `gone-callin`, have the demo auditor approve its expungement and the
+/// demo admin open its notice period, all 40 days ago.
+fn notice_gone_program(root: &Path) {
+    use fairgate_core::expungement::ExpungementInput;
+    let (data, keys) = (root.join("data"), root.join("keys"));
+    let dir = fairgate_store::datadir::DataDir::open_or_create(&data, &keys, &mut rand::rngs::OsRng).unwrap();
+    let backend = fairgate_store::backend::Opened::open(&fairgate_store::backend::Database::Sqlite(data)).unwrap();
+    let reg =
+        fairgate_store::Registry::open(backend.store(), dir.master_keys(), &dir.signing_seed, "crash/log", [7; 32])
+            .unwrap();
+    let then = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(40 * 24);
+    let admin = fairgate::account(&reg, "demo-admin", "--as").unwrap();
+    let auditor = fairgate::account(&reg, "demo-auditor", "--approved-by").unwrap();
+    reg.write(then, |b| b.repeal_program(&admin, "gone-callin", "ended")).unwrap();
+    let input = ExpungementInput { authority: "court-order".into(), reason: "The program ended".into() };
+    reg.approve_program_expungement(then, &auditor, "gone-callin", &input).unwrap();
+    reg.notice_program_expungement(then, &admin, "gone-callin", &input, 30).unwrap();
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -188,34 +239,60 @@ impl Drop for Killed {
 
 /// One run: load, kill at a moment drawn from `seed`, restart, check. Returns what
 /// it saw, for the report.
-fn run(t: &Template, n: u64, seed: u64) -> Value {
+fn run(t: &Template, n: u64, seed: u64, pg: Option<&str>) -> Value {
     let dir = tempfile::tempdir().unwrap();
     copy_dir(&t.root.join("data"), &dir.path().join("data"));
     copy_dir(&t.root.join("keys"), &dir.path().join("keys"));
     let (data, keys) = (dir.path().join("data"), dir.path().join("keys"));
     let mut rng = fairgate_biometrics::evaluation::Rng::new(seed);
     let kill_after = Duration::from_millis(300 + rng.next_u64() % 2_700);
+    // The program-wide expungement starts up to 1.5 s before the kill.
+    let expunge_at =
+        kill_after.saturating_sub(Duration::from_millis(rng.next_u64() % 1_500)).max(Duration::from_millis(100));
+    // On PostgreSQL: the prepared database, copied into a schema of this run's own.
+    let (db, schema) = match pg {
+        None => (Vec::new(), None),
+        Some(url) => {
+            let schema = fairgate_store::backend::test_schema(&dir.path().join("pg"));
+            drop(fairgate_store::postgres::PgStore::open_in(url, Some(&schema)).unwrap());
+            let sep = if url.contains('?') { '&' } else { '?' };
+            let target = format!("{url}{sep}options=-csearch_path%3D{schema}");
+            let from = format!("sqlite:{}", data.display());
+            let out = common::fairgate_at(&data, &keys, &["migrate-store", "--from", &from, "--to", &target]);
+            assert!(out.status.success(), "run {n}: migrate-store: {}", String::from_utf8_lossy(&out.stderr));
+            (vec!["--database".to_string(), target], Some((url.to_string(), schema)))
+        }
+    };
+    let with_db = |args: &[&str]| -> Vec<String> {
+        args.iter().map(|a| a.to_string()).chain(db.iter().cloned()).collect::<Vec<String>>()
+    };
+    let fg = |args: &[&str]| {
+        let args = with_db(args);
+        common::fairgate_at(&data, &keys, &args.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    let start = |args: &[&str]| {
+        let args = with_db(args);
+        common::start(&data, &keys, &args.iter().map(String::as_str).collect::<Vec<_>>(), "Fairgate is serving on ")
+    };
+    let spawn = |args: &[&str]| {
+        Killed(
+            Command::new(env!("CARGO_BIN_EXE_fairgate"))
+                .arg("--data")
+                .arg(&data)
+                .arg("--keys")
+                .arg(&keys)
+                .args(with_db(args))
+                .env("RUST_LOG", "warn")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        )
+    };
 
-    let (server, base, _) = common::start(
-        &data,
-        &keys,
-        &["serve", "--listen", "127.0.0.1:0", "--rotate-every", "1s"],
-        "Fairgate is serving on ",
-    );
+    let (server, base, _) = start(&["serve", "--listen", "127.0.0.1:0", "--rotate-every", "1s"]);
     let base = base.trim_end_matches('/').to_string();
-    let import = Killed(
-        Command::new(env!("CARGO_BIN_EXE_fairgate"))
-            .arg("--data")
-            .arg(&data)
-            .arg("--keys")
-            .arg(&keys)
-            .args(["import", "--program", "old-callin", t.import.to_str().unwrap(), "--as", "demo-admin"])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let import = spawn(&["import", "--program", "old-callin", t.import.to_str().unwrap(), "--as", "demo-admin"]);
     let acked = Arc::new(Mutex::new(Acked::default()));
     let stop = Arc::new(AtomicBool::new(false));
     let mut clients = Vec::new();
@@ -314,32 +391,74 @@ fn run(t: &Template, n: u64, seed: u64) -> Value {
         }));
     }
 
-    std::thread::sleep(kill_after);
-    // The power goes: the server and the import, at once.
+    std::thread::sleep(expunge_at);
+    let mut program_expunge = spawn(&["expunge", "--program", "gone-callin", "--as", "demo-admin"]);
+    std::thread::sleep(kill_after - expunge_at);
+    // The power goes: the server, the import and the expungement, at once.
+    let program_expunge_ended = match program_expunge.0.try_wait().unwrap() {
+        Some(status) if status.success() => "acknowledged",
+        Some(_) => "failed",
+        None => "cut",
+    };
     let mut server = server;
     let _ = server.0.kill();
     let _ = server.0.wait();
     drop(import);
+    let _ = program_expunge.0.kill();
+    drop(program_expunge);
     stop.store(true, Ordering::Relaxed);
     for c in clients {
         c.join().unwrap();
     }
 
+    // Where the kill left the program-wide expungement, read from the store before
+    // anything starts again: erasing (its journal open), certified (its event
+    // written), or not begun.
+    let open_store = || -> Arc<dyn fairgate_store::Store> {
+        match &schema {
+            None => fairgate_store::backend::Opened::open(&fairgate_store::backend::Database::Sqlite(data.clone()))
+                .unwrap()
+                .store(),
+            Some((url, schema)) => Arc::new(fairgate_store::postgres::PgStore::open_in(url, Some(schema)).unwrap()),
+        }
+    };
+    let program_events = |store: &dyn fairgate_store::Store| {
+        let key = fairgate_core::expungement::Scope::Program { program: "gone-callin".into() }.key();
+        let kind = fairgate_core::event::EventKind::Expunged.code();
+        store.system_leaves(kind).unwrap().into_iter().filter(|(_, k)| *k == key).count()
+    };
+    let program_expunge_at_kill = {
+        let store = open_store();
+        let journal = store.meta("program-expungements-under-way").unwrap().unwrap_or_default();
+        match (program_events(store.as_ref()), journal.contains("gone-callin")) {
+            (1, _) => "certified",
+            (_, true) => "erasing",
+            _ => "not begun",
+        }
+    };
+
     // Back up: the server finishes what was interrupted on open; the import is
     // run again and must finish.
-    let (server, base, _) = common::start(
-        &data,
-        &keys,
-        &["serve", "--listen", "127.0.0.1:0", "--rotate-days", "0"],
-        "Fairgate is serving on ",
-    );
+    let (server, base, _) = start(&["serve", "--listen", "127.0.0.1:0", "--rotate-days", "0"]);
     let base = base.trim_end_matches('/').to_string();
-    let out = common::fairgate_at(
-        &data,
-        &keys,
-        &["import", "--program", "old-callin", t.import.to_str().unwrap(), "--as", "demo-admin"],
-    );
+    let out = fg(&["import", "--program", "old-callin", t.import.to_str().unwrap(), "--as", "demo-admin"]);
     assert!(out.status.success(), "run {n}: the import did not resume: {}", String::from_utf8_lossy(&out.stderr));
+    // The store, read directly (beside the server: SQLite's WAL, or PostgreSQL).
+    let store = open_store();
+    let program_events = || program_events(store.as_ref());
+    // An expungement cut after it began erasing was finished by the server as it
+    // started (its journal); one cut before that is run again, as an operator would.
+    let program_expunge_resumed = if program_events() == 1 {
+        "on start"
+    } else {
+        let out = fg(&["expunge", "--program", "gone-callin", "--as", "demo-admin"]);
+        let said = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(
+            out.status.success() && said.contains("expunged:"),
+            "run {n}: the program expungement did not finish when run again: {said}"
+        );
+        "run again"
+    };
     let acked = std::mem::take(&mut *acked.lock().unwrap());
     let auth = format!("Bearer {}", t.officer);
     let read = [("Authorization", &auth[..]), ("Fairgate-Purpose", "border-check")];
@@ -367,6 +486,14 @@ fn run(t: &Template, n: u64, seed: u64) -> Value {
     for i in (0..IMPORT_ROWS).step_by(97).chain([IMPORT_ROWS - 1]) {
         assert_eq!(lookup(&format!("IMP{i:06}")), 1, "run {n}: import row {i} is missing after the rerun");
     }
+    // And the program-wide expungement finished: its people are gone, and it was
+    // certified once, whether the kill cut it or not.
+    for i in (0..GONE_ROWS).step_by(101).chain([GONE_ROWS - 1]) {
+        assert_eq!(lookup(&format!("GONE{i:06}")), 0, "run {n}: program person {i} is still there");
+    }
+    assert_eq!(program_events(), 1, "run {n}: the program expungement was not certified exactly once");
+    let key = store.program_keys().unwrap().into_iter().find(|k| k.program == "gone-callin");
+    assert!(key.is_some_and(|k| k.wrapped.is_none()), "run {n}: the expunged program's key still exists");
     // 3. Checkpoints: one each time this is looked at after the restart (the
     // killed server's signing lease must run out before a new one is signed).
     let seen_mx = Mutex::new(Acked { checkpoints: acked.checkpoints.clone(), ..Acked::default() });
@@ -378,23 +505,32 @@ fn run(t: &Template, n: u64, seed: u64) -> Value {
     // 2. The log verifies; every acknowledged read's access leaf is in it.
     let mut server = server;
     common::stop(&mut server);
-    let size = common::verified_leaves(&data, &keys);
+    let verified = fg(&["audit", "verify"]);
+    let printed = String::from_utf8_lossy(&verified.stdout).to_string();
+    assert!(verified.status.success(), "run {n}: audit verify: {printed}{}", String::from_utf8_lossy(&verified.stderr));
+    let size: u64 = printed
+        .split("ok: ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|v| v.replace(',', "").parse().ok())
+        .unwrap_or_else(|| panic!("no leaf count in {printed}"));
     for leaf in &acked.reads {
         assert!(*leaf < size, "run {n}: an acknowledged read's access leaf {leaf} is beyond the log ({size} leaves)");
     }
     // Every checkpoint anyone saw is the one stored at its size, and `audit verify`
     // above checked each stored one against the leaves: no size has two roots.
-    let db = rusqlite::Connection::open(data.join("fairgate.db")).unwrap();
-    for (at, root) in &seen.checkpoints {
-        let stored: Vec<u8> = db
-            .query_row("SELECT root FROM checkpoints WHERE size = ?1", [*at as i64], |r| r.get(0))
-            .unwrap_or_else(|e| panic!("run {n}: the checkpoint seen at size {at} is not stored: {e}"));
+    let stored: HashMap<u64, String> = {
         use base64::Engine;
-        assert_eq!(
-            &base64::engine::general_purpose::STANDARD.encode(stored),
-            root,
-            "run {n}: the checkpoint seen at size {at} is not the one stored there"
-        );
+        let rows = store.checkpoints().unwrap();
+        rows.into_iter().map(|c| (c.size, base64::engine::general_purpose::STANDARD.encode(c.root))).collect()
+    };
+    for (at, root) in &seen.checkpoints {
+        let stored =
+            stored.get(at).unwrap_or_else(|| panic!("run {n}: the checkpoint seen at size {at} is not stored"));
+        assert_eq!(stored, root, "run {n}: the checkpoint seen at size {at} is not the one stored there");
+    }
+    if let Some((url, schema)) = &schema {
+        let _ = fairgate_store::postgres::PgStore::open_in(url, Some(schema)).and_then(|s| s.drop_schema());
     }
     json!({
         "run": n,
@@ -404,34 +540,64 @@ fn run(t: &Template, n: u64, seed: u64) -> Value {
         "reads_acknowledged": acked.reads.len(),
         "expungement_acknowledged": acked.erased.is_some(),
         "checkpoints_seen": seen.checkpoints.len(),
+        "program_expunge_started_ms": expunge_at.as_millis() as u64,
+        "program_expunge": program_expunge_ended,
+        "program_expunge_at_kill": program_expunge_at_kill,
+        "program_expunge_finished": program_expunge_resumed,
     })
 }
 
-#[test]
-fn killed_at_any_moment_nothing_acknowledged_is_lost_and_everything_resumes() {
-    let runs: u64 = std::env::var("FAIRGATE_CRASH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(20);
-    let first: u64 = std::env::var("FAIRGATE_CRASH_FIRST").ok().and_then(|v| v.parse().ok()).unwrap_or(1);
+/// `runs` runs from `first` on (PostgreSQL at `pg` when given); the summary goes to
+/// `target/crash-report{suffix}.json`.
+fn campaign(runs: u64, first: u64, pg: Option<&str>, suffix: &str) {
     let t = template();
     let started = Instant::now();
     let mut report = Vec::new();
     for n in first..first + runs {
-        let r = run(&t, n, 0x5eed_0000 + n);
-        eprintln!("[crash] {r}");
+        let r = run(&t, n, 0x5eed_0000 + n, pg);
+        eprintln!("[crash{suffix}] {r}");
         report.push(r);
     }
     let total = |k: &str| report.iter().map(|r| r[k].as_u64().unwrap_or(0)).sum::<u64>();
+    let expunges = |how: &str| report.iter().filter(|r| r["program_expunge"] == how).count();
+    let at_kill = |how: &str| report.iter().filter(|r| r["program_expunge_at_kill"] == how).count();
     let summary = json!({
         "runs": runs,
         "first": first,
+        "database": if pg.is_some() { "postgresql" } else { "sqlite" },
         "seconds": started.elapsed().as_secs(),
         "entries_acknowledged": total("entries_acknowledged"),
         "people_acknowledged": total("people_acknowledged"),
         "reads_acknowledged": total("reads_acknowledged"),
         "expungements_acknowledged": report.iter().filter(|r| r["expungement_acknowledged"] == true).count(),
+        "program_expungements": {
+            "cut": expunges("cut"), "acknowledged": expunges("acknowledged"), "failed": expunges("failed"),
+            "erasing_at_kill": at_kill("erasing"), "certified_at_kill": at_kill("certified"), "not_begun_at_kill": at_kill("not begun"),
+        },
         "lost": 0,
         "runs_detail": report,
     });
-    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/crash-report.json");
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../target/crash-report{suffix}.json"));
     let _ = std::fs::write(&out, serde_json::to_string_pretty(&summary).unwrap());
-    eprintln!("[crash] {runs} runs, nothing acknowledged lost, in {} s", started.elapsed().as_secs());
+    eprintln!("[crash{suffix}] {runs} runs, nothing acknowledged lost, in {} s", started.elapsed().as_secs());
+}
+
+fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+#[test]
+fn killed_at_any_moment_nothing_acknowledged_is_lost_and_everything_resumes() {
+    campaign(env_u64("FAIRGATE_CRASH_RUNS", 20), env_u64("FAIRGATE_CRASH_FIRST", 1), None, "");
+}
+
+#[test]
+fn on_postgresql_killed_at_any_moment_nothing_acknowledged_is_lost_and_everything_resumes() {
+    let Some(url) = fairgate_store::backend::test_postgres() else {
+        eprintln!(
+            "neither FAIRGATE_TEST_POSTGRES nor FAIRGATE_TEST_DATABASE is set: the PostgreSQL crash runs are not run"
+        );
+        return;
+    };
+    campaign(env_u64("FAIRGATE_CRASH_PG_RUNS", 10), env_u64("FAIRGATE_CRASH_FIRST", 1), Some(&url), "-postgresql");
 }

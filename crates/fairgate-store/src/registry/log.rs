@@ -109,10 +109,20 @@ impl Registry {
     /// `wait`.
     pub fn checkpoint_including(&self, now: Timestamp, leaf: u64, wait: std::time::Duration) -> Result<CheckpointRow> {
         self.sign_checkpoint(now)?;
-        let deadline = std::time::Instant::now() + wait;
+        let started = std::time::Instant::now();
+        let deadline = started + wait;
+        let mut tried = started;
         loop {
             if let Some(cp) = self.store.latest_checkpoint()?.filter(|c| c.size > leaf) {
                 return Ok(cp);
+            }
+            // The holder of the lease may have died: once its lease runs out, this
+            // process signs (tried again each second, not only at the start).
+            if tried.elapsed() >= std::time::Duration::from_secs(1) {
+                tried = std::time::Instant::now();
+                let at = now + jiff::SignedDuration::try_from(started.elapsed()).unwrap_or_default();
+                self.sign_checkpoint(at)?;
+                continue;
             }
             if std::time::Instant::now() >= deadline {
                 return Err(RegistryError::Unavailable(format!(

@@ -165,6 +165,19 @@ impl Registry {
         program: &str,
         progress: &mut dyn FnMut(u64, u64) -> bool,
     ) -> Result<ProgramExpungement> {
+        self.expunge_program_waiting(now, admin, program, progress, super::CHECKPOINT_WAIT)
+    }
+
+    /// [`Registry::expunge_program`], waiting up to `wait` for a checkpoint that
+    /// includes its event (the certificate's proof).
+    fn expunge_program_waiting(
+        &self,
+        now: Timestamp,
+        admin: &Actor,
+        program: &str,
+        progress: &mut dyn FnMut(u64, u64) -> bool,
+        wait: std::time::Duration,
+    ) -> Result<ProgramExpungement> {
         policy::authorize(admin, Action::ExpungeProgram)?;
         let key = Scope::Program { program: program.to_string() }.key();
         if let Some((leaf, _)) =
@@ -172,7 +185,7 @@ impl Registry {
         {
             // Finished before, perhaps without its checkpoint or clearing its journal.
             self.journal(program, None)?;
-            self.checkpoint_including(now, leaf, super::CHECKPOINT_WAIT)?;
+            self.checkpoint_including(now, leaf, wait)?;
             return self.done(program, leaf, 0, 0);
         }
         let Some((notice_leaf, notice)) = self.program_expungement_notice(program)? else {
@@ -234,8 +247,14 @@ impl Registry {
         self.load_program_keys()?;
         failpoint("program-expunge:committed");
         self.journal(program, None)?;
-        self.checkpoint_including(now, receipt.leaf_index, super::CHECKPOINT_WAIT)?;
+        self.checkpoint_including(now, receipt.leaf_index, wait)?;
         self.done(program, receipt.leaf_index, fully, partly)
+    }
+
+    /// The leaf of the event that certified `program`'s expungement, once written.
+    fn expunged_leaf(&self, program: &str) -> Result<Option<u64>> {
+        let key = Scope::Program { program: program.to_string() }.key();
+        Ok(self.store.system_leaves(EventKind::Expunged.code())?.into_iter().find(|(_, s)| *s == key).map(|(l, _)| l))
     }
 
     /// Note (`Some(admin)`) or clear (`None`) a program expungement under way.
@@ -265,11 +284,24 @@ impl Registry {
         let mut finished = Vec::new();
         for (program, admin) in self.journaled()? {
             tracing::warn!(%program, "finishing a program expungement that was interrupted");
-            match self.expunge_program(now, &admin, &program, &mut |_, _| true)? {
-                ProgramExpungement::Done { .. } => finished.push(program),
-                other => {
+            // Without waiting for the checkpoint: the process killed mid-way may
+            // still hold the signing lease (for up to 30 s), and a server must not
+            // refuse to start for that. The erasure, the key's end and the event
+            // are what must not be left half done; the certificate follows with
+            // the next checkpoint (a serving process signs one within seconds).
+            match self.expunge_program_waiting(now, &admin, &program, &mut |_, _| true, std::time::Duration::ZERO) {
+                Ok(ProgramExpungement::Done { .. }) => finished.push(program),
+                Err(RegistryError::Unavailable(why))
+                    if self.expunged_leaf(&program)?.is_some()
+                        && !self.journaled()?.iter().any(|(p, _)| *p == program) =>
+                {
+                    tracing::warn!(%program, %why, "the interrupted expungement is finished; its certificate waits for the next checkpoint");
+                    finished.push(program);
+                }
+                Ok(other) => {
                     return Err(corrupt(format!("the interrupted expungement of {program} did not finish: {other:?}")))
                 }
+                Err(e) => return Err(e),
             }
         }
         Ok(finished)
