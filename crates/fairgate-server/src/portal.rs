@@ -257,7 +257,8 @@ impl FromRequestParts<AppState> for Registrant {
             let subject = st
                 .registry
                 .portal_subject(st.now(), &token)
-                .map_err(|_| Problem::internal())?
+                // A database that cannot be reached answers 503 (try again), not 500.
+                .map_err(Problem::from)?
                 .ok_or_else(|| {
                     Problem::unauthorized(
                         "the portal session has expired, is not valid, or its records are no longer held: sign in again",

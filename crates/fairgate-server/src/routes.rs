@@ -351,6 +351,39 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// large (413), not JSON (415) or with an invalid field (422) where there is a body;
 /// and no such resource (404) where the path names one. A handler's own errors,
 /// documented with `body = Problem`, are sent as problem+json too: said so here.
+/// The document `GET /openapi.json` serves: [`openapi`] with OpenAPI links from
+/// `POST /subjects` (its 201 answer's `id`) to every operation on `/subjects/{id}…`,
+/// what a client does next with a person it registered, and what stateful testing
+/// (Schemathesis) follows to build sequences of calls. Added to the JSON: utoipa's
+/// `Link` writes `operationRef` as `operation_ref`.
+pub fn document(doc: utoipa::openapi::OpenApi) -> serde_json::Value {
+    use serde_json::{json, Map, Value};
+    let mut v = serde_json::to_value(&doc).unwrap_or(Value::Null);
+    let mut links = Map::new();
+    if let Some(paths) = v.get("paths").and_then(Value::as_object) {
+        for (path, item) in paths {
+            let Some(rest) = path.strip_prefix("/subjects/{id}") else { continue };
+            let Some(item) = item.as_object() else { continue };
+            for method in item.keys().filter(|m| ["get", "post", "put", "delete", "patch"].contains(&m.as_str())) {
+                // The operation's JSON pointer: '/' is written '~1' (RFC 6901).
+                let pointer = format!("#/paths/{}/{method}", path.replace('~', "~0").replace('/', "~1"));
+                let name: String = format!("{method}-subject{rest}")
+                    .chars()
+                    .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+                    .collect();
+                links.insert(
+                    name.trim_end_matches('-').to_string(),
+                    json!({ "operationRef": pointer, "parameters": { "path.id": "$response.body#/id" } }),
+                );
+            }
+        }
+    }
+    if let Some(created) = v.pointer_mut("/paths/~1subjects/post/responses/201").and_then(Value::as_object_mut) {
+        created.insert("links".into(), Value::Object(links));
+    }
+    v
+}
+
 fn with_common_responses(doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
     use serde_json::{json, Value};
     let Ok(mut v) = serde_json::to_value(&doc) else { return doc };
@@ -491,7 +524,7 @@ fn pages() -> Router<AppState> {
 pub fn app(state: AppState) -> Router {
     let (api, doc) = router().split_for_parts();
     let api = api.route_layer(axum::middleware::from_fn_with_state(state.clone(), guard));
-    let doc = Arc::new(with_common_responses(doc));
+    let doc = Arc::new(document(with_common_responses(doc)));
     Router::new()
         .merge(api)
         .route("/openapi.json", get(move || async move { Json(doc.as_ref().clone()) }))

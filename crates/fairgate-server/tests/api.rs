@@ -358,6 +358,16 @@ async fn the_openapi_document_matches_the_routes() {
     assert!(doc["components"]["schemas"]["SubjectRequest"].is_object());
     assert!(doc["components"]["schemas"]["MrzReading"].is_object());
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+    // A person just registered links to every operation on that person (stateful
+    // testing follows these), and each link points at an operation that exists.
+    let links = doc["paths"]["/subjects"]["post"]["responses"]["201"]["links"].as_object().unwrap();
+    let on_a_person = documented.iter().filter(|(_, p)| p.starts_with("/subjects/{id}")).count();
+    assert_eq!(links.len(), on_a_person, "{links:?}");
+    for (name, link) in links {
+        let pointer = link["operationRef"].as_str().unwrap().strip_prefix('#').unwrap();
+        assert!(doc.pointer(pointer).is_some_and(Value::is_object), "{name}: {pointer} is not an operation");
+        assert_eq!(link["parameters"]["path.id"], "$response.body#/id", "{name}");
+    }
     s.stop().await;
 }
 
