@@ -309,10 +309,23 @@ fn run(t: &Template, n: u64, seed: u64, pg: Option<&str>) -> Value {
                 let body = json!({"direction": "entry", "port": "JFK", "at": "2026-09-01T10:00:00Z",
                     "admission_class": "B-2", "admitted_until": "2026-11-30"});
                 let headers = [("Authorization", &format!("Bearer {token}")[..]), ("Idempotency-Key", &key[..])];
-                if let Some((201 | 409, _)) =
-                    request(&base, "POST", &format!("/subjects/{id}/crossings"), &headers, Some(&body))
-                {
-                    acked.lock().unwrap().entries.push(id);
+                // Acknowledged: 201, or 409 "recorded already" (a retry of a try
+                // that landed). A 409 "busy" (another process appended at the same
+                // moment: nothing was written) or a 503 is retried with the same key,
+                // as a client would; a broken connection (the kill) is not an answer.
+                for _ in 0..50 {
+                    match request(&base, "POST", &format!("/subjects/{id}/crossings"), &headers, Some(&body)) {
+                        Some((201, _)) => acked.lock().unwrap().entries.push(id.clone()),
+                        Some((409, b)) if b["type"] == "/problems/already-recorded" => {
+                            acked.lock().unwrap().entries.push(id.clone())
+                        }
+                        Some((409 | 503, _)) if !stop.load(Ordering::Relaxed) => {
+                            std::thread::sleep(Duration::from_millis(20));
+                            continue;
+                        }
+                        _ => {}
+                    }
+                    break;
                 }
             }
         }));

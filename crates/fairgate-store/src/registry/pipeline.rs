@@ -46,8 +46,9 @@ pub(crate) struct Group {
     /// A transaction failed: the writer ran ahead of the store and is reloaded
     /// before the next command builds on it.
     stale: bool,
-    /// The idempotency keys of commits handed over and not yet committed.
-    keys: HashMap<[u8; 32], Receipt>,
+    /// The idempotency keys of commits handed over and not yet committed, with
+    /// where each lands and its commit's number.
+    keys: HashMap<[u8; 32], (Receipt, u64)>,
     /// The last commit that touched each person, while it may be unsettled.
     subjects: HashMap<SubjectId, u64>,
     /// Transactions written, and the commits they held (since the registry opened).
@@ -195,8 +196,15 @@ impl Registry {
         let client_key = idempotency::take();
         if let Some(key) = &client_key {
             let handed = self.group_lock()?.keys.get(key).copied();
-            if let Some(r) = handed {
-                return Err(RegistryError::AlreadyRecorded(r));
+            if let Some((r, seq)) = handed {
+                // The first try is still being committed: answer "recorded already"
+                // only once it is durable. If its transaction fails, this try is
+                // the one that records it (on the reloaded writer).
+                if self.settle(seq).is_ok() {
+                    return Err(RegistryError::AlreadyRecorded(r));
+                }
+                let _ = self.settle_all();
+                self.refresh(&mut guard)?;
             }
             if let Some((leaf_index, tree_size)) = self.store.idempotent(key)? {
                 return Err(RegistryError::AlreadyRecorded(Receipt { leaf_index, tree_size }));
@@ -260,7 +268,7 @@ impl Registry {
         g.next += 1;
         let seq = g.next;
         if let Some((key, _)) = &commit.idempotency {
-            g.keys.insert(*key, receipt);
+            g.keys.insert(*key, (receipt, seq));
         }
         for id in touched {
             g.subjects.insert(*id, seq);
@@ -665,6 +673,37 @@ mod tests {
             assert!(reg.settle_own(seq).is_err(), "commit {seq} failed but was reported committed");
         }
         assert!(reg.group_lock().unwrap().failures.is_empty(), "every failure was told and dropped");
+    }
+
+    /// Found by reading the code after the crash campaign: a retry with the
+    /// Idempotency-Key of a request still being committed was answered "recorded
+    /// already" at once. Had that transaction then failed, the client would hold an
+    /// acknowledgement of a write never made. The retry now waits for the first
+    /// try's commit; when it failed, the retry records the request itself.
+    #[test]
+    fn a_retry_of_a_request_whose_commit_failed_records_it_instead_of_answering_recorded_already() {
+        let dir = tempfile::tempdir().unwrap();
+        let reg = registry(dir.path());
+        let now = Timestamp::from_second(1_800_000_000).unwrap();
+        let key = [42u8; 32];
+        // The first try: handed over as commit 1, whose transaction then failed.
+        {
+            let mut g = reg.group_lock().unwrap();
+            g.keys.insert(key, (Receipt { leaf_index: 0, tree_size: 1 }, 1));
+            g.failures.push(Failure { first: 1, through: 1, error: StoreError::Unavailable("disk".into()), untold: 1 });
+            g.next = 1;
+            g.settled = 1;
+            g.stale = true;
+        }
+        let admin = Actor::new("u-admin", fairgate_core::access::Role::Admin, "test");
+        let authority = fairgate_core::expungement::Authority {
+            id: "court-order".into(),
+            name: "Order of a court".into(),
+            reference: "Demo Judiciary Act s. 12".into(),
+        };
+        let retry = super::super::idempotency::with_key(Some(key), || reg.list_authority(now, &admin, &authority));
+        let receipt = retry.expect("the retry records what the failed first try did not");
+        assert_eq!(reg.store.idempotent(&key).unwrap(), Some((receipt.leaf_index, receipt.tree_size)));
     }
 
     /// A failed range holds every commit handed over while it was in flight: each
