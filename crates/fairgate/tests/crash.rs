@@ -255,8 +255,7 @@ fn run(t: &Template, n: u64, seed: u64, pg: Option<&str>) -> Value {
         Some(url) => {
             let schema = fairgate_store::backend::test_schema(&dir.path().join("pg"));
             drop(fairgate_store::postgres::PgStore::open_in(url, Some(&schema)).unwrap());
-            let sep = if url.contains('?') { '&' } else { '?' };
-            let target = format!("{url}{sep}options=-csearch_path%3D{schema}");
+            let target = common::in_schema(url, &schema);
             let from = format!("sqlite:{}", data.display());
             let out = common::fairgate_at(&data, &keys, &["migrate-store", "--from", &from, "--to", &target]);
             assert!(out.status.success(), "run {n}: migrate-store: {}", String::from_utf8_lossy(&out.stderr));
@@ -518,15 +517,8 @@ fn run(t: &Template, n: u64, seed: u64, pg: Option<&str>) -> Value {
     // 2. The log verifies; every acknowledged read's access leaf is in it.
     let mut server = server;
     common::stop(&mut server);
-    let verified = fg(&["audit", "verify"]);
-    let printed = String::from_utf8_lossy(&verified.stdout).to_string();
-    assert!(verified.status.success(), "run {n}: audit verify: {printed}{}", String::from_utf8_lossy(&verified.stderr));
-    let size: u64 = printed
-        .split("ok: ")
-        .nth(1)
-        .and_then(|r| r.split_whitespace().next())
-        .and_then(|v| v.replace(',', "").parse().ok())
-        .unwrap_or_else(|| panic!("no leaf count in {printed}"));
+    let db_args: Vec<&str> = db.iter().map(String::as_str).collect();
+    let size = common::verified_leaves_with(&data, &keys, &db_args);
     for leaf in &acked.reads {
         assert!(*leaf < size, "run {n}: an acknowledged read's access leaf {leaf} is beyond the log ({size} leaves)");
     }

@@ -51,6 +51,28 @@ impl Drop for Tmpfs {
     }
 }
 
+/// A demo of 100 travellers made in a temporary directory (`src/data`, keys in
+/// `src/keys`), to be copied onto the disk under test; its officer's token and its
+/// first 100 people.
+struct Demo {
+    dir: tempfile::TempDir,
+    src: PathBuf,
+    keys: PathBuf,
+    officer: String,
+    people: Vec<String>,
+}
+
+fn demo() -> Demo {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    let keys = src.join("keys");
+    let out = common::fairgate_at(&src.join("data"), &keys, &["demo", "--travellers", "100"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let officer = common::demo_token(&String::from_utf8_lossy(&out.stdout), "demo-officer");
+    let people = common::first_subjects(&src.join("data/fairgate.db"), 100);
+    Demo { dir, src, keys, officer, people }
+}
+
 /// One request; (status, content type, body).
 fn request(base: &str, method: &str, path: &str, token: &str, body: Option<&Value>) -> (u16, String, Value) {
     let host = base.strip_prefix("http://").unwrap().trim_end_matches('/');
@@ -130,13 +152,7 @@ fn a_full_disk_refuses_writes_and_logged_reads_with_503_and_service_resumes_by_i
         eprintln!("not root: the disk-fault test (it mounts tmpfs) is not run");
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let src = dir.path().join("src");
-    let keys = src.join("keys");
-    let out = common::fairgate_at(&src.join("data"), &keys, &["demo", "--travellers", "100"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let officer = common::demo_token(&String::from_utf8_lossy(&out.stdout), "demo-officer");
-    let people = common::first_subjects(&src.join("data/fairgate.db"), 100);
+    let Demo { dir, src, keys, officer, people } = demo();
 
     let mnt = Tmpfs::mount(&dir.path().join("mnt"), "48m");
     let data = mnt.0.join("data");
@@ -320,13 +336,7 @@ fn a_disk_gone_read_only_refuses_writes_and_logged_reads_with_503_and_loses_noth
         eprintln!("not root: the read-only disk test (it mounts a loop device) is not run");
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let src = dir.path().join("src");
-    let keys = src.join("keys");
-    let out = common::fairgate_at(&src.join("data"), &keys, &["demo", "--travellers", "100"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let officer = common::demo_token(&String::from_utf8_lossy(&out.stdout), "demo-officer");
-    let people = common::first_subjects(&src.join("data/fairgate.db"), 100);
+    let Demo { dir, src, keys, officer, people } = demo();
 
     let fs = match Ext4::mount(&dir.path().join("disk.img"), &dir.path().join("mnt"), 96) {
         Ok(fs) => fs,

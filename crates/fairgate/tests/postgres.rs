@@ -22,12 +22,6 @@ fn fairgate(dir: &Path, args: &[&str]) -> Output {
     common::fairgate_at(&dir.join("data"), &dir.join("keys"), args)
 }
 
-/// The test database's URL with every table in `schema`.
-fn in_schema(url: &str, schema: &str) -> String {
-    let sep = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{sep}options=-csearch_path%3D{schema}")
-}
-
 /// The root an `audit verify` printed (`ok: N leaves, root HEX, …`).
 fn root_of(verify: &str) -> String {
     verify.split("root ").nth(1).and_then(|r| r.split(',').next()).expect(verify).to_string()
@@ -45,7 +39,7 @@ fn a_demo_database_moves_to_postgresql_and_serves_and_verifies_there_with_the_sa
     // The schema, made empty (the store creates its tables there).
     let schema = fairgate_store::backend::test_schema(&dir.path().join("pg"));
     drop(fairgate_store::postgres::PgStore::open_in(&url, Some(&schema)).unwrap());
-    let target = in_schema(&url, &schema);
+    let target = common::in_schema(&url, &schema);
     let from = format!("sqlite:{}", dir.path().join("data").display());
 
     let out = ok(fairgate(dir.path(), &["migrate-store", "--from", &from, "--to", &target]), "migrate-store");

@@ -155,7 +155,14 @@ pub fn http_get(url: &str) -> String {
 /// Run `fairgate audit verify` on DATA/KEYS, require it to pass, and return the
 /// number of leaves it verified (`ok: N leaves, root …`).
 pub fn verified_leaves(data: &Path, keys: &Path) -> u64 {
-    let v = fairgate_at(data, keys, &["audit", "verify"]);
+    verified_leaves_with(data, keys, &[])
+}
+
+/// [`verified_leaves`] with more arguments (`--database URL`).
+pub fn verified_leaves_with(data: &Path, keys: &Path, extra: &[&str]) -> u64 {
+    let mut args = vec!["audit", "verify"];
+    args.extend_from_slice(extra);
+    let v = fairgate_at(data, keys, &args);
     let printed = String::from_utf8_lossy(&v.stdout).to_string();
     assert!(v.status.success(), "audit verify: {printed}{}", String::from_utf8_lossy(&v.stderr));
     printed
@@ -164,4 +171,10 @@ pub fn verified_leaves(data: &Path, keys: &Path) -> u64 {
         .and_then(|r| r.split_whitespace().next())
         .and_then(|n| n.replace(',', "").parse().ok())
         .unwrap_or_else(|| panic!("no leaf count in {printed}"))
+}
+
+/// A PostgreSQL URL with every table in `schema` (its `search_path`).
+pub fn in_schema(url: &str, schema: &str) -> String {
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}options=-csearch_path%3D{schema}")
 }
