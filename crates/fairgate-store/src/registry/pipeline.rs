@@ -47,8 +47,8 @@ pub(crate) struct Group {
     /// before the next command builds on it.
     stale: bool,
     /// The idempotency keys of commits handed over and not yet committed, with
-    /// where each lands and its commit's number.
-    keys: HashMap<[u8; 32], (Receipt, u64)>,
+    /// each commit's number.
+    keys: HashMap<[u8; 32], u64>,
     /// The last commit that touched each person, while it may be unsettled.
     subjects: HashMap<SubjectId, u64>,
     /// Transactions written, and the commits they held (since the registry opened).
@@ -196,14 +196,15 @@ impl Registry {
         let client_key = idempotency::take();
         if let Some(key) = &client_key {
             let handed = self.group_lock()?.keys.get(key).copied();
-            if let Some((r, seq)) = handed {
-                // The first try is still being committed: answer "recorded already"
-                // only once it is durable. If its transaction fails, this try is
-                // the one that records it (on the reloaded writer).
-                if self.settle(seq).is_ok() {
-                    return Err(RegistryError::AlreadyRecorded(r));
+            if let Some(seq) = handed {
+                // The first try is still being committed: wait for it, then ask the
+                // store (below), which holds the key only if that commit is durable.
+                // If its transaction failed, this try is the one that records it,
+                // on the reloaded writer.
+                let _ = self.settle(seq);
+                if self.group_lock()?.stale {
+                    let _ = self.settle_all();
                 }
-                let _ = self.settle_all();
                 self.refresh(&mut guard)?;
             }
             if let Some((leaf_index, tree_size)) = self.store.idempotent(key)? {
@@ -232,7 +233,7 @@ impl Registry {
         self.follow_commit(&commit, std::mem::take(&mut advance.gallery_adds));
         self.follow_commit_for_stats(&commit);
         let touched: Vec<SubjectId> = advance.overlay.keys().copied().collect();
-        let seq = self.hand_over(commit, receipt, &touched)?;
+        let seq = self.hand_over(commit, &touched)?;
         if let Err(e) = self.remember_program_keys(&advance.program_keys) {
             // Its commit is in the group: collect its outcome before failing.
             let _ = self.settle_own(seq);
@@ -260,7 +261,7 @@ impl Registry {
 
     /// Hand a built commit over to the group (under the writer lock). Refused while
     /// the writer is stale: the commit was built on commits that failed.
-    fn hand_over(&self, commit: Commit, receipt: Receipt, touched: &[SubjectId]) -> Result<u64> {
+    fn hand_over(&self, commit: Commit, touched: &[SubjectId]) -> Result<u64> {
         let mut g = self.group_lock()?;
         if g.stale {
             return Err(StoreError::Conflict { expected: commit.expected_size, found: g.settled_size }.into());
@@ -268,7 +269,7 @@ impl Registry {
         g.next += 1;
         let seq = g.next;
         if let Some((key, _)) = &commit.idempotency {
-            g.keys.insert(*key, (receipt, seq));
+            g.keys.insert(*key, seq);
         }
         for id in touched {
             g.subjects.insert(*id, seq);
@@ -689,7 +690,7 @@ mod tests {
         // The first try: handed over as commit 1, whose transaction then failed.
         {
             let mut g = reg.group_lock().unwrap();
-            g.keys.insert(key, (Receipt { leaf_index: 0, tree_size: 1 }, 1));
+            g.keys.insert(key, 1);
             g.failures.push(Failure { first: 1, through: 1, error: StoreError::Unavailable("disk".into()), untold: 1 });
             g.next = 1;
             g.settled = 1;
@@ -703,6 +704,22 @@ mod tests {
         };
         let retry = super::super::idempotency::with_key(Some(key), || reg.list_authority(now, &admin, &authority));
         let receipt = retry.expect("the retry records what the failed first try did not");
+        assert_eq!(reg.store.idempotent(&key).unwrap(), Some((receipt.leaf_index, receipt.tree_size)));
+
+        // The same, when the first try's own command was told of the failure (and
+        // the failure forgotten) before the retry looked: the store decides.
+        let key = [43u8; 32];
+        {
+            let mut g = reg.group_lock().unwrap();
+            g.next += 1;
+            let seq = g.next;
+            g.keys.insert(key, seq);
+            g.settled = seq;
+            g.stale = true;
+        }
+        let authority = fairgate_core::expungement::Authority { id: "court-order-2".into(), ..authority };
+        let retry = super::super::idempotency::with_key(Some(key), || reg.list_authority(now, &admin, &authority));
+        let receipt = retry.expect("a first try whose failure was already told is not 'recorded already'");
         assert_eq!(reg.store.idempotent(&key).unwrap(), Some((receipt.leaf_index, receipt.tree_size)));
     }
 
