@@ -92,43 +92,43 @@ fn template() -> Template {
     let out = fg(&["demo", "--travellers", "300"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    let program = root.join("old.toml");
-    std::fs::write(
-        &program,
-        "id = \"old-callin\"\ntitle = \"Old call-in\"\nlegal_basis = \"67 FR 67766\"\nstarts = 2026-01-01\nsunset = 2026-12-31\n[selection]\nmin_stay_days = 30\n",
-    )
-    .unwrap();
     let pop = root.join("population.jsonl");
     std::fs::write(&pop, "{\"nationality\":\"UTO\",\"sex\":\"M\",\"birth_date\":\"1970-01-01\",\"stay_days\":40}\n")
         .unwrap();
-    let add =
-        fg(&["program", "add", program.to_str().unwrap(), "--population", pop.to_str().unwrap(), "--as", "demo-admin"]);
-    assert!(add.status.success(), "{}", String::from_utf8_lossy(&add.stderr));
-    let mut csv = String::from("document_kind,issuing_state,document_number,document_expires_on,surname,given_names,birth_date,sex,nationality,registration_kind,place,registered_at\n");
-    for i in 0..IMPORT_ROWS {
-        csv.push_str(&format!("P,UTO,IMP{i:06},2030-01-01,LEGACY{i},TEST,1970-01-01,X,UTO,office,NYC-FO,2003-01-10\n"));
-    }
-    let import = root.join("legacy.csv");
-    std::fs::write(&import, csv).unwrap();
+    // A program drafted with a legacy file of `rows` people numbered `prefix…`.
+    let legacy_program = |id: &str, title: &str, prefix: &str, rows: usize| -> PathBuf {
+        let file = root.join(format!("{id}.toml"));
+        std::fs::write(
+            &file,
+            format!("id = \"{id}\"\ntitle = \"{title}\"\nlegal_basis = \"67 FR 67766\"\nstarts = 2026-01-01\nsunset = 2026-12-31\n[selection]\nmin_stay_days = 30\n"),
+        )
+        .unwrap();
+        let add = fg(&[
+            "program",
+            "add",
+            file.to_str().unwrap(),
+            "--population",
+            pop.to_str().unwrap(),
+            "--as",
+            "demo-admin",
+        ]);
+        assert!(add.status.success(), "{}", String::from_utf8_lossy(&add.stderr));
+        let mut csv = String::from("document_kind,issuing_state,document_number,document_expires_on,surname,given_names,birth_date,sex,nationality,registration_kind,place,registered_at\n");
+        for i in 0..rows {
+            csv.push_str(&format!(
+                "P,UTO,{prefix}{i:06},2030-01-01,{prefix}{i},TEST,1970-01-01,X,UTO,office,NYC-FO,2003-01-10\n"
+            ));
+        }
+        let path = root.join(format!("{id}.csv"));
+        std::fs::write(&path, csv).unwrap();
+        path
+    };
+    let import = legacy_program("old-callin", "Old call-in", "IMP", IMPORT_ROWS);
     // A program whose expungement each run carries out: its people imported, the
     // program repealed, approved for expungement and noticed 40 days ago (in this
     // process, back-dated: the notice period is 30 days at least), so that
     // `fairgate expunge --program gone-callin` erases at once.
-    let gone = root.join("gone.toml");
-    std::fs::write(
-        &gone,
-        "id = \"gone-callin\"\ntitle = \"Gone call-in\"\nlegal_basis = \"67 FR 67766\"\nstarts = 2026-01-01\nsunset = 2026-12-31\n[selection]\nmin_stay_days = 30\n",
-    )
-    .unwrap();
-    let add =
-        fg(&["program", "add", gone.to_str().unwrap(), "--population", pop.to_str().unwrap(), "--as", "demo-admin"]);
-    assert!(add.status.success(), "{}", String::from_utf8_lossy(&add.stderr));
-    let mut csv = String::from("document_kind,issuing_state,document_number,document_expires_on,surname,given_names,birth_date,sex,nationality,registration_kind,place,registered_at\n");
-    for i in 0..GONE_ROWS {
-        csv.push_str(&format!("P,UTO,GONE{i:06},2030-01-01,GONE{i},TEST,1970-01-01,X,UTO,office,NYC-FO,2003-01-10\n"));
-    }
-    let gone_rows = root.join("gone.csv");
-    std::fs::write(&gone_rows, csv).unwrap();
+    let gone_rows = legacy_program("gone-callin", "Gone call-in", "GONE", GONE_ROWS);
     let imported = fg(&["import", "--program", "gone-callin", gone_rows.to_str().unwrap(), "--as", "demo-admin"]);
     assert!(imported.status.success(), "{}", String::from_utf8_lossy(&imported.stderr));
     notice_gone_program(&root);

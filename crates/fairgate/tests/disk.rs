@@ -309,7 +309,9 @@ impl Ext4 {
         std::fs::write(&hook, "fairgate disk test").unwrap_or_else(|e| panic!("{hook}: {e}"));
         let out = Command::new("findmnt").args(["-n", "-o", "OPTIONS"]).arg(&self.at).output().unwrap();
         let options = String::from_utf8_lossy(&out.stdout).to_string();
-        assert!(options.contains("ro"), "the file system did not go read-only: {options}");
+        // (Not `contains("ro")`: the mount option `errors=remount-ro` has that too.)
+        let read_only = options.trim().split(',').any(|o| o == "ro" || o == "emergency_ro");
+        assert!(read_only, "the file system did not go read-only: {options}");
     }
 
     /// Unmount, repair (as an operator would, `e2fsck -fy`), and mount again.
