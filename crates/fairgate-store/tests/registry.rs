@@ -338,6 +338,42 @@ fn two_registries_on_one_database_never_both_sign_the_lease_decides() {
     assert!(sizes.windows(2).all(|w| w[0] < w[1]), "one checkpoint per size: {sizes:?}");
 }
 
+/// `checkpoint_including` must not wait out its whole deadline when the process
+/// holding the signing lease has died: it tries to sign again each second, and
+/// signs itself once that lease runs out. Before the retry, it tried only at the
+/// start and then waited for a checkpoint nobody would sign.
+#[test]
+fn checkpoint_including_signs_itself_once_a_dead_holders_lease_runs_out_during_the_wait() {
+    use fairgate_store::store::Lease;
+    let f = fixture();
+    let ids = seed(&f, 1);
+    let receipt =
+        f.reg.write(NOW, |b| b.record_crossing(&officer(), ids[0], &crossing("exit", "2026-06-05T13:00:00Z"))).unwrap();
+    let leaf = receipt.1.leaf_index;
+    // A dead process holds the lease until 1.5 s after `NOW`.
+    let until = NOW.as_millisecond() + 1_500;
+    let dead = Lease { holder: "killed-server".into(), expires_ms: until };
+    assert!(f.store.put_checkpoint(None, &dead, NOW.as_millisecond()).unwrap().is_none());
+    assert_eq!(f.reg.sign_checkpoint(NOW).unwrap(), None, "the dead holder's lease is still running");
+
+    // With no time to wait, the lease still decides: unavailable, nothing signed.
+    let err = f.reg.checkpoint_including(NOW, leaf, std::time::Duration::ZERO).unwrap_err();
+    assert!(err.to_string().contains(&format!("no checkpoint includes leaf {leaf}")), "{err}");
+    assert!(f.store.checkpoints().unwrap().is_empty());
+
+    // With time to wait, the retry signs once the lease has run out (at the
+    // second or third try, one each second) and well before the deadline.
+    let started = std::time::Instant::now();
+    let cp = f.reg.checkpoint_including(NOW, leaf, std::time::Duration::from_secs(20)).unwrap();
+    let waited = started.elapsed();
+    assert!(cp.size > leaf, "the checkpoint includes the leaf");
+    assert!(waited >= std::time::Duration::from_millis(1_400), "signed before the lease ran out: {waited:?}");
+    assert!(waited < std::time::Duration::from_secs(10), "waited {waited:?}: the retry did not sign");
+    assert!(cp.signed_at_ms > until, "signed at a time after the lease: {} <= {until}", cp.signed_at_ms);
+    assert_eq!(f.store.checkpoints().unwrap().len(), 1);
+    assert_eq!(f.reg.tree_head().unwrap(), (cp.size, cp.root), "signed over the tree as it stands");
+}
+
 #[test]
 fn a_second_registry_on_the_same_file_sees_the_first_ones_writes() {
     let f = fixture();
