@@ -243,8 +243,35 @@ pub const PRAGMAS: &str = "PRAGMA journal_mode=WAL;
 /// Reader connections kept open for reuse.
 const READER_POOL: usize = 48;
 
+/// Statements kept prepared per connection (rusqlite's default is 16; a request
+/// runs a dozen distinct ones, and re-parsing SQL was a tenth of the server's CPU).
+const STATEMENT_CACHE: usize = 256;
+
+/// `query_row` through the connection's statement cache: `Connection::query_row`
+/// parses its SQL every time.
+trait CachedRow {
+    fn cached_row<T, P: rusqlite::Params, F: FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>>(
+        &self,
+        sql: &str,
+        params: P,
+        f: F,
+    ) -> rusqlite::Result<T>;
+}
+
+impl CachedRow for Connection {
+    fn cached_row<T, P: rusqlite::Params, F: FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>>(
+        &self,
+        sql: &str,
+        params: P,
+        f: F,
+    ) -> rusqlite::Result<T> {
+        self.prepare_cached(sql)?.query_row(params, f)
+    }
+}
+
 fn configure(conn: &Connection) -> Result<()> {
     conn.execute_batch(PRAGMAS).map_err(be)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(be)?;
     Ok(())
 }
@@ -618,7 +645,7 @@ fn backfill_tree_nodes(conn: &Connection) -> Result<()> {
 }
 
 fn size_of(conn: &Connection) -> Result<u64> {
-    conn.query_row("SELECT COALESCE(MAX(idx) + 1, 0) FROM ledger", [], |r| r.get::<_, i64>(0))
+    conn.cached_row("SELECT COALESCE(MAX(idx) + 1, 0) FROM ledger", [], |r| r.get::<_, i64>(0))
         .map(|n| n as u64)
         .map_err(be)
 }
@@ -844,7 +871,7 @@ impl LedgerStore for SqliteStore {
             // so two processes cannot both find it free.
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(be)?;
             let held: Option<(String, i64)> = tx
-                .query_row("SELECT holder, expires_ms FROM signing_lease WHERE id = 1", [], |r| {
+                .cached_row("SELECT holder, expires_ms FROM signing_lease WHERE id = 1", [], |r| {
                     Ok((r.get(0)?, r.get(1)?))
                 })
                 .optional()
@@ -892,7 +919,7 @@ impl LedgerStore for SqliteStore {
 
     fn latest_cosigned(&self, n: usize) -> Result<Option<u64>> {
         self.read(|c| {
-            c.query_row(
+            c.cached_row(
                 "SELECT size FROM cosignatures GROUP BY size HAVING count(*) >= ?1 ORDER BY size DESC LIMIT 1",
                 [n as i64],
                 |r| r.get::<_, i64>(0),
@@ -956,7 +983,7 @@ impl LedgerStore for SqliteStore {
     }
 
     fn meta(&self, key: &str) -> Result<Option<String>> {
-        self.read(|c| c.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional().map_err(be))
+        self.read(|c| c.cached_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional().map_err(be))
     }
 
     fn put_meta(&self, key: &str, value: &str) -> Result<()> {
@@ -969,7 +996,7 @@ impl LedgerStore for SqliteStore {
 impl KeyStore for SqliteStore {
     fn system_key(&self, name: &str) -> Result<Option<Vec<u8>>> {
         self.read(|c| {
-            c.query_row("SELECT wrapped FROM system_keys WHERE name = ?1", [name], |r| r.get(0)).optional().map_err(be)
+            c.cached_row("SELECT wrapped FROM system_keys WHERE name = ?1", [name], |r| r.get(0)).optional().map_err(be)
         })
     }
 
@@ -977,13 +1004,13 @@ impl KeyStore for SqliteStore {
         self.write(|c| {
             c.execute("INSERT OR IGNORE INTO system_keys (name, wrapped) VALUES (?1, ?2)", params![name, wrapped])
                 .map_err(be)?;
-            c.query_row("SELECT wrapped FROM system_keys WHERE name = ?1", [name], |r| r.get(0)).map_err(be)
+            c.cached_row("SELECT wrapped FROM system_keys WHERE name = ?1", [name], |r| r.get(0)).map_err(be)
         })
     }
 
     fn subject_keys(&self, subject_no: u64) -> Result<Option<SubjectKeysRow>> {
         self.read(|c| {
-            c.query_row(
+            c.cached_row(
                 "SELECT subject_no, subject_id, data_key, access_key FROM subject_keys WHERE subject_no = ?1",
                 [subject_no as i64],
                 keys_row,
@@ -997,7 +1024,7 @@ impl KeyStore for SqliteStore {
 
     fn subject_keys_by_id(&self, subject_id: &[u8; 16]) -> Result<Option<SubjectKeysRow>> {
         self.read(|c| {
-            c.query_row(
+            c.cached_row(
                 "SELECT subject_no, subject_id, data_key, access_key FROM subject_keys WHERE subject_id = ?1",
                 [&subject_id[..]],
                 keys_row,
@@ -1011,7 +1038,7 @@ impl KeyStore for SqliteStore {
 
     fn max_subject_no(&self) -> Result<u64> {
         self.read(|c| {
-            c.query_row("SELECT COALESCE(MAX(subject_no), 0) FROM subject_keys", [], |r| r.get::<_, i64>(0))
+            c.cached_row("SELECT COALESCE(MAX(subject_no), 0) FROM subject_keys", [], |r| r.get::<_, i64>(0))
                 .map(|n| n as u64)
                 .map_err(be)
         })
@@ -1198,7 +1225,7 @@ impl ProjectionStore for SqliteStore {
 
     fn registration_exists(&self, blind: &[u8; 32]) -> Result<bool> {
         self.read(|c| {
-            c.query_row("SELECT 1 FROM p_registrations WHERE blind = ?1", [&blind[..]], |_| Ok(()))
+            c.cached_row("SELECT 1 FROM p_registrations WHERE blind = ?1", [&blind[..]], |_| Ok(()))
                 .optional()
                 .map(|o| o.is_some())
                 .map_err(be)
@@ -1258,7 +1285,7 @@ impl ProjectionStore for SqliteStore {
 
     fn subject_count(&self) -> Result<u64> {
         self.read(|c| {
-            c.query_row("SELECT COUNT(*) FROM p_subjects", [], |r| r.get::<_, i64>(0)).map(|n| n as u64).map_err(be)
+            c.cached_row("SELECT COUNT(*) FROM p_subjects", [], |r| r.get::<_, i64>(0)).map(|n| n as u64).map_err(be)
         })
     }
 
@@ -1288,7 +1315,7 @@ impl ProjectionStore for SqliteStore {
 
     fn stay_facts_through(&self) -> Result<u64> {
         self.read(|c| {
-            c.query_row("SELECT through FROM p_stay_facts_through WHERE one = 1", [], |r| r.get::<_, i64>(0))
+            c.cached_row("SELECT through FROM p_stay_facts_through WHERE one = 1", [], |r| r.get::<_, i64>(0))
                 .optional()
                 .map(|v| v.unwrap_or(0) as u64)
                 .map_err(be)
@@ -1332,7 +1359,7 @@ impl ProjectionStore for SqliteStore {
 
     fn import_through(&self, file: &str) -> Result<Option<u64>> {
         self.read(|c| {
-            c.query_row("SELECT through FROM p_imports WHERE file = ?1", [file], |r| r.get::<_, i64>(0))
+            c.cached_row("SELECT through FROM p_imports WHERE file = ?1", [file], |r| r.get::<_, i64>(0))
                 .optional()
                 .map(|o| o.map(|n| n as u64))
                 .map_err(be)
@@ -1414,9 +1441,11 @@ impl ProjectionStore for SqliteStore {
 
     fn count_program_subjects(&self, program: &str) -> Result<u64> {
         self.read(|c| {
-            c.query_row("SELECT COUNT(*) FROM p_program_subjects WHERE program = ?1", [program], |r| r.get::<_, i64>(0))
-                .map(|n| n as u64)
-                .map_err(be)
+            c.cached_row("SELECT COUNT(*) FROM p_program_subjects WHERE program = ?1", [program], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map(|n| n as u64)
+            .map_err(be)
         })
     }
 
@@ -1579,7 +1608,7 @@ impl AccountStore for SqliteStore {
 
     fn user_by_name(&self, name: &str) -> Result<Option<UserRow>> {
         self.read(|c| {
-            c.query_row(
+            c.cached_row(
                 "SELECT id, name, role, password_hash, created_ms, agency, disabled_ms FROM users WHERE name = ?1",
                 [name],
                 user_row,
@@ -1628,7 +1657,7 @@ impl AccountStore for SqliteStore {
 
     fn user_by_credential(&self, hash: &[u8; 32], kind: CredentialKind, now_ms: i64) -> Result<Option<UserRow>> {
         self.read(|c| {
-            c.query_row(
+            c.cached_row(
                 "SELECT u.id, u.name, u.role, u.password_hash, u.created_ms, u.agency, u.disabled_ms FROM credentials k JOIN users u ON u.id = k.user_id
                  WHERE k.hash = ?1 AND k.kind = ?2 AND (k.expires_ms IS NULL OR k.expires_ms > ?3) AND u.disabled_ms IS NULL",
                 params![&hash[..], kind.as_str(), now_ms],
@@ -1662,7 +1691,7 @@ impl AccountStore for SqliteStore {
 
     fn token_expiry(&self, user_id: &str) -> Result<Option<i64>> {
         self.read(|c| {
-            c.query_row(
+            c.cached_row(
                 "SELECT MAX(expires_ms) FROM credentials WHERE user_id = ?1 AND kind = 'token'",
                 [user_id],
                 |r| r.get::<_, Option<i64>>(0),
@@ -1677,7 +1706,7 @@ impl AccountStore for SqliteStore {
 
     fn portal_code(&self, registration_blind: &[u8; 32]) -> Result<Option<PortalCode>> {
         self.read(|c| {
-            c.query_row(
+            c.cached_row(
                 "SELECT r.subject_no, c.code_hash, c.issued_ms, c.used_ms FROM p_registrations r
                  JOIN portal_codes c ON c.leaf_index = r.leaf_index WHERE r.blind = ?1",
                 [&registration_blind[..]],
@@ -1698,7 +1727,7 @@ impl AccountStore for SqliteStore {
 
     fn registration_subject(&self, registration_blind: &[u8; 32]) -> Result<Option<u64>> {
         self.read(|c| {
-            c.query_row("SELECT subject_no FROM p_registrations WHERE blind = ?1", [&registration_blind[..]], |r| {
+            c.cached_row("SELECT subject_no FROM p_registrations WHERE blind = ?1", [&registration_blind[..]], |r| {
                 r.get::<_, i64>(0)
             })
             .optional()
@@ -1709,7 +1738,7 @@ impl AccountStore for SqliteStore {
 
     fn portal_account(&self, subject_no: u64) -> Result<Option<(String, i64)>> {
         self.read(|c| {
-            c.query_row(
+            c.cached_row(
                 "SELECT passphrase, activated_ms FROM portal_accounts WHERE subject_no = ?1",
                 [subject_no as i64],
                 |r| Ok((r.get(0)?, r.get(1)?)),
@@ -1732,7 +1761,7 @@ impl AccountStore for SqliteStore {
 
     fn portal_session(&self, hash: &[u8; 32], now_ms: i64) -> Result<Option<u64>> {
         self.read(|c| {
-            c.query_row(
+            c.cached_row(
                 "SELECT subject_no FROM portal_sessions WHERE hash = ?1 AND expires_ms > ?2",
                 params![&hash[..], now_ms],
                 |r| r.get::<_, i64>(0),
