@@ -185,6 +185,14 @@ struct Checkpointer {
 /// The writer's own automatic checkpoint, in pages (the background one runs first).
 const BACKSTOP_PAGES: i64 = 16_384;
 
+/// How often the background checkpoint runs while commits come in. Each run writes
+/// the pages the log holds back into the database file at random places and syncs
+/// it, on the same disk as the commits' syncs: every 200 ms, a page that every
+/// commit touches (the ledger's last page, the tree's, the day's tallies) was
+/// written back five times a second, and each sync of the database file delayed
+/// the commits' own.
+const CHECKPOINT_BEAT: std::time::Duration = std::time::Duration::from_secs(1);
+
 impl Checkpointer {
     fn start(path: &Path) -> Self {
         use std::sync::atomic::Ordering;
@@ -196,7 +204,7 @@ impl Checkpointer {
             .spawn(move || {
                 let mut conn: Option<Connection> = None;
                 while !stop2.load(Ordering::Relaxed) {
-                    std::thread::park_timeout(std::time::Duration::from_millis(200));
+                    std::thread::park_timeout(CHECKPOINT_BEAT);
                     if commits2.swap(0, Ordering::Relaxed) == 0 {
                         continue;
                     }
