@@ -362,13 +362,14 @@ fn checkpoint_including_signs_itself_once_a_dead_holders_lease_runs_out_during_t
     assert!(f.store.checkpoints().unwrap().is_empty());
 
     // With time to wait, the retry signs once the lease has run out (at the
-    // second or third try, one each second) and well before the deadline.
+    // second or third try, one each second). Without the retry the call waits out
+    // the deadline and fails: no bound on the wait is asserted (a loaded machine is
+    // slow, not wrong).
     let started = std::time::Instant::now();
     let cp = f.reg.checkpoint_including(NOW, leaf, std::time::Duration::from_secs(20)).unwrap();
     let waited = started.elapsed();
     assert!(cp.size > leaf, "the checkpoint includes the leaf");
     assert!(waited >= std::time::Duration::from_millis(1_400), "signed before the lease ran out: {waited:?}");
-    assert!(waited < std::time::Duration::from_secs(10), "waited {waited:?}: the retry did not sign");
     assert!(cp.signed_at_ms > until, "signed at a time after the lease: {} <= {until}", cp.signed_at_ms);
     assert_eq!(f.store.checkpoints().unwrap().len(), 1);
     assert_eq!(f.reg.tree_head().unwrap(), (cp.size, cp.root), "signed over the tree as it stands");

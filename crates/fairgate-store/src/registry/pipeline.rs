@@ -624,8 +624,9 @@ impl Batch<'_> {
 /// The idempotency key of a commit whose request sent none: the time in
 /// milliseconds, then 24 random bytes (from the OS, not the writer's seeded
 /// generator, so tests' streams stay the same). Time first, so that each commit's key
-/// lands beside the last ones in the key index instead of on a random page of it: a
-/// random page per command was half of what an access event wrote at random.
+/// lands beside the last ones in the key index instead of on a random page of it
+/// (with the per-person leaf index, one of the two random pages an access event
+/// wrote).
 fn auto_key(now: Timestamp) -> [u8; 32] {
     let mut k = [0u8; 32];
     k[..8].copy_from_slice(&now.as_millisecond().to_be_bytes());
