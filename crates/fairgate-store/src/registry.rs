@@ -517,10 +517,27 @@ impl Registry {
         }
     }
 
-    /// Unwrap one of a subject's keys under the master key.
+    /// Unwrap one of a subject's keys under the master key. A row read by a long scan
+    /// can be older than the key files: rotations (each re-wraps every key, then retires
+    /// the old master) may have finished since, so no master this process can read
+    /// still opens it. The row is then read again and the fresh wrapping used: the key
+    /// itself never changes, only what wraps it.
     fn unwrap_slot(&self, subject_no: u64, slot: u8, wrapped: &[u8]) -> Result<SecretKey> {
-        self.unwrap_stored(wrapped, &key_label(subject_no, slot))
-            .map_err(|e| corrupt(format!("subject key {subject_no}: {e}")))
+        let label = key_label(subject_no, slot);
+        let first = match self.unwrap_stored(wrapped, &label) {
+            Ok(k) => return Ok(k),
+            Err(e) => e,
+        };
+        let fresh = self.store.subject_keys(subject_no)?.and_then(|row| match slot {
+            SLOT_DATA => row.data_key,
+            _ => row.access_key,
+        });
+        match fresh {
+            Some(f) if f != wrapped => {
+                self.unwrap_stored(&f, &label).map_err(|e| corrupt(format!("subject key {subject_no}: {e}")))
+            }
+            _ => Err(corrupt(format!("subject key {subject_no}: {first}"))),
+        }
     }
 
     fn open_leaf(&self, row: &LeafRow, key: &SecretKey) -> Result<Event> {

@@ -269,10 +269,14 @@ fn run(t: &Template, n: u64, seed: u64, pg: Option<&str>) -> Value {
         let args = with_db(args);
         common::fairgate_at(&data, &keys, &args.iter().map(String::as_str).collect::<Vec<_>>())
     };
-    let start = |args: &[&str]| {
+    // Each server's log is kept: a background job that fails (the compliance run
+    // at start-up, say) fails the run.
+    let start = |args: &[&str], log: &Path| {
         let args = with_db(args);
-        common::start(&data, &keys, &args.iter().map(String::as_str).collect::<Vec<_>>(), "Fairgate is serving on ")
+        let args = args.iter().map(String::as_str).collect::<Vec<_>>();
+        common::start_logged(&data, &keys, &args, "Fairgate is serving on ", Some(log))
     };
+    let (killed_log, restarted_log) = (dir.path().join("killed.log"), dir.path().join("restarted.log"));
     let spawn = |args: &[&str]| {
         Killed(
             Command::new(env!("CARGO_BIN_EXE_fairgate"))
@@ -289,7 +293,7 @@ fn run(t: &Template, n: u64, seed: u64, pg: Option<&str>) -> Value {
         )
     };
 
-    let (server, base, _) = start(&["serve", "--listen", "127.0.0.1:0", "--rotate-every", "1s"]);
+    let (server, base, _) = start(&["serve", "--listen", "127.0.0.1:0", "--rotate-every", "1s"], &killed_log);
     let base = base.trim_end_matches('/').to_string();
     let import = spawn(&["import", "--program", "old-callin", t.import.to_str().unwrap(), "--as", "demo-admin"]);
     let acked = Arc::new(Mutex::new(Acked::default()));
@@ -451,7 +455,7 @@ fn run(t: &Template, n: u64, seed: u64, pg: Option<&str>) -> Value {
 
     // Back up: the server finishes what was interrupted on open; the import is
     // run again and must finish.
-    let (server, base, _) = start(&["serve", "--listen", "127.0.0.1:0", "--rotate-days", "0"]);
+    let (server, base, _) = start(&["serve", "--listen", "127.0.0.1:0", "--rotate-days", "0"], &restarted_log);
     let base = base.trim_end_matches('/').to_string();
     let out = fg(&["import", "--program", "old-callin", t.import.to_str().unwrap(), "--as", "demo-admin"]);
     assert!(out.status.success(), "run {n}: the import did not resume: {}", String::from_utf8_lossy(&out.stderr));
@@ -514,6 +518,23 @@ fn run(t: &Template, n: u64, seed: u64, pg: Option<&str>) -> Value {
     }
     let seen = seen_mx.into_inner().unwrap();
     assert!(acked.forks.is_empty() && seen.forks.is_empty(), "run {n}: {:?} {:?}", acked.forks, seen.forks);
+    // The restarted server's compliance run (it runs as the server starts) finished,
+    // and no background job failed in either server's life.
+    let said = |log: &Path| std::fs::read_to_string(log).unwrap_or_default();
+    let waited = Instant::now();
+    while !said(&restarted_log).contains("daily compliance and retention run") {
+        let log = said(&restarted_log);
+        assert!(
+            !log.contains("the compliance run failed") && waited.elapsed() < Duration::from_secs(120),
+            "run {n}: the compliance run after the restart did not finish: {}",
+            errors(&log)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for (which, log) in [("killed", &killed_log), ("restarted", &restarted_log)] {
+        let errors = errors(&said(log));
+        assert!(errors.is_empty(), "run {n}: the {which} server logged errors:\n{errors}");
+    }
     // 2. The log verifies; every acknowledged read's access leaf is in it.
     let mut server = server;
     common::stop(&mut server);
@@ -550,6 +571,11 @@ fn run(t: &Template, n: u64, seed: u64, pg: Option<&str>) -> Value {
         "program_expunge_at_kill": program_expunge_at_kill,
         "program_expunge_finished": program_expunge_resumed,
     })
+}
+
+/// The ERROR lines of a server's log.
+fn errors(log: &str) -> String {
+    log.lines().filter(|l| l.contains("ERROR")).collect::<Vec<_>>().join("\n")
 }
 
 /// `runs` runs from `first` on (PostgreSQL at `pg` when given); the summary goes to

@@ -162,16 +162,23 @@ impl Registry {
     }
 
     fn read_program_keys(&self, keep_pending: bool) -> Result<()> {
-        let rows = self.store.program_keys()?;
         let mut keys = ProgramKeys::default();
         if keep_pending {
             keys.0 = self.program_keys.read().map_err(|_| corrupt("program keys lock poisoned"))?.0.clone();
         }
-        for row in rows {
-            let key = match &row.wrapped {
-                Some(w) => Some(self.unwrap_stored(w, &program_key_label(&row.program))?),
-                None => None,
-            };
+        // Rows read just before a rotation finished may be wrapped under a master
+        // already retired: read them once more (the keys are the same; only the wrapping changed).
+        let rows = self.store.program_keys()?;
+        let opened = rows.iter().map(|row| self.open_program_key(row)).collect::<Result<Vec<_>>>();
+        let (rows, opened) = match opened {
+            Ok(opened) => (rows, opened),
+            Err(_) => {
+                let rows = self.store.program_keys()?;
+                let opened = rows.iter().map(|row| self.open_program_key(row)).collect::<Result<Vec<_>>>()?;
+                (rows, opened)
+            }
+        };
+        for (row, key) in rows.into_iter().zip(opened) {
             let i = row.ordinal as usize;
             if keys.0.len() <= i {
                 keys.0.resize(i + 1, None);
@@ -180,6 +187,10 @@ impl Registry {
         }
         *self.program_keys.write().map_err(|_| corrupt("program keys lock poisoned"))? = keys;
         Ok(())
+    }
+
+    fn open_program_key(&self, row: &crate::store::ProgramKeyRow) -> Result<Option<SecretKey>> {
+        row.wrapped.as_ref().map(|w| self.unwrap_stored(w, &program_key_label(&row.program))).transpose()
     }
 
     /// Keys a batch made, known before (or without) reading them back from the store.
@@ -474,5 +485,77 @@ impl Registry {
             Event::MasterKeyRotated(e) => Ok(Some(e)),
             _ => Ok(None),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fairgate_core::access::{Actor, Role};
+    use std::sync::Mutex;
+
+    /// Found by the crash campaign: the compliance run at start-up failed with "a stored
+    /// key does not unwrap under the master key" while the harness rotated the master key
+    /// each second. The scan had read a person's key row, then two rotations finished
+    /// (the first master retired), so neither the masters in memory nor those in the key
+    /// files opened the row it held. The row is now read again.
+    #[test]
+    fn a_key_row_read_before_two_rotations_finished_still_opens() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::backend::test_store(&dir.path().join("k.db")).unwrap().store();
+        let k = |b: u8| SecretKey::from_bytes([b; 32]);
+        let files = Arc::new(Mutex::new(MasterKeys::files(k(1), None)));
+        let open = |keys: MasterKeys| {
+            let files = files.clone();
+            Registry::open(store.clone(), keys, &k(2), "t/log", [5; 32])
+                .unwrap()
+                .with_key_source(Box::new(move || Ok(files.lock().unwrap().clone())))
+        };
+        let serving = open(MasterKeys::files(k(1), None));
+        let person: fairgate_core::subject::SubjectInput = serde_json::from_value(serde_json::json!({
+            "document": {"kind": "P", "issuing_state": "UTO", "number": "ROT000001", "expires_on": "2031-04-15"},
+            "surname": "ROTATED", "given_names": "TEST", "birth_date": "1974-08-12", "sex": "X", "nationality": "UTO"
+        }))
+        .unwrap();
+        let now = jiff::Timestamp::from_second(1_800_000_000).unwrap();
+        let officer = Actor::new("u-off", Role::Officer, "test");
+        serving.write(now, |b| b.create_subject(&officer, &person)).unwrap();
+        let no = store.max_subject_no().unwrap();
+        // What a long scan holds: the row as it was.
+        let stale = store.subject_keys(no).unwrap().unwrap();
+        let (data, access) = (stale.data_key.clone().unwrap(), stale.access_key.clone().unwrap());
+        let before = serving.unwrap_slot(no, SLOT_DATA, &data).unwrap();
+
+        // Two rotations, each completed and its old master retired: 1 -> 3, then 3 -> 4.
+        for (old, new) in [(1, 3), (3, 4)] {
+            *files.lock().unwrap() = MasterKeys::files(k(old), Some(k(new)));
+            let report = open(MasterKeys::files(k(old), Some(k(new)))).rotate_master(
+                now,
+                &Actor::system("test"),
+                10,
+                &mut |_, _| true,
+            );
+            assert!(report.unwrap().completed);
+            *files.lock().unwrap() = MasterKeys::files(k(new), None);
+        }
+        // The serving process has read the key files again (as it does before a write
+        // once the log shows a rotation): it knows master 4 alone.
+        assert!(serving.reload_masters());
+        assert!(
+            unwrap_any(&MasterKeys::files(k(4), None), &data, &key_label(no, SLOT_DATA)).is_err(),
+            "the row held is wrapped under a retired master"
+        );
+        let after = serving.unwrap_slot(no, SLOT_DATA, &data).expect("the row is read again");
+        assert_eq!(after.expose(), before.expose(), "the same key, wrapped anew");
+        assert!(serving.unwrap_slot(no, SLOT_ACCESS, &access).is_ok());
+        // A stored wrapping that opens under no master is still refused, not papered over.
+        let stored = store.subject_keys(no).unwrap().unwrap().data_key.unwrap();
+        let mut broken = stored.clone();
+        let last = broken.len() - 1;
+        broken[last] ^= 1;
+        let swap = Rewrap::SubjectData { subject_no: no, old: stored, new: broken.clone() };
+        assert_eq!(store.rewrap(&[swap]).unwrap(), 1);
+        let refused = serving.unwrap_slot(no, SLOT_DATA, &broken).err().expect("a broken stored key is refused");
+        assert!(refused.to_string().contains("does not unwrap"), "{refused}");
     }
 }
