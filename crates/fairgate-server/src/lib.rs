@@ -173,6 +173,7 @@ pub async fn serve(
                 tick.tick().await;
                 sign_checkpoint(&state).await;
                 compact_stay_facts(&state).await;
+                fold_leaf_index(&state).await;
                 transparency::refresh_overstays(&state).await;
                 compliance_run(&state).await;
             }
@@ -220,6 +221,22 @@ async fn compliance_run(state: &AppState) {
         }
         Ok(Err(e)) => tracing::error!(error = %e, "the compliance run failed"),
         Err(e) => tracing::error!(error = %e, "the compliance run task failed"),
+    }
+}
+
+/// Keep the per-person leaf index folded, so reading a person's record costs the
+/// same however long the ledger grows.
+async fn fold_leaf_index(state: &AppState) {
+    let st = state.clone();
+    match tokio::task::spawn_blocking(move || {
+        st.registry.fold_subject_leaves(fairgate_store::registry::LEAF_FOLD_CHUNKS_PER_BEAT)
+    })
+    .await
+    {
+        Ok(Ok(0)) => {}
+        Ok(Ok(n)) => tracing::debug!(rows = n, "folded the per-person leaf index"),
+        Ok(Err(e)) => tracing::error!(error = %e, "could not fold the per-person leaf index"),
+        Err(e) => tracing::error!(error = %e, "leaf-index folding task failed"),
     }
 }
 

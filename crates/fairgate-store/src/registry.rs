@@ -109,6 +109,14 @@ const COMPACTION_CHUNK: u64 = 1 << 18;
 /// Leaves per chunk when a serving process compacts in the background.
 pub const BACKGROUND_COMPACTION_CHUNK: u64 = 2_048;
 
+/// Rows of the per-person leaf index folded per transaction in the background
+/// (each holds the store's writer for a few milliseconds).
+pub const LEAF_FOLD_CHUNK: usize = 4_096;
+/// Folding transactions per background beat (every ten seconds): 262,144 rows, far
+/// more than a beat's appends, so a backlog (a ledger from before folding) clears
+/// within minutes without holding up the beat's other work for long.
+pub const LEAF_FOLD_CHUNKS_PER_BEAT: usize = 64;
+
 /// Decrypted subject states kept between commands; cleared when it grows past this.
 const CACHE_LIMIT: usize = 200_000;
 

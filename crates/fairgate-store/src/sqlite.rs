@@ -117,6 +117,9 @@ const SCHEMA: &[&str] = &[
     // 25: each command's idempotency key, with where it landed (kept a day).
     "CREATE TABLE idempotency (key BLOB PRIMARY KEY, leaf_index INTEGER NOT NULL, tree_size INTEGER NOT NULL, created_ms INTEGER NOT NULL) WITHOUT ROWID;
      CREATE INDEX idempotency_created ON idempotency (created_ms);",
+    // 26: the folded part of the per-person leaf index (bucket -1, see BUCKET_BITS),
+    // by kind and leaf for the access-log search. Appends never touch it.
+    "CREATE INDEX p_subject_leaves_folded ON p_subject_leaves (kind, leaf_index) WHERE bucket = -1;",
 ];
 
 /// How long an idempotency key is kept: a retry comes within seconds; a day covers
@@ -127,8 +130,13 @@ pub const IDEMPOTENCY_KEEP_MS: i64 = 86_400_000;
 /// leaves. Appends then only touch the current bucket's pages: keyed by subject
 /// first, a batch spread over many subjects would dirty nearly every page of the
 /// index and write several times the ledger's own volume to the WAL. Reading one
-/// subject's leaves costs one index seek per bucket.
+/// subject's leaves costs one index seek per bucket, so buckets older than the
+/// newest [`UNFOLDED_BUCKETS`] are folded, in the background, into bucket -1
+/// (below every real bucket), where rows sort by person: a read is then one seek
+/// there plus one per recent bucket, however long the ledger.
 const BUCKET_BITS: u32 = 16;
+/// How many of the newest buckets are left to appends, unfolded.
+const UNFOLDED_BUCKETS: u64 = 2;
 
 /// A SQLite error as the store's. A full disk, a file system that went read-only,
 /// an I/O error or a lock held past the busy timeout is `Unavailable` (the server
@@ -572,7 +580,7 @@ fn erase_in(tx: &rusqlite::Transaction<'_>, subjects: &[u64], removals: &[Projec
 /// Delete the rows `rows` name, each as `insert_projections` would have added it.
 fn remove_projections(tx: &rusqlite::Transaction<'_>, rows: &[Projection]) -> Result<()> {
     let mut leaf = tx
-        .prepare_cached("DELETE FROM p_subject_leaves WHERE bucket = ?1 AND subject_no = ?2 AND leaf_index = ?3")
+        .prepare_cached("DELETE FROM p_subject_leaves WHERE bucket IN (?1, -1) AND subject_no = ?2 AND leaf_index = ?3")
         .map_err(be)?;
     let mut reg = tx.prepare_cached("DELETE FROM p_registrations WHERE blind = ?1").map_err(be)?;
     let mut code = tx.prepare_cached("DELETE FROM portal_codes WHERE leaf_index = ?1").map_err(be)?;
@@ -1157,7 +1165,9 @@ impl KeyStore for SqliteStore {
             let tx = c.transaction().map_err(be)?;
             let no = subject_no as i64;
             tx.execute("UPDATE subject_keys SET access_key = NULL WHERE subject_no = ?1", [no]).map_err(be)?;
-            tx.execute("DELETE FROM p_subject_leaves WHERE subject_no = ?1", [no]).map_err(be)?;
+            // The folded rows by seek; the unfolded buckets (the newest few) by scan.
+            tx.execute("DELETE FROM p_subject_leaves WHERE bucket = -1 AND subject_no = ?1", [no]).map_err(be)?;
+            tx.execute("DELETE FROM p_subject_leaves WHERE bucket >= 0 AND subject_no = ?1", [no]).map_err(be)?;
             insert_projections(&tx, tallies)?;
             tx.commit().map_err(be)?;
             c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).map_err(be)?;
@@ -1182,12 +1192,25 @@ impl ProjectionStore for SqliteStore {
             return Ok(Vec::new());
         }
         self.read(|c| {
-            // The buckets bound the scan; the leaf range and kind filter within them.
+            let row = |r: &rusqlite::Row<'_>| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64));
+            // Folded rows through their partial index by (kind, leaf); then the
+            // buckets still in append order bound the scan, and the leaf range and
+            // kind filter within them.
+            let mut folded = c
+                .prepare_cached(
+                    "SELECT leaf_index, subject_no FROM p_subject_leaves
+                     WHERE bucket = -1 AND kind = ?1 AND leaf_index >= ?2 AND leaf_index < ?3",
+                )
+                .map_err(be)?;
+            let mut out = folded
+                .query_map(params![i64::from(kind), from as i64, to as i64], row)
+                .map_err(be)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(be)?;
             let mut st = c
                 .prepare_cached(
                     "SELECT leaf_index, subject_no FROM p_subject_leaves
-                     WHERE bucket BETWEEN ?1 AND ?2 AND leaf_index >= ?3 AND leaf_index < ?4 AND kind = ?5
-                     ORDER BY leaf_index",
+                     WHERE bucket BETWEEN ?1 AND ?2 AND leaf_index >= ?3 AND leaf_index < ?4 AND kind = ?5",
                 )
                 .map_err(be)?;
             let rows = st
@@ -1199,35 +1222,108 @@ impl ProjectionStore for SqliteStore {
                         to as i64,
                         i64::from(kind)
                     ],
-                    |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
+                    row,
                 )
                 .map_err(be)?;
-            rows.map(|r| r.map_err(be)).collect()
+            for r in rows {
+                out.push(r.map_err(be)?);
+            }
+            out.sort_unstable();
+            Ok(out)
         })
     }
 
     fn subject_leaves(&self, subject_no: u64, from: u64) -> Result<Vec<(u64, u16)>> {
         self.read(|c| {
             let size = size_of(c)?;
+            let row = |r: &rusqlite::Row<'_>| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u16));
+            // The folded rows: one seek.
+            let mut out = c
+                .prepare_cached(
+                    "SELECT leaf_index, kind FROM p_subject_leaves
+                     WHERE bucket = -1 AND subject_no = ?1 AND leaf_index >= ?2 ORDER BY leaf_index",
+                )
+                .map_err(be)?
+                .query_map(params![subject_no as i64, from as i64], row)
+                .map_err(be)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(be)?;
+            let folded = out.len();
+            // Then one seek per bucket not yet folded, from the oldest such (read in
+            // this same snapshot, so a row being folded is seen in one place or the other).
+            let Some(oldest) = c
+                .cached_row("SELECT bucket FROM p_subject_leaves WHERE bucket >= 0 ORDER BY bucket LIMIT 1", [], |r| {
+                    r.get::<_, i64>(0)
+                })
+                .optional()
+                .map_err(be)?
+            else {
+                return Ok(out);
+            };
             let mut st = c
                 .prepare_cached(
                     "SELECT leaf_index, kind FROM p_subject_leaves
                      WHERE bucket = ?1 AND subject_no = ?2 AND leaf_index >= ?3 ORDER BY leaf_index",
                 )
                 .map_err(be)?;
-            let mut out = Vec::new();
-            // One index seek per bucket from `from` on.
-            for bucket in (from >> BUCKET_BITS)..size.div_ceil(1 << BUCKET_BITS) {
-                let rows = st
-                    .query_map(params![bucket as i64, subject_no as i64, from as i64], |r| {
-                        Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u16))
-                    })
-                    .map_err(be)?;
+            for bucket in (from >> BUCKET_BITS).max(oldest as u64)..size.div_ceil(1 << BUCKET_BITS) {
+                let rows = st.query_map(params![bucket as i64, subject_no as i64, from as i64], row).map_err(be)?;
                 for r in rows {
                     out.push(r.map_err(be)?);
                 }
             }
+            // A bucket being folded has rows on both sides.
+            if folded > 0 && out.len() > folded {
+                out.sort_unstable();
+            }
             Ok(out)
+        })
+    }
+
+    fn fold_subject_leaves(&self, max_rows: usize) -> Result<u64> {
+        self.write(|c| {
+            let size = size_of(c)?;
+            let keep_from = ((size >> BUCKET_BITS) + 1).saturating_sub(UNFOLDED_BUCKETS) as i64;
+            let oldest = c
+                .cached_row("SELECT bucket FROM p_subject_leaves WHERE bucket >= 0 ORDER BY bucket LIMIT 1", [], |r| {
+                    r.get::<_, i64>(0)
+                })
+                .optional()
+                .map_err(be)?;
+            let Some(bucket) = oldest.filter(|b| *b < keep_from) else { return Ok(0) };
+            let tx = c.transaction().map_err(be)?;
+            // The chunk: the bucket's first `max_rows` rows in key order, up to (s, l).
+            let last = tx
+                .query_row(
+                    "SELECT subject_no, leaf_index FROM p_subject_leaves WHERE bucket = ?1
+                     ORDER BY subject_no, leaf_index LIMIT 1 OFFSET ?2",
+                    params![bucket, max_rows.max(1) as i64 - 1],
+                    |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
+                )
+                .optional()
+                .map_err(be)?
+                .unwrap_or((i64::MAX, i64::MAX));
+            let moved = tx
+                .execute(
+                    "INSERT INTO p_subject_leaves (bucket, subject_no, leaf_index, kind)
+                     SELECT -1, subject_no, leaf_index, kind FROM p_subject_leaves
+                     WHERE bucket = ?1 AND (subject_no, leaf_index) <= (?2, ?3)",
+                    params![bucket, last.0, last.1],
+                )
+                .map_err(be)?;
+            let deleted = tx
+                .execute(
+                    "DELETE FROM p_subject_leaves WHERE bucket = ?1 AND (subject_no, leaf_index) <= (?2, ?3)",
+                    params![bucket, last.0, last.1],
+                )
+                .map_err(be)?;
+            if moved != deleted {
+                return Err(StoreError::Backend(format!(
+                    "folding bucket {bucket} of the leaf index moved {moved} rows but removed {deleted}"
+                )));
+            }
+            tx.commit().map_err(be)?;
+            Ok(moved as u64)
         })
     }
 
@@ -1901,5 +1997,112 @@ mod tests {
         // Step 17 starts its 30 days at the migration.
         assert!(code.issued_ms > 1_700_000_000_000);
         assert_eq!(store.portal_code(&[8u8; 32]).unwrap(), None);
+    }
+
+    /// A store whose ledger is `size` leaves long (only its last leaf is stored: the
+    /// index is read against the size) and whose per-person index holds `rows`.
+    fn indexed(dir: &Path, size: u64, rows: &[(u64, u64, u16)]) -> SqliteStore {
+        let store = SqliteStore::open(&dir.join("fold.db")).unwrap();
+        store
+            .write(|c| {
+                let tx = c.transaction().map_err(be)?;
+                tx.execute("INSERT INTO ledger (idx, leaf, hash) VALUES (?1, x'00', x'00')", [size as i64 - 1])
+                    .map_err(be)?;
+                let rows: Vec<Projection> = rows
+                    .iter()
+                    .map(|&(subject_no, leaf_index, kind)| Projection::SubjectLeaf { subject_no, leaf_index, kind })
+                    .collect();
+                insert_projections(&tx, &rows)?;
+                tx.commit().map_err(be)
+            })
+            .unwrap();
+        store
+    }
+
+    fn unfolded_before(store: &SqliteStore, bucket: i64) -> i64 {
+        store
+            .read(|c| {
+                c.query_row("SELECT COUNT(*) FROM p_subject_leaves WHERE bucket >= 0 AND bucket < ?1", [bucket], |r| {
+                    r.get(0)
+                })
+                .map_err(be)
+            })
+            .unwrap()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+        /// Issue 21 (the soak): folding the per-person leaf index, a chunk at a time,
+        /// never changes what a read finds: each person's leaves (from any point) and
+        /// the access-log search's leaves of a kind in a range, before, during and
+        /// after, and after a folded row is removed. Once done, only the newest two
+        /// buckets are left in append order.
+        #[test]
+        fn folding_the_leaf_index_changes_no_answer(
+            buckets in 3u64..7,
+            picks in proptest::collection::btree_map(0u64..7 << BUCKET_BITS, (0u64..12, 0u16..3), 1..120),
+            chunks in proptest::collection::vec(1usize..40, 1..6),
+            probes in proptest::collection::vec((0u64..7 << BUCKET_BITS, 0u64..7 << BUCKET_BITS), 4),
+        ) {
+            let size = buckets << BUCKET_BITS;
+            let rows: Vec<(u64, u64, u16)> =
+                picks.iter().filter(|(l, _)| **l < size).map(|(l, (s, k))| (*s, *l, *k)).collect();
+            let dir = tempfile::tempdir().unwrap();
+            let store = indexed(dir.path(), size, &rows);
+            let mut model = rows.clone();
+            let check = |store: &SqliteStore, model: &[(u64, u64, u16)]| {
+                for subject in 0..12 {
+                    for from in [0, probes[0].0 % size, probes[1].0 % size] {
+                        let want: Vec<(u64, u16)> =
+                            model.iter().filter(|r| r.0 == subject && r.1 >= from).map(|r| (r.1, r.2)).collect();
+                        proptest::prop_assert_eq!(store.subject_leaves(subject, from).unwrap(), want);
+                    }
+                }
+                for (a, b) in &probes {
+                    let (from, to) = ((*a).min(*b) % size, (*a).max(*b) % size + 1);
+                    for kind in 0..3 {
+                        let want: Vec<(u64, u64)> = model
+                            .iter()
+                            .filter(|r| r.2 == kind && r.1 >= from && r.1 < to)
+                            .map(|r| (r.1, r.0))
+                            .collect();
+                        proptest::prop_assert_eq!(store.kind_leaves_in(kind, from, to).unwrap(), want);
+                    }
+                }
+                Ok(())
+            };
+            check(&store, &model)?;
+            let mut moved = 0;
+            for chunk in chunks.iter().cycle() {
+                let n = store.fold_subject_leaves(*chunk).unwrap();
+                proptest::prop_assert!(n as usize <= *chunk);
+                check(&store, &model)?;
+                if n == 0 {
+                    break;
+                }
+                moved += n;
+            }
+            let keep_from = (buckets - 1) as i64;
+            let old = rows.iter().filter(|r| ((r.1 >> BUCKET_BITS) as i64) < keep_from).count();
+            proptest::prop_assert_eq!(moved as usize, old, "every row of an old bucket moved once");
+            proptest::prop_assert_eq!(unfolded_before(&store, keep_from), 0);
+            // A folded row removed (an erasure's), as it was added.
+            if let Some(gone) = rows.first().copied() {
+                store
+                    .write(|c| {
+                        let tx = c.transaction().map_err(be)?;
+                        let row = Projection::SubjectLeaf { subject_no: gone.0, leaf_index: gone.1, kind: gone.2 };
+                        remove_projections(&tx, &[row])?;
+                        tx.commit().map_err(be)
+                    })
+                    .unwrap();
+                model.retain(|r| *r != gone);
+                check(&store, &model)?;
+                // And every row of a person whose access log is erased, folded or not.
+                store.erase_access(gone.0, &[]).unwrap();
+                model.retain(|r| r.0 != gone.0);
+                check(&store, &model)?;
+            }
+        }
     }
 }

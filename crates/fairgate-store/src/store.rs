@@ -624,6 +624,14 @@ pub trait ProjectionStore {
     /// Every person's leaves of one kind in the leaf range `from..to`, in leaf
     /// order: (leaf index, subject number). For the auditors' access-log search.
     fn kind_leaves_in(&self, kind: u16, from: u64, to: u64) -> Result<Vec<(u64, u64)>>;
+    /// Move up to `max_rows` rows of the per-person leaf index from the oldest bucket
+    /// still kept by append order into the part kept by person (SQLite's index is
+    /// bucketed so appends stay cheap; folding keeps a read at one seek plus one per
+    /// recent bucket). Returns how many rows moved: 0 when nothing is left to fold
+    /// (and always for a store whose index is kept by person already).
+    fn fold_subject_leaves(&self, _max_rows: usize) -> Result<u64> {
+        Ok(0)
+    }
     fn registration_exists(&self, blind: &[u8; 32]) -> Result<bool>;
     /// [`ProjectionStore::subjects_by_document`] for many blinds at once (bulk loads).
     fn subjects_by_documents(&self, blinds: &[[u8; 32]]) -> Result<Vec<Vec<u64>>> {

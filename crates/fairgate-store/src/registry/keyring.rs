@@ -555,7 +555,7 @@ mod tests {
         broken[last] ^= 1;
         let swap = Rewrap::SubjectData { subject_no: no, old: stored, new: broken.clone() };
         assert_eq!(store.rewrap(&[swap]).unwrap(), 1);
-        let refused = serving.unwrap_slot(no, SLOT_DATA, &broken).err().expect("a broken stored key is refused");
+        let Err(refused) = serving.unwrap_slot(no, SLOT_DATA, &broken) else { panic!("a broken stored key opened") };
         assert!(refused.to_string().contains("does not unwrap"), "{refused}");
     }
 }

@@ -119,6 +119,25 @@ impl Registry {
         }
     }
 
+    /// Fold the per-person leaf index's older buckets into its by-person part (see
+    /// the SQLite store), [`super::LEAF_FOLD_CHUNK`] rows per transaction, letting
+    /// commands have the writer in between, until nothing is left or `chunks`
+    /// transactions were made. The serving process runs it in the background; without
+    /// it, reading one person's leaves costs a seek per 65,536 leaves of the whole
+    /// ledger. Returns how many rows moved.
+    pub fn fold_subject_leaves(&self, chunks: usize) -> Result<u64> {
+        let mut moved = 0;
+        for _ in 0..chunks {
+            let n = self.store.fold_subject_leaves(super::LEAF_FOLD_CHUNK)?;
+            if n == 0 {
+                break;
+            }
+            moved += n;
+            std::thread::yield_now();
+        }
+        Ok(moved)
+    }
+
     /// Fold the crossings of leaves `from..end` into the stay facts and move the mark
     /// to `end`, in one transaction. The caller holds the writer lock. Keys are looked
     /// up afresh for each chunk, so a subject erased in between stays erased.
