@@ -224,8 +224,8 @@ async fn compliance_run(state: &AppState) {
     }
 }
 
-/// Keep the per-person leaf index folded, so reading a person's record costs the
-/// same however long the ledger grows.
+/// Keep the per-person leaf index merged into runs, so reading a person's record
+/// costs a few index seeks however long the ledger grows.
 async fn fold_leaf_index(state: &AppState) {
     let st = state.clone();
     match tokio::task::spawn_blocking(move || {
@@ -234,9 +234,9 @@ async fn fold_leaf_index(state: &AppState) {
     .await
     {
         Ok(Ok(0)) => {}
-        Ok(Ok(n)) => tracing::debug!(rows = n, "folded the per-person leaf index"),
-        Ok(Err(e)) => tracing::error!(error = %e, "could not fold the per-person leaf index"),
-        Err(e) => tracing::error!(error = %e, "leaf-index folding task failed"),
+        Ok(Ok(n)) => tracing::debug!(rows = n, "merged old buckets of the per-person leaf index"),
+        Ok(Err(e)) => tracing::error!(error = %e, "could not merge the per-person leaf index"),
+        Err(e) => tracing::error!(error = %e, "leaf-index merging task failed"),
     }
 }
 

@@ -109,12 +109,15 @@ const COMPACTION_CHUNK: u64 = 1 << 18;
 /// Leaves per chunk when a serving process compacts in the background.
 pub const BACKGROUND_COMPACTION_CHUNK: u64 = 2_048;
 
-/// Rows of the per-person leaf index folded per transaction in the background
-/// (each holds the store's writer for a few milliseconds).
-pub const LEAF_FOLD_CHUNK: usize = 4_096;
-/// Folding transactions per background beat (every ten seconds): 262,144 rows, far
-/// more than a beat's appends, so a backlog (a ledger from before folding) clears
-/// within minutes without holding up the beat's other work for long.
+/// Rows of each source run or bucket that one merge step of the per-person leaf
+/// index moves in the background (about 4,000 rows a step, written in key order: a
+/// transaction of a few milliseconds). Moving a million rows in 16,384-row steps
+/// back to back stalled every request for ten seconds (RELIABILITY.md, the soak).
+pub const LEAF_FOLD_CHUNK: usize = 1_024;
+/// Merge steps per background beat (every ten seconds): up to about 260,000 rows,
+/// several times what merging needs at 1,000 appends a second (each row moves once
+/// per level), so a backlog (a ledger from before merging) clears within minutes
+/// and a large merge spreads over several beats.
 pub const LEAF_FOLD_CHUNKS_PER_BEAT: usize = 64;
 
 /// Decrypted subject states kept between commands; cleared when it grows past this.

@@ -624,11 +624,11 @@ pub trait ProjectionStore {
     /// Every person's leaves of one kind in the leaf range `from..to`, in leaf
     /// order: (leaf index, subject number). For the auditors' access-log search.
     fn kind_leaves_in(&self, kind: u16, from: u64, to: u64) -> Result<Vec<(u64, u64)>>;
-    /// Move up to `max_rows` rows of the per-person leaf index from the oldest bucket
-    /// still kept by append order into the part kept by person (SQLite's index is
-    /// bucketed so appends stay cheap; folding keeps a read at one seek plus one per
-    /// recent bucket). Returns how many rows moved: 0 when nothing is left to fold
-    /// (and always for a store whose index is kept by person already).
+    /// One step of merging the per-person leaf index's old buckets into runs kept by
+    /// person (SQLite's index is bucketed so appends stay cheap; merging keeps a read
+    /// at a few seeks however long the ledger): the rows of a range of people, about
+    /// `max_rows` from each source. Returns how many rows moved: 0 when nothing is
+    /// left to merge (and always for a store whose index is kept by person already).
     fn fold_subject_leaves(&self, _max_rows: usize) -> Result<u64> {
         Ok(0)
     }

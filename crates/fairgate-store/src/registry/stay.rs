@@ -119,21 +119,26 @@ impl Registry {
         }
     }
 
-    /// Fold the per-person leaf index's older buckets into its by-person part (see
-    /// the SQLite store), [`super::LEAF_FOLD_CHUNK`] rows per transaction, letting
-    /// commands have the writer in between, until nothing is left or `chunks`
+    /// Merge the per-person leaf index's older buckets into runs kept by person (see
+    /// the SQLite store), about [`super::LEAF_FOLD_CHUNK`] rows of each source per
+    /// transaction, resting between steps as long as each took so that commands have
+    /// the writer at least half the time, until nothing is left or `chunks`
     /// transactions were made. The serving process runs it in the background; without
     /// it, reading one person's leaves costs a seek per 65,536 leaves of the whole
     /// ledger. Returns how many rows moved.
     pub fn fold_subject_leaves(&self, chunks: usize) -> Result<u64> {
         let mut moved = 0;
         for _ in 0..chunks {
+            let started = std::time::Instant::now();
             let n = self.store.fold_subject_leaves(super::LEAF_FOLD_CHUNK)?;
             if n == 0 {
                 break;
             }
             moved += n;
-            std::thread::yield_now();
+            // Rest as long as the step took: the commands' group commit gets the
+            // writer at least half the time, however long a merge is (yielding alone
+            // was not enough: this thread took the lock straight back).
+            std::thread::sleep(started.elapsed().max(std::time::Duration::from_millis(1)));
         }
         Ok(moved)
     }
