@@ -156,8 +156,7 @@ mod runs {
         -1 - (((level as i64) << GROUP_BITS) | group as i64)
     }
 
-    /// (level, group) of an id: level 0 for a bucket (its own group). A negative id
-    /// of level 0 (-1, from before runs had levels) is a run of unknown extent.
+    /// (level, group) of an id: level 0 for a bucket (its own group).
     pub fn decode(id: i64) -> (u32, u64) {
         if id >= 0 {
             return (0, id as u64);
@@ -166,21 +165,17 @@ mod runs {
         ((x >> GROUP_BITS) as u32, (x & ((1 << GROUP_BITS) - 1)) as u64)
     }
 
-    /// The buckets `start..end` an id covers; `None` when unknown.
-    pub fn extent(id: i64) -> Option<(u64, u64)> {
+    /// The buckets `start..end` an id covers.
+    pub fn extent(id: i64) -> (u64, u64) {
         let (level, group) = decode(id);
-        if id < 0 && level == 0 {
-            return None;
-        }
         let shift = FANOUT_BITS * level;
-        Some((group << shift, (group + 1) << shift))
+        (group << shift, (group + 1) << shift)
     }
 
     /// Every id a row of `bucket` can be in: the bucket, then its run at each level.
     pub fn homes(bucket: u64) -> impl Iterator<Item = i64> {
         std::iter::once(bucket as i64)
             .chain((1..=MAX_LEVEL).map(move |level| id(level, bucket >> (FANOUT_BITS * level))))
-            .chain(std::iter::once(-1))
     }
 }
 
@@ -1299,7 +1294,8 @@ impl ProjectionStore for SqliteStore {
                 )
                 .map_err(be)?;
             for id in run_ids(c)? {
-                if runs::extent(id).is_some_and(|(start, end)| end <= first || start > last) {
+                let (start, end) = runs::extent(id);
+                if end <= first || start > last {
                     continue;
                 }
                 let rows = st.query_map(params![id, i64::from(kind), from as i64, to as i64], row).map_err(be)?;
@@ -1346,7 +1342,7 @@ impl ProjectionStore for SqliteStore {
             // each bucket not yet merged. All in one snapshot, so a row being moved is
             // seen in one place or the other.
             for id in run_ids(c)? {
-                if runs::extent(id).is_some_and(|(_, end)| end <= from >> BUCKET_BITS) {
+                if runs::extent(id).1 <= from >> BUCKET_BITS {
                     continue;
                 }
                 read(id, &mut out)?;
@@ -1375,7 +1371,7 @@ impl ProjectionStore for SqliteStore {
             let mut job = None;
             for id in ids_in(&tx)? {
                 let (level, group) = runs::decode(id);
-                if (id < 0 && level == 0) || level >= runs::MAX_LEVEL {
+                if level >= runs::MAX_LEVEL {
                     continue;
                 }
                 let parent = group >> runs::FANOUT_BITS;
