@@ -227,32 +227,33 @@ async fn compliance_run(state: &AppState) {
 /// Keep the per-person leaf index merged into runs, so reading a person's record
 /// costs a few index seeks however long the ledger grows.
 async fn fold_leaf_index(state: &AppState) {
-    let st = state.clone();
-    match tokio::task::spawn_blocking(move || {
-        st.registry.fold_subject_leaves(fairgate_store::registry::LEAF_FOLD_CHUNKS_PER_BEAT)
+    use fairgate_store::registry::LEAF_FOLD_CHUNKS_PER_BEAT;
+    maintain(state, "merged old buckets of the per-person leaf index", |r| {
+        r.fold_subject_leaves(LEAF_FOLD_CHUNKS_PER_BEAT)
     })
-    .await
-    {
-        Ok(Ok(0)) => {}
-        Ok(Ok(n)) => tracing::debug!(rows = n, "merged old buckets of the per-person leaf index"),
-        Ok(Err(e)) => tracing::error!(error = %e, "could not merge the per-person leaf index"),
-        Err(e) => tracing::error!(error = %e, "leaf-index merging task failed"),
-    }
+    .await;
 }
 
 /// Keep the stay facts compacted, so an overstay sweep has little left to fold in.
 async fn compact_stay_facts(state: &AppState) {
+    use fairgate_store::registry::BACKGROUND_COMPACTION_CHUNK;
+    // Small chunks: each holds the writer lock while requests wait.
+    maintain(state, "compacted the stay facts", |r| r.compact_stay_facts_by(BACKGROUND_COMPACTION_CHUNK)).await;
+}
+
+/// Run one background maintenance job off the async threads: `done` is logged (at
+/// debug, with the count) when it did something, a failure as an error.
+async fn maintain(
+    state: &AppState,
+    done: &'static str,
+    job: impl FnOnce(&fairgate_store::Registry) -> Result<u64, fairgate_store::RegistryError> + Send + 'static,
+) {
     let st = state.clone();
-    match tokio::task::spawn_blocking(move || {
-        // Small chunks: each holds the writer lock while requests wait.
-        st.registry.compact_stay_facts_by(fairgate_store::registry::BACKGROUND_COMPACTION_CHUNK)
-    })
-    .await
-    {
+    match tokio::task::spawn_blocking(move || job(&st.registry)).await {
         Ok(Ok(0)) => {}
-        Ok(Ok(n)) => tracing::debug!(crossings = n, "compacted the stay facts"),
-        Ok(Err(e)) => tracing::error!(error = %e, "could not compact the stay facts"),
-        Err(e) => tracing::error!(error = %e, "stay-facts compaction task failed"),
+        Ok(Ok(n)) => tracing::debug!(n, "{done}"),
+        Ok(Err(e)) => tracing::error!(error = %e, job = done, "a background job failed"),
+        Err(e) => tracing::error!(error = %e, job = done, "a background task failed"),
     }
 }
 
