@@ -33,6 +33,10 @@ pub enum Mix {
     Reads,
     /// `POST /subjects/lookup` by passport number, logged when it matches.
     Lookups,
+    /// `POST /subjects/{id}/registrations` with captures: a face record (ISO/IEC
+    /// 19794-5) and two fingers' minutiae (ISO/IEC 19794-2), different fingers for a
+    /// different person each time, so each enrolment's 1:N search finds no mate.
+    Registrations,
 }
 
 impl Mix {
@@ -42,6 +46,9 @@ impl Mix {
             Mix::Crossings => 2_000.0,
             Mix::Reads | Mix::Healthz => 5_000.0,
             Mix::Lookups => 2_000.0,
+            // No target in the issue: a port enrols far fewer people than it
+            // crosses, and each enrolment parses and stores records of a few KB.
+            Mix::Registrations => 200.0,
         }
     }
 
@@ -50,7 +57,7 @@ impl Mix {
         match self {
             Mix::Crossings | Mix::Reads => Some(10.0),
             Mix::Lookups => Some(5.0),
-            Mix::Healthz => None,
+            Mix::Healthz | Mix::Registrations => None,
         }
     }
 }
@@ -61,7 +68,7 @@ pub struct HttpArgs {
     #[arg(long, default_value_t = 1_000_000)]
     pub subjects: u64,
     /// The mixes to run, one after another.
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "crossings,reads,lookups")]
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "crossings,reads,lookups,registrations")]
     pub mix: Vec<Mix>,
     /// Requests per second for every mix (default: each mix's target rate).
     #[arg(long)]
@@ -302,6 +309,10 @@ struct Target {
     /// The next person a crossing goes to (each gets one entry, so crossings never collide).
     next_crossing: AtomicU64,
     crossing_at: String,
+    /// The next person a registration goes to, and the capture bodies, built
+    /// before the run so that the client's time goes to sending.
+    next_registration: AtomicU64,
+    captures: Vec<serde_json::Value>,
 }
 
 fn request(client: &reqwest::Client, t: &Target, mix: Mix, n: u64) -> reqwest::RequestBuilder {
@@ -335,7 +346,38 @@ fn request(client: &reqwest::Client, t: &Target, mix: Mix, n: u64) -> reqwest::R
                     "admitted_until": (Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date() + 90.days()).to_string(),
                 }))
         }
+        Mix::Registrations => {
+            let k = t.next_registration.fetch_add(1, Ordering::Relaxed);
+            let id = t.ids[(k % t.ids.len() as u64) as usize];
+            client.post(format!("{}/subjects/{id}/registrations", t.base)).header("authorization", auth).json(
+                &serde_json::json!({
+                    "kind": "port-of-entry",
+                    "place": "JFK",
+                    "at": t.crossing_at,
+                    "voluntary": true,
+                    "captures": t.captures.get((n % t.captures.len().max(1) as u64) as usize),
+                }),
+            )
+        }
     }
+}
+
+/// `count` capture bodies for registrations: one face record for all (faces are
+/// parsed and stored; no face model runs in the benchmark's server) and each body a
+/// different synthetic person's fingers (two per record), from `first` on.
+fn capture_bodies(first: u64, count: u64) -> Result<Vec<serde_json::Value>> {
+    let today = Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date();
+    let face =
+        fairgate_biometrics::synthetic::face_record(1, (today.year() as u16, today.month() as u8, today.day() as u8));
+    let face = crate::base64_of(&fairgate_core::face::encode(&face).map_err(|e| anyhow::anyhow!("face record: {e}"))?);
+    (first..first + count)
+        .map(|p| {
+            let record = crate::minutiae_record(p, 2, 1);
+            let fingers =
+                fairgate_core::minutiae::encode(&record).map_err(|e| anyhow::anyhow!("minutiae record: {e}"))?;
+            Ok(serde_json::json!({ "face": face, "fingerprints": [crate::base64_of(&fingers)] }))
+        })
+        .collect()
 }
 
 /// Send `mix` at `rate` per second for `seconds` (after a second of warm-up) and
@@ -475,14 +517,25 @@ pub fn run_http(args: &HttpArgs, dir: &Path) -> Result<HttpReport> {
     let (server, base) = start_server(&binary, dir, &manifest.origin, &args.log)?;
     eprintln!("bench http: serving on {base}");
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let first_crossing = rand::rngs::OsRng.next_u64() % args.subjects;
     let target = Arc::new(Target {
         base,
         token: manifest.token.clone(),
         ids,
         // Crossings go to people in order from a random start, so repeated runs on
         // one database still give each person a single entry for a long while.
-        next_crossing: AtomicU64::new(rand::rngs::OsRng.next_u64() % args.subjects),
+        next_crossing: AtomicU64::new(first_crossing),
         crossing_at: (Timestamp::now() - jiff::SignedDuration::from_hours(1)).to_string(),
+        // Registrations start half the population away from the crossings.
+        next_registration: AtomicU64::new(first_crossing + args.subjects / 2),
+        captures: if args.soak.is_none() && args.mix.contains(&Mix::Registrations) {
+            let n = (args.rate.unwrap_or(Mix::Registrations.target_rate()) * (args.seconds + 1.0)).ceil() as u64;
+            eprintln!("bench http: building {n} capture bodies");
+            // Fingers from a random person on: runs on one database enrol new fingers.
+            capture_bodies(rand::rngs::OsRng.next_u64() >> 24, n)?
+        } else {
+            Vec::new()
+        },
     });
     if let Some(minutes) = args.soak {
         let pid = server.0.id();

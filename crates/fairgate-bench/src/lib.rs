@@ -1839,6 +1839,36 @@ fn gallery_person(i: u64, fingers: u8, take: u64) -> fairgate_biometrics::index:
     fairgate_biometrics::index::Features { fingers, face: Some(face) }
 }
 
+/// A synthetic person's fingers as one ISO/IEC 19794-2 minutiae record (`take` 1 or
+/// 2: two impressions of the same fingers, a mated pair).
+fn minutiae_record(person: u64, fingers: u8, take: u64) -> fairgate_core::minutiae::MinutiaeRecord {
+    use fairgate_core::minutiae::{FingerView, Minutia, MinutiaType, MinutiaeRecord};
+    MinutiaeRecord {
+        certification: 0,
+        device_type: 0,
+        width: 500,
+        height: 550,
+        x_resolution: 197,
+        y_resolution: 197,
+        views: gallery_person(person, fingers, take)
+            .fingers
+            .iter()
+            .map(|f| FingerView {
+                position: f.position,
+                view: 0,
+                impression: 0,
+                quality: 60,
+                minutiae: f
+                    .minutiae
+                    .iter()
+                    .map(|m| Minutia { kind: MinutiaType::Other, x: m.x, y: m.y, angle: m.angle, quality: 0 })
+                    .collect(),
+                extended: vec![],
+            })
+            .collect(),
+    }
+}
+
 pub fn run_identification(args: &IdentificationArgs, dir: &std::path::Path) -> Result<IdentificationReport> {
     use fairgate_biometrics::index::Gallery;
     let store = Arc::new(SqliteStore::open(&dir.join("fairgate.db"))?);
@@ -1954,36 +1984,7 @@ pub fn run_identification(args: &IdentificationArgs, dir: &std::path::Path) -> R
             .write(now, |b| Ok((b.create_validated_subject(&actor, synthetic_person("ID", k as u64, today))?, ())))?;
         // The second impressions of a gallery person's fingers: their mate is there.
         let mate = (k * stride) as u64;
-        let record = fairgate_core::minutiae::MinutiaeRecord {
-            certification: 0,
-            device_type: 0,
-            width: 500,
-            height: 550,
-            x_resolution: 197,
-            y_resolution: 197,
-            views: gallery_person(mate, args.fingers, 2)
-                .fingers
-                .iter()
-                .map(|f| fairgate_core::minutiae::FingerView {
-                    position: f.position,
-                    view: 0,
-                    impression: 0,
-                    quality: 60,
-                    minutiae: f
-                        .minutiae
-                        .iter()
-                        .map(|m| fairgate_core::minutiae::Minutia {
-                            kind: fairgate_core::minutiae::MinutiaType::Other,
-                            x: m.x,
-                            y: m.y,
-                            angle: m.angle,
-                            quality: 0,
-                        })
-                        .collect(),
-                    extended: vec![],
-                })
-                .collect(),
-        };
+        let record = minutiae_record(mate, args.fingers, 2);
         let fingerprints = base64_of(&fairgate_core::minutiae::encode(&record).map_err(|e| anyhow::anyhow!("{e}"))?);
         let input: fairgate_core::registration::RegistrationInput = serde_json::from_value(serde_json::json!({
             "kind": "port-of-entry", "place": "JFK", "voluntary": true,

@@ -170,3 +170,48 @@ fn bench_plan_times_the_plan_with_and_without_the_simulation() {
         "{r}"
     );
 }
+
+/// The HTTP load test against a real `fairgate serve`: every mix, registrations
+/// with their face and fingerprint records included, is answered without an error,
+/// and each is measured. It starts the `fairgate` binary beside this one, which
+/// `cargo test --workspace` builds.
+#[test]
+fn bench_http_answers_every_mix_from_a_real_server() {
+    let beside = std::path::Path::new(env!("CARGO_BIN_EXE_fairgate-bench")).with_file_name("fairgate");
+    assert!(
+        beside.exists(),
+        "no server binary at {}: build it first (cargo build -p fairgate; cargo test --workspace does)",
+        beside.display()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let out = bench(&[
+        "http",
+        "--subjects",
+        "300",
+        "--seconds",
+        "1",
+        "--rate",
+        "20",
+        "--json",
+        "--dir",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let r: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).unwrap();
+    let runs = r["runs"].as_array().unwrap();
+    let mixes: Vec<&str> = runs.iter().map(|f| f["mix"].as_str().unwrap()).collect();
+    // Each mix after its floor, in the default order.
+    assert_eq!(
+        mixes,
+        ["healthz", "crossings", "healthz", "reads", "healthz", "lookups", "healthz", "registrations"],
+        "{r}"
+    );
+    for f in runs {
+        assert_eq!(f["errors"], 0, "{f}");
+        assert_eq!(f["sent"], 20, "{f}");
+        assert!(f["achieved_per_sec"].as_f64().unwrap() > 0.0, "{f}");
+        assert!(f["p50_ms"].as_f64() <= f["p99_ms"].as_f64(), "{f}");
+    }
+    // A registration whose face or fingerprint record did not parse would have been
+    // refused (422) and counted as an error above.
+}
