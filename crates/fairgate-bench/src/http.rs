@@ -598,12 +598,12 @@ pub fn http(args: &HttpArgs) -> Result<()> {
         r.subjects, r.seconds
     );
     println!(
-        "{:<10} {:>8} {:>10} {:>8} {:>8} {:>9} {:>8} {:>7}  target",
+        "{:<13} {:>8} {:>10} {:>8} {:>8} {:>9} {:>8} {:>7}  target",
         "mix", "rate/s", "achieved/s", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "errors"
     );
     for f in &r.runs {
         println!(
-            "{:<10} {:>8.0} {:>10.0} {:>8.2} {:>8.2} {:>9.2} {:>8.1} {:>7}  {}",
+            "{:<13} {:>8.0} {:>10.0} {:>8.2} {:>8.2} {:>9.2} {:>8.1} {:>7}  {}",
             format!("{:?}", f.mix).to_lowercase(),
             f.rate,
             f.achieved_per_sec,
@@ -615,11 +615,12 @@ pub fn http(args: &HttpArgs) -> Result<()> {
             match (f.target_p99_ms, f.met) {
                 (Some(t), Some(true)) => format!("p99 < {t} ms: met"),
                 (Some(t), _) => format!("p99 < {t} ms: NOT MET"),
-                _ => "(floor)".into(),
+                _ if f.mix == Mix::Healthz => "(floor)".into(),
+                _ => "(no target)".into(),
             }
         );
         if let Some(e) = &f.first_error {
-            println!("           first error: {e}");
+            println!("              first error: {e}");
         }
     }
     println!("server RSS at the end: {:.0} MiB", r.server_rss_mib);
