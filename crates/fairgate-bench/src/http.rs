@@ -363,6 +363,13 @@ fn request(client: &reqwest::Client, t: &Target, mix: Mix, n: u64) -> reqwest::R
     }
 }
 
+/// Whether a success answers what the mix asked: a registration with captures is
+/// answered with its 1:N search (`identification`); one answered without it was
+/// recorded without captures, which is not what this mix measures.
+fn answered_as_asked(mix: Mix, body: &[u8]) -> bool {
+    mix != Mix::Registrations || body.windows(br#""identification""#.len()).any(|w| w == br#""identification""#)
+}
+
 /// `count` capture bodies for registrations: one face record for all (faces are
 /// parsed and stored; no face model runs in the benchmark's server) and each body a
 /// different synthetic person's fingers (two per record), from `first` on.
@@ -417,6 +424,9 @@ async fn open_loop(
                     let status = r.status();
                     let body = r.bytes().await;
                     match (status.is_success(), body) {
+                        (true, Ok(b)) if !answered_as_asked(mix, &b) => {
+                            Err(format!("{status} without an identification: the captures were not searched"))
+                        }
                         (true, Ok(_)) => Ok(intended.elapsed().as_secs_f64() * 1e3),
                         (_, Ok(b)) => Err(format!("{status}: {}", String::from_utf8_lossy(&b[..b.len().min(300)]))),
                         (_, Err(e)) => Err(format!("{status}: {e}")),

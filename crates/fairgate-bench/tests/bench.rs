@@ -213,5 +213,6 @@ fn bench_http_answers_every_mix_from_a_real_server() {
         assert!(f["p50_ms"].as_f64() <= f["p99_ms"].as_f64(), "{f}");
     }
     // A registration whose face or fingerprint record did not parse would have been
-    // refused (422) and counted as an error above.
+    // refused (422), and one recorded without its captures answered without a 1:N
+    // search: both count as errors above.
 }
