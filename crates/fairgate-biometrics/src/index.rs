@@ -11,6 +11,11 @@
 
 use crate::fingerprint::Point;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Each gallery built gets the next epoch, so a search prepared against one gallery
+/// is never mistaken for a search of the one that replaced it.
+static NEXT_EPOCH: AtomicU64 = AtomicU64::new(1);
 
 /// Numbers in a face embedding (SFace's).
 pub const FACE_DIM: usize = 128;
@@ -219,6 +224,35 @@ impl Features {
     }
 }
 
+impl Features {
+    /// The full comparison of these fingers with the probe's, as
+    /// [`Gallery::compare_fingers`] does for someone in the gallery.
+    pub fn compare_fingers(&self, probe: &[(u8, crate::fingerprint::Template)]) -> Option<f64> {
+        fused_score(self.fingers.iter().map(|f| (f.position.min(10), &f.minutiae[..])), probe)
+    }
+}
+
+/// MCC, fused over the positions both hold, each position the best of the
+/// person's `fingers` (position, minutiae) there.
+fn fused_score<'a>(
+    fingers: impl Iterator<Item = (u8, &'a [Minutia])> + Clone,
+    probe: &[(u8, crate::fingerprint::Template)],
+) -> Option<f64> {
+    let mut scores = Vec::new();
+    for (pos, t) in probe {
+        let best = fingers
+            .clone()
+            .filter(|(p, _)| *p == (*pos).min(10))
+            .map(|(_, m)| {
+                let pts: Vec<Point> = m.iter().map(Minutia::point).collect();
+                crate::fingerprint::compare(t, &crate::fingerprint::Template::new(&pts))
+            })
+            .fold(None, |b: Option<f64>, s| Some(b.map_or(s, |b| b.max(s))));
+        scores.extend(best);
+    }
+    fairgate_core::matching::fuse(&scores)
+}
+
 /// A candidate from a scan: a person (store number) and how alike.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Hit {
@@ -226,11 +260,14 @@ pub struct Hit {
     pub score: f32,
 }
 
-/// A finger in the gallery: (slot, signature, minutiae).
-type Entry = (u32, Signature, Box<[Minutia]>);
+/// A finger in the shortlist's scan: (slot, signature).
+type Entry = (u32, Signature);
+/// A finger in full, kept by slot: (position, signature, minutiae).
+type Full = (u8, Signature, Box<[Minutia]>);
 
-/// The gallery. Slots are reused after a removal; each finger position and the
-/// faces are flat arrays, scanned front to back.
+/// The gallery. Slots are reused after a removal; each finger position's signatures
+/// and the faces are flat arrays, scanned front to back; a person's minutiae are
+/// kept by slot, so comparing one candidate reads only their fingers.
 #[derive(Debug, Default)]
 pub struct Gallery {
     slot_of: HashMap<u64, u32>,
@@ -239,13 +276,41 @@ pub struct Gallery {
     /// Faces: FACE_DIM numbers per slot (zeros where a slot has none), and whether it has one.
     faces: Vec<[f32; FACE_DIM]>,
     has_face: Vec<bool>,
-    /// Fingers: per ISO position (0 to 10), (slot, signature, minutiae).
+    /// Finger signatures: per ISO position (0 to 10), (slot, signature).
     fingers: Vec<Vec<Entry>>,
+    /// Each slot's fingers in full: (position, signature, minutiae).
+    minutiae: Vec<Vec<Full>>,
+    /// This gallery's epoch (see [`NEXT_EPOCH`]) and its count of changes; `stamp`
+    /// holds, per slot, the count at the slot's last insert.
+    epoch: u64,
+    generation: u64,
+    stamp: Vec<u64>,
 }
 
 impl Gallery {
     pub fn new() -> Gallery {
-        Gallery { fingers: vec![Vec::new(); 11], ..Gallery::default() }
+        Gallery {
+            fingers: vec![Vec::new(); 11],
+            epoch: NEXT_EPOCH.fetch_add(1, Ordering::Relaxed),
+            ..Gallery::default()
+        }
+    }
+
+    /// Which gallery this is: a gallery built again (after a program's expungement,
+    /// a bulk load) has another epoch.
+    pub fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
+    /// How many inserts and removals this gallery has seen.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// The people inserted (or added to) after `generation`: what a search prepared
+    /// at that generation has not seen.
+    pub fn changed_since(&self, generation: u64) -> Vec<u64> {
+        self.stamp.iter().zip(&self.owner).filter(|(s, _)| **s > generation).filter_map(|(_, o)| *o).collect()
     }
 
     /// People in the gallery.
@@ -279,6 +344,8 @@ impl Gallery {
                         self.owner.push(Some(subject_no));
                         self.faces.push([0.0; FACE_DIM]);
                         self.has_face.push(false);
+                        self.minutiae.push(Vec::new());
+                        self.stamp.push(0);
                         (self.owner.len() - 1) as u32
                     }
                 };
@@ -286,18 +353,22 @@ impl Gallery {
                 s
             }
         };
+        self.generation += 1;
+        self.stamp[slot as usize] = self.generation;
         if let Some(face) = &f.face {
             self.faces[slot as usize] = *face;
             self.has_face[slot as usize] = true;
         }
         for finger in &f.fingers {
-            let list = &mut self.fingers[usize::from(finger.position).min(10)];
+            let position = finger.position.min(10);
+            let own = &mut self.minutiae[slot as usize];
             // Only someone already in the gallery (a re-registration) can repeat a
-            // finger; a newcomer's are appended without a look (a million inserts
-            // must not each scan the list).
-            if !known || !list.iter().any(|(s, g, _)| *s == slot && *g == finger.signature) {
-                list.push((slot, finger.signature, finger.minutiae.clone()));
+            // finger, and only their own fingers are looked at.
+            if known && own.iter().any(|(p, g, _)| *p == position && *g == finger.signature) {
+                continue;
             }
+            own.push((position, finger.signature, finger.minutiae.clone()));
+            self.fingers[usize::from(position)].push((slot, finger.signature));
         }
     }
 
@@ -309,10 +380,19 @@ impl Gallery {
         self.faces[slot as usize] = [0.0; FACE_DIM];
         self.has_face[slot as usize] = false;
         for list in &mut self.fingers {
-            list.retain(|(s, _, _)| *s != slot);
+            list.retain(|(s, _)| *s != slot);
         }
+        self.minutiae[slot as usize] = Vec::new();
+        self.generation += 1;
         self.free.push(slot);
         true
+    }
+
+    /// A person's face against `probe` (cosine similarity); `None` when they are
+    /// not in the gallery or have no face in it.
+    pub fn face_score(&self, subject_no: u64, probe: &[f32; FACE_DIM]) -> Option<f32> {
+        let slot = *self.slot_of.get(&subject_no)? as usize;
+        self.has_face[slot].then(|| dot(probe, &self.faces[slot]))
     }
 
     pub fn contains(&self, subject_no: u64) -> bool {
@@ -371,7 +451,7 @@ impl Gallery {
         for finger in probe {
             // Each person's best finger at this position (they may have given it twice).
             here.fill(f32::NEG_INFINITY);
-            for (slot, g, _) in &self.fingers[usize::from(finger.position).min(10)] {
+            for (slot, g) in &self.fingers[usize::from(finger.position).min(10)] {
                 let s = signature_similarity(&finger.signature, g);
                 let e = &mut here[*slot as usize];
                 *e = e.max(s);
@@ -407,20 +487,8 @@ impl Gallery {
     /// (MCC, fused over the positions both hold, each position the best of that
     /// person's fingers there). `None` when they share no position.
     pub fn compare_fingers(&self, subject_no: u64, probe: &[(u8, crate::fingerprint::Template)]) -> Option<f64> {
-        let slot = *self.slot_of.get(&subject_no)?;
-        let mut scores = Vec::new();
-        for (pos, t) in probe {
-            let best = self.fingers[usize::from(*pos).min(10)]
-                .iter()
-                .filter(|(s, _, _)| *s == slot)
-                .map(|(_, _, m)| {
-                    let pts: Vec<Point> = m.iter().map(Minutia::point).collect();
-                    crate::fingerprint::compare(t, &crate::fingerprint::Template::new(&pts))
-                })
-                .fold(None, |b: Option<f64>, s| Some(b.map_or(s, |b| b.max(s))));
-            scores.extend(best);
-        }
-        fairgate_core::matching::fuse(&scores)
+        let slot = *self.slot_of.get(&subject_no)? as usize;
+        fused_score(self.minutiae[slot].iter().map(|(p, _, m)| (*p, &m[..])), probe)
     }
 
     /// Fingers in the gallery.
@@ -516,6 +584,38 @@ mod tests {
         g.insert(5, &Features { fingers: vec![one.clone(), two], face: None });
         g.insert(6, &Features { fingers: vec![one], face: None });
         assert_eq!((g.len(), g.fingers()), (2, 3), "person 5 holds fingers 2 and 7 once each; person 6 its own");
+    }
+
+    #[test]
+    fn changed_since_names_exactly_who_was_inserted_after_a_generation() {
+        let mut g = Gallery::new();
+        let face = |k: usize| {
+            let mut v = [0.0f32; FACE_DIM];
+            v[k] = 1.0;
+            v
+        };
+        g.insert(1, &Features { fingers: vec![finger(2, &master(1))], face: None });
+        g.insert(2, &Features { fingers: vec![], face: Some(face(0)) });
+        let at = g.generation();
+        assert!(g.changed_since(at).is_empty());
+        g.insert(3, &Features { fingers: vec![finger(2, &master(3))], face: None });
+        g.insert(1, &Features { fingers: vec![finger(7, &master(4))], face: None });
+        let mut changed = g.changed_since(at);
+        changed.sort_unstable();
+        assert_eq!(changed, vec![1, 3], "a newcomer and a re-registration; not person 2");
+        // Removed people are gone from the list; a slot reused is new again.
+        assert!(g.remove(3));
+        assert_eq!(g.changed_since(at), vec![1]);
+        g.insert(9, &Features { fingers: vec![], face: Some(face(1)) });
+        let mut changed = g.changed_since(at);
+        changed.sort_unstable();
+        assert_eq!(changed, vec![1, 9]);
+        // A face is scored alone; someone without one has no score.
+        assert_eq!(g.face_score(9, &face(1)), Some(1.0));
+        assert_eq!(g.face_score(2, &face(1)), Some(0.0));
+        assert_eq!(g.face_score(1, &face(1)), None);
+        // Each gallery built has its own epoch.
+        assert_ne!(Gallery::new().epoch(), g.epoch());
     }
 
     #[test]

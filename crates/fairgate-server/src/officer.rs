@@ -530,9 +530,11 @@ pub async fn register(
     let st2 = st.clone();
     let done = blocking(move || {
         let actor = caller.actor();
+        // The 1:N search before the writer lock (see subjects::create_registration).
+        let pre = st2.registry.presearch(&actor, id, &input);
         Ok(retrying(|| {
             st2.registry.write(st2.now(), |b| {
-                let number = b.record_registration(&actor, id, &input)?;
+                let number = b.record_registration_presearched(&actor, id, &input, pre.clone())?;
                 let code = b.access_code(&number).unwrap_or_default().to_string();
                 let found = b.identification(&number).map(|i| i.candidates.len());
                 Ok((number, code, b.language_of(id)?, found))

@@ -415,12 +415,15 @@ pub async fn create_registration(
     let st2 = st.clone();
     let actor = caller.actor();
     // The access code is issued in the same commit as the registration, and the
-    // 1:N search runs in it too.
+    // 1:N search is recorded in it too: run first against the gallery as it stands,
+    // outside the writer lock, then, in the command, against whoever was enrolled
+    // since, so other desks' writes do not wait behind the search.
     let ((number, access_code, lang, identification), receipt) = blocking(move || {
         let actor = caller.actor();
+        let pre = st.registry.presearch(&actor, id, &input);
         retrying(|| {
             st.registry.write(st.now(), |b| {
-                let number = b.record_registration(&actor, id, &input)?;
+                let number = b.record_registration_presearched(&actor, id, &input, pre.clone())?;
                 let code = b.access_code(&number).unwrap_or_default().to_string();
                 let found = b.identification(&number).map(crate::identification::IdentificationView::from);
                 Ok((number, code, b.language_of(id)?, found))

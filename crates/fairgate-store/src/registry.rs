@@ -288,6 +288,11 @@ pub struct Registry {
     /// The 1:N gallery; `None` until built (at start-up or first use) and after a
     /// change it cannot follow (another process appended, a program was expunged).
     gallery: RwLock<Option<fairgate_biometrics::index::Gallery>>,
+    /// Registrations committed while a 1:N search held the gallery (a search ahead
+    /// of the writer lock reads it for tens of milliseconds, and a commit must not
+    /// wait for it while holding the writer): added by the next commit that finds
+    /// the gallery free, and compared in full by every search until then.
+    gallery_pending: Mutex<Vec<(u64, fairgate_biometrics::index::Features)>>,
     /// The designation statistics last worked out, when, and whether still fresh
     /// (they read every person): out of date once a commit records people,
     /// registrations, crossings or designations, and after ten minutes (another
@@ -436,6 +441,7 @@ impl Registry {
             lease_holder,
             holds_lease: std::sync::atomic::AtomicBool::new(false),
             gallery: RwLock::new(None),
+            gallery_pending: Mutex::new(Vec::new()),
             designation_stats: Mutex::new(None),
             faces: RwLock::new(None),
         };

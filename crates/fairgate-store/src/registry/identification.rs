@@ -8,6 +8,12 @@
 //! The search is one command with the registration: it appends the registration,
 //! an `identification-searched` event (with or without candidates) and an access
 //! on the person's log, whatever it finds, so the public log does not tell.
+//!
+//! The expensive part (the face embedding, the scans, the MCC comparisons) can run
+//! before the writer lock is taken, against the gallery as it stands
+//! ([`Registry::presearch`]); under the lock the command then compares the probe
+//! only with the people inserted since (the gallery's generation), so no one
+//! enrolled in between is missed and other desks' writes do not wait behind it.
 
 use super::*;
 pub use fairgate_biometrics::index::FACE_DIM;
@@ -40,6 +46,127 @@ pub struct Review {
     pub at: Timestamp,
     /// The candidates not yet decided.
     pub candidates: Vec<Candidate>,
+}
+
+/// A registration's 1:N search run before the writer lock is taken
+/// ([`Registry::presearch`]): what it searched with and what it found, and the
+/// gallery's epoch and generation then. Used by the command only if its captures
+/// give the same fingers and the same portrait; otherwise the command searches in
+/// full, as without it.
+#[derive(Debug, Clone)]
+pub struct Presearch {
+    epoch: u64,
+    generation: u64,
+    fingers: Vec<fairgate_biometrics::index::Finger>,
+    /// The SHA-256 of the portrait embedded, when the face matcher ran.
+    portrait: Option<[u8; 32]>,
+    face: Option<[f32; FACE_DIM]>,
+    hits: Vec<(u64, Modality, f64)>,
+}
+
+/// The SHA-256 of the portrait the face matcher would embed, when it is installed
+/// and a face was taken.
+fn portrait_digest(captures: &fairgate_core::capture::Captures, engine_installed: bool) -> Option<[u8; 32]> {
+    let img = captures.face.as_ref()?.1.images.first()?;
+    engine_installed.then(|| <sha2::Sha256 as sha2::Digest>::digest(&img.data).into())
+}
+
+/// The people waiting to go into the gallery (see `gallery_pending`), each
+/// compared in full, as those changed since a presearch are.
+fn search_pending(
+    pending: &[(u64, Features)],
+    features: &Features,
+    probe: &mut Option<Vec<(u8, fairgate_biometrics::fingerprint::Template)>>,
+    skip: &dyn Fn(u64) -> bool,
+    hits: &mut Vec<(u64, Modality, f64)>,
+) {
+    for (n, f) in pending.iter().filter(|(n, _)| !skip(*n)) {
+        if let (Some(a), Some(b)) = (&features.face, &f.face) {
+            let score = fairgate_biometrics::index::dot(a, b);
+            if score >= FACE_THRESHOLD.score as f32 {
+                hits.push((*n, Modality::Face, f64::from(score)));
+            }
+        }
+        if f.fingers.is_empty() || features.fingers.is_empty() {
+            continue;
+        }
+        if let Some(score) = f.compare_fingers(probe.get_or_insert_with(|| features.templates())) {
+            if score >= FINGER_THRESHOLD.score {
+                hits.push((*n, Modality::Finger, score));
+            }
+        }
+    }
+}
+
+/// One hit per person and modality, the best (someone both in the gallery and
+/// waiting to go in, after a re-registration, is compared twice).
+fn best_per_person(mut hits: Vec<(u64, Modality, f64)>) -> Vec<(u64, Modality, f64)> {
+    hits.sort_by(|a, b| (a.0, a.1 == Modality::Face).cmp(&(b.0, b.1 == Modality::Face)).then(b.2.total_cmp(&a.2)));
+    hits.dedup_by(|later, first| later.0 == first.0 && later.1 == first.1);
+    hits
+}
+
+/// The search itself, over the gallery `g`: every face at or above the threshold,
+/// and the fingers of the people the signatures shortlist, compared in full.
+fn search_gallery(
+    g: &Gallery,
+    features: &Features,
+    skip: &dyn Fn(u64) -> bool,
+    threads: usize,
+) -> Vec<(u64, Modality, f64)> {
+    let mut hits: Vec<(u64, Modality, f64)> = Vec::new();
+    if let Some(face) = &features.face {
+        for h in g.search_face(face, FACE_THRESHOLD.score as f32, None, threads) {
+            if !skip(h.subject_no) {
+                hits.push((h.subject_no, Modality::Face, f64::from(h.score)));
+            }
+        }
+    }
+    let shortlist = g.shortlist_fingers(&features.fingers, SHORTLIST, skip);
+    if !shortlist.is_empty() {
+        let probe = features.templates();
+        for h in shortlist {
+            if let Some(score) = g.compare_fingers(h.subject_no, &probe) {
+                if score >= FINGER_THRESHOLD.score {
+                    hits.push((h.subject_no, Modality::Finger, score));
+                }
+            }
+        }
+    }
+    hits
+}
+
+/// The search of a prepared registration under the lock: what the presearch found,
+/// less the people to skip now and those changed since, and each of those changed
+/// since compared in full (not shortlisted: they are few).
+fn search_since(
+    g: &Gallery,
+    pre: &Presearch,
+    features: &Features,
+    skip: &dyn Fn(u64) -> bool,
+) -> Vec<(u64, Modality, f64)> {
+    let changed: HashSet<u64> = g.changed_since(pre.generation).into_iter().filter(|n| !skip(*n)).collect();
+    let mut hits: Vec<(u64, Modality, f64)> =
+        pre.hits.iter().filter(|(n, _, _)| !skip(*n) && !changed.contains(n)).copied().collect();
+    if changed.is_empty() {
+        return hits;
+    }
+    let probe = features.templates();
+    let mut changed: Vec<u64> = changed.into_iter().collect();
+    changed.sort_unstable();
+    for n in changed {
+        if let Some(score) = features.face.as_ref().and_then(|f| g.face_score(n, f)) {
+            if score >= FACE_THRESHOLD.score as f32 {
+                hits.push((n, Modality::Face, f64::from(score)));
+            }
+        }
+        if let Some(score) = g.compare_fingers(n, &probe) {
+            if score >= FINGER_THRESHOLD.score {
+                hits.push((n, Modality::Finger, score));
+            }
+        }
+    }
+    hits
 }
 
 /// How many people, faces and fingers the gallery holds.
@@ -93,12 +220,42 @@ impl Registry {
     pub(super) fn invalidate_gallery(&self) {
         if let Ok(mut g) = self.gallery.write() {
             *g = None;
+            if let Ok(mut p) = self.gallery_pending.lock() {
+                p.clear();
+            }
         }
     }
 
     /// Keep the gallery in step with a commit: erased people out, registrations in.
+    /// A commit that only adds registrations does not wait for a search holding the
+    /// gallery: its people wait in `gallery_pending`, which every search compares.
     pub(super) fn follow_commit(&self, commit: &Commit, adds: Vec<(u64, Features)>) {
-        let Ok(mut g) = self.gallery.write() else { return };
+        if adds.is_empty() && commit.erase.is_none() {
+            return;
+        }
+        let g = if commit.erase.is_some() {
+            self.gallery.write()
+        } else {
+            match self.gallery.try_write() {
+                Ok(g) => Ok(g),
+                Err(std::sync::TryLockError::WouldBlock) => {
+                    if let Ok(mut p) = self.gallery_pending.lock() {
+                        p.extend(adds);
+                    }
+                    return;
+                }
+                Err(std::sync::TryLockError::Poisoned(e)) => Err(e),
+            }
+        };
+        let Ok(mut g) = g else { return };
+        // Those waiting go in first, in the order they were committed.
+        if let Ok(mut p) = self.gallery_pending.lock() {
+            match g.as_mut() {
+                Some(gallery) => p.drain(..).for_each(|(no, f)| gallery.insert(no, &f)),
+                // Not built: the build reads everyone from the store.
+                None => p.clear(),
+            }
+        }
         if let Some(erase) = &commit.erase {
             if !erase.program_keys.is_empty() {
                 // A program's records no longer open: built again when next needed.
@@ -188,6 +345,64 @@ impl Registry {
         Ok(stats)
     }
 
+    /// The features of decoded captures: the fingers' signatures and minutiae, and
+    /// the face's embedding when the face matcher is installed and finds the face.
+    pub(super) fn features_of(&self, captures: &fairgate_core::capture::Captures) -> Features {
+        let records: Vec<fairgate_core::minutiae::MinutiaeRecord> = captures.fingers.values().cloned().collect();
+        let mut f = Features::from_minutiae(&records);
+        if let (Some((_, rec)), Some(engine)) = (&captures.face, self.face_matcher()) {
+            if let Some(img) = rec.images.first() {
+                // The portrait passed its checks; a face the detector cannot find is
+                // left out of the search (`face_searched: false`), not refused.
+                f.face = engine.embed(&img.data).ok();
+            }
+        }
+        f
+    }
+
+    /// The store numbers of the people already decided about with person `no`
+    /// (same person or not): never raised again as their candidates.
+    fn decided_with(&self, no: u64) -> Result<HashSet<u64>> {
+        let mut decided = HashSet::new();
+        if let Some(row) = self.store.subject_keys(no)? {
+            if let Some((data, _)) = self.unwrap_keys(&row)? {
+                for (_, e) in self.subject_events(no, &data, &[EventKind::IdentificationDecided])? {
+                    if let Event::IdentificationDecided(d) = e {
+                        if let Some(r) = self.store.subject_keys_by_id(d.other.as_bytes())? {
+                            decided.insert(r.subject_no);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(decided)
+    }
+
+    /// Run a registration's 1:N search before taking the writer lock: the face
+    /// embedding, the scans and the full comparisons, against the gallery as it
+    /// stands. Pass the result to [`Batch::record_registration_presearched`], which
+    /// under the lock compares only with the people inserted since. `None` when
+    /// there is nothing to search, the actor may not register, or anything fails
+    /// (the command then does the whole search itself, and reports any error).
+    /// Nothing is recorded or returned to anyone here: the command records the
+    /// search, as it would without this.
+    pub fn presearch(&self, actor: &Actor, subject: SubjectId, input: &RegistrationInput) -> Option<Presearch> {
+        policy::authorize(actor, Action::RecordRegistration).ok()?;
+        let captures = input.captures.as_ref()?.decode().ok()?;
+        let features = self.features_of(&captures);
+        if features.is_empty() {
+            return None;
+        }
+        let portrait = portrait_digest(&captures, self.face_matcher().is_some());
+        let no = self.store.subject_keys_by_id(subject.as_bytes()).ok()??.subject_no;
+        let decided = self.decided_with(no).ok()?;
+        let skip = |n: u64| n == no || decided.contains(&n);
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let (epoch, generation, hits) =
+            self.with_gallery(|g| (g.epoch(), g.generation(), search_gallery(g, &features, &skip, threads))).ok()?;
+        Some(Presearch { epoch, generation, fingers: features.fingers, portrait, face: features.face, hits })
+    }
+
     /// Run `f` over the gallery, building it first if it is not there.
     fn with_gallery<T>(&self, f: impl FnOnce(&Gallery) -> T) -> Result<T> {
         {
@@ -199,6 +414,14 @@ impl Registry {
         self.build_gallery(&mut |_, _| {})?;
         let g = self.gallery.read().map_err(|_| corrupt("gallery lock poisoned"))?;
         g.as_ref().map(f).ok_or_else(|| corrupt("the gallery was dropped while it was built"))
+    }
+
+    /// Run `f` while holding the gallery as a search ahead of the writer lock does
+    /// (building it first if need be): for the tests of what commits do meanwhile.
+    pub fn hold_gallery<T>(&self, f: impl FnOnce() -> T) -> Result<T> {
+        self.with_gallery(|_| ())?;
+        let _held = self.gallery.read().map_err(|_| corrupt("gallery lock poisoned"))?;
+        Ok(f())
     }
 
     /// Add people straight to the gallery, without records behind them: the
@@ -338,20 +561,23 @@ impl Registry {
 }
 
 impl Batch<'_> {
-    /// The features of a registration's captures: the fingers' signatures and
-    /// minutiae, and the face's embedding when the face matcher is installed and
-    /// finds the face.
-    pub(super) fn capture_features(&self, captures: &fairgate_core::capture::Captures) -> Result<Features> {
-        let records: Vec<fairgate_core::minutiae::MinutiaeRecord> = captures.fingers.values().cloned().collect();
-        let mut f = Features::from_minutiae(&records);
-        if let (Some((_, rec)), Some(engine)) = (&captures.face, self.reg.face_matcher()) {
-            if let Some(img) = rec.images.first() {
-                // The portrait passed its checks; a face the detector cannot find is
-                // left out of the search (`face_searched: false`), not refused.
-                f.face = engine.embed(&img.data).ok();
+    /// The features of a registration's captures (see [`Registry::features_of`]),
+    /// and the presearch to use with them: `pre` is kept only if it was made from
+    /// the same fingers and the same portrait (the face embedding is then its own,
+    /// not made again under the lock).
+    pub(super) fn capture_features(
+        &self,
+        captures: &fairgate_core::capture::Captures,
+        pre: Option<Presearch>,
+    ) -> (Features, Option<Presearch>) {
+        if let Some(p) = pre {
+            let records: Vec<fairgate_core::minutiae::MinutiaeRecord> = captures.fingers.values().cloned().collect();
+            let fingers = Features::from_minutiae(&records).fingers;
+            if fingers == p.fingers && portrait_digest(captures, self.reg.face_matcher().is_some()) == p.portrait {
+                return (Features { fingers, face: p.face }, Some(p));
             }
         }
-        Ok(f)
+        (self.reg.features_of(captures), None)
     }
 
     /// Search a registration's captures against everyone else on record, and record
@@ -363,44 +589,28 @@ impl Batch<'_> {
         subject: SubjectId,
         number: &RegistrationNumber,
         features: &Features,
+        pre: Option<&Presearch>,
     ) -> Result<Identification> {
         let (no, sealer) = {
             let s = self.state(subject)?;
             (s.no, s.data.clone())
         };
         let reg = self.reg;
-        let mut decided: HashSet<u64> = HashSet::new();
-        if let Some(row) = reg.store.subject_keys(no)? {
-            if let Some((data, _)) = reg.unwrap_keys(&row)? {
-                for (_, e) in reg.subject_events(no, &data, &[EventKind::IdentificationDecided])? {
-                    if let Event::IdentificationDecided(d) = e {
-                        if let Some(r) = reg.store.subject_keys_by_id(d.other.as_bytes())? {
-                            decided.insert(r.subject_no);
-                        }
-                    }
-                }
-            }
-        }
+        let decided = reg.decided_with(no)?;
         let skip = |n: u64| n == no || decided.contains(&n);
-        let probe = features.templates();
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         let (searched, hits) = reg.with_gallery(|g| {
-            let mut hits: Vec<(u64, Modality, f64)> = Vec::new();
-            if let Some(face) = &features.face {
-                for h in g.search_face(face, FACE_THRESHOLD.score as f32, None, threads) {
-                    if !skip(h.subject_no) {
-                        hits.push((h.subject_no, Modality::Face, f64::from(h.score)));
-                    }
-                }
+            let mut hits = match pre.filter(|p| p.epoch == g.epoch()) {
+                Some(p) => search_since(g, p, features, &skip),
+                None => search_gallery(g, features, &skip, threads),
+            };
+            let mut searched = g.len() as u64;
+            if let Ok(pending) = reg.gallery_pending.lock() {
+                search_pending(&pending, features, &mut None, &skip, &mut hits);
+                let newcomers: HashSet<u64> = pending.iter().map(|(n, _)| *n).filter(|n| !g.contains(*n)).collect();
+                searched += newcomers.len() as u64;
             }
-            for h in g.shortlist_fingers(&features.fingers, SHORTLIST, &skip) {
-                if let Some(score) = g.compare_fingers(h.subject_no, &probe) {
-                    if score >= FINGER_THRESHOLD.score {
-                        hits.push((h.subject_no, Modality::Finger, score));
-                    }
-                }
-            }
-            (g.len() as u64, hits)
+            (searched, best_per_person(hits))
         })?;
         let mut candidates = Vec::new();
         for (n, modality, score) in hits {

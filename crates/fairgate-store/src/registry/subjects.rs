@@ -390,6 +390,19 @@ impl Batch<'_> {
         subject: SubjectId,
         input: &RegistrationInput,
     ) -> Result<RegistrationNumber> {
+        self.record_registration_presearched(actor, subject, input, None)
+    }
+
+    /// The same, with its 1:N search already run before the writer lock was taken
+    /// ([`Registry::presearch`]): only the people inserted into the gallery since
+    /// are compared here. Everything else is as [`Batch::record_registration`].
+    pub fn record_registration_presearched(
+        &mut self,
+        actor: &Actor,
+        subject: SubjectId,
+        input: &RegistrationInput,
+        pre: Option<super::identification::Presearch>,
+    ) -> Result<RegistrationNumber> {
         policy::authorize(actor, Action::RecordRegistration)?;
         let mut reg = input.validate(&self.reg.places(), self.now)?;
         // The records decode and parse before anything else is looked at.
@@ -439,13 +452,13 @@ impl Batch<'_> {
             }
         }
         reg.captures = Some(summary);
-        let features = self.capture_features(&captures)?;
+        let (features, pre) = self.capture_features(&captures, pre);
         // Sealed even when empty: every registration with captures carries a digest
         // and a sealed record, whatever was taken, so neither tells on the person.
         let birs = captures.birs(reg.at);
         let number = self.new_registration(actor, subject, reg, Some(birs), features.face.as_ref())?;
         // Searched against everyone else on record, and recorded, whatever it finds.
-        let found = self.identify(actor, subject, &number, &features)?;
+        let found = self.identify(actor, subject, &number, &features, pre.as_ref())?;
         if !features.is_empty() {
             let no = self.state(subject)?.no;
             self.gallery_adds.push((no, features));
