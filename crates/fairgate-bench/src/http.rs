@@ -74,6 +74,16 @@ pub struct HttpArgs {
     /// Requests per second for every mix (default: each mix's target rate).
     #[arg(long)]
     pub rate: Option<f64>,
+    /// The rate of one mix, as MIX=RATE (repeatable; over --rate for that mix),
+    /// e.g. --rate-of registrations=10.
+    #[arg(long, value_name = "MIX=RATE", value_parser = parse_rate_of)]
+    pub rate_of: Vec<(Mix, f64)>,
+    /// Run the mixes at once, in one measured run, instead of one after another:
+    /// e.g. `--mix crossings,registrations --together --rate 200 --rate-of
+    /// registrations=10` measures what enrolments cost the other desks. No
+    /// `GET /healthz` floor is run in this mode.
+    #[arg(long)]
+    pub together: bool,
     /// Seconds each mix is measured for (after one second of warm-up at the same rate).
     #[arg(long, default_value_t = 10.0)]
     pub seconds: f64,
@@ -107,6 +117,26 @@ pub struct HttpArgs {
     pub latencies: Option<PathBuf>,
     #[arg(long)]
     pub json: bool,
+}
+
+/// `MIX=RATE` for --rate-of.
+fn parse_rate_of(s: &str) -> Result<(Mix, f64), String> {
+    use clap::ValueEnum;
+    let (m, r) = s.split_once('=').ok_or_else(|| format!("`{s}`: write MIX=RATE, e.g. registrations=10"))?;
+    let mix = Mix::from_str(m.trim(), true)
+        .map_err(|_| format!("`{m}` is not a mix: one of healthz, crossings, reads, lookups, registrations"))?;
+    let rate: f64 = r.trim().parse().map_err(|_| format!("`{r}` is not a rate: a number of requests a second"))?;
+    if !(rate > 0.0 && rate <= 1e6) {
+        return Err(format!("{rate}: a rate is between 0 and 1,000,000 requests a second"));
+    }
+    Ok((mix, rate))
+}
+
+impl HttpArgs {
+    /// The rate `mix` runs at: its --rate-of, else --rate, else its target.
+    fn rate_for(&self, mix: Mix) -> f64 {
+        self.rate_of.iter().rev().find(|(m, _)| *m == mix).map(|(_, r)| *r).or(self.rate).unwrap_or(mix.target_rate())
+    }
 }
 
 /// One measured run at one rate.
@@ -540,7 +570,7 @@ pub fn run_http(args: &HttpArgs, dir: &Path) -> Result<HttpReport> {
         // Registrations start half the population away from the crossings.
         next_registration: AtomicU64::new(first_crossing + args.subjects / 2),
         captures: if args.soak.is_none() && args.mix.contains(&Mix::Registrations) {
-            let n = (args.rate.unwrap_or(Mix::Registrations.target_rate()) * (args.seconds + 1.0)).ceil() as u64;
+            let n = (args.rate_for(Mix::Registrations) * (args.seconds + 1.0)).ceil() as u64;
             eprintln!("bench http: building {n} capture bodies");
             // Fingers from a random person on: runs on one database enrol new fingers.
             capture_bodies(rand::rngs::OsRng.next_u64() >> 24, n)?
@@ -563,8 +593,27 @@ pub fn run_http(args: &HttpArgs, dir: &Path) -> Result<HttpReport> {
         }
         let mut runs = Vec::new();
         let mut trace = Vec::new();
-        for &mix in &args.mix {
-            let rate = args.rate.unwrap_or(mix.target_rate());
+        if args.together {
+            let mut handles = Vec::new();
+            for &mix in &args.mix {
+                let rate = args.rate_for(mix);
+                eprintln!("bench http: {mix:?} at {rate}/s for {} s, with the others", args.seconds);
+                let (client, target, seconds, most) =
+                    (client.clone(), target.clone(), args.seconds, args.max_in_flight);
+                handles.push(tokio::spawn(async move {
+                    let mut trace = Vec::new();
+                    let f = open_loop(&client, &target, mix, rate, seconds, most, &mut trace).await;
+                    (f, trace)
+                }));
+            }
+            for h in handles {
+                let (f, t) = h.await?;
+                runs.push(f);
+                trace.extend(t);
+            }
+        }
+        for &mix in args.mix.iter().filter(|_| !args.together) {
+            let rate = args.rate_for(mix);
             if mix != Mix::Healthz && !args.no_floor {
                 eprintln!("bench http: GET /healthz at {rate}/s (the floor)");
                 runs.push(

@@ -230,4 +230,37 @@ fn bench_http_answers_every_mix_from_a_real_server() {
     // A registration whose face or fingerprint record did not parse would have been
     // refused (422), and one recorded without its captures answered without a 1:N
     // search: both count as errors above.
+
+    // Two mixes at once, each at its own rate, on the same prepared database.
+    let out = bench(&[
+        "http",
+        "--subjects",
+        "300",
+        "--seconds",
+        "1",
+        "--mix",
+        "crossings,registrations",
+        "--together",
+        "--rate",
+        "30",
+        "--rate-of",
+        "registrations=10",
+        "--json",
+        "--dir",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let r: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).unwrap();
+    let sent: Vec<(&str, u64)> = r["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["mix"].as_str().unwrap(), f["sent"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(sent, [("crossings", 30), ("registrations", 10)], "no floor, each at its rate: {r}");
+    assert!(r["runs"].as_array().unwrap().iter().all(|f| f["errors"] == 0), "{r}");
+    // A rate for a mix that does not exist is refused, naming the flag's form.
+    let out = bench(&["http", "--rate-of", "enrolments=5"]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("is not a mix"), "{}", text(&out.stderr));
 }
