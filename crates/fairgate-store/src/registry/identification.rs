@@ -398,9 +398,25 @@ impl Registry {
         let decided = self.decided_with(no).ok()?;
         let skip = |n: u64| n == no || decided.contains(&n);
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let (epoch, generation, hits) =
-            self.with_gallery(|g| (g.epoch(), g.generation(), search_gallery(g, &features, &skip, threads))).ok()?;
+        let searched = self.with_gallery(|g| (g.epoch(), g.generation(), search_gallery(g, &features, &skip, threads)));
+        // Outside the writer lock, so waiting costs no other desk anything: put in
+        // whoever was committed while searches held the gallery.
+        self.settle_pending();
+        let (epoch, generation, hits) = searched.ok()?;
         Some(Presearch { epoch, generation, fingers: features.fingers, portrait, face: features.face, hits })
+    }
+
+    /// Put the people waiting in `gallery_pending` into the gallery, if it is free
+    /// now (never waiting for it).
+    fn settle_pending(&self) {
+        if self.gallery_pending.lock().map_or(true, |p| p.is_empty()) {
+            return;
+        }
+        if let Ok(mut g) = self.gallery.try_write() {
+            if let (Some(gallery), Ok(mut p)) = (g.as_mut(), self.gallery_pending.lock()) {
+                p.drain(..).for_each(|(no, f)| gallery.insert(no, &f));
+            }
+        }
     }
 
     /// Run `f` over the gallery, building it first if it is not there.
