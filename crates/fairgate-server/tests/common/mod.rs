@@ -81,9 +81,17 @@ pub async fn start() -> Server {
             jiff::Timestamp::now().checked_add(jiff::SignedDuration::from_secs(secs)).unwrap()
         }))
         .with_entropy(Arc::new(move |buf: &mut [u8]| rand::RngCore::fill_bytes(&mut *rng.lock().unwrap(), buf)));
+    let ran = state.compliance_ran.clone();
     let handle = tokio::spawn(fairgate_server::serve(listener, state, async move {
         let _ = rx.await;
     }));
+    // The server runs the day's compliance run as it starts, in the background: wait
+    // for it, so that it cannot land in the middle of a test's own steps (on a slow
+    // machine it once issued half the notices a test then counted on issuing itself).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while ran.lock().await.is_none() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     Server {
         registry,
