@@ -398,10 +398,16 @@ impl Registry {
         let decided = self.decided_with(no).ok()?;
         let skip = |n: u64| n == no || decided.contains(&n);
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let searched = self.with_gallery(|g| (g.epoch(), g.generation(), search_gallery(g, &features, &skip, threads)));
-        // Outside the writer lock, so waiting costs no other desk anything: put in
-        // whoever was committed while searches held the gallery.
-        self.settle_pending();
+        let searched = {
+            // One at a time (see `search_lane`); a lane poisoned by a panic is still a lane.
+            let _lane = self.search_lane.lock().unwrap_or_else(|e| e.into_inner());
+            let searched =
+                self.with_gallery(|g| (g.epoch(), g.generation(), search_gallery(g, &features, &skip, threads)));
+            // The gallery is let go and no other search holds it: put in whoever was
+            // committed while searches held it.
+            self.settle_pending();
+            searched
+        };
         let (epoch, generation, hits) = searched.ok()?;
         Some(Presearch { epoch, generation, fingers: features.fingers, portrait, face: features.face, hits })
     }
