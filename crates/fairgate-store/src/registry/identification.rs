@@ -76,10 +76,11 @@ fn portrait_digest(captures: &fairgate_core::capture::Captures, engine_installed
 fn search_pending(
     pending: &[(u64, Features)],
     features: &Features,
-    probe: &mut Option<Vec<(u8, fairgate_biometrics::fingerprint::Template)>>,
     skip: &dyn Fn(u64) -> bool,
     hits: &mut Vec<(u64, Modality, f64)>,
 ) {
+    // The probe's templates, made only if someone pending has fingers to compare.
+    let mut probe = None;
     for (n, f) in pending.iter().filter(|(n, _)| !skip(*n)) {
         if let (Some(a), Some(b)) = (&features.face, &f.face) {
             let score = fairgate_biometrics::index::dot(a, b);
@@ -628,7 +629,7 @@ impl Batch<'_> {
             };
             let mut searched = g.len() as u64;
             if let Ok(pending) = reg.gallery_pending.lock() {
-                search_pending(&pending, features, &mut None, &skip, &mut hits);
+                search_pending(&pending, features, &skip, &mut hits);
                 let newcomers: HashSet<u64> = pending.iter().map(|(n, _)| *n).filter(|n| !g.contains(*n)).collect();
                 searched += newcomers.len() as u64;
             }
