@@ -119,6 +119,16 @@ pub const LEAF_FOLD_CHUNK: usize = 1_024;
 /// per level), so a backlog (a ledger from before merging) clears within minutes
 /// and a large merge spreads over several beats.
 pub const LEAF_FOLD_CHUNKS_PER_BEAT: usize = 64;
+/// How long a merge step of the leaf index rests, in multiples of the step's own
+/// time: commands then have the writer (and the disk) at least three quarters of
+/// the time while a merge runs. Resting only as long as the step (half the time)
+/// still queued requests for hundreds of milliseconds at the soak's load
+/// (RELIABILITY.md, the fifth soak).
+pub const LEAF_FOLD_REST: u32 = 3;
+/// The longest one call of [`Registry::fold_subject_leaves`] goes on (steps and
+/// rests), so the beat that runs it also signs its checkpoint on time; a larger
+/// merge goes on at the next beat.
+pub const LEAF_FOLD_BUDGET: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Decrypted subject states kept between commands; cleared when it grows past this.
 const CACHE_LIMIT: usize = 200_000;

@@ -121,12 +121,14 @@ impl Registry {
 
     /// Merge the per-person leaf index's older buckets into runs kept by person (see
     /// the SQLite store), about [`super::LEAF_FOLD_CHUNK`] rows of each source per
-    /// transaction, resting between steps as long as each took so that commands have
-    /// the writer at least half the time, until nothing is left or `chunks`
-    /// transactions were made. The serving process runs it in the background; without
-    /// it, reading one person's leaves costs a seek per 65,536 leaves of the whole
-    /// ledger. Returns how many rows moved.
+    /// transaction, resting between steps [`super::LEAF_FOLD_REST`] times as long as
+    /// each took so that commands have the writer most of the time, until nothing is
+    /// left, `chunks` transactions were made or [`super::LEAF_FOLD_BUDGET`] has
+    /// passed. The serving process runs it in the background; without it, reading
+    /// one person's leaves costs a seek per 65,536 leaves of the whole ledger.
+    /// Returns how many rows moved.
     pub fn fold_subject_leaves(&self, chunks: usize) -> Result<u64> {
+        let began = std::time::Instant::now();
         let mut moved = 0;
         for _ in 0..chunks {
             let started = std::time::Instant::now();
@@ -135,10 +137,15 @@ impl Registry {
                 break;
             }
             moved += n;
-            // Rest as long as the step took: the commands' group commit gets the
-            // writer at least half the time, however long a merge is (yielding alone
-            // was not enough: this thread took the lock straight back).
-            std::thread::sleep(started.elapsed().max(std::time::Duration::from_millis(1)));
+            let took = started.elapsed();
+            // Counts and times only: which people moved is never logged.
+            tracing::debug!(rows = n, us = took.as_micros() as u64, "a leaf-index merge step");
+            if began.elapsed() >= super::LEAF_FOLD_BUDGET {
+                break;
+            }
+            // Yielding alone was not enough (this thread took the lock straight
+            // back), nor was resting as long as the step.
+            std::thread::sleep(fold_rest(took));
         }
         Ok(moved)
     }
@@ -397,5 +404,28 @@ impl Registry {
             overstay,
             still_present: s.still_present,
         }))
+    }
+}
+
+/// How long the leaf-index merge rests after a step that took `step`: at least a
+/// millisecond, [`super::LEAF_FOLD_REST`] times the step.
+fn fold_rest(step: std::time::Duration) -> std::time::Duration {
+    step.max(std::time::Duration::from_millis(1)) * super::LEAF_FOLD_REST
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    proptest::proptest! {
+        /// Issue 21 (the soak): while the leaf index merges, commands have the writer
+        /// at least three quarters of the time, however long or short a step is.
+        #[test]
+        fn a_merge_step_rests_three_times_as_long_as_it_took(step_us in 0u64..10_000_000) {
+            let step = std::time::Duration::from_micros(step_us);
+            let rest = fold_rest(step);
+            proptest::prop_assert!(rest >= std::time::Duration::from_millis(3));
+            proptest::prop_assert!(rest.as_nanos() >= 3 * step.as_nanos(), "{step:?} rests {rest:?}");
+        }
     }
 }
