@@ -248,14 +248,54 @@ fn prepare(dir: &Path, subjects: u64) -> Result<(Manifest, Vec<SubjectId>)> {
     Ok((manifest, ids))
 }
 
-/// A served `fairgate` child, killed when dropped.
-struct Server(std::process::Child);
+/// A served `fairgate` child, killed when dropped, or when the benchmark is stopped
+/// with SIGTERM or Ctrl-C (see [`stop_with_signals`]): the child is shared with the
+/// watcher that does it.
+struct Server {
+    child: Arc<std::sync::Mutex<Option<std::process::Child>>>,
+    pid: u32,
+}
+
+impl Server {
+    fn stop(child: &std::sync::Mutex<Option<std::process::Child>>) {
+        let taken = child.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
+        if let Some(mut c) = taken {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        Server::stop(&self.child);
     }
+}
+
+/// Stop the benchmark on SIGTERM or Ctrl-C, and the server it started with it.
+/// Without this, a benchmark stopped by a signal left its `fairgate serve` running
+/// (holding the database and a core). Exits 143 (SIGTERM) or 130 (Ctrl-C).
+fn stop_with_signals(runtime: &tokio::runtime::Runtime, child: Arc<std::sync::Mutex<Option<std::process::Child>>>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (term, int) = {
+        let _entered = runtime.enter();
+        (signal(SignalKind::terminate()), signal(SignalKind::interrupt()))
+    };
+    let (Ok(mut term), Ok(mut int)) = (term, int) else {
+        eprintln!(
+            "bench http: could not watch for SIGTERM and Ctrl-C; stopping the benchmark may leave its server running"
+        );
+        return;
+    };
+    runtime.spawn(async move {
+        let code = tokio::select! {
+            _ = term.recv() => 143,
+            _ = int.recv() => 130,
+        };
+        Server::stop(&child);
+        eprintln!("bench http: stopped by a signal; the server it started is stopped too");
+        std::process::exit(code);
+    });
 }
 
 fn fairgate_binary(args: &HttpArgs) -> Result<PathBuf> {
@@ -273,7 +313,13 @@ fn fairgate_binary(args: &HttpArgs) -> Result<PathBuf> {
     )
 }
 
-fn start_server(binary: &Path, dir: &Path, origin: &str, log_filter: &str) -> Result<(Server, String)> {
+fn start_server(
+    runtime: &tokio::runtime::Runtime,
+    binary: &Path,
+    dir: &Path,
+    origin: &str,
+    log_filter: &str,
+) -> Result<(Server, String)> {
     use std::io::{BufRead, BufReader};
     let log = dir.join("server.log");
     let mut child = std::process::Command::new(binary)
@@ -291,7 +337,10 @@ fn start_server(binary: &Path, dir: &Path, origin: &str, log_filter: &str) -> Re
         .spawn()
         .with_context(|| format!("starting {}", binary.display()))?;
     let stdout = child.stdout.take().context("no stdout")?;
-    let server = Server(child);
+    let pid = child.id();
+    let child = Arc::new(std::sync::Mutex::new(Some(child)));
+    stop_with_signals(runtime, child.clone());
+    let server = Server { child, pid };
     let mut lines = BufReader::new(stdout).lines();
     let url = loop {
         let line = lines.next().context("the server exited before it served")??;
@@ -555,9 +604,9 @@ pub fn run_http(args: &HttpArgs, dir: &Path) -> Result<HttpReport> {
     }
     let binary = fairgate_binary(args)?;
     let (manifest, ids) = prepare(dir, args.subjects)?;
-    let (server, base) = start_server(&binary, dir, &manifest.origin, &args.log)?;
-    eprintln!("bench http: serving on {base}");
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let (server, base) = start_server(&runtime, &binary, dir, &manifest.origin, &args.log)?;
+    eprintln!("bench http: serving on {base}");
     let first_crossing = rand::rngs::OsRng.next_u64() % args.subjects;
     let target = Arc::new(Target {
         base,
@@ -579,7 +628,7 @@ pub fn run_http(args: &HttpArgs, dir: &Path) -> Result<HttpReport> {
         },
     });
     if let Some(minutes) = args.soak {
-        let pid = server.0.id();
+        let pid = server.pid;
         let minutes = runtime.block_on(soak(&target, args, minutes, pid))?;
         let server_rss_mib = rss_mib(pid);
         drop(server);
@@ -633,7 +682,7 @@ pub fn run_http(args: &HttpArgs, dir: &Path) -> Result<HttpReport> {
         }
         anyhow::Ok(runs)
     })?;
-    let server_rss_mib = rss_mib(server.0.id());
+    let server_rss_mib = rss_mib(server.pid);
     drop(server);
     Ok(HttpReport { subjects: args.subjects, seconds: args.seconds, runs, server_rss_mib })
 }

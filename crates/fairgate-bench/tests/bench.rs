@@ -264,3 +264,37 @@ fn bench_http_answers_every_mix_from_a_real_server() {
     assert!(!out.status.success());
     assert!(text(&out.stderr).contains("is not a mix"), "{}", text(&out.stderr));
 }
+
+/// Issue 21: a benchmark stopped with SIGTERM stops the server it started (it used
+/// to leave `fairgate serve` running, holding the database and a core).
+#[test]
+fn bench_http_stopped_by_sigterm_stops_its_server() {
+    use std::io::{BufRead, BufReader};
+    let beside = std::path::Path::new(env!("CARGO_BIN_EXE_fairgate-bench")).with_file_name("fairgate");
+    assert!(beside.exists(), "no server binary at {}: build it first (cargo test --workspace does)", beside.display());
+    let dir = tempfile::tempdir().unwrap();
+    let mut bench = Command::new(env!("CARGO_BIN_EXE_fairgate-bench"))
+        .args(["http", "--subjects", "50", "--seconds", "600", "--mix", "healthz", "--rate", "5", "--dir"])
+        .arg(dir.path())
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(bench.stderr.take().unwrap()).lines();
+    let url = loop {
+        let line = lines.next().expect("the benchmark ended before it served").unwrap();
+        if let Some(url) = line.strip_prefix("bench http: serving on ") {
+            break url.trim().to_string();
+        }
+    };
+    let addr = url.trim_start_matches("http://").trim_end_matches('/').to_string();
+    assert!(std::net::TcpStream::connect(&addr).is_ok(), "the server answers at {addr} while the benchmark runs");
+    let killed = Command::new("kill").args(["-TERM", &bench.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let status = bench.wait().unwrap();
+    assert_eq!(status.code(), Some(143), "{rest:?}");
+    assert!(rest.iter().any(|l| l.contains("the server it started is stopped too")), "{rest:?}");
+    assert!(std::net::TcpStream::connect(&addr).is_err(), "the server at {addr} outlived its benchmark");
+}
