@@ -120,8 +120,8 @@ pub const LEAF_FOLD_CHUNK: usize = 1_024;
 /// and a large merge spreads over several beats.
 pub const LEAF_FOLD_CHUNKS_PER_BEAT: usize = 64;
 /// How long a merge step of the leaf index rests, in multiples of the step's own
-/// time: commands then have the writer (and the disk) at least three quarters of
-/// the time while a merge runs. Resting only as long as the step (half the time)
+/// time: commands then have the writer lock at least three quarters of the time
+/// while a merge runs (the merge's CPU and disk work is not bounded by this). Resting only as long as the step (half the time)
 /// still queued requests for hundreds of milliseconds at the soak's load
 /// (RELIABILITY.md, the fifth soak); with three times the rest, level-1 merges no
 /// longer showed in the p99 (the sixth).
